@@ -1,0 +1,38 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// No package dependencies: only the toolchain and the system SQLite.
+let package = Package(
+    name: "cpsync",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "cpsync", targets: ["cpsync"]),
+        .executable(name: "cpsyncd", targets: ["cpsyncd"]),
+        .executable(name: "cpsync-bench", targets: ["cpsync-bench"]),
+    ],
+    targets: [
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .target(name: "CPSyncCore", dependencies: ["CSQLite"]),
+        .target(name: "CPSyncCLI"),
+        .target(name: "CPPCC", dependencies: ["CPSyncCore", "CPSyncCLI"]),
+        .target(name: "CPSyncProtocol", dependencies: ["CPSyncCore"]),
+        .target(name: "CPSyncServer", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI"]),
+        .target(name: "CPSyncClient", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI"]),
+        .executableTarget(name: "cpsync", dependencies: ["CPSyncClient", "CPPCC", "CPSyncCLI"]),
+        .executableTarget(name: "cpsyncd", dependencies: ["CPSyncServer", "CPSyncCLI"]),
+        .executableTarget(
+            name: "cpsync-bench",
+            dependencies: ["CSQLite", "CPSyncCore", "CPSyncProtocol", "CPSyncServer", "CPSyncClient", "CPPCC", "CPSyncCLI"]),
+        .testTarget(name: "CPSyncCoreTests", dependencies: ["CPSyncCore", "CSQLite"]),
+        .testTarget(name: "CPPCCTests", dependencies: ["CPPCC", "CPSyncCore"]),
+        .testTarget(name: "CPSyncProtocolTests", dependencies: ["CPSyncProtocol", "CPSyncCore"]),
+        .testTarget(name: "CPSyncServerTests", dependencies: ["CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
+        .testTarget(name: "CPSyncClientTests", dependencies: ["CPSyncClient", "CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
+        .testTarget(name: "EndToEndTests", dependencies: ["CPSyncCore", "CPPCC"]),
+    ]
+)
+
+// One set of Swift settings for every target.
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("ExistentialAny")]
+}

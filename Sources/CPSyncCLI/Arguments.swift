@@ -1,0 +1,119 @@
+import Foundation
+
+/// A small, strict argument parser shared by the executables: `--name value`, `--name=value`, boolean `--flag`,
+/// positionals. Unknown options and missing values are errors that name the option.
+public struct Arguments: Sendable {
+    public private(set) var positionals: [String] = []
+    private var options: [String: [String]] = [:]
+    private var flags: Set<String> = []
+    private var consumed: Set<String> = []
+
+    /// Parses `args` (without the program name and verb). `flagNames` are the options that take no value.
+    public init(_ args: [String], flags flagNames: Set<String> = []) throws(UsageError) {
+        var i = 0
+        var onlyPositionals = false
+        while i < args.count {
+            let arg = args[i]
+            i += 1
+            if onlyPositionals || !arg.hasPrefix("--") || arg == "-" {
+                positionals.append(arg)
+                continue
+            }
+            if arg == "--" { onlyPositionals = true; continue }
+            var name = String(arg.dropFirst(2))
+            var value: String?
+            if let eq = name.firstIndex(of: "=") {
+                value = String(name[name.index(after: eq)...])
+                name = String(name[..<eq])
+            }
+            if flagNames.contains(name) {
+                if value != nil { throw UsageError.flagTakesNoValue(name) }
+                flags.insert(name)
+                continue
+            }
+            if value == nil {
+                guard i < args.count else { throw UsageError.missingValue(name) }
+                value = args[i]
+                i += 1
+            }
+            options[name, default: []].append(value!)
+        }
+    }
+
+    /// The last value given for `--name`, if any.
+    public mutating func option(_ name: String) -> String? {
+        consumed.insert(name)
+        return options[name]?.last
+    }
+
+    /// Every value given for a repeatable `--name`.
+    public mutating func options(_ name: String) -> [String] {
+        consumed.insert(name)
+        return options[name] ?? []
+    }
+
+    public mutating func required(_ name: String) throws(UsageError) -> String {
+        guard let v = option(name), !v.isEmpty else { throw UsageError.missingOption(name) }
+        return v
+    }
+
+    public mutating func flag(_ name: String) -> Bool {
+        consumed.insert(name)
+        return flags.contains(name)
+    }
+
+    public mutating func int(_ name: String) throws(UsageError) -> Int? {
+        guard let s = option(name) else { return nil }
+        guard let v = Int(s) else { throw UsageError.invalidValue(option: name, value: s, expected: "a whole number") }
+        return v
+    }
+
+    /// Fails on options nobody asked for: a typo must not be silently ignored.
+    public func checkAllConsumed() throws(UsageError) {
+        let unknown = Set(options.keys).union(flags).subtracting(consumed).sorted()
+        if let first = unknown.first { throw UsageError.unknownOption(first) }
+    }
+}
+
+/// A command-line mistake; the executables print it with the command's usage and exit 64.
+public enum UsageError: Error, CustomStringConvertible, Sendable, Equatable {
+    case missingValue(String)
+    case missingOption(String)
+    case flagTakesNoValue(String)
+    case unknownOption(String)
+    case invalidValue(option: String, value: String, expected: String)
+    case unknownCommand(String)
+    case missingArgument(String)
+    case unexpectedArgument(String)
+
+    public var description: String {
+        switch self {
+        case .missingValue(let n): L10n.pick(en: "option --\(n) needs a value", zh: "选项 --\(n) 需要一个值")
+        case .missingOption(let n): L10n.pick(en: "missing required option --\(n)", zh: "缺少必需的选项 --\(n)")
+        case .flagTakesNoValue(let n): L10n.pick(en: "option --\(n) takes no value", zh: "选项 --\(n) 不接受值")
+        case .unknownOption(let n): L10n.pick(en: "unknown option --\(n)", zh: "未知选项 --\(n)")
+        case .invalidValue(let n, let v, let e):
+            L10n.pick(en: "invalid value '\(v)' for --\(n): expected \(e)", zh: "选项 --\(n) 的值 '\(v)' 无效：应为\(e)")
+        case .unknownCommand(let c): L10n.pick(en: "unknown command '\(c)'", zh: "未知命令 '\(c)'")
+        case .missingArgument(let a): L10n.pick(en: "missing argument: \(a)", zh: "缺少参数：\(a)")
+        case .unexpectedArgument(let a): L10n.pick(en: "unexpected argument '\(a)'", zh: "多余的参数 '\(a)'")
+        }
+    }
+}
+
+/// Exit codes shared by `cpsync` and `cpsyncd` (documented in the README).
+public enum ExitCode: Int32, Sendable {
+    case ok = 0
+    /// A general failure not covered below.
+    case failure = 1
+    /// The data given was refused (bad value, impossible workflow step, bad CSV row); nothing was changed.
+    case dataError = 65
+    /// The server could not be reached, or the connection broke; nothing was lost, run the command again.
+    case unavailable = 69
+    /// The server refused the request (authentication, authorisation, clock skew, conflict state).
+    case refused = 77
+    /// A local file or database problem (missing, locked, not a replica).
+    case ioError = 74
+    /// The command line was wrong.
+    case usage = 64
+}

@@ -1,0 +1,146 @@
+/// Capture: the shadow table and the AFTER INSERT/UPDATE/DELETE triggers that record, in plain SQL, a version for
+/// every cell a local write changes. Plain SQL so that writes from any SQLite tool are captured too. Writes made by
+/// the merge are not captured: the triggers are skipped while `_cp_state.merging` is set (inside the merge's own
+/// transaction, so no other connection ever sees it set).
+enum ChangeCapture {
+    static let notMerging = "(SELECT merging FROM _cp_state) = 0"
+    static let tick = "UPDATE _cp_state SET hlc = max(\(hlcWallClockSQL), hlc + 1), seq = seq + 1;"
+
+    /// Refuses table shapes the merge cannot keep convergent, with the reason.
+    static func check(_ table: SyncedTable, database: Database) throws {
+        if try !database.query("SELECT 1 FROM pragma_foreign_key_list(?)", [.text(table.name)]).isEmpty {
+            throw ReplicaError.notSyncable(
+                table: table.name,
+                reason: "it declares FOREIGN KEY constraints; offices apply changes in any order, so references are checked by the application instead")
+        }
+        let uniques = try database.query(
+            "SELECT name FROM pragma_index_list(?) WHERE \"unique\" = 1 AND origin = 'u'", [.text(table.name)])
+        if !uniques.isEmpty {
+            throw ReplicaError.notSyncable(
+                table: table.name,
+                reason: "it has UNIQUE constraints; two offices could each insert the same value offline and the merge could never apply both")
+        }
+        for c in table.columns where c.notNull && c.defaultSQL == nil {
+            throw ReplicaError.notSyncable(
+                table: table.name,
+                reason: "column '\(c.name)' is NOT NULL without a DEFAULT; a row can arrive one cell at a time, so give it a default")
+        }
+    }
+
+    /// Creates or extends the shadow table, backfills versions for rows written before the table was synced,
+    /// and (re)creates the triggers. Idempotent; run again after a migration adds columns.
+    static func install(_ table: SyncedTable, database: Database) throws {
+        let shadow = table.quotedShadow
+        try database.execute("""
+            CREATE TABLE IF NOT EXISTS \(shadow) (
+              pk TEXT PRIMARY KEY NOT NULL,
+              cl INTEGER NOT NULL,
+              seq INTEGER NOT NULL,
+              rh INTEGER, rs INTEGER, rq INTEGER
+            ) WITHOUT ROWID;
+            CREATE INDEX IF NOT EXISTS \(quoted(shadowName(table.name) + "_seq")) ON \(shadow)(seq);
+            """)
+        let existing = Set(try database.columns(of: shadowName(table.name)).map { "\"" + $0.name + "\"" })
+        for c in table.columns {
+            for col in ShadowColumns(c.name).all where !existing.contains(col) {
+                try database.execute("ALTER TABLE \(shadow) ADD COLUMN \(col) INTEGER")
+            }
+        }
+        try backfill(table, database: database)
+        for kind in ["ins", "upd", "del", "pk"] {
+            try database.execute("DROP TRIGGER IF EXISTS \(quoted("_cp_\(kind)_" + table.name))")
+        }
+        try database.execute(insertTrigger(table))
+        if !table.columns.isEmpty { try database.execute(updateTrigger(table)) }
+        try database.execute(deleteTrigger(table))
+        try database.execute("""
+            CREATE TRIGGER \(quoted("_cp_pk_" + table.name)) BEFORE UPDATE OF \(table.quotedPK) ON \(table.quotedName)
+            WHEN NEW.\(table.quotedPK) IS NOT OLD.\(table.quotedPK)
+            BEGIN SELECT RAISE(ABORT, 'cpsync: the primary key of a synced row cannot change; insert a new row instead'); END
+            """)
+    }
+
+    /// Rows that exist in the table but not in the shadow (written before syncing began) get a version now.
+    private static func backfill(_ table: SyncedTable, database: Database) throws {
+        let cells = table.columns.map { ShadowColumns($0.name) }
+        let names = ["pk", "cl", "seq", "rh", "rs", "rq"] + cells.flatMap { [$0.hlc, $0.site, $0.seq] }
+        let values = ["t.\(table.quotedPK)", "1", "st.seq + r.n", "st.hlc", "st.site_id", "st.seq + r.n"]
+            + cells.flatMap { _ in ["st.hlc", "st.site_id", "st.seq + r.n"] }
+        let missing = "SELECT \(table.quotedPK) AS pk, row_number() OVER () AS n FROM \(table.quotedName) AS t WHERE NOT EXISTS (SELECT 1 FROM \(table.quotedShadow) s WHERE s.pk = t.\(table.quotedPK))"
+        let count = try database.scalar("SELECT count(*) FROM (\(missing))")?.int64Value ?? 0
+        guard count > 0 else { return }
+        try database.execute(tick)
+        try database.execute("""
+            INSERT INTO \(table.quotedShadow) (\(names.joined(separator: ", ")))
+            SELECT \(values.joined(separator: ", ")) FROM (\(missing)) AS r
+            JOIN \(table.quotedName) AS t ON t.\(table.quotedPK) = r.pk, _cp_state AS st
+            """)
+        try database.execute("UPDATE _cp_state SET seq = seq + \(count)")
+    }
+
+    static func insertTrigger(_ t: SyncedTable) -> String {
+        let cells = t.columns.map { ShadowColumns($0.name) }
+        let names = ["pk", "cl", "seq", "rh", "rs", "rq"] + cells.flatMap { $0.all }
+        let values = ["NEW.\(t.quotedPK)", "1", "st.seq", "st.hlc", "st.site_id", "st.seq"]
+            + cells.flatMap { _ in ["st.hlc", "st.site_id", "st.seq", "NULL", "NULL"] }
+        // Re-inserting a deleted key starts a new life of the row: the causal length moves to the next odd number.
+        let updates = ["cl = cl + 1 + (cl % 2)", "seq = excluded.seq", "rh = excluded.rh", "rs = excluded.rs", "rq = excluded.rq"]
+            + cells.flatMap { c in
+                ["\(c.hlc) = excluded.\(c.hlc)", "\(c.site) = excluded.\(c.site)", "\(c.seq) = excluded.\(c.seq)",
+                 "\(c.baseHLC) = NULL", "\(c.baseSite) = NULL"]
+            }
+        return """
+            CREATE TRIGGER \(quoted("_cp_ins_" + t.name)) AFTER INSERT ON \(t.quotedName) WHEN \(notMerging)
+            BEGIN
+              SELECT RAISE(ABORT, 'cpsync: a synced row needs a non-empty TEXT primary key (a UUID)')
+                WHERE typeof(NEW.\(t.quotedPK)) != 'text' OR length(NEW.\(t.quotedPK)) = 0;
+              \(tick)
+              INSERT INTO \(t.quotedShadow) (\(names.joined(separator: ", ")))
+                SELECT \(values.joined(separator: ", ")) FROM _cp_state AS st WHERE true
+                ON CONFLICT(pk) DO UPDATE SET \(updates.joined(separator: ", "));
+            END
+            """
+    }
+
+    static func updateTrigger(_ t: SyncedTable) -> String {
+        var sets = ["seq = st.seq"]
+        var changed: [String] = []
+        for c in t.columns {
+            let s = ShadowColumns(c.name)
+            let differs = "NEW.\(quoted(c.name)) IS NOT OLD.\(quoted(c.name))"
+            changed.append(differs)
+            // The base moves only when the version being overwritten came from another site: an office's own
+            // intermediate edits are not a base, so editing a field twice offline is not a conflict.
+            let fromElsewhere = "\(differs) AND \(s.site) IS NOT st.site_id"
+            sets += [
+                "\(s.baseHLC) = CASE WHEN \(fromElsewhere) THEN \(s.hlc) ELSE \(s.baseHLC) END",
+                "\(s.baseSite) = CASE WHEN \(fromElsewhere) THEN \(s.site) ELSE \(s.baseSite) END",
+                "\(s.hlc) = CASE WHEN \(differs) THEN st.hlc ELSE \(s.hlc) END",
+                "\(s.site) = CASE WHEN \(differs) THEN st.site_id ELSE \(s.site) END",
+                "\(s.seq) = CASE WHEN \(differs) THEN st.seq ELSE \(s.seq) END",
+            ]
+        }
+        return """
+            CREATE TRIGGER \(quoted("_cp_upd_" + t.name)) AFTER UPDATE ON \(t.quotedName)
+            WHEN \(notMerging) AND (\(changed.joined(separator: " OR ")))
+            BEGIN
+              \(tick)
+              UPDATE \(t.quotedShadow) SET \(sets.joined(separator: ", "))
+                FROM _cp_state AS st WHERE \(t.quotedShadow).pk = NEW.\(t.quotedPK);
+            END
+            """
+    }
+
+    static func deleteTrigger(_ t: SyncedTable) -> String {
+        let cleared = t.columns.flatMap { ShadowColumns($0.name).all.map { "\($0) = NULL" } }
+        let sets = ["cl = cl + 1 + ((cl + 1) % 2)", "seq = st.seq", "rh = st.hlc", "rs = st.site_id", "rq = st.seq"] + cleared
+        return """
+            CREATE TRIGGER \(quoted("_cp_del_" + t.name)) AFTER DELETE ON \(t.quotedName) WHEN \(notMerging)
+            BEGIN
+              \(tick)
+              UPDATE \(t.quotedShadow) SET \(sets.joined(separator: ", "))
+                FROM _cp_state AS st WHERE \(t.quotedShadow).pk = OLD.\(t.quotedPK);
+            END
+            """
+    }
+}

@@ -1,0 +1,57 @@
+/// Reading changes out of a replica: the latest version of every cell (and every row's existence) whose local
+/// sequence is after a given point. Compacted by construction: the shadow keeps only the latest version of a cell.
+extension Replica {
+    /// Changes with local sequence after `after`, at most `limit` rows' worth, ordered by sequence.
+    /// Pass the returned `cursor` as `after` to read the next page.
+    public func changes(after: Int64, limit: Int = Int.max) throws -> ChangePage {
+        let fetch = limit == Int.max ? Int64.max : Int64(limit) + 1
+        var rows: [(seq: Int64, changes: [Change])] = []
+        for name in syncedTables {
+            guard let t = tables[name] else { continue }
+            let stmt = try database.statement(readSQL(t))
+            try stmt.forEachRow([.integer(after), .integer(fetch)]) { s in
+                rows.append((s.int64(2), try rowChanges(t, s, after: after)))
+            }
+        }
+        rows.sort { $0.seq < $1.seq }
+        let hasMore = rows.count > limit
+        if hasMore { rows.removeLast(rows.count - limit) }
+        return ChangePage(changes: rows.flatMap { $0.changes }, cursor: rows.last?.seq ?? max(after, 0), hasMore: hasMore)
+    }
+
+    /// Every change the replica holds (for tests and full exports).
+    public func allChanges() throws -> [Change] { try changes(after: 0).changes }
+
+    private func readSQL(_ t: SyncedTable) -> String {
+        let shadowCols = t.columns.flatMap { ShadowColumns($0.name).all.map { "s." + $0 } }
+        let values = t.columns.map { "t." + quoted($0.name) }
+        let cols = ["s.pk", "s.cl", "s.seq", "s.rh", "s.rs", "s.rq"] + shadowCols + values
+        return """
+            SELECT \(cols.joined(separator: ", ")) FROM \(t.quotedShadow) AS s
+            LEFT JOIN \(t.quotedName) AS t ON t.\(t.quotedPK) = s.pk
+            WHERE s.seq > ? ORDER BY s.seq LIMIT ?
+            """
+    }
+
+    private func rowChanges(_ t: SyncedTable, _ s: Statement, after: Int64) throws -> [Change] {
+        let pk = s.string(0) ?? ""
+        let cl = s.int64(1)
+        var out: [Change] = []
+        if let rq = s.optionalInt64(5), rq > after, let rh = s.optionalInt64(3), let site = siteUUID(s.optionalInt64(4)) {
+            out.append(Change(table: t.name, pk: pk, column: nil, value: .null, version: Version(hlc: HLC(rawValue: rh), site: site), causalLength: cl))
+        }
+        guard cl % 2 == 1 else { return out }
+        let valueBase = Int32(6 + 5 * t.columns.count)
+        for (i, c) in t.columns.enumerated() {
+            let b = Int32(6 + 5 * i)
+            guard let h = s.optionalInt64(b), let site = siteUUID(s.optionalInt64(b + 1)), let q = s.optionalInt64(b + 2), q > after else { continue }
+            var base: Version?
+            if let bh = s.optionalInt64(b + 3), let bs = siteUUID(s.optionalInt64(b + 4)) {
+                base = Version(hlc: HLC(rawValue: bh), site: bs)
+            }
+            out.append(Change(table: t.name, pk: pk, column: c.name, value: s.column(valueBase + Int32(i)),
+                              version: Version(hlc: HLC(rawValue: h), site: site), causalLength: cl, base: base))
+        }
+        return out
+    }
+}

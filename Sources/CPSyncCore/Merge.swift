@@ -1,0 +1,103 @@
+import Foundation
+
+/// Merging changes in. Per cell: the larger causal length wins, then the merge rule (rank, then last writer wins on
+/// (HLC, site)). Commutative, associative and idempotent, so replicas that received the same changes in any order,
+/// any number of times, hold the same content. Applied in one transaction with capture suppressed.
+extension Replica {
+    /// Applies `changes` in one transaction; on any error (unknown table or column, wrong type, malformed key,
+    /// SQLite failure) nothing is applied.
+    @discardableResult
+    public func merge(_ changes: [Change]) throws -> MergeResult {
+        try MergeValidator(replica: self).validate(changes)
+        return try database.transaction {
+            try database.execute("UPDATE _cp_state SET merging = 1")
+            var merger = try RowMerger(replica: self)
+            var result = MergeResult()
+            var order: [RowKey] = []
+            var groups: [RowKey: [Change]] = [:]
+            for c in changes {
+                let key = RowKey(table: c.table, pk: c.pk)
+                if groups[key] == nil { order.append(key) }
+                groups[key, default: []].append(c)
+            }
+            for key in order {
+                try merger.mergeRow(key, groups[key]!, into: &result)
+            }
+            try merger.finish()
+            try database.execute("UPDATE _cp_state SET merging = 0")
+            return result
+        }
+    }
+}
+
+struct RowKey: Hashable {
+    let table: String
+    let pk: String
+}
+
+/// The checks that run before anything is written: every name against the schema, every value against its column.
+struct MergeValidator {
+    static let maxKeyBytes = 128
+    static let maxValueBytes = 1 << 20
+
+    let replica: Replica
+
+    func validate(_ changes: [Change]) throws {
+        for c in changes {
+            guard let t = replica.tables[c.table] else { throw ReplicaError.unknownTable(c.table) }
+            try Self.checkKey(c.pk, table: c.table)
+            guard Replica.isValidSiteID(c.version.site) else {
+                throw ReplicaError.malformedChange("site id '\(c.version.site.prefix(80))' is not valid")
+            }
+            if let b = c.base, !Replica.isValidSiteID(b.site) {
+                throw ReplicaError.malformedChange("base site id '\(b.site.prefix(80))' is not valid")
+            }
+            guard c.causalLength >= 1 else {
+                throw ReplicaError.malformedChange("causal length \(c.causalLength) of \(c.table)[\(c.pk)] must be at least 1")
+            }
+            guard c.version.hlc.rawValue > 0 else { throw ReplicaError.malformedChange("clock \(c.version.hlc.rawValue) must be positive") }
+            guard let column = c.column else {
+                guard c.value.isNull else { throw ReplicaError.malformedChange("a row-existence change carries no value") }
+                continue
+            }
+            guard let i = t.columnIndex[column] else { throw ReplicaError.unknownColumn(table: c.table, column: column) }
+            guard c.causalLength % 2 == 1 else {
+                throw ReplicaError.malformedChange("cell \(c.table).\(column) of row '\(c.pk)' has an even (deleted) causal length")
+            }
+            try Self.checkValue(c.value, for: t.columns[i], table: c.table)
+        }
+    }
+
+    static func checkKey(_ pk: String, table: String) throws {
+        if pk.isEmpty { throw ReplicaError.malformedKey(table: table, key: pk, reason: "it is empty") }
+        if pk.utf8.count > maxKeyBytes {
+            throw ReplicaError.malformedKey(table: table, key: pk, reason: "it is longer than \(maxKeyBytes) bytes")
+        }
+        if pk.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+            throw ReplicaError.malformedKey(table: table, key: pk, reason: "it contains control characters")
+        }
+    }
+
+    static func checkValue(_ value: Value, for column: ColumnInfo, table: String) throws {
+        if column.notNull && value.isNull {
+            throw ReplicaError.wrongType(table: table, column: column.name, expected: "non-null \(column.affinity.rawValue)", got: "null")
+        }
+        guard column.affinity.accepts(value) else {
+            throw ReplicaError.wrongType(table: table, column: column.name, expected: column.affinity.rawValue, got: value.typeName)
+        }
+        let size: Int
+        switch value {
+        case .text(let s): size = s.utf8.count
+        case .blob(let b): size = b.count
+        default: size = 0
+        }
+        if size > maxValueBytes {
+            throw ReplicaError.wrongType(table: table, column: column.name, expected: "at most \(maxValueBytes) bytes", got: "\(size) bytes")
+        }
+        switch value {
+        case .real(let d) where !d.isFinite:
+            throw ReplicaError.wrongType(table: table, column: column.name, expected: "a finite number", got: "\(d)")
+        default: break
+        }
+    }
+}

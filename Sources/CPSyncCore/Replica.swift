@@ -1,0 +1,227 @@
+import Foundation
+
+/// A replica: one SQLite file holding application tables, the sync metadata (`_cp_*` tables) and a site id.
+/// Local writes to synced tables are captured by triggers; `changes(after:)` reads them out and `merge(_:)` applies
+/// other replicas' changes. Not `Sendable`: use one replica from one thread at a time.
+public final class Replica {
+    public let database: Database
+    /// This replica's site id (a UUID, lower case).
+    public let siteID: String
+    /// Whether merges record real conflicts in `_cp_conflicts` (the county server does; it sees every change).
+    public var recordsConflicts = true
+
+    var tables: [String: SyncedTable] = [:]
+    var rules: [String: [String: MergeRule]] = [:]
+    var siteIDs: [Int64: String] = [:]
+    var siteNumbers: [String: Int64] = [:]
+    var localSiteNumber: Int64 = 0
+
+    static let metadataSQL = """
+        CREATE TABLE IF NOT EXISTS _cp_state (
+          id INTEGER PRIMARY KEY CHECK (id = 1),
+          site_id INTEGER NOT NULL,
+          hlc INTEGER NOT NULL,
+          seq INTEGER NOT NULL,
+          merging INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE TABLE IF NOT EXISTS _cp_sites (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE);
+        CREATE TABLE IF NOT EXISTS _cp_tables (name TEXT PRIMARY KEY NOT NULL);
+        CREATE TABLE IF NOT EXISTS _cp_rules (tbl TEXT NOT NULL, col TEXT NOT NULL, rule TEXT NOT NULL, PRIMARY KEY (tbl, col));
+        CREATE TABLE IF NOT EXISTS _cp_meta (key TEXT PRIMARY KEY NOT NULL, value);
+        CREATE TABLE IF NOT EXISTS _cp_conflicts (
+          id INTEGER PRIMARY KEY,
+          tbl TEXT NOT NULL, pk TEXT NOT NULL, col TEXT NOT NULL,
+          winner_value, winner_hlc INTEGER NOT NULL, winner_site TEXT NOT NULL,
+          other_value, other_hlc INTEGER NOT NULL, other_site TEXT NOT NULL,
+          detected_at INTEGER NOT NULL,
+          status TEXT NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'resolved')),
+          UNIQUE (tbl, pk, col, winner_hlc, winner_site, other_hlc, other_site)
+        );
+        CREATE INDEX IF NOT EXISTS _cp_conflicts_status ON _cp_conflicts(status, tbl);
+        CREATE TABLE IF NOT EXISTS _cp_resolutions (
+          conflict_id INTEGER PRIMARY KEY NOT NULL,
+          action TEXT NOT NULL, value, before, by TEXT NOT NULL, at INTEGER NOT NULL, note TEXT,
+          hlc INTEGER NOT NULL, site TEXT NOT NULL
+        );
+        CREATE TRIGGER IF NOT EXISTS _cp_resolutions_no_update BEFORE UPDATE ON _cp_resolutions
+          BEGIN SELECT RAISE(ABORT, 'cpsync: the audit trail cannot be edited'); END;
+        CREATE TRIGGER IF NOT EXISTS _cp_resolutions_no_delete BEFORE DELETE ON _cp_resolutions
+          BEGIN SELECT RAISE(ABORT, 'cpsync: the audit trail cannot be edited'); END;
+        """
+
+    /// Opens the replica at `path`, creating the file and its sync metadata when absent. A new replica takes
+    /// `siteID` (or a fresh UUID); an existing one keeps its own and refuses a different `siteID`.
+    public init(path: String, siteID requested: String? = nil, create: Bool = true) throws {
+        if !create && !FileManager.default.fileExists(atPath: path) {
+            throw ReplicaError.notAReplica(path: path)
+        }
+        let database: Database
+        do { database = try Database(path: path) } catch { throw ReplicaError.sqlite(error) }
+        self.database = database
+        if let requested, !Replica.isValidSiteID(requested) {
+            throw ReplicaError.malformedChange("site id '\(requested)' must be 1–64 characters of a–z, 0–9, '-' or '_'")
+        }
+        let isNew = try !database.tableExists("_cp_state")
+        if isNew && !create { throw ReplicaError.notAReplica(path: path) }
+        try database.transaction {
+            try database.execute(Replica.metadataSQL)
+            if try database.scalar("SELECT count(*) FROM _cp_state")?.int64Value == 0 {
+                let site = requested ?? UUID().uuidString.lowercased()
+                try database.run("INSERT INTO _cp_sites(id, uuid) VALUES (1, ?)", [.text(site)])
+                try database.run("INSERT INTO _cp_state(id, site_id, hlc, seq) VALUES (1, 1, ?, 0)", [.integer(HLC.wallClock().rawValue)])
+            }
+        }
+        let row = try database.query("SELECT s.uuid, s.id FROM _cp_state st JOIN _cp_sites s ON s.id = st.site_id")[0]
+        self.siteID = row[0].stringValue ?? ""
+        self.localSiteNumber = row[1].int64Value ?? 1
+        if let requested, requested != siteID {
+            throw ReplicaError.malformedChange("replica '\(path)' belongs to site '\(siteID)', not '\(requested)'")
+        }
+        try loadSchema()
+    }
+
+    /// Site ids are what offices type and what logs show: short, lower-case, no spaces. UUIDs qualify.
+    public static func isValidSiteID(_ s: String) -> Bool {
+        !s.isEmpty && s.utf8.count <= 64 && s.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
+    }
+
+    /// Re-reads the synced tables, their columns and merge rules (after a migration changed them).
+    func loadSchema() throws {
+        tables = [:]
+        for row in try database.query("SELECT name FROM _cp_tables ORDER BY name") {
+            guard let name = row[0].stringValue else { continue }
+            tables[name] = try SyncedTable(name: name, database: database)
+        }
+        rules = [:]
+        for row in try database.query("SELECT tbl, col, rule FROM _cp_rules") {
+            guard let t = row[0].stringValue, let c = row[1].stringValue, let r = row[2].stringValue,
+                  let rule = MergeRule(encoded: r) else { continue }
+            rules[t, default: [:]][c] = rule
+        }
+        siteIDs = [:]
+        siteNumbers = [:]
+        for row in try database.query("SELECT id, uuid FROM _cp_sites") {
+            guard let id = row[0].int64Value, let uuid = row[1].stringValue else { continue }
+            siteIDs[id] = uuid
+            siteNumbers[uuid] = id
+        }
+    }
+
+    /// The names of the synced tables, sorted.
+    public var syncedTables: [String] { tables.keys.sorted() }
+
+    /// The non-key columns of a synced table, in table order.
+    public func columns(of table: String) throws -> [ColumnInfo] {
+        guard let t = tables[table] else { throw ReplicaError.unknownTable(table) }
+        return t.columns
+    }
+
+    /// The primary-key column of a synced table.
+    public func primaryKey(of table: String) throws -> String {
+        guard let t = tables[table] else { throw ReplicaError.unknownTable(table) }
+        return t.primaryKey
+    }
+
+    /// Makes `table` synced: checks its shape, installs the shadow table and capture triggers, and gives rows that
+    /// already exist a version. Idempotent.
+    public func makeSynced(_ table: String) throws {
+        guard try database.tableExists(table), !table.hasPrefix("_cp_"), !table.hasPrefix("sqlite_") else {
+            throw ReplicaError.unknownTable(table)
+        }
+        try database.transaction {
+            let t = try SyncedTable(name: table, database: database)
+            try ChangeCapture.check(t, database: database)
+            try ChangeCapture.install(t, database: database)
+            try database.run("INSERT OR IGNORE INTO _cp_tables(name) VALUES (?)", [.text(table)])
+        }
+        try loadSchema()
+    }
+
+    /// Sets how one column merges. Every replica must use the same rules (the domain schema installs them).
+    public func setMergeRule(_ rule: MergeRule, table: String, column: String) throws {
+        guard let t = tables[table] else { throw ReplicaError.unknownTable(table) }
+        guard t.columnIndex[column] != nil else { throw ReplicaError.unknownColumn(table: table, column: column) }
+        try database.run("INSERT OR REPLACE INTO _cp_rules(tbl, col, rule) VALUES (?, ?, ?)", [.text(table), .text(column), .text(rule.encoded)])
+        rules[table, default: [:]][column] = rule
+    }
+
+    /// Runs a schema migration in one transaction, then re-installs capture for every synced table so new columns
+    /// get versions and triggers. A failed migration leaves the replica as it was.
+    public func migrate(_ body: (Database) throws -> Void) throws {
+        try database.transaction {
+            try body(database)
+            for name in try database.query("SELECT name FROM _cp_tables").compactMap({ $0[0].stringValue }) {
+                let t = try SyncedTable(name: name, database: database)
+                try ChangeCapture.check(t, database: database)
+                try ChangeCapture.install(t, database: database)
+            }
+        }
+        try loadSchema()
+    }
+
+    /// The local sequence: every captured write and every merged row takes the next number.
+    public var sequence: Int64 {
+        get throws { try database.scalar("SELECT seq FROM _cp_state")?.int64Value ?? 0 }
+    }
+
+    /// The replica's hybrid logical clock (the last timestamp it issued or received).
+    public var clock: HLC {
+        get throws { HLC(rawValue: try database.scalar("SELECT hlc FROM _cp_state")?.int64Value ?? 0) }
+    }
+
+    /// A value from the replica's key/value metadata (schema version, server cursor, …).
+    public func meta(_ key: String) throws -> Value? {
+        try database.scalar("SELECT value FROM _cp_meta WHERE key = ?", [.text(key)])
+    }
+
+    public func setMeta(_ key: String, _ value: Value) throws {
+        try database.run("INSERT OR REPLACE INTO _cp_meta(key, value) VALUES (?, ?)", [.text(key), value])
+    }
+
+    func siteUUID(_ number: Int64?) -> String? {
+        guard let number else { return nil }
+        return siteIDs[number]
+    }
+
+    /// The small integer that stands for a site in the shadow tables; registers new sites.
+    func siteNumber(_ uuid: String) throws -> Int64 {
+        if let n = siteNumbers[uuid] { return n }
+        try database.run("INSERT INTO _cp_sites(uuid) VALUES (?)", [.text(uuid)])
+        let n = database.lastInsertRowID
+        siteNumbers[uuid] = n
+        siteIDs[n] = uuid
+        return n
+    }
+}
+
+/// How a column merges. `lww`: last writer wins on (HLC, site). `rank`: a value of higher rank wins whatever its
+/// clock (a later workflow stage beats an earlier one); equal ranks fall back to LWW and, when values differ,
+/// are a conflict. Values absent from the ranking rank lowest.
+public enum MergeRule: Sendable, Equatable {
+    case lww
+    case rank([String: Int])
+
+    var encoded: String {
+        switch self {
+        case .lww: return "lww"
+        case .rank(let r): return "rank:" + r.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        }
+    }
+
+    init?(encoded: String) {
+        if encoded == "lww" { self = .lww; return }
+        guard encoded.hasPrefix("rank:") else { return nil }
+        var ranks: [String: Int] = [:]
+        for part in encoded.dropFirst(5).split(separator: ",") {
+            let kv = part.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2, let r = Int(kv[1]) else { return nil }
+            ranks[String(kv[0])] = r
+        }
+        self = .rank(ranks)
+    }
+
+    func rank(of value: Value) -> Int {
+        guard case .rank(let r) = self, case .text(let s) = value else { return 0 }
+        return r[s] ?? Int.min
+    }
+}

@@ -1,0 +1,221 @@
+import Foundation
+
+/// The version of one cell as the shadow table holds it.
+struct CellMeta {
+    var version: Version
+    var base: Version?
+    var seq: Int64
+}
+
+/// One row while a merge works on it: read once, changed in memory by every change for it, written once.
+struct RowState {
+    var existsInTable = false
+    var cl: Int64 = 0
+    var rowVersion: Version?
+    var rowSeq: Int64?
+    var cells: [CellMeta?]
+    /// Current values; nil means "the column default" (no version yet in this life of the row).
+    var values: [Value?]
+    var cellChanged: [Bool]
+    var valuesChanged = false
+    var rowChanged = false
+    /// The row started a new life (causal length moved): the table row is re-created from this life's cells.
+    var newLife = false
+
+    init(columnCount: Int) {
+        cells = Array(repeating: nil, count: columnCount)
+        values = Array(repeating: nil, count: columnCount)
+        cellChanged = Array(repeating: false, count: columnCount)
+    }
+
+    var isAlive: Bool { cl % 2 == 1 }
+    var anyChange: Bool { rowChanged || valuesChanged || cellChanged.contains(true) }
+}
+
+/// Applies grouped changes row by row inside the merge transaction.
+struct RowMerger {
+    let replica: Replica
+    let db: Database
+    var seq: Int64
+    var hlc: Int64
+    let now: Int64
+
+    init(replica: Replica) throws {
+        self.replica = replica
+        self.db = replica.database
+        let row = try db.query("SELECT seq, hlc FROM _cp_state")[0]
+        seq = row[0].int64Value ?? 0
+        hlc = row[1].int64Value ?? 0
+        now = HLC.wallClock().milliseconds
+    }
+
+    mutating func mergeRow(_ key: RowKey, _ changes: [Change], into result: inout MergeResult) throws {
+        guard let t = replica.tables[key.table] else { throw ReplicaError.unknownTable(key.table) }
+        var st = try load(t, pk: key.pk)
+        let rules = replica.rules[t.name] ?? [:]
+        for c in changes {
+            hlc = max(hlc, c.version.hlc.rawValue)
+            if c.causalLength < st.cl {
+                result.superseded += 1
+                continue
+            }
+            var advanced = false
+            if c.causalLength > st.cl {
+                st.cl = c.causalLength
+                st.rowVersion = nil
+                st.cells = Array(repeating: nil, count: t.columns.count)
+                st.values = Array(repeating: nil, count: t.columns.count)
+                st.newLife = true
+                st.rowChanged = true
+                advanced = true
+            }
+            guard let column = c.column, let i = t.columnIndex[column] else {
+                if st.rowVersion == nil || st.rowVersion! < c.version {
+                    st.rowVersion = c.version
+                    st.rowChanged = true
+                    result.applied += 1
+                } else if advanced || st.rowVersion! < c.version {
+                    result.applied += 1
+                } else if st.rowVersion! == c.version {
+                    result.alreadyKnown += 1
+                } else {
+                    result.superseded += 1
+                }
+                continue
+            }
+            let rule = rules[column] ?? .lww
+            guard let cur = st.cells[i] else {
+                st.cells[i] = CellMeta(version: c.version, base: c.base, seq: 0)
+                st.values[i] = c.value
+                st.cellChanged[i] = true
+                st.valuesChanged = true
+                result.applied += 1
+                continue
+            }
+            if cur.version == c.version {
+                result.alreadyKnown += 1
+                continue
+            }
+            let curValue = st.values[i] ?? .null
+            let incomingWins = Self.wins(c.value, c.version, over: curValue, cur.version, rule: rule)
+            if replica.recordsConflicts, let conflict = try conflictIfAny(t, pk: key.pk, column: column, rule: rule,
+                                                                        incoming: c, current: cur, currentValue: curValue,
+                                                                        incomingWins: incomingWins) {
+                result.conflicts.append(conflict)
+            }
+            if incomingWins {
+                st.cells[i] = CellMeta(version: c.version, base: c.base, seq: 0)
+                st.values[i] = c.value
+                st.cellChanged[i] = true
+                st.valuesChanged = st.valuesChanged || curValue != c.value
+                result.applied += 1
+            } else {
+                result.superseded += 1
+            }
+        }
+        if st.anyChange { try write(t, pk: key.pk, &st) }
+    }
+
+    /// The one tie-break of the merge: rank first (for ranked columns), then last writer wins on (HLC, site).
+    static func wins(_ value: Value, _ version: Version, over currentValue: Value, _ current: Version, rule: MergeRule) -> Bool {
+        let (r1, r2) = (rule.rank(of: value), rule.rank(of: currentValue))
+        if r1 != r2 { return r1 > r2 }
+        return current < version
+    }
+
+    /// A real conflict: different sites, neither writer had seen the other's version, and the values differ.
+    /// For ranked columns only equal ranks conflict (a later workflow stage simply wins).
+    private func conflictIfAny(_ t: SyncedTable, pk: String, column: String, rule: MergeRule, incoming c: Change,
+                               current cur: CellMeta, currentValue: Value, incomingWins: Bool) throws -> Conflict? {
+        guard cur.version.site != c.version.site, c.base != cur.version, cur.base != c.version,
+              currentValue != c.value, rule.rank(of: currentValue) == rule.rank(of: c.value) else { return nil }
+        let (wv, wver, ov, over) = incomingWins
+            ? (c.value, c.version, currentValue, cur.version) : (currentValue, cur.version, c.value, c.version)
+        try db.run("""
+            INSERT OR IGNORE INTO _cp_conflicts(tbl, pk, col, winner_value, winner_hlc, winner_site, other_value, other_hlc, other_site, detected_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(t.name), .text(pk), .text(column), wv, .integer(wver.hlc.rawValue), .text(wver.site),
+                  ov, .integer(over.hlc.rawValue), .text(over.site), .integer(now)])
+        guard db.changes == 1 else { return nil }
+        return Conflict(id: String(db.lastInsertRowID), table: t.name, pk: pk, column: column, winnerValue: wv,
+                        winnerVersion: wver, otherValue: ov, otherVersion: over, detectedAt: now, status: .open, resolution: nil)
+    }
+
+    private func load(_ t: SyncedTable, pk: String) throws -> RowState {
+        var st = RowState(columnCount: t.columns.count)
+        let cols = ["cl", "seq", "rh", "rs", "rq"] + t.columns.flatMap { ShadowColumns($0.name).all }
+        let shadow = try db.statement("SELECT \(cols.joined(separator: ", ")) FROM \(t.quotedShadow) WHERE pk = ?")
+        var found = false
+        try shadow.forEachRow([.text(pk)]) { s in
+            found = true
+            st.cl = s.int64(0)
+            if let rh = s.optionalInt64(2), let site = replica.siteUUID(s.optionalInt64(3)) {
+                st.rowVersion = Version(hlc: HLC(rawValue: rh), site: site)
+            }
+            st.rowSeq = s.optionalInt64(4)
+            for i in t.columns.indices {
+                let b = Int32(5 + 5 * i)
+                guard let h = s.optionalInt64(b), let site = replica.siteUUID(s.optionalInt64(b + 1)) else { continue }
+                var base: Version?
+                if let bh = s.optionalInt64(b + 3), let bs = replica.siteUUID(s.optionalInt64(b + 4)) {
+                    base = Version(hlc: HLC(rawValue: bh), site: bs)
+                }
+                st.cells[i] = CellMeta(version: Version(hlc: HLC(rawValue: h), site: site), base: base, seq: s.int64(b + 2))
+            }
+        }
+        guard found else { return st }
+        let select = t.columns.isEmpty ? "1" : t.columns.map { quoted($0.name) }.joined(separator: ", ")
+        let row = try db.statement("SELECT \(select) FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
+        try row.forEachRow([.text(pk)]) { s in
+            st.existsInTable = true
+            for i in t.columns.indices { st.values[i] = s.column(Int32(i)) }
+        }
+        return st
+    }
+
+    private mutating func write(_ t: SyncedTable, pk: String, _ st: inout RowState) throws {
+        seq += 1
+        if st.rowChanged { st.rowSeq = seq }
+        var shadow: [Value] = [.text(pk), .integer(st.cl), .integer(seq)]
+        shadow.append(st.rowVersion.map { .integer($0.hlc.rawValue) } ?? .null)
+        shadow.append(try st.rowVersion.map { .integer(try replica.siteNumber($0.site)) } ?? .null)
+        shadow.append(st.rowVersion == nil ? .null : st.rowSeq.map { .integer($0) } ?? .null)
+        for i in t.columns.indices {
+            guard st.isAlive, var cell = st.cells[i] else {
+                shadow += [.null, .null, .null, .null, .null]
+                continue
+            }
+            if st.cellChanged[i] { cell.seq = seq }
+            shadow += [.integer(cell.version.hlc.rawValue), .integer(try replica.siteNumber(cell.version.site)), .integer(cell.seq)]
+            if let b = cell.base {
+                shadow += [.integer(b.hlc.rawValue), .integer(try replica.siteNumber(b.site))]
+            } else {
+                shadow += [.null, .null]
+            }
+        }
+        let cols = ["pk", "cl", "seq", "rh", "rs", "rq"] + t.columns.flatMap { ShadowColumns($0.name).all }
+        try db.run("INSERT OR REPLACE INTO \(t.quotedShadow) (\(cols.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: cols.count).joined(separator: ", ")))", shadow)
+
+        let deleteSQL = "DELETE FROM \(t.quotedName) WHERE \(t.quotedPK) = ?"
+        if !st.isAlive {
+            if st.existsInTable { try db.run(deleteSQL, [.text(pk)]) }
+            return
+        }
+        if st.existsInTable && !st.newLife {
+            guard st.valuesChanged, !t.columns.isEmpty else { return }
+            let sets = t.columns.map { "\(quoted($0.name)) = ?" }.joined(separator: ", ")
+            try db.run("UPDATE \(t.quotedName) SET \(sets) WHERE \(t.quotedPK) = ?", st.values.map { $0 ?? .null } + [.text(pk)])
+            return
+        }
+        if st.existsInTable { try db.run(deleteSQL, [.text(pk)]) }
+        // Columns with no version in this life take their (constant) defaults.
+        let present = t.columns.indices.filter { st.values[$0] != nil }
+        let names = [t.quotedPK] + present.map { quoted(t.columns[$0].name) }
+        try db.run("INSERT INTO \(t.quotedName) (\(names.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))",
+                   [.text(pk)] + present.map { st.values[$0]! })
+    }
+
+    func finish() throws {
+        try db.run("UPDATE _cp_state SET seq = ?, hlc = max(hlc, ?)", [.integer(seq), .integer(hlc)])
+    }
+}
