@@ -1,0 +1,8 @@
+import CPSyncCLI
+
+enum InitCommand {
+    static func run(_ argv: [String]) throws -> Int32 {
+        Console.err("cpsync: not implemented yet")
+        return ExitCode.failure.rawValue
+    }
+}
