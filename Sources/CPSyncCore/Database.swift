@@ -75,6 +75,9 @@ public final class Database {
         try query(sql, values).first?.first
     }
 
+    /// The raw connection, for SQLite APIs this layer does not wrap (the benchmark's session extension).
+    public func withRawHandle<T>(_ body: (OpaquePointer) throws -> T) rethrows -> T { try body(handle) }
+
     public var changes: Int { Int(sqlite3_changes(handle)) }
     public var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }

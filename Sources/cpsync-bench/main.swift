@@ -1,1 +1,26 @@
-print("todo")
+import CPSyncCLI
+import Foundation
+
+// cpsync-bench: benchmarks that print ratios against baselines measured in the same run.
+//   core [--rows N] [--json]       capture, merge and metadata ratios
+//   sync [--cells N] [--json]      push + pull through a real daemon vs POST to a sink + plain insert
+//   crash-merge --db PATH --rows N (used by the crash-safety test: merges slowly until killed)
+let argv = Array(CommandLine.arguments.dropFirst())
+let usage = "usage: cpsync-bench core [--rows N] [--json] | sync [--cells N] [--json]"
+guard let verb = argv.first else {
+    Console.err(usage)
+    exit(ExitCode.usage.rawValue)
+}
+do {
+    switch verb {
+    case "core": try CoreBenchmark.run(Array(argv.dropFirst()))
+    case "sync": try SyncBenchmark.run(Array(argv.dropFirst()))
+    case "crash-merge": try CrashMerge.run(Array(argv.dropFirst()))
+    default:
+        Console.err("cpsync-bench: unknown benchmark '\(verb)'\n\(usage)")
+        exit(ExitCode.usage.rawValue)
+    }
+} catch {
+    Console.err("cpsync-bench: \(error)")
+    exit(ExitCode.failure.rawValue)
+}

@@ -1,0 +1,141 @@
+import CPSyncCore
+import CSQLite
+import Foundation
+import Testing
+
+@Suite struct DatabaseTests {
+    static let edgeValues: [Value] = [
+        .null, .integer(.min), .integer(.max), .integer(0), .real(-0.0), .real(0.0), .real(.greatestFiniteMagnitude),
+        .real(5e-324), .real(0.1), .text(""), .text("a\u{0}b"), .text("政协提案 八届四次会议"), .text("👩‍👩‍👧‍👦 emoji"),
+        .blob([]), .blob([0, 0, 255]),
+    ]
+
+    @Test func valuesRoundTripExactly() throws {
+        let db = try Database(path: ":memory:")
+        try db.execute("CREATE TABLE v (x)")  // no declared type: no affinity conversion
+        for v in Self.edgeValues {
+            try db.run("DELETE FROM v")
+            try db.run("INSERT INTO v VALUES (?)", [v])
+            let back = try #require(try db.query("SELECT x FROM v").first?.first)
+            #expect(back == v, "\(v.typeName) \(v)")
+            #expect(back.typeName == v.typeName)
+        }
+    }
+
+    @Test func exactEqualityTellsNegativeZeroAndTypesApart() {
+        #expect(Value.real(-0.0) != .real(0.0))
+        #expect(Value.integer(1) != .real(1.0))
+        #expect(Value.text("") != .blob([]))
+        #expect(Value.text("") != .null)
+    }
+
+    @Test func transactionRollsBackOnErrorAndSavepointsNest() throws {
+        let db = try Database(path: ":memory:")
+        try db.execute("CREATE TABLE t (x INTEGER)")
+        struct Boom: Error {}
+        #expect(throws: Boom.self) {
+            try db.transaction {
+                try db.run("INSERT INTO t VALUES (1)")
+                throw Boom()
+            }
+        }
+        #expect(try db.scalar("SELECT count(*) FROM t") == .integer(0))
+        try db.transaction {
+            try db.run("INSERT INTO t VALUES (1)")
+            try? db.transaction {
+                try db.run("INSERT INTO t VALUES (2)")
+                throw Boom()
+            }
+            try db.run("INSERT INTO t VALUES (3)")
+        }
+        #expect(try db.query("SELECT x FROM t ORDER BY x") == [[.integer(1)], [.integer(3)]])
+        #expect(!db.isInTransaction)
+    }
+
+    @Test func errorsCarrySQLitesCodeAndMessage() throws {
+        let db = try Database(path: ":memory:")
+        do {
+            try db.run("SELECT * FROM nowhere")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.primaryCode == SQLITE_ERROR)
+            #expect(error.message.contains("no such table"))
+            #expect(error.sql == "SELECT * FROM nowhere")
+        }
+        try db.execute("CREATE TABLE c (x INTEGER CHECK (x > 0))")
+        do {
+            try db.run("INSERT INTO c VALUES (0)")
+            Issue.record("expected an error")
+        } catch {
+            #expect(error.isConstraint)
+            #expect(error.code == 275)  // SQLITE_CONSTRAINT_CHECK (a macro Swift cannot import)
+        }
+    }
+
+    @Test func lockedDatabaseWaitsForBusyTimeoutThenFailsClearly() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let holder = try Database(path: dir.path("x.db"))
+        try holder.execute("CREATE TABLE t (x)")
+        try holder.execute("BEGIN IMMEDIATE")
+        let waiter = try Database(path: dir.path("x.db"), busyTimeoutMilliseconds: 200)
+        let start = Date()
+        do {
+            try waiter.transaction { try waiter.run("INSERT INTO t VALUES (1)") }
+            Issue.record("expected SQLITE_BUSY")
+        } catch let e as SQLiteError {
+            #expect(e.isBusy)
+            #expect(e.description.contains("locked"))
+        }
+        #expect(Date().timeIntervalSince(start) >= 0.15)
+        try holder.execute("ROLLBACK")
+    }
+
+    @Test func openingWithWALAndForeignKeys() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let db = try Database(path: dir.path("w.db"))
+        #expect(try db.scalar("PRAGMA journal_mode") == .text("wal"))
+        #expect(try db.scalar("PRAGMA foreign_keys") == .integer(1))
+    }
+}
+
+@Suite struct HLCTests {
+    @Test func tickIsMonotonicAndFollowsTheWallClock() {
+        let wall = HLC(milliseconds: 1_000)
+        #expect(HLC(milliseconds: 500).tick(wall: wall) == wall)
+        let ahead = HLC(milliseconds: 2_000, counter: 5)
+        #expect(ahead.tick(wall: wall) == HLC(milliseconds: 2_000, counter: 6))
+        #expect(HLC(milliseconds: 7, counter: 3).milliseconds == 7 && HLC(milliseconds: 7, counter: 3).counter == 3)
+    }
+
+    @Test func versionOrderBreaksTiesBySite() {
+        let h = HLC(milliseconds: 10)
+        #expect(Version(hlc: h, site: "a") < Version(hlc: h, site: "b"))
+        #expect(Version(hlc: HLC(milliseconds: 9), site: "z") < Version(hlc: h, site: "a"))
+    }
+
+    @Test func replicaClockStaysMonotonicAcrossRestartsWhenTheWallClockGoesBack() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        var r: Replica? = try makeReplica(dir, "a")
+        // Pretend an earlier session ran with a clock one day ahead.
+        let future = HLC(milliseconds: HLC.wallClock().milliseconds + 86_400_000)
+        try r!.database.run("UPDATE _cp_state SET hlc = ?", [.integer(future.rawValue)])
+        r = nil
+        let reopened = try Replica(path: dir.path("a.db"))
+        try reopened.database.run("INSERT INTO proposals(id) VALUES ('p1')")
+        let v = try #require(try reopened.allChanges().first?.version.hlc)
+        #expect(v > future)
+        #expect(try reopened.clock >= v)
+    }
+
+    @Test func mergeAdvancesTheLocalClock() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let a = try makeReplica(dir, "a"), b = try makeReplica(dir, "b")
+        try a.database.run("UPDATE _cp_state SET hlc = ?", [.integer(HLC(milliseconds: HLC.wallClock().milliseconds + 60_000).rawValue)])
+        try a.database.run("INSERT INTO proposals(id) VALUES ('p1')")
+        try sync(a, to: b)
+        let aClock = try a.clock
+        #expect(try b.clock >= aClock)
+        try b.database.run("UPDATE proposals SET votes = 1")
+        #expect(try b.clock > aClock)
+    }
+}
