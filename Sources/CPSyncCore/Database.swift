@@ -117,7 +117,8 @@ public final class Database {
         try query("SELECT name, type, \"notnull\", dflt_value, pk FROM pragma_table_info(?)", [.text(table)]).map {
             ColumnInfo(
                 name: $0[0].stringValue ?? "", declaredType: $0[1].stringValue ?? "",
-                notNull: $0[2].int64Value == 1, defaultSQL: $0[3].stringValue, primaryKeyIndex: Int($0[4].int64Value ?? 0))
+                notNull: $0[2].int64Value == 1, defaultSQL: $0[3].stringValue, primaryKeyIndex: Int($0[4].int64Value ?? 0),
+                affinity: Affinity(declaredType: $0[1].stringValue ?? ""))
         }
     }
 
@@ -137,7 +138,7 @@ public struct ColumnInfo: Sendable, Equatable {
     public let primaryKeyIndex: Int
 
     /// The storage class a value must have for this column, from its declared type (SQLite's affinity rules).
-    public var affinity: Affinity { Affinity(declaredType: declaredType) }
+    public let affinity: Affinity
 }
 
 /// SQLite column affinity, derived from a declared type the way SQLite does.

@@ -13,15 +13,16 @@ extension Replica {
             try database.execute("UPDATE _cp_state SET merging = 1")
             var merger = try RowMerger(replica: self)
             var result = MergeResult()
-            var order: [RowKey] = []
-            var groups: [RowKey: [Change]] = [:]
-            for c in changes {
-                let key = RowKey(table: c.table, pk: c.pk)
-                if groups[key] == nil { order.append(key) }
-                groups[key, default: []].append(c)
-            }
-            for key in order {
-                try merger.mergeRow(key, groups[key]!, into: &result)
+            // Changes read from a replica come grouped by row; each run of one row is merged at once. A row that
+            // appears in two runs is merged twice, which the merge's idempotence makes harmless.
+            var start = 0
+            while start < changes.count {
+                var end = start + 1
+                while end < changes.count && changes[end].pk == changes[start].pk && changes[end].table == changes[start].table {
+                    end += 1
+                }
+                try merger.mergeRow(RowKey(table: changes[start].table, pk: changes[start].pk), changes[start..<end], into: &result)
+                start = end
             }
             try merger.finish()
             try database.execute("UPDATE _cp_state SET merging = 0")
@@ -43,11 +44,15 @@ struct MergeValidator {
     let replica: Replica
 
     func validate(_ changes: [Change]) throws {
+        var validSites: Set<String> = []
         for c in changes {
             guard let t = replica.tables[c.table] else { throw ReplicaError.unknownTable(c.table) }
             try Self.checkKey(c.pk, table: c.table)
-            guard Replica.isValidSiteID(c.version.site) else {
-                throw ReplicaError.malformedChange("site id '\(c.version.site.prefix(80))' is not valid")
+            if !validSites.contains(c.version.site) {
+                guard Replica.isValidSiteID(c.version.site) else {
+                    throw ReplicaError.malformedChange("site id '\(c.version.site.prefix(80))' is not valid")
+                }
+                validSites.insert(c.version.site)
             }
             if let b = c.base, !Replica.isValidSiteID(b.site) {
                 throw ReplicaError.malformedChange("base site id '\(b.site.prefix(80))' is not valid")

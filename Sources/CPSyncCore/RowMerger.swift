@@ -39,6 +39,7 @@ struct RowMerger {
     var seq: Int64
     var hlc: Int64
     let now: Int64
+    var prepared: [String: TableStatements] = [:]
 
     init(replica: Replica) throws {
         self.replica = replica
@@ -49,9 +50,10 @@ struct RowMerger {
         now = HLC.wallClock().milliseconds
     }
 
-    mutating func mergeRow(_ key: RowKey, _ changes: [Change], into result: inout MergeResult) throws {
-        guard let t = replica.tables[key.table] else { throw ReplicaError.unknownTable(key.table) }
-        var st = try load(t, pk: key.pk)
+    mutating func mergeRow(_ key: RowKey, _ changes: ArraySlice<Change>, into result: inout MergeResult) throws {
+        let s = try statements(for: key.table)
+        let t = s.table
+        var st = try load(s, pk: key.pk)
         let rules = replica.rules[t.name] ?? [:]
         for c in changes {
             hlc = max(hlc, c.version.hlc.rawValue)
@@ -113,7 +115,46 @@ struct RowMerger {
                 result.superseded += 1
             }
         }
-        if st.anyChange { try write(t, pk: key.pk, &st) }
+        if st.anyChange { try write(s, pk: key.pk, &st) }
+    }
+
+    /// Prepared statements for one table, built once per merge.
+    final class TableStatements {
+        let table: SyncedTable
+        let loadShadow: Statement
+        let loadRow: Statement
+        let writeShadow: Statement
+        let deleteRow: Statement
+        let updateRow: Statement?
+        var inserts: [[Int]: Statement] = [:]
+
+        init(_ t: SyncedTable, db: Database) throws {
+            table = t
+            let cols = ["pk", "cl", "seq", "rh", "rs", "rq"] + t.columns.flatMap { ShadowColumns($0.name).all }
+            loadShadow = try db.statement("SELECT \(cols.dropFirst().joined(separator: ", ")) FROM \(t.quotedShadow) WHERE pk = ?")
+            let select = t.columns.isEmpty ? "1" : t.columns.map { quoted($0.name) }.joined(separator: ", ")
+            loadRow = try db.statement("SELECT \(select) FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
+            writeShadow = try db.statement("INSERT OR REPLACE INTO \(t.quotedShadow) (\(cols.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: cols.count).joined(separator: ", ")))")
+            deleteRow = try db.statement("DELETE FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
+            updateRow = t.columns.isEmpty ? nil : try db.statement(
+                "UPDATE \(t.quotedName) SET \(t.columns.map { "\(quoted($0.name)) = ?" }.joined(separator: ", ")) WHERE \(t.quotedPK) = ?")
+        }
+
+        func insert(_ present: [Int], db: Database) throws -> Statement {
+            if let s = inserts[present] { return s }
+            let names = [table.quotedPK] + present.map { quoted(table.columns[$0].name) }
+            let s = try db.statement("INSERT INTO \(table.quotedName) (\(names.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))")
+            inserts[present] = s
+            return s
+        }
+    }
+
+    private mutating func statements(for table: String) throws -> TableStatements {
+        if let s = prepared[table] { return s }
+        guard let t = replica.tables[table] else { throw ReplicaError.unknownTable(table) }
+        let s = try TableStatements(t, db: db)
+        prepared[table] = s
+        return s
     }
 
     /// The one tie-break of the merge: rank first (for ranked columns), then last writer wins on (HLC, site).
@@ -141,12 +182,11 @@ struct RowMerger {
                         winnerVersion: wver, otherValue: ov, otherVersion: over, detectedAt: now, status: .open, resolution: nil)
     }
 
-    private func load(_ t: SyncedTable, pk: String) throws -> RowState {
+    private func load(_ s: TableStatements, pk: String) throws -> RowState {
+        let t = s.table
         var st = RowState(columnCount: t.columns.count)
-        let cols = ["cl", "seq", "rh", "rs", "rq"] + t.columns.flatMap { ShadowColumns($0.name).all }
-        let shadow = try db.statement("SELECT \(cols.joined(separator: ", ")) FROM \(t.quotedShadow) WHERE pk = ?")
         var found = false
-        try shadow.forEachRow([.text(pk)]) { s in
+        try s.loadShadow.forEachRow([.text(pk)]) { s in
             found = true
             st.cl = s.int64(0)
             if let rh = s.optionalInt64(2), let site = replica.siteUUID(s.optionalInt64(3)) {
@@ -164,19 +204,19 @@ struct RowMerger {
             }
         }
         guard found else { return st }
-        let select = t.columns.isEmpty ? "1" : t.columns.map { quoted($0.name) }.joined(separator: ", ")
-        let row = try db.statement("SELECT \(select) FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
-        try row.forEachRow([.text(pk)]) { s in
+        try s.loadRow.forEachRow([.text(pk)]) { s in
             st.existsInTable = true
             for i in t.columns.indices { st.values[i] = s.column(Int32(i)) }
         }
         return st
     }
 
-    private mutating func write(_ t: SyncedTable, pk: String, _ st: inout RowState) throws {
+    private mutating func write(_ s: TableStatements, pk: String, _ st: inout RowState) throws {
+        let t = s.table
         seq += 1
         if st.rowChanged { st.rowSeq = seq }
         var shadow: [Value] = [.text(pk), .integer(st.cl), .integer(seq)]
+        shadow.reserveCapacity(6 + 5 * t.columns.count)
         shadow.append(st.rowVersion.map { .integer($0.hlc.rawValue) } ?? .null)
         shadow.append(try st.rowVersion.map { .integer(try replica.siteNumber($0.site)) } ?? .null)
         shadow.append(st.rowVersion == nil ? .null : st.rowSeq.map { .integer($0) } ?? .null)
@@ -193,26 +233,21 @@ struct RowMerger {
                 shadow += [.null, .null]
             }
         }
-        let cols = ["pk", "cl", "seq", "rh", "rs", "rq"] + t.columns.flatMap { ShadowColumns($0.name).all }
-        try db.run("INSERT OR REPLACE INTO \(t.quotedShadow) (\(cols.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: cols.count).joined(separator: ", ")))", shadow)
+        try s.writeShadow.execute(shadow)
 
-        let deleteSQL = "DELETE FROM \(t.quotedName) WHERE \(t.quotedPK) = ?"
         if !st.isAlive {
-            if st.existsInTable { try db.run(deleteSQL, [.text(pk)]) }
+            if st.existsInTable { try s.deleteRow.execute([.text(pk)]) }
             return
         }
         if st.existsInTable && !st.newLife {
-            guard st.valuesChanged, !t.columns.isEmpty else { return }
-            let sets = t.columns.map { "\(quoted($0.name)) = ?" }.joined(separator: ", ")
-            try db.run("UPDATE \(t.quotedName) SET \(sets) WHERE \(t.quotedPK) = ?", st.values.map { $0 ?? .null } + [.text(pk)])
+            guard st.valuesChanged, let update = s.updateRow else { return }
+            try update.execute(st.values.map { $0 ?? .null } + [.text(pk)])
             return
         }
-        if st.existsInTable { try db.run(deleteSQL, [.text(pk)]) }
+        if st.existsInTable { try s.deleteRow.execute([.text(pk)]) }
         // Columns with no version in this life take their (constant) defaults.
         let present = t.columns.indices.filter { st.values[$0] != nil }
-        let names = [t.quotedPK] + present.map { quoted(t.columns[$0].name) }
-        try db.run("INSERT INTO \(t.quotedName) (\(names.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))",
-                   [.text(pk)] + present.map { st.values[$0]! })
+        try s.insert(present, db: db).execute([.text(pk)] + present.map { st.values[$0]! })
     }
 
     func finish() throws {
