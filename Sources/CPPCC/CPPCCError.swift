@@ -1,0 +1,55 @@
+import CPSyncCLI
+
+/// A domain request that was refused (a record not found, a bad value, a bad CSV row, an unknown schema).
+/// Nothing was changed. Maps to exit code 65.
+public enum CPPCCError: ExitCodeProviding, Sendable, Equatable {
+    case notFound(kind: String, key: String)
+    case ambiguous(kind: String, key: String, candidates: [String])
+    case invalidValue(field: String, value: String, expected: String)
+    case missingValue(field: String)
+    case unknownReference(field: String, kind: String, key: String)
+    case duplicate(kind: String, key: String)
+    case csv(file: String, line: Int, reason: String)
+    case schemaNotInstalled
+    case schemaTooNew(replica: Int, known: Int)
+
+    public var exitCode: ExitCode { .dataError }
+
+    public var description: String {
+        switch self {
+        case .notFound(let kind, let key):
+            L10n.pick(en: "no \(kind) '\(key)'", zh: "找不到\(Self.zh(kind)) '\(key)'")
+        case .ambiguous(let kind, let key, let c):
+            L10n.pick(en: "'\(key)' matches several \(kind)s (\(c.joined(separator: ", "))); use the id",
+                      zh: "'\(key)' 对应多个\(Self.zh(kind))（\(c.joined(separator: "、"))），请使用编号")
+        case .invalidValue(let f, let v, let e):
+            L10n.pick(en: "invalid \(f) '\(v)': expected \(e)", zh: "\(f) 的值 '\(v)' 无效：应为 \(e)")
+        case .missingValue(let f):
+            L10n.pick(en: "\(f) is required", zh: "\(f) 不能为空")
+        case .unknownReference(let f, let kind, let key):
+            L10n.pick(en: "\(f) '\(key)' does not name a known \(kind)", zh: "\(f) '\(key)' 不是已知的\(Self.zh(kind))")
+        case .duplicate(let kind, let key):
+            L10n.pick(en: "\(kind) '\(key)' already exists", zh: "\(Self.zh(kind)) '\(key)' 已存在")
+        case .csv(let file, let line, let reason):
+            L10n.pick(en: "\(file): line \(line): \(reason); nothing was imported",
+                      zh: "\(file)：第 \(line) 行：\(reason)；未导入任何数据")
+        case .schemaNotInstalled:
+            L10n.pick(en: "this replica has no CPPCC tables yet", zh: "此副本尚未安装政协数据表")
+        case .schemaTooNew(let r, let k):
+            L10n.pick(en: "this replica uses schema v\(r) but this cpsync knows only up to v\(k); upgrade cpsync to schema v\(r)",
+                      zh: "此副本使用数据结构 v\(r)，本版 cpsync 仅支持到 v\(k)；请把 cpsync 升级到支持 v\(r) 的版本")
+        }
+    }
+
+    static func zh(_ kind: String) -> String {
+        switch kind {
+        case "member": "委员"
+        case "proposal": "提案"
+        case "site": "站点"
+        case "handler": "承办单位"
+        case "social report": "社情民意信息"
+        case "activity": "活动"
+        default: kind
+        }
+    }
+}

@@ -1,0 +1,80 @@
+import CPSyncCLI
+import Foundation
+
+/// Table headers and rows for the human output of the office verbs (the executables print them with
+/// `Console.table`), so the wording lives in one place.
+public enum Listing {
+    public static func members(_ ms: [Member]) -> (header: [String], rows: [[String]]) {
+        (header: [L10n.pick(en: "name", zh: "姓名"), L10n.pick(en: "gender", zh: "性别"), L10n.pick(en: "sector", zh: "界别"),
+                  L10n.pick(en: "party", zh: "党派"), L10n.pick(en: "term", zh: "届别"), L10n.pick(en: "site", zh: "站点"), "id"],
+         rows: ms.map { [$0.name, $0.gender, $0.sector, $0.party, $0.term, $0.siteID ?? "", $0.id] })
+    }
+
+    public static func member(_ m: Member) -> [(String, String)] {
+        [("id", m.id), (L10n.pick(en: "name", zh: "姓名"), m.name), (L10n.pick(en: "gender", zh: "性别"), m.gender),
+         (L10n.pick(en: "sector", zh: "界别"), m.sector), (L10n.pick(en: "party", zh: "党派"), m.party),
+         (L10n.pick(en: "term", zh: "届别"), m.term), (L10n.pick(en: "site", zh: "站点"), m.siteID ?? ""),
+         (L10n.pick(en: "phone", zh: "电话"), m.phone), (L10n.pick(en: "employer", zh: "工作单位"), m.employer),
+         (L10n.pick(en: "position", zh: "职务"), m.position)]
+    }
+
+    public static func proposals(_ ps: [Proposal], names: [String: String]) -> (header: [String], rows: [[String]]) {
+        (header: [L10n.pick(en: "number", zh: "案号"), L10n.pick(en: "title", zh: "标题"), L10n.pick(en: "proposer", zh: "提案人"),
+                  L10n.pick(en: "site", zh: "站点"), L10n.pick(en: "status", zh: "状态"), L10n.pick(en: "key", zh: "重点")],
+         rows: ps.map { [$0.number, $0.title, $0.proposerID.flatMap { names[$0] } ?? "", $0.siteID ?? "", $0.status.label, $0.isKey ? "★" : ""] })
+    }
+
+    public static func proposal(_ p: Proposal, proposer: String?, cosigners: [Member]) -> [(String, String)] {
+        var out: [(String, String)] = [
+            ("id", p.id), (L10n.pick(en: "number", zh: "案号"), p.number), (L10n.pick(en: "session", zh: "会议"), p.session),
+            (L10n.pick(en: "year", zh: "年度"), String(p.year)), (L10n.pick(en: "title", zh: "标题"), p.title),
+            (L10n.pick(en: "proposer", zh: "第一提案人"), proposer ?? ""),
+            (L10n.pick(en: "co-signers", zh: "联名委员"), cosigners.map(\.name).joined(separator: "、")),
+            (L10n.pick(en: "site", zh: "站点"), p.siteID ?? ""), (L10n.pick(en: "submitted", zh: "提交日期"), p.submittedOn ?? ""),
+            (L10n.pick(en: "status", zh: "状态"), "\(p.status.label) (\(p.status.rawValue))"),
+        ]
+        if let m = p.mergedInto { out.append((L10n.pick(en: "merged into", zh: "并入"), m)) }
+        if let c = p.convertedTo { out.append((L10n.pick(en: "converted to", zh: "转为"), ConversionTarget(rawValue: c)?.label ?? c)) }
+        if !p.reviewNote.isEmpty { out.append((L10n.pick(en: "review note", zh: "审查意见"), p.reviewNote)) }
+        if p.isKey { out.append((L10n.pick(en: "key proposal, supervised by", zh: "重点提案督办"), p.supervisor)) }
+        if let f = p.filedOn { out.append((L10n.pick(en: "filed", zh: "立案日期"), f)) }
+        if let c = p.closedOn { out.append((L10n.pick(en: "closed", zh: "办结日期"), c)) }
+        out.append((L10n.pick(en: "body", zh: "内容"), p.body))
+        return out
+    }
+
+    public static func handlers(_ hs: [Handler]) -> (header: [String], rows: [[String]]) {
+        (header: [L10n.pick(en: "unit", zh: "承办单位"), L10n.pick(en: "role", zh: "类型"), L10n.pick(en: "due", zh: "办理期限"),
+                  L10n.pick(en: "replied", zh: "答复日期"), L10n.pick(en: "category", zh: "类别"), L10n.pick(en: "met", zh: "见面"),
+                  L10n.pick(en: "evaluation", zh: "评价")],
+         rows: hs.map { [$0.unit, $0.role.label, $0.dueOn ?? "", $0.repliedOn ?? "", $0.category?.rawValue ?? "",
+                         $0.hasReplied ? ($0.metProposer ? L10n.pick(en: "yes", zh: "是") : L10n.pick(en: "no", zh: "否")) : "",
+                         $0.satisfaction?.label ?? ""] })
+    }
+
+    public static func socialReports(_ rs: [SocialReport], names: [String: String]) -> (header: [String], rows: [[String]]) {
+        (header: [L10n.pick(en: "date", zh: "日期"), L10n.pick(en: "title", zh: "标题"), L10n.pick(en: "reporter", zh: "报送人"),
+                  L10n.pick(en: "site", zh: "站点"), L10n.pick(en: "adopted", zh: "采用"), L10n.pick(en: "instruction", zh: "批示"), "id"],
+         rows: rs.map { [$0.reportedOn ?? "", $0.title, $0.reporterID.flatMap { names[$0] } ?? "", $0.siteID ?? "",
+                         $0.adopted ? L10n.pick(en: "yes", zh: "是") : "", $0.instruction, String($0.id.prefix(8))] })
+    }
+
+    public static func activities(_ acts: [Activity], names: [String: String]) -> (header: [String], rows: [[String]]) {
+        (header: [L10n.pick(en: "date", zh: "日期"), L10n.pick(en: "kind", zh: "类型"), L10n.pick(en: "topic", zh: "主题"),
+                  L10n.pick(en: "site", zh: "站点"), L10n.pick(en: "participants", zh: "参加委员")],
+         rows: acts.map { [$0.heldOn ?? "", $0.kind.label, $0.topic, $0.siteID ?? "",
+                           $0.participants.map { names[$0] ?? $0 }.joined(separator: "、")] })
+    }
+
+    /// "label  value" lines for a detail view.
+    public static func details(_ pairs: [(String, String)]) -> String {
+        Console.table(header: ["", ""], rows: pairs.map { [$0.0, $0.1] }).split(separator: "\n", omittingEmptySubsequences: false).dropFirst().joined(separator: "\n")
+    }
+}
+
+extension Office {
+    /// Member names by id, for listings.
+    public func memberNames() throws -> [String: String] {
+        Dictionary(try members().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+    }
+}

@@ -1,0 +1,137 @@
+import CPSyncCLI
+import CPSyncCore
+import Foundation
+
+/// A CPPCC member (委员).
+public struct Member: Codable, Sendable, Equatable {
+    public var id: String
+    public var name: String
+    /// "男", "女" or "" when not recorded.
+    public var gender: String
+    /// 界别: the sector the member represents (科技、经济、教育、工商、宗教…).
+    public var sector: String
+    public var party: String
+    /// 届: the term, e.g. "八届".
+    public var term: String
+    public var siteID: String?
+    public var phone: String
+    public var employer: String
+    public var position: String
+
+    public init(id: String = Office.newID(), name: String, gender: String = "", sector: String = "", party: String = "",
+                term: String = "", siteID: String? = nil, phone: String = "", employer: String = "", position: String = "") {
+        self.id = id
+        self.name = name
+        self.gender = gender
+        self.sector = sector
+        self.party = party
+        self.term = term
+        self.siteID = siteID
+        self.phone = phone
+        self.employer = employer
+        self.position = position
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, gender, sector, party, term, phone, employer, position
+        case siteID = "site_id"
+    }
+
+    static let columns = "id, name, gender, sector, party, term, site_id, phone, employer, position"
+
+    init(row r: [Value]) {
+        self.init(id: r[0].str, name: r[1].str, gender: r[2].str, sector: r[3].str, party: r[4].str, term: r[5].str,
+                  siteID: r[6].opt, phone: r[7].str, employer: r[8].str, position: r[9].str)
+    }
+
+    var values: [Value] {
+        [.text(id), .text(name), .text(gender), .text(sector), .text(party), .text(term), textOrNull(siteID),
+         .text(phone), .text(employer), .text(position)]
+    }
+}
+
+/// Filters for `members(…)`.
+public struct MemberFilter: Sendable {
+    public var site: String?
+    public var sector: String?
+    public var term: String?
+    public init(site: String? = nil, sector: String? = nil, term: String? = nil) {
+        self.site = site
+        self.sector = sector
+        self.term = term
+    }
+}
+
+extension Office {
+    /// Checks a member's fields and references; normalises gender.
+    func validate(_ m: inout Member) throws {
+        m.name = m.name.trimmingCharacters(in: .whitespacesAndNewlines)
+        if m.name.isEmpty { throw CPPCCError.missingValue(field: L10n2.name) }
+        if !m.gender.isEmpty {
+            guard let g = Gender.parseLoose(m.gender) else {
+                throw CPPCCError.invalidValue(field: L10n2.gender, value: m.gender, expected: "男/女")
+            }
+            m.gender = g.rawValue
+        }
+        try Office.checkID(m.id)
+        try checkSite(m.siteID)
+    }
+
+    /// Adds a member; the site defaults to this office's own site.
+    @discardableResult
+    public func addMember(_ member: Member) throws -> Member {
+        var m = member
+        if m.siteID == nil { m.siteID = try defaultSite() }
+        try validate(&m)
+        try db.transaction {
+            if try db.scalar("SELECT count(*) FROM members WHERE id = ?", [.text(m.id)])?.int64Value != 0 {
+                throw CPPCCError.duplicate(kind: "member", key: m.id)
+            }
+            try db.run("INSERT INTO members(\(Member.columns)) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", m.values)
+        }
+        return m
+    }
+
+    /// Saves every field of an existing member (only the cells that changed are captured).
+    public func updateMember(_ member: Member) throws {
+        var m = member
+        try validate(&m)
+        try db.transaction {
+            _ = try self.member(m.id)
+            try db.run("""
+                UPDATE members SET name = ?2, gender = ?3, sector = ?4, party = ?5, term = ?6, site_id = ?7, phone = ?8,
+                  employer = ?9, position = ?10 WHERE id = ?1
+                """, m.values)
+        }
+    }
+
+    /// A member by id, or by name when exactly one member has it.
+    public func member(_ key: String) throws -> Member {
+        if let r = try db.query("SELECT \(Member.columns) FROM members WHERE id = ?", [.text(key)]).first {
+            return Member(row: r)
+        }
+        let rows = try db.query("SELECT \(Member.columns) FROM members WHERE name = ? ORDER BY id", [.text(key)])
+        if rows.count == 1 { return Member(row: rows[0]) }
+        if rows.isEmpty { throw CPPCCError.notFound(kind: "member", key: key) }
+        throw CPPCCError.ambiguous(kind: "member", key: key, candidates: rows.map { $0[0].str })
+    }
+
+    /// Members matching `filter`, ordered by site then name.
+    public func members(_ filter: MemberFilter = MemberFilter()) throws -> [Member] {
+        var conditions: [String] = []
+        var values: [Value] = []
+        let site = try siteFilter("site_id", filter.site)
+        conditions.append(site.sql)
+        values += site.values
+        if let s = filter.sector { conditions.append("sector = ?"); values.append(.text(s)) }
+        if let t = filter.term { conditions.append("term = ?"); values.append(.text(t)) }
+        return try db.query("SELECT \(Member.columns) FROM members WHERE \(conditions.joined(separator: " AND ")) ORDER BY site_id, name, id", values)
+            .map(Member.init(row:))
+    }
+}
+
+/// Field names for error messages.
+enum L10n2 {
+    static var name: String { L10n.pick(en: "name", zh: "姓名") }
+    static var gender: String { L10n.pick(en: "gender", zh: "性别") }
+}

@@ -1,0 +1,257 @@
+import CPSyncCLI
+import CPSyncCore
+import Foundation
+
+/// A proposal (提案) as the office keeps it.
+public struct Proposal: Codable, Sendable, Equatable {
+    public var id: String
+    /// 案号, e.g. "2026-015". A label, not a key: offices number offline, so uniqueness is not enforced.
+    public var number: String
+    /// e.g. 八届四次会议.
+    public var session: String
+    public var year: Int
+    public var title: String
+    public var body: String
+    /// The lead proposer (第一提案人), a member id.
+    public var proposerID: String?
+    public var siteID: String?
+    public var submittedOn: String?
+    public var status: ProposalStatus
+    /// For `merged`: the proposal this one was merged into (并案).
+    public var mergedInto: String?
+    /// For `converted`: `letter` (委员来信) or `social_report` (社情民意).
+    public var convertedTo: String?
+    /// Why it was not filed, or other review remarks.
+    public var reviewNote: String
+    /// 重点提案.
+    public var isKey: Bool
+    /// The chair or vice-chair supervising a key proposal (督办).
+    public var supervisor: String
+    public var filedOn: String?
+    public var closedOn: String?
+
+    public init(id: String = Office.newID(), number: String = "", session: String = "", year: Int, title: String,
+                body: String = "", proposerID: String? = nil, siteID: String? = nil, submittedOn: String? = nil,
+                status: ProposalStatus = .submitted, mergedInto: String? = nil, convertedTo: String? = nil,
+                reviewNote: String = "", isKey: Bool = false, supervisor: String = "", filedOn: String? = nil,
+                closedOn: String? = nil) {
+        self.id = id
+        self.number = number
+        self.session = session
+        self.year = year
+        self.title = title
+        self.body = body
+        self.proposerID = proposerID
+        self.siteID = siteID
+        self.submittedOn = submittedOn
+        self.status = status
+        self.mergedInto = mergedInto
+        self.convertedTo = convertedTo
+        self.reviewNote = reviewNote
+        self.isKey = isKey
+        self.supervisor = supervisor
+        self.filedOn = filedOn
+        self.closedOn = closedOn
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case id, number, session, year, title, body, status, supervisor
+        case proposerID = "proposer_id", siteID = "site_id", submittedOn = "submitted_on", mergedInto = "merged_into"
+        case convertedTo = "converted_to", reviewNote = "review_note", isKey = "is_key", filedOn = "filed_on"
+        case closedOn = "closed_on"
+    }
+
+    static let columns = "id, number, session, year, title, body, proposer_id, site_id, submitted_on, status, merged_into, converted_to, review_note, is_key, supervisor, filed_on, closed_on"
+
+    init(row r: [Value]) {
+        self.init(id: r[0].str, number: r[1].str, session: r[2].str, year: r[3].int, title: r[4].str, body: r[5].str,
+                  proposerID: r[6].opt, siteID: r[7].opt, submittedOn: r[8].opt,
+                  status: ProposalStatus(rawValue: r[9].str) ?? .draft, mergedInto: r[10].opt, convertedTo: r[11].opt,
+                  reviewNote: r[12].str, isKey: r[13].int == 1, supervisor: r[14].str, filedOn: r[15].opt, closedOn: r[16].opt)
+    }
+
+    var values: [Value] {
+        [.text(id), .text(number), .text(session), .integer(Int64(year)), .text(title), .text(body), textOrNull(proposerID),
+         textOrNull(siteID), textOrNull(submittedOn), .text(status.rawValue), textOrNull(mergedInto), textOrNull(convertedTo),
+         .text(reviewNote), .integer(isKey ? 1 : 0), .text(supervisor), textOrNull(filedOn), textOrNull(closedOn)]
+    }
+
+    /// How people refer to it: the 案号, or the start of the id when it has none yet.
+    public var displayKey: String { number.isEmpty ? String(id.prefix(8)) : number }
+}
+
+/// A handling unit's assignment and, later, its reply and the proposer's evaluation.
+public struct Handler: Codable, Sendable, Equatable {
+    public var id: String
+    public var proposalID: String
+    /// 承办单位.
+    public var unit: String
+    public var role: HandlerRole
+    public var assignedOn: String?
+    public var dueOn: String?
+    public var repliedOn: String?
+    public var reply: String?
+    public var category: ReplyCategory?
+    /// 见面/面商: whether the unit met the proposer face to face.
+    public var metProposer: Bool
+    public var satisfaction: Satisfaction?
+    public var evaluatedOn: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, unit, role, reply, category, satisfaction
+        case proposalID = "proposal_id", assignedOn = "assigned_on", dueOn = "due_on", repliedOn = "replied_on"
+        case metProposer = "met_proposer", evaluatedOn = "evaluated_on"
+    }
+
+    static let columns = "id, proposal_id, unit, role, assigned_on, due_on, replied_on, reply, category, met_proposer, satisfaction, evaluated_on"
+
+    init(row r: [Value]) {
+        id = r[0].str
+        proposalID = r[1].str
+        unit = r[2].str
+        role = HandlerRole(rawValue: r[3].str) ?? .lead
+        assignedOn = r[4].opt
+        dueOn = r[5].opt
+        repliedOn = r[6].opt
+        reply = r[7].opt
+        category = ReplyCategory(rawValue: r[8].str)
+        metProposer = r[9].int == 1
+        satisfaction = Satisfaction(rawValue: r[10].str)
+        evaluatedOn = r[11].opt
+    }
+
+    public var hasReplied: Bool { repliedOn != nil || reply != nil }
+}
+
+extension HandlerRole: Codable {}
+extension ReplyCategory: Codable {}
+extension Satisfaction: Codable {}
+
+/// Filters for `proposals(…)`.
+public struct ProposalFilter: Sendable {
+    public var year: Int?
+    public var site: String?
+    public var status: ProposalStatus?
+    public var keyOnly = false
+    public init(year: Int? = nil, site: String? = nil, status: ProposalStatus? = nil, keyOnly: Bool = false) {
+        self.year = year
+        self.site = site
+        self.status = status
+        self.keyOnly = keyOnly
+    }
+}
+
+extension Office {
+    /// A proposal by id or by 案号 (when exactly one proposal has it).
+    public func proposal(_ key: String) throws -> Proposal {
+        if let r = try db.query("SELECT \(Proposal.columns) FROM proposals WHERE id = ?", [.text(key)]).first {
+            return Proposal(row: r)
+        }
+        let rows = try db.query("SELECT \(Proposal.columns) FROM proposals WHERE number = ? ORDER BY id", [.text(key)])
+        if rows.count == 1 { return Proposal(row: rows[0]) }
+        if rows.isEmpty { throw CPPCCError.notFound(kind: "proposal", key: key) }
+        throw CPPCCError.ambiguous(kind: "proposal", key: key, candidates: rows.map { $0[0].str })
+    }
+
+    /// Proposals matching `filter`, ordered by year and 案号.
+    public func proposals(_ filter: ProposalFilter = ProposalFilter()) throws -> [Proposal] {
+        var conditions: [String] = []
+        var values: [Value] = []
+        let site = try siteFilter("site_id", filter.site)
+        conditions.append(site.sql)
+        values += site.values
+        if let y = filter.year { conditions.append("year = ?"); values.append(.integer(Int64(y))) }
+        if let s = filter.status { conditions.append("status = ?"); values.append(.text(s.rawValue)) }
+        if filter.keyOnly { conditions.append("is_key = 1") }
+        return try db.query("SELECT \(Proposal.columns) FROM proposals WHERE \(conditions.joined(separator: " AND ")) ORDER BY year, number, id", values)
+            .map(Proposal.init(row:))
+    }
+
+    public func handlers(of proposalID: String) throws -> [Handler] {
+        try db.query("SELECT \(Handler.columns) FROM proposal_handlers WHERE proposal_id = ? ORDER BY role DESC, assigned_on, unit, id", [.text(proposalID)])
+            .map(Handler.init(row:))
+    }
+
+    /// The co-signers (联名委员) of a proposal.
+    public func cosigners(of proposalID: String) throws -> [Member] {
+        try db.query("""
+            SELECT \(Member.columns.split(separator: ",").map { "m." + $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ", "))
+            FROM proposal_cosigners c JOIN members m ON m.id = c.member_id WHERE c.proposal_id = ? ORDER BY m.name
+            """, [.text(proposalID)]).map(Member.init(row:))
+    }
+
+    /// The next free 案号 for a year on this replica: "YYYY-NNN".
+    public func nextNumber(year: Int) throws -> String {
+        let prefix = String(format: "%04d-", year)
+        let rows = try db.query("SELECT number FROM proposals WHERE number LIKE ?", [.text(prefix + "%")])
+        let highest = rows.compactMap { Int($0[0].str.dropFirst(prefix.count)) }.max() ?? 0
+        return prefix + String(format: "%03d", highest + 1)
+    }
+
+    /// Checks fields and references of a proposal about to be saved.
+    func validate(_ p: inout Proposal) throws {
+        p.title = p.title.trimmingCharacters(in: .whitespacesAndNewlines)
+        if p.title.isEmpty { throw CPPCCError.missingValue(field: L10n.pick(en: "title", zh: "标题")) }
+        guard (1900...2999).contains(p.year) else {
+            throw CPPCCError.invalidValue(field: L10n.pick(en: "year", zh: "年度"), value: String(p.year), expected: "1900–2999")
+        }
+        try Office.checkID(p.id)
+        p.submittedOn = try Office.date(p.submittedOn, field: L10n.pick(en: "submitted date", zh: "提交日期"))
+        if let m = p.proposerID, try db.scalar("SELECT count(*) FROM members WHERE id = ?", [.text(m)])?.int64Value == 0 {
+            throw CPPCCError.unknownReference(field: L10n.pick(en: "proposer", zh: "提案人"), kind: "member", key: m)
+        }
+        if let target = p.mergedInto {
+            if target == p.id { throw WorkflowError.mergeIntoItself(p.displayKey) }
+            if try db.scalar("SELECT count(*) FROM proposals WHERE id = ?", [.text(target)])?.int64Value == 0 {
+                throw WorkflowError.mergeTargetMissing(p.displayKey, target)
+            }
+        }
+        if let c = p.convertedTo, ConversionTarget(rawValue: c) == nil {
+            throw CPPCCError.invalidValue(field: "converted_to", value: c, expected: ConversionTarget.choices)
+        }
+        try checkSite(p.siteID)
+    }
+
+    /// Adds a proposal with its co-signers. The 案号 defaults to the next free one of its year, the site to the
+    /// proposer's (or this office's).
+    @discardableResult
+    public func addProposal(_ proposal: Proposal, cosigners: [String] = []) throws -> Proposal {
+        try db.transaction {
+            var p = proposal
+            if let m = p.proposerID { p.proposerID = try member(m).id }
+            if p.siteID == nil, let m = p.proposerID { p.siteID = try member(m).siteID }
+            if p.siteID == nil { p.siteID = try defaultSite() }
+            if p.number.isEmpty { p.number = try nextNumber(year: p.year) }
+            if p.submittedOn == nil && p.status != .draft { p.submittedOn = Office.today() }
+            try validate(&p)
+            if try db.scalar("SELECT count(*) FROM proposals WHERE id = ?", [.text(p.id)])?.int64Value != 0 {
+                throw CPPCCError.duplicate(kind: "proposal", key: p.id)
+            }
+            try db.run("INSERT INTO proposals(\(Proposal.columns)) VALUES (\(Array(repeating: "?", count: 17).joined(separator: ", ")))", p.values)
+            for c in cosigners { try addCosigner(p.id, member: c) }
+            return p
+        }
+    }
+
+    /// Adds a co-signer. The row id is derived from both ids, so two offices adding the same co-signer offline
+    /// end up with one row, not two.
+    public func addCosigner(_ proposalID: String, member key: String) throws {
+        let m = try member(key)
+        try db.run("INSERT OR IGNORE INTO proposal_cosigners(id, proposal_id, member_id) VALUES (?, ?, ?)",
+                   [.text(proposalID + ":" + m.id), .text(proposalID), .text(m.id)])
+    }
+
+    /// Saves the descriptive fields of a proposal (not its status: the workflow steps move that).
+    public func updateProposalDetails(_ proposal: Proposal) throws {
+        var p = proposal
+        try db.transaction {
+            let old = try self.proposal(p.id)
+            p.status = old.status
+            try validate(&p)
+            try db.run("""
+                UPDATE proposals SET number = ?2, session = ?3, year = ?4, title = ?5, body = ?6, proposer_id = ?7,
+                  site_id = ?8, submitted_on = ?9, is_key = ?14, supervisor = ?15 WHERE id = ?1
+                """, Array(p.values.prefix(15)))
+        }
+    }
+}

@@ -1,0 +1,122 @@
+import CPSyncCore
+import CPSyncProtocol
+import Foundation
+
+/// The admin endpoints: list, show and resolve conflicts; the audit trail.
+public struct AdminService: Sendable {
+    public let store: ServerStore
+    public let log: EventLog
+
+    public init(store: ServerStore, log: EventLog = EventLog()) {
+        self.store = store
+        self.log = log
+    }
+
+    public struct Filter: Sendable {
+        public var status: Conflict.Status? = .open
+        public var table: String?
+        public var site: String?
+        /// Detection date bounds, milliseconds since 1970 (from inclusive, to exclusive).
+        public var from: Int64?
+        public var to: Int64?
+        public init() {}
+    }
+
+    /// Parses the list query (`status=open|resolved|all`, `table`, `site`, `from`/`to` as YYYY-MM-DD).
+    public static func filter(from query: [String: String]) throws(ErrorBody) -> Filter {
+        var f = Filter()
+        switch query["status"] ?? "open" {
+        case "open": f.status = .open
+        case "resolved": f.status = .resolved
+        case "all": f.status = nil
+        case let s: throw ErrorBody(code: .badRequest, message: "status '\(s)' must be open, resolved or all")
+        }
+        f.table = query["table"].flatMap { $0.isEmpty ? nil : $0 }
+        f.site = query["site"].flatMap { $0.isEmpty ? nil : $0 }
+        for (key, dayOffset) in [("from", 0), ("to", 1)] {
+            guard let text = query[key], !text.isEmpty else { continue }
+            guard let ms = Self.day(text) else { throw ErrorBody(code: .badRequest, message: "\(key) '\(text)' must be a date YYYY-MM-DD") }
+            if key == "from" { f.from = ms } else { f.to = ms + Int64(dayOffset) * 86_400_000 }
+        }
+        return f
+    }
+
+    static func day(_ text: String) -> Int64? {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.timeZone = TimeZone(identifier: "Asia/Shanghai")
+        f.dateFormat = "yyyy-MM-dd"
+        return f.date(from: text).map { Int64($0.timeIntervalSince1970 * 1000) }
+    }
+
+    public func list(_ f: Filter) throws(ErrorBody) -> ConflictListResponse {
+        do {
+            return try store.read { r in
+                let conflicts = try r.conflicts(status: f.status).filter { c in
+                    (f.table == nil || c.table == f.table) && (f.site == nil || c.winnerVersion.site == f.site || c.otherVersion.site == f.site)
+                        && (f.from == nil || c.detectedAt >= f.from!) && (f.to == nil || c.detectedAt < f.to!)
+                }
+                return ConflictListResponse(conflicts: conflicts.map { dto($0, r) })
+            }
+        } catch {
+            throw ErrorBody(code: .serverError, message: "could not list conflicts: \(error)")
+        }
+    }
+
+    public func show(_ id: String) throws(ErrorBody) -> ConflictDTO {
+        do {
+            return try store.read { r in dto(try r.conflict(id: id), r) }
+        } catch let e as ReplicaError {
+            throw SyncService.errorBody(e)
+        } catch {
+            throw ErrorBody(code: .serverError, message: "\(error)")
+        }
+    }
+
+    public func resolve(_ id: String, body: [UInt8], admin: String) throws(ErrorBody) -> ConflictDTO {
+        let request: ResolveRequest
+        do { request = try ResolveRequest.decode(body) } catch {
+            throw ErrorBody(code: .badRequest, message: "malformed resolve request: \(error)")
+        }
+        let action: ResolveAction
+        switch request.action {
+        case .keep: action = .keep
+        case .takeOther: action = .takeOther
+        case .set: action = .set(request.value ?? .null)
+        }
+        do {
+            let c = try store.write { r -> ConflictDTO in
+                try r.resolve(conflictID: id, action: action, by: admin, note: request.note)
+                return dto(try r.conflict(id: id), r)
+            }
+            log.event("resolve", ["conflict": .text(id), "admin": .text(admin), "action": .text(request.action.rawValue)])
+            return c
+        } catch let e as ReplicaError {
+            throw SyncService.errorBody(e)
+        } catch {
+            throw ErrorBody(code: .serverError, message: "\(error)")
+        }
+    }
+
+    public func audit() throws(ErrorBody) -> AuditListResponse {
+        do {
+            return try store.read { r in
+                AuditListResponse(entries: try r.resolutions().map { c, res in
+                    AuditEntryDTO(id: c.id, at: res.at, by: res.by, action: "resolve:\(res.action.rawValue)", conflictId: c.id,
+                                  table: c.table, column: c.column, pk: c.pk, before: res.before, after: res.value, note: res.note)
+                })
+            }
+        } catch {
+            throw ErrorBody(code: .serverError, message: "\(error)")
+        }
+    }
+
+    public func openConflictCount() -> Int {
+        (try? store.read { r in try r.database.scalar("SELECT count(*) FROM _cp_conflicts WHERE status = 'open'")?.int64Value ?? 0 }).map(Int.init) ?? 0
+    }
+
+    private func dto(_ c: Conflict, _ r: Replica) -> ConflictDTO {
+        ConflictDTO(c, tableLabel: ConflictLabels.table(c.table), columnLabel: ConflictLabels.column(c.column),
+                    rowLabel: ConflictLabels.row(c.table, pk: c.pk, in: r.database), siteName: { store.siteName($0) })
+    }
+}

@@ -1,0 +1,45 @@
+import CPSyncCLI
+import CPSyncCore
+
+/// Words for what an admin sees in a conflict: table and column names, and a human label for the row.
+enum ConflictLabels {
+    static let tables: [String: (zh: String, en: String)] = [
+        "sites": ("站点", "site"), "members": ("委员", "member"), "proposals": ("提案", "proposal"),
+        "proposal_cosigners": ("联名", "co-signer"), "proposal_handlers": ("承办单位", "handling unit"),
+        "social_reports": ("社情民意", "social report"), "activities": ("履职活动", "activity"),
+        "activity_participants": ("活动参加人", "participant"),
+    ]
+    static let columns: [String: (zh: String, en: String)] = [
+        "name": ("名称", "name"), "gender": ("性别", "gender"), "sector": ("界别", "sector"), "party": ("党派", "party"),
+        "term": ("届次", "term"), "site_id": ("站点", "site"), "phone": ("电话", "phone"), "number": ("案号", "number"),
+        "session": ("会议", "session"), "year": ("年度", "year"), "title": ("标题", "title"), "body": ("正文", "body"),
+        "proposer_id": ("领衔提案人", "lead proposer"), "submitted_on": ("提交日期", "submitted on"), "status": ("状态", "status"),
+        "merged_into": ("并入提案", "merged into"), "converted_to": ("转为", "converted to"), "is_key": ("重点提案", "key proposal"),
+        "supervisor": ("督办领导", "supervisor"), "unit": ("承办单位", "unit"), "role": ("主办/协办", "role"),
+        "assigned_on": ("交办日期", "assigned on"), "due_on": ("办理期限", "due on"), "replied_on": ("答复日期", "replied on"),
+        "reply": ("答复内容", "reply"), "category": ("办理类别", "category"), "met_proposer": ("见面/面商", "met proposer"),
+        "satisfaction": ("满意度", "satisfaction"), "evaluated_on": ("评价日期", "evaluated on"), "reporter_id": ("反映人", "reporter"),
+        "reported_on": ("反映日期", "reported on"), "forwarded_to": ("报送单位", "forwarded to"), "adopted": ("是否采用", "adopted"),
+        "instruction": ("领导批示", "instruction"), "kind": ("类别", "kind"), "topic": ("主题", "topic"), "held_on": ("日期", "held on"),
+        "outcome": ("成果", "outcome"), "parent_id": ("上级站点", "parent site"),
+    ]
+
+    static func table(_ t: String) -> String { tables[t].map { L10n.pick(en: $0.en, zh: $0.zh) } ?? t }
+    static func column(_ c: String) -> String { columns[c].map { L10n.pick(en: $0.en, zh: $0.zh) } ?? c }
+
+    /// A row's human label: proposal number + title, member name, report title…; the key when there is none.
+    static func row(_ table: String, pk: String, in db: Database) -> String {
+        let sql: String
+        switch table {
+        case "proposals": sql = "SELECT trim(number || ' ' || title) FROM proposals WHERE id = ?"
+        case "members", "sites": sql = "SELECT name FROM \"\(table)\" WHERE id = ?"
+        case "social_reports": sql = "SELECT title FROM social_reports WHERE id = ?"
+        case "activities": sql = "SELECT topic FROM activities WHERE id = ?"
+        case "proposal_handlers":
+            sql = "SELECT trim(coalesce(p.number, '') || ' ' || coalesce(p.title, '') || ' · ' || h.unit) FROM proposal_handlers h LEFT JOIN proposals p ON p.id = h.proposal_id WHERE h.id = ?"
+        default: return pk
+        }
+        guard let label = (try? db.scalar(sql, [.text(pk)]))??.stringValue, !label.isEmpty else { return pk }
+        return label
+    }
+}

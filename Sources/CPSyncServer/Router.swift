@@ -1,0 +1,145 @@
+import CPSyncCore
+import CPSyncHTTP
+import CPSyncProtocol
+import Foundation
+
+/// The daemon's one responder: routes a request value to a handler and turns every error into an error body, in
+/// one place. Handlers are tested through `respond(to:)` without sockets.
+public struct Router: HTTPResponder {
+    public let sync: SyncService
+    public let admin: AdminService
+    public let metrics: Metrics
+    public let log: EventLog
+
+    public init(store: ServerStore, maxSkewMs: Int64 = ProtocolLimits.maxSkewMs, log: EventLog = EventLog()) {
+        let metrics = Metrics()
+        self.metrics = metrics
+        self.log = log
+        sync = SyncService(store: store, maxSkewMs: maxSkewMs, metrics: metrics, log: log)
+        admin = AdminService(store: store, log: log)
+        let admin = self.admin
+        metrics.gauge("cpsync_conflicts_open") { Double(admin.openConflictCount()) }
+    }
+
+    /// Every response carries these: a strict CSP (the admin page loads nothing from elsewhere) and no sniffing.
+    static let securityHeaders = [
+        ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+        ("X-Content-Type-Options", "nosniff"),
+        ("Referrer-Policy", "no-referrer"),
+        ("Cache-Control", "no-store"),
+    ]
+
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
+        let started = Date()
+        let (route, response) = route(request)
+        var r = response
+        for (k, v) in Self.securityHeaders where r.headers[k] == nil { r.headers.set(k, v) }
+        let seconds = Date().timeIntervalSince(started)
+        metrics.count("cpsync_http_requests_total", labels: ["route": route, "status": String(r.status)])
+        metrics.observe("cpsync_http_request_duration_seconds", seconds: seconds, labels: ["route": route])
+        log.event("request", ["method": .text(request.method), "path": .text(request.path), "route": .text(route),
+                              "status": .integer(Int64(r.status)), "ms": .number(seconds * 1000),
+                              "bytes_in": .integer(Int64(request.body.count)), "bytes_out": .integer(Int64(r.body.count)),
+                              "remote": .text(request.remoteAddress)])
+        return r
+    }
+
+    func route(_ req: HTTPRequest) -> (String, HTTPResponse) {
+        let path = req.path
+        do throws(ErrorBody) {
+            switch (req.method, path) {
+            case ("GET", "/v1/health"), ("HEAD", "/v1/health"):
+                return ("health", json(HealthResponse()))
+            case ("GET", "/v1/status"):
+                return ("status", json(sync.status()))
+            case ("POST", "/v1/push"):
+                guard case .site(let site) = try authenticate(req) else {
+                    throw ErrorBody(code: .forbidden, message: "pushes need a site token, not an admin token")
+                }
+                return ("push", .json(try sync.push(req.body, site: site)))
+            case ("GET", "/v1/pull"):
+                let principal = try authenticate(req)
+                let after = try int(req.query["after"] ?? "0", name: "after", min: 0)
+                let limit = try int(req.query["limit"] ?? String(ProtocolLimits.defaultPageSize), name: "limit", min: 1)
+                guard limit <= ProtocolLimits.maxPageSize else {
+                    throw ErrorBody(code: .badRequest, message: "limit \(limit) is above the maximum page size \(ProtocolLimits.maxPageSize)")
+                }
+                return ("pull", json(try sync.pull(after: after, limit: Int(limit), principal: principal)))
+            case ("GET", "/metrics"):
+                return ("metrics", .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
+            case ("GET", "/v1/admin/conflicts"):
+                try requireAdmin(req)
+                return ("admin_conflicts", json(try admin.list(try AdminService.filter(from: req.query))))
+            case ("GET", "/v1/admin/audit"):
+                try requireAdmin(req)
+                return ("admin_audit", json(try admin.audit()))
+            case ("GET", "/"):
+                var r = HTTPResponse(status: 302)
+                r.headers.set("Location", "/admin/")
+                return ("root", r)
+            default:
+                break
+            }
+            let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+            if parts.count == 5, parts[1] == "v1", parts[2] == "admin", parts[3] == "conflicts", req.method == "GET" {
+                try requireAdmin(req)
+                return ("admin_conflict", json(try admin.show(parts[4])))
+            }
+            if parts.count == 6, parts[1] == "v1", parts[2] == "admin", parts[3] == "conflicts", parts[5] == "resolve", req.method == "POST" {
+                let name = try requireAdmin(req)
+                return ("admin_resolve", json(try admin.resolve(parts[4], body: req.body, admin: name)))
+            }
+            if path == "/admin" || path.hasPrefix("/admin/"), req.method == "GET" || req.method == "HEAD" {
+                return ("admin_page", AdminPage.response(for: path))
+            }
+            if ["/v1/health", "/v1/status", "/v1/push", "/v1/pull", "/metrics", "/v1/admin/conflicts", "/v1/admin/audit"].contains(path) {
+                throw ErrorBody(code: .methodNotAllowed, message: "\(req.method) is not allowed on \(path)")
+            }
+            throw ErrorBody(code: .notFound, message: "no such endpoint: \(req.method) \(path)")
+        } catch {
+            var r = HTTPResponse.json(error.encoded(), status: error.httpStatus)
+            if error.code == .unauthorized { r.headers.set("WWW-Authenticate", "Bearer realm=\"cpsync\"") }
+            if error.code == .unavailable { r.headers.set("Retry-After", "5") }
+            return (routeName(req.path), r)
+        }
+    }
+
+    private func routeName(_ path: String) -> String {
+        switch path {
+        case "/v1/push": "push"
+        case "/v1/pull": "pull"
+        case "/v1/status": "status"
+        case "/v1/health": "health"
+        default: path.hasPrefix("/v1/admin") ? "admin" : "other"
+        }
+    }
+
+    private func json<T: WireMessage>(_ m: T) -> HTTPResponse { .json(m.encoded()) }
+
+    private func authenticate(_ req: HTTPRequest) throws(ErrorBody) -> Principal {
+        let principal: Principal?
+        do { principal = try sync.store.authenticate(req.bearerToken) } catch {
+            throw ErrorBody(code: .serverError, message: "could not check the token: \(error)")
+        }
+        guard let principal else {
+            throw ErrorBody(code: .unauthorized,
+                            message: req.bearerToken == nil ? "missing bearer token (Authorization: Bearer …)" : "unknown or revoked token; ask the county office for a new one")
+        }
+        return principal
+    }
+
+    @discardableResult
+    private func requireAdmin(_ req: HTTPRequest) throws(ErrorBody) -> String {
+        guard case .admin(let name) = try authenticate(req) else {
+            throw ErrorBody(code: .forbidden, message: "this needs an admin token; site tokens cannot review conflicts")
+        }
+        return name
+    }
+
+    private func int(_ text: String, name: String, min: Int64) throws(ErrorBody) -> Int64 {
+        guard let v = Int64(text), v >= min else {
+            throw ErrorBody(code: .badRequest, message: "query parameter \(name)='\(text.prefix(40))' must be a whole number ≥ \(min)")
+        }
+        return v
+    }
+}

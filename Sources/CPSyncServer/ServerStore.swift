@@ -1,0 +1,181 @@
+import CPPCC
+import CPSyncCore
+import Foundation
+
+/// Who a bearer token belongs to.
+public enum Principal: Sendable, Equatable {
+    case site(String)
+    case admin(String)
+
+    public var name: String {
+        switch self {
+        case .site(let s): s
+        case .admin(let a): a
+        }
+    }
+}
+
+/// A site registered on the server (the permission tree mirrors the CPPCC site tree).
+public struct RegisteredSite: Sendable, Equatable {
+    public let id: String
+    public let name: String
+    public let kind: String
+    public let parent: String?
+    public let revoked: Bool
+    public let createdAt: Int64
+}
+
+/// The county server's data directory: the county replica (`county.db`, CPPCC schema plus sync metadata) and the
+/// server's own tables (tokens, push batches). Writes are serialised through one writer connection; pulls read
+/// through a small pool of reader connections (SQLite WAL lets them run beside the writer).
+public final class ServerStore: Sendable {
+    public let dataDirectory: String
+    public let databasePath: String
+    public let siteID: String
+    private let writer: Guarded<Replica>
+    private let readers: Guarded<[Replica]>
+
+    static let serverTablesSQL = """
+        CREATE TABLE IF NOT EXISTS _srv_sites (
+          id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL, kind TEXT NOT NULL, parent TEXT,
+          token_hash TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS _srv_admins (
+          name TEXT PRIMARY KEY NOT NULL, token_hash TEXT NOT NULL, revoked INTEGER NOT NULL DEFAULT 0, created_at INTEGER NOT NULL
+        );
+        CREATE INDEX IF NOT EXISTS _srv_sites_token ON _srv_sites(token_hash);
+        CREATE INDEX IF NOT EXISTS _srv_admins_token ON _srv_admins(token_hash);
+        CREATE TABLE IF NOT EXISTS _srv_batches (
+          batch_id TEXT PRIMARY KEY NOT NULL, site TEXT NOT NULL, response BLOB NOT NULL, at INTEGER NOT NULL
+        );
+        """
+
+    /// Opens (creating when absent) the data directory. The county replica's site id is fixed at creation.
+    public init(dataDirectory: String, siteID: String = "county") throws {
+        self.dataDirectory = dataDirectory
+        let fm = FileManager.default
+        if !fm.fileExists(atPath: dataDirectory) {
+            try fm.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        }
+        databasePath = (dataDirectory as NSString).appendingPathComponent("county.db")
+        let replica = try Replica(path: databasePath, siteID: fm.fileExists(atPath: databasePath) ? nil : siteID)
+        replica.recordsConflicts = true
+        try replica.database.execute(Self.serverTablesSQL)
+        try CPPCCSchema.install(on: replica)
+        self.siteID = replica.siteID
+        writer = Guarded(replica)
+        readers = Guarded([])
+    }
+
+    /// Runs `body` with the single writer connection (serialised).
+    public func write<T>(_ body: (Replica) throws -> T) throws -> T {
+        try writer.withLock { try body($0) }
+    }
+
+    /// Runs `body` with a reader connection from the pool (concurrent with other readers and the writer).
+    public func read<T>(_ body: (Replica) throws -> T) throws -> T {
+        let replica = try readers.withLock { pool -> Replica in
+            if let r = pool.popLast() { return r }
+            return try Replica(path: databasePath, create: false)
+        }
+        defer { readers.withLock { if $0.count < 8 { $0.append(replica) } } }
+        return try body(replica)
+    }
+
+    // MARK: tokens
+
+    static func newToken() -> String {
+        var g = SystemRandomNumberGenerator()
+        return "cps_" + (0..<20).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &g)) }.joined()
+    }
+
+    /// Registers a site and returns its token (shown once; only its SHA-256 is stored). The site also enters the
+    /// CPPCC `sites` table, so every office learns the site tree.
+    public func addSite(id: String, name: String, kind: String, parent: String?) throws -> String {
+        guard Replica.isValidSiteID(id) else { throw ServerError.badSite("site id '\(id)' must be 1–64 characters of a–z, 0–9, '-' or '_'") }
+        guard SiteKind(rawValue: kind) != nil else {
+            throw ServerError.badSite("kind '\(kind)' must be one of county, township, street, station")
+        }
+        let token = Self.newToken()
+        try write { r in
+            try r.database.transaction {
+                if try r.database.scalar("SELECT count(*) FROM _srv_sites WHERE id = ?", [.text(id)])?.int64Value != 0 {
+                    throw ServerError.badSite("site '\(id)' already exists; use `cpsyncd site revoke` and add it again to issue a new token")
+                }
+                if let parent, try r.database.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(parent)])?.int64Value == 0 {
+                    throw ServerError.badSite("parent site '\(parent)' does not exist")
+                }
+                try r.database.run("INSERT INTO _srv_sites(id, name, kind, parent, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+                                   [.text(id), .text(name), .text(kind), parent.map { .text($0) } ?? .null, .text(SHA256.hex(token)),
+                                    .integer(HLC.wallClock().milliseconds)])
+                try r.database.run("""
+                    INSERT INTO sites(id, name, kind, parent_id) VALUES (?, ?, ?, ?)
+                    ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, parent_id = excluded.parent_id
+                    """, [.text(id), .text(name), .text(kind), parent.map { .text($0) } ?? .null])
+            }
+        }
+        return token
+    }
+
+    public func sites() throws -> [RegisteredSite] {
+        try read { r in
+            try r.database.query("SELECT id, name, kind, parent, revoked, created_at FROM _srv_sites ORDER BY id").map {
+                RegisteredSite(id: $0[0].stringValue ?? "", name: $0[1].stringValue ?? "", kind: $0[2].stringValue ?? "",
+                               parent: $0[3].stringValue, revoked: $0[4].int64Value == 1, createdAt: $0[5].int64Value ?? 0)
+            }
+        }
+    }
+
+    public func revokeSite(_ id: String) throws {
+        try write { r in
+            try r.database.run("UPDATE _srv_sites SET revoked = 1 WHERE id = ?", [.text(id)])
+            if r.database.changes == 0 { throw ServerError.badSite("no site '\(id)'") }
+        }
+    }
+
+    public func addAdmin(name: String) throws -> String {
+        guard !name.isEmpty, name.count <= 64 else { throw ServerError.badSite("admin name must be 1–64 characters") }
+        let token = Self.newToken()
+        try write { r in
+            if try r.database.scalar("SELECT count(*) FROM _srv_admins WHERE name = ?", [.text(name)])?.int64Value != 0 {
+                throw ServerError.badSite("admin '\(name)' already exists")
+            }
+            try r.database.run("INSERT INTO _srv_admins(name, token_hash, created_at) VALUES (?, ?, ?)",
+                               [.text(name), .text(SHA256.hex(token)), .integer(HLC.wallClock().milliseconds)])
+        }
+        return token
+    }
+
+    /// The principal a bearer token stands for, or nil (unknown or revoked).
+    public func authenticate(_ token: String?) throws -> Principal? {
+        guard let token, !token.isEmpty, token.utf8.count <= 200 else { return nil }
+        let hash = SHA256.hex(token)
+        return try read { r in
+            if let id = try r.database.scalar("SELECT id FROM _srv_sites WHERE token_hash = ? AND revoked = 0", [.text(hash)])?.stringValue {
+                return .site(id)
+            }
+            if let name = try r.database.scalar("SELECT name FROM _srv_admins WHERE token_hash = ? AND revoked = 0", [.text(hash)])?.stringValue {
+                return .admin(name)
+            }
+            return nil
+        }
+    }
+
+    /// The display name of a site, for conflict views.
+    public func siteName(_ id: String) -> String? {
+        try? read { r in try r.database.scalar("SELECT name FROM sites WHERE id = ?", [.text(id)])?.stringValue }
+    }
+}
+
+/// Errors of the server's own administration commands.
+public enum ServerError: Error, CustomStringConvertible, Sendable {
+    case badSite(String)
+    case dataDirectory(String)
+
+    public var description: String {
+        switch self {
+        case .badSite(let m): m
+        case .dataDirectory(let m): m
+        }
+    }
+}

@@ -1,0 +1,128 @@
+import CPPCC
+import CPSyncCore
+import CPSyncProtocol
+import Foundation
+
+/// Push, pull and status: the sync endpoints, as functions from decoded requests to response values.
+public struct SyncService: Sendable {
+    public let store: ServerStore
+    public let maxSkewMs: Int64
+    public let metrics: Metrics
+    public let log: EventLog
+
+    public init(store: ServerStore, maxSkewMs: Int64 = ProtocolLimits.maxSkewMs, metrics: Metrics = Metrics(), log: EventLog = EventLog()) {
+        self.store = store
+        self.maxSkewMs = maxSkewMs
+        self.metrics = metrics
+        self.log = log
+    }
+
+    public func status(now: Int64 = HLC.wallClock().milliseconds) -> StatusResponse {
+        StatusResponse(schemaVersion: CPPCCSchema.version, serverTime: now, serverSite: store.siteID, maxSkewMs: maxSkewMs,
+                       limits: ServerLimits())
+    }
+
+    /// Applies a push in one transaction, idempotently: a batch id seen before gets its first answer back.
+    public func push(_ body: [UInt8], site: String, now: Int64 = HLC.wallClock().milliseconds) throws(ErrorBody) -> [UInt8] {
+        if let v = body.withUnsafeBytes({ PushRequest.peekProtocolVersion($0) }), !ProtocolVersion.supported.contains(v) {
+            throw ErrorBody.protocolVersion(v)
+        }
+        let request: PushRequest
+        do {
+            request = try PushRequest.decode(body, limits: WireLimits(maxChanges: ProtocolLimits.maxChangesPerPush))
+        } catch {
+            throw ErrorBody(code: .badRequest, message: "malformed push: \(error); nothing was applied")
+        }
+        try checkSchema(request.schemaVersion)
+        guard request.site == site else {
+            throw ErrorBody(code: .forbidden, message: "this token belongs to site '\(site)', not '\(request.site)'; nothing was applied", site: request.site)
+        }
+        guard !request.batchId.isEmpty, request.batchId.utf8.count <= 128 else {
+            throw ErrorBody(code: .badRequest, message: "batchId must be 1–128 characters")
+        }
+        for (i, c) in request.changes.enumerated() where c.version.site != site {
+            throw ErrorBody(code: .forbidden,
+                            message: "change \(i) comes from site '\(c.version.site)', but this token belongs to '\(site)'; an office may push only its own changes; nothing was applied",
+                            site: c.version.site, index: i)
+        }
+        if let newest = request.changes.map(\.version.hlc.milliseconds).max(), newest - now > maxSkewMs {
+            metrics.count("cpsync_push_refused_total", labels: ["reason": "clock_skew"])
+            throw ErrorBody.clockSkew(site: site, skewMs: newest - now, maxSkewMs: maxSkewMs)
+        }
+        let started = Date()
+        do {
+            let (response, replayed, result) = try store.write { r -> ([UInt8], Bool, MergeResult?) in
+                try r.database.transaction {
+                    if let stored = try r.database.scalar("SELECT response FROM _srv_batches WHERE batch_id = ?", [.text(request.batchId)]),
+                       case .blob(let bytes) = stored {
+                        return (bytes, true, nil)
+                    }
+                    let result = try r.merge(request.changes)
+                    let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
+                    try r.database.run("INSERT INTO _srv_batches(batch_id, site, response, at) VALUES (?, ?, ?, ?)",
+                                       [.text(request.batchId), .text(site), .blob(response), .integer(now)])
+                    return (response, false, result)
+                }
+            }
+            metrics.count("cpsync_push_batches_total", labels: ["result": replayed ? "replayed" : "applied"])
+            if let result {
+                metrics.add("cpsync_changes_merged_total", Double(result.applied))
+                metrics.add("cpsync_conflicts_detected_total", Double(result.conflicts.count))
+            }
+            log.event("push", ["site": .text(site), "batch": .text(request.batchId), "changes": .integer(Int64(request.changes.count)),
+                               "applied": .integer(Int64(result?.applied ?? 0)), "conflicts": .integer(Int64(result?.conflicts.count ?? 0)),
+                               "replayed": .integer(replayed ? 1 : 0), "ms": .integer(Int64(Date().timeIntervalSince(started) * 1000))])
+            return response
+        } catch let e as ReplicaError {
+            throw Self.errorBody(e)
+        } catch {
+            throw ErrorBody(code: .serverError, message: "could not apply the push: \(error); nothing was applied")
+        }
+    }
+
+    /// Changes after `after`, paged; an office's own changes are not echoed back to it.
+    public func pull(after: Int64, limit: Int, principal: Principal) throws(ErrorBody) -> PullResponse {
+        do {
+            let page = try store.read { r -> ChangePage in
+                let latest = try r.sequence
+                if after > latest {
+                    throw ErrorBody(code: .cursorAhead,
+                                    message: "cursor \(after) is beyond the server's latest change \(latest): the county database was restored from an older backup; run `cpsync pull --reset` to pull everything again (nothing local is lost)")
+                }
+                return try r.changes(after: after, limit: limit)
+            }
+            var changes = page.changes
+            if case .site(let site) = principal { changes.removeAll { $0.version.site == site } }
+            metrics.count("cpsync_pull_pages_total")
+            log.event("pull", ["who": .text(principal.name), "after": .integer(after), "cursor": .integer(page.cursor),
+                               "changes": .integer(Int64(changes.count))])
+            return PullResponse(changes: changes, cursor: page.cursor, hasMore: page.hasMore)
+        } catch let e as ErrorBody {
+            throw e
+        } catch let e as ReplicaError {
+            throw Self.errorBody(e)
+        } catch {
+            throw ErrorBody(code: .serverError, message: "could not read changes: \(error)")
+        }
+    }
+
+    func checkSchema(_ office: Int) throws(ErrorBody) {
+        if office < CPPCCSchema.version { throw ErrorBody.upgradeRequired(serverSchema: CPPCCSchema.version) }
+        if office > CPPCCSchema.version { throw ErrorBody.schemaVersion(serverSchema: CPPCCSchema.version, officeSchema: office) }
+    }
+
+    /// The one place replica errors become protocol errors.
+    static func errorBody(_ e: ReplicaError) -> ErrorBody {
+        switch e {
+        case .unknownTable(let t): ErrorBody(code: .unknownTable, message: e.description, table: t)
+        case .unknownColumn(let t, let c): ErrorBody(code: .unknownColumn, message: e.description, table: t, column: c)
+        case .wrongType(let t, let c, _, _): ErrorBody(code: .wrongType, message: e.description, table: t, column: c)
+        case .malformedKey(let t, _, _): ErrorBody(code: .malformedKey, message: e.description, table: t)
+        case .malformedChange: ErrorBody(code: .badRequest, message: e.description)
+        case .conflictNotFound: ErrorBody(code: .notFound, message: e.description)
+        case .conflictAlreadyResolved: ErrorBody(code: .conflictResolved, message: e.description)
+        case .sqlite(let s) where s.isBusy: ErrorBody(code: .unavailable, message: "the county database is busy; try again — nothing was applied")
+        default: ErrorBody(code: .serverError, message: "\(e); nothing was applied")
+        }
+    }
+}

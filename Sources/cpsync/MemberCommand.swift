@@ -1,0 +1,70 @@
+import CPPCC
+import CPSyncCLI
+
+/// `cpsync member add|list|show|edit`: the member roster (委员).
+enum MemberCommand {
+    static let usage = """
+        cpsync member add --name NAME [--gender 男|女] [--sector 界别] [--party P] [--term 届] [--site ID] [--phone N] [--employer U] [--position P] [--id ID] [--json]
+        cpsync member list [--site ID] [--sector S] [--term T] [--json]
+        cpsync member show ID|NAME [--json]
+        cpsync member edit ID|NAME [--name …] [--gender …] [--sector …] [--party …] [--term …] [--site …] [--phone …] [--employer …] [--position …]
+        """
+
+    static func run(_ argv: [String]) throws -> Int32 {
+        guard let sub = argv.first else { throw UsageError.missingArgument("member add|list|show|edit") }
+        var args = try Arguments(Array(argv.dropFirst()), flags: ["json"])
+        let office = try Office(OfficeDatabase.open(&args))
+        let json = args.flag("json")
+        switch sub {
+        case "add":
+            var m = Member(name: try args.required("name"))
+            if let id = args.option("id") { m.id = id }
+            apply(&args, to: &m)
+            try args.checkAllConsumed()
+            m = try office.addMember(m)
+            Console.out(json ? try CPPCCJSON.encode(m) : L10n.pick(en: "added member \(m.name) (\(m.id))", zh: "已添加委员 \(m.name)（\(m.id)）"))
+        case "list":
+            let filter = MemberFilter(site: args.option("site"), sector: args.option("sector"), term: args.option("term"))
+            try args.checkAllConsumed()
+            let ms = try office.members(filter)
+            if json { Console.out(try CPPCCJSON.encode(ms)) } else {
+                let t = Listing.members(ms)
+                Console.out(Console.table(header: t.header, rows: t.rows))
+            }
+        case "show":
+            let key = try positional(args, "member ID or name")
+            try args.checkAllConsumed()
+            let m = try office.member(key)
+            Console.out(json ? try CPPCCJSON.encode(m) : Listing.details(Listing.member(m)))
+        case "edit":
+            let key = try positional(args, "member ID or name")
+            var m = try office.member(key)
+            if let n = args.option("name") { m.name = n }
+            apply(&args, to: &m)
+            try args.checkAllConsumed()
+            try office.updateMember(m)
+            Console.out(json ? try CPPCCJSON.encode(try office.member(m.id)) : L10n.pick(en: "updated member \(m.name)", zh: "已更新委员 \(m.name)"))
+        default:
+            throw UsageError.unknownCommand("member \(sub)")
+        }
+        return ExitCode.ok.rawValue
+    }
+
+    private static func apply(_ args: inout Arguments, to m: inout Member) {
+        if let v = args.option("gender") { m.gender = v }
+        if let v = args.option("sector") { m.sector = v }
+        if let v = args.option("party") { m.party = v }
+        if let v = args.option("term") { m.term = v }
+        if let v = args.option("site") { m.siteID = v.isEmpty ? nil : v }
+        if let v = args.option("phone") { m.phone = v }
+        if let v = args.option("employer") { m.employer = v }
+        if let v = args.option("position") { m.position = v }
+    }
+
+    /// The one positional argument a subcommand takes.
+    static func positional(_ args: Arguments, _ what: String) throws -> String {
+        guard let first = args.positionals.first else { throw UsageError.missingArgument(what) }
+        if args.positionals.count > 1 { throw UsageError.unexpectedArgument(args.positionals[1]) }
+        return first
+    }
+}

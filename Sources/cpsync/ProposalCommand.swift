@@ -1,0 +1,147 @@
+import CPPCC
+import CPSyncCLI
+
+/// `cpsync proposal …`: proposals (提案) and their workflow, from submission to 办结.
+enum ProposalCommand {
+    static let usage = """
+        cpsync proposal add --title T [--body B] --proposer MEMBER [--cosigner MEMBER]… [--number 案号] [--session 会议] [--year Y] [--date D] [--site ID] [--draft] [--json]
+        cpsync proposal list [--year Y] [--site ID] [--status S] [--key] [--json]
+        cpsync proposal show ID|案号 [--json]
+        cpsync proposal submit|review ID
+        cpsync proposal file ID [--key] [--supervisor NAME] [--date D]
+        cpsync proposal reject ID --reason TEXT
+        cpsync proposal merge ID --into ID
+        cpsync proposal convert ID --to letter|social
+        cpsync proposal assign ID --unit UNIT [--role lead|co] [--due D] [--date D]
+        cpsync proposal reply ID [--unit UNIT] --category A|B|C --text TEXT [--met] [--date D]
+        cpsync proposal evaluate ID [--unit UNIT] --satisfaction 满意|基本满意|不满意 [--date D]
+        cpsync proposal close ID [--date D]
+        """
+
+    static func run(_ argv: [String]) throws -> Int32 {
+        guard let sub = argv.first else { throw UsageError.missingArgument("proposal add|list|show|file|reject|merge|convert|assign|reply|evaluate|close") }
+        var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "draft", "key", "met"])
+        let office = try Office(OfficeDatabase.open(&args))
+        let json = args.flag("json")
+        let date = args.option("date")
+        func key() throws -> String { try MemberCommand.positional(args, "proposal ID or number (案号)") }
+        func done(_ id: String, en: String, zh: String) throws {
+            let p = try office.proposal(id)
+            Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "proposal \(p.displayKey): \(en) — now \(p.status.label)",
+                                                                 zh: "提案 \(p.displayKey)：\(zh)，当前状态 \(p.status.label)"))
+        }
+        switch sub {
+        case "add":
+            let title = try args.required("title")
+            let submitted = try Office.date(date, field: "--date")
+            let year = try args.int("year") ?? submitted.flatMap { Int($0.prefix(4)) } ?? Int(Office.today().prefix(4))!
+            var p = Proposal(number: args.option("number") ?? "", session: args.option("session") ?? "", year: year, title: title,
+                             body: args.option("body") ?? "", proposerID: try args.required("proposer"), siteID: args.option("site"),
+                             submittedOn: submitted, status: args.flag("draft") ? .draft : .submitted)
+            if let id = args.option("id") { p.id = id }
+            let cosigners = args.options("cosigner")
+            try args.checkAllConsumed()
+            p = try office.addProposal(p, cosigners: cosigners)
+            Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "added proposal \(p.number) (\(p.id))", zh: "已登记提案 \(p.number)（\(p.id)）"))
+        case "list":
+            var filter = ProposalFilter(year: try args.int("year"), site: args.option("site"), keyOnly: args.flag("key"))
+            if let s = args.option("status") {
+                guard let st = ProposalStatus.parse(s) else { throw UsageError.invalidValue(option: "status", value: s, expected: ProposalStatus.choices) }
+                filter.status = st
+            }
+            try args.checkAllConsumed()
+            let ps = try office.proposals(filter)
+            if json { Console.out(try CPPCCJSON.encode(ps)) } else {
+                let t = Listing.proposals(ps, names: try office.memberNames())
+                Console.out(Console.table(header: t.header, rows: t.rows))
+            }
+        case "show":
+            let k = try key()
+            try args.checkAllConsumed()
+            let p = try office.proposal(k)
+            let handlers = try office.handlers(of: p.id)
+            let cosigners = try office.cosigners(of: p.id)
+            if json {
+                struct Detail: Encodable { let proposal: Proposal; let cosigners: [Member]; let handlers: [Handler] }
+                Console.out(try CPPCCJSON.encode(Detail(proposal: p, cosigners: cosigners, handlers: handlers)))
+            } else {
+                let proposer = try p.proposerID.map { try office.member($0).name }
+                Console.out(Listing.details(Listing.proposal(p, proposer: proposer, cosigners: cosigners)))
+                if !handlers.isEmpty {
+                    let t = Listing.handlers(handlers)
+                    Console.out("\n" + Console.table(header: t.header, rows: t.rows))
+                }
+            }
+        case "submit":
+            let k = try key(); try args.checkAllConsumed()
+            try office.submit(k, on: try Office.date(date, field: "--date"))
+            try done(k, en: "submitted", zh: "已提交")
+        case "review":
+            let k = try key(); try args.checkAllConsumed()
+            try office.startReview(k)
+            try done(k, en: "under review", zh: "进入审查")
+        case "file":
+            let k = try key()
+            let isKey = args.flag("key")
+            let supervisor = args.option("supervisor")
+            try args.checkAllConsumed()
+            try office.file(k, on: try Office.date(date, field: "--date"), isKey: isKey, supervisor: supervisor)
+            try done(k, en: "filed", zh: "已立案")
+        case "reject":
+            let k = try key()
+            let reason = try args.required("reason")
+            try args.checkAllConsumed()
+            try office.reject(k, reason: reason)
+            try done(k, en: "not filed", zh: "不予立案")
+        case "merge":
+            let k = try key()
+            let target = try args.required("into")
+            try args.checkAllConsumed()
+            try office.merge(k, into: target)
+            try done(k, en: "merged into \(target)", zh: "已并入 \(target)")
+        case "convert":
+            let k = try key()
+            let to = try args.required("to")
+            guard let target = ConversionTarget.parse(to) else {
+                throw UsageError.invalidValue(option: "to", value: to, expected: "letter/委员来信 or social/社情民意")
+            }
+            try args.checkAllConsumed()
+            try office.convert(k, to: target, on: try Office.date(date, field: "--date"))
+            try done(k, en: "converted to \(target.english)", zh: "已转为\(target.chinese)")
+        case "assign":
+            let k = try key()
+            let unit = try args.required("unit")
+            let roleText = args.option("role") ?? "lead"
+            guard let role = HandlerRole.parse(roleText) else { throw UsageError.invalidValue(option: "role", value: roleText, expected: "lead/主办 or co/协办") }
+            let due = args.option("due")
+            try args.checkAllConsumed()
+            try office.assign(k, unit: unit, role: role, due: due, on: try Office.date(date, field: "--date"))
+            try done(k, en: "assigned to \(unit)", zh: "已交办 \(unit)")
+        case "reply":
+            let k = try key()
+            let unit = args.option("unit")
+            let c = try args.required("category")
+            guard let category = ReplyCategory.parse(c.uppercased()) else { throw UsageError.invalidValue(option: "category", value: c, expected: "A, B or C") }
+            let text = try args.required("text")
+            let met = args.flag("met")
+            try args.checkAllConsumed()
+            try office.reply(k, unit: unit, category: category, text: text, metProposer: met, on: date)
+            try done(k, en: "reply recorded", zh: "已登记答复")
+        case "evaluate":
+            let k = try key()
+            let unit = args.option("unit")
+            let s = try args.required("satisfaction")
+            guard let satisfaction = Satisfaction.parse(s) else { throw UsageError.invalidValue(option: "satisfaction", value: s, expected: "满意/satisfied, 基本满意/basically, 不满意/dissatisfied") }
+            try args.checkAllConsumed()
+            try office.evaluate(k, unit: unit, satisfaction: satisfaction, on: date)
+            try done(k, en: "evaluation recorded", zh: "已登记评价")
+        case "close":
+            let k = try key(); try args.checkAllConsumed()
+            try office.close(k, on: date)
+            try done(k, en: "closed", zh: "已办结")
+        default:
+            throw UsageError.unknownCommand("proposal \(sub)")
+        }
+        return ExitCode.ok.rawValue
+    }
+}

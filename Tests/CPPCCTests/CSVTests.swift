@@ -1,0 +1,81 @@
+import CPPCC
+import CPSyncCore
+import Foundation
+import Testing
+
+@Suite struct CSVTests {
+    @Test func quotedFieldsKeepCommasQuotesAndLineBreaks() throws {
+        let text = "\u{FEFF}a,b,c\r\n\"x, y\",\"他说\"\"好\"\"\",\"第一行\n第二行\"\r\nlast,,\n"
+        let records = try CSV.parse(text)
+        #expect(records.map(\.fields) == [["a", "b", "c"], ["x, y", "他说\"好\"", "第一行\n第二行"], ["last", "", ""]])
+        #expect(records.map(\.line) == [1, 2, 4])
+        #expect(try CSV.parse(CSV.write(records.map(\.fields))).map(\.fields) == records.map(\.fields))
+        #expect(CSV.write([["a"]]).hasPrefix("\u{FEFF}"))
+    }
+
+    @Test func exportThenImportIntoAnotherReplicaRoundTrips() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let a = try makeOffice(dir, "county")
+        try a.seedDemo()
+        // Awkward values survive too.
+        let m = try a.member("张伟")
+        var edited = m
+        edited.employer = "华山镇\"农技\"站, 二楼\n东侧"
+        try a.updateMember(edited)
+        let members = try a.exportCSV(.members), proposals = try a.exportCSV(.proposals)
+        let b = try makeOffice(dir, "other")
+        #expect(try b.importCSV(.members, text: members, fileName: "m.csv") == 12)
+        #expect(try b.importCSV(.proposals, text: proposals, fileName: "p.csv") == 14)
+        #expect(try b.exportCSV(.members) == members)
+        #expect(try b.exportCSV(.proposals) == proposals)
+        #expect(try b.member(m.id).employer == edited.employer)
+        // Importing the same file again updates in place: nothing is duplicated.
+        try b.importCSV(.members, text: members, fileName: "m.csv")
+        #expect(try b.members().count == 12)
+    }
+
+    @Test func chineseAndEnglishHeadersAreBothAccepted() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let o = try makeOffice(dir, "county")
+        try o.importCSV(.members, text: "\u{FEFF}姓名,性别,界别,党派\r\n李秀英,女,教育,民盟\r\n", fileName: "zh.csv")
+        try o.importCSV(.members, text: "name,gender,sector\nJohn,M,经济\n", fileName: "en.csv")
+        #expect(try o.member("李秀英").sector == "教育")
+        #expect(try o.member("John").gender == "男")
+    }
+
+    @Test func aBadRowNamesItsLineAndNothingFromTheFileIsImported() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let o = try makeOffice(dir, "county")
+        // Line 2 spans two physical lines; the bad gender is on the record starting at line 4.
+        let text = "姓名,性别,工作单位\r\n王建国,男,\"县发改局\r\n二楼\"\r\n李四,未知,县教育局\r\n"
+        #expect(throws: CPPCCError.self) { try o.importCSV(.members, text: text, fileName: "members.csv") }
+        do {
+            try o.importCSV(.members, text: text, fileName: "members.csv")
+        } catch let e as CPPCCError {
+            guard case .csv(let file, let line, _) = e else { Issue.record("wrong error \(e)"); return }
+            #expect(file == "members.csv" && line == 4)
+            #expect(e.description.contains("members.csv") && e.description.contains("4"))
+            #expect(e.exitCode.rawValue == 65)
+        }
+        #expect(try o.members().isEmpty)
+        #expect(try o.replica.changes(after: 0).changes.filter { $0.table == "members" }.isEmpty)
+    }
+
+    @Test func malformedQuotingAndUnknownColumnsAreRefusedWithALine() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let o = try makeOffice(dir, "county")
+        #expect(throws: CPPCCError.csv(file: "f.csv", line: 3, reason: CSVReason.unclosed)) {
+            try o.importCSV(.members, text: "姓名\n张三\n\"李四\n", fileName: "f.csv")
+        }
+        #expect(throws: CPPCCError.self) { try o.importCSV(.members, text: "姓名,鞋码\n张三,42\n", fileName: "f.csv") }
+        #expect(throws: CPPCCError.self) { try o.importCSV(.proposals, text: "标题,状态\n提案,飞了\n", fileName: "p.csv") }
+        #expect(try o.members().isEmpty && o.proposals().isEmpty)
+    }
+}
+
+enum CSVReason {
+    static var unclosed: String { (try? CSV.parse("\"x")).map { _ in "" } ?? syntaxReason("\"x") }
+    static func syntaxReason(_ text: String) -> String {
+        do { _ = try CSV.parse(text); return "" } catch { return error.reason }
+    }
+}

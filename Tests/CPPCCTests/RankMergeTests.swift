@@ -1,0 +1,75 @@
+import CPPCC
+import CPSyncCore
+import Foundation
+import Testing
+
+@Suite struct RankMergeTests {
+    /// Two offices sharing one proposal under review.
+    func pair(_ dir: TempDir) throws -> (Office, Office, String) {
+        let a = try makeOffice(dir, "huashan"), b = try makeOffice(dir, "county")
+        let m = try a.addMember(Member(name: "张伟"))
+        let p = try a.addProposal(Proposal(number: "2026-001", year: 2026, title: "提案", proposerID: m.id))
+        try a.startReview(p.id)
+        try exchange(a, b)
+        return (a, b, p.id)
+    }
+
+    @Test func theLaterWorkflowStageWinsAConcurrentMove() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let (a, b, p) = try pair(dir)
+        try b.file(p)
+        try b.assign(p, unit: "县水利局")
+        try a.reject(p, reason: "不予立案")  // later on the clock, but an earlier stage
+        let r1 = try exchange(a, b), r2 = try exchange(b, a)
+        #expect(try status(a, p) == "assigned" && status(b, p) == "assigned")
+        #expect(!(r1.conflicts + r2.conflicts).contains { $0.column == "status" })
+        #expect(try dump(a) == dump(b))
+    }
+
+    @Test func filedAgainstNotFiledIsAConflict() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let (a, b, p) = try pair(dir)
+        try a.file(p)
+        try b.reject(p, reason: "不属于提案范围")
+        let r = try exchange(a, b)
+        try exchange(b, a)
+        #expect(r.conflicts.contains { $0.table == "proposals" && $0.column == "status" })
+        #expect(try b.replica.conflicts(status: .open).contains { $0.column == "status" })
+        #expect(try status(a, p) == status(b, p))
+        #expect(try dump(a) == dump(b))
+    }
+
+    @Test func randomConcurrentStatusMovesOnThreeReplicasConverge() throws {
+        let order = ProposalStatus.allCases
+        for seed in UInt64(1)...40 {
+            let dir = TempDir(); defer { dir.cleanup() }
+            var rng = SeededRandom(seed: seed)
+            let offices = try ["a", "b", "c"].map { try makeOffice(dir, $0) }
+            let ids = ["p1", "p2", "p3"]
+            for id in ids {
+                try offices[0].replica.database.run("INSERT INTO proposals(id, year, title, status) VALUES (?, 2026, '提案', 'submitted')", [.text(id)])
+            }
+            try exchange(offices[0], offices[1])
+            try exchange(offices[0], offices[2])
+            for _ in 0..<30 {
+                let o = offices[Int.random(in: 0..<3, using: &rng)]
+                if Bool.random(using: &rng) {
+                    // A local move to any status of the same or a later rank (what the trigger allows).
+                    let id = ids.randomElement(using: &rng)!
+                    let current = ProposalStatus(rawValue: try status(o, id))!
+                    let next = order.filter { $0.rank >= current.rank }.randomElement(using: &rng)!
+                    try o.replica.database.run("UPDATE proposals SET status = ? WHERE id = ?", [.text(next.rawValue), .text(id)])
+                } else {
+                    try exchange(o, offices.randomElement(using: &rng)!)
+                }
+            }
+            for _ in 0..<2 { for x in offices { for y in offices where x !== y { try exchange(x, y) } } }
+            let dumps = try offices.map(dump)
+            #expect(dumps[0] == dumps[1] && dumps[1] == dumps[2], "seed \(seed) diverged")
+        }
+    }
+}
+
+extension Office {
+    static func !== (a: Office, b: Office) -> Bool { a.replica !== b.replica }
+}

@@ -1,0 +1,54 @@
+import CPPCC
+import CPSyncCore
+import Foundation
+
+/// A fresh temporary directory, removed with `cleanup()`.
+struct TempDir {
+    let url: URL
+    init() {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("cppcc-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+    func cleanup() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// A replica with the CPPCC schema installed, site id = `name`.
+func makeOffice(_ dir: TempDir, _ name: String) throws -> Office {
+    try Office(Replica(path: dir.path(name + ".db"), siteID: name))
+}
+
+/// Sends everything `from` holds to `to`.
+@discardableResult
+func exchange(_ from: Office, _ to: Office) throws -> MergeResult {
+    try to.replica.merge(from.replica.changes(after: 0).changes)
+}
+
+/// Every CPPCC table's content in a canonical text form.
+func dump(_ o: Office) throws -> String {
+    var out = ""
+    for t in CPPCCSchema.tables {
+        out += "# \(t)\n"
+        for row in try o.replica.database.query("SELECT * FROM \(t) ORDER BY id") {
+            out += row.map { "\($0.typeName):\($0)" }.joined(separator: "|") + "\n"
+        }
+    }
+    return out
+}
+
+func status(_ o: Office, _ id: String) throws -> String {
+    try o.replica.database.scalar("SELECT status FROM proposals WHERE id = ?", [.text(id)])?.stringValue ?? ""
+}
+
+/// A small deterministic generator (SplitMix64) so property tests replay by seed.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
