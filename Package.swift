@@ -20,7 +20,7 @@ let package = Package(
         .target(name: "CPSyncServer", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
         .target(name: "CPSyncClient", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI"]),
         .executableTarget(name: "cpsync", dependencies: ["CPSyncClient", "CPPCC", "CPSyncCLI"]),
-        .executableTarget(name: "cpsyncd", dependencies: ["CPSyncServer", "CPSyncCLI"]),
+        .executableTarget(name: "cpsyncd", dependencies: ["CPSyncServer", "CPSyncCLI", "CPSyncHTTP"]),
         .executableTarget(
             name: "cpsync-bench",
             dependencies: ["CSQLite", "CPSyncCore", "CPSyncProtocol", "CPSyncServer", "CPSyncClient", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),

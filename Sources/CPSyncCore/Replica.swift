@@ -178,16 +178,24 @@ public final class Replica {
         try database.run("INSERT OR REPLACE INTO _cp_meta(key, value) VALUES (?, ?)", [.text(key), value])
     }
 
+    /// The site id behind a shadow-table site number. Another connection to the same file may have registered
+    /// the site since this one loaded its cache, so a miss reads the table.
     func siteUUID(_ number: Int64?) -> String? {
         guard let number else { return nil }
-        return siteIDs[number]
+        if let s = siteIDs[number] { return s }
+        guard let s = (try? database.scalar("SELECT uuid FROM _cp_sites WHERE id = ?", [.integer(number)]))??.stringValue else { return nil }
+        siteIDs[number] = s
+        siteNumbers[s] = number
+        return s
     }
 
     /// The small integer that stands for a site in the shadow tables; registers new sites.
     func siteNumber(_ uuid: String) throws -> Int64 {
         if let n = siteNumbers[uuid] { return n }
-        try database.run("INSERT INTO _cp_sites(uuid) VALUES (?)", [.text(uuid)])
-        let n = database.lastInsertRowID
+        try database.run("INSERT INTO _cp_sites(uuid) VALUES (?) ON CONFLICT(uuid) DO NOTHING", [.text(uuid)])
+        guard let n = try database.scalar("SELECT id FROM _cp_sites WHERE uuid = ?", [.text(uuid)])?.int64Value else {
+            throw ReplicaError.malformedChange("site '\(uuid)' could not be registered")
+        }
         siteNumbers[uuid] = n
         siteIDs[n] = uuid
         return n

@@ -49,23 +49,23 @@ public struct AdminService: Sendable {
         return f.date(from: text).map { Int64($0.timeIntervalSince1970 * 1000) }
     }
 
-    public func list(_ f: Filter) throws(ErrorBody) -> ConflictListResponse {
+    public func list(_ f: Filter, chinese: Bool = false) throws(ErrorBody) -> ConflictListResponse {
         do {
             return try store.read { r in
                 let conflicts = try r.conflicts(status: f.status).filter { c in
                     (f.table == nil || c.table == f.table) && (f.site == nil || c.winnerVersion.site == f.site || c.otherVersion.site == f.site)
                         && (f.from == nil || c.detectedAt >= f.from!) && (f.to == nil || c.detectedAt < f.to!)
                 }
-                return ConflictListResponse(conflicts: conflicts.map { dto($0, r) })
+                return ConflictListResponse(conflicts: conflicts.map { dto($0, r, chinese) })
             }
         } catch {
             throw ErrorBody(code: .serverError, message: "could not list conflicts: \(error)")
         }
     }
 
-    public func show(_ id: String) throws(ErrorBody) -> ConflictDTO {
+    public func show(_ id: String, chinese: Bool = false) throws(ErrorBody) -> ConflictDTO {
         do {
-            return try store.read { r in dto(try r.conflict(id: id), r) }
+            return try store.read { r in dto(try r.conflict(id: id), r, chinese) }
         } catch let e as ReplicaError {
             throw SyncService.errorBody(e)
         } catch {
@@ -73,7 +73,7 @@ public struct AdminService: Sendable {
         }
     }
 
-    public func resolve(_ id: String, body: [UInt8], admin: String) throws(ErrorBody) -> ConflictDTO {
+    public func resolve(_ id: String, body: [UInt8], admin: String, chinese: Bool = false) throws(ErrorBody) -> ConflictDTO {
         let request: ResolveRequest
         do { request = try ResolveRequest.decode(body) } catch {
             throw ErrorBody(code: .badRequest, message: "malformed resolve request: \(error)")
@@ -87,7 +87,7 @@ public struct AdminService: Sendable {
         do {
             let c = try store.write { r -> ConflictDTO in
                 try r.resolve(conflictID: id, action: action, by: admin, note: request.note)
-                return dto(try r.conflict(id: id), r)
+                return dto(try r.conflict(id: id), r, chinese)
             }
             log.event("resolve", ["conflict": .text(id), "admin": .text(admin), "action": .text(request.action.rawValue)])
             return c
@@ -115,8 +115,8 @@ public struct AdminService: Sendable {
         (try? store.read { r in try r.database.scalar("SELECT count(*) FROM _cp_conflicts WHERE status = 'open'")?.int64Value ?? 0 }).map(Int.init) ?? 0
     }
 
-    private func dto(_ c: Conflict, _ r: Replica) -> ConflictDTO {
-        ConflictDTO(c, tableLabel: ConflictLabels.table(c.table), columnLabel: ConflictLabels.column(c.column),
+    private func dto(_ c: Conflict, _ r: Replica, _ chinese: Bool) -> ConflictDTO {
+        ConflictDTO(c, tableLabel: ConflictLabels.table(c.table, chinese: chinese), columnLabel: ConflictLabels.column(c.column, chinese: chinese),
                     rowLabel: ConflictLabels.row(c.table, pk: c.pk, in: r.database), siteName: { store.siteName($0) })
     }
 }

@@ -24,8 +24,14 @@ enum ConflictLabels {
         "outcome": ("成果", "outcome"), "parent_id": ("上级站点", "parent site"),
     ]
 
-    static func table(_ t: String) -> String { tables[t].map { L10n.pick(en: $0.en, zh: $0.zh) } ?? t }
-    static func column(_ c: String) -> String { columns[c].map { L10n.pick(en: $0.en, zh: $0.zh) } ?? c }
+    static func table(_ t: String, chinese: Bool) -> String { tables[t].map { chinese ? $0.zh : $0.en } ?? t }
+    static func column(_ c: String, chinese: Bool) -> String { columns[c].map { chinese ? $0.zh : $0.en } ?? c }
+
+    /// Chinese when the request prefers it (`Accept-Language: zh…`), else the daemon's own locale.
+    static func prefersChinese(_ acceptLanguage: String?) -> Bool {
+        guard let a = acceptLanguage?.lowercased(), !a.isEmpty else { return L10n.isChinese }
+        return a.hasPrefix("zh")
+    }
 
     /// A row's human label: proposal number + title, member name, report title…; the key when there is none.
     static func row(_ table: String, pk: String, in db: Database) -> String {

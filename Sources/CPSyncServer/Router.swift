@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncCore
 import CPSyncHTTP
 import CPSyncProtocol
@@ -56,20 +57,23 @@ public struct Router: HTTPResponder {
                 guard case .site(let site) = try authenticate(req) else {
                     throw ErrorBody(code: .forbidden, message: "pushes need a site token, not an admin token")
                 }
-                return ("push", .json(try sync.push(req.body, site: site)))
+                let (body, replayed) = try sync.push(req.body, site: site)
+                var response = HTTPResponse.json(body)
+                if replayed { response.headers.set("CPSync-Replayed", "true") }
+                return ("push", response)
             case ("GET", "/v1/pull"):
                 let principal = try authenticate(req)
-                let after = try int(req.query["after"] ?? "0", name: "after", min: 0)
-                let limit = try int(req.query["limit"] ?? String(ProtocolLimits.defaultPageSize), name: "limit", min: 1)
-                guard limit <= ProtocolLimits.maxPageSize else {
-                    throw ErrorBody(code: .badRequest, message: "limit \(limit) is above the maximum page size \(ProtocolLimits.maxPageSize)")
+                let query = try PullQuery(parameters: req.query)
+                if let problem = ErrorBody.versionProblem(protocolVersion: query.protocolVersion, officeSchema: query.schemaVersion,
+                                                          serverSchema: CPPCCSchema.version) {
+                    throw problem
                 }
-                return ("pull", json(try sync.pull(after: after, limit: Int(limit), principal: principal)))
+                return ("pull", json(try sync.pull(after: query.after, limit: query.effectiveLimit(), principal: principal)))
             case ("GET", "/metrics"):
                 return ("metrics", .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
             case ("GET", "/v1/admin/conflicts"):
                 try requireAdmin(req)
-                return ("admin_conflicts", json(try admin.list(try AdminService.filter(from: req.query))))
+                return ("admin_conflicts", json(try admin.list(try AdminService.filter(from: req.query), chinese: zh(req))))
             case ("GET", "/v1/admin/audit"):
                 try requireAdmin(req)
                 return ("admin_audit", json(try admin.audit()))
@@ -83,11 +87,11 @@ public struct Router: HTTPResponder {
             let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
             if parts.count == 5, parts[1] == "v1", parts[2] == "admin", parts[3] == "conflicts", req.method == "GET" {
                 try requireAdmin(req)
-                return ("admin_conflict", json(try admin.show(parts[4])))
+                return ("admin_conflict", json(try admin.show(parts[4], chinese: zh(req))))
             }
             if parts.count == 6, parts[1] == "v1", parts[2] == "admin", parts[3] == "conflicts", parts[5] == "resolve", req.method == "POST" {
                 let name = try requireAdmin(req)
-                return ("admin_resolve", json(try admin.resolve(parts[4], body: req.body, admin: name)))
+                return ("admin_resolve", json(try admin.resolve(parts[4], body: req.body, admin: name, chinese: zh(req))))
             }
             if path == "/admin" || path.hasPrefix("/admin/"), req.method == "GET" || req.method == "HEAD" {
                 return ("admin_page", AdminPage.response(for: path))
@@ -98,7 +102,7 @@ public struct Router: HTTPResponder {
             throw ErrorBody(code: .notFound, message: "no such endpoint: \(req.method) \(path)")
         } catch {
             var r = HTTPResponse.json(error.encoded(), status: error.httpStatus)
-            if error.code == .unauthorized { r.headers.set("WWW-Authenticate", "Bearer realm=\"cpsync\"") }
+            if error.code == .unauthorized { r.headers.set("WWW-Authenticate", "Bearer realm=\"cpsyncd\"") }
             if error.code == .unavailable { r.headers.set("Retry-After", "5") }
             return (routeName(req.path), r)
         }
@@ -113,6 +117,8 @@ public struct Router: HTTPResponder {
         default: path.hasPrefix("/v1/admin") ? "admin" : "other"
         }
     }
+
+    private func zh(_ req: HTTPRequest) -> Bool { ConflictLabels.prefersChinese(req.headers["Accept-Language"]) }
 
     private func json<T: WireMessage>(_ m: T) -> HTTPResponse { .json(m.encoded()) }
 
@@ -134,12 +140,5 @@ public struct Router: HTTPResponder {
             throw ErrorBody(code: .forbidden, message: "this needs an admin token; site tokens cannot review conflicts")
         }
         return name
-    }
-
-    private func int(_ text: String, name: String, min: Int64) throws(ErrorBody) -> Int64 {
-        guard let v = Int64(text), v >= min else {
-            throw ErrorBody(code: .badRequest, message: "query parameter \(name)='\(text.prefix(40))' must be a whole number ≥ \(min)")
-        }
-        return v
     }
 }

@@ -84,9 +84,12 @@ public final class ServerStore: Sendable {
 
     // MARK: tokens
 
+    /// 32 random bytes (the system CSPRNG), base64url without padding.
     static func newToken() -> String {
         var g = SystemRandomNumberGenerator()
-        return "cps_" + (0..<20).map { _ in String(format: "%02x", UInt8.random(in: 0...255, using: &g)) }.joined()
+        let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &g) }
+        return Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
     }
 
     /// Registers a site and returns its token (shown once; only its SHA-256 is stored). The site also enters the

@@ -23,7 +23,8 @@ public struct SyncService: Sendable {
     }
 
     /// Applies a push in one transaction, idempotently: a batch id seen before gets its first answer back.
-    public func push(_ body: [UInt8], site: String, now: Int64 = HLC.wallClock().milliseconds) throws(ErrorBody) -> [UInt8] {
+    /// Returns the answer's bytes and whether it is a replay of a batch applied before.
+    public func push(_ body: [UInt8], site: String, now: Int64 = HLC.wallClock().milliseconds) throws(ErrorBody) -> ([UInt8], Bool) {
         if let v = body.withUnsafeBytes({ PushRequest.peekProtocolVersion($0) }), !ProtocolVersion.supported.contains(v) {
             throw ErrorBody.protocolVersion(v)
         }
@@ -31,7 +32,9 @@ public struct SyncService: Sendable {
         do {
             request = try PushRequest.decode(body, limits: WireLimits(maxChanges: ProtocolLimits.maxChangesPerPush))
         } catch {
-            throw ErrorBody(code: .badRequest, message: "malformed push: \(error); nothing was applied")
+            var e = error.errorBody
+            e.message += "; nothing was applied"
+            throw e
         }
         try checkSchema(request.schemaVersion)
         guard request.site == site else {
@@ -72,7 +75,7 @@ public struct SyncService: Sendable {
             log.event("push", ["site": .text(site), "batch": .text(request.batchId), "changes": .integer(Int64(request.changes.count)),
                                "applied": .integer(Int64(result?.applied ?? 0)), "conflicts": .integer(Int64(result?.conflicts.count ?? 0)),
                                "replayed": .integer(replayed ? 1 : 0), "ms": .integer(Int64(Date().timeIntervalSince(started) * 1000))])
-            return response
+            return (response, replayed)
         } catch let e as ReplicaError {
             throw Self.errorBody(e)
         } catch {

@@ -1,8 +1,25 @@
 import CPSyncCLI
+import CPSyncClient
+import CPSyncCore
+import Foundation
 
+/// `cpsync pull [--json] [--reset]`
 enum PullCommand {
     static func run(_ argv: [String]) throws -> Int32 {
-        Console.err("cpsync: not implemented yet")
-        return ExitCode.failure.rawValue
+        var args = try Arguments(argv, flags: ["json", "reset"])
+        let json = args.flag("json")
+        let reset = args.flag("reset")
+        let client = try SyncClient(replica: try OfficeDatabase.open(&args))
+        if let rows = try args.int("page-rows") { client.pullPageRows = max(1, rows) }
+        try args.checkAllConsumed()
+        client.progress = Progress.reporter(enabled: !json)
+        let s = try client.pull(reset: reset)
+        if json {
+            Console.out("{\"pages\":\(s.pages),\"received\":\(s.received),\"applied\":\(s.applied),\"cursor\":\(s.cursor)}")
+        } else {
+            Console.out(L10n.pick(en: "pulled \(s.received) changes in \(s.pages) pages (\(s.applied) new here)",
+                                  zh: "已拉取 \(s.received) 条修改，共 \(s.pages) 页（本机新增 \(s.applied) 条）"))
+        }
+        return 0
     }
 }

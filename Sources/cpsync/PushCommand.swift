@@ -1,8 +1,24 @@
 import CPSyncCLI
+import CPSyncClient
+import CPSyncCore
+import Foundation
 
+/// `cpsync push [--json]`: sends this office's changes. Warns first when the PC clock is off.
 enum PushCommand {
     static func run(_ argv: [String]) throws -> Int32 {
-        Console.err("cpsync: not implemented yet")
-        return ExitCode.failure.rawValue
+        var args = try Arguments(argv, flags: ["json"])
+        let json = args.flag("json")
+        let client = try SyncClient(replica: try OfficeDatabase.open(&args))
+        try args.checkAllConsumed()
+        client.progress = Progress.reporter(enabled: !json)
+        ClockCheck.warnIfSkewed(client)
+        let s = try client.push()
+        if json {
+            Console.out("{\"batches\":\(s.batches),\"sent\":\(s.sent),\"applied\":\(s.applied),\"alreadyKnown\":\(s.alreadyKnown),\"conflicts\":\(s.conflicts)}")
+        } else {
+            Console.out(L10n.pick(en: "pushed \(s.sent) changes in \(s.batches) batches (\(s.applied) new on the server, \(s.conflicts) conflicts for review)",
+                                  zh: "已推送 \(s.sent) 条修改，共 \(s.batches) 批（服务器新增 \(s.applied) 条，待审核冲突 \(s.conflicts) 条）"))
+        }
+        return 0
     }
 }

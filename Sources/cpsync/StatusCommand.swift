@@ -1,8 +1,49 @@
 import CPSyncCLI
+import CPSyncClient
+import CPSyncCore
+import Foundation
 
+/// `cpsync status [--json]`: pending changes, last push/pull, cursor, server reachability and clock skew.
 enum StatusCommand {
     static func run(_ argv: [String]) throws -> Int32 {
-        Console.err("cpsync: not implemented yet")
-        return ExitCode.failure.rawValue
+        var args = try Arguments(argv, flags: ["json"])
+        let json = args.flag("json")
+        let client = try SyncClient(replica: try OfficeDatabase.open(&args), deadlineSeconds: 10)
+        try args.checkAllConsumed()
+        let local = try client.localStatus()
+        var reachable = false
+        var skew: Int64?
+        var serverError: String?
+        do {
+            let (_, s) = try client.serverStatus()
+            reachable = true
+            skew = s
+        } catch {
+            serverError = error.description
+        }
+        func time(_ ms: Int64?) -> String {
+            guard let ms else { return L10n.pick(en: "never", zh: "从未") }
+            let f = DateFormatter()
+            f.dateFormat = "yyyy-MM-dd HH:mm:ss"
+            return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+        }
+        if json {
+            Console.out("{\"site\":\"\(local.site)\",\"server\":\"\(local.server)\",\"pending\":\(local.pending),\"pullCursor\":\(local.pullCursor),"
+                        + "\"lastPush\":\(local.lastPush.map(String.init) ?? "null"),\"lastPull\":\(local.lastPull.map(String.init) ?? "null"),"
+                        + "\"reachable\":\(reachable),\"skewMs\":\(skew.map(String.init) ?? "null")}")
+        } else {
+            let rows: [[String]] = [
+                [L10n.pick(en: "site", zh: "站点"), local.site],
+                [L10n.pick(en: "server", zh: "服务器"), local.server + (reachable ? L10n.pick(en: " (reachable)", zh: "（可连接）") : L10n.pick(en: " (unreachable)", zh: "（无法连接）"))],
+                [L10n.pick(en: "pending changes", zh: "待推送修改"), String(local.pending)],
+                [L10n.pick(en: "last push", zh: "上次推送"), time(local.lastPush)],
+                [L10n.pick(en: "last pull", zh: "上次拉取"), time(local.lastPull)],
+                [L10n.pick(en: "pull cursor", zh: "拉取位置"), String(local.pullCursor)],
+                [L10n.pick(en: "clock skew", zh: "时钟偏差"), skew.map { "\($0 / 1000) s" } ?? "—"],
+            ]
+            Console.out(Console.table(header: ["", ""], rows: rows).split(separator: "\n").dropFirst().joined(separator: "\n"))
+            if let serverError { Console.err(serverError) }
+        }
+        return reachable ? 0 : ExitCode.unavailable.rawValue
     }
 }

@@ -1,8 +1,26 @@
 import CPSyncCLI
+import CPSyncClient
+import CPSyncCore
+import Foundation
 
+/// `cpsync sync [--json]`: pull, push, pull.
 enum SyncCommand {
     static func run(_ argv: [String]) throws -> Int32 {
-        Console.err("cpsync: not implemented yet")
-        return ExitCode.failure.rawValue
+        var args = try Arguments(argv, flags: ["json"])
+        let json = args.flag("json")
+        let client = try SyncClient(replica: try OfficeDatabase.open(&args))
+        try args.checkAllConsumed()
+        client.progress = Progress.reporter(enabled: !json)
+        let first = try client.pull()
+        ClockCheck.warnIfSkewed(client)
+        let pushed = try client.push()
+        let second = try client.pull()
+        if json {
+            Console.out("{\"pulled\":\(first.received + second.received),\"pushed\":\(pushed.sent),\"conflicts\":\(pushed.conflicts),\"cursor\":\(second.cursor)}")
+        } else {
+            Console.out(L10n.pick(en: "synced: pulled \(first.received + second.received), pushed \(pushed.sent) changes (\(pushed.conflicts) conflicts for review)",
+                                  zh: "同步完成：拉取 \(first.received + second.received) 条，推送 \(pushed.sent) 条（待审核冲突 \(pushed.conflicts) 条）"))
+        }
+        return 0
     }
 }

@@ -1,1 +1,54 @@
-print("todo")
+import CPSyncCLI
+import Foundation
+
+// `cpsyncd VERB ...`: the county daemon and its administration commands; one file per verb.
+let verbs: [String: ([String]) throws -> Int32] = [
+    "serve": ServeCommand.run,
+    "site": SiteCommand.run,
+    "admin": AdminCommand.run,
+    "backup": BackupCommand.run,
+    "restore": RestoreCommand.run,
+    "doctor": DoctorCommand.run,
+]
+
+let usage = L10n.pick(en: """
+    usage: cpsyncd VERB [options]      (every verb takes --data DIR, default ./cpsync-data)
+      serve [--listen 127.0.0.1:8710] [--max-skew-seconds 600] [--max-connections 256]
+      site add --id ID --name NAME --kind county|township|street|station [--parent ID]   prints the new token once
+      site list | site revoke ID
+      admin add --name NAME            prints the new admin token once
+      backup --to FILE                 online backup while the daemon serves
+      restore --from FILE              into a stopped daemon's data directory
+      doctor                           checks data dir, integrity, disk, clock, listen address
+    """, zh: """
+    用法：cpsyncd 命令 [选项]      （所有命令都接受 --data 目录，默认 ./cpsync-data）
+      serve [--listen 127.0.0.1:8710] [--max-skew-seconds 600] [--max-connections 256]
+      site add --id 标识 --name 名称 --kind county|township|street|station [--parent 上级]   令牌只显示一次
+      site list | site revoke 标识
+      admin add --name 姓名            管理员令牌只显示一次
+      backup --to 文件                 在线备份（服务不停）
+      restore --from 文件              恢复到已停止的服务的数据目录
+      doctor                           检查数据目录、完整性、磁盘、时钟、监听地址
+    """)
+
+let argv = Array(CommandLine.arguments.dropFirst())
+guard let verb = argv.first, !["--help", "-h", "help"].contains(verb) else {
+    Console.out(usage)
+    exit(argv.isEmpty ? ExitCode.usage.rawValue : 0)
+}
+guard let command = verbs[verb] else {
+    Console.err("cpsyncd: " + UsageError.unknownCommand(verb).description + "\n" + usage)
+    exit(ExitCode.usage.rawValue)
+}
+do {
+    exit(try command(Array(argv.dropFirst())))
+} catch let e as UsageError {
+    Console.err("cpsyncd: \(e)")
+    exit(ExitCode.usage.rawValue)
+} catch let e as any ExitCodeProviding {
+    Console.err("cpsyncd: \(e)")
+    exit(e.exitCode.rawValue)
+} catch {
+    Console.err("cpsyncd: \(error)")
+    exit(ExitCode.failure.rawValue)
+}

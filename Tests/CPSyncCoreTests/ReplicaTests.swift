@@ -289,3 +289,24 @@ import Testing
         #expect(throws: ReplicaError.notAReplica(path: dir.path("none.db"))) { try Replica(path: dir.path("none.db"), create: false) }
     }
 }
+
+@Suite struct SharedFileTests {
+    /// The county server reads pulls through other connections than the one that merges pushes.
+    @Test func aSecondConnectionSeesSitesRegisteredByTheFirst() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let writer = try makeReplica(dir, "county")
+        let reader = try Replica(path: dir.path("county.db"))
+        let office = try makeReplica(dir, "huashan")
+        try office.database.run("INSERT INTO proposals(id, title) VALUES ('p1', '新提案')")
+        try sync(office, to: writer)
+        let changes = try reader.allChanges()
+        #expect(changes.count == 6)
+        #expect(changes.allSatisfy { $0.version.site == "huashan" })
+        // And a site registered by the reader's connection later does not collide with the writer's numbering.
+        let other = try makeReplica(dir, "chengguan")
+        try other.database.run("INSERT INTO proposals(id) VALUES ('p2')")
+        try reader.merge(other.allChanges())
+        try writer.merge(office.allChanges() + other.allChanges())
+        #expect(try canonicalDump(writer) == canonicalDump(reader))
+    }
+}

@@ -238,3 +238,27 @@ final class CodecTests: XCTestCase {
         #endif
     }
 }
+
+final class QueryTests: XCTestCase {
+    func testPullQuery() throws {
+        let q = PullQuery(after: 1042, limit: 500, schemaVersion: 3)
+        XCTAssertEqual(q.queryString, "after=1042&limit=500&protocol=1&schemaVersion=3")
+        let parsed = try PullQuery(parameters: ["after": "1042", "limit": "500", "protocol": "1", "schemaVersion": "3"])
+        XCTAssertEqual(parsed, q)
+        XCTAssertEqual(PullQuery(after: 0, limit: 50_000, schemaVersion: 1).effectiveLimit(), 10_000)
+        XCTAssertEqual(PullQuery(after: 0, schemaVersion: 1).effectiveLimit(), 2_000)
+        XCTAssertThrowsError(try PullQuery(parameters: ["after": "-1", "protocol": "1", "schemaVersion": "3"])) {
+            XCTAssertEqual(($0 as! ErrorBody).code, .badRequest)
+            XCTAssertTrue("\($0)".contains("after"))
+        }
+        XCTAssertThrowsError(try PullQuery(parameters: ["after": "0", "schemaVersion": "3"])) { XCTAssertTrue("\($0)".contains("protocol")) }
+        XCTAssertThrowsError(try PullQuery(parameters: ["after": "0", "limit": "0", "protocol": "1", "schemaVersion": "3"]))
+    }
+
+    func testVersionProblem() {
+        XCTAssertNil(ErrorBody.versionProblem(protocolVersion: 1, officeSchema: 3, serverSchema: 3))
+        XCTAssertEqual(ErrorBody.versionProblem(protocolVersion: 2, officeSchema: 3, serverSchema: 3)?.httpStatus, 426)
+        XCTAssertEqual(ErrorBody.versionProblem(protocolVersion: 1, officeSchema: 2, serverSchema: 3)?.message, "upgrade cpsync to schema v3")
+        XCTAssertEqual(ErrorBody.versionProblem(protocolVersion: 1, officeSchema: 4, serverSchema: 3)?.code, .schemaVersion)
+    }
+}

@@ -1,0 +1,151 @@
+import CPPCC
+import CPSyncCore
+import CPSyncProtocol
+import Foundation
+
+/// Push, pull and status for one office replica. A crash or a cut connection anywhere loses nothing and duplicates
+/// nothing: a pull page and its cursor commit together; a push page is acknowledged before the push cursor moves,
+/// and a re-sent page has the same content-derived batch id, so the server answers it as the first time.
+public final class SyncClient {
+    public let replica: Replica
+    public let config: OfficeConfig
+    public let transport: HTTPTransport
+    /// Rows per pull page.
+    public var pullPageRows = ProtocolLimits.defaultPageSize
+    /// Called after each page: (pages done, whether more follow).
+    public var progress: ((String, Int, Bool) -> Void)?
+
+    public init(replica: Replica, deadlineSeconds: Double = 60) throws {
+        self.replica = replica
+        replica.recordsConflicts = false
+        config = try OfficeConfig.load(from: replica)
+        transport = HTTPTransport(baseURL: config.server, token: config.token, caFile: config.caFile, deadlineSeconds: deadlineSeconds)
+    }
+
+    public struct PushSummary: Sendable, Equatable {
+        public var batches = 0
+        public var sent = 0
+        public var applied = 0
+        public var alreadyKnown = 0
+        public var conflicts = 0
+    }
+
+    public struct PullSummary: Sendable, Equatable {
+        public var pages = 0
+        public var received = 0
+        public var applied = 0
+        public var cursor: Int64 = 0
+    }
+
+    /// The server's status and this PC's clock skew against it (positive: this PC is ahead), in ms.
+    public func serverStatus() throws(ClientError) -> (status: StatusResponse, skewMs: Int64) {
+        let sent = HLC.wallClock().milliseconds
+        let status = try transport.call("GET", "/v1/status", as: StatusResponse.self)
+        let received = HLC.wallClock().milliseconds
+        return (status, status.skewMs(localMs: received, roundTripMs: received - sent))
+    }
+
+    /// Rows per push page, so that one page stays under the server's limit of changes per push.
+    var pushPageRows: Int {
+        let widest = replica.syncedTables.compactMap { try? replica.columns(of: $0).count }.max() ?? 10
+        return max(1, ProtocolLimits.maxChangesPerPush / (widest + 1))
+    }
+
+    /// Sends this office's own changes not yet acknowledged, page by page.
+    public func push() throws -> PushSummary {
+        var summary = PushSummary()
+        var cursor = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
+        let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
+        while true {
+            let page = try replica.changes(after: cursor, limit: pushPageRows)
+            // Changes that came from other sites reached this office through the server: never send them back.
+            let own = page.changes.filter { $0.version.site == replica.siteID }
+            if !own.isEmpty {
+                let batchId = Self.batchID(site: replica.siteID, after: cursor, changes: own)
+                let body = PushRequest(schemaVersion: schema, batchId: batchId, site: replica.siteID, changes: own).encoded()
+                let answer = try transport.call("POST", "/v1/push", body: body, as: PushResponse.self)
+                summary.batches += 1
+                summary.sent += own.count
+                summary.applied += answer.applied
+                summary.alreadyKnown += answer.alreadyKnown
+                summary.conflicts += answer.conflicts
+            }
+            try replica.database.transaction {
+                try replica.setMeta(SyncPosition.pushCursor, .integer(page.cursor))
+                if !own.isEmpty { try replica.setMeta(SyncPosition.lastPush, .integer(HLC.wallClock().milliseconds)) }
+            }
+            cursor = page.cursor
+            progress?("push", summary.batches, page.hasMore)
+            if !page.hasMore { break }
+        }
+        return summary
+    }
+
+    /// Content-derived: the same page re-sent after a failure has the same id; a page that changed is a new batch.
+    static func batchID(site: String, after: Int64, changes: [Change]) -> String {
+        var bytes = Array("\(site)|\(after)|".utf8)
+        bytes += PullResponse(changes: changes, cursor: 0, hasMore: false).encoded()
+        return String(SHA256.hex(bytes).prefix(32))
+    }
+
+    /// Applies the server's changes after the stored cursor, page by page; each page and its cursor commit together.
+    public func pull(reset: Bool = false) throws -> PullSummary {
+        var summary = PullSummary()
+        if reset { try replica.setMeta(SyncPosition.pullCursor, .integer(0)) }
+        var cursor = try replica.meta(SyncPosition.pullCursor)?.int64Value ?? 0
+        let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
+        var didReset = reset
+        while true {
+            let query = PullQuery(after: cursor, limit: pullPageRows, schemaVersion: schema)
+            let answer: Result<PullResponse, ClientError>
+            do { answer = .success(try transport.call("GET", "/v1/pull?" + query.queryString, as: PullResponse.self)) } catch {
+                answer = .failure(error)
+            }
+            if case .failure(.server(_, let body)) = answer, body.code == .cursorAhead, !didReset {
+                // The county database was restored from an older backup: pull everything again (merge is idempotent).
+                didReset = true
+                cursor = 0
+                try replica.setMeta(SyncPosition.pullCursor, .integer(0))
+                continue
+            }
+            let page = try answer.get()
+            let result = try replica.database.transaction {
+                let r = try replica.merge(page.changes)
+                try replica.setMeta(SyncPosition.pullCursor, .integer(page.cursor))
+                try replica.setMeta(SyncPosition.lastPull, .integer(HLC.wallClock().milliseconds))
+                return r
+            }
+            summary.pages += 1
+            summary.received += page.changes.count
+            summary.applied += result.applied
+            progress?("pull", summary.pages, page.hasMore)
+            if !page.hasMore { cursor = page.cursor; break }
+            // A server that says "more" must move the cursor; otherwise this loop would never end.
+            guard page.cursor > cursor else { throw ClientError.badResponse("pull cursor did not advance past \(cursor)") }
+            cursor = page.cursor
+        }
+        summary.cursor = cursor
+        return summary
+    }
+
+    /// Own changes not yet acknowledged by the server.
+    public func pendingChanges() throws -> Int {
+        let cursor = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
+        return try replica.changes(after: cursor).changes.filter { $0.version.site == replica.siteID }.count
+    }
+
+    public struct LocalStatus: Sendable {
+        public var site: String
+        public var server: String
+        public var pending: Int
+        public var pullCursor: Int64
+        public var lastPush: Int64?
+        public var lastPull: Int64?
+    }
+
+    public func localStatus() throws -> LocalStatus {
+        LocalStatus(site: replica.siteID, server: config.server, pending: try pendingChanges(),
+                    pullCursor: try replica.meta(SyncPosition.pullCursor)?.int64Value ?? 0,
+                    lastPush: try replica.meta(SyncPosition.lastPush)?.int64Value, lastPull: try replica.meta(SyncPosition.lastPull)?.int64Value)
+    }
+}

@@ -1,0 +1,60 @@
+/// The query of `GET /v1/pull`: `after`, `limit` (optional), `protocol`, `schemaVersion`.
+public struct PullQuery: Sendable, Hashable {
+    public var after: Int64
+    /// nil: the server's default page size.
+    public var limit: Int?
+    public var protocolVersion: Int
+    public var schemaVersion: Int
+
+    public init(after: Int64, limit: Int? = nil, protocolVersion: Int = ProtocolVersion.current, schemaVersion: Int) {
+        self.after = after
+        self.limit = limit
+        self.protocolVersion = protocolVersion
+        self.schemaVersion = schemaVersion
+    }
+
+    /// `after=…&limit=…&protocol=…&schemaVersion=…` (no leading `?`).
+    public var queryString: String {
+        "after=\(after)" + (limit.map { "&limit=\($0)" } ?? "") + "&protocol=\(protocolVersion)&schemaVersion=\(schemaVersion)"
+    }
+
+    /// Parses decoded query parameters; 400 `bad_request` naming the parameter when one is missing or invalid.
+    /// Does not check versions (see `ErrorBody.versionProblem`) nor clamp `limit` (see `effectiveLimit`).
+    public init(parameters: [String: String]) throws(ErrorBody) {
+        func int(_ name: String, required: Bool, min: Int64) throws(ErrorBody) -> Int64? {
+            guard let s = parameters[name] else {
+                if required { throw ErrorBody(code: .badRequest, message: "missing query parameter \(name)") }
+                return nil
+            }
+            var used = 0
+            let v: Int64? = Array(s.utf8).withUnsafeBufferPointer { b in
+                b.count > 0 ? parseDecimal(b.baseAddress!, b.count, consumed: &used, whole: true) : nil
+            }
+            guard let v, v >= min, v <= Int64(Int32.max) || name == "after" else {
+                throw ErrorBody(code: .badRequest, message: "query parameter \(name)=\(s) is not an integer ≥ \(min)")
+            }
+            return v
+        }
+        after = try int("after", required: true, min: 0)!
+        limit = try int("limit", required: false, min: 1).map { Int($0) }
+        protocolVersion = Int(try int("protocol", required: true, min: 0)!)
+        schemaVersion = Int(try int("schemaVersion", required: true, min: 0)!)
+    }
+
+    /// `limit` defaulted and clamped to the server's limits.
+    public func effectiveLimit(_ limits: ServerLimits = ServerLimits()) -> Int {
+        min(limit ?? limits.defaultPageSize, limits.maxPageSize)
+    }
+}
+
+extension ErrorBody {
+    /// The version check of every push and pull: 426 `protocol_version` for an unsupported protocol, 409
+    /// `upgrade_required` for an office schema older than the server's, 409 `schema_version` for a newer one; nil when
+    /// the request may proceed.
+    public static func versionProblem(protocolVersion: Int, officeSchema: Int, serverSchema: Int) -> ErrorBody? {
+        if !ProtocolVersion.supported.contains(protocolVersion) { return .protocolVersion(protocolVersion) }
+        if officeSchema < serverSchema { return .upgradeRequired(serverSchema: serverSchema) }
+        if officeSchema > serverSchema { return .schemaVersion(serverSchema: serverSchema, officeSchema: officeSchema) }
+        return nil
+    }
+}

@@ -1,0 +1,46 @@
+import CPSyncCLI
+import CPSyncHTTP
+import CPSyncServer
+import Foundation
+
+/// `cpsyncd serve`: runs the daemon until SIGTERM/SIGINT, then finishes in-flight requests and exits 0.
+enum ServeCommand {
+    static func run(_ argv: [String]) throws -> Int32 {
+        var args = try Arguments(argv, flags: ["quiet"])
+        let listen = args.option("listen") ?? "127.0.0.1:8710"
+        let skew = try args.int("max-skew-seconds") ?? 600
+        let maxConnections = try args.int("max-connections") ?? 256
+        let maxBody = try args.int("max-body-bytes") ?? (16 << 20)
+        let quiet = args.flag("quiet")
+        let store = try DataOption.open(&args)
+        try args.checkAllConsumed()
+        guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]) else {
+            throw UsageError.invalidValue(option: "listen", value: listen, expected: "HOST:PORT, e.g. 127.0.0.1:8710")
+        }
+        var config = HTTPServerConfiguration()
+        config.host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
+        config.port = port
+        config.maxConnections = maxConnections
+        config.maxBodyBytes = maxBody
+        let router = Router(store: store, maxSkewMs: Int64(skew) * 1000, log: EventLog(enabled: !quiet))
+        let server = HTTPServer(configuration: config, responder: router)
+        try server.start()
+        // Signals are handled on a dispatch queue; the main thread waits for one.
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let stop = DispatchSemaphore(value: 0)
+        let sources = [SIGTERM, SIGINT].map { sig -> any DispatchSourceSignal in
+            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
+            s.setEventHandler { stop.signal() }
+            s.resume()
+            return s
+        }
+        Console.err("{\"event\":\"listening\",\"address\":\"\(config.host):\(server.boundPort)\",\"data\":\"\(store.dataDirectory)\",\"site\":\"\(store.siteID)\"}")
+        stop.wait()
+        Console.err("{\"event\":\"stopping\"}")
+        server.shutdown(gracePeriodSeconds: 30)
+        _ = sources
+        Console.err("{\"event\":\"stopped\"}")
+        return 0
+    }
+}
