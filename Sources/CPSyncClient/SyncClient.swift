@@ -10,8 +10,8 @@ public final class SyncClient {
     public let replica: Replica
     public let config: OfficeConfig
     public let transport: HTTPTransport
-    /// Rows per pull page.
-    public var pullPageRows = ProtocolLimits.defaultPageSize
+    /// Changes per pull page (the server rounds down to whole rows).
+    public var pullPageSize = ProtocolLimits.defaultPageSize
     /// Called after each page: (pages done, whether more follow).
     public var progress: ((String, Int, Bool) -> Void)?
 
@@ -96,7 +96,7 @@ public final class SyncClient {
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
         var didReset = reset
         while true {
-            let query = PullQuery(after: cursor, limit: pullPageRows, schemaVersion: schema)
+            let query = PullQuery(after: cursor, limit: pullPageSize, schemaVersion: schema)
             let answer: Result<PullResponse, ClientError>
             do { answer = .success(try transport.call("GET", "/v1/pull?" + query.queryString, as: PullResponse.self)) } catch {
                 answer = .failure(error)

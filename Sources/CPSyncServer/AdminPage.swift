@@ -1,9 +1,19 @@
 import CPSyncHTTP
 
-/// The admin page: static files compiled into the binary (no CDN, no build step).
+/// The admin page: static files compiled into the binary (no CDN, no build step), so it works on an intranet
+/// without internet access. The markup, script and style live in `AdminPageHTML.swift`, `AdminPageScript.swift`
+/// and `AdminPageStyle.swift`; everything is same-origin, which is all the router's CSP allows (no inline script or
+/// style).
 enum AdminPage {
+    static let html = "text/html; charset=utf-8"
+    static let javaScript = "text/javascript; charset=utf-8"
+    static let css = "text/css; charset=utf-8"
+
     static let files: [String: (contentType: String, body: String)] = [
-        "/admin/": ("text/html; charset=utf-8", "<!doctype html><meta charset=utf-8><title>cpsync</title><p>cpsync admin</p>"),
+        "/admin/": (html, AdminPageHTML.index),
+        "/admin/index.html": (html, AdminPageHTML.index),
+        "/admin/app.js": (javaScript, AdminPageScript.source),
+        "/admin/app.css": (css, AdminPageStyle.source),
     ]
 
     static func response(for path: String) -> HTTPResponse {

@@ -83,7 +83,8 @@ public struct SyncService: Sendable {
         }
     }
 
-    /// Changes after `after`, paged; an office's own changes are not echoed back to it.
+    /// Changes after `after`, at most `limit` of them per page (whole rows: a row brings up to one change per column
+    /// plus its existence); an office's own changes are not echoed back to it.
     public func pull(after: Int64, limit: Int, principal: Principal) throws(ErrorBody) -> PullResponse {
         do {
             let page = try store.read { r -> ChangePage in
@@ -92,7 +93,8 @@ public struct SyncService: Sendable {
                     throw ErrorBody(code: .cursorAhead,
                                     message: "cursor \(after) is beyond the server's latest change \(latest): the county database was restored from an older backup; run `cpsync pull --reset` to pull everything again (nothing local is lost)")
                 }
-                return try r.changes(after: after, limit: limit)
+                let widest = r.syncedTables.compactMap { try? r.columns(of: $0).count }.max() ?? 0
+                return try r.changes(after: after, limit: max(1, limit / (widest + 1)))
             }
             var changes = page.changes
             if case .site(let site) = principal { changes.removeAll { $0.version.site == site } }

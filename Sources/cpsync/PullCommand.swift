@@ -10,7 +10,7 @@ enum PullCommand {
         let json = args.flag("json")
         let reset = args.flag("reset")
         let client = try SyncClient(replica: try OfficeDatabase.open(&args))
-        if let rows = try args.int("page-rows") { client.pullPageRows = max(1, rows) }
+        if let size = try args.int("page-size") { client.pullPageSize = max(1, size) }
         try args.checkAllConsumed()
         client.progress = Progress.reporter(enabled: !json)
         let s = try client.pull(reset: reset)

@@ -1,0 +1,114 @@
+/// The admin page's markup. Static text is English here and replaced by `app.js` (`data-i18n`) in the reader's
+/// language; all data is inserted by the script as text nodes, never as markup.
+enum AdminPageHTML {
+    static let index = #"""
+        <!doctype html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <meta name="referrer" content="no-referrer">
+        <title>cpsync · conflict review</title>
+        <link rel="icon" href="data:,">
+        <link rel="stylesheet" href="/admin/app.css">
+        <script src="/admin/app.js" defer></script>
+        </head>
+        <body>
+        <header class="top">
+          <h1 id="app-title" data-i18n="title">CPPCC data sync · conflict review</h1>
+          <nav id="nav" data-testid="nav" hidden>
+            <a href="#/conflicts" id="nav-conflicts" data-testid="nav-conflicts" data-i18n="navConflicts">Conflicts</a>
+            <a href="#/audit" id="nav-audit" data-testid="nav-audit" data-i18n="navAudit">Audit trail</a>
+            <button type="button" id="signout" class="secondary" data-testid="signout" data-i18n="signOut">Sign out</button>
+          </nav>
+        </header>
+        <div id="banner" class="banner" role="status" aria-live="polite" data-testid="banner" hidden></div>
+        <main id="main">
+          <noscript><p class="error">This page needs JavaScript.</p></noscript>
+
+          <section id="signin-view" class="card narrow" data-testid="signin-view" hidden>
+            <h2 data-i18n="signInTitle">Sign in</h2>
+            <form id="signin-form" data-testid="signin-form" novalidate>
+              <label for="token" data-i18n="tokenLabel">Admin token</label>
+              <input id="token" name="token" type="password" autocomplete="off" spellcheck="false" data-testid="token-input">
+              <p class="hint" data-i18n="tokenHint">The token printed by “cpsyncd admin add NAME” on the county server. It is kept only in this browser tab.</p>
+              <p id="signin-error" class="error" role="alert" data-testid="signin-error" hidden></p>
+              <button type="submit" id="signin" data-testid="signin-button" data-i18n="signIn">Sign in</button>
+            </form>
+          </section>
+
+          <section id="list-view" data-testid="list-view" hidden>
+            <h2 data-i18n="listTitle">Conflicts</h2>
+            <form id="filters" class="filters" data-testid="filters" novalidate>
+              <label><span data-i18n="filterStatus">Status</span>
+                <select id="filter-status" data-testid="filter-status">
+                  <option value="open" data-i18n="statusOpen">open</option>
+                  <option value="resolved" data-i18n="statusResolved">resolved</option>
+                  <option value="all" data-i18n="statusAll">all</option>
+                </select>
+              </label>
+              <label><span data-i18n="filterTable">Table</span>
+                <select id="filter-table" data-testid="filter-table"><option value="" data-i18n="anyTable">all tables</option></select>
+              </label>
+              <label><span data-i18n="filterSite">Office (site id)</span>
+                <input id="filter-site" type="text" autocomplete="off" spellcheck="false" data-testid="filter-site">
+              </label>
+              <label><span data-i18n="filterFrom">Detected from</span>
+                <input id="filter-from" type="date" data-testid="filter-from">
+              </label>
+              <label><span data-i18n="filterTo">to</span>
+                <input id="filter-to" type="date" data-testid="filter-to">
+              </label>
+              <div class="filter-buttons">
+                <button type="submit" id="filter-apply" data-testid="filter-apply" data-i18n="apply">Show</button>
+                <button type="button" id="filter-reset" class="secondary" data-testid="filter-reset" data-i18n="reset">Reset</button>
+              </div>
+            </form>
+            <p id="list-summary" class="summary" data-testid="list-summary"></p>
+            <div class="table-wrap">
+              <table id="conflict-table" class="data" data-testid="conflict-table">
+                <thead><tr>
+                  <th data-i18n="colId">#</th>
+                  <th data-i18n="colWhat">Table · field</th>
+                  <th data-i18n="colRow">Record</th>
+                  <th data-i18n="colWinner">Current value (wins)</th>
+                  <th data-i18n="colOther">Other value</th>
+                  <th data-i18n="colDetected">Detected</th>
+                  <th data-i18n="colStatus">Status</th>
+                  <th><span class="visually-hidden" data-i18n="colActions">Actions</span></th>
+                </tr></thead>
+                <tbody id="conflict-rows" data-testid="conflict-list"></tbody>
+              </table>
+            </div>
+          </section>
+
+          <section id="detail-view" data-testid="detail-view" hidden>
+            <p class="back"><a href="#/conflicts" data-testid="back" data-i18n="back">← all conflicts</a></p>
+            <div id="detail" data-testid="conflict-detail"></div>
+          </section>
+
+          <section id="audit-view" data-testid="audit-view" hidden>
+            <h2 data-i18n="auditTitle">Audit trail</h2>
+            <p id="audit-summary" class="summary" data-testid="audit-summary"></p>
+            <div class="table-wrap">
+              <table class="data" data-testid="audit-table">
+                <thead><tr>
+                  <th data-i18n="auditAt">When</th>
+                  <th data-i18n="auditBy">Who</th>
+                  <th data-i18n="auditAction">Action</th>
+                  <th data-i18n="auditWhat">Conflict · field</th>
+                  <th data-i18n="auditBefore">Before</th>
+                  <th data-i18n="auditAfter">After</th>
+                  <th data-i18n="auditNote">Note</th>
+                </tr></thead>
+                <tbody id="audit-rows" data-testid="audit-list"></tbody>
+              </table>
+            </div>
+          </section>
+        </main>
+        <footer class="foot"><span data-i18n="footer">cpsyncd · county server</span></footer>
+        </body>
+        </html>
+
+        """#
+}

@@ -1,0 +1,218 @@
+import CPSyncClient
+import CPSyncCore
+import CPSyncProtocol
+import Foundation
+import Testing
+
+/// Real `cpsyncd` and `cpsync` processes on 127.0.0.1.
+@Suite(.serialized) struct SyncEndToEndTests {
+    /// A county daemon with sites county, huashan, chengguan, taohe registered.
+    struct County {
+        let ws: Workspace
+        let daemon: Daemon
+        var tokens: [String: String] = [:]
+
+        init(_ name: String, sites: [String] = ["huashan", "chengguan", "taohe"]) throws {
+            ws = Workspace(name)
+            daemon = Daemon(dataDir: ws.path("data"))
+            tokens["county"] = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
+            let names = ["huashan": "华山镇政协工委", "chengguan": "城关镇政协工委", "taohe": "桃河镇政协联络组"]
+            for s in sites { tokens[s] = try daemon.addSite(s, name: names[s] ?? s) }
+            try daemon.start()
+        }
+
+        func office(_ site: String) throws -> Office { try Office.create(site, in: ws, daemon: daemon, token: tokens[site]!) }
+        var serverDB: String { daemon.dataDir + "/county.db" }
+        func cleanup() { daemon.stop(); ws.cleanup() }
+    }
+
+    @Test func threeOfficesWithConcurrentOfflineEditsConvergeAndOnlyTheRealConflictIsRecorded() throws {
+        let county = try County("converge")
+        defer { county.cleanup() }
+        let offices = try ["huashan", "chengguan", "taohe"].map { try county.office($0) }
+        let (a, b, c) = (offices[0], offices[1], offices[2])
+        for o in offices { try o.must(["sync"]) }
+        // Each office adds its own member; a adds a proposal everybody will edit.
+        try a.sql("INSERT INTO members(id, name, gender, sector, site_id) VALUES ('m-a', '王芳', '女', '教育', 'huashan')")
+        try b.sql("INSERT INTO members(id, name, gender, sector, site_id) VALUES ('m-b', '李强', '男', '经济', 'chengguan')")
+        try c.sql("INSERT INTO members(id, name, gender, sector, site_id) VALUES ('m-c', '张伟', '男', '科技', 'taohe')")
+        try a.sql("INSERT INTO proposals(id, number, session, year, title, body, site_id, status) VALUES ('p1', '2026-001', '八届四次会议', 2026, '关于加强农村饮水安全的提案', '正文', 'huashan', 'submitted')")
+        for o in offices { try o.must(["sync"]) }
+        for o in offices { try o.must(["sync"]) }
+        // Offline: a and b both change the same title (the real conflict); c edits a different cell of p1;
+        // b edits its own member twice (not a conflict); a deletes nothing.
+        try a.sql("UPDATE proposals SET title = '关于加强农村饮水安全保障的提案' WHERE id = 'p1'")
+        try b.sql("UPDATE proposals SET title = '关于农村饮水安全的建议' WHERE id = 'p1'")
+        try c.sql("UPDATE proposals SET body = '桃河镇补充：水源地保护' WHERE id = 'p1'")
+        try b.sql("UPDATE members SET sector = '农业' WHERE id = 'm-b'")
+        try b.sql("UPDATE members SET sector = '工商' WHERE id = 'm-b'")
+        for _ in 0..<2 { for o in offices { try o.must(["sync"]) } }
+
+        let server = try contentDump(county.serverDB)
+        for o in offices { #expect(try contentDump(o.db) == server, "\(o.site) differs from the server") }
+        let conflicts = try Database(path: county.serverDB).query("SELECT tbl, pk, col FROM _cp_conflicts")
+        #expect(conflicts == [[.text("proposals"), .text("p1"), .text("title")]])
+        #expect(try Database(path: county.serverDB).scalar("SELECT body FROM proposals WHERE id = 'p1'") == .text("桃河镇补充：水源地保护"))
+        #expect(try Database(path: county.serverDB).scalar("SELECT sector FROM members WHERE id = 'm-b'") == .text("工商"))
+    }
+
+    @Test func daemonKilledMidPushThenRestartedLosesAndDuplicatesNothing() throws {
+        let county = try County("killpush", sites: ["huashan"])
+        defer { county.cleanup() }
+        let a = try county.office("huashan")
+        try a.must(["sync"])
+        // Enough rows for many push pages (one page holds a few hundred rows).
+        let db = try Database(path: a.db)
+        try db.transaction {
+            for i in 0..<6000 {
+                try db.run("INSERT INTO members(id, name, sector, site_id) VALUES (?, ?, '教育', 'huashan')",
+                           [.text("m\(i)"), .text("委员\(i)")])
+            }
+        }
+        // Push in the background; kill -9 the daemon once some batches have been acknowledged.
+        let push = Process()
+        push.executableURL = URL(fileURLWithPath: Binaries.cpsync)
+        push.arguments = ["push", "--db", a.db]
+        push.standardOutput = FileHandle.nullDevice
+        push.standardError = FileHandle.nullDevice
+        try push.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && county.daemon.log.get().components(separatedBy: "\"event\":\"push\"").count < 4 { usleep(5_000) }
+        county.daemon.crash()
+        push.waitUntilExit()
+        #expect(push.terminationStatus != 0, "the push should have failed when the daemon died")
+        let pushedBefore = try Database(path: county.serverDB).scalar("SELECT count(*) FROM members")?.int64Value ?? 0
+        #expect(pushedBefore > 0 && pushedBefore < 6000, "killed after \(pushedBefore) rows")
+
+        try county.daemon.start()
+        try a.must(["sync"])
+        let server = try Database(path: county.serverDB)
+        #expect(try server.scalar("SELECT count(*) FROM members") == .integer(6000))
+        #expect(try server.scalar("PRAGMA integrity_check") == .text("ok"))
+        #expect(try contentDump(a.db) == contentDump(county.serverDB))
+        #expect(try a.cpsync(["status", "--json"]).stdout.contains("\"pending\":0"))
+        // A second office sees every row exactly once.
+        let tokenB = try county.daemon.addSite("chengguan", name: "城关镇")
+        let b = try Office.create("chengguan", in: county.ws, daemon: county.daemon, token: tokenB)
+        try b.must(["sync"])
+        #expect(try contentDump(b.db) == contentDump(county.serverDB))
+    }
+
+    @Test func officeKilledMidPullContinuesWhereItStopped() throws {
+        let county = try County("killpull", sites: ["huashan", "chengguan"])
+        defer { county.cleanup() }
+        let a = try county.office("huashan"), b = try county.office("chengguan")
+        let db = try Database(path: a.db)
+        try db.transaction {
+            for i in 0..<3000 {
+                try db.run("INSERT INTO members(id, name, sector, site_id) VALUES (?, ?, '经济', 'huashan')", [.text("m\(i)"), .text("委员\(i)")])
+            }
+        }
+        try a.must(["push"])
+        let pull = Process()
+        pull.executableURL = URL(fileURLWithPath: Binaries.cpsync)
+        pull.arguments = ["pull", "--db", b.db, "--page-size", "40"]
+        pull.standardOutput = FileHandle.nullDevice
+        pull.standardError = FileHandle.nullDevice
+        try pull.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline && county.daemon.log.get().components(separatedBy: "\"who\":\"chengguan\"").count < 10 { usleep(2_000) }
+        kill(pull.processIdentifier, SIGKILL)
+        pull.waitUntilExit()
+        let partial = try Database(path: b.db).scalar("SELECT count(*) FROM members")?.int64Value ?? 0
+        #expect(partial > 0 && partial < 3000, "killed after \(partial) rows")
+        let cursor = try Database(path: b.db).scalar("SELECT value FROM _cp_meta WHERE key = 'sync.pull_cursor'")?.int64Value ?? 0
+        #expect(cursor > 0)
+        try b.must(["pull"])
+        #expect(try contentDump(b.db) == contentDump(county.serverDB))
+        #expect(try Database(path: b.db).scalar("PRAGMA integrity_check") == .text("ok"))
+    }
+
+    @Test func badRequestsGetErrorBodiesAndChangeNothing() throws {
+        let county = try County("errors", sites: ["huashan", "chengguan"])
+        defer { county.cleanup() }
+        let a = try county.office("huashan")
+        try a.sql("INSERT INTO members(id, name, site_id) VALUES ('m1', '王芳', 'huashan')")
+        try a.must(["sync"])
+        let seqBefore = try Database(path: county.serverDB).scalar("SELECT seq FROM _cp_state")
+        let replica = try Replica(path: a.db)
+        let own = try replica.allChanges().filter { $0.version.site == "huashan" }
+
+        func post(_ body: [UInt8], token: String?) throws -> (Int, ErrorBody?) {
+            let r = try HTTPTransport(baseURL: county.daemon.url, token: token).send("POST", "/v1/push", body: body)
+            return (r.status, try? ErrorBody.decode(r.body))
+        }
+        let good = PushRequest(schemaVersion: 1, batchId: "b-1", site: "huashan", changes: own).encoded()
+        var (status, error) = try post(good, token: "wrong-token")
+        #expect(status == 401 && error?.code == .unauthorized)
+        // huashan's changes pushed with chengguan's token: another site's origin.
+        let other = PushRequest(schemaVersion: 1, batchId: "b-2", site: "chengguan", changes: own).encoded()
+        (status, error) = try post(other, token: county.tokens["chengguan"])
+        #expect(status == 403 && error?.code == .forbidden)
+        (status, error) = try post(Array(repeating: UInt8(ascii: " "), count: 17 << 20), token: county.tokens["huashan"])
+        #expect(status == 413)
+        (status, error) = try post(Array("{\"protocol\":1,".utf8), token: county.tokens["huashan"])
+        #expect(status == 400 && error?.code == .badRequest)
+        var skewed = own[0]
+        skewed.version = Version(hlc: HLC(milliseconds: HLC.wallClock().milliseconds + 3 * 3_600_000), site: "huashan")
+        (status, error) = try post(PushRequest(schemaVersion: 1, batchId: "b-3", site: "huashan", changes: [skewed]).encoded(),
+                                   token: county.tokens["huashan"])
+        #expect(status == 409 && error?.code == .clockSkew && error?.site == "huashan")
+        #expect((error?.skewMs ?? 0) > 3 * 3_590_000)
+        var unknown = own[1]
+        unknown.column = "password"
+        (status, error) = try post(PushRequest(schemaVersion: 1, batchId: "b-4", site: "huashan", changes: own + [unknown]).encoded(),
+                                   token: county.tokens["huashan"])
+        #expect(status == 400 && error?.code == .unknownColumn && error?.column == "password")
+        #expect(try Database(path: county.serverDB).scalar("SELECT seq FROM _cp_state") == seqBefore)
+        #expect(try Database(path: county.serverDB).scalar("SELECT count(*) FROM _srv_batches WHERE batch_id LIKE 'b-%'") == .integer(0))
+    }
+
+    @Test func aRetriedBatchGetsTheFirstAnswerByteForByte() throws {
+        let county = try County("retry", sites: ["huashan"])
+        defer { county.cleanup() }
+        let a = try county.office("huashan")
+        try a.sql("INSERT INTO members(id, name, site_id) VALUES ('m1', '王芳', 'huashan')")
+        let own = try Replica(path: a.db).allChanges().filter { $0.version.site == "huashan" }
+        let body = PushRequest(schemaVersion: 1, batchId: "same-batch", site: "huashan", changes: own).encoded()
+        let t = HTTPTransport(baseURL: county.daemon.url, token: county.tokens["huashan"])
+        let first = try t.send("POST", "/v1/push", body: body)
+        let second = try t.send("POST", "/v1/push", body: body)
+        #expect(first.status == 200 && second.status == 200)
+        #expect(first.body == second.body)
+        #expect(try PushResponse.decode(second.body).applied == own.count)
+    }
+
+    @Test func officeWithAClockFarAheadIsRefusedAndKeepsItsChanges() throws {
+        let county = try County("skew", sites: ["huashan"])
+        defer { county.cleanup() }
+        let a = try county.office("huashan")
+        try a.must(["sync"])
+        // The PC clock was 3 h fast when this member was entered.
+        try a.sql("UPDATE _cp_state SET hlc = ?", [.integer(HLC(milliseconds: HLC.wallClock().milliseconds + 3 * 3_600_000).rawValue)])
+        try a.sql("INSERT INTO members(id, name, site_id) VALUES ('m1', '王芳', 'huashan')")
+        let pending = try a.cpsync(["status", "--json"]).stdout
+        #expect(pending.contains("\"pending\":0") == false)
+        let r = try a.cpsync(["push"])
+        #expect(r.status == 77)
+        #expect(r.stderr.contains("huashan") && r.stderr.contains("ahead"), "\(r.stderr)")
+        #expect(r.stderr.contains("nothing was lost"), "\(r.stderr)")
+        let status = try a.cpsync(["status", "--json"])
+        #expect(status.stdout.split(separator: ",").first { $0.contains("pending") } == pending.split(separator: ",").first { $0.contains("pending") })
+        #expect(try Database(path: county.serverDB).scalar("SELECT count(*) FROM members") == .integer(0))
+    }
+
+    @Test func serverDownGivesOneClearLineAndExit69() throws {
+        let county = try County("down", sites: ["huashan"])
+        defer { county.cleanup() }
+        let a = try county.office("huashan")
+        try a.sql("INSERT INTO members(id, name, site_id) VALUES ('m1', '王芳', 'huashan')")
+        county.daemon.stop()
+        let r = try a.cpsync(["push"])
+        #expect(r.status == 69)
+        #expect(r.stderr.contains("cannot reach the county server") && r.stderr.contains("nothing was lost"), "\(r.stderr)")
+        #expect(r.stderr.split(separator: "\n").count == 1)
+        let zh = try a.cpsync(["push"], env: ["LANG": "zh_CN.UTF-8"])
+        #expect(zh.stderr.contains("无法连接"), "\(zh.stderr)")
+    }
+}
