@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# `make run`: the county daemon on the default data directory (./cpsync-data) plus a short demo of two township
+# offices syncing through it. The daemon keeps running afterwards (Ctrl-C stops it) unless DEMO_EXIT=1.
+#   CPSYNC_BIN   where cpsyncd/cpsync are (default: .build/debug)
+#   CPSYNC_DATA  the data directory (default: ./cpsync-data)
+#   CPSYNC_LISTEN  the address (default: 127.0.0.1:8710)
+set -euo pipefail
+BIN=${CPSYNC_BIN:-.build/debug}
+DATA=${CPSYNC_DATA:-cpsync-data}
+LISTEN=${CPSYNC_LISTEN:-127.0.0.1:8710}
+DEMO="$DATA/demo"
+URL="http://$LISTEN"
+say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+
+mkdir -p "$DEMO"
+chmod 700 "$DATA" "$DEMO"
+TOKENS="$DEMO/tokens"
+if [ ! -f "$TOKENS" ]; then
+  say "registering the county and two township offices (tokens are kept in $TOKENS)"
+  suffix=""
+  if "$BIN/cpsyncd" site list --data "$DATA" | grep -q '^huashan '; then suffix="-$(date +%s)"; fi
+  "$BIN/cpsyncd" site list --data "$DATA" | grep -q '^county ' ||
+    "$BIN/cpsyncd" site add --data "$DATA" --id county --name "某县政协" --kind county >/dev/null 2>&1
+  {
+    echo "HUASHAN_ID=huashan$suffix"
+    echo "HUASHAN=$("$BIN/cpsyncd" site add --data "$DATA" --id "huashan$suffix" --name "华山镇政协工委" --kind township --parent county 2>/dev/null)"
+    echo "CHENGGUAN_ID=chengguan$suffix"
+    echo "CHENGGUAN=$("$BIN/cpsyncd" site add --data "$DATA" --id "chengguan$suffix" --name "城关镇政协工委" --kind township --parent county 2>/dev/null)"
+    echo "ADMIN=$("$BIN/cpsyncd" admin add --data "$DATA" --name "demo-admin$suffix" 2>/dev/null)"
+  } > "$TOKENS"
+  chmod 600 "$TOKENS"
+fi
+# shellcheck disable=SC1090
+. "$TOKENS"
+
+say "starting cpsyncd on $URL (data: $DATA)"
+"$BIN/cpsyncd" serve --data "$DATA" --listen "$LISTEN" --quiet &
+DAEMON=$!
+trap 'kill -TERM $DAEMON 2>/dev/null; wait $DAEMON 2>/dev/null || true' EXIT
+for _ in $(seq 1 100); do
+  curl -fsS "$URL/v1/health" >/dev/null 2>&1 && break
+  kill -0 $DAEMON 2>/dev/null || { echo "cpsyncd did not start (is $LISTEN in use?)"; exit 1; }
+  sleep 0.1
+done
+
+A="$DEMO/huashan.db"; B="$DEMO/chengguan.db"
+[ -f "$A" ] || "$BIN/cpsync" init --db "$A" --server "$URL" --site "$HUASHAN_ID" --token "$HUASHAN"
+[ -f "$B" ] || "$BIN/cpsync" init --db "$B" --server "$URL" --site "$CHENGGUAN_ID" --token "$CHENGGUAN"
+"$BIN/cpsync" sync --db "$A" >/dev/null
+"$BIN/cpsync" sync --db "$B" >/dev/null
+
+say "华山镇 records a member, 城关镇 records a proposal (offline)"
+n=$(date +%H%M%S)
+"$BIN/cpsync" member add --db "$A" --name "王芳$n" --gender 女 --sector 教育 --party 无党派 --site "$HUASHAN_ID"
+"$BIN/cpsync" proposal add --db "$B" --title "关于加强农村饮水安全保障的提案（$n）" --proposer "王芳$n" --site "$CHENGGUAN_ID" 2>/dev/null ||
+  "$BIN/cpsync" social add --db "$B" --title "关于农村饮水安全的社情民意（$n）" --site "$CHENGGUAN_ID"
+
+say "both offices sync"
+"$BIN/cpsync" sync --db "$A"
+"$BIN/cpsync" sync --db "$B"
+"$BIN/cpsync" sync --db "$A"
+
+say "城关镇 now sees 华山镇's member; 华山镇 sees 城关镇's record"
+"$BIN/cpsync" member list --db "$B" | tail -n 3
+"$BIN/cpsync" proposal list --db "$A" 2>/dev/null | tail -n 3 || true
+
+say "both offices change the same member's 界别 offline: a real conflict for the admin"
+"$BIN/cpsync" member edit "王芳$n" --db "$A" --sector 科技
+"$BIN/cpsync" member edit "王芳$n" --db "$B" --sector 经济
+"$BIN/cpsync" sync --db "$A"; "$BIN/cpsync" sync --db "$B"; "$BIN/cpsync" sync --db "$A"
+"$BIN/cpsync" conflicts list --server "$URL" --token "$ADMIN"
+
+say "status of 华山镇"
+"$BIN/cpsync" status --db "$A" || true
+
+if [ "${DEMO_EXIT:-0}" = 1 ]; then exit 0; fi
+say "cpsyncd keeps running on $URL — admin page: $URL/admin/  (admin token in $TOKENS). Ctrl-C stops it."
+wait $DAEMON
