@@ -12,6 +12,10 @@ enum ServeCommand {
         let maxConnections = try args.int("max-connections") ?? 256
         let maxBody = try args.int("max-body-bytes") ?? (16 << 20)
         let quiet = args.flag("quiet")
+        // One daemon per data directory; `restore` refuses while the lock is held.
+        let lock = ServerLock(dataDirectory: DataOption.directory(&args))
+        try lock.acquire()
+        defer { lock.release() }
         let store = try DataOption.open(&args)
         try args.checkAllConsumed()
         guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]) else {

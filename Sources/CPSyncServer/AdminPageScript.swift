@@ -1,0 +1,576 @@
+/// The admin page's script (`/admin/app.js`). Plain ES2020, no libraries. Every piece of server data reaches the
+/// page through `textContent`/`createTextNode` (the `el` helper), never through markup, so a proposal titled
+/// `<img src=x onerror=alert(1)>` shows exactly those characters.
+enum AdminPageScript {
+    static let source = #"""
+        'use strict';
+        (function () {
+          const zh = (navigator.language || '').toLowerCase().startsWith('zh');
+          const TOKEN_KEY = 'cpsync.adminToken';
+          const MAX_DIFF = 2000;
+
+          const EN = {
+            title: 'CPPCC data sync · conflict review', navConflicts: 'Conflicts', navAudit: 'Audit trail', signOut: 'Sign out',
+            signInTitle: 'Sign in', tokenLabel: 'Admin token',
+            tokenHint: 'The token printed by “cpsyncd admin add NAME” on the county server. It is kept only in this browser tab.',
+            signIn: 'Sign in', listTitle: 'Conflicts', filterStatus: 'Status', filterTable: 'Table', filterSite: 'Office (site id)',
+            filterFrom: 'Detected from', filterTo: 'to', apply: 'Show', reset: 'Reset', anyTable: 'all tables',
+            statusOpen: 'open', statusResolved: 'resolved', statusAll: 'all',
+            colId: '#', colWhat: 'Table · field', colRow: 'Record', colWinner: 'Current value (wins)', colOther: 'Other value',
+            colDetected: 'Detected', colStatus: 'Status', colActions: 'Actions', back: '← all conflicts',
+            auditTitle: 'Audit trail', auditAt: 'When', auditBy: 'Who', auditAction: 'Action', auditWhat: 'Conflict · field',
+            auditBefore: 'Before', auditAfter: 'After', auditNote: 'Note', footer: 'cpsyncd · county server',
+            tokenMissing: 'Enter the admin token.', signingIn: 'Signing in…', signedOut: 'Signed out.',
+            loading: 'Loading…', review: 'Review', count: (n) => n === 1 ? '1 conflict' : n + ' conflicts',
+            none: 'No conflicts match these filters.', auditCount: (n) => n === 1 ? '1 entry' : n + ' entries',
+            auditNone: 'No audit entries yet.', wins: 'wins', winner: 'Current value (wins)', other: 'Other value',
+            writtenBy: 'written by', at: 'at', detected: 'Detected', record: 'Record', key: 'key',
+            nullValue: '(no value)', emptyText: '(empty text)', blob: (n) => 'binary data, ' + n + ' bytes',
+            diffLegend: 'Highlighted: characters that are only in this value.',
+            diffTooLong: 'The values are too long to compare character by character.',
+            onlyHere: 'only in this value',
+            actionsTitle: 'Resolve', keep: 'Keep the current value', takeOther: 'Take the other value', setValue: 'Set a new value',
+            newValue: 'New value', typeInteger: 'a whole number', typeReal: 'a number', typeText: 'text',
+            newValueHint: (t) => 'Typed like the current value: ' + t + '.',
+            confirmTitle: 'Please confirm', note: 'Note (optional)', confirm: 'Confirm', cancel: 'Cancel',
+            confirmKeep: (f, v) => 'Keep “' + v + '” as ' + f + '.',
+            confirmTake: (f, v) => 'Replace ' + f + ' with the other value “' + v + '”.',
+            confirmSet: (f, v) => 'Set ' + f + ' to “' + v + '”.',
+            confirmSync: 'The decision is written as a new change; every office receives it at its next sync.',
+            resolving: 'Saving…', resolved: (id, f, v) => 'Conflict ' + id + ' resolved: ' + f + ' = “' + v + '”.',
+            resolutionTitle: 'Resolution', by: 'By', before: 'Before', after: 'Written', noteLabel: 'Note', when: 'When',
+            winnerThen: 'Merge winner (when detected)',
+            actions: { keep: 'kept the current value', 'take-other': 'took the other value', set: 'set a new value' },
+            badInteger: 'Enter a whole number (for example 2025).', badReal: 'Enter a number (for example 2.5).',
+            noSetBlob: 'Binary values cannot be typed in; keep one of the two values instead.',
+            err401: 'The token was not accepted (unknown or revoked). Sign in again with a valid admin token.',
+            err403: 'This token may not review conflicts: it is an office (site) token. Sign in with an admin token.',
+            err404: 'Not found: the conflict does not exist (any more).',
+            err409: 'This conflict was already resolved (perhaps by another admin). The current state is shown below.',
+            err400: 'The server refused the request: ', errNetwork: 'Cannot reach the county server. Check the network and try again.',
+            errServer: 'The server reported an error: ', errHttp: 'Unexpected answer from the server: HTTP ',
+          };
+          const ZH = {
+            title: '政协数据同步 · 冲突审核', navConflicts: '冲突', navAudit: '审计记录', signOut: '退出',
+            signInTitle: '登录', tokenLabel: '管理员令牌',
+            tokenHint: '在县级服务器上运行“cpsyncd admin add 姓名”时打印的令牌。令牌只保存在本浏览器标签页中。',
+            signIn: '登录', listTitle: '冲突列表', filterStatus: '状态', filterTable: '数据表', filterSite: '单位（站点编号）',
+            filterFrom: '发现日期 从', filterTo: '至', apply: '查询', reset: '重置', anyTable: '全部数据表',
+            statusOpen: '待处理', statusResolved: '已处理', statusAll: '全部',
+            colId: '编号', colWhat: '数据表 · 字段', colRow: '记录', colWinner: '当前值（胜出）', colOther: '另一值',
+            colDetected: '发现时间', colStatus: '状态', colActions: '操作', back: '← 返回冲突列表',
+            auditTitle: '审计记录', auditAt: '时间', auditBy: '操作人', auditAction: '操作', auditWhat: '冲突 · 字段',
+            auditBefore: '原值', auditAfter: '新值', auditNote: '备注', footer: 'cpsyncd · 县级服务器',
+            tokenMissing: '请输入管理员令牌。', signingIn: '正在登录…', signedOut: '已退出。',
+            loading: '正在加载…', review: '审核', count: (n) => '共 ' + n + ' 条冲突',
+            none: '没有符合条件的冲突。', auditCount: (n) => '共 ' + n + ' 条记录', auditNone: '暂无审计记录。',
+            wins: '胜出', winner: '当前值（胜出）', other: '另一值',
+            writtenBy: '写入单位', at: '时间', detected: '发现时间', record: '记录', key: '主键',
+            nullValue: '（无值）', emptyText: '（空文本）', blob: (n) => '二进制数据，' + n + ' 字节',
+            diffLegend: '高亮部分：只出现在该值中的字符。', diffTooLong: '内容过长，无法逐字比较。', onlyHere: '仅此值有',
+            actionsTitle: '处理', keep: '保留当前值', takeOther: '采用另一值', setValue: '设为新值',
+            newValue: '新值', typeInteger: '整数', typeReal: '数字', typeText: '文本',
+            newValueHint: (t) => '按当前值的类型填写：' + t + '。',
+            confirmTitle: '请确认', note: '备注（可选）', confirm: '确认', cancel: '取消',
+            confirmKeep: (f, v) => '保留“' + v + '”作为' + f + '。',
+            confirmTake: (f, v) => '将' + f + '改为另一值“' + v + '”。',
+            confirmSet: (f, v) => '将' + f + '设为“' + v + '”。',
+            confirmSync: '处理结果作为一次新的修改写入，各单位下次同步时都会收到。',
+            resolving: '正在保存…', resolved: (id, f, v) => '冲突 ' + id + ' 已处理：' + f + ' =“' + v + '”。',
+            resolutionTitle: '处理结果', by: '处理人', before: '原值', after: '写入值', noteLabel: '备注', when: '处理时间',
+            winnerThen: '合并时胜出值（发现冲突时）',
+            actions: { keep: '保留当前值', 'take-other': '采用另一值', set: '设为新值' },
+            badInteger: '请输入整数（例如 2025）。', badReal: '请输入数字（例如 2.5）。',
+            noSetBlob: '二进制数据无法直接输入，请保留两个值中的一个。',
+            err401: '令牌无效（不存在或已被吊销），请使用有效的管理员令牌重新登录。',
+            err403: '该令牌无权审核冲突：这是单位（站点）令牌，请使用管理员令牌登录。',
+            err404: '未找到：该冲突不存在（或已被删除）。',
+            err409: '该冲突已被处理（可能是其他管理员）。下方显示的是当前状态。',
+            err400: '服务器拒绝了请求：', errNetwork: '无法连接县级服务器，请检查网络后重试。',
+            errServer: '服务器出错：', errHttp: '服务器返回了意外的结果：HTTP ',
+          };
+          const T = zh ? ZH : EN;
+          const TABLES = {
+            sites: ['站点', 'site'], members: ['委员', 'member'], proposals: ['提案', 'proposal'],
+            proposal_cosigners: ['联名', 'co-signer'], proposal_handlers: ['承办单位', 'handling unit'],
+            social_reports: ['社情民意', 'social report'], activities: ['履职活动', 'activity'],
+            activity_participants: ['活动参加人', 'participant'],
+          };
+
+          // ---- helpers -------------------------------------------------------------------------------------
+          const $ = (id) => document.getElementById(id);
+
+          /** Creates an element; strings among the children become text nodes (never markup). */
+          function el(tag, attrs, ...children) {
+            const e = document.createElement(tag);
+            for (const [k, v] of Object.entries(attrs || {})) {
+              if (v === undefined || v === null || v === false) continue;
+              if (k === 'class') e.className = v;
+              else if (k === 'text') e.textContent = v;
+              else e.setAttribute(k, v === true ? '' : String(v));
+            }
+            for (const c of children.flat(Infinity)) {
+              if (c === null || c === undefined || c === false) continue;
+              e.appendChild(typeof c === 'string' ? document.createTextNode(c) : c);
+            }
+            return e;
+          }
+          function clear(node) { while (node.firstChild) node.removeChild(node.firstChild); }
+
+          /** JSON.parse that keeps 64-bit HLCs exact (as strings): they exceed 2^53. */
+          function parseJSON(text) {
+            return JSON.parse(text.replace(/"(hlc|cursor|serverSeq)":(-?\d+)/g, '"$1":"$2"'));
+          }
+
+          function kind(v) {
+            if (v === null || v === undefined) return 'null';
+            if (typeof v === 'string') return 'text';
+            if ('i' in v) return 'integer';
+            if ('f' in v) return 'real';
+            if ('b' in v) return 'blob';
+            return 'unknown';
+          }
+          function valueText(v) {
+            switch (kind(v)) {
+              case 'null': return T.nullValue;
+              case 'text': return v === '' ? T.emptyText : v;
+              case 'integer': return v.i;
+              case 'real': return Object.is(v.f, -0) ? '-0.0' : String(v.f);
+              case 'blob': return T.blob(Math.floor(v.b.replace(/=+$/, '').length * 3 / 4));
+              default: return JSON.stringify(v);
+            }
+          }
+          function isPlaceholder(v) { return kind(v) === 'null' || v === '' || kind(v) === 'blob'; }
+          function short(s, n) { const cps = Array.from(s); return cps.length > n ? cps.slice(0, n - 1).join('') + '…' : s; }
+          function time(ms) {
+            const d = new Date(Number(ms));
+            if (isNaN(d.getTime())) return '';
+            return d.toLocaleString(zh ? 'zh-CN' : 'en-GB', { year: 'numeric', month: '2-digit', day: '2-digit',
+              hour: '2-digit', minute: '2-digit', second: '2-digit', hour12: false });
+          }
+          function siteText(side) { return side.siteName && side.siteName !== side.site ? side.siteName + ' (' + side.site + ')' : side.site; }
+          function field(c) { return c.tableLabel + ' · ' + c.columnLabel; }
+          function statusText(s) { return s === 'open' ? T.statusOpen : s === 'resolved' ? T.statusResolved : s; }
+          function valueNode(v, testid) {
+            return el('span', { class: isPlaceholder(v) ? 'value placeholder' : 'value', 'data-testid': testid }, valueText(v));
+          }
+
+          // ---- character-level diff (LCS on code points) ------------------------------------------------------
+          /** Returns [{op:'eq'|'del'|'ins', text}] turning `a` into `b`, or null when a side is too long. */
+          function diff(a, b) {
+            const A = Array.from(a), B = Array.from(b);
+            if (A.length > MAX_DIFF || B.length > MAX_DIFF) return null;
+            let pre = 0;
+            while (pre < A.length && pre < B.length && A[pre] === B[pre]) pre++;
+            let suf = 0;
+            while (suf < A.length - pre && suf < B.length - pre && A[A.length - 1 - suf] === B[B.length - 1 - suf]) suf++;
+            const a2 = A.slice(pre, A.length - suf), b2 = B.slice(pre, B.length - suf);
+            const n = a2.length, m = b2.length, w = m + 1;
+            const L = new Uint16Array((n + 1) * w); // L[i*w+j]: LCS length of a2[i..] and b2[j..]
+            for (let i = n - 1; i >= 0; i--) {
+              for (let j = m - 1; j >= 0; j--) {
+                L[i * w + j] = a2[i] === b2[j] ? L[(i + 1) * w + j + 1] + 1 : Math.max(L[(i + 1) * w + j], L[i * w + j + 1]);
+              }
+            }
+            const ops = [];
+            const push = (op, ch) => {
+              const last = ops[ops.length - 1];
+              if (last && last.op === op) last.text += ch; else ops.push({ op, text: ch });
+            };
+            A.slice(0, pre).forEach((ch) => push('eq', ch));
+            let i = 0, j = 0;
+            while (i < n && j < m) {
+              if (a2[i] === b2[j]) { push('eq', a2[i]); i++; j++; }
+              else if (L[(i + 1) * w + j] >= L[i * w + j + 1]) { push('del', a2[i]); i++; }
+              else { push('ins', b2[j]); j++; }
+            }
+            while (i < n) push('del', a2[i++]);
+            while (j < m) push('ins', b2[j++]);
+            A.slice(A.length - suf).forEach((ch) => push('eq', ch));
+            return ops;
+          }
+
+          /** The two values side by side with the characters only one of them has marked. */
+          function diffNodes(winner, other) {
+            const comparable = (v) => ['text', 'integer', 'real'].includes(kind(v)) && v !== '';
+            if (!comparable(winner) || !comparable(other)) return null;
+            const ops = diff(valueText(winner), valueText(other));
+            if (!ops) return { tooLong: true };
+            const left = el('span', { class: 'value', 'data-testid': 'winner-value' });
+            const right = el('span', { class: 'value', 'data-testid': 'other-value' });
+            for (const o of ops) {
+              if (o.op === 'eq') { left.appendChild(document.createTextNode(o.text)); right.appendChild(document.createTextNode(o.text)); }
+              else if (o.op === 'del') left.appendChild(el('del', { class: 'diff-del', title: T.onlyHere }, o.text));
+              else right.appendChild(el('ins', { class: 'diff-ins', title: T.onlyHere }, o.text));
+            }
+            return { left, right };
+          }
+
+          // ---- API --------------------------------------------------------------------------------------------
+          class ApiError extends Error {
+            constructor(status, code, message) { super(message); this.status = status; this.code = code; }
+          }
+          function token() { return sessionStorage.getItem(TOKEN_KEY) || ''; }
+
+          async function api(method, path, body) {
+            const headers = { Accept: 'application/json', 'Accept-Language': zh ? 'zh-CN,zh;q=0.9' : 'en' };
+            if (token()) headers.Authorization = 'Bearer ' + token();
+            const init = { method, headers, credentials: 'omit', cache: 'no-store', redirect: 'error' };
+            if (body !== undefined) { headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
+            let res;
+            try { res = await fetch(path, init); } catch (e) { throw new ApiError(0, 'network', T.errNetwork); }
+            let text = '';
+            try { text = await res.text(); } catch (e) { throw new ApiError(0, 'network', T.errNetwork); }
+            let data = null;
+            try { data = text ? parseJSON(text) : null; } catch (e) { data = null; }
+            if (!res.ok) {
+              const err = (data && data.error) || {};
+              throw new ApiError(res.status, err.code || '', err.message || '');
+            }
+            if (data === null) throw new ApiError(res.status, 'bad_response', T.errHttp + res.status);
+            return data;
+          }
+
+          // ---- messages ---------------------------------------------------------------------------------------
+          function banner(kindName, text) {
+            const b = $('banner');
+            b.textContent = text;
+            b.setAttribute('data-kind', kindName);
+            b.className = 'banner ' + kindName;
+            b.hidden = false;
+          }
+          function hideBanner() { const b = $('banner'); b.hidden = true; b.textContent = ''; b.removeAttribute('data-kind'); }
+
+          /** One place that turns an error into words, and signs out on 401. Returns true when handled as 409. */
+          function showError(e) {
+            if (!(e instanceof ApiError)) { banner('error', T.errServer + (e && e.message ? e.message : String(e))); return false; }
+            const detail = e.message ? ' (' + e.message + ')' : '';
+            switch (e.status) {
+              case 0: banner('error', T.errNetwork); break;
+              case 401: signOut(T.err401); break;
+              case 403: banner('error', T.err403 + detail); break;
+              case 404: banner('error', T.err404 + detail); break;
+              case 409:
+                if (e.code === 'conflict_resolved') { banner('error', T.err409); return true; }
+                banner('error', T.errServer + e.message); break;
+              case 400: banner('error', T.err400 + e.message); break;
+              default: banner('error', (e.status >= 500 ? T.errServer : T.errHttp + e.status + ' ') + e.message);
+            }
+            return false;
+          }
+
+          // ---- views ------------------------------------------------------------------------------------------
+          const views = ['signin-view', 'list-view', 'detail-view', 'audit-view'];
+          function show(view) {
+            for (const v of views) $(v).hidden = v !== view;
+            $('nav').hidden = view === 'signin-view';
+            $('nav-conflicts').classList.toggle('current', view === 'list-view' || view === 'detail-view');
+            $('nav-audit').classList.toggle('current', view === 'audit-view');
+            document.body.setAttribute('data-view', view);
+          }
+
+          function signOut(message) {
+            sessionStorage.removeItem(TOKEN_KEY);
+            clear($('conflict-rows'));
+            clear($('audit-rows'));
+            clear($('detail'));
+            show('signin-view');
+            hideBanner();
+            const err = $('signin-error');
+            if (message) { err.textContent = message; err.hidden = false; } else { err.hidden = true; }
+            $('token').value = '';
+            $('token').focus();
+          }
+
+          async function signIn(ev) {
+            ev.preventDefault();
+            const value = $('token').value.trim();
+            const err = $('signin-error');
+            if (!value) { err.textContent = T.tokenMissing; err.hidden = false; return; }
+            err.hidden = true;
+            sessionStorage.setItem(TOKEN_KEY, value);
+            $('signin').disabled = true;
+            try {
+              await api('GET', '/v1/admin/conflicts?status=open');
+              $('token').value = '';
+              hideBanner();
+              route();
+            } catch (e) {
+              sessionStorage.removeItem(TOKEN_KEY);
+              const msg = e instanceof ApiError && e.status === 401 ? T.err401
+                : e instanceof ApiError && e.status === 403 ? T.err403
+                : e instanceof ApiError && e.status === 0 ? T.errNetwork
+                : T.errServer + e.message;
+              err.textContent = msg;
+              err.hidden = false;
+            } finally {
+              $('signin').disabled = false;
+            }
+          }
+
+          function filterQuery() {
+            const q = new URLSearchParams();
+            q.set('status', $('filter-status').value);
+            for (const [key, id] of [['table', 'filter-table'], ['site', 'filter-site'], ['from', 'filter-from'], ['to', 'filter-to']]) {
+              const v = $(id).value.trim();
+              if (v) q.set(key, v);
+            }
+            return q.toString();
+          }
+
+          let listGeneration = 0;
+          async function loadList() {
+            show('list-view');
+            const gen = ++listGeneration;
+            $('list-summary').textContent = T.loading;
+            let data;
+            try { data = await api('GET', '/v1/admin/conflicts?' + filterQuery()); } catch (e) {
+              if (gen === listGeneration) { $('list-summary').textContent = ''; showError(e); }
+              return;
+            }
+            if (gen !== listGeneration) return;
+            const rows = $('conflict-rows');
+            clear(rows);
+            const list = data.conflicts || [];
+            $('list-summary').textContent = list.length ? T.count(list.length) : T.none;
+            for (const c of list) {
+              const side = (s, testid, wins) => el('td', { class: 'side' },
+                el('div', {}, valueNode(s.value, testid), wins ? el('span', { class: 'badge win', text: T.wins }) : null),
+                el('div', { class: 'meta' }, siteText(s) + ' · ' + time(s.at)));
+              const open = el('a', { href: '#/conflicts/' + encodeURIComponent(c.id), class: 'button', 'data-testid': 'open-conflict' }, T.review);
+              rows.appendChild(el('tr', { 'data-testid': 'conflict-row', 'data-conflict-id': c.id, class: 'status-' + c.status },
+                el('td', { class: 'num' }, c.id),
+                el('td', { 'data-testid': 'conflict-field' }, field(c)),
+                el('td', { 'data-testid': 'conflict-row-label', class: 'row-label' }, c.rowLabel),
+                side(c.winner, 'list-winner-value', true),
+                side(c.other, 'list-other-value', false),
+                el('td', { class: 'when' }, time(c.detectedAt)),
+                el('td', {}, el('span', { class: 'badge status ' + c.status, 'data-testid': 'conflict-status' }, statusText(c.status))),
+                el('td', {}, open)));
+            }
+            for (const v of rows.querySelectorAll('.value')) v.textContent = short(v.textContent, 80);
+          }
+
+          // The conflict on screen and the action awaiting confirmation.
+          let current = null;
+          let pending = null;
+
+          async function loadDetail(id) {
+            show('detail-view');
+            const box = $('detail');
+            clear(box);
+            box.appendChild(el('p', { class: 'summary' }, T.loading));
+            try { current = await api('GET', '/v1/admin/conflicts/' + encodeURIComponent(id)); } catch (e) {
+              clear(box);
+              showError(e);
+              return;
+            }
+            renderDetail();
+          }
+
+          function setType(c) {
+            const sample = kind(c.winner.value) !== 'null' ? c.winner.value : c.other.value;
+            return kind(sample) === 'null' ? 'text' : kind(sample);
+          }
+
+          function renderDetail() {
+            const c = current;
+            const box = $('detail');
+            clear(box);
+            pending = null;
+            box.setAttribute('data-conflict-id', c.id);
+            box.setAttribute('data-status', c.status);
+            box.appendChild(el('h2', { 'data-testid': 'detail-title' }, field(c)));
+            box.appendChild(el('p', { class: 'row-info' },
+              el('span', { class: 'row-label', 'data-testid': 'row-label' }, c.rowLabel),
+              el('span', { class: 'badge status ' + c.status, 'data-testid': 'detail-status' }, statusText(c.status))));
+            box.appendChild(el('p', { class: 'meta' }, '#' + c.id + ' · ' + T.detected + ' ' + time(c.detectedAt) + ' · ' + T.key + ' ' + c.pk));
+
+            const d = diffNodes(c.winner.value, c.other.value);
+            const card = (title, s, valueEl, cls, testid, wins) => el('article', { class: 'side-card ' + cls, 'data-testid': testid },
+              el('h3', {}, title, wins ? el('span', { class: 'badge win', text: T.wins }) : null),
+              el('p', { class: 'meta', 'data-testid': testid + '-site' }, T.writtenBy + ' ' + siteText(s) + ' · ' + time(s.at)),
+              el('div', { class: 'value-box' }, valueEl));
+            box.appendChild(el('div', { class: 'compare', 'data-testid': 'compare' },
+              card(c.status === 'open' ? T.winner : T.winnerThen, c.winner, d && d.left ? d.left : valueNode(c.winner.value, 'winner-value'), 'winner', 'winner-card', c.status === 'open'),
+              card(T.other, c.other, d && d.right ? d.right : valueNode(c.other.value, 'other-value'), 'other', 'other-card', false)));
+            if (d && d.left) box.appendChild(el('p', { class: 'hint legend' }, el('del', { class: 'diff-del' }, 'abc'), ' ', el('ins', { class: 'diff-ins' }, 'abc'), ' ', T.diffLegend));
+            if (d && d.tooLong) box.appendChild(el('p', { class: 'hint' }, T.diffTooLong));
+
+            if (c.status === 'open') box.appendChild(actionsPanel(c));
+            if (c.resolution) box.appendChild(resolutionPanel(c.resolution));
+          }
+
+          function actionsPanel(c) {
+            const type = setType(c);
+            const typeName = type === 'integer' ? T.typeInteger : type === 'real' ? T.typeReal : T.typeText;
+            const input = el('input', { id: 'set-value', type: 'text', autocomplete: 'off', 'data-testid': 'set-value',
+              inputmode: type === 'integer' || type === 'real' ? 'decimal' : null, 'aria-describedby': 'set-hint' });
+            if (type === 'blob') input.disabled = true;
+            const panel = el('section', { class: 'actions', 'data-testid': 'actions' },
+              el('h3', {}, T.actionsTitle),
+              el('div', { class: 'action-buttons' },
+                el('button', { type: 'button', id: 'action-keep', 'data-testid': 'action-keep' }, T.keep),
+                el('button', { type: 'button', id: 'action-take-other', 'data-testid': 'action-take-other' }, T.takeOther)),
+              el('div', { class: 'set-row' },
+                el('label', { for: 'set-value' }, T.newValue),
+                input,
+                el('button', { type: 'button', id: 'action-set', 'data-testid': 'action-set', disabled: type === 'blob' }, T.setValue)),
+              el('p', { class: 'hint', id: 'set-hint' }, type === 'blob' ? T.noSetBlob : T.newValueHint(typeName)),
+              el('p', { class: 'error', id: 'set-error', role: 'alert', 'data-testid': 'set-error', hidden: true }),
+              confirmPanel());
+            panel.querySelector('#action-keep').addEventListener('click', () => ask({ action: 'keep' }, T.confirmKeep(c.columnLabel, valueText(c.winner.value))));
+            panel.querySelector('#action-take-other').addEventListener('click', () => ask({ action: 'take-other' }, T.confirmTake(c.columnLabel, valueText(c.other.value))));
+            panel.querySelector('#action-set').addEventListener('click', () => {
+              const raw = input.value;
+              const typed = typedValue(raw, type);
+              const err = panel.querySelector('#set-error');
+              if (typed.error) { err.textContent = typed.error; err.hidden = false; input.focus(); return; }
+              err.hidden = true;
+              ask({ action: 'set', value: typed.value }, T.confirmSet(c.columnLabel, valueText(typed.value)));
+            });
+            return panel;
+          }
+
+          /** The value to send for `set`, typed like the column's current value (Protocol/README.md §2). */
+          function typedValue(raw, type) {
+            if (type === 'integer') {
+              const s = raw.trim();
+              if (!/^(0|-?[1-9][0-9]*)$/.test(s)) return { error: T.badInteger };
+              const b = BigInt(s);
+              if (b > 9223372036854775807n || b < -9223372036854775808n) return { error: T.badInteger };
+              return { value: { i: s } };
+            }
+            if (type === 'real') {
+              const s = raw.trim();
+              const f = Number(s);
+              if (s === '' || !Number.isFinite(f)) return { error: T.badReal };
+              return { value: { f } };
+            }
+            if (type === 'blob') return { error: T.noSetBlob };
+            return { value: raw };
+          }
+
+          function confirmPanel() {
+            const p = el('div', { class: 'confirm', id: 'confirm-panel', 'data-testid': 'confirm-panel', role: 'dialog', 'aria-labelledby': 'confirm-title', hidden: true },
+              el('h4', { id: 'confirm-title' }, T.confirmTitle),
+              el('p', { id: 'confirm-summary', 'data-testid': 'confirm-summary' }),
+              el('p', { class: 'hint' }, T.confirmSync),
+              el('label', { for: 'note' }, T.note),
+              el('textarea', { id: 'note', rows: '2', maxlength: '2000', 'data-testid': 'note' }),
+              el('div', { class: 'action-buttons' },
+                el('button', { type: 'button', id: 'confirm', class: 'primary', 'data-testid': 'confirm' }, T.confirm),
+                el('button', { type: 'button', id: 'cancel', class: 'secondary', 'data-testid': 'cancel' }, T.cancel)));
+            p.querySelector('#confirm').addEventListener('click', resolveNow);
+            p.querySelector('#cancel').addEventListener('click', () => { pending = null; p.hidden = true; });
+            return p;
+          }
+
+          function ask(request, summary) {
+            pending = request;
+            $('confirm-summary').textContent = summary;
+            $('confirm-panel').hidden = false;
+            $('note').focus();
+          }
+
+          async function resolveNow() {
+            if (!pending || !current) return;
+            const body = Object.assign({}, pending);
+            const note = $('note').value.trim();
+            if (note) body.note = note;
+            const id = current.id;
+            $('confirm').disabled = true;
+            banner('info', T.resolving);
+            try {
+              current = await api('POST', '/v1/admin/conflicts/' + encodeURIComponent(id) + '/resolve', body);
+              renderDetail();
+              const r = current.resolution;
+              banner('success', T.resolved(id, current.columnLabel, valueText(r ? r.value : null)));
+            } catch (e) {
+              if (showError(e)) {
+                try { current = await api('GET', '/v1/admin/conflicts/' + encodeURIComponent(id)); renderDetail(); } catch (e2) { showError(e2); }
+              } else if ($('confirm')) {
+                $('confirm').disabled = false;
+              }
+            }
+          }
+
+          function resolutionPanel(r) {
+            const rows = [
+              [T.auditAction, T.actions[r.action] || r.action],
+              [T.after, valueText(r.value)],
+              [T.before, valueText(r.before)],
+              [T.by, r.by],
+              [T.when, time(r.at)],
+            ];
+            if (r.note !== null && r.note !== undefined) rows.push([T.noteLabel, r.note]);
+            return el('section', { class: 'resolution', 'data-testid': 'resolution' },
+              el('h3', {}, T.resolutionTitle),
+              el('dl', {}, rows.map(([k, v]) => [el('dt', {}, k), el('dd', {}, v)])));
+          }
+
+          async function loadAudit() {
+            show('audit-view');
+            $('audit-summary').textContent = T.loading;
+            let data;
+            try { data = await api('GET', '/v1/admin/audit'); } catch (e) { $('audit-summary').textContent = ''; showError(e); return; }
+            const rows = $('audit-rows');
+            clear(rows);
+            const entries = data.entries || [];
+            $('audit-summary').textContent = entries.length ? T.auditCount(entries.length) : T.auditNone;
+            for (const a of entries.slice().reverse()) {
+              const action = String(a.action || '');
+              const sub = action.startsWith('resolve:') ? action.slice(8) : action;
+              const what = [a.conflictId ? '#' + a.conflictId : null, a.table && a.column ? a.table + '.' + a.column : a.table].filter(Boolean).join(' · ');
+              const link = a.conflictId ? el('a', { href: '#/conflicts/' + encodeURIComponent(a.conflictId) }, what) : what;
+              rows.appendChild(el('tr', { 'data-testid': 'audit-row', 'data-conflict-id': a.conflictId || '' },
+                el('td', { class: 'when' }, time(a.at)),
+                el('td', {}, a.by || ''),
+                el('td', {}, T.actions[sub] || action),
+                el('td', {}, link),
+                el('td', {}, a.before === null || a.before === undefined ? '' : short(valueText(a.before), 120)),
+                el('td', {}, a.after === null || a.after === undefined ? '' : short(valueText(a.after), 120)),
+                el('td', {}, a.note || '')));
+            }
+          }
+
+          function route() {
+            if (!token()) { show('signin-view'); return; }
+            const h = location.hash.replace(/^#/, '');
+            const m = /^\/conflicts\/([^/]+)$/.exec(h);
+            if (m) { loadDetail(decodeURIComponent(m[1])); return; }
+            if (h === '/audit') { loadAudit(); return; }
+            loadList();
+          }
+
+          function translate() {
+            document.documentElement.lang = zh ? 'zh-CN' : 'en';
+            document.title = T.title;
+            for (const e of document.querySelectorAll('[data-i18n]')) {
+              const v = T[e.getAttribute('data-i18n')];
+              if (typeof v === 'string') e.textContent = v;
+            }
+            const sel = $('filter-table');
+            for (const [name, labels] of Object.entries(TABLES)) sel.appendChild(el('option', { value: name }, zh ? labels[0] : labels[1]));
+          }
+
+          function start() {
+            translate();
+            $('signin-form').addEventListener('submit', signIn);
+            $('signout').addEventListener('click', () => { signOut(null); banner('info', T.signedOut); });
+            $('filters').addEventListener('submit', (ev) => { ev.preventDefault(); hideBanner(); if (location.hash.startsWith('#/conflicts/')) location.hash = '#/conflicts'; else loadList(); });
+            $('filter-reset').addEventListener('click', () => {
+              $('filter-status').value = 'open';
+              for (const id of ['filter-table', 'filter-site', 'filter-from', 'filter-to']) $(id).value = '';
+              loadList();
+            });
+            window.addEventListener('hashchange', () => { hideBanner(); route(); });
+            route();
+            document.body.setAttribute('data-ready', 'true');
+          }
+
+          if (document.readyState === 'loading') document.addEventListener('DOMContentLoaded', start); else start();
+        })();
+
+        """#
+}

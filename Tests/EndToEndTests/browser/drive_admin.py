@@ -1,0 +1,439 @@
+#!/usr/bin/env python3
+"""Drives the cpsyncd admin page in headless Chromium for AdminPageTests (stdlib only).
+
+The browser is controlled over the Chrome DevTools Protocol on --remote-debugging-pipe (file descriptors 3 and 4,
+NUL-separated JSON), so there is no websocket, no chromedriver and no Selenium. Clicks and typing go through
+Input.dispatchMouseEvent / Input.insertText, like a person would.
+
+Prints one JSON object on stdout: {"ok": bool, "error": str|null, "observations": {...}, "dialogs": [...],
+"problems": [...], "screenshots": [...]}. Exit status: 0 ok, 1 a check failed, 77 the browser cannot be started.
+Everything it starts is stopped on every exit path (its own process group; the browser also dies with the pipe).
+"""
+import argparse
+import base64
+import ctypes
+import fcntl
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+BROWSER_UNAVAILABLE = 77
+
+
+class Unavailable(Exception):
+    """The browser could not be found or started."""
+
+
+class CheckFailed(Exception):
+    """Something on the page was not as expected."""
+
+
+def find_browser():
+    for name in [os.environ.get("CPSYNC_CHROMIUM"), "chromium", "chromium-browser", "google-chrome", "google-chrome-stable"]:
+        if name and shutil.which(name):
+            return shutil.which(name)
+    raise Unavailable("no chromium binary on PATH (install the Debian package 'chromium')")
+
+
+def _die_with_parent():
+    # Runs in the child before exec: own process group, and SIGKILL when the driver dies (PR_SET_PDEATHSIG).
+    os.setpgid(0, 0)
+    try:
+        ctypes.CDLL("libc.so.6", use_errno=True).prctl(1, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+class Browser:
+    def __init__(self, lang, timeout):
+        self.timeout = timeout
+        self.lang = lang
+        self.profile = tempfile.mkdtemp(prefix="cpsync-chromium-")
+        self.proc = None
+        self.next_id = 0
+        self.lock = threading.Lock()
+        self.cond = threading.Condition()
+        self.responses = {}
+        self.events = []
+        self.dialogs = []
+        self.problems = []
+        self.closed = False
+        self.session = None
+
+    # -- process --------------------------------------------------------------------------------------------
+    def start(self):
+        binary = find_browser()
+        to_child_r, to_child_w = os.pipe()
+        from_child_r, from_child_w = os.pipe()
+        args = [binary, "--headless=new", "--remote-debugging-pipe", "--no-first-run", "--no-default-browser-check",
+                "--disable-gpu", "--disable-dev-shm-usage", "--disable-extensions", "--disable-background-networking",
+                "--disable-component-update", "--disable-sync", "--disable-features=Translate,MediaRouter",
+                "--mute-audio", "--hide-scrollbars", "--password-store=basic", "--use-mock-keychain",
+                "--window-size=1280,900", "--lang=" + self.lang, "--user-data-dir=" + self.profile, "about:blank"]
+        if os.geteuid() == 0:
+            args.insert(1, "--no-sandbox")
+        env = dict(os.environ)
+        env["LANGUAGE"] = self.lang.replace("-", "_")
+        env["LANG"] = self.lang.replace("-", "_") + ".UTF-8"
+        env.pop("LC_ALL", None)
+
+        def child_setup():
+            # Move both ends out of the way first, so that dup2 onto 3 and 4 never clobbers one of them and always
+            # yields inheritable descriptors (Chromium reads commands on fd 3 and writes answers on fd 4).
+            high_r = fcntl.fcntl(to_child_r, fcntl.F_DUPFD, 10)
+            high_w = fcntl.fcntl(from_child_w, fcntl.F_DUPFD, 10)
+            os.dup2(high_r, 3)
+            os.dup2(high_w, 4)
+            os.close(high_r)
+            os.close(high_w)
+            _die_with_parent()
+
+        try:
+            self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                         stderr=subprocess.PIPE, preexec_fn=child_setup, close_fds=False, env=env)
+        except OSError as e:
+            raise Unavailable("cannot start %s: %s" % (binary, e))
+        os.close(to_child_r)
+        os.close(from_child_w)
+        self.out = os.fdopen(to_child_w, "wb", buffering=0)
+        self.inp = os.fdopen(from_child_r, "rb", buffering=0)
+        self.stderr_lines = []
+        threading.Thread(target=self._read_loop, daemon=True).start()
+        threading.Thread(target=self._stderr_loop, daemon=True).start()
+        try:
+            version = self.call("Browser.getVersion", timeout=20)
+        except (CheckFailed, OSError) as e:
+            raise Unavailable("chromium did not answer on the DevTools pipe: %s; stderr: %s"
+                              % (e, " | ".join(self.stderr_lines[-5:])))
+        self.version = version.get("product", "")
+        target = self.call("Target.createTarget", {"url": "about:blank"})
+        attached = self.call("Target.attachToTarget", {"targetId": target["targetId"], "flatten": True})
+        self.session = attached["sessionId"]
+        for domain in ["Page", "Runtime", "Log"]:
+            self.call(domain + ".enable")
+        self.call("Emulation.setUserAgentOverride", {"userAgent": version.get("userAgent", ""), "acceptLanguage": self.lang})
+        self.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+
+    def stop(self):
+        if self.proc is None:
+            return
+        proc, self.proc = self.proc, None
+        try:
+            if proc.poll() is None:
+                try:
+                    self.send("Browser.close", session=False)
+                except Exception:
+                    pass
+                try:
+                    proc.wait(timeout=3)
+                except subprocess.TimeoutExpired:
+                    pass
+        finally:
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)  # the zygote, renderer and GPU helpers too
+            except (ProcessLookupError, PermissionError):
+                pass
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+            for f in ("out", "inp"):
+                try:
+                    getattr(self, f).close()
+                except Exception:
+                    pass
+            shutil.rmtree(self.profile, ignore_errors=True)
+
+    # -- protocol -------------------------------------------------------------------------------------------
+    def _stderr_loop(self):
+        for line in self.proc.stderr:
+            self.stderr_lines.append(line.decode("utf-8", "replace").rstrip())
+            del self.stderr_lines[:-50]
+
+    def _read_loop(self):
+        buf = b""
+        while True:
+            try:
+                chunk = self.inp.read(65536)
+            except (OSError, ValueError):
+                chunk = b""
+            if not chunk:
+                with self.cond:
+                    self.closed = True
+                    self.cond.notify_all()
+                return
+            buf += chunk
+            while b"\0" in buf:
+                raw, buf = buf.split(b"\0", 1)
+                try:
+                    msg = json.loads(raw.decode("utf-8"))
+                except ValueError:
+                    continue
+                if "id" in msg:
+                    with self.cond:
+                        self.responses[msg["id"]] = msg
+                        self.cond.notify_all()
+                else:
+                    self._event(msg)
+
+    def _event(self, msg):
+        method, params = msg.get("method"), msg.get("params", {})
+        if method == "Page.javascriptDialogOpening":
+            self.dialogs.append({"type": params.get("type"), "message": params.get("message")})
+            # Answer from here: the page is blocked until the dialog is handled.
+            self.send("Page.handleJavaScriptDialog", {"accept": False})
+        elif method == "Runtime.exceptionThrown":
+            d = params.get("exceptionDetails", {})
+            self.problems.append("exception: " + (d.get("exception", {}).get("description") or d.get("text", "")))
+        elif method == "Log.entryAdded":
+            e = params.get("entry", {})
+            if e.get("level") in ("error", "warning") and "favicon" not in (e.get("url") or ""):
+                self.problems.append("%s %s: %s" % (e.get("level"), e.get("source"), e.get("text")))
+        elif method == "Runtime.consoleAPICalled" and params.get("type") in ("error", "assert"):
+            self.problems.append("console.%s: %s" % (params.get("type"),
+                                                     " ".join(str(a.get("value", a.get("description", ""))) for a in params.get("args", []))))
+        with self.cond:
+            self.events.append(msg)
+            del self.events[:-200]
+
+    def send(self, method, params=None, session=True):
+        with self.lock:
+            self.next_id += 1
+            msg_id = self.next_id
+            msg = {"id": msg_id, "method": method, "params": params or {}}
+            if session and self.session:
+                msg["sessionId"] = self.session
+            self.out.write(json.dumps(msg).encode("utf-8") + b"\0")
+        return msg_id
+
+    def call(self, method, params=None, timeout=None, session=True):
+        msg_id = self.send(method, params, session=session and self.session is not None)
+        deadline = time.monotonic() + (timeout or self.timeout)
+        with self.cond:
+            while msg_id not in self.responses:
+                if self.closed:
+                    raise CheckFailed("browser closed the DevTools pipe during %s" % method)
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise CheckFailed("no answer to %s within %.0f s" % (method, timeout or self.timeout))
+                self.cond.wait(left)
+            msg = self.responses.pop(msg_id)
+        if "error" in msg:
+            raise CheckFailed("%s failed: %s" % (method, msg["error"].get("message")))
+        return msg.get("result", {})
+
+    # -- page helpers ---------------------------------------------------------------------------------------
+    def js(self, expression):
+        r = self.call("Runtime.evaluate", {"expression": expression, "returnByValue": True, "awaitPromise": True})
+        if "exceptionDetails" in r:
+            d = r["exceptionDetails"]
+            raise CheckFailed("script error in %r: %s" % (expression[:80], d.get("exception", {}).get("description") or d.get("text")))
+        return r.get("result", {}).get("value")
+
+    def wait(self, expression, what, timeout=None):
+        deadline = time.monotonic() + (timeout or self.timeout)
+        while True:
+            value = self.js(expression)
+            if value:
+                return value
+            if time.monotonic() > deadline:
+                state = self.js("""(() => { const t = (id) => { const e = document.getElementById(id); return e && !e.hidden ? e.textContent : ''; };
+                    return {view: document.body && document.body.getAttribute('data-view'), banner: t('banner'),
+                            signinError: t('signin-error'), summary: t('list-summary')}; })()""")
+                raise CheckFailed("timed out waiting for %s (page: %s)" % (what, json.dumps(state, ensure_ascii=False)))
+            time.sleep(0.05)
+
+    def navigate(self, url):
+        self.call("Page.navigate", {"url": url})
+        self.wait("document.readyState === 'complete' && document.body && document.body.getAttribute('data-ready') === 'true'",
+                  "the admin page to load")
+
+    def click(self, selector):
+        box = self.wait("""(() => { const e = document.querySelector(%s); if (!e || e.offsetParent === null) return null;
+            e.scrollIntoView({block: 'center'}); const r = e.getBoundingClientRect();
+            return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()""" % json.dumps(selector), "a visible " + selector)
+        for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
+            self.call("Input.dispatchMouseEvent", {"type": kind, "x": box["x"], "y": box["y"], "button": "left", "clickCount": 1})
+
+    def type(self, selector, text):
+        self.click(selector)
+        self.js("document.querySelector(%s).value = ''" % json.dumps(selector))
+        self.call("Input.insertText", {"text": text})
+
+    def text(self, selector):
+        return self.js("(() => { const e = document.querySelector(%s); return e ? e.textContent : null; })()" % json.dumps(selector))
+
+    def texts(self, selector):
+        return self.js("Array.from(document.querySelectorAll(%s)).map(e => e.textContent)" % json.dumps(selector))
+
+    def screenshot(self, path):
+        height = self.js("Math.min(4000, Math.max(document.documentElement.scrollHeight, document.body.scrollHeight))")
+        self.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": int(height), "deviceScaleFactor": 1, "mobile": False})
+        try:
+            shot = self.call("Page.captureScreenshot", {"format": "png"})
+        finally:
+            self.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+        with open(path, "wb") as f:
+            f.write(base64.b64decode(shot["data"]))
+        return path
+
+
+def row(conflict_id):
+    return "[data-testid=conflict-row][data-conflict-id=%s]" % json.dumps(conflict_id)
+
+
+def sign_in(b, token):
+    b.wait("!document.getElementById('signin-view').hidden", "the sign-in form")
+    b.type("#token", token)
+    b.click("#signin")
+
+
+def scenario_review(b, a, obs, shots):
+    """English: a bad token, sign in, list, side-by-side view, take the other value (confirmed), audit, sign out."""
+    b.navigate(a.url + "/admin/")
+    obs["htmlLang"] = b.js("document.documentElement.lang")
+    b.js("sessionStorage.clear()")
+    sign_in(b, "not-a-valid-token")
+    b.wait("!document.getElementById('signin-error').hidden", "the sign-in error for a bad token")
+    obs["badTokenError"] = b.text("#signin-error")
+    obs["badTokenStillSignIn"] = b.js("!document.getElementById('signin-view').hidden")
+    sign_in(b, a.token)
+    b.wait("!!document.querySelector(%s)" % json.dumps(row(a.conflict)), "conflict %s in the list" % a.conflict)
+    obs["tokenInSessionStorage"] = b.js("sessionStorage.getItem('cpsync.adminToken') === %s" % json.dumps(a.token))
+    obs["cookies"] = b.js("document.cookie")
+    obs["listRows"] = b.js("""Array.from(document.querySelectorAll('[data-testid=conflict-row]')).map(r => ({
+        id: r.getAttribute('data-conflict-id'),
+        field: r.querySelector('[data-testid=conflict-field]').textContent,
+        row: r.querySelector('[data-testid=conflict-row-label]').textContent,
+        winner: r.querySelector('[data-testid=list-winner-value]').textContent,
+        other: r.querySelector('[data-testid=list-other-value]').textContent,
+        text: r.textContent }))""")
+    obs["listSummary"] = b.text("#list-summary")
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-list.png")))
+
+    b.click(row(a.conflict) + " [data-testid=open-conflict]")
+    b.wait("document.getElementById('detail').getAttribute('data-conflict-id') === %s && !!document.querySelector('[data-testid=compare]')"
+           % json.dumps(a.conflict), "the side-by-side view")
+    obs["detailTitle"] = b.text("[data-testid=detail-title]")
+    obs["detailRow"] = b.text("[data-testid=row-label]")
+    obs["winnerValue"] = b.text("[data-testid=winner-value]")
+    obs["otherValue"] = b.text("[data-testid=other-value]")
+    obs["winnerSite"] = b.text("[data-testid=winner-card-site]")
+    obs["otherSite"] = b.text("[data-testid=other-card-site]")
+    obs["deleted"] = b.texts("[data-testid=winner-value] del")
+    obs["inserted"] = b.texts("[data-testid=other-value] ins")
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-side-by-side.png")))
+
+    # A type check before anything is sent, then cancel, then take the other value for real.
+    b.click("#action-take-other")
+    b.wait("!document.getElementById('confirm-panel').hidden", "the confirmation panel")
+    b.click("#cancel")
+    b.wait("document.getElementById('confirm-panel').hidden", "the confirmation panel to close")
+    obs["stillOpenAfterCancel"] = b.js("document.getElementById('detail').getAttribute('data-status') === 'open'")
+    b.click("#action-take-other")
+    b.wait("!document.getElementById('confirm-panel').hidden", "the confirmation panel")
+    obs["confirmSummary"] = b.text("#confirm-summary")
+    b.type("#note", a.note)
+    b.click("#confirm")
+    b.wait("document.getElementById('detail').getAttribute('data-status') === 'resolved' && !!document.querySelector('[data-testid=resolution]')",
+           "the conflict to show as resolved")
+    obs["banner"] = b.text("#banner")
+    obs["bannerKind"] = b.js("document.getElementById('banner').getAttribute('data-kind')")
+    obs["resolution"] = b.text("[data-testid=resolution]")
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-resolved.png")))
+
+    b.click("#nav-audit")
+    b.wait("!!document.querySelector('[data-testid=audit-row][data-conflict-id=%s]')" % json.dumps(a.conflict), "the audit entry")
+    obs["audit"] = b.texts("[data-testid=audit-row]")
+
+    b.click("#signout")
+    b.wait("!document.getElementById('signin-view').hidden", "the sign-in form after signing out")
+    obs["tokenAfterSignOut"] = b.js("sessionStorage.getItem('cpsync.adminToken')")
+
+
+def scenario_xss(b, a, obs, shots):
+    """Chinese: the list and the detail of a conflict whose row label is markup; it must show as text."""
+    b.navigate(a.url + "/admin/")
+    obs["htmlLang"] = b.js("document.documentElement.lang")
+    obs["navigatorLanguage"] = b.js("navigator.language")
+    b.js("sessionStorage.clear()")
+    sign_in(b, a.token)
+    b.wait("!!document.querySelector(%s)" % json.dumps(row(a.conflict)), "conflict %s in the list" % a.conflict)
+    obs["title"] = b.text("#app-title")
+    obs["headers"] = b.texts("#conflict-table th")
+    obs["listRowLabels"] = b.texts("[data-testid=conflict-row-label]")
+    obs["listFields"] = b.texts("[data-testid=conflict-field]")
+    obs["listValues"] = b.texts("[data-testid=list-winner-value], [data-testid=list-other-value]")
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-list.png")))
+    b.click(row(a.conflict) + " [data-testid=open-conflict]")
+    b.wait("document.getElementById('detail').getAttribute('data-conflict-id') === %s" % json.dumps(a.conflict), "the side-by-side view")
+    obs["detailRow"] = b.text("[data-testid=row-label]")
+    obs["winnerValue"] = b.text("[data-testid=winner-value]")
+    obs["otherValue"] = b.text("[data-testid=other-value]")
+    obs["actionLabels"] = b.texts("[data-testid=actions] button")
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-side-by-side.png")))
+    time.sleep(0.3)  # give a stray onerror handler time to fire, if the markup had been parsed
+    obs["imgElements"] = b.js("document.querySelectorAll('img').length")
+    obs["scriptElements"] = b.js("Array.from(document.scripts).map(s => s.getAttribute('src'))")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--url", required=True)
+    p.add_argument("--token", required=True)
+    p.add_argument("--conflict", required=True)
+    p.add_argument("--scenario", choices=["review", "xss"], required=True)
+    p.add_argument("--lang", default="en-US")
+    p.add_argument("--out", required=True)
+    p.add_argument("--prefix", default="admin")
+    p.add_argument("--note", default="checked with the township office")
+    p.add_argument("--timeout", type=float, default=15)
+    p.add_argument("--overall", type=float, default=75)
+    a = p.parse_args()
+    os.makedirs(a.out, exist_ok=True)
+
+    result = {"ok": False, "error": None, "observations": {}, "dialogs": [], "problems": [], "screenshots": []}
+    b = Browser(a.lang, a.timeout)
+
+    def on_signal(signum, frame):
+        raise CheckFailed("stopped by signal %d (overall limit %.0f s)" % (signum, a.overall))
+
+    for s in (signal.SIGTERM, signal.SIGINT, signal.SIGALRM):
+        signal.signal(s, on_signal)
+    signal.setitimer(signal.ITIMER_REAL, a.overall)
+    status = 1
+    try:
+        b.start()
+        result["browser"] = b.version
+        (scenario_review if a.scenario == "review" else scenario_xss)(b, a, result["observations"], result["screenshots"])
+        result["ok"] = True
+        status = 0
+    except Unavailable as e:
+        result["error"] = str(e)
+        status = BROWSER_UNAVAILABLE
+    except Exception as e:  # report any failure as JSON; the Swift test shows it
+        result["error"] = "%s: %s" % (type(e).__name__, e)
+        try:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            if b.session:
+                result["screenshots"].append(b.screenshot(os.path.join(a.out, a.prefix + "-failure.png")))
+        except Exception:
+            pass
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        result["dialogs"] = b.dialogs
+        result["problems"] = b.problems
+        b.stop()
+    sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+    return status
+
+
+if __name__ == "__main__":
+    sys.exit(main())
