@@ -30,7 +30,8 @@ let package = Package(
         .testTarget(name: "CPSyncProtocolTests", dependencies: ["CPSyncProtocol", "CPSyncCore"]),
         .testTarget(name: "CPSyncServerTests", dependencies: ["CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
         .testTarget(name: "CPSyncClientTests", dependencies: ["CPSyncClient", "CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
-        .testTarget(name: "EndToEndTests", dependencies: ["CPSyncCore", "CPPCC", "CPSyncClient", "CPSyncProtocol"]),
+        .testTarget(
+            name: "EndToEndTests", dependencies: ["CPSyncCore", "CPPCC", "CPSyncClient", "CPSyncProtocol"], exclude: ["browser"]),
     ]
 )
 

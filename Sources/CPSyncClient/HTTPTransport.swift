@@ -12,13 +12,21 @@ public final class HTTPTransport: Sendable {
     let token: String?
     let session: URLSession
     let deadlineSeconds: Double
+    /// Set when a CA file is given: HTTPS then goes through libcurl with that CA (see CurlSession).
+    let curl: CurlSession?
+    let curlProblem: String?
 
     /// `caFile`: a PEM file of the county's private CA, trusted for HTTPS (county intranets use their own).
     public init(baseURL: String, token: String?, caFile: String? = nil, deadlineSeconds: Double = 60) {
+        var curl: CurlSession?
+        var problem: String?
         if let caFile, !caFile.isEmpty {
-            // swift-corelibs-foundation hands this to libcurl as CURLOPT_CAINFO for every session it creates.
-            setenv("URLSessionCertificateAuthorityInfoFile", caFile, 1)
+            do { curl = try CurlSession(caFile: caFile) } catch {
+                if case .unavailable(let m) = error { problem = m }
+            }
         }
+        self.curl = curl
+        self.curlProblem = problem
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.token = token
         self.deadlineSeconds = deadlineSeconds
@@ -37,6 +45,19 @@ public final class HTTPTransport: Sendable {
     /// Sends one request and waits for the answer, at most the deadline.
     public func send(_ method: String, _ path: String, body: [UInt8]? = nil) throws(ClientError) -> Response {
         guard let url = URL(string: baseURL + path) else { throw ClientError.notConfigured("bad server URL '\(baseURL)'") }
+        if let problem = curlProblem { throw ClientError.notConfigured("cannot use the CA file: \(problem)") }
+        if let curl {
+            var headers = [("Accept", "application/json"), ("Accept-Language", L10n.isChinese ? "zh-CN,zh;q=0.9" : "en")]
+            if let token { headers.append(("Authorization", "Bearer \(token)")) }
+            if body != nil { headers.append(("Content-Type", "application/json")) }
+            do {
+                let (status, bytes) = try curl.send(method: method, url: url.absoluteString, headers: headers, body: body, timeoutSeconds: deadlineSeconds)
+                return Response(status: status, body: bytes)
+            } catch {
+                if case .transfer(let m) = error { throw ClientError.unreachable(url: baseURL, reason: m) }
+                throw ClientError.unreachable(url: baseURL, reason: "\(error)")
+            }
+        }
         var request = URLRequest(url: url)
         request.httpMethod = method
         if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }

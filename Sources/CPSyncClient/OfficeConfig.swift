@@ -66,4 +66,6 @@ public enum SyncPosition {
     static let pushCursor = "sync.push_cursor"
     static let lastPush = "sync.last_push_at"
     static let lastPull = "sync.last_pull_at"
+    /// The county database epoch this office last synced with.
+    static let epoch = "sync.server_epoch"
 }

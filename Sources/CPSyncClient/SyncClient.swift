@@ -51,8 +51,29 @@ public final class SyncClient {
         return max(1, ProtocolLimits.maxChangesPerPush / (widest + 1))
     }
 
+    /// Whether the last `checkEpoch` found the county database restored from a backup (and reset the cursors).
+    public private(set) var serverWasRestored = false
+
+    /// Compares the server's epoch with the one this office last synced with. A restored county database has a new
+    /// epoch and an older history: both cursors go back to 0, so everything is pulled and pushed again (merge is
+    /// idempotent) and changes pushed after the backup was taken reach the server again.
+    public func checkEpoch() throws {
+        let status = try transport.call("GET", "/v1/status", as: StatusResponse.self)
+        guard let epoch = status.epoch else { return }
+        let known = try replica.meta(SyncPosition.epoch)?.stringValue
+        try replica.database.transaction {
+            if let known, known != epoch {
+                try replica.setMeta(SyncPosition.pullCursor, .integer(0))
+                try replica.setMeta(SyncPosition.pushCursor, .integer(0))
+                serverWasRestored = true
+            }
+            try replica.setMeta(SyncPosition.epoch, .text(epoch))
+        }
+    }
+
     /// Sends this office's own changes not yet acknowledged, page by page.
     public func push() throws -> PushSummary {
+        try checkEpoch()
         var summary = PushSummary()
         var cursor = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
@@ -90,6 +111,7 @@ public final class SyncClient {
 
     /// Applies the server's changes after the stored cursor, page by page; each page and its cursor commit together.
     public func pull(reset: Bool = false) throws -> PullSummary {
+        try checkEpoch()
         var summary = PullSummary()
         if reset { try replica.setMeta(SyncPosition.pullCursor, .integer(0)) }
         var cursor = try replica.meta(SyncPosition.pullCursor)?.int64Value ?? 0

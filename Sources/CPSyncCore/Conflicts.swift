@@ -27,10 +27,10 @@ extension Replica {
         FROM _cp_conflicts c LEFT JOIN _cp_resolutions r ON r.conflict_id = c.id
         """
 
-    /// Recorded conflicts, newest first; `status` nil means all.
+    /// Recorded conflicts, oldest first; `status` nil means all.
     public func conflicts(status: Conflict.Status? = nil) throws -> [Conflict] {
         let rows = try database.query(
-            "SELECT \(Self.conflictColumns) WHERE (?1 IS NULL OR c.status = ?1) ORDER BY c.id DESC",
+            "SELECT \(Self.conflictColumns) WHERE (?1 IS NULL OR c.status = ?1) ORDER BY c.id",
             [status.map { .text($0.rawValue) } ?? .null])
         return rows.map(Self.conflict(from:))
     }

@@ -164,10 +164,15 @@ public struct StatusResponse: WireMessage, Hashable {
     public var serverSite: String
     public var maxSkewMs: Int64
     public var limits: ServerLimits
+    /// Names the county database's history: it changes when the database is restored from a backup, which tells
+    /// offices to pull and push everything again (their cursors point into a history the server no longer has).
+    /// Omitted by servers that do not track it.
+    public var epoch: String?
 
     public init(protocolVersion: Int = ProtocolVersion.current, minProtocol: Int = ProtocolVersion.minimum, schemaVersion: Int,
                 serverTime: Int64, serverSite: String = "county", maxSkewMs: Int64 = ProtocolLimits.maxSkewMs,
-                limits: ServerLimits = ServerLimits()) {
+                limits: ServerLimits = ServerLimits(), epoch: String? = nil) {
+        self.epoch = epoch
         self.protocolVersion = protocolVersion
         self.minProtocol = minProtocol
         self.schemaVersion = schemaVersion
@@ -192,10 +197,14 @@ public struct StatusResponse: WireMessage, Hashable {
         w.int(maxSkewMs)
         w.raw(",\"limits\":")
         limits.encode(to: &w)
+        if let epoch {
+            w.raw(",\"epoch\":")
+            w.string(epoch)
+        }
         w.byte(UInt8(ascii: "}"))
     }
 
-    private static let keys = KeyTable(["protocol", "minProtocol", "schemaVersion", "serverTime", "serverSite", "maxSkewMs", "limits"])
+    private static let keys = KeyTable(["protocol", "minProtocol", "schemaVersion", "serverTime", "serverSite", "maxSkewMs", "limits", "epoch"])
     public static func read(from r: inout JSONReader) throws(WireError) -> StatusResponse {
         var st = try r.beginObject()
         var m = StatusResponse(schemaVersion: 0, serverTime: 0)
@@ -208,6 +217,7 @@ public struct StatusResponse: WireMessage, Hashable {
             case 4: m.serverSite = try r.memberString("serverSite")
             case 5: m.maxSkewMs = try r.memberInt64("maxSkewMs", in: 0...Int64.max)
             case 6: m.limits = try r.memberMessage("limits", ServerLimits.self)
+            case 7: m.epoch = try r.memberOptionalString("epoch")
             default: try r.skipValue()
             }
         }

@@ -98,10 +98,13 @@ public struct AdminService: Sendable {
         }
     }
 
-    public func audit() throws(ErrorBody) -> AuditListResponse {
+    /// The audit trail, oldest first; `filter.from`/`to` bound the resolution time.
+    public func audit(_ filter: Filter = Filter()) throws(ErrorBody) -> AuditListResponse {
         do {
             return try store.read { r in
-                AuditListResponse(entries: try r.resolutions().map { c, res in
+                AuditListResponse(entries: try r.resolutions().filter { _, res in
+                    (filter.from == nil || res.at >= filter.from!) && (filter.to == nil || res.at < filter.to!)
+                }.map { c, res in
                     AuditEntryDTO(id: c.id, at: res.at, by: res.by, action: "resolve:\(res.action.rawValue)", conflictId: c.id,
                                   table: c.table, column: c.column, pk: c.pk, before: res.before, after: res.value, note: res.note)
                 })

@@ -268,6 +268,12 @@ public enum Maintenance {
         do { try FileManager.default.copyItem(atPath: backupPath, toPath: incoming) } catch {
             throw MaintenanceError.io("cannot copy \(backupPath) into \(dataDirectory): \(error.localizedDescription)")
         }
+        do {
+            // A restored database starts a new history: offices see the new epoch and sync everything again.
+            try ServerStore.startNewEpoch(in: try Database(path: incoming))
+        } catch {
+            throw MaintenanceError.io("cannot mark \(incoming) as restored: \(error)")
+        }
         chmod(incoming, 0o600)
         matchOwner(of: incoming, to: dataDirectory)
         try syncFile(incoming)

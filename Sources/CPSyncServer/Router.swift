@@ -76,7 +76,7 @@ public struct Router: HTTPResponder {
                 return ("admin_conflicts", json(try admin.list(try AdminService.filter(from: req.query), chinese: zh(req))))
             case ("GET", "/v1/admin/audit"):
                 try requireAdmin(req)
-                return ("admin_audit", json(try admin.audit()))
+                return ("admin_audit", json(try admin.audit(try AdminService.filter(from: req.query))))
             case ("GET", "/"):
                 var r = HTTPResponse(status: 302)
                 r.headers.set("Location", "/admin/")

@@ -32,6 +32,8 @@ public final class ServerStore: Sendable {
     public let dataDirectory: String
     public let databasePath: String
     public let siteID: String
+    /// Names this database's history; a restore from a backup starts a new one (see `StatusResponse.epoch`).
+    public let epoch: String
     private let writer: Guarded<Replica>
     private let readers: Guarded<[Replica]>
 
@@ -45,6 +47,7 @@ public final class ServerStore: Sendable {
         );
         CREATE INDEX IF NOT EXISTS _srv_sites_token ON _srv_sites(token_hash);
         CREATE INDEX IF NOT EXISTS _srv_admins_token ON _srv_admins(token_hash);
+        CREATE TABLE IF NOT EXISTS _srv_meta (key TEXT PRIMARY KEY NOT NULL, value);
         CREATE TABLE IF NOT EXISTS _srv_batches (
           batch_id TEXT PRIMARY KEY NOT NULL, site TEXT NOT NULL, response BLOB NOT NULL, at INTEGER NOT NULL
         );
@@ -62,9 +65,19 @@ public final class ServerStore: Sendable {
         replica.recordsConflicts = true
         try replica.database.execute(Self.serverTablesSQL)
         try CPPCCSchema.install(on: replica)
+        if try replica.database.scalar("SELECT value FROM _srv_meta WHERE key = 'epoch'") == nil {
+            try Self.startNewEpoch(in: replica.database)
+        }
+        epoch = try replica.database.scalar("SELECT value FROM _srv_meta WHERE key = 'epoch'")?.stringValue ?? ""
         self.siteID = replica.siteID
         writer = Guarded(replica)
         readers = Guarded([])
+    }
+
+    /// Gives the database a new epoch (at creation, and on restore).
+    public static func startNewEpoch(in db: Database) throws {
+        try db.execute("CREATE TABLE IF NOT EXISTS _srv_meta (key TEXT PRIMARY KEY NOT NULL, value)")
+        try db.run("INSERT OR REPLACE INTO _srv_meta(key, value) VALUES ('epoch', ?)", [.text(UUID().uuidString.lowercased())])
     }
 
     /// Runs `body` with the single writer connection (serialised).

@@ -19,7 +19,7 @@ public struct SyncService: Sendable {
 
     public func status(now: Int64 = HLC.wallClock().milliseconds) -> StatusResponse {
         StatusResponse(schemaVersion: CPPCCSchema.version, serverTime: now, serverSite: store.siteID, maxSkewMs: maxSkewMs,
-                       limits: ServerLimits())
+                       limits: ServerLimits(), epoch: store.epoch)
     }
 
     /// Applies a push in one transaction, idempotently: a batch id seen before gets its first answer back.

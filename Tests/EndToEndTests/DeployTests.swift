@@ -26,10 +26,7 @@ import Testing
         defer { nginx.stop() }
         let server = "https://127.0.0.1:\(nginx.port)"
 
-        // Two offices trust the county CA and push and pull through nginx. `--ca-file` is what offices are told to
-        // use, but FoundationNetworking on Linux ignores URLSessionCertificateAuthorityInfoFile (it reads it only
-        // on Android), so the offices here trust the CA the other documented way: the system trust store, which
-        // libcurl reads — swapped in a private mount namespace, so the machine's store is never touched.
+        // Two offices trust the county CA (`cpsync init --ca-file`) and push and pull through nginx.
         let a = Office(site: "huashan", db: ws.path("huashan.db"))
         let b = Office(site: "taohe", db: ws.path("taohe.db"))
         for (office, token) in [(a, huashan), (b, taohe)] {
@@ -38,21 +35,13 @@ import Testing
             #expect(r.ok, "\(r.stderr)")
         }
         try a.sql("INSERT INTO members(id, name, gender, sector, site_id) VALUES ('m-a', '王芳', '女', '教育', 'huashan')")
-        withKnownIssue("cpsync --ca-file has no effect on Linux: HTTPTransport relies on URLSessionCertificateAuthorityInfoFile") {
-            let r = try a.cpsync(["status"])
-            try #require(r.ok, "\(r.stderr)")
-        }
-        let trusting = try tls.systemStoreRunner(ws: ws)
-        func must(_ office: Office, _ verb: String) throws {
-            let r = try trusting(["cpsync", verb, "--db", office.db])
-            guard r.ok else { throw HarnessError.failed("cpsync \(verb) at \(office.site) exited \(r.status): \(r.stderr)") }
-        }
-        try must(a, "push")
-        try must(b, "pull")
+        try a.must(["status"])
+        try a.must(["push"])
+        try b.must(["pull"])
         #expect(try b.query("SELECT name FROM members WHERE id = 'm-a'") == [[.text("王芳")]])
         try b.sql("UPDATE members SET sector = '农业' WHERE id = 'm-a'")
-        try must(b, "sync")
-        try must(a, "sync")
+        try b.must(["sync"])
+        try a.must(["sync"])
         let county = try contentDump(daemon.dataDir + "/county.db")
         #expect(try contentDump(a.db) == county)
         #expect(try contentDump(b.db) == county)
@@ -182,25 +171,6 @@ struct TestCertificates {
             .write(toFile: ws.path("server.ext"), atomically: true, encoding: .utf8)
         try Self.must(try run(openssl, ["x509", "-req", "-in", ws.path("server.csr"), "-CA", caFile, "-CAkey", ws.path("ca.key"),
                                         "-CAcreateserial", "-out", certificate, "-days", "2", "-extfile", ws.path("server.ext")]))
-    }
-
-    /// Runs `[tool, args…]` (tool: "cpsync") in a private mount namespace whose system CA bundle also holds the
-    /// county CA, the way an office machine that installed the CA (update-ca-certificates) sees it.
-    func systemStoreRunner(ws: Workspace) throws -> ([String]) throws -> RunResult {
-        let unshare = try #require(which("unshare"), "unshare (util-linux) is missing")
-        let system = "/etc/ssl/certs/ca-certificates.crt"
-        let bundle = ws.path("trusted-bundle.pem")
-        let systemPEM = (try? String(contentsOfFile: system, encoding: .utf8)) ?? ""
-        try (systemPEM + "\n" + String(contentsOfFile: caFile, encoding: .utf8)).write(toFile: bundle, atomically: true, encoding: .utf8)
-        if !FileManager.default.fileExists(atPath: system) {
-            throw HarnessError.failed("\(system) is missing: apt-get install ca-certificates")
-        }
-        let namespace = geteuid() == 0 ? ["--mount"] : ["--user", "--map-root-user", "--mount"]
-        let script = "mount --bind \"$1\" \(system) && shift && exec \"$@\""
-        return { command in
-            let tool = command[0] == "cpsync" ? Binaries.cpsync : command[0]
-            return try run(unshare, namespace + ["/bin/sh", "-c", script, "sh", bundle, tool] + command.dropFirst())
-        }
     }
 
     static func must(_ r: RunResult) throws {

@@ -216,3 +216,40 @@ import Testing
         #expect(zh.stderr.contains("无法连接"), "\(zh.stderr)")
     }
 }
+
+/// A county database restored from an older backup must not lose what offices pushed after the backup.
+@Suite(.serialized) struct RestoreResyncTests {
+    @Test func officesResendWhatTheRestoredServerNoLongerHas() throws {
+        let ws = Workspace("restore-resync")
+        defer { ws.cleanup() }
+        let daemon = Daemon(dataDir: ws.path("data"))
+        defer { daemon.stop() }
+        _ = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
+        let ta = try daemon.addSite("huashan", name: "华山镇政协工委")
+        let tb = try daemon.addSite("chengguan", name: "城关镇政协工委")
+        try daemon.start()
+        let a = try Office.create("huashan", in: ws, daemon: daemon, token: ta)
+        let b = try Office.create("chengguan", in: ws, daemon: daemon, token: tb)
+        try a.sql("INSERT INTO members(id, name, site_id) VALUES ('before', '备份前', 'huashan')")
+        try a.must(["sync"]); try b.must(["sync"])
+        let backup = try run(Binaries.cpsyncd, ["backup", "--data", daemon.dataDir, "--to", ws.path("nightly.db")])
+        #expect(backup.ok, "\(backup.stderr)")
+        // After the backup: a pushes a new member (acknowledged), b pushes an edit.
+        try a.sql("INSERT INTO members(id, name, site_id) VALUES ('after', '备份后', 'huashan')")
+        try b.sql("UPDATE members SET name = '备份前（改）' WHERE id = 'before'")
+        try a.must(["sync"]); try b.must(["sync"])
+        // The county disk fails; the nightly backup is restored.
+        #expect(daemon.stop() == 0)
+        let restore = try run(Binaries.cpsyncd, ["restore", "--data", daemon.dataDir, "--from", ws.path("nightly.db")])
+        #expect(restore.ok, "\(restore.stderr)")
+        try daemon.start()
+        #expect(try Database(path: daemon.dataDir + "/county.db").scalar("SELECT count(*) FROM members") == .integer(1))
+        let r = try a.must(["sync"])
+        #expect(r.stderr.contains("restored from a backup"), "\(r.stderr)")
+        try b.must(["sync"]); try a.must(["sync"])
+        let server = try contentDump(daemon.dataDir + "/county.db")
+        #expect(server.contains("备份后") && server.contains("备份前（改）"))
+        #expect(try contentDump(a.db) == server)
+        #expect(try contentDump(b.db) == server)
+    }
+}

@@ -1,0 +1,121 @@
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// HTTPS with a private CA file, through the system libcurl that FoundationNetworking is built on. On Linux,
+/// URLSession offers no way to trust an extra CA (its CA setting is read on Android only), and county intranets use
+/// their own certificates; libcurl's `CURLOPT_CAINFO` is exactly that setting. libcurl is loaded with `dlopen` —
+/// it is already in the process through FoundationNetworking — so the build needs no extra headers.
+final class CurlSession: @unchecked Sendable {
+    // Sound: the function pointers are immutable after init; each request uses its own easy handle.
+    private typealias EasyInit = @convention(c) () -> OpaquePointer?
+    private typealias EasyCleanup = @convention(c) (OpaquePointer?) -> Void
+    private typealias EasyPerform = @convention(c) (OpaquePointer?) -> Int32
+    // curl_easy_setopt and curl_easy_getinfo are variadic; on the Linux ABIs (x86-64 SysV, AArch64) one pointer- or
+    // long-sized variadic argument is passed exactly like a fixed one, so each use gets a fixed-argument signature.
+    private typealias SetPointer = @convention(c) (OpaquePointer?, Int32, UnsafeRawPointer?) -> Int32
+    private typealias SetLong = @convention(c) (OpaquePointer?, Int32, Int) -> Int32
+    private typealias GetLong = @convention(c) (OpaquePointer?, Int32, UnsafeMutablePointer<Int>?) -> Int32
+    private typealias SlistAppend = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?) -> OpaquePointer?
+    private typealias SlistFree = @convention(c) (OpaquePointer?) -> Void
+    private typealias StrError = @convention(c) (Int32) -> UnsafePointer<CChar>?
+    typealias WriteCallback = @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int
+
+    // Option numbers from curl.h (stable ABI since libcurl 7).
+    private enum Option {
+        static let writeData: Int32 = 10001, url: Int32 = 10002, errorBuffer: Int32 = 10010, postFields: Int32 = 10015
+        static let httpHeader: Int32 = 10023, customRequest: Int32 = 10036, caInfo: Int32 = 10065
+        static let writeFunction: Int32 = 20011, postFieldSizeLarge: Int32 = 30120
+        static let noSignal: Int32 = 99, timeoutMS: Int32 = 155, connectTimeoutMS: Int32 = 156, httpGet: Int32 = 80
+        static let responseCode: Int32 = 0x200000 + 2
+    }
+
+    private let easyInit: EasyInit, easyCleanup: EasyCleanup, easyPerform: EasyPerform
+    private let setPointer: SetPointer, setLong: SetLong, getLong: GetLong
+    private let slistAppend: SlistAppend, slistFree: SlistFree, strError: StrError
+    let caFile: String
+
+    enum Failure: Error { case unavailable(String), transfer(String) }
+
+    init(caFile: String) throws(Failure) {
+        guard let lib = dlopen("libcurl.so.4", RTLD_NOW) ?? dlopen("libcurl.so", RTLD_NOW) ?? dlopen("libcurl-gnutls.so.4", RTLD_NOW) else {
+            throw .unavailable("libcurl is not installed (apt-get install libcurl4)")
+        }
+        func symbol<T>(_ name: String, _: T.Type) throws(Failure) -> T {
+            guard let p = dlsym(lib, name) else { throw .unavailable("libcurl has no \(name)") }
+            return unsafeBitCast(p, to: T.self)
+        }
+        easyInit = try symbol("curl_easy_init", EasyInit.self)
+        easyCleanup = try symbol("curl_easy_cleanup", EasyCleanup.self)
+        easyPerform = try symbol("curl_easy_perform", EasyPerform.self)
+        setPointer = try symbol("curl_easy_setopt", SetPointer.self)
+        setLong = try symbol("curl_easy_setopt", SetLong.self)
+        getLong = try symbol("curl_easy_getinfo", GetLong.self)
+        slistAppend = try symbol("curl_slist_append", SlistAppend.self)
+        slistFree = try symbol("curl_slist_free_all", SlistFree.self)
+        strError = try symbol("curl_easy_strerror", StrError.self)
+        self.caFile = caFile
+    }
+
+    /// Collects the response body; passed to libcurl's write callback as its user data.
+    private final class Sink {
+        var bytes: [UInt8] = []
+    }
+
+    /// One request; returns the status and body, or throws the transfer error libcurl reports.
+    func send(method: String, url: String, headers: [(String, String)], body: [UInt8]?, timeoutSeconds: Double) throws(Failure) -> (Int, [UInt8]) {
+        guard let handle = easyInit() else { throw .transfer("curl_easy_init failed") }
+        defer { easyCleanup(handle) }
+        var list: OpaquePointer?
+        for (k, v) in headers { list = slistAppend(list, "\(k): \(v)") }
+        list = slistAppend(list, "Expect:")  // no 100-continue round trip
+        defer { slistFree(list) }
+        let sink = Sink()
+        let unmanaged = Unmanaged.passRetained(sink)
+        defer { unmanaged.release() }
+        let write: WriteCallback = { data, size, count, user in
+            guard let data, let user else { return 0 }
+            let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
+            let n = size * count
+            data.withMemoryRebound(to: UInt8.self, capacity: n) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
+            return n
+        }
+        var errorBuffer = [CChar](repeating: 0, count: 256)
+        let rc: Int32 = url.withCString { urlPtr in
+            caFile.withCString { caPtr in
+                method.withCString { methodPtr in
+                    errorBuffer.withUnsafeMutableBufferPointer { errPtr in
+                        (body ?? []).withUnsafeBufferPointer { bodyPtr in
+                            _ = setPointer(handle, Option.url, urlPtr)
+                            _ = setPointer(handle, Option.caInfo, caPtr)
+                            _ = setPointer(handle, Option.errorBuffer, errPtr.baseAddress)
+                            _ = setLong(handle, Option.noSignal, 1)
+                            _ = setLong(handle, Option.timeoutMS, Int(timeoutSeconds * 1000))
+                            _ = setLong(handle, Option.connectTimeoutMS, Int(min(timeoutSeconds, 30) * 1000))
+                            _ = setPointer(handle, Option.httpHeader, list.map { UnsafeRawPointer($0) })
+                            _ = setPointer(handle, Option.writeFunction, unsafeBitCast(write, to: UnsafeRawPointer.self))
+                            _ = setPointer(handle, Option.writeData, unmanaged.toOpaque())
+                            if body != nil {
+                                // POSTFIELDS with an explicit size: binary-safe, not copied (the buffer outlives perform).
+                                _ = setLong(handle, Option.postFieldSizeLarge, bodyPtr.count)
+                                _ = setPointer(handle, Option.postFields, bodyPtr.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(("" as StaticString).utf8Start))
+                            } else {
+                                _ = setLong(handle, Option.httpGet, 1)
+                            }
+                            if method != "GET" && method != "POST" { _ = setPointer(handle, Option.customRequest, methodPtr) }
+                            return easyPerform(handle)
+                        }
+                    }
+                }
+            }
+        }
+        guard rc == 0 else {
+            let detail = String(cString: errorBuffer)
+            throw .transfer(detail.isEmpty ? (strError(rc).map { String(cString: $0) } ?? "error \(rc)") : detail)
+        }
+        var status = 0
+        _ = getLong(handle, Option.responseCode, &status)
+        return (status, sink.bytes)
+    }
+}
