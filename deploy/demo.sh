@@ -44,25 +44,26 @@ for _ in $(seq 1 100); do
 done
 
 A="$DEMO/huashan.db"; B="$DEMO/chengguan.db"
-[ -f "$A" ] || "$BIN/cpsync" init --db "$A" --server "$URL" --site "$HUASHAN_ID" --token "$HUASHAN"
-[ -f "$B" ] || "$BIN/cpsync" init --db "$B" --server "$URL" --site "$CHENGGUAN_ID" --token "$CHENGGUAN"
+# init is idempotent: on an existing replica it only updates the server address and token.
+"$BIN/cpsync" init --db "$A" --server "$URL" --site "$HUASHAN_ID" --token "$HUASHAN"
+"$BIN/cpsync" init --db "$B" --server "$URL" --site "$CHENGGUAN_ID" --token "$CHENGGUAN"
 "$BIN/cpsync" sync --db "$A" >/dev/null
 "$BIN/cpsync" sync --db "$B" >/dev/null
 
 say "华山镇 records a member, 城关镇 records a proposal (offline)"
 n=$(date +%H%M%S)
 "$BIN/cpsync" member add --db "$A" --name "王芳$n" --gender 女 --sector 教育 --party 无党派 --site "$HUASHAN_ID"
-"$BIN/cpsync" proposal add --db "$B" --title "关于加强农村饮水安全保障的提案（$n）" --proposer "王芳$n" --site "$CHENGGUAN_ID" 2>/dev/null ||
-  "$BIN/cpsync" social add --db "$B" --title "关于农村饮水安全的社情民意（$n）" --site "$CHENGGUAN_ID"
+"$BIN/cpsync" member add --db "$B" --name "李强$n" --gender 男 --sector 经济 --party 民盟 --site "$CHENGGUAN_ID"
+"$BIN/cpsync" proposal add --db "$B" --title "关于加强农村饮水安全保障的提案（$n）" --proposer "李强$n" --site "$CHENGGUAN_ID"
 
 say "both offices sync"
 "$BIN/cpsync" sync --db "$A"
 "$BIN/cpsync" sync --db "$B"
 "$BIN/cpsync" sync --db "$A"
 
-say "城关镇 now sees 华山镇's member; 华山镇 sees 城关镇's record"
-"$BIN/cpsync" member list --db "$B" | tail -n 3
-"$BIN/cpsync" proposal list --db "$A" 2>/dev/null | tail -n 3 || true
+say "城关镇 now sees 华山镇's member; 华山镇 sees 城关镇's proposal"
+"$BIN/cpsync" member list --db "$B" | grep -E "^(name|姓名)|$n"
+"$BIN/cpsync" proposal list --db "$A" | grep -E "^(number|案号)|$n"
 
 say "both offices change the same member's 界别 offline: a real conflict for the admin"
 "$BIN/cpsync" member edit "王芳$n" --db "$A" --sector 科技
