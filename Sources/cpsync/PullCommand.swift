@@ -14,10 +14,7 @@ enum PullCommand {
         try args.checkAllConsumed()
         client.progress = Progress.reporter(enabled: !json)
         let s = try client.pull(reset: reset)
-        if client.serverWasRestored {
-            Console.err(L10n.pick(en: "note: the county server was restored from a backup; this office sent and received everything again (nothing was lost)",
-                                  zh: "提示：县政协服务器已从备份恢复，本办公室已重新发送和接收全部数据（数据没有丢失）"))
-        }
+        SyncNotes.afterTransfer(client)
         if json {
             Console.out("{\"pages\":\(s.pages),\"received\":\(s.received),\"applied\":\(s.applied),\"cursor\":\(s.cursor)}")
         } else {

@@ -13,10 +13,7 @@ enum PushCommand {
         client.progress = Progress.reporter(enabled: !json)
         ClockCheck.warnIfSkewed(client)
         let s = try client.push()
-        if client.serverWasRestored {
-            Console.err(L10n.pick(en: "note: the county server was restored from a backup; this office sent and received everything again (nothing was lost)",
-                                  zh: "提示：县政协服务器已从备份恢复，本办公室已重新发送和接收全部数据（数据没有丢失）"))
-        }
+        SyncNotes.afterTransfer(client)
         if json {
             Console.out("{\"batches\":\(s.batches),\"sent\":\(s.sent),\"applied\":\(s.applied),\"alreadyKnown\":\(s.alreadyKnown),\"conflicts\":\(s.conflicts)}")
         } else {

@@ -15,10 +15,7 @@ enum SyncCommand {
         ClockCheck.warnIfSkewed(client)
         let pushed = try client.push()
         let second = try client.pull()
-        if client.serverWasRestored {
-            Console.err(L10n.pick(en: "note: the county server was restored from a backup; this office sent and received everything again (nothing was lost)",
-                                  zh: "提示：县政协服务器已从备份恢复，本办公室已重新发送和接收全部数据（数据没有丢失）"))
-        }
+        SyncNotes.afterTransfer(client)
         if json {
             Console.out("{\"pulled\":\(first.received + second.received),\"pushed\":\(pushed.sent),\"conflicts\":\(pushed.conflicts),\"cursor\":\(second.cursor)}")
         } else {

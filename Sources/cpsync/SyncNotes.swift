@@ -3,6 +3,16 @@ import CPSyncClient
 import CPSyncCore
 import Foundation
 
+/// What the transfer verbs tell the clerk besides their summary.
+enum SyncNotes {
+    /// After a push/pull/sync: say so when the county database had been restored and everything was resent.
+    static func afterTransfer(_ client: SyncClient) {
+        guard client.serverWasRestored else { return }
+        Console.err(L10n.pick(en: "note: the county server was restored from a backup; this office sent and received everything again (nothing was lost)",
+                              zh: "提示：县政协服务器已从备份恢复，本办公室已重新发送和接收全部数据（数据没有丢失）"))
+    }
+}
+
 /// Warns (on stderr) when this PC's clock differs from the server's by more than the server's limit.
 enum ClockCheck {
     static func warnIfSkewed(_ client: SyncClient) {
