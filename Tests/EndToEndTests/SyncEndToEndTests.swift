@@ -253,3 +253,37 @@ import Testing
         #expect(try contentDump(b.db) == server)
     }
 }
+
+/// A PC whose clock is hours ahead: `cpsync` warns before pushing, the server refuses with the site and the skew,
+/// and nothing is lost once the clock is fixed. The wrong clock is real: libfaketime shifts the process's clock.
+@Suite(.serialized) struct WrongClockTests {
+    @Test func officeWithAFastClockIsWarnedRefusedAndLosesNothing() throws {
+        guard let faketime = ["/usr/bin/faketime", "/usr/local/bin/faketime"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            try Test.cancel("faketime is not installed (apt-get install faketime; make test-deps does)")
+        }
+        let ws = Workspace("clock")
+        defer { ws.cleanup() }
+        let daemon = Daemon(dataDir: ws.path("data"))
+        defer { daemon.stop() }
+        _ = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
+        let token = try daemon.addSite("huashan", name: "华山镇政协工委")
+        try daemon.start()
+        let a = try Office.create("huashan", in: ws, daemon: daemon, token: token)
+        // The clerk works with the PC clock 3 hours fast.
+        let fast = try run(faketime, ["-f", "+3h", Binaries.cpsync, "member", "add", "--db", a.db, "--name", "王芳", "--site", "huashan"])
+        #expect(fast.ok, "\(fast.stderr)")
+        let push = try run(faketime, ["-f", "+3h", Binaries.cpsync, "push", "--db", a.db])
+        #expect(push.stderr.contains("warning: this PC's clock is 180 min ahead"), "\(push.stderr)")
+        #expect(push.status == 77, "\(push.stderr)")
+        #expect(push.stderr.contains("huashan") && push.stderr.contains("nothing was lost"), "\(push.stderr)")
+        let zh = try run(faketime, ["-f", "+3h", Binaries.cpsync, "push", "--db", a.db], env: ["LANG": "zh_CN.UTF-8"])
+        #expect(zh.stderr.contains("本机时钟比县政协服务器快 180 分钟"), "\(zh.stderr)")
+        #expect(try Database(path: daemon.dataDir + "/county.db").scalar("SELECT count(*) FROM members") == .integer(0))
+        // The clock is fixed; the changes still carry the fast stamps, so the daemon (started with a wider skew
+        // limit, as an admin would while the stamps age) accepts them: nothing was lost.
+        #expect(daemon.stop() == 0)
+        try daemon.start(extraArgs: ["--max-skew-seconds", "14400"])
+        try a.must(["push"])
+        #expect(try Database(path: daemon.dataDir + "/county.db").scalar("SELECT name FROM members") == .text("王芳"))
+    }
+}
