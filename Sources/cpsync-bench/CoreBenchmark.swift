@@ -23,7 +23,8 @@ enum CoreBenchmark {
         let syncedSeconds = try insertThenUpdate(synced.database, rows: rows)
 
         // 2. Merge vs SQLite's own changeset apply, of the same final rows.
-        let changes = try synced.allChanges()
+        var changes: [Change] = []
+        let readSeconds = try BenchData.time { changes = try synced.allChanges() }
         let target = try Replica(path: BenchData.tempPath("merge-target.db"), siteID: "bench-b")
         try target.database.execute(BenchData.createSQL)
         try target.makeSynced("proposals")
@@ -37,7 +38,7 @@ enum CoreBenchmark {
             ("rows", Double(rows)),
             ("plain_insert_update_s", plainSeconds), ("synced_insert_update_s", syncedSeconds),
             ("capture_ratio", syncedSeconds / plainSeconds),
-            ("cell_changes", Double(changes.count)),
+            ("cell_changes", Double(changes.count)), ("read_changes_s", readSeconds),
             ("merge_s", mergeSeconds), ("changeset_apply_s", changesetSeconds),
             ("merge_vs_changeset_ratio", mergeSeconds / changesetSeconds),
             ("metadata_rows", Double(metadataRows)), ("metadata_bytes", Double(metaBytes)), ("data_bytes", Double(dataBytes)),
