@@ -29,21 +29,10 @@ enum ServeCommand {
         let router = Router(store: store, maxSkewMs: Int64(skew) * 1000, log: EventLog(enabled: !quiet))
         let server = HTTPServer(configuration: config, responder: router)
         try server.start()
-        // Signals are handled on a dispatch queue; the main thread waits for one.
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let stop = DispatchSemaphore(value: 0)
-        let sources = [SIGTERM, SIGINT].map { sig -> any DispatchSourceSignal in
-            let s = DispatchSource.makeSignalSource(signal: sig, queue: .global())
-            s.setEventHandler { stop.signal() }
-            s.resume()
-            return s
-        }
         Console.err("{\"event\":\"listening\",\"address\":\"\(config.host):\(server.boundPort)\",\"data\":\"\(store.dataDirectory)\",\"site\":\"\(store.siteID)\"}")
-        stop.wait()
+        StopSignals.wait()
         Console.err("{\"event\":\"stopping\"}")
         server.shutdown(gracePeriodSeconds: 30)
-        _ = sources
         Console.err("{\"event\":\"stopped\"}")
         return 0
     }

@@ -2,6 +2,9 @@ import CPSyncCLI
 import Foundation
 
 // `cpsyncd VERB ...`: the county daemon and its administration commands; one file per verb.
+
+// Before any thread exists: `serve` takes SIGTERM/SIGINT with sigwait (see StopSignals).
+if CommandLine.arguments.dropFirst().first == "serve" { StopSignals.block() }
 let verbs: [String: ([String]) throws -> Int32] = [
     "serve": ServeCommand.run,
     "site": SiteCommand.run,

@@ -134,11 +134,14 @@ final class Daemon {
             let d = h.availableData
             if !d.isEmpty { log.update { $0 += String(decoding: d, as: UTF8.self) } }
         }
+        // Only this run's output counts: an earlier run's "listening" line must not be mistaken for this one.
+        let earlier = log.get().utf8.count
         try p.run()
         process = p
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
-            if let line = log.get().split(separator: "\n").last(where: { $0.contains("\"listening\"") }),
+            let output = String(decoding: Array(log.get().utf8.dropFirst(earlier)), as: UTF8.self)
+            if let line = output.split(separator: "\n").last(where: { $0.contains("\"listening\"") }),
                let range = line.range(of: "127.0.0.1:"),
                let port = UInt16(line[range.upperBound...].prefix { $0.isNumber }) {
                 self.port = port

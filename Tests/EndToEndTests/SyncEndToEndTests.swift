@@ -287,3 +287,47 @@ import Testing
         #expect(try Database(path: daemon.dataDir + "/county.db").scalar("SELECT name FROM members") == .text("王芳"))
     }
 }
+
+/// `systemctl stop` sends SIGTERM while connections are open: the daemon must still stop gracefully, every time.
+@Suite(.serialized) struct DaemonStopTests {
+    @Test func sigtermWithOpenConnectionsStopsTheDaemonWithExitZero() throws {
+        let ws = Workspace("stop")
+        defer { ws.cleanup() }
+        let daemon = Daemon(dataDir: ws.path("data"))
+        defer { daemon.stop() }
+        _ = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
+        let token = try daemon.addSite("huashan", name: "华山镇政协工委")
+        for round in 1...6 {
+            // Half the rounds quiet: the daemon then writes nothing while it serves.
+            try daemon.start(extraArgs: round % 2 == 0 ? ["--quiet"] : [])
+            // Real traffic first (in-process HTTP clients keep their connections open, as offices' do).
+            let office = try Office.create("huashan", in: ws, daemon: daemon, token: token)
+            let db = try Database(path: office.db)
+            try db.transaction {
+                for i in 0..<500 { try db.run("INSERT INTO members(id, name) VALUES (?, '委员')", [.text("r\(round)-\(i)")]) }
+            }
+            let client = try SyncClient(replica: try Replica(path: office.db))
+            _ = try client.push()
+            _ = try client.pull()
+            // Idle keep-alive connections: each has its own thread in the daemon, and the signal may land on any.
+            var sockets: [Int32] = []
+            for _ in 0..<8 {
+                let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+                var addr = sockaddr_in()
+                addr.sin_family = sa_family_t(AF_INET)
+                addr.sin_port = daemon.port.bigEndian
+                addr.sin_addr.s_addr = inet_addr("127.0.0.1")
+                let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+                #expect(rc == 0, "connect: errno \(errno), port \(daemon.port): \(daemon.log.get())")
+                let request = "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n"
+                _ = request.withCString { send(fd, $0, strlen($0), Int32(MSG_NOSIGNAL)) }
+                sockets.append(fd)
+            }
+            usleep(200_000)
+            let started = Date()
+            #expect(daemon.stop() == 0, "round \(round)")
+            #expect(Date().timeIntervalSince(started) < 10, "round \(round): the daemon took too long to stop")
+            sockets.forEach { close($0) }
+        }
+    }
+}
