@@ -51,7 +51,7 @@ A="$DEMO/huashan.db"; B="$DEMO/chengguan.db"
 "$BIN/cpsync" sync --db "$B" >/dev/null
 
 say "华山镇 records a member, 城关镇 records a proposal (offline)"
-n=$(date +%H%M%S)
+n="$(date +%H%M%S)-$$"   # unique per run: names must not repeat across demo runs
 "$BIN/cpsync" member add --db "$A" --name "王芳$n" --gender 女 --sector 教育 --party 无党派 --site "$HUASHAN_ID"
 "$BIN/cpsync" member add --db "$B" --name "李强$n" --gender 男 --sector 经济 --party 民盟 --site "$CHENGGUAN_ID"
 "$BIN/cpsync" proposal add --db "$B" --title "关于加强农村饮水安全保障的提案（$n）" --proposer "李强$n" --site "$CHENGGUAN_ID"
