@@ -1,7 +1,9 @@
-/// Capture: the shadow table and the AFTER INSERT/UPDATE/DELETE triggers that record, in plain SQL, a version for
-/// every cell a local write changes. Plain SQL so that writes from any SQLite tool are captured too. Writes made by
-/// the merge are not captured: the triggers are skipped while `_cp_state.merging` is set (inside the merge's own
-/// transaction, so no other connection ever sees it set).
+/// Capture: the shadow table and the AFTER INSERT/UPDATE/DELETE triggers. A trigger only appends one row to
+/// `_cp_log` (which row, what kind of write, which columns, the wall clock); the log is folded into per-cell versions
+/// in the shadow table before anything reads them (`Replica.foldLog`). Appending is what keeps a clerk's writes
+/// cheap; the fold's work happens at sync time. Plain SQL, so that writes from any SQLite tool are captured too.
+/// Writes made by the merge are not captured: the triggers are skipped while `_cp_state.merging` is set (inside the
+/// merge's own transaction, so no other connection ever sees it set).
 enum ChangeCapture {
     static let notMerging = "(SELECT merging FROM _cp_state) = 0"
     static let tick = "UPDATE _cp_state SET hlc = max(\(hlcWallClockSQL), hlc + 1), seq = seq + 1;"
@@ -19,6 +21,9 @@ enum ChangeCapture {
             throw ReplicaError.notSyncable(
                 table: table.name,
                 reason: "it has UNIQUE constraints; two offices could each insert the same value offline and the merge could never apply both")
+        }
+        if table.columns.count > 62 {
+            throw ReplicaError.notSyncable(table: table.name, reason: "it has \(table.columns.count) columns besides the key; at most 62 can be synced")
         }
         for c in table.columns where c.notNull && c.defaultSQL == nil {
             throw ReplicaError.notSyncable(
@@ -78,69 +83,42 @@ enum ChangeCapture {
         try database.execute("UPDATE _cp_state SET seq = seq + \(count)")
     }
 
+    /// The table name as an SQL string literal (names reach here only after the schema check).
+    static func literal(_ name: String) -> String { "'" + name.replacingOccurrences(of: "'", with: "''") + "'" }
+
     static func insertTrigger(_ t: SyncedTable) -> String {
-        let cells = t.columns.map { ShadowColumns($0.name) }
-        let names = ["pk", "cl", "seq", "rh", "rs", "rq"] + cells.flatMap { $0.all }
-        let values = ["NEW.\(t.quotedPK)", "1", "st.seq", "st.hlc", "st.site_id", "st.seq"]
-            + cells.flatMap { _ in ["st.hlc", "st.site_id", "st.seq", "NULL", "NULL"] }
-        // Re-inserting a deleted key starts a new life of the row: the causal length moves to the next odd number.
-        let updates = ["cl = cl + 1 + (cl % 2)", "seq = excluded.seq", "rh = excluded.rh", "rs = excluded.rs", "rq = excluded.rq"]
-            + cells.flatMap { c in
-                ["\(c.hlc) = excluded.\(c.hlc)", "\(c.site) = excluded.\(c.site)", "\(c.seq) = excluded.\(c.seq)",
-                 "\(c.baseHLC) = NULL", "\(c.baseSite) = NULL"]
-            }
+        let pk = "NEW.\(t.quotedPK)"
         return """
             CREATE TRIGGER \(quoted("_cp_ins_" + t.name)) AFTER INSERT ON \(t.quotedName) WHEN \(notMerging)
             BEGIN
-              SELECT RAISE(ABORT, 'cpsync: a synced row needs a non-empty TEXT primary key (a UUID)')
-                WHERE typeof(NEW.\(t.quotedPK)) != 'text' OR length(NEW.\(t.quotedPK)) = 0;
-              \(tick)
-              INSERT INTO \(t.quotedShadow) (\(names.joined(separator: ", ")))
-                SELECT \(values.joined(separator: ", ")) FROM _cp_state AS st WHERE true
-                ON CONFLICT(pk) DO UPDATE SET \(updates.joined(separator: ", "));
+              INSERT INTO _cp_log(tbl, pk, kind, hlc)
+                SELECT \(literal(t.name)), \(pk), \(LogKind.insert.rawValue), \(hlcWallClockSQL)
+                WHERE CASE WHEN typeof(\(pk)) != 'text' OR length(\(pk)) = 0
+                      THEN RAISE(ABORT, 'cpsync: a synced row needs a non-empty TEXT primary key (a UUID)') ELSE 1 END;
             END
             """
     }
 
+    /// One bit per changed column, in table order (bit i = column i), so the fold knows which cells were written.
+    /// An update that changed nothing logs mask 0, which the fold skips.
     static func updateTrigger(_ t: SyncedTable) -> String {
-        var sets = ["seq = st.seq"]
-        var changed: [String] = []
-        for c in t.columns {
-            let s = ShadowColumns(c.name)
-            let differs = "NEW.\(quoted(c.name)) IS NOT OLD.\(quoted(c.name))"
-            changed.append(differs)
-            // The base moves only when the version being overwritten came from another site: an office's own
-            // intermediate edits are not a base, so editing a field twice offline is not a conflict.
-            let fromElsewhere = "\(differs) AND \(s.site) IS NOT st.site_id"
-            sets += [
-                "\(s.baseHLC) = CASE WHEN \(fromElsewhere) THEN \(s.hlc) ELSE \(s.baseHLC) END",
-                "\(s.baseSite) = CASE WHEN \(fromElsewhere) THEN \(s.site) ELSE \(s.baseSite) END",
-                "\(s.hlc) = CASE WHEN \(differs) THEN st.hlc ELSE \(s.hlc) END",
-                "\(s.site) = CASE WHEN \(differs) THEN st.site_id ELSE \(s.site) END",
-                "\(s.seq) = CASE WHEN \(differs) THEN st.seq ELSE \(s.seq) END",
-            ]
-        }
+        let changed = t.columns.map { "NEW.\(quoted($0.name)) IS NOT OLD.\(quoted($0.name))" }
+        let mask = changed.enumerated().map { "((\($0.element)) << \($0.offset))" }.joined(separator: " | ")
         return """
-            CREATE TRIGGER \(quoted("_cp_upd_" + t.name)) AFTER UPDATE ON \(t.quotedName)
-            WHEN \(notMerging) AND (\(changed.joined(separator: " OR ")))
+            CREATE TRIGGER \(quoted("_cp_upd_" + t.name)) AFTER UPDATE ON \(t.quotedName) WHEN \(notMerging)
             BEGIN
-              \(tick)
-              UPDATE \(t.quotedShadow) SET \(sets.joined(separator: ", "))
-                FROM _cp_state AS st WHERE \(t.quotedShadow).pk = NEW.\(t.quotedPK);
+              INSERT INTO _cp_log(tbl, pk, kind, hlc, mask)
+                VALUES (\(literal(t.name)), NEW.\(t.quotedPK), \(LogKind.update.rawValue), \(hlcWallClockSQL), \(mask));
             END
             """
     }
 
     static func deleteTrigger(_ t: SyncedTable) -> String {
-        let cleared = t.columns.flatMap { ShadowColumns($0.name).all.map { "\($0) = NULL" } }
-        let sets = ["cl = cl + 1 + ((cl + 1) % 2)", "seq = st.seq", "rh = st.hlc", "rs = st.site_id", "rq = st.seq"] + cleared
-        return """
-            CREATE TRIGGER \(quoted("_cp_del_" + t.name)) AFTER DELETE ON \(t.quotedName) WHEN \(notMerging)
-            BEGIN
-              \(tick)
-              UPDATE \(t.quotedShadow) SET \(sets.joined(separator: ", "))
-                FROM _cp_state AS st WHERE \(t.quotedShadow).pk = OLD.\(t.quotedPK);
-            END
-            """
+        """
+        CREATE TRIGGER \(quoted("_cp_del_" + t.name)) AFTER DELETE ON \(t.quotedName) WHEN \(notMerging)
+        BEGIN
+          INSERT INTO _cp_log(tbl, pk, kind, hlc) VALUES (\(literal(t.name)), OLD.\(t.quotedPK), \(LogKind.delete.rawValue), \(hlcWallClockSQL));
+        END
+        """
     }
 }

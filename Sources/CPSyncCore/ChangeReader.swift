@@ -4,6 +4,7 @@ extension Replica {
     /// Changes with local sequence after `after`, at most `limit` rows' worth, ordered by sequence.
     /// Pass the returned `cursor` as `after` to read the next page.
     public func changes(after: Int64, limit: Int = Int.max) throws -> ChangePage {
+        try foldLog()
         let fetch = limit == Int.max ? Int64.max : Int64(limit) + 1
         var rows: [(seq: Int64, changes: [Change])] = []
         for name in syncedTables {

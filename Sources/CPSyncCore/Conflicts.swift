@@ -72,6 +72,7 @@ extension Replica {
             }
             if before != value {
                 try database.run("UPDATE \(t.quotedName) SET \(quoted(c.column)) = ? WHERE \(t.quotedPK) = ?", [value, .text(c.pk)])
+                try foldLog()
             }
             let version = try cellVersion(t, pk: c.pk, column: c.column) ?? Version(hlc: try clock, site: siteID)
             let at = HLC.wallClock().milliseconds
@@ -88,6 +89,7 @@ extension Replica {
     /// The current version of one cell, if it has one.
     public func cellVersion(table: String, pk: String, column: String) throws -> Version? {
         guard let t = tables[table] else { throw ReplicaError.unknownTable(table) }
+        try foldLog()
         return try cellVersion(t, pk: pk, column: column)
     }
 

@@ -10,6 +10,8 @@ extension Replica {
     public func merge(_ changes: [Change]) throws -> MergeResult {
         try MergeValidator(replica: self).validate(changes)
         return try database.transaction {
+            // Local writes logged before this merge come first: they happened before it.
+            try foldLog()
             try database.execute("UPDATE _cp_state SET merging = 1")
             var merger = try RowMerger(replica: self)
             var result = MergeResult()

@@ -28,6 +28,13 @@ public final class Replica {
         CREATE TABLE IF NOT EXISTS _cp_tables (name TEXT PRIMARY KEY NOT NULL);
         CREATE TABLE IF NOT EXISTS _cp_rules (tbl TEXT NOT NULL, col TEXT NOT NULL, rule TEXT NOT NULL, PRIMARY KEY (tbl, col));
         CREATE TABLE IF NOT EXISTS _cp_meta (key TEXT PRIMARY KEY NOT NULL, value);
+        CREATE TABLE IF NOT EXISTS _cp_log (
+          seq INTEGER PRIMARY KEY,
+          tbl TEXT NOT NULL, pk TEXT NOT NULL,
+          kind INTEGER NOT NULL CHECK (kind IN (1, 2, 3)),
+          hlc INTEGER NOT NULL,
+          mask INTEGER NOT NULL DEFAULT 0
+        );
         CREATE TABLE IF NOT EXISTS _cp_conflicts (
           id INTEGER PRIMARY KEY,
           tbl TEXT NOT NULL, pk TEXT NOT NULL, col TEXT NOT NULL,
@@ -128,6 +135,7 @@ public final class Replica {
         guard try database.tableExists(table), !table.hasPrefix("_cp_"), !table.hasPrefix("sqlite_") else {
             throw ReplicaError.unknownTable(table)
         }
+        try foldLog()
         try database.transaction {
             let t = try SyncedTable(name: table, database: database)
             try ChangeCapture.check(t, database: database)
@@ -148,6 +156,8 @@ public final class Replica {
     /// Runs a schema migration in one transaction, then re-installs capture for every synced table so new columns
     /// get versions and triggers. A failed migration leaves the replica as it was.
     public func migrate(_ body: (Database) throws -> Void) throws {
+        // Logged writes name columns by position: fold them while the positions still hold.
+        try foldLog()
         try database.transaction {
             try body(database)
             for name in try database.query("SELECT name FROM _cp_tables").compactMap({ $0[0].stringValue }) {
@@ -161,12 +171,18 @@ public final class Replica {
 
     /// The local sequence: every captured write and every merged row takes the next number.
     public var sequence: Int64 {
-        get throws { try database.scalar("SELECT seq FROM _cp_state")?.int64Value ?? 0 }
+        get throws {
+            try foldLog()
+            return try database.scalar("SELECT seq FROM _cp_state")?.int64Value ?? 0
+        }
     }
 
     /// The replica's hybrid logical clock (the last timestamp it issued or received).
     public var clock: HLC {
-        get throws { HLC(rawValue: try database.scalar("SELECT hlc FROM _cp_state")?.int64Value ?? 0) }
+        get throws {
+            try foldLog()
+            return HLC(rawValue: try database.scalar("SELECT hlc FROM _cp_state")?.int64Value ?? 0)
+        }
     }
 
     /// A value from the replica's key/value metadata (schema version, server cursor, …).

@@ -149,7 +149,7 @@ struct RowMerger {
         }
     }
 
-    private mutating func statements(for table: String) throws -> TableStatements {
+    mutating func statements(for table: String) throws -> TableStatements {
         if let s = prepared[table] { return s }
         guard let t = replica.tables[table] else { throw ReplicaError.unknownTable(table) }
         let s = try TableStatements(t, db: db)
@@ -182,7 +182,7 @@ struct RowMerger {
                         winnerVersion: wver, otherValue: ov, otherVersion: over, detectedAt: now, status: .open, resolution: nil)
     }
 
-    private func load(_ s: TableStatements, pk: String) throws -> RowState {
+    func load(_ s: TableStatements, pk: String) throws -> RowState {
         let t = s.table
         var st = RowState(columnCount: t.columns.count)
         var found = false
@@ -211,7 +211,9 @@ struct RowMerger {
         return st
     }
 
-    private mutating func write(_ s: TableStatements, pk: String, _ st: inout RowState) throws {
+    /// Writes the row's shadow and, unless `shadowOnly` (folding local writes, whose values are already in the
+    /// table), the table row.
+    mutating func write(_ s: TableStatements, pk: String, _ st: inout RowState, shadowOnly: Bool = false) throws {
         let t = s.table
         seq += 1
         if st.rowChanged { st.rowSeq = seq }
@@ -234,6 +236,7 @@ struct RowMerger {
             }
         }
         try s.writeShadow.execute(shadow)
+        if shadowOnly { return }
 
         if !st.isAlive {
             if st.existsInTable { try s.deleteRow.execute([.text(pk)]) }

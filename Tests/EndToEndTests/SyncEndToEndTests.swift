@@ -273,11 +273,11 @@ import Testing
         let fast = try run(faketime, ["-f", "+3h", Binaries.cpsync, "member", "add", "--db", a.db, "--name", "王芳", "--site", "huashan"])
         #expect(fast.ok, "\(fast.stderr)")
         let push = try run(faketime, ["-f", "+3h", Binaries.cpsync, "push", "--db", a.db])
-        #expect(push.stderr.contains("warning: this PC's clock is 180 min ahead"), "\(push.stderr)")
+        #expect(push.stderr.contains("warning: this PC's clock is 180 min ahead") || push.stderr.contains("warning: this PC's clock is 179 min ahead"), "\(push.stderr)")
         #expect(push.status == 77, "\(push.stderr)")
         #expect(push.stderr.contains("huashan") && push.stderr.contains("nothing was lost"), "\(push.stderr)")
         let zh = try run(faketime, ["-f", "+3h", Binaries.cpsync, "push", "--db", a.db], env: ["LANG": "zh_CN.UTF-8"])
-        #expect(zh.stderr.contains("本机时钟比县政协服务器快 180 分钟"), "\(zh.stderr)")
+        #expect(zh.stderr.contains("本机时钟比县政协服务器快 180 分钟") || zh.stderr.contains("本机时钟比县政协服务器快 179 分钟"), "\(zh.stderr)")
         #expect(try Database(path: daemon.dataDir + "/county.db").scalar("SELECT count(*) FROM members") == .integer(0))
         // The clock is fixed; the changes still carry the fast stamps, so the daemon (started with a wider skew
         // limit, as an admin would while the stamps age) accepts them: nothing was lost.

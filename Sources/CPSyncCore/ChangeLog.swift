@@ -1,0 +1,85 @@
+/// What a capture trigger logged.
+enum LogKind: Int64 {
+    case insert = 1
+    case update = 2
+    case delete = 3
+}
+
+/// Folding the capture log into the shadow tables: the per-cell versions that the triggers would have written one
+/// write at a time, written once per row. Every reader of versions (`changes`, `merge`, `sequence`, `clock`,
+/// `cellVersion`) folds first, inside a write transaction, so the log is never visible to sync.
+extension Replica {
+    /// Folds and empties `_cp_log`. Entries get clocks in log order: the logged wall clock, or one tick after the
+    /// previous clock when that is later (a PC clock that went back, or a merge that saw a clock ahead).
+    public func foldLog() throws {
+        guard try database.scalar("SELECT EXISTS (SELECT 1 FROM _cp_log)")?.int64Value == 1 else { return }
+        try database.transaction {
+            var merger = try RowMerger(replica: self)
+            var entries: [(table: String, pk: String, kind: LogKind, hlc: Int64, mask: Int64)] = []
+            try database.statement("SELECT tbl, pk, kind, hlc, mask FROM _cp_log ORDER BY seq").forEachRow { s in
+                guard let kind = LogKind(rawValue: s.int64(2)) else { return }
+                entries.append((s.string(0) ?? "", s.string(1) ?? "", kind, s.int64(3), s.int64(4)))
+            }
+            var rows: [RowKey: (RowMerger.TableStatements, RowState)] = [:]
+            var order: [RowKey] = []
+            for e in entries {
+                // A table that stopped being synced: its logged writes have nothing to fold into.
+                guard tables[e.table] != nil else { continue }
+                merger.hlc = max(e.hlc, merger.hlc + 1)
+                let version = Version(hlc: HLC(rawValue: merger.hlc), site: siteID)
+                let key = RowKey(table: e.table, pk: e.pk)
+                if rows[key] == nil {
+                    let s = try merger.statements(for: e.table)
+                    rows[key] = (s, try merger.load(s, pk: e.pk))
+                    order.append(key)
+                }
+                var (s, st) = rows[key]!
+                Self.fold(e.kind, mask: e.mask, version: version, into: &st)
+                rows[key] = (s, st)
+            }
+            for key in order {
+                var (s, st) = rows[key]!
+                if st.anyChange { try merger.write(s, pk: key.pk, &st, shadowOnly: true) }
+            }
+            try database.execute("DELETE FROM _cp_log")
+            try merger.finish()
+        }
+    }
+
+    /// One logged write applied to a row's versions, exactly as a per-write trigger would have.
+    static func fold(_ kind: LogKind, mask: Int64, version: Version, into st: inout RowState) {
+        let count = st.cells.count
+        switch kind {
+        case .insert:
+            // A new key starts at causal length 1; re-inserting a deleted key starts the row's next life.
+            st.cl = st.cl + 1 + (st.cl % 2)
+            st.rowVersion = version
+            st.rowChanged = true
+            for i in 0..<count {
+                st.cells[i] = CellMeta(version: version, base: nil, seq: 0)
+                st.cellChanged[i] = true
+            }
+        case .update:
+            if !st.isAlive {
+                // Only reachable when the log and the table disagree (a row written with capture off): the row is
+                // alive, so it is given a life.
+                st.cl += 1
+                st.rowVersion = version
+                st.rowChanged = true
+            }
+            for i in 0..<count where mask & (1 << Int64(i)) != 0 {
+                let current = st.cells[i]
+                // The base moves only when the version overwritten came from another site: an office's own
+                // intermediate edits are not a base, so editing a field twice offline is not a conflict.
+                let base = current.map { $0.version.site != version.site ? $0.version : $0.base } ?? nil
+                st.cells[i] = CellMeta(version: version, base: base, seq: 0)
+                st.cellChanged[i] = true
+            }
+        case .delete:
+            st.cl = st.cl + 1 + ((st.cl + 1) % 2)
+            st.rowVersion = version
+            st.rowChanged = true
+            for i in 0..<count { st.cells[i] = nil }
+        }
+    }
+}
