@@ -310,3 +310,42 @@ import Testing
         #expect(try canonicalDump(writer) == canonicalDump(reader))
     }
 }
+
+@Suite struct ForeignWriterTests {
+    /// A clerk's own SQLite tool (here the sqlite3 shell) writes straight into the replica: still captured.
+    @Test func writesFromTheSQLiteShellAreCapturedAndSync() throws {
+        let shell = "/usr/bin/sqlite3"
+        guard FileManager.default.isExecutableFile(atPath: shell) else {
+            Issue.record("sqlite3 is not installed (apt-get install sqlite3; make test-deps does)")
+            return
+        }
+        let dir = TempDir(); defer { dir.cleanup() }
+        let a = try makeReplica(dir, "a"), b = try makeReplica(dir, "b")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: shell)
+        p.arguments = [dir.path("a.db"), """
+            INSERT INTO proposals(id, title, votes) VALUES ('p1', '用 sqlite3 录入的提案', 2);
+            UPDATE proposals SET votes = 3 WHERE id = 'p1';
+            INSERT INTO proposals(id, title) VALUES ('p2', '将被删除');
+            DELETE FROM proposals WHERE id = 'p2';
+            """]
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let changes = try a.allChanges()
+        #expect(changes.first { $0.pk == "p1" && $0.column == "votes" }?.value == .integer(3))
+        #expect(changes.first { $0.pk == "p2" }?.causalLength == 2)
+        #expect(try a.database.scalar("SELECT count(*) FROM _cp_log") == .integer(0))
+        try sync(a, to: b)
+        #expect(try canonicalDump(a) == canonicalDump(b))
+        // A shell write with an empty key is refused by the capture trigger, and nothing is logged.
+        let bad = Process()
+        bad.executableURL = URL(fileURLWithPath: shell)
+        bad.arguments = [dir.path("a.db"), "INSERT INTO proposals(id) VALUES ('');"]
+        bad.standardError = FileHandle.nullDevice
+        try bad.run()
+        bad.waitUntilExit()
+        #expect(bad.terminationStatus != 0)
+        #expect(try a.database.scalar("SELECT count(*) FROM proposals WHERE id = ''") == .integer(0))
+    }
+}
