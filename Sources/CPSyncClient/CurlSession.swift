@@ -111,7 +111,7 @@ final class CurlSession: @unchecked Sendable {
             }
         }
         guard rc == 0 else {
-            let detail = String(cString: errorBuffer)
+            let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw .transfer(detail.isEmpty ? (strError(rc).map { String(cString: $0) } ?? "error \(rc)") : detail)
         }
         var status = 0

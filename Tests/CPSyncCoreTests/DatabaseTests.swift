@@ -6,7 +6,7 @@ import Testing
 @Suite struct DatabaseTests {
     static let edgeValues: [Value] = [
         .null, .integer(.min), .integer(.max), .integer(0), .real(-0.0), .real(0.0), .real(.greatestFiniteMagnitude),
-        .real(5e-324), .real(0.1), .text(""), .text("a\u{0}b"), .text("政协提案 八届四次会议"), .text("👩‍👩‍👧‍👦 emoji"),
+        .real(.leastNonzeroMagnitude), .real(0.1), .text(""), .text("a\u{0}b"), .text("政协提案 八届四次会议"), .text("👩‍👩‍👧‍👦 emoji"),
         .blob([]), .blob([0, 0, 255]),
     ]
 
