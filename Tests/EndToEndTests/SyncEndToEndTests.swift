@@ -331,3 +331,34 @@ import Testing
         }
     }
 }
+
+/// On a terminal, a pull that spans pages shows a progress bar on stderr; in a script (a pipe) it does not.
+@Suite(.serialized) struct ProgressBarTests {
+    @Test func aMultiPagePullShowsProgressOnATerminalOnly() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
+            try Test.cancel("util-linux `script` is not installed: no pseudo-terminal to test with")
+        }
+        let ws = Workspace("progress")
+        defer { ws.cleanup() }
+        let daemon = Daemon(dataDir: ws.path("data"))
+        defer { daemon.stop() }
+        _ = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
+        let ta = try daemon.addSite("huashan", name: "华山镇政协工委")
+        let tb = try daemon.addSite("chengguan", name: "城关镇政协工委")
+        try daemon.start()
+        let a = try Office.create("huashan", in: ws, daemon: daemon, token: ta)
+        let b = try Office.create("chengguan", in: ws, daemon: daemon, token: tb)
+        let db = try Database(path: a.db)
+        try db.transaction {
+            for i in 0..<200 { try db.run("INSERT INTO members(id, name) VALUES (?, '委员')", [.text("m\(i)")]) }
+        }
+        try a.must(["push"])
+        // `script` runs the command on a pseudo-terminal and copies what it printed.
+        let command = "\(Binaries.cpsync) pull --db \(b.db) --page-size 200"
+        let tty = try run("/usr/bin/script", ["-q", "-e", "-c", command, "/dev/null"])
+        #expect(tty.ok, "\(tty.stdout)\(tty.stderr)")
+        #expect(tty.stdout.contains("pulling [#"), "\(tty.stdout)")
+        let piped = try a.cpsync(["pull", "--reset", "--page-size", "200"])
+        #expect(piped.ok && !piped.stderr.contains("pulling ["), "\(piped.stderr)")
+    }
+}
