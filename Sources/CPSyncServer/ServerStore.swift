@@ -65,6 +65,7 @@ public final class ServerStore: Sendable {
         replica.recordsConflicts = true
         try replica.database.execute(Self.serverTablesSQL)
         try CPPCCSchema.install(on: replica)
+        try replica.foldLog()
         if try replica.database.scalar("SELECT value FROM _srv_meta WHERE key = 'epoch'") == nil {
             try Self.startNewEpoch(in: replica.database)
         }
@@ -128,6 +129,8 @@ public final class ServerStore: Sendable {
                     INSERT INTO sites(id, name, kind, parent_id) VALUES (?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, parent_id = excluded.parent_id
                     """, [.text(id), .text(name), .text(kind), parent.map { .text($0) } ?? .null])
+                // Versions are written here, by the writer, so pulls on reader connections only ever read.
+                try r.foldLog()
             }
         }
         return token
