@@ -35,7 +35,7 @@ public struct OfficeConfig: Sendable, Equatable {
             throw ClientError.notConfigured(L10n.pick(en: "CA file '\(ca)' cannot be read", zh: "无法读取 CA 证书文件 '\(ca)'"))
         }
         let fresh = !FileManager.default.fileExists(atPath: path)
-        if fresh { FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) }
+        if fresh { _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) }
         let replica = try Replica(path: path, siteID: config.site)
         try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         replica.recordsConflicts = false

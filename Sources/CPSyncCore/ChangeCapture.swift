@@ -6,7 +6,6 @@
 /// merge's own transaction, so no other connection ever sees it set).
 enum ChangeCapture {
     static let notMerging = "(SELECT merging FROM _cp_state) = 0"
-    static let tick = "UPDATE _cp_state SET hlc = max(\(hlcWallClockSQL), hlc + 1), seq = seq + 1;"
 
     /// Refuses table shapes the merge cannot keep convergent, with the reason.
     static func check(_ table: SyncedTable, database: Database) throws {
@@ -41,16 +40,11 @@ enum ChangeCapture {
               pk TEXT PRIMARY KEY NOT NULL,
               cl INTEGER NOT NULL,
               seq INTEGER NOT NULL,
-              rh INTEGER, rs INTEGER, rq INTEGER
+              rh INTEGER, rs INTEGER, rq INTEGER,
+              cells BLOB
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS \(quoted(shadowName(table.name) + "_seq")) ON \(shadow)(seq);
             """)
-        let existing = Set(try database.columns(of: shadowName(table.name)).map { "\"" + $0.name + "\"" })
-        for c in table.columns {
-            for col in ShadowColumns(c.name).all where !existing.contains(col) {
-                try database.execute("ALTER TABLE \(shadow) ADD COLUMN \(col) INTEGER")
-            }
-        }
         try backfill(table, database: database)
         for kind in ["ins", "upd", "del", "pk"] {
             try database.execute("DROP TRIGGER IF EXISTS \(quoted("_cp_\(kind)_" + table.name))")
@@ -65,22 +59,15 @@ enum ChangeCapture {
             """)
     }
 
-    /// Rows that exist in the table but not in the shadow (written before syncing began) get a version now.
+    /// Rows that exist in the table but not in the shadow (written before syncing began) are logged as inserts;
+    /// the next fold gives them their versions.
     private static func backfill(_ table: SyncedTable, database: Database) throws {
-        let cells = table.columns.map { ShadowColumns($0.name) }
-        let names = ["pk", "cl", "seq", "rh", "rs", "rq"] + cells.flatMap { [$0.hlc, $0.site, $0.seq] }
-        let values = ["t.\(table.quotedPK)", "1", "st.seq + r.n", "st.hlc", "st.site_id", "st.seq + r.n"]
-            + cells.flatMap { _ in ["st.hlc", "st.site_id", "st.seq + r.n"] }
-        let missing = "SELECT \(table.quotedPK) AS pk, row_number() OVER () AS n FROM \(table.quotedName) AS t WHERE NOT EXISTS (SELECT 1 FROM \(table.quotedShadow) s WHERE s.pk = t.\(table.quotedPK))"
-        let count = try database.scalar("SELECT count(*) FROM (\(missing))")?.int64Value ?? 0
-        guard count > 0 else { return }
-        try database.execute(tick)
         try database.execute("""
-            INSERT INTO \(table.quotedShadow) (\(names.joined(separator: ", ")))
-            SELECT \(values.joined(separator: ", ")) FROM (\(missing)) AS r
-            JOIN \(table.quotedName) AS t ON t.\(table.quotedPK) = r.pk, _cp_state AS st
+            INSERT INTO _cp_log(tbl, pk, kind, hlc)
+            SELECT \(literal(table.name)), t.\(table.quotedPK), \(LogKind.insert.rawValue), \(hlcWallClockSQL)
+            FROM \(table.quotedName) AS t
+            WHERE NOT EXISTS (SELECT 1 FROM \(table.quotedShadow) AS s WHERE s.pk = t.\(table.quotedPK))
             """)
-        try database.execute("UPDATE _cp_state SET seq = seq + \(count)")
     }
 
     /// The table name as an SQL string literal (names reach here only after the schema check).

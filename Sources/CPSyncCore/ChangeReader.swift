@@ -24,9 +24,8 @@ extension Replica {
     public func allChanges() throws -> [Change] { try changes(after: 0).changes }
 
     private func readSQL(_ t: SyncedTable) -> String {
-        let shadowCols = t.columns.flatMap { ShadowColumns($0.name).all.map { "s." + $0 } }
         let values = t.columns.map { "t." + quoted($0.name) }
-        let cols = ["s.pk", "s.cl", "s.seq", "s.rh", "s.rs", "s.rq"] + shadowCols + values
+        let cols = ["s.pk", "s.cl", "s.seq", "s.rh", "s.rs", "s.rq", "s.cells"] + values
         return """
             SELECT \(cols.joined(separator: ", ")) FROM \(t.quotedShadow) AS s
             LEFT JOIN \(t.quotedName) AS t ON t.\(t.quotedPK) = s.pk
@@ -41,17 +40,12 @@ extension Replica {
         if let rq = s.optionalInt64(5), rq > after, let rh = s.optionalInt64(3), let site = siteUUID(s.optionalInt64(4)) {
             out.append(Change(table: t.name, pk: pk, column: nil, value: .null, version: Version(hlc: HLC(rawValue: rh), site: site), causalLength: cl))
         }
-        guard cl % 2 == 1 else { return out }
-        let valueBase = Int32(6 + 5 * t.columns.count)
+        guard cl % 2 == 1, case .blob(let bytes) = s.column(6) else { return out }
+        let cells = CellCodec.decode(bytes, count: t.columns.count, rowSeq: s.int64(2), siteID: siteUUID)
         for (i, c) in t.columns.enumerated() {
-            let b = Int32(6 + 5 * i)
-            guard let h = s.optionalInt64(b), let site = siteUUID(s.optionalInt64(b + 1)), let q = s.optionalInt64(b + 2), q > after else { continue }
-            var base: Version?
-            if let bh = s.optionalInt64(b + 3), let bs = siteUUID(s.optionalInt64(b + 4)) {
-                base = Version(hlc: HLC(rawValue: bh), site: bs)
-            }
-            out.append(Change(table: t.name, pk: pk, column: c.name, value: s.column(valueBase + Int32(i)),
-                              version: Version(hlc: HLC(rawValue: h), site: site), causalLength: cl, base: base))
+            guard let cell = cells[i], cell.seq > after else { continue }
+            out.append(Change(table: t.name, pk: pk, column: c.name, value: s.column(Int32(7 + i)),
+                              version: cell.version, causalLength: cl, base: cell.base))
         }
         return out
     }

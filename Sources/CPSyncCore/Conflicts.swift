@@ -94,10 +94,10 @@ extension Replica {
     }
 
     func cellVersion(_ t: SyncedTable, pk: String, column: String) throws -> Version? {
-        let s = ShadowColumns(column)
-        guard let row = try database.query("SELECT \(s.hlc), \(s.site) FROM \(t.quotedShadow) WHERE pk = ?", [.text(pk)]).first,
-              let h = row[0].int64Value, let site = siteUUID(row[1].int64Value) else { return nil }
-        return Version(hlc: HLC(rawValue: h), site: site)
+        guard let i = t.columnIndex[column],
+              let row = try database.query("SELECT seq, cells FROM \(t.quotedShadow) WHERE pk = ?", [.text(pk)]).first,
+              case .blob(let bytes) = row[1] else { return nil }
+        return CellCodec.decode(bytes, count: t.columns.count, rowSeq: row[0].int64Value ?? 0, siteID: siteUUID)[i]?.version
     }
 
     static func conflict(from r: [Value]) -> Conflict {

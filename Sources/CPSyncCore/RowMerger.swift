@@ -130,11 +130,10 @@ struct RowMerger {
 
         init(_ t: SyncedTable, db: Database) throws {
             table = t
-            let cols = ["pk", "cl", "seq", "rh", "rs", "rq"] + t.columns.flatMap { ShadowColumns($0.name).all }
-            loadShadow = try db.statement("SELECT \(cols.dropFirst().joined(separator: ", ")) FROM \(t.quotedShadow) WHERE pk = ?")
+            loadShadow = try db.statement("SELECT cl, seq, rh, rs, rq, cells FROM \(t.quotedShadow) WHERE pk = ?")
             let select = t.columns.isEmpty ? "1" : t.columns.map { quoted($0.name) }.joined(separator: ", ")
             loadRow = try db.statement("SELECT \(select) FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
-            writeShadow = try db.statement("INSERT OR REPLACE INTO \(t.quotedShadow) (\(cols.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: cols.count).joined(separator: ", ")))")
+            writeShadow = try db.statement("INSERT OR REPLACE INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells) VALUES (?, ?, ?, ?, ?, ?, ?)")
             deleteRow = try db.statement("DELETE FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
             updateRow = t.columns.isEmpty ? nil : try db.statement(
                 "UPDATE \(t.quotedName) SET \(t.columns.map { "\(quoted($0.name)) = ?" }.joined(separator: ", ")) WHERE \(t.quotedPK) = ?")
@@ -193,14 +192,8 @@ struct RowMerger {
                 st.rowVersion = Version(hlc: HLC(rawValue: rh), site: site)
             }
             st.rowSeq = s.optionalInt64(4)
-            for i in t.columns.indices {
-                let b = Int32(5 + 5 * i)
-                guard let h = s.optionalInt64(b), let site = replica.siteUUID(s.optionalInt64(b + 1)) else { continue }
-                var base: Version?
-                if let bh = s.optionalInt64(b + 3), let bs = replica.siteUUID(s.optionalInt64(b + 4)) {
-                    base = Version(hlc: HLC(rawValue: bh), site: bs)
-                }
-                st.cells[i] = CellMeta(version: Version(hlc: HLC(rawValue: h), site: site), base: base, seq: s.int64(b + 2))
+            if case .blob(let bytes) = s.column(5) {
+                st.cells = CellCodec.decode(bytes, count: t.columns.count, rowSeq: s.int64(1), siteID: replica.siteUUID)
             }
         }
         guard found else { return st }
@@ -217,24 +210,21 @@ struct RowMerger {
         let t = s.table
         seq += 1
         if st.rowChanged { st.rowSeq = seq }
-        var shadow: [Value] = [.text(pk), .integer(st.cl), .integer(seq)]
-        shadow.reserveCapacity(6 + 5 * t.columns.count)
-        shadow.append(st.rowVersion.map { .integer($0.hlc.rawValue) } ?? .null)
-        shadow.append(try st.rowVersion.map { .integer(try replica.siteNumber($0.site)) } ?? .null)
-        shadow.append(st.rowVersion == nil ? .null : st.rowSeq.map { .integer($0) } ?? .null)
-        for i in t.columns.indices {
-            guard st.isAlive, var cell = st.cells[i] else {
-                shadow += [.null, .null, .null, .null, .null]
-                continue
-            }
-            if st.cellChanged[i] { cell.seq = seq }
-            shadow += [.integer(cell.version.hlc.rawValue), .integer(try replica.siteNumber(cell.version.site)), .integer(cell.seq)]
-            if let b = cell.base {
-                shadow += [.integer(b.hlc.rawValue), .integer(try replica.siteNumber(b.site))]
-            } else {
-                shadow += [.null, .null]
+        var cells = [CellMeta?](repeating: nil, count: t.columns.count)
+        if st.isAlive {
+            for i in t.columns.indices {
+                guard var cell = st.cells[i] else { continue }
+                if st.cellChanged[i] { cell.seq = seq }
+                cells[i] = cell
             }
         }
+        let shadow: [Value] = [
+            .text(pk), .integer(st.cl), .integer(seq),
+            st.rowVersion.map { .integer($0.hlc.rawValue) } ?? .null,
+            try st.rowVersion.map { .integer(try replica.siteNumber($0.site)) } ?? .null,
+            st.rowVersion == nil ? .null : st.rowSeq.map { .integer($0) } ?? .null,
+            .blob(try CellCodec.encode(cells, rowSeq: seq, siteNumber: replica.siteNumber)),
+        ]
         try s.writeShadow.execute(shadow)
         if shadowOnly { return }
 

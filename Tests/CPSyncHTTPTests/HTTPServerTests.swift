@@ -47,6 +47,8 @@ private func makeServer(_ configure: (inout HTTPServerConfiguration) -> Void = {
         #expect(second.text == "POST /items abcde")
         #expect(second.headers["Content-Length"] == "17")
 
+        // The access log is written after the response: wait (bounded) for the second entry.
+        _ = entries.wait(until: Date().addingTimeInterval(5)) { $0.count >= 2 }
         #expect(entries.withLock { $0.map(\.status) } == [200, 200])
         #expect(entries.withLock { $0.last?.requestBytes } == 65)
     }

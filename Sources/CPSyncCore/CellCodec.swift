@@ -1,0 +1,88 @@
+/// The per-cell versions of one row, packed into the shadow table's `cells` blob. Only Swift reads and writes the
+/// shadow (the capture triggers append to the log), so the versions can be stored compactly: one blob per row
+/// instead of five columns per cell, with clocks and sequences stored as small deltas.
+///
+/// Layout: if any cell has a version, first the reference clock (the first versioned cell's HLC) as an unsigned
+/// varint; then per column, in table order, a tag byte — 0: no version (the column default), 1: a version,
+/// 2: a version and a base — followed, for tags 1 and 2, by zigzag(hlc − reference), the site number, and
+/// (row seq − cell seq); for tag 2 then zigzag(base hlc − hlc) and the base's site number. A blob shorter than the
+/// table's column list (a column added by a migration) leaves the rest without versions.
+enum CellCodec {
+    static func encode(_ cells: [CellMeta?], rowSeq: Int64, siteNumber: (String) throws -> Int64) rethrows -> [UInt8] {
+        guard let reference = cells.lazy.compactMap({ $0?.version.hlc.rawValue }).first else {
+            return Array(repeating: 0, count: cells.count)
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(9 + cells.count * 6)
+        putUnsigned(UInt64(bitPattern: reference), &out)
+        for cell in cells {
+            guard let cell else { out.append(0); continue }
+            out.append(cell.base == nil ? 1 : 2)
+            putSigned(cell.version.hlc.rawValue &- reference, &out)
+            putUnsigned(UInt64(bitPattern: try siteNumber(cell.version.site)), &out)
+            putUnsigned(UInt64(bitPattern: rowSeq &- cell.seq), &out)
+            if let base = cell.base {
+                putSigned(base.hlc.rawValue &- cell.version.hlc.rawValue, &out)
+                putUnsigned(UInt64(bitPattern: try siteNumber(base.site)), &out)
+            }
+        }
+        return out
+    }
+
+    /// Decodes `count` cells; anything malformed or unknown reads as "no version" rather than trapping.
+    static func decode(_ bytes: [UInt8], count: Int, rowSeq: Int64, siteID: (Int64) -> String?) -> [CellMeta?] {
+        var cells = [CellMeta?](repeating: nil, count: count)
+        guard bytes.contains(where: { $0 != 0 }) else { return cells }
+        var i = 0
+        guard let reference = unsigned(bytes, &i) else { return cells }
+        for c in 0..<count {
+            guard i < bytes.count else { break }
+            let tag = bytes[i]
+            i += 1
+            guard tag != 0 else { continue }
+            guard tag <= 2, let dh = signed(bytes, &i), let site = unsigned(bytes, &i), let dq = unsigned(bytes, &i),
+                  let siteName = siteID(Int64(bitPattern: site)) else { return cells }
+            let hlc = Int64(bitPattern: reference) &+ dh
+            var base: Version?
+            if tag == 2 {
+                guard let db = signed(bytes, &i), let baseSite = unsigned(bytes, &i),
+                      let baseName = siteID(Int64(bitPattern: baseSite)) else { return cells }
+                base = Version(hlc: HLC(rawValue: hlc &+ db), site: baseName)
+            }
+            cells[c] = CellMeta(version: Version(hlc: HLC(rawValue: hlc), site: siteName), base: base,
+                                seq: rowSeq &- Int64(bitPattern: dq))
+        }
+        return cells
+    }
+
+    static func putUnsigned(_ value: UInt64, _ out: inout [UInt8]) {
+        var v = value
+        while v >= 0x80 {
+            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
+            v >>= 7
+        }
+        out.append(UInt8(v))
+    }
+
+    static func putSigned(_ value: Int64, _ out: inout [UInt8]) {
+        putUnsigned(UInt64(bitPattern: (value << 1) ^ (value >> 63)), &out)
+    }
+
+    static func unsigned(_ bytes: [UInt8], _ i: inout Int) -> UInt64? {
+        var result: UInt64 = 0
+        var shift: UInt64 = 0
+        while i < bytes.count && shift < 64 {
+            let b = bytes[i]
+            i += 1
+            result |= UInt64(b & 0x7f) << shift
+            if b < 0x80 { return result }
+            shift += 7
+        }
+        return nil
+    }
+
+    static func signed(_ bytes: [UInt8], _ i: inout Int) -> Int64? {
+        guard let u = unsigned(bytes, &i) else { return nil }
+        return Int64(bitPattern: (u >> 1) ^ (0 &- (u & 1)))
+    }
+}
