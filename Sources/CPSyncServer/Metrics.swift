@@ -1,3 +1,4 @@
+import CPSyncProtocol
 import Foundation
 
 /// Counters and histograms, rendered in the Prometheus text format at `/metrics`.
@@ -91,37 +92,29 @@ public struct EventLog: Sendable {
 
     public func event(_ kind: String, _ fields: [String: FieldValue]) {
         guard enabled else { return }
-        var line = "{\"ts\":\"\(ISO8601DateFormatter().string(from: Date()))\",\"event\":\(Self.quote(kind))"
+        // The protocol's JSON writer does the escaping, so a log line is valid JSON whatever a path or name holds.
+        var w = JSONWriter(capacity: 256)
+        w.raw("{\"ts\":")
+        w.string(ISO8601DateFormatter().string(from: Date()))
+        w.raw(",\"event\":")
+        w.string(kind)
         for (k, v) in fields.sorted(by: { $0.key < $1.key }) {
-            line += ",\(Self.quote(k)):"
+            w.raw(",")
+            w.string(k)
+            w.raw(":")
             switch v {
-            case .text(let s): line += Self.quote(s)
-            case .integer(let i): line += String(i)
-            case .number(let d): line += String(format: "%.6f", d)
+            case .text(let s): w.string(s)
+            case .integer(let i): w.int(i)
+            case .number(let d): w.double(d)
             }
         }
-        FileHandle.standardError.write(Data((line + "}\n").utf8))
+        w.raw("}\n")
+        FileHandle.standardError.write(Data(w.bytes))
     }
 
     public enum FieldValue: Sendable {
         case text(String)
         case integer(Int64)
         case number(Double)
-    }
-
-    static func quote(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 { out += String(format: "\\u%04x", u.value) } else { out.unicodeScalars.append(u) }
-            }
-        }
-        return out + "\""
     }
 }

@@ -222,3 +222,23 @@ func contentDump(_ path: String, tables: [String] = ["sites", "members", "propos
     }
     return out
 }
+
+/// A county daemon with sites county, huashan, chengguan, taohe (or the ones given) registered, started.
+struct County {
+    let ws: Workspace
+    let daemon: Daemon
+    var tokens: [String: String] = [:]
+
+    init(_ name: String, sites: [String] = ["huashan", "chengguan", "taohe"], start: Bool = true) throws {
+        ws = Workspace(name)
+        daemon = Daemon(dataDir: ws.path("data"))
+        tokens["county"] = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
+        let names = ["huashan": "华山镇政协工委", "chengguan": "城关镇政协工委", "taohe": "桃河镇政协联络组"]
+        for s in sites { tokens[s] = try daemon.addSite(s, name: names[s] ?? s) }
+        if start { try daemon.start() }
+    }
+
+    func office(_ site: String) throws -> Office { try Office.create(site, in: ws, daemon: daemon, token: tokens[site]!) }
+    var serverDB: String { daemon.dataDir + "/county.db" }
+    func cleanup() { daemon.stop(); ws.cleanup() }
+}

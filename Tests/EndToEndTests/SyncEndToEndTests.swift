@@ -6,26 +6,6 @@ import Testing
 
 /// Real `cpsyncd` and `cpsync` processes on 127.0.0.1.
 @Suite(.serialized) struct SyncEndToEndTests {
-    /// A county daemon with sites county, huashan, chengguan, taohe registered.
-    struct County {
-        let ws: Workspace
-        let daemon: Daemon
-        var tokens: [String: String] = [:]
-
-        init(_ name: String, sites: [String] = ["huashan", "chengguan", "taohe"]) throws {
-            ws = Workspace(name)
-            daemon = Daemon(dataDir: ws.path("data"))
-            tokens["county"] = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
-            let names = ["huashan": "华山镇政协工委", "chengguan": "城关镇政协工委", "taohe": "桃河镇政协联络组"]
-            for s in sites { tokens[s] = try daemon.addSite(s, name: names[s] ?? s) }
-            try daemon.start()
-        }
-
-        func office(_ site: String) throws -> Office { try Office.create(site, in: ws, daemon: daemon, token: tokens[site]!) }
-        var serverDB: String { daemon.dataDir + "/county.db" }
-        func cleanup() { daemon.stop(); ws.cleanup() }
-    }
-
     @Test func threeOfficesWithConcurrentOfflineEditsConvergeAndOnlyTheRealConflictIsRecorded() throws {
         let county = try County("converge")
         defer { county.cleanup() }
@@ -220,16 +200,10 @@ import Testing
 /// A county database restored from an older backup must not lose what offices pushed after the backup.
 @Suite(.serialized) struct RestoreResyncTests {
     @Test func officesResendWhatTheRestoredServerNoLongerHas() throws {
-        let ws = Workspace("restore-resync")
-        defer { ws.cleanup() }
-        let daemon = Daemon(dataDir: ws.path("data"))
-        defer { daemon.stop() }
-        _ = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
-        let ta = try daemon.addSite("huashan", name: "华山镇政协工委")
-        let tb = try daemon.addSite("chengguan", name: "城关镇政协工委")
-        try daemon.start()
-        let a = try Office.create("huashan", in: ws, daemon: daemon, token: ta)
-        let b = try Office.create("chengguan", in: ws, daemon: daemon, token: tb)
+        let county = try County("restore-resync", sites: ["huashan", "chengguan"])
+        defer { county.cleanup() }
+        let (ws, daemon) = (county.ws, county.daemon)
+        let a = try county.office("huashan"), b = try county.office("chengguan")
         try a.sql("INSERT INTO members(id, name, site_id) VALUES ('before', '备份前', 'huashan')")
         try a.must(["sync"]); try b.must(["sync"])
         let backup = try run(Binaries.cpsyncd, ["backup", "--data", daemon.dataDir, "--to", ws.path("nightly.db")])
@@ -261,14 +235,10 @@ import Testing
         guard let faketime = ["/usr/bin/faketime", "/usr/local/bin/faketime"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
             try Test.cancel("faketime is not installed (apt-get install faketime; make test-deps does)")
         }
-        let ws = Workspace("clock")
-        defer { ws.cleanup() }
-        let daemon = Daemon(dataDir: ws.path("data"))
-        defer { daemon.stop() }
-        _ = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
-        let token = try daemon.addSite("huashan", name: "华山镇政协工委")
-        try daemon.start()
-        let a = try Office.create("huashan", in: ws, daemon: daemon, token: token)
+        let county = try County("clock", sites: ["huashan"])
+        defer { county.cleanup() }
+        let daemon = county.daemon
+        let a = try county.office("huashan")
         // The clerk works with the PC clock 3 hours fast.
         let fast = try run(faketime, ["-f", "+3h", Binaries.cpsync, "member", "add", "--db", a.db, "--name", "王芳", "--site", "huashan"])
         #expect(fast.ok, "\(fast.stderr)")
@@ -291,12 +261,9 @@ import Testing
 /// `systemctl stop` sends SIGTERM while connections are open: the daemon must still stop gracefully, every time.
 @Suite(.serialized) struct DaemonStopTests {
     @Test func sigtermWithOpenConnectionsStopsTheDaemonWithExitZero() throws {
-        let ws = Workspace("stop")
-        defer { ws.cleanup() }
-        let daemon = Daemon(dataDir: ws.path("data"))
-        defer { daemon.stop() }
-        _ = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
-        let token = try daemon.addSite("huashan", name: "华山镇政协工委")
+        let county = try County("stop", sites: ["huashan"], start: false)
+        defer { county.cleanup() }
+        let (ws, daemon, token) = (county.ws, county.daemon, county.tokens["huashan"]!)
         for round in 1...6 {
             // Half the rounds quiet: the daemon then writes nothing while it serves.
             try daemon.start(extraArgs: round % 2 == 0 ? ["--quiet"] : [])
@@ -338,16 +305,9 @@ import Testing
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else {
             try Test.cancel("util-linux `script` is not installed: no pseudo-terminal to test with")
         }
-        let ws = Workspace("progress")
-        defer { ws.cleanup() }
-        let daemon = Daemon(dataDir: ws.path("data"))
-        defer { daemon.stop() }
-        _ = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
-        let ta = try daemon.addSite("huashan", name: "华山镇政协工委")
-        let tb = try daemon.addSite("chengguan", name: "城关镇政协工委")
-        try daemon.start()
-        let a = try Office.create("huashan", in: ws, daemon: daemon, token: ta)
-        let b = try Office.create("chengguan", in: ws, daemon: daemon, token: tb)
+        let county = try County("progress", sites: ["huashan", "chengguan"])
+        defer { county.cleanup() }
+        let a = try county.office("huashan"), b = try county.office("chengguan")
         let db = try Database(path: a.db)
         try db.transaction {
             for i in 0..<200 { try db.run("INSERT INTO members(id, name) VALUES (?, '委员')", [.text("m\(i)")]) }
