@@ -35,7 +35,7 @@ enum HTTPRequestError: Error, Equatable {
             .error(status: status, code: "headers_too_large",
                    message: "request line and headers exceed \(limit) bytes")
         case .bodyTooLarge(let limit):
-            .error(status: status, code: "body_too_large", message: "request body exceeds \(limit) bytes")
+            .error(status: status, code: "payload_too_large", message: "request body exceeds \(limit) bytes")
         case .transferEncodingNotImplemented:
             .error(status: status, code: "transfer_encoding_not_supported",
                    message: "Transfer-Encoding is not supported; send a Content-Length")

@@ -91,7 +91,7 @@ private func makeServer(_ configure: (inout HTTPServerConfiguration) -> Void = {
         let response = try client.readResponse()
         #expect(response.status == 413)
         #expect(response.headers["Connection"] == "close")
-        #expect(response.text.contains(#""code":"body_too_large""#))
+        #expect(response.text.contains(#""code":"payload_too_large""#))
         #expect(try client.isClosedByPeer())
     }
 
