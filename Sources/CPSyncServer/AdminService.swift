@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncCore
 import CPSyncProtocol
 import Foundation
@@ -119,7 +120,7 @@ public struct AdminService: Sendable {
     }
 
     private func dto(_ c: Conflict, _ r: Replica, _ chinese: Bool) -> ConflictDTO {
-        ConflictDTO(c, tableLabel: ConflictLabels.table(c.table, chinese: chinese), columnLabel: ConflictLabels.column(c.column, chinese: chinese),
-                    rowLabel: ConflictLabels.row(c.table, pk: c.pk, in: r.database), siteName: { store.siteName($0) })
+        ConflictDTO(c, tableLabel: FieldLabels.table(c.table, chinese: chinese), columnLabel: FieldLabels.column(c.column, chinese: chinese),
+                    rowLabel: FieldLabels.row(c.table, pk: c.pk, in: r.database), siteName: { store.siteName($0) })
     }
 }

@@ -118,7 +118,7 @@ public struct Router: HTTPResponder {
         }
     }
 
-    private func zh(_ req: HTTPRequest) -> Bool { ConflictLabels.prefersChinese(req.headers["Accept-Language"]) }
+    private func zh(_ req: HTTPRequest) -> Bool { FieldLabels.prefersChinese(req.headers["Accept-Language"]) }
 
     private func json<T: WireMessage>(_ m: T) -> HTTPResponse { .json(m.encoded()) }
 

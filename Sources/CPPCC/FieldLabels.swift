@@ -1,15 +1,15 @@
 import CPSyncCLI
 import CPSyncCore
 
-/// Words for what an admin sees in a conflict: table and column names, and a human label for the row.
-enum ConflictLabels {
-    static let tables: [String: (zh: String, en: String)] = [
+/// Words for the CPPCC tables and columns, and a human label for a row: what an admin sees in a conflict.
+public enum FieldLabels {
+    public static let tables: [String: (zh: String, en: String)] = [
         "sites": ("站点", "site"), "members": ("委员", "member"), "proposals": ("提案", "proposal"),
         "proposal_cosigners": ("联名", "co-signer"), "proposal_handlers": ("承办单位", "handling unit"),
         "social_reports": ("社情民意", "social report"), "activities": ("履职活动", "activity"),
         "activity_participants": ("活动参加人", "participant"),
     ]
-    static let columns: [String: (zh: String, en: String)] = [
+    public static let columns: [String: (zh: String, en: String)] = [
         "name": ("名称", "name"), "gender": ("性别", "gender"), "sector": ("界别", "sector"), "party": ("党派", "party"),
         "term": ("届次", "term"), "site_id": ("站点", "site"), "phone": ("电话", "phone"), "number": ("案号", "number"),
         "session": ("会议", "session"), "year": ("年度", "year"), "title": ("标题", "title"), "body": ("正文", "body"),
@@ -24,17 +24,17 @@ enum ConflictLabels {
         "outcome": ("成果", "outcome"), "parent_id": ("上级站点", "parent site"),
     ]
 
-    static func table(_ t: String, chinese: Bool) -> String { tables[t].map { chinese ? $0.zh : $0.en } ?? t }
-    static func column(_ c: String, chinese: Bool) -> String { columns[c].map { chinese ? $0.zh : $0.en } ?? c }
+    public static func table(_ t: String, chinese: Bool) -> String { tables[t].map { chinese ? $0.zh : $0.en } ?? t }
+    public static func column(_ c: String, chinese: Bool) -> String { columns[c].map { chinese ? $0.zh : $0.en } ?? c }
 
     /// Chinese when the request prefers it (`Accept-Language: zh…`), else the daemon's own locale.
-    static func prefersChinese(_ acceptLanguage: String?) -> Bool {
+    public static func prefersChinese(_ acceptLanguage: String?) -> Bool {
         guard let a = acceptLanguage?.lowercased(), !a.isEmpty else { return L10n.isChinese }
         return a.hasPrefix("zh")
     }
 
     /// A row's human label: proposal number + title, member name, report title…; the key when there is none.
-    static func row(_ table: String, pk: String, in db: Database) -> String {
+    public static func row(_ table: String, pk: String, in db: Database) -> String {
         let sql: String
         switch table {
         case "proposals": sql = "SELECT trim(number || ' ' || title) FROM proposals WHERE id = ?"
