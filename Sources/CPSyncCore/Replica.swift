@@ -16,6 +16,8 @@ public final class Replica {
     var siteNumbers: [String: Int64] = [:]
     var localSiteNumber: Int64 = 0
 
+    static let metadataTables = ["_cp_state", "_cp_sites", "_cp_tables", "_cp_rules", "_cp_meta", "_cp_log", "_cp_conflicts", "_cp_resolutions"]
+
     static let metadataSQL = """
         CREATE TABLE IF NOT EXISTS _cp_state (
           id INTEGER PRIMARY KEY CHECK (id = 1),
@@ -70,14 +72,20 @@ public final class Replica {
         }
         let isNew = try !database.tableExists("_cp_state")
         if isNew && !create { throw ReplicaError.notAReplica(path: path) }
-        try database.transaction {
+        // Creating the metadata takes the write lock; an existing replica (every open but the first) skips it, so
+        // opening a reader never waits behind a merge.
+        let complete = try database.scalar(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN (\(Self.metadataTables.map { "'\($0)'" }.joined(separator: ", ")))"
+        )?.int64Value == Int64(Self.metadataTables.count)
+        let initialised = try complete && database.scalar("SELECT count(*) FROM _cp_state")?.int64Value == 1
+        if !initialised { try database.transaction {
             try database.execute(Replica.metadataSQL)
             if try database.scalar("SELECT count(*) FROM _cp_state")?.int64Value == 0 {
                 let site = requested ?? UUID().uuidString.lowercased()
                 try database.run("INSERT INTO _cp_sites(id, uuid) VALUES (1, ?)", [.text(site)])
                 try database.run("INSERT INTO _cp_state(id, site_id, hlc, seq) VALUES (1, 1, ?, 0)", [.integer(HLC.wallClock().rawValue)])
             }
-        }
+        } }
         let row = try database.query("SELECT s.uuid, s.id FROM _cp_state st JOIN _cp_sites s ON s.id = st.site_id")[0]
         self.siteID = row[0].stringValue ?? ""
         self.localSiteNumber = row[1].int64Value ?? 1

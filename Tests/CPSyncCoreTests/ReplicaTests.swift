@@ -291,6 +291,18 @@ import Testing
 }
 
 @Suite struct SharedFileTests {
+    /// The county daemon opens reader connections while a push holds the write lock: opening must not wait for it.
+    @Test func openingAnExistingReplicaDoesNotWaitForTheWriteLock() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let writer = try makeReplica(dir, "county")
+        try writer.database.execute("BEGIN IMMEDIATE")
+        defer { try? writer.database.execute("ROLLBACK") }
+        let started = Date()
+        let reader = try Replica(path: dir.path("county.db"), create: false)
+        #expect(Date().timeIntervalSince(started) < 1)
+        #expect(reader.siteID == "county")
+    }
+
     /// The county server reads pulls through other connections than the one that merges pushes.
     @Test func aSecondConnectionSeesSitesRegisteredByTheFirst() throws {
         let dir = TempDir(); defer { dir.cleanup() }
