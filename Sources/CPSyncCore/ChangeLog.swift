@@ -7,7 +7,7 @@ enum LogKind: Int64 {
 
 /// Folding the capture log into the shadow tables: the per-cell versions that the triggers would have written one
 /// write at a time, written once per row. Every reader of versions (`changes`, `merge`, `sequence`, `clock`,
-/// `cellVersion`) folds first, inside a write transaction, so the log is never visible to sync.
+/// `resolve`) folds first, inside a write transaction, so the log is never visible to sync.
 extension Replica {
     /// Folds and empties `_cp_log`. Entries get clocks in log order: the logged wall clock, or one tick after the
     /// previous clock when that is later (a PC clock that went back, or a merge that saw a clock ahead).

@@ -86,13 +86,7 @@ extension Replica {
         }
     }
 
-    /// The current version of one cell, if it has one.
-    public func cellVersion(table: String, pk: String, column: String) throws -> Version? {
-        guard let t = tables[table] else { throw ReplicaError.unknownTable(table) }
-        try foldLog()
-        return try cellVersion(t, pk: pk, column: column)
-    }
-
+    /// The current version of one cell, if it has one (callers fold the log first).
     func cellVersion(_ t: SyncedTable, pk: String, column: String) throws -> Version? {
         guard let i = t.columnIndex[column],
               let row = try database.query("SELECT seq, cells FROM \(t.quotedShadow) WHERE pk = ?", [.text(pk)]).first,
