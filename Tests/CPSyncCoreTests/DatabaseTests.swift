@@ -149,3 +149,16 @@ import Testing
         #expect(SHA256.hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
     }
 }
+
+@Suite struct SHA256BlockBoundaryTests {
+    /// Messages around the 55/56/64-byte padding boundaries and longer than one block.
+    @Test func lengthsAroundBlockBoundariesMatchAReference() throws {
+        let expected: [Int: String] = [
+            55: "9f4390f8d30c2dd92ec9f095b65e2b9ae9b0a925a5258e241c9f1e910f734318",
+            56: "b35439a4ac6f0948b6d6f9e3c6af0f5f590ce20f1bde7090ef7970686ec6738a",
+            64: "ffe054fe7ae0cb6dc65c3af9b61d5209f439851db43d0ba5997337df154668eb",
+            119: "31eba51c313a5c08226adf18d4a359cfdfd8d2e816b13f4af952f7ea6584dcfb",
+        ]
+        for (n, hex) in expected { #expect(SHA256.hex(String(repeating: "a", count: n)) == hex, "length \(n)") }
+    }
+}
