@@ -61,27 +61,22 @@ struct RowMerger {
                 result.superseded += 1
                 continue
             }
-            var advanced = false
             if c.causalLength > st.cl {
+                // A later life of the row: what this replica held of the earlier one no longer counts.
                 st.cl = c.causalLength
                 st.rowVersion = nil
                 st.cells = Array(repeating: nil, count: t.columns.count)
                 st.values = Array(repeating: nil, count: t.columns.count)
                 st.newLife = true
                 st.rowChanged = true
-                advanced = true
             }
             guard let column = c.column, let i = t.columnIndex[column] else {
-                if st.rowVersion == nil || st.rowVersion! < c.version {
+                if let current = st.rowVersion, !(current < c.version) {
+                    if current == c.version { result.alreadyKnown += 1 } else { result.superseded += 1 }
+                } else {
                     st.rowVersion = c.version
                     st.rowChanged = true
                     result.applied += 1
-                } else if advanced || st.rowVersion! < c.version {
-                    result.applied += 1
-                } else if st.rowVersion! == c.version {
-                    result.alreadyKnown += 1
-                } else {
-                    result.superseded += 1
                 }
                 continue
             }
