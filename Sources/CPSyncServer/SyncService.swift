@@ -48,6 +48,17 @@ public struct SyncService: Sendable {
                             message: "change \(i) comes from site '\(c.version.site)', but this token belongs to '\(site)'; an office may push only its own changes; nothing was applied",
                             site: c.version.site, index: i)
         }
+        // A base names a version the office received through this server, so its site is one the server knows;
+        // anything else is refused rather than registered (a bad office must not grow the site table).
+        let baseSites = Set(request.changes.compactMap { $0.base?.site })
+        if !baseSites.isEmpty {
+            let known = Set((try? store.sites().map(\.id)) ?? []).union([store.siteID])
+            if let (i, c) = request.changes.enumerated().first(where: { $0.element.base.map { !known.contains($0.site) } ?? false }) {
+                throw ErrorBody(code: .badRequest,
+                                message: "change \(i) has a base from site '\(c.base!.site)', which this server does not know; nothing was applied",
+                                site: c.base!.site, index: i)
+            }
+        }
         if let newest = request.changes.map(\.version.hlc.milliseconds).max(), newest - now > maxSkewMs {
             metrics.count("cpsync_push_refused_total", labels: ["reason": "clock_skew"])
             throw ErrorBody.clockSkew(site: site, skewMs: newest - now, maxSkewMs: maxSkewMs)

@@ -131,6 +131,21 @@ import Testing
         #expect(try f.store.read { try $0.sequence } == seq)
     }
 
+    @Test func aBaseFromAnUnknownSiteIsRefused() throws {
+        let f = try Fixture()
+        let a = try f.office("huashan")
+        try a.database.run("INSERT INTO members(id, name) VALUES ('m1', '王芳')")
+        var changes = try a.allChanges().filter { $0.version.site == "huashan" }
+        changes[1].base = Version(hlc: HLC(milliseconds: 1), site: "nowhere")
+        let r = f.request("POST", "/v1/push", token: f.huashan,
+                          body: PushRequest(schemaVersion: 1, batchId: "b", site: "huashan", changes: changes).encoded())
+        #expect(r.status == 400 && error(r)?.site == "nowhere" && error(r)?.index == 1)
+        #expect(try f.store.read { try $0.database.scalar("SELECT count(*) FROM _cp_sites WHERE uuid = 'nowhere'") } == .integer(0))
+        changes[1].base = Version(hlc: HLC(milliseconds: 1), site: "chengguan")
+        #expect(f.request("POST", "/v1/push", token: f.huashan,
+                          body: PushRequest(schemaVersion: 1, batchId: "c", site: "huashan", changes: changes).encoded()).status == 200)
+    }
+
     @Test func versionsAreChecked() throws {
         let f = try Fixture()
         var r = f.request("POST", "/v1/push", token: f.huashan, body: Array("{\"protocol\":99,\"schemaVersion\":1}".utf8))
