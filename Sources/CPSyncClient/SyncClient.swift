@@ -45,12 +45,6 @@ public final class SyncClient {
         return (status, status.skewMs(localMs: received, roundTripMs: received - sent))
     }
 
-    /// Rows per push page, so that one page stays under the server's limit of changes per push.
-    var pushPageRows: Int {
-        let widest = replica.syncedTables.compactMap { try? replica.columns(of: $0).count }.max() ?? 10
-        return max(1, ProtocolLimits.maxChangesPerPush / (widest + 1))
-    }
-
     /// Whether the last `checkEpoch` found the county database restored from a backup (and reset the cursors).
     public private(set) var serverWasRestored = false
 
@@ -78,7 +72,8 @@ public final class SyncClient {
         var cursor = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
         while true {
-            let page = try replica.changes(after: cursor, limit: pushPageRows)
+            // Whole rows, at most the server's limit of changes per push (own and relayed changes both count).
+            let page = try replica.changes(after: cursor, maxChanges: ProtocolLimits.maxChangesPerPush)
             // Changes that came from other sites reached this office through the server: never send them back.
             let own = page.changes.filter { $0.version.site == replica.siteID }
             if !own.isEmpty {

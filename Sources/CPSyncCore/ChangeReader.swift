@@ -1,11 +1,14 @@
 /// Reading changes out of a replica: the latest version of every cell (and every row's existence) whose local
 /// sequence is after a given point. Compacted by construction: the shadow keeps only the latest version of a cell.
 extension Replica {
-    /// Changes with local sequence after `after`, at most `limit` rows' worth, ordered by sequence.
-    /// Pass the returned `cursor` as `after` to read the next page.
-    public func changes(after: Int64, limit: Int = Int.max) throws -> ChangePage {
+    /// Changes with local sequence after `after`, ordered by sequence, in whole rows: at most `limit` rows and at
+    /// most `maxChanges` changes (but always at least one row). Pass the returned `cursor` as `after` for the next
+    /// page.
+    public func changes(after: Int64, limit: Int = Int.max, maxChanges: Int = Int.max) throws -> ChangePage {
         try foldLog()
-        let fetch = limit == Int.max ? Int64.max : Int64(limit) + 1
+        // Every row brings at least one change, so no page holds more rows than either bound allows.
+        let rowBound = min(limit, maxChanges)
+        let fetch = rowBound == Int.max ? Int64.max : Int64(rowBound) + 1
         var rows: [(seq: Int64, changes: [Change])] = []
         for name in syncedTables {
             guard let t = tables[name] else { continue }
@@ -15,8 +18,14 @@ extension Replica {
             }
         }
         rows.sort { $0.seq < $1.seq }
-        let hasMore = rows.count > limit
-        if hasMore { rows.removeLast(rows.count - limit) }
+        var taken = 0
+        var count = 0
+        while taken < rows.count && taken < limit && (taken == 0 || count + rows[taken].changes.count <= maxChanges) {
+            count += rows[taken].changes.count
+            taken += 1
+        }
+        let hasMore = rows.count > taken
+        rows.removeLast(rows.count - taken)
         return ChangePage(changes: rows.flatMap { $0.changes }, cursor: rows.last?.seq ?? max(after, 0), hasMore: hasMore)
     }
 

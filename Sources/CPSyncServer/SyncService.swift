@@ -104,8 +104,7 @@ public struct SyncService: Sendable {
                     throw ErrorBody(code: .cursorAhead,
                                     message: "cursor \(after) is beyond the server's latest change \(latest): the county database was restored from an older backup; run `cpsync pull --reset` to pull everything again (nothing local is lost)")
                 }
-                let widest = r.syncedTables.compactMap { try? r.columns(of: $0).count }.max() ?? 0
-                return try r.changes(after: after, limit: max(1, limit / (widest + 1)))
+                return try r.changes(after: after, maxChanges: limit)
             }
             var changes = page.changes
             if case .site(let site) = principal { changes.removeAll { $0.version.site == site } }

@@ -361,3 +361,28 @@ import Testing
         #expect(try a.database.scalar("SELECT count(*) FROM proposals WHERE id = ''") == .integer(0))
     }
 }
+
+@Suite struct PagingTests {
+    @Test func pagesHoldWholeRowsWithinTheChangeBound() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let a = try makeReplica(dir, "a"), b = try makeReplica(dir, "b")
+        try a.database.transaction {
+            for i in 0..<40 { try a.database.run("INSERT INTO proposals(id, votes) VALUES (?, ?)", [.text("p\(i)"), .integer(Int64(i))]) }
+        }
+        var cursor: Int64 = 0
+        var pages = 0
+        while true {
+            // A row here is 6 changes: 20 changes hold 3 whole rows.
+            let page = try a.changes(after: cursor, maxChanges: 20)
+            #expect(page.changes.count <= 20 && page.changes.count % 6 == 0)
+            try b.merge(page.changes)
+            cursor = page.cursor
+            pages += 1
+            if !page.hasMore { break }
+        }
+        #expect(pages == 14)
+        #expect(try canonicalDump(a) == canonicalDump(b))
+        // A bound smaller than one row still moves forward one whole row at a time.
+        #expect(try a.changes(after: 0, maxChanges: 1).changes.count == 6)
+    }
+}
