@@ -6,27 +6,35 @@ extension Replica {
     /// page.
     public func changes(after: Int64, limit: Int = Int.max, maxChanges: Int = Int.max) throws -> ChangePage {
         try foldLog()
-        // Every row brings at least one change, so no page holds more rows than either bound allows.
-        let rowBound = min(limit, maxChanges)
-        let fetch = rowBound == Int.max ? Int64.max : Int64(rowBound) + 1
-        var rows: [(seq: Int64, changes: [Change])] = []
+        // One cursor per synced table, each in sequence order; the page takes the lowest sequence next, so only the
+        // rows that make up the page are read.
+        var cursors: [(table: SyncedTable, statement: Statement, seq: Int64)] = []
+        defer { for c in cursors { c.statement.reset() } }
         for name in syncedTables {
             guard let t = tables[name] else { continue }
             let stmt = try database.statement(readSQL(t))
-            try stmt.forEachRow([.integer(after), .integer(fetch)]) { s in
-                rows.append((s.int64(2), try rowChanges(t, s, after: after)))
+            stmt.reset()
+            try stmt.bind([.integer(after)])
+            if try stmt.step() { cursors.append((t, stmt, stmt.int64(2))) } else { stmt.reset() }
+        }
+        var changes: [Change] = []
+        var rows = 0
+        var cursor = max(after, 0)
+        while let next = cursors.indices.min(by: { cursors[$0].seq < cursors[$1].seq }), rows < limit {
+            let c = cursors[next]
+            let row = try rowChanges(c.table, c.statement, after: after)
+            if rows > 0 && changes.count + row.count > maxChanges { break }
+            changes += row
+            rows += 1
+            cursor = c.seq
+            if try c.statement.step() {
+                cursors[next].seq = c.statement.int64(2)
+            } else {
+                c.statement.reset()
+                cursors.remove(at: next)
             }
         }
-        rows.sort { $0.seq < $1.seq }
-        var taken = 0
-        var count = 0
-        while taken < rows.count && taken < limit && (taken == 0 || count + rows[taken].changes.count <= maxChanges) {
-            count += rows[taken].changes.count
-            taken += 1
-        }
-        let hasMore = rows.count > taken
-        rows.removeLast(rows.count - taken)
-        return ChangePage(changes: rows.flatMap { $0.changes }, cursor: rows.last?.seq ?? max(after, 0), hasMore: hasMore)
+        return ChangePage(changes: changes, cursor: cursor, hasMore: !cursors.isEmpty)
     }
 
     /// Every change the replica holds (for tests and full exports).
@@ -38,7 +46,7 @@ extension Replica {
         return """
             SELECT \(cols.joined(separator: ", ")) FROM \(t.quotedShadow) AS s
             LEFT JOIN \(t.quotedName) AS t ON t.\(t.quotedPK) = s.pk
-            WHERE s.seq > ? ORDER BY s.seq LIMIT ?
+            WHERE s.seq > ? ORDER BY s.seq
             """
     }
 
