@@ -25,6 +25,7 @@ let package = Package(
             name: "cpsync-bench",
             dependencies: ["CSQLite", "CPSyncCore", "CPSyncProtocol", "CPSyncServer", "CPSyncClient", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
         .testTarget(name: "CPSyncHTTPTests", dependencies: ["CPSyncHTTP"]),
+        .testTarget(name: "CPSyncCLITests", dependencies: ["CPSyncCLI"]),
         .testTarget(name: "CPSyncCoreTests", dependencies: ["CPSyncCore", "CSQLite"]),
         .testTarget(name: "CPPCCTests", dependencies: ["CPPCC", "CPSyncCore", "CPSyncCLI"]),
         .testTarget(name: "CPSyncProtocolTests", dependencies: ["CPSyncProtocol", "CPSyncCore"]),

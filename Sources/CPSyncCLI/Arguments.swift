@@ -7,6 +7,9 @@ public struct Arguments: Sendable {
     private var options: [String: [String]] = [:]
     private var flags: Set<String> = []
     private var consumed: Set<String> = []
+    /// Options given last with no value: a typo of a flag or a forgotten value, told apart once the command has
+    /// asked for the options it knows.
+    private var dangling: Set<String> = []
 
     /// Parses `args` (without the program name and verb). `flagNames` are the options that take no value.
     public init(_ args: [String], flags flagNames: Set<String> = []) throws(UsageError) {
@@ -32,7 +35,10 @@ public struct Arguments: Sendable {
                 continue
             }
             if value == nil {
-                guard i < args.count else { throw UsageError.missingValue(name) }
+                guard i < args.count else {
+                    dangling.insert(name)
+                    continue
+                }
                 value = args[i]
                 i += 1
             }
@@ -53,7 +59,9 @@ public struct Arguments: Sendable {
     }
 
     public mutating func required(_ name: String) throws(UsageError) -> String {
-        guard let v = option(name), !v.isEmpty else { throw UsageError.missingOption(name) }
+        guard let v = option(name), !v.isEmpty else {
+            throw dangling.contains(name) ? UsageError.missingValue(name) : UsageError.missingOption(name)
+        }
         return v
     }
 
@@ -70,8 +78,9 @@ public struct Arguments: Sendable {
 
     /// Fails on options nobody asked for: a typo must not be silently ignored.
     public func checkAllConsumed() throws(UsageError) {
-        let unknown = Set(options.keys).union(flags).subtracting(consumed).sorted()
+        let unknown = Set(options.keys).union(flags).union(dangling).subtracting(consumed).sorted()
         if let first = unknown.first { throw UsageError.unknownOption(first) }
+        if let known = dangling.sorted().first { throw UsageError.missingValue(known) }
     }
 }
 

@@ -1,4 +1,5 @@
 import CPSyncCLI
+import CPSyncHTTP
 import Foundation
 
 // `cpsyncd VERB ...`: the county daemon and its administration commands; one file per verb.
@@ -48,6 +49,10 @@ do {
 } catch let e as UsageError {
     Console.err("cpsyncd: \(e)")
     exit(ExitCode.usage.rawValue)
+} catch let e as HTTPServerError {
+    // The listen address is taken or unusable: the service cannot start.
+    Console.err("cpsyncd: \(e)")
+    exit(ExitCode.unavailable.rawValue)
 } catch let e as any ExitCodeProviding {
     Console.err("cpsyncd: \(e)")
     exit(e.exitCode.rawValue)
