@@ -37,13 +37,18 @@ public final class SyncClient {
         public var cursor: Int64 = 0
     }
 
-    /// The server's status and this PC's clock skew against it (positive: this PC is ahead), in ms.
+    /// The server's status and this PC's clock skew against it (positive: this PC is ahead), in ms. Asked once
+    /// per client (one command run): the clock check and the epoch check of a sync share the answer.
     public func serverStatus() throws(ClientError) -> (status: StatusResponse, skewMs: Int64) {
+        if let fetchedStatus { return fetchedStatus }
         let sent = HLC.wallClock().milliseconds
         let status = try transport.call("GET", "/v1/status", as: StatusResponse.self)
         let received = HLC.wallClock().milliseconds
-        return (status, status.skewMs(localMs: received, roundTripMs: received - sent))
+        fetchedStatus = (status, status.skewMs(localMs: received, roundTripMs: received - sent))
+        return fetchedStatus!
     }
+
+    private var fetchedStatus: (status: StatusResponse, skewMs: Int64)?
 
     /// Whether the last `checkEpoch` found the county database restored from a backup (and reset the cursors).
     public private(set) var serverWasRestored = false
@@ -52,8 +57,7 @@ public final class SyncClient {
     /// epoch and an older history: both cursors go back to 0, so everything is pulled and pushed again (merge is
     /// idempotent) and changes pushed after the backup was taken reach the server again.
     public func checkEpoch() throws {
-        let status = try transport.call("GET", "/v1/status", as: StatusResponse.self)
-        guard let epoch = status.epoch else { return }
+        guard let epoch = try serverStatus().status.epoch else { return }
         let known = try replica.meta(SyncPosition.epoch)?.stringValue
         try replica.database.transaction {
             if let known, known != epoch {
