@@ -46,10 +46,11 @@ public final class HTTPTransport: Sendable {
     public func send(_ method: String, _ path: String, body: [UInt8]? = nil) throws(ClientError) -> Response {
         guard let url = URL(string: baseURL + path) else { throw ClientError.notConfigured("bad server URL '\(baseURL)'") }
         if let problem = curlProblem { throw ClientError.notConfigured("cannot use the CA file: \(problem)") }
+        // One header list for both ways of sending.
+        var headers = [("Accept", "application/json"), ("Accept-Language", L10n.isChinese ? "zh-CN,zh;q=0.9" : "en")]
+        if let token { headers.append(("Authorization", "Bearer \(token)")) }
+        if body != nil { headers.append(("Content-Type", "application/json")) }
         if let curl {
-            var headers = [("Accept", "application/json"), ("Accept-Language", L10n.isChinese ? "zh-CN,zh;q=0.9" : "en")]
-            if let token { headers.append(("Authorization", "Bearer \(token)")) }
-            if body != nil { headers.append(("Content-Type", "application/json")) }
             do {
                 let (status, bytes) = try curl.send(method: method, url: url.absoluteString, headers: headers, body: body, timeoutSeconds: deadlineSeconds)
                 return Response(status: status, body: bytes)
@@ -60,13 +61,8 @@ public final class HTTPTransport: Sendable {
         }
         var request = URLRequest(url: url)
         request.httpMethod = method
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
-        if let body {
-            request.httpBody = Data(body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        }
-        request.setValue("application/json", forHTTPHeaderField: "Accept")
-        request.setValue(L10n.isChinese ? "zh-CN,zh;q=0.9" : "en", forHTTPHeaderField: "Accept-Language")
+        request.httpBody = body.map { Data($0) }
+        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let box = ResultBox()
         let task = session.dataTask(with: request) { data, response, error in
             if let error {
