@@ -167,12 +167,24 @@ public enum CPPCCSchema {
             try replica.database.transaction {
                 try replica.database.execute(v1SQL)
                 for t in tables { try replica.makeSynced(t) }
-                try replica.setMergeRule(.rank(ProposalStatus.ranks), table: "proposals", column: "status")
+                try replica.setMergeRule(statusRule, table: "proposals", column: "status")
                 try replica.database.execute(statusTriggerSQL)
                 try replica.setMeta(metaKey, .integer(1))
             }
         }
         try migrate(replica, to: version)
+        try ensureRules(replica)
+    }
+
+    /// How `proposals.status` merges: a later stage wins; two stages on different branches of the workflow (不予立案
+    /// at one office, 立案 → 交办 at another) are a conflict even though one ranks higher.
+    public static var statusRule: MergeRule { .rank(ProposalStatus.ranks, parents: ProposalStatus.previousStages) }
+
+    /// Brings the merge rules of a replica made by an older build up to this build's (every replica must merge alike).
+    static func ensureRules(_ replica: Replica) throws {
+        if try replica.mergeRule(table: "proposals", column: "status") != statusRule {
+            try replica.setMergeRule(statusRule, table: "proposals", column: "status")
+        }
     }
 
     /// Applies the migrations after the installed version up to `target`, each in its own `Replica.migrate`
@@ -197,7 +209,7 @@ public enum CPPCCSchema {
         if let v = try installedVersion(of: replica), v > latestKnownVersion {
             throw CPPCCError.schemaTooNew(replica: v, known: latestKnownVersion)
         }
-        if let v = try installedVersion(of: replica), v >= version { return }
+        if let v = try installedVersion(of: replica), v >= version { return try ensureRules(replica) }
         try install(on: replica)
     }
 }

@@ -43,6 +43,16 @@ public enum ProposalStatus: String, Labelled, Codable {
         }
     }
 
+    /// The workflow as a tree: each stage's previous stage (a review outcome may also follow `submitted` directly,
+    /// which lies on the same path).
+    public static var previousStages: [String: String] {
+        let previous: [ProposalStatus: ProposalStatus] = [
+            .submitted: .draft, .underReview: .submitted, .filed: .underReview, .notFiled: .underReview, .merged: .underReview,
+            .converted: .underReview, .assigned: .filed, .replied: .assigned, .evaluated: .replied, .closed: .evaluated,
+        ]
+        return previous.reduce(into: [:]) { $0[$1.key.rawValue] = $1.value.rawValue }
+    }
+
     /// The ranking for `MergeRule.rank`.
     public static var ranks: [String: Int] { Dictionary(uniqueKeysWithValues: allCases.map { ($0.rawValue, $0.rank) }) }
 

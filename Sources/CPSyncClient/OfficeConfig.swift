@@ -62,8 +62,12 @@ public struct OfficeConfig: Sendable, Equatable {
 public enum SyncPosition {
     /// The server cursor after the last applied pull page.
     static let pullCursor = "sync.pull_cursor"
+    /// Where the pull transfer under way started (its low-water mark; see `Replica.changes`); absent: the cursor.
+    static let pullSince = "sync.pull_since"
     /// The local sequence up to which own changes were acknowledged by the server.
     static let pushCursor = "sync.push_cursor"
+    /// Where the push transfer under way started; absent: the push cursor.
+    static let pushSince = "sync.push_since"
     static let lastPush = "sync.last_push_at"
     static let lastPull = "sync.last_pull_at"
     /// The county database epoch this office last synced with.

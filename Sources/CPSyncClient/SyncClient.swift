@@ -61,48 +61,126 @@ public final class SyncClient {
         let known = try replica.meta(SyncPosition.epoch)?.stringValue
         try replica.database.transaction {
             if let known, known != epoch {
-                try replica.setMeta(SyncPosition.pullCursor, .integer(0))
-                try replica.setMeta(SyncPosition.pushCursor, .integer(0))
+                for key in [SyncPosition.pullCursor, SyncPosition.pullSince, SyncPosition.pushCursor, SyncPosition.pushSince] {
+                    try replica.setMeta(key, .integer(0))
+                }
                 serverWasRestored = true
             }
             try replica.setMeta(SyncPosition.epoch, .text(epoch))
         }
     }
 
-    /// Sends this office's own changes not yet acknowledged, page by page.
+    /// Sends this office's own changes not yet acknowledged, page by page: first the own edits a pull displaced
+    /// (the outbox), then the change log. Changes the county would refuse are set aside with the reason
+    /// (`cpsync status` lists them) and every other change still goes.
     public func push() throws -> PushSummary {
         try checkEpoch()
+        try recoverClock()
+        try replica.dropSupersededHeld()
         var summary = PushSummary()
-        var cursor = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
+        let outbox = try replica.outbox()
+        if !outbox.isEmpty {
+            try send(outbox.map(\.change), label: "outbox", schema: schema, summary: &summary)
+            try replica.database.transaction { try replica.removeFromOutbox(outbox.map(\.id)) }
+        }
+        var cursor = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
+        var since = try replica.meta(SyncPosition.pushSince)?.int64Value ?? cursor
         while true {
             // Whole rows, at most the server's limit of changes per push (own and relayed changes both count).
-            let page = try replica.changes(after: cursor, maxChanges: ProtocolLimits.maxChangesPerPush)
-            // Changes that came from other sites reached this office through the server: never send them back.
-            let own = page.changes.filter { $0.version.site == replica.siteID }
+            let page = try replica.changes(after: cursor, since: since, maxChanges: ProtocolLimits.maxChangesPerPush)
+            for r in page.refused where r.version.map({ $0.site == replica.siteID }) ?? true { try replica.hold(r) }
+            let own = replica.withoutHeld(Self.ownChanges(page.changes, site: replica.siteID), keys: try replica.heldKeys())
             if !own.isEmpty {
-                let batchId = Self.batchID(site: replica.siteID, after: cursor, changes: own)
-                let body = PushRequest(schemaVersion: schema, batchId: batchId, site: replica.siteID, changes: own).encoded()
-                let answer = try transport.call("POST", "/v1/push", body: body, as: PushResponse.self)
-                summary.batches += 1
-                summary.sent += own.count
-                summary.applied += answer.applied
-                summary.alreadyKnown += answer.alreadyKnown
-                summary.conflicts += answer.conflicts
+                try send(own, label: "\(since)|\(cursor)", schema: schema, summary: &summary)
             }
             try replica.database.transaction {
                 try replica.setMeta(SyncPosition.pushCursor, .integer(page.cursor))
+                if !page.hasMore { try replica.setMeta(SyncPosition.pushSince, .integer(page.cursor)) }
                 if !own.isEmpty { try replica.setMeta(SyncPosition.lastPush, .integer(HLC.wallClock().milliseconds)) }
             }
             cursor = page.cursor
+            if !page.hasMore { since = cursor }
             progress?("push", summary.batches, page.hasMore)
             if !page.hasMore { break }
         }
         return summary
     }
 
+    /// What of a page this office sends: what it wrote, and the knowledge that goes with its own deletes (the cell
+    /// versions it had seen when it ended a row's life, whoever wrote them). Changes that came from other sites
+    /// reached this office through the server: they are never sent back.
+    static func ownChanges(_ changes: [Change], site: String) -> [Change] {
+        var ownRows: Set<[UInt8]> = []
+        for c in changes where c.column == nil && c.version.site == site { ownRows.insert(Array((c.table + "\u{0}" + c.pk).utf8)) }
+        return changes.filter { c in
+            if c.column != nil && c.causalLength % 2 == 0 { return ownRows.contains(Array((c.table + "\u{0}" + c.pk).utf8)) }
+            return c.version.site == site
+        }
+    }
+
+    /// Sends one batch. A change the county's checks refuse — run here first, then by the county, which names the
+    /// change — is set aside with the reason and the rest is sent again; anything else refused stays queued.
+    private func send(_ changes: [Change], label: String, schema: Int, summary: inout PushSummary) throws {
+        var batch = changes
+        while let (i, e) = replica.firstInvalidChange(in: batch) {
+            try hold(batch[i], code: SyncClient.errorCode(e), message: e.description)
+            batch.remove(at: i)
+        }
+        for _ in 0...changes.count {
+            guard !batch.isEmpty else { return }
+            let batchId = Self.batchID(site: replica.siteID, after: label, changes: batch)
+            let body = PushRequest(schemaVersion: schema, batchId: batchId, site: replica.siteID, changes: batch).encoded()
+            do {
+                let answer = try transport.call("POST", "/v1/push", body: body, as: PushResponse.self)
+                summary.batches += 1
+                summary.sent += batch.count
+                summary.applied += answer.applied
+                summary.alreadyKnown += answer.alreadyKnown
+                summary.conflicts += answer.conflicts
+                return
+            } catch {
+                guard case .server(let status, let body) = error, Self.refusesOneChange(status: status, body, count: batch.count),
+                      let i = body.index else { throw error }
+                try hold(batch[i], code: body.code.rawValue, message: body.message)
+                batch.remove(at: i)
+            }
+        }
+    }
+
+    /// A refusal of one named change (a value, a key, a constraint, a permission) rather than of the whole request.
+    static func refusesOneChange(status: Int, _ error: ErrorBody, count: Int) -> Bool {
+        guard let i = error.index, i >= 0, i < count else { return false }
+        return status == 400 || status == 403 || status == 422
+    }
+
+    static func errorCode(_ e: ReplicaError) -> String {
+        switch e {
+        case .unknownTable: "unknown_table"
+        case .unknownColumn: "unknown_column"
+        case .wrongType: "wrong_type"
+        case .malformedKey: "malformed_key"
+        default: "bad_request"
+        }
+    }
+
+    private func hold(_ c: Change, code: String, message: String) throws {
+        try replica.hold(RefusedChange(table: c.table, pk: c.pk, column: c.column, version: c.version,
+                                       reason: .refused(code: code, message: message)))
+    }
+
+    /// Own changes stamped while this PC's clock was far ahead were never accepted by anyone; once the clock is
+    /// right again (checked against the county's), they are stamped again so they can go. While the clock is still
+    /// wrong nothing is touched: the push is refused and the changes stay queued.
+    public func recoverClock() throws {
+        let (status, skew) = try serverStatus()
+        guard abs(skew) <= status.maxSkewMs else { return }
+        let serverNow = HLC.wallClock().milliseconds - skew
+        try replica.restampFutureVersions(nowMs: serverNow, maxSkewMs: status.maxSkewMs)
+    }
+
     /// Content-derived: the same page re-sent after a failure has the same id; a page that changed is a new batch.
-    static func batchID(site: String, after: Int64, changes: [Change]) -> String {
+    static func batchID(site: String, after: String, changes: [Change]) -> String {
         var bytes = Array("\(site)|\(after)|".utf8)
         bytes += PullResponse(changes: changes, cursor: 0, hasMore: false).encoded()
         return String(SHA256.hex(bytes).prefix(32))
@@ -112,12 +190,16 @@ public final class SyncClient {
     public func pull(reset: Bool = false) throws -> PullSummary {
         try checkEpoch()
         var summary = PullSummary()
-        if reset { try replica.setMeta(SyncPosition.pullCursor, .integer(0)) }
+        if reset {
+            try replica.setMeta(SyncPosition.pullCursor, .integer(0))
+            try replica.setMeta(SyncPosition.pullSince, .integer(0))
+        }
         var cursor = try replica.meta(SyncPosition.pullCursor)?.int64Value ?? 0
+        var since = try replica.meta(SyncPosition.pullSince)?.int64Value ?? cursor
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
         var didReset = reset
         while true {
-            let query = PullQuery(after: cursor, limit: pullPageSize, schemaVersion: schema)
+            let query = PullQuery(after: cursor, since: since, limit: pullPageSize, schemaVersion: schema)
             let answer: Result<PullResponse, ClientError>
             do { answer = .success(try transport.call("GET", "/v1/pull?" + query.queryString, as: PullResponse.self)) } catch {
                 answer = .failure(error)
@@ -126,13 +208,16 @@ public final class SyncClient {
                 // The county database was restored from an older backup: pull everything again (merge is idempotent).
                 didReset = true
                 cursor = 0
+                since = 0
                 try replica.setMeta(SyncPosition.pullCursor, .integer(0))
+                try replica.setMeta(SyncPosition.pullSince, .integer(0))
                 continue
             }
             let page = try answer.get()
             let result = try replica.database.transaction {
                 let r = try replica.merge(page.changes)
                 try replica.setMeta(SyncPosition.pullCursor, .integer(page.cursor))
+                if !page.hasMore { try replica.setMeta(SyncPosition.pullSince, .integer(page.cursor)) }
                 try replica.setMeta(SyncPosition.lastPull, .integer(HLC.wallClock().milliseconds))
                 return r
             }
@@ -149,10 +234,12 @@ public final class SyncClient {
         return summary
     }
 
-    /// Own changes not yet acknowledged by the server.
+    /// Own changes not yet acknowledged by the server (displaced edits in the outbox included, held ones not).
     public func pendingChanges() throws -> Int {
         let cursor = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
-        return try replica.changes(after: cursor).changes.filter { $0.version.site == replica.siteID }.count
+        let since = try replica.meta(SyncPosition.pushSince)?.int64Value ?? cursor
+        let own = Self.ownChanges(try replica.changes(after: cursor, since: since).changes, site: replica.siteID)
+        return replica.withoutHeld(own, keys: try replica.heldKeys()).count + (try replica.outbox().count)
     }
 
     public struct LocalStatus: Sendable {

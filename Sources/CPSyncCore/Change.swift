@@ -26,13 +26,62 @@ public struct Change: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// A page of changes read from a replica: the changes with local sequence in (after, cursor].
+/// A page of changes read from a replica: the rows with local sequence in (after, cursor].
 public struct ChangePage: Sendable {
     public var changes: [Change]
     /// The sequence to ask "after" for the next page.
     public var cursor: Int64
     /// Whether more changes follow `cursor`.
     public var hasMore: Bool
+    /// Cells the replica holds but cannot send as they are (text that is not UTF-8): set aside, never sent.
+    public var refused: [RefusedChange] = []
+
+    public init(changes: [Change], cursor: Int64, hasMore: Bool, refused: [RefusedChange] = []) {
+        self.changes = changes
+        self.cursor = cursor
+        self.hasMore = hasMore
+        self.refused = refused
+    }
+}
+
+/// A local change that will not be sent, and why: the office sets it aside visibly (`cpsync status`) while every
+/// other change keeps flowing; a new write of the same cell replaces it.
+public struct RefusedChange: Sendable, Hashable {
+    public var table: String
+    public var pk: String
+    /// nil: the row itself (its key).
+    public var column: String?
+    public var version: Version?
+    public var reason: Reason
+
+    public enum Reason: Sendable, Hashable, CustomStringConvertible {
+        /// The replica cannot read it as it must travel (text that is not UTF-8).
+        case invalidText(String)
+        /// The server (or the same checks run locally) refused it.
+        case refused(code: String, message: String)
+
+        public var description: String {
+            switch self {
+            case .invalidText(let m): m
+            case .refused(_, let m): m
+            }
+        }
+
+        public var code: String {
+            switch self {
+            case .invalidText: "invalid_text"
+            case .refused(let c, _): c
+            }
+        }
+    }
+
+    public init(table: String, pk: String, column: String?, version: Version?, reason: Reason) {
+        self.table = table
+        self.pk = pk
+        self.column = column
+        self.version = version
+        self.reason = reason
+    }
 }
 
 /// What a merge did.

@@ -41,10 +41,12 @@ enum ChangeCapture {
               cl INTEGER NOT NULL,
               seq INTEGER NOT NULL,
               rh INTEGER, rs INTEGER, rq INTEGER,
-              cells BLOB
+              cells BLOB,
+              tcl INTEGER, tomb BLOB
             ) WITHOUT ROWID;
             CREATE INDEX IF NOT EXISTS \(quoted(shadowName(table.name) + "_seq")) ON \(shadow)(seq);
             """)
+        try upgradeShadow(table, database: database)
         try backfill(table, database: database)
         for kind in ["ins", "upd", "del", "pk"] {
             try database.execute("DROP TRIGGER IF EXISTS \(quoted("_cp_\(kind)_" + table.name))")
@@ -57,6 +59,18 @@ enum ChangeCapture {
             WHEN NEW.\(table.quotedPK) IS NOT OLD.\(table.quotedPK)
             BEGIN SELECT RAISE(ABORT, 'cpsync: the primary key of a synced row cannot change; insert a new row instead'); END
             """)
+    }
+
+    /// Whether the shadow of `table` lacks the columns added after version 1 of the shadow layout.
+    static func shadowNeedsUpgrade(_ table: SyncedTable, database: Database) throws -> Bool {
+        try database.scalar("SELECT count(*) FROM pragma_table_info(?) WHERE name = 'tomb'", [.text(shadowName(table.name))])?.int64Value == 0
+    }
+
+    /// Adds the tombstone columns (`tcl`: the causal length of the row's last death; `tomb`: the cell versions its
+    /// writer had seen) to a shadow made before they existed. Older rows simply have no tombstone knowledge.
+    static func upgradeShadow(_ table: SyncedTable, database: Database) throws {
+        guard try shadowNeedsUpgrade(table, database: database) else { return }
+        try database.execute("ALTER TABLE \(table.quotedShadow) ADD COLUMN tcl INTEGER; ALTER TABLE \(table.quotedShadow) ADD COLUMN tomb BLOB")
     }
 
     /// Rows that exist in the table but not in the shadow (written before syncing began) are logged as inserts;

@@ -9,8 +9,10 @@ enum LogKind: Int64 {
 /// write at a time, written once per row. Every reader of versions (`changes`, `merge`, `sequence`, `clock`,
 /// `resolve`) folds first, inside a write transaction, so the log is never visible to sync.
 extension Replica {
-    /// Folds and empties `_cp_log`. Entries get clocks in log order: the logged wall clock, or one tick after the
-    /// previous clock when that is later (a PC clock that went back, or a merge that saw a clock ahead).
+    /// Folds and empties `_cp_log`. Each entry is stamped with the logged wall clock, or one tick after the newest
+    /// version it overwrites when that is later. Stamps are per cell, not one replica-wide clock: a clock that was
+    /// once far ahead (this PC's, or a county's whose versions were pulled) then only affects the cells written
+    /// at that time, never every later edit (see Protocol/README.md, "Clocks").
     public func foldLog() throws {
         guard try database.scalar("SELECT EXISTS (SELECT 1 FROM _cp_log)")?.int64Value == 1 else { return }
         try database.transaction {
@@ -25,8 +27,6 @@ extension Replica {
             for e in entries {
                 // A table that stopped being synced: its logged writes have nothing to fold into.
                 guard tables[e.table] != nil else { continue }
-                merger.hlc = max(e.hlc, merger.hlc + 1)
-                let version = Version(hlc: HLC(rawValue: merger.hlc), site: siteID)
                 let key = RowKey(table: e.table, pk: e.pk)
                 if rows[key] == nil {
                     let s = try merger.statements(for: e.table)
@@ -34,7 +34,9 @@ extension Replica {
                     order.append(key)
                 }
                 var (s, st) = rows[key]!
-                Self.fold(e.kind, mask: e.mask, version: version, into: &st)
+                let stamp = max(e.hlc, Self.newestOverwritten(e.kind, mask: e.mask, in: st) + 1)
+                merger.hlc = max(merger.hlc, stamp)
+                Self.fold(e.kind, mask: e.mask, version: Version(hlc: HLC(rawValue: stamp), site: siteID), into: &st)
                 rows[key] = (s, st)
             }
             for key in order {
@@ -46,12 +48,27 @@ extension Replica {
         }
     }
 
+    /// The newest clock among the versions a logged write replaces (0 when none).
+    static func newestOverwritten(_ kind: LogKind, mask: Int64, in st: RowState) -> Int64 {
+        var newest = st.rowVersion?.hlc.rawValue ?? 0
+        for (i, cell) in st.cells.enumerated() {
+            guard let cell, kind != .update || mask & (1 << Int64(i)) != 0 else { continue }
+            newest = max(newest, cell.version.hlc.rawValue)
+        }
+        return newest
+    }
+
     /// One logged write applied to a row's versions, exactly as a per-write trigger would have.
     static func fold(_ kind: LogKind, mask: Int64, version: Version, into st: inout RowState) {
         let count = st.cells.count
         switch kind {
         case .insert:
-            // A new key starts at causal length 1; re-inserting a deleted key starts the row's next life.
+            // A new key starts at causal length 1; re-inserting a deleted key starts the row's next life. An insert
+            // over a live row (INSERT OR REPLACE) is a death and a new life: the death saw every cell of the old one.
+            if st.isAlive {
+                st.tombCL = st.cl + 1
+                st.tomb = st.cells.map { $0?.version }
+            }
             st.cl = st.cl + 1 + (st.cl % 2)
             st.rowVersion = version
             st.rowChanged = true
@@ -76,6 +93,10 @@ extension Replica {
                 st.cellChanged[i] = true
             }
         case .delete:
+            if st.isAlive {
+                st.tombCL = st.cl + 1
+                st.tomb = st.cells.map { $0?.version }
+            }
             st.cl = st.cl + 1 + ((st.cl + 1) % 2)
             st.rowVersion = version
             st.rowChanged = true

@@ -1,11 +1,29 @@
-/// Reading changes out of a replica: the latest version of every cell (and every row's existence) whose local
-/// sequence is after a given point. Compacted by construction: the shadow keeps only the latest version of a cell.
+/// Reading changes out of a replica: the latest version of every cell (and every row's existence) written after a
+/// given point. Compacted by construction: the shadow keeps only the latest version of a cell.
+///
+/// ## Pages and the low-water mark
+/// Rows are paged by their *latest* local sequence, but a row's older cells keep their older sequences. A transfer
+/// that spans pages therefore has two positions: `after`, where the next page starts (the last row read), and
+/// `since`, where the whole transfer started. A page holds the rows with sequence in (`after`, cursor] and, of each
+/// row, every cell written after `since` — not after `after`: a row whose newest edit lies beyond a page boundary
+/// still brings the cells it had before the boundary. When the last page is read (`hasMore` false), the reader of the
+/// pages moves `since` up to the cursor. Why nothing is skipped: a cell written at sequence s after the transfer
+/// started has s above every position read so far (sequences only grow), so its row — whose sequence is at least s
+/// from then on — lies ahead of the reading position until a page reads it, with every cell after `since`.
+///
+/// Every page is read inside one read transaction, so it is one snapshot of the replica: a write committing between
+/// two tables' reads cannot make the cursor jump over a row.
 extension Replica {
-    /// Changes with local sequence after `after`, ordered by sequence, in whole rows: at most `limit` rows and at
-    /// most `maxChanges` changes (but always at least one row). Pass the returned `cursor` as `after` for the next
-    /// page.
-    public func changes(after: Int64, limit: Int = Int.max, maxChanges: Int = Int.max) throws -> ChangePage {
+    /// Changes of rows whose local sequence is after `after`, ordered by sequence, in whole rows: at most `limit`
+    /// rows and at most `maxChanges` changes (but always at least one row). Of each row, the cells written after
+    /// `since` (default: `after`). Pass the returned `cursor` as `after` for the next page, and keep `since` until
+    /// a page says `hasMore` is false.
+    public func changes(after: Int64, since: Int64? = nil, limit: Int = Int.max, maxChanges: Int = Int.max) throws -> ChangePage {
         try foldLog()
+        let since = min(since ?? after, after)
+        let ownTransaction = !database.isInTransaction
+        if ownTransaction { try database.execute("BEGIN") }
+        defer { if ownTransaction { try? database.execute("COMMIT") } }
         // One cursor per synced table, each in sequence order; the page takes the lowest sequence next, so only the
         // rows that make up the page are read.
         var cursors: [(table: SyncedTable, statement: Statement, seq: Int64)] = []
@@ -17,16 +35,18 @@ extension Replica {
             try stmt.bind([.integer(after)])
             if try stmt.step() { cursors.append((t, stmt, stmt.int64(2))) } else { stmt.reset() }
         }
-        var changes: [Change] = []
+        var page = ChangePage(changes: [], cursor: max(after, 0), hasMore: false)
         var rows = 0
-        var cursor = max(after, 0)
         while let next = cursors.indices.min(by: { cursors[$0].seq < cursors[$1].seq }), rows < limit {
             let c = cursors[next]
-            let row = try rowChanges(c.table, c.statement, after: after)
-            if rows > 0 && changes.count + row.count > maxChanges { break }
-            changes += row
+            var row: [Change] = []
+            var refused: [RefusedChange] = []
+            try rowChanges(c.table, c.statement, since: since, into: &row, refused: &refused)
+            if rows > 0 && page.changes.count + row.count > maxChanges { break }
+            page.changes += row
+            page.refused += refused
             rows += 1
-            cursor = c.seq
+            page.cursor = c.seq
             if try c.statement.step() {
                 cursors[next].seq = c.statement.int64(2)
             } else {
@@ -34,7 +54,8 @@ extension Replica {
                 cursors.remove(at: next)
             }
         }
-        return ChangePage(changes: changes, cursor: cursor, hasMore: !cursors.isEmpty)
+        page.hasMore = !cursors.isEmpty
+        return page
     }
 
     /// Every change the replica holds (for tests and full exports).
@@ -42,7 +63,7 @@ extension Replica {
 
     private func readSQL(_ t: SyncedTable) -> String {
         let values = t.columns.map { "t." + quoted($0.name) }
-        let cols = ["s.pk", "s.cl", "s.seq", "s.rh", "s.rs", "s.rq", "s.cells"] + values
+        let cols = ["s.pk", "s.cl", "s.seq", "s.rh", "s.rs", "s.rq", "s.cells", "s.tcl", "s.tomb"] + values
         return """
             SELECT \(cols.joined(separator: ", ")) FROM \(t.quotedShadow) AS s
             LEFT JOIN \(t.quotedName) AS t ON t.\(t.quotedPK) = s.pk
@@ -50,20 +71,38 @@ extension Replica {
             """
     }
 
-    private func rowChanges(_ t: SyncedTable, _ s: Statement, after: Int64) throws -> [Change] {
-        let pk = s.string(0) ?? ""
-        let cl = s.int64(1)
-        var out: [Change] = []
-        if let rq = s.optionalInt64(5), rq > after, let rh = s.optionalInt64(3), let site = siteUUID(s.optionalInt64(4)) {
-            out.append(Change(table: t.name, pk: pk, column: nil, value: .null, version: Version(hlc: HLC(rawValue: rh), site: site), causalLength: cl))
+    static let firstValueColumn: Int32 = 9
+
+    private func rowChanges(_ t: SyncedTable, _ s: Statement, since: Int64, into out: inout [Change], refused: inout [RefusedChange]) throws {
+        guard let pk = s.validText(0) else {
+            refused.append(RefusedChange(table: t.name, pk: s.string(0) ?? "", column: nil, version: nil,
+                                         reason: .invalidText("the primary key is not valid UTF-8 text")))
+            return
         }
-        guard cl % 2 == 1, case .blob(let bytes) = s.column(6) else { return out }
+        let cl = s.int64(1)
+        if let rq = s.optionalInt64(5), rq > since, let rh = s.optionalInt64(3), let site = siteUUID(s.optionalInt64(4)) {
+            out.append(Change(table: t.name, pk: pk, column: nil, value: .null, version: Version(hlc: HLC(rawValue: rh), site: site), causalLength: cl))
+            // What the writer of the last death had seen of the life it ended: knowledge, not values (see Merge).
+            if let tcl = s.optionalInt64(7), case .blob(let bytes) = s.column(8) {
+                let seen = CellCodec.decode(bytes, count: t.columns.count, rowSeq: 0, siteID: siteUUID)
+                for (i, c) in t.columns.enumerated() {
+                    guard let v = seen[i]?.version else { continue }
+                    out.append(Change(table: t.name, pk: pk, column: c.name, value: .null, version: v, causalLength: tcl))
+                }
+            }
+        }
+        guard cl % 2 == 1, case .blob(let bytes) = s.column(6) else { return }
         let cells = CellCodec.decode(bytes, count: t.columns.count, rowSeq: s.int64(2), siteID: siteUUID)
         for (i, c) in t.columns.enumerated() {
-            guard let cell = cells[i], cell.seq > after else { continue }
-            out.append(Change(table: t.name, pk: pk, column: c.name, value: s.column(Int32(7 + i)),
-                              version: cell.version, causalLength: cl, base: cell.base))
+            guard let cell = cells[i], cell.seq > since else { continue }
+            let index = Self.firstValueColumn + Int32(i)
+            let value = s.column(index)
+            if case .text = value, s.validText(index) == nil {
+                refused.append(RefusedChange(table: t.name, pk: pk, column: c.name, version: cell.version,
+                                             reason: .invalidText("the text is not valid UTF-8 (written by a tool that bypassed the encoding); retype it")))
+                continue
+            }
+            out.append(Change(table: t.name, pk: pk, column: c.name, value: value, version: cell.version, causalLength: cl, base: cell.base))
         }
-        return out
     }
 }

@@ -67,12 +67,21 @@ extension Replica {
             }
             try MergeValidator.checkValue(value, for: t.columns[i], table: t.name)
             let select = "SELECT \(quoted(c.column)) FROM \(t.quotedName) WHERE \(t.quotedPK) = ?"
-            guard let before = try database.query(select, [.text(c.pk)]).first?.first else {
-                throw ReplicaError.malformedChange("row '\(c.pk)' of \(c.table) was deleted after the conflict; nothing to resolve")
-            }
-            if before != value {
-                try database.run("UPDATE \(t.quotedName) SET \(quoted(c.column)) = ? WHERE \(t.quotedPK) = ?", [value, .text(c.pk)])
-                try foldLog()
+            let before: Value
+            if let current = try database.query(select, [.text(c.pk)]).first?.first {
+                before = current
+                if before != value {
+                    try database.run("UPDATE \(t.quotedName) SET \(quoted(c.column)) = ? WHERE \(t.quotedPK) = ?", [value, .text(c.pk)])
+                    try foldLog()
+                }
+            } else {
+                // The row is deleted (an edit lost to a delete, or deleted since): keeping the winner keeps it deleted;
+                // taking the other value or a new one restores the row with that value (a new life of the row).
+                before = .null
+                if action != .keep {
+                    try database.run("INSERT INTO \(t.quotedName) (\(t.quotedPK), \(quoted(c.column))) VALUES (?, ?)", [.text(c.pk), value])
+                    try foldLog()
+                }
             }
             let version = try cellVersion(t, pk: c.pk, column: c.column) ?? Version(hlc: try clock, site: siteID)
             let at = HLC.wallClock().milliseconds

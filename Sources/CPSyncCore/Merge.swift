@@ -20,7 +20,7 @@ extension Replica {
             var start = 0
             while start < changes.count {
                 var end = start + 1
-                while end < changes.count && changes[end].pk == changes[start].pk && changes[end].table == changes[start].table {
+                while end < changes.count && changes[end].pk.utf8.elementsEqual(changes[start].pk.utf8) && changes[end].table == changes[start].table {
                     end += 1
                 }
                 try merger.mergeRow(RowKey(table: changes[start].table, pk: changes[start].pk), changes[start..<end], into: &result)
@@ -33,15 +33,41 @@ extension Replica {
     }
 }
 
+/// A row, compared by the bytes of its key as SQLite compares them: Swift's `String` equality would make an NFC and
+/// an NFD spelling of one key the same row here while SQLite keeps them as two.
+extension Replica {
+    /// The first change `merge` would refuse, with its index and the reason; nil when every change is valid. The
+    /// office runs the county's own checks before it sends anything, so one bad change is set aside, not sent.
+    public func firstInvalidChange(in changes: [Change]) -> (index: Int, error: ReplicaError)? {
+        let validator = MergeValidator(replica: self)
+        for (i, c) in changes.enumerated() {
+            do { try validator.validate([c]) } catch let e as ReplicaError { return (i, e) } catch {
+                return (i, .malformedChange("\(error)"))
+            }
+        }
+        return nil
+    }
+}
+
 struct RowKey: Hashable {
     let table: String
     let pk: String
+
+    static func == (a: RowKey, b: RowKey) -> Bool { a.table == b.table && a.pk.utf8.elementsEqual(b.pk.utf8) }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(table)
+        for byte in pk.utf8 { hasher.combine(byte) }
+    }
 }
 
 /// The checks that run before anything is written: every name against the schema, every value against its column.
 struct MergeValidator {
     static let maxKeyBytes = 128
     static let maxValueBytes = 1 << 20
+    /// A row deleted and re-created four billion times is not a row but an attack: bounded so that no arithmetic on
+    /// causal lengths can overflow anywhere.
+    static let maxCausalLength: Int64 = 1 << 32
 
     let replica: Replica
 
@@ -59,9 +85,10 @@ struct MergeValidator {
             if let b = c.base, !Replica.isValidSiteID(b.site) {
                 throw ReplicaError.malformedChange("base site id '\(b.site.prefix(80))' is not valid")
             }
-            guard c.causalLength >= 1 else {
-                throw ReplicaError.malformedChange("causal length \(c.causalLength) of \(c.table)[\(c.pk)] must be at least 1")
+            guard c.causalLength >= 1, c.causalLength <= Self.maxCausalLength else {
+                throw ReplicaError.malformedChange("causal length \(c.causalLength) of \(c.table)[\(c.pk)] must be between 1 and \(Self.maxCausalLength)")
             }
+            if let b = c.base, b.hlc.rawValue <= 0 { throw ReplicaError.malformedChange("base clock \(b.hlc.rawValue) must be positive") }
             guard c.version.hlc.rawValue > 0 else { throw ReplicaError.malformedChange("clock \(c.version.hlc.rawValue) must be positive") }
             guard let column = c.column else {
                 guard c.value.isNull else { throw ReplicaError.malformedChange("a row-existence change carries no value") }
@@ -69,7 +96,11 @@ struct MergeValidator {
             }
             guard let i = t.columnIndex[column] else { throw ReplicaError.unknownColumn(table: c.table, column: column) }
             guard c.causalLength % 2 == 1 else {
-                throw ReplicaError.malformedChange("cell \(c.table).\(column) of row '\(c.pk)' has an even (deleted) causal length")
+                // A cell at an even (dead) causal length is knowledge: a version the deleter had seen. No value.
+                guard c.value.isNull else {
+                    throw ReplicaError.malformedChange("cell \(c.table).\(column) of row '\(c.pk)' has an even (deleted) causal length and a value")
+                }
+                continue
             }
             try Self.checkValue(c.value, for: t.columns[i], table: c.table)
         }

@@ -16,7 +16,8 @@ public final class Replica {
     var siteNumbers: [String: Int64] = [:]
     var localSiteNumber: Int64 = 0
 
-    static let metadataTables = ["_cp_state", "_cp_sites", "_cp_tables", "_cp_rules", "_cp_meta", "_cp_log", "_cp_conflicts", "_cp_resolutions"]
+    static let metadataTables = ["_cp_state", "_cp_sites", "_cp_tables", "_cp_rules", "_cp_meta", "_cp_log", "_cp_conflicts", "_cp_resolutions",
+                                 "_cp_outbox", "_cp_held"]
 
     static let metadataSQL = """
         CREATE TABLE IF NOT EXISTS _cp_state (
@@ -51,6 +52,17 @@ public final class Replica {
           conflict_id INTEGER PRIMARY KEY NOT NULL,
           action TEXT NOT NULL, value, before, by TEXT NOT NULL, at INTEGER NOT NULL, note TEXT,
           hlc INTEGER NOT NULL, site TEXT NOT NULL
+        );
+        CREATE TABLE IF NOT EXISTS _cp_outbox (
+          id INTEGER PRIMARY KEY,
+          tbl TEXT NOT NULL, pk TEXT NOT NULL, col TEXT NOT NULL, val,
+          hlc INTEGER NOT NULL, site TEXT NOT NULL, cl INTEGER NOT NULL, base_hlc INTEGER, base_site TEXT,
+          UNIQUE (tbl, pk, col, hlc, site)
+        );
+        CREATE TABLE IF NOT EXISTS _cp_held (
+          tbl TEXT NOT NULL, pk TEXT NOT NULL, col TEXT NOT NULL DEFAULT '',
+          hlc INTEGER, site TEXT, code TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
+          PRIMARY KEY (tbl, pk, col)
         );
         CREATE TRIGGER IF NOT EXISTS _cp_resolutions_no_update BEFORE UPDATE ON _cp_resolutions
           BEGIN SELECT RAISE(ABORT, 'cpsync: the audit trail cannot be edited'); END;
@@ -93,6 +105,11 @@ public final class Replica {
             throw ReplicaError.malformedChange("replica '\(path)' belongs to site '\(siteID)', not '\(requested)'")
         }
         try loadSchema()
+        // Replicas made by an older cpsync get the newer shadow columns once (the only write an open may make).
+        let old = try tables.values.filter { try ChangeCapture.shadowNeedsUpgrade($0, database: database) }
+        if !old.isEmpty {
+            try database.transaction { for t in old { try ChangeCapture.upgradeShadow(t, database: database) } }
+        }
     }
 
     /// Site ids are what offices type and what logs show: short, lower-case, no spaces. UUIDs qualify.
@@ -161,6 +178,11 @@ public final class Replica {
         rules[table, default: [:]][column] = rule
     }
 
+    /// The merge rule of one column (LWW unless set).
+    public func mergeRule(table: String, column: String) throws -> MergeRule {
+        rules[table]?[column] ?? .lww
+    }
+
     /// Runs a schema migration in one transaction, then re-installs capture for every synced table so new columns
     /// get versions and triggers. A failed migration leaves the replica as it was.
     public func migrate(_ body: (Database) throws -> Void) throws {
@@ -227,33 +249,75 @@ public final class Replica {
 }
 
 /// How a column merges. `lww`: last writer wins on (HLC, site). `rank`: a value of higher rank wins whatever its
-/// clock (a later workflow stage beats an earlier one); equal ranks fall back to LWW and, when values differ,
-/// are a conflict. Values absent from the ranking rank lowest.
+/// clock (a later workflow stage beats an earlier one); equal ranks fall back to LWW. Values absent from the ranking
+/// rank lowest. `parents` (may be empty) is the workflow's tree: each value's previous stage. Two concurrent
+/// different values are a conflict unless one lies on the other's path (立案 then 交办 is one road; 不予立案 and
+/// 交办 are two). Without a tree, only equal ranks conflict.
 public enum MergeRule: Sendable, Equatable {
     case lww
-    case rank([String: Int])
+    case rank([String: Int], parents: [String: String] = [:])
 
     var encoded: String {
         switch self {
         case .lww: return "lww"
-        case .rank(let r): return "rank:" + r.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+        case .rank(let r, let parents):
+            let ranks = "rank:" + r.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
+            if parents.isEmpty { return ranks }
+            return ranks + ";parents:" + parents.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: ",")
         }
     }
 
     init?(encoded: String) {
         if encoded == "lww" { self = .lww; return }
         guard encoded.hasPrefix("rank:") else { return nil }
-        var ranks: [String: Int] = [:]
-        for part in encoded.dropFirst(5).split(separator: ",") {
-            let kv = part.split(separator: "=", maxSplits: 1)
-            guard kv.count == 2, let r = Int(kv[1]) else { return nil }
-            ranks[String(kv[0])] = r
+        let parts = encoded.dropFirst(5).split(separator: ";", maxSplits: 1)
+        func pairs(_ text: Substring) -> [(String, String)]? {
+            var out: [(String, String)] = []
+            for part in text.split(separator: ",") {
+                let kv = part.split(separator: "=", maxSplits: 1)
+                guard kv.count == 2 else { return nil }
+                out.append((String(kv[0]), String(kv[1])))
+            }
+            return out
         }
-        self = .rank(ranks)
+        var ranks: [String: Int] = [:]
+        for (k, v) in pairs(parts.first ?? "") ?? [] {
+            guard let r = Int(v) else { return nil }
+            ranks[k] = r
+        }
+        var parents: [String: String] = [:]
+        if parts.count == 2, parts[1].hasPrefix("parents:") {
+            guard let p = pairs(parts[1].dropFirst(8)) else { return nil }
+            for (k, v) in p { parents[k] = v }
+        }
+        self = .rank(ranks, parents: parents)
     }
 
     func rank(of value: Value) -> Int {
-        guard case .rank(let r) = self, case .text(let s) = value else { return 0 }
+        guard case .rank(let r, _) = self, case .text(let s) = value else { return 0 }
         return r[s] ?? Int.min
+    }
+
+    /// Whether two different values written concurrently are a real conflict under this rule.
+    func concurrentValuesConflict(_ a: Value, _ b: Value) -> Bool {
+        guard a != b else { return false }
+        switch self {
+        case .lww: return true
+        case .rank(_, let parents):
+            if parents.isEmpty { return rank(of: a) == rank(of: b) }
+            guard case .text(let x) = a, case .text(let y) = b else { return true }
+            return !Self.onPath(x, below: y, parents) && !Self.onPath(y, below: x, parents)
+        }
+    }
+
+    /// Whether `ancestor` is a stage on the way to `value` (bounded walk: the tree is small).
+    private static func onPath(_ ancestor: String, below value: String, _ parents: [String: String]) -> Bool {
+        var v = value
+        for _ in 0..<64 {
+            guard let p = parents[v] else { return false }
+            if p == ancestor { return true }
+            v = p
+        }
+        return false
     }
 }

@@ -21,11 +21,16 @@ struct RowState {
     var rowChanged = false
     /// The row started a new life (causal length moved): the table row is re-created from this life's cells.
     var newLife = false
+    /// The causal length of the row's last death, and the cell versions its writer had seen of the life it ended:
+    /// what tells a lost edit (a conflict) from one the deleter saw.
+    var tombCL: Int64?
+    var tomb: [Version?]
 
     init(columnCount: Int) {
         cells = Array(repeating: nil, count: columnCount)
         values = Array(repeating: nil, count: columnCount)
         cellChanged = Array(repeating: false, count: columnCount)
+        tomb = Array(repeating: nil, count: columnCount)
     }
 
     var isAlive: Bool { cl % 2 == 1 }
@@ -55,26 +60,76 @@ struct RowMerger {
         let t = s.table
         var st = try load(s, pk: key.pk)
         let rules = replica.rules[t.name] ?? [:]
+        var maxCL = st.cl
+        // Knowledge: cell changes at an even (dead) causal length carry the versions a deleter had seen.
+        var knowledge: [Int64: [Int: Version]] = [:]
         for c in changes {
             hlc = max(hlc, c.version.hlc.rawValue)
+            maxCL = max(maxCL, c.causalLength)
+            if c.causalLength % 2 == 0, let column = c.column, let i = t.columnIndex[column] {
+                knowledge[c.causalLength, default: [:]][i] = max(knowledge[c.causalLength]?[i] ?? c.version, c.version)
+            }
+        }
+        if maxCL > st.cl {
+            // A later life of the row: what this replica held of the current one no longer counts. Each of its
+            // cells that the writer of the death had not seen is an edit lost to a delete, kept as a conflict.
+            if st.isAlive {
+                let killer = changes.filter { $0.column == nil && $0.causalLength == st.cl + 1 }.map(\.version).max()
+                    ?? changes.filter { $0.column == nil && $0.causalLength == maxCL }.map(\.version).max()
+                let seen = knowledge[st.cl + 1] ?? [:]
+                for i in t.columns.indices {
+                    guard let cell = st.cells[i], let killer, cell.version.site != killer.site else { continue }
+                    if let v = seen[i], !(v < cell.version) { continue }
+                    try lostEdit(t, pk: key.pk, column: i, value: st.values[i] ?? .null, version: cell.version, base: cell.base,
+                                 causalLength: st.cl, killer: killer, into: &result)
+                }
+            }
+            st.cl = maxCL
+            st.rowVersion = nil
+            st.cells = Array(repeating: nil, count: t.columns.count)
+            st.values = Array(repeating: nil, count: t.columns.count)
+            st.newLife = true
+            st.rowChanged = true
+            let tcl = maxCL % 2 == 0 ? maxCL : maxCL - 1
+            if st.tombCL != tcl {
+                st.tombCL = tcl
+                st.tomb = Array(repeating: nil, count: t.columns.count)
+            }
+        }
+        for c in changes {
             if c.causalLength < st.cl {
+                // A change of an earlier life, arriving late: superseded. An edit the deleter had not seen is kept.
+                if c.causalLength % 2 == 1, let column = c.column, let i = t.columnIndex[column] {
+                    let seen = st.tombCL == c.causalLength + 1 ? st.tomb[i] : nil
+                    let killer = st.rowVersion ?? c.version
+                    if killer.site != c.version.site && (seen.map { $0 < c.version } ?? true) {
+                        try lostEdit(t, pk: key.pk, column: i, value: c.value, version: c.version, base: c.base,
+                                     causalLength: c.causalLength, killer: killer, into: &result, incoming: true)
+                    }
+                }
                 result.superseded += 1
                 continue
-            }
-            if c.causalLength > st.cl {
-                // A later life of the row: what this replica held of the earlier one no longer counts.
-                st.cl = c.causalLength
-                st.rowVersion = nil
-                st.cells = Array(repeating: nil, count: t.columns.count)
-                st.values = Array(repeating: nil, count: t.columns.count)
-                st.newLife = true
-                st.rowChanged = true
             }
             guard let column = c.column, let i = t.columnIndex[column] else {
                 if let current = st.rowVersion, !(current < c.version) {
                     if current == c.version { result.alreadyKnown += 1 } else { result.superseded += 1 }
                 } else {
                     st.rowVersion = c.version
+                    st.rowChanged = true
+                    result.applied += 1
+                }
+                continue
+            }
+            if c.causalLength % 2 == 0 {
+                // Knowledge of the current death.
+                if st.tombCL != c.causalLength {
+                    st.tombCL = c.causalLength
+                    st.tomb = Array(repeating: nil, count: t.columns.count)
+                }
+                if let v = st.tomb[i], !(v < c.version) {
+                    result.alreadyKnown += 1
+                } else {
+                    st.tomb[i] = c.version
                     st.rowChanged = true
                     result.applied += 1
                 }
@@ -95,10 +150,17 @@ struct RowMerger {
             }
             let curValue = st.values[i] ?? .null
             let incomingWins = Self.wins(c.value, c.version, over: curValue, cur.version, rule: rule)
-            if replica.recordsConflicts, let conflict = try conflictIfAny(t, pk: key.pk, column: column, rule: rule,
-                                                                        incoming: c, current: cur, currentValue: curValue,
-                                                                        incomingWins: incomingWins) {
-                result.conflicts.append(conflict)
+            let concurrent = cur.version.site != c.version.site && c.base != cur.version && cur.base != c.version
+                && rule.concurrentValuesConflict(curValue, c.value)
+            if concurrent && replica.recordsConflicts {
+                if let conflict = try recordConflict(t, pk: key.pk, column: column, incoming: c, current: cur.version,
+                                                     currentValue: curValue, incomingWins: incomingWins) {
+                    result.conflicts.append(conflict)
+                }
+            } else if concurrent && incomingWins && cur.version.site == replica.siteID {
+                // An office's own edit overwritten by a value its writer had not seen: the edit must still reach the
+                // county, which keeps both. It waits in the outbox until a push is acknowledged.
+                try keepInOutbox(t, pk: key.pk, column: column, value: curValue, version: cur.version, base: cur.base, causalLength: st.cl)
             }
             if incomingWins {
                 st.cells[i] = CellMeta(version: c.version, base: c.base, seq: 0)
@@ -113,6 +175,31 @@ struct RowMerger {
         if st.anyChange { try write(s, pk: key.pk, &st) }
     }
 
+    /// An edit lost to a delete (or to a replacement of the row) whose writer had not seen it. The county records
+    /// the conflict (winner: the deletion, with no value); an office keeps its own lost edit in the outbox so that
+    /// the county learns of it.
+    private mutating func lostEdit(_ t: SyncedTable, pk: String, column i: Int, value: Value, version: Version, base: Version?,
+                                   causalLength: Int64, killer: Version, into result: inout MergeResult, incoming: Bool = false) throws {
+        let column = t.columns[i].name
+        if replica.recordsConflicts {
+            let lost = Change(table: t.name, pk: pk, column: column, value: value, version: version, causalLength: causalLength, base: base)
+            if let conflict = try recordConflict(t, pk: pk, column: column, incoming: lost, current: killer, currentValue: .null,
+                                                 incomingWins: false) {
+                result.conflicts.append(conflict)
+            }
+        } else if !incoming && version.site == replica.siteID {
+            try keepInOutbox(t, pk: pk, column: column, value: value, version: version, base: base, causalLength: causalLength)
+        }
+    }
+
+    private func keepInOutbox(_ t: SyncedTable, pk: String, column: String, value: Value, version: Version, base: Version?,
+                              causalLength: Int64) throws {
+        try db.run("""
+            INSERT OR IGNORE INTO _cp_outbox(tbl, pk, col, val, hlc, site, cl, base_hlc, base_site) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(t.name), .text(pk), .text(column), value, .integer(version.hlc.rawValue), .text(version.site),
+                  .integer(causalLength), base.map { .integer($0.hlc.rawValue) } ?? .null, base.map { .text($0.site) } ?? .null])
+    }
+
     /// Prepared statements for one table, built once per merge.
     final class TableStatements {
         let table: SyncedTable
@@ -125,10 +212,10 @@ struct RowMerger {
 
         init(_ t: SyncedTable, db: Database) throws {
             table = t
-            loadShadow = try db.statement("SELECT cl, seq, rh, rs, rq, cells FROM \(t.quotedShadow) WHERE pk = ?")
+            loadShadow = try db.statement("SELECT cl, seq, rh, rs, rq, cells, tcl, tomb FROM \(t.quotedShadow) WHERE pk = ?")
             let select = t.columns.isEmpty ? "1" : t.columns.map { quoted($0.name) }.joined(separator: ", ")
             loadRow = try db.statement("SELECT \(select) FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
-            writeShadow = try db.statement("INSERT OR REPLACE INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells) VALUES (?, ?, ?, ?, ?, ?, ?)")
+            writeShadow = try db.statement("INSERT OR REPLACE INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
             deleteRow = try db.statement("DELETE FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
             updateRow = t.columns.isEmpty ? nil : try db.statement(
                 "UPDATE \(t.quotedName) SET \(t.columns.map { "\(quoted($0.name)) = ?" }.joined(separator: ", ")) WHERE \(t.quotedPK) = ?")
@@ -158,14 +245,12 @@ struct RowMerger {
         return current < version
     }
 
-    /// A real conflict: different sites, neither writer had seen the other's version, and the values differ.
-    /// For ranked columns only equal ranks conflict (a later workflow stage simply wins).
-    private func conflictIfAny(_ t: SyncedTable, pk: String, column: String, rule: MergeRule, incoming c: Change,
-                               current cur: CellMeta, currentValue: Value, incomingWins: Bool) throws -> Conflict? {
-        guard cur.version.site != c.version.site, c.base != cur.version, cur.base != c.version,
-              currentValue != c.value, rule.rank(of: currentValue) == rule.rank(of: c.value) else { return nil }
+    /// Records a real conflict (two sites, neither writer had seen the other's version) with both values.
+    /// Idempotent: the same pair of versions is recorded once. Returns nil when it was recorded before.
+    private func recordConflict(_ t: SyncedTable, pk: String, column: String, incoming c: Change, current: Version,
+                                currentValue: Value, incomingWins: Bool) throws -> Conflict? {
         let (wv, wver, ov, over) = incomingWins
-            ? (c.value, c.version, currentValue, cur.version) : (currentValue, cur.version, c.value, c.version)
+            ? (c.value, c.version, currentValue, current) : (currentValue, current, c.value, c.version)
         try db.run("""
             INSERT OR IGNORE INTO _cp_conflicts(tbl, pk, col, winner_value, winner_hlc, winner_site, other_value, other_hlc, other_site, detected_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -189,6 +274,10 @@ struct RowMerger {
             st.rowSeq = s.optionalInt64(4)
             if case .blob(let bytes) = s.column(5) {
                 st.cells = CellCodec.decode(bytes, count: t.columns.count, rowSeq: s.int64(1), siteID: replica.siteUUID)
+            }
+            if let tcl = s.optionalInt64(6), case .blob(let bytes) = s.column(7) {
+                st.tombCL = tcl
+                st.tomb = CellCodec.decode(bytes, count: t.columns.count, rowSeq: 0, siteID: replica.siteUUID).map { $0?.version }
             }
         }
         guard found else { return st }
@@ -219,6 +308,10 @@ struct RowMerger {
             try st.rowVersion.map { .integer(try replica.siteNumber($0.site)) } ?? .null,
             st.rowVersion == nil ? .null : st.rowSeq.map { .integer($0) } ?? .null,
             .blob(try CellCodec.encode(cells, rowSeq: seq, siteNumber: replica.siteNumber)),
+            st.tombCL.map { .integer($0) } ?? .null,
+            st.tombCL == nil ? .null
+                : .blob(try CellCodec.encode(st.tomb.map { $0.map { CellMeta(version: $0, base: nil, seq: 0) } }, rowSeq: 0,
+                                             siteNumber: replica.siteNumber)),
         ]
         try s.writeShadow.execute(shadow)
         if shadowOnly { return }

@@ -102,6 +102,14 @@ public final class Statement {
     }
     public func optionalInt64(_ index: Int32) -> Int64? { isNull(index) ? nil : int64(index) }
 
+    /// The column's text when it is valid UTF-8, else nil. SQLite stores whatever bytes a tool handed it; text that
+    /// is not UTF-8 cannot travel byte for byte, so readers that send values check it instead of decoding lossily.
+    public func validText(_ index: Int32) -> String? {
+        guard let ptr = sqlite3_column_text(handle, index) else { return nil }
+        let count = Int(sqlite3_column_bytes(handle, index))
+        return String(validating: UnsafeBufferPointer(start: ptr, count: count), as: UTF8.self)
+    }
+
     /// Binds, runs to completion and resets. Returns nothing; use `query` for rows.
     public func execute(_ values: [Value] = []) throws(SQLiteError) {
         reset()

@@ -1,13 +1,17 @@
 /// The query of `GET /v1/pull`: `after`, `limit` (optional), `protocol`, `schemaVersion`.
 public struct PullQuery: Sendable, Hashable {
     public var after: Int64
+    /// Where the transfer that this page continues started (its low-water mark): of each row in the page, the cells
+    /// written after `since` come. nil: `after` (a transfer that starts with this page).
+    public var since: Int64?
     /// nil: the server's default page size.
     public var limit: Int?
     public var protocolVersion: Int
     public var schemaVersion: Int
 
-    public init(after: Int64, limit: Int? = nil, protocolVersion: Int = ProtocolVersion.current, schemaVersion: Int) {
+    public init(after: Int64, since: Int64? = nil, limit: Int? = nil, protocolVersion: Int = ProtocolVersion.current, schemaVersion: Int) {
         self.after = after
+        self.since = since
         self.limit = limit
         self.protocolVersion = protocolVersion
         self.schemaVersion = schemaVersion
@@ -15,7 +19,7 @@ public struct PullQuery: Sendable, Hashable {
 
     /// `after=…&limit=…&protocol=…&schemaVersion=…` (no leading `?`).
     public var queryString: String {
-        "after=\(after)" + (limit.map { "&limit=\($0)" } ?? "") + "&protocol=\(protocolVersion)&schemaVersion=\(schemaVersion)"
+        "after=\(after)" + (since.map { "&since=\($0)" } ?? "") + (limit.map { "&limit=\($0)" } ?? "") + "&protocol=\(protocolVersion)&schemaVersion=\(schemaVersion)"
     }
 
     /// Parses decoded query parameters; 400 `bad_request` naming the parameter when one is missing or invalid.
@@ -30,12 +34,16 @@ public struct PullQuery: Sendable, Hashable {
             let v: Int64? = Array(s.utf8).withUnsafeBufferPointer { b in
                 b.count > 0 ? parseDecimal(b.baseAddress!, b.count, consumed: &used, whole: true) : nil
             }
-            guard let v, v >= min, v <= Int64(Int32.max) || name == "after" else {
+            guard let v, v >= min, v <= Int64(Int32.max) || name == "after" || name == "since" else {
                 throw ErrorBody(code: .badRequest, message: "query parameter \(name)=\(s) is not an integer ≥ \(min)")
             }
             return v
         }
         after = try int("after", required: true, min: 0)!
+        since = try int("since", required: false, min: 0)
+        if let since, since > after {
+            throw ErrorBody(code: .badRequest, message: "query parameter since=\(since) must not be beyond after=\(after)")
+        }
         limit = try int("limit", required: false, min: 1).map { Int($0) }
         protocolVersion = Int(try int("protocol", required: true, min: 0)!)
         schemaVersion = Int(try int("schemaVersion", required: true, min: 0)!)

@@ -43,7 +43,8 @@ public struct SyncService: Sendable {
         guard !request.batchId.isEmpty, request.batchId.utf8.count <= 128 else {
             throw ErrorBody(code: .badRequest, message: "batchId must be 1–128 characters")
         }
-        for (i, c) in request.changes.enumerated() where c.version.site != site {
+        // Knowledge cells (a dead causal length) name versions the office had seen, written by anyone.
+        for (i, c) in request.changes.enumerated() where c.version.site != site && !Self.isKnowledge(c) {
             throw ErrorBody(code: .forbidden,
                             message: "change \(i) comes from site '\(c.version.site)', but this token belongs to '\(site)'; an office may push only its own changes; nothing was applied",
                             site: c.version.site, index: i)
@@ -59,9 +60,11 @@ public struct SyncService: Sendable {
                                 site: c.base!.site, index: i)
             }
         }
-        if let newest = request.changes.map(\.version.hlc.milliseconds).max(), newest - now > maxSkewMs {
+        // A stamp may run ahead of this clock only as far as the version it overwrote did (see ClockPolicy).
+        if let ahead = request.changes.filter({ !Self.isKnowledge($0) && ClockPolicy.tooFarAhead($0.version, base: $0.base, nowMs: now, maxSkewMs: maxSkewMs) })
+            .map(\.version.hlc.milliseconds).max() {
             metrics.count("cpsync_push_refused_total", labels: ["reason": "clock_skew"])
-            throw ErrorBody.clockSkew(site: site, skewMs: newest - now, maxSkewMs: maxSkewMs)
+            throw ErrorBody.clockSkew(site: site, skewMs: ahead - now, maxSkewMs: maxSkewMs)
         }
         let started = Date()
         do {
@@ -70,6 +73,11 @@ public struct SyncService: Sendable {
                     if let stored = try r.database.scalar("SELECT response FROM _srv_batches WHERE batch_id = ?", [.text(request.batchId)]),
                        case .blob(let bytes) = stored {
                         return (bytes, true, nil)
+                    }
+                    if let (i, e) = r.firstInvalidChange(in: request.changes) {
+                        var body = Self.errorBody(e)
+                        body.index = i
+                        throw body
                     }
                     let result = try r.merge(request.changes)
                     let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
@@ -87,6 +95,8 @@ public struct SyncService: Sendable {
                                "applied": .integer(Int64(result?.applied ?? 0)), "conflicts": .integer(Int64(result?.conflicts.count ?? 0)),
                                "replayed": .integer(replayed ? 1 : 0), "ms": .integer(Int64(Date().timeIntervalSince(started) * 1000))])
             return (response, replayed)
+        } catch let e as ErrorBody {
+            throw e
         } catch let e as ReplicaError {
             throw Self.errorBody(e)
         } catch {
@@ -95,8 +105,10 @@ public struct SyncService: Sendable {
     }
 
     /// Changes after `after`, at most `limit` of them per page (whole rows: a row brings up to one change per column
-    /// plus its existence); an office's own changes are not echoed back to it.
-    public func pull(after: Int64, limit: Int, principal: Principal) throws(ErrorBody) -> PullResponse {
+    /// plus its existence); of each row, the cells written after `since` (the start of the transfer; see
+    /// `Replica.changes`). An office's own changes come back too: a reinstalled office recovers its records from the
+    /// county, and merging what it already holds is a no-op.
+    public func pull(after: Int64, since: Int64? = nil, limit: Int, principal: Principal) throws(ErrorBody) -> PullResponse {
         do {
             let page = try store.read { r -> ChangePage in
                 let latest = try r.sequence
@@ -104,10 +116,9 @@ public struct SyncService: Sendable {
                     throw ErrorBody(code: .cursorAhead,
                                     message: "cursor \(after) is beyond the server's latest change \(latest): the county database was restored from an older backup; run `cpsync pull --reset` to pull everything again (nothing local is lost)")
                 }
-                return try r.changes(after: after, maxChanges: limit)
+                return try r.changes(after: after, since: since, maxChanges: limit)
             }
-            var changes = page.changes
-            if case .site(let site) = principal { changes.removeAll { $0.version.site == site } }
+            let changes = page.changes
             metrics.count("cpsync_pull_pages_total")
             log.event("pull", ["who": .text(principal.name), "after": .integer(after), "cursor": .integer(page.cursor),
                                "changes": .integer(Int64(changes.count))])
@@ -120,6 +131,8 @@ public struct SyncService: Sendable {
             throw ErrorBody(code: .serverError, message: "could not read changes: \(error)")
         }
     }
+
+    static func isKnowledge(_ c: Change) -> Bool { c.column != nil && c.causalLength % 2 == 0 }
 
     func checkSchema(_ office: Int) throws(ErrorBody) {
         if office < CPPCCSchema.version { throw ErrorBody.upgradeRequired(serverSchema: CPPCCSchema.version) }

@@ -14,12 +14,24 @@ import Testing
         return (a, b, p.id)
     }
 
-    @Test func theLaterWorkflowStageWinsAConcurrentMove() throws {
+    @Test func twoBranchesOfTheWorkflowAreAConflictAndTheLaterStageStands() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let (a, b, p) = try pair(dir)
         try b.file(p)
         try b.assign(p, unit: "县水利局")
-        try a.reject(p, reason: "不予立案")  // later on the clock, but an earlier stage
+        try a.reject(p, reason: "不予立案")  // later on the clock, but an earlier stage, on another branch
+        let r1 = try exchange(a, b), r2 = try exchange(b, a)
+        #expect(try status(a, p) == "assigned" && status(b, p) == "assigned")
+        #expect((r1.conflicts + r2.conflicts).contains { $0.column == "status" })
+        #expect(try dump(a) == dump(b))
+    }
+
+    @Test func aLaterStageOnTheSameRoadIsNotAConflict() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let (a, b, p) = try pair(dir)
+        try b.file(p)
+        try b.assign(p, unit: "县水利局")
+        try a.file(p)  // concurrently, the same outcome one step behind
         let r1 = try exchange(a, b), r2 = try exchange(b, a)
         #expect(try status(a, p) == "assigned" && status(b, p) == "assigned")
         #expect(!(r1.conflicts + r2.conflicts).contains { $0.column == "status" })

@@ -113,30 +113,45 @@ import Testing
         #expect(Version(hlc: HLC(milliseconds: 9), site: "z") < Version(hlc: h, site: "a"))
     }
 
-    @Test func replicaClockStaysMonotonicAcrossRestartsWhenTheWallClockGoesBack() throws {
+    @Test func aCellsVersionsOnlyMoveForwardEvenWhenTheWallClockGoesBack() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         var r: Replica? = try makeReplica(dir, "a")
-        // Pretend an earlier session ran with a clock one day ahead.
+        try r!.database.run("INSERT INTO proposals(id, title) VALUES ('p1', '旧')")
+        // Pretend the row was written with a clock one day ahead (the PC clock was wrong then).
         let future = HLC(milliseconds: HLC.wallClock().milliseconds + 86_400_000)
-        try r!.database.run("UPDATE _cp_state SET hlc = ?", [.integer(future.rawValue)])
+        try r!.database.run("UPDATE _cp_log SET hlc = ?", [.integer(future.rawValue)])
         r = nil
         let reopened = try Replica(path: dir.path("a.db"))
-        try reopened.database.run("INSERT INTO proposals(id) VALUES ('p1')")
-        let v = try #require(try reopened.allChanges().first?.version.hlc)
-        #expect(v > future)
-        #expect(try reopened.clock >= v)
+        try reopened.database.run("UPDATE proposals SET title = '新' WHERE id = 'p1'")
+        let title = try #require(try reopened.allChanges().first { $0.column == "title" })
+        #expect(title.version.hlc > future)
+        #expect(try reopened.clock >= title.version.hlc)
     }
 
-    @Test func mergeAdvancesTheLocalClock() throws {
+    @Test func aClockThatWasAheadDoesNotStampLaterEditsOfOtherCells() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let r = try makeReplica(dir, "a")
+        try r.database.run("INSERT INTO proposals(id) VALUES ('p1')")
+        try r.database.run("UPDATE _cp_log SET hlc = ?", [.integer(HLC(milliseconds: HLC.wallClock().milliseconds + 86_400_000).rawValue)])
+        try r.foldLog()
+        let before = HLC.wallClock()
+        try r.database.run("INSERT INTO proposals(id) VALUES ('p2')")
+        let p2 = try #require(try r.allChanges().first { $0.pk == "p2" && $0.column == nil })
+        #expect(p2.version.hlc.milliseconds - before.milliseconds < 60_000, "p2 was stamped \(p2.version.hlc), not now")
+    }
+
+    @Test func mergeAdvancesTheLocalClockAndLaterEditsOfThatCellStampPastIt() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let a = try makeReplica(dir, "a"), b = try makeReplica(dir, "b")
-        try a.database.run("UPDATE _cp_state SET hlc = ?", [.integer(HLC(milliseconds: HLC.wallClock().milliseconds + 60_000).rawValue)])
         try a.database.run("INSERT INTO proposals(id) VALUES ('p1')")
+        try a.database.run("UPDATE _cp_log SET hlc = ?", [.integer(HLC(milliseconds: HLC.wallClock().milliseconds + 60_000).rawValue)])
         try sync(a, to: b)
-        let aClock = try a.clock
-        #expect(try b.clock >= aClock)
+        let aVersion = try #require(try a.allChanges().first { $0.column == "votes" }).version
+        #expect(try b.clock >= aVersion.hlc)
         try b.database.run("UPDATE proposals SET votes = 1")
-        #expect(try b.clock > aClock)
+        let bVersion = try #require(try b.allChanges().first { $0.column == "votes" }).version
+        #expect(bVersion.hlc > aVersion.hlc)
+        #expect(try b.allChanges().first { $0.column == "votes" }?.base == aVersion)
     }
 }
 

@@ -1,0 +1,111 @@
+/// The office's two side queues next to the change log.
+///
+/// - The **outbox** holds this replica's own edits that a merge displaced before they reached the county (a pulled
+///   value its writer had not seen won, or a delete ended the row's life). They are sent with the next push; the
+///   county keeps each as a conflict with both values. Conflict detection therefore does not depend on which office
+///   syncs first.
+/// - The **held** list holds local changes that will not be sent as they are (the county refused them, or the same
+///   checks run here did), with the reason. Every other change keeps flowing; a new write of the same cell replaces
+///   the held one (`dropSupersededHeld`).
+extension Replica {
+    /// One displaced own edit waiting to be sent.
+    public struct OutboxEntry: Sendable, Hashable {
+        public let id: Int64
+        public let change: Change
+    }
+
+    /// The displaced own edits not yet acknowledged by the county, oldest first.
+    public func outbox() throws -> [OutboxEntry] {
+        try database.query("SELECT id, tbl, pk, col, val, hlc, site, cl, base_hlc, base_site FROM _cp_outbox ORDER BY id").map { r in
+            let base: Version? = r[8].int64Value.map { Version(hlc: HLC(rawValue: $0), site: r[9].stringValue ?? "") }
+            return OutboxEntry(id: r[0].int64Value ?? 0, change: Change(
+                table: r[1].stringValue ?? "", pk: r[2].stringValue ?? "", column: r[3].stringValue, value: r[4],
+                version: Version(hlc: HLC(rawValue: r[5].int64Value ?? 0), site: r[6].stringValue ?? ""),
+                causalLength: r[7].int64Value ?? 1, base: base))
+        }
+    }
+
+    /// Removes acknowledged outbox entries (in the caller's transaction).
+    public func removeFromOutbox(_ ids: [Int64]) throws {
+        for id in ids { try database.run("DELETE FROM _cp_outbox WHERE id = ?", [.integer(id)]) }
+    }
+
+    /// A local change set aside, and why.
+    public struct HeldChange: Sendable, Hashable {
+        public let table: String
+        public let pk: String
+        /// nil: the row itself.
+        public let column: String?
+        public let version: Version?
+        public let code: String
+        public let reason: String
+        public let at: Int64
+    }
+
+    /// Sets a change aside with its reason (replacing an earlier entry for the same cell).
+    public func hold(_ refused: RefusedChange) throws {
+        try database.run("""
+            INSERT OR REPLACE INTO _cp_held(tbl, pk, col, hlc, site, code, reason, at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """, [.text(refused.table), .text(refused.pk), .text(refused.column ?? ""),
+                  refused.version.map { .integer($0.hlc.rawValue) } ?? .null, refused.version.map { .text($0.site) } ?? .null,
+                  .text(refused.reason.code), .text(refused.reason.description), .integer(HLC.wallClock().milliseconds)])
+    }
+
+    /// The changes set aside, oldest first.
+    public func held() throws -> [HeldChange] {
+        try database.query("SELECT tbl, pk, col, hlc, site, code, reason, at FROM _cp_held ORDER BY at, tbl, pk, col").map { r in
+            let column = r[2].stringValue ?? ""
+            return HeldChange(table: r[0].stringValue ?? "", pk: r[1].stringValue ?? "", column: column.isEmpty ? nil : column,
+                              version: r[3].int64Value.map { Version(hlc: HLC(rawValue: $0), site: r[4].stringValue ?? "") },
+                              code: r[5].stringValue ?? "", reason: r[6].stringValue ?? "", at: r[7].int64Value ?? 0)
+        }
+    }
+
+    /// Whether this exact version of a cell was set aside (so the push does not send it).
+    func isHeld(_ c: Change, in held: Set<HeldKey>) -> Bool {
+        held.contains(HeldKey(table: c.table, pk: Array(c.pk.utf8), column: c.column ?? "", version: c.version))
+    }
+
+    public struct HeldKey: Hashable, Sendable {
+        let table: String
+        let pk: [UInt8]
+        let column: String
+        let version: Version?
+    }
+
+    /// Forgets held changes whose cell has been written again since (the clerk fixed it: the new version travels as
+    /// usual) or whose row is gone. Returns how many were dropped.
+    @discardableResult
+    public func dropSupersededHeld() throws -> Int {
+        try foldLog()
+        var dropped = 0
+        try database.transaction {
+            for h in try held() {
+                guard let t = tables[h.table] else { continue }
+                let current: Version?
+                if let column = h.column {
+                    current = try cellVersion(t, pk: h.pk, column: column)
+                } else {
+                    current = try database.query("SELECT rh, rs FROM \(t.quotedShadow) WHERE pk = ?", [.text(h.pk)]).first.flatMap { r in
+                        r[0].int64Value.flatMap { hlc in siteUUID(r[1].int64Value).map { Version(hlc: HLC(rawValue: hlc), site: $0) } }
+                    }
+                }
+                if current != h.version {
+                    try database.run("DELETE FROM _cp_held WHERE tbl = ? AND pk = ? AND col = ?", [.text(h.table), .text(h.pk), .text(h.column ?? "")])
+                    dropped += 1
+                }
+            }
+        }
+        return dropped
+    }
+
+    /// The keys of the held changes, for filtering a page.
+    public func heldKeys() throws -> Set<HeldKey> {
+        Set(try held().map { HeldKey(table: $0.table, pk: Array($0.pk.utf8), column: $0.column ?? "", version: $0.version) })
+    }
+
+    /// The changes of `changes` that are not held.
+    public func withoutHeld(_ changes: [Change], keys: Set<HeldKey>) -> [Change] {
+        keys.isEmpty ? changes : changes.filter { !isHeld($0, in: keys) }
+    }
+}
