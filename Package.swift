@@ -19,7 +19,7 @@ let package = Package(
         .target(name: "CPSyncProtocol", dependencies: ["CPSyncCore"]),
         .target(name: "CPSyncServer", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
         .target(name: "CPSyncClient", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI"]),
-        .executableTarget(name: "cpsync", dependencies: ["CPSyncClient", "CPPCC", "CPSyncCLI"]),
+        .executableTarget(name: "cpsync", dependencies: ["CPSyncClient", "CPSyncProtocol", "CPPCC", "CPSyncCLI"]),
         .executableTarget(name: "cpsyncd", dependencies: ["CPSyncServer", "CPSyncCLI", "CPSyncHTTP"]),
         .executableTarget(
             name: "cpsync-bench",

@@ -124,8 +124,19 @@ public final class SyncClient {
     private func send(_ changes: [Change], label: String, schema: Int, summary: inout PushSummary) throws {
         var batch = changes
         while let (i, e) = replica.firstInvalidChange(in: batch) {
-            try hold(batch[i], code: SyncClient.errorCode(e), message: e.description)
-            batch.remove(at: i)
+            let bad = batch[i]
+            guard case .malformedKey = e else {
+                try hold(bad, code: SyncClient.errorCode(e), message: e.description)
+                batch.remove(at: i)
+                continue
+            }
+            // A key the county refuses: the whole row waits as one entry; deleting the row is a fix (the county
+            // never had it, so its delete is not sent).
+            let row = batch.filter { $0.table == bad.table && $0.pk.utf8.elementsEqual(bad.pk.utf8) }
+            if let existence = row.first(where: { $0.column == nil }), existence.causalLength % 2 == 1 {
+                try hold(existence, code: SyncClient.errorCode(e), message: e.description)
+            }
+            batch.removeAll { $0.table == bad.table && $0.pk.utf8.elementsEqual(bad.pk.utf8) }
         }
         for _ in 0...changes.count {
             guard !batch.isEmpty else { return }

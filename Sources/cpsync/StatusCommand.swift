@@ -1,6 +1,7 @@
 import CPSyncCLI
 import CPSyncClient
 import CPSyncCore
+import CPSyncProtocol
 import Foundation
 
 /// `cpsync status [--json]`: pending changes, last push/pull, cursor, server reachability and clock skew.
@@ -11,6 +12,7 @@ enum StatusCommand {
         let client = try SyncClient(replica: try OfficeDatabase.open(&args), deadlineSeconds: 10)
         try args.checkAllConsumed()
         let local = try client.localStatus()
+        let held = try client.replica.held()
         var reachable = false
         var skew: Int64?
         var serverError: String?
@@ -30,7 +32,7 @@ enum StatusCommand {
         if json {
             Console.out("{\"site\":\"\(local.site)\",\"server\":\"\(local.server)\",\"pending\":\(local.pending),\"pullCursor\":\(local.pullCursor),"
                         + "\"lastPush\":\(local.lastPush.map(String.init) ?? "null"),\"lastPull\":\(local.lastPull.map(String.init) ?? "null"),"
-                        + "\"reachable\":\(reachable),\"skewMs\":\(skew.map(String.init) ?? "null")}")
+                        + "\"reachable\":\(reachable),\"skewMs\":\(skew.map(String.init) ?? "null"),\"held\":[" + held.map(heldJSON).joined(separator: ",") + "]}")
         } else {
             let rows: [[String]] = [
                 [L10n.pick(en: "site", zh: "站点"), local.site],
@@ -42,8 +44,24 @@ enum StatusCommand {
                 [L10n.pick(en: "clock skew", zh: "时钟偏差"), skew.map { "\($0 / 1000) s" } ?? "—"],
             ]
             Console.out(Console.table(header: ["", ""], rows: rows).split(separator: "\n").dropFirst().joined(separator: "\n"))
+            if !held.isEmpty {
+                Console.out(L10n.pick(en: "set aside (not sent; fix each record, then sync):", zh: "暂缓发送（请更正以下记录后重新同步）："))
+                for h in held { Console.out("  " + HeldNotes.describe(h)) }
+            }
             if let serverError { Console.err(serverError) }
         }
         return reachable ? 0 : ExitCode.unavailable.rawValue
+    }
+
+    static func heldJSON(_ h: Replica.HeldChange) -> String {
+        var w = JSONWriter(capacity: 128)
+        w.raw("{\"table\":"); w.string(h.table)
+        w.raw(",\"pk\":"); w.string(h.pk)
+        w.raw(",\"column\":"); w.optionalString(h.column)
+        w.raw(",\"code\":"); w.string(h.code)
+        w.raw(",\"reason\":"); w.string(h.reason)
+        w.raw(",\"at\":"); w.int(h.at)
+        w.raw("}")
+        return String(decoding: w.bytes, as: UTF8.self)
     }
 }

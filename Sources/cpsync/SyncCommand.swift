@@ -17,11 +17,11 @@ enum SyncCommand {
         let second = try client.pull()
         SyncNotes.afterTransfer(client)
         if json {
-            Console.out("{\"pulled\":\(first.received + second.received),\"pushed\":\(pushed.sent),\"conflicts\":\(pushed.conflicts),\"cursor\":\(second.cursor)}")
+            Console.out("{\"pulled\":\(first.received + second.received),\"pushed\":\(pushed.sent),\"conflicts\":\(pushed.conflicts),\"cursor\":\(second.cursor),\"held\":\(try client.replica.held().count)}")
         } else {
             Console.out(L10n.pick(en: "synced: pulled \(first.received + second.received), pushed \(pushed.sent) changes (\(pushed.conflicts) conflicts for review)",
                                   zh: "同步完成：拉取 \(first.received + second.received) 条，推送 \(pushed.sent) 条（待审核冲突 \(pushed.conflicts) 条）"))
         }
-        return 0
+        return try HeldNotes.report(client)
     }
 }

@@ -13,6 +13,25 @@ enum SyncNotes {
     }
 }
 
+/// Changes set aside (the county would refuse them): listed after a transfer, and the reason the command does not
+/// exit 0 — what it moved is not everything the clerk saved.
+enum HeldNotes {
+    /// Prints the held changes on stderr; returns the exit code the transfer ends with.
+    static func report(_ client: SyncClient) throws -> Int32 {
+        let held = try client.replica.held()
+        guard !held.isEmpty else { return 0 }
+        Console.err(L10n.pick(en: "\(held.count) changes are set aside and were not sent (everything else was); fix each record and sync again:",
+                              zh: "有 \(held.count) 条修改被暂缓、未发送（其余修改均已发送）；请逐条更正后重新同步："))
+        for h in held.prefix(20) { Console.err("  " + describe(h)) }
+        if held.count > 20 { Console.err(L10n.pick(en: "  … and \(held.count - 20) more (cpsync status --json lists all)", zh: "  ……另有 \(held.count - 20) 条（cpsync status --json 列出全部）")) }
+        return ExitCode.dataError.rawValue
+    }
+
+    static func describe(_ h: Replica.HeldChange) -> String {
+        "\(h.table)[\(h.pk)]" + (h.column.map { ".\($0)" } ?? "") + ": " + h.reason
+    }
+}
+
 /// Warns (on stderr) when this PC's clock differs from the server's by more than the server's limit.
 enum ClockCheck {
     static func warnIfSkewed(_ client: SyncClient) {
