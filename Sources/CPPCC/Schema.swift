@@ -185,6 +185,7 @@ public enum CPPCCSchema {
         if try replica.mergeRule(table: "proposals", column: "status") != statusRule {
             try replica.setMergeRule(statusRule, table: "proposals", column: "status")
         }
+        try AccessRules.install(on: replica)
     }
 
     /// Applies the migrations after the installed version up to `target`, each in its own `Replica.migrate`

@@ -5,14 +5,16 @@ import Foundation
 /// any number of times, hold the same content. Applied in one transaction with capture suppressed.
 extension Replica {
     /// Applies `changes` in one transaction; on any error (unknown table or column, wrong type, malformed key,
-    /// SQLite failure) nothing is applied.
+    /// SQLite failure, a row a trigger refused) nothing is applied. `actingFor` names the site whose changes these
+    /// are, for triggers that check what a site may write (`_cp_state.acting`, read by the domain's rules); nil
+    /// for changes that come from the county, which are trusted.
     @discardableResult
-    public func merge(_ changes: [Change]) throws -> MergeResult {
+    public func merge(_ changes: [Change], actingFor: String? = nil) throws -> MergeResult {
         try MergeValidator(replica: self).validate(changes)
         return try database.transaction {
             // Local writes logged before this merge come first: they happened before it.
             try foldLog()
-            try database.execute("UPDATE _cp_state SET merging = 1")
+            try database.run("UPDATE _cp_state SET merging = 1, acting = ?", [actingFor.map { .text($0) } ?? .null])
             var merger = try RowMerger(replica: self)
             var result = MergeResult()
             // Changes read from a replica come grouped by row; each run of one row is merged at once. A row that
@@ -27,7 +29,7 @@ extension Replica {
                 start = end
             }
             try merger.finish()
-            try database.execute("UPDATE _cp_state SET merging = 0")
+            try database.execute("UPDATE _cp_state SET merging = 0, acting = NULL")
             return result
         }
     }

@@ -25,7 +25,8 @@ public final class Replica {
           site_id INTEGER NOT NULL,
           hlc INTEGER NOT NULL,
           seq INTEGER NOT NULL,
-          merging INTEGER NOT NULL DEFAULT 0
+          merging INTEGER NOT NULL DEFAULT 0,
+          acting TEXT
         );
         CREATE TABLE IF NOT EXISTS _cp_sites (id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE);
         CREATE TABLE IF NOT EXISTS _cp_tables (name TEXT PRIMARY KEY NOT NULL);
@@ -105,10 +106,14 @@ public final class Replica {
             throw ReplicaError.malformedChange("replica '\(path)' belongs to site '\(siteID)', not '\(requested)'")
         }
         try loadSchema()
-        // Replicas made by an older cpsync get the newer shadow columns once (the only write an open may make).
+        // Replicas made by an older cpsync get the newer columns once (the only writes an open may make).
         let old = try tables.values.filter { try ChangeCapture.shadowNeedsUpgrade($0, database: database) }
-        if !old.isEmpty {
-            try database.transaction { for t in old { try ChangeCapture.upgradeShadow(t, database: database) } }
+        let noActing = try database.scalar("SELECT count(*) FROM pragma_table_info('_cp_state') WHERE name = 'acting'")?.int64Value == 0
+        if !old.isEmpty || noActing {
+            try database.transaction {
+                for t in old { try ChangeCapture.upgradeShadow(t, database: database) }
+                if noActing { try database.execute("ALTER TABLE _cp_state ADD COLUMN acting TEXT") }
+            }
         }
     }
 

@@ -9,6 +9,8 @@ public enum ReplicaError: Error, CustomStringConvertible, Sendable, Equatable {
     case notAReplica(path: String)
     case conflictNotFound(String)
     case conflictAlreadyResolved(String)
+    /// A rule of the domain (a trigger raising `cpsync-…`) refused writing this row.
+    case rowRefused(table: String, key: String, reason: String)
     case sqlite(SQLiteError)
 
     public static func == (a: ReplicaError, b: ReplicaError) -> Bool { a.description == b.description }
@@ -33,6 +35,8 @@ public enum ReplicaError: Error, CustomStringConvertible, Sendable, Equatable {
             "no conflict with id '\(id)'"
         case .conflictAlreadyResolved(let id):
             "conflict '\(id)' is already resolved; its resolution stands in the audit trail"
+        case .rowRefused(let t, let k, let reason):
+            "row '\(k.prefix(80))' of '\(t)' was refused: \(reason); nothing was merged"
         case .sqlite(let e):
             e.description
         }

@@ -172,7 +172,11 @@ struct RowMerger {
                 result.superseded += 1
             }
         }
-        if st.anyChange { try write(s, pk: key.pk, &st) }
+        guard st.anyChange else { return }
+        do { try write(s, pk: key.pk, &st) } catch let e as SQLiteError where e.message.hasPrefix("cpsync-") {
+            // A trigger refused the row (a domain rule): name the row, so the sender knows which change to fix.
+            throw ReplicaError.rowRefused(table: t.name, key: key.pk, reason: e.message)
+        }
     }
 
     /// An edit lost to a delete (or to a replacement of the row) whose writer had not seen it. The county records

@@ -1,0 +1,221 @@
+import CPSyncCLI
+import CPSyncCore
+
+/// Who may write what: the permission matrix of the CPPCC tables, in one place. The site tree is the permission
+/// tree: a site writes the records of its own subtree; a site of kind `county` (and the county server itself)
+/// writes everything. The workflow steps belong to who performs them in a real county: offices record members,
+/// social-conditions reports and activities of their area and draft and submit proposals; review, 立案 / 不予立案 /
+/// 并案 / 转, 交办, replies, evaluations and 办结 are the county committee's.
+///
+/// The rules are rendered once, as SQL triggers on every replica (`installSQL`). They run for every local write —
+/// through `cpsync` or any SQLite tool — so a clerk is refused at the moment of writing, and for every merge made
+/// on behalf of a site (`Replica.merge(_:actingFor:)`: the county checks each push as written by its site), so a
+/// forged push is refused too, naming the row and the rule. Merges of changes that came from the county (pulls)
+/// are trusted and not checked. A replica that does not know its own site yet (an office before its first pull)
+/// is not restricted locally; the county still checks every push.
+///
+/// | table | an office (township, street, station) may | owner |
+/// |---|---|---|
+/// | sites | nothing (the county's tree) | — |
+/// | members | add, edit, delete members of its subtree; not move them to another site | `site_id` |
+/// | proposals | add, edit, delete its subtree's proposals while 草稿/已提交, set status 草稿 or 已提交 only; not the county's columns (`filed_on`, `closed_on`, `merged_into`, `converted_to`, `review_note`, `is_key`, `supervisor`); not move | `site_id` |
+/// | proposal_cosigners | edit co-signers of its subtree's proposals while 草稿/已提交 | the proposal's `site_id` |
+/// | proposal_handlers | nothing (交办, 答复, 评价 are the county's) | — |
+/// | social_reports | add, edit, delete its subtree's reports; not `adopted`, `instruction`, `forwarded_to`; not move | `site_id` |
+/// | activities | add, edit, delete its subtree's activities; not move | `site_id` |
+/// | activity_participants | edit participants of its subtree's activities | the activity's `site_id` |
+public enum AccessRules {
+    /// Bumped whenever the SQL below changes, so replicas re-install it.
+    static let version = 1
+    static let metaKey = "cppcc.access_rules"
+
+    /// Statuses an office may write (drafting and submitting).
+    static let officeStatuses = [ProposalStatus.draft, .submitted].map(\.rawValue)
+
+    enum Owner {
+        /// Only the county writes the table.
+        case county
+        /// The row's own column names its site.
+        case column(String)
+        /// The row belongs to the row of `table` its column `key` points at.
+        case parent(table: String, key: String, gated: Bool)
+    }
+
+    struct TableRule {
+        let table: String
+        let owner: Owner
+        /// Columns only the county sets (an office leaves them at their default and never changes them).
+        let countyColumns: [String]
+        /// Proposals: an office writes a proposal only while it is a draft or submitted.
+        let gated: Bool
+    }
+
+    static let rules: [TableRule] = [
+        TableRule(table: "sites", owner: .county, countyColumns: [], gated: false),
+        TableRule(table: "members", owner: .column("site_id"), countyColumns: [], gated: false),
+        TableRule(table: "proposals", owner: .column("site_id"),
+                  countyColumns: ["filed_on", "closed_on", "merged_into", "converted_to", "review_note", "is_key", "supervisor"], gated: true),
+        TableRule(table: "proposal_cosigners", owner: .parent(table: "proposals", key: "proposal_id", gated: true), countyColumns: [], gated: false),
+        TableRule(table: "proposal_handlers", owner: .county, countyColumns: [], gated: false),
+        TableRule(table: "social_reports", owner: .column("site_id"), countyColumns: ["adopted", "instruction", "forwarded_to"], gated: false),
+        TableRule(table: "activities", owner: .column("site_id"), countyColumns: [], gated: false),
+        TableRule(table: "activity_participants", owner: .parent(table: "activities", key: "activity_id", gated: false), countyColumns: [], gated: false),
+    ]
+
+    /// The rule a trigger names when it refuses a write.
+    public enum Rule: String, Sendable, CaseIterable {
+        /// The table is written by the county only.
+        case countyTable = "county_table"
+        /// The record belongs to a site outside the writer's subtree (or to none).
+        case owner
+        /// Moving a record to another site is the county's.
+        case move
+        /// The column is recorded by the county committee.
+        case countyColumn = "county_column"
+        /// The proposal is past submission: the county's workflow.
+        case workflow
+    }
+
+    /// A write refused by the rules: which table and rule, in the clerk's language.
+    public struct Violation: Error, CustomStringConvertible, Sendable, Equatable {
+        public let table: String
+        public let rule: Rule
+        public let column: String?
+
+        public var description: String {
+            let t = FieldLabels.table(table, chinese: true)
+            switch rule {
+            case .countyTable:
+                return L10n.pick(en: "only the county committee writes \(table); nothing was changed",
+                                 zh: "\(t)只能由县政协维护，本站点不能修改；未做任何更改")
+            case .owner:
+                return L10n.pick(en: "this \(table) record belongs to a site outside this office's area; nothing was changed",
+                                 zh: "该\(t)记录不属于本站点及下级站点，本站点不能修改；未做任何更改")
+            case .move:
+                return L10n.pick(en: "moving a record to another site is done by the county committee; nothing was changed",
+                                 zh: "记录变更所属站点（如委员调动）须由县政协办理；未做任何更改")
+            case .countyColumn:
+                return L10n.pick(en: "\(table).\(column ?? "") is recorded by the county committee; nothing was changed",
+                                 zh: "\(t)的“\(column.map { FieldLabels.column($0, chinese: true) } ?? "")”由县政协填写；未做任何更改")
+            case .workflow:
+                return L10n.pick(en: "the proposal is in the county committee's handling (review, filing, assignment, replies, closing); an office only drafts and submits; nothing was changed",
+                                 zh: "该提案已进入县政协办理环节（审查、立案、交办、答复、办结），本站点只能起草和提交；未做任何更改")
+            }
+        }
+
+        /// The violation a trigger's message names (`cpsync-permission:RULE:TABLE[:COLUMN]`), if it is one.
+        public init?(message: String) {
+            guard let start = message.range(of: "cpsync-permission:") else { return nil }
+            let parts = message[start.upperBound...].prefix { $0 != " " && $0 != "'" && $0 != ";" }.split(separator: ":").map(String.init)
+            guard parts.count >= 2, let rule = Rule(rawValue: parts[0]) else { return nil }
+            self.rule = rule
+            self.table = parts[1]
+            self.column = parts.count > 2 ? parts[2] : nil
+        }
+
+        public init(table: String, rule: Rule, column: String? = nil) {
+            self.table = table
+            self.rule = rule
+            self.column = column
+        }
+    }
+
+    /// The violation inside an error from a write or a merge, if the error is one.
+    public static func violation(in error: any Error) -> Violation? {
+        switch error {
+        case let e as SQLiteError: Violation(message: e.message)
+        case ReplicaError.rowRefused(_, _, let reason): Violation(message: reason)
+        case ReplicaError.sqlite(let e): Violation(message: e.message)
+        default: nil
+        }
+    }
+
+    // MARK: SQL
+
+    static func raise(_ rule: Rule, _ table: String, _ column: String? = nil) -> String {
+        "SELECT RAISE(ABORT, 'cpsync-permission:\(rule.rawValue):\(table)\(column.map { ":" + $0 } ?? "")')"
+    }
+
+    /// Views: who is writing (the site a merge acts for, else this replica's own site), whether that writer is
+    /// restricted (a known site that is not of kind county), and the writer's subtree.
+    static let viewsSQL = """
+        DROP VIEW IF EXISTS _cppcc_writer;
+        CREATE VIEW _cppcc_writer AS
+          SELECT CASE WHEN (SELECT merging FROM _cp_state) = 1 THEN (SELECT acting FROM _cp_state)
+                      ELSE (SELECT s.uuid FROM _cp_sites s JOIN _cp_state st ON s.id = st.site_id) END AS id;
+        DROP VIEW IF EXISTS _cppcc_restricted;
+        CREATE VIEW _cppcc_restricted AS
+          SELECT 1 AS yes FROM sites WHERE id = (SELECT id FROM _cppcc_writer) AND kind != 'county';
+        DROP VIEW IF EXISTS _cppcc_subtree;
+        CREATE VIEW _cppcc_subtree AS
+          WITH RECURSIVE tree(id) AS (SELECT id FROM _cppcc_writer UNION SELECT s.id FROM sites s JOIN tree t ON s.parent_id = t.id)
+          SELECT id FROM tree;
+        """
+
+    static let restricted = "EXISTS (SELECT 1 FROM _cppcc_restricted)"
+
+    static func inSubtree(_ expr: String) -> String { "(\(expr) IS NOT NULL AND \(expr) IN (SELECT id FROM _cppcc_subtree))" }
+
+    static func isDefault(_ expr: String) -> String { "(\(expr) IS NULL OR \(expr) IN ('', 0))" }
+
+    static var officeStatusList: String { officeStatuses.map { "'\($0)'" }.joined(separator: ", ") }
+
+    /// Every view and trigger of the rules, dropping earlier versions first. Idempotent.
+    static var installSQL: String {
+        var sql = viewsSQL
+        for r in rules {
+            for kind in ["ins", "upd", "del"] { sql += "DROP TRIGGER IF EXISTS \"cppcc_acl_\(kind)_\(r.table)\";\n" }
+            var ins: [String] = [], upd: [String] = [], del: [String] = []
+            let t = r.table
+            switch r.owner {
+            case .county:
+                ins.append(raise(.countyTable, t)); upd.append(raise(.countyTable, t)); del.append(raise(.countyTable, t))
+            case .column(let c):
+                ins.append(raise(.owner, t) + " WHERE NOT \(inSubtree("NEW.\(c)"))")
+                upd.append(raise(.owner, t) + " WHERE NOT \(inSubtree("OLD.\(c)"))")
+                upd.append(raise(.move, t) + " WHERE NEW.\(c) IS NOT OLD.\(c)")
+                del.append(raise(.owner, t) + " WHERE NOT \(inSubtree("OLD.\(c)"))")
+            case .parent(let parent, let key, let gated):
+                let owner = { (row: String) in "(SELECT site_id FROM \(parent) WHERE id = \(row).\(key))" }
+                ins.append(raise(.owner, t) + " WHERE NOT \(inSubtree(owner("NEW")))")
+                upd.append(raise(.owner, t) + " WHERE NOT \(inSubtree(owner("OLD")))")
+                upd.append(raise(.move, t) + " WHERE NEW.\(key) IS NOT OLD.\(key)")
+                del.append(raise(.owner, t) + " WHERE NOT \(inSubtree(owner("OLD")))")
+                if gated {
+                    let status = { (row: String) in "(SELECT status FROM \(parent) WHERE id = \(row).\(key))" }
+                    ins.append(raise(.workflow, t) + " WHERE \(status("NEW")) NOT IN (\(officeStatusList))")
+                    upd.append(raise(.workflow, t) + " WHERE \(status("OLD")) NOT IN (\(officeStatusList))")
+                    del.append(raise(.workflow, t) + " WHERE \(status("OLD")) NOT IN (\(officeStatusList))")
+                }
+            }
+            for c in r.countyColumns {
+                ins.append(raise(.countyColumn, t, c) + " WHERE NOT \(isDefault("NEW.\(c)"))")
+                upd.append(raise(.countyColumn, t, c) + " WHERE NEW.\(c) IS NOT OLD.\(c)")
+            }
+            if r.gated {
+                ins.append(raise(.workflow, t) + " WHERE NEW.status NOT IN (\(officeStatusList))")
+                upd.append(raise(.workflow, t) + " WHERE OLD.status NOT IN (\(officeStatusList)) OR NEW.status NOT IN (\(officeStatusList))")
+                del.append(raise(.workflow, t) + " WHERE OLD.status NOT IN (\(officeStatusList))")
+            }
+            for (kind, event, body) in [("ins", "INSERT", ins), ("upd", "UPDATE", upd), ("del", "DELETE", del)] where !body.isEmpty {
+                sql += """
+                    CREATE TRIGGER "cppcc_acl_\(kind)_\(t)" BEFORE \(event) ON \(t) WHEN \(restricted)
+                    BEGIN
+                      \(body.joined(separator: ";\n  "));
+                    END;
+
+                    """
+            }
+        }
+        return sql
+    }
+
+    /// Installs (or re-installs, when this build's rules are newer) the rules on a replica.
+    static func install(on replica: Replica) throws {
+        guard try replica.meta(metaKey)?.int64Value != Int64(version) else { return }
+        try replica.database.transaction {
+            try replica.database.execute(installSQL)
+            try replica.setMeta(metaKey, .integer(Int64(version)))
+        }
+    }
+}
