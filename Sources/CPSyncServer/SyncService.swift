@@ -17,6 +17,11 @@ public struct SyncService: Sendable {
         self.log = log
     }
 
+    /// Nil while the county database takes writes; else why not (`/v1/health` answers it as an error).
+    public func health() -> ErrorBody? {
+        store.storageProblem()?.errorBody(nothingApplied: false)
+    }
+
     public func status(now: Int64 = HLC.wallClock().milliseconds) -> StatusResponse {
         StatusResponse(schemaVersion: CPPCCSchema.version, serverTime: now, serverSite: store.siteID, maxSkewMs: maxSkewMs,
                        limits: ServerLimits(), epoch: store.epoch)
@@ -64,17 +69,25 @@ public struct SyncService: Sendable {
             throw ErrorBody.clockSkew(site: site, skewMs: newest - now, maxSkewMs: maxSkewMs)
         }
         let started = Date()
+        let digest = Self.digest(request.changes)
         do {
             let (response, replayed, result) = try store.write { r -> ([UInt8], Bool, MergeResult?) in
                 try r.database.transaction {
-                    if let stored = try r.database.scalar("SELECT response FROM _srv_batches WHERE batch_id = ?", [.text(request.batchId)]),
-                       case .blob(let bytes) = stored {
+                    if let stored = try r.database.query("SELECT response, digest FROM _srv_batches WHERE site = ? AND batch_id = ?",
+                                                         [.text(site), .text(request.batchId)]).first,
+                       case .blob(let bytes) = stored[0] {
+                        // Answers stored before digests existed carry none: they replay as they always did.
+                        if let storedDigest = stored[1].stringValue, storedDigest != digest {
+                            throw ErrorBody(code: .batchIdReused,
+                                            message: "site \(site) already pushed batch \(request.batchId) with different changes; send these under a new batch id; nothing was applied",
+                                            site: site)
+                        }
                         return (bytes, true, nil)
                     }
                     let result = try r.merge(request.changes)
                     let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
-                    try r.database.run("INSERT INTO _srv_batches(batch_id, site, response, at) VALUES (?, ?, ?, ?)",
-                                       [.text(request.batchId), .text(site), .blob(response), .integer(now)])
+                    try r.database.run("INSERT INTO _srv_batches(site, batch_id, digest, response, at) VALUES (?, ?, ?, ?, ?)",
+                                       [.text(site), .text(request.batchId), .text(digest), .blob(response), .integer(now)])
                     return (response, false, result)
                 }
             }
@@ -87,10 +100,36 @@ public struct SyncService: Sendable {
                                "applied": .integer(Int64(result?.applied ?? 0)), "conflicts": .integer(Int64(result?.conflicts.count ?? 0)),
                                "replayed": .integer(replayed ? 1 : 0), "ms": .integer(Int64(Date().timeIntervalSince(started) * 1000))])
             return (response, replayed)
-        } catch let e as ReplicaError {
-            throw Self.errorBody(e)
+        } catch let e as ErrorBody {
+            throw e
         } catch {
+            if let problem = StorageProblem(error, databasePath: store.databasePath) {
+                metrics.count("cpsync_push_refused_total", labels: ["reason": "storage"])
+                log.event("storage_error", ["site": .text(site), "batch": .text(request.batchId), "error": .text(problem.description)])
+                throw problem.errorBody(nothingApplied: true)
+            }
+            if let sqlite = Self.sqliteError(error), sqlite.isConstraint {
+                metrics.count("cpsync_push_refused_total", labels: ["reason": "constraint"])
+                throw ConstraintLocator(store: store).errorBody(for: sqlite, in: request.changes)
+            }
+            if let e = error as? ReplicaError { throw Self.errorBody(e, databasePath: store.databasePath) }
             throw ErrorBody(code: .serverError, message: "could not apply the push: \(error); nothing was applied")
+        }
+    }
+
+    /// SHA-256 (hex) of the canonical JSON of a batch's changes: what tells a re-sent batch from a different one.
+    static func digest(_ changes: [Change]) -> String {
+        var w = JSONWriter()
+        w.changes(changes)
+        return SHA256.hex(w.bytes)
+    }
+
+    /// The SQLite error behind `error`, bare or wrapped by the replica.
+    static func sqliteError(_ error: any Error) -> SQLiteError? {
+        switch error {
+        case let e as SQLiteError: e
+        case ReplicaError.sqlite(let e): e
+        default: nil
         }
     }
 
@@ -115,7 +154,7 @@ public struct SyncService: Sendable {
         } catch let e as ErrorBody {
             throw e
         } catch let e as ReplicaError {
-            throw Self.errorBody(e)
+            throw Self.errorBody(e, databasePath: store.databasePath)
         } catch {
             throw ErrorBody(code: .serverError, message: "could not read changes: \(error)")
         }
@@ -127,7 +166,7 @@ public struct SyncService: Sendable {
     }
 
     /// The one place replica errors become protocol errors.
-    static func errorBody(_ e: ReplicaError) -> ErrorBody {
+    static func errorBody(_ e: ReplicaError, databasePath: String = "county.db") -> ErrorBody {
         switch e {
         case .unknownTable(let t): ErrorBody(code: .unknownTable, message: e.description, table: t)
         case .unknownColumn(let t, let c): ErrorBody(code: .unknownColumn, message: e.description, table: t, column: c)
@@ -137,6 +176,11 @@ public struct SyncService: Sendable {
         case .conflictNotFound: ErrorBody(code: .notFound, message: e.description)
         case .conflictAlreadyResolved: ErrorBody(code: .conflictResolved, message: e.description)
         case .sqlite(let s) where s.isBusy: ErrorBody(code: .unavailable, message: "the county database is busy; try again — nothing was applied")
+        case .sqlite(let s) where s.isFull || s.isStorageFailure:
+            StorageProblem(s, databasePath: databasePath)?.errorBody(nothingApplied: true)
+                ?? ErrorBody(code: .storageFailed, message: "\(e); nothing was applied")
+        case .sqlite(let s) where s.isConstraint:
+            ConstraintLocator.errorBody(for: s)
         default: ErrorBody(code: .serverError, message: "\(e); nothing was applied")
         }
     }
