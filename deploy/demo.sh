@@ -19,13 +19,21 @@ if [ ! -f "$TOKENS" ]; then
   say "registering the county and two township offices (tokens are kept in $TOKENS)"
   suffix=""
   if "$BIN/cpsyncd" site list --data "$DATA" | grep -q '^huashan '; then suffix="-$(date +%s)"; fi
-  "$BIN/cpsyncd" site list --data "$DATA" | grep -q '^county ' ||
-    "$BIN/cpsyncd" site add --data "$DATA" --id county --name "某县政协" --kind county >/dev/null 2>&1
+  # A data directory made by an older cpsyncd uses `county` as the server's own id: the county office is then
+  # `county-office` (site add says so).
+  COUNTY_ID=county
+  if ! "$BIN/cpsyncd" site list --data "$DATA" | grep -q '^county '; then
+    "$BIN/cpsyncd" site add --data "$DATA" --id county --name "某县政协" --kind county >/dev/null 2>&1 || {
+      COUNTY_ID=county-office
+      "$BIN/cpsyncd" site list --data "$DATA" | grep -q '^county-office ' ||
+        "$BIN/cpsyncd" site add --data "$DATA" --id county-office --name "某县政协" --kind county >/dev/null
+    }
+  fi
   {
     echo "HUASHAN_ID=huashan$suffix"
-    echo "HUASHAN=$("$BIN/cpsyncd" site add --data "$DATA" --id "huashan$suffix" --name "华山镇政协工委" --kind township --parent county 2>/dev/null)"
+    echo "HUASHAN=$("$BIN/cpsyncd" site add --data "$DATA" --id "huashan$suffix" --name "华山镇政协工委" --kind township --parent "$COUNTY_ID" 2>/dev/null)"
     echo "CHENGGUAN_ID=chengguan$suffix"
-    echo "CHENGGUAN=$("$BIN/cpsyncd" site add --data "$DATA" --id "chengguan$suffix" --name "城关镇政协工委" --kind township --parent county 2>/dev/null)"
+    echo "CHENGGUAN=$("$BIN/cpsyncd" site add --data "$DATA" --id "chengguan$suffix" --name "城关镇政协工委" --kind township --parent "$COUNTY_ID" 2>/dev/null)"
     echo "ADMIN=$("$BIN/cpsyncd" admin add --data "$DATA" --name "demo-admin$suffix" 2>/dev/null)"
   } > "$TOKENS"
   chmod 600 "$TOKENS"

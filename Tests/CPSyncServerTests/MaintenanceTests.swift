@@ -118,7 +118,7 @@ import Testing
         }
         let outcome = try Maintenance.restore(dataDirectory: s.path("data"), from: s.path("b.db"),
                                               now: Date(timeIntervalSince1970: 1_767_580_200))
-        #expect(outcome.siteID == "county")
+        #expect(outcome.siteID == ServerStore.defaultSiteID)
         #expect(outcome.previous == s.path("data/county.db.before-restore-20260105T023000Z"))
         #expect(try Self.memberCount(s.path("data/county.db")) == 50)
         #expect(try Self.memberCount(outcome.previous!) == 0)

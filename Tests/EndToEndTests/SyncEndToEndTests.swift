@@ -321,4 +321,39 @@ import Testing
         let piped = try a.cpsync(["pull", "--reset", "--page-size", "200"])
         #expect(piped.ok && !piped.stderr.contains("pulling ["), "\(piped.stderr)")
     }
+
+    /// The README registers the county office as `county`; the server writes under its own id, so that office
+    /// receives what the server writes: the site tree and an admin's resolutions.
+    @Test func anOfficeRegisteredAsCountyReceivesTheSiteTreeAndAdminResolutions() throws {
+        let county = try County("county-office", sites: ["huashan", "chengguan"], start: false)
+        defer { county.cleanup() }
+        let admin = try county.daemon.addAdmin("zhang")
+        // The server's own id is not an office's to take.
+        let status = try run(Binaries.cpsyncd, ["site", "add", "--data", county.daemon.dataDir, "--id", "cpsyncd", "--name", "x", "--kind", "county"])
+        #expect(!status.ok && status.stderr.contains("cpsyncd"), "\(status.stderr)")
+        try county.daemon.start()
+        let countyOffice = try county.office("county")
+        let a = try county.office("huashan"), b = try county.office("chengguan")
+        let proposal = "6f1c0e4e-2a7b-4c1d-9e3f-000000000101"
+        try a.sql("INSERT INTO proposals(id, number, year, title, site_id) VALUES (?, '2026-001', 2026, '乡村道路', 'huashan')", [.text(proposal)])
+        try a.must(["sync"])
+        try b.must(["sync"])
+        try a.sql("UPDATE proposals SET title = '关于改善乡村道路的提案' WHERE id = ?", [.text(proposal)])
+        try b.sql("UPDATE proposals SET title = '关于加快乡村公路建设的提案' WHERE id = ?", [.text(proposal)])
+        try a.must(["sync"])
+        try b.must(["sync"])
+        try countyOffice.must(["sync"])
+        #expect(try countyOffice.query("SELECT id FROM sites ORDER BY id").map { $0[0] } == [.text("chengguan"), .text("county"), .text("huashan")])
+
+        let list = try HTTPAnswer.send("GET", county.daemon.url + "/v1/admin/conflicts", token: admin)
+        let conflict = try #require(try ConflictListResponse.decode(list.bytes).conflicts.first { $0.table == "proposals" && $0.column == "title" })
+        let decided = "关于乡村道路建设的提案（县政协审定）"
+        let resolved = try HTTPAnswer.send("POST", county.daemon.url + "/v1/admin/conflicts/\(conflict.id)/resolve", token: admin,
+                                           body: #"{"action":"set","value":"\#(decided)"}"#)
+        #expect(resolved.status == 200, "\(resolved.text)")
+        for office in [countyOffice, a, b] {
+            try office.must(["sync"])
+            #expect(try office.query("SELECT title FROM proposals WHERE id = '\(proposal)'").first?.first == .text(decided), "\(office.site)")
+        }
+    }
 }
