@@ -430,7 +430,14 @@ public struct Doctor: Sendable {
                 return DoctorCheck(.fail, name, MaintenanceError.integrity(path: path, problems: problems).description
                                    + L10n.pick(en: " — restore the latest backup", zh: "——请恢复最近的备份"))
             }
-            try Maintenance.checkCountyReplica(db, path: path)
+            let serverSite = try Maintenance.checkCountyReplica(db, path: path)
+            // Older data directories gave the server the id `county`, and the README registered the county office
+            // under it: that office is never sent what the server writes (it looks like its own changes).
+            if try db.scalar("SELECT count(*) FROM _srv_sites WHERE id = ? AND revoked = 0", [.text(serverSite)])?.int64Value ?? 0 > 0 {
+                return DoctorCheck(.warn, name, L10n.pick(
+                    en: "site '\(serverSite)' is also this server's own id, so that office never receives resolutions or the site tree; sync it, revoke '\(serverSite)', add the county office as '\(serverSite)-office' and set it up again with `cpsync init` on a new file (its data comes back on the first pull)",
+                    zh: "站点 '\(serverSite)' 与本服务器自身的标识相同，该办公室永远收不到冲突处理结果和站点树；请先同步该办公室，吊销 '\(serverSite)'，以 '\(serverSite)-office' 重新添加县政协办公室，并用 `cpsync init` 在新文件上重新设置（首次拉取即取回数据）"))
+            }
             let sites = try db.scalar("SELECT count(*) FROM _srv_sites WHERE revoked = 0")?.int64Value ?? 0
             let open = try db.scalar("SELECT count(*) FROM _cp_conflicts WHERE status = 'open'")?.int64Value ?? 0
             return DoctorCheck(.pass, name, L10n.pick(en: "\(path): integrity ok, \(sites) active sites, \(open) open conflicts",

@@ -206,6 +206,23 @@ import Testing
         #expect(DoctorCheck(.warn, "disk", "low").description == "WARN disk: low")
     }
 
+    @Test func doctorWarnsWhenAnOfficeHasTheServersOwnID() throws {
+        let s = Scratch()
+        do {
+            // An older data directory: the server is `county`, and the county office was registered under it too.
+            let store = try ServerStore(dataDirectory: s.path("data"), siteID: "county")
+            _ = try store.addSite(id: "huashan", name: "华山镇政协工委", kind: "township", parent: nil)
+            try store.write { r in
+                try r.database.run("INSERT INTO _srv_sites(id, name, kind, token_hash, created_at) VALUES ('county', '某县政协', 'county', 'x', 0)")
+            }
+        }
+        let check = Doctor(dataDirectory: s.path("data")).checkDatabase()
+        #expect(check.status == .warn)
+        #expect(check.detail.contains("'county-office'"), "\(check.detail)")
+        _ = try Self.county(at: s.path("new"), members: 1)
+        #expect(Doctor(dataDirectory: s.path("new")).checkDatabase().status == .pass)
+    }
+
     @Test func doctorFailsAListenAddressHeldByAnotherProgram() throws {
         let s = Scratch()
         // A plain TCP listener that is not cpsyncd.
