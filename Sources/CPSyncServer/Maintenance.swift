@@ -1,5 +1,6 @@
 import CPSyncCLI
 import CPSyncCore
+import CPSyncProtocol
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -502,8 +503,15 @@ public struct Doctor: Sendable {
         guard let (host, port) = Doctor.split(listen) else {
             return (DoctorCheck(.fail, name, L10n.pick(en: "'\(listen)' is not HOST:PORT", zh: "'\(listen)' 不是 主机:端口 格式")), false)
         }
-        if let reply = Doctor.get(listen, "/v1/health"), reply.status == 200, String(decoding: reply.body, as: UTF8.self).contains("\"ok\":true") {
+        let reply = Doctor.get(listen, "/v1/health")
+        if let reply, reply.status == 200, String(decoding: reply.body, as: UTF8.self).contains("\"ok\":true") {
             return (DoctorCheck(.pass, name, L10n.pick(en: "a cpsyncd answers /v1/health at \(listen)", zh: "\(listen) 上的 cpsyncd 响应 /v1/health")), true)
+        }
+        // A cpsyncd that cannot write its database says so on /v1/health (507 storage_full, 503 storage_failed).
+        if let reply, let problem = try? ErrorBody.decode(reply.body),
+           problem.code == .storageFull || problem.code == .storageFailed {
+            return (DoctorCheck(.fail, name, L10n.pick(en: "the cpsyncd at \(listen) cannot write its database: \(problem.message)",
+                                                       zh: "\(listen) 上的 cpsyncd 无法写入数据库：\(problem.message)")), true)
         }
         switch Doctor.tryBind(host: host, port: port) {
         case 0:

@@ -1,4 +1,5 @@
 import CPSyncCore
+import CPSyncHTTP
 @testable import CPSyncServer
 import Foundation
 import Testing
@@ -221,6 +222,26 @@ import Testing
         #expect(check.detail.contains("'county-office'"), "\(check.detail)")
         _ = try Self.county(at: s.path("new"), members: 1)
         #expect(Doctor(dataDirectory: s.path("new")).checkDatabase().status == .pass)
+    }
+
+    @Test func doctorNamesADaemonThatCannotWriteItsDatabase() throws {
+        let s = Scratch()
+        let store = try Self.county(at: s.path("data"), members: 0)
+        var config = HTTPServerConfiguration()
+        config.host = "127.0.0.1"
+        config.port = 0
+        let server = HTTPServer(configuration: config, responder: Router(store: store, log: EventLog(enabled: false)))
+        try server.start()
+        defer { server.shutdown(gracePeriodSeconds: 1) }
+        // The disk fills up under a write (the database may not grow past its size).
+        try? store.write { r in
+            let pages = try r.database.scalar("PRAGMA page_count")?.int64Value ?? 0
+            _ = try r.database.query("PRAGMA max_page_count = \(pages)")
+            try r.database.run("INSERT INTO members(id, name, employer) VALUES ('big', '委员', ?)", [.text(String(repeating: "县政协", count: 50_000))])
+        }
+        let check = Doctor(dataDirectory: s.path("data"), listen: "127.0.0.1:\(server.boundPort)").checkListen()
+        #expect(check.check.status == .fail && check.daemonAnswers)
+        #expect(check.check.detail.contains("cannot write its database") && check.check.detail.contains("full"), "\(check.check.detail)")
     }
 
     @Test func doctorFailsAListenAddressHeldByAnotherProgram() throws {
