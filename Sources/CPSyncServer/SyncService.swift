@@ -113,6 +113,7 @@ public struct SyncService: Sendable {
                 throw ConstraintLocator(store: store).errorBody(for: sqlite, in: request.changes)
             }
             if let e = error as? ReplicaError { throw Self.errorBody(e, databasePath: store.databasePath) }
+            if let e = error as? SQLiteError { throw Self.errorBody(.sqlite(e), databasePath: store.databasePath) }
             throw ErrorBody(code: .serverError, message: "could not apply the push: \(error); nothing was applied")
         }
     }
