@@ -170,7 +170,7 @@ public struct StatusResponse: WireMessage, Hashable {
     public var epoch: String?
 
     public init(protocolVersion: Int = ProtocolVersion.current, minProtocol: Int = ProtocolVersion.minimum, schemaVersion: Int,
-                serverTime: Int64, serverSite: String = "county", maxSkewMs: Int64 = ProtocolLimits.maxSkewMs,
+                serverTime: Int64, serverSite: String = "cpsyncd", maxSkewMs: Int64 = ProtocolLimits.maxSkewMs,
                 limits: ServerLimits = ServerLimits(), epoch: String? = nil) {
         self.epoch = epoch
         self.protocolVersion = protocolVersion
