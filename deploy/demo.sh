@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make run`: the county daemon on the default data directory (./cpsync-data) plus a short demo of two township
-# offices syncing through it. The daemon keeps running afterwards (Ctrl-C stops it) unless DEMO_EXIT=1.
+# `make run`: the county daemon on the default data directory (./cpsync-data) plus a short demo of two offices
+# (the county committee's own office and a township) syncing through it. The daemon keeps running afterwards (Ctrl-C stops it) unless DEMO_EXIT=1.
 #   CPSYNC_BIN   where cpsyncd/cpsync are (default: .build/debug)
 #   CPSYNC_DATA  the data directory (default: ./cpsync-data)
 #   CPSYNC_LISTEN  the address (default: 127.0.0.1:8710)
@@ -19,13 +19,19 @@ if [ ! -f "$TOKENS" ]; then
   say "registering the county and two township offices (tokens are kept in $TOKENS)"
   suffix=""
   if "$BIN/cpsyncd" site list --data "$DATA" | grep -q '^huashan '; then suffix="-$(date +%s)"; fi
-  "$BIN/cpsyncd" site list --data "$DATA" | grep -q '^county ' ||
-    "$BIN/cpsyncd" site add --data "$DATA" --id county --name "某县政协" --kind county >/dev/null 2>&1
+  # A data directory made by an older cpsyncd uses `county` as the server's own id: the county office is then
+  # `county-office` (site add says so).
+  COUNTY_ID=county
+  if "$BIN/cpsyncd" site list --data "$DATA" | grep -q '^county '; then COUNTY_ID="county$suffix"; fi
+  COUNTY=$("$BIN/cpsyncd" site add --data "$DATA" --id "$COUNTY_ID" --name "某县政协" --kind county 2>/dev/null) || {
+    COUNTY_ID="county-office$suffix"
+    COUNTY=$("$BIN/cpsyncd" site add --data "$DATA" --id "$COUNTY_ID" --name "某县政协" --kind county 2>/dev/null)
+  }
   {
+    echo "COUNTY_ID=$COUNTY_ID"
+    echo "COUNTY=$COUNTY"
     echo "HUASHAN_ID=huashan$suffix"
-    echo "HUASHAN=$("$BIN/cpsyncd" site add --data "$DATA" --id "huashan$suffix" --name "华山镇政协工委" --kind township --parent county 2>/dev/null)"
-    echo "CHENGGUAN_ID=chengguan$suffix"
-    echo "CHENGGUAN=$("$BIN/cpsyncd" site add --data "$DATA" --id "chengguan$suffix" --name "城关镇政协工委" --kind township --parent county 2>/dev/null)"
+    echo "HUASHAN=$("$BIN/cpsyncd" site add --data "$DATA" --id "huashan$suffix" --name "华山镇政协工委" --kind township --parent "$COUNTY_ID" 2>/dev/null)"
     echo "ADMIN=$("$BIN/cpsyncd" admin add --data "$DATA" --name "demo-admin$suffix" 2>/dev/null)"
   } > "$TOKENS"
   chmod 600 "$TOKENS"
@@ -43,29 +49,25 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 
-A="$DEMO/huashan.db"; B="$DEMO/chengguan.db"
+A="$DEMO/huashan.db"; B="$DEMO/county.db"
 # init is idempotent: on an existing replica it only updates the server address and token.
 "$BIN/cpsync" init --db "$A" --server "$URL" --site "$HUASHAN_ID" --token "$HUASHAN"
-"$BIN/cpsync" init --db "$B" --server "$URL" --site "$CHENGGUAN_ID" --token "$CHENGGUAN"
+"$BIN/cpsync" init --db "$B" --server "$URL" --site "$COUNTY_ID" --token "$COUNTY"
 "$BIN/cpsync" sync --db "$A" >/dev/null
 "$BIN/cpsync" sync --db "$B" >/dev/null
 
-say "华山镇 records a member, 城关镇 records a proposal (offline)"
+say "华山镇 records a member and a proposal (offline)"
 n="$(date +%H%M%S)-$$"   # unique per run: names must not repeat across demo runs
 "$BIN/cpsync" member add --db "$A" --name "王芳$n" --gender 女 --sector 教育 --party 无党派 --site "$HUASHAN_ID"
-"$BIN/cpsync" member add --db "$B" --name "李强$n" --gender 男 --sector 经济 --party 民盟 --site "$CHENGGUAN_ID"
-"$BIN/cpsync" proposal add --db "$B" --title "关于加强农村饮水安全保障的提案（$n）" --proposer "李强$n" --site "$CHENGGUAN_ID"
+"$BIN/cpsync" proposal add --db "$A" --title "关于加强农村饮水安全保障的提案（$n）" --proposer "王芳$n" --site "$HUASHAN_ID"
 
-say "both offices sync"
+say "both offices sync: the county committee's office now holds 华山镇's records"
 "$BIN/cpsync" sync --db "$A"
 "$BIN/cpsync" sync --db "$B"
-"$BIN/cpsync" sync --db "$A"
-
-say "城关镇 now sees 华山镇's member; 华山镇 sees 城关镇's proposal"
 "$BIN/cpsync" member list --db "$B" | grep -E "^(name|姓名)|$n"
-"$BIN/cpsync" proposal list --db "$A" | grep -E "^(number|案号)|$n"
+"$BIN/cpsync" proposal list --db "$B" | grep -E "^(number|案号)|$n"
 
-say "both offices change the same member's 界别 offline: a real conflict for the admin"
+say "the county office and 华山镇 change the same member's 界别 offline: a real conflict for the admin"
 "$BIN/cpsync" member edit "王芳$n" --db "$A" --sector 科技
 "$BIN/cpsync" member edit "王芳$n" --db "$B" --sector 经济
 "$BIN/cpsync" sync --db "$A"; "$BIN/cpsync" sync --db "$B"; "$BIN/cpsync" sync --db "$A"

@@ -17,7 +17,7 @@ import CPSyncCore
 /// | table | an office (township, street, station) may | owner |
 /// |---|---|---|
 /// | sites | nothing (the county's tree) | — |
-/// | members | add, edit, delete members of its subtree; not move them to another site | `site_id` |
+/// | members | add, edit, delete members of its subtree; not move them to another site | `site_id` (NULL: anyone's) |
 /// | proposals | add, edit, delete its subtree's proposals while 草稿/已提交, set status 草稿 or 已提交 only; not the county's columns (`filed_on`, `closed_on`, `merged_into`, `converted_to`, `review_note`, `is_key`, `supervisor`); not move | `site_id` |
 /// | proposal_cosigners | edit co-signers of its subtree's proposals while 草稿/已提交 | the proposal's `site_id` |
 /// | proposal_handlers | nothing (交办, 答复, 评价 are the county's) | — |
@@ -154,7 +154,9 @@ public enum AccessRules {
 
     static let restricted = "EXISTS (SELECT 1 FROM _cppcc_restricted)"
 
-    static func inSubtree(_ expr: String) -> String { "(\(expr) IS NOT NULL AND \(expr) IN (SELECT id FROM _cppcc_subtree))" }
+    /// A record with no site (NULL) belongs to no office in particular: any site may write it (only records made
+    /// without `cpsync`'s help lack one; `cpsync` always records the site).
+    static func inSubtree(_ expr: String) -> String { "(\(expr) IS NULL OR \(expr) IN (SELECT id FROM _cppcc_subtree))" }
 
     static func isDefault(_ expr: String) -> String { "(\(expr) IS NULL OR \(expr) IN ('', 0))" }
 

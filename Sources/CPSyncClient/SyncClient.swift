@@ -153,8 +153,15 @@ public final class SyncClient {
             } catch {
                 guard case .server(let status, let body) = error, Self.refusesOneChange(status: status, body, count: batch.count),
                       let i = body.index else { throw error }
-                try hold(batch[i], code: body.code.rawValue, message: body.message)
-                batch.remove(at: i)
+                let bad = batch[i]
+                // A value is refused alone; a row the site may not write is refused whole (the county names every
+                // such row of the batch at once when it can).
+                let refused = status == 403
+                    ? Array(Set((body.indices ?? []).filter { $0 >= 0 && $0 < batch.count }
+                        + batch.indices.filter { batch[$0].table == bad.table && batch[$0].pk.utf8.elementsEqual(bad.pk.utf8) })).sorted()
+                    : [i]
+                for j in refused { try hold(batch[j], code: body.code.rawValue, message: body.message) }
+                for j in refused.reversed() { batch.remove(at: j) }
             }
         }
     }

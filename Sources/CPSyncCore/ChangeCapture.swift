@@ -61,6 +61,9 @@ enum ChangeCapture {
             """)
     }
 
+    /// Bumped when the trigger SQL changes: replicas made before re-install their triggers when opened.
+    static let version: Int64 = 2
+
     /// Whether the shadow of `table` lacks the columns added after version 1 of the shadow layout.
     static func shadowNeedsUpgrade(_ table: SyncedTable, database: Database) throws -> Bool {
         try database.scalar("SELECT count(*) FROM pragma_table_info(?) WHERE name = 'tomb'", [.text(shadowName(table.name))])?.int64Value == 0
@@ -103,7 +106,12 @@ enum ChangeCapture {
     /// One bit per changed column, in table order (bit i = column i), so the fold knows which cells were written.
     /// An update that changed nothing logs mask 0, which the fold skips.
     static func updateTrigger(_ t: SyncedTable) -> String {
-        let changed = t.columns.map { "NEW.\(quoted($0.name)) IS NOT OLD.\(quoted($0.name))" }
+        // `IS NOT` compares numbers by value (1 IS 1.0): a write that changes only the storage class would go
+        // unseen and replicas would diverge, so the class is compared too. (SQL cannot see the sign of a zero: a
+        // REAL 0.0 overwritten by -0.0 alone is not captured.)
+        let changed = t.columns.map {
+            "NEW.\(quoted($0.name)) IS NOT OLD.\(quoted($0.name)) OR typeof(NEW.\(quoted($0.name))) != typeof(OLD.\(quoted($0.name)))"
+        }
         let mask = changed.enumerated().map { "((\($0.element)) << \($0.offset))" }.joined(separator: " | ")
         return """
             CREATE TRIGGER \(quoted("_cp_upd_" + t.name)) AFTER UPDATE ON \(t.quotedName) WHEN \(notMerging)

@@ -83,7 +83,8 @@ public final class Database {
     public var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }
 
     /// Runs `body` in a transaction: `BEGIN IMMEDIATE` at the outermost level (so a writer waits for the lock up
-    /// front rather than failing half-way), a savepoint when nested. Rolls back on any error.
+    /// front rather than failing half-way), a savepoint when nested. Rolls back on any error, including a failed
+    /// `COMMIT`/`RELEASE` (a full disk fails at commit): the connection is then ready for the next transaction.
     public func transaction<T>(_ body: () throws -> T) throws -> T {
         let depth = transactionDepth
         if depth == 0 {
@@ -91,10 +92,11 @@ public final class Database {
         } else {
             try execute("SAVEPOINT cp_sp\(depth)")
         }
-        transactionDepth += 1
+        transactionDepth = depth + 1
+        // Exactly one level is left on every path out, whichever statement failed.
+        defer { transactionDepth = depth }
         do {
             let result = try body()
-            transactionDepth -= 1
             if depth == 0 {
                 try execute("COMMIT")
             } else {
@@ -102,7 +104,7 @@ public final class Database {
             }
             return result
         } catch {
-            transactionDepth -= 1
+            // SQLite may already have rolled back (SQLITE_FULL, SQLITE_IOERR do): then these fail harmlessly.
             if depth == 0 {
                 try? execute("ROLLBACK")
             } else {

@@ -109,10 +109,15 @@ public final class Replica {
         // Replicas made by an older cpsync get the newer columns once (the only writes an open may make).
         let old = try tables.values.filter { try ChangeCapture.shadowNeedsUpgrade($0, database: database) }
         let noActing = try database.scalar("SELECT count(*) FROM pragma_table_info('_cp_state') WHERE name = 'acting'")?.int64Value == 0
-        if !old.isEmpty || noActing {
+        let captureVersion = try meta("capture_version")?.int64Value ?? 1
+        let oldTriggers = !tables.isEmpty && captureVersion < ChangeCapture.version
+        if !old.isEmpty || noActing || oldTriggers {
+            try foldLog()
             try database.transaction {
                 for t in old { try ChangeCapture.upgradeShadow(t, database: database) }
                 if noActing { try database.execute("ALTER TABLE _cp_state ADD COLUMN acting TEXT") }
+                if oldTriggers { for t in tables.values { try ChangeCapture.install(t, database: database) } }
+                try setMeta("capture_version", .integer(ChangeCapture.version))
             }
         }
     }
@@ -171,6 +176,7 @@ public final class Replica {
             try ChangeCapture.check(t, database: database)
             try ChangeCapture.install(t, database: database)
             try database.run("INSERT OR IGNORE INTO _cp_tables(name) VALUES (?)", [.text(table)])
+            try setMeta("capture_version", .integer(ChangeCapture.version))
         }
         try loadSchema()
     }

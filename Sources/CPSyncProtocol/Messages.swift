@@ -170,7 +170,7 @@ public struct StatusResponse: WireMessage, Hashable {
     public var epoch: String?
 
     public init(protocolVersion: Int = ProtocolVersion.current, minProtocol: Int = ProtocolVersion.minimum, schemaVersion: Int,
-                serverTime: Int64, serverSite: String = "county", maxSkewMs: Int64 = ProtocolLimits.maxSkewMs,
+                serverTime: Int64, serverSite: String = "cpsyncd", maxSkewMs: Int64 = ProtocolLimits.maxSkewMs,
                 limits: ServerLimits = ServerLimits(), epoch: String? = nil) {
         self.epoch = epoch
         self.protocolVersion = protocolVersion
@@ -428,6 +428,9 @@ public struct ErrorBody: WireMessage, Error, Hashable, CustomStringConvertible {
     public var column: String?
     /// The index in `changes` of the offending change.
     public var index: Int?
+    /// Every refused change's index, when a push is refused for several rows at once (rows a site may not write):
+    /// the office sets them all aside in one round trip.
+    public var indices: [Int]?
     /// protocol_version: the supported range.
     public var minProtocol: Int?
     public var maxProtocol: Int?
@@ -483,11 +486,19 @@ public struct ErrorBody: WireMessage, Error, Hashable, CustomStringConvertible {
         if let minProtocol { w.raw(",\"minProtocol\":"); w.int(minProtocol) }
         if let maxProtocol { w.raw(",\"maxProtocol\":"); w.int(maxProtocol) }
         if let schemaVersion { w.raw(",\"schemaVersion\":"); w.int(schemaVersion) }
+        if let indices {
+            w.raw(",\"indices\":[")
+            for (n, i) in indices.enumerated() {
+                if n > 0 { w.byte(UInt8(ascii: ",")) }
+                w.int(i)
+            }
+            w.byte(UInt8(ascii: "]"))
+        }
         w.raw("}}")
     }
 
     private static let outerKeys = KeyTable(["error"])
-    private static let keys = KeyTable(["code", "message", "site", "skewMs", "table", "column", "index", "minProtocol", "maxProtocol", "schemaVersion"])
+    private static let keys = KeyTable(["code", "message", "site", "skewMs", "table", "column", "index", "minProtocol", "maxProtocol", "schemaVersion", "indices"])
     public static func read(from r: inout JSONReader) throws(WireError) -> ErrorBody {
         var outer = try r.beginObject()
         var m: ErrorBody? = nil
@@ -513,6 +524,9 @@ public struct ErrorBody: WireMessage, Error, Hashable, CustomStringConvertible {
             case 7: m.minProtocol = try r.member("minProtocol") { (r: inout JSONReader) throws(WireError) -> Int? in r.readNull() ? nil : Int(try r.readInt(in: 0...Int64(Int32.max))) }
             case 8: m.maxProtocol = try r.member("maxProtocol") { (r: inout JSONReader) throws(WireError) -> Int? in r.readNull() ? nil : Int(try r.readInt(in: 0...Int64(Int32.max))) }
             case 9: m.schemaVersion = try r.member("schemaVersion") { (r: inout JSONReader) throws(WireError) -> Int? in r.readNull() ? nil : Int(try r.readInt(in: 0...Int64(Int32.max))) }
+            case 10: m.indices = try r.member("indices") { (r: inout JSONReader) throws(WireError) -> [Int]? in
+                r.readNull() ? nil : try r.array(maxCount: 100_000) { (r: inout JSONReader) throws(WireError) -> Int in Int(try r.readInt(in: 0...Int64(Int32.max))) }
+            }
             default: try r.skipValue()
             }
         }

@@ -81,6 +81,16 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let payloadTooLarge = ErrorCode(rawValue: "payload_too_large")
     /// The request's protocol version is not supported; the body carries `minProtocol`/`maxProtocol`.
     public static let protocolVersion = ErrorCode(rawValue: "protocol_version")
+    /// A value SQLite refuses for its column (a CHECK or NOT NULL rule of the schema); names the table, column and
+    /// change index. Nothing was applied.
+    public static let constraintViolated = ErrorCode(rawValue: "constraint_violated")
+    /// The site already pushed a batch with this id and different changes; nothing was applied.
+    public static let batchIdReused = ErrorCode(rawValue: "batch_id_reused")
+    /// The county server's disk is full; nothing was applied. Retry once space is freed.
+    public static let storageFull = ErrorCode(rawValue: "storage_full")
+    /// The county database cannot be written (I/O error, read-only file or file system, damaged file); nothing was
+    /// applied. Retry later.
+    public static let storageFailed = ErrorCode(rawValue: "storage_failed")
     /// Unexpected server failure; nothing was applied.
     public static let serverError = ErrorCode(rawValue: "server_error")
     /// The server is starting, stopping or overloaded; retry after `Retry-After` seconds.
@@ -90,21 +100,23 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     public static let all: [ErrorCode] = [
         .badRequest, .unknownTable, .unknownColumn, .wrongType, .malformedKey, .valueTooLarge, .unauthorized,
         .forbidden, .notFound, .methodNotAllowed, .conflictResolved, .clockSkew, .upgradeRequired, .schemaVersion,
-        .cursorAhead, .payloadTooLarge, .protocolVersion, .serverError, .unavailable,
+        .cursorAhead, .payloadTooLarge, .protocolVersion, .serverError, .unavailable, .constraintViolated,
+        .batchIdReused, .storageFull, .storageFailed,
     ]
 
     /// The HTTP status that carries this code (500 for codes this build does not know).
     public var httpStatus: Int {
         switch rawValue {
-        case "bad_request", "unknown_table", "unknown_column", "wrong_type", "malformed_key", "value_too_large": 400
+        case "bad_request", "unknown_table", "unknown_column", "wrong_type", "malformed_key", "value_too_large", "constraint_violated": 400
         case "unauthorized": 401
         case "forbidden": 403
         case "not_found": 404
         case "method_not_allowed": 405
-        case "conflict_resolved", "clock_skew", "upgrade_required", "schema_version", "cursor_ahead": 409
+        case "conflict_resolved", "clock_skew", "upgrade_required", "schema_version", "cursor_ahead", "batch_id_reused": 409
         case "payload_too_large": 413
         case "protocol_version": 426
-        case "unavailable": 503
+        case "unavailable", "storage_failed": 503
+        case "storage_full": 507
         default: 500
         }
     }
@@ -112,7 +124,8 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// Whether a client should keep its changes queued and retry the same request later unchanged.
     public var isRetryable: Bool {
         switch rawValue {
-        case "clock_skew", "upgrade_required", "schema_version", "server_error", "unavailable", "protocol_version": true
+        case "clock_skew", "upgrade_required", "schema_version", "server_error", "unavailable", "protocol_version",
+             "storage_full", "storage_failed": true
         default: false
         }
     }

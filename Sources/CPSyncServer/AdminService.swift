@@ -93,7 +93,10 @@ public struct AdminService: Sendable {
             log.event("resolve", ["conflict": .text(id), "admin": .text(admin), "action": .text(request.action.rawValue)])
             return c
         } catch let e as ReplicaError {
-            throw SyncService.errorBody(e)
+            throw SyncService.errorBody(e, databasePath: store.databasePath)
+        } catch let e as SQLiteError {
+            // A full disk or a value the schema refuses gets its own code, not a 500 with SQL text.
+            throw SyncService.errorBody(.sqlite(e), databasePath: store.databasePath)
         } catch {
             throw ErrorBody(code: .serverError, message: "\(error)")
         }

@@ -13,4 +13,11 @@ final class Guarded<Value>: @unchecked Sendable {
         defer { lock.unlock() }
         return try body(&value)
     }
+
+    /// Runs `body` only when the lock is free right now; nil when another thread holds it.
+    func tryWithLock<T>(_ body: (inout Value) throws -> T) rethrows -> T? {
+        guard lock.try() else { return nil }
+        defer { lock.unlock() }
+        return try body(&value)
+    }
 }

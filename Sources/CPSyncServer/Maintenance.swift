@@ -1,5 +1,6 @@
 import CPSyncCLI
 import CPSyncCore
+import CPSyncProtocol
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -430,7 +431,14 @@ public struct Doctor: Sendable {
                 return DoctorCheck(.fail, name, MaintenanceError.integrity(path: path, problems: problems).description
                                    + L10n.pick(en: " — restore the latest backup", zh: "——请恢复最近的备份"))
             }
-            try Maintenance.checkCountyReplica(db, path: path)
+            let serverSite = try Maintenance.checkCountyReplica(db, path: path)
+            // Older data directories gave the server the id `county`, and the README registered the county office
+            // under it: that office is never sent what the server writes (it looks like its own changes).
+            if try db.scalar("SELECT count(*) FROM _srv_sites WHERE id = ? AND revoked = 0", [.text(serverSite)])?.int64Value ?? 0 > 0 {
+                return DoctorCheck(.warn, name, L10n.pick(
+                    en: "site '\(serverSite)' is also this server's own id, so that office never receives resolutions or the site tree; sync it, revoke '\(serverSite)', add the county office as '\(serverSite)-office' and set it up again with `cpsync init` on a new file (its data comes back on the first pull)",
+                    zh: "站点 '\(serverSite)' 与本服务器自身的标识相同，该办公室永远收不到冲突处理结果和站点树；请先同步该办公室，吊销 '\(serverSite)'，以 '\(serverSite)-office' 重新添加县政协办公室，并用 `cpsync init` 在新文件上重新设置（首次拉取即取回数据）"))
+            }
             let sites = try db.scalar("SELECT count(*) FROM _srv_sites WHERE revoked = 0")?.int64Value ?? 0
             let open = try db.scalar("SELECT count(*) FROM _cp_conflicts WHERE status = 'open'")?.int64Value ?? 0
             return DoctorCheck(.pass, name, L10n.pick(en: "\(path): integrity ok, \(sites) active sites, \(open) open conflicts",
@@ -495,8 +503,15 @@ public struct Doctor: Sendable {
         guard let (host, port) = Doctor.split(listen) else {
             return (DoctorCheck(.fail, name, L10n.pick(en: "'\(listen)' is not HOST:PORT", zh: "'\(listen)' 不是 主机:端口 格式")), false)
         }
-        if let reply = Doctor.get(listen, "/v1/health"), reply.status == 200, String(decoding: reply.body, as: UTF8.self).contains("\"ok\":true") {
+        let reply = Doctor.get(listen, "/v1/health")
+        if let reply, reply.status == 200, String(decoding: reply.body, as: UTF8.self).contains("\"ok\":true") {
             return (DoctorCheck(.pass, name, L10n.pick(en: "a cpsyncd answers /v1/health at \(listen)", zh: "\(listen) 上的 cpsyncd 响应 /v1/health")), true)
+        }
+        // A cpsyncd that cannot write its database says so on /v1/health (507 storage_full, 503 storage_failed).
+        if let reply, let problem = try? ErrorBody.decode(reply.body),
+           problem.code == .storageFull || problem.code == .storageFailed {
+            return (DoctorCheck(.fail, name, L10n.pick(en: "the cpsyncd at \(listen) cannot write its database: \(problem.message)",
+                                                       zh: "\(listen) 上的 cpsyncd 无法写入数据库：\(problem.message)")), true)
         }
         switch Doctor.tryBind(host: host, port: port) {
         case 0:

@@ -50,6 +50,7 @@ public struct Router: HTTPResponder {
         do throws(ErrorBody) {
             switch (req.method, path) {
             case ("GET", "/v1/health"), ("HEAD", "/v1/health"):
+                if let problem = sync.health() { throw problem }
                 return ("health", json(HealthResponse()))
             case ("GET", "/v1/status"):
                 return ("status", json(sync.status()))
@@ -104,6 +105,7 @@ public struct Router: HTTPResponder {
             var r = HTTPResponse.json(error.encoded(), status: error.httpStatus)
             if error.code == .unauthorized { r.headers.set("WWW-Authenticate", "Bearer realm=\"cpsyncd\"") }
             if error.code == .unavailable { r.headers.set("Retry-After", "5") }
+            if error.code == .storageFull || error.code == .storageFailed { r.headers.set("Retry-After", "60") }
             return (routeName(req.path), r)
         }
     }

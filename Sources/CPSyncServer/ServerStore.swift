@@ -1,4 +1,5 @@
 import CPPCC
+import CPSyncCLI
 import CPSyncCore
 import Foundation
 
@@ -48,13 +49,26 @@ public final class ServerStore: Sendable {
         CREATE INDEX IF NOT EXISTS _srv_sites_token ON _srv_sites(token_hash);
         CREATE INDEX IF NOT EXISTS _srv_admins_token ON _srv_admins(token_hash);
         CREATE TABLE IF NOT EXISTS _srv_meta (key TEXT PRIMARY KEY NOT NULL, value);
+        \(batchesTableSQL)
+        """
+
+    /// Stored push answers, per (site, batch id), with the SHA-256 of the batch's changes (NULL for answers stored
+    /// before digests existed), so a re-sent batch is told apart from a different batch under a reused id.
+    static let batchesTableSQL = """
         CREATE TABLE IF NOT EXISTS _srv_batches (
-          batch_id TEXT PRIMARY KEY NOT NULL, site TEXT NOT NULL, response BLOB NOT NULL, at INTEGER NOT NULL
+          site TEXT NOT NULL, batch_id TEXT NOT NULL, digest TEXT, response BLOB NOT NULL, at INTEGER NOT NULL,
+          PRIMARY KEY (site, batch_id)
         );
         """
 
-    /// Opens (creating when absent) the data directory. The county replica's site id is fixed at creation.
-    public init(dataDirectory: String, siteID: String = "county") throws {
+    /// The site id new data directories give the server's own replica: no CPPCC office is called that, so the
+    /// county office can be registered as `county` and still receive what the server writes (resolutions, sites).
+    public static let defaultSiteID = "cpsyncd"
+    private let health = StorageHealth()
+
+    /// Opens (creating when absent) the data directory. The server replica's site id is fixed at creation; data
+    /// directories created before `defaultSiteID` existed keep theirs (`county`).
+    public init(dataDirectory: String, siteID: String = ServerStore.defaultSiteID) throws {
         self.dataDirectory = dataDirectory
         let fm = FileManager.default
         if !fm.fileExists(atPath: dataDirectory) {
@@ -64,6 +78,7 @@ public final class ServerStore: Sendable {
         let replica = try Replica(path: databasePath, siteID: fm.fileExists(atPath: databasePath) ? nil : siteID)
         replica.recordsConflicts = true
         try replica.database.execute(Self.serverTablesSQL)
+        try Self.migrateBatches(replica.database)
         try CPPCCSchema.install(on: replica)
         try replica.foldLog()
         if try replica.database.scalar("SELECT value FROM _srv_meta WHERE key = 'epoch'") == nil {
@@ -81,9 +96,56 @@ public final class ServerStore: Sendable {
         try db.run("INSERT OR REPLACE INTO _srv_meta(key, value) VALUES ('epoch', ?)", [.text(UUID().uuidString.lowercased())])
     }
 
-    /// Runs `body` with the single writer connection (serialised).
+    /// Moves answers stored under a global batch id (before batch ids were per site) into the per-site table,
+    /// keeping every answer, so a retry of an old batch is still replayed.
+    static func migrateBatches(_ db: Database) throws {
+        guard try !db.columns(of: "_srv_batches").contains(where: { $0.name == "digest" }) else { return }
+        try db.transaction {
+            try db.execute("""
+                ALTER TABLE _srv_batches RENAME TO _srv_batches_v1;
+                \(batchesTableSQL)
+                INSERT OR IGNORE INTO _srv_batches(site, batch_id, digest, response, at)
+                  SELECT site, batch_id, NULL, response, at FROM _srv_batches_v1;
+                DROP TABLE _srv_batches_v1;
+                """)
+        }
+    }
+
+    /// Runs `body` with the single writer connection (serialised). A storage failure (full disk, I/O error,
+    /// read-only) is remembered for `/v1/health` until a write succeeds again.
     public func write<T>(_ body: (Replica) throws -> T) throws -> T {
-        try writer.withLock { try body($0) }
+        do {
+            let result = try writer.withLock { try body($0) }
+            health.writeSucceeded()
+            return result
+        } catch {
+            if let problem = StorageProblem(error, databasePath: databasePath) { health.writeFailed(problem) }
+            throw error
+        }
+    }
+
+    /// Why writes fail, if they do (for `/v1/health`). Cheap: after a storage failure it probes with a write at
+    /// most once a second and never waits for the writer (a running push will tell instead).
+    public func storageProblem() -> StorageProblem? {
+        health.current {
+            try writer.tryWithLock { r in try Self.probeWrite(r.database) }
+        }
+    }
+
+    /// A write that needs room (rolled back) and a small committed one: a full database fails at the first, a full
+    /// disk or a read-only file when the committed one reaches the write-ahead log.
+    static func probeWrite(_ db: Database) throws -> Bool {
+        struct RolledBack: Error {}
+        try db.transaction {
+            do {
+                try db.transaction {
+                    try db.run("INSERT OR REPLACE INTO _srv_meta(key, value) VALUES ('health_probe_room', zeroblob(65536))")
+                    throw RolledBack()
+                }
+            } catch is RolledBack {}
+            try db.run("INSERT OR REPLACE INTO _srv_meta(key, value) VALUES ('health_probe_at', ?)", [.integer(HLC.wallClock().milliseconds)])
+        }
+        return true
     }
 
     /// Runs `body` with a reader connection from the pool (concurrent with other readers and the writer).
@@ -110,6 +172,7 @@ public final class ServerStore: Sendable {
     /// CPPCC `sites` table, so every office learns the site tree.
     public func addSite(id: String, name: String, kind: String, parent: String?) throws -> String {
         guard Replica.isValidSiteID(id) else { throw ServerError.badSite("site id '\(id)' must be 1–64 characters of a–z, 0–9, '-' or '_'") }
+        guard id != siteID else { throw ServerError.serverSiteID(id) }
         guard SiteKind(rawValue: kind) != nil else {
             throw ServerError.badSite("kind '\(kind)' must be one of county, township, street, station")
         }
@@ -190,11 +253,20 @@ public final class ServerStore: Sendable {
 public enum ServerError: Error, CustomStringConvertible, Sendable {
     case badSite(String)
     case dataDirectory(String)
+    /// `site add` with the id the server's own replica writes under: that office would never receive the server's
+    /// writes (an office is not sent its own changes back).
+    case serverSiteID(String)
 
     public var description: String {
         switch self {
         case .badSite(let m): m
         case .dataDirectory(let m): m
+        case .serverSiteID(let id) where id == ServerStore.defaultSiteID:
+            L10n.pick(en: "site id '\(id)' is the county server's own id; give the office another id (e.g. 'county')",
+                      zh: "站点标识 '\(id)' 是县级服务器自身的标识；请为该办公室另取一个标识（例如 'county'）")
+        case .serverSiteID(let id):
+            L10n.pick(en: "site id '\(id)' is this data directory's own server id (it was created before the server had an id of its own), so an office registered as '\(id)' would never receive resolutions or the site tree; register the county office as '\(id)-office' instead (and use --parent \(id)-office for townships)",
+                      zh: "站点标识 '\(id)' 是此数据目录中服务器自身的标识（该目录创建于服务器拥有独立标识之前），以 '\(id)' 注册的办公室将永远收不到冲突处理结果和站点树；请改用 '\(id)-office' 注册县政协办公室（乡镇的 --parent 也用 \(id)-office）")
         }
     }
 }

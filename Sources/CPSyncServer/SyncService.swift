@@ -17,6 +17,11 @@ public struct SyncService: Sendable {
         self.log = log
     }
 
+    /// Nil while the county database takes writes; else why not (`/v1/health` answers it as an error).
+    public func health() -> ErrorBody? {
+        store.storageProblem()?.errorBody(nothingApplied: false)
+    }
+
     public func status(now: Int64 = HLC.wallClock().milliseconds) -> StatusResponse {
         StatusResponse(schemaVersion: CPPCCSchema.version, serverTime: now, serverSite: store.siteID, maxSkewMs: maxSkewMs,
                        limits: ServerLimits(), epoch: store.epoch)
@@ -67,11 +72,19 @@ public struct SyncService: Sendable {
             throw ErrorBody.clockSkew(site: site, skewMs: ahead - now, maxSkewMs: maxSkewMs)
         }
         let started = Date()
+        let digest = Self.digest(request.changes)
         do {
             let (response, replayed, result) = try store.write { r -> ([UInt8], Bool, MergeResult?) in
                 try r.database.transaction {
-                    if let stored = try r.database.scalar("SELECT response FROM _srv_batches WHERE batch_id = ?", [.text(request.batchId)]),
-                       case .blob(let bytes) = stored {
+                    if let stored = try r.database.query("SELECT response, digest FROM _srv_batches WHERE site = ? AND batch_id = ?",
+                                                         [.text(site), .text(request.batchId)]).first,
+                       case .blob(let bytes) = stored[0] {
+                        // Answers stored before digests existed carry none: they replay as they always did.
+                        if let storedDigest = stored[1].stringValue, storedDigest != digest {
+                            throw ErrorBody(code: .batchIdReused,
+                                            message: "site \(site) already pushed batch \(request.batchId) with different changes; send these under a new batch id; nothing was applied",
+                                            site: site)
+                        }
                         return (bytes, true, nil)
                     }
                     if let (i, e) = r.firstInvalidChange(in: request.changes) {
@@ -79,10 +92,10 @@ public struct SyncService: Sendable {
                         body.index = i
                         throw body
                     }
-                    let result = try r.merge(request.changes)
+                    let result = try r.merge(request.changes, actingFor: site)
                     let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
-                    try r.database.run("INSERT INTO _srv_batches(batch_id, site, response, at) VALUES (?, ?, ?, ?)",
-                                       [.text(request.batchId), .text(site), .blob(response), .integer(now)])
+                    try r.database.run("INSERT INTO _srv_batches(site, batch_id, digest, response, at) VALUES (?, ?, ?, ?, ?)",
+                                       [.text(site), .text(request.batchId), .text(digest), .blob(response), .integer(now)])
                     return (response, false, result)
                 }
             }
@@ -97,10 +110,87 @@ public struct SyncService: Sendable {
             return (response, replayed)
         } catch let e as ErrorBody {
             throw e
-        } catch let e as ReplicaError {
-            throw Self.errorBody(e)
         } catch {
+            if let refusal = permissionRefusal(error, changes: request.changes, site: site) {
+                metrics.count("cpsync_push_refused_total", labels: ["reason": "permission"])
+                throw refusal
+            }
+            if let problem = StorageProblem(error, databasePath: store.databasePath) {
+                metrics.count("cpsync_push_refused_total", labels: ["reason": "storage"])
+                log.event("storage_error", ["site": .text(site), "batch": .text(request.batchId), "error": .text(problem.description)])
+                throw problem.errorBody(nothingApplied: true)
+            }
+            if let sqlite = Self.sqliteError(error), sqlite.isConstraint {
+                metrics.count("cpsync_push_refused_total", labels: ["reason": "constraint"])
+                throw ConstraintLocator(store: store).errorBody(for: sqlite, in: request.changes)
+            }
+            if let e = error as? ReplicaError { throw Self.errorBody(e, databasePath: store.databasePath) }
+            if let e = error as? SQLiteError { throw Self.errorBody(.sqlite(e), databasePath: store.databasePath) }
             throw ErrorBody(code: .serverError, message: "could not apply the push: \(error); nothing was applied")
+        }
+    }
+
+    /// A push the access rules refused (a trigger raised while merging on the site's behalf): 403, naming the row,
+    /// the rule and the first change of that row, so the office can set that row aside.
+    func permissionRefusal(_ error: any Error, changes: [Change], site: String) -> ErrorBody? {
+        guard let violation = AccessRules.violation(in: error) else { return nil }
+        var table = violation.table, key = ""
+        if case ReplicaError.rowRefused(let t, let k, _) = error { (table, key) = (t, k) }
+        let index = changes.firstIndex { $0.table == table && $0.pk.utf8.elementsEqual(key.utf8) }
+        var body = ErrorBody(code: .forbidden,
+                             message: "site \(site) may not write \(table) row '\(key.prefix(80))' (rule \(violation.rule.rawValue)): \(violation.description); nothing was applied",
+                             site: site, table: table, column: violation.column, index: index)
+        body.indices = (try? refusedRows(changes, site: site)).flatMap { $0.isEmpty ? nil : $0 }
+        return body
+    }
+
+    /// Every row of a push the access rules refuse, as the index of each change of those rows: each row is merged
+    /// alone on the site's behalf and rolled back. One answer then names them all, not one per round trip.
+    func refusedRows(_ changes: [Change], site: String) throws -> [Int] {
+        struct RollBack: Error {}
+        var groups: [RowGroupKey: [Int]] = [:]
+        var order: [RowGroupKey] = []
+        for (i, c) in changes.enumerated() {
+            let k = RowGroupKey(table: c.table, pk: Array(c.pk.utf8))
+            if groups[k] == nil { order.append(k) }
+            groups[k, default: []].append(i)
+        }
+        var refused: [Int] = []
+        try store.write { r in
+            for k in order {
+                let indices = groups[k]!
+                do {
+                    try r.database.transaction {
+                        try r.merge(indices.map { changes[$0] }, actingFor: site)
+                        throw RollBack()
+                    }
+                } catch is RollBack {
+                } catch where AccessRules.violation(in: error) != nil {
+                    refused += indices
+                }
+            }
+        }
+        return refused.sorted()
+    }
+
+    struct RowGroupKey: Hashable {
+        let table: String
+        let pk: [UInt8]
+    }
+
+    /// SHA-256 (hex) of the canonical JSON of a batch's changes: what tells a re-sent batch from a different one.
+    static func digest(_ changes: [Change]) -> String {
+        var w = JSONWriter()
+        w.changes(changes)
+        return SHA256.hex(w.bytes)
+    }
+
+    /// The SQLite error behind `error`, bare or wrapped by the replica.
+    static func sqliteError(_ error: any Error) -> SQLiteError? {
+        switch error {
+        case let e as SQLiteError: e
+        case ReplicaError.sqlite(let e): e
+        default: nil
         }
     }
 
@@ -126,7 +216,7 @@ public struct SyncService: Sendable {
         } catch let e as ErrorBody {
             throw e
         } catch let e as ReplicaError {
-            throw Self.errorBody(e)
+            throw Self.errorBody(e, databasePath: store.databasePath)
         } catch {
             throw ErrorBody(code: .serverError, message: "could not read changes: \(error)")
         }
@@ -140,7 +230,7 @@ public struct SyncService: Sendable {
     }
 
     /// The one place replica errors become protocol errors.
-    static func errorBody(_ e: ReplicaError) -> ErrorBody {
+    static func errorBody(_ e: ReplicaError, databasePath: String = "county.db") -> ErrorBody {
         switch e {
         case .unknownTable(let t): ErrorBody(code: .unknownTable, message: e.description, table: t)
         case .unknownColumn(let t, let c): ErrorBody(code: .unknownColumn, message: e.description, table: t, column: c)
@@ -150,6 +240,11 @@ public struct SyncService: Sendable {
         case .conflictNotFound: ErrorBody(code: .notFound, message: e.description)
         case .conflictAlreadyResolved: ErrorBody(code: .conflictResolved, message: e.description)
         case .sqlite(let s) where s.isBusy: ErrorBody(code: .unavailable, message: "the county database is busy; try again — nothing was applied")
+        case .sqlite(let s) where s.isFull || s.isStorageFailure:
+            StorageProblem(s, databasePath: databasePath)?.errorBody(nothingApplied: true)
+                ?? ErrorBody(code: .storageFailed, message: "\(e); nothing was applied")
+        case .sqlite(let s) where s.isConstraint:
+            ConstraintLocator.errorBody(for: s)
         default: ErrorBody(code: .serverError, message: "\(e); nothing was applied")
         }
     }

@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncCLI
 import CPSyncCore
 import Foundation
@@ -7,6 +8,10 @@ enum CommandRunner {
     static func run(_ body: () throws -> Int32) -> Int32 {
         do {
             return try body()
+        } catch let e where AccessRules.violation(in: e) != nil {
+            // A rule of the site tree refused the write at the moment it was made: nothing was changed or queued.
+            Console.err("cpsync: \(AccessRules.violation(in: e)!)")
+            return ExitCode.dataError.rawValue
         } catch let e as UsageError {
             Console.err("cpsync: \(e)")
             return ExitCode.usage.rawValue

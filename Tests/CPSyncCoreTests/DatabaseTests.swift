@@ -52,6 +52,27 @@ import Testing
         #expect(!db.isInTransaction)
     }
 
+    /// A COMMIT that fails (a deferred foreign key here; a full disk in the field) rolls back and leaves the
+    /// connection ready for the next transaction, nested ones included.
+    @Test func aFailedCommitRollsBackAndTheNextTransactionWorks() throws {
+        let db = try Database(path: ":memory:")
+        try db.execute("""
+            CREATE TABLE parent (id INTEGER PRIMARY KEY);
+            CREATE TABLE child (id INTEGER PRIMARY KEY, parent INTEGER REFERENCES parent(id) DEFERRABLE INITIALLY DEFERRED);
+            """)
+        #expect(throws: SQLiteError.self) {
+            try db.transaction { try db.run("INSERT INTO child VALUES (1, 42)") }
+        }
+        #expect(!db.isInTransaction)
+        #expect(try db.scalar("SELECT count(*) FROM child") == .integer(0))
+        try db.transaction {
+            try db.run("INSERT INTO parent VALUES (42)")
+            try db.transaction { try db.run("INSERT INTO child VALUES (1, 42)") }
+        }
+        #expect(try db.scalar("SELECT count(*) FROM child") == .integer(1))
+        #expect(!db.isInTransaction)
+    }
+
     @Test func errorsCarrySQLitesCodeAndMessage() throws {
         let db = try Database(path: ":memory:")
         do {

@@ -146,6 +146,14 @@ enum Vectors {
         .protocolVersion(2),
         ErrorBody(code: .serverError, message: "internal error; nothing was applied"),
         ErrorBody(code: .unavailable, message: "the server is shutting down; retry later"),
+        ErrorBody(code: .constraintViolated,
+                  message: "changes[2]: members.gender does not accept this value (CHECK constraint failed: gender IN ('', '男', '女')); nothing was applied",
+                  table: "members", column: "gender", index: 2),
+        ErrorBody(code: .batchIdReused,
+                  message: "site huashan already pushed batch 5b2e8f3a with different changes; send these under a new batch id; nothing was applied",
+                  site: "huashan"),
+        ErrorBody(code: .storageFull, message: "the county server's disk is full (database or disk is full); free space on it, then sync again; nothing was applied"),
+        ErrorBody(code: .storageFailed, message: "the county database cannot be written (disk I/O error); nothing was applied"),
     ]
 
     static func encodeErrors() -> [UInt8] {

@@ -1,4 +1,5 @@
 import CPSyncCore
+import CPSyncHTTP
 @testable import CPSyncServer
 import Foundation
 import Testing
@@ -118,7 +119,7 @@ import Testing
         }
         let outcome = try Maintenance.restore(dataDirectory: s.path("data"), from: s.path("b.db"),
                                               now: Date(timeIntervalSince1970: 1_767_580_200))
-        #expect(outcome.siteID == "county")
+        #expect(outcome.siteID == ServerStore.defaultSiteID)
         #expect(outcome.previous == s.path("data/county.db.before-restore-20260105T023000Z"))
         #expect(try Self.memberCount(s.path("data/county.db")) == 50)
         #expect(try Self.memberCount(outcome.previous!) == 0)
@@ -204,6 +205,43 @@ import Testing
         let old = Doctor(dataDirectory: s.path("data")).checkClock(now: Date(timeIntervalSince1970: 0), daemonAnswers: false)
         #expect(old.status == .fail && old.detail.contains("1970"))
         #expect(DoctorCheck(.warn, "disk", "low").description == "WARN disk: low")
+    }
+
+    @Test func doctorWarnsWhenAnOfficeHasTheServersOwnID() throws {
+        let s = Scratch()
+        do {
+            // An older data directory: the server is `county`, and the county office was registered under it too.
+            let store = try ServerStore(dataDirectory: s.path("data"), siteID: "county")
+            _ = try store.addSite(id: "huashan", name: "华山镇政协工委", kind: "township", parent: nil)
+            try store.write { r in
+                try r.database.run("INSERT INTO _srv_sites(id, name, kind, token_hash, created_at) VALUES ('county', '某县政协', 'county', 'x', 0)")
+            }
+        }
+        let check = Doctor(dataDirectory: s.path("data")).checkDatabase()
+        #expect(check.status == .warn)
+        #expect(check.detail.contains("'county-office'"), "\(check.detail)")
+        _ = try Self.county(at: s.path("new"), members: 1)
+        #expect(Doctor(dataDirectory: s.path("new")).checkDatabase().status == .pass)
+    }
+
+    @Test func doctorNamesADaemonThatCannotWriteItsDatabase() throws {
+        let s = Scratch()
+        let store = try Self.county(at: s.path("data"), members: 0)
+        var config = HTTPServerConfiguration()
+        config.host = "127.0.0.1"
+        config.port = 0
+        let server = HTTPServer(configuration: config, responder: Router(store: store, log: EventLog(enabled: false)))
+        try server.start()
+        defer { server.shutdown(gracePeriodSeconds: 1) }
+        // The disk fills up under a write (the database may not grow past its size).
+        try? store.write { r in
+            let pages = try r.database.scalar("PRAGMA page_count")?.int64Value ?? 0
+            _ = try r.database.query("PRAGMA max_page_count = \(pages)")
+            try r.database.run("INSERT INTO members(id, name, employer) VALUES ('big', '委员', ?)", [.text(String(repeating: "县政协", count: 50_000))])
+        }
+        let check = Doctor(dataDirectory: s.path("data"), listen: "127.0.0.1:\(server.boundPort)").checkListen()
+        #expect(check.check.status == .fail && check.daemonAnswers)
+        #expect(check.check.detail.contains("cannot write its database") && check.check.detail.contains("full"), "\(check.check.detail)")
     }
 
     @Test func doctorFailsAListenAddressHeldByAnotherProgram() throws {

@@ -62,7 +62,7 @@ import Testing
         let f = try Fixture()
         #expect(f.request("GET", "/v1/health").status == 200)
         let status = try StatusResponse.decode(f.request("GET", "/v1/status").body)
-        #expect(status.serverSite == "county" && status.schemaVersion == CPPCCSchema.version)
+        #expect(status.serverSite == ServerStore.defaultSiteID && status.schemaVersion == CPPCCSchema.version)
         #expect(abs(status.serverTime - HLC.wallClock().milliseconds) < 5_000)
     }
 
@@ -207,5 +207,202 @@ import Testing
         #expect(r.status == 404)
         #expect(r.headers["Content-Security-Policy"]?.contains("default-src 'none'") == true)
         #expect(f.request("DELETE", "/v1/push").status == 405)
+    }
+
+    // MARK: nothing is lost
+
+    /// Pretends the disk is full: the writer's database may not grow past its current size (or may again).
+    static func setPageLimit(_ store: ServerStore, full: Bool) {
+        struct Untouched: Error {}
+        // Thrown afterwards so the store does not count this as a successful write: only a push or the health
+        // probe may tell it that writes work again.
+        try? store.write { r in
+            let pages = try r.database.scalar("PRAGMA page_count")?.int64Value ?? 0
+            _ = try r.database.query("PRAGMA max_page_count = \(full ? pages : 1_000_000_000)")
+            throw Untouched()
+        }
+    }
+
+    /// An office with `n` members whose long texts need new database pages on the server.
+    func bulkyOffice(_ f: Fixture, _ site: String, members n: Int, prefix: String) throws -> Replica {
+        let a = try f.office(site)
+        for i in 0..<n {
+            try a.database.run("INSERT INTO members(id, name, employer, site_id) VALUES (?, ?, ?, ?)",
+                               [.text("\(prefix)\(i)"), .text("委员\(i)"), .text(String(repeating: "县政协", count: 2_000)), .text(site)])
+        }
+        return a
+    }
+
+    @Test func aFullDiskAnswersStorageFullAndTheNextPushWorksWithoutRestart() throws {
+        let f = try Fixture()
+        let a = try bulkyOffice(f, "huashan", members: 20, prefix: "m")
+        let seq = try f.store.read { try $0.sequence }
+        Self.setPageLimit(f.store, full: true)
+        let refused = try f.push(a, token: f.huashan, batch: "full-1")
+        #expect(refused.status == 507)
+        let body = try #require(error(refused))
+        #expect(body.code == .storageFull)
+        #expect(body.message.contains("disk is full") && body.message.contains("nothing was applied"))
+        #expect(!body.message.contains("INSERT") && !body.message.contains("syntax error"))
+        #expect(refused.headers["Retry-After"] != nil)
+        #expect(try f.store.read { try $0.sequence } == seq)
+        // Space is freed: the same batch goes through on the same store, and is applied (a refusal is not stored).
+        Self.setPageLimit(f.store, full: false)
+        let accepted = try f.push(a, token: f.huashan, batch: "full-1")
+        #expect(accepted.status == 200)
+        #expect(accepted.headers["CPSync-Replayed"] == nil)
+        #expect(try PushResponse.decode(accepted.body).applied > 0)
+        #expect(try f.store.read { try $0.database.scalar("SELECT count(*) FROM members") } == .integer(20))
+    }
+
+    @Test func aFailedCommitDoesNotWedgeTheWriter() throws {
+        let f = try Fixture()
+        struct Wedge: Error {}
+        // A COMMIT that fails (as on a full disk): a deferred foreign key broken by the transaction.
+        _ = try? f.store.write { r in
+            try r.database.execute("""
+                CREATE TABLE commit_fails (parent INTEGER REFERENCES commit_fails_parent(id) DEFERRABLE INITIALLY DEFERRED);
+                CREATE TABLE commit_fails_parent (id INTEGER PRIMARY KEY);
+                """)
+            try r.database.transaction { try r.database.run("INSERT INTO commit_fails VALUES (1)") }
+        }
+        let a = try f.office("huashan")
+        try a.database.run("INSERT INTO members(id, name) VALUES ('m1', '王芳')")
+        let r = try f.push(a, token: f.huashan)
+        #expect(r.status == 200, "\(String(decoding: r.body, as: UTF8.self))")
+    }
+
+    @Test func healthTellsWhenTheDatabaseCannotTakeWritesAndRecoversByItself() throws {
+        let f = try Fixture()
+        #expect(f.request("GET", "/v1/health").status == 200)
+        let a = try bulkyOffice(f, "huashan", members: 20, prefix: "m")
+        Self.setPageLimit(f.store, full: true)
+        #expect(try f.push(a, token: f.huashan).status == 507)
+        var health = f.request("GET", "/v1/health")
+        #expect(health.status == 507)
+        #expect(error(health)?.code == .storageFull)
+        #expect(error(health)?.message.contains("full") == true)
+        #expect(f.request("HEAD", "/v1/health").status == 507)
+        Self.setPageLimit(f.store, full: false)
+        // Cheap: within a second of the last probe it answers from what it knows, without writing.
+        #expect(f.request("GET", "/v1/health").status == 507)
+        Thread.sleep(forTimeInterval: 1.1)
+        // While a long push holds the writer, health does not wait for it.
+        let release = DispatchSemaphore(value: 0), holding = DispatchSemaphore(value: 0)
+        let store = f.store
+        DispatchQueue.global().async {
+            try? store.write { _ in holding.signal(); release.wait() }
+        }
+        holding.wait()
+        let started = Date()
+        health = f.request("GET", "/v1/health")
+        #expect(Date().timeIntervalSince(started) < 0.1)
+        #expect(health.status == 507)
+        release.signal()
+        // The writer is free: the probe write succeeds and health is 200 again, with no push in between.
+        var recovered = false
+        for _ in 0..<30 where !recovered {
+            Thread.sleep(forTimeInterval: 0.1)
+            recovered = f.request("GET", "/v1/health").status == 200
+        }
+        #expect(recovered)
+    }
+
+    @Test func batchIdsArePerSite() throws {
+        let f = try Fixture()
+        let a = try f.office("huashan"), b = try f.office("chengguan")
+        try a.database.run("INSERT INTO members(id, name, site_id) VALUES ('m1', '王芳', 'huashan')")
+        try b.database.run("INSERT INTO members(id, name, site_id) VALUES ('m2', '李强', 'chengguan')")
+        let first = try f.push(a, token: f.huashan, batch: "same-id")
+        #expect(first.status == 200)
+        // Another site using the same id gets its own batch applied, not huashan's stored answer.
+        let other = try f.push(b, token: f.chengguan, batch: "same-id")
+        #expect(other.status == 200 && other.headers["CPSync-Replayed"] == nil)
+        #expect(other.body != first.body)
+        #expect(try PushResponse.decode(other.body).applied > 0)
+        #expect(try f.store.read { try $0.database.scalar("SELECT name FROM members WHERE id = 'm2'") } == .text("李强"))
+        // Each site's retry replays its own answer byte for byte.
+        let again = try f.push(b, token: f.chengguan, batch: "same-id")
+        #expect(again.body == other.body && again.headers["CPSync-Replayed"] == "true")
+        #expect(try f.push(a, token: f.huashan, batch: "same-id").body == first.body)
+    }
+
+    @Test func aReusedBatchIdWithDifferentChangesIsRefusedAndNothingIsApplied() throws {
+        let f = try Fixture()
+        let a = try f.office("huashan")
+        try a.database.run("INSERT INTO members(id, name, site_id) VALUES ('m1', '王芳', 'huashan')")
+        #expect(try f.push(a, token: f.huashan, batch: "b-1").status == 200)
+        try a.database.run("INSERT INTO members(id, name, site_id) VALUES ('m3', '赵敏', 'huashan')")
+        let seq = try f.store.read { try $0.sequence }
+        let r = try f.push(a, token: f.huashan, batch: "b-1")
+        #expect(r.status == 409 && r.headers["CPSync-Replayed"] == nil)
+        #expect(error(r)?.code == .batchIdReused)
+        #expect(error(r)?.message.contains("nothing was applied") == true)
+        #expect(try f.store.read { try $0.sequence } == seq)
+        #expect(try f.store.read { try $0.database.scalar("SELECT count(*) FROM members WHERE id = 'm3'") } == .integer(0))
+    }
+
+    @Test func answersStoredUnderGlobalBatchIdsAreMigratedAndStillReplayed() throws {
+        let f = try Fixture()
+        let a = try f.office("huashan"), b = try f.office("chengguan")
+        try a.database.run("INSERT INTO members(id, name, site_id) VALUES ('m1', '王芳', 'huashan')")
+        try b.database.run("INSERT INTO members(id, name, site_id) VALUES ('m2', '李强', 'chengguan')")
+        let first = try f.push(a, token: f.huashan, batch: "old-1")
+        // The data directory as an older cpsyncd left it: one answer per batch id, whatever the site.
+        try f.store.write { r in
+            try r.database.execute("""
+                DROP TABLE _srv_batches;
+                CREATE TABLE _srv_batches (batch_id TEXT PRIMARY KEY NOT NULL, site TEXT NOT NULL, response BLOB NOT NULL, at INTEGER NOT NULL);
+                """)
+            try r.database.run("INSERT INTO _srv_batches VALUES ('old-1', 'huashan', ?, 1)", [.blob(first.body)])
+        }
+        let reopened = try ServerStore(dataDirectory: f.dir.path)
+        let router = Router(store: reopened, log: EventLog(enabled: false))
+        func push(_ office: Replica, _ token: String) throws -> HTTPResponse {
+            let own = try office.allChanges().filter { $0.version.site == office.siteID }
+            var h = HTTPHeaders()
+            h.set("Authorization", "Bearer \(token)")
+            let body = PushRequest(schemaVersion: CPPCCSchema.version, batchId: "old-1", site: office.siteID, changes: own).encoded()
+            return router.respond(to: HTTPRequest(method: "POST", target: "/v1/push", headers: h, body: body, remoteAddress: "127.0.0.1:1"))
+        }
+        let replay = try push(a, f.huashan)
+        #expect(replay.body == first.body && replay.headers["CPSync-Replayed"] == "true")
+        let fresh = try push(b, f.chengguan)
+        #expect(fresh.status == 200 && fresh.headers["CPSync-Replayed"] == nil)
+        #expect(try reopened.read { try $0.database.scalar("SELECT count(*) FROM members WHERE id = 'm2'") } == .integer(1))
+        #expect(try reopened.read { try $0.database.scalar("SELECT count(*) FROM _srv_batches") } == .integer(2))
+    }
+
+    @Test func aValueTheSchemaRefusesIsA400NamingTableColumnAndChange() throws {
+        let f = try Fixture()
+        let a = try f.office("huashan")
+        try a.database.run("INSERT INTO members(id, name, gender, site_id) VALUES ('m1', '王芳', '女', 'huashan')")
+        try a.database.run("INSERT INTO members(id, name, gender, site_id) VALUES ('m2', '李强', '男', 'huashan')")
+        try a.database.run("INSERT INTO proposals(id, title) VALUES ('p1', '关于乡村道路的提案')")
+        try a.database.run("INSERT INTO activities(id, topic, site_id) VALUES ('a1', '饮水安全调研', 'huashan')")
+        var changes = try a.allChanges().filter { $0.version.site == "huashan" }
+        let seq = try f.store.read { try $0.sequence }
+        func refused(_ changes: [Change], batch: String) -> HTTPResponse {
+            f.request("POST", "/v1/push", token: f.huashan,
+                      body: PushRequest(schemaVersion: CPPCCSchema.version, batchId: batch, site: "huashan", changes: changes).encoded())
+        }
+        let gender = try #require(changes.firstIndex { $0.pk == "m2" && $0.column == "gender" })
+        changes[gender].value = .text("X")
+        var r = refused(changes, batch: "forged-1")
+        #expect(r.status == 400)
+        #expect(error(r)?.code == .constraintViolated)
+        #expect(error(r)?.table == "members" && error(r)?.column == "gender" && error(r)?.index == gender)
+        #expect(error(r)?.message.contains("nothing was applied") == true)
+        changes[gender].value = .text("男")
+        let kind = try #require(changes.firstIndex { $0.pk == "a1" && $0.column == "kind" })
+        changes[kind].value = .text("bogus")
+        r = refused(changes, batch: "forged-2")
+        #expect(r.status == 400 && error(r)?.code == .constraintViolated)
+        #expect(error(r)?.table == "activities" && error(r)?.column == "kind" && error(r)?.index == kind)
+        #expect(try f.store.read { try $0.sequence } == seq)
+        #expect(try f.store.read { try $0.database.scalar("SELECT count(*) FROM members") } == .integer(0))
+        // Fixed, the same batch id goes through: a refusal stores nothing.
+        changes[kind].value = .text("study")
+        #expect(refused(changes, batch: "forged-2").status == 200)
     }
 }

@@ -7,8 +7,9 @@ import Testing
 import FoundationNetworking
 #endif
 
-/// A county daemon, an admin and two offices (华山镇, 西苑乡) that edit the same cells offline: conflicts made the
-/// real way, through `cpsync init`, SQL on the replicas and `cpsync sync`.
+/// A county daemon, an admin and two offices — 华山镇 and 西苑乡, a liaison station under it — that edit the same
+/// cells offline (records of the station, which both may write): conflicts made the real way, through `cpsync init`,
+/// SQL on the replicas and `cpsync sync`.
 final class ConflictCounty {
     let ws: Workspace
     let daemon: Daemon
@@ -36,7 +37,7 @@ final class ConflictCounty {
         do {
             _ = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
             let tokenA = try daemon.addSite("huashan", name: "华山镇")
-            let tokenB = try daemon.addSite("xiyuan", name: "西苑乡")
+            let tokenB = try daemon.addSite("xiyuan", name: "西苑乡", kind: "station", parent: "huashan")
             let admin = try daemon.addAdmin("zhang")
             try daemon.start()
             let a = try Office.create("huashan", in: ws, daemon: daemon, token: tokenA)
@@ -49,14 +50,14 @@ final class ConflictCounty {
         }
     }
 
-    /// A proposal and a member (named `markup`) written at 华山镇 and received by 西苑乡; then both offices change the
+    /// A proposal and a member (named `markup`) of the station, written at 华山镇 and received by 西苑乡; then both offices change the
     /// proposal's title and year and the member's sector offline to different values, and sync A, B, A. Three open
     /// conflicts.
     func makeConflicts(titleA: String = "关于改善乡村道路的提案", titleB: String = "关于加快乡村公路建设的提案",
                        sectorA: String = "科技界", sectorB: String = "<b>教育界</b><script>alert(2)</script>") throws {
-        try a.sql("INSERT INTO proposals(id, number, session, year, title, site_id) VALUES (?, '2025-017', '十届三次', 2025, '乡村道路', 'huashan')",
+        try a.sql("INSERT INTO proposals(id, number, session, year, title, site_id) VALUES (?, '2025-017', '十届三次', 2025, '乡村道路', 'xiyuan')",
                   [.text(Self.proposal)])
-        try a.sql("INSERT INTO members(id, name, sector, site_id) VALUES (?, ?, '经济界', 'huashan')", [.text(Self.member), .text(Self.markup)])
+        try a.sql("INSERT INTO members(id, name, sector, site_id) VALUES (?, ?, '经济界', 'xiyuan')", [.text(Self.member), .text(Self.markup)])
         try a.must(["sync"])
         try b.must(["sync"])
         try a.sql("UPDATE proposals SET title = ?, year = 2024 WHERE id = ?", [.text(titleA), .text(Self.proposal)])

@@ -16,7 +16,7 @@ import Testing
         defer { daemon.stop() }
         _ = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
         let huashan = try daemon.addSite("huashan", name: "华山镇政协工委")
-        let taohe = try daemon.addSite("taohe", name: "桃河镇政协联络组")
+        let taohe = try daemon.addSite("taohe", name: "桃河社区联络站", kind: "station", parent: "huashan")
         try daemon.start()
 
         let tls = try TestCertificates(in: ws)
@@ -34,7 +34,8 @@ import Testing
                                               "--ca-file", tls.caFile])
             #expect(r.ok, "\(r.stderr)")
         }
-        try a.sql("INSERT INTO members(id, name, gender, sector, site_id) VALUES ('m-a', '王芳', '女', '教育', 'huashan')")
+        // A member of the station under 华山镇, entered at 华山镇; both may edit it.
+        try a.sql("INSERT INTO members(id, name, gender, sector, site_id) VALUES ('m-a', '王芳', '女', '教育', 'taohe')")
         try a.must(["status"])
         try a.must(["push"])
         try b.must(["pull"])

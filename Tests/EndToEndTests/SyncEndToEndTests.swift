@@ -9,31 +9,32 @@ import Testing
     @Test func threeOfficesWithConcurrentOfflineEditsConvergeAndOnlyTheRealConflictIsRecorded() throws {
         let county = try County("converge")
         defer { county.cleanup() }
-        let offices = try ["huashan", "chengguan", "taohe"].map { try county.office($0) }
+        // 华山镇, the county committee's own office (which may write every record) and 城关镇.
+        let offices = try ["huashan", "county", "chengguan"].map { try county.office($0) }
         let (a, b, c) = (offices[0], offices[1], offices[2])
         for o in offices { try o.must(["sync"]) }
-        // Each office adds its own member; a adds a proposal everybody will edit.
+        // Each township adds its own member; a adds a proposal the county office will edit too.
         try a.sql("INSERT INTO members(id, name, gender, sector, site_id) VALUES ('m-a', '王芳', '女', '教育', 'huashan')")
-        try b.sql("INSERT INTO members(id, name, gender, sector, site_id) VALUES ('m-b', '李强', '男', '经济', 'chengguan')")
-        try c.sql("INSERT INTO members(id, name, gender, sector, site_id) VALUES ('m-c', '张伟', '男', '科技', 'taohe')")
+        try c.sql("INSERT INTO members(id, name, gender, sector, site_id) VALUES ('m-c', '张伟', '男', '科技', 'chengguan')")
         try a.sql("INSERT INTO proposals(id, number, session, year, title, body, site_id, status) VALUES ('p1', '2026-001', '八届四次会议', 2026, '关于加强农村饮水安全的提案', '正文', 'huashan', 'submitted')")
         for o in offices { try o.must(["sync"]) }
         for o in offices { try o.must(["sync"]) }
-        // Offline: a and b both change the same title (the real conflict); c edits a different cell of p1;
-        // b edits its own member twice (not a conflict); a deletes nothing.
+        // Offline: a and b both change the same title (the real conflict); b also edits the body (not a conflict);
+        // c edits its own member twice (not a conflict); c may not touch 华山镇's proposal at all.
         try a.sql("UPDATE proposals SET title = '关于加强农村饮水安全保障的提案' WHERE id = 'p1'")
         try b.sql("UPDATE proposals SET title = '关于农村饮水安全的建议' WHERE id = 'p1'")
-        try c.sql("UPDATE proposals SET body = '桃河镇补充：水源地保护' WHERE id = 'p1'")
-        try b.sql("UPDATE members SET sector = '农业' WHERE id = 'm-b'")
-        try b.sql("UPDATE members SET sector = '工商' WHERE id = 'm-b'")
+        try b.sql("UPDATE proposals SET body = '县政协补充：水源地保护' WHERE id = 'p1'")
+        #expect(throws: (any Error).self) { try c.sql("UPDATE proposals SET body = '城关镇改的' WHERE id = 'p1'") }
+        try c.sql("UPDATE members SET sector = '农业' WHERE id = 'm-c'")
+        try c.sql("UPDATE members SET sector = '工商' WHERE id = 'm-c'")
         for _ in 0..<2 { for o in offices { try o.must(["sync"]) } }
 
         let server = try contentDump(county.serverDB)
         for o in offices { #expect(try contentDump(o.db) == server, "\(o.site) differs from the server") }
         let conflicts = try Database(path: county.serverDB).query("SELECT tbl, pk, col FROM _cp_conflicts")
         #expect(conflicts == [[.text("proposals"), .text("p1"), .text("title")]])
-        #expect(try Database(path: county.serverDB).scalar("SELECT body FROM proposals WHERE id = 'p1'") == .text("桃河镇补充：水源地保护"))
-        #expect(try Database(path: county.serverDB).scalar("SELECT sector FROM members WHERE id = 'm-b'") == .text("工商"))
+        #expect(try Database(path: county.serverDB).scalar("SELECT body FROM proposals WHERE id = 'p1'") == .text("县政协补充：水源地保护"))
+        #expect(try Database(path: county.serverDB).scalar("SELECT sector FROM members WHERE id = 'm-c'") == .text("工商"))
     }
 
     @Test func daemonKilledMidPushThenRestartedLosesAndDuplicatesNothing() throws {
@@ -205,7 +206,8 @@ import Testing
         let county = try County("restore-resync", sites: ["huashan", "chengguan"])
         defer { county.cleanup() }
         let (ws, daemon) = (county.ws, county.daemon)
-        let a = try county.office("huashan"), b = try county.office("chengguan")
+        // b is the county committee's own office: it may edit 华山镇's member.
+        let a = try county.office("huashan"), b = try county.office("county")
         try a.sql("INSERT INTO members(id, name, site_id) VALUES ('before', '备份前', 'huashan')")
         try a.must(["sync"]); try b.must(["sync"])
         let backup = try run(Binaries.cpsyncd, ["backup", "--data", daemon.dataDir, "--to", ws.path("nightly.db")])
@@ -323,5 +325,41 @@ import Testing
         #expect(tty.stdout.contains("pulling [#"), "\(tty.stdout)")
         let piped = try a.cpsync(["pull", "--reset", "--page-size", "200"])
         #expect(piped.ok && !piped.stderr.contains("pulling ["), "\(piped.stderr)")
+    }
+
+    /// The README registers the county office as `county`; the server writes under its own id, so that office
+    /// receives what the server writes: the site tree and an admin's resolutions.
+    @Test func anOfficeRegisteredAsCountyReceivesTheSiteTreeAndAdminResolutions() throws {
+        let county = try County("county-office", sites: ["huashan", "chengguan"], start: false)
+        defer { county.cleanup() }
+        let admin = try county.daemon.addAdmin("zhang")
+        // The server's own id is not an office's to take.
+        let status = try run(Binaries.cpsyncd, ["site", "add", "--data", county.daemon.dataDir, "--id", "cpsyncd", "--name", "x", "--kind", "county"])
+        #expect(!status.ok && status.stderr.contains("cpsyncd"), "\(status.stderr)")
+        try county.daemon.start()
+        let countyOffice = try county.office("county")
+        let a = try county.office("huashan"), b = try county.office("chengguan")
+        let proposal = "6f1c0e4e-2a7b-4c1d-9e3f-000000000101"
+        try a.sql("INSERT INTO proposals(id, number, year, title, site_id) VALUES (?, '2026-001', 2026, '乡村道路', 'huashan')", [.text(proposal)])
+        try a.must(["sync"])
+        try b.must(["sync"])
+        try countyOffice.must(["sync"])
+        try a.sql("UPDATE proposals SET title = '关于改善乡村道路的提案' WHERE id = ?", [.text(proposal)])
+        try countyOffice.sql("UPDATE proposals SET title = '关于加快乡村公路建设的提案' WHERE id = ?", [.text(proposal)])
+        try a.must(["sync"])
+        try b.must(["sync"])
+        try countyOffice.must(["sync"])
+        #expect(try countyOffice.query("SELECT id FROM sites ORDER BY id").map { $0[0] } == [.text("chengguan"), .text("county"), .text("huashan")])
+
+        let list = try HTTPAnswer.send("GET", county.daemon.url + "/v1/admin/conflicts", token: admin)
+        let conflict = try #require(try ConflictListResponse.decode(list.bytes).conflicts.first { $0.table == "proposals" && $0.column == "title" })
+        let decided = "关于乡村道路建设的提案（县政协审定）"
+        let resolved = try HTTPAnswer.send("POST", county.daemon.url + "/v1/admin/conflicts/\(conflict.id)/resolve", token: admin,
+                                           body: #"{"action":"set","value":"\#(decided)"}"#)
+        #expect(resolved.status == 200, "\(resolved.text)")
+        for office in [countyOffice, a, b] {
+            try office.must(["sync"])
+            #expect(try office.query("SELECT title FROM proposals WHERE id = '\(proposal)'").first?.first == .text(decided), "\(office.site)")
+        }
     }
 }
