@@ -1,0 +1,139 @@
+import CPSyncCore
+import Foundation
+import Testing
+
+/// The site tree is the permission tree, on the office (a write is refused the moment it is made, through `cpsync`
+/// or plain SQLite, and nothing is queued) and on the county (a forged push is refused with 403 naming the row and
+/// the rule, set aside by the office, and nothing of it is applied). Tree: county ── 华山镇 ── 西苑社区联络站, and 城关镇.
+@Suite(.serialized) struct PermissionTests {
+    final class Tree {
+        let county: County
+        let countyOffice: Office, huashan: Office, xiyuan: Office, chengguan: Office
+
+        init(_ name: String) throws {
+            county = try County(name, sites: ["huashan", "chengguan"], start: false)
+            let xiyuanToken = try county.daemon.addSite("xiyuan", name: "西苑社区联络站", kind: "station", parent: "huashan")
+            try county.daemon.start()
+            countyOffice = try county.office("county")
+            huashan = try county.office("huashan")
+            chengguan = try county.office("chengguan")
+            xiyuan = try Office.create("xiyuan", in: county.ws, daemon: county.daemon, token: xiyuanToken)
+            // The county committee's office enters one record of each kind for every site.
+            for site in ["county", "huashan", "xiyuan", "chengguan"] {
+                try countyOffice.sql("INSERT INTO members(id, name, site_id) VALUES (?, ?, ?)", [.text("m-\(site)"), .text("委员\(site)"), .text(site)])
+                try countyOffice.sql("INSERT INTO proposals(id, title, site_id, status) VALUES (?, '提案', ?, 'draft')", [.text("p-\(site)"), .text(site)])
+                try countyOffice.sql("INSERT INTO social_reports(id, title, site_id) VALUES (?, '社情', ?)", [.text("s-\(site)"), .text(site)])
+                try countyOffice.sql("INSERT INTO activities(id, topic, site_id) VALUES (?, '视察', ?)", [.text("a-\(site)"), .text(site)])
+            }
+            try countyOffice.sql("INSERT INTO proposals(id, title, site_id, status) VALUES ('p-filed', '已立案的提案', 'huashan', 'filed')")
+            try countyOffice.sql("INSERT INTO proposal_handlers(id, proposal_id, unit) VALUES ('h-1', 'p-filed', '县水利局')")
+            try countyOffice.must(["sync"])
+            for o in [huashan, xiyuan, chengguan] { try o.must(["sync"]) }
+        }
+
+        var all: [Office] { [countyOffice, huashan, xiyuan, chengguan] }
+    }
+
+    /// (writer, SQL, allowed). Every refusal names a rule of the matrix.
+    static let cases: [(String, String, Bool)] = [
+        ("huashan", "INSERT INTO members(id, name, site_id) VALUES ('n-1', '新委员', 'huashan')", true),
+        ("huashan", "INSERT INTO members(id, name, site_id) VALUES ('n-2', '新委员', 'xiyuan')", true),
+        ("huashan", "INSERT INTO members(id, name, site_id) VALUES ('n-3', '新委员', 'chengguan')", false),
+        ("huashan", "UPDATE members SET phone = '139' WHERE id = 'm-xiyuan'", true),
+        ("huashan", "UPDATE members SET phone = '139' WHERE id = 'm-chengguan'", false),
+        ("huashan", "UPDATE members SET phone = '139' WHERE id = 'm-county'", false),
+        ("huashan", "UPDATE members SET site_id = 'xiyuan' WHERE id = 'm-huashan'", false),
+        ("huashan", "DELETE FROM members WHERE id = 'm-chengguan'", false),
+        ("huashan", "UPDATE sites SET name = '改名' WHERE id = 'huashan'", false),
+        ("huashan", "INSERT INTO sites(id, name, kind, parent_id) VALUES ('new', '新站', 'county', NULL)", false),
+        ("huashan", "INSERT INTO proposal_handlers(id, proposal_id, unit) VALUES ('h-2', 'p-huashan', '县交通局')", false),
+        ("huashan", "UPDATE proposal_handlers SET unit = '县交通局' WHERE id = 'h-1'", false),
+        ("huashan", "UPDATE proposals SET title = '改过的提案' WHERE id = 'p-huashan'", true),
+        ("huashan", "UPDATE proposals SET status = 'submitted' WHERE id = 'p-xiyuan'", true),
+        ("huashan", "UPDATE proposals SET status = 'filed' WHERE id = 'p-huashan'", false),
+        ("huashan", "UPDATE proposals SET title = '改已立案的' WHERE id = 'p-filed'", false),
+        ("huashan", "UPDATE proposals SET is_key = 1 WHERE id = 'p-huashan'", false),
+        ("huashan", "UPDATE proposals SET title = '改别人的' WHERE id = 'p-chengguan'", false),
+        ("huashan", "INSERT INTO proposal_cosigners(id, proposal_id, member_id) VALUES ('c-1', 'p-huashan', 'm-huashan')", true),
+        ("huashan", "INSERT INTO proposal_cosigners(id, proposal_id, member_id) VALUES ('c-2', 'p-chengguan', 'm-huashan')", false),
+        ("huashan", "UPDATE social_reports SET title = '改' WHERE id = 's-huashan'", true),
+        ("huashan", "UPDATE social_reports SET adopted = 1 WHERE id = 's-huashan'", false),
+        ("huashan", "UPDATE social_reports SET title = '改' WHERE id = 's-chengguan'", false),
+        ("huashan", "INSERT INTO activity_participants(id, activity_id, member_id) VALUES ('ap-1', 'a-huashan', 'm-huashan')", true),
+        ("huashan", "INSERT INTO activity_participants(id, activity_id, member_id) VALUES ('ap-2', 'a-chengguan', 'm-huashan')", false),
+        ("huashan", "DELETE FROM activities WHERE id = 'a-xiyuan'", true),
+        ("xiyuan", "UPDATE members SET phone = '137' WHERE id = 'm-xiyuan'", true),
+        ("xiyuan", "UPDATE members SET phone = '137' WHERE id = 'm-huashan'", false),
+        ("xiyuan", "INSERT INTO members(id, name, site_id) VALUES ('n-4', '新委员', 'huashan')", false),
+        ("xiyuan", "DELETE FROM proposals WHERE id = 'p-huashan'", false),
+        ("chengguan", "UPDATE activities SET topic = '调研' WHERE id = 'a-huashan'", false),
+        ("county", "UPDATE members SET phone = '135' WHERE id = 'm-chengguan'", true),
+        ("county", "UPDATE members SET site_id = 'xiyuan' WHERE id = 'm-huashan'", true),
+        ("county", "UPDATE proposals SET status = 'assigned' WHERE id = 'p-filed'", true),
+        ("county", "UPDATE sites SET name = '华山镇政协工委（新）' WHERE id = 'huashan'", true),
+    ]
+
+    @Test func everyTableOperationAndSiteKindIsAllowedOrRefusedAtWriteTimeAndNothingRefusedIsQueued() throws {
+        let tree = try Tree("acl-local")
+        defer { tree.county.cleanup() }
+        let offices = Dictionary(uniqueKeysWithValues: tree.all.map { ($0.site, $0) })
+        for (writer, sql, allowed) in Self.cases {
+            let office = offices[writer]!
+            let before = try office.cpsync(["status", "--json"]).stdout.components(separatedBy: ",").first { $0.contains("pending") }
+            do {
+                try office.sql(sql)
+                #expect(allowed, "\(writer) was allowed: \(sql)")
+            } catch {
+                #expect(!allowed, "\(writer) was refused: \(sql): \(error)")
+                #expect("\(error)".contains("cpsync-permission:"), "\(error)")
+                let after = try office.cpsync(["status", "--json"]).stdout.components(separatedBy: ",").first { $0.contains("pending") }
+                #expect(before == after, "a refused write was queued: \(sql)")
+            }
+        }
+        // Everything allowed goes through the county, and every office still converges.
+        for _ in 0..<2 { for o in tree.all { let r = try o.cpsync(["sync"]); #expect(r.ok, "\(o.site): \(r.stderr)") } }
+        let server = try contentDump(tree.county.serverDB)
+        for o in tree.all { #expect(try contentDump(o.db) == server, "\(o.site)") }
+        // The clerk's command says it in words and exits 65.
+        let refused = try run(Binaries.cpsync, ["proposal", "file", "p-xiyuan", "--db", tree.huashan.db], env: ["LANG": "zh_CN.UTF-8"])
+        #expect(refused.status == 65, "\(refused.stderr)")
+        #expect(refused.stderr.contains("县政协"), "\(refused.stderr)")
+    }
+
+    @Test func aForgedPushIsRefusedNamingTheRowAndRuleAndNothingOfItIsApplied() throws {
+        let tree = try Tree("acl-server")
+        defer { tree.county.cleanup() }
+        let before = try contentDump(tree.county.serverDB)
+        // A tampered office: the local rules removed, then writes of another site's records, a move, the site tree,
+        // the county's workflow — and one write it may make.
+        let db = try Database(path: tree.huashan.db)
+        for row in try db.query("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'cppcc_acl_%'") {
+            try db.execute("DROP TRIGGER \"\(row[0].stringValue!)\"")
+        }
+        try db.run("UPDATE members SET phone = '13900000000' WHERE id = 'm-chengguan'")
+        try db.run("UPDATE members SET site_id = 'xiyuan' WHERE id = 'm-huashan'")
+        try db.run("UPDATE sites SET name = '华山县' WHERE id = 'county'")
+        try db.run("UPDATE proposals SET status = 'closed' WHERE id = 'p-chengguan'")
+        try db.run("DELETE FROM members WHERE id = 'm-county'")
+        try db.run("UPDATE members SET phone = '13800000000' WHERE id = 'm-xiyuan'")
+        let push = try tree.huashan.cpsync(["push"])
+        #expect(push.status == 65, "\(push.stderr)")
+        let server = try Database(path: tree.county.serverDB)
+        #expect(try server.scalar("SELECT phone FROM members WHERE id = 'm-xiyuan'") == .text("13800000000"))
+        #expect(try server.scalar("SELECT phone FROM members WHERE id = 'm-chengguan'") == .text(""))
+        #expect(try server.scalar("SELECT site_id FROM members WHERE id = 'm-huashan'") == .text("huashan"))
+        #expect(try server.scalar("SELECT name FROM sites WHERE id = 'county'") == .text("某县政协"))
+        #expect(try server.scalar("SELECT status FROM proposals WHERE id = 'p-chengguan'") == .text("draft"))
+        #expect(try server.scalar("SELECT count(*) FROM members WHERE id = 'm-county'") == .integer(1))
+        let expectedAfter = before.replacingOccurrences(of: "members|text:m-xiyuan|text:委员xiyuan|text:|text:|text:|text:|text:xiyuan|text:|",
+                                                        with: "members|text:m-xiyuan|text:委员xiyuan|text:|text:|text:|text:|text:xiyuan|text:13800000000|")
+        #expect(try contentDump(tree.county.serverDB) == expectedAfter)
+        // The office lists what it set aside and why (the rule and the row), and the other offices are untouched.
+        let status = try tree.huashan.cpsync(["status", "--json"]).stdout
+        for needle in ["m-chengguan", "m-huashan", "\"sites\"", "p-chengguan", "m-county", "forbidden"] {
+            #expect(status.contains(needle), "status does not list \(needle): \(status)")
+        }
+        try tree.chengguan.must(["sync"])
+        #expect(try tree.chengguan.query("SELECT phone FROM members WHERE id = 'm-chengguan'") == [[.text("")]])
+    }
+}
