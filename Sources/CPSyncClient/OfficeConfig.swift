@@ -70,6 +70,8 @@ public enum SyncPosition {
     static let pushSince = "sync.push_since"
     static let lastPush = "sync.last_push_at"
     static let lastPull = "sync.last_pull_at"
+    /// The office's subtree when it last pulled (`SiteScope.signature`): a tree that grew means pulling again.
+    static let scope = "sync.scope"
     /// The county database epoch this office last synced with.
     static let epoch = "sync.server_epoch"
 }

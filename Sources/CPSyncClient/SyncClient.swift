@@ -249,8 +249,30 @@ public final class SyncClient {
             cursor = page.cursor
         }
         summary.cursor = cursor
+        try keepToScope(summary: &summary)
         return summary
     }
+
+    /// After a pull: forgets rows that left this office's scope (own unacknowledged changes go first), and pulls
+    /// everything again once when the site tree gave this office new sites (their older records never came).
+    private func keepToScope(summary: inout PullSummary) throws {
+        let pushed = try replica.meta(SyncPosition.pushSince)?.int64Value ?? replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
+        try SiteScope.purge(replica, unacknowledgedAfter: pushed)
+        let signature = try SiteScope.signature(replica)
+        let known = try replica.meta(SyncPosition.scope)?.stringValue
+        try replica.setMeta(SyncPosition.scope, .text(signature))
+        guard let known, known != signature, !Set(signature.split(separator: ",")).isSubset(of: Set(known.split(separator: ","))),
+              !rescoping else { return }
+        rescoping = true
+        defer { rescoping = false }
+        let again = try pull(reset: true)
+        summary.pages += again.pages
+        summary.received += again.received
+        summary.applied += again.applied
+        summary.cursor = again.cursor
+    }
+
+    private var rescoping = false
 
     /// Own changes not yet acknowledged by the server (displaced edits in the outbox included, held ones not).
     public func pendingChanges() throws -> Int {

@@ -18,7 +18,8 @@ extension Replica {
     /// rows and at most `maxChanges` changes (but always at least one row). Of each row, the cells written after
     /// `since` (default: `after`). Pass the returned `cursor` as `after` for the next page, and keep `since` until
     /// a page says `hasMore` is false.
-    public func changes(after: Int64, since: Int64? = nil, limit: Int = Int.max, maxChanges: Int = Int.max) throws -> ChangePage {
+    public func changes(after: Int64, since: Int64? = nil, limit: Int = Int.max, maxChanges: Int = Int.max,
+                        scope: (any RowScope)? = nil) throws -> ChangePage {
         try foldLog()
         let since = min(since ?? after, after)
         let ownTransaction = !database.isInTransaction
@@ -41,7 +42,7 @@ extension Replica {
             let c = cursors[next]
             var row: [Change] = []
             var refused: [RefusedChange] = []
-            try rowChanges(c.table, c.statement, since: since, into: &row, refused: &refused)
+            try rowChanges(c.table, c.statement, since: since, scope: scope, into: &row, refused: &refused)
             if rows > 0 && page.changes.count + row.count > maxChanges { break }
             page.changes += row
             page.refused += refused
@@ -73,14 +74,37 @@ extension Replica {
 
     static let firstValueColumn: Int32 = 9
 
-    private func rowChanges(_ t: SyncedTable, _ s: Statement, since: Int64, into out: inout [Change], refused: inout [RefusedChange]) throws {
+    private func rowChanges(_ t: SyncedTable, _ s: Statement, since: Int64, scope: (any RowScope)?, into out: inout [Change],
+                            refused: inout [RefusedChange]) throws {
         guard let pk = s.validText(0) else {
             refused.append(RefusedChange(table: t.name, pk: s.string(0) ?? "", column: nil, version: nil,
                                          reason: .invalidText("the primary key is not valid UTF-8 text")))
             return
         }
         let cl = s.int64(1)
-        if let rq = s.optionalInt64(5), rq > since, let rh = s.optionalInt64(3), let site = siteUUID(s.optionalInt64(4)) {
+        var cells: [CellMeta?] = []
+        if cl % 2 == 1, case .blob(let bytes) = s.column(6) {
+            cells = CellCodec.decode(bytes, count: t.columns.count, rowSeq: s.int64(2), siteID: siteUUID)
+        }
+        // Partial replication: a row out of the reader's scope is not sent; a row that entered it since the transfer
+        // started comes whole (the reader never had its older cells); a row that left it brings only the cells that
+        // moved it, so the reader learns it left and forgets it.
+        var cellSince = since
+        var only: Set<Int>?
+        if let scope, cl % 2 == 1 {
+            let scopeColumns = scope.scopeColumns(of: t.name).compactMap { t.columnIndex[$0] }
+            let moved = scopeColumns.contains { i in cells.indices.contains(i) && (cells[i].map { $0.seq > since } ?? false) }
+            let visible = try scope.contains(table: t.name, pk: pk) { name in
+                t.columnIndex[name].map { s.column(Self.firstValueColumn + Int32($0)) } ?? .null
+            }
+            switch (visible, moved) {
+            case (true, true): cellSince = 0
+            case (true, false): break
+            case (false, true): only = Set(scopeColumns)
+            case (false, false): return
+            }
+        }
+        if only == nil, let rq = s.optionalInt64(5), rq > cellSince, let rh = s.optionalInt64(3), let site = siteUUID(s.optionalInt64(4)) {
             out.append(Change(table: t.name, pk: pk, column: nil, value: .null, version: Version(hlc: HLC(rawValue: rh), site: site), causalLength: cl))
             // What the writer of the last death had seen of the life it ended: knowledge, not values (see Merge).
             if let tcl = s.optionalInt64(7), case .blob(let bytes) = s.column(8) {
@@ -91,10 +115,9 @@ extension Replica {
                 }
             }
         }
-        guard cl % 2 == 1, case .blob(let bytes) = s.column(6) else { return }
-        let cells = CellCodec.decode(bytes, count: t.columns.count, rowSeq: s.int64(2), siteID: siteUUID)
+        guard cl % 2 == 1, !cells.isEmpty else { return }
         for (i, c) in t.columns.enumerated() {
-            guard let cell = cells[i], cell.seq > since else { continue }
+            guard let cell = cells[i], cell.seq > cellSince, only?.contains(i) ?? true else { continue }
             let index = Self.firstValueColumn + Int32(i)
             let value = s.column(index)
             if case .text = value, s.validText(index) == nil {
@@ -105,4 +128,13 @@ extension Replica {
             out.append(Change(table: t.name, pk: pk, column: c.name, value: value, version: cell.version, causalLength: cl, base: cell.base))
         }
     }
+}
+
+/// Which rows a reader of changes may see: partial replication. Asked inside the page's read transaction, so it may
+/// read the replica (a parent row, the site tree) and see the same snapshot as the page.
+public protocol RowScope {
+    /// The columns of `table` whose change can move a row into or out of scope.
+    func scopeColumns(of table: String) -> [String]
+    /// Whether a live row, given its current values by column name, is in scope.
+    func contains(table: String, pk: String, value: (String) -> Value) throws -> Bool
 }

@@ -206,7 +206,9 @@ public struct SyncService: Sendable {
                     throw ErrorBody(code: .cursorAhead,
                                     message: "cursor \(after) is beyond the server's latest change \(latest): the county database was restored from an older backup; run `cpsync pull --reset` to pull everything again (nothing local is lost)")
                 }
-                return try r.changes(after: after, since: since, maxChanges: limit)
+                // A site below the county pulls its scope only (see SiteScope); the county and admins see all.
+                let scope: SiteScope? = if case .site(let site) = principal { try SiteScope.of(site: site, in: r.database) } else { nil }
+                return try r.changes(after: after, since: since, maxChanges: limit, scope: scope)
             }
             let changes = page.changes
             metrics.count("cpsync_pull_pages_total")

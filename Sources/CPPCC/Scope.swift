@@ -1,0 +1,126 @@
+import CPSyncCore
+
+/// Who holds what: the scoping rules of partial replication, next to the permission matrix (`AccessRules`). A site
+/// of kind county (and an admin) holds everything. Any other site holds:
+///
+/// | table | what a site holds |
+/// |---|---|
+/// | sites | all (the tree is shared) |
+/// | members | its subtree's members (no other office's personal data) |
+/// | proposals | its subtree's proposals, and every proposal that is filed (立案 and later: public within the county) |
+/// | proposal_cosigners | those of its subtree's proposals |
+/// | proposal_handlers | those of the proposals it holds |
+/// | social_reports, activities | its subtree's |
+/// | activity_participants | those of its subtree's activities |
+///
+/// Records without a site (NULL) are everyone's. The county applies the rules when it reads a pull page
+/// (`Replica.changes(scope:)`): rows out of scope are not sent, a row that entered the scope comes whole, a row that
+/// left it brings only the cells that moved it; the office then forgets rows out of its scope (`purge`), without a
+/// trace in its change log. A change of the site tree that gives an office new sites makes it pull everything again.
+public final class SiteScope: RowScope {
+    public let site: String
+    let database: Database
+    private var subtreeCache: Set<String>?
+    private var parents: [String: (site: String?, status: String?)] = [:]
+
+    /// Statuses that make a proposal public within the county.
+    static let publicStatuses: Set<String> = Set([ProposalStatus.filed, .assigned, .replied, .evaluated, .closed].map(\.rawValue))
+
+    public init(site: String, database: Database) {
+        self.site = site
+        self.database = database
+    }
+
+    /// The scope of `site` as read from `database`'s site tree, or nil when the site sees everything (kind county).
+    public static func of(site: String, in database: Database) throws -> SiteScope? {
+        if try database.scalar("SELECT kind FROM sites WHERE id = ?", [.text(site)])?.stringValue == SiteKind.county.rawValue { return nil }
+        return SiteScope(site: site, database: database)
+    }
+
+    /// The site and every site below it, read once per scope object (inside the page's snapshot).
+    public func subtree() throws -> Set<String> {
+        if let subtreeCache { return subtreeCache }
+        let rows = try database.query("""
+            WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT s.id FROM sites s JOIN tree t ON s.parent_id = t.id)
+            SELECT id FROM tree
+            """, [.text(site)])
+        let ids = Set(rows.compactMap { $0[0].stringValue })
+        subtreeCache = ids
+        return ids
+    }
+
+    public func scopeColumns(of table: String) -> [String] {
+        switch table {
+        case "members", "social_reports", "activities": ["site_id"]
+        case "proposals": ["site_id", "status"]
+        case "proposal_cosigners", "proposal_handlers": ["proposal_id"]
+        case "activity_participants": ["activity_id"]
+        default: []
+        }
+    }
+
+    func owns(_ site: Value) throws -> Bool {
+        guard case .text(let s) = site else { return site.isNull }
+        return try subtree().contains(s)
+    }
+
+    private func parent(_ table: String, _ id: Value) throws -> (site: String?, status: String?)? {
+        guard case .text(let key) = id else { return nil }
+        if let p = parents[table + "\u{0}" + key] { return p }
+        let column = table == "proposals" ? "status" : "NULL"
+        guard let row = try database.query("SELECT site_id, \(column) FROM \(table) WHERE id = ?", [.text(key)]).first else { return nil }
+        let p = (site: row[0].stringValue, status: row[1].stringValue)
+        parents[table + "\u{0}" + key] = p
+        return p
+    }
+
+    public func contains(table: String, pk: String, value: (String) -> Value) throws -> Bool {
+        switch table {
+        case "members", "social_reports", "activities":
+            return try owns(value("site_id"))
+        case "proposals":
+            if case .text(let status) = value("status"), Self.publicStatuses.contains(status) { return true }
+            return try owns(value("site_id"))
+        case "proposal_cosigners":
+            guard let p = try parent("proposals", value("proposal_id")) else { return false }
+            return try owns(p.site.map { .text($0) } ?? .null)
+        case "proposal_handlers":
+            guard let p = try parent("proposals", value("proposal_id")) else { return false }
+            if let status = p.status, Self.publicStatuses.contains(status) { return true }
+            return try owns(p.site.map { .text($0) } ?? .null)
+        case "activity_participants":
+            guard let p = try parent("activities", value("activity_id")) else { return false }
+            return try owns(p.site.map { .text($0) } ?? .null)
+        default:
+            return true
+        }
+    }
+
+    /// Forgets the rows of an office replica that are out of its scope (after a pull), except rows with own changes
+    /// not yet acknowledged (they go first; the next pull forgets them). Returns how many rows were forgotten.
+    @discardableResult
+    public static func purge(_ replica: Replica, unacknowledgedAfter pushed: Int64) throws -> Int {
+        guard let scope = try of(site: replica.siteID, in: replica.database),
+              try replica.database.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(replica.siteID)])?.int64Value == 1 else { return 0 }
+        var out: [(table: String, pk: String)] = []
+        // Parents first: a child's scope reads its parent as it is now.
+        for table in ["members", "proposals", "social_reports", "activities", "proposal_cosigners", "proposal_handlers", "activity_participants"] {
+            let columns = try replica.database.columns(of: table).map(\.name)
+            for row in try replica.database.query("SELECT \(columns.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \(table)") {
+                let values = Dictionary(uniqueKeysWithValues: zip(columns, row))
+                guard let pk = values["id"]?.stringValue else { continue }
+                if try scope.contains(table: table, pk: pk, value: { values[$0] ?? .null }) { continue }
+                if try replica.hasUnsentOwnChanges(table: table, pk: pk, after: pushed) { continue }
+                out.append((table, pk))
+            }
+        }
+        try replica.forget(out)
+        return out.count
+    }
+
+    /// A signature of the office's subtree, to notice when the tree gives it new sites.
+    public static func signature(_ replica: Replica) throws -> String {
+        guard let scope = try of(site: replica.siteID, in: replica.database) else { return "*" }
+        return try scope.subtree().sorted().joined(separator: ",")
+    }
+}
