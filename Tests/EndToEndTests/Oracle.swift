@@ -250,7 +250,7 @@ final class SyncOracle {
             case (let o?, let c?):
                 for column in Set(o.keys).union(c.keys).sorted() where !((o[column] ?? .null) == (c[column] ?? .null)) {
                     let cell = CellRef(table: row.table, pk: row.pk, column: column)
-                    diffs.append("\(cell): \(office) holds \(show(o[column] ?? .null)), the county \(show(c[column] ?? .null)). \(story(cell))")
+                    diffs.append("\(cell): \(office) holds \(show(o[column] ?? .null)), the county \(show(c[column] ?? .null)). \(story(cell, also: office))")
                 }
             case (nil, nil):
                 break
@@ -265,15 +265,15 @@ final class SyncOracle {
     }
 
     /// Who wrote what in this cell and its row, in order, for failure messages.
-    func story(_ cell: CellRef) -> String {
+    func story(_ cell: CellRef, also reader: Writer? = nil) -> String {
         var events: [(Int, String)] = (writesByCell[cell] ?? []).map { id in
             let w = writes[id]
             return (w.step, "step \(w.step) \(w.writer) \(w.insert ? "inserted" : "wrote") \(show(w.value))")
         }
         events += (deletesByRow[cell.row] ?? []).map { ($0.step, "step \($0.step) \($0.writer) deleted the row") }
-        let involved = Set((writesByCell[cell] ?? []).map { writes[$0].writer } + (deletesByRow[cell.row] ?? []).map(\.writer))
+        let involved = Set((writesByCell[cell] ?? []).map { writes[$0].writer } + (deletesByRow[cell.row] ?? []).map(\.writer) + (reader.map { [$0] } ?? []))
         let first = events.map(\.0).min() ?? 0
-        events += commands.filter { involved.contains($0.writer) && $0.step > first }.prefix(12).map {
+        events += commands.filter { involved.contains($0.writer) && $0.step > first }.prefix(16).map {
             ($0.step, "step \($0.step) \($0.writer) \($0.verb.rawValue)\($0.detail.isEmpty ? "" : " " + $0.detail) → \($0.outcome)")
         }
         return "History: " + events.sorted { $0.0 < $1.0 }.map(\.1).joined(separator: "; ")

@@ -12,7 +12,7 @@ import Testing
 /// exactly the concurrent writes.
 ///
 /// `PROPERTY_E2E_SEEDS=N` runs seeds 1…N (default 3; `make soak-e2e` runs 200); `PROPERTY_SEED=S` replays one;
-/// `PROPERTY_VERBOSE=1` prints every step; `PROPERTY_KEEP=1` keeps the replicas and the county database. (`make test` exports `PROPERTY_SEEDS=50` for the in-process property
+/// `PROPERTY_VERBOSE=1` prints every step; `PROPERTY_FAST_CLOCK=0|1` forces the fast-clock episode off or on; `PROPERTY_KEEP=1` keeps the replicas and the county database. (`make test` exports `PROPERTY_SEEDS=50` for the in-process property
 /// tests; a separate variable keeps this test's default at a few seeds.)
 @Suite(.serialized) struct RandomizedSyncTests {
     static var seeds: [UInt64] {
@@ -166,10 +166,16 @@ final class RandomHistory {
         }
         for s in sites { slots.append(OfficeSlot(site: s, office: try county.office(s))) }
 
-        let steps = rng.int(in: 45...70)
+        let steps = rng.int(in: 80...120)
         let bulkAt = rng.int(in: 3...(steps / 3))
         let reinstallAt = rng.chance(0.6) ? rng.int(in: (steps / 2)...(steps - 5)) : nil
-        let fastAt = rng.chance(0.3) ? rng.int(in: 5...(steps - 10)) : nil
+        var fastAt = rng.chance(0.3) ? rng.int(in: 5...(steps - 10)) : nil
+        // PROPERTY_FAST_CLOCK=0|1 switches the fast-clock episode off or on whatever the seed says.
+        switch ProcessInfo.processInfo.environment["PROPERTY_FAST_CLOCK"] {
+        case "0": fastAt = nil
+        case "1": fastAt = fastAt ?? steps / 3 + 1
+        default: break
+        }
         var reinstalled: String?
 
         for i in 0..<steps {
@@ -178,9 +184,9 @@ final class RandomHistory {
             if i == reinstallAt { try reinstall(slot); reinstalled = slot.site; continue }
             if i == fastAt { try fastClock(slot); continue }
             switch rng.int(100) {
-            case 0..<50: try writeTransaction(slot)
-            case 50..<88: try command(slot)
-            case 88..<96: try interrupted(slot, crashDaemon: false)
+            case 0..<55: try writeTransaction(slot)
+            case 55..<90: try command(slot)
+            case 90..<96: try interrupted(slot, crashDaemon: false)
             default: try interrupted(slot, crashDaemon: true)
             }
         }
@@ -228,7 +234,7 @@ final class RandomHistory {
     /// Mostly a few hot rows, so offices often edit the same cells.
     private func pickRow(_ ids: [String]) -> String? {
         guard !ids.isEmpty else { return nil }
-        return rng.chance(0.5) ? ids[rng.int(min(ids.count, 6))] : rng.pick(ids)
+        return rng.chance(0.6) ? ids[rng.int(min(ids.count, 5))] : rng.pick(ids)
     }
 
     private func insertSQL(_ spec: TableSpec, pk: String, site: String, all: Bool) -> (String, [Value]) {
@@ -326,7 +332,7 @@ final class RandomHistory {
         let index = oracle.commandStarted(slot.writer, verb, detail: detail)
         let r = try slot.office.cpsync(args)
         stats.commands += 1
-        let outcome = r.ok ? "exit 0" : "exit \(r.status): \(r.stderr.split(separator: "\n").first ?? "")"
+        let outcome = r.ok ? "exit 0" : "exit \(r.status): \(brief(r.stderr))"
         oracle.commandFinished(index, outcome: outcome, succeeded: r.ok)
         say("\(slot.writer): cpsync \(args.joined(separator: " ")) → \(outcome)")
     }
@@ -423,7 +429,7 @@ final class RandomHistory {
                 let index = oracle.commandStarted(slot.writer, .sync, detail: "(quiescence round \(round))")
                 let r = try slot.office.cpsync(["sync", "--json"])
                 stats.commands += 1
-                oracle.commandFinished(index, outcome: r.ok ? "exit 0" : "exit \(r.status): \(r.stderr.split(separator: "\n").first ?? "")", succeeded: r.ok)
+                oracle.commandFinished(index, outcome: r.ok ? "exit 0" : "exit \(r.status): \(brief(r.stderr))", succeeded: r.ok)
                 if r.ok {
                     if number("pulled", in: r.stdout) != 0 || number("pushed", in: r.stdout) != 0 { moved = true }
                 } else {
@@ -434,6 +440,12 @@ final class RandomHistory {
             if !moved { return (true, stuck) }
         }
         return (false, stuck)
+    }
+
+    /// The first line of an error, shortened for histories.
+    private func brief(_ stderr: String) -> String {
+        let line = stderr.split(separator: "\n").first.map(String.init) ?? ""
+        return line.count > 90 ? String(line.prefix(90)) + "…" : line
     }
 
     private func number(_ key: String, in json: String) -> Int? {
