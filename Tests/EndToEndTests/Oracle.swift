@@ -75,6 +75,8 @@ final class SyncOracle {
     /// Rows only ever written with a fast clock: the daemon may refuse them, so they may be missing at the county.
     private(set) var heldBackRows: Set<RowRef> = []
     private(set) var notes: [String] = []
+    /// What the checks looked at (printed with each seed, so a passing run shows it checked something).
+    private(set) var tally: [String: Int] = [:]
 
     @discardableResult
     func tick() -> Int { step += 1; return step }
@@ -200,7 +202,9 @@ final class SyncOracle {
         var checked = Set<Int>()
         for s in saved where !s.write.heldBack && checked.insert(s.write.id).inserted {
             let w = s.write
-            if county.holds(w.value, at: w.cell) || excuse(w) != nil { continue }
+            tally["saved values", default: 0] += 1
+            if county.holds(w.value, at: w.cell) { continue }
+            if excuse(w) != nil { tally["saved values overwritten knowingly", default: 0] += 1; continue }
             let c = commands[s.command]
             missing.append("invariant 1 (every value a clerk saved reaches the county): \(w.cell) = \(show(w.value)), written by \(w.writer) at step \(w.step) and held there when its \(c.verb.rawValue) started at step \(c.step) (\(c.outcome)), is lost: \(county.describe(w.cell)). \(story(w.cell))")
         }
@@ -211,6 +215,7 @@ final class SyncOracle {
     /// values of a cell (neither could have seen the other's) are both in its conflict records.
     func checkConflicts(_ county: CountyView, limit: Int = 6) -> [String] {
         var problems: [String] = []
+        tally["county conflicts", default: 0] = county.conflicts.values.map(\.count).reduce(0, +)
         for (cell, records) in county.conflicts.sorted(by: { $0.key < $1.key }) {
             let sites = Set((writesByCell[cell] ?? []).map { writes[$0].writer.site })
             for r in records where sites.count < 2 || r.winnerSite == r.otherSite {
@@ -228,6 +233,7 @@ final class SyncOracle {
                     let (a, b) = (ws[i], ws[j])
                     guard a.writer.site != b.writer.site, !(a.value == b.value),
                           !possiblySeen(a, by: b.writer, before: b.step), !possiblySeen(b, by: a.writer, before: a.step) else { continue }
+                    tally["concurrent pairs", default: 0] += 1
                     let lost = [a, b].filter { !county.conflictHolds($0.value, at: cell) }
                     if lost.isEmpty { continue }
                     problems.append("invariant 3 (two sites' concurrent different values are a conflict): \(cell): \(a.writer) wrote \(show(a.value)) at step \(a.step) and \(b.writer) wrote \(show(b.value)) at step \(b.step) without either having pulled the other's, but \(lost.map { show($0.value) }.joined(separator: " and ")) \(lost.count == 1 ? "is" : "are") in no conflict record: \(county.describe(cell)). \(story(cell))")

@@ -34,7 +34,8 @@ import Testing
                 violations = ["the harness failed: \(error)"]
             }
             let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
-            print("RandomizedSync seed \(seed): \(history.summary) — \(violations.isEmpty ? "ok" : "\(violations.count) violations") in \(seconds) s")
+            let tally = history.oracle.tally.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            print("RandomizedSync seed \(seed): \(history.summary); checked \(tally) — \(violations.isEmpty ? "ok" : "\(violations.count) violations") in \(seconds) s")
             if !violations.isEmpty { failing.append(seed) }
             for v in violations {
                 Issue.record("seed \(seed): \(v)\n  replay: PROPERTY_SEED=\(seed) swift test --skip-build --filter RandomizedSync")
@@ -226,15 +227,19 @@ final class RandomHistory {
         }
     }
 
-    private func existingRows(_ db: Database, _ table: String) throws -> [String] {
-        try db.query("SELECT id FROM \"\(table)\" ORDER BY id").compactMap { $0[0].stringValue }
-            .filter { !fastRows.contains(RowRef(table: table, pk: $0)) }
+    /// Keys ever inserted, per table, in order: updates and deletes pick from these, not from what an office
+    /// happens to hold, so the sequence of actions depends on the seed alone (an update of a row the office does not
+    /// have changes nothing, and the oracle sees that).
+    private var keys: [String: [String]] = [:]
+
+    /// Mostly the first few keys, so offices often edit the same cells.
+    private func pickKey(_ table: String) -> String? {
+        guard let ids = keys[table], !ids.isEmpty else { return nil }
+        return rng.chance(0.6) ? ids[rng.int(min(ids.count, 5))] : rng.pick(ids)
     }
 
-    /// Mostly a few hot rows, so offices often edit the same cells.
-    private func pickRow(_ ids: [String]) -> String? {
-        guard !ids.isEmpty else { return nil }
-        return rng.chance(0.6) ? ids[rng.int(min(ids.count, 5))] : rng.pick(ids)
+    private func remember(_ table: String, _ pk: String) {
+        if !(keys[table] ?? []).contains(pk) { keys[table, default: []].append(pk) }
     }
 
     private func insertSQL(_ spec: TableSpec, pk: String, site: String, all: Bool) -> (String, [Value]) {
@@ -246,6 +251,10 @@ final class RandomHistory {
         return ("INSERT INTO \"\(spec.name)\" (\(names.map { "\"\($0)\"" }.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))", values)
     }
 
+    private func orIgnore(_ s: (String, [Value])) -> (String, [Value]) {
+        (s.0.replacingOccurrences(of: "INSERT INTO", with: "INSERT OR IGNORE INTO"), s.1)
+    }
+
     /// One transaction of 1–4 writes, each on a different row.
     private func writeTransaction(_ slot: OfficeSlot) throws {
         let db = try Database(path: slot.office.db)
@@ -255,7 +264,6 @@ final class RandomHistory {
         var described: [String] = []
         for _ in 0..<(rng.chance(0.3) ? rng.int(in: 2...4) : 1) {
             let spec = rng.pick([TableSpec.named("members"), .named("members"), .named("proposals"), .named("social_reports"), .named("activities")])
-            let ids = try existingRows(db, spec.name)
             let roll = rng.int(100)
             var pk: String?
             var statement: (String, [Value])?
@@ -264,26 +272,27 @@ final class RandomHistory {
                 pk = slot.freshKey(spec)
                 statement = insertSQL(spec, pk: pk!, site: slot.site, all: false)
             case 28..<75:
-                pk = pickRow(ids)
+                pk = pickKey(spec.name)
                 let columns = (0..<rng.int(in: 1...3)).map { _ in rng.pick(spec.columns) }
                 var seen = Set<String>()
                 let unique = columns.filter { seen.insert($0.name).inserted }
                 statement = ("UPDATE \"\(spec.name)\" SET \(unique.map { "\"\($0.name)\" = ?" }.joined(separator: ", ")) WHERE id = ?",
                              unique.map { value($0.kind) } + [.text(pk ?? "")])
             case 75..<86:
-                pk = pickRow(ids)
+                pk = pickKey(spec.name)
                 statement = ("DELETE FROM \"\(spec.name)\" WHERE id = ?", [.text(pk ?? "")])
             case 86..<93:
-                // Re-insert a key this office deleted (the row's next life).
-                let gone = slot.deletedHere.filter { $0.table == spec.name && !ids.contains($0.pk) }
-                if !gone.isEmpty { pk = rng.pick(gone).pk; statement = insertSQL(spec, pk: pk!, site: slot.site, all: false) }
+                // Re-insert a key this office deleted (the row's next life); nothing happens if the row is back.
+                let gone = slot.deletedHere.filter { $0.table == spec.name }
+                if !gone.isEmpty { pk = rng.pick(gone).pk; statement = orIgnore(insertSQL(spec, pk: pk!, site: slot.site, all: false)) }
             default:
-                // A key other offices may insert too, concurrently.
-                let shared = "\(spec.keyPrefix)-shared-\(rng.int(3))"
-                if !ids.contains(shared) { pk = shared; statement = insertSQL(spec, pk: shared, site: slot.site, all: false) }
+                // A key other offices may insert too, concurrently; nothing happens if this office has it already.
+                pk = "\(spec.keyPrefix)-shared-\(rng.int(3))"
+                statement = orIgnore(insertSQL(spec, pk: pk!, site: slot.site, all: false))
             }
             guard let pk, let statement, !rows.contains(RowRef(table: spec.name, pk: pk)) else { continue }
             let row = RowRef(table: spec.name, pk: pk)
+            remember(spec.name, pk)
             rows.append(row)
             statements.append(statement)
             if statement.0.hasPrefix("DELETE") { deleted.append(row) }
@@ -304,6 +313,7 @@ final class RandomHistory {
         let db = try Database(path: slot.office.db)
         let spec = TableSpec.named("members")
         let rows = (0..<260).map { _ in RowRef(table: "members", pk: slot.freshKey(spec)) }
+        for row in rows { remember("members", row.pk) }
         try db.transaction {
             for row in rows {
                 let (sql, values) = insertSQL(spec, pk: row.pk, site: slot.site, all: true)
