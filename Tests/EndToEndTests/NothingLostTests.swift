@@ -2,8 +2,8 @@ import CPSyncCore
 import Foundation
 import Testing
 
-/// Focused, deterministic end-to-end cases of invariants 1 and 2 (DESIGN.md §2a), each one a way a clerk's value
-/// has been seen to vanish. Real `cpsyncd` and `cpsync` processes on 127.0.0.1.
+/// Focused, deterministic end-to-end cases of invariants 1, 2 and 4 (DESIGN.md §2a), each one a way a clerk's value
+/// has been seen to vanish or be held up. Real `cpsyncd` and `cpsync` processes on 127.0.0.1.
 @Suite(.serialized) struct NothingLostTests {
     /// Every column of `pk` at the office and at the county, side by side where they differ.
     func differences(_ table: String, _ pk: String, office: String, county: String) throws -> [String] {
@@ -118,5 +118,45 @@ import Testing
         let atCounty = try Database(path: county.serverDB).scalar("SELECT count(*) FROM members")
         #expect(count == .integer(20), "invariant 2: the reinstalled huashan office holds \(count.map(show) ?? "no") of its 20 members; the county has \(atCounty.map(show) ?? "none")")
         #expect(try contentDump(again.db) == contentDump(county.serverDB))
+    }
+
+    /// Invariant 4: a value SQLite stores but the county refuses (a REAL in an INTEGER column) is refused when the
+    /// clerk writes it, or held back alone; the office's other changes still reach the county.
+    @Test func aValueOfTheWrongTypeNeverBlocksTheOfficesOtherChanges() throws {
+        let county = try County("wrong-type", sites: ["huashan"])
+        defer { county.cleanup() }
+        let a = try county.office("huashan")
+        try a.sql("INSERT INTO proposals(id, title, site_id) VALUES ('p1', '关于加强农村饮水安全的提案', 'huashan')")
+        try a.must(["sync"])
+        var refusedAtTheOffice = false
+        do { try a.sql("UPDATE proposals SET year = 2026.5 WHERE id = 'p1'") } catch { refusedAtTheOffice = true }
+        try a.sql("INSERT INTO members(id, name, site_id) VALUES ('m1', '王芳', 'huashan')")
+        let r = try a.cpsync(["sync"])
+        let member = try Database(path: county.serverDB).scalar("SELECT name FROM members WHERE id = 'm1'")
+        #expect(member == .text("王芳"),
+                "invariant 4: \(refusedAtTheOffice ? "" : "the office accepted year = 2026.5 and ")the new member never reached the county; sync exited \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+    }
+
+    /// Invariant 4: changes entered while the PC clock was hours fast may be held back, but once the clock is right
+    /// the office's new changes reach the county. The fast clock is real when `faketime` is installed.
+    @Test func anOfficeWhoseClockWasAheadStillSendsWhatItEntersWithTheRightClock() throws {
+        let county = try County("clock-ahead", sites: ["huashan"])
+        defer { county.cleanup() }
+        let a = try county.office("huashan")
+        try a.must(["sync"])
+        if let faketime = ["/usr/bin/faketime", "/usr/local/bin/faketime"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) {
+            let fast = try run(faketime, ["-f", "+3h", Binaries.cpsync, "member", "add", "--db", a.db, "--id", "m-fast", "--name", "时钟快", "--site", "huashan"])
+            #expect(fast.ok, "\(fast.stderr)")
+        } else {
+            try a.sql("UPDATE _cp_state SET hlc = ?", [.integer(HLC(milliseconds: HLC.wallClock().milliseconds + 3 * 3_600_000).rawValue)])
+            try a.sql("INSERT INTO members(id, name, site_id) VALUES ('m-fast', '时钟快', 'huashan')")
+        }
+        // The clock is right again; the clerk enters another member and syncs.
+        try a.sql("INSERT INTO members(id, name, site_id) VALUES ('m-now', '王芳', 'huashan')")
+        let r = try a.cpsync(["sync"])
+        let member = try Database(path: county.serverDB).scalar("SELECT name FROM members WHERE id = 'm-now'")
+        #expect(member == .text("王芳"),
+                "invariant 4: a member entered with the right clock never reached the county because an earlier change was stamped 3 h ahead; sync exited \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+        #expect(try a.query("SELECT count(*) FROM members WHERE id = 'm-fast'") == [[.integer(1)]], "the fast-stamped member must stay at the office")
     }
 }
