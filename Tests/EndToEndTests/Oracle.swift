@@ -198,7 +198,7 @@ final class SyncOracle {
     /// Invariant 1: every saved value is at the county (current value or a conflict record) unless an office that
     /// had it overwrote it or deleted its row.
     func checkNothingLost(_ county: CountyView, limit: Int = 6) -> [String] {
-        var missing: [String] = []
+        var missing: [(writer: Writer, message: String)] = []
         var checked = Set<Int>()
         for s in saved where !s.write.heldBack && checked.insert(s.write.id).inserted {
             let w = s.write
@@ -206,9 +206,36 @@ final class SyncOracle {
             if county.holds(w.value, at: w.cell) { continue }
             if excuse(w) != nil { tally["saved values overwritten knowingly", default: 0] += 1; continue }
             let c = commands[s.command]
-            missing.append("invariant 1 (every value a clerk saved reaches the county): \(w.cell) = \(show(w.value)), written by \(w.writer) at step \(w.step) and held there when its \(c.verb.rawValue) started at step \(c.step) (\(c.outcome)), is lost: \(county.describe(w.cell)). \(story(w.cell))")
+            missing.append((w.writer, "invariant 1 (every value a clerk saved reaches the county): \(w.cell) = \(show(w.value)), written by \(w.writer) at step \(w.step) and held there when its \(c.verb.rawValue) started at step \(c.step) (\(c.outcome)), is lost — \(likelyCause(w, county)): \(county.describe(w.cell)). \(story(w.cell))"))
         }
-        return summarize(missing, limit: limit)
+        // A few of each office's first, so one stuck office does not hide the others.
+        var shown: [String] = [], perWriter: [Writer: Int] = [:]
+        for m in missing where perWriter[m.writer, default: 0] < 2 && shown.count < limit {
+            perWriter[m.writer, default: 0] += 1
+            shown.append(m.message)
+        }
+        for m in missing where shown.count < limit && !shown.contains(m.message) { shown.append(m.message) }
+        if missing.count > shown.count { shown.append("… and \(missing.count - shown.count) more saved values lost") }
+        return shown
+    }
+
+    /// A guess at how `w` was lost, from the history alone (for the reader of a failure, not for the verdict).
+    func likelyCause(_ w: Write, _ county: CountyView) -> String {
+        if commands.contains(where: { $0.writer == w.writer && $0.verb != .pull && $0.step > w.step && $0.outcome.hasPrefix("exit 77") }) {
+            return "its office's pushes were refused (clock ahead)"
+        }
+        let racingDeletes = (deletesByRow[w.cell.row] ?? []).filter { $0.writer != w.writer && !possiblySeen(w, by: $0.writer, before: $0.step) }
+        if county.rows[w.cell.row] == nil, let d = racingDeletes.first {
+            return "an edit racing \(d.writer)'s delete at step \(d.step), not kept as a conflict"
+        }
+        let rivals = (writesByCell[w.cell] ?? []).map { writes[$0] }.filter {
+            $0.writer.site != w.writer.site && !possiblySeen(w, by: $0.writer, before: $0.step) && !possiblySeen($0, by: w.writer, before: w.step)
+        }
+        if let r = rivals.first {
+            return "concurrent with \(r.writer)'s \(show(r.value)) at step \(r.step), and no conflict was recorded (did a pull overwrite the unpushed value?)"
+        }
+        if county.rows[w.cell.row] == nil { return "the row never reached the county" }
+        return "the county holds another value and no conflict"
     }
 
     /// Invariant 3: a cell only one site wrote is never a conflict, and two sites' concurrent different saved

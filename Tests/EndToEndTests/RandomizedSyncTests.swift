@@ -232,10 +232,10 @@ final class RandomHistory {
     /// have changes nothing, and the oracle sees that).
     private var keys: [String: [String]] = [:]
 
-    /// Mostly the first few keys, so offices often edit the same cells.
-    private func pickKey(_ table: String) -> String? {
+    /// Often one of the first few keys, so offices often edit the same rows.
+    private func pickKey(_ table: String, hot: Double) -> String? {
         guard let ids = keys[table], !ids.isEmpty else { return nil }
-        return rng.chance(0.6) ? ids[rng.int(min(ids.count, 5))] : rng.pick(ids)
+        return rng.chance(hot) ? ids[rng.int(min(ids.count, 3))] : rng.pick(ids)
     }
 
     private func remember(_ table: String, _ pk: String) {
@@ -272,14 +272,16 @@ final class RandomHistory {
                 pk = slot.freshKey(spec)
                 statement = insertSQL(spec, pk: pk!, site: slot.site, all: false)
             case 28..<75:
-                pk = pickKey(spec.name)
-                let columns = (0..<rng.int(in: 1...3)).map { _ in rng.pick(spec.columns) }
+                pk = pickKey(spec.name, hot: 0.6)
+                // Half the time the table's first two columns only (name, title, …): the cells offices fight over.
+                let choices = rng.chance(0.5) ? Array(spec.columns.prefix(2)) : spec.columns
+                let columns = (0..<rng.int(in: 1...3)).map { _ in rng.pick(choices) }
                 var seen = Set<String>()
                 let unique = columns.filter { seen.insert($0.name).inserted }
                 statement = ("UPDATE \"\(spec.name)\" SET \(unique.map { "\"\($0.name)\" = ?" }.joined(separator: ", ")) WHERE id = ?",
                              unique.map { value($0.kind) } + [.text(pk ?? "")])
             case 75..<86:
-                pk = pickKey(spec.name)
+                pk = pickKey(spec.name, hot: 0.3)
                 statement = ("DELETE FROM \"\(spec.name)\" WHERE id = ?", [.text(pk ?? "")])
             case 86..<93:
                 // Re-insert a key this office deleted (the row's next life); nothing happens if the row is back.
@@ -352,7 +354,8 @@ final class RandomHistory {
     private func interrupted(_ slot: OfficeSlot, crashDaemon: Bool) throws {
         let (verb, args, detail) = randomVerb()
         let delayMs = rng.int(in: 2...150)
-        let index = oracle.commandStarted(slot.writer, verb, detail: detail + (crashDaemon ? " (daemon killed -9 after \(delayMs) ms)" : " (killed -9 after \(delayMs) ms)"))
+        let what = crashDaemon ? "(daemon killed -9 after \(delayMs) ms)" : "(killed -9 after \(delayMs) ms)"
+        let index = oracle.commandStarted(slot.writer, verb, detail: detail.isEmpty ? what : detail + " " + what)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Binaries.cpsync)
         p.arguments = [args[0], "--db", slot.office.db] + args.dropFirst()
