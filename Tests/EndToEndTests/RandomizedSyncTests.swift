@@ -140,6 +140,7 @@ final class RandomHistory {
     private var fastRows: Set<RowRef> = []
     private var fastSite: String?
     private var stats = (commands: 0, killed: 0, crashes: 0, transactions: 0)
+    private var daemonDeaths: [String] = []
 
     static let sites = ["huashan", "chengguan", "taohe", "baishui", "qinglong", "dongguan"]
     static let words = ["王芳", "李强", "张伟", "刘洋", "陈静", "关于加强农村饮水安全的提案", "科技界", "中国民主同盟", "八届四次会议",
@@ -190,6 +191,7 @@ final class RandomHistory {
             case 90..<96: try interrupted(slot, crashDaemon: false)
             default: try interrupted(slot, crashDaemon: true)
             }
+            try checkDaemonAlive()
         }
         let (quiet, stuck) = try quiesce()
         summary = "\(officeCount) offices, \(steps) steps, \(stats.transactions) transactions, \(stats.commands) commands "
@@ -429,6 +431,18 @@ final class RandomHistory {
         say("\(slot.writer): 2 members entered with the clock 3 h fast (\(how))")
     }
 
+    /// The daemon must only ever stop when the test kills it; if it exited on its own, that is recorded and it is
+    /// started again so the history can go on.
+    private func checkDaemonAlive() throws {
+        guard let p = county.daemon.process, !p.isRunning else { return }
+        let how = p.terminationReason == .uncaughtSignal ? "signal \(p.terminationStatus)" : "exit \(p.terminationStatus)"
+        let tail = county.daemon.log.get().split(separator: "\n").suffix(6).joined(separator: "\n    ")
+        daemonDeaths.append("the daemon exited on its own (\(how)) before step \(oracle.step); its last log lines:\n    \(tail)")
+        oracle.note("the daemon exited on its own (\(how)); restarted")
+        county.daemon.stop()
+        try county.daemon.start()
+    }
+
     // MARK: quiescence and the checks
 
     /// Every office syncs, round after round, until a round moves nothing (at most 5 rounds). Returns whether it
@@ -467,9 +481,13 @@ final class RandomHistory {
     }
 
     private func check(stuck: [String]) throws -> [String] {
-        var violations: [String] = []
+        var violations: [String] = daemonDeaths
         for s in stuck {
             violations.append("invariant 4 (one bad change never blocks the others): after the history, \(s)")
+        }
+        if !stuck.isEmpty {
+            let tail = county.daemon.log.get().split(separator: "\n").suffix(6).joined(separator: "\n    ")
+            violations.append("the daemon's last log lines (running: \(county.daemon.process?.isRunning ?? false)):\n    \(tail)")
         }
         for path in [county.serverDB] + slots.map(\.office.db) {
             let ok = try Database(path: path).scalar("PRAGMA integrity_check")
