@@ -244,9 +244,10 @@ final class SyncOracle {
         var problems: [String] = []
         tally["county conflicts", default: 0] = county.conflicts.values.map(\.count).reduce(0, +)
         for (cell, records) in county.conflicts.sorted(by: { $0.key < $1.key }) {
-            let sites = Set((writesByCell[cell] ?? []).map { writes[$0].writer.site })
+            // A delete of the row counts as a write of its cells: an edit lost to a concurrent delete is a conflict.
+            let sites = Set((writesByCell[cell] ?? []).map { writes[$0].writer.site } + (deletesByRow[cell.row] ?? []).map(\.writer.site))
             for r in records where sites.count < 2 || r.winnerSite == r.otherSite {
-                problems.append("invariant 3 (one site's write is never a conflict): \(cell) has a conflict \(show(r.winner))@\(r.winnerSite) vs \(show(r.other))@\(r.otherSite), but only \(sites.sorted().joined(separator: ", ")) ever wrote it. \(story(cell))")
+                problems.append("invariant 3 (one site's write is never a conflict): \(cell) has a conflict \(show(r.winner))@\(r.winnerSite) vs \(show(r.other))@\(r.otherSite), but only \(sites.sorted().joined(separator: ", ")) ever wrote it or deleted its row. \(story(cell))")
             }
         }
         var byCell: [CellRef: [Write]] = [:]

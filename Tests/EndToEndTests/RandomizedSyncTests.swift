@@ -3,17 +3,20 @@ import Foundation
 import Testing
 
 /// Random office histories against the real `cpsyncd` and `cpsync`, judged by an oracle (`SyncOracle`) that knows
-/// only what the clerks did. Each seed: 4–6 offices write with plain SQLite (fresh keys, keys colliding across
-/// offices, updates to NULL, Chinese text, emoji, decomposed accents, big integers, numbers into text columns,
-/// deletes, re-inserts, multi-row transactions, one bulk import that spans pull pages), interleaved with push, pull
-/// (often with small pages) and sync, clients and the daemon killed -9 mid-transfer, an office reinstalled and
-/// a PC clock 3 h fast (when the seed says so). Then every office syncs until nothing moves, and the invariants of
-/// DESIGN.md §2a are checked: 1 nothing saved is lost, 2 quiescent offices equal the county, 3 conflicts are
-/// exactly the concurrent writes.
+/// only what the clerks did. Each seed: 3–5 township offices and the county committee's own office (a site of kind
+/// county) write with plain SQLite, each only what §2b lets its site write (a township its own rows, never the
+/// county's columns; the county office anything): fresh keys, keys the owner and the county office both insert,
+/// updates to NULL, Chinese text, emoji, decomposed accents, big integers, numbers into text columns, deletes,
+/// re-inserts, multi-row transactions, one bulk import that spans pull pages. Interleaved: push, pull (often with
+/// small pages) and sync, clients and the daemon killed -9 mid-transfer, an office reinstalled and a PC clock 3 h fast
+/// (when the seed says so). Then every office syncs until nothing moves, and the invariants of DESIGN.md §2a are
+/// checked: 1 nothing saved is lost, 2 quiescent offices equal the county, 3 conflicts are exactly the concurrent
+/// writes, 4 nothing the rules allow is refused and no office is left unable to sync.
 ///
 /// `PROPERTY_E2E_SEEDS=N` runs seeds 1…N (default 3; `make soak-e2e` runs 200); `PROPERTY_SEED=S` replays one;
-/// `PROPERTY_VERBOSE=1` prints every step; `PROPERTY_FAST_CLOCK=0|1` forces the fast-clock episode off or on; `PROPERTY_KEEP=1` keeps the replicas and the county database. (`make test` exports `PROPERTY_SEEDS=50` for the in-process property
-/// tests; a separate variable keeps this test's default at a few seeds.)
+/// `PROPERTY_VERBOSE=1` prints every step; `PROPERTY_FAST_CLOCK=0|1` forces the fast-clock episode off or on;
+/// `PROPERTY_KEEP=1` keeps the replicas and the county database. (`make test` exports `PROPERTY_SEEDS=50` for the
+/// in-process property tests; a separate variable keeps this test's default at a few seeds.)
 @Suite(.serialized) struct RandomizedSyncTests {
     static var seeds: [UInt64] {
         let env = ProcessInfo.processInfo.environment
@@ -75,6 +78,12 @@ struct TableSpec {
     let name: String
     let keyPrefix: String
     let columns: [(name: String, kind: ColumnKind)]
+    /// Columns only a county-kind site may set (DESIGN.md §2b, `AccessRules`): offices leave them at their default.
+    var countyColumns: Set<String> = []
+
+    func columns(writableBy county: Bool) -> [(name: String, kind: ColumnKind)] {
+        county ? columns : columns.filter { !countyColumns.contains($0.name) }
+    }
 
     /// `site_id` is the row's owner (its office) and `proposals.status` only moves forward (a trigger refuses a
     /// backward move), so random writes leave both alone.
@@ -89,11 +98,11 @@ struct TableSpec {
             ("converted_to", .choice([.null, "letter", "social_report"])), ("review_note", .text),
             ("is_key", .choice([0, 1])), ("supervisor", .text), ("filed_on", .nullableDate), ("closed_on", .nullableDate),
             ("merged_into", .nullableText),
-        ]),
+        ], countyColumns: ["filed_on", "closed_on", "merged_into", "converted_to", "review_note", "is_key", "supervisor"]),
         TableSpec(name: "social_reports", keyPrefix: "r", columns: [
             ("title", .text), ("body", .text), ("reporter_id", .nullableText), ("reported_on", .nullableDate),
             ("forwarded_to", .text), ("adopted", .choice([0, 1])), ("instruction", .text),
-        ]),
+        ], countyColumns: ["adopted", "instruction", "forwarded_to"]),
         TableSpec(name: "activities", keyPrefix: "a", columns: [
             ("kind", .choice(["inspection", "research", "consultation", "evaluation", "study", "visit", "forum", "charity"])),
             ("topic", .text), ("held_on", .nullableDate), ("outcome", .text),
@@ -110,14 +119,19 @@ let comparedTables = ["sites", "members", "proposals", "proposal_cosigners", "pr
 /// One office PC: its site and the current life of its replica file.
 final class OfficeSlot {
     let site: String
+    /// A site of kind county (the county committee's own office): it may write every site's rows.
+    let isCounty: Bool
+    let token: String
     var life = 1
     var office: Office
     var nextKey = 0
     var deletedHere: [RowRef] = []
     var writer: Writer { Writer(site: site, life: life) }
 
-    init(site: String, office: Office) {
+    init(site: String, office: Office, isCounty: Bool, token: String) {
         self.site = site
+        self.isCounty = isCounty
+        self.token = token
         self.office = office
     }
 
@@ -141,7 +155,11 @@ final class RandomHistory {
     private var fastSite: String?
     private var stats = (commands: 0, killed: 0, crashes: 0, transactions: 0)
     private var daemonDeaths: [String] = []
+    private var writeRefusals: [String] = []
+    private var townships: [String] = []
 
+    /// The county committee's office: a site of kind county.
+    static let countyOffice = "xian"
     static let sites = ["huashan", "chengguan", "taohe", "baishui", "qinglong", "dongguan"]
     static let words = ["王芳", "李强", "张伟", "刘洋", "陈静", "关于加强农村饮水安全的提案", "科技界", "中国民主同盟", "八届四次会议",
                         "华山镇卫生院", "县教育局", "社情民意", "基本满意"]
@@ -156,7 +174,9 @@ final class RandomHistory {
     /// Runs the history and the checks; returns the violations (empty: the product kept every invariant).
     func run() throws -> [String] {
         let officeCount = rng.int(in: 4...6)
-        let sites = Array(Self.sites.prefix(officeCount))
+        // Township offices plus the county committee's own office (kind county), which may edit every site's rows:
+        // offices only write their own rows (§2b), so concurrent edits of one cell are a township's and the county's.
+        let sites = Array(Self.sites.prefix(officeCount - 1))
         county = try County("random-\(seed)", sites: sites)
         defer {
             if ProcessInfo.processInfo.environment["PROPERTY_KEEP"] == "1" {
@@ -166,7 +186,11 @@ final class RandomHistory {
                 county.cleanup()
             }
         }
-        for s in sites { slots.append(OfficeSlot(site: s, office: try county.office(s))) }
+        for s in sites { slots.append(OfficeSlot(site: s, office: try county.office(s), isCounty: false, token: county.tokens[s]!)) }
+        let token = try county.daemon.addSite(Self.countyOffice, name: "县政协机关", kind: "county", parent: "county")
+        slots.append(OfficeSlot(site: Self.countyOffice, office: try Office.create(Self.countyOffice, in: county.ws, daemon: county.daemon, token: token),
+                                isCounty: true, token: token))
+        townships = sites
 
         let steps = rng.int(in: 80...120)
         let bulkAt = rng.int(in: 3...(steps / 3))
@@ -181,7 +205,8 @@ final class RandomHistory {
         var reinstalled: String?
 
         for i in 0..<steps {
-            let slot = rng.pick(slots)
+            // The county's office acts often: it is the one that edits other sites' rows.
+            let slot = rng.chance(0.25) ? slots.last! : rng.pick(slots)
             if i == bulkAt { try bulkImport(slot); continue }
             if i == reinstallAt { try reinstall(slot); reinstalled = slot.site; continue }
             if i == fastAt { try fastClock(slot); continue }
@@ -232,21 +257,28 @@ final class RandomHistory {
     /// Keys ever inserted, per table, in order: updates and deletes pick from these, not from what an office
     /// happens to hold, so the sequence of actions depends on the seed alone (an update of a row the office does not
     /// have changes nothing, and the oracle sees that).
-    private var keys: [String: [String]] = [:]
+    private var keys: [String: [(pk: String, owner: String)]] = [:]
 
-    /// Often one of the first few keys, so offices often edit the same rows.
-    private func pickKey(_ table: String, hot: Double) -> String? {
-        guard let ids = keys[table], !ids.isEmpty else { return nil }
+    /// A key `slot` may write (its own site's rows; any row for the county's office), often one of the first few,
+    /// so offices often edit the same rows.
+    private func pickKey(_ table: String, for slot: OfficeSlot, hot: Double) -> String? {
+        // The county's office mostly works on one township's rows at a time, so it meets that office's hot rows.
+        let site = slot.isCounty ? (rng.chance(0.7) ? rng.pick(townships) : nil) : slot.site
+        let ids = (keys[table] ?? []).filter { site == nil || $0.owner == site }.map(\.pk)
+        guard !ids.isEmpty else { return nil }
         return rng.chance(hot) ? ids[rng.int(min(ids.count, 3))] : rng.pick(ids)
     }
 
-    private func remember(_ table: String, _ pk: String) {
-        if !(keys[table] ?? []).contains(pk) { keys[table, default: []].append(pk) }
+    private func remember(_ table: String, _ pk: String, owner: String) {
+        if !(keys[table] ?? []).contains(where: { $0.pk == pk }) { keys[table, default: []].append((pk, owner)) }
     }
 
-    private func insertSQL(_ spec: TableSpec, pk: String, site: String, all: Bool) -> (String, [Value]) {
+    /// The site a new row of `slot` belongs to: its own, or any township's for the county's office.
+    private func ownerForNewRow(_ slot: OfficeSlot) -> String { slot.isCounty ? rng.pick(townships) : slot.site }
+
+    private func insertSQL(_ spec: TableSpec, pk: String, site: String, all: Bool, county: Bool) -> (String, [Value]) {
         var names = ["id", "site_id"], values: [Value] = [.text(pk), .text(site)]
-        for c in spec.columns where all || rng.chance(0.7) {
+        for c in spec.columns(writableBy: county) where all || rng.chance(0.7) {
             names.append(c.name)
             values.append(value(c.kind))
         }
@@ -262,49 +294,67 @@ final class RandomHistory {
         let db = try Database(path: slot.office.db)
         var statements: [(String, [Value])] = []
         var rows: [RowRef] = []
+        var owners: [String] = []
         var deleted: [RowRef] = []
         var described: [String] = []
         for _ in 0..<(rng.chance(0.3) ? rng.int(in: 2...4) : 1) {
             let spec = rng.pick([TableSpec.named("members"), .named("members"), .named("proposals"), .named("social_reports"), .named("activities")])
+            let writable = spec.columns(writableBy: slot.isCounty)
             let roll = rng.int(100)
             var pk: String?
+            var owner = slot.site
             var statement: (String, [Value])?
             switch roll {
             case 0..<28:
                 pk = slot.freshKey(spec)
-                statement = insertSQL(spec, pk: pk!, site: slot.site, all: false)
+                owner = ownerForNewRow(slot)
+                statement = insertSQL(spec, pk: pk!, site: owner, all: false, county: slot.isCounty)
             case 28..<75:
-                pk = pickKey(spec.name, hot: 0.6)
+                pk = pickKey(spec.name, for: slot, hot: 0.6)
                 // Half the time the table's first two columns only (name, title, …): the cells offices fight over.
-                let choices = rng.chance(0.5) ? Array(spec.columns.prefix(2)) : spec.columns
+                let choices = rng.chance(0.5) ? Array(writable.prefix(2)) : writable
                 let columns = (0..<rng.int(in: 1...3)).map { _ in rng.pick(choices) }
                 var seen = Set<String>()
                 let unique = columns.filter { seen.insert($0.name).inserted }
                 statement = ("UPDATE \"\(spec.name)\" SET \(unique.map { "\"\($0.name)\" = ?" }.joined(separator: ", ")) WHERE id = ?",
                              unique.map { value($0.kind) } + [.text(pk ?? "")])
             case 75..<86:
-                pk = pickKey(spec.name, hot: 0.3)
+                pk = pickKey(spec.name, for: slot, hot: 0.3)
                 statement = ("DELETE FROM \"\(spec.name)\" WHERE id = ?", [.text(pk ?? "")])
             case 86..<93:
                 // Re-insert a key this office deleted (the row's next life); nothing happens if the row is back.
                 let gone = slot.deletedHere.filter { $0.table == spec.name }
-                if !gone.isEmpty { pk = rng.pick(gone).pk; statement = orIgnore(insertSQL(spec, pk: pk!, site: slot.site, all: false)) }
+                if !gone.isEmpty {
+                    pk = rng.pick(gone).pk
+                    owner = keys[spec.name]?.first { $0.pk == pk }?.owner ?? slot.site
+                    statement = orIgnore(insertSQL(spec, pk: pk!, site: owner, all: false, county: slot.isCounty))
+                }
             default:
-                // A key other offices may insert too, concurrently; nothing happens if this office has it already.
-                pk = "\(spec.keyPrefix)-shared-\(rng.int(3))"
-                statement = orIgnore(insertSQL(spec, pk: pk!, site: slot.site, all: false))
+                // A key the owning office and the county's office may both insert, concurrently; nothing happens if
+                // this office has the row already.
+                owner = ownerForNewRow(slot)
+                pk = "\(spec.keyPrefix)-shared-\(owner)-\(rng.int(2))"
+                statement = orIgnore(insertSQL(spec, pk: pk!, site: owner, all: false, county: slot.isCounty))
             }
             guard let pk, let statement, !rows.contains(RowRef(table: spec.name, pk: pk)) else { continue }
             let row = RowRef(table: spec.name, pk: pk)
-            remember(spec.name, pk)
             rows.append(row)
+            owners.append(owner)
             statements.append(statement)
             if statement.0.hasPrefix("DELETE") { deleted.append(row) }
             described.append(String(statement.0.prefix(6)) + " \(row)")
         }
         if statements.isEmpty { return }
+        for (row, owner) in zip(rows, owners) { remember(row.table, row.pk, owner: owner) }
         let before = try readRows(db, rows)
-        try db.transaction { for (sql, values) in statements { try db.run(sql, values) } }
+        do {
+            try db.transaction { for (sql, values) in statements { try db.run(sql, values) } }
+        } catch {
+            // Every write here is one the permission rules allow (own rows; county columns only for the county).
+            writeRefusals.append("invariant 4 (refuse only what is wrong, when the clerk makes it): \(slot.writer) was refused a write its site may make (\(described.joined(separator: ", "))): \(error)")
+            say("\(slot.writer): refused: \(error)")
+            return
+        }
         let after = try readRows(db, rows)
         slot.deletedHere += deleted
         stats.transactions += 1
@@ -317,10 +367,11 @@ final class RandomHistory {
         let db = try Database(path: slot.office.db)
         let spec = TableSpec.named("members")
         let rows = (0..<260).map { _ in RowRef(table: "members", pk: slot.freshKey(spec)) }
-        for row in rows { remember("members", row.pk) }
+        let owner = ownerForNewRow(slot)
+        for row in rows { remember("members", row.pk, owner: owner) }
         try db.transaction {
             for row in rows {
-                let (sql, values) = insertSQL(spec, pk: row.pk, site: slot.site, all: true)
+                let (sql, values) = insertSQL(spec, pk: row.pk, site: owner, all: true, county: slot.isCounty)
                 try db.run(sql, values)
             }
         }
@@ -394,7 +445,7 @@ final class RandomHistory {
         oracle.reinstalled(slot.writer)
         slot.life += 1
         slot.deletedHere = []
-        slot.office = try Office.create(slot.site, in: county.ws, daemon: county.daemon, token: county.tokens[slot.site]!)
+        slot.office = try Office.create(slot.site, in: county.ws, daemon: county.daemon, token: slot.token)
         say("\(slot.writer): replica deleted, `cpsync init` again")
     }
 
@@ -481,7 +532,7 @@ final class RandomHistory {
     }
 
     private func check(stuck: [String]) throws -> [String] {
-        var violations: [String] = daemonDeaths
+        var violations: [String] = daemonDeaths + writeRefusals
         for s in stuck {
             violations.append("invariant 4 (one bad change never blocks the others): after the history, \(s)")
         }
