@@ -39,8 +39,13 @@ import Testing
             let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
             let tally = history.oracle.tally.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
             print("RandomizedSync seed \(seed): \(history.summary); checked \(tally) — \(violations.isEmpty ? "ok" : "\(violations.count) violations") in \(seconds) s")
-            if !violations.isEmpty { failing.append(seed) }
+            if !violations.isEmpty {
+                failing.append(seed)
+                if !history.oracle.notes.isEmpty { print("RandomizedSync seed \(seed) notes: " + history.oracle.notes.joined(separator: "; ")) }
+            }
             for v in violations {
+                // Printed as well: the test console abbreviates or drops some long issue comments.
+                print("RandomizedSync seed \(seed) violation: \(v)")
                 Issue.record("seed \(seed): \(v)\n  replay: PROPERTY_SEED=\(seed) swift test --skip-build --filter RandomizedSync")
             }
         }
@@ -557,9 +562,6 @@ final class RandomHistory {
             violations += try oracle.checkIdentical(office: slot.writer, path: slot.office.db, county: view, tables: comparedTables)
         }
         violations += oracle.checkConflicts(view)
-        if !violations.isEmpty && !oracle.notes.isEmpty {
-            violations.append("notes on this history: " + oracle.notes.joined(separator: "; "))
-        }
         return violations
     }
 }
