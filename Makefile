@@ -4,7 +4,7 @@ BUILD_FLAGS ?=
 PROPERTY_SEEDS ?= 50
 export PROPERTY_SEEDS
 
-.PHONY: deps test-deps build release run test bench bench-core bench-sync soak fuzz clean
+.PHONY: deps test-deps build release run test bench bench-core bench-sync soak soak-convergence soak-e2e fuzz clean
 
 # System packages the build needs (the SQLite headers). Idempotent; only installs what is absent.
 deps:
@@ -36,9 +36,21 @@ bench-core: release
 bench-sync: release
 	.build/release/cpsync-bench sync --cells 100000
 
-# Long property runs: PROPERTY_SEEDS=2000 make soak
-soak: build
-	PROPERTY_SEEDS=$${PROPERTY_SEEDS:-2000} $(SWIFT) test --filter 'Convergence'
+# Long property runs: `make soak` runs both soaks below; PROPERTY_SEEDS=N make soak sets the seeds of both.
+soak: soak-convergence soak-e2e
+
+# PROPERTY_SEEDS as the user gave it (command line or environment), else the soak's own default: the `?= 50` above is
+# for `make test`, and since it is exported a shell `$${PROPERTY_SEEDS:-…}` would always see 50.
+soak-seeds = $(if $(filter command line environment environment override,$(origin PROPERTY_SEEDS)),$(PROPERTY_SEEDS),$(1))
+
+# The in-process convergence property test: 2,000 seeds by default.
+soak-convergence: build
+	PROPERTY_SEEDS=$(call soak-seeds,2000) $(SWIFT) test --filter 'Convergence'
+
+# The randomized end-to-end test (real cpsyncd and cpsync, kills, reinstalls; a few seconds a seed): 200 seeds by
+# default; PROPERTY_E2E_SEEDS=N sets this one alone.
+soak-e2e: build
+	PROPERTY_E2E_SEEDS=$(or $(PROPERTY_E2E_SEEDS),$(call soak-seeds,200)) $(SWIFT) test --filter 'RandomizedSync'
 
 clean:
 	$(SWIFT) package clean

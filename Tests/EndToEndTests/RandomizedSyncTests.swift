@@ -1,0 +1,567 @@
+import CPSyncCore
+import Foundation
+import Testing
+
+/// Random office histories against the real `cpsyncd` and `cpsync`, judged by an oracle (`SyncOracle`) that knows
+/// only what the clerks did. Each seed: 3–5 township offices and the county committee's own office (a site of kind
+/// county) write with plain SQLite, each only what §2b lets its site write (a township its own rows, never the
+/// county's columns; the county office anything): fresh keys, keys the owner and the county office both insert,
+/// updates to NULL, Chinese text, emoji, decomposed accents, big integers, numbers into text columns, deletes,
+/// re-inserts, multi-row transactions, one bulk import that spans pull pages. Interleaved: push, pull (often with
+/// small pages) and sync, clients and the daemon killed -9 mid-transfer, an office reinstalled and a PC clock 3 h fast
+/// (when the seed says so). Then every office syncs until nothing moves, and the invariants of DESIGN.md §2a are
+/// checked: 1 nothing saved is lost, 2 quiescent offices equal the county, 3 conflicts are exactly the concurrent
+/// writes, 4 nothing the rules allow is refused and no office is left unable to sync.
+///
+/// `PROPERTY_E2E_SEEDS=N` runs seeds 1…N (default 3; `make soak-e2e` runs 200); `PROPERTY_SEED=S` replays one;
+/// `PROPERTY_VERBOSE=1` prints every step; `PROPERTY_FAST_CLOCK=0|1` forces the fast-clock episode off or on;
+/// `PROPERTY_KEEP=1` keeps the replicas and the county database. (`make test` exports `PROPERTY_SEEDS=50` for the
+/// in-process property tests; a separate variable keeps this test's default at a few seeds.)
+@Suite(.serialized) struct RandomizedSyncTests {
+    static var seeds: [UInt64] {
+        let env = ProcessInfo.processInfo.environment
+        if let one = env["PROPERTY_SEED"].flatMap(UInt64.init) { return [one] }
+        let n = env["PROPERTY_E2E_SEEDS"].flatMap(Int.init) ?? 3
+        return (1...max(1, n)).map { UInt64($0) }
+    }
+
+    @Test func randomOfficeHistoriesLoseNoSavedValueAndConvergeOnTheCounty() throws {
+        var failing: [UInt64] = []
+        for seed in Self.seeds {
+            let started = Date()
+            let history = RandomHistory(seed: seed)
+            var violations: [String]
+            do {
+                violations = try history.run()
+            } catch {
+                violations = ["the harness failed: \(error)"]
+            }
+            let seconds = String(format: "%.1f", Date().timeIntervalSince(started))
+            let tally = history.oracle.tally.sorted { $0.key < $1.key }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            print("RandomizedSync seed \(seed): \(history.summary); checked \(tally) — \(violations.isEmpty ? "ok" : "\(violations.count) violations") in \(seconds) s")
+            if !violations.isEmpty {
+                failing.append(seed)
+                if !history.oracle.notes.isEmpty { print("RandomizedSync seed \(seed) notes: " + history.oracle.notes.joined(separator: "; ")) }
+            }
+            for v in violations {
+                // Printed as well: the test console abbreviates or drops some long issue comments.
+                print("RandomizedSync seed \(seed) violation: \(v)")
+                Issue.record("seed \(seed): \(v)\n  replay: PROPERTY_SEED=\(seed) swift test --skip-build --filter RandomizedSync")
+            }
+        }
+        if !failing.isEmpty {
+            print("RandomizedSync failing seeds: \(failing.map(String.init).joined(separator: ", ")) — replay one with PROPERTY_SEED=S swift test --skip-build --filter RandomizedSync")
+        }
+    }
+}
+
+/// SplitMix64: small, fast and the same on every platform, so a seed replays exactly.
+struct SplitMix64 {
+    private var state: UInt64
+    init(seed: UInt64) { state = seed &* 0x2545_F491_4F6C_DD1D }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    /// 0..<n
+    mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
+    mutating func int(in r: ClosedRange<Int>) -> Int { r.lowerBound + int(r.count) }
+    mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(UInt64(1) << 53) < p }
+    mutating func pick<T>(_ a: [T]) -> T { a[int(a.count)] }
+}
+
+/// What a random column value may be (only what the CPPCC schema's CHECK and NOT NULL constraints accept).
+enum ColumnKind {
+    case text, nullableText, nullableDate, year
+    case choice([Value])
+}
+
+struct TableSpec {
+    let name: String
+    let keyPrefix: String
+    let columns: [(name: String, kind: ColumnKind)]
+    /// Columns only a county-kind site may set (DESIGN.md §2b, `AccessRules`): offices leave them at their default.
+    var countyColumns: Set<String> = []
+
+    func columns(writableBy county: Bool) -> [(name: String, kind: ColumnKind)] {
+        county ? columns : columns.filter { !countyColumns.contains($0.name) }
+    }
+
+    /// `site_id` is the row's owner (its office) and `proposals.status` only moves forward (a trigger refuses a
+    /// backward move), so random writes leave both alone.
+    static let all: [TableSpec] = [
+        TableSpec(name: "members", keyPrefix: "m", columns: [
+            ("name", .text), ("gender", .choice(["", "男", "女"])), ("sector", .text), ("party", .text), ("term", .text),
+            ("phone", .text), ("employer", .text), ("position", .text),
+        ]),
+        TableSpec(name: "proposals", keyPrefix: "p", columns: [
+            ("number", .text), ("session", .text), ("year", .year), ("title", .text), ("body", .text),
+            ("proposer_id", .nullableText), ("submitted_on", .nullableDate),
+            ("converted_to", .choice([.null, "letter", "social_report"])), ("review_note", .text),
+            ("is_key", .choice([0, 1])), ("supervisor", .text), ("filed_on", .nullableDate), ("closed_on", .nullableDate),
+            ("merged_into", .nullableText),
+        ], countyColumns: ["filed_on", "closed_on", "merged_into", "converted_to", "review_note", "is_key", "supervisor"]),
+        TableSpec(name: "social_reports", keyPrefix: "r", columns: [
+            ("title", .text), ("body", .text), ("reporter_id", .nullableText), ("reported_on", .nullableDate),
+            ("forwarded_to", .text), ("adopted", .choice([0, 1])), ("instruction", .text),
+        ], countyColumns: ["adopted", "instruction", "forwarded_to"]),
+        TableSpec(name: "activities", keyPrefix: "a", columns: [
+            ("kind", .choice(["inspection", "research", "consultation", "evaluation", "study", "visit", "forum", "charity"])),
+            ("topic", .text), ("held_on", .nullableDate), ("outcome", .text),
+        ]),
+    ]
+
+    static func named(_ name: String) -> TableSpec { all.first { $0.name == name }! }
+}
+
+/// The synced tables the checks compare.
+let comparedTables = ["sites", "members", "proposals", "proposal_cosigners", "proposal_handlers", "social_reports", "activities",
+                    "activity_participants"]
+
+/// One office PC: its site and the current life of its replica file.
+final class OfficeSlot {
+    let site: String
+    /// A site of kind county (the county committee's own office): it may write every site's rows.
+    let isCounty: Bool
+    let token: String
+    var life = 1
+    var office: Office
+    var nextKey = 0
+    var deletedHere: [RowRef] = []
+    var writer: Writer { Writer(site: site, life: life) }
+
+    init(site: String, office: Office, isCounty: Bool, token: String) {
+        self.site = site
+        self.isCounty = isCounty
+        self.token = token
+        self.office = office
+    }
+
+    func freshKey(_ spec: TableSpec) -> String {
+        nextKey += 1
+        return "\(spec.keyPrefix)-\(site)\(life > 1 ? "-life\(life)" : "")-\(nextKey)"
+    }
+}
+
+/// One seed's history: drives the real processes and tells the oracle what happened.
+final class RandomHistory {
+    let seed: UInt64
+    var rng: SplitMix64
+    let oracle = SyncOracle()
+    let verbose = ProcessInfo.processInfo.environment["PROPERTY_VERBOSE"] == "1"
+    private(set) var summary = "not run"
+    private var counter = 0
+    private var county: County!
+    private var slots: [OfficeSlot] = []
+    private var fastRows: Set<RowRef> = []
+    private var fastSite: String?
+    private var stats = (commands: 0, killed: 0, crashes: 0, transactions: 0)
+    private var daemonDeaths: [String] = []
+    private var writeRefusals: [String] = []
+    private var townships: [String] = []
+
+    /// The county committee's office: a site of kind county.
+    static let countyOffice = "xian"
+    static let sites = ["huashan", "chengguan", "taohe", "baishui", "qinglong", "dongguan"]
+    static let words = ["王芳", "李强", "张伟", "刘洋", "陈静", "关于加强农村饮水安全的提案", "科技界", "中国民主同盟", "八届四次会议",
+                        "华山镇卫生院", "县教育局", "社情民意", "基本满意"]
+
+    init(seed: UInt64) {
+        self.seed = seed
+        rng = SplitMix64(seed: seed)
+    }
+
+    func say(_ s: String) { if verbose { print("  [seed \(seed) step \(oracle.step)] \(s)") } }
+
+    /// Runs the history and the checks; returns the violations (empty: the product kept every invariant).
+    func run() throws -> [String] {
+        let officeCount = rng.int(in: 4...6)
+        // Township offices plus the county committee's own office (kind county), which may edit every site's rows:
+        // offices only write their own rows (§2b), so concurrent edits of one cell are a township's and the county's.
+        let sites = Array(Self.sites.prefix(officeCount - 1))
+        county = try County("random-\(seed)", sites: sites)
+        defer {
+            if ProcessInfo.processInfo.environment["PROPERTY_KEEP"] == "1" {
+                county.daemon.stop()
+                print("RandomizedSync seed \(seed): files kept in \(county.ws.url.path)")
+            } else {
+                county.cleanup()
+            }
+        }
+        for s in sites { slots.append(OfficeSlot(site: s, office: try county.office(s), isCounty: false, token: county.tokens[s]!)) }
+        let token = try county.daemon.addSite(Self.countyOffice, name: "县政协机关", kind: "county", parent: "county")
+        slots.append(OfficeSlot(site: Self.countyOffice, office: try Office.create(Self.countyOffice, in: county.ws, daemon: county.daemon, token: token),
+                                isCounty: true, token: token))
+        townships = sites
+
+        let steps = rng.int(in: 80...120)
+        let bulkAt = rng.int(in: 3...(steps / 3))
+        let reinstallAt = rng.chance(0.6) ? rng.int(in: (steps / 2)...(steps - 5)) : nil
+        var fastAt = rng.chance(0.3) ? rng.int(in: 5...(steps - 10)) : nil
+        // PROPERTY_FAST_CLOCK=0|1 switches the fast-clock episode off or on whatever the seed says.
+        switch ProcessInfo.processInfo.environment["PROPERTY_FAST_CLOCK"] {
+        case "0": fastAt = nil
+        case "1": fastAt = fastAt ?? steps / 3 + 1
+        default: break
+        }
+        var reinstalled: String?
+
+        for i in 0..<steps {
+            // The county's office acts often: it is the one that edits other sites' rows.
+            let slot = rng.chance(0.25) ? slots.last! : rng.pick(slots)
+            if i == bulkAt { try bulkImport(slot); continue }
+            if i == reinstallAt { try reinstall(slot); reinstalled = slot.site; continue }
+            if i == fastAt { try fastClock(slot); continue }
+            switch rng.int(100) {
+            case 0..<55: try writeTransaction(slot)
+            case 55..<90: try command(slot)
+            case 90..<96: try interrupted(slot, crashDaemon: false)
+            default: try interrupted(slot, crashDaemon: true)
+            }
+            try checkDaemonAlive()
+        }
+        let (quiet, stuck) = try quiesce()
+        summary = "\(officeCount) offices, \(steps) steps, \(stats.transactions) transactions, \(stats.commands) commands "
+            + "(\(stats.killed) clients killed, \(stats.crashes) daemon crashes), reinstall: \(reinstalled ?? "none"), "
+            + "fast clock: \(fastSite ?? "none"), \(quiet ? "quiescent" : "still moving after 5 rounds")"
+        return try check(stuck: stuck)
+    }
+
+    // MARK: writes
+
+    private func value(_ kind: ColumnKind) -> Value {
+        counter += 1
+        let n = Int64(counter)
+        switch kind {
+        case .text: return text(n)
+        case .nullableText: return rng.chance(0.3) ? .null : text(n)
+        case .nullableDate: return rng.chance(0.35) ? .null : .text("2026-" + two(1 + n % 12) + "-" + two(1 + n % 28))
+        case .year: return rng.pick([.integer(2020 + n % 10), .integer(Int64.max - n), .integer(Int64.min + n), .real(Double(2000 + n)), .integer(0)])
+        case .choice(let values): return rng.pick(values)
+        }
+    }
+
+    private func two(_ i: Int64) -> String { i < 10 ? "0\(i)" : "\(i)" }
+
+    private func text(_ n: Int64) -> Value {
+        switch rng.int(12) {
+        case 0...4: return .text(rng.pick(Self.words) + "\(n)")
+        case 5: return .text("👩‍🌾政协\(n)🎉")
+        case 6: return .text("Cafe\u{301} \(n)")       // a decomposed é: bytes, not canonical equivalence
+        case 7: return .integer(Int64.max - n)          // into a TEXT column: SQLite stores its text
+        case 8: return .real(Double(n) + 0.375)
+        case 9: return .text("")
+        case 10: return .text("𠀀𪚥 \(n)")
+        default: return .text("第\(n)号 \"引号\" 'quote' \\ 反斜杠")
+        }
+    }
+
+    /// Keys ever inserted, per table, in order: updates and deletes pick from these, not from what an office
+    /// happens to hold, so the sequence of actions depends on the seed alone (an update of a row the office does not
+    /// have changes nothing, and the oracle sees that).
+    private var keys: [String: [(pk: String, owner: String)]] = [:]
+
+    /// A key `slot` may write (its own site's rows; any row for the county's office), often one of the first few,
+    /// so offices often edit the same rows.
+    private func pickKey(_ table: String, for slot: OfficeSlot, hot: Double) -> String? {
+        // The county's office mostly works on one township's rows at a time, so it meets that office's hot rows.
+        let site = slot.isCounty ? (rng.chance(0.7) ? rng.pick(townships) : nil) : slot.site
+        let ids = (keys[table] ?? []).filter { site == nil || $0.owner == site }.map(\.pk)
+        guard !ids.isEmpty else { return nil }
+        return rng.chance(hot) ? ids[rng.int(min(ids.count, 3))] : rng.pick(ids)
+    }
+
+    private func remember(_ table: String, _ pk: String, owner: String) {
+        if !(keys[table] ?? []).contains(where: { $0.pk == pk }) { keys[table, default: []].append((pk, owner)) }
+    }
+
+    /// The site a new row of `slot` belongs to: its own, or any township's for the county's office.
+    private func ownerForNewRow(_ slot: OfficeSlot) -> String { slot.isCounty ? rng.pick(townships) : slot.site }
+
+    private func insertSQL(_ spec: TableSpec, pk: String, site: String, all: Bool, county: Bool) -> (String, [Value]) {
+        var names = ["id", "site_id"], values: [Value] = [.text(pk), .text(site)]
+        for c in spec.columns(writableBy: county) where all || rng.chance(0.7) {
+            names.append(c.name)
+            values.append(value(c.kind))
+        }
+        return ("INSERT INTO \"\(spec.name)\" (\(names.map { "\"\($0)\"" }.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))", values)
+    }
+
+    private func orIgnore(_ s: (String, [Value])) -> (String, [Value]) {
+        (s.0.replacingOccurrences(of: "INSERT INTO", with: "INSERT OR IGNORE INTO"), s.1)
+    }
+
+    /// One transaction of 1–4 writes, each on a different row.
+    private func writeTransaction(_ slot: OfficeSlot) throws {
+        let db = try Database(path: slot.office.db)
+        var statements: [(String, [Value])] = []
+        var rows: [RowRef] = []
+        var owners: [String] = []
+        var deleted: [RowRef] = []
+        var described: [String] = []
+        for _ in 0..<(rng.chance(0.3) ? rng.int(in: 2...4) : 1) {
+            let spec = rng.pick([TableSpec.named("members"), .named("members"), .named("proposals"), .named("social_reports"), .named("activities")])
+            let writable = spec.columns(writableBy: slot.isCounty)
+            let roll = rng.int(100)
+            var pk: String?
+            var owner = slot.site
+            var statement: (String, [Value])?
+            switch roll {
+            case 0..<28:
+                pk = slot.freshKey(spec)
+                owner = ownerForNewRow(slot)
+                statement = insertSQL(spec, pk: pk!, site: owner, all: false, county: slot.isCounty)
+            case 28..<75:
+                pk = pickKey(spec.name, for: slot, hot: 0.6)
+                // Half the time the table's first two columns only (name, title, …): the cells offices fight over.
+                let choices = rng.chance(0.5) ? Array(writable.prefix(2)) : writable
+                let columns = (0..<rng.int(in: 1...3)).map { _ in rng.pick(choices) }
+                var seen = Set<String>()
+                let unique = columns.filter { seen.insert($0.name).inserted }
+                statement = ("UPDATE \"\(spec.name)\" SET \(unique.map { "\"\($0.name)\" = ?" }.joined(separator: ", ")) WHERE id = ?",
+                             unique.map { value($0.kind) } + [.text(pk ?? "")])
+            case 75..<86:
+                pk = pickKey(spec.name, for: slot, hot: 0.3)
+                statement = ("DELETE FROM \"\(spec.name)\" WHERE id = ?", [.text(pk ?? "")])
+            case 86..<93:
+                // Re-insert a key this office deleted (the row's next life); nothing happens if the row is back.
+                let gone = slot.deletedHere.filter { $0.table == spec.name }
+                if !gone.isEmpty {
+                    pk = rng.pick(gone).pk
+                    owner = keys[spec.name]?.first { $0.pk == pk }?.owner ?? slot.site
+                    statement = orIgnore(insertSQL(spec, pk: pk!, site: owner, all: false, county: slot.isCounty))
+                }
+            default:
+                // A key the owning office and the county's office may both insert, concurrently; nothing happens if
+                // this office has the row already.
+                owner = ownerForNewRow(slot)
+                pk = "\(spec.keyPrefix)-shared-\(owner)-\(rng.int(2))"
+                statement = orIgnore(insertSQL(spec, pk: pk!, site: owner, all: false, county: slot.isCounty))
+            }
+            guard let pk, let statement, !rows.contains(RowRef(table: spec.name, pk: pk)) else { continue }
+            let row = RowRef(table: spec.name, pk: pk)
+            rows.append(row)
+            owners.append(owner)
+            statements.append(statement)
+            if statement.0.hasPrefix("DELETE") { deleted.append(row) }
+            described.append(String(statement.0.prefix(6)) + " \(row)")
+        }
+        if statements.isEmpty { return }
+        for (row, owner) in zip(rows, owners) { remember(row.table, row.pk, owner: owner) }
+        let before = try readRows(db, rows)
+        do {
+            try db.transaction { for (sql, values) in statements { try db.run(sql, values) } }
+        } catch {
+            // Every write here is one the permission rules allow (own rows; county columns only for the county).
+            writeRefusals.append("invariant 4 (refuse only what is wrong, when the clerk makes it): \(slot.writer) was refused a write its site may make (\(described.joined(separator: ", "))): \(error)")
+            say("\(slot.writer): refused: \(error)")
+            return
+        }
+        let after = try readRows(db, rows)
+        slot.deletedHere += deleted
+        stats.transactions += 1
+        oracle.recordTransaction(slot.writer, before: before, after: after)
+        say("\(slot.writer): " + described.joined(separator: ", "))
+    }
+
+    /// Enough rows with every column set that a default-size pull spans pages (2,000 changes a page).
+    private func bulkImport(_ slot: OfficeSlot) throws {
+        let db = try Database(path: slot.office.db)
+        let spec = TableSpec.named("members")
+        let rows = (0..<260).map { _ in RowRef(table: "members", pk: slot.freshKey(spec)) }
+        let owner = ownerForNewRow(slot)
+        for row in rows { remember("members", row.pk, owner: owner) }
+        try db.transaction {
+            for row in rows {
+                let (sql, values) = insertSQL(spec, pk: row.pk, site: owner, all: true, county: slot.isCounty)
+                try db.run(sql, values)
+            }
+        }
+        let after = try readRows(db, rows)
+        stats.transactions += 1
+        oracle.recordTransaction(slot.writer, before: [:], after: after)
+        say("\(slot.writer): imported 260 members")
+    }
+
+    // MARK: sync commands
+
+    private func randomVerb() -> (SyncVerb, [String], String) {
+        let verb = rng.pick([SyncVerb.sync, .sync, .sync, .push, .push, .pull, .pull, .pull])
+        if verb == .pull && rng.chance(0.6) {
+            let n = rng.int(in: 3...60)
+            return (verb, ["pull", "--page-size", "\(n)"], "--page-size \(n)")
+        }
+        return (verb, [verb.rawValue], "")
+    }
+
+    private func command(_ slot: OfficeSlot) throws {
+        let (verb, args, detail) = randomVerb()
+        let index = oracle.commandStarted(slot.writer, verb, detail: detail)
+        let r = try slot.office.cpsync(args)
+        stats.commands += 1
+        let outcome = r.ok ? "exit 0" : "exit \(r.status): \(brief(r.stderr))"
+        oracle.commandFinished(index, outcome: outcome, succeeded: r.ok)
+        say("\(slot.writer): cpsync \(args.joined(separator: " ")) → \(outcome)")
+    }
+
+    /// A push, pull or sync cut short: the client or the daemon is killed -9 after a random short delay (the
+    /// daemon is restarted on the same port at once).
+    private func interrupted(_ slot: OfficeSlot, crashDaemon: Bool) throws {
+        let (verb, args, detail) = randomVerb()
+        let delayMs = rng.int(in: 2...150)
+        let what = crashDaemon ? "(daemon killed -9 after \(delayMs) ms)" : "(killed -9 after \(delayMs) ms)"
+        let index = oracle.commandStarted(slot.writer, verb, detail: detail.isEmpty ? what : detail + " " + what)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Binaries.cpsync)
+        p.arguments = [args[0], "--db", slot.office.db] + args.dropFirst()
+        var env = ProcessInfo.processInfo.environment
+        env["LANG"] = "C.UTF-8"
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        usleep(UInt32(delayMs * 1000))
+        if crashDaemon {
+            county.daemon.crash()
+            stats.crashes += 1
+        } else if p.isRunning {
+            kill(p.processIdentifier, SIGKILL)
+            stats.killed += 1
+        }
+        let deadline = Date().addingTimeInterval(90)
+        while p.isRunning && Date() < deadline { usleep(5_000) }
+        if p.isRunning { kill(p.processIdentifier, SIGKILL) }
+        p.waitUntilExit()
+        if crashDaemon { try county.daemon.start() }
+        let exited = p.terminationReason == .exit
+        let outcome = exited ? "exit \(p.terminationStatus)" : "killed"
+        oracle.commandFinished(index, outcome: outcome, succeeded: exited && p.terminationStatus == 0)
+        stats.commands += 1
+        say("\(slot.writer): cpsync \(args.joined(separator: " ")) \(crashDaemon ? "with the daemon killed" : "killed") after \(delayMs) ms → \(outcome)")
+    }
+
+    /// The PC died: the replica file is gone, the office is set up again with the same site and token.
+    private func reinstall(_ slot: OfficeSlot) throws {
+        for suffix in ["", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: slot.office.db + suffix) }
+        oracle.reinstalled(slot.writer)
+        slot.life += 1
+        slot.deletedHere = []
+        slot.office = try Office.create(slot.site, in: county.ws, daemon: county.daemon, token: slot.token)
+        say("\(slot.writer): replica deleted, `cpsync init` again")
+    }
+
+    /// The PC clock is 3 h fast while a clerk enters two members (through `faketime` when installed, else by
+    /// moving the replica's clock), then right again. The daemon may hold these rows back; nothing else may be.
+    private func fastClock(_ slot: OfficeSlot) throws {
+        let faketime = ["/usr/bin/faketime", "/usr/local/bin/faketime"].first { FileManager.default.isExecutableFile(atPath: $0) }
+        let db = try Database(path: slot.office.db)
+        let rows = (1...2).map { RowRef(table: "members", pk: "m-fast-\(slot.site)-\(slot.life)-\($0)") }
+        let before = try readRows(db, rows)
+        var how = "faketime -f +3h cpsync member add"
+        var usedFaketime = false
+        if let faketime {
+            usedFaketime = true
+            for row in rows {
+                let r = try EndToEndTests.run(faketime, ["-f", "+3h", Binaries.cpsync, "member", "add", "--db", slot.office.db, "--id", row.pk,
+                                           "--name", "时钟快的委员", "--site", slot.site])
+                if !r.ok { usedFaketime = false; oracle.note("faketime member add failed (\(r.stderr)); moving the replica clock instead"); break }
+            }
+        }
+        if !usedFaketime {
+            how = "the replica clock moved 3 h ahead"
+            try db.run("UPDATE _cp_state SET hlc = max(hlc, ?)", [.integer(HLC(milliseconds: HLC.wallClock().milliseconds + 3 * 3_600_000).rawValue)])
+            for row in rows {
+                try db.run("INSERT OR IGNORE INTO members(id, name, site_id) VALUES (?, '时钟快的委员', ?)", [.text(row.pk), .text(slot.site)])
+            }
+        }
+        let after = try readRows(db, rows)
+        fastRows.formUnion(rows)
+        fastSite = slot.site
+        stats.transactions += 1
+        oracle.recordTransaction(slot.writer, before: before, after: after, heldBack: true)
+        oracle.note("\(slot.writer)'s PC clock was 3 h fast while \(rows.map(\.pk).joined(separator: ", ")) were entered (\(how)); its later writes were made with a correct clock")
+        say("\(slot.writer): 2 members entered with the clock 3 h fast (\(how))")
+    }
+
+    /// The daemon must only ever stop when the test kills it; if it exited on its own, that is recorded and it is
+    /// started again so the history can go on.
+    private func checkDaemonAlive() throws {
+        guard let p = county.daemon.process, !p.isRunning else { return }
+        let how = p.terminationReason == .uncaughtSignal ? "signal \(p.terminationStatus)" : "exit \(p.terminationStatus)"
+        let tail = county.daemon.log.get().split(separator: "\n").suffix(6).joined(separator: "\n    ")
+        daemonDeaths.append("the daemon exited on its own (\(how)) before step \(oracle.step); its last log lines:\n    \(tail)")
+        oracle.note("the daemon exited on its own (\(how)); restarted")
+        county.daemon.stop()
+        try county.daemon.start()
+    }
+
+    // MARK: quiescence and the checks
+
+    /// Every office syncs, round after round, until a round moves nothing (at most 5 rounds). Returns whether it
+    /// got quiet and the offices whose last sync failed.
+    private func quiesce() throws -> (Bool, [String]) {
+        var stuck: [String] = []
+        for round in 1...5 {
+            var moved = false
+            stuck = []
+            for slot in slots {
+                let index = oracle.commandStarted(slot.writer, .sync, detail: "(quiescence round \(round))")
+                let r = try slot.office.cpsync(["sync", "--json"])
+                stats.commands += 1
+                oracle.commandFinished(index, outcome: r.ok ? "exit 0" : "exit \(r.status): \(brief(r.stderr))", succeeded: r.ok)
+                if r.ok {
+                    if number("pulled", in: r.stdout) != 0 || number("pushed", in: r.stdout) != 0 { moved = true }
+                } else {
+                    stuck.append("\(slot.writer)'s sync exits \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+                }
+            }
+            say("quiescence round \(round): \(moved ? "moved" : "quiet")\(stuck.isEmpty ? "" : ", failing: \(stuck.joined(separator: "; "))")")
+            if !moved { return (true, stuck) }
+        }
+        return (false, stuck)
+    }
+
+    /// The first line of an error, shortened for histories.
+    private func brief(_ stderr: String) -> String {
+        let line = stderr.split(separator: "\n").first.map(String.init) ?? ""
+        return line.count > 90 ? String(line.prefix(90)) + "…" : line
+    }
+
+    private func number(_ key: String, in json: String) -> Int? {
+        guard let r = json.range(of: "\"\(key)\":") else { return nil }
+        return Int(json[r.upperBound...].prefix { $0.isNumber || $0 == "-" })
+    }
+
+    private func check(stuck: [String]) throws -> [String] {
+        var violations: [String] = daemonDeaths + writeRefusals
+        for s in stuck {
+            violations.append("invariant 4 (one bad change never blocks the others): after the history, \(s)")
+        }
+        if stuck.contains(where: { $0.contains("exits 69") }) {
+            let tail = county.daemon.log.get().split(separator: "\n").suffix(6).joined(separator: "\n    ")
+            violations.append("the daemon's last log lines (running: \(county.daemon.process?.isRunning ?? false)):\n    \(tail)")
+        }
+        for path in [county.serverDB] + slots.map(\.office.db) {
+            let ok = try Database(path: path).scalar("PRAGMA integrity_check")
+            if ok != .text("ok") { violations.append("\(path): integrity_check says \(ok.map(show) ?? "nothing")") }
+        }
+        let view = try SyncOracle.CountyView(path: county.serverDB, tables: comparedTables)
+        violations += oracle.checkNothingLost(view)
+        // Rows entered with a fast clock may be held back by the daemon, but never dropped: they stay at their office.
+        if let fastSite, let slot = slots.first(where: { $0.site == fastSite }) {
+            let here = try readAllRows(slot.office.db, tables: ["members"])
+            for row in fastRows.sorted() where view.rows[row] == nil && here[row] == nil && slot.life == 1 {
+                violations.append("invariant 1: \(row), entered at \(fastSite) with a fast clock, is neither at the county nor still at the office")
+            }
+        }
+        for slot in slots {
+            violations += try oracle.checkIdentical(office: slot.writer, path: slot.office.db, county: view, tables: comparedTables)
+        }
+        violations += oracle.checkConflicts(view)
+        return violations
+    }
+}
