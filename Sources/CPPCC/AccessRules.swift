@@ -26,7 +26,7 @@ import CPSyncCore
 /// | activity_participants | edit participants of its subtree's activities | the activity's `site_id` |
 public enum AccessRules {
     /// Bumped whenever the SQL below changes, so replicas re-install it.
-    static let version = 1
+    static let version = 2
     static let metaKey = "cppcc.access_rules"
 
     /// Statuses an office may write (drafting and submitting).
@@ -179,6 +179,9 @@ public enum AccessRules {
                 del.append(raise(.owner, t) + " WHERE NOT \(inSubtree("OLD.\(c)"))")
             case .parent(let parent, let key, let gated):
                 let owner = { (row: String) in "(SELECT site_id FROM \(parent) WHERE id = \(row).\(key))" }
+                // An office must hold the parent it attaches to (one outside its scope is not there); the county,
+                // merging a push, may see a child before its parent arrives in a later page.
+                ins.append(raise(.owner, t) + " WHERE (SELECT merging FROM _cp_state) = 0 AND NOT EXISTS (SELECT 1 FROM \(parent) WHERE id = NEW.\(key))")
                 ins.append(raise(.owner, t) + " WHERE NOT \(inSubtree(owner("NEW")))")
                 upd.append(raise(.owner, t) + " WHERE NOT \(inSubtree(owner("OLD")))")
                 upd.append(raise(.move, t) + " WHERE NEW.\(key) IS NOT OLD.\(key)")

@@ -85,7 +85,8 @@ public final class SyncClient {
             try replica.database.transaction { try replica.removeFromOutbox(outbox.map(\.id)) }
         }
         var cursor = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
-        var since = try replica.meta(SyncPosition.pushSince)?.int64Value ?? cursor
+        // Until a transfer has completed, it started at 0: a transfer cut short must not resume past older cells.
+        var since = try replica.meta(SyncPosition.pushSince)?.int64Value ?? 0
         while true {
             // Whole rows, at most the server's limit of changes per push (own and relayed changes both count).
             let page = try replica.changes(after: cursor, since: since, maxChanges: ProtocolLimits.maxChangesPerPush)
@@ -213,7 +214,8 @@ public final class SyncClient {
             try replica.setMeta(SyncPosition.pullSince, .integer(0))
         }
         var cursor = try replica.meta(SyncPosition.pullCursor)?.int64Value ?? 0
-        var since = try replica.meta(SyncPosition.pullSince)?.int64Value ?? cursor
+        // Until a transfer has completed, it started at 0: a pull cut short must not resume past older cells.
+        var since = try replica.meta(SyncPosition.pullSince)?.int64Value ?? 0
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
         var didReset = reset
         while true {
@@ -256,7 +258,7 @@ public final class SyncClient {
     /// After a pull: forgets rows that left this office's scope (own unacknowledged changes go first), and pulls
     /// everything again once when the site tree gave this office new sites (their older records never came).
     private func keepToScope(summary: inout PullSummary) throws {
-        let pushed = try replica.meta(SyncPosition.pushSince)?.int64Value ?? replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
+        let pushed = try replica.meta(SyncPosition.pushSince)?.int64Value ?? 0
         try SiteScope.purge(replica, unacknowledgedAfter: pushed)
         let signature = try SiteScope.signature(replica)
         let known = try replica.meta(SyncPosition.scope)?.stringValue
@@ -277,7 +279,7 @@ public final class SyncClient {
     /// Own changes not yet acknowledged by the server (displaced edits in the outbox included, held ones not).
     public func pendingChanges() throws -> Int {
         let cursor = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
-        let since = try replica.meta(SyncPosition.pushSince)?.int64Value ?? cursor
+        let since = try replica.meta(SyncPosition.pushSince)?.int64Value ?? 0
         let own = Self.ownChanges(try replica.changes(after: cursor, since: since).changes, site: replica.siteID)
         return replica.withoutHeld(own, keys: try replica.heldKeys()).count + (try replica.outbox().count)
     }

@@ -100,8 +100,12 @@ extension Replica {
             switch (visible, moved) {
             case (true, true): cellSince = 0
             case (true, false): break
-            case (false, true): only = Set(scopeColumns)
-            case (false, false): return
+            // A transfer from 0 starts from nothing: there is nothing to leave.
+            case (false, true) where since > 0:
+                // Every cell that decides the scope, so the reader can tell the row is no longer its own.
+                only = Set(scopeColumns)
+                cellSince = 0
+            case (false, _): return
             }
         }
         if only == nil, let rq = s.optionalInt64(5), rq > cellSince, let rh = s.optionalInt64(3), let site = siteUUID(s.optionalInt64(4)) {

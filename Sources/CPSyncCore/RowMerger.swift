@@ -76,10 +76,16 @@ struct RowMerger {
             if st.isAlive {
                 let killer = changes.filter { $0.column == nil && $0.causalLength == st.cl + 1 }.map(\.version).max()
                     ?? changes.filter { $0.column == nil && $0.causalLength == maxCL }.map(\.version).max()
-                let seen = knowledge[st.cl + 1] ?? [:]
+                // With the deleter's knowledge, a cell it had not seen (whoever wrote it: a reinstalled office does not
+                // know its own old records) is lost; without it (an older sender), only other sites' cells are.
+                let seen = knowledge[st.cl + 1]
                 for i in t.columns.indices {
-                    guard let cell = st.cells[i], let killer, cell.version.site != killer.site else { continue }
-                    if let v = seen[i], !(v < cell.version) { continue }
+                    guard let cell = st.cells[i], let killer else { continue }
+                    if let seen {
+                        if let v = seen[i], !(v < cell.version) { continue }
+                    } else if cell.version.site == killer.site {
+                        continue
+                    }
                     try lostEdit(t, pk: key.pk, column: i, value: st.values[i] ?? .null, version: cell.version, base: cell.base,
                                  causalLength: st.cl, killer: killer, into: &result)
                 }
@@ -100,9 +106,10 @@ struct RowMerger {
             if c.causalLength < st.cl {
                 // A change of an earlier life, arriving late: superseded. An edit the deleter had not seen is kept.
                 if c.causalLength % 2 == 1, let column = c.column, let i = t.columnIndex[column] {
-                    let seen = st.tombCL == c.causalLength + 1 ? st.tomb[i] : nil
+                    let known = st.tombCL == c.causalLength + 1
+                    let seen = known ? st.tomb[i] : nil
                     let killer = st.rowVersion ?? c.version
-                    if killer.site != c.version.site && (seen.map { $0 < c.version } ?? true) {
+                    if (known || killer.site != c.version.site) && (seen.map { $0 < c.version } ?? true) {
                         try lostEdit(t, pk: key.pk, column: i, value: c.value, version: c.version, base: c.base,
                                      causalLength: c.causalLength, killer: killer, into: &result, incoming: true)
                     }

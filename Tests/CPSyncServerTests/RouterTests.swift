@@ -73,8 +73,11 @@ import Testing
         let r = try f.push(a, token: f.huashan)
         #expect(r.status == 200)
         #expect(try PushResponse.decode(r.body).applied > 0)
+        // Another township does not receive 华山镇's member (partial replication); an admin sees everything.
         _ = try f.pull(b, token: f.chengguan)
-        #expect(try b.database.scalar("SELECT name FROM members WHERE id = 'm1'") == .text("王芳"))
+        #expect(try b.database.scalar("SELECT count(*) FROM members WHERE id = 'm1'") == .integer(0))
+        let page = try PullResponse.decode(f.request("GET", "/v1/pull?after=0&protocol=1&schemaVersion=\(CPPCCSchema.version)", token: f.admin).body)
+        #expect(page.changes.contains { $0.pk == "m1" && $0.column == "name" && $0.value == .text("王芳") })
         // An office's own changes come back too: a replacement PC recovers its records from the county.
         let echo = try f.pull(a, token: f.huashan)
         #expect(echo.changes.contains { $0.version.site == "huashan" && $0.pk == "m1" })

@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncCore
 import Foundation
 
@@ -210,13 +211,21 @@ struct Office {
     func query(_ sql: String) throws -> [[Value]] { try Database(path: db).query(sql) }
 }
 
-/// The domain tables of a replica file, rows ordered by key, as text (sync metadata excluded).
-func contentDump(_ path: String, tables: [String] = ["sites", "members", "proposals", "proposal_cosigners", "proposal_handlers",
-                                                     "social_reports", "activities", "activity_participants"]) throws -> String {
+/// The domain tables of a replica file, rows ordered by key, as text (sync metadata excluded). With `scope`, only
+/// the rows that site holds under partial replication (what a quiescent office of that site must hold exactly).
+func contentDump(_ path: String, scope site: String? = nil,
+                 tables: [String] = ["sites", "members", "proposals", "proposal_cosigners", "proposal_handlers",
+                                     "social_reports", "activities", "activity_participants"]) throws -> String {
     let db = try Database(path: path)
+    let scope = try site.flatMap { try SiteScope.of(site: $0, in: db) }
     var out = ""
     for t in tables {
+        let columns = try db.columns(of: t).map(\.name)
         for row in try db.query("SELECT * FROM \"\(t)\" ORDER BY id") {
+            if let scope {
+                let values = Dictionary(uniqueKeysWithValues: zip(columns, row))
+                guard try scope.contains(table: t, pk: values["id"]?.stringValue ?? "", value: { values[$0] ?? .null }) else { continue }
+            }
             out += t + "|" + row.map { "\($0.typeName):\($0)" }.joined(separator: "|") + "\n"
         }
     }

@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncCore
 import Foundation
 
@@ -170,8 +171,16 @@ final class SyncOracle {
     struct CountyView {
         var rows: [RowRef: [String: Value]]
         var conflicts: [CellRef: [(winner: Value, winnerSite: String, other: Value, otherSite: String)]]
+        let path: String
+
+        /// The county's rows that `site` holds under partial replication (all of them for a county-kind site).
+        func rows(inScopeOf site: String) throws -> [RowRef: [String: Value]] {
+            guard let scope = try SiteScope.of(site: site, in: Database(path: path)) else { return rows }
+            return try rows.filter { row, values in try scope.contains(table: row.table, pk: row.pk) { values[$0] ?? .null } }
+        }
 
         init(path: String, tables: [String]) throws {
+            self.path = path
             rows = try readAllRows(path, tables: tables)
             conflicts = [:]
             let db = try Database(path: path)
@@ -278,12 +287,14 @@ final class SyncOracle {
         return summarize(problems, limit: limit)
     }
 
-    /// Invariant 2: a quiescent office holds exactly the county's rows (rows held back for a fast clock aside).
+    /// Invariant 2: a quiescent office holds exactly the county's rows within its scope (rows held back for a fast
+    /// clock aside).
     func checkIdentical(office: Writer, path: String, county: CountyView, tables: [String], limit: Int = 6) throws -> [String] {
         let rows = try readAllRows(path, tables: tables)
+        let countyRows = try county.rows(inScopeOf: office.site)
         var diffs: [String] = []
-        for row in Set(rows.keys).union(county.rows.keys).sorted() where !heldBackRows.contains(row) {
-            switch (rows[row], county.rows[row]) {
+        for row in Set(rows.keys).union(countyRows.keys).sorted() where !heldBackRows.contains(row) {
+            switch (rows[row], countyRows[row]) {
             case (_?, nil):
                 diffs.append("\(row) exists at \(office) but not at the county (\(deletionStory(row)))")
             case (nil, let c?):

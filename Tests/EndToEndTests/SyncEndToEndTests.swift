@@ -24,13 +24,12 @@ import Testing
         try a.sql("UPDATE proposals SET title = '关于加强农村饮水安全保障的提案' WHERE id = 'p1'")
         try b.sql("UPDATE proposals SET title = '关于农村饮水安全的建议' WHERE id = 'p1'")
         try b.sql("UPDATE proposals SET body = '县政协补充：水源地保护' WHERE id = 'p1'")
-        #expect(throws: (any Error).self) { try c.sql("UPDATE proposals SET body = '城关镇改的' WHERE id = 'p1'") }
+        #expect(try c.query("SELECT count(*) FROM proposals WHERE id = 'p1'") == [[.integer(0)]], "a draft of 华山镇 is out of 城关镇's scope")
         try c.sql("UPDATE members SET sector = '农业' WHERE id = 'm-c'")
         try c.sql("UPDATE members SET sector = '工商' WHERE id = 'm-c'")
         for _ in 0..<2 { for o in offices { try o.must(["sync"]) } }
 
-        let server = try contentDump(county.serverDB)
-        for o in offices { #expect(try contentDump(o.db) == server, "\(o.site) differs from the server") }
+        for o in offices { #expect(try contentDump(o.db) == contentDump(county.serverDB, scope: o.site), "\(o.site) differs from the server") }
         let conflicts = try Database(path: county.serverDB).query("SELECT tbl, pk, col FROM _cp_conflicts")
         #expect(conflicts == [[.text("proposals"), .text("p1"), .text("title")]])
         #expect(try Database(path: county.serverDB).scalar("SELECT body FROM proposals WHERE id = 'p1'") == .text("县政协补充：水源地保护"))
@@ -70,19 +69,20 @@ import Testing
         let server = try Database(path: county.serverDB)
         #expect(try server.scalar("SELECT count(*) FROM members") == .integer(6000))
         #expect(try server.scalar("PRAGMA integrity_check") == .text("ok"))
-        #expect(try contentDump(a.db) == contentDump(county.serverDB))
+        #expect(try contentDump(a.db) == contentDump(county.serverDB, scope: a.site))
         #expect(try a.cpsync(["status", "--json"]).stdout.contains("\"pending\":0"))
         // A second office sees every row exactly once.
         let tokenB = try county.daemon.addSite("chengguan", name: "城关镇")
         let b = try Office.create("chengguan", in: county.ws, daemon: county.daemon, token: tokenB)
         try b.must(["sync"])
-        #expect(try contentDump(b.db) == contentDump(county.serverDB))
+        #expect(try contentDump(b.db) == contentDump(county.serverDB, scope: b.site))
     }
 
     @Test func officeKilledMidPullContinuesWhereItStopped() throws {
         let county = try County("killpull", sites: ["huashan", "chengguan"])
         defer { county.cleanup() }
-        let a = try county.office("huashan"), b = try county.office("chengguan")
+        // b is the county committee's office: it holds every township's members.
+        let a = try county.office("huashan"), b = try county.office("county")
         let db = try Database(path: a.db)
         try db.transaction {
             for i in 0..<3000 {
@@ -97,7 +97,7 @@ import Testing
         pull.standardError = FileHandle.nullDevice
         try pull.run()
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline && county.daemon.log.get().components(separatedBy: "\"who\":\"chengguan\"").count < 10 { usleep(2_000) }
+        while Date() < deadline && county.daemon.log.get().components(separatedBy: "\"who\":\"county\"").count < 10 { usleep(2_000) }
         kill(pull.processIdentifier, SIGKILL)
         pull.waitUntilExit()
         let partial = try Database(path: b.db).scalar("SELECT count(*) FROM members")?.int64Value ?? 0
@@ -105,7 +105,7 @@ import Testing
         let cursor = try Database(path: b.db).scalar("SELECT value FROM _cp_meta WHERE key = 'sync.pull_cursor'")?.int64Value ?? 0
         #expect(cursor > 0)
         try b.must(["pull"])
-        #expect(try contentDump(b.db) == contentDump(county.serverDB))
+        #expect(try contentDump(b.db) == contentDump(county.serverDB, scope: b.site))
         #expect(try Database(path: b.db).scalar("PRAGMA integrity_check") == .text("ok"))
     }
 
@@ -227,8 +227,8 @@ import Testing
         try b.must(["sync"]); try a.must(["sync"])
         let server = try contentDump(daemon.dataDir + "/county.db")
         #expect(server.contains("备份后") && server.contains("备份前（改）"))
-        #expect(try contentDump(a.db) == server)
-        #expect(try contentDump(b.db) == server)
+        #expect(try contentDump(a.db) == contentDump(daemon.dataDir + "/county.db", scope: a.site))
+        #expect(try contentDump(b.db) == contentDump(daemon.dataDir + "/county.db", scope: b.site))
     }
 }
 
@@ -357,7 +357,9 @@ import Testing
         let resolved = try HTTPAnswer.send("POST", county.daemon.url + "/v1/admin/conflicts/\(conflict.id)/resolve", token: admin,
                                            body: #"{"action":"set","value":"\#(decided)"}"#)
         #expect(resolved.status == 200, "\(resolved.text)")
-        for office in [countyOffice, a, b] {
+        try b.must(["sync"])
+        #expect(try b.query("SELECT count(*) FROM proposals WHERE id = '\(proposal)'") == [[.integer(0)]], "华山镇's draft is out of 城关镇's scope")
+        for office in [countyOffice, a] {
             try office.must(["sync"])
             #expect(try office.query("SELECT title FROM proposals WHERE id = '\(proposal)'").first?.first == .text(decided), "\(office.site)")
         }
