@@ -9,17 +9,19 @@ enum AdminCommand {
         switch sub {
         case "add":
             let name = try args.required("name")
-            let store = try DataOption.open(&args)
+            let data = DataOption.directory(&args)
             try Accounts.noPositionals(args)
             try args.checkAllConsumed()
+            let store = try DataOption.open(data)
             let token = try store.addAdmin(name: name)
             Console.err(L10n.pick(en: "admin '\(name)' added; token (shown only once):", zh: "管理员 '\(name)' 已添加；令牌（只显示这一次）："))
             Console.out(token)
         case "list":
             let json = args.flag("json")
-            let store = try DataOption.openExisting(&args)
+            let data = DataOption.directory(&args)
             try Accounts.noPositionals(args)
             try args.checkAllConsumed()
+            let store = try DataOption.openExisting(data)
             let admins = try store.admins()
             if json {
                 let items = admins.map { "{\"name\":\(Accounts.quote($0.name)),\"created\":\($0.createdAt),\"revoked\":\($0.revoked)}" }
@@ -31,8 +33,9 @@ enum AdminCommand {
             }
         case "revoke":
             let name = try Accounts.onePositional(args, "admin name")
-            let store = try DataOption.openExisting(&args)
+            let data = DataOption.directory(&args)
             try args.checkAllConsumed()
+            let store = try DataOption.openExisting(data)
             try store.revokeAdmin(name)
             Console.err(L10n.pick(en: "admin '\(name)' revoked; the token no longer works", zh: "管理员 '\(name)' 的令牌已吊销，立即失效"))
         default:

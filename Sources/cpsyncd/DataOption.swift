@@ -6,15 +6,19 @@ import Foundation
 enum DataOption {
     static func directory(_ args: inout Arguments) -> String { args.option("data") ?? "cpsync-data" }
 
-    /// Opens the data directory, creating it when absent (`serve`, `site add`, `admin add` start a new county).
     static func open(_ args: inout Arguments) throws -> ServerStore {
-        try open(directory(&args), mustExist: false)
+        try open(directory(&args))
+    }
+
+    /// Opens `directory`, creating it when absent (`serve`, `site add`, `admin add` start a new county).
+    static func open(_ directory: String) throws -> ServerStore {
+        try open(directory, mustExist: false)
     }
 
     /// Opens a data directory that must already hold a county database: listing or changing accounts in a
     /// mistyped directory must not create an empty county there.
-    static func openExisting(_ args: inout Arguments) throws -> ServerStore {
-        try open(directory(&args), mustExist: true)
+    static func openExisting(_ directory: String) throws -> ServerStore {
+        try open(directory, mustExist: true)
     }
 
     private static func open(_ directory: String, mustExist: Bool) throws -> ServerStore {

@@ -13,18 +13,20 @@ enum SiteCommand {
         case "add":
             let id = try args.required("id"), name = try args.required("name"), kind = try args.required("kind")
             let parent = args.option("parent")
-            let store = try DataOption.open(&args)
+            let data = DataOption.directory(&args)
             try Accounts.noPositionals(args)
             try args.checkAllConsumed()
+            let store = try DataOption.open(data)
             let token = try store.addSite(id: id, name: name, kind: kind, parent: parent)
             Console.err(L10n.pick(en: "site '\(id)' added; its token (shown only once, give it to the office):",
                                   zh: "站点 '\(id)' 已添加；令牌如下（只显示这一次，请交给该办公室）："))
             Console.out(token)
         case "list":
             let json = args.flag("json")
-            let store = try DataOption.openExisting(&args)
+            let data = DataOption.directory(&args)
             try Accounts.noPositionals(args)
             try args.checkAllConsumed()
+            let store = try DataOption.openExisting(data)
             let sites = try store.sites()
             if json {
                 let items = sites.map {
@@ -39,15 +41,17 @@ enum SiteCommand {
             }
         case "revoke":
             let id = try Accounts.onePositional(args, "site id")
-            let store = try DataOption.openExisting(&args)
+            let data = DataOption.directory(&args)
             try args.checkAllConsumed()
+            let store = try DataOption.openExisting(data)
             try store.revokeSite(id)
             Console.err(L10n.pick(en: "site '\(id)' revoked; its token no longer works (its data stays; `cpsyncd site activate \(id)` re-activates it)",
                                   zh: "站点 '\(id)' 的令牌已吊销，立即失效（数据保留；`cpsyncd site activate \(id)` 可重新启用）"))
         case "token", "activate":
             let id = try Accounts.onePositional(args, "site id")
-            let store = try DataOption.openExisting(&args)
+            let data = DataOption.directory(&args)
             try args.checkAllConsumed()
+            let store = try DataOption.openExisting(data)
             let wasRevoked = try store.sites().first { $0.id == id }?.revoked ?? false
             let token = sub == "activate" ? try store.activateSite(id) : try store.issueSiteToken(id)
             if wasRevoked {
@@ -61,8 +65,9 @@ enum SiteCommand {
         case "move":
             let id = try Accounts.onePositional(args, "site id")
             let parent = try args.required("parent")
-            let store = try DataOption.openExisting(&args)
+            let data = DataOption.directory(&args)
             try args.checkAllConsumed()
+            let store = try DataOption.openExisting(data)
             if try store.moveSite(id, parent: parent) {
                 Console.err(L10n.pick(en: "site '\(id)' moved under '\(parent)'; every office receives the new tree at its next sync",
                                       zh: "站点 '\(id)' 已移到 '\(parent)' 之下；各办公室下次同步时收到新的站点树"))
