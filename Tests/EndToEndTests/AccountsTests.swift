@@ -189,6 +189,34 @@ import Testing
         #expect(try HTTPAnswer.send("POST", county.daemon.url + "/v1/admin/accounts-audit", token: admin).status == 405)
     }
 
+    @Test(.timeLimit(.minutes(3))) func theAdminPageListsAccountChangesNewestFirstInTheBrowsersLanguage() throws {
+        let county = try County("acct-page", sites: ["huashan", "chengguan"], start: false)
+        defer { county.cleanup() }
+        let admin = try county.daemon.addAdmin("zhang")
+        try county.daemon.start()
+        #expect(try Self.cpsyncd(county, ["site", "add", "--id", "taohe", "--name", "桃河社区联络站", "--kind", "station", "--parent", "huashan"]).ok)
+        #expect(try Self.cpsyncd(county, ["site", "move", "taohe", "--parent", "chengguan"]).ok)
+        #expect(try Self.cpsyncd(county, ["site", "revoke", "huashan"]).ok)
+
+        let zh = try AdminBrowser.drive("accounts", url: county.daemon.url, token: admin, conflict: "-", lang: "zh-CN", prefix: "accounts-zh")
+        #expect(zh.string("htmlLang") == "zh-CN")
+        #expect(zh.string("accountsTitle") == "站点、令牌和管理员")
+        #expect(zh.strings("accountsHeaders") == ["时间", "操作人", "操作", "站点或管理员", "详情"])
+        #expect(zh.string("accountsSummary") == "共 7 条变更")
+        #expect(zh.strings("accountsActions") == ["site-revoke", "site-move", "site-add", "admin-add", "site-add", "site-add", "site-add"])
+        let zhRows = zh["accountsRows"] as? [[String]] ?? []
+        #expect(zhRows.first.map { Array($0.dropFirst()) } == ["cli:wangli", "吊销站点令牌", "huashan", ""])
+        #expect(zhRows.dropFirst().first.map { Array($0.dropFirst()) } == ["cli:wangli", "调整站点上级", "taohe", "上级 huashan → chengguan"])
+        #expect(zh.problems.isEmpty, "console errors or CSP violations: \(zh.problems)")
+
+        let en = try AdminBrowser.drive("accounts", url: county.daemon.url, token: admin, conflict: "-", lang: "en-US", prefix: "accounts-en")
+        #expect(en.string("accountsTitle") == "Sites, tokens and admins")
+        let enRows = en["accountsRows"] as? [[String]] ?? []
+        #expect(enRows.dropFirst().first.map { Array($0.dropFirst()) } == ["cli:wangli", "site moved", "taohe", "parent huashan → chengguan"])
+        #expect(en.problems.isEmpty, "\(en.problems)")
+        #expect(AdminBrowser.isPNG(AdminBrowser.artifacts + "/accounts-en-accounts.png"))
+    }
+
     @Test func accountCommandsMapMistakesAndDataDirectoryProblemsToExitCodes() throws {
         let county = try County("acct-exit", sites: ["huashan"], start: false)
         defer { county.cleanup() }
