@@ -410,3 +410,83 @@ public struct AuditListResponse: WireMessage, Hashable {
         return m
     }
 }
+
+/// One change to sites, tokens or admins: `{"id","at","actor","action","subject","detail"}`, all members always
+/// present. `actor` is `cli:<os user>` for `cpsyncd` commands; `action` is one of `site-add`, `site-revoke`,
+/// `site-activate`, `site-token`, `site-move`, `admin-add`, `admin-revoke`; `subject` the site id or admin name;
+/// `detail` `key=value` pairs (tokens only as the first 8 hex digits of their SHA-256).
+public struct AccountEventDTO: WireMessage, Hashable {
+    public var id: String
+    public var at: Int64
+    public var actor: String
+    public var action: String
+    public var subject: String
+    public var detail: String
+
+    public init(id: String, at: Int64, actor: String, action: String, subject: String, detail: String) {
+        self.id = id
+        self.at = at
+        self.actor = actor
+        self.action = action
+        self.subject = subject
+        self.detail = detail
+    }
+
+    public func encode(to w: inout JSONWriter) {
+        w.raw("{\"id\":")
+        w.string(id)
+        w.raw(",\"at\":")
+        w.int(at)
+        w.raw(",\"actor\":")
+        w.string(actor)
+        w.raw(",\"action\":")
+        w.string(action)
+        w.raw(",\"subject\":")
+        w.string(subject)
+        w.raw(",\"detail\":")
+        w.string(detail)
+        w.byte(UInt8(ascii: "}"))
+    }
+
+    private static let keys = KeyTable(["id", "at", "actor", "action", "subject", "detail"])
+    public static func read(from r: inout JSONReader) throws(WireError) -> AccountEventDTO {
+        var st = try r.beginObject()
+        var m = AccountEventDTO(id: "", at: 0, actor: "", action: "", subject: "", detail: "")
+        while let k = try r.nextKey(&st, keys) {
+            switch k {
+            case 0: m.id = try r.memberString("id")
+            case 1: m.at = try r.memberInt64("at")
+            case 2: m.actor = try r.memberString("actor")
+            case 3: m.action = try r.memberString("action")
+            case 4: m.subject = try r.memberString("subject")
+            case 5: m.detail = try r.memberString("detail")
+            default: try r.skipValue()
+            }
+        }
+        try r.requireMembers(st, keys, 0b11_1111)
+        return m
+    }
+}
+
+/// `GET /v1/admin/accounts-audit` answer: `{"entries":[AccountEvent…]}`, oldest first.
+public struct AccountAuditResponse: WireMessage, Hashable {
+    public var entries: [AccountEventDTO]
+    public init(entries: [AccountEventDTO]) { self.entries = entries }
+
+    public func encode(to w: inout JSONWriter) {
+        w.raw("{\"entries\":")
+        w.messages(entries)
+        w.byte(UInt8(ascii: "}"))
+    }
+
+    private static let keys = KeyTable(["entries"])
+    public static func read(from r: inout JSONReader) throws(WireError) -> AccountAuditResponse {
+        var st = try r.beginObject()
+        var m = AccountAuditResponse(entries: [])
+        while let k = try r.nextKey(&st, keys) {
+            if k == 0 { m.entries = try r.memberArray("entries", AccountEventDTO.self) } else { try r.skipValue() }
+        }
+        try r.requireMembers(st, keys, 0b1)
+        return m
+    }
+}

@@ -104,6 +104,20 @@ enum AdminPageHTML {
                 <tbody id="audit-rows" data-testid="audit-list"></tbody>
               </table>
             </div>
+            <h2 data-i18n="accountsTitle">Sites, tokens and admins</h2>
+            <p id="accounts-summary" class="summary" data-testid="accounts-summary"></p>
+            <div class="table-wrap">
+              <table class="data" data-testid="accounts-table">
+                <thead><tr>
+                  <th data-i18n="auditAt">When</th>
+                  <th data-i18n="auditBy">Who</th>
+                  <th data-i18n="auditAction">Action</th>
+                  <th data-i18n="accountsSubject">Site or admin</th>
+                  <th data-i18n="accountsDetail">Detail</th>
+                </tr></thead>
+                <tbody id="accounts-rows" data-testid="accounts-list"></tbody>
+              </table>
+            </div>
           </section>
         </main>
         <footer class="foot"><span data-i18n="footer">cpsyncd · county server</span></footer>

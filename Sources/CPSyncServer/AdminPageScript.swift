@@ -20,6 +20,11 @@ enum AdminPageScript {
             colDetected: 'Detected', colStatus: 'Status', colActions: 'Actions', back: '← all conflicts',
             auditTitle: 'Audit trail', auditAt: 'When', auditBy: 'Who', auditAction: 'Action', auditWhat: 'Conflict · field',
             auditBefore: 'Before', auditAfter: 'After', auditNote: 'Note', footer: 'cpsyncd · county server',
+            accountsTitle: 'Sites, tokens and admins', accountsSubject: 'Site or admin', accountsDetail: 'Detail',
+            accountsCount: (n) => n === 1 ? '1 change' : n + ' changes', accountsNone: 'No changes to sites, tokens or admins yet.',
+            accountActions: { 'site-add': 'site added', 'site-revoke': 'site token revoked', 'site-activate': 'site re-activated (new token)',
+              'site-token': 'new site token issued', 'site-move': 'site moved', 'admin-add': 'admin added', 'admin-revoke': 'admin token revoked' },
+            moved: (from, to) => 'parent ' + from + ' → ' + to,
             tokenMissing: 'Enter the admin token.', signingIn: 'Signing in…', signedOut: 'Signed out.',
             loading: 'Loading…', review: 'Review', count: (n) => n === 1 ? '1 conflict' : n + ' conflicts',
             none: 'No conflicts match these filters.', auditCount: (n) => n === 1 ? '1 entry' : n + ' entries',
@@ -61,6 +66,11 @@ enum AdminPageScript {
             colDetected: '发现时间', colStatus: '状态', colActions: '操作', back: '← 返回冲突列表',
             auditTitle: '审计记录', auditAt: '时间', auditBy: '操作人', auditAction: '操作', auditWhat: '冲突 · 字段',
             auditBefore: '原值', auditAfter: '新值', auditNote: '备注', footer: 'cpsyncd · 县级服务器',
+            accountsTitle: '站点、令牌和管理员', accountsSubject: '站点或管理员', accountsDetail: '详情',
+            accountsCount: (n) => '共 ' + n + ' 条变更', accountsNone: '暂无站点、令牌或管理员的变更。',
+            accountActions: { 'site-add': '新增站点', 'site-revoke': '吊销站点令牌', 'site-activate': '重新启用站点（新令牌）',
+              'site-token': '更换站点令牌', 'site-move': '调整站点上级', 'admin-add': '新增管理员', 'admin-revoke': '吊销管理员令牌' },
+            moved: (from, to) => '上级 ' + from + ' → ' + to,
             tokenMissing: '请输入管理员令牌。', signingIn: '正在登录…', signedOut: '已退出。',
             loading: '正在加载…', review: '审核', count: (n) => '共 ' + n + ' 条冲突',
             none: '没有符合条件的冲突。', auditCount: (n) => '共 ' + n + ' 条记录', auditNone: '暂无审计记录。',
@@ -273,6 +283,7 @@ enum AdminPageScript {
             sessionStorage.removeItem(TOKEN_KEY);
             clear($('conflict-rows'));
             clear($('audit-rows'));
+            clear($('accounts-rows'));
             clear($('detail'));
             show('signin-view');
             hideBanner();
@@ -531,6 +542,28 @@ enum AdminPageScript {
                 el('td', {}, a.before === null || a.before === undefined ? '' : short(valueText(a.before), 120)),
                 el('td', {}, a.after === null || a.after === undefined ? '' : short(valueText(a.after), 120)),
                 el('td', {}, a.note || '')));
+            }
+            await loadAccountsAudit();
+          }
+
+          // Changes to sites, tokens and admins (cpsyncd site …, cpsyncd admin …), newest first.
+          async function loadAccountsAudit() {
+            $('accounts-summary').textContent = T.loading;
+            let data;
+            try { data = await api('GET', '/v1/admin/accounts-audit'); } catch (e) { $('accounts-summary').textContent = ''; showError(e); return; }
+            const rows = $('accounts-rows');
+            clear(rows);
+            const entries = data.entries || [];
+            $('accounts-summary').textContent = entries.length ? T.accountsCount(entries.length) : T.accountsNone;
+            for (const a of entries.slice().reverse()) {
+              const action = String(a.action || '');
+              const move = action === 'site-move' ? /^from=(\S*) to=(\S*)$/.exec(a.detail || '') : null;
+              rows.appendChild(el('tr', { 'data-testid': 'accounts-row', 'data-action': action },
+                el('td', { class: 'when' }, time(a.at)),
+                el('td', {}, a.actor || ''),
+                el('td', {}, T.accountActions[action] || action),
+                el('td', {}, a.subject || ''),
+                el('td', {}, move ? T.moved(move[1], move[2]) : (a.detail || ''))));
             }
           }
 

@@ -26,6 +26,7 @@ enum AdminPageStyle {
         .top nav button.secondary { background: transparent; color: var(--accent-ink); border-color: rgba(255, 255, 255, .7); }
         main { max-width: 78rem; margin: 0 auto; padding: 1.25rem 1.5rem 2rem; }
         h2 { font-size: 1.35rem; margin: .25rem 0 1rem; }
+        .table-wrap + h2 { margin-top: 2rem; }
         h3 { font-size: 1.05rem; margin: 0 0 .5rem; display: flex; align-items: center; gap: .5rem; }
         h4 { margin: 0 0 .5rem; font-size: 1rem; }
         a { color: #1849a9; }

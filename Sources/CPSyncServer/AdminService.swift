@@ -3,7 +3,7 @@ import CPSyncCore
 import CPSyncProtocol
 import Foundation
 
-/// The admin endpoints: list, show and resolve conflicts; the audit trail.
+/// The admin endpoints: list, show and resolve conflicts; the audit trails (resolutions; sites, tokens and admins).
 public struct AdminService: Sendable {
     public let store: ServerStore
     public let log: EventLog
@@ -115,6 +115,17 @@ public struct AdminService: Sendable {
             }
         } catch {
             throw ErrorBody(code: .serverError, message: "\(error)")
+        }
+    }
+
+    /// Changes to sites, tokens and admins, oldest first; `filter.from`/`to` bound the time of the change.
+    public func accountsAudit(_ filter: Filter = Filter()) throws(ErrorBody) -> AccountAuditResponse {
+        do {
+            return AccountAuditResponse(entries: try store.accountEvents(from: filter.from, to: filter.to).map {
+                AccountEventDTO(id: String($0.id), at: $0.at, actor: $0.actor, action: $0.action, subject: $0.subject, detail: $0.detail)
+            })
+        } catch {
+            throw ErrorBody(code: .serverError, message: "could not read the account audit trail: \(error)")
         }
     }
 

@@ -78,6 +78,9 @@ public struct Router: HTTPResponder {
             case ("GET", "/v1/admin/audit"):
                 try requireAdmin(req)
                 return ("admin_audit", json(try admin.audit(try AdminService.filter(from: req.query))))
+            case ("GET", "/v1/admin/accounts-audit"):
+                try requireAdmin(req)
+                return ("admin_accounts_audit", json(try admin.accountsAudit(try AdminService.filter(from: req.query))))
             case ("GET", "/"):
                 var r = HTTPResponse(status: 302)
                 r.headers.set("Location", "/admin/")
@@ -97,7 +100,8 @@ public struct Router: HTTPResponder {
             if path == "/admin" || path.hasPrefix("/admin/"), req.method == "GET" || req.method == "HEAD" {
                 return ("admin_page", AdminPage.response(for: path))
             }
-            if ["/v1/health", "/v1/status", "/v1/push", "/v1/pull", "/metrics", "/v1/admin/conflicts", "/v1/admin/audit"].contains(path) {
+            if ["/v1/health", "/v1/status", "/v1/push", "/v1/pull", "/metrics", "/v1/admin/conflicts", "/v1/admin/audit",
+                "/v1/admin/accounts-audit"].contains(path) {
                 throw ErrorBody(code: .methodNotAllowed, message: "\(req.method) is not allowed on \(path)")
             }
             throw ErrorBody(code: .notFound, message: "no such endpoint: \(req.method) \(path)")

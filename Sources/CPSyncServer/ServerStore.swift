@@ -50,6 +50,7 @@ public final class ServerStore: Sendable {
         CREATE INDEX IF NOT EXISTS _srv_admins_token ON _srv_admins(token_hash);
         CREATE TABLE IF NOT EXISTS _srv_meta (key TEXT PRIMARY KEY NOT NULL, value);
         \(batchesTableSQL)
+        \(auditTableSQL)
         """
 
     /// Stored push answers, per (site, batch id), with the SHA-256 of the batch's changes (NULL for answers stored
@@ -170,20 +171,18 @@ public final class ServerStore: Sendable {
 
     /// Registers a site and returns its token (shown once; only its SHA-256 is stored). The site also enters the
     /// CPPCC `sites` table, so every office learns the site tree.
-    public func addSite(id: String, name: String, kind: String, parent: String?) throws -> String {
-        guard Replica.isValidSiteID(id) else { throw ServerError.badSite("site id '\(id)' must be 1–64 characters of a–z, 0–9, '-' or '_'") }
+    public func addSite(id: String, name: String, kind: String, parent: String?, actor: String = ServerStore.commandLineActor()) throws -> String {
+        guard Replica.isValidSiteID(id) else { throw ServerError.badSiteID(id) }
         guard id != siteID else { throw ServerError.serverSiteID(id) }
-        guard SiteKind(rawValue: kind) != nil else {
-            throw ServerError.badSite("kind '\(kind)' must be one of county, township, street, station")
-        }
+        guard SiteKind(rawValue: kind) != nil else { throw ServerError.badKind(kind) }
         let token = Self.newToken()
         try write { r in
             try r.database.transaction {
                 if try r.database.scalar("SELECT count(*) FROM _srv_sites WHERE id = ?", [.text(id)])?.int64Value != 0 {
-                    throw ServerError.badSite("site '\(id)' already exists; use `cpsyncd site revoke` and add it again to issue a new token")
+                    throw ServerError.siteExists(id)
                 }
                 if let parent, try r.database.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(parent)])?.int64Value == 0 {
-                    throw ServerError.badSite("parent site '\(parent)' does not exist")
+                    throw ServerError.unknownParent(parent)
                 }
                 try r.database.run("INSERT INTO _srv_sites(id, name, kind, parent, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                                    [.text(id), .text(name), .text(kind), parent.map { .text($0) } ?? .null, .text(SHA256.hex(token)),
@@ -192,6 +191,8 @@ public final class ServerStore: Sendable {
                     INSERT INTO sites(id, name, kind, parent_id) VALUES (?, ?, ?, ?)
                     ON CONFLICT(id) DO UPDATE SET name = excluded.name, kind = excluded.kind, parent_id = excluded.parent_id
                     """, [.text(id), .text(name), .text(kind), parent.map { .text($0) } ?? .null])
+                try Self.audit(r.database, actor: actor, action: .siteAdd, subject: id,
+                               detail: "kind=\(kind) parent=\(parent ?? "-") name=\(name) token=\(Self.tokenTag(token))")
                 // Versions are written here, by the writer, so pulls on reader connections only ever read.
                 try r.foldLog()
             }
@@ -208,22 +209,33 @@ public final class ServerStore: Sendable {
         }
     }
 
-    public func revokeSite(_ id: String) throws {
+    /// Revokes a site's token: the next request with it is refused (tokens are looked up per request). The site
+    /// stays in the tree and its data stays.
+    public func revokeSite(_ id: String, actor: String = ServerStore.commandLineActor()) throws {
         try write { r in
-            try r.database.run("UPDATE _srv_sites SET revoked = 1 WHERE id = ?", [.text(id)])
-            if r.database.changes == 0 { throw ServerError.badSite("no site '\(id)'") }
+            try r.database.transaction {
+                guard let revoked = try r.database.scalar("SELECT revoked FROM _srv_sites WHERE id = ?", [.text(id)])?.int64Value else {
+                    throw ServerError.unknownSite(id)
+                }
+                if revoked == 1 { throw ServerError.siteAlreadyRevoked(id) }
+                try r.database.run("UPDATE _srv_sites SET revoked = 1 WHERE id = ?", [.text(id)])
+                try Self.audit(r.database, actor: actor, action: .siteRevoke, subject: id, detail: "")
+            }
         }
     }
 
-    public func addAdmin(name: String) throws -> String {
-        guard !name.isEmpty, name.count <= 64 else { throw ServerError.badSite("admin name must be 1–64 characters") }
+    public func addAdmin(name: String, actor: String = ServerStore.commandLineActor()) throws -> String {
+        guard !name.isEmpty, name.count <= 64 else { throw ServerError.badAdminName(name) }
         let token = Self.newToken()
         try write { r in
-            if try r.database.scalar("SELECT count(*) FROM _srv_admins WHERE name = ?", [.text(name)])?.int64Value != 0 {
-                throw ServerError.badSite("admin '\(name)' already exists")
+            try r.database.transaction {
+                if try r.database.scalar("SELECT count(*) FROM _srv_admins WHERE name = ?", [.text(name)])?.int64Value != 0 {
+                    throw ServerError.adminExists(name)
+                }
+                try r.database.run("INSERT INTO _srv_admins(name, token_hash, created_at) VALUES (?, ?, ?)",
+                                   [.text(name), .text(SHA256.hex(token)), .integer(HLC.wallClock().milliseconds)])
+                try Self.audit(r.database, actor: actor, action: .adminAdd, subject: name, detail: "token=\(Self.tokenTag(token))")
             }
-            try r.database.run("INSERT INTO _srv_admins(name, token_hash, created_at) VALUES (?, ?, ?)",
-                               [.text(name), .text(SHA256.hex(token)), .integer(HLC.wallClock().milliseconds)])
         }
         return token
     }
@@ -249,24 +261,3 @@ public final class ServerStore: Sendable {
     }
 }
 
-/// Errors of the server's own administration commands.
-public enum ServerError: Error, CustomStringConvertible, Sendable {
-    case badSite(String)
-    case dataDirectory(String)
-    /// `site add` with the id the server's own replica writes under: that office would never receive the server's
-    /// writes (an office is not sent its own changes back).
-    case serverSiteID(String)
-
-    public var description: String {
-        switch self {
-        case .badSite(let m): m
-        case .dataDirectory(let m): m
-        case .serverSiteID(let id) where id == ServerStore.defaultSiteID:
-            L10n.pick(en: "site id '\(id)' is the county server's own id; give the office another id (e.g. 'county')",
-                      zh: "站点标识 '\(id)' 是县级服务器自身的标识；请为该办公室另取一个标识（例如 'county'）")
-        case .serverSiteID(let id):
-            L10n.pick(en: "site id '\(id)' is this data directory's own server id (it was created before the server had an id of its own), so an office registered as '\(id)' would never receive resolutions or the site tree; register the county office as '\(id)-office' instead (and use --parent \(id)-office for townships)",
-                      zh: "站点标识 '\(id)' 是此数据目录中服务器自身的标识（该目录创建于服务器拥有独立标识之前），以 '\(id)' 注册的办公室将永远收不到冲突处理结果和站点树；请改用 '\(id)-office' 注册县政协办公室（乡镇的 --parent 也用 \(id)-office）")
-        }
-    }
-}

@@ -2,39 +2,79 @@ import CPSyncCLI
 import CPSyncServer
 import Foundation
 
-/// `cpsyncd site add|list|revoke`.
+/// `cpsyncd site add|list|revoke|token|activate|move`.
 enum SiteCommand {
+    static let subcommands = "add | list | revoke ID | token ID | activate ID | move ID --parent P"
+
     static func run(_ argv: [String]) throws -> Int32 {
-        guard let sub = argv.first else { throw UsageError.missingArgument("add | list | revoke") }
+        guard let sub = argv.first else { throw UsageError.missingArgument(subcommands) }
         var args = try Arguments(Array(argv.dropFirst()), flags: ["json"])
         switch sub {
         case "add":
             let id = try args.required("id"), name = try args.required("name"), kind = try args.required("kind")
             let parent = args.option("parent")
-            let store = try DataOption.open(&args)
+            let data = DataOption.directory(&args)
+            try Accounts.noPositionals(args)
             try args.checkAllConsumed()
+            let store = try DataOption.open(data)
             let token = try store.addSite(id: id, name: name, kind: kind, parent: parent)
             Console.err(L10n.pick(en: "site '\(id)' added; its token (shown only once, give it to the office):",
                                   zh: "站点 '\(id)' 已添加；令牌如下（只显示这一次，请交给该办公室）："))
             Console.out(token)
         case "list":
             let json = args.flag("json")
-            let store = try DataOption.open(&args)
+            let data = DataOption.directory(&args)
+            try Accounts.noPositionals(args)
             try args.checkAllConsumed()
+            let store = try DataOption.openExisting(data)
             let sites = try store.sites()
             if json {
-                let items = sites.map { "{\"id\":\"\($0.id)\",\"name\":\"\($0.name)\",\"kind\":\"\($0.kind)\",\"parent\":\($0.parent.map { "\"\($0)\"" } ?? "null"),\"revoked\":\($0.revoked)}" }
+                let items = sites.map {
+                    "{\"id\":\(Accounts.quote($0.id)),\"name\":\(Accounts.quote($0.name)),\"kind\":\(Accounts.quote($0.kind)),"
+                        + "\"parent\":\($0.parent.map(Accounts.quote) ?? "null"),\"revoked\":\($0.revoked),\"created\":\($0.createdAt)}"
+                }
                 Console.out("[" + items.joined(separator: ",") + "]")
             } else {
-                Console.out(Console.table(header: L10n.isChinese ? ["标识", "名称", "类别", "上级", "状态"] : ["ID", "NAME", "KIND", "PARENT", "STATE"],
-                                          rows: sites.map { [$0.id, $0.name, $0.kind, $0.parent ?? "-", $0.revoked ? L10n.pick(en: "revoked", zh: "已吊销") : L10n.pick(en: "active", zh: "有效")] }))
+                Console.out(Console.table(header: L10n.isChinese ? ["标识", "名称", "类别", "上级", "创建时间", "状态"] : ["ID", "NAME", "KIND", "PARENT", "CREATED", "STATE"],
+                                          rows: sites.map { [$0.id, $0.name, $0.kind, $0.parent ?? "-", Accounts.time($0.createdAt),
+                                                             $0.revoked ? L10n.pick(en: "revoked", zh: "已吊销") : L10n.pick(en: "active", zh: "有效")] }))
             }
         case "revoke":
-            guard let id = args.positionals.first else { throw UsageError.missingArgument("site id") }
-            let store = try DataOption.open(&args)
+            let id = try Accounts.onePositional(args, "site id")
+            let data = DataOption.directory(&args)
             try args.checkAllConsumed()
+            let store = try DataOption.openExisting(data)
             try store.revokeSite(id)
-            Console.err(L10n.pick(en: "site '\(id)' revoked; its token no longer works (its data stays)", zh: "站点 '\(id)' 的令牌已吊销（数据保留）"))
+            Console.err(L10n.pick(en: "site '\(id)' revoked; its token no longer works (its data stays; `cpsyncd site activate \(id)` re-activates it)",
+                                  zh: "站点 '\(id)' 的令牌已吊销，立即失效（数据保留；`cpsyncd site activate \(id)` 可重新启用）"))
+        case "token", "activate":
+            let id = try Accounts.onePositional(args, "site id")
+            let data = DataOption.directory(&args)
+            try args.checkAllConsumed()
+            let store = try DataOption.openExisting(data)
+            let wasRevoked = try store.sites().first { $0.id == id }?.revoked ?? false
+            let token = sub == "activate" ? try store.activateSite(id) : try store.issueSiteToken(id)
+            if wasRevoked {
+                Console.err(L10n.pick(en: "site '\(id)' re-activated; its new token (shown only once, give it to the office):",
+                                      zh: "站点 '\(id)' 已重新启用；新令牌如下（只显示这一次，请交给该办公室）："))
+            } else {
+                Console.err(L10n.pick(en: "new token for site '\(id)'; the old one no longer works (shown only once, give it to the office, then run `cpsync init` there with it):",
+                                      zh: "已为站点 '\(id)' 签发新令牌，旧令牌立即失效（只显示这一次；请交给该办公室，并在该处用新令牌重新运行 `cpsync init`）："))
+            }
+            Console.out(token)
+        case "move":
+            let id = try Accounts.onePositional(args, "site id")
+            let parent = try args.required("parent")
+            let data = DataOption.directory(&args)
+            try args.checkAllConsumed()
+            let store = try DataOption.openExisting(data)
+            if try store.moveSite(id, parent: parent) {
+                Console.err(L10n.pick(en: "site '\(id)' moved under '\(parent)'; every office receives the new tree at its next sync",
+                                      zh: "站点 '\(id)' 已移到 '\(parent)' 之下；各办公室下次同步时收到新的站点树"))
+            } else {
+                Console.err(L10n.pick(en: "site '\(id)' is already under '\(parent)'; nothing was changed",
+                                      zh: "站点 '\(id)' 已在 '\(parent)' 之下；未做任何改动"))
+            }
         default:
             throw UsageError.unknownCommand("site \(sub)")
         }
@@ -42,17 +82,40 @@ enum SiteCommand {
     }
 }
 
-/// `cpsyncd admin add --name NAME`.
-enum AdminCommand {
-    static func run(_ argv: [String]) throws -> Int32 {
-        guard argv.first == "add" else { throw UsageError.missingArgument("add") }
-        var args = try Arguments(Array(argv.dropFirst()))
-        let name = try args.required("name")
-        let store = try DataOption.open(&args)
-        try args.checkAllConsumed()
-        let token = try store.addAdmin(name: name)
-        Console.err(L10n.pick(en: "admin '\(name)' added; token (shown only once):", zh: "管理员 '\(name)' 已添加；令牌（只显示这一次）："))
-        Console.out(token)
-        return 0
+/// Helpers shared by the account verbs (`site`, `admin`).
+enum Accounts {
+    static func onePositional(_ args: Arguments, _ what: String) throws(UsageError) -> String {
+        guard let first = args.positionals.first else { throw UsageError.missingArgument(what) }
+        if args.positionals.count > 1 { throw UsageError.unexpectedArgument(args.positionals[1]) }
+        return first
+    }
+
+    static func noPositionals(_ args: Arguments) throws(UsageError) {
+        if let extra = args.positionals.first { throw UsageError.unexpectedArgument(extra) }
+    }
+
+    /// Local time, to the minute, as the other listings print it.
+    static func time(_ ms: Int64) -> String {
+        let f = DateFormatter()
+        f.locale = Locale(identifier: "en_US_POSIX")
+        f.dateFormat = "yyyy-MM-dd HH:mm"
+        return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
+    }
+
+    /// A JSON string literal (quotes, backslashes and control characters escaped).
+    static func quote(_ s: String) -> String {
+        var out = "\""
+        for u in s.unicodeScalars {
+            switch u {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case _ where u.value < 0x20: out += String(format: "\\u%04x", u.value)
+            default: out.unicodeScalars.append(u)
+            }
+        }
+        return out + "\""
     }
 }

@@ -164,6 +164,7 @@ final class CodecTests: XCTestCase {
             _ = try? ErrorBody.decode(b)
             _ = try? StatusResponse.decode(b)
             _ = try? AuditListResponse.decode(b)
+            _ = try? AccountAuditResponse.decode(b)
             _ = try? ResolveRequest.decode(b)
             _ = try? Vectors.decodeValues(b)
         }

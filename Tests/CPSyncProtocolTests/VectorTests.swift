@@ -54,6 +54,7 @@ final class VectorTests: XCTestCase {
         try check("health.json", HealthResponse.self, HealthResponse())
         try check("conflict.json", ConflictListResponse.self, Vectors.conflicts)
         try check("audit.json", AuditListResponse.self, Vectors.audit)
+        try check("accounts-audit.json", AccountAuditResponse.self, Vectors.accountsAudit)
         XCTAssertEqual(String(decoding: Vectors.stripNewline(try Vectors.read("health.json")), as: UTF8.self), "{\"ok\":true}")
     }
 
@@ -110,6 +111,17 @@ final class VectorTests: XCTestCase {
         XCTAssertThrowsError(try ResolveRequest.decode(Array("{\"action\":\"keep\",\"value\":null}".utf8)))
         XCTAssertThrowsError(try ResolveRequest.decode(Array("{\"action\":\"drop\"}".utf8))) { e in
             XCTAssertTrue("\(e)".hasPrefix("action: expected \"keep\""), "\(e)")
+        }
+    }
+
+    func testAccountEventNeedsEveryMember() throws {
+        let full = #"{"id":"1","at":5,"actor":"cli:root","action":"site-token","subject":"huashan","detail":""}"#
+        XCTAssertEqual(try AccountEventDTO.decode(Array(full.utf8)).subject, "huashan")
+        for key in ["id", "at", "actor", "action", "subject", "detail"] {
+            let pattern = try NSRegularExpression(pattern: "\"\(key)\":(\"[^\"]*\"|\\d+),?")
+            let without = pattern.stringByReplacingMatches(in: full, range: NSRange(full.startIndex..., in: full), withTemplate: "")
+                .replacingOccurrences(of: ",}", with: "}")
+            XCTAssertThrowsError(try AccountEventDTO.decode(Array(without.utf8)), "without \(key): \(without)")
         }
     }
 

@@ -227,6 +227,14 @@ enum Vectors {
                       pk: pk2, before: .integer(2025_018), after: .integer(2025_020), note: "两镇编号重复，改为 2025-020"),
     ])
 
+    static let accountsAudit = AccountAuditResponse(entries: [
+        AccountEventDTO(id: "1", at: 1_763_800_000_000, actor: "cli:wangli", action: "site-add", subject: "huashan",
+                        detail: "kind=township parent=county name=华山镇政协工委 token=3f2a9c1e"),
+        AccountEventDTO(id: "2", at: 1_763_850_000_000, actor: "cli:wangli", action: "site-move", subject: "taohe",
+                        detail: "from=huashan to=chengguan"),
+        AccountEventDTO(id: "3", at: 1_763_990_000_000, actor: "cli:root", action: "admin-revoke", subject: "张三", detail: ""),
+    ])
+
     /// file name → canonical bytes (without the file's final newline).
     static func files() -> [(String, [UInt8])] {
         var resolve = JSONWriter()
@@ -244,6 +252,7 @@ enum Vectors {
             ("conflict.json", conflicts.encoded()),
             ("resolve-requests.json", resolve.bytes),
             ("audit.json", audit.encoded()),
+            ("accounts-audit.json", accountsAudit.encoded()),
         ]
     }
 

@@ -196,6 +196,33 @@ import Testing
         #expect(try ConflictListResponse.decode(f.request("GET", "/v1/admin/conflicts?status=open", token: f.admin).body).conflicts.isEmpty)
     }
 
+    @Test func accountChangesAreAuditedAndServedToAdminsOnly() throws {
+        let f = try Fixture()
+        _ = try f.store.addSite(id: "taohe", name: "桃河社区联络站", kind: "station", parent: "huashan", actor: "cli:wangli")
+        let office = try f.office("chengguan")
+        let before = try f.pull(office, token: f.chengguan)
+        #expect(try office.database.scalar("SELECT parent_id FROM sites WHERE id = 'taohe'") == .text("huashan"))
+        try f.store.moveSite("taohe", parent: "chengguan", actor: "cli:wangli")
+        let rotated = try f.store.issueSiteToken("huashan", actor: "cli:root")
+        #expect(f.request("GET", "/v1/admin/conflicts", token: f.huashan).status == 401, "the old token stops at once")
+        #expect(f.request("GET", "/v1/admin/accounts-audit", token: rotated).status == 403)
+        #expect(f.request("GET", "/v1/admin/accounts-audit").status == 401)
+        let r = f.request("GET", "/v1/admin/accounts-audit", token: f.admin)
+        #expect(r.status == 200)
+        let entries = try AccountAuditResponse.decode(r.body).entries
+        #expect(entries.map(\.action) == ["site-add", "site-add", "site-add", "admin-add", "site-add", "site-move", "site-token"])
+        #expect(entries.suffix(3).map(\.actor) == ["cli:wangli", "cli:wangli", "cli:root"])
+        #expect(entries[5].detail == "from=huashan to=chengguan")
+        #expect(f.request("GET", "/v1/admin/accounts-audit?from=2999-01-01", token: f.admin).status == 200)
+        #expect(try AccountAuditResponse.decode(f.request("GET", "/v1/admin/accounts-audit?from=2999-01-01", token: f.admin).body).entries.isEmpty)
+        #expect(f.request("GET", "/v1/admin/accounts-audit?from=yesterday", token: f.admin).status == 400)
+        #expect(f.request("DELETE", "/v1/admin/accounts-audit", token: f.admin).status == 405)
+        // The move is an ordinary captured change: the office's next pull brings the new parent.
+        let after = try f.pull(office, token: f.chengguan, after: before.cursor)
+        #expect(after.changes.contains { $0.table == "sites" && $0.column == "parent_id" })
+        #expect(try office.database.scalar("SELECT parent_id FROM sites WHERE id = 'taohe'") == .text("chengguan"))
+    }
+
     @Test func metricsMoveWithTraffic() throws {
         let f = try Fixture()
         _ = f.request("GET", "/v1/health")

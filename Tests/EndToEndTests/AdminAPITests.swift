@@ -149,7 +149,8 @@ struct AdminAPITests {
         defer { county.stop() }
         let resolve = #"{"action":"keep"}"#
         for (method, path, body) in [("GET", "/v1/admin/conflicts", nil), ("GET", "/v1/admin/conflicts/1", nil),
-                                     ("POST", "/v1/admin/conflicts/1/resolve", resolve), ("GET", "/v1/admin/audit", nil)] {
+                                     ("POST", "/v1/admin/conflicts/1/resolve", resolve), ("GET", "/v1/admin/audit", nil),
+                                     ("GET", "/v1/admin/accounts-audit", nil)] {
             let none = try county.http(method, path, body: body)
             #expect(none.status == 401, "\(method) \(path) without a token")
             #expect(none.errorCode == "unauthorized")

@@ -383,12 +383,27 @@ def scenario_xss(b, a, obs, shots):
     obs["scriptElements"] = b.js("Array.from(document.scripts).map(s => s.getAttribute('src'))")
 
 
+def scenario_accounts(b, a, obs, shots):
+    """The audit page's section on sites, tokens and admins (the newest change first), in the browser's language."""
+    b.navigate(a.url + "/admin/#/audit")
+    obs["htmlLang"] = b.js("document.documentElement.lang")
+    b.js("sessionStorage.clear()")
+    sign_in(b, a.token)
+    b.wait("!!document.querySelector('[data-testid=accounts-row]')", "the account audit rows")
+    obs["accountsTitle"] = b.text("[data-i18n=accountsTitle]")
+    obs["accountsHeaders"] = b.texts("[data-testid=accounts-table] th")
+    obs["accountsSummary"] = b.text("#accounts-summary")
+    obs["accountsActions"] = b.js("Array.from(document.querySelectorAll('[data-testid=accounts-row]')).map(e => e.getAttribute('data-action'))")
+    obs["accountsRows"] = b.js("Array.from(document.querySelectorAll('[data-testid=accounts-row]')).map(r => Array.from(r.cells).map(c => c.textContent))")
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-accounts.png")))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--url", required=True)
     p.add_argument("--token", required=True)
     p.add_argument("--conflict", required=True)
-    p.add_argument("--scenario", choices=["review", "xss"], required=True)
+    p.add_argument("--scenario", choices=["review", "xss", "accounts"], required=True)
     p.add_argument("--lang", default="en-US")
     p.add_argument("--out", required=True)
     p.add_argument("--prefix", default="admin")
@@ -411,7 +426,8 @@ def main():
     try:
         b.start()
         result["browser"] = b.version
-        (scenario_review if a.scenario == "review" else scenario_xss)(b, a, result["observations"], result["screenshots"])
+        {"review": scenario_review, "xss": scenario_xss, "accounts": scenario_accounts}[a.scenario](
+            b, a, result["observations"], result["screenshots"])
         result["ok"] = True
         status = 0
     except Unavailable as e:

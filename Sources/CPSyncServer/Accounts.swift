@@ -1,0 +1,165 @@
+import CPSyncCore
+import Foundation
+
+// Accounts and the site tree on the county server: rotating, revoking and re-activating tokens, moving sites, and
+// the audit trail of all of it (`_srv_audit`, written in the same transaction as each change).
+
+/// What an account-audit entry records.
+public enum AccountAction: String, Sendable, CaseIterable {
+    case siteAdd = "site-add"
+    case siteRevoke = "site-revoke"
+    case siteActivate = "site-activate"
+    case siteToken = "site-token"
+    case siteMove = "site-move"
+    case adminAdd = "admin-add"
+    case adminRevoke = "admin-revoke"
+}
+
+/// One change to sites, tokens or admins: who (`cli:<os user>`), when, what, to which site or admin.
+public struct AccountEvent: Sendable, Equatable {
+    public let id: Int64
+    /// Milliseconds since 1970.
+    public let at: Int64
+    public let actor: String
+    public let action: String
+    /// The site id or admin name changed.
+    public let subject: String
+    /// `key=value` pairs (e.g. `from=county to=huashan`); tokens appear only as the first 8 hex digits of their SHA-256.
+    public let detail: String
+}
+
+/// An admin registered on the server.
+public struct RegisteredAdmin: Sendable, Equatable {
+    public let name: String
+    public let createdAt: Int64
+    public let revoked: Bool
+}
+
+extension ServerStore {
+    static let auditTableSQL = """
+        CREATE TABLE IF NOT EXISTS _srv_audit (
+          id INTEGER PRIMARY KEY AUTOINCREMENT, at INTEGER NOT NULL, actor TEXT NOT NULL, action TEXT NOT NULL,
+          subject TEXT NOT NULL, detail TEXT NOT NULL DEFAULT ''
+        );
+        """
+
+    /// The actor of a command run on the server: `cli:` and the OS user (USER, LOGNAME, then getlogin()).
+    public static func commandLineActor(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+        for key in ["USER", "LOGNAME"] {
+            if let v = environment[key], !v.isEmpty { return "cli:" + v }
+        }
+        if let login = getlogin() { return "cli:" + String(cString: login) }
+        return "cli:uid\(getuid())"
+    }
+
+    /// Names a token in the audit trail without revealing it.
+    static func tokenTag(_ token: String) -> String { String(SHA256.hex(token).prefix(8)) }
+
+    /// Appends an audit entry; callers run it inside the transaction of the change it records.
+    static func audit(_ db: Database, actor: String, action: AccountAction, subject: String, detail: String) throws {
+        try db.run("INSERT INTO _srv_audit(at, actor, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+                   [.integer(HLC.wallClock().milliseconds), .text(actor), .text(action.rawValue), .text(subject), .text(detail)])
+    }
+
+    /// Issues a new token for a site, printed once; the old one stops working at once. On a revoked site this
+    /// re-activates it.
+    public func issueSiteToken(_ id: String, actor: String = ServerStore.commandLineActor()) throws -> String {
+        try replaceSiteToken(id, actor: actor, requireRevoked: false)
+    }
+
+    /// Re-activates a revoked site with a new token; refuses an active one (`issueSiteToken` rotates).
+    public func activateSite(_ id: String, actor: String = ServerStore.commandLineActor()) throws -> String {
+        try replaceSiteToken(id, actor: actor, requireRevoked: true)
+    }
+
+    private func replaceSiteToken(_ id: String, actor: String, requireRevoked: Bool) throws -> String {
+        let token = Self.newToken()
+        try write { r in
+            try r.database.transaction {
+                guard let revoked = try r.database.scalar("SELECT revoked FROM _srv_sites WHERE id = ?", [.text(id)])?.int64Value else {
+                    throw ServerError.unknownSite(id)
+                }
+                if requireRevoked && revoked == 0 { throw ServerError.siteActive(id) }
+                try r.database.run("UPDATE _srv_sites SET token_hash = ?, revoked = 0 WHERE id = ?", [.text(SHA256.hex(token)), .text(id)])
+                try Self.audit(r.database, actor: actor, action: revoked == 1 ? .siteActivate : .siteToken, subject: id,
+                               detail: "token=\(Self.tokenTag(token))")
+            }
+        }
+        return token
+    }
+
+    /// Re-parents a site: `_srv_sites.parent` and the synced `sites.parent_id` (captured and folded here, so the
+    /// change reaches every office). Returns false when the site already has that parent (nothing written).
+    @discardableResult
+    public func moveSite(_ id: String, parent: String, actor: String = ServerStore.commandLineActor()) throws -> Bool {
+        guard id != siteID else { throw ServerError.moveServerSite(id) }
+        return try write { r in
+            try r.database.transaction {
+                let db = r.database
+                guard let row = try db.query("SELECT kind, parent FROM _srv_sites WHERE id = ?", [.text(id)]).first else {
+                    throw ServerError.unknownSite(id)
+                }
+                let current = row[1].stringValue
+                // The county at the top of the tree; an office registered without a parent may still be placed.
+                if current == nil && row[0].stringValue == "county" { throw ServerError.moveRoot(id) }
+                if current == parent { return false }
+                guard try db.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(parent)])?.int64Value == 1 else {
+                    throw ServerError.unknownParent(parent)
+                }
+                // Walk up from the new parent: meeting the site means the parent is inside its own subtree. Bounded,
+                // so a tree already broken by hand cannot loop forever.
+                var cursor: String? = parent
+                var steps = 0
+                while let c = cursor, steps < 10_000 {
+                    if c == id { throw ServerError.moveIntoOwnSubtree(site: id, parent: parent) }
+                    cursor = try db.scalar("SELECT parent_id FROM sites WHERE id = ?", [.text(c)])?.stringValue
+                    steps += 1
+                }
+                try db.run("UPDATE _srv_sites SET parent = ? WHERE id = ?", [.text(parent), .text(id)])
+                try db.run("UPDATE sites SET parent_id = ? WHERE id = ?", [.text(parent), .text(id)])
+                if db.changes == 0 {
+                    try db.run("INSERT INTO sites(id, name, kind, parent_id) SELECT id, name, kind, parent FROM _srv_sites WHERE id = ?", [.text(id)])
+                }
+                try Self.audit(db, actor: actor, action: .siteMove, subject: id, detail: "from=\(current ?? "-") to=\(parent)")
+                // Versions are written here, by the writer, so pulls on reader connections only ever read.
+                try r.foldLog()
+                return true
+            }
+        }
+    }
+
+    public func admins() throws -> [RegisteredAdmin] {
+        try read { r in
+            try r.database.query("SELECT name, created_at, revoked FROM _srv_admins ORDER BY name").map {
+                RegisteredAdmin(name: $0[0].stringValue ?? "", createdAt: $0[1].int64Value ?? 0, revoked: $0[2].int64Value == 1)
+            }
+        }
+    }
+
+    /// Revokes an admin's token; the next request with it is refused.
+    public func revokeAdmin(_ name: String, actor: String = ServerStore.commandLineActor()) throws {
+        try write { r in
+            try r.database.transaction {
+                guard let revoked = try r.database.scalar("SELECT revoked FROM _srv_admins WHERE name = ?", [.text(name)])?.int64Value else {
+                    throw ServerError.unknownAdmin(name)
+                }
+                if revoked == 1 { throw ServerError.adminAlreadyRevoked(name) }
+                try r.database.run("UPDATE _srv_admins SET revoked = 1 WHERE name = ?", [.text(name)])
+                try Self.audit(r.database, actor: actor, action: .adminRevoke, subject: name, detail: "")
+            }
+        }
+    }
+
+    /// The account audit trail, oldest first; `from`/`to` bound `at` (inclusive, exclusive).
+    public func accountEvents(from: Int64? = nil, to: Int64? = nil) throws -> [AccountEvent] {
+        try read { r in
+            try r.database.query("""
+                SELECT id, at, actor, action, subject, detail FROM _srv_audit
+                WHERE at >= ? AND at < ? ORDER BY id
+                """, [.integer(from ?? Int64.min), .integer(to ?? Int64.max)]).map {
+                AccountEvent(id: $0[0].int64Value ?? 0, at: $0[1].int64Value ?? 0, actor: $0[2].stringValue ?? "",
+                             action: $0[3].stringValue ?? "", subject: $0[4].stringValue ?? "", detail: $0[5].stringValue ?? "")
+            }
+        }
+    }
+}

@@ -1,0 +1,88 @@
+import CPSyncCLI
+
+/// Errors of the server's own administration commands (sites, tokens, admins, the data directory); each maps to
+/// one exit code: refused data 65, a data-directory problem 74.
+public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, ExitCodeProviding {
+    case badSite(String)
+    case dataDirectory(String)
+    /// `site add` with the id the server's own replica writes under: that office would never receive the server's
+    /// writes (an office is not sent its own changes back).
+    case serverSiteID(String)
+    case badSiteID(String)
+    case badKind(String)
+    case siteExists(String)
+    case unknownSite(String)
+    case siteAlreadyRevoked(String)
+    /// `site activate` on a site whose token works (`site token` issues a new one).
+    case siteActive(String)
+    case unknownParent(String)
+    /// `site move` under the site itself or one of its descendants.
+    case moveIntoOwnSubtree(site: String, parent: String)
+    /// `site move` of a site without a parent (the county at the top of the tree).
+    case moveRoot(String)
+    /// `site move` of the server's own id (never a registered office).
+    case moveServerSite(String)
+    case badAdminName(String)
+    case adminExists(String)
+    case unknownAdmin(String)
+    case adminAlreadyRevoked(String)
+
+    public var description: String {
+        switch self {
+        case .badSite(let m): m
+        case .dataDirectory(let m): m
+        case .serverSiteID(let id) where id == ServerStore.defaultSiteID:
+            L10n.pick(en: "site id '\(id)' is the county server's own id; give the office another id (e.g. 'county')",
+                      zh: "站点标识 '\(id)' 是县级服务器自身的标识；请为该办公室另取一个标识（例如 'county'）")
+        case .serverSiteID(let id):
+            L10n.pick(en: "site id '\(id)' is this data directory's own server id (it was created before the server had an id of its own), so an office registered as '\(id)' would never receive resolutions or the site tree; register the county office as '\(id)-office' instead (and use --parent \(id)-office for townships)",
+                      zh: "站点标识 '\(id)' 是此数据目录中服务器自身的标识（该目录创建于服务器拥有独立标识之前），以 '\(id)' 注册的办公室将永远收不到冲突处理结果和站点树；请改用 '\(id)-office' 注册县政协办公室（乡镇的 --parent 也用 \(id)-office）")
+        case .badSiteID(let id):
+            L10n.pick(en: "site id '\(id)' must be 1–64 characters of a–z, 0–9, '-' or '_'",
+                      zh: "站点标识 '\(id)' 须为 1–64 个字符，只能包含 a–z、0–9、'-' 或 '_'")
+        case .badKind(let kind):
+            L10n.pick(en: "kind '\(kind)' must be one of county, township, street, station",
+                      zh: "类别 '\(kind)' 须为 county、township、street 或 station 之一")
+        case .siteExists(let id):
+            L10n.pick(en: "site '\(id)' already exists; use `cpsyncd site token \(id)` to issue a new token",
+                      zh: "站点 '\(id)' 已存在；如需新令牌请用 `cpsyncd site token \(id)`")
+        case .unknownSite(let id):
+            L10n.pick(en: "no site '\(id)' (see `cpsyncd site list`); nothing was changed",
+                      zh: "没有站点 '\(id)'（见 `cpsyncd site list`）；未做任何改动")
+        case .siteAlreadyRevoked(let id):
+            L10n.pick(en: "site '\(id)' is already revoked; `cpsyncd site activate \(id)` gives it a new token",
+                      zh: "站点 '\(id)' 的令牌已吊销；`cpsyncd site activate \(id)` 可为其签发新令牌")
+        case .siteActive(let id):
+            L10n.pick(en: "site '\(id)' is active; use `cpsyncd site token \(id)` to replace its token; nothing was changed",
+                      zh: "站点 '\(id)' 处于有效状态；如需更换令牌请用 `cpsyncd site token \(id)`；未做任何改动")
+        case .unknownParent(let id):
+            L10n.pick(en: "parent site '\(id)' does not exist; nothing was changed",
+                      zh: "上级站点 '\(id)' 不存在；未做任何改动")
+        case .moveIntoOwnSubtree(let site, let parent):
+            L10n.pick(en: "cannot move '\(site)' under '\(parent)': '\(parent)' is '\(site)' itself or below it (the tree would have a cycle); nothing was changed",
+                      zh: "不能把 '\(site)' 移到 '\(parent)' 之下：'\(parent)' 就是 '\(site)' 本身或其下级（站点树会成环）；未做任何改动")
+        case .moveRoot(let id):
+            L10n.pick(en: "site '\(id)' is the top of the site tree (it has no parent) and cannot be moved; nothing was changed",
+                      zh: "站点 '\(id)' 是站点树的顶层（没有上级），不能移动；未做任何改动")
+        case .moveServerSite(let id):
+            L10n.pick(en: "'\(id)' is the county server's own id, not an office in the site tree; nothing was changed",
+                      zh: "'\(id)' 是县级服务器自身的标识，不是站点树中的办公室；未做任何改动")
+        case .badAdminName(let name):
+            L10n.pick(en: "admin name '\(name)' must be 1–64 characters", zh: "管理员名称 '\(name)' 须为 1–64 个字符")
+        case .adminExists(let name):
+            L10n.pick(en: "admin '\(name)' already exists", zh: "管理员 '\(name)' 已存在")
+        case .unknownAdmin(let name):
+            L10n.pick(en: "no admin '\(name)' (see `cpsyncd admin list`); nothing was changed",
+                      zh: "没有管理员 '\(name)'（见 `cpsyncd admin list`）；未做任何改动")
+        case .adminAlreadyRevoked(let name):
+            L10n.pick(en: "admin '\(name)' is already revoked", zh: "管理员 '\(name)' 的令牌已吊销")
+        }
+    }
+
+    public var exitCode: ExitCode {
+        switch self {
+        case .dataDirectory: .ioError
+        default: .dataError
+        }
+    }
+}
