@@ -13,6 +13,8 @@ public enum AccountAction: String, Sendable, CaseIterable {
     case siteMove = "site-move"
     case adminAdd = "admin-add"
     case adminRevoke = "admin-revoke"
+    /// A record moved to another site (a member changing township): the county's action, pushed by its office.
+    case recordMove = "record-move"
 }
 
 /// One change to sites, tokens or admins: who (`cli:<os user>`), when, what, to which site or admin.

@@ -92,7 +92,9 @@ public struct SyncService: Sendable {
                         body.index = i
                         throw body
                     }
+                    let owners = try Self.owners(of: request.changes, in: r.database)
                     let result = try r.merge(request.changes, actingFor: site)
+                    try Self.auditMoves(owners, in: r.database, by: site)
                     let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
                     try r.database.run("INSERT INTO _srv_batches(site, batch_id, digest, response, at) VALUES (?, ?, ?, ?, ?)",
                                        [.text(site), .text(request.batchId), .text(digest), .blob(response), .integer(now)])
@@ -176,6 +178,28 @@ public struct SyncService: Sendable {
     struct RowGroupKey: Hashable {
         let table: String
         let pk: [UInt8]
+    }
+
+    /// The current `site_id` of every existing row whose `site_id` a push writes (before it is merged).
+    static func owners(of changes: [Change], in db: Database) throws -> [(table: String, pk: String, site: Value)] {
+        var out: [(table: String, pk: String, site: Value)] = []
+        for c in changes where c.column == "site_id" && c.causalLength % 2 == 1 && c.table != "sites" {
+            // Only the schema's own table names are ever put into SQL (the push is not validated yet).
+            guard ["members", "proposals", "social_reports", "activities"].contains(c.table),
+                  let row = try db.query("SELECT site_id FROM \"\(c.table)\" WHERE id = ?", [.text(c.pk)]).first else { continue }
+            out.append((c.table, c.pk, row[0]))
+        }
+        return out
+    }
+
+    /// Moving a record between sites is audited (who, when, which record, from where to where), in the push's
+    /// transaction. Only moves that took effect are recorded.
+    static func auditMoves(_ before: [(table: String, pk: String, site: Value)], in db: Database, by site: String) throws {
+        for (table, pk, old) in before {
+            guard let now = try db.query("SELECT site_id FROM \"\(table)\" WHERE id = ?", [.text(pk)]).first?.first, now != old else { continue }
+            try ServerStore.audit(db, actor: "site:\(site)", action: .recordMove, subject: "\(table)/\(pk)",
+                                  detail: "from=\(old.stringValue ?? "") to=\(now.stringValue ?? "")")
+        }
     }
 
     /// SHA-256 (hex) of the canonical JSON of a batch's changes: what tells a re-sent batch from a different one.

@@ -63,6 +63,9 @@ import Testing
             .replacingOccurrences(of: "members|text:m-taohe|text:委员taohe|text:|text:|text:|text:|text:taohe|",
                                   with: "members|text:m-taohe|text:委员taohe|text:|text:|text:|text:|text:huashan|")
         #expect(countyAfter == expected, "the county's content changed beyond the two moves")
+        // Moving the member was the county office's action, and it is audited.
+        #expect(try Database(path: county.serverDB).query("SELECT actor, subject, detail FROM _srv_audit WHERE action = 'record-move'")
+                == [[.text("site:county"), .text("members/m-taohe"), .text("from=taohe to=huashan")]])
         // Losing a row is not a delete: nothing was pushed back as one.
         #expect(try Database(path: county.serverDB).scalar("SELECT count(*) FROM members") == .integer(4))
     }
