@@ -4,7 +4,7 @@ BUILD_FLAGS ?=
 PROPERTY_SEEDS ?= 50
 export PROPERTY_SEEDS
 
-.PHONY: deps test-deps build release run test bench bench-core bench-sync soak soak-convergence soak-e2e fuzz clean
+.PHONY: deps test-deps build release run test bench bench-core bench-sync bench-scope soak soak-convergence soak-e2e fuzz clean
 
 # System packages the build needs (the SQLite headers). Idempotent; only installs what is absent.
 deps:
@@ -28,13 +28,17 @@ test: test-deps
 	$(SWIFT) build --build-tests $(BUILD_FLAGS)
 	$(SWIFT) test --skip-build --parallel --num-workers 2 $(BUILD_FLAGS)
 
-bench: bench-core bench-sync
+bench: bench-core bench-sync bench-scope
 
 bench-core: release
 	.build/release/cpsync-bench core --rows 100000
 
 bench-sync: release
 	.build/release/cpsync-bench sync --cells 100000
+
+# A new township's initial pull in a county of 30,000 members and 3,000 proposals (30 townships), against the county's.
+bench-scope: release
+	.build/release/cpsync-bench scope --members 30000 --proposals 3000 --townships 30
 
 # Long property runs: `make soak` runs both soaks below; PROPERTY_SEEDS=N make soak sets the seeds of both.
 soak: soak-convergence soak-e2e

@@ -38,7 +38,8 @@ enum SyncBenchmark {
         }
         _ = try admin(["site", "add", "--id", "county", "--name", "县政协", "--kind", "county"])
         let tokenA = try admin(["site", "add", "--id", "office-a", "--name", "甲镇", "--kind", "township", "--parent", "county"])
-        let tokenB = try admin(["site", "add", "--id", "office-b", "--name", "乙镇", "--kind", "township", "--parent", "county"])
+        // B is of kind county: it holds every township's records (a township would hold only its own scope).
+        let tokenB = try admin(["site", "add", "--id", "office-b", "--name", "县政协机关", "--kind", "county", "--parent", "county"])
         let daemon = try DaemonProcess(path: daemonPath, data: data)
         defer { daemon.stop() }
 

@@ -1,0 +1,94 @@
+import CPPCC
+import CPSyncCLI
+import CPSyncClient
+import CPSyncCore
+import CPSyncProtocol
+import CPSyncServer
+import Foundation
+
+/// `cpsync-bench scope`: the initial pull of a new township office in a county of `--members` members and
+/// `--proposals` proposals spread over `--townships` townships (a third of the proposals filed), through a real
+/// `cpsyncd` on loopback — against the county committee's own office pulling everything in the same run. Partial
+/// replication means the township transfers only its scope: its members, its proposals and the filed ones.
+enum ScopeBenchmark {
+    static func run(_ argv: [String]) throws {
+        var args = try Arguments(argv, flags: ["json"])
+        let members = try args.int("members") ?? 30_000
+        let proposals = try args.int("proposals") ?? 3_000
+        let townships = max(1, try args.int("townships") ?? 30)
+        let json = args.flag("json")
+        try args.checkAllConsumed()
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cpsync-bench-scope-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let daemonPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cpsyncd").path
+        let data = dir.appendingPathComponent("data").path
+
+        // The county's data, written straight into its replica (captured and folded as the daemon would).
+        let store = try ServerStore(dataDirectory: data)
+        let countyToken = try store.addSite(id: "county", name: "某县政协", kind: "county", parent: nil)
+        var tokens: [String] = []
+        for t in 0..<townships {
+            tokens.append(try store.addSite(id: String(format: "t%02d", t), name: "第\(t)镇政协工委", kind: "township", parent: "county"))
+        }
+        try store.write { r in
+            try r.database.transaction {
+                let member = try r.database.statement(
+                    "INSERT INTO members(id, name, gender, sector, party, term, site_id, phone, employer, position) VALUES (?, ?, ?, ?, '无党派', '第八届', ?, ?, ?, '教师')")
+                for i in 0..<members {
+                    try member.execute([.text(String(format: "00000000-0000-4000-8000-%012d", i)), .text(BenchData.names[i % 5] + String(i)),
+                                        .text(i % 2 == 0 ? "男" : "女"), .text(BenchData.sectors[i % 5]), .text(String(format: "t%02d", i % townships)),
+                                        .text("1390000\(String(format: "%04d", i % 10_000))"), .text("某县第\(i % 7)中学")])
+                }
+                let proposal = try r.database.statement(
+                    "INSERT INTO proposals(id, number, session, year, title, body, site_id, status) VALUES (?, ?, '八届四次会议', 2026, ?, ?, ?, ?)")
+                for i in 0..<proposals {
+                    try proposal.execute([.text(String(format: "10000000-0000-4000-8000-%012d", i)), .text(String(format: "2026-%04d", i)),
+                                          .text("关于加强第\(i)项民生工作的提案"), .text(String(repeating: "提案正文。", count: 40)),
+                                          .text(String(format: "t%02d", i % townships)), .text(i % 3 == 0 ? "filed" : "submitted")])
+                }
+            }
+            try r.foldLog()
+        }
+        let daemon = try DaemonProcess(path: daemonPath, data: data)
+        defer { daemon.stop() }
+
+        func pull(_ site: String, _ token: String) throws -> (seconds: Double, bytes: Int, changes: Int, members: Int64) {
+            let replica = try OfficeConfig.initialise(path: dir.appendingPathComponent("\(site).db").path,
+                                                      config: OfficeConfig(server: daemon.url, site: site, token: token))
+            let client = try SyncClient(replica: replica)
+            var changes = 0
+            let seconds = try BenchData.time { changes = try client.pull().received }
+            // The bytes the same pages take on the wire, read again page by page.
+            let transport = HTTPTransport(baseURL: daemon.url, token: token)
+            var bytes = 0, after: Int64 = 0
+            for _ in 0..<100_000 {
+                let query = PullQuery(after: after, since: 0, limit: ProtocolLimits.defaultPageSize, schemaVersion: CPPCCSchema.version)
+                let body = try transport.send("GET", "/v1/pull?" + query.queryString).body
+                bytes += body.count
+                let page = try PullResponse.decode(body)
+                after = page.cursor
+                if !page.hasMore { break }
+            }
+            return (seconds, bytes, changes, try replica.database.scalar("SELECT count(*) FROM members")?.int64Value ?? 0)
+        }
+        let township = try pull("t00", tokens[0])
+        let county = try pull("county", countyToken)
+        guard township.members == Int64((members + townships - 1) / townships), county.members == Int64(members) else {
+            throw BenchError("wrong scope: the township holds \(township.members) members, the county office \(county.members)")
+        }
+        let figures: [(String, Double)] = [
+            ("members", Double(members)), ("proposals", Double(proposals)), ("townships", Double(townships)),
+            ("township_pull_s", township.seconds), ("township_pull_mb", Double(township.bytes) / 1_048_576),
+            ("township_changes", Double(township.changes)), ("township_members", Double(township.members)),
+            ("county_pull_s", county.seconds), ("county_pull_mb", Double(county.bytes) / 1_048_576), ("county_changes", Double(county.changes)),
+            ("scope_bytes_ratio", Double(township.bytes) / Double(max(1, county.bytes))),
+            ("daemon_peak_rss_mb", Double(daemon.peakRSSBytes()) / 1_048_576),
+        ]
+        if json {
+            Console.out("{" + figures.map { "\"\($0.0)\":\(CoreBenchmark.format($0.1))" }.joined(separator: ",") + "}")
+        } else {
+            for (k, v) in figures { Console.out(k.padding(toLength: 22, withPad: " ", startingAt: 0) + CoreBenchmark.format(v)) }
+        }
+    }
+}
