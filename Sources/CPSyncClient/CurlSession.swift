@@ -27,7 +27,9 @@ final class CurlSession: @unchecked Sendable {
         static let writeData: Int32 = 10001, url: Int32 = 10002, errorBuffer: Int32 = 10010, postFields: Int32 = 10015
         static let httpHeader: Int32 = 10023, customRequest: Int32 = 10036, caInfo: Int32 = 10065
         static let writeFunction: Int32 = 20011, postFieldSizeLarge: Int32 = 30120
-        static let noSignal: Int32 = 99, timeoutMS: Int32 = 155, connectTimeoutMS: Int32 = 156, httpGet: Int32 = 80
+        static let headerData: Int32 = 10029, headerFunction: Int32 = 20079
+        static let lowSpeedLimit: Int32 = 19, lowSpeedTime: Int32 = 20
+        static let noSignal: Int32 = 99, connectTimeoutMS: Int32 = 156, httpGet: Int32 = 80
         static let responseCode: Int32 = 0x200000 + 2
     }
 
@@ -36,7 +38,24 @@ final class CurlSession: @unchecked Sendable {
     private let slistAppend: SlistAppend, slistFree: SlistFree, strError: StrError
     let caFile: String
 
-    enum Failure: Error { case unavailable(String), transfer(String) }
+    enum Failure: Error {
+        case unavailable(String)
+        /// libcurl's result code and message.
+        case transfer(code: Int32, message: String)
+
+        /// CURLE_PEER_FAILED_VERIFICATION (60, formerly 51), CURLE_SSL_CERTPROBLEM (58), CURLE_SSL_CACERT_BADFILE (77):
+        /// the certificate or the CA file, not the network. Retrying cannot help.
+        var isCertificateProblem: Bool {
+            if case .transfer(let code, _) = self { return [51, 58, 60, 77].contains(code) }
+            return false
+        }
+
+        /// CURLE_UNSUPPORTED_PROTOCOL (1), CURLE_URL_MALFORMAT (3): the URL is wrong, not the network.
+        var isPermanent: Bool {
+            if case .transfer(let code, _) = self { return isCertificateProblem || code == 1 || code == 3 }
+            return true
+        }
+    }
 
     init(caFile: String) throws(Failure) {
         guard let lib = dlopen("libcurl.so.4", RTLD_NOW) ?? dlopen("libcurl.so", RTLD_NOW) ?? dlopen("libcurl-gnutls.so.4", RTLD_NOW) else {
@@ -58,14 +77,18 @@ final class CurlSession: @unchecked Sendable {
         self.caFile = caFile
     }
 
-    /// Collects the response body; passed to libcurl's write callback as its user data.
+    /// Collects the response body and header lines; passed to libcurl's callbacks as their user data.
     private final class Sink {
         var bytes: [UInt8] = []
+        var headerLines: [String] = []
     }
 
-    /// One request; returns the status and body, or throws the transfer error libcurl reports.
-    func send(method: String, url: String, headers: [(String, String)], body: [UInt8]?, timeoutSeconds: Double) throws(Failure) -> (Int, [UInt8]) {
-        guard let handle = easyInit() else { throw .transfer("curl_easy_init failed") }
+    /// One request; returns the status, body and headers, or throws the transfer error libcurl reports.
+    /// `stallSeconds`: the transfer is abandoned when no byte moved for this long (not a total: a slow link that
+    /// keeps moving is never cut).
+    func send(method: String, url: String, headers: [(String, String)], body: [UInt8]?,
+              stallSeconds: Double) throws(Failure) -> (status: Int, body: [UInt8], headers: [(String, String)]) {
+        guard let handle = easyInit() else { throw .transfer(code: 2, message: "curl_easy_init failed") }
         defer { easyCleanup(handle) }
         var list: OpaquePointer?
         for (k, v) in headers { list = slistAppend(list, "\(k): \(v)") }
@@ -81,6 +104,15 @@ final class CurlSession: @unchecked Sendable {
             data.withMemoryRebound(to: UInt8.self, capacity: n) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
             return n
         }
+        let header: WriteCallback = { data, size, count, user in
+            guard let data, let user else { return 0 }
+            let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
+            let n = size * count
+            data.withMemoryRebound(to: UInt8.self, capacity: n) {
+                sink.headerLines.append(String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self))
+            }
+            return n
+        }
         var errorBuffer = [CChar](repeating: 0, count: 256)
         let rc: Int32 = url.withCString { urlPtr in
             caFile.withCString { caPtr in
@@ -91,11 +123,15 @@ final class CurlSession: @unchecked Sendable {
                             _ = setPointer(handle, Option.caInfo, caPtr)
                             _ = setPointer(handle, Option.errorBuffer, errPtr.baseAddress)
                             _ = setLong(handle, Option.noSignal, 1)
-                            _ = setLong(handle, Option.timeoutMS, Int(timeoutSeconds * 1000))
-                            _ = setLong(handle, Option.connectTimeoutMS, Int(min(timeoutSeconds, 30) * 1000))
+                            // Below 1 byte/s for `stallSeconds`: abandoned. No total timeout.
+                            _ = setLong(handle, Option.lowSpeedLimit, 1)
+                            _ = setLong(handle, Option.lowSpeedTime, max(1, Int(stallSeconds.rounded(.up))))
+                            _ = setLong(handle, Option.connectTimeoutMS, Int(min(stallSeconds, 30) * 1000))
                             _ = setPointer(handle, Option.httpHeader, list.map { UnsafeRawPointer($0) })
                             _ = setPointer(handle, Option.writeFunction, unsafeBitCast(write, to: UnsafeRawPointer.self))
                             _ = setPointer(handle, Option.writeData, unmanaged.toOpaque())
+                            _ = setPointer(handle, Option.headerFunction, unsafeBitCast(header, to: UnsafeRawPointer.self))
+                            _ = setPointer(handle, Option.headerData, unmanaged.toOpaque())
                             if body != nil {
                                 // POSTFIELDS with an explicit size: binary-safe, not copied (the buffer outlives perform).
                                 _ = setLong(handle, Option.postFieldSizeLarge, bodyPtr.count)
@@ -112,10 +148,17 @@ final class CurlSession: @unchecked Sendable {
         }
         guard rc == 0 else {
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
-            throw .transfer(detail.isEmpty ? (strError(rc).map { String(cString: $0) } ?? "error \(rc)") : detail)
+            throw .transfer(code: rc, message: detail.isEmpty ? (strError(rc).map { String(cString: $0) } ?? "error \(rc)") : detail)
         }
         var status = 0
         _ = getLong(handle, Option.responseCode, &status)
-        return (status, sink.bytes)
+        // Header lines of the final response only (an interim 100 Continue comes first).
+        var fields: [(String, String)] = []
+        for line in sink.headerLines {
+            if line.hasPrefix("HTTP/") { fields.removeAll(); continue }
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            fields.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)))
+        }
+        return (status, sink.bytes, fields)
     }
 }
