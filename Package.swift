@@ -24,7 +24,7 @@ let package = Package(
         .executableTarget(name: "cpsyncd", dependencies: ["CPSyncServer", "CPSyncCLI", "CPSyncHTTP"]),
         .executableTarget(
             name: "cpsync-bench",
-            dependencies: ["CSQLite", "CPSyncCore", "CPSyncProtocol", "CPSyncServer", "CPSyncClient", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
+            dependencies: ["CSQLite", "CLinux", "CPSyncCore", "CPSyncProtocol", "CPSyncServer", "CPSyncClient", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
         .testTarget(name: "CPSyncHTTPTests", dependencies: ["CPSyncHTTP"]),
         .testTarget(name: "CPSyncCLITests", dependencies: ["CPSyncCLI"]),
         .testTarget(name: "CPSyncCoreTests", dependencies: ["CPSyncCore", "CSQLite"]),

@@ -334,7 +334,8 @@ final class EventLoop {
         for completion in done {
             guard let connection = connections[completion.fd], connection.id == completion.connectionID,
                   connection.stage == .responding else { continue }
-            connection.output += completion.bytes
+            // Usually nothing is pending: take the bytes as they are instead of copying a large page.
+            if connection.output.isEmpty { connection.output = completion.bytes } else { connection.output += completion.bytes }
             var entry = completion.entry
             entry.responseBytes = completion.bytes.count
             connection.pending = .init(entry: entry, close: completion.close)

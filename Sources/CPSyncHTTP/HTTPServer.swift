@@ -72,6 +72,7 @@ public final class HTTPServer: Sendable {
             state.pool = pool
             // The loop is created on its own thread: it is confined there and never crosses threads.
             Thread.detachNewThread {
+                Thread.current.name = "http-loop"
                 EventLoop(epollFD: epollFD, listenFD: listenFD, shared: shared, pool: pool).run()
             }
         }

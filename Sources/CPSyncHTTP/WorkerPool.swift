@@ -1,3 +1,4 @@
+import CLinux
 import Foundation
 
 /// A complete request handed from the event loop to a worker.
@@ -36,6 +37,10 @@ final class WorkerPool: Sendable {
         for index in 0...threads {
             let expressOnly = index == threads
             Thread.detachNewThread { [self] in
+                Thread.current.name = expressOnly ? "http-express" : "http-worker"
+                // Regular workers yield the CPU to the event loop and the express worker when the cores are busy,
+                // so accepting, writing and health checks stay prompt under a burst of pulls.
+                if !expressOnly { _ = cpsync_nice_current_thread(5) }
                 while let job = take(expressOnly: expressOnly) { execute(job) }
                 queue.withLock { $0.threadsRunning -= 1 }
             }

@@ -1,3 +1,4 @@
+import CLinux
 import CPPCC
 import CPSyncCLI
 import CPSyncClient
@@ -9,7 +10,7 @@ import Foundation
 import Glibc
 #endif
 
-/// `cpsync-bench load --offices 300 --slow 50`: a whole county syncing at once against a real `cpsyncd` on loopback.
+/// `cpsync-bench load --offices 300 --slow 50 [--pull-from now|zero]`: a whole county syncing at once against a real `cpsyncd` on loopback.
 ///
 /// Every simulated office has its own site and token and a push of about 40 real changes (4 members from a real
 /// office replica); all are released together and each runs status, push and pull over one keep-alive connection,
@@ -22,6 +23,12 @@ enum LoadBenchmark {
         let offices = try args.int("offices") ?? 300
         let slow = try args.int("slow") ?? 50
         let rowsPerOffice = try args.int("rows") ?? 4
+        // `now`: offices synced before (yesterday) and pull from the county's cursor at the start of the run, as
+        // in daily use; `zero`: first syncs, each office pulls the whole county from the beginning.
+        let pullFrom = args.option("pull-from") ?? "now"
+        guard pullFrom == "now" || pullFrom == "zero" else {
+            throw UsageError.invalidValue(option: "pull-from", value: pullFrom, expected: "now or zero")
+        }
         let json = args.flag("json")
         try args.checkAllConsumed()
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cpsync-bench-load-\(getpid())")
@@ -57,6 +64,17 @@ enum LoadBenchmark {
                                       site: site(i), changes: own).encoded())
         }
         let changesPerPush = try PushRequest.decode(pushes[0]).changes.count
+        var startCursor: Int64 = 0
+        if pullFrom == "now" {
+            let probe = BenchConnection(port: port, token: tokens[0])
+            for _ in 0..<1000 {
+                let query = PullQuery(after: startCursor, limit: ProtocolLimits.maxPageSize, schemaVersion: CPPCCSchema.version)
+                let page = try PullResponse.decode(try probe.request("GET", "/v1/pull?" + query.queryString, record: nil))
+                startCursor = page.cursor
+                if !page.hasMore { break }
+            }
+            probe.close()
+        }
         let rssBefore = daemon.peakRSSBytes()
 
         let record = Recorder()
@@ -76,10 +94,12 @@ enum LoadBenchmark {
         let done = Gate()
         let finished = Counter()
         for i in 0..<offices {
-            let token = tokens[i], push = pushes[i]
+            let token = tokens[i], push = pushes[i], after = startCursor
             Thread {
+                // The offices are the load; the health checker stands for a prober on another machine.
+                _ = cpsync_nice_current_thread(5)
                 gate.wait()
-                syncOffice(port: port, token: token, push: push, record: record)
+                syncOffice(port: port, token: token, push: push, after: after, record: record)
                 if finished.increment() == offices { done.open() }
             }.start()
         }
@@ -93,21 +113,25 @@ enum LoadBenchmark {
         health.cancel()
         Thread.sleep(forTimeInterval: 0.6)
         let peak = daemon.peakRSSBytes()
+        let cpu = threadCPUSeconds(pid: daemon.process.processIdentifier)
 
         let r = record.snapshot()
         var figures: [(String, Double)] = [
             ("offices", Double(offices)), ("slow_clients", Double(slow)), ("changes_per_push", Double(changesPerPush)),
             ("failed_syncs", Double(r.failures.count)), ("retries", Double(r.retries)), ("answers_503", Double(r.unavailable)),
-            ("wall_s", wall),
+            ("pull_from_cursor", Double(startCursor)), ("wall_s", wall),
         ]
         for kind in ["status", "push", "pull", "sync"] {
             let values = r.latencies[kind] ?? []
+            figures.append(("\(kind)_count", Double(values.count)))
             figures.append(("\(kind)_p50_ms", percentile(values, 0.5) * 1000))
             figures.append(("\(kind)_p99_ms", percentile(values, 0.99) * 1000))
         }
         figures += [
             ("health_checks", Double(r.health.count)), ("health_failed", Double(r.healthFailures)),
             ("health_max_ms", (r.health.max() ?? 0) * 1000), ("slow_reconnects", Double(r.slowReconnects)),
+            ("daemon_cpu_loop_s", cpu["http-loop"] ?? 0), ("daemon_cpu_workers_s", cpu["http-worker"] ?? 0),
+            ("daemon_cpu_total_s", cpu.values.reduce(0, +)),
             ("daemon_rss_before_mb", Double(rssBefore) / 1_048_576), ("daemon_peak_rss_mb", Double(peak) / 1_048_576),
         ]
         if json {
@@ -117,6 +141,21 @@ enum LoadBenchmark {
             for failure in r.failures.prefix(10) { Console.out("error: \(failure)") }
             Console.out("goals: failed_syncs = 0, sync_p99_ms <= 1000, daemon_peak_rss_mb <= 150, health_max_ms <= 100")
         }
+    }
+
+    /// CPU seconds (user + system) per thread name of a process, from /proc (clock ticks of 1/100 s).
+    static func threadCPUSeconds(pid: Int32) -> [String: Double] {
+        var result: [String: Double] = [:]
+        let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/task")) ?? []
+        for task in tasks {
+            guard let stat = try? String(contentsOfFile: "/proc/\(pid)/task/\(task)/stat", encoding: .utf8),
+                  let open = stat.firstIndex(of: "("), let close = stat.lastIndex(of: ")") else { continue }
+            let name = String(stat[stat.index(after: open)..<close])
+            let fields = stat[stat.index(close, offsetBy: 2)...].split(separator: " ")
+            guard fields.count > 12, let user = Double(fields[11]), let system = Double(fields[12]) else { continue }
+            result[name, default: 0] += (user + system) / 100
+        }
+        return result
     }
 
     static func site(_ i: Int) -> String { "office-\(i)" }
@@ -130,19 +169,20 @@ enum LoadBenchmark {
     }
 
     /// One office's sync: status, push, then pull pages until none is left; 503 and broken connections retried.
-    static func syncOffice(port: UInt16, token: String, push: [UInt8], record: Recorder) {
+    static func syncOffice(port: UInt16, token: String, push: [UInt8], after: Int64, record: Recorder) {
         let connection = BenchConnection(port: port, token: token)
         let started = Date()
         do {
             _ = try timed("status", record) { try connection.request("GET", "/v1/status", record: record) }
             let pushed = try timed("push", record) { try connection.request("POST", "/v1/push", body: push, record: record) }
             _ = try PushResponse.decode(pushed)
-            var cursor: Int64 = 0
+            var cursor = after
             for _ in 0..<1000 {
                 let query = PullQuery(after: cursor, schemaVersion: CPPCCSchema.version).queryString
-                let page = try PullResponse.decode(try timed("pull", record) {
+                let page = pageEnd(try timed("pull", record) {
                     try connection.request("GET", "/v1/pull?" + query, record: record)
                 })
+                guard let page else { throw BenchConnection.Failure(description: "a pull answer without cursor and hasMore") }
                 cursor = page.cursor
                 if !page.hasMore { break }
             }
@@ -151,6 +191,16 @@ enum LoadBenchmark {
             record.failure("\(error)")
         }
         connection.close()
+    }
+
+    /// The cursor and `hasMore` from the end of a pull page, without decoding its changes: the bench's own CPU
+    /// must go to the daemon, not to parsing 300 offices' pages (they share the machine).
+    static func pageEnd(_ body: [UInt8]) -> (cursor: Int64, hasMore: Bool)? {
+        let tail = String(decoding: body.suffix(80), as: UTF8.self)
+        guard let c = tail.range(of: "\"cursor\":", options: .backwards),
+              let h = tail.range(of: ",\"hasMore\":", options: .backwards),
+              let cursor = Int64(tail[c.upperBound..<h.lowerBound]) else { return nil }
+        return (cursor, tail[h.upperBound...].hasPrefix("true"))
     }
 
     static func timed(_ kind: String, _ record: Recorder, _ body: () throws -> [UInt8]) throws -> [UInt8] {

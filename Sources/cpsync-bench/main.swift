@@ -4,7 +4,7 @@ import Foundation
 // cpsync-bench: benchmarks that print ratios against baselines measured in the same run.
 //   core [--rows N] [--json]       capture, merge and metadata ratios
 //   sync [--cells N] [--json]      push + pull through a real daemon vs POST to a sink + plain insert
-//   load [--offices N] [--slow N] [--rows N] [--json]  a county syncing at once against a real daemon, plus slow clients
+//   load [--offices N] [--slow N] [--rows N] [--pull-from now|zero] [--json]  a county syncing at once against a real daemon, plus slow clients
 //   crash-merge --db PATH --rows N (used by the crash-safety test: merges slowly until killed)
 let argv = Array(CommandLine.arguments.dropFirst())
 let usage = "usage: cpsync-bench core [--rows N] [--json] | sync [--cells N] [--json] | load [--offices N] [--slow N] [--json]"
