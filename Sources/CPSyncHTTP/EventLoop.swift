@@ -293,12 +293,15 @@ final class EventLoop {
     }
 
     private func dispatch(_ connection: HTTPConnection, head: HTTPRequestHead, body: [UInt8]) {
+        let started = connection.requestStartedAt ?? Socket.now()
+        if connection.served > 0 && started - connection.idleSince >= 1 { connection.sessionStartedAt = started }
         connection.served += 1
         connection.stage = .responding
         let request = HTTPRequest(method: head.method, target: head.target, path: head.path, query: head.query,
                                   headers: head.headers, body: body, remoteAddress: connection.remoteAddress)
         let job = Job(fd: connection.fd, connectionID: connection.id, request: request, head: head,
-                      isLastAllowed: connection.served >= configuration.maxRequestsPerConnection)
+                      isLastAllowed: connection.served >= configuration.maxRequestsPerConnection,
+                      sessionStartedAt: connection.sessionStartedAt)
         if !pool.submit(job, express: configuration.expressPaths.contains(head.path)) {
             var response = HTTPResponse.error(status: 503, code: "overloaded",
                                               message: "the server is busy; retry in a moment")

@@ -36,6 +36,8 @@ final class HTTPConnection {
     /// The last time a byte moved either way; progress deadlines count from here.
     var lastProgressAt: Double
     var idleSince: Double
+    /// When the current exchange began: the first request after the connection was idle for a second or more.
+    var sessionStartedAt: Double
     var served = 0
     /// Edge-triggered readiness not yet used up: the socket may have bytes we have not read.
     var readable = true
@@ -49,6 +51,7 @@ final class HTTPConnection {
         self.acceptedAt = now
         self.lastProgressAt = now
         self.idleSince = now
+        self.sessionStartedAt = now
         parser = HTTPRequestParser(maxHeaderBytes: configuration.maxHeaderBytes,
                                    maxBodyBytes: configuration.maxBodyBytes)
     }

@@ -9,10 +9,17 @@ struct Job: Sendable {
     let request: HTTPRequest
     let head: HTTPRequestHead
     let isLastAllowed: Bool
+    /// When the client's current exchange began (its first request after being idle); older exchanges go first.
+    let sessionStartedAt: Double
 }
 
 /// A fixed set of threads running the responder, fed by a bounded queue: the number of threads, not the number of
 /// connections, bounds the memory and the concurrency of request handling.
+///
+/// Regular jobs are taken oldest exchange first, not first come first served: when 300 offices arrive at once, a
+/// FIFO queue advances all of them in lockstep (every status, then every push, then every pull) so every sync ends
+/// near the end of the burst and every office pulls every other office's push. Serving the exchange that began
+/// first lets offices finish one after another, as a thread per connection did, with bounded threads.
 ///
 /// Express jobs (health checks) go ahead of the queue and have one thread of their own besides, so they are
 /// answered even while every regular worker is busy with a slow push.
@@ -56,7 +63,13 @@ final class WorkerPool: Sendable {
                 queue.express.append(job)
             } else {
                 guard queue.regular.count < capacity else { return false }
-                queue.regular.append(job)
+                // Sorted by exchange start; equal starts keep their arrival order.
+                var low = 0, high = queue.regular.count
+                while low < high {
+                    let middle = (low + high) / 2
+                    if queue.regular[middle].sessionStartedAt <= job.sessionStartedAt { low = middle + 1 } else { high = middle }
+                }
+                queue.regular.insert(job, at: low)
             }
             return true
         }
