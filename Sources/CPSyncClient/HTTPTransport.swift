@@ -31,7 +31,8 @@ public struct RetryPolicy: Sendable {
     }
 }
 
-/// A small synchronous HTTP client over one long-lived URLSession (or libcurl when a CA file is given).
+/// A small synchronous HTTP client over libcurl's easy interface (one reused handle), or one long-lived URLSession
+/// when libcurl cannot be loaded.
 ///
 /// Timeouts are about progress: an attempt is abandoned only when no byte moved for `stallSeconds`, never because a
 /// slow link takes long. Requests that are safe to repeat (GETs, and pushes, which the server answers idempotently
@@ -49,7 +50,7 @@ public final class HTTPTransport: Sendable {
     /// No retry starts after this point (monotonic uptime); the command's overall budget.
     let retryDeadline: Double
     let retry: RetryPolicy
-    /// Set when a CA file is given: HTTPS then goes through libcurl with that CA (see CurlSession).
+    /// libcurl, whenever it can be loaded (see CurlSession for why); URLSession is the fallback.
     let curl: CurlSession?
     let curlProblem: String?
 
@@ -62,10 +63,10 @@ public final class HTTPTransport: Sendable {
                 budgetSeconds: Double? = nil, retry: RetryPolicy = RetryPolicy()) {
         var curl: CurlSession?
         var problem: String?
-        if let caFile, !caFile.isEmpty {
-            do { curl = try CurlSession(caFile: caFile) } catch {
-                if case .unavailable(let m) = error { problem = m }
-            }
+        let ca = caFile.flatMap { $0.isEmpty ? nil : $0 }
+        do { curl = try CurlSession(caFile: ca) } catch {
+            // Without libcurl, URLSession serves plain and public-CA HTTPS; a private CA cannot be trusted then.
+            if ca != nil, case .unavailable(let m) = error { problem = m }
         }
         self.curl = curl
         self.curlProblem = problem
