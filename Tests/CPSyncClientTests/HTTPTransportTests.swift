@@ -214,6 +214,73 @@ private let fast = RetryPolicy(initialDelaySeconds: 0.05, maxDelaySeconds: 0.2, 
         #expect(lost)
     }
 
+    /// A real TLS server (openssl s_server) with a self-signed certificate: without the CA file the failure is
+    /// reported once as a certificate problem (never retried); with `--ca-file` the same server is trusted.
+    @Test func anUntrustedCertificateIsReportedAtOnceAndTheCAFileFixesIt() throws {
+        guard let openssl = ["/usr/bin/openssl", "/usr/local/bin/openssl"].first(where: FileManager.default.isExecutableFile) else {
+            Issue.record("openssl is missing: apt-get install openssl (make test-deps)")
+            return
+        }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cpsync-tls-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+        let make = Process()
+        make.executableURL = URL(fileURLWithPath: openssl)
+        make.arguments = ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                          "-keyout", key, "-out", cert, "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                          "-days", "1"]
+        make.standardError = FileHandle.nullDevice
+        try make.run()
+        make.waitUntilExit()
+        #expect(make.terminationStatus == 0)
+
+        // A port that was just free.
+        let probe = try ScriptedServer([.answer(status: 200)])
+        let port = probe.port
+        probe.stop()
+        let server = Process()
+        server.executableURL = URL(fileURLWithPath: openssl)
+        server.arguments = ["s_server", "-accept", "127.0.0.1:\(port)", "-cert", cert, "-key", key, "-www", "-quiet"]
+        server.standardOutput = FileHandle.nullDevice
+        server.standardError = FileHandle.nullDevice
+        try server.run()
+        defer {
+            // SIGKILL: s_server started from the test runner does not end on SIGTERM.
+            kill(server.processIdentifier, SIGKILL)
+            server.waitUntilExit()
+        }
+        // Wait (bounded) until it accepts.
+        for _ in 0..<100 {
+            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = port.bigEndian
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let rc = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            close(fd)
+            if rc == 0 { break }
+            Thread.sleep(forTimeInterval: 0.05)
+        }
+
+        // Four seconds between attempts: a retry would show in the time taken.
+        let slow = RetryPolicy(initialDelaySeconds: 4, maxDelaySeconds: 4, maxAttempts: 3)
+        let untrusted = HTTPTransport(baseURL: "https://127.0.0.1:\(port)", token: "t", budgetSeconds: 30, retry: slow)
+        let started = Date()
+        #expect {
+            _ = try untrusted.send("GET", "/v1/status")
+        } throws: { error in
+            guard case ClientError.certificate = error, let error = error as? ClientError else { return false }
+            return error.description.contains("--ca-file") && error.exitCode == .refused
+        }
+        #expect(Date().timeIntervalSince(started) < 1.5, "a certificate failure must not be retried")
+
+        let trusted = HTTPTransport(baseURL: "https://127.0.0.1:\(port)", token: "t", caFile: cert, budgetSeconds: 30, retry: slow)
+        #expect(try trusted.send("GET", "/").status == 200)
+    }
+
     @Test func backoffGrowsAndRetryAfterWins() {
         let policy = RetryPolicy(initialDelaySeconds: 1, maxDelaySeconds: 8, maxAttempts: 10)
         #expect((0.5...1).contains(policy.delay(afterAttempt: 1, retryAfter: nil)))
