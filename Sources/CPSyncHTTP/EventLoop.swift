@@ -79,6 +79,8 @@ final class EventLoop {
     private var stopping = false
     private var graceDeadline = Double.infinity
     private var lastSweep = 0.0
+    /// Set while accepting is paused after running out of descriptors.
+    private var acceptPausedUntil: Double?
     private var configuration: HTTPServerConfiguration { shared.configuration }
 
     init(epollFD: Int32, listenFD: Int32, shared: ServerShared, pool: WorkerPool) {
@@ -144,6 +146,10 @@ final class EventLoop {
                 lastSweep = now
                 sweep(now: now)
             }
+            if let until = acceptPausedUntil, now >= until {
+                acceptPausedUntil = nil
+                if listenFD >= 0 { _ = Self.register(listenFD, tag: Self.listenTag, events: EPOLLIN.rawValue, in: epollFD) }
+            }
             if stopping && (connections.isEmpty || now >= graceDeadline) { break }
         }
         for connection in Array(connections.values) { closeConnection(connection) }
@@ -165,8 +171,14 @@ final class EventLoop {
                 $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFD, $0, &length) }
             }
             if fd < 0 {
-                if errno == EINTR || errno == ECONNABORTED { continue }
-                // EAGAIN: all taken. EMFILE/ENFILE/ENOMEM: the level-triggered listener reports again next turn.
+                let code = errno
+                if code == EINTR || code == ECONNABORTED { continue }
+                if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM {
+                    // Out of descriptors or memory: the level-triggered listener would report again at once, so
+                    // stop watching it for 100 ms instead of spinning (the pending connections wait in the backlog).
+                    _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+                    acceptPausedUntil = Socket.now() + 0.1
+                }
                 return
             }
             _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
