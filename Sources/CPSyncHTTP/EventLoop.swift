@@ -207,7 +207,7 @@ final class EventLoop {
     /// Answers 503 without reading the request and closes; never blocks (the response fits the socket buffer, and
     /// input already received is discarded so the close does not reset the connection).
     private func refuseOverCapacity(_ fd: Int32, remote: String) {
-        var response = HTTPResponse.error(status: 503, code: "too_many_connections",
+        var response = HTTPResponse.error(status: 503, code: "unavailable",
                                           message: "the server has too many open connections; retry later")
         response.headers.set("Retry-After", String(configuration.retryAfterSeconds))
         let bytes = ResponseSerializer.serialize(response, isHEAD: false, close: true, keepAliveHTTP10: false)
@@ -315,7 +315,7 @@ final class EventLoop {
                       isLastAllowed: connection.served >= configuration.maxRequestsPerConnection,
                       sessionStartedAt: connection.sessionStartedAt)
         if !pool.submit(job, express: configuration.expressPaths.contains(head.path)) {
-            var response = HTTPResponse.error(status: 503, code: "overloaded",
+            var response = HTTPResponse.error(status: 503, code: "unavailable",
                                               message: "the server is busy; retry in a moment")
             response.headers.set("Retry-After", String(configuration.retryAfterSeconds))
             queue(response, on: connection, method: head.method, close: stopping || !head.keepAlive,

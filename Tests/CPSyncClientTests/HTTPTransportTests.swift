@@ -128,7 +128,7 @@ private let fast = RetryPolicy(initialDelaySeconds: 0.05, maxDelaySeconds: 0.2, 
 @Suite(.serialized) struct HTTPTransportTests {
     @Test func a503IsRetriedHonouringRetryAfterUntilItSucceeds() throws {
         let server = try ScriptedServer([
-            .answer(status: 503, headers: ["Retry-After: 1"], body: #"{"error":{"code":"overloaded","message":"busy"}}"#),
+            .answer(status: 503, headers: ["Retry-After: 1"], body: #"{"error":{"code":"unavailable","message":"busy"}}"#),
             .answer(status: 503, headers: ["Retry-After: 0"]),
             .answer(status: 200, body: "ok"),
         ])
