@@ -26,6 +26,8 @@ final class CurlSession: @unchecked Sendable {
     private typealias SlistFree = @convention(c) (OpaquePointer?) -> Void
     private typealias StrError = @convention(c) (Int32) -> UnsafePointer<CChar>?
     typealias WriteCallback = @convention(c) (UnsafeMutablePointer<CChar>?, Int, Int, UnsafeMutableRawPointer?) -> Int
+    /// (user data, download total, downloaded, upload total, uploaded) → 0 to go on.
+    typealias XferInfoCallback = @convention(c) (UnsafeMutableRawPointer?, Int64, Int64, Int64, Int64) -> Int32
 
     // Option numbers from curl.h (stable ABI since libcurl 7).
     private enum Option {
@@ -33,6 +35,7 @@ final class CurlSession: @unchecked Sendable {
         static let httpHeader: Int32 = 10023, customRequest: Int32 = 10036, caInfo: Int32 = 10065
         static let writeFunction: Int32 = 20011, postFieldSizeLarge: Int32 = 30120
         static let headerData: Int32 = 10029, headerFunction: Int32 = 20079
+        static let noProgress: Int32 = 43, xferInfoData: Int32 = 10057, xferInfoFunction: Int32 = 20219
         static let lowSpeedLimit: Int32 = 19, lowSpeedTime: Int32 = 20
         static let noSignal: Int32 = 99, connectTimeoutMS: Int32 = 156, httpGet: Int32 = 80
         static let responseCode: Int32 = 0x200000 + 2
@@ -94,13 +97,15 @@ final class CurlSession: @unchecked Sendable {
     private final class Sink {
         var bytes: [UInt8] = []
         var headerLines: [String] = []
+        var progress: ((TransferProgress) -> Void)?
+        var last = TransferProgress()
     }
 
     /// One request; returns the status, body and headers, or throws the transfer error libcurl reports.
     /// `stallSeconds`: the transfer is abandoned when no byte moved for this long (not a total: a slow link that
     /// keeps moving is never cut).
-    func send(method: String, url: String, headers: [(String, String)], body: [UInt8]?,
-              stallSeconds: Double) throws(Failure) -> (status: Int, body: [UInt8], headers: [(String, String)]) {
+    func send(method: String, url: String, headers: [(String, String)], body: [UInt8]?, stallSeconds: Double,
+              progress: ((TransferProgress) -> Void)? = nil) throws(Failure) -> (status: Int, body: [UInt8], headers: [(String, String)]) {
         lock.lock()
         defer { lock.unlock() }
         if let handle { easyReset(handle) } else { handle = easyInit() }
@@ -110,6 +115,7 @@ final class CurlSession: @unchecked Sendable {
         list = slistAppend(list, "Expect:")  // no 100-continue round trip
         defer { slistFree(list) }
         let sink = Sink()
+        sink.progress = progress
         let unmanaged = Unmanaged.passRetained(sink)
         defer { unmanaged.release() }
         let write: WriteCallback = { data, size, count, user in
@@ -127,6 +133,18 @@ final class CurlSession: @unchecked Sendable {
                 sink.headerLines.append(String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self))
             }
             return n
+        }
+        let xferInfo: XferInfoCallback = { user, downloadTotal, downloaded, uploadTotal, uploaded in
+            guard let user else { return 0 }
+            let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
+            let now = TransferProgress(sent: Int(uploaded), toSend: Int(uploadTotal), received: Int(downloaded),
+                                       toReceive: Int(downloadTotal))
+            // libcurl calls about once a second even when nothing moved; report changes only.
+            if now != sink.last {
+                sink.last = now
+                sink.progress?(now)
+            }
+            return 0
         }
         var errorBuffer = [CChar](repeating: 0, count: 256)
         let rc: Int32 = url.withCString { urlPtr in
@@ -147,6 +165,11 @@ final class CurlSession: @unchecked Sendable {
                             _ = setPointer(handle, Option.writeData, unmanaged.toOpaque())
                             _ = setPointer(handle, Option.headerFunction, unsafeBitCast(header, to: UnsafeRawPointer.self))
                             _ = setPointer(handle, Option.headerData, unmanaged.toOpaque())
+                            if progress != nil {
+                                _ = setLong(handle, Option.noProgress, 0)
+                                _ = setPointer(handle, Option.xferInfoFunction, unsafeBitCast(xferInfo, to: UnsafeRawPointer.self))
+                                _ = setPointer(handle, Option.xferInfoData, unmanaged.toOpaque())
+                            }
                             if body != nil {
                                 // POSTFIELDS with an explicit size: binary-safe, not copied (the buffer outlives perform).
                                 _ = setLong(handle, Option.postFieldSizeLarge, bodyPtr.count)

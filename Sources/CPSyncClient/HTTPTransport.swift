@@ -31,6 +31,21 @@ public struct RetryPolicy: Sendable {
     }
 }
 
+/// Bytes moved so far by one request attempt; totals are 0 while unknown (e.g. before the answer's head arrives).
+public struct TransferProgress: Sendable, Equatable {
+    public var sent = 0
+    public var toSend = 0
+    public var received = 0
+    public var toReceive = 0
+
+    public init(sent: Int = 0, toSend: Int = 0, received: Int = 0, toReceive: Int = 0) {
+        self.sent = sent
+        self.toSend = toSend
+        self.received = received
+        self.toReceive = toReceive
+    }
+}
+
 /// A small synchronous HTTP client over libcurl's easy interface (one reused handle), or one long-lived URLSession
 /// when libcurl cannot be loaded.
 ///
@@ -96,7 +111,11 @@ public final class HTTPTransport: Sendable {
     }
 
     /// Sends one request and waits for the answer, retrying it when that is safe and useful.
-    public func send(_ method: String, _ path: String, body: [UInt8]? = nil) throws(ClientError) -> Response {
+    ///
+    /// `progress` is called on the calling thread as bytes move (libcurl only; a retry starts again from 0), so a
+    /// progress bar can show bytes and time left on a slow link.
+    public func send(_ method: String, _ path: String, body: [UInt8]? = nil,
+                     progress: ((TransferProgress) -> Void)? = nil) throws(ClientError) -> Response {
         guard let url = URL(string: baseURL + path) else { throw ClientError.notConfigured("bad server URL '\(baseURL)'") }
         if let problem = curlProblem { throw ClientError.notConfigured("cannot use the CA file: \(problem)") }
         let pathOnly = String(path.prefix { $0 != "?" })
@@ -104,7 +123,7 @@ public final class HTTPTransport: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let outcome = once(method, url: url, body: body)
+            let outcome = once(method, url: url, body: body, progress: progress)
             let retryAfter: Double?
             switch outcome {
             case .answered(let status, let bytes, let after):
@@ -127,7 +146,7 @@ public final class HTTPTransport: Sendable {
     }
 
     /// One attempt over libcurl or URLSession.
-    private func once(_ method: String, url: URL, body: [UInt8]?) -> Attempt {
+    private func once(_ method: String, url: URL, body: [UInt8]?, progress: ((TransferProgress) -> Void)?) -> Attempt {
         // One header list for both ways of sending.
         var headers = [("Accept", "application/json"), ("Accept-Language", L10n.isChinese ? "zh-CN,zh;q=0.9" : "en")]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
@@ -135,7 +154,7 @@ public final class HTTPTransport: Sendable {
         if let curl {
             do {
                 let answer = try curl.send(method: method, url: url.absoluteString, headers: headers, body: body,
-                                           stallSeconds: stallSeconds)
+                                           stallSeconds: stallSeconds, progress: progress)
                 let after = answer.headers.first { $0.0.lowercased() == "retry-after" }.flatMap { Self.retryAfter($0.1) }
                 return .answered(status: answer.status, body: answer.body, retryAfter: after)
             } catch {
@@ -194,8 +213,9 @@ public final class HTTPTransport: Sendable {
     }
 
     /// Sends a request and decodes a 2xx answer as `T`; an error body becomes `ClientError.server`.
-    public func call<T: WireMessage>(_ method: String, _ path: String, body: [UInt8]? = nil, as type: T.Type) throws(ClientError) -> T {
-        let r = try send(method, path, body: body)
+    public func call<T: WireMessage>(_ method: String, _ path: String, body: [UInt8]? = nil, as type: T.Type,
+                                     progress: ((TransferProgress) -> Void)? = nil) throws(ClientError) -> T {
+        let r = try send(method, path, body: body, progress: progress)
         guard (200..<300).contains(r.status) else {
             if let e = try? ErrorBody.decode(r.body) { throw ClientError.server(status: r.status, body: e) }
             throw ClientError.server(status: r.status, body: ErrorBody(code: r.status >= 500 ? .serverError : .badRequest,

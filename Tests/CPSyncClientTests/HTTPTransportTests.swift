@@ -183,18 +183,31 @@ private let fast = RetryPolicy(initialDelaySeconds: 0.05, maxDelaySeconds: 0.2, 
         #expect(took > 0.1 && took < 5, "retried for \(took) s")
     }
 
-    /// The stall timeout is 1 s; an answer that keeps trickling for about 2.5 s is not cut.
+    /// The stall timeout is 2 s (libcurl checks speed in whole seconds); an answer that keeps trickling for about
+    /// 4 s is not cut.
     @Test func aSlowButMovingAnswerIsNotCutByTheStallTimeout() throws {
         let body = String(repeating: "abcd", count: 10)
-        let server = try ScriptedServer([.trickle(body: body, interval: 0.25)])
+        let server = try ScriptedServer([.trickle(body: body, interval: 0.4)])
         defer { server.stop() }
-        let transport = HTTPTransport(baseURL: "http://127.0.0.1:\(server.port)", token: "t", deadlineSeconds: 1,
+        let transport = HTTPTransport(baseURL: "http://127.0.0.1:\(server.port)", token: "t", deadlineSeconds: 2,
                                       budgetSeconds: 0, retry: fast)
         let started = Date()
         let response = try transport.send("GET", "/v1/pull")
         #expect(String(decoding: response.body, as: UTF8.self) == body)
-        #expect(Date().timeIntervalSince(started) > 2)
+        #expect(Date().timeIntervalSince(started) > 3.5)
         #expect(server.seen.count == 1)
+    }
+
+    /// A peer that stops sending mid-answer is given up after the stall timeout (and not retried: no budget).
+    @Test func aStalledAnswerIsAbandonedAfterTheStallTimeout() throws {
+        let server = try ScriptedServer([.trickle(body: "abcdefgh", interval: 6)])
+        defer { server.stop() }
+        let transport = HTTPTransport(baseURL: "http://127.0.0.1:\(server.port)", token: "t", deadlineSeconds: 2,
+                                      budgetSeconds: 0, retry: fast)
+        let started = Date()
+        #expect(throws: ClientError.self) { try transport.send("GET", "/v1/pull") }
+        let took = Date().timeIntervalSince(started)
+        #expect(took > 1.5 && took < 5, "gave up after \(took) s")
     }
 
     @Test func aCertificateFailureIsNotRetriedAndPointsToTheCAFile() {
@@ -279,6 +292,20 @@ private let fast = RetryPolicy(initialDelaySeconds: 0.05, maxDelaySeconds: 0.2, 
 
         let trusted = HTTPTransport(baseURL: "https://127.0.0.1:\(port)", token: "t", caFile: cert, budgetSeconds: 30, retry: slow)
         #expect(try trusted.send("GET", "/").status == 200)
+    }
+
+    @Test func progressReportsTheBytesOfTheUploadAndTheAnswer() throws {
+        let answer = String(repeating: "x", count: 100_000)
+        let server = try ScriptedServer([.answer(status: 200, body: answer)])
+        defer { server.stop() }
+        let transport = HTTPTransport(baseURL: "http://127.0.0.1:\(server.port)", token: "t", budgetSeconds: 5, retry: fast)
+        var seen: [TransferProgress] = []
+        let body = [UInt8](repeating: 0x7B, count: 300_000)
+        let response = try transport.send("POST", "/v1/push", body: body) { seen.append($0) }
+        #expect(response.body.count == answer.utf8.count)
+        #expect(seen.last?.sent == body.count && seen.last?.toSend == body.count)
+        #expect(seen.last?.received == answer.utf8.count)
+        #expect(zip(seen, seen.dropFirst()).allSatisfy { $0.sent <= $1.sent && $0.received <= $1.received })
     }
 
     @Test func backoffGrowsAndRetryAfterWins() {
