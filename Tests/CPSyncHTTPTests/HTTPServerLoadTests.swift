@@ -45,11 +45,19 @@ private func rawConnection(port: UInt16) -> Int32? {
     return fd
 }
 
+/// Threads of this process, from /proc/self/status.
+private func threadCount() -> Int {
+    let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+    let line = status.split(separator: "\n").first { $0.hasPrefix("Threads:") } ?? ""
+    return Int(line.split(separator: "\t").last ?? "") ?? 0
+}
+
 @Suite(.serialized) struct HTTPServerLoadTests {
     /// 200 slowloris connections (a header byte every second) and 200 idle ones must not delay a health check.
     @Test func slowAndIdleConnectionsDoNotDelayHealthChecks() throws {
         let server = try startServer()
         defer { server.shutdown(gracePeriodSeconds: 2) }
+        let threadsBefore = threadCount()
         var slow: [Int32] = []
         var idle: [Int32] = []
         defer { (slow + idle).forEach { close($0) } }
@@ -94,6 +102,9 @@ private func rawConnection(port: UInt16) -> Int32? {
         #expect(worst < 1, "slowest health check took \(Int(worst * 1000)) ms")
         #expect(sorted[sorted.count / 2] < 0.02)
         #expect(server.openConnectionCount >= 400)
+        // Waiting connections cost no thread: a thread per connection would add 400 here (the margin is for servers
+        // that other suites start meanwhile).
+        #expect(threadCount() - threadsBefore < 100, "threads: \(threadsBefore) → \(threadCount())")
     }
 
     /// A body that keeps moving is served however long it takes; only a stall counts against it.
