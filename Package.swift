@@ -14,7 +14,8 @@ let package = Package(
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         .target(name: "CPSyncCore", dependencies: ["CSQLite"]),
         .target(name: "CPSyncCLI"),
-        .target(name: "CPSyncHTTP"),
+        .systemLibrary(name: "CLinux"),
+        .target(name: "CPSyncHTTP", dependencies: ["CLinux"]),
         .target(name: "CPPCC", dependencies: ["CPSyncCore", "CPSyncCLI"]),
         .target(name: "CPSyncProtocol", dependencies: ["CPSyncCore"]),
         .target(name: "CPSyncServer", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
@@ -23,7 +24,7 @@ let package = Package(
         .executableTarget(name: "cpsyncd", dependencies: ["CPSyncServer", "CPSyncCLI", "CPSyncHTTP"]),
         .executableTarget(
             name: "cpsync-bench",
-            dependencies: ["CSQLite", "CPSyncCore", "CPSyncProtocol", "CPSyncServer", "CPSyncClient", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
+            dependencies: ["CSQLite", "CLinux", "CPSyncCore", "CPSyncProtocol", "CPSyncServer", "CPSyncClient", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
         .testTarget(name: "CPSyncHTTPTests", dependencies: ["CPSyncHTTP"]),
         .testTarget(name: "CPSyncCLITests", dependencies: ["CPSyncCLI"]),
         .testTarget(name: "CPSyncCoreTests", dependencies: ["CPSyncCore", "CSQLite"]),

@@ -5,6 +5,8 @@ import CPSyncProtocol
 public enum ClientError: Error, CustomStringConvertible, ExitCodeProviding, Sendable {
     /// The server could not be reached or the connection broke.
     case unreachable(url: String, reason: String)
+    /// The server's TLS certificate was not accepted: a configuration problem, not the network, so never retried.
+    case certificate(url: String, reason: String)
     /// The server answered with an error body.
     case server(status: Int, body: ErrorBody)
     /// The server answered something that is not protocol v1.
@@ -17,6 +19,9 @@ public enum ClientError: Error, CustomStringConvertible, ExitCodeProviding, Send
         case .unreachable(let url, let reason):
             L10n.pick(en: "cannot reach the county server at \(url) (\(reason)); nothing was lost, run the command again when the network is back",
                       zh: "无法连接县政协服务器 \(url)（\(reason)）；数据没有丢失，网络恢复后请重新运行")
+        case .certificate(let url, let reason):
+            L10n.pick(en: "the TLS certificate of \(url) was not accepted (\(reason)); this is a certificate problem, not the network: give the county's CA certificate with --ca-file FILE.pem (cpsync init --ca-file), or check the server's certificate; nothing was lost",
+                      zh: "服务器 \(url) 的 TLS 证书未被信任（\(reason)）；这是证书问题而不是网络问题：请用 --ca-file 文件.pem 指定县政协的 CA 证书（cpsync init --ca-file），或检查服务器证书；数据没有丢失")
         case .server(let status, let body):
             switch body.code {
             case .clockSkew:
@@ -39,6 +44,7 @@ public enum ClientError: Error, CustomStringConvertible, ExitCodeProviding, Send
     public var exitCode: ExitCode {
         switch self {
         case .unreachable: .unavailable
+        case .certificate: .refused
         case .server(let status, let body):
             status >= 500 ? .unavailable : (body.code == .unauthorized || body.code == .forbidden || status == 409 ? .refused : .dataError)
         case .badResponse: .unavailable

@@ -5,34 +5,95 @@ import Foundation
 import FoundationNetworking
 #endif
 
-/// A small synchronous HTTP client over one long-lived URLSession, with an overall deadline per request
-/// (URLSession's own timeout is only an idle timeout).
+/// How `HTTPTransport` retries requests that are safe to repeat.
+public struct RetryPolicy: Sendable {
+    /// The first backoff; each further attempt doubles it, up to `maxDelaySeconds`.
+    public var initialDelaySeconds = 0.5
+    public var maxDelaySeconds = 8.0
+    /// Attempts per request, the first included. Five ride over a blip or a restart (about 6 s of backoff in all)
+    /// without making a command wait long on a server that is really down.
+    public var maxAttempts = 5
+
+    public init(initialDelaySeconds: Double = 0.5, maxDelaySeconds: Double = 8, maxAttempts: Int = 5) {
+        self.initialDelaySeconds = initialDelaySeconds
+        self.maxDelaySeconds = maxDelaySeconds
+        self.maxAttempts = maxAttempts
+    }
+
+    /// The wait before attempt `attempt + 1` (attempt counts from 1): the server's `Retry-After` when it gave one,
+    /// else exponential backoff; either with random jitter, so offices told to come back together do not.
+    func delay(afterAttempt attempt: Int, retryAfter: Double?) -> Double {
+        if let retryAfter {
+            return retryAfter + Double.random(in: 0...max(0.05, min(1, retryAfter * 0.5)))
+        }
+        let ceiling = min(maxDelaySeconds, initialDelaySeconds * pow(2, Double(attempt - 1)))
+        return Double.random(in: (ceiling / 2)...max(ceiling / 2, ceiling))
+    }
+}
+
+/// Bytes moved so far by one request attempt; totals are 0 while unknown (e.g. before the answer's head arrives).
+public struct TransferProgress: Sendable, Equatable {
+    public var sent = 0
+    public var toSend = 0
+    public var received = 0
+    public var toReceive = 0
+
+    public init(sent: Int = 0, toSend: Int = 0, received: Int = 0, toReceive: Int = 0) {
+        self.sent = sent
+        self.toSend = toSend
+        self.received = received
+        self.toReceive = toReceive
+    }
+}
+
+/// A small synchronous HTTP client over libcurl's easy interface (one reused handle), or one long-lived URLSession
+/// when libcurl cannot be loaded.
+///
+/// Timeouts are about progress: an attempt is abandoned only when no byte moved for `stallSeconds`, never because a
+/// slow link takes long. Requests that are safe to repeat (GETs, and pushes, which the server answers idempotently
+/// by batch id) are retried on 503/429/502/504 (honouring `Retry-After`) and on refused or broken connections, with
+/// exponential backoff and jitter, until the command's budget is spent.
 public final class HTTPTransport: Sendable {
+    /// POST paths the server handles idempotently, so a repeat after a lost answer is harmless.
+    static let idempotentPosts: Set<String> = ["/v1/push"]
+
     public let baseURL: String
     let token: String?
     let session: URLSession
-    let deadlineSeconds: Double
-    /// Set when a CA file is given: HTTPS then goes through libcurl with that CA (see CurlSession).
+    /// No byte moving for this long abandons an attempt.
+    let stallSeconds: Double
+    /// No retry starts after this point (monotonic uptime); the command's overall budget.
+    let retryDeadline: Double
+    let retry: RetryPolicy
+    /// libcurl, whenever it can be loaded (see CurlSession for why); URLSession is the fallback.
     let curl: CurlSession?
     let curlProblem: String?
 
-    /// `caFile`: a PEM file of the county's private CA, trusted for HTTPS (county intranets use their own).
-    public init(baseURL: String, token: String?, caFile: String? = nil, deadlineSeconds: Double = 60) {
+    /// - Parameters:
+    ///   - caFile: a PEM file of the county's private CA, trusted for HTTPS (county intranets use their own).
+    ///   - deadlineSeconds: how long no byte may move before an attempt is abandoned (then retried if safe).
+    ///   - budgetSeconds: how long after creation retries may still start; default five times `deadlineSeconds`,
+    ///     at least 30 s. A transfer that keeps moving is never cut by it.
+    public init(baseURL: String, token: String?, caFile: String? = nil, deadlineSeconds: Double = 60,
+                budgetSeconds: Double? = nil, retry: RetryPolicy = RetryPolicy()) {
         var curl: CurlSession?
         var problem: String?
-        if let caFile, !caFile.isEmpty {
-            do { curl = try CurlSession(caFile: caFile) } catch {
-                if case .unavailable(let m) = error { problem = m }
-            }
+        let ca = caFile.flatMap { $0.isEmpty ? nil : $0 }
+        do { curl = try CurlSession(caFile: ca) } catch {
+            // Without libcurl, URLSession serves plain and public-CA HTTPS; a private CA cannot be trusted then.
+            if ca != nil, case .unavailable(let m) = error { problem = m }
         }
         self.curl = curl
         self.curlProblem = problem
         self.baseURL = baseURL.hasSuffix("/") ? String(baseURL.dropLast()) : baseURL
         self.token = token
-        self.deadlineSeconds = deadlineSeconds
+        self.stallSeconds = deadlineSeconds
+        self.retryDeadline = ProcessInfo.processInfo.systemUptime + (budgetSeconds ?? max(30, deadlineSeconds * 5))
+        self.retry = retry
         let config = URLSessionConfiguration.ephemeral
-        config.timeoutIntervalForRequest = min(30, deadlineSeconds)
-        config.timeoutIntervalForResource = deadlineSeconds
+        // URLSession's request timeout is an idle timeout: exactly the progress rule. No total.
+        config.timeoutIntervalForRequest = deadlineSeconds
+        config.timeoutIntervalForResource = 7 * 24 * 3600
         config.httpMaximumConnectionsPerHost = 2
         session = URLSession(configuration: config)
     }
@@ -42,21 +103,69 @@ public final class HTTPTransport: Sendable {
         public let body: [UInt8]
     }
 
-    /// Sends one request and waits for the answer, at most the deadline.
-    public func send(_ method: String, _ path: String, body: [UInt8]? = nil) throws(ClientError) -> Response {
+    /// One attempt's outcome.
+    enum Attempt: Sendable {
+        case answered(status: Int, body: [UInt8], retryAfter: Double?)
+        /// `retryable`: the network failed, not the request (refused, reset, stalled, cut mid-answer).
+        case failed(ClientError, retryable: Bool)
+    }
+
+    /// Sends one request and waits for the answer, retrying it when that is safe and useful.
+    ///
+    /// `progress` is called on the calling thread as bytes move (libcurl only; a retry starts again from 0), so a
+    /// progress bar can show bytes and time left on a slow link.
+    public func send(_ method: String, _ path: String, body: [UInt8]? = nil,
+                     progress: ((TransferProgress) -> Void)? = nil) throws(ClientError) -> Response {
         guard let url = URL(string: baseURL + path) else { throw ClientError.notConfigured("bad server URL '\(baseURL)'") }
         if let problem = curlProblem { throw ClientError.notConfigured("cannot use the CA file: \(problem)") }
+        let pathOnly = String(path.prefix { $0 != "?" })
+        let repeatable = method == "GET" || method == "HEAD" || (method == "POST" && Self.idempotentPosts.contains(pathOnly))
+        var attempt = 0
+        while true {
+            attempt += 1
+            let outcome = once(method, url: url, body: body, progress: progress)
+            let retryAfter: Double?
+            switch outcome {
+            case .answered(let status, let bytes, let after):
+                guard repeatable, [429, 502, 503, 504].contains(status) else { return Response(status: status, body: bytes) }
+                retryAfter = after
+            case .failed(let error, let retryable):
+                guard repeatable, retryable else { throw error }
+                retryAfter = nil
+            }
+            let wait = retry.delay(afterAttempt: attempt, retryAfter: retryAfter)
+            let remaining = retryDeadline - ProcessInfo.processInfo.systemUptime
+            guard attempt < retry.maxAttempts, wait < remaining else {
+                switch outcome {
+                case .answered(let status, let bytes, _): return Response(status: status, body: bytes)
+                case .failed(let error, _): throw error
+                }
+            }
+            Thread.sleep(forTimeInterval: wait)
+        }
+    }
+
+    /// One attempt over libcurl or URLSession.
+    private func once(_ method: String, url: URL, body: [UInt8]?, progress: ((TransferProgress) -> Void)?) -> Attempt {
         // One header list for both ways of sending.
         var headers = [("Accept", "application/json"), ("Accept-Language", L10n.isChinese ? "zh-CN,zh;q=0.9" : "en")]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
         if let curl {
             do {
-                let (status, bytes) = try curl.send(method: method, url: url.absoluteString, headers: headers, body: body, timeoutSeconds: deadlineSeconds)
-                return Response(status: status, body: bytes)
+                let answer = try curl.send(method: method, url: url.absoluteString, headers: headers, body: body,
+                                           stallSeconds: stallSeconds, progress: progress)
+                let after = answer.headers.first { $0.0.lowercased() == "retry-after" }.flatMap { Self.retryAfter($0.1) }
+                return .answered(status: answer.status, body: answer.body, retryAfter: after)
             } catch {
-                if case .transfer(let m) = error { throw ClientError.unreachable(url: baseURL, reason: m) }
-                throw ClientError.unreachable(url: baseURL, reason: "\(error)")
+                switch error {
+                case .transfer(_, let message) where error.isCertificateProblem:
+                    return .failed(.certificate(url: baseURL, reason: message), retryable: false)
+                case .transfer(_, let message):
+                    return .failed(.unreachable(url: baseURL, reason: message), retryable: !error.isPermanent)
+                case .unavailable(let message):
+                    return .failed(.notConfigured("cannot use the CA file: \(message)"), retryable: false)
+                }
             }
         }
         var request = URLRequest(url: url)
@@ -64,26 +173,49 @@ public final class HTTPTransport: Sendable {
         request.httpBody = body.map { Data($0) }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let box = ResultBox()
+        let baseURL = baseURL
         let task = session.dataTask(with: request) { data, response, error in
             if let error {
-                box.set(.failure(.unreachable(url: self.baseURL, reason: error.localizedDescription)))
+                box.set(Self.classify(error, baseURL: baseURL))
             } else if let http = response as? HTTPURLResponse {
-                box.set(.success(Response(status: http.statusCode, body: data.map { Array($0) } ?? [])))
+                let after = http.value(forHTTPHeaderField: "Retry-After").flatMap(Self.retryAfter)
+                box.set(.answered(status: http.statusCode, body: data.map { Array($0) } ?? [], retryAfter: after))
             } else {
-                box.set(.failure(.badResponse("no HTTP response")))
+                box.set(.failed(.badResponse("no HTTP response"), retryable: true))
             }
         }
         task.resume()
-        guard let result = box.wait(seconds: deadlineSeconds) else {
+        // URLSession enforces the stall timeout itself; this only guards against a callback that never comes.
+        guard let result = box.wait(seconds: max(stallSeconds * 4, 3600)) else {
             task.cancel()
-            throw ClientError.unreachable(url: baseURL, reason: "no answer within \(Int(deadlineSeconds)) s")
+            return .failed(.unreachable(url: baseURL, reason: "no answer"), retryable: true)
         }
-        return try result.get()
+        return result
+    }
+
+    /// Certificate failures are not the network: retrying cannot help, and the message says what to do.
+    static func classify(_ error: any Error, baseURL: String) -> Attempt {
+        let code = (error as? URLError)?.code.rawValue ?? (error as NSError).code
+        switch code {
+        case -1206 ... -1200:  // secureConnectionFailed, serverCertificate*, clientCertificate*
+            return .failed(.certificate(url: baseURL, reason: error.localizedDescription), retryable: false)
+        case NSURLErrorBadURL, NSURLErrorUnsupportedURL, NSURLErrorCancelled:
+            return .failed(.unreachable(url: baseURL, reason: error.localizedDescription), retryable: false)
+        default:
+            return .failed(.unreachable(url: baseURL, reason: error.localizedDescription), retryable: true)
+        }
+    }
+
+    /// `Retry-After` in seconds (the HTTP-date form is not used by cpsyncd and is ignored).
+    static func retryAfter(_ value: String) -> Double? {
+        guard let seconds = Double(value.trimmingCharacters(in: .whitespaces)), seconds >= 0 else { return nil }
+        return min(seconds, 300)
     }
 
     /// Sends a request and decodes a 2xx answer as `T`; an error body becomes `ClientError.server`.
-    public func call<T: WireMessage>(_ method: String, _ path: String, body: [UInt8]? = nil, as type: T.Type) throws(ClientError) -> T {
-        let r = try send(method, path, body: body)
+    public func call<T: WireMessage>(_ method: String, _ path: String, body: [UInt8]? = nil, as type: T.Type,
+                                     progress: ((TransferProgress) -> Void)? = nil) throws(ClientError) -> T {
+        let r = try send(method, path, body: body, progress: progress)
         guard (200..<300).contains(r.status) else {
             if let e = try? ErrorBody.decode(r.body) { throw ClientError.server(status: r.status, body: e) }
             throw ClientError.server(status: r.status, body: ErrorBody(code: r.status >= 500 ? .serverError : .badRequest,
@@ -99,16 +231,16 @@ public final class HTTPTransport: Sendable {
 final class ResultBox: @unchecked Sendable {
     // Sound: `result` is only touched under `condition`'s lock.
     private let condition = NSCondition()
-    private var result: Result<HTTPTransport.Response, ClientError>?
+    private var result: HTTPTransport.Attempt?
 
-    func set(_ r: Result<HTTPTransport.Response, ClientError>) {
+    func set(_ r: HTTPTransport.Attempt) {
         condition.lock()
         result = r
         condition.broadcast()
         condition.unlock()
     }
 
-    func wait(seconds: Double) -> Result<HTTPTransport.Response, ClientError>? {
+    func wait(seconds: Double) -> HTTPTransport.Attempt? {
         let deadline = Date().addingTimeInterval(seconds)
         condition.lock()
         defer { condition.unlock() }

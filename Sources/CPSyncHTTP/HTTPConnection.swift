@@ -1,110 +1,89 @@
-/// One client connection, served on its own thread: read, parse, respond, repeat while keep-alive allows.
-struct HTTPConnection: Sendable {
+/// One client connection's state. Confined to the event loop thread (never `Sendable`); holds no buffer of its
+/// own beyond the bytes the peer actually sent, so a waiting socket costs a few hundred bytes.
+final class HTTPConnection {
+    enum Stage {
+        /// Reading (or waiting for) the next request.
+        case reading
+        /// A complete request is with a worker; nothing is read meanwhile (pipelined bytes wait in the socket).
+        case responding
+        /// A response is being written.
+        case writing
+        /// The last response is written and our side half-closed; the peer's remaining bytes are discarded until it
+        /// closes or `drainUntil` passes, so closing with unread input cannot reset the response away (RFC 9112 §9.6).
+        case draining
+    }
+
+    /// What to do once the output buffer is written.
+    struct PendingResponse {
+        var entry: HTTPAccessLogEntry
+        var close: Bool
+    }
+
     let fd: Int32
+    let id: Int
     let remoteAddress: String
-    let configuration: HTTPServerConfiguration
-    let responder: any HTTPResponder
-    let log: (@Sendable (HTTPAccessLogEntry) -> Void)?
-    let wake: WakePipe
-    let isStopping: @Sendable () -> Bool
+    let acceptedAt: Double
+    var parser: HTTPRequestParser
+    var stage = Stage.reading
+    /// Bytes to write and how many are written already.
+    var output: [UInt8] = []
+    var written = 0
+    var pending: PendingResponse?
+    /// The head of the request being read, once it is complete.
+    var head: HTTPRequestHead?
+    /// The first byte of the current request (nil while idle).
+    var requestStartedAt: Double?
+    /// The last time a byte moved either way; progress deadlines count from here.
+    var lastProgressAt: Double
+    var idleSince: Double
+    /// When the current exchange began: the first request after the connection was idle for a second or more.
+    var sessionStartedAt: Double
+    var served = 0
+    /// Edge-triggered readiness not yet used up: the socket may have bytes we have not read.
+    var readable = true
+    var drainUntil = 0.0
+    var discarded = 0
 
-    /// Serves requests until the connection should close; the caller closes the descriptor.
-    func run() {
-        var parser = HTTPRequestParser(maxHeaderBytes: configuration.maxHeaderBytes,
-                                       maxBodyBytes: configuration.maxBodyBytes)
-        var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
-        var served = 0
-        // The first request's read deadline counts from accept, so a silent connection cannot hold a slot.
-        var requestStartedAt: Double? = Socket.now()
-        var firstByteAt: Double?
-        var idleSince = Socket.now()
-        var currentHead: HTTPRequestHead?
+    init(fd: Int32, id: Int, remoteAddress: String, configuration: HTTPServerConfiguration, now: Double) {
+        self.fd = fd
+        self.id = id
+        self.remoteAddress = remoteAddress
+        self.acceptedAt = now
+        self.lastProgressAt = now
+        self.idleSince = now
+        self.sessionStartedAt = now
+        parser = HTTPRequestParser(maxHeaderBytes: configuration.maxHeaderBytes,
+                                   maxBodyBytes: configuration.maxBodyBytes)
+    }
 
-        while true {
-            let event: HTTPRequestParser.Event?
-            do {
-                event = try parser.next()
-            } catch {
-                refuse(error, head: currentHead, startedAt: firstByteAt ?? Socket.now())
-                return
+    /// When this connection must be acted on if nothing happens, and what is due then.
+    func deadline(_ configuration: HTTPServerConfiguration) -> (at: Double, action: TimeoutAction)? {
+        switch stage {
+        case .reading:
+            if parser.hasPartialRequest {
+                let stall = lastProgressAt + configuration.readTimeoutSeconds
+                // The first request's head counts from accept, so a silent or trickling connection cannot hold a slot.
+                let headStart = served == 0 ? acceptedAt : (requestStartedAt ?? lastProgressAt)
+                let headDeadline = head == nil ? headStart + configuration.headerTimeoutSeconds : .infinity
+                return (min(stall, headDeadline), .requestTimeout)
             }
-
-            switch event {
-            case .head(let head):
-                currentHead = head
-                if head.expectsContinue && head.contentLength > 0 {
-                    guard Socket.sendAll(fd, Array("HTTP/1.1 100 Continue\r\n\r\n".utf8),
-                                         stallTimeout: configuration.readTimeoutSeconds) else { return }
-                }
-                continue
-            case .request(let head, let body):
-                served += 1
-                let keepOpen = respond(to: head, body: body, startedAt: firstByteAt ?? Socket.now(),
-                                       isLastAllowed: served >= configuration.maxRequestsPerConnection)
-                guard keepOpen else { return }
-                currentHead = nil
-                idleSince = Socket.now()
-                // Pipelined bytes already buffered start the next request now.
-                requestStartedAt = parser.hasPartialRequest ? idleSince : nil
-                firstByteAt = requestStartedAt
-                continue
-            case nil:
-                break
+            if served == 0 {
+                return (acceptedAt + min(configuration.headerTimeoutSeconds, configuration.idleTimeoutSeconds), .close)
             }
-
-            let partial = parser.hasPartialRequest
-            if !partial && isStopping() { return }
-            let deadline: Double
-            if let requestStartedAt {
-                deadline = requestStartedAt + configuration.readTimeoutSeconds
-            } else {
-                deadline = idleSince + configuration.idleTimeoutSeconds
-            }
-            switch Socket.waitReadable(fd, wakeFD: partial ? nil : wake.readFD, deadline: deadline) {
-            case .ready:
-                let count = Socket.receive(fd, into: &readBuffer)
-                guard count > 0 else { return }
-                if !partial {
-                    firstByteAt = Socket.now()
-                    if requestStartedAt == nil { requestStartedAt = firstByteAt }
-                }
-                parser.append(readBuffer[0..<count])
-            case .timedOut:
-                // A stall mid-request is a slow (or slowloris) client: say so. An idle connection just closes.
-                if partial { refuse(.timeout, head: currentHead, startedAt: firstByteAt ?? Socket.now()) }
-                return
-            case .woken, .failed:
-                return
-            }
+            return (idleSince + configuration.idleTimeoutSeconds, .close)
+        case .responding:
+            return nil
+        case .writing:
+            return (lastProgressAt + configuration.readTimeoutSeconds, .close)
+        case .draining:
+            return (drainUntil, .close)
         }
     }
 
-    /// Calls the responder and writes its response; returns whether the connection stays open.
-    private func respond(to head: HTTPRequestHead, body: [UInt8], startedAt: Double, isLastAllowed: Bool) -> Bool {
-        let request = HTTPRequest(method: head.method, target: head.target, path: head.path, query: head.query,
-                                  headers: head.headers, body: body, remoteAddress: remoteAddress)
-        let response = responder.respond(to: request)
-        let responderCloses = response.headers.values(for: "Connection").flatMap(commaSeparatedTokens).contains("close")
-        let close = !head.keepAlive || isLastAllowed || responderCloses || isStopping()
-        let bytes = ResponseSerializer.serialize(response, isHEAD: head.method == "HEAD", close: close,
-                                                 keepAliveHTTP10: head.minorVersion == 0)
-        let written = Socket.sendAll(fd, bytes, stallTimeout: configuration.readTimeoutSeconds)
-        log?(HTTPAccessLogEntry(method: head.method, path: head.path,
-                                status: ResponseSerializer.isValid(response) ? response.status : 500,
-                                durationSeconds: Socket.now() - startedAt,
-                                requestBytes: head.byteCount + body.count, responseBytes: written ? bytes.count : 0,
-                                remoteAddress: remoteAddress))
-        if written && close { Socket.lingeringClose(fd, seconds: min(1, configuration.readTimeoutSeconds)) }
-        return written && !close
-    }
-
-    /// Answers a request the server refused itself, then closes: the rest of its bytes cannot be trusted.
-    private func refuse(_ error: HTTPRequestError, head: HTTPRequestHead?, startedAt: Double) {
-        let bytes = ResponseSerializer.serialize(error.response, isHEAD: false, close: true, keepAliveHTTP10: false)
-        let written = Socket.sendAll(fd, bytes, stallTimeout: configuration.readTimeoutSeconds)
-        log?(HTTPAccessLogEntry(method: head?.method ?? "-", path: head?.path ?? "-", status: error.status,
-                                durationSeconds: Socket.now() - startedAt, requestBytes: head?.byteCount ?? 0,
-                                responseBytes: written ? bytes.count : 0, remoteAddress: remoteAddress))
-        if written { Socket.lingeringClose(fd, seconds: min(1, configuration.readTimeoutSeconds)) }
+    enum TimeoutAction {
+        /// Answer 408 and close: a stalled or trickling request.
+        case requestTimeout
+        /// Close silently: idle, stalled write, or lingering close done.
+        case close
     }
 }

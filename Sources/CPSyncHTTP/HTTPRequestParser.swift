@@ -116,7 +116,9 @@ struct HTTPRequestParser {
                 guard requestLine != nil else { continue }
                 let head = try makeHead()
                 state = .body(head, bodyStart: scan)
-                buffer.reserveCapacity(scan + head.contentLength)
+                // Reserve for the body, but no more than a little ahead of what arrived: a slow client that
+                // announces 16 MiB costs memory only as its bytes actually come in.
+                buffer.reserveCapacity(scan + min(head.contentLength, 256 * 1024))
                 return head
             } else if requestLine == nil {
                 requestLine = try parseRequestLine(buffer[line])

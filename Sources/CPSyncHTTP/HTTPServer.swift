@@ -1,22 +1,18 @@
 import Foundation
-#if canImport(Glibc)
+import CLinux
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
-/// A small HTTP/1.1 server: one accept thread, one thread per connection, a responder for every request.
+/// A small HTTP/1.1 server: one `epoll` event loop owns every socket, a fixed pool of worker threads runs the
+/// responder. Slow, trickling or idle connections cost a record each, not a thread, so they cannot starve the
+/// offices; deadlines (head, progress, idle) and a connection limit bound them.
 public final class HTTPServer: Sendable {
     private enum Phase { case idle, running, stopping, stopped }
 
     private struct State {
         var phase = Phase.idle
         var boundPort: UInt16 = 0
-        var wake: WakePipe?
-        var acceptThreadRunning = false
-        /// Open connections by id; the descriptors let `shutdown` abort them after the grace period.
-        var connections: [Int: Int32] = [:]
-        var nextConnectionID = 0
+        var shared: ServerShared?
+        var pool: WorkerPool?
     }
 
     private let configuration: HTTPServerConfiguration
@@ -38,53 +34,67 @@ public final class HTTPServer: Sendable {
 
     /// The number of open connections.
     public var openConnectionCount: Int {
-        state.withLock { $0.connections.count }
+        state.withLock { $0.shared }?.control.withLock { $0.openConnections } ?? 0
     }
 
-    /// Binds, listens and starts accepting on a background thread; throws `HTTPServerError` naming the address.
+    /// The connection limit in force: the configured one, capped by the descriptor limit; 0 before `start()`.
+    public var effectiveMaxConnections: Int {
+        state.withLock { $0.shared?.maxConnections } ?? 0
+    }
+
+    /// Binds, listens and starts the event loop and the workers; throws `HTTPServerError` naming the address.
     public func start() throws {
         // A peer closing early must fail a write, not kill the process.
         signal(SIGPIPE, SIG_IGN)
         try state.withLock { state in
             guard state.phase == .idle else { throw HTTPServerError.alreadyStarted }
             let (listenFD, port) = try bindAndListen()
-            guard let wake = WakePipe() else {
+            guard let waker = LoopWaker() else {
+                let code = errno
                 close(listenFD)
-                throw HTTPServerError.socketFailed(operation: "pipe", address: address, errno: errno)
+                throw HTTPServerError.socketFailed(operation: "eventfd", address: address, errno: code)
             }
+            let workers = configuration.workerThreads > 0 ? configuration.workerThreads
+                                                          : max(4, ProcessInfo.processInfo.activeProcessorCount * 4)
+            let shared = ServerShared(configuration: configuration, responder: responder, log: log, waker: waker,
+                                      maxConnections: Self.connectionLimit(configuration.maxConnections,
+                                                                           reserve: 64 + workers))
+            let pool = WorkerPool(capacity: max(1, configuration.maxQueuedRequests))
+            guard let epollFD = EventLoop.makeEpoll(listenFD: listenFD, wakeFD: waker.fd) else {
+                let code = errno
+                close(listenFD)
+                throw HTTPServerError.socketFailed(operation: "epoll", address: address, errno: code)
+            }
+            pool.start(threads: workers) { job in shared.execute(job) }
             state.phase = .running
             state.boundPort = port
-            state.wake = wake
-            state.acceptThreadRunning = true
-            Thread.detachNewThread { [self] in
-                acceptLoop(listenFD: listenFD, wake: wake)
+            state.shared = shared
+            state.pool = pool
+            // The loop is created on its own thread: it is confined there and never crosses threads.
+            Thread.detachNewThread {
+                Thread.current.name = "http-loop"
+                EventLoop(epollFD: epollFD, listenFD: listenFD, shared: shared, pool: pool).run()
             }
         }
     }
-
     /// Stops accepting, closes idle keep-alive connections, lets requests in progress finish and their responses
-    /// be written, then returns. Connections still open after `gracePeriodSeconds` are aborted; a responder that
-    /// is still computing after that and one more second is abandoned (its thread ends when it returns).
+    /// be written, then returns. Connections still open after `gracePeriodSeconds` are closed; a responder still
+    /// computing then is abandoned (its worker thread ends when it returns).
     public func shutdown(gracePeriodSeconds: Double = 30) {
-        let wake = state.withLock { state -> WakePipe? in
-            guard state.phase == .running else { return nil }
+        let (shared, pool) = state.withLock { state -> (ServerShared?, WorkerPool?) in
+            guard state.phase == .running else { return (nil, nil) }
             state.phase = .stopping
-            return state.wake
+            return (state.shared, state.pool)
         }
-        guard let wake else { return }
-        wake.signal()
-        _ = state.wait(until: nil) { !$0.acceptThreadRunning }
-        if !state.wait(until: Date(timeIntervalSinceNow: min(max(gracePeriodSeconds, 0), 1e9)), for: { $0.connections.isEmpty }) {
-            state.withLock { state in
-                // Under the lock: a descriptor is unregistered before it is closed, so it cannot have been reused.
-                for fd in state.connections.values { Socket.abort(fd) }
-            }
-            _ = state.wait(until: Date(timeIntervalSinceNow: 1)) { $0.connections.isEmpty }
+        guard let shared, let pool else { return }
+        shared.control.withLock {
+            $0.stopping = true
+            $0.graceDeadline = Socket.now() + min(max(gracePeriodSeconds, 0), 1e9)
         }
-        state.withLock { state in
-            state.phase = .stopped
-            state.wake = nil
-        }
+        shared.waker.signal()
+        _ = shared.control.wait(until: nil) { !$0.loopRunning }
+        pool.stop()
+        state.withLock { $0.phase = .stopped }
     }
 
     private var address: String {
@@ -128,73 +138,18 @@ public final class HTTPServer: Sendable {
         return (fd, Socket.describe(storage).port)
     }
 
-    private func acceptLoop(listenFD: Int32, wake: WakePipe) {
-        defer {
-            close(listenFD)
-            state.withLock { $0.acceptThreadRunning = false }
+    /// The configured limit, capped by `RLIMIT_NOFILE` less `reserve` descriptors (raising the soft limit toward
+    /// the hard one first, as servers do).
+    private static func connectionLimit(_ configured: Int, reserve: Int) -> Int {
+        var limit = rlimit()
+        let resource = Int32(RLIMIT_NOFILE.rawValue)
+        guard getrlimit(resource, &limit) == 0 else { return configured }
+        let wanted = rlim_t(configured + reserve)
+        if limit.rlim_cur < wanted && limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = min(wanted, limit.rlim_max)
+            if setrlimit(resource, &raised) == 0 { limit = raised }
         }
-        while true {
-            var fds = [pollfd(fd: listenFD, events: Int16(POLLIN), revents: 0),
-                       pollfd(fd: wake.readFD, events: Int16(POLLIN), revents: 0)]
-            let rc = poll(&fds, 2, -1)
-            if rc < 0 && errno != EINTR { usleep(10_000) }
-            if fds[1].revents != 0 { return }
-            guard rc > 0, fds[0].revents != 0 else { continue }
-
-            var storage = sockaddr_storage()
-            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
-            let fd = withUnsafeMutablePointer(to: &storage) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFD, $0, &length) }
-            }
-            if fd < 0 {
-                // Out of descriptors or memory: back off instead of spinning; the rest are transient.
-                if errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM { usleep(10_000) }
-                continue
-            }
-            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
-            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
-            Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
-            let peer = Socket.describe(storage)
-            let remote = Socket.formatAddress(host: peer.host, port: peer.port)
-
-            let id = state.withLock { state -> Int? in
-                guard state.connections.count < configuration.maxConnections else { return nil }
-                state.nextConnectionID += 1
-                state.connections[state.nextConnectionID] = fd
-                return state.nextConnectionID
-            }
-            guard let id else {
-                refuseOverCapacity(fd, remote: remote)
-                continue
-            }
-            let connection = HTTPConnection(fd: fd, remoteAddress: remote, configuration: configuration,
-                                            responder: responder, log: log, wake: wake,
-                                            isStopping: { [self] in state.withLock { $0.phase != .running } })
-            Thread.detachNewThread { [self] in
-                connection.run()
-                state.withLock { _ = $0.connections.removeValue(forKey: id) }
-                close(fd)
-            }
-        }
-    }
-
-    /// Answers 503 without reading the request, on the accept thread; never blocks (the response fits the
-    /// socket buffer, and input already received is discarded so the close does not reset the connection).
-    private func refuseOverCapacity(_ fd: Int32, remote: String) {
-        let response = HTTPResponse.error(status: 503, code: "too_many_connections",
-                                          message: "the server has too many open connections; retry later")
-        let bytes = ResponseSerializer.serialize(response, isHEAD: false, close: true, keepAliveHTTP10: false)
-        let sent = bytes.withUnsafeBytes {
-            send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
-        }
-        Socket.halfClose(fd)
-        var scratch = [UInt8](repeating: 0, count: 4096)
-        for _ in 0..<16 {
-            let n = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n <= 0 { break }
-        }
-        close(fd)
-        log?(HTTPAccessLogEntry(method: "-", path: "-", status: 503, durationSeconds: 0, requestBytes: 0,
-                                responseBytes: max(sent, 0), remoteAddress: remote))
+        return max(1, min(configured, Int(limit.rlim_cur) - reserve))
     }
 }

@@ -1,10 +1,7 @@
-#if canImport(Glibc)
+import CLinux
 import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
 
-/// The thin POSIX layer: the only file that speaks file descriptors, `poll` and `sockaddr`.
+/// The thin POSIX layer: non-blocking reads and writes, socket options and `sockaddr` formatting.
 enum Socket {
     #if canImport(Glibc)
     static let streamType = Int32(SOCK_STREAM.rawValue)
@@ -19,90 +16,56 @@ enum Socket {
         return Double(spec.tv_sec) + Double(spec.tv_nsec) / 1e9
     }
 
-    enum WaitResult {
-        case ready
-        case timedOut
-        /// The server's wake pipe fired (shutdown).
-        case woken
+    enum ReadResult {
+        case bytes(Int)
+        /// Nothing to read now; wait for the next readiness event.
+        case wouldBlock
+        /// The peer closed its side (or reset).
+        case end
+    }
+
+    /// One non-blocking `recv` into `buffer`.
+    static func read(_ fd: Int32, into buffer: inout [UInt8]) -> ReadResult {
+        while true {
+            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
+            if n > 0 { return .bytes(n) }
+            if n == 0 { return .end }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            default: return .end
+            }
+        }
+    }
+
+    enum WriteResult {
+        case wrote(Int)
+        case wouldBlock
         case failed
     }
 
-    /// Waits until `fd` is readable (or hung up), `wakeFD` becomes readable, or the monotonic `deadline` passes.
-    static func waitReadable(_ fd: Int32, wakeFD: Int32?, deadline: Double) -> WaitResult {
-        var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
-        if let wakeFD { fds.append(pollfd(fd: wakeFD, events: Int16(POLLIN), revents: 0)) }
+    /// One non-blocking `send` of `bytes[offset...]`; never raises SIGPIPE.
+    static func write(_ fd: Int32, _ bytes: [UInt8], from offset: Int) -> WriteResult {
         while true {
-            let remaining = deadline - now()
-            if remaining <= 0 { return .timedOut }
-            let rc = poll(&fds, nfds_t(fds.count), milliseconds(remaining))
-            if rc < 0 {
-                if errno == EINTR { continue }
-                return .failed
-            }
-            if rc == 0 { continue }
-            if fds.count > 1 && fds[1].revents != 0 { return .woken }
-            if fds[0].revents & Int16(POLLNVAL) != 0 { return .failed }
-            return .ready
-        }
-    }
-
-    /// Writes all of `bytes`; gives up when no progress is possible for `stallTimeout` seconds or on error.
-    static func sendAll(_ fd: Int32, _ bytes: [UInt8], stallTimeout: Double) -> Bool {
-        var offset = 0
-        while offset < bytes.count {
-            let sent = bytes.withUnsafeBytes { raw in
+            let n = bytes.withUnsafeBytes { raw in
                 send(fd, raw.baseAddress! + offset, raw.count - offset, Int32(MSG_NOSIGNAL) | Int32(MSG_DONTWAIT))
             }
-            if sent > 0 {
-                offset += sent
-                continue
+            if n >= 0 { return .wrote(n) }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            default: return .failed
             }
-            guard sent < 0, errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR else { return false }
-            if errno == EINTR { continue }
-            var pfd = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
-            let deadline = now() + stallTimeout
-            var rc: Int32
-            repeat {
-                let remaining = deadline - now()
-                if remaining <= 0 { return false }
-                rc = poll(&pfd, 1, milliseconds(remaining))
-            } while rc < 0 && errno == EINTR
-            if rc <= 0 || pfd.revents & Int16(POLLERR | POLLHUP | POLLNVAL) != 0 { return false }
-        }
-        return true
-    }
-
-    /// Reads what is available into `buffer`; returns the count, 0 at end of stream, -1 on error.
-    static func receive(_ fd: Int32, into buffer: inout [UInt8]) -> Int {
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
-            if n < 0 && errno == EINTR { continue }
-            return n
         }
     }
 
-    /// Half-closes, then discards what the peer still sends for a moment, so that closing with unread input does
-    /// not reset the connection and destroy the response we just wrote (RFC 9112 §9.6).
-    static func lingeringClose(_ fd: Int32, seconds: Double) {
-        halfClose(fd)
-        let deadline = now() + seconds
-        var scratch = [UInt8](repeating: 0, count: 16 * 1024)
-        var discarded = 0
-        while discarded < 1024 * 1024, waitReadable(fd, wakeFD: nil, deadline: deadline) == .ready {
-            let n = receive(fd, into: &scratch)
-            if n <= 0 { return }
-            discarded += n
-        }
+    static func setNonBlocking(_ fd: Int32) {
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     }
 
     /// Sends FIN: the peer reads the end of the response, then end of stream.
     static func halfClose(_ fd: Int32) {
         shutdown(fd, Int32(SHUT_WR))
-    }
-
-    /// Forces any thread blocked on `fd` to return; the owning thread still closes it.
-    static func abort(_ fd: Int32) {
-        shutdown(fd, Int32(SHUT_RDWR))
     }
 
     static func setOption(_ fd: Int32, _ level: Int32, _ name: Int32, _ value: Int32) {
@@ -143,33 +106,32 @@ enum Socket {
     private static func cString(_ chars: [CChar]) -> String {
         String(decoding: chars.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
-
-    private static func milliseconds(_ seconds: Double) -> Int32 {
-        Int32(min((seconds * 1000).rounded(.up), Double(Int32.max)))
-    }
 }
 
-/// A pipe that is written once at shutdown and never read, so it stays readable for every thread polling it.
-/// Reference-counted so its descriptors close only after the last connection thread lets go.
-final class WakePipe: Sendable {
-    let readFD: Int32
-    let writeFD: Int32
+/// An `eventfd` the workers and `shutdown` write to wake the event loop. Reference-counted, so its descriptor
+/// closes only after the last holder (a worker still finishing an abandoned request) lets go: a closed and reused
+/// descriptor number can never be written to by mistake.
+final class LoopWaker: Sendable {
+    let fd: Int32
 
     init?() {
-        var fds: [Int32] = [0, 0]
-        guard pipe(&fds) == 0 else { return nil }
-        for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
-        readFD = fds[0]
-        writeFD = fds[1]
+        let fd = eventfd(0, Int32(EFD_NONBLOCK) | Int32(EFD_CLOEXEC))
+        guard fd >= 0 else { return nil }
+        self.fd = fd
     }
 
     func signal() {
-        var byte: UInt8 = 1
-        _ = write(writeFD, &byte, 1)
+        var one: UInt64 = 1
+        _ = Glibc.write(fd, &one, 8)
+    }
+
+    /// Resets the counter so the level-triggered registration stops reporting it.
+    func drain() {
+        var count: UInt64 = 0
+        _ = Glibc.read(fd, &count, 8)
     }
 
     deinit {
-        close(readFD)
-        close(writeFD)
+        close(fd)
     }
 }

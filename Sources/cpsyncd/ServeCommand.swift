@@ -9,7 +9,7 @@ enum ServeCommand {
         var args = try Arguments(argv, flags: ["quiet"])
         let listen = args.option("listen") ?? "127.0.0.1:8710"
         let skew = try args.int("max-skew-seconds") ?? 600
-        let maxConnections = try args.int("max-connections") ?? 256
+        let maxConnections = try args.int("max-connections") ?? 4096
         let maxBody = try args.int("max-body-bytes") ?? (16 << 20)
         let quiet = args.flag("quiet")
         // One daemon per data directory; `restore` refuses while the lock is held.
@@ -26,6 +26,8 @@ enum ServeCommand {
         config.port = port
         config.maxConnections = maxConnections
         config.maxBodyBytes = maxBody
+        // Load balancers and the bench poll these; they must answer while every worker is busy with a push.
+        config.expressPaths = ["/v1/health", "/metrics"]
         let router = Router(store: store, maxSkewMs: Int64(skew) * 1000, log: EventLog(enabled: !quiet))
         let server = HTTPServer(configuration: config, responder: router)
         try server.start()

@@ -17,7 +17,7 @@ let verbs: [String: ([String]) throws -> Int32] = [
 
 let usage = L10n.pick(en: """
     usage: cpsyncd VERB [options]      (every verb takes --data DIR, default ./cpsync-data)
-      serve [--listen 127.0.0.1:8710] [--max-skew-seconds 600] [--max-connections 256]
+      serve [--listen 127.0.0.1:8710] [--max-skew-seconds 600] [--max-connections 4096]
       site add --id ID --name NAME --kind county|township|street|station [--parent ID]   prints the new token once
       site list [--json]               with parent, created and whether revoked
       site revoke ID                   the token stops working at once (the data stays)
@@ -31,7 +31,7 @@ let usage = L10n.pick(en: """
       doctor                           checks data dir, integrity, disk, clock, listen address
     """, zh: """
     用法：cpsyncd 命令 [选项]      （所有命令都接受 --data 目录，默认 ./cpsync-data）
-      serve [--listen 127.0.0.1:8710] [--max-skew-seconds 600] [--max-connections 256]
+      serve [--listen 127.0.0.1:8710] [--max-skew-seconds 600] [--max-connections 4096]
       site add --id 标识 --name 名称 --kind county|township|street|station [--parent 上级]   令牌只显示一次
       site list [--json]               含上级、创建时间和是否已吊销
       site revoke 标识                 令牌立即失效（数据保留）

@@ -1,0 +1,446 @@
+import CLinux
+import Glibc
+
+/// What the server object, the event loop and the workers share; every field is immutable or behind a lock.
+final class ServerShared: Sendable {
+    struct Control {
+        var stopping = false
+        var graceDeadline = Double.infinity
+        var loopRunning = true
+        var openConnections = 0
+    }
+
+    let configuration: HTTPServerConfiguration
+    let responder: any HTTPResponder
+    let log: (@Sendable (HTTPAccessLogEntry) -> Void)?
+    let waker: LoopWaker
+    let control = Locked(Control())
+    let completions = Locked<[Completion]>([])
+    /// Connections beyond this are refused; the configured limit capped by the descriptor limit.
+    let maxConnections: Int
+
+    init(configuration: HTTPServerConfiguration, responder: any HTTPResponder,
+         log: (@Sendable (HTTPAccessLogEntry) -> Void)?, waker: LoopWaker, maxConnections: Int) {
+        self.configuration = configuration
+        self.responder = responder
+        self.log = log
+        self.waker = waker
+        self.maxConnections = maxConnections
+    }
+
+    var isStopping: Bool { control.withLock { $0.stopping } }
+
+    /// A worker's finished response, handed back to the loop to write.
+    struct Completion: Sendable {
+        let fd: Int32
+        let connectionID: Int
+        let bytes: [UInt8]
+        let close: Bool
+        let entry: HTTPAccessLogEntry
+    }
+
+    /// Runs on a worker thread: calls the responder, serializes, hands the bytes to the loop.
+    func execute(_ job: Job) {
+        let head = job.head
+        let response = responder.respond(to: job.request)
+        let responderCloses = response.headers.values(for: "Connection").flatMap(commaSeparatedTokens).contains("close")
+        let close = !head.keepAlive || job.isLastAllowed || responderCloses || isStopping
+        let bytes = ResponseSerializer.serialize(response, isHEAD: head.method == "HEAD", close: close,
+                                                 keepAliveHTTP10: head.minorVersion == 0)
+        let entry = HTTPAccessLogEntry(method: head.method, path: head.path,
+                                       status: ResponseSerializer.isValid(response) ? response.status : 500,
+                                       durationSeconds: 0, requestBytes: head.byteCount + job.request.body.count,
+                                       responseBytes: 0, remoteAddress: job.request.remoteAddress)
+        completions.withLock {
+            $0.append(Completion(fd: job.fd, connectionID: job.connectionID, bytes: bytes, close: close, entry: entry))
+        }
+        waker.signal()
+    }
+}
+
+/// The one thread that owns every socket: accepts, reads requests incrementally with `HTTPRequestParser`, hands
+/// complete requests to the worker pool, writes responses back, and enforces every deadline. Memory per waiting
+/// connection is its parser's received bytes plus a small record; threads do not grow with connections.
+final class EventLoop {
+    private static let listenTag = UInt64.max
+    private static let wakeTag = UInt64.max - 1
+    private static let readsPerTurn = 8
+    private static let continueBytes = Array("HTTP/1.1 100 Continue\r\n\r\n".utf8)
+
+    private let shared: ServerShared
+    private let pool: WorkerPool
+    private let epollFD: Int32
+    private var listenFD: Int32
+    private var connections: [Int32: HTTPConnection] = [:]
+    /// Connections whose readiness was not used up in one turn (fairness: at most `readsPerTurn` reads each).
+    private var ready: [Int32] = []
+    private var nextID = 0
+    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    private var stopping = false
+    private var graceDeadline = Double.infinity
+    private var lastSweep = 0.0
+    /// Set while accepting is paused after running out of descriptors.
+    private var acceptPausedUntil: Double?
+    private var configuration: HTTPServerConfiguration { shared.configuration }
+
+    init(epollFD: Int32, listenFD: Int32, shared: ServerShared, pool: WorkerPool) {
+        self.epollFD = epollFD
+        self.listenFD = listenFD
+        self.shared = shared
+        self.pool = pool
+    }
+
+    /// An epoll set watching the listener and the waker (level-triggered); nil with `errno` set on failure.
+    static func makeEpoll(listenFD: Int32, wakeFD: Int32) -> Int32? {
+        let epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
+        guard epollFD >= 0 else { return nil }
+        guard register(listenFD, tag: listenTag, events: EPOLLIN.rawValue, in: epollFD),
+              register(wakeFD, tag: wakeTag, events: EPOLLIN.rawValue, in: epollFD)
+        else {
+            let code = errno
+            close(epollFD)
+            errno = code
+            return nil
+        }
+        return epollFD
+    }
+
+    private static func register(_ fd: Int32, tag: UInt64, events: UInt32, in epollFD: Int32) -> Bool {
+        var event = epoll_event()
+        event.events = events
+        event.data.u64 = tag
+        return epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event) == 0
+    }
+
+    /// Runs until shutdown completes: every connection closed, or the grace period over.
+    func run() {
+        var events = [epoll_event](repeating: epoll_event(), count: 256)
+        while true {
+            let timeout: Int32 = ready.isEmpty ? 50 : 0
+            let count = epoll_wait(epollFD, &events, Int32(events.count), timeout)
+            for index in 0..<max(0, Int(count)) {
+                let tag = events[index].data.u64
+                let flags = events[index].events
+                switch tag {
+                case Self.listenTag:
+                    acceptPending()
+                case Self.wakeTag:
+                    shared.waker.drain()
+                    takeCompletions()
+                    if !stopping, shared.isStopping { beginStopping() }
+                default:
+                    guard let connection = connections[Int32(truncatingIfNeeded: tag)] else { continue }
+                    if flags & (EPOLLIN.rawValue | EPOLLRDHUP.rawValue | EPOLLHUP.rawValue | EPOLLERR.rawValue) != 0 {
+                        connection.readable = true
+                    }
+                    drive(connection)
+                }
+            }
+            if !ready.isEmpty {
+                let turn = ready
+                ready.removeAll(keepingCapacity: true)
+                for fd in turn { if let connection = connections[fd] { drive(connection) } }
+            }
+            let now = Socket.now()
+            if now - lastSweep >= 0.05 {
+                lastSweep = now
+                sweep(now: now)
+            }
+            if let until = acceptPausedUntil, now >= until {
+                acceptPausedUntil = nil
+                if listenFD >= 0 { _ = Self.register(listenFD, tag: Self.listenTag, events: EPOLLIN.rawValue, in: epollFD) }
+            }
+            if stopping && (connections.isEmpty || now >= graceDeadline) { break }
+        }
+        for connection in Array(connections.values) { closeConnection(connection) }
+        if listenFD >= 0 { close(listenFD) }
+        close(epollFD)
+        shared.control.withLock {
+            $0.openConnections = 0
+            $0.loopRunning = false
+        }
+    }
+
+    // MARK: accepting
+
+    private func acceptPending() {
+        for _ in 0..<256 where listenFD >= 0 {
+            var storage = sockaddr_storage()
+            var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
+            let fd = withUnsafeMutablePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { accept(listenFD, $0, &length) }
+            }
+            if fd < 0 {
+                let code = errno
+                if code == EINTR || code == ECONNABORTED { continue }
+                if code == EMFILE || code == ENFILE || code == ENOBUFS || code == ENOMEM {
+                    // Out of descriptors or memory: the level-triggered listener would report again at once, so
+                    // stop watching it for 100 ms instead of spinning (the pending connections wait in the backlog).
+                    _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+                    acceptPausedUntil = Socket.now() + 0.1
+                }
+                return
+            }
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+            Socket.setNonBlocking(fd)
+            Socket.setOption(fd, Int32(IPPROTO_TCP), TCP_NODELAY, 1)
+            let peer = Socket.describe(storage)
+            let remote = Socket.formatAddress(host: peer.host, port: peer.port)
+            guard connections.count < shared.maxConnections else {
+                refuseOverCapacity(fd, remote: remote)
+                continue
+            }
+            nextID += 1
+            let connection = HTTPConnection(fd: fd, id: nextID, remoteAddress: remote, configuration: configuration,
+                                            now: Socket.now())
+            let events = EPOLLIN.rawValue | EPOLLOUT.rawValue | EPOLLRDHUP.rawValue | EPOLLET.rawValue
+            guard Self.register(fd, tag: UInt64(UInt32(bitPattern: fd)), events: events, in: epollFD) else {
+                close(fd)
+                continue
+            }
+            connections[fd] = connection
+            shared.control.withLock { $0.openConnections = connections.count }
+            drive(connection)
+        }
+    }
+
+    /// Answers 503 without reading the request and closes; never blocks (the response fits the socket buffer, and
+    /// input already received is discarded so the close does not reset the connection).
+    private func refuseOverCapacity(_ fd: Int32, remote: String) {
+        var response = HTTPResponse.error(status: 503, code: "unavailable",
+                                          message: "the server has too many open connections; retry later")
+        response.headers.set("Retry-After", String(configuration.retryAfterSeconds))
+        let bytes = ResponseSerializer.serialize(response, isHEAD: false, close: true, keepAliveHTTP10: false)
+        var sent = 0
+        if case .wrote(let n) = Socket.write(fd, bytes, from: 0) { sent = n }
+        Socket.halfClose(fd)
+        for _ in 0..<16 {
+            guard case .bytes = Socket.read(fd, into: &readBuffer) else { break }
+        }
+        close(fd)
+        shared.log?(HTTPAccessLogEntry(method: "-", path: "-", status: 503, durationSeconds: 0, requestBytes: 0,
+                                       responseBytes: sent, remoteAddress: remote))
+    }
+
+    // MARK: serving a connection
+
+    /// Moves a connection as far as its buffered bytes and socket readiness allow.
+    private func drive(_ connection: HTTPConnection) {
+        var reads = 0
+        while true {
+            if connection.written < connection.output.count {
+                guard flush(connection) else { return }
+            }
+            if let pending = connection.pending {
+                connection.pending = nil
+                finishResponse(connection, pending)
+                continue
+            }
+            switch connection.stage {
+            case .responding, .writing:
+                return
+            case .draining:
+                drain(connection)
+                return
+            case .reading:
+                if stopping && !connection.parser.hasPartialRequest {
+                    closeConnection(connection)
+                    return
+                }
+                let event: HTTPRequestParser.Event?
+                do {
+                    event = try connection.parser.next()
+                } catch {
+                    refuse(connection, error)
+                    continue
+                }
+                switch event {
+                case .head(let head):
+                    connection.head = head
+                    if head.expectsContinue && head.contentLength > 0 { connection.output += Self.continueBytes }
+                case .request(let head, let body):
+                    dispatch(connection, head: head, body: body)
+                case nil:
+                    guard connection.readable else { return }
+                    guard reads < Self.readsPerTurn else {
+                        ready.append(connection.fd)
+                        return
+                    }
+                    reads += 1
+                    switch Socket.read(connection.fd, into: &readBuffer) {
+                    case .bytes(let count):
+                        let now = Socket.now()
+                        if !connection.parser.hasPartialRequest { connection.requestStartedAt = now }
+                        connection.lastProgressAt = now
+                        connection.parser.append(readBuffer[0..<count])
+                    case .wouldBlock:
+                        connection.readable = false
+                        return
+                    case .end:
+                        closeConnection(connection)
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    /// Writes what the socket takes; true when the output is all written, false when it must wait (or closed it).
+    private func flush(_ connection: HTTPConnection) -> Bool {
+        while connection.written < connection.output.count {
+            switch Socket.write(connection.fd, connection.output, from: connection.written) {
+            case .wrote(let count):
+                connection.written += count
+                connection.lastProgressAt = Socket.now()
+            case .wouldBlock:
+                return false
+            case .failed:
+                closeConnection(connection)
+                return false
+            }
+        }
+        connection.output = []
+        connection.written = 0
+        return true
+    }
+
+    private func dispatch(_ connection: HTTPConnection, head: HTTPRequestHead, body: [UInt8]) {
+        let started = connection.requestStartedAt ?? Socket.now()
+        if connection.served > 0 && started - connection.idleSince >= 1 { connection.sessionStartedAt = started }
+        connection.served += 1
+        connection.stage = .responding
+        let request = HTTPRequest(method: head.method, target: head.target, path: head.path, query: head.query,
+                                  headers: head.headers, body: body, remoteAddress: connection.remoteAddress)
+        let job = Job(fd: connection.fd, connectionID: connection.id, request: request, head: head,
+                      isLastAllowed: connection.served >= configuration.maxRequestsPerConnection,
+                      sessionStartedAt: connection.sessionStartedAt)
+        if !pool.submit(job, express: configuration.expressPaths.contains(head.path)) {
+            var response = HTTPResponse.error(status: 503, code: "unavailable",
+                                              message: "the server is busy; retry in a moment")
+            response.headers.set("Retry-After", String(configuration.retryAfterSeconds))
+            queue(response, on: connection, method: head.method, close: stopping || !head.keepAlive,
+                  requestBytes: head.byteCount + body.count)
+        }
+    }
+
+    /// A response the loop produced itself (refusals, overload).
+    private func queue(_ response: HTTPResponse, on connection: HTTPConnection, method: String, close: Bool,
+                       requestBytes: Int) {
+        let bytes = ResponseSerializer.serialize(response, isHEAD: method == "HEAD", close: close,
+                                                 keepAliveHTTP10: connection.head?.minorVersion == 0)
+        let entry = HTTPAccessLogEntry(method: connection.head?.method ?? "-", path: connection.head?.path ?? "-",
+                                       status: response.status, durationSeconds: 0, requestBytes: requestBytes,
+                                       responseBytes: bytes.count, remoteAddress: connection.remoteAddress)
+        connection.output += bytes
+        connection.pending = .init(entry: entry, close: close)
+        connection.stage = .writing
+    }
+
+    /// Answers a request the server refused itself, then closes: the rest of its bytes cannot be trusted.
+    private func refuse(_ connection: HTTPConnection, _ error: HTTPRequestError) {
+        queue(error.response, on: connection, method: "GET", close: true, requestBytes: connection.head?.byteCount ?? 0)
+    }
+
+    private func takeCompletions() {
+        let done = shared.completions.withLock { list -> [ServerShared.Completion] in
+            defer { list.removeAll() }
+            return list
+        }
+        for completion in done {
+            guard let connection = connections[completion.fd], connection.id == completion.connectionID,
+                  connection.stage == .responding else { continue }
+            // Usually nothing is pending: take the bytes as they are instead of copying a large page.
+            if connection.output.isEmpty { connection.output = completion.bytes } else { connection.output += completion.bytes }
+            var entry = completion.entry
+            entry.responseBytes = completion.bytes.count
+            connection.pending = .init(entry: entry, close: completion.close)
+            connection.stage = .writing
+            connection.lastProgressAt = Socket.now()
+            drive(connection)
+        }
+    }
+
+    /// The response is written: log it, then read the next request or close.
+    private func finishResponse(_ connection: HTTPConnection, _ pending: HTTPConnection.PendingResponse) {
+        let now = Socket.now()
+        var entry = pending.entry
+        entry.durationSeconds = now - (connection.requestStartedAt ?? connection.acceptedAt)
+        shared.log?(entry)
+        connection.head = nil
+        if pending.close {
+            Socket.halfClose(connection.fd)
+            connection.stage = .draining
+            connection.drainUntil = now + min(1, configuration.readTimeoutSeconds)
+            return
+        }
+        connection.stage = .reading
+        connection.idleSince = now
+        connection.lastProgressAt = now
+        // Pipelined bytes already buffered start the next request now.
+        connection.requestStartedAt = connection.parser.hasPartialRequest ? now : nil
+    }
+
+    /// Discards what the peer still sends until it closes, 1 MiB, or the deadline.
+    private func drain(_ connection: HTTPConnection) {
+        while true {
+            switch Socket.read(connection.fd, into: &readBuffer) {
+            case .bytes(let count):
+                connection.discarded += count
+                if connection.discarded > 1024 * 1024 {
+                    closeConnection(connection)
+                    return
+                }
+            case .wouldBlock:
+                connection.readable = false
+                return
+            case .end:
+                closeConnection(connection)
+                return
+            }
+        }
+    }
+
+    private func closeConnection(_ connection: HTTPConnection) {
+        guard connections[connection.fd] === connection else { return }
+        connections[connection.fd] = nil
+        if var entry = connection.pending?.entry {
+            // The response could not be written: logged as such.
+            entry.responseBytes = 0
+            entry.durationSeconds = Socket.now() - (connection.requestStartedAt ?? connection.acceptedAt)
+            shared.log?(entry)
+        }
+        // Closing removes the descriptor from the epoll set; a later event for a reused number finds the new record.
+        close(connection.fd)
+        shared.control.withLock { $0.openConnections = connections.count }
+    }
+
+    // MARK: deadlines and shutdown
+
+    private func sweep(now: Double) {
+        var due: [(HTTPConnection, HTTPConnection.TimeoutAction)] = []
+        for connection in connections.values {
+            if let (at, action) = connection.deadline(configuration), now >= at { due.append((connection, action)) }
+        }
+        for (connection, action) in due {
+            switch action {
+            case .requestTimeout:
+                refuse(connection, .timeout)
+                drive(connection)
+            case .close:
+                closeConnection(connection)
+            }
+        }
+    }
+
+    /// Stops accepting; idle connections close at once, requests in progress finish with `Connection: close`.
+    private func beginStopping() {
+        stopping = true
+        graceDeadline = shared.control.withLock { $0.graceDeadline }
+        if listenFD >= 0 {
+            _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+            close(listenFD)
+            listenFD = -1
+        }
+        for connection in Array(connections.values) where connection.stage == .reading { drive(connection) }
+    }
+}
