@@ -26,7 +26,7 @@ import CPSyncCore
 /// | activity_participants | edit participants of its subtree's activities | the activity's `site_id` |
 public enum AccessRules {
     /// Bumped whenever the SQL below changes, so replicas re-install it.
-    static let version = 2
+    static let version = 3
     static let metaKey = "cppcc.access_rules"
 
     /// Statuses an office may write (drafting and submitting).
@@ -201,6 +201,14 @@ public enum AccessRules {
                 ins.append(raise(.workflow, t) + " WHERE NEW.status NOT IN (\(officeStatusList))")
                 upd.append(raise(.workflow, t) + " WHERE OLD.status NOT IN (\(officeStatusList)) OR NEW.status NOT IN (\(officeStatusList))")
                 del.append(raise(.workflow, t) + " WHERE OLD.status NOT IN (\(officeStatusList))")
+            }
+            // `INSERT OR REPLACE` over an existing row deletes it without firing delete triggers: the insert checks
+            // the row it replaces as a delete would.
+            let replaced = "(SELECT 1 FROM \(t) AS o WHERE o.id = NEW.id)"
+            for check in del {
+                guard let whereAt = check.range(of: " WHERE ") else { ins.append(check + " WHERE EXISTS \(replaced)"); continue }
+                let condition = String(check[whereAt.upperBound...]).replacingOccurrences(of: "OLD.", with: "o.")
+                ins.append(String(check[..<whereAt.lowerBound]) + " WHERE EXISTS (SELECT 1 FROM \(t) AS o WHERE o.id = NEW.id AND (\(condition)))")
             }
             for (kind, event, body) in [("ins", "INSERT", ins), ("upd", "UPDATE", upd), ("del", "DELETE", del)] where !body.isEmpty {
                 sql += """

@@ -79,10 +79,13 @@ public final class SyncClient {
         try replica.dropSupersededHeld()
         var summary = PushSummary()
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
-        let outbox = try replica.outbox()
+        // Displaced edits the county refused stay in the outbox (their values live nowhere else), set aside.
+        let heldNow = try replica.heldKeys()
+        let outbox = try replica.outbox().filter { !replica.isHeld($0.change, in: heldNow) }
         if !outbox.isEmpty {
             try send(outbox.map(\.change), label: "outbox", schema: schema, summary: &summary)
-            try replica.database.transaction { try replica.removeFromOutbox(outbox.map(\.id)) }
+            let held = try replica.heldKeys()
+            try replica.database.transaction { try replica.removeFromOutbox(outbox.filter { !replica.isHeld($0.change, in: held) }.map(\.id)) }
         }
         var cursor = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
         // Until a transfer has completed, it started at 0: a transfer cut short must not resume past older cells.

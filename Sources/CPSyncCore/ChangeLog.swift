@@ -67,7 +67,7 @@ extension Replica {
             // over a live row (INSERT OR REPLACE) is a death and a new life: the death saw every cell of the old one.
             if st.isAlive {
                 st.tombCL = st.cl + 1
-                st.tomb = st.cells.map { $0?.version }
+                st.tomb = st.cells
             }
             st.cl = st.cl + 1 + (st.cl % 2)
             st.rowVersion = version
@@ -95,7 +95,7 @@ extension Replica {
         case .delete:
             if st.isAlive {
                 st.tombCL = st.cl + 1
-                st.tomb = st.cells.map { $0?.version }
+                st.tomb = st.cells
             }
             st.cl = st.cl + 1 + ((st.cl + 1) % 2)
             st.rowVersion = version

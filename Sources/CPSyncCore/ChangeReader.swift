@@ -114,8 +114,8 @@ extension Replica {
             if let tcl = s.optionalInt64(7), case .blob(let bytes) = s.column(8) {
                 let seen = CellCodec.decode(bytes, count: t.columns.count, rowSeq: 0, siteID: siteUUID)
                 for (i, c) in t.columns.enumerated() {
-                    guard let v = seen[i]?.version else { continue }
-                    out.append(Change(table: t.name, pk: pk, column: c.name, value: .null, version: v, causalLength: tcl))
+                    guard let k = seen[i] else { continue }
+                    out.append(Change(table: t.name, pk: pk, column: c.name, value: .null, version: k.version, causalLength: tcl, base: k.base))
                 }
             }
         }

@@ -62,7 +62,7 @@ extension Replica {
     }
 
     /// Whether this exact version of a cell was set aside (so the push does not send it).
-    func isHeld(_ c: Change, in held: Set<HeldKey>) -> Bool {
+    public func isHeld(_ c: Change, in held: Set<HeldKey>) -> Bool {
         held.contains(HeldKey(table: c.table, pk: Array(c.pk.utf8), column: c.column ?? "", version: c.version))
     }
 
@@ -79,9 +79,13 @@ extension Replica {
     public func dropSupersededHeld() throws -> Int {
         try foldLog()
         var dropped = 0
+        // A held displaced edit lives in the outbox: it stays held as long as it stays there.
+        let outboxed = Set(try outbox().map { HeldKey(table: $0.change.table, pk: Array($0.change.pk.utf8), column: $0.change.column ?? "",
+                                                       version: $0.change.version) })
         try database.transaction {
             for h in try held() {
                 guard let t = tables[h.table] else { continue }
+                if outboxed.contains(HeldKey(table: h.table, pk: Array(h.pk.utf8), column: h.column ?? "", version: h.version)) { continue }
                 let current: Version?
                 if let column = h.column {
                     current = try cellVersion(t, pk: h.pk, column: column)

@@ -24,7 +24,7 @@ struct RowState {
     /// The causal length of the row's last death, and the cell versions its writer had seen of the life it ended:
     /// what tells a lost edit (a conflict) from one the deleter saw.
     var tombCL: Int64?
-    var tomb: [Version?]
+    var tomb: [CellMeta?]
 
     init(columnCount: Int) {
         cells = Array(repeating: nil, count: columnCount)
@@ -61,13 +61,15 @@ struct RowMerger {
         var st = try load(s, pk: key.pk)
         let rules = replica.rules[t.name] ?? [:]
         var maxCL = st.cl
-        // Knowledge: cell changes at an even (dead) causal length carry the versions a deleter had seen.
-        var knowledge: [Int64: [Int: Version]] = [:]
+        // Knowledge: cell changes at an even (dead) causal length carry the version a deleter held of each cell (and
+        // that version's base: what it had overwritten).
+        var knowledge: [Int64: [Int: CellMeta]] = [:]
         for c in changes {
             hlc = max(hlc, c.version.hlc.rawValue)
             maxCL = max(maxCL, c.causalLength)
             if c.causalLength % 2 == 0, let column = c.column, let i = t.columnIndex[column] {
-                knowledge[c.causalLength, default: [:]][i] = max(knowledge[c.causalLength]?[i] ?? c.version, c.version)
+                if let k = knowledge[c.causalLength]?[i], !(k.version < c.version) { continue }
+                knowledge[c.causalLength, default: [:]][i] = CellMeta(version: c.version, base: c.base, seq: 0)
             }
         }
         if maxCL > st.cl {
@@ -82,7 +84,7 @@ struct RowMerger {
                 for i in t.columns.indices {
                     guard let cell = st.cells[i], let killer else { continue }
                     if let seen {
-                        if let v = seen[i], !(v < cell.version) { continue }
+                        if Self.saw(seen[i], cell.version) { continue }
                     } else if cell.version.site == killer.site {
                         continue
                     }
@@ -97,11 +99,17 @@ struct RowMerger {
             st.newLife = true
             st.rowChanged = true
             let tcl = maxCL % 2 == 0 ? maxCL : maxCL - 1
-            if st.tombCL != tcl {
+            if let k = knowledge[tcl] {
+                st.tombCL = tcl
+                st.tomb = t.columns.indices.map { k[$0] }
+            } else if st.tombCL != tcl {
                 st.tombCL = tcl
                 st.tomb = Array(repeating: nil, count: t.columns.count)
             }
         }
+        // Two inserts of one key in the same life (an office reinstalled before it pulled its own old records, or
+        // two offices choosing the same key) are concurrent whoever made them: their differing cells are conflicts.
+        var concurrentInsert = false
         for c in changes {
             if c.causalLength < st.cl {
                 // A change of an earlier life, arriving late: superseded. An edit the deleter had not seen is kept.
@@ -109,7 +117,7 @@ struct RowMerger {
                     let known = st.tombCL == c.causalLength + 1
                     let seen = known ? st.tomb[i] : nil
                     let killer = st.rowVersion ?? c.version
-                    if (known || killer.site != c.version.site) && (seen.map { $0 < c.version } ?? true) {
+                    if (known || killer.site != c.version.site) && !Self.saw(seen, c.version) {
                         try lostEdit(t, pk: key.pk, column: i, value: c.value, version: c.version, base: c.base,
                                      causalLength: c.causalLength, killer: killer, into: &result, incoming: true)
                     }
@@ -118,6 +126,7 @@ struct RowMerger {
                 continue
             }
             guard let column = c.column, let i = t.columnIndex[column] else {
+                if st.isAlive, c.causalLength == st.cl, let current = st.rowVersion, current != c.version { concurrentInsert = true }
                 if let current = st.rowVersion, !(current < c.version) {
                     if current == c.version { result.alreadyKnown += 1 } else { result.superseded += 1 }
                 } else {
@@ -133,10 +142,10 @@ struct RowMerger {
                     st.tombCL = c.causalLength
                     st.tomb = Array(repeating: nil, count: t.columns.count)
                 }
-                if let v = st.tomb[i], !(v < c.version) {
+                if let k = st.tomb[i], !(k.version < c.version) {
                     result.alreadyKnown += 1
                 } else {
-                    st.tomb[i] = c.version
+                    st.tomb[i] = CellMeta(version: c.version, base: c.base, seq: 0)
                     st.rowChanged = true
                     result.applied += 1
                 }
@@ -157,7 +166,7 @@ struct RowMerger {
             }
             let curValue = st.values[i] ?? .null
             let incomingWins = Self.wins(c.value, c.version, over: curValue, cur.version, rule: rule)
-            let concurrent = cur.version.site != c.version.site && c.base != cur.version && cur.base != c.version
+            let concurrent = (concurrentInsert || cur.version.site != c.version.site) && c.base != cur.version && cur.base != c.version
                 && rule.concurrentValuesConflict(curValue, c.value)
             if concurrent && replica.recordsConflicts {
                 if let conflict = try recordConflict(t, pk: key.pk, column: column, incoming: c, current: cur.version,
@@ -184,6 +193,13 @@ struct RowMerger {
             // A trigger refused the row (a domain rule): name the row, so the sender knows which change to fix.
             throw ReplicaError.rowRefused(table: t.name, key: key.pk, reason: e.message)
         }
+    }
+
+    /// Whether the writer of a death had seen `version`: it held exactly that version, or its own version had
+    /// overwritten it (its base). A newer version alone proves nothing: it may be concurrent.
+    static func saw(_ known: CellMeta?, _ version: Version) -> Bool {
+        guard let known else { return false }
+        return known.version == version || known.base == version
     }
 
     /// An edit lost to a delete (or to a replacement of the row) whose writer had not seen it. The county records
@@ -288,7 +304,7 @@ struct RowMerger {
             }
             if let tcl = s.optionalInt64(6), case .blob(let bytes) = s.column(7) {
                 st.tombCL = tcl
-                st.tomb = CellCodec.decode(bytes, count: t.columns.count, rowSeq: 0, siteID: replica.siteUUID).map { $0?.version }
+                st.tomb = CellCodec.decode(bytes, count: t.columns.count, rowSeq: 0, siteID: replica.siteUUID)
             }
         }
         guard found else { return st }
@@ -321,7 +337,7 @@ struct RowMerger {
             .blob(try CellCodec.encode(cells, rowSeq: seq, siteNumber: replica.siteNumber)),
             st.tombCL.map { .integer($0) } ?? .null,
             st.tombCL == nil ? .null
-                : .blob(try CellCodec.encode(st.tomb.map { $0.map { CellMeta(version: $0, base: nil, seq: 0) } }, rowSeq: 0,
+                : .blob(try CellCodec.encode(st.tomb.map { $0.map { CellMeta(version: $0.version, base: $0.base, seq: 0) } }, rowSeq: 0,
                                              siteNumber: replica.siteNumber)),
         ]
         try s.writeShadow.execute(shadow)

@@ -53,6 +53,8 @@ import Testing
         ("huashan", "UPDATE proposals SET status = 'filed' WHERE id = 'p-huashan'", false),
         ("huashan", "UPDATE proposals SET title = '改已立案的' WHERE id = 'p-filed'", false),
         ("huashan", "UPDATE proposals SET is_key = 1 WHERE id = 'p-huashan'", false),
+        ("huashan", "INSERT OR REPLACE INTO proposals(id, title, site_id, status) VALUES ('p-filed', '覆盖已立案的', 'huashan', 'draft')", false),
+        ("xiyuan", "INSERT OR REPLACE INTO members(id, name, site_id) VALUES ('m-xiyuan', '覆盖', 'huashan')", false),
         ("huashan", "UPDATE proposals SET title = '改别人的' WHERE id = 'p-chengguan'", false),
         ("huashan", "INSERT INTO proposal_cosigners(id, proposal_id, member_id) VALUES ('c-1', 'p-huashan', 'm-huashan')", true),
         ("huashan", "INSERT INTO proposal_cosigners(id, proposal_id, member_id) VALUES ('c-2', 'p-chengguan', 'm-huashan')", false),
