@@ -195,3 +195,50 @@ import Testing
         #expect(try a.query("SELECT count(*) FROM members WHERE id = 'm-fast'") == [[.integer(1)]], "the fast-stamped member must stay at the office")
     }
 }
+
+/// A pull page is one snapshot: pushes that commit rows in two tables while an office pulls in small pages never
+/// make its cursor jump over a row.
+@Suite(.serialized) struct SnapshotPagesTests {
+    @Test func officesPullingWhileOthersPushToTwoTablesMissNoRow() throws {
+        let county = try County("snapshot", sites: ["huashan", "chengguan"])
+        defer { county.cleanup() }
+        let writers = try ["huashan", "chengguan"].map { try county.office($0) }
+        let reader = try county.office("county")  // holds everything
+        try reader.must(["sync"])
+        let stop = Guard<Bool>(false)
+        let failures = Guard<[String]>([])
+        let done = DispatchGroup()
+        done.enter()
+        DispatchQueue.global().async {
+            defer { done.leave() }
+            var rounds = 0
+            while !stop.get() && rounds < 400 {
+                rounds += 1
+                if let r = try? reader.cpsync(["pull", "--page-size", "7"]), !r.ok { failures.update { $0.append("pull: \(r.stderr)") } }
+            }
+        }
+        for batch in 0..<12 {
+            for (n, w) in writers.enumerated() {
+                let db = try Database(path: w.db)
+                try db.transaction {
+                    for i in 0..<10 {
+                        let id = "\(w.site)-\(batch)-\(i)"
+                        try db.run("INSERT INTO members(id, name, site_id) VALUES (?, ?, ?)", [.text("m-" + id), .text("委员" + id), .text(w.site)])
+                        try db.run("INSERT INTO activities(id, topic, site_id) VALUES (?, '视察', ?)", [.text("a-" + id), .text(w.site)])
+                    }
+                }
+                let r = try w.cpsync(["push"])
+                #expect(r.ok, "push \(n): \(r.stderr)")
+            }
+        }
+        stop.set(true)
+        done.wait()
+        #expect(failures.get().isEmpty, "\(failures.get().prefix(3))")
+        // Whatever the interleaving, one more pull from where the office stands completes it.
+        try reader.must(["pull"])
+        let db = try Database(path: reader.db)
+        #expect(try db.scalar("SELECT count(*) FROM members") == .integer(240))
+        #expect(try db.scalar("SELECT count(*) FROM activities") == .integer(240))
+        #expect(try contentDump(reader.db) == contentDump(county.serverDB, scope: reader.site))
+    }
+}
