@@ -14,6 +14,11 @@ public final class SyncClient {
     public var pullPageSize = ProtocolLimits.defaultPageSize
     /// Called after each page: (pages done, whether more follow).
     public var progress: ((String, Int, Bool) -> Void)?
+    /// Pages are sized for the link: about this many seconds of transfer at the speed the last pages moved, so a
+    /// cut connection loses at most one small page and a page never outlasts the stall timeout.
+    public var pageSeconds = 8.0
+    /// The current page size in bytes (learned per command run; starts at `PageSizer.initialBytes`).
+    public private(set) var sizer = PageSizer()
 
     public init(replica: Replica, deadlineSeconds: Double = 60) throws {
         self.replica = replica
@@ -92,7 +97,7 @@ public final class SyncClient {
         var since = try replica.meta(SyncPosition.pushSince)?.int64Value ?? 0
         while true {
             // Whole rows, at most the server's limit of changes per push (own and relayed changes both count).
-            let page = try replica.changes(after: cursor, since: since, maxChanges: ProtocolLimits.maxChangesPerPush)
+            let page = try replica.changes(after: cursor, since: since, maxChanges: ProtocolLimits.maxChangesPerPush, maxBytes: sizer.bytes)
             for r in page.refused where r.version.map({ $0.site == replica.siteID }) ?? true { try replica.hold(r) }
             let own = replica.withoutHeld(Self.ownChanges(page.changes, site: replica.siteID), keys: try replica.heldKeys())
             if !own.isEmpty {
@@ -147,7 +152,9 @@ public final class SyncClient {
             let batchId = Self.batchID(site: replica.siteID, after: label, changes: batch)
             let body = PushRequest(schemaVersion: schema, batchId: batchId, site: replica.siteID, changes: batch).encoded()
             do {
+                let started = Date()
                 let answer = try transport.call("POST", "/v1/push", body: body, as: PushResponse.self)
+                sizer.observe(bytes: body.count, seconds: Date().timeIntervalSince(started), target: pageSeconds)
                 summary.batches += 1
                 summary.sent += batch.count
                 summary.applied += answer.applied
@@ -222,10 +229,15 @@ public final class SyncClient {
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
         var didReset = reset
         while true {
-            let query = PullQuery(after: cursor, since: since, limit: pullPageSize, schemaVersion: schema)
+            let query = PullQuery(after: cursor, since: since, limit: pullPageSize, maxBytes: sizer.bytes, schemaVersion: schema)
             let answer: Result<PullResponse, ClientError>
+            let started = Date()
             do { answer = .success(try transport.call("GET", "/v1/pull?" + query.queryString, as: PullResponse.self)) } catch {
                 answer = .failure(error)
+            }
+            if case .success(let p) = answer {
+                sizer.observe(bytes: p.changes.reduce(0) { $0 + Change.estimatedWireBytes($1) }, seconds: Date().timeIntervalSince(started),
+                              target: pageSeconds)
             }
             if case .failure(.server(_, let body)) = answer, body.code == .cursorAhead, !didReset {
                 // The county database was restored from an older backup: pull everything again (merge is idempotent).
@@ -302,3 +314,23 @@ public final class SyncClient {
                     lastPush: try replica.meta(SyncPosition.lastPush)?.int64Value, lastPull: try replica.meta(SyncPosition.lastPull)?.int64Value)
     }
 }
+
+/// Page sizes in bytes that follow the link: after each page, the next one is what the measured speed moves in the
+/// target time, between 32 KB (a 32 KB/s station link moves it in a second) and 4 MB.
+public struct PageSizer: Sendable, Equatable {
+    public static let initialBytes = 256 * 1024
+    public static let range = 32 * 1024...4 * 1024 * 1024
+    public private(set) var bytes = PageSizer.initialBytes
+
+    public init() {}
+
+    /// Learns from one page: `bytes` moved in `seconds`; aims the next page at `target` seconds.
+    public mutating func observe(bytes moved: Int, seconds: Double, target: Double) {
+        // Small pages say little about the link (latency dominates): only grow from them, and only moderately.
+        guard moved > 0, seconds > 0 else { return }
+        let speed = Double(moved) / seconds
+        let next = Int(min(Double(Self.range.upperBound), speed * target))
+        bytes = max(Self.range.lowerBound, moved < bytes / 4 ? max(bytes, min(next, bytes * 2)) : min(next, bytes * 4))
+    }
+}
+

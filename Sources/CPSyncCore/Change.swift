@@ -26,6 +26,21 @@ public struct Change: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+extension Change {
+    /// About how many bytes this change takes in the protocol's JSON: what pages sized for a slow link count.
+    public static func estimatedWireBytes(_ c: Change) -> Int {
+        var n = 96 + c.table.utf8.count + c.pk.utf8.count + (c.column?.utf8.count ?? 0) + c.version.site.utf8.count
+        switch c.value {
+        case .text(let s): n += s.utf8.count + 2
+        case .blob(let b): n += b.count * 4 / 3 + 8
+        case .null: n += 4
+        default: n += 24
+        }
+        if let b = c.base { n += 40 + b.site.utf8.count }
+        return n
+    }
+}
+
 /// A page of changes read from a replica: the rows with local sequence in (after, cursor].
 public struct ChangePage: Sendable {
     public var changes: [Change]

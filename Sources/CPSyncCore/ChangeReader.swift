@@ -15,10 +15,10 @@
 /// two tables' reads cannot make the cursor jump over a row.
 extension Replica {
     /// Changes of rows whose local sequence is after `after`, ordered by sequence, in whole rows: at most `limit`
-    /// rows and at most `maxChanges` changes (but always at least one row). Of each row, the cells written after
+    /// rows, at most `maxChanges` changes and about `maxBytes` bytes on the wire (but always at least one row). Of each row, the cells written after
     /// `since` (default: `after`). Pass the returned `cursor` as `after` for the next page, and keep `since` until
     /// a page says `hasMore` is false.
-    public func changes(after: Int64, since: Int64? = nil, limit: Int = Int.max, maxChanges: Int = Int.max,
+    public func changes(after: Int64, since: Int64? = nil, limit: Int = Int.max, maxChanges: Int = Int.max, maxBytes: Int = Int.max,
                         scope: (any RowScope)? = nil) throws -> ChangePage {
         try foldLog()
         let since = min(since ?? after, after)
@@ -37,13 +37,15 @@ extension Replica {
             if try stmt.step() { cursors.append((t, stmt, stmt.int64(2))) } else { stmt.reset() }
         }
         var page = ChangePage(changes: [], cursor: max(after, 0), hasMore: false)
-        var rows = 0
+        var rows = 0, bytes = 0
         while let next = cursors.indices.min(by: { cursors[$0].seq < cursors[$1].seq }), rows < limit {
             let c = cursors[next]
             var row: [Change] = []
             var refused: [RefusedChange] = []
             try rowChanges(c.table, c.statement, since: since, scope: scope, into: &row, refused: &refused)
-            if rows > 0 && page.changes.count + row.count > maxChanges { break }
+            let rowBytes = row.reduce(0) { $0 + Change.estimatedWireBytes($1) }
+            if rows > 0 && (page.changes.count + row.count > maxChanges || bytes + rowBytes > maxBytes) { break }
+            bytes += rowBytes
             page.changes += row
             page.refused += refused
             rows += 1

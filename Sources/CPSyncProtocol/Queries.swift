@@ -6,12 +6,16 @@ public struct PullQuery: Sendable, Hashable {
     public var since: Int64?
     /// nil: the server's default page size.
     public var limit: Int?
+    /// About how many bytes a page may take (an office on a slow link keeps pages small); nil: no bound.
+    public var maxBytes: Int?
     public var protocolVersion: Int
     public var schemaVersion: Int
 
-    public init(after: Int64, since: Int64? = nil, limit: Int? = nil, protocolVersion: Int = ProtocolVersion.current, schemaVersion: Int) {
+    public init(after: Int64, since: Int64? = nil, limit: Int? = nil, maxBytes: Int? = nil, protocolVersion: Int = ProtocolVersion.current,
+                schemaVersion: Int) {
         self.after = after
         self.since = since
+        self.maxBytes = maxBytes
         self.limit = limit
         self.protocolVersion = protocolVersion
         self.schemaVersion = schemaVersion
@@ -19,7 +23,7 @@ public struct PullQuery: Sendable, Hashable {
 
     /// `after=…&limit=…&protocol=…&schemaVersion=…` (no leading `?`).
     public var queryString: String {
-        "after=\(after)" + (since.map { "&since=\($0)" } ?? "") + (limit.map { "&limit=\($0)" } ?? "") + "&protocol=\(protocolVersion)&schemaVersion=\(schemaVersion)"
+        "after=\(after)" + (since.map { "&since=\($0)" } ?? "") + (limit.map { "&limit=\($0)" } ?? "") + (maxBytes.map { "&maxBytes=\($0)" } ?? "") + "&protocol=\(protocolVersion)&schemaVersion=\(schemaVersion)"
     }
 
     /// Parses decoded query parameters; 400 `bad_request` naming the parameter when one is missing or invalid.
@@ -45,6 +49,7 @@ public struct PullQuery: Sendable, Hashable {
             throw ErrorBody(code: .badRequest, message: "query parameter since=\(since) must not be beyond after=\(after)")
         }
         limit = try int("limit", required: false, min: 1).map { Int($0) }
+        maxBytes = try int("maxBytes", required: false, min: 1024).map { Int($0) }
         protocolVersion = Int(try int("protocol", required: true, min: 0)!)
         schemaVersion = Int(try int("schemaVersion", required: true, min: 0)!)
     }

@@ -69,7 +69,7 @@ public struct Router: HTTPResponder {
                                                           serverSchema: CPPCCSchema.version) {
                     throw problem
                 }
-                return ("pull", json(try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), principal: principal)))
+                return ("pull", json(try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)))
             case ("GET", "/metrics"):
                 return ("metrics", .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
             case ("GET", "/v1/admin/conflicts"):

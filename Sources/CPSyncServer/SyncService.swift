@@ -222,7 +222,7 @@ public struct SyncService: Sendable {
     /// plus its existence); of each row, the cells written after `since` (the start of the transfer; see
     /// `Replica.changes`). An office's own changes come back too: a reinstalled office recovers its records from the
     /// county, and merging what it already holds is a no-op.
-    public func pull(after: Int64, since: Int64? = nil, limit: Int, principal: Principal) throws(ErrorBody) -> PullResponse {
+    public func pull(after: Int64, since: Int64? = nil, limit: Int, maxBytes: Int? = nil, principal: Principal) throws(ErrorBody) -> PullResponse {
         do {
             let page = try store.read { r -> ChangePage in
                 let latest = try r.sequence
@@ -232,7 +232,7 @@ public struct SyncService: Sendable {
                 }
                 // A site below the county pulls its scope only (see SiteScope); the county and admins see all.
                 let scope: SiteScope? = if case .site(let site) = principal { try SiteScope.of(site: site, in: r.database) } else { nil }
-                return try r.changes(after: after, since: since, maxChanges: limit, scope: scope)
+                return try r.changes(after: after, since: since, maxChanges: limit, maxBytes: maxBytes ?? Int.max, scope: scope)
             }
             let changes = page.changes
             metrics.count("cpsync_pull_pages_total")

@@ -162,3 +162,34 @@ import Testing
         }
     }
 }
+
+@Suite struct PageSizerTests {
+    @Test func pagesFollowTheLinkBetweenTheBounds() {
+        var s = PageSizer()
+        #expect(s.bytes == PageSizer.initialBytes)
+        // A 32 KB/s station link: 256 KB took 8 s; the next page is what moves in the target time.
+        s.observe(bytes: 256 * 1024, seconds: 8, target: 4)
+        #expect(s.bytes == 128 * 1024)
+        // Slower still: never below 32 KB.
+        s.observe(bytes: 128 * 1024, seconds: 60, target: 4)
+        #expect(s.bytes == PageSizer.range.lowerBound)
+        // A fast county LAN: grows at most fourfold a page, up to 4 MB.
+        for _ in 0..<10 { s.observe(bytes: s.bytes, seconds: 0.01, target: 8) }
+        #expect(s.bytes == PageSizer.range.upperBound)
+        // A nearly empty page says little about the link: it does not shrink the next one.
+        s.observe(bytes: 2_000, seconds: 0.5, target: 8)
+        #expect(s.bytes == PageSizer.range.upperBound)
+    }
+
+    @Test func aPageNeverExceedsItsByteBoundButAlwaysHoldsARow() throws {
+        let a = try Replica(path: ":memory:", siteID: "huashan")
+        try CPPCCSchema.install(on: a)
+        try a.database.transaction {
+            for i in 0..<300 { try a.database.run("INSERT INTO members(id, name, site_id) VALUES (?, ?, 'huashan')", [.text("m\(i)"), .text(String(repeating: "名", count: 100))]) }
+        }
+        let page = try a.changes(after: 0, maxBytes: 40_000)
+        let bytes = page.changes.reduce(0) { $0 + Change.estimatedWireBytes($1) }
+        #expect(page.hasMore && bytes <= 40_000 && !page.changes.isEmpty)
+        #expect(try !a.changes(after: 0, maxBytes: 1).changes.isEmpty)
+    }
+}
