@@ -13,7 +13,7 @@ enum MemberCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         guard let sub = argv.first else { throw UsageError.missingArgument("member add|list|show|edit") }
         var args = try Arguments(Array(argv.dropFirst()), flags: ["json"])
-        let office = try Office(OfficeDatabase.open(&args))
+        let office = try Office(OfficeFile.open(&args))
         let json = args.flag("json")
         switch sub {
         case "add":

@@ -21,7 +21,7 @@ enum ProposalCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         guard let sub = argv.first else { throw UsageError.missingArgument("proposal add|list|show|file|reject|merge|convert|assign|reply|evaluate|close") }
         var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "draft", "key", "met"])
-        let office = try Office(OfficeDatabase.open(&args))
+        let office = try Office(OfficeFile.open(&args))
         let json = args.flag("json")
         let date = args.option("date")
         func key() throws -> String { try MemberCommand.positional(args, "proposal ID or number (案号)") }

@@ -6,7 +6,7 @@ import Foundation
 enum ReportCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         var args = try Arguments(argv, flags: ["json"])
-        let office = try Office(OfficeDatabase.open(&args))
+        let office = try Office(OfficeFile.open(&args))
         guard let year = try args.int("year") else { throw UsageError.missingOption("year") }
         let site = args.option("site")
         let formatText = args.flag("json") ? "json" : (args.option("format") ?? "text")

@@ -1,0 +1,125 @@
+import Foundation
+import Testing
+
+/// The command line of the real binaries: help for every verb and sub-verb, `--version`, "did you mean", and that
+/// asking for help or reading never creates a database or a data directory.
+@Suite struct CommandLineTests {
+    /// Every `cpsync` verb with its sub-verbs (none: the verb itself).
+    static let cpsyncCommands: [(String, [String])] = [
+        ("init", []), ("push", []), ("pull", []), ("sync", []), ("status", []), ("conflicts", ["list", "show", "resolve"]),
+        ("member", ["add", "list", "show", "edit"]),
+        ("proposal", ["add", "list", "show", "submit", "review", "file", "reject", "merge", "convert", "assign", "reply", "evaluate", "close"]),
+        ("social", ["add", "list", "adopt"]), ("activity", ["add", "list"]), ("report", []), ("import", []), ("export", []), ("demo", ["seed"]),
+    ]
+    static let cpsyncdCommands: [(String, [String])] = [
+        ("serve", []), ("site", ["add", "list", "revoke", "token", "activate", "move"]), ("admin", ["add", "list", "revoke"]),
+        ("backup", []), ("restore", []), ("doctor", []),
+    ]
+
+    /// An environment in which a command that opened its default database or data directory would create it inside
+    /// `ws` (where the test looks).
+    static func isolated(_ ws: Workspace) -> [String: String] {
+        ["CPSYNC_DB": ws.path("office.db"), "CPSYNC_DATA": ws.path("county-data"), "CPSYNCD_CONF": ws.path("no-such.conf")]
+    }
+
+    static func entries(_ ws: Workspace) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: ws.url.path)) ?? []
+    }
+
+    @Test func helpOfEveryVerbAndSubVerbShowsItsOptionsAndAnExampleAndCreatesNothing() throws {
+        let ws = Workspace("help")
+        defer { ws.cleanup() }
+        for (binary, commands, common) in [(Binaries.cpsync, Self.cpsyncCommands, "--db PATH"), (Binaries.cpsyncd, Self.cpsyncdCommands, "--data DIR")] {
+            for (verb, subs) in commands {
+                for words in (subs.isEmpty ? [[verb]] : subs.map { [verb, $0] }) {
+                    for form in [words + ["--help"], ["help"] + words, words + ["-h"]] {
+                        let r = try run(binary, form, env: Self.isolated(ws), cwd: ws.url.path)
+                        let shown = "\(binary) \(form.joined(separator: " "))"
+                        #expect(r.status == 0, "\(shown): \(r.stderr)")
+                        #expect(r.stdout.contains("usage: ") && r.stdout.contains("options:") && r.stdout.contains("example:"), "\(shown): \(r.stdout)")
+                        #expect(r.stdout.contains(common), "\(shown) does not list \(common)")
+                        #expect(r.stdout.contains("  \((binary as NSString).lastPathComponent) \(words.joined(separator: " "))"), "\(shown): no example of the command")
+                    }
+                }
+            }
+        }
+        #expect(Self.entries(ws).isEmpty, "help created \(Self.entries(ws))")
+    }
+
+    @Test func aVerbsHelpListsEverySubVerbAndEveryOptionOfEach() throws {
+        let member = try run(Binaries.cpsync, ["member", "--help"])
+        #expect(member.ok)
+        for option in ["--name", "--gender", "--sector", "--party", "--term", "--site", "--phone", "--employer", "--position", "--id", "--json", "--db"] {
+            #expect(member.stdout.contains(option), "member --help lacks \(option)")
+        }
+        for sub in ["member add", "member list", "member show", "member edit"] { #expect(member.stdout.contains("cpsync \(sub)")) }
+        let proposal = try run(Binaries.cpsync, ["help", "proposal"])
+        for sub in Self.cpsyncCommands.first(where: { $0.0 == "proposal" })!.1 { #expect(proposal.stdout.contains("usage: cpsync proposal \(sub)")) }
+        for option in ["--category", "--met", "--satisfaction", "--unit", "--role", "--due", "--into", "--reason", "--supervisor", "--cosigner"] {
+            #expect(proposal.stdout.contains(option), "help proposal lacks \(option)")
+        }
+        let site = try run(Binaries.cpsyncd, ["site", "--help"])
+        for option in ["--id", "--name", "--kind", "--parent", "--json", "--data"] { #expect(site.stdout.contains(option), "site --help lacks \(option)") }
+    }
+
+    @Test func helpIsInChineseUnderAChineseLocale() throws {
+        let r = try run(Binaries.cpsync, ["help", "proposal", "reply"], env: ["LANG": "zh_CN.UTF-8"])
+        #expect(r.ok && r.stdout.contains("用法：cpsync proposal reply") && r.stdout.contains("选项：") && r.stdout.contains("示例："))
+        #expect(r.stdout.contains("答复内容（必填）"))
+        let d = try run(Binaries.cpsyncd, ["site", "add", "--help"], env: ["LANG": "zh_CN.UTF-8"])
+        #expect(d.ok && d.stdout.contains("令牌只显示一次"))
+    }
+
+    @Test func bothBinariesTellTheirVersion() throws {
+        for binary in [Binaries.cpsync, Binaries.cpsyncd] {
+            let r = try run(binary, ["--version"])
+            let name = (binary as NSString).lastPathComponent
+            #expect(r.ok && r.stdout.hasPrefix("\(name) 0.") && r.stdout.contains("protocol v1"), "\(name): \(r.stdout)")
+        }
+    }
+
+    @Test func aMistypedVerbSubVerbOrOptionIsAnsweredWithTheNearestSpelling() throws {
+        let ws = Workspace("typo")
+        defer { ws.cleanup() }
+        let env = Self.isolated(ws)
+        let verb = try run(Binaries.cpsync, ["membr", "list"], env: env)
+        #expect(verb.status == 64 && verb.stderr.contains("did you mean 'member'?"), "\(verb.stderr)")
+        let sub = try run(Binaries.cpsync, ["proposal", "replay", "2026-001"], env: env)
+        #expect(sub.status == 64 && sub.stderr.contains("did you mean 'proposal reply'?"), "\(sub.stderr)")
+        let daemonSub = try run(Binaries.cpsyncd, ["site", "lst"], env: env)
+        #expect(daemonSub.status == 64 && daemonSub.stderr.contains("did you mean 'site list'?"), "\(daemonSub.stderr)")
+        #expect(Self.entries(ws).isEmpty, "a mistyped command created \(Self.entries(ws))")
+
+        let seed = try run(Binaries.cpsync, ["demo", "seed"], env: env)
+        #expect(seed.ok, "\(seed.stderr)")
+        let option = try run(Binaries.cpsync, ["member", "list", "--sectr", "科技"], env: env)
+        #expect(option.status == 64 && option.stderr.contains("did you mean '--sector'?"), "\(option.stderr)")
+        #expect(option.stderr.contains("cpsync member --help"), "the error points to the help: \(option.stderr)")
+        let required = try run(Binaries.cpsyncd, ["site", "add", "--id", "huashan", "--nmae", "华山镇", "--kind", "township"], env: env)
+        #expect(required.status == 64 && required.stderr.contains("did you mean '--name'?"), "\(required.stderr)")
+        let far = try run(Binaries.cpsync, ["frobnicate"], env: env)
+        #expect(far.status == 64 && !far.stderr.contains("did you mean"))
+    }
+
+    @Test func readOnlyVerbsNeverCreateADatabaseAndSayWhereTheyLooked() throws {
+        let ws = Workspace("readonly")
+        defer { ws.cleanup() }
+        let env = Self.isolated(ws)
+        let missing = ws.path("office.db")
+        for args in [["member", "list"], ["member", "show", "王芳"], ["proposal", "list"], ["proposal", "show", "2026-001"],
+                     ["social", "list"], ["activity", "list"], ["report", "--year", "2026"], ["export", "members"],
+                     ["conflicts", "list"], ["status"]] {
+            let r = try run(Binaries.cpsync, args, env: env, cwd: ws.url.path)
+            #expect(r.status == 74, "\(args): \(r.status) \(r.stderr)")
+            #expect(r.stderr.contains(missing), "\(args) does not name \(missing): \(r.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: missing), "\(args) created the database")
+        }
+        let zh = try run(Binaries.cpsync, ["member", "list"], env: env.merging(["LANG": "zh_CN.UTF-8"]) { $1 })
+        #expect(zh.status == 74 && zh.stderr.contains("没有办公室数据库"), "\(zh.stderr)")
+        for args in [["site", "list"], ["admin", "list"]] {
+            let r = try run(Binaries.cpsyncd, args, env: env, cwd: ws.url.path)
+            #expect(r.status == 74, "\(args): \(r.stderr)")
+        }
+        #expect(Self.entries(ws).isEmpty, "read-only commands created \(Self.entries(ws))")
+    }
+}
