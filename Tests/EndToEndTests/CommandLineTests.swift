@@ -123,3 +123,27 @@ import Testing
         #expect(Self.entries(ws).isEmpty, "read-only commands created \(Self.entries(ws))")
     }
 }
+
+/// Dates given on the command line: a day that does not exist and a step before the one it follows are refused
+/// (exit 65) naming the option, in the user's language.
+@Suite struct CommandLineDateTests {
+    @Test func aDayThatDoesNotExistAndAnOutOfOrderStepAreRefusedByTheRealBinary() throws {
+        let ws = Workspace("dates")
+        defer { ws.cleanup() }
+        let db = ["--db", ws.path("county.db")]
+        #expect(try run(Binaries.cpsync, ["demo", "seed"] + db).ok)
+        let added = try run(Binaries.cpsync, ["proposal", "add", "--title", "关于日期的提案", "--proposer", "张伟", "--number", "2026-090", "--date", "2026-02-01"] + db)
+        #expect(added.ok, "\(added.stderr)")
+        let bad = try run(Binaries.cpsync, ["proposal", "file", "2026-090", "--date", "2026-02-30"] + db)
+        #expect(bad.status == 65 && bad.stderr.contains("--date") && bad.stderr.contains("28 days"), "\(bad.stderr)")
+        let zh = try run(Binaries.cpsync, ["proposal", "file", "2026-090", "--date", "2026-02-30"] + db, env: ["LANG": "zh_CN.UTF-8"])
+        #expect(zh.status == 65 && zh.stderr.contains("只有 28 天"), "\(zh.stderr)")
+        let show = try run(Binaries.cpsync, ["proposal", "show", "2026-090", "--json"] + db)
+        #expect(show.ok && !show.stdout.contains("\"filed\""), "nothing was filed: \(show.stdout)")
+        #expect(try run(Binaries.cpsync, ["proposal", "file", "2026-090", "--date", "2026-02-10"] + db).ok)
+        let early = try run(Binaries.cpsync, ["proposal", "assign", "2026-090", "--unit", "县水利局", "--date", "2026-02-09"] + db)
+        #expect(early.status == 65 && early.stderr.contains("2026-02-10"), "\(early.stderr)")
+        let due = try run(Binaries.cpsync, ["proposal", "assign", "2026-090", "--unit", "县水利局", "--date", "2026-03-01", "--due", "2026-02-31"] + db)
+        #expect(due.status == 65 && due.stderr.contains("--due"), "\(due.stderr)")
+    }
+}
