@@ -39,6 +39,8 @@ public enum DateError: ExitCodeProviding, Sendable, Equatable {
     case noSuchDay(field: String, value: String, daysInMonth: Int)
     /// `step` on `date` would come before `earlierStep`, which happened on `earlierDate`.
     case outOfOrder(proposal: String, step: Milestone, date: String, earlierStep: Milestone, earlierDate: String)
+    /// A period whose first day comes after its last.
+    case periodReversed(from: String, to: String)
 
     public var exitCode: ExitCode { .dataError }
 
@@ -55,6 +57,9 @@ public enum DateError: ExitCodeProviding, Sendable, Equatable {
             }
             return L10n.pick(en: "\(field) '\(value)' is not a date: \(y)-\(String(format: "%02d", m)) has \(days) days",
                              zh: "\(field) 的值 '\(value)' 不是有效日期：\(y)年\(m)月只有 \(days) 天")
+        case .periodReversed(let from, let to):
+            return L10n.pick(en: "--from \(from) is after --to \(to); give the first day with --from and the last with --to",
+                             zh: "--from \(from) 晚于 --to \(to)；请用 --from 填起始日、--to 填截止日")
         case .outOfOrder(let p, let step, let date, let earlier, let earlierDate):
             if step == .due {
                 return L10n.pick(en: "proposal \(p): the reply cannot be due on \(date), before it was assigned (\(earlierDate)); give a later --due",
