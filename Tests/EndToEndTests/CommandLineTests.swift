@@ -147,3 +147,33 @@ import Testing
         #expect(due.status == 65 && due.stderr.contains("--due"), "\(due.stderr)")
     }
 }
+
+/// `cpsync report` through the real binary: a period, the committee's name, Chinese or English CSV headers.
+@Suite struct ReportCommandLineTests {
+    @Test func aPeriodReportCarriesTheCommitteeAndItsCSVHeadersFollowTheLocaleOrTheFlag() throws {
+        let ws = Workspace("report")
+        defer { ws.cleanup() }
+        let db = ["--db", ws.path("county.db")]
+        #expect(try run(Binaries.cpsync, ["demo", "seed"] + db).ok)
+        let zh = ["LANG": "zh_CN.UTF-8"]
+        let csv = try run(Binaries.cpsync, ["report", "--from", "2026-01-01", "--to", "2026-06-30", "--format", "csv"] + db, env: zh)
+        #expect(csv.ok, "\(csv.stderr)")
+        #expect(csv.stdout.contains("范围,指标,数值") && csv.stdout.contains("报表,标题,某县政协 2026年1月1日至6月30日工作统计"), "\(csv.stdout.prefix(300))")
+        #expect(csv.stdout.contains("承办单位：县水利局,主办件数,1"))
+        let keys = try run(Binaries.cpsync, ["report", "--to", "2026-06-30", "--format", "csv", "--english-headers"] + db, env: zh)
+        #expect(keys.ok && keys.stdout.contains("scope,metric,value") && keys.stdout.contains("report,from,2026-01-01"), "\(keys.stdout.prefix(300))")
+        #expect(keys.stdout.contains("unit:县水利局,lead,1"))
+        // By 31 May nothing was closed yet in the demo year; by the end of the year two proposals were.
+        let may = try run(Binaries.cpsync, ["report", "--to", "2026-05-31", "--format", "csv", "--english-headers"] + db)
+        let year = try run(Binaries.cpsync, ["report", "--year", "2026", "--format", "csv", "--english-headers"] + db)
+        #expect(may.stdout.contains("overall,closed,0") && year.stdout.contains("overall,closed,2"))
+        let html = try run(Binaries.cpsync, ["report", "--year", "2026", "--format", "html", "--out", ws.path("report.html")] + db, env: zh)
+        #expect(html.ok, "\(html.stderr)")
+        let page = try String(contentsOfFile: ws.path("report.html"), encoding: .utf8)
+        #expect(page.contains("<title>某县政协 2026 年度工作统计</title>") && page.contains("填报人") && page.contains("委员构成"))
+        let reversed = try run(Binaries.cpsync, ["report", "--from", "2026-07-01", "--to", "2026-06-30"] + db)
+        #expect(reversed.status == 65 && reversed.stderr.contains("--from"), "\(reversed.stderr)")
+        let neither = try run(Binaries.cpsync, ["report"] + db)
+        #expect(neither.status == 64 && neither.stderr.contains("--year"), "\(neither.stderr)")
+    }
+}
