@@ -84,9 +84,9 @@ enum Help {
                                  O("--ca-file PEM", "trust this certificate authority", "信任此 CA 证书")]
 
     static let conflicts: [CommandHelp] = [
-        CommandHelp("conflicts", "list", "[--status open|resolved] [--table T] [--site ID] [--from DATE] [--to DATE] [--json]",
+        CommandHelp("conflicts", "list", "[--status open|resolved|all] [--table T] [--site ID] [--from DATE] [--to DATE] [--json]",
                     en: "lists the conflicts the server recorded; read-only", zh: "列出服务器记录的冲突（只读）",
-                    options: [O("--status S", "open or resolved", "open（待处理）或 resolved（已处理）"),
+                    options: [O("--status S", "open, resolved or all", "open（待处理）、resolved（已处理）或 all（全部）"),
                               O("--table T", "only this table, e.g. proposals", "只列此表，如 proposals"),
                               O("--site ID", "only conflicts involving this site", "只列涉及此站点的冲突"),
                               O("--from DATE", "detected on or after", "发现日期不早于"), O("--to DATE", "detected on or before", "发现日期不晚于"),
