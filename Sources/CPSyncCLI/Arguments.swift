@@ -61,9 +61,10 @@ public struct Arguments: Sendable {
     public mutating func required(_ name: String) throws(UsageError) -> String {
         guard let v = option(name), !v.isEmpty else {
             if dangling.contains(name) { throw UsageError.missingValue(name) }
-            // `--nmae 王芳` without `--name`: the typo is the mistake to report, not the missing option.
+            // `--nmae 王芳` without `--name`: the typo is the mistake to report, not the missing option. Only one edit
+            // away: an option not asked for yet may be a real one (`--site` is two edits from `--title`).
             let given = Set(options.keys).union(flags).union(dangling).subtracting(consumed)
-            if let typo = given.sorted().first(where: { Suggestion.nearest(to: $0, among: [name]) != nil }) {
+            if let typo = given.sorted().first(where: { Suggestion.distance($0, name) == 1 }) {
                 throw UsageError.unknownOption(typo, didYouMean: name)
             }
             throw UsageError.missingOption(name)

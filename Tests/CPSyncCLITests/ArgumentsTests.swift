@@ -79,5 +79,8 @@ func usageError(_ body: () throws -> Void) -> UsageError? {
         #expect(usageError { _ = try a.required("name") } == .unknownOption("nmae", didYouMean: "name"))
         var b = try Arguments(["--json"], flags: ["json"])
         #expect(usageError { _ = try b.required("name") } == .missingOption("name"))
+        // `--site` is a real option the command has not asked for yet, not a typo of `--title`.
+        var c = try Arguments(["--site", "huashan"])
+        #expect(usageError { _ = try c.required("title") } == .missingOption("title"))
     }
 }

@@ -62,6 +62,36 @@ import Testing
         for option in ["--id", "--name", "--kind", "--parent", "--json", "--data"] { #expect(site.stdout.contains(option), "site --help lacks \(option)") }
     }
 
+    /// Every option a sub-verb's help lists is one the command takes: none is refused as unknown.
+    @Test func everyOptionTheHelpListsIsAcceptedByItsCommand() throws {
+        let ws = Workspace("helpopts")
+        defer { ws.cleanup() }
+        let env = Self.isolated(ws)
+        #expect(try run(Binaries.cpsync, ["demo", "seed"], env: env).ok)
+        // Verbs that reach no server and start no daemon.
+        let offline = Self.cpsyncCommands.filter { ["member", "proposal", "social", "activity", "report", "export", "import", "demo"].contains($0.0) }
+            .map { (Binaries.cpsync, $0) }
+            + Self.cpsyncdCommands.filter { ["site", "admin", "doctor"].contains($0.0) }.map { (Binaries.cpsyncd, $0) }
+        var checked = 0
+        for (binary, (verb, subs)) in offline {
+            for words in (subs.isEmpty ? [[verb]] : subs.map { [verb, $0] }) {
+                let help = try run(binary, ["help"] + words).stdout
+                for line in help.split(separator: "\n") where line.hasPrefix("  --") {
+                    let name = String(line.dropFirst(2).prefix { $0 != " " })
+                    if ["--help", "--db", "--data"].contains(name) { continue }
+                    // One space after the name starts the value's placeholder (`--date D`); two start the description.
+                    let rest = line.dropFirst(2 + name.count)
+                    let placeholder = rest.hasPrefix(" ") && !rest.hasPrefix("  ") ? String(rest.dropFirst().prefix { $0 != " " }) : nil
+                    let value = placeholder.map { ["D", "DATE"].contains($0) ? "2026-03-01" : $0 == "Y" ? "2026" : $0 == "N" ? "1" : "x" }
+                    let r = try run(binary, words + [name] + (value.map { [$0] } ?? []), env: env)
+                    #expect(!r.stderr.contains("unknown option \(name)"), "\(words.joined(separator: " ")) \(name): \(r.stderr)")
+                    checked += 1
+                }
+            }
+        }
+        #expect(checked > 80)
+    }
+
     @Test func helpIsInChineseUnderAChineseLocale() throws {
         let r = try run(Binaries.cpsync, ["help", "proposal", "reply"], env: ["LANG": "zh_CN.UTF-8"])
         #expect(r.ok && r.stdout.contains("用法：cpsync proposal reply") && r.stdout.contains("选项：") && r.stdout.contains("示例："))
