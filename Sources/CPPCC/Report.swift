@@ -684,7 +684,7 @@ enum ReportRenderer {
             h1{font-size:1.45em;text-align:center;border-bottom:2px solid #b22222;padding-bottom:.3em;margin:0 0 .4em}
             h2{font-size:1.1em;margin:1.2em 0 .3em}
             table{border-collapse:collapse;margin:.3em 0;width:100%}th,td{border:1px solid #999;padding:.2em .45em;text-align:left}
-            td.n{text-align:right;white-space:nowrap}th{background:#f3f3f3}.meta{color:#555;font-size:.9em}svg{display:block;margin:.3em 0;max-width:100%}
+            td.n{text-align:right;white-space:nowrap}td:first-child{white-space:nowrap}th{background:#f3f3f3}.meta{color:#555;font-size:.9em}svg{display:block;margin:.3em 0;max-width:100%}
             .sign{display:flex;justify-content:space-between;margin-top:2.5em;padding-top:.8em;border-top:1px solid #999}
             @media print{body{margin:0;max-width:none}h2{page-break-after:avoid}tr,svg,.sign{page-break-inside:avoid}}
             </style></head><body>
