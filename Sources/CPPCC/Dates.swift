@@ -2,13 +2,11 @@ import CPSyncCLI
 
 /// The dated steps of a proposal, in the order they happen.
 public enum Milestone: String, Sendable, Equatable {
-    case submitted, filed, converted, assigned, due, replied, evaluated, closed
+    case filed, assigned, due, replied, evaluated, closed
 
     var english: String {
         switch self {
-        case .submitted: "submitted"
         case .filed: "filed"
-        case .converted: "converted"
         case .assigned: "assigned"
         case .due: "due"
         case .replied: "replied to"
@@ -19,9 +17,7 @@ public enum Milestone: String, Sendable, Equatable {
 
     var chinese: String {
         switch self {
-        case .submitted: "提交"
         case .filed: "立案"
-        case .converted: "转办"
         case .assigned: "交办"
         case .due: "答复期限"
         case .replied: "答复"
@@ -71,7 +67,8 @@ public enum DateError: ExitCodeProviding, Sendable, Equatable {
     }
 }
 
-enum Calendar2 {
+/// Month lengths of the Gregorian calendar (a leap year every 4 years, but not every 100, but every 400).
+enum Gregorian {
     static func isLeap(_ y: Int) -> Bool { (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 }
 
     static func days(inMonth m: Int, of y: Int) -> Int {

@@ -32,7 +32,7 @@ public struct Office {
               let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1900...2999).contains(y) else {
             throw DateError.malformed(field: field, value: raw)
         }
-        let days = Calendar2.days(inMonth: m, of: y)
+        let days = Gregorian.days(inMonth: m, of: y)
         guard days > 0, (1...days).contains(d) else { throw DateError.noSuchDay(field: field, value: raw, daysInMonth: days) }
         return String(format: "%04d-%02d-%02d", y, m, d)
     }
