@@ -4,11 +4,13 @@
 #   deploy/install.sh --dry-run         print every step, change nothing (no root needed)
 #   sudo deploy/install.sh --skip-build install the binaries already in .build/release
 # Idempotent: re-running upgrades the binaries, units and nginx snippet in place. It never touches the data in
-# /var/lib/cpsync, an edited /etc/nginx/sites-available/cpsync.conf, or an existing cpsync user.
+# /var/lib/cpsync, an existing /etc/cpsync/cpsyncd.conf, an edited /etc/nginx/sites-available/cpsync.conf, or an
+# existing cpsync user.
 set -euo pipefail
 
 PREFIX=/usr/local
 DATA_DIR=/var/lib/cpsync
+CONF_DIR=/etc/cpsync
 UNIT_DIR=/etc/systemd/system
 NGINX_DIR=/etc/nginx
 SERVICE_USER=cpsync
@@ -16,7 +18,7 @@ DRY_RUN=0
 SKIP_BUILD=0
 
 usage() {
-  sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,8p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 while [ $# -gt 0 ]; do
@@ -86,6 +88,16 @@ say "preparing $DATA_DIR"
 run install -d -m 0700 -o "$SERVICE_USER" -g "$SERVICE_USER" "$DATA_DIR"
 run install -d -m 0700 -o "$SERVICE_USER" -g "$SERVICE_USER" "$DATA_DIR/backups"
 
+# 3b. /etc/cpsync/cpsyncd.conf tells every cpsyncd command where the data is (no --data needed). Written once;
+#     an admin's edits are kept. The directory may already exist (it also holds the TLS files): its mode is left alone.
+if [ -e "$CONF_DIR/cpsyncd.conf" ]; then
+  say "keeping the existing $CONF_DIR/cpsyncd.conf"
+else
+  say "writing $CONF_DIR/cpsyncd.conf (data = $DATA_DIR)"
+  [ -d "$CONF_DIR" ] || run install -d -m 0755 "$CONF_DIR"
+  run install -m 0644 "$DEPLOY_DIR/cpsyncd.conf" "$CONF_DIR/cpsyncd.conf"
+fi
+
 # 4. systemd units: the daemon and the nightly backup timer.
 say "installing systemd units"
 for unit in cpsyncd.service cpsyncd-backup.service cpsyncd-backup.timer; do
@@ -114,4 +126,4 @@ else
   say "nginx not found: install it (apt-get install nginx-light) and re-run for the TLS front end"
 fi
 
-say "done; check with: sudo -u $SERVICE_USER $BIN_DIR/cpsyncd doctor --data $DATA_DIR"
+say "done; check with: sudo -u $SERVICE_USER $BIN_DIR/cpsyncd doctor"

@@ -219,6 +219,8 @@ extension Office {
                     throw CPPCCError.csv(file: fileName, line: record.line, reason: e.description)
                 } catch let e as WorkflowError {
                     throw CPPCCError.csv(file: fileName, line: record.line, reason: e.description)
+                } catch let e as DateError {
+                    throw CPPCCError.csv(file: fileName, line: record.line, reason: e.description)
                 } catch let e as SQLiteError {
                     throw CPPCCError.csv(file: fileName, line: record.line, reason: e.message)
                 }

@@ -24,13 +24,16 @@ public struct Office {
     }
 
     /// Checks a YYYY-MM-DD date (also accepts YYYY/MM/DD and YYYY.MM.DD, as Excel writes them) and normalises it.
-    public static func date(_ text: String?, field: String) throws -> String? {
+    /// A day the month does not have (2026-02-30) is refused with `field` named.
+    public static func date(_ text: String?, field: String) throws(DateError) -> String? {
         guard let raw = text?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
         let parts = raw.split(whereSeparator: { $0 == "-" || $0 == "/" || $0 == "." }).map(String.init)
-        guard parts.count == 3, let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]),
-              (1900...2999).contains(y), (1...12).contains(m), (1...31).contains(d) else {
-            throw CPPCCError.invalidValue(field: field, value: raw, expected: "YYYY-MM-DD")
+        guard parts.count == 3, parts[0].count == 4, parts[1].count <= 2, parts[2].count <= 2,
+              let y = Int(parts[0]), let m = Int(parts[1]), let d = Int(parts[2]), (1900...2999).contains(y) else {
+            throw DateError.malformed(field: field, value: raw)
         }
+        let days = Gregorian.days(inMonth: m, of: y)
+        guard days > 0, (1...days).contains(d) else { throw DateError.noSuchDay(field: field, value: raw, daysInMonth: days) }
         return String(format: "%04d-%02d-%02d", y, m, d)
     }
 

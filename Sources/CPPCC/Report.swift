@@ -28,31 +28,77 @@ public struct Rate: Encodable, Sendable, Equatable {
     }
 }
 
-/// The statistics every annual work summary (年度工作总结) quotes, for one year and a site subtree.
+/// The period a report covers: a calendar year (proposals counted by their `year` column, as the session assigns
+/// them) or any `from`…`to` range of days, both included (proposals counted by their submitted date).
+public struct ReportPeriod: Encodable, Sendable, Equatable {
+    public let from: String
+    public let to: String
+    /// Set when the period is exactly one calendar year.
+    public let year: Int?
+
+    public static func year(_ y: Int) -> ReportPeriod { ReportPeriod(from: String(format: "%04d-01-01", y), to: String(format: "%04d-12-31", y), year: y) }
+
+    /// A range of days; both ends are checked dates and `from` is not after `to`.
+    public static func range(from: String, to: String) throws(DateError) -> ReportPeriod {
+        guard let f = try Office.date(from, field: "--from") else { throw DateError.malformed(field: "--from", value: from) }
+        guard let t = try Office.date(to, field: "--to") else { throw DateError.malformed(field: "--to", value: to) }
+        guard f <= t else { throw DateError.periodReversed(from: f, to: t) }
+        let y = Int(f.prefix(4))!
+        let whole = f == String(format: "%04d-01-01", y) && t == String(format: "%04d-12-31", y)
+        return ReportPeriod(from: f, to: t, year: whole ? y : nil)
+    }
+
+    /// "2026" / "2026 年度", else "2026-01-01 – 2026-06-30" / "2026年1月1日至6月30日".
+    func label(chinese: Bool) -> String {
+        if let year { return chinese ? "\(year) 年度" : "\(year)" }
+        func zh(_ d: String, withYear: Bool) -> String {
+            let p = d.split(separator: "-").map { Int($0) ?? 0 }
+            return (withYear ? "\(p[0])年" : "") + "\(p[1])月\(p[2])日"
+        }
+        guard chinese else { return "\(from) – \(to)" }
+        return zh(from, withYear: true) + "至" + zh(to, withYear: from.prefix(4) != to.prefix(4))
+    }
+
+    func contains(_ day: String?) -> Bool { day.map { $0 >= from && $0 <= to } ?? false }
+
+    /// Whether a step dated `day` had happened by the end of the period (an undated step counts).
+    func reached(_ day: String?) -> Bool { day.map { $0 <= to } ?? true }
+}
+
+/// The statistics every annual work summary (年度工作总结) quotes, for a year or a period and a site subtree.
 ///
 /// `cpsync report --format json` prints this object. Its keys are stable (new keys may be added, none renamed):
 ///
-/// - `year` (int), `site` (string or null: the `--site` given; its descendants are included), `generated_on` (date)
+/// - `year` (int, or null for a period that is not one calendar year), `from`, `to` (dates, both included),
+///   `committee` (the county site's name, or null), `title`, `site` (string or null: the `--site` given; its
+///   descendants are included), `generated_on` (date)
 /// - `overall`: a *figures* object (below) over every site in scope
-/// - `categories_by_unit`: array of `{unit, replies, a, b, c, a_share, b_share, c_share}` — replies with a category
-///   per handling unit (承办单位), shares as rates
-/// - `key_proposals`: array of `{id, number, title, status, status_label, supervisor, site_id}` (重点提案)
+/// - `categories_by_unit`: one object per handling unit (承办单位): `unit`; per proposal (件) `lead` (主办),
+///   `co` (协办), `handled` (lead + co), `closed` (of those), `completion_rate`; per unit response (件次) `replies`,
+///   `a`, `b`, `c`, `a_share`, `b_share`, `c_share`, `met_proposer`, `face_to_face_rate`, `evaluated`, `satisfied`,
+///   `satisfaction_rate`
+/// - `key_proposals`: array of `{id, number, title, status, status_label, supervisor, site_id, proposer, lead_unit}`
 /// - `by_site`: array of `{site_id, name, kind, figures}` for every site in scope, parents first
 ///
 /// A *figures* object:
 /// - `proposals`: `received` (past draft), `filed` (立案: filed or any later handling stage), `not_filed`,
-///   `merged`, `converted`, `closed`, `filing_rate` (filed ÷ received), `completion_rate` (closed ÷ filed)
-/// - `handling` (over handling units of those proposals): `replies`, `met_proposer`, `face_to_face_rate`
-///   (met ÷ replies), `evaluated`, `satisfied`, `basically_satisfied`, `dissatisfied`, `satisfaction_rate`
-///   (满意 ÷ evaluated), `satisfied_or_basically_rate` ((满意+基本满意) ÷ evaluated)
-/// - `social_reports`: `received`, `adopted`, `adoption_rate`
+///   `merged`, `converted`, `closed` (by the end of the period), `filing_rate` (filed ÷ received),
+///   `completion_rate` (closed ÷ filed)
+/// - `handling` (over handling units of those proposals, replies and evaluations dated by the end of the period):
+///   `replies`, `met_proposer`, `face_to_face_rate` (met ÷ replies), `evaluated`, `satisfied`,
+///   `basically_satisfied`, `dissatisfied`, `satisfaction_rate` (满意 ÷ evaluated), `satisfied_or_basically_rate`
+/// - `social_reports`: `received`, `adopted`, `adoption_rate`, `with_instruction` (领导批示)
 /// - `activities`: `total`, `by_kind` (every kind code — inspection, research, consultation, evaluation, study,
 ///   visit, forum, charity — with its count, zeros included)
+/// - `members` (the roster now, not dated): `members`, `women`, `women_share`, `sectors_represented`, `sectors`
+///   (sector → members), `by_party` (party → members; "" when not given)
 ///
 /// Every rate is a number: the percentage rounded to one decimal (66.7), or null when its denominator is 0.
-/// Proposals count in the year of their `year` column; social reports and activities by the year of their date.
+/// Social reports and activities count by their date.
 public struct AnnualReport: Encodable, Sendable {
-    public let year: Int
+    public let period: ReportPeriod
+    public var year: Int? { period.year }
+    public let committee: String?
     public let site: String?
     public let generatedOn: String
     public let overall: Figures
@@ -61,8 +107,32 @@ public struct AnnualReport: Encodable, Sendable {
     public let bySite: [SiteFigures]
 
     enum CodingKeys: String, CodingKey {
-        case year, site, overall
+        case year, from, to, committee, title, site, overall
         case generatedOn = "generated_on", categoriesByUnit = "categories_by_unit", keyProposals = "key_proposals", bySite = "by_site"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(year, forKey: .year)
+        try c.encode(period.from, forKey: .from)
+        try c.encode(period.to, forKey: .to)
+        try c.encode(committee, forKey: .committee)
+        try c.encode(title(chinese: L10n.isChinese), forKey: .title)
+        try c.encode(site, forKey: .site)
+        try c.encode(generatedOn, forKey: .generatedOn)
+        try c.encode(overall, forKey: .overall)
+        try c.encode(categoriesByUnit, forKey: .categoriesByUnit)
+        try c.encode(keyProposals, forKey: .keyProposals)
+        try c.encode(bySite, forKey: .bySite)
+    }
+
+    /// "某县政协 2026 年度工作统计" / "某县政协 — CPPCC statistics 2026": the committee's name in every format.
+    public func title(chinese: Bool) -> String {
+        let scope = site.flatMap { id in bySite.first { $0.siteID == id }?.name ?? id }
+        if chinese {
+            return (committee.map { $0 + " " } ?? "") + period.label(chinese: true) + "工作统计" + (scope.map { "（\($0)及下属站点）" } ?? "")
+        }
+        return (committee.map { $0 + " — " } ?? "") + "CPPCC statistics " + period.label(chinese: false) + (scope.map { " (\($0) and below)" } ?? "")
     }
 
     public struct Figures: Encodable, Sendable, Equatable {
@@ -70,9 +140,10 @@ public struct AnnualReport: Encodable, Sendable {
         public var handling: HandlingFigures
         public var socialReports: SocialFigures
         public var activities: ActivityFigures
+        public var members: MemberFigures
 
         enum CodingKeys: String, CodingKey {
-            case proposals, handling, activities
+            case proposals, handling, activities, members
             case socialReports = "social_reports"
         }
     }
@@ -127,16 +198,17 @@ public struct AnnualReport: Encodable, Sendable {
     }
 
     public struct SocialFigures: Encodable, Sendable, Equatable {
-        public var received = 0, adopted = 0
+        public var received = 0, adopted = 0, withInstruction = 0
         public var adoptionRate: Rate { Rate(adopted, received) }
 
-        enum CodingKeys: String, CodingKey { case received, adopted, adoptionRate = "adoption_rate" }
+        enum CodingKeys: String, CodingKey { case received, adopted, adoptionRate = "adoption_rate", withInstruction = "with_instruction" }
 
         public func encode(to encoder: any Encoder) throws {
             var c = encoder.container(keyedBy: CodingKeys.self)
             try c.encode(received, forKey: .received)
             try c.encode(adopted, forKey: .adopted)
             try c.encode(adoptionRate, forKey: .adoptionRate)
+            try c.encode(withInstruction, forKey: .withInstruction)
         }
     }
 
@@ -153,16 +225,65 @@ public struct AnnualReport: Encodable, Sendable {
         }
     }
 
+    /// The composition of the roster (委员构成) that the summaries print.
+    public struct MemberFigures: Encodable, Sendable, Equatable {
+        public var members = 0, women = 0
+        /// Sector (界别) → members; only sectors with members appear.
+        public var sectors: [String: Int] = [:]
+        /// Party → members ("" when not given).
+        public var byParty: [String: Int] = [:]
+        public var womenShare: Rate { Rate(women, members) }
+        public var sectorsRepresented: Int { sectors.keys.filter { !$0.isEmpty }.count }
+
+        enum CodingKeys: String, CodingKey {
+            case members, women, sectors
+            case womenShare = "women_share", sectorsRepresented = "sectors_represented", byParty = "by_party"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(members, forKey: .members)
+            try c.encode(women, forKey: .women)
+            try c.encode(womenShare, forKey: .womenShare)
+            try c.encode(sectorsRepresented, forKey: .sectorsRepresented)
+            try c.encode(sectors, forKey: .sectors)
+            try c.encode(byParty, forKey: .byParty)
+        }
+    }
+
+    /// One handling unit (承办单位). Proposals (件) and unit responses (件次) are counted apart: a proposal the unit
+    /// handles counts once as 主办 or 协办; each reply and evaluation of the unit is one 件次.
     public struct UnitCategories: Encodable, Sendable, Equatable {
         public var unit: String
+        /// Proposals handled as lead (主办) and as co-handler (协办).
+        public var lead = 0, co = 0
+        /// Of the proposals handled, those closed (办结) by the end of the period.
+        public var closed = 0
+        /// Replies by category (件次).
         public var a = 0, b = 0, c = 0
+        public var metProposer = 0, evaluated = 0, satisfied = 0
         public var replies: Int { a + b + c }
+        public var handled: Int { lead + co }
+        public var completionRate: Rate { Rate(closed, handled) }
+        public var faceToFaceRate: Rate { Rate(metProposer, replies) }
+        public var satisfactionRate: Rate { Rate(satisfied, evaluated) }
 
-        enum CodingKeys: String, CodingKey { case unit, replies, a, b, c, aShare = "a_share", bShare = "b_share", cShare = "c_share" }
+        public init(unit: String) { self.unit = unit }
+
+        enum CodingKeys: String, CodingKey {
+            case unit, replies, a, b, c, lead, co, handled, closed, evaluated, satisfied
+            case aShare = "a_share", bShare = "b_share", cShare = "c_share", metProposer = "met_proposer"
+            case completionRate = "completion_rate", faceToFaceRate = "face_to_face_rate", satisfactionRate = "satisfaction_rate"
+        }
 
         public func encode(to encoder: any Encoder) throws {
             var k = encoder.container(keyedBy: CodingKeys.self)
             try k.encode(unit, forKey: .unit)
+            try k.encode(lead, forKey: .lead)
+            try k.encode(co, forKey: .co)
+            try k.encode(handled, forKey: .handled)
+            try k.encode(closed, forKey: .closed)
+            try k.encode(completionRate, forKey: .completionRate)
             try k.encode(replies, forKey: .replies)
             try k.encode(a, forKey: .a)
             try k.encode(b, forKey: .b)
@@ -170,6 +291,11 @@ public struct AnnualReport: Encodable, Sendable {
             try k.encode(Rate(a, replies), forKey: .aShare)
             try k.encode(Rate(b, replies), forKey: .bShare)
             try k.encode(Rate(c, replies), forKey: .cShare)
+            try k.encode(metProposer, forKey: .metProposer)
+            try k.encode(faceToFaceRate, forKey: .faceToFaceRate)
+            try k.encode(evaluated, forKey: .evaluated)
+            try k.encode(satisfied, forKey: .satisfied)
+            try k.encode(satisfactionRate, forKey: .satisfactionRate)
         }
     }
 
@@ -179,10 +305,25 @@ public struct AnnualReport: Encodable, Sendable {
         public var statusLabel: String
         public var supervisor: String
         public var siteID: String?
+        public var proposer: String?
+        public var leadUnit: String?
 
         enum CodingKeys: String, CodingKey {
-            case id, number, title, status, supervisor
-            case statusLabel = "status_label", siteID = "site_id"
+            case id, number, title, status, supervisor, proposer
+            case statusLabel = "status_label", siteID = "site_id", leadUnit = "lead_unit"
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(id, forKey: .id)
+            try c.encode(number, forKey: .number)
+            try c.encode(title, forKey: .title)
+            try c.encode(status, forKey: .status)
+            try c.encode(statusLabel, forKey: .statusLabel)
+            try c.encode(supervisor, forKey: .supervisor)
+            try c.encode(siteID, forKey: .siteID)
+            try c.encode(proposer, forKey: .proposer)
+            try c.encode(leadUnit, forKey: .leadUnit)
         }
     }
 
@@ -199,17 +340,32 @@ public struct AnnualReport: Encodable, Sendable {
 extension Office {
     /// Computes the annual report for `year` over `site` and its descendants (every site when nil).
     public func report(year: Int, site: String? = nil) throws -> AnnualReport {
+        try report(period: .year(year), site: site)
+    }
+
+    /// Computes the report for `period` over `site` and its descendants (every site when nil).
+    public func report(period: ReportPeriod, site: String? = nil) throws -> AnnualReport {
         if let site, try db.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(site)])?.int64Value == 0 {
             throw CPPCCError.notFound(kind: "site", key: site)
         }
-        let props = try proposals(ProposalFilter(year: year, site: site))
+        let props: [Proposal]
+        if let year = period.year {
+            props = try proposals(ProposalFilter(year: year, site: site))
+        } else {
+            props = try proposals(ProposalFilter(site: site)).filter { period.contains($0.submittedOn ?? String(format: "%04d-01-01", $0.year)) }
+        }
         let ids = Set(props.map(\.id))
         var handlersByProposal: [String: [Handler]] = [:]
         for h in try db.query("SELECT \(Handler.columns) FROM proposal_handlers ORDER BY unit").map(Handler.init(row:)) where ids.contains(h.proposalID) {
             handlersByProposal[h.proposalID, default: []].append(h)
         }
-        let social = try socialReports(year: year, site: site)
-        let acts = try activities(year: year, site: site)
+        let social = try socialReports(site: site).filter { period.contains($0.reportedOn) }
+        let acts = try activities(site: site).filter { period.contains($0.heldOn) }
+        let roster = try members(MemberFilter(site: site))
+        // By the end of the period: a closure, reply or evaluation dated later had not happened yet.
+        func closed(_ p: Proposal) -> Bool { p.status == .closed && period.reached(p.closedOn) }
+        func replied(_ h: Handler) -> Bool { h.hasReplied && period.reached(h.repliedOn) }
+        func evaluation(_ h: Handler) -> Satisfaction? { h.satisfaction.flatMap { replied(h) && period.reached(h.evaluatedOn) ? $0 : nil } }
 
         func figures(_ siteID: String?) -> AnnualReport.Figures {
             func inScope(_ s: String?) -> Bool { siteID == nil || s == siteID }
@@ -222,15 +378,15 @@ extension Office {
                 case .notFiled: p.notFiled += 1
                 case .merged: p.merged += 1
                 case .converted: p.converted += 1
-                case .closed: p.closed += 1
                 default: break
                 }
+                if closed(x) { p.closed += 1 }
                 for u in handlersByProposal[x.id] ?? [] {
-                    if u.hasReplied {
+                    if replied(u) {
                         h.replies += 1
                         if u.metProposer { h.metProposer += 1 }
                     }
-                    switch u.satisfaction {
+                    switch evaluation(u) {
                     case .satisfied: h.evaluated += 1; h.satisfied += 1
                     case .basically: h.evaluated += 1; h.basicallySatisfied += 1
                     case .dissatisfied: h.evaluated += 1; h.dissatisfied += 1
@@ -242,35 +398,57 @@ extension Office {
             for r in social where inScope(r.siteID) {
                 s.received += 1
                 if r.adopted { s.adopted += 1 }
+                if !r.instruction.isEmpty { s.withInstruction += 1 }
             }
             var a = AnnualReport.ActivityFigures()
             for x in acts where inScope(x.siteID) { a.byKind[x.kind.rawValue, default: 0] += 1 }
-            return AnnualReport.Figures(proposals: p, handling: h, socialReports: s, activities: a)
+            var m = AnnualReport.MemberFigures()
+            for x in roster where inScope(x.siteID) {
+                m.members += 1
+                if x.gender == "女" { m.women += 1 }
+                if !x.sector.isEmpty { m.sectors[x.sector, default: 0] += 1 }
+                m.byParty[x.party, default: 0] += 1
+            }
+            return AnnualReport.Figures(proposals: p, handling: h, socialReports: s, activities: a, members: m)
         }
 
         var units: [String: AnnualReport.UnitCategories] = [:]
-        for hs in handlersByProposal.values {
+        let byID = Dictionary(uniqueKeysWithValues: props.map { ($0.id, $0) })
+        for (proposalID, hs) in handlersByProposal {
+            guard let p = byID[proposalID] else { continue }
             for h in hs {
-                guard let cat = h.category else { continue }
                 var u = units[h.unit] ?? AnnualReport.UnitCategories(unit: h.unit)
-                switch cat {
-                case .a: u.a += 1
-                case .b: u.b += 1
-                case .c: u.c += 1
+                if h.role == .lead { u.lead += 1 } else { u.co += 1 }
+                if closed(p) { u.closed += 1 }
+                if replied(h), let cat = h.category {
+                    switch cat {
+                    case .a: u.a += 1
+                    case .b: u.b += 1
+                    case .c: u.c += 1
+                    }
+                    if h.metProposer { u.metProposer += 1 }
+                }
+                if let e = evaluation(h) {
+                    u.evaluated += 1
+                    if e == .satisfied { u.satisfied += 1 }
                 }
                 units[h.unit] = u
             }
         }
-        let key = props.filter(\.isKey).map {
-            AnnualReport.KeyProposal(id: $0.id, number: $0.number, title: $0.title, status: $0.status,
-                                     statusLabel: $0.status.label, supervisor: $0.supervisor, siteID: $0.siteID)
+        let names = try memberNames()
+        let key = props.filter(\.isKey).map { p in
+            AnnualReport.KeyProposal(id: p.id, number: p.number, title: p.title, status: p.status, statusLabel: p.status.label,
+                                     supervisor: p.supervisor, siteID: p.siteID, proposer: p.proposerID.map { names[$0] ?? $0 },
+                                     leadUnit: handlersByProposal[p.id]?.first { $0.role == .lead }?.unit)
         }
-        let scope = Set(try site.map { try siteAndDescendants($0) } ?? sites().map(\.id))
-        let bySite = try sites().filter { scope.contains($0.id) }.map {
+        let allSites = try sites()
+        let scope = Set(try site.map { try siteAndDescendants($0) } ?? allSites.map(\.id))
+        let bySite = allSites.filter { scope.contains($0.id) }.map {
             AnnualReport.SiteFigures(siteID: $0.id, name: $0.name, kind: $0.kind, figures: figures($0.id))
         }
-        return AnnualReport(year: year, site: site, generatedOn: Office.today(), overall: figures(nil),
-                            categoriesByUnit: units.values.sorted { $0.unit < $1.unit }, keyProposals: key, bySite: bySite)
+        return AnnualReport(period: period, committee: allSites.first { $0.kind == .county }?.name, site: site, generatedOn: Office.today(),
+                            overall: figures(nil), categoriesByUnit: units.values.sorted { ($0.handled, $1.unit) > ($1.handled, $0.unit) },
+                            keyProposals: key, bySite: bySite)
     }
 }
 
@@ -278,13 +456,20 @@ extension Office {
 public enum ReportFormat: String, CaseIterable, Sendable {
     case text, json, csv, html
 
-    public func render(_ r: AnnualReport) throws -> String {
+    /// `englishHeaders` only matters for CSV: English keys instead of the Chinese headers a zh_* locale gets.
+    public func render(_ r: AnnualReport, englishHeaders: Bool = false) throws -> String {
         switch self {
         case .text: ReportRenderer.text(r)
         case .json: try CPPCCJSON.encode(r)
-        case .csv: ReportRenderer.csv(r)
+        case .csv: Self.csv(r, chineseHeaders: L10n.isChinese && !englishHeaders)
         case .html: ReportRenderer.html(r)
         }
+    }
+
+    /// Long format (scope, metric, value), easy to pivot in Excel: Chinese headers, site and unit names and labels,
+    /// or the stable English keys (`scope,metric,value`; `overall`, site ids, `unit:NAME`, `key:NUMBER`).
+    public static func csv(_ r: AnnualReport, chineseHeaders zh: Bool) -> String {
+        ReportRenderer.csv(r, chinese: zh)
     }
 }
 
@@ -297,88 +482,136 @@ public enum CPPCCJSON {
     }
 }
 
+/// One figure of the report: its stable key and its labels.
+struct Metric {
+    let key: String
+    let en: String
+    let zh: String
+    init(_ key: String, _ en: String, _ zh: String) { self.key = key; self.en = en; self.zh = zh }
+    func label(_ chinese: Bool) -> String { chinese ? zh : en }
+}
+
 enum ReportRenderer {
-    /// One labelled line per figure, in the order the summaries quote them.
-    static func lines(_ f: AnnualReport.Figures) -> [(String, String)] {
-        let p = f.proposals, h = f.handling, s = f.socialReports
+    /// The figures in the order the summaries quote them.
+    static func figures(_ f: AnnualReport.Figures) -> [(Metric, String)] {
+        let p = f.proposals, h = f.handling, s = f.socialReports, m = f.members
         return [
-            (L10n.pick(en: "proposals received", zh: "收到提案"), "\(p.received)"),
-            (L10n.pick(en: "filed", zh: "立案"), "\(p.filed)"),
-            (L10n.pick(en: "filing rate", zh: "立案率"), p.filingRate.text),
-            (L10n.pick(en: "not filed", zh: "不予立案"), "\(p.notFiled)"),
-            (L10n.pick(en: "merged", zh: "并案"), "\(p.merged)"),
-            (L10n.pick(en: "converted to letters / social reports", zh: "转来信/社情民意"), "\(p.converted)"),
-            (L10n.pick(en: "closed", zh: "办结"), "\(p.closed)"),
-            (L10n.pick(en: "completion rate", zh: "办结率"), p.completionRate.text),
-            (L10n.pick(en: "replies", zh: "答复件次"), "\(h.replies)"),
-            (L10n.pick(en: "face-to-face rate", zh: "见面率"), h.faceToFaceRate.text),
-            (L10n.pick(en: "evaluations", zh: "评价件次"), "\(h.evaluated)"),
-            (L10n.pick(en: "satisfied", zh: "满意"), "\(h.satisfied)"),
-            (L10n.pick(en: "basically satisfied", zh: "基本满意"), "\(h.basicallySatisfied)"),
-            (L10n.pick(en: "dissatisfied", zh: "不满意"), "\(h.dissatisfied)"),
-            (L10n.pick(en: "satisfaction rate", zh: "满意率"), h.satisfactionRate.text),
-            (L10n.pick(en: "satisfied or basically satisfied", zh: "满意及基本满意率"), h.satisfiedOrBasicallyRate.text),
-            (L10n.pick(en: "social reports received", zh: "社情民意信息"), "\(s.received)"),
-            (L10n.pick(en: "social reports adopted", zh: "采用"), "\(s.adopted)"),
-            (L10n.pick(en: "activities", zh: "履职活动"), "\(f.activities.total)"),
-        ] + ActivityKind.allCases.map { ("  " + $0.label, "\(f.activities.byKind[$0.rawValue] ?? 0)") }
+            (Metric("received", "proposals received", "收到提案"), "\(p.received)"),
+            (Metric("filed", "filed", "立案"), "\(p.filed)"),
+            (Metric("filing_rate", "filing rate", "立案率"), p.filingRate.text),
+            (Metric("not_filed", "not filed", "不予立案"), "\(p.notFiled)"),
+            (Metric("merged", "merged", "并案"), "\(p.merged)"),
+            (Metric("converted", "converted to letters / social reports", "转来信/社情民意"), "\(p.converted)"),
+            (Metric("closed", "closed", "办结"), "\(p.closed)"),
+            (Metric("completion_rate", "completion rate", "办结率"), p.completionRate.text),
+            (Metric("replies", "replies (unit responses)", "答复件次"), "\(h.replies)"),
+            (Metric("met_proposer", "met the proposer", "见面件次"), "\(h.metProposer)"),
+            (Metric("face_to_face_rate", "face-to-face rate", "见面率"), h.faceToFaceRate.text),
+            (Metric("evaluated", "evaluations", "评价件次"), "\(h.evaluated)"),
+            (Metric("satisfied", "satisfied", "满意"), "\(h.satisfied)"),
+            (Metric("basically_satisfied", "basically satisfied", "基本满意"), "\(h.basicallySatisfied)"),
+            (Metric("dissatisfied", "dissatisfied", "不满意"), "\(h.dissatisfied)"),
+            (Metric("satisfaction_rate", "satisfaction rate", "满意率"), h.satisfactionRate.text),
+            (Metric("satisfied_or_basically_rate", "satisfied or basically satisfied", "满意及基本满意率"), h.satisfiedOrBasicallyRate.text),
+            (Metric("social_reports_received", "social reports received", "社情民意信息"), "\(s.received)"),
+            (Metric("social_reports_adopted", "social reports adopted", "采用"), "\(s.adopted)"),
+            (Metric("social_reports_with_instruction", "with a leader's instruction", "领导批示"), "\(s.withInstruction)"),
+            (Metric("activities", "activities", "履职活动"), "\(f.activities.total)"),
+        ] + ActivityKind.allCases.map { (Metric("activities_\($0.rawValue)", "  " + $0.english, "  " + $0.chinese), "\(f.activities.byKind[$0.rawValue] ?? 0)") }
+        + [
+            (Metric("members", "members", "委员"), "\(m.members)"),
+            (Metric("women", "women", "女委员"), "\(m.women)"),
+            (Metric("women_share", "share of women", "女委员占比"), m.womenShare.text),
+            (Metric("sectors_represented", "sectors represented", "界别数"), "\(m.sectorsRepresented)"),
+        ]
     }
 
-    static func title(_ r: AnnualReport) -> String {
-        L10n.pick(en: "CPPCC annual statistics \(r.year)" + (r.site.map { " — \($0) and below" } ?? ""),
-                  zh: "\(r.year) 年度政协工作统计" + (r.site.map { "（\($0) 及下属站点）" } ?? ""))
+    /// Per handling unit: proposals (件) first, then unit responses (件次).
+    static func unitFigures(_ u: AnnualReport.UnitCategories) -> [(Metric, String)] {
+        [
+            (Metric("lead", "lead (主办)", "主办件数"), "\(u.lead)"),
+            (Metric("co", "co-handler (协办)", "协办件数"), "\(u.co)"),
+            (Metric("closed", "closed", "办结件数"), "\(u.closed)"),
+            (Metric("completion_rate", "completion rate", "办结率"), u.completionRate.text),
+            (Metric("replies", "replies", "答复件次"), "\(u.replies)"),
+            (Metric("a", "A", "A类"), "\(u.a)"), (Metric("b", "B", "B类"), "\(u.b)"), (Metric("c", "C", "C类"), "\(u.c)"),
+            (Metric("a_share", "A share", "A类占比"), Rate(u.a, u.replies).text),
+            (Metric("b_share", "B share", "B类占比"), Rate(u.b, u.replies).text),
+            (Metric("c_share", "C share", "C类占比"), Rate(u.c, u.replies).text),
+            (Metric("face_to_face_rate", "face-to-face rate", "见面率"), u.faceToFaceRate.text),
+            (Metric("satisfaction_rate", "satisfaction rate", "满意率"), u.satisfactionRate.text),
+        ]
+    }
+
+    static func partyName(_ p: String, _ chinese: Bool) -> String { p.isEmpty ? (chinese ? "未填写" : "not given") : p }
+
+    /// "中共 3、民盟 1" — the parties of a roster, largest first.
+    static func parties(_ m: AnnualReport.MemberFigures, _ chinese: Bool) -> String {
+        m.byParty.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\(partyName($0.key, chinese)) \($0.value)" }
+            .joined(separator: chinese ? "、" : ", ")
+    }
+
+    static func sectors(_ m: AnnualReport.MemberFigures, _ chinese: Bool) -> String {
+        m.sectors.sorted { ($0.value, $1.key) > ($1.value, $0.key) }.map { "\($0.key) \($0.value)" }.joined(separator: chinese ? "、" : ", ")
+    }
+
+    /// What is counted per proposal and what per unit response, said on the page.
+    static func countingNote(_ r: AnnualReport, _ zh: Bool) -> String {
+        let period = zh ? "统计时段：\(r.period.from) 至 \(r.period.to)。" : "Period: \(r.period.from) to \(r.period.to), both included. "
+        return period + (zh
+            ? "提案按件统计（立案率、办结率）；答复、见面、评价按承办单位件次统计（一件提案有几个承办单位即计几次）；办结、答复、评价以截止日前完成的为准；委员构成为当前名册。"
+            : "Proposals are counted per proposal (filing and completion rates); replies, meetings and evaluations per unit response (a proposal with three units counts three times); closures, replies and evaluations count when dated by the last day; the members are today's roster.")
     }
 
     static func text(_ r: AnnualReport) -> String {
-        var out = [title(r), ""]
-        let header = [L10n.pick(en: "figure", zh: "项目"), L10n.pick(en: "overall", zh: "合计")] + r.bySite.map(\.name)
-        let all = [lines(r.overall)] + r.bySite.map { lines($0.figures) }
-        let rows = all[0].indices.map { i in [all[0][i].0] + all.map { $0[i].1 } }
-        out.append(Console.table(header: header, rows: rows))
+        let zh = L10n.isChinese
+        var out = [r.title(chinese: zh), countingNote(r, zh), ""]
+        let header = [zh ? "项目" : "figure", zh ? "合计" : "overall"] + r.bySite.map(\.name)
+        let all = [figures(r.overall)] + r.bySite.map { figures($0.figures) }
+        out.append(Console.table(header: header, rows: all[0].indices.map { i in [all[0][i].0.label(zh)] + all.map { $0[i].1 } }))
+        out += ["", zh ? "委员构成" : "Members"]
+        out.append(Console.table(
+            header: zh ? ["站点", "委员", "女委员", "界别数", "界别", "党派"] : ["site", "members", "women", "sectors", "by sector", "by party"],
+            rows: [(zh ? "合计" : "overall", r.overall.members)] .map { [$0.0, "\($0.1.members)", "\($0.1.women)", "\($0.1.sectorsRepresented)", sectors($0.1, zh), parties($0.1, zh)] }
+                + r.bySite.map { [$0.name, "\($0.figures.members.members)", "\($0.figures.members.women)", "\($0.figures.members.sectorsRepresented)",
+                                   sectors($0.figures.members, zh), parties($0.figures.members, zh)] }))
         if !r.categoriesByUnit.isEmpty {
-            out += ["", L10n.pick(en: "Reply categories by handling unit", zh: "承办单位答复类别")]
-            out.append(Console.table(
-                header: [L10n.pick(en: "unit", zh: "承办单位"), L10n.pick(en: "replies", zh: "答复"), "A", "B", "C"],
-                rows: r.categoriesByUnit.map {
-                    [$0.unit, "\($0.replies)", "\($0.a) (\(Rate($0.a, $0.replies).text))", "\($0.b) (\(Rate($0.b, $0.replies).text))",
-                     "\($0.c) (\(Rate($0.c, $0.replies).text))"]
-                }))
+            out += ["", zh ? "承办单位办理情况" : "Handling units"]
+            let metrics = unitFigures(r.categoriesByUnit[0]).map { $0.0.label(zh) }
+            out.append(Console.table(header: [zh ? "承办单位" : "unit"] + metrics,
+                                     rows: r.categoriesByUnit.map { [$0.unit] + unitFigures($0).map(\.1) }))
         }
         if !r.keyProposals.isEmpty {
-            out += ["", L10n.pick(en: "Key proposals", zh: "重点提案")]
+            out += ["", zh ? "重点提案" : "Key proposals"]
             out.append(Console.table(
-                header: [L10n.pick(en: "number", zh: "案号"), L10n.pick(en: "title", zh: "标题"), L10n.pick(en: "status", zh: "状态"),
-                         L10n.pick(en: "supervisor", zh: "督办")],
-                rows: r.keyProposals.map { [$0.number, $0.title, $0.statusLabel, $0.supervisor] }))
+                header: zh ? ["案号", "标题", "提案人", "主办单位", "状态", "督办"] : ["number", "title", "proposer", "lead unit", "status", "supervisor"],
+                rows: r.keyProposals.map { [$0.number, $0.title, $0.proposer ?? "—", $0.leadUnit ?? "—", $0.statusLabel, $0.supervisor] }))
         }
         return out.joined(separator: "\n")
     }
 
-    static func csvLines(_ scope: String, _ f: AnnualReport.Figures) -> [[String]] {
-        var rows: [[String]] = []
-        let p = f.proposals, h = f.handling, s = f.socialReports
-        func add(_ k: String, _ v: String) { rows.append([scope, k, v]) }
-        add("received", "\(p.received)"); add("filed", "\(p.filed)"); add("filing_rate", p.filingRate.text)
-        add("not_filed", "\(p.notFiled)"); add("merged", "\(p.merged)"); add("converted", "\(p.converted)")
-        add("closed", "\(p.closed)"); add("completion_rate", p.completionRate.text)
-        add("replies", "\(h.replies)"); add("met_proposer", "\(h.metProposer)"); add("face_to_face_rate", h.faceToFaceRate.text)
-        add("evaluated", "\(h.evaluated)"); add("satisfied", "\(h.satisfied)"); add("basically_satisfied", "\(h.basicallySatisfied)")
-        add("dissatisfied", "\(h.dissatisfied)"); add("satisfaction_rate", h.satisfactionRate.text)
-        add("satisfied_or_basically_rate", h.satisfiedOrBasicallyRate.text)
-        add("social_reports_received", "\(s.received)"); add("social_reports_adopted", "\(s.adopted)")
-        add("activities", "\(f.activities.total)")
-        for k in ActivityKind.allCases { add("activities_\(k.rawValue)", "\(f.activities.byKind[k.rawValue] ?? 0)") }
-        return rows
-    }
-
-    /// Long format (scope, metric, value): one header, easy to pivot in Excel.
-    static func csv(_ r: AnnualReport) -> String {
-        var rows = [["scope", "metric", "value"]] + csvLines("overall", r.overall)
-        for s in r.bySite { rows += csvLines(s.siteID, s.figures) }
-        for u in r.categoriesByUnit {
-            rows += [["unit:" + u.unit, "a", "\(u.a)"], ["unit:" + u.unit, "b", "\(u.b)"], ["unit:" + u.unit, "c", "\(u.c)"]]
+    static func csv(_ r: AnnualReport, chinese zh: Bool) -> String {
+        var rows = [zh ? ["范围", "指标", "数值"] : ["scope", "metric", "value"]]
+        let report = zh ? "报表" : "report"
+        rows += [[report, zh ? "标题" : "title", r.title(chinese: zh)], [report, zh ? "委员会" : "committee", r.committee ?? ""],
+                 [report, zh ? "起始日" : "from", r.period.from], [report, zh ? "截止日" : "to", r.period.to]]
+        func add(_ scope: String, _ f: AnnualReport.Figures) {
+            rows += figures(f).map { [scope, zh ? $0.0.zh.trimmingCharacters(in: .whitespaces) : $0.0.key, $0.1] }
+            for (party, n) in f.members.byParty.sorted(by: { $0.key < $1.key }) {
+                rows.append([scope, zh ? "党派：" + partyName(party, true) : "party:" + party, "\(n)"])
+            }
+            for (sector, n) in f.members.sectors.sorted(by: { $0.key < $1.key }) { rows.append([scope, zh ? "界别：" + sector : "sector:" + sector, "\(n)"]) }
         }
-        for k in r.keyProposals { rows.append(["key:" + k.number, "status", k.status.rawValue]) }
+        add(zh ? "合计" : "overall", r.overall)
+        for s in r.bySite { add(zh ? s.name : s.siteID, s.figures) }
+        for u in r.categoriesByUnit {
+            rows += unitFigures(u).map { [zh ? "承办单位：" + u.unit : "unit:" + u.unit, zh ? $0.0.zh : $0.0.key, $0.1] }
+        }
+        for k in r.keyProposals {
+            let scope = zh ? "重点提案：" + k.number : "key:" + k.number
+            rows += [[scope, zh ? "状态" : "status", zh ? k.status.chinese : k.status.rawValue],
+                     [scope, zh ? "提案人" : "proposer", k.proposer ?? ""], [scope, zh ? "主办单位" : "lead_unit", k.leadUnit ?? ""]]
+        }
         return CSV.write(rows, bom: true)
     }
 
@@ -387,11 +620,12 @@ enum ReportRenderer {
             .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
     }
 
-    /// A horizontal bar chart as inline SVG.
+    /// A horizontal bar chart as inline SVG, scaled to the page width.
     static func bars(_ items: [(String, Int)], color: String = "#b22222") -> String {
         let maxValue = max(items.map(\.1).max() ?? 0, 1)
-        let rowHeight = 22, labelWidth = 150, barWidth = 360
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(labelWidth + barWidth + 50)\" height=\"\(rowHeight * items.count + 4)\" role=\"img\">"
+        let rowHeight = 22, labelWidth = 170, barWidth = 440
+        let width = labelWidth + barWidth + 50, height = rowHeight * items.count + 4
+        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(width) \(height)\" width=\"100%\" role=\"img\">"
         for (i, (label, value)) in items.enumerated() {
             let y = i * rowHeight + 2
             let w = Int(Double(value) / Double(maxValue) * Double(barWidth))
@@ -403,44 +637,56 @@ enum ReportRenderer {
     }
 
     static func html(_ r: AnnualReport) -> String {
-        func table(_ header: [String], _ rows: [[String]]) -> String {
+        let zh = L10n.isChinese
+        func table(_ header: [String], _ rows: [[String]], numeric: Bool = true) -> String {
             "<table><thead><tr>" + header.map { "<th>\(esc($0))</th>" }.joined() + "</tr></thead><tbody>"
-                + rows.map { "<tr>" + $0.map { "<td>\(esc($0))</td>" }.joined() + "</tr>" }.joined() + "</tbody></table>"
+                + rows.map { "<tr>" + $0.enumerated().map { i, v in "<td\(numeric && i > 0 ? " class=\"n\"" : "")>\(esc(v))</td>" }.joined() + "</tr>" }.joined()
+                + "</tbody></table>"
         }
-        let all = [lines(r.overall)] + r.bySite.map { lines($0.figures) }
-        let figureRows = all[0].indices.map { i in [all[0][i].0] + all.map { $0[i].1 } }
-        var body = "<h1>\(esc(title(r)))</h1>"
-        body += "<p class=\"meta\">\(esc(L10n.pick(en: "Generated", zh: "生成日期"))) \(esc(r.generatedOn))</p>"
-        body += "<h2>\(esc(L10n.pick(en: "Figures", zh: "主要数据")))</h2>"
-        body += table([L10n.pick(en: "figure", zh: "项目"), L10n.pick(en: "overall", zh: "合计")] + r.bySite.map(\.name), figureRows)
-        if !r.bySite.isEmpty {
-            body += "<h2>\(esc(L10n.pick(en: "Proposals received by site", zh: "各站点收到提案")))</h2>"
-            body += bars(r.bySite.map { ($0.name, $0.figures.proposals.received) })
-            body += "<h2>\(esc(L10n.pick(en: "Proposals closed by site", zh: "各站点办结提案")))</h2>"
-            body += bars(r.bySite.map { ($0.name, $0.figures.proposals.closed) }, color: "#2e7d32")
-        }
-        body += "<h2>\(esc(L10n.pick(en: "Activities by kind", zh: "履职活动分类")))</h2>"
-        body += bars(ActivityKind.allCases.map { ($0.label, r.overall.activities.byKind[$0.rawValue] ?? 0) }, color: "#1565c0")
+        let title = r.title(chinese: zh)
+        let all = [figures(r.overall)] + r.bySite.map { figures($0.figures) }
+        var body = "<h1>\(esc(title))</h1>"
+        body += "<p class=\"meta\">\(esc(countingNote(r, zh)))</p>"
+        body += "<h2>\(esc(zh ? "主要数据" : "Figures"))</h2>"
+        body += table([zh ? "项目" : "figure", zh ? "合计" : "overall"] + r.bySite.map(\.name),
+                      all[0].indices.map { i in [all[0][i].0.label(zh)] + all.map { $0[i].1 } })
+        body += "<h2>\(esc(zh ? "委员构成" : "Members"))</h2>"
+        body += table(zh ? ["站点", "委员", "女委员", "女委员占比", "界别数", "界别", "党派"] : ["site", "members", "women", "share of women", "sectors", "by sector", "by party"],
+                      [(zh ? "合计" : "overall", r.overall.members)].map { [$0.0, "\($0.1.members)", "\($0.1.women)", $0.1.womenShare.text, "\($0.1.sectorsRepresented)", sectors($0.1, zh), parties($0.1, zh)] }
+                        + r.bySite.map { s in let m = s.figures.members
+                            return [s.name, "\(m.members)", "\(m.women)", m.womenShare.text, "\(m.sectorsRepresented)", sectors(m, zh), parties(m, zh)] },
+                      numeric: false)
         if !r.categoriesByUnit.isEmpty {
-            body += "<h2>\(esc(L10n.pick(en: "Reply categories by handling unit", zh: "承办单位答复类别")))</h2>"
-            body += table([L10n.pick(en: "unit", zh: "承办单位"), L10n.pick(en: "replies", zh: "答复"), "A", "B", "C"],
-                          r.categoriesByUnit.map { [$0.unit, "\($0.replies)", Rate($0.a, $0.replies).text, Rate($0.b, $0.replies).text, Rate($0.c, $0.replies).text] })
-            body += bars(r.categoriesByUnit.map { ($0.unit + " A", $0.a) }, color: "#6a1b9a")
+            body += "<h2>\(esc(zh ? "承办单位办理情况" : "Handling units"))</h2>"
+            body += table([zh ? "承办单位" : "unit"] + unitFigures(r.categoriesByUnit[0]).map { $0.0.label(zh) },
+                          r.categoriesByUnit.map { [$0.unit] + unitFigures($0).map(\.1) })
         }
         if !r.keyProposals.isEmpty {
-            body += "<h2>\(esc(L10n.pick(en: "Key proposals", zh: "重点提案")))</h2>"
-            body += table([L10n.pick(en: "number", zh: "案号"), L10n.pick(en: "title", zh: "标题"), L10n.pick(en: "status", zh: "状态"), L10n.pick(en: "supervisor", zh: "督办")],
-                          r.keyProposals.map { [$0.number, $0.title, $0.statusLabel, $0.supervisor] })
+            body += "<h2>\(esc(zh ? "重点提案" : "Key proposals"))</h2>"
+            body += table(zh ? ["案号", "标题", "提案人", "主办单位", "状态", "督办"] : ["number", "title", "proposer", "lead unit", "status", "supervisor"],
+                          r.keyProposals.map { [$0.number, $0.title, $0.proposer ?? "—", $0.leadUnit ?? "—", $0.statusLabel, $0.supervisor] }, numeric: false)
         }
+        if !r.bySite.isEmpty {
+            body += "<h2>\(esc(zh ? "各站点收到与办结提案" : "Proposals received and closed by site"))</h2>"
+            body += bars(r.bySite.map { ($0.name, $0.figures.proposals.received) })
+            body += bars(r.bySite.map { ($0.name, $0.figures.proposals.closed) }, color: "#2e7d32")
+        }
+        body += "<h2>\(esc(zh ? "履职活动分类" : "Activities by kind"))</h2>"
+        body += bars(ActivityKind.allCases.map { (zh ? $0.chinese : $0.english, r.overall.activities.byKind[$0.rawValue] ?? 0) }, color: "#1565c0")
+        body += "<div class=\"sign\"><span>\(esc(zh ? "填报单位：" : "Reporting office: "))\(esc(r.committee ?? "________"))</span>"
+            + "<span>\(esc(zh ? "填报人：" : "Prepared by: "))________</span><span>\(esc(zh ? "日期：" : "Date: "))\(esc(r.generatedOn))</span></div>"
         return """
             <!DOCTYPE html>
-            <html lang="\(L10n.pick(en: "en", zh: "zh-CN"))"><head><meta charset="utf-8"><title>\(esc(title(r)))</title>
+            <html lang="\(zh ? "zh-CN" : "en")"><head><meta charset="utf-8"><title>\(esc(title))</title>
             <style>
-            body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-serif;margin:2em;color:#222}
-            h1{font-size:1.5em;border-bottom:2px solid #b22222;padding-bottom:.3em}h2{font-size:1.15em;margin-top:1.6em}
-            table{border-collapse:collapse;margin:.5em 0}th,td{border:1px solid #999;padding:.25em .6em;text-align:left}
-            th{background:#f3f3f3}.meta{color:#666}svg{display:block;margin:.5em 0}
-            @media print{body{margin:0}h2{page-break-after:avoid}table,svg{page-break-inside:avoid}}
+            @page{size:A4;margin:15mm 12mm}
+            body{font-family:"Noto Sans CJK SC","Source Han Sans SC","Microsoft YaHei",sans-serif;margin:1.5em auto;max-width:186mm;color:#222;font-size:10.5pt}
+            h1{font-size:1.45em;text-align:center;border-bottom:2px solid #b22222;padding-bottom:.3em;margin:0 0 .4em}
+            h2{font-size:1.1em;margin:1.2em 0 .3em}
+            table{border-collapse:collapse;margin:.3em 0;width:100%}th,td{border:1px solid #999;padding:.2em .45em;text-align:left}
+            td.n{text-align:right;white-space:nowrap}td:first-child{white-space:nowrap}th{background:#f3f3f3}.meta{color:#555;font-size:.9em}svg{display:block;margin:.3em 0;max-width:100%}
+            .sign{display:flex;justify-content:space-between;margin-top:2.5em;padding-top:.8em;border-top:1px solid #999}
+            @media print{body{margin:0;max-width:none}h2{page-break-after:avoid}tr,svg,.sign{page-break-inside:avoid}}
             </style></head><body>
             \(body)
             </body></html>

@@ -108,7 +108,7 @@ extension Office {
     public func submit(_ key: String, on date: String? = nil) throws {
         try db.transaction {
             let p = try proposal(key)
-            try move(p, to: .submitted, extra: ", submitted_on = coalesce(submitted_on, ?)", [.text(date ?? Office.today())])
+            try move(p, to: .submitted, extra: ", submitted_on = coalesce(submitted_on, ?)", [.text(try Office.date(date, field: "date") ?? Office.today())])
         }
     }
 
@@ -121,7 +121,10 @@ extension Office {
     public func file(_ key: String, on date: String? = nil, isKey: Bool = false, supervisor: String? = nil) throws {
         try db.transaction {
             let p = try proposal(key)
-            try move(p, to: .filed, extra: ", filed_on = ?", [.text(date ?? Office.today())])
+            let day = try Office.date(date, field: "date") ?? Office.today()
+            // Not checked against the submitted date: when a clerk enters a paper proposal late, that date defaults
+            // to the day of entry, which says nothing about when it was really submitted.
+            try move(p, to: .filed, extra: ", filed_on = ?", [.text(day)])
             if isKey || supervisor != nil {
                 try db.run("UPDATE proposals SET is_key = 1, supervisor = ? WHERE id = ?", [.text(supervisor ?? p.supervisor), .text(p.id)])
             }
@@ -154,10 +157,11 @@ extension Office {
     public func convert(_ key: String, to target: ConversionTarget, on date: String? = nil) throws -> String? {
         try db.transaction {
             let p = try proposal(key)
+            let day = try Office.date(date, field: "date") ?? Office.today()
             try move(p, to: .converted, extra: ", converted_to = ?", [.text(target.rawValue)])
             guard target == .socialReport else { return nil }
             let report = SocialReport(title: p.title, body: p.body, reporterID: p.proposerID, siteID: p.siteID,
-                                      reportedOn: date ?? Office.today())
+                                      reportedOn: day)
             return try addSocialReport(report).id
         }
     }
@@ -175,10 +179,13 @@ extension Office {
             default: throw WorkflowError.illegalTransition(p.displayKey, from: p.status, to: .assigned)
             }
             if try handlers(of: p.id).contains(where: { $0.unit == unit }) { throw WorkflowError.duplicateUnit(p.displayKey, unit: unit) }
+            let day = try Office.date(date, field: "date") ?? Office.today()
+            try Office.checkOrder(p, .assigned, on: day, after: .filed, on: p.filedOn)
+            let dueDay = try Office.date(due, field: "due")
+            if let dueDay { try Office.checkOrder(p, .due, on: dueDay, after: .assigned, on: day) }
             let id = Office.newID()
             try db.run("INSERT INTO proposal_handlers(id, proposal_id, unit, role, assigned_on, due_on) VALUES (?, ?, ?, ?, ?, ?)",
-                       [.text(id), .text(p.id), .text(unit), .text(role.rawValue), .text(date ?? Office.today()),
-                        textOrNull(try Office.date(due, field: "due"))])
+                       [.text(id), .text(p.id), .text(unit), .text(role.rawValue), .text(day), textOrNull(dueDay)])
             if p.status == .filed { try move(p, to: .assigned) }
             return try handlers(of: p.id).first { $0.id == id }!
         }
@@ -208,8 +215,11 @@ extension Office {
             }
             let all = try handlers(of: p.id)
             let h = try handler(p, unit: unit, among: all)
+            let day = try Office.date(date, field: "date") ?? Office.today()
+            try Office.checkOrder(p, .replied, on: day, after: .assigned, on: h.assignedOn)
+            try Office.checkOrder(p, .replied, on: day, after: .filed, on: p.filedOn)
             try db.run("UPDATE proposal_handlers SET replied_on = ?, reply = ?, category = ?, met_proposer = ? WHERE id = ?",
-                       [.text(try Office.date(date, field: "date") ?? Office.today()), .text(text), .text(category.rawValue),
+                       [.text(day), .text(text), .text(category.rawValue),
                         .integer(metProposer ? 1 : 0), .text(h.id)])
             if p.status == .assigned, try pendingLeadReplies(p.id).isEmpty { try move(p, to: .replied) }
         }
@@ -244,6 +254,7 @@ extension Office {
                 targets = all.filter { $0.hasReplied && $0.satisfaction == nil }
             }
             let day = try Office.date(date, field: "date") ?? Office.today()
+            for h in targets { try Office.checkOrder(p, .evaluated, on: day, after: .replied, on: h.repliedOn) }
             for h in targets {
                 try db.run("UPDATE proposal_handlers SET satisfaction = ?, evaluated_on = ? WHERE id = ?",
                            [.text(satisfaction.rawValue), .text(day), .text(h.id)])
@@ -262,7 +273,14 @@ extension Office {
                 let missing = try handlers(of: p.id).filter { $0.hasReplied && $0.satisfaction == nil }.map(\.unit)
                 throw WorkflowError.evaluationsMissing(p.displayKey, units: missing)
             }
-            try move(p, to: .closed, extra: ", closed_on = ?", [.text(try Office.date(date, field: "date") ?? Office.today())])
+            let day = try Office.date(date, field: "date") ?? Office.today()
+            try Office.checkOrder(p, .closed, on: day, after: .filed, on: p.filedOn)
+            // Not before the last reply or evaluation: 办结 ends the handling.
+            for h in try handlers(of: p.id) {
+                try Office.checkOrder(p, .closed, on: day, after: .replied, on: h.repliedOn)
+                try Office.checkOrder(p, .closed, on: day, after: .evaluated, on: h.evaluatedOn)
+            }
+            try move(p, to: .closed, extra: ", closed_on = ?", [.text(day)])
         }
     }
 }

@@ -60,7 +60,14 @@ public struct Arguments: Sendable {
 
     public mutating func required(_ name: String) throws(UsageError) -> String {
         guard let v = option(name), !v.isEmpty else {
-            throw dangling.contains(name) ? UsageError.missingValue(name) : UsageError.missingOption(name)
+            if dangling.contains(name) { throw UsageError.missingValue(name) }
+            // `--nmae 王芳` without `--name`: the typo is the mistake to report, not the missing option. Only one edit
+            // away: an option not asked for yet may be a real one (`--site` is two edits from `--title`).
+            let given = Set(options.keys).union(flags).union(dangling).subtracting(consumed)
+            if let typo = given.sorted().first(where: { Suggestion.distance($0, name) == 1 }) {
+                throw UsageError.unknownOption(typo, didYouMean: name)
+            }
+            throw UsageError.missingOption(name)
         }
         return v
     }
@@ -79,7 +86,9 @@ public struct Arguments: Sendable {
     /// Fails on options nobody asked for: a typo must not be silently ignored.
     public func checkAllConsumed() throws(UsageError) {
         let unknown = Set(options.keys).union(flags).union(dangling).subtracting(consumed).sorted()
-        if let first = unknown.first { throw UsageError.unknownOption(first) }
+        if let first = unknown.first {
+            throw UsageError.unknownOption(first, didYouMean: Suggestion.nearest(to: first, among: consumed.sorted()))
+        }
         if let known = dangling.sorted().first { throw UsageError.missingValue(known) }
     }
 }
@@ -89,9 +98,11 @@ public enum UsageError: Error, CustomStringConvertible, Sendable, Equatable {
     case missingValue(String)
     case missingOption(String)
     case flagTakesNoValue(String)
-    case unknownOption(String)
+    /// An option the command does not take, with the nearest one it does take when that looks like a typo.
+    case unknownOption(String, didYouMean: String? = nil)
     case invalidValue(option: String, value: String, expected: String)
-    case unknownCommand(String)
+    /// A verb or sub-verb that does not exist, with the nearest one that does when that looks like a typo.
+    case unknownCommand(String, didYouMean: String? = nil)
     case missingArgument(String)
     case unexpectedArgument(String)
 
@@ -100,13 +111,22 @@ public enum UsageError: Error, CustomStringConvertible, Sendable, Equatable {
         case .missingValue(let n): L10n.pick(en: "option --\(n) needs a value", zh: "选项 --\(n) 需要一个值")
         case .missingOption(let n): L10n.pick(en: "missing required option --\(n)", zh: "缺少必需的选项 --\(n)")
         case .flagTakesNoValue(let n): L10n.pick(en: "option --\(n) takes no value", zh: "选项 --\(n) 不接受值")
-        case .unknownOption(let n): L10n.pick(en: "unknown option --\(n)", zh: "未知选项 --\(n)")
+        case .unknownOption(let n, let near):
+            L10n.pick(en: "unknown option --\(n)", zh: "未知选项 --\(n)") + Self.didYouMean(near.map { "--" + $0 })
         case .invalidValue(let n, let v, let e):
             L10n.pick(en: "invalid value '\(v)' for --\(n): expected \(e)", zh: "选项 --\(n) 的值 '\(v)' 无效：应为\(e)")
-        case .unknownCommand(let c): L10n.pick(en: "unknown command '\(c)'", zh: "未知命令 '\(c)'")
+        case .unknownCommand(let c, let near):
+            L10n.pick(en: "unknown command '\(c)'", zh: "未知命令 '\(c)'") + Self.didYouMean(near)
         case .missingArgument(let a): L10n.pick(en: "missing argument: \(a)", zh: "缺少参数：\(a)")
         case .unexpectedArgument(let a): L10n.pick(en: "unexpected argument '\(a)'", zh: "多余的参数 '\(a)'")
         }
+    }
+}
+
+extension UsageError {
+    private static func didYouMean(_ near: String?) -> String {
+        guard let near else { return "" }
+        return L10n.pick(en: "; did you mean '\(near)'?", zh: "；您是不是要输入 '\(near)'？")
     }
 }
 

@@ -6,7 +6,7 @@ enum ActivityCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         guard let sub = argv.first else { throw UsageError.missingArgument("activity add|list") }
         var args = try Arguments(Array(argv.dropFirst()), flags: ["json"])
-        let office = try Office(OfficeDatabase.open(&args))
+        let office = try Office(OfficeFile.open(&args))
         let json = args.flag("json")
         func kind(_ text: String) throws -> ActivityKind {
             guard let k = ActivityKind.parse(text) else { throw UsageError.invalidValue(option: "kind", value: text, expected: ActivityKind.choices) }

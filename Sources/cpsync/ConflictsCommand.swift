@@ -62,7 +62,7 @@ enum ConflictsCommand {
     static func transport(_ args: inout Arguments) throws -> HTTPTransport {
         let server = args.option("server"), token = args.option("token"), ca = args.option("ca-file")
         if let server, let token { return HTTPTransport(baseURL: server, token: token, caFile: ca) }
-        let replica = try OfficeDatabase.open(&args)
+        let replica = try OfficeFile.open(&args)
         let config = try OfficeConfig.load(from: replica)
         return HTTPTransport(baseURL: server ?? config.server, token: token ?? config.token, caFile: ca ?? config.caFile)
     }

@@ -6,7 +6,7 @@ import Foundation
 enum ExportCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         var args = try Arguments(argv, flags: ["english-headers"])
-        let office = try Office(OfficeDatabase.open(&args))
+        let office = try Office(OfficeFile.open(&args))
         guard let what = args.positionals.first else { throw UsageError.missingArgument("members|proposals") }
         guard let table = CSVTable(rawValue: what) else { throw UsageError.invalidValue(option: "table", value: what, expected: "members or proposals") }
         if args.positionals.count > 1 { throw UsageError.unexpectedArgument(args.positionals[1]) }

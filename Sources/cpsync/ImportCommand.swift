@@ -6,7 +6,7 @@ import Foundation
 enum ImportCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         var args = try Arguments(argv, flags: ["json"])
-        let office = try Office(OfficeDatabase.open(&args))
+        let office = try Office(OfficeFile.open(&args))
         let json = args.flag("json")
         try args.checkAllConsumed()
         guard args.positionals.count >= 2 else { throw UsageError.missingArgument("members|proposals FILE.csv") }

@@ -3,17 +3,11 @@ import CPSyncCLI
 
 /// `cpsync member add|list|show|edit`: the member roster (委员).
 enum MemberCommand {
-    static let usage = """
-        cpsync member add --name NAME [--gender 男|女] [--sector 界别] [--party P] [--term 届] [--site ID] [--phone N] [--employer U] [--position P] [--id ID] [--json]
-        cpsync member list [--site ID] [--sector S] [--term T] [--json]
-        cpsync member show ID|NAME [--json]
-        cpsync member edit ID|NAME [--name …] [--gender …] [--sector …] [--party …] [--term …] [--site …] [--phone …] [--employer …] [--position …]
-        """
-
+    // Every sub-verb and option is described in Help.swift.
     static func run(_ argv: [String]) throws -> Int32 {
         guard let sub = argv.first else { throw UsageError.missingArgument("member add|list|show|edit") }
         var args = try Arguments(Array(argv.dropFirst()), flags: ["json"])
-        let office = try Office(OfficeDatabase.open(&args))
+        let office = try Office(OfficeFile.open(&args))
         let json = args.flag("json")
         switch sub {
         case "add":

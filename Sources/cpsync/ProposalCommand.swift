@@ -3,27 +3,14 @@ import CPSyncCLI
 
 /// `cpsync proposal …`: proposals (提案) and their workflow, from submission to 办结.
 enum ProposalCommand {
-    static let usage = """
-        cpsync proposal add --title T [--body B] --proposer MEMBER [--cosigner MEMBER]… [--number 案号] [--session 会议] [--year Y] [--date D] [--site ID] [--draft] [--json]
-        cpsync proposal list [--year Y] [--site ID] [--status S] [--key] [--json]
-        cpsync proposal show ID|案号 [--json]
-        cpsync proposal submit|review ID
-        cpsync proposal file ID [--key] [--supervisor NAME] [--date D]
-        cpsync proposal reject ID --reason TEXT
-        cpsync proposal merge ID --into ID
-        cpsync proposal convert ID --to letter|social
-        cpsync proposal assign ID --unit UNIT [--role lead|co] [--due D] [--date D]
-        cpsync proposal reply ID [--unit UNIT] --category A|B|C --text TEXT [--met] [--date D]
-        cpsync proposal evaluate ID [--unit UNIT] --satisfaction 满意|基本满意|不满意 [--date D]
-        cpsync proposal close ID [--date D]
-        """
-
+    // Every sub-verb and option is described in Help.swift.
     static func run(_ argv: [String]) throws -> Int32 {
         guard let sub = argv.first else { throw UsageError.missingArgument("proposal add|list|show|file|reject|merge|convert|assign|reply|evaluate|close") }
         var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "draft", "key", "met"])
-        let office = try Office(OfficeDatabase.open(&args))
+        let office = try Office(OfficeFile.open(&args))
         let json = args.flag("json")
-        let date = args.option("date")
+        // Checked before any step: 2026-02-30 is refused here, naming --date.
+        let date = try Office.date(args.option("date"), field: "--date")
         func key() throws -> String { try MemberCommand.positional(args, "proposal ID or number (案号)") }
         func done(_ id: String, en: String, zh: String) throws {
             let p = try office.proposal(id)
@@ -33,7 +20,7 @@ enum ProposalCommand {
         switch sub {
         case "add":
             let title = try args.required("title")
-            let submitted = try Office.date(date, field: "--date")
+            let submitted = date
             let year = try args.int("year") ?? submitted.flatMap { Int($0.prefix(4)) } ?? Int(Office.today().prefix(4))!
             var p = Proposal(number: args.option("number") ?? "", session: args.option("session") ?? "", year: year, title: title,
                              body: args.option("body") ?? "", proposerID: try args.required("proposer"), siteID: args.option("site"),
@@ -74,7 +61,7 @@ enum ProposalCommand {
             }
         case "submit":
             let k = try key(); try args.checkAllConsumed()
-            try office.submit(k, on: try Office.date(date, field: "--date"))
+            try office.submit(k, on: date)
             try done(k, en: "submitted", zh: "已提交")
         case "review":
             let k = try key(); try args.checkAllConsumed()
@@ -85,7 +72,7 @@ enum ProposalCommand {
             let isKey = args.flag("key")
             let supervisor = args.option("supervisor")
             try args.checkAllConsumed()
-            try office.file(k, on: try Office.date(date, field: "--date"), isKey: isKey, supervisor: supervisor)
+            try office.file(k, on: date, isKey: isKey, supervisor: supervisor)
             try done(k, en: "filed", zh: "已立案")
         case "reject":
             let k = try key()
@@ -106,16 +93,16 @@ enum ProposalCommand {
                 throw UsageError.invalidValue(option: "to", value: to, expected: "letter/委员来信 or social/社情民意")
             }
             try args.checkAllConsumed()
-            try office.convert(k, to: target, on: try Office.date(date, field: "--date"))
+            try office.convert(k, to: target, on: date)
             try done(k, en: "converted to \(target.english)", zh: "已转为\(target.chinese)")
         case "assign":
             let k = try key()
             let unit = try args.required("unit")
             let roleText = args.option("role") ?? "lead"
             guard let role = HandlerRole.parse(roleText) else { throw UsageError.invalidValue(option: "role", value: roleText, expected: "lead/主办 or co/协办") }
-            let due = args.option("due")
+            let due = try Office.date(args.option("due"), field: "--due")
             try args.checkAllConsumed()
-            try office.assign(k, unit: unit, role: role, due: due, on: try Office.date(date, field: "--date"))
+            try office.assign(k, unit: unit, role: role, due: due, on: date)
             try done(k, en: "assigned to \(unit)", zh: "已交办 \(unit)")
         case "reply":
             let k = try key()

@@ -6,7 +6,7 @@ enum SocialCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         guard let sub = argv.first else { throw UsageError.missingArgument("social add|list|adopt") }
         var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "adopted"])
-        let office = try Office(OfficeDatabase.open(&args))
+        let office = try Office(OfficeFile.open(&args))
         let json = args.flag("json")
         switch sub {
         case "add":

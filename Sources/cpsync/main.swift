@@ -20,13 +20,13 @@ let verbs: [String: ([String]) throws -> Int32] = [
 ]
 
 let argv = Array(CommandLine.arguments.dropFirst())
-guard let verb = argv.first, verb != "--help", verb != "-h", verb != "help" else {
-    Console.out(Help.text)
-    exit(argv.isEmpty ? ExitCode.usage.rawValue : 0)
+// Help, the version and unknown verbs are settled here, before any command could open or create a database.
+switch Help.catalog.decide(argv) {
+case .print(let text, let code):
+    code == 0 ? Console.out(text) : Console.err(text)
+    exit(code)
+case .run(let verb):
+    let status = CommandRunner.run { try verbs[verb]!(Array(argv.dropFirst())) }
+    if status == ExitCode.usage.rawValue { Console.err(Help.catalog.hint(verb: verb)) }
+    exit(status)
 }
-guard let command = verbs[verb] else {
-    Console.err("cpsync: " + UsageError.unknownCommand(verb).description)
-    Console.err(Help.text)
-    exit(ExitCode.usage.rawValue)
-}
-exit(CommandRunner.run { try command(Array(argv.dropFirst())) })

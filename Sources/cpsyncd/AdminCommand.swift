@@ -9,7 +9,7 @@ enum AdminCommand {
         switch sub {
         case "add":
             let name = try args.required("name")
-            let data = DataOption.directory(&args)
+            let data = try DataOption.directory(&args)
             try Accounts.noPositionals(args)
             try args.checkAllConsumed()
             let store = try DataOption.open(data)
@@ -18,7 +18,7 @@ enum AdminCommand {
             Console.out(token)
         case "list":
             let json = args.flag("json")
-            let data = DataOption.directory(&args)
+            let data = try DataOption.directory(&args)
             try Accounts.noPositionals(args)
             try args.checkAllConsumed()
             let store = try DataOption.openExisting(data)
@@ -33,7 +33,7 @@ enum AdminCommand {
             }
         case "revoke":
             let name = try Accounts.onePositional(args, "admin name")
-            let data = DataOption.directory(&args)
+            let data = try DataOption.directory(&args)
             try args.checkAllConsumed()
             let store = try DataOption.openExisting(data)
             try store.revokeAdmin(name)

@@ -9,7 +9,7 @@ enum BackupCommand {
         let destination = try args.required("to")
         let keep = try args.int("keep")
         let quiet = args.flag("quiet")
-        let data = DataOption.directory(&args)
+        let data = try DataOption.directory(&args)
         try args.checkAllConsumed()
         let outcome = try Maintenance.backup(dataDirectory: data, to: destination, keep: keep)
         if !quiet {

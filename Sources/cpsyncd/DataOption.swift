@@ -2,12 +2,23 @@ import CPSyncCLI
 import CPSyncServer
 import Foundation
 
-/// `--data DIR` (default ./cpsync-data), shared by every verb.
+/// Where the county data lives, shared by every verb: `--data DIR`, else `$CPSYNC_DATA`, else the `data = DIR`
+/// line of `/etc/cpsync/cpsyncd.conf` (written by deploy/install.sh; `$CPSYNCD_CONF` names another file), else
+/// `./cpsync-data` — so production commands need no `--data`.
 enum DataOption {
-    static func directory(_ args: inout Arguments) -> String { args.option("data") ?? "cpsync-data" }
+    static let defaultConfigPath = "/etc/cpsync/cpsyncd.conf"
+
+    static func directory(_ args: inout Arguments) throws -> String {
+        if let given = args.option("data") { return given }
+        let env = ProcessInfo.processInfo.environment
+        if let fromEnv = env["CPSYNC_DATA"], !fromEnv.isEmpty { return fromEnv }
+        let config = env["CPSYNCD_CONF"].flatMap { $0.isEmpty ? nil : $0 } ?? defaultConfigPath
+        if let fromFile = try ConfigFile.dataDirectory(in: config) { return fromFile }
+        return "cpsync-data"
+    }
 
     static func open(_ args: inout Arguments) throws -> ServerStore {
-        try open(directory(&args))
+        try open(try directory(&args))
     }
 
     /// Opens `directory`, creating it when absent (`serve`, `site add`, `admin add` start a new county).
@@ -34,5 +45,45 @@ enum DataOption {
             throw ServerError.dataDirectory(L10n.pick(en: "cannot open the data directory \(directory): \(error)",
                                                       zh: "无法打开数据目录 \(directory)：\(error)"))
         }
+    }
+}
+
+/// The daemon's configuration file: `key = value` lines, `#` comments. Only `data` is read today.
+enum ConfigFile {
+    /// The `data` entry of the file at `path`; nil when there is no such file or it has no `data` line.
+    static func dataDirectory(in path: String) throws(ConfigFileError) -> String? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        guard let bytes = FileManager.default.contents(atPath: path), let text = String(data: bytes, encoding: .utf8) else {
+            throw ConfigFileError(path: path, line: nil, reason: L10n.pick(en: "cannot be read as UTF-8 text", zh: "无法按 UTF-8 文本读取"))
+        }
+        var found: String?
+        for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
+            let line = raw.trimmingCharacters(in: .whitespaces)
+            if line.isEmpty || line.hasPrefix("#") { continue }
+            guard let eq = line.firstIndex(of: "=") else {
+                throw ConfigFileError(path: path, line: index + 1, reason: L10n.pick(en: "expected `key = value`", zh: "应为 `键 = 值` 的形式"))
+            }
+            let key = line[..<eq].trimmingCharacters(in: .whitespaces)
+            let value = line[line.index(after: eq)...].trimmingCharacters(in: .whitespaces)
+            guard key == "data" else { continue }
+            guard !value.isEmpty else {
+                throw ConfigFileError(path: path, line: index + 1, reason: L10n.pick(en: "`data =` needs a directory", zh: "`data =` 后需要填写目录"))
+            }
+            found = value
+        }
+        return found
+    }
+}
+
+/// The configuration file exists but cannot be used (exit 74): say where, and what to fix.
+struct ConfigFileError: ExitCodeProviding {
+    let path: String
+    let line: Int?
+    let reason: String
+    var exitCode: ExitCode { .ioError }
+    var description: String {
+        let place = line.map { "\(path):\($0)" } ?? path
+        return L10n.pick(en: "configuration file \(place): \(reason) (fix it, or pass --data DIR)",
+                         zh: "配置文件 \(place)：\(reason)（请修正，或用 --data 指定目录）")
     }
 }

@@ -7,7 +7,7 @@ enum DoctorCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         var args = try Arguments(argv)
         let listen = args.option("listen") ?? "127.0.0.1:8710"
-        let data = DataOption.directory(&args)
+        let data = try DataOption.directory(&args)
         try args.checkAllConsumed()
         let checks = Doctor(dataDirectory: data, listen: listen).run()
         for check in checks { Console.out(check.description) }

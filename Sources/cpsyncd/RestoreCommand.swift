@@ -7,7 +7,7 @@ enum RestoreCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         var args = try Arguments(argv)
         let source = try args.required("from")
-        let data = DataOption.directory(&args)
+        let data = try DataOption.directory(&args)
         try args.checkAllConsumed()
         let outcome = try Maintenance.restore(dataDirectory: data, from: source)
         if let previous = outcome.previous {

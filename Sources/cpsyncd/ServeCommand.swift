@@ -13,7 +13,7 @@ enum ServeCommand {
         let maxBody = try args.int("max-body-bytes") ?? (16 << 20)
         let quiet = args.flag("quiet")
         // One daemon per data directory; `restore` refuses while the lock is held.
-        let lock = ServerLock(dataDirectory: DataOption.directory(&args))
+        let lock = ServerLock(dataDirectory: try DataOption.directory(&args))
         try lock.acquire()
         defer { lock.release() }
         let store = try DataOption.open(&args)

@@ -13,7 +13,7 @@ enum SiteCommand {
         case "add":
             let id = try args.required("id"), name = try args.required("name"), kind = try args.required("kind")
             let parent = args.option("parent")
-            let data = DataOption.directory(&args)
+            let data = try DataOption.directory(&args)
             try Accounts.noPositionals(args)
             try args.checkAllConsumed()
             let store = try DataOption.open(data)
@@ -23,7 +23,7 @@ enum SiteCommand {
             Console.out(token)
         case "list":
             let json = args.flag("json")
-            let data = DataOption.directory(&args)
+            let data = try DataOption.directory(&args)
             try Accounts.noPositionals(args)
             try args.checkAllConsumed()
             let store = try DataOption.openExisting(data)
@@ -41,7 +41,7 @@ enum SiteCommand {
             }
         case "revoke":
             let id = try Accounts.onePositional(args, "site id")
-            let data = DataOption.directory(&args)
+            let data = try DataOption.directory(&args)
             try args.checkAllConsumed()
             let store = try DataOption.openExisting(data)
             try store.revokeSite(id)
@@ -49,7 +49,7 @@ enum SiteCommand {
                                   zh: "站点 '\(id)' 的令牌已吊销，立即失效（数据保留；`cpsyncd site activate \(id)` 可重新启用）"))
         case "token", "activate":
             let id = try Accounts.onePositional(args, "site id")
-            let data = DataOption.directory(&args)
+            let data = try DataOption.directory(&args)
             try args.checkAllConsumed()
             let store = try DataOption.openExisting(data)
             let wasRevoked = try store.sites().first { $0.id == id }?.revoked ?? false
@@ -65,7 +65,7 @@ enum SiteCommand {
         case "move":
             let id = try Accounts.onePositional(args, "site id")
             let parent = try args.required("parent")
-            let data = DataOption.directory(&args)
+            let data = try DataOption.directory(&args)
             try args.checkAllConsumed()
             let store = try DataOption.openExisting(data)
             if try store.moveSite(id, parent: parent) {

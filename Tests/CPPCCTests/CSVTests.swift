@@ -61,6 +61,18 @@ import Testing
         #expect(try o.replica.changes(after: 0).changes.filter { $0.table == "members" }.isEmpty)
     }
 
+    @Test func aDayThatDoesNotExistInAnImportedRowNamesItsLine() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let o = try makeOffice(dir, "county")
+        let text = "number,year,title,submitted_on\n2026-001,2026,一,2026-02-28\n2026-002,2026,二,2026-02-30\n"
+        #expect(throws: CPPCCError.self) { try o.importCSV(.proposals, text: text, fileName: "p.csv") }
+        do { try o.importCSV(.proposals, text: text, fileName: "p.csv") } catch let e as CPPCCError {
+            guard case .csv(_, let line, let reason) = e else { Issue.record("wrong error \(e)"); return }
+            #expect(line == 3 && reason.contains("2026-02-30"), "\(e)")
+        }
+        #expect(try o.proposals().isEmpty)
+    }
+
     @Test func malformedQuotingAndUnknownColumnsAreRefusedWithALine() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let o = try makeOffice(dir, "county")

@@ -88,4 +88,112 @@ import Testing
         #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<svg") && html.contains("@media print"))
         #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("<link"))
     }
+
+    @Test func eachHandlingUnitCountsLeadAndCoProposalsApartFromItsResponses() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let o = try fixture(dir)
+        try o.replica.database.execute("""
+            INSERT INTO proposal_handlers(id, proposal_id, unit, role, replied_on, reply, category, met_proposer, satisfaction) VALUES
+              ('h9', 'p1', '县教育局', 'co', '2026-05-05', '协办答复', 'A', 0, 'satisfied');
+            """)
+        let r = try o.report(year: 2026)
+        let edu = try #require(r.categoriesByUnit.first { $0.unit == "县教育局" })
+        #expect([edu.lead, edu.co, edu.handled, edu.closed] == [1, 1, 2, 1] as [Int])
+        #expect([edu.replies, edu.a, edu.b, edu.c, edu.metProposer, edu.evaluated, edu.satisfied] == [2, 1, 1, 0, 0, 2, 1] as [Int])
+        #expect(edu.completionRate.text == "50.0%" && edu.faceToFaceRate.text == "0.0%" && edu.satisfactionRate.text == "50.0%")
+        let water = try #require(r.categoriesByUnit.first { $0.unit == "县水利局" })
+        #expect([water.lead, water.co, water.closed, water.metProposer] == [2, 0, 2, 2] as [Int])
+        #expect(water.completionRate.text == "100.0%" && water.faceToFaceRate.text == "100.0%" && water.satisfactionRate.text == "50.0%")
+        let traffic = try #require(r.categoriesByUnit.first { $0.unit == "县交通局" })
+        #expect(traffic.lead == 1 && traffic.replies == 0 && traffic.faceToFaceRate.text == "—" && traffic.completionRate.text == "0.0%")
+        // The busiest units first.
+        #expect(r.categoriesByUnit.map(\.unit).prefix(2).sorted() == ["县教育局", "县水利局"])
+        let json = try ReportFormat.json.render(r)
+        for key in ["\"lead\" : 1", "\"co\" : 1", "\"completion_rate\" : 50", "\"face_to_face_rate\" : 0", "\"a_share\" : 50"] {
+            #expect(json.contains(key), "JSON lacks \(key)")
+        }
+    }
+
+    @Test func aPeriodCountsWhatWasSubmittedInItAndWhatHappenedByItsLastDay() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let o = try fixture(dir)
+        try o.replica.database.execute("""
+            UPDATE proposals SET closed_on = '2026-06-20' WHERE id = 'p1';
+            UPDATE proposals SET closed_on = '2026-07-10' WHERE id = 'p8';
+            UPDATE proposals SET submitted_on = '2026-07-05' WHERE id = 'p2';
+            """)
+        let half = try o.report(period: .range(from: "2026-01-01", to: "2026-06-30"))
+        #expect(half.year == nil && half.period.from == "2026-01-01" && half.period.to == "2026-06-30")
+        #expect(half.overall.proposals.received == 6)  // p2 was submitted in July
+        #expect(half.overall.proposals.closed == 1)  // p8 was closed in July
+        #expect(half.overall.handling.replies == 3)
+        let may = try o.report(period: .range(from: "2026-01-01", to: "2026-05-01"))
+        #expect(may.overall.handling.replies == 1 && may.overall.handling.evaluated == 1)
+        let march = try o.report(period: .range(from: "2026-03-01", to: "2026-03-31"))
+        #expect(march.overall.socialReports.received == 1 && march.overall.activities.total == 0)
+        #expect(half.title(chinese: true) == "某县政协 2026年1月1日至6月30日工作统计")
+        #expect(try ReportPeriod.range(from: "2026-01-01", to: "2026-12-31") == .year(2026))
+        #expect(throws: DateError.periodReversed(from: "2026-07-01", to: "2026-06-30")) { try ReportPeriod.range(from: "2026-07-01", to: "2026-06-30") }
+        #expect(throws: DateError.noSuchDay(field: "--to", value: "2026-06-31", daysInMonth: 30)) { try ReportPeriod.range(from: "2026-01-01", to: "2026-06-31") }
+    }
+
+    @Test func theCommitteesNameIsInTheTitleOfEveryFormat() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let r = try fixture(dir).report(year: 2026)
+        #expect(r.committee == "某县政协")
+        #expect(r.title(chinese: true) == "某县政协 2026 年度工作统计" && r.title(chinese: false).hasPrefix("某县政协 — "))
+        for format in ReportFormat.allCases { #expect(try format.render(r).contains("某县政协"), "\(format) lacks the committee") }
+        #expect(ReportFormat.csv(r, chineseHeaders: true).contains("报表,标题,某县政协 2026 年度工作统计"))
+        let t1 = try fixture(TempDir()).report(year: 2026, site: "t1")
+        #expect(t1.title(chinese: true) == "某县政协 2026 年度工作统计（华山镇政协工委及下属站点）")
+        // No county in the site tree: no name rather than a wrong one.
+        let bare = try makeOffice(dir, "x").report(year: 2026)
+        #expect(bare.committee == nil && bare.title(chinese: false) == "CPPCC statistics 2026")
+    }
+
+    @Test func membersAreCountedPerSiteWithWomenSectorsAndParties() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let o = try fixture(dir)
+        try o.replica.database.execute("""
+            INSERT INTO members(id, name, gender, sector, party, site_id) VALUES
+              ('m1', '张伟', '男', '科技', '中共', 'county'), ('m2', '刘芳', '女', '经济', '民盟', 'county'),
+              ('m3', '王丽', '女', '科技', '', 't1'), ('m4', '赵明', '男', '教育', '民进', 's1');
+            """)
+        let r = try o.report(year: 2026)
+        let all = r.overall.members
+        #expect([all.members, all.women, all.sectorsRepresented] == [4, 2, 3] as [Int])
+        #expect(all.womenShare.text == "50.0%" && all.sectors["科技"] == 2)
+        #expect(all.byParty == ["中共": 1, "民盟": 1, "": 1, "民进": 1])
+        let t1 = try #require(r.bySite.first { $0.siteID == "t1" }).figures.members
+        #expect([t1.members, t1.women, t1.sectorsRepresented] == [1, 1, 1] as [Int])
+        #expect(try o.report(year: 2026, site: "t1").overall.members.members == 2)  // with station s1
+        let text = try ReportFormat.text.render(r)
+        #expect(text.contains("中共 1") && text.contains("not given 1"))
+        #expect(try ReportFormat.json.render(r).contains("\"sectors_represented\" : 3"))
+    }
+
+    @Test func theCSVHasChineseHeadersAndNamesOrTheEnglishKeys() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let r = try fixture(dir).report(year: 2026)
+        let zh = ReportFormat.csv(r, chineseHeaders: true)
+        #expect(zh.hasPrefix("\u{FEFF}范围,指标,数值\r\n") || zh.hasPrefix("\u{FEFF}范围,指标,数值\n"), "\(zh.prefix(40))")
+        for line in ["合计,收到提案,7", "华山镇政协工委,收到提案,3", "承办单位：县水利局,主办件数,2", "承办单位：县水利局,A类占比,50.0%", "重点提案：2026-006,状态,已评价"] {
+            #expect(zh.contains(line), "Chinese CSV lacks \(line)")
+        }
+        #expect(!zh.contains("scope") && !zh.contains("unit:"))
+        let en = ReportFormat.csv(r, chineseHeaders: false)
+        for line in ["scope,metric,value", "overall,received,7", "t1,received,3", "unit:县水利局,lead,2", "unit:县水利局,a_share,50.0%", "key:2026-006,status,evaluated"] {
+            #expect(en.contains(line), "English CSV lacks \(line)")
+        }
+    }
+
+    @Test func theHTMLIsLaidOutForA4WithASignOffBlock() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let html = try ReportFormat.html.render(try fixture(dir).report(year: 2026))
+        #expect(html.contains("@page{size:A4") && html.contains("width:100%"))
+        #expect(html.contains("class=\"sign\"") && html.contains("某县政协"))
+        // The figures come first, right under the title: no page of charts before them.
+        let figures = try #require(html.range(of: "<table>")), chart = try #require(html.range(of: "<svg"))
+        #expect(figures.lowerBound < chart.lowerBound)
+    }
 }

@@ -101,4 +101,43 @@ import Testing
         #expect(try o.proposal(p.id).convertedTo == "social_report")
         #expect(try o.socialReport(id!).title == "关于传统村落保护的提案")
     }
+
+    @Test func aStepCannotBeDatedBeforeTheStepItFollowsAndNothingChanges() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let (o, m) = try office(dir)
+        let p = try o.addProposal(Proposal(number: "2026-020", year: 2026, title: "提案", proposerID: m, submittedOn: "2026-01-12"))
+        try o.file(p.id, on: "2026-02-01")
+        #expect(throws: DateError.outOfOrder(proposal: "2026-020", step: .assigned, date: "2026-01-31", earlierStep: .filed, earlierDate: "2026-02-01")) {
+            try o.assign(p.id, unit: "县水利局", on: "2026-01-31")
+        }
+        #expect(throws: DateError.self) { try o.assign(p.id, unit: "县水利局", due: "2026-02-15", on: "2026-03-01") }
+        #expect(try o.handlers(of: p.id).isEmpty)
+        try o.assign(p.id, unit: "县水利局", due: "2026-06-30", on: "2026-03-01")
+        #expect(throws: DateError.self) { try o.reply(p.id, category: .a, text: "已解决", metProposer: true, on: "2026-02-28") }
+        try o.reply(p.id, category: .a, text: "已解决", metProposer: true, on: "2026-05-20")
+        #expect(throws: DateError.self) { try o.evaluate(p.id, satisfaction: .satisfied, on: "2026-05-19") }
+        try o.evaluate(p.id, satisfaction: .satisfied, on: "2026-06-10")
+        #expect(throws: DateError.outOfOrder(proposal: "2026-020", step: .closed, date: "2026-01-20", earlierStep: .filed, earlierDate: "2026-02-01")) {
+            try o.close(p.id, on: "2026-01-20")
+        }
+        #expect(throws: DateError.outOfOrder(proposal: "2026-020", step: .closed, date: "2026-05-10", earlierStep: .replied, earlierDate: "2026-05-20")) {
+            try o.close(p.id, on: "2026-05-10")
+        }
+        #expect(throws: DateError.outOfOrder(proposal: "2026-020", step: .closed, date: "2026-06-09", earlierStep: .evaluated, earlierDate: "2026-06-10")) {
+            try o.close(p.id, on: "2026-06-09")
+        }
+        #expect(try status(o, p.id) == "evaluated")
+        try o.close(p.id, on: "2026-06-20")
+        #expect(try o.proposal(p.id).closedOn == "2026-06-20")
+        // Replied to after it was closed: refused.
+        #expect(throws: WorkflowError.self) { try o.reply(p.id, category: .a, text: "补充", metProposer: true, on: "2026-07-01") }
+    }
+
+    @Test func aWorkflowDateThatIsNoRealDayIsRefused() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let (o, m) = try office(dir)
+        let p = try o.addProposal(Proposal(number: "2026-021", year: 2026, title: "提案", proposerID: m, submittedOn: "2026-01-12"))
+        #expect(throws: DateError.noSuchDay(field: "date", value: "2026-02-30", daysInMonth: 28)) { try o.file(p.id, on: "2026-02-30") }
+        #expect(try status(o, p.id) == "submitted")
+    }
 }

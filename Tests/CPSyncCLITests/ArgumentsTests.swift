@@ -25,7 +25,7 @@ func usageError(_ body: () throws -> Void) -> UsageError? {
     @Test func aTypoIsAnUnknownOptionNotSilentlyIgnored() throws {
         var a = try Arguments(["--sectr", "科技"])
         _ = a.option("sector")
-        #expect(throws: UsageError.unknownOption("sectr")) { try a.checkAllConsumed() }
+        #expect(throws: UsageError.unknownOption("sectr", didYouMean: "sector")) { try a.checkAllConsumed() }
         // Last on the line without a value: unknown if nobody asks for it, a missing value if somebody does.
         var b = try Arguments(["--bogus"])
         #expect(throws: UsageError.unknownOption("bogus")) { try b.checkAllConsumed() }
@@ -61,5 +61,26 @@ func usageError(_ body: () throws -> Void) -> UsageError? {
         }
         #expect(Set(starts).count == 1, "\(text)")
         #expect(Console.displayWidth("提案ab") == 6)
+    }
+}
+
+@Suite struct SuggestionTests {
+    @Test func aTypoOfAKnownNameIsSuggestedAndANameFarFromAllIsNot() {
+        #expect(Suggestion.nearest(to: "membr", among: ["member", "proposal", "report"]) == "member")
+        #expect(Suggestion.nearest(to: "porposal", among: ["member", "proposal", "report"]) == "proposal")
+        #expect(Suggestion.nearest(to: "rep", among: ["member", "proposal", "report"]) == "report")
+        #expect(Suggestion.nearest(to: "xyz", among: ["member", "proposal", "report"]) == nil)
+        #expect(Suggestion.distance("lsit", "list") == 1)
+        #expect(Suggestion.distance("", "abc") == 3)
+    }
+
+    @Test func aMisspelledRequiredOptionIsReportedAsTheTypoItIs() throws {
+        var a = try Arguments(["--nmae", "王芳"])
+        #expect(usageError { _ = try a.required("name") } == .unknownOption("nmae", didYouMean: "name"))
+        var b = try Arguments(["--json"], flags: ["json"])
+        #expect(usageError { _ = try b.required("name") } == .missingOption("name"))
+        // `--site` is a real option the command has not asked for yet, not a typo of `--title`.
+        var c = try Arguments(["--site", "huashan"])
+        #expect(usageError { _ = try c.required("title") } == .missingOption("title"))
     }
 }
