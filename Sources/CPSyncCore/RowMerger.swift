@@ -196,10 +196,11 @@ struct RowMerger {
     }
 
     /// Whether the writer of a death had seen `version`: it held exactly that version, or its own version had
-    /// overwritten it (its base). A newer version alone proves nothing: it may be concurrent.
+    /// overwritten it (its base), or both are one site's and its version is the later (a site's own intermediate
+    /// edits are not bases). A newer version of another site alone proves nothing: it may be concurrent.
     static func saw(_ known: CellMeta?, _ version: Version) -> Bool {
         guard let known else { return false }
-        return known.version == version || known.base == version
+        return known.version == version || known.base == version || (known.version.site == version.site && !(known.version < version))
     }
 
     /// An edit lost to a delete (or to a replacement of the row) whose writer had not seen it. The county records
