@@ -29,7 +29,10 @@ enum ProposalCommand {
             let cosigners = args.options("cosigner")
             try args.checkAllConsumed()
             p = try office.addProposal(p, cosigners: cosigners)
-            Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "added proposal \(p.number) (\(p.id))", zh: "已登记提案 \(p.number)（\(p.id)）"))
+            let provisional = Proposal.countySequence(of: p.number) == nil
+                ? L10n.pick(en: ", provisional number until the county files it", zh: "，立案前为临时编号") : ""
+            Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "added proposal \(p.number) (\(p.id)\(provisional))",
+                                                                 zh: "已登记提案 \(p.number)（\(p.id)\(provisional)）"))
         case "list":
             var filter = ProposalFilter(year: try args.int("year"), site: args.option("site"), keyOnly: args.flag("key"))
             if let s = args.option("status") {
@@ -72,8 +75,11 @@ enum ProposalCommand {
             let isKey = args.flag("key")
             let supervisor = args.option("supervisor")
             try args.checkAllConsumed()
-            try office.file(k, on: date, isKey: isKey, supervisor: supervisor)
-            try done(k, en: "filed", zh: "已立案")
+            let before = try office.proposal(k)
+            let filed = try office.file(before.id, on: date, isKey: isKey, supervisor: supervisor)
+            // The key the clerk typed may be the provisional number the filing just replaced.
+            let was = before.number == filed.number ? "" : L10n.pick(en: " (was \(before.displayKey))", zh: "（原编号 \(before.displayKey)）")
+            try done(filed.id, en: "filed as 案号 \(filed.number)" + was, zh: "已立案，案号 \(filed.number)" + was)
         case "reject":
             let k = try key()
             let reason = try args.required("reason")
