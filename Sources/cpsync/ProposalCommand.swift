@@ -55,7 +55,8 @@ enum ProposalCommand {
                 struct Detail: Encodable { let proposal: Proposal; let cosigners: [Member]; let handlers: [Handler] }
                 Console.out(try CPPCCJSON.encode(Detail(proposal: p, cosigners: cosigners, handlers: handlers)))
             } else {
-                let proposer = try p.proposerID.map { try office.member($0).name }
+                // Another office's filed proposal arrives without its proposer (members stay in their own scope).
+                let proposer = p.proposerID.flatMap { (try? office.member($0))?.name }
                 Console.out(Listing.details(Listing.proposal(p, proposer: proposer, cosigners: cosigners)))
                 if !handlers.isEmpty {
                     let t = Listing.handlers(handlers)
