@@ -105,15 +105,10 @@ extension Office {
         }
     }
 
-    /// A member by id, or by name when exactly one member has it.
+    /// A member by id, by name when exactly one member has it, or by a unique start of the id (`resolveID`).
     public func member(_ key: String) throws -> Member {
-        if let r = try db.query("SELECT \(Member.columns) FROM members WHERE id = ?", [.text(key)]).first {
-            return Member(row: r)
-        }
-        let rows = try db.query("SELECT \(Member.columns) FROM members WHERE name = ? ORDER BY id", [.text(key)])
-        if rows.count == 1 { return Member(row: rows[0]) }
-        if rows.isEmpty { throw CPPCCError.notFound(kind: "member", key: key) }
-        throw CPPCCError.ambiguous(kind: "member", key: key, candidates: rows.map { $0[0].str })
+        let id = try resolveID(key, in: .members)
+        return Member(row: try db.query("SELECT \(Member.columns) FROM members WHERE id = ?", [.text(id)])[0])
     }
 
     /// Members matching `filter`, ordered by site then name.

@@ -144,15 +144,11 @@ public struct ProposalFilter: Sendable {
 }
 
 extension Office {
-    /// A proposal by id or by 案号 (when exactly one proposal has it).
+    /// A proposal by id, by 案号 (or provisional number) when exactly one proposal has it, or by a unique start of
+    /// the id (`resolveID`).
     public func proposal(_ key: String) throws -> Proposal {
-        if let r = try db.query("SELECT \(Proposal.columns) FROM proposals WHERE id = ?", [.text(key)]).first {
-            return Proposal(row: r)
-        }
-        let rows = try db.query("SELECT \(Proposal.columns) FROM proposals WHERE number = ? ORDER BY id", [.text(key)])
-        if rows.count == 1 { return Proposal(row: rows[0]) }
-        if rows.isEmpty { throw CPPCCError.notFound(kind: "proposal", key: key) }
-        throw CPPCCError.ambiguous(kind: "proposal", key: key, candidates: rows.map { $0[0].str })
+        let id = try resolveID(key, in: .proposals)
+        return Proposal(row: try db.query("SELECT \(Proposal.columns) FROM proposals WHERE id = ?", [.text(id)])[0])
     }
 
     /// Proposals matching `filter`, ordered by year and 案号.

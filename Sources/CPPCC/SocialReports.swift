@@ -67,11 +67,17 @@ extension Office {
         }
     }
 
-    public func socialReport(_ id: String) throws -> SocialReport {
-        guard let r = try db.query("SELECT \(SocialReport.columns) FROM social_reports WHERE id = ? OR id LIKE ? ORDER BY id", [.text(id), .text(id + "%")]).first else {
-            throw CPPCCError.notFound(kind: "social report", key: id)
-        }
-        return SocialReport(row: r)
+    /// A social report by id or by a unique start of it (`resolveID`).
+    public func socialReport(_ key: String) throws -> SocialReport {
+        let id = try resolveID(key, in: .socialReports)
+        return SocialReport(row: try db.query("SELECT \(SocialReport.columns) FROM social_reports WHERE id = ?", [.text(id)])[0])
+    }
+
+    /// An activity by id or by a unique start of it (`resolveID`).
+    public func activity(_ key: String) throws -> Activity {
+        let id = try resolveID(key, in: .activities)
+        guard let a = try activities().first(where: { $0.id == id }) else { throw CPPCCError.notFound(kind: "activity", key: key) }
+        return a
     }
 
     /// 采用: marks a report adopted, with the leader's instruction (批示) and where it went, when given.

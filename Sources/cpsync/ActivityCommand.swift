@@ -26,7 +26,7 @@ enum ActivityCommand {
             try args.checkAllConsumed()
             let acts = try office.activities(year: year, site: site, kind: k)
             if json { Console.out(try CPPCCJSON.encode(acts)) } else {
-                let t = Listing.activities(acts, names: try office.memberNames())
+                let t = Listing.activities(acts, names: try office.memberNames(), sites: try office.siteNames(), ids: try office.shortIDs(in: "activities"))
                 Console.out(Console.table(header: t.header, rows: t.rows))
             }
         default:

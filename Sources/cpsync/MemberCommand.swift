@@ -22,14 +22,14 @@ enum MemberCommand {
             try args.checkAllConsumed()
             let ms = try office.members(filter)
             if json { Console.out(try CPPCCJSON.encode(ms)) } else {
-                let t = Listing.members(ms)
+                let t = Listing.members(ms, sites: try office.siteNames(), ids: try office.shortIDs(in: "members"))
                 Console.out(Console.table(header: t.header, rows: t.rows))
             }
         case "show":
-            let key = try positional(args, "member ID or name")
+            let key = try positional(args, "member ID (or its first characters) or name")
             try args.checkAllConsumed()
             let m = try office.member(key)
-            Console.out(json ? try CPPCCJSON.encode(m) : Listing.details(Listing.member(m)))
+            Console.out(json ? try CPPCCJSON.encode(m) : Listing.details(Listing.member(m, sites: try office.siteNames())))
         case "edit":
             let key = try positional(args, "member ID or name")
             var m = try office.member(key)

@@ -11,7 +11,7 @@ enum ProposalCommand {
         let json = args.flag("json")
         // Checked before any step: 2026-02-30 is refused here, naming --date.
         let date = try Office.date(args.option("date"), field: "--date")
-        func key() throws -> String { try MemberCommand.positional(args, "proposal ID or number (案号)") }
+        func key() throws -> String { try MemberCommand.positional(args, "proposal number (案号), ID or the ID's first characters") }
         func done(_ id: String, en: String, zh: String) throws {
             let p = try office.proposal(id)
             Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "proposal \(p.displayKey): \(en) — now \(p.status.label)",
@@ -42,7 +42,7 @@ enum ProposalCommand {
             try args.checkAllConsumed()
             let ps = try office.proposals(filter)
             if json { Console.out(try CPPCCJSON.encode(ps)) } else {
-                let t = Listing.proposals(ps, names: try office.memberNames())
+                let t = Listing.proposals(ps, names: try office.memberNames(), sites: try office.siteNames(), ids: try office.shortIDs(in: "proposals"))
                 Console.out(Console.table(header: t.header, rows: t.rows))
             }
         case "show":
@@ -57,7 +57,7 @@ enum ProposalCommand {
             } else {
                 // Another office's filed proposal arrives without its proposer (members stay in their own scope).
                 let proposer = p.proposerID.flatMap { (try? office.member($0))?.name }
-                Console.out(Listing.details(Listing.proposal(p, proposer: proposer, cosigners: cosigners)))
+                Console.out(Listing.details(Listing.proposal(p, proposer: proposer, cosigners: cosigners, sites: try office.siteNames())))
                 if !handlers.isEmpty {
                     let t = Listing.handlers(handlers)
                     Console.out("\n" + Console.table(header: t.header, rows: t.rows))

@@ -22,7 +22,7 @@ enum SocialCommand {
             try args.checkAllConsumed()
             let rs = try office.socialReports(year: year, site: site, adoptedOnly: adopted)
             if json { Console.out(try CPPCCJSON.encode(rs)) } else {
-                let t = Listing.socialReports(rs, names: try office.memberNames())
+                let t = Listing.socialReports(rs, names: try office.memberNames(), sites: try office.siteNames(), ids: try office.shortIDs(in: "social_reports"))
                 Console.out(Console.table(header: t.header, rows: t.rows))
             }
         case "adopt":
