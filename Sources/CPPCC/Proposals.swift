@@ -274,6 +274,11 @@ extension Office {
             p.number = p.status.isFiledBranch ? try nextNumber(year: p.year) : try provisionalNumber(year: p.year)
             return
         }
+        try checkNumber(p)
+    }
+
+    /// Checks a number a clerk gave (see `number(_:)`).
+    private func checkNumber(_ p: Proposal) throws {
         if Proposal.countySequence(of: p.number) != nil, let kind = try ownSiteKind(), kind != .county {
             throw NumberingError.countyNumberAtOffice(p.number, provisional: try provisionalNumber(year: p.year))
         }
@@ -296,6 +301,10 @@ extension Office {
         try db.transaction {
             let old = try self.proposal(p.id)
             p.status = old.status
+            // No number keeps the one it has; a new one is checked as when adding (an office cannot give itself a
+            // county 案号, nor reuse a number).
+            p.number = p.number.trimmingCharacters(in: .whitespacesAndNewlines)
+            if p.number.isEmpty { p.number = old.number } else if p.number != old.number { try checkNumber(p) }
             try validate(&p)
             try db.run("""
                 UPDATE proposals SET number = ?2, session = ?3, year = ?4, title = ?5, body = ?6, proposer_id = ?7,

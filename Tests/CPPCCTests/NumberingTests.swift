@@ -93,6 +93,14 @@ import Testing
             try county.addProposal(Proposal(number: "2026-003", year: 2026, title: "提案", proposerID: c.id))
         }
         #expect(NumberingError.countyNumberAtOffice("2026-007", provisional: "huashan-2026-001").exitCode.rawValue == 65)
+        // Editing the details cannot do it either, and leaving the number out keeps it.
+        var edited = p
+        edited.number = "2026-007"
+        #expect(throws: NumberingError.self) { try huashan.updateProposalDetails(edited) }
+        edited.number = ""
+        edited.title = "改过的提案"
+        try huashan.updateProposalDetails(edited)
+        #expect(try huashan.proposal(p.id).number == p.number && huashan.proposal(p.id).title == "改过的提案")
     }
 
     @Test func aProposalEnteredAsAlreadyFiledGetsACountyNumber() throws {
