@@ -20,6 +20,13 @@ extension Proposal {
         return Int(String(decoding: u[5...], as: UTF8.self))
     }
 
+    /// Whether `number` has the form of an office's provisional number: "SITE-YYYY-NNN".
+    public static func looksProvisional(_ number: String) -> Bool {
+        let parts = number.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count >= 3, let seq = parts.last, let year = parts.dropLast().last, !parts[0].isEmpty else { return false }
+        return year.count == 4 && !seq.isEmpty && (year + seq).allSatisfy { $0.isASCII && $0.isNumber }
+    }
+
     /// "SITE-YYYY-": the start of an office's provisional numbers. A site id that is a UUID (a replica made
     /// without `--site`) is shortened to its first eight characters.
     public static func provisionalPrefix(site: String, year: Int) -> String {
@@ -39,6 +46,8 @@ public enum NumberingError: ExitCodeProviding, Sendable, Equatable {
     case countyNumberAtOffice(String, provisional: String)
     /// Another proposal on this replica already has the number.
     case numberTaken(String, by: String)
+    /// No proposal has this provisional number (any more: 立案 replaced it with the 案号).
+    case provisionalNotFound(String)
 
     public var exitCode: ExitCode { .dataError }
 
@@ -50,6 +59,9 @@ public enum NumberingError: ExitCodeProviding, Sendable, Equatable {
         case .numberTaken(let n, let id):
             L10n.pick(en: "number '\(n)' is already used by proposal \(id); leave --number out to get a new one",
                       zh: "编号 '\(n)' 已被提案 \(id) 使用；请去掉 --number，由系统给出新编号")
+        case .provisionalNotFound(let n):
+            L10n.pick(en: "no proposal has the number '\(n)'; a provisional number is replaced by the county's 案号 at filing (立案): find the proposal in `cpsync proposal list` and use its 案号 or id",
+                      zh: "找不到编号为 '\(n)' 的提案；临时编号在立案时由县政协的案号取代：请在 `cpsync proposal list` 中查到该提案，改用其案号或编号")
         }
     }
 }

@@ -147,7 +147,10 @@ extension Office {
     /// A proposal by id, by 案号 (or provisional number) when exactly one proposal has it, or by a unique start of
     /// the id (`resolveID`).
     public func proposal(_ key: String) throws -> Proposal {
-        let id = try resolveID(key, in: .proposals)
+        let id: String
+        do { id = try resolveID(key, in: .proposals) } catch CPPCCError.notFound where Proposal.looksProvisional(key) {
+            throw NumberingError.provisionalNotFound(key)
+        }
         return Proposal(row: try db.query("SELECT \(Proposal.columns) FROM proposals WHERE id = ?", [.text(id)])[0])
     }
 

@@ -147,7 +147,11 @@ extension Office {
         try db.transaction {
             let p = try proposal(key)
             let target: Proposal
-            do { target = try proposal(targetKey) } catch CPPCCError.notFound { throw WorkflowError.mergeTargetMissing(p.displayKey, targetKey) }
+            do { target = try proposal(targetKey) } catch CPPCCError.notFound {
+                throw WorkflowError.mergeTargetMissing(p.displayKey, targetKey)
+            } catch NumberingError.provisionalNotFound {
+                throw WorkflowError.mergeTargetMissing(p.displayKey, targetKey)
+            }
             if target.id == p.id { throw WorkflowError.mergeIntoItself(p.displayKey) }
             if [.notFiled, .merged, .converted].contains(target.status) {
                 throw WorkflowError.mergeTargetNotActive(p.displayKey, target: target.displayKey, status: target.status)

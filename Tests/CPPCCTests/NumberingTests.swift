@@ -47,6 +47,8 @@ import Testing
         #expect(try county.proposal("2026-002").id == p.id && county.proposal("2026-001").id == q.id)
         try exchange(county, huashan)
         #expect(try huashan.proposal(p.id).number == "2026-002")
+        // The provisional number it had is gone; asking for it says where the 案号 came from.
+        #expect(throws: NumberingError.provisionalNotFound("huashan-2026-001")) { try huashan.proposal("huashan-2026-001") }
     }
 
     @Test func oldDuplicateNumbersFromOfficesAreMadeUniqueWhenFiled() throws {
@@ -117,6 +119,8 @@ import Testing
         #expect(Proposal.countySequence(of: "2026-") == nil)
         #expect(Proposal.countySequence(of: "2026-01a") == nil)
         #expect(Proposal.provisionalPrefix(site: "huashan", year: 2026) == "huashan-2026-")
+        #expect(Proposal.looksProvisional("huashan-xinjie-2026-003") && !Proposal.looksProvisional("2026-003"))
+        #expect(!Proposal.looksProvisional("p2026-001") && !Proposal.looksProvisional("huashan-2026-"))
         #expect(Proposal.provisionalPrefix(site: "6f1c2a9e-0000-4000-8000-000000000000", year: 2026) == "6f1c2a9e-2026-")
     }
 }
