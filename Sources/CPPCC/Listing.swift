@@ -92,6 +92,7 @@ public enum Listing {
 extension Office {
     /// Member names by id, for listings.
     public func memberNames() throws -> [String: String] {
-        Dictionary(try members().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        // Voided members too: their proposals and reports still name them.
+        Dictionary(try (members() + members(MemberFilter(voidedOnly: true))).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
     }
 }

@@ -55,10 +55,13 @@ public struct MemberFilter: Sendable {
     public var site: String?
     public var sector: String?
     public var term: String?
-    public init(site: String? = nil, sector: String? = nil, term: String? = nil) {
+    /// Only voided (作废) members; by default they are left out.
+    public var voidedOnly: Bool
+    public init(site: String? = nil, sector: String? = nil, term: String? = nil, voidedOnly: Bool = false) {
         self.site = site
         self.sector = sector
         self.term = term
+        self.voidedOnly = voidedOnly
     }
 }
 
@@ -120,6 +123,7 @@ extension Office {
         values += site.values
         if let s = filter.sector { conditions.append("sector = ?"); values.append(.text(s)) }
         if let t = filter.term { conditions.append("term = ?"); values.append(.text(t)) }
+        conditions.append(Office.voidCondition(voidedOnly: filter.voidedOnly))
         return try db.query("SELECT \(Member.columns) FROM members WHERE \(conditions.joined(separator: " AND ")) ORDER BY site_id, name, id", values)
             .map(Member.init(row:))
     }

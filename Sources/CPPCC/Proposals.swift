@@ -135,11 +135,14 @@ public struct ProposalFilter: Sendable {
     public var site: String?
     public var status: ProposalStatus?
     public var keyOnly = false
-    public init(year: Int? = nil, site: String? = nil, status: ProposalStatus? = nil, keyOnly: Bool = false) {
+    /// Only voided (作废) proposals; by default they are left out.
+    public var voidedOnly = false
+    public init(year: Int? = nil, site: String? = nil, status: ProposalStatus? = nil, keyOnly: Bool = false, voidedOnly: Bool = false) {
         self.year = year
         self.site = site
         self.status = status
         self.keyOnly = keyOnly
+        self.voidedOnly = voidedOnly
     }
 }
 
@@ -164,6 +167,7 @@ extension Office {
         if let y = filter.year { conditions.append("year = ?"); values.append(.integer(Int64(y))) }
         if let s = filter.status { conditions.append("status = ?"); values.append(.text(s.rawValue)) }
         if filter.keyOnly { conditions.append("is_key = 1") }
+        conditions.append(Office.voidCondition(voidedOnly: filter.voidedOnly))
         return try db.query("SELECT \(Proposal.columns) FROM proposals WHERE \(conditions.joined(separator: " AND ")) ORDER BY year, number, id", values)
             .map(Proposal.init(row:))
     }

@@ -5,10 +5,11 @@ import CPSyncCLI
 enum ProposalCommand {
     // Every sub-verb and option is described in Help.swift.
     static func run(_ argv: [String]) throws -> Int32 {
-        guard let sub = argv.first else { throw UsageError.missingArgument("proposal add|list|show|file|reject|merge|convert|assign|reply|evaluate|close") }
-        var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "draft", "key", "met"])
+        guard let sub = argv.first else { throw UsageError.missingArgument("proposal add|list|show|file|reject|merge|convert|assign|reply|evaluate|close|void|restore") }
+        var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "draft", "key", "met", "voided"])
         let office = try Office(OfficeFile.open(&args))
         let json = args.flag("json")
+        if try VoidVerbs.run(.proposal, sub, &args, office, json: json) { return ExitCode.ok.rawValue }
         // Checked before any step: 2026-02-30 is refused here, naming --date.
         let date = try Office.date(args.option("date"), field: "--date")
         func key() throws -> String { try MemberCommand.positional(args, "proposal number (案号), ID or the ID's first characters") }
@@ -34,7 +35,7 @@ enum ProposalCommand {
             Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "added proposal \(p.number) (\(p.id)\(provisional))",
                                                                  zh: "已登记提案 \(p.number)（\(p.id)\(provisional)）"))
         case "list":
-            var filter = ProposalFilter(year: try args.int("year"), site: args.option("site"), keyOnly: args.flag("key"))
+            var filter = ProposalFilter(year: try args.int("year"), site: args.option("site"), keyOnly: args.flag("key"), voidedOnly: args.flag("voided"))
             if let s = args.option("status") {
                 guard let st = ProposalStatus.parse(s) else { throw UsageError.invalidValue(option: "status", value: s, expected: ProposalStatus.choices) }
                 filter.status = st
@@ -57,7 +58,8 @@ enum ProposalCommand {
             } else {
                 // Another office's filed proposal arrives without its proposer (members stay in their own scope).
                 let proposer = p.proposerID.flatMap { (try? office.member($0))?.name }
-                Console.out(Listing.details(Listing.proposal(p, proposer: proposer, cosigners: cosigners, sites: try office.siteNames())))
+                Console.out(Listing.details(Listing.proposal(p, proposer: proposer, cosigners: cosigners, sites: try office.siteNames())
+                                                + (try VoidVerbs.detail(.proposal, id: p.id, office))))
                 if !handlers.isEmpty {
                     let t = Listing.handlers(handlers)
                     Console.out("\n" + Console.table(header: t.header, rows: t.rows))
