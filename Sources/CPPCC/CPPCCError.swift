@@ -20,8 +20,8 @@ public enum CPPCCError: ExitCodeProviding, Sendable, Equatable {
         case .notFound(let kind, let key):
             L10n.pick(en: "no \(kind) '\(key)'", zh: "找不到\(Self.zh(kind)) '\(key)'")
         case .ambiguous(let kind, let key, let c):
-            L10n.pick(en: "'\(key)' matches several \(kind)s (\(c.joined(separator: ", "))); use the id",
-                      zh: "'\(key)' 对应多个\(Self.zh(kind))（\(c.joined(separator: "、"))），请使用编号")
+            L10n.pick(en: "'\(key)' matches several \(kind)s (\(c.joined(separator: "; "))); nothing was changed: give one of the ids shown",
+                      zh: "'\(key)' 对应多个\(Self.zh(kind))（\(c.joined(separator: "；"))）；未做任何更改：请改用所列的编号之一")
         case .invalidValue(let f, let v, let e):
             L10n.pick(en: "invalid \(f) '\(v)': expected \(e)", zh: "\(f) 的值 '\(v)' 无效：应为 \(e)")
         case .missingValue(let f):

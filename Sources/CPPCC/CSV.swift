@@ -293,7 +293,7 @@ extension Office {
             for c in cosigners { try addCosigner(p.id, member: c) }
         } else {
             // Imported rows carry their recorded status as is: a CSV is historical data, not a workflow step.
-            if p.number.isEmpty { p.number = try nextNumber(year: year) }
+            // No number: `addProposal` gives the county's next 案号 to a filed row, else a provisional one.
             try addProposal(p, cosigners: cosigners)
         }
         return v("merged_into").map { (p.id, $0) }

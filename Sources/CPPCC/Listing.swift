@@ -4,33 +4,50 @@ import Foundation
 /// Table headers and rows for the human output of the office verbs (the executables print them with
 /// `Console.table`), so the wording lives in one place.
 public enum Listing {
-    public static func members(_ ms: [Member]) -> (header: [String], rows: [[String]]) {
-        (header: [L10n.pick(en: "name", zh: "姓名"), L10n.pick(en: "gender", zh: "性别"), L10n.pick(en: "sector", zh: "界别"),
-                  L10n.pick(en: "party", zh: "党派"), L10n.pick(en: "term", zh: "届别"), L10n.pick(en: "site", zh: "站点"), "id"],
-         rows: ms.map { [$0.name, $0.gender, $0.sector, $0.party, $0.term, $0.siteID ?? "", $0.id] })
+    /// A site as lists print it: its name (`sites`: names by id, from `Office.siteNames()`), else its id.
+    public static func site(_ id: String?, _ sites: [String: String]) -> String {
+        guard let id else { return "" }
+        return sites[id].flatMap { $0.isEmpty ? nil : $0 } ?? id
     }
 
-    public static func member(_ m: Member) -> [(String, String)] {
+    /// A site as a detail view prints it: "华山镇政协工委 (huashan)".
+    static func siteWithID(_ id: String?, _ sites: [String: String]) -> String {
+        guard let id else { return "" }
+        guard let name = sites[id], !name.isEmpty else { return id }
+        return "\(name) (\(id))"
+    }
+
+    /// `ids`: the short ids to print (`Office.shortIDs(in:)`); the first eight characters when absent.
+    static func short(_ id: String, _ ids: [String: String]) -> String { ids[id] ?? String(id.prefix(Office.shortIDLength)) }
+
+    public static func members(_ ms: [Member], sites: [String: String] = [:], ids: [String: String] = [:]) -> (header: [String], rows: [[String]]) {
+        (header: [L10n.pick(en: "name", zh: "姓名"), L10n.pick(en: "gender", zh: "性别"), L10n.pick(en: "sector", zh: "界别"),
+                  L10n.pick(en: "party", zh: "党派"), L10n.pick(en: "term", zh: "届别"), L10n.pick(en: "site", zh: "站点"), "id"],
+         rows: ms.map { [$0.name, $0.gender, $0.sector, $0.party, $0.term, site($0.siteID, sites), short($0.id, ids)] })
+    }
+
+    public static func member(_ m: Member, sites: [String: String] = [:]) -> [(String, String)] {
         [("id", m.id), (L10n.pick(en: "name", zh: "姓名"), m.name), (L10n.pick(en: "gender", zh: "性别"), m.gender),
          (L10n.pick(en: "sector", zh: "界别"), m.sector), (L10n.pick(en: "party", zh: "党派"), m.party),
-         (L10n.pick(en: "term", zh: "届别"), m.term), (L10n.pick(en: "site", zh: "站点"), m.siteID ?? ""),
+         (L10n.pick(en: "term", zh: "届别"), m.term), (L10n.pick(en: "site", zh: "站点"), siteWithID(m.siteID, sites)),
          (L10n.pick(en: "phone", zh: "电话"), m.phone), (L10n.pick(en: "employer", zh: "工作单位"), m.employer),
          (L10n.pick(en: "position", zh: "职务"), m.position)]
     }
 
-    public static func proposals(_ ps: [Proposal], names: [String: String]) -> (header: [String], rows: [[String]]) {
+    public static func proposals(_ ps: [Proposal], names: [String: String], sites: [String: String] = [:], ids: [String: String] = [:]) -> (header: [String], rows: [[String]]) {
         (header: [L10n.pick(en: "number", zh: "案号"), L10n.pick(en: "title", zh: "标题"), L10n.pick(en: "proposer", zh: "提案人"),
-                  L10n.pick(en: "site", zh: "站点"), L10n.pick(en: "status", zh: "状态"), L10n.pick(en: "key", zh: "重点")],
-         rows: ps.map { [$0.number, $0.title, $0.proposerID.flatMap { names[$0] } ?? "", $0.siteID ?? "", $0.status.label, $0.isKey ? "★" : ""] })
+                  L10n.pick(en: "site", zh: "站点"), L10n.pick(en: "status", zh: "状态"), L10n.pick(en: "key", zh: "重点"), "id"],
+         rows: ps.map { [$0.number, $0.title, $0.proposerID.flatMap { names[$0] } ?? "", site($0.siteID, sites), $0.status.label, $0.isKey ? "★" : "",
+                         short($0.id, ids)] })
     }
 
-    public static func proposal(_ p: Proposal, proposer: String?, cosigners: [Member]) -> [(String, String)] {
+    public static func proposal(_ p: Proposal, proposer: String?, cosigners: [Member], sites: [String: String] = [:]) -> [(String, String)] {
         var out: [(String, String)] = [
             ("id", p.id), (L10n.pick(en: "number", zh: "案号"), p.number), (L10n.pick(en: "session", zh: "会议"), p.session),
             (L10n.pick(en: "year", zh: "年度"), String(p.year)), (L10n.pick(en: "title", zh: "标题"), p.title),
             (L10n.pick(en: "proposer", zh: "第一提案人"), proposer ?? ""),
             (L10n.pick(en: "co-signers", zh: "联名委员"), cosigners.map(\.name).joined(separator: "、")),
-            (L10n.pick(en: "site", zh: "站点"), p.siteID ?? ""), (L10n.pick(en: "submitted", zh: "提交日期"), p.submittedOn ?? ""),
+            (L10n.pick(en: "site", zh: "站点"), siteWithID(p.siteID, sites)), (L10n.pick(en: "submitted", zh: "提交日期"), p.submittedOn ?? ""),
             (L10n.pick(en: "status", zh: "状态"), "\(p.status.label) (\(p.status.rawValue))"),
         ]
         if let m = p.mergedInto { out.append((L10n.pick(en: "merged into", zh: "并入"), m)) }
@@ -52,18 +69,18 @@ public enum Listing {
                          $0.satisfaction?.label ?? ""] })
     }
 
-    public static func socialReports(_ rs: [SocialReport], names: [String: String]) -> (header: [String], rows: [[String]]) {
+    public static func socialReports(_ rs: [SocialReport], names: [String: String], sites: [String: String] = [:], ids: [String: String] = [:]) -> (header: [String], rows: [[String]]) {
         (header: [L10n.pick(en: "date", zh: "日期"), L10n.pick(en: "title", zh: "标题"), L10n.pick(en: "reporter", zh: "报送人"),
                   L10n.pick(en: "site", zh: "站点"), L10n.pick(en: "adopted", zh: "采用"), L10n.pick(en: "instruction", zh: "批示"), "id"],
-         rows: rs.map { [$0.reportedOn ?? "", $0.title, $0.reporterID.flatMap { names[$0] } ?? "", $0.siteID ?? "",
-                         $0.adopted ? L10n.pick(en: "yes", zh: "是") : "", $0.instruction, String($0.id.prefix(8))] })
+         rows: rs.map { [$0.reportedOn ?? "", $0.title, $0.reporterID.flatMap { names[$0] } ?? "", site($0.siteID, sites),
+                         $0.adopted ? L10n.pick(en: "yes", zh: "是") : "", $0.instruction, short($0.id, ids)] })
     }
 
-    public static func activities(_ acts: [Activity], names: [String: String]) -> (header: [String], rows: [[String]]) {
+    public static func activities(_ acts: [Activity], names: [String: String], sites: [String: String] = [:], ids: [String: String] = [:]) -> (header: [String], rows: [[String]]) {
         (header: [L10n.pick(en: "date", zh: "日期"), L10n.pick(en: "kind", zh: "类型"), L10n.pick(en: "topic", zh: "主题"),
-                  L10n.pick(en: "site", zh: "站点"), L10n.pick(en: "participants", zh: "参加委员")],
-         rows: acts.map { [$0.heldOn ?? "", $0.kind.label, $0.topic, $0.siteID ?? "",
-                           $0.participants.map { names[$0] ?? $0 }.joined(separator: "、")] })
+                  L10n.pick(en: "site", zh: "站点"), L10n.pick(en: "participants", zh: "参加委员"), "id"],
+         rows: acts.map { [$0.heldOn ?? "", $0.kind.label, $0.topic, site($0.siteID, sites),
+                           $0.participants.map { names[$0] ?? $0 }.joined(separator: "、"), short($0.id, ids)] })
     }
 
     /// "label  value" lines for a detail view.
@@ -75,6 +92,7 @@ public enum Listing {
 extension Office {
     /// Member names by id, for listings.
     public func memberNames() throws -> [String: String] {
-        Dictionary(try members().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+        // Voided members too: their proposals and reports still name them.
+        Dictionary(try (members() + members(MemberFilter(voidedOnly: true))).map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
     }
 }

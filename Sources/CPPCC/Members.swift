@@ -55,10 +55,13 @@ public struct MemberFilter: Sendable {
     public var site: String?
     public var sector: String?
     public var term: String?
-    public init(site: String? = nil, sector: String? = nil, term: String? = nil) {
+    /// Only voided (作废) members; by default they are left out.
+    public var voidedOnly: Bool
+    public init(site: String? = nil, sector: String? = nil, term: String? = nil, voidedOnly: Bool = false) {
         self.site = site
         self.sector = sector
         self.term = term
+        self.voidedOnly = voidedOnly
     }
 }
 
@@ -105,15 +108,10 @@ extension Office {
         }
     }
 
-    /// A member by id, or by name when exactly one member has it.
+    /// A member by id, by name when exactly one member has it, or by a unique start of the id (`resolveID`).
     public func member(_ key: String) throws -> Member {
-        if let r = try db.query("SELECT \(Member.columns) FROM members WHERE id = ?", [.text(key)]).first {
-            return Member(row: r)
-        }
-        let rows = try db.query("SELECT \(Member.columns) FROM members WHERE name = ? ORDER BY id", [.text(key)])
-        if rows.count == 1 { return Member(row: rows[0]) }
-        if rows.isEmpty { throw CPPCCError.notFound(kind: "member", key: key) }
-        throw CPPCCError.ambiguous(kind: "member", key: key, candidates: rows.map { $0[0].str })
+        let id = try resolveID(key, in: .members)
+        return Member(row: try db.query("SELECT \(Member.columns) FROM members WHERE id = ?", [.text(id)])[0])
     }
 
     /// Members matching `filter`, ordered by site then name.
@@ -125,6 +123,7 @@ extension Office {
         values += site.values
         if let s = filter.sector { conditions.append("sector = ?"); values.append(.text(s)) }
         if let t = filter.term { conditions.append("term = ?"); values.append(.text(t)) }
+        conditions.append(Office.voidCondition(voidedOnly: filter.voidedOnly))
         return try db.query("SELECT \(Member.columns) FROM members WHERE \(conditions.joined(separator: " AND ")) ORDER BY site_id, name, id", values)
             .map(Member.init(row:))
     }

@@ -5,7 +5,9 @@ import Foundation
 /// A proposal (提案) as the office keeps it.
 public struct Proposal: Codable, Sendable, Equatable {
     public var id: String
-    /// 案号, e.g. "2026-015". A label, not a key: offices number offline, so uniqueness is not enforced.
+    /// 案号, e.g. "2026-015", given by the county at 立案; before that the office's provisional number, e.g.
+    /// "huashan-2026-003" (see Numbering.swift). Not a key (the schema has no UNIQUE), but no two proposals get
+    /// the same one: offices number with their own site id, the county numbers at filing.
     public var number: String
     /// e.g. 八届四次会议.
     public var session: String
@@ -133,24 +135,26 @@ public struct ProposalFilter: Sendable {
     public var site: String?
     public var status: ProposalStatus?
     public var keyOnly = false
-    public init(year: Int? = nil, site: String? = nil, status: ProposalStatus? = nil, keyOnly: Bool = false) {
+    /// Only voided (作废) proposals; by default they are left out.
+    public var voidedOnly = false
+    public init(year: Int? = nil, site: String? = nil, status: ProposalStatus? = nil, keyOnly: Bool = false, voidedOnly: Bool = false) {
         self.year = year
         self.site = site
         self.status = status
         self.keyOnly = keyOnly
+        self.voidedOnly = voidedOnly
     }
 }
 
 extension Office {
-    /// A proposal by id or by 案号 (when exactly one proposal has it).
+    /// A proposal by id, by 案号 (or provisional number) when exactly one proposal has it, or by a unique start of
+    /// the id (`resolveID`).
     public func proposal(_ key: String) throws -> Proposal {
-        if let r = try db.query("SELECT \(Proposal.columns) FROM proposals WHERE id = ?", [.text(key)]).first {
-            return Proposal(row: r)
+        let id: String
+        do { id = try resolveID(key, in: .proposals) } catch CPPCCError.notFound where Proposal.looksProvisional(key) {
+            throw NumberingError.provisionalNotFound(key)
         }
-        let rows = try db.query("SELECT \(Proposal.columns) FROM proposals WHERE number = ? ORDER BY id", [.text(key)])
-        if rows.count == 1 { return Proposal(row: rows[0]) }
-        if rows.isEmpty { throw CPPCCError.notFound(kind: "proposal", key: key) }
-        throw CPPCCError.ambiguous(kind: "proposal", key: key, candidates: rows.map { $0[0].str })
+        return Proposal(row: try db.query("SELECT \(Proposal.columns) FROM proposals WHERE id = ?", [.text(id)])[0])
     }
 
     /// Proposals matching `filter`, ordered by year and 案号.
@@ -163,6 +167,7 @@ extension Office {
         if let y = filter.year { conditions.append("year = ?"); values.append(.integer(Int64(y))) }
         if let s = filter.status { conditions.append("status = ?"); values.append(.text(s.rawValue)) }
         if filter.keyOnly { conditions.append("is_key = 1") }
+        conditions.append(Office.voidCondition(voidedOnly: filter.voidedOnly))
         return try db.query("SELECT \(Proposal.columns) FROM proposals WHERE \(conditions.joined(separator: " AND ")) ORDER BY year, number, id", values)
             .map(Proposal.init(row:))
     }
@@ -180,12 +185,45 @@ extension Office {
             """, [.text(proposalID)]).map(Member.init(row:))
     }
 
-    /// The next free 案号 for a year on this replica: "YYYY-NNN".
+    /// The next 案号 the county gives at 立案 for a year: "YYYY-NNN", one above the highest number of that form on
+    /// this replica. Only filing (and numbers entered or imported as already given) produce this form, so this
+    /// numbers the year's filed proposals; offices never make one (they give provisional numbers), so two offices
+    /// working offline cannot hand out the same 案号.
     public func nextNumber(year: Int) throws -> String {
         let prefix = String(format: "%04d-", year)
-        let rows = try db.query("SELECT number FROM proposals WHERE number LIKE ?", [.text(prefix + "%")])
-        let highest = rows.compactMap { Int($0[0].str.dropFirst(prefix.count)) }.max() ?? 0
+        let rows = try db.query("SELECT number FROM proposals WHERE substr(number, 1, 5) = ?", [.text(prefix)])
+        let highest = rows.compactMap { Proposal.countySequence(of: $0[0].str) }.max() ?? 0
         return prefix + String(format: "%03d", highest + 1)
+    }
+
+    /// The next provisional number this office gives a new proposal: "SITE-YYYY-NNN" (e.g. `huashan-2026-001`).
+    /// Built from this replica's own site id, so it cannot collide with another office's, and never of the
+    /// county's "YYYY-NNN" form; the county replaces it with the 案号 at 立案.
+    public func provisionalNumber(year: Int) throws -> String {
+        let prefix = Proposal.provisionalPrefix(site: replica.siteID, year: year)
+        let rows = try db.query("SELECT number FROM proposals WHERE substr(number, 1, ?) = ?",
+                                [.integer(Int64(prefix.utf8.count)), .text(prefix)])
+        let highest = rows.compactMap { row -> Int? in
+            let rest = row[0].str.utf8.dropFirst(prefix.utf8.count)
+            guard !rest.isEmpty, rest.allSatisfy({ (0x30...0x39).contains($0) }) else { return nil }
+            return Int(String(decoding: rest, as: UTF8.self))
+        }.max() ?? 0
+        return prefix + String(format: "%03d", highest + 1)
+    }
+
+    /// The kind of this replica's own site, nil while the site tree has not arrived (or the site is not in it).
+    func ownSiteKind() throws -> SiteKind? {
+        try db.scalar("SELECT kind FROM sites WHERE id = ?", [.text(replica.siteID)])?.stringValue.flatMap(SiteKind.init(rawValue:))
+    }
+
+    /// The 案号 a proposal gets at 立案: the one it carries when that is already a county number no other proposal
+    /// has (entered from paper, or imported), else the next of its year.
+    func filingNumber(_ p: Proposal) throws -> String {
+        if Proposal.countySequence(of: p.number) != nil,
+           try db.scalar("SELECT count(*) FROM proposals WHERE number = ? AND id != ?", [.text(p.number), .text(p.id)])?.int64Value == 0 {
+            return p.number
+        }
+        return try nextNumber(year: p.year)
     }
 
     /// Checks fields and references of a proposal about to be saved.
@@ -221,7 +259,7 @@ extension Office {
             if let m = p.proposerID { p.proposerID = try member(m).id }
             if p.siteID == nil, let m = p.proposerID { p.siteID = try member(m).siteID }
             if p.siteID == nil { p.siteID = try defaultSite() }
-            if p.number.isEmpty { p.number = try nextNumber(year: p.year) }
+            try number(&p)
             if p.submittedOn == nil && p.status != .draft { p.submittedOn = Office.today() }
             try validate(&p)
             if try db.scalar("SELECT count(*) FROM proposals WHERE id = ?", [.text(p.id)])?.int64Value != 0 {
@@ -230,6 +268,29 @@ extension Office {
             try db.run("INSERT INTO proposals(\(Proposal.columns)) VALUES (\(Array(repeating: "?", count: 17).joined(separator: ", ")))", p.values)
             for c in cosigners { try addCosigner(p.id, member: c) }
             return p
+        }
+    }
+
+    /// Gives a new proposal its number, or checks the one it was given. A proposal entered as already filed (or
+    /// later) gets the county's next 案号; any other a provisional number of this office. A number typed by the
+    /// clerk must be new on this replica, and only a county-kind site (or a replica that does not know its site
+    /// yet) may give one of the county's "YYYY-NNN" form.
+    private func number(_ p: inout Proposal) throws {
+        p.number = p.number.trimmingCharacters(in: .whitespacesAndNewlines)
+        if p.number.isEmpty {
+            p.number = p.status.isFiledBranch ? try nextNumber(year: p.year) : try provisionalNumber(year: p.year)
+            return
+        }
+        try checkNumber(p)
+    }
+
+    /// Checks a number a clerk gave (see `number(_:)`).
+    private func checkNumber(_ p: Proposal) throws {
+        if Proposal.countySequence(of: p.number) != nil, let kind = try ownSiteKind(), kind != .county {
+            throw NumberingError.countyNumberAtOffice(p.number, provisional: try provisionalNumber(year: p.year))
+        }
+        if let other = try db.query("SELECT id FROM proposals WHERE number = ? AND id != ? LIMIT 1", [.text(p.number), .text(p.id)]).first {
+            throw NumberingError.numberTaken(p.number, by: other[0].str)
         }
     }
 
@@ -247,6 +308,10 @@ extension Office {
         try db.transaction {
             let old = try self.proposal(p.id)
             p.status = old.status
+            // No number keeps the one it has; a new one is checked as when adding (an office cannot give itself a
+            // county 案号, nor reuse a number).
+            p.number = p.number.trimmingCharacters(in: .whitespacesAndNewlines)
+            if p.number.isEmpty { p.number = old.number } else if p.number != old.number { try checkNumber(p) }
             try validate(&p)
             try db.run("""
                 UPDATE proposals SET number = ?2, session = ?3, year = ?4, title = ?5, body = ?6, proposer_id = ?7,

@@ -20,7 +20,7 @@ import CPSyncCore
 /// `Replica.migrate`, so capture is re-installed for the new columns) and the queued changes go out unchanged.
 public enum CPPCCSchema {
     /// The schema version this build installs and expects.
-    public static let version = 1
+    public static let version = 2
     /// The replica meta key that holds the installed version.
     public static let metaKey = "schema_version"
 
@@ -37,10 +37,14 @@ public enum CPPCCSchema {
         public let sql: String
     }
 
-    /// Every migration after v1, in order. v2 is the worked example (and what the migration tests exercise): this
-    /// build still installs v1 (`version`), and a later release that raises `version` to 2 will upgrade offices to it.
+    /// Every migration after v1, in order. v2 adds void (作废): a voided record is kept, leaves lists and the
+    /// report, and can be restored by the county (Void.swift). v3 is the worked example (and what the migration
+    /// tests exercise): this build installs v2 (`version`), and a later release that raises `version` to 3 will
+    /// upgrade offices to it.
     public static let migrations: [Migration] = [
-        Migration(version: 2, summary: "members.wechat (微信号)", sql: "ALTER TABLE members ADD COLUMN wechat TEXT"),
+        Migration(version: 2, summary: "voided_on and void_reason (作废) on members, proposals, social_reports, activities",
+                  sql: VoidRecords.tables.map { "ALTER TABLE \($0) ADD COLUMN voided_on TEXT; ALTER TABLE \($0) ADD COLUMN void_reason TEXT;" }.joined(separator: "\n")),
+        Migration(version: 3, summary: "members.wechat (微信号)", sql: "ALTER TABLE members ADD COLUMN wechat TEXT"),
     ]
 
     /// The highest version this build knows how to reach.
@@ -160,9 +164,10 @@ public enum CPPCCSchema {
         return v.stringValue.flatMap { Int($0) }
     }
 
-    /// Installs schema v1 (tables, capture, the status merge rule and trigger), then migrates to `version`.
-    /// Idempotent: an installed replica is only migrated forward when it is behind.
-    public static func install(on replica: Replica) throws {
+    /// Installs schema v1 (tables, capture, the status merge rule and trigger), then migrates to `target`
+    /// (`version` unless a test asks for an older replica). Idempotent: an installed replica is only migrated
+    /// forward when it is behind.
+    public static func install(on replica: Replica, upTo target: Int = version) throws {
         if try installedVersion(of: replica) == nil {
             try replica.database.transaction {
                 try replica.database.execute(v1SQL)
@@ -172,7 +177,7 @@ public enum CPPCCSchema {
                 try replica.setMeta(metaKey, .integer(1))
             }
         }
-        try migrate(replica, to: version)
+        try migrate(replica, to: target)
         try ensureRules(replica)
     }
 

@@ -67,11 +67,17 @@ extension Office {
         }
     }
 
-    public func socialReport(_ id: String) throws -> SocialReport {
-        guard let r = try db.query("SELECT \(SocialReport.columns) FROM social_reports WHERE id = ? OR id LIKE ? ORDER BY id", [.text(id), .text(id + "%")]).first else {
-            throw CPPCCError.notFound(kind: "social report", key: id)
-        }
-        return SocialReport(row: r)
+    /// A social report by id or by a unique start of it (`resolveID`).
+    public func socialReport(_ key: String) throws -> SocialReport {
+        let id = try resolveID(key, in: .socialReports)
+        return SocialReport(row: try db.query("SELECT \(SocialReport.columns) FROM social_reports WHERE id = ?", [.text(id)])[0])
+    }
+
+    /// An activity by id or by a unique start of it (`resolveID`).
+    public func activity(_ key: String) throws -> Activity {
+        let id = try resolveID(key, in: .activities)
+        guard let a = try (activities() + activities(voidedOnly: true)).first(where: { $0.id == id }) else { throw CPPCCError.notFound(kind: "activity", key: key) }
+        return a
     }
 
     /// 采用: marks a report adopted, with the leader's instruction (批示) and where it went, when given.
@@ -83,12 +89,14 @@ extension Office {
         }
     }
 
-    public func socialReports(year: Int? = nil, site: String? = nil, adoptedOnly: Bool = false) throws -> [SocialReport] {
+    /// Reports matching the filters; voided (作废) ones only with `voidedOnly`, else they are left out.
+    public func socialReports(year: Int? = nil, site: String? = nil, adoptedOnly: Bool = false, voidedOnly: Bool = false) throws -> [SocialReport] {
         let f = try siteFilter("site_id", site)
         var sql = "SELECT \(SocialReport.columns) FROM social_reports WHERE \(f.sql)"
         var values = f.values
         if let year { sql += " AND substr(reported_on, 1, 4) = ?"; values.append(.text(String(format: "%04d", year))) }
         if adoptedOnly { sql += " AND adopted = 1" }
+        sql += " AND " + Office.voidCondition(voidedOnly: voidedOnly)
         return try db.query(sql + " ORDER BY reported_on, id", values).map(SocialReport.init(row:))
     }
 }
@@ -147,12 +155,14 @@ extension Office {
         }
     }
 
-    public func activities(year: Int? = nil, site: String? = nil, kind: ActivityKind? = nil) throws -> [Activity] {
+    /// Activities matching the filters; voided (作废) ones only with `voidedOnly`, else they are left out.
+    public func activities(year: Int? = nil, site: String? = nil, kind: ActivityKind? = nil, voidedOnly: Bool = false) throws -> [Activity] {
         let f = try siteFilter("site_id", site)
         var sql = "SELECT id, kind, topic, held_on, site_id, outcome FROM activities WHERE \(f.sql)"
         var values = f.values
         if let year { sql += " AND substr(held_on, 1, 4) = ?"; values.append(.text(String(format: "%04d", year))) }
         if let kind { sql += " AND kind = ?"; values.append(.text(kind.rawValue)) }
+        sql += " AND " + Office.voidCondition(voidedOnly: voidedOnly)
         return try db.query(sql + " ORDER BY held_on, id", values).map { r in
             let people = try db.query("SELECT member_id FROM activity_participants WHERE activity_id = ? ORDER BY member_id", [r[0]]).map { $0[0].str }
             return Activity(id: r[0].str, kind: ActivityKind(rawValue: r[1].str) ?? .study, topic: r[2].str, heldOn: r[3].opt,

@@ -117,17 +117,21 @@ extension Office {
         try db.transaction { try move(try proposal(key), to: .underReview) }
     }
 
-    /// 立案, optionally as a key proposal (重点提案) with its supervisor (督办).
-    public func file(_ key: String, on date: String? = nil, isKey: Bool = false, supervisor: String? = nil) throws {
+    /// 立案, optionally as a key proposal (重点提案) with its supervisor (督办). Gives the proposal its 案号
+    /// (`filingNumber`: the next of its year unless it already carries a unique county number); returns it.
+    @discardableResult
+    public func file(_ key: String, on date: String? = nil, isKey: Bool = false, supervisor: String? = nil) throws -> Proposal {
         try db.transaction {
             let p = try proposal(key)
             let day = try Office.date(date, field: "date") ?? Office.today()
             // Not checked against the submitted date: when a clerk enters a paper proposal late, that date defaults
             // to the day of entry, which says nothing about when it was really submitted.
-            try move(p, to: .filed, extra: ", filed_on = ?", [.text(day)])
+            let number = try filingNumber(p)
+            try move(p, to: .filed, extra: ", filed_on = ?, number = ?", [.text(day), .text(number)])
             if isKey || supervisor != nil {
                 try db.run("UPDATE proposals SET is_key = 1, supervisor = ? WHERE id = ?", [.text(supervisor ?? p.supervisor), .text(p.id)])
             }
+            return try proposal(p.id)
         }
     }
 
@@ -143,7 +147,11 @@ extension Office {
         try db.transaction {
             let p = try proposal(key)
             let target: Proposal
-            do { target = try proposal(targetKey) } catch CPPCCError.notFound { throw WorkflowError.mergeTargetMissing(p.displayKey, targetKey) }
+            do { target = try proposal(targetKey) } catch CPPCCError.notFound {
+                throw WorkflowError.mergeTargetMissing(p.displayKey, targetKey)
+            } catch NumberingError.provisionalNotFound {
+                throw WorkflowError.mergeTargetMissing(p.displayKey, targetKey)
+            }
             if target.id == p.id { throw WorkflowError.mergeIntoItself(p.displayKey) }
             if [.notFiled, .merged, .converted].contains(target.status) {
                 throw WorkflowError.mergeTargetNotActive(p.displayKey, target: target.displayKey, status: target.status)

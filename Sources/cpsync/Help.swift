@@ -102,6 +102,19 @@ enum Help {
                     example: "cpsync conflicts resolve 12 --take-other --note 以华山镇为准"),
     ]
 
+    /// `VERB void` and `VERB restore` (作废 / 恢复), the same for members, proposals, social reports and activities.
+    private static func voidHelp(_ verb: String, _ key: String, example: String) -> [CommandHelp] {
+        [CommandHelp(verb, "void", "\(key) --reason TEXT [--date D] [--json]",
+                     en: "voids it (作废): kept with the reason, but left out of lists and the report; the county can restore it",
+                     zh: "作废：记录和原因保留，但不再出现在列表和统计中；县政协可恢复",
+                     options: [O("--reason TEXT", "why (required)", "作废原因（必填）"), O("--date D", "voided on, YYYY-MM-DD (default today)", "作废日期，YYYY-MM-DD（默认今天）"), json],
+                     example: "cpsync \(verb) void \(example) --reason 重复登记"),
+         CommandHelp(verb, "restore", "\(key) [--json]", en: "restores a voided record; county offices only", zh: "恢复已作废的记录（仅县政协）",
+                     options: [json], example: "cpsync \(verb) restore \(example)")]
+    }
+
+    private static let voided = O("--voided", "only voided (作废) records", "只列已作废的")
+
     private static let memberFields = [
         O("--gender G", "男 or 女", "男 或 女"), O("--sector S", "界别, e.g. 科技, 经济, 教育", "界别，如 科技、经济、教育"),
         O("--party P", "party or 无党派", "党派，或 无党派"), O("--term T", "届, e.g. 八届", "届次，如 八届"),
@@ -115,17 +128,17 @@ enum Help {
                     options: [O("--name NAME", "the member's name (required)", "姓名（必填）")] + memberFields
                         + [O("--id ID", "use this id instead of a new one", "指定标识（默认自动生成）"), json],
                     example: "cpsync member add --name 王芳 --gender 女 --sector 科技 --party 九三学社 --term 八届 --site huashan"),
-        CommandHelp("member", "list", "[--site ID] [--sector S] [--term T] [--json]", en: "lists members; read-only", zh: "列出委员（只读）",
+        CommandHelp("member", "list", "[--site ID] [--sector S] [--term T] [--voided] [--json]", en: "lists members; read-only", zh: "列出委员（只读）",
                     options: [O("--site ID", "only this site", "只列此站点"), O("--sector S", "only this sector", "只列此界别"),
-                              O("--term T", "only this term", "只列此届"), json],
+                              O("--term T", "only this term", "只列此届"), voided, json],
                     example: "cpsync member list --sector 科技"),
-        CommandHelp("member", "show", "ID|NAME [--json]", en: "one member's record; read-only", zh: "显示一位委员的信息（只读）",
+        CommandHelp("member", "show", "ID|NAME [--json]", en: "one member's record (by name, id or the id's first characters as `member list` prints them); read-only", zh: "显示一位委员的信息（按姓名、编号或列表所示编号的前几位查找；只读）",
                     options: [json], example: "cpsync member show 王芳"),
         CommandHelp("member", "edit", "ID|NAME [--name NAME] [--gender …] [--sector …] [--party …] [--term …] [--site …] [--phone …] [--employer …] [--position …] [--json]",
                     en: "changes the fields given, keeps the others", zh: "修改给出的字段，其余不变",
                     options: [O("--name NAME", "new name", "新姓名")] + memberFields + [json],
                     example: "cpsync member edit 王芳 --phone 13800000000"),
-    ]
+    ] + voidHelp("member", "ID|NAME", example: "王芳")
 
     private static let date = O("--date D", "the date of this step, YYYY-MM-DD (default today)", "本步骤日期，YYYY-MM-DD（默认今天）")
     private static func step(_ sub: String, _ synopsis: String, en: String, zh: String, options: [O] = [], example: String) -> CommandHelp {
@@ -137,24 +150,24 @@ enum Help {
              en: "registers a proposal (submitted, or a draft with --draft)", zh: "登记提案（已提交；加 --draft 为草稿）",
              options: [O("--title T", "title (required)", "标题（必填）"), O("--proposer MEMBER", "lead proposer, id or name (required)", "第一提案人，标识或姓名（必填）"),
                        O("--body B", "the text", "正文"), O("--cosigner MEMBER", "a co-signer (联名); repeat for each", "联名人；每人写一次"),
-                       O("--number 案号", "the proposal number (default: next of the year)", "案号（默认按年度顺序生成）"),
+                       O("--number 案号", "the number (default: this office's provisional number SITE-YEAR-NNN; the county gives the 案号 at filing)", "编号（默认为本站点临时编号“站点-年度-序号”，案号由县政协立案时给出）"),
                        O("--session S", "the session, e.g. 八届四次会议", "会议，如 八届四次会议"),
                        O("--year Y", "the year (default: of --date)", "年度（默认取 --date 的年份）"),
                        O("--date D", "submitted on, YYYY-MM-DD", "提交日期，YYYY-MM-DD"), O("--site ID", "the office it belongs to", "所属站点"),
                        O("--draft", "keep it as a draft", "保存为草稿"), O("--id ID", "use this id", "指定标识")],
              example: "cpsync proposal add --title 关于改善乡村道路的提案 --proposer 王芳 --cosigner 李明 --session 八届四次会议 --date 2026-01-12"),
-        step("list", "[--year Y] [--site ID] [--status S] [--key] [--json]", en: "lists proposals; read-only", zh: "列出提案（只读）",
+        step("list", "[--year Y] [--site ID] [--status S] [--key] [--voided] [--json]", en: "lists proposals; read-only", zh: "列出提案（只读）",
              options: [O("--year Y", "only this year", "只列此年度"), O("--site ID", "only this site", "只列此站点"),
                        O("--status S", "only this state: \(ProposalStatus.choices)", "只列此状态：\(ProposalStatus.choices)"),
-                       O("--key", "only key proposals (重点提案)", "只列重点提案")],
+                       O("--key", "only key proposals (重点提案)", "只列重点提案"), voided],
              example: "cpsync proposal list --year 2026 --status filed"),
-        step("show", "ID|案号 [--json]", en: "one proposal with its co-signers and handling units; read-only", zh: "显示提案及联名人、承办单位（只读）",
+        step("show", "ID|案号 [--json]", en: "one proposal (by 案号, provisional number, id or the id's first characters) with its co-signers and handling units; read-only", zh: "显示提案及联名人、承办单位（按案号、临时编号、编号或编号的前几位查找；只读）",
              example: "cpsync proposal show 2026-001"),
         step("submit", "ID [--date D]", en: "submits a draft", zh: "提交草稿", options: [date], example: "cpsync proposal submit 2026-001"),
         step("review", "ID", en: "starts the review (审查)", zh: "进入审查", example: "cpsync proposal review 2026-001"),
-        step("file", "ID [--key] [--supervisor NAME] [--date D]", en: "files it (立案); county offices only", zh: "立案（仅县政协）",
+        step("file", "ID [--key] [--supervisor NAME] [--date D]", en: "files it (立案) and gives its 案号, the year's next; county offices only", zh: "立案并给出案号（按年度顺序）；仅县政协",
              options: [O("--key", "mark it a key proposal (重点提案)", "列为重点提案"), O("--supervisor NAME", "the chair who supervises it (督办)", "督办领导"), date],
-             example: "cpsync proposal file 2026-001 --key --supervisor 张主席 --date 2026-02-01"),
+             example: "cpsync proposal file huashan-2026-001 --key --supervisor 张主席 --date 2026-02-01"),
         step("reject", "ID --reason TEXT", en: "not filed (不予立案), with the reason", zh: "不予立案，并说明理由",
              options: [O("--reason TEXT", "why (required)", "理由（必填）")], example: "cpsync proposal reject 2026-002 --reason 不属于政协提案范围"),
         step("merge", "ID --into ID", en: "merges it into another proposal (并案)", zh: "并案到另一件提案",
@@ -180,7 +193,7 @@ enum Help {
              example: "cpsync proposal evaluate 2026-001 --satisfaction 满意"),
         step("close", "ID [--date D]", en: "closes it (办结); not before it was filed", zh: "办结（不得早于立案日期）",
              options: [date], example: "cpsync proposal close 2026-001 --date 2026-06-30"),
-    ]
+    ] + voidHelp("proposal", "ID|案号", example: "huashan-2026-003")
 
     static let social: [CommandHelp] = [
         CommandHelp("social", "add", "--title T [--body B] [--reporter MEMBER] [--site ID] [--date D] [--forwarded-to UNIT] [--json]",
@@ -189,15 +202,15 @@ enum Help {
                               O("--reporter MEMBER", "who reported it", "反映人"), O("--site ID", "the office", "所属站点"),
                               O("--date D", "reported on, YYYY-MM-DD", "反映日期，YYYY-MM-DD"), O("--forwarded-to UNIT", "sent on to", "报送单位"), json],
                     example: "cpsync social add --title 关于农村养老服务的建议 --reporter 王芳 --date 2026-03-02"),
-        CommandHelp("social", "list", "[--year Y] [--site ID] [--adopted] [--json]", en: "lists reports; read-only", zh: "列出社情民意信息（只读）",
+        CommandHelp("social", "list", "[--year Y] [--site ID] [--adopted] [--voided] [--json]", en: "lists reports; read-only", zh: "列出社情民意信息（只读）",
                     options: [O("--year Y", "only this year", "只列此年度"), O("--site ID", "only this site", "只列此站点"),
-                              O("--adopted", "only adopted ones", "只列已采用"), json],
+                              O("--adopted", "only adopted ones", "只列已采用"), voided, json],
                     example: "cpsync social list --year 2026 --adopted"),
         CommandHelp("social", "adopt", "ID [--instruction TEXT] [--forwarded-to UNIT] [--json]", en: "marks a report adopted (采用), with a leader's 批示",
                     zh: "标记为已采用，可登记领导批示",
                     options: [O("--instruction TEXT", "the leader's instruction (批示)", "领导批示"), O("--forwarded-to UNIT", "sent on to", "报送单位"), json],
                     example: "cpsync social adopt 3f2a --instruction 请民政局研究落实"),
-    ]
+    ] + voidHelp("social", "ID", example: "3f2a9c10")
 
     static let activity: [CommandHelp] = [
         CommandHelp("activity", "add", "--kind K --topic T [--date D] [--site ID] [--outcome TEXT] [--participant MEMBER]… [--json]",
@@ -207,9 +220,9 @@ enum Help {
                               O("--site ID", "the office", "所属站点"), O("--outcome TEXT", "outcome or report", "成果或报告"),
                               O("--participant MEMBER", "a participating member; repeat for each", "参加委员；每人写一次"), json],
                     example: "cpsync activity add --kind 视察 --topic 乡村道路建设 --date 2026-04-10 --participant 王芳 --participant 李明"),
-        CommandHelp("activity", "list", "[--year Y] [--site ID] [--kind K] [--json]", en: "lists activities; read-only", zh: "列出履职活动（只读）",
+        CommandHelp("activity", "list", "[--year Y] [--site ID] [--kind K] [--voided] [--json]", en: "lists activities; read-only", zh: "列出履职活动（只读）",
                     options: [O("--year Y", "only this year", "只列此年度"), O("--site ID", "only this site", "只列此站点"),
-                              O("--kind K", "only this kind", "只列此类"), json],
+                              O("--kind K", "only this kind", "只列此类"), voided, json],
                     example: "cpsync activity list --year 2026 --kind 调研"),
-    ]
+    ] + voidHelp("activity", "ID", example: "7b1e4d02")
 }

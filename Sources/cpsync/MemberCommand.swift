@@ -5,10 +5,11 @@ import CPSyncCLI
 enum MemberCommand {
     // Every sub-verb and option is described in Help.swift.
     static func run(_ argv: [String]) throws -> Int32 {
-        guard let sub = argv.first else { throw UsageError.missingArgument("member add|list|show|edit") }
-        var args = try Arguments(Array(argv.dropFirst()), flags: ["json"])
+        guard let sub = argv.first else { throw UsageError.missingArgument("member add|list|show|edit|void|restore") }
+        var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "voided"])
         let office = try Office(OfficeFile.open(&args))
         let json = args.flag("json")
+        if try VoidVerbs.run(.member, sub, &args, office, json: json) { return ExitCode.ok.rawValue }
         switch sub {
         case "add":
             var m = Member(name: try args.required("name"))
@@ -18,18 +19,18 @@ enum MemberCommand {
             m = try office.addMember(m)
             Console.out(json ? try CPPCCJSON.encode(m) : L10n.pick(en: "added member \(m.name) (\(m.id))", zh: "已添加委员 \(m.name)（\(m.id)）"))
         case "list":
-            let filter = MemberFilter(site: args.option("site"), sector: args.option("sector"), term: args.option("term"))
+            let filter = MemberFilter(site: args.option("site"), sector: args.option("sector"), term: args.option("term"), voidedOnly: args.flag("voided"))
             try args.checkAllConsumed()
             let ms = try office.members(filter)
             if json { Console.out(try CPPCCJSON.encode(ms)) } else {
-                let t = Listing.members(ms)
+                let t = Listing.members(ms, sites: try office.siteNames(), ids: try office.shortIDs(in: "members"))
                 Console.out(Console.table(header: t.header, rows: t.rows))
             }
         case "show":
-            let key = try positional(args, "member ID or name")
+            let key = try positional(args, "member ID (or its first characters) or name")
             try args.checkAllConsumed()
             let m = try office.member(key)
-            Console.out(json ? try CPPCCJSON.encode(m) : Listing.details(Listing.member(m)))
+            Console.out(json ? try CPPCCJSON.encode(m) : Listing.details(Listing.member(m, sites: try office.siteNames()) + (try VoidVerbs.detail(.member, id: m.id, office))))
         case "edit":
             let key = try positional(args, "member ID or name")
             var m = try office.member(key)

@@ -5,13 +5,14 @@ import CPSyncCLI
 enum ProposalCommand {
     // Every sub-verb and option is described in Help.swift.
     static func run(_ argv: [String]) throws -> Int32 {
-        guard let sub = argv.first else { throw UsageError.missingArgument("proposal add|list|show|file|reject|merge|convert|assign|reply|evaluate|close") }
-        var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "draft", "key", "met"])
+        guard let sub = argv.first else { throw UsageError.missingArgument("proposal add|list|show|file|reject|merge|convert|assign|reply|evaluate|close|void|restore") }
+        var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "draft", "key", "met", "voided"])
         let office = try Office(OfficeFile.open(&args))
         let json = args.flag("json")
+        if try VoidVerbs.run(.proposal, sub, &args, office, json: json) { return ExitCode.ok.rawValue }
         // Checked before any step: 2026-02-30 is refused here, naming --date.
         let date = try Office.date(args.option("date"), field: "--date")
-        func key() throws -> String { try MemberCommand.positional(args, "proposal ID or number (案号)") }
+        func key() throws -> String { try MemberCommand.positional(args, "proposal number (案号), ID or the ID's first characters") }
         func done(_ id: String, en: String, zh: String) throws {
             let p = try office.proposal(id)
             Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "proposal \(p.displayKey): \(en) — now \(p.status.label)",
@@ -29,9 +30,12 @@ enum ProposalCommand {
             let cosigners = args.options("cosigner")
             try args.checkAllConsumed()
             p = try office.addProposal(p, cosigners: cosigners)
-            Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "added proposal \(p.number) (\(p.id))", zh: "已登记提案 \(p.number)（\(p.id)）"))
+            let provisional = Proposal.countySequence(of: p.number) == nil
+                ? L10n.pick(en: ", provisional number until the county files it", zh: "，立案前为临时编号") : ""
+            Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "added proposal \(p.number) (\(p.id)\(provisional))",
+                                                                 zh: "已登记提案 \(p.number)（\(p.id)\(provisional)）"))
         case "list":
-            var filter = ProposalFilter(year: try args.int("year"), site: args.option("site"), keyOnly: args.flag("key"))
+            var filter = ProposalFilter(year: try args.int("year"), site: args.option("site"), keyOnly: args.flag("key"), voidedOnly: args.flag("voided"))
             if let s = args.option("status") {
                 guard let st = ProposalStatus.parse(s) else { throw UsageError.invalidValue(option: "status", value: s, expected: ProposalStatus.choices) }
                 filter.status = st
@@ -39,7 +43,7 @@ enum ProposalCommand {
             try args.checkAllConsumed()
             let ps = try office.proposals(filter)
             if json { Console.out(try CPPCCJSON.encode(ps)) } else {
-                let t = Listing.proposals(ps, names: try office.memberNames())
+                let t = Listing.proposals(ps, names: try office.memberNames(), sites: try office.siteNames(), ids: try office.shortIDs(in: "proposals"))
                 Console.out(Console.table(header: t.header, rows: t.rows))
             }
         case "show":
@@ -52,8 +56,10 @@ enum ProposalCommand {
                 struct Detail: Encodable { let proposal: Proposal; let cosigners: [Member]; let handlers: [Handler] }
                 Console.out(try CPPCCJSON.encode(Detail(proposal: p, cosigners: cosigners, handlers: handlers)))
             } else {
-                let proposer = try p.proposerID.map { try office.member($0).name }
-                Console.out(Listing.details(Listing.proposal(p, proposer: proposer, cosigners: cosigners)))
+                // Another office's filed proposal arrives without its proposer (members stay in their own scope).
+                let proposer = p.proposerID.flatMap { (try? office.member($0))?.name }
+                Console.out(Listing.details(Listing.proposal(p, proposer: proposer, cosigners: cosigners, sites: try office.siteNames())
+                                                + (try VoidVerbs.detail(.proposal, id: p.id, office))))
                 if !handlers.isEmpty {
                     let t = Listing.handlers(handlers)
                     Console.out("\n" + Console.table(header: t.header, rows: t.rows))
@@ -72,8 +78,11 @@ enum ProposalCommand {
             let isKey = args.flag("key")
             let supervisor = args.option("supervisor")
             try args.checkAllConsumed()
-            try office.file(k, on: date, isKey: isKey, supervisor: supervisor)
-            try done(k, en: "filed", zh: "已立案")
+            let before = try office.proposal(k)
+            let filed = try office.file(before.id, on: date, isKey: isKey, supervisor: supervisor)
+            // The key the clerk typed may be the provisional number the filing just replaced.
+            let was = before.number == filed.number ? "" : L10n.pick(en: " (was \(before.displayKey))", zh: "（原编号 \(before.displayKey)）")
+            try done(filed.id, en: "filed as 案号 \(filed.number)" + was, zh: "已立案，案号 \(filed.number)" + was)
         case "reject":
             let k = try key()
             let reason = try args.required("reason")

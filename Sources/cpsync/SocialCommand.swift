@@ -4,10 +4,11 @@ import CPSyncCLI
 /// `cpsync social add|list|adopt`: social-conditions information (社情民意信息).
 enum SocialCommand {
     static func run(_ argv: [String]) throws -> Int32 {
-        guard let sub = argv.first else { throw UsageError.missingArgument("social add|list|adopt") }
-        var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "adopted"])
+        guard let sub = argv.first else { throw UsageError.missingArgument("social add|list|adopt|void|restore") }
+        var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "adopted", "voided"])
         let office = try Office(OfficeFile.open(&args))
         let json = args.flag("json")
+        if try VoidVerbs.run(.social, sub, &args, office, json: json) { return ExitCode.ok.rawValue }
         switch sub {
         case "add":
             var r = SocialReport(title: try args.required("title"), body: args.option("body") ?? "", reporterID: args.option("reporter"),
@@ -19,10 +20,11 @@ enum SocialCommand {
             let year = try args.int("year")
             let site = args.option("site")
             let adopted = args.flag("adopted")
+            let voided = args.flag("voided")
             try args.checkAllConsumed()
-            let rs = try office.socialReports(year: year, site: site, adoptedOnly: adopted)
+            let rs = try office.socialReports(year: year, site: site, adoptedOnly: adopted, voidedOnly: voided)
             if json { Console.out(try CPPCCJSON.encode(rs)) } else {
-                let t = Listing.socialReports(rs, names: try office.memberNames())
+                let t = Listing.socialReports(rs, names: try office.memberNames(), sites: try office.siteNames(), ids: try office.shortIDs(in: "social_reports"))
                 Console.out(Console.table(header: t.header, rows: t.rows))
             }
         case "adopt":

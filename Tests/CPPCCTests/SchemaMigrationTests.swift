@@ -12,7 +12,7 @@ import Testing
         #expect(Set(o.replica.syncedTables) == Set(CPPCCSchema.tables))
     }
 
-    @Test func aPopulatedV1ReplicaMigratesToV2AndTheNewColumnSyncs() throws {
+    @Test func aPopulatedReplicaMigratesToTheNextVersionAndTheNewColumnSyncs() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let a = try makeOffice(dir, "county")
         try a.seedDemo()
@@ -20,8 +20,8 @@ import Testing
         let b = try makeOffice(dir, "huashan")
         try exchange(a, b)
 
-        try CPPCCSchema.migrate(a.replica, to: 2)
-        #expect(try CPPCCSchema.installedVersion(of: a.replica) == 2)
+        try CPPCCSchema.migrate(a.replica, to: 3)
+        #expect(try CPPCCSchema.installedVersion(of: a.replica) == 3)
         #expect(try dump(a, excluding: ["wechat"]) == before)  // every row kept
         #expect(try a.replica.database.scalar("SELECT count(*) FROM members WHERE wechat IS NOT NULL") == .integer(0))
         let zhang = try a.member("张伟").id
@@ -30,26 +30,26 @@ import Testing
         let captured = try a.replica.changes(after: seq).changes
         #expect(captured.map(\.column) == ["wechat"])
 
-        try CPPCCSchema.migrate(b.replica, to: 2)
+        try CPPCCSchema.migrate(b.replica, to: 3)
         try b.replica.merge(captured)
         #expect(try b.replica.database.scalar("SELECT wechat FROM members WHERE id = ?", [.text(zhang)]) == .text("zhangwei_hs"))
         try exchange(b, a)
         #expect(try dump(a) == dump(b))
     }
 
-    @Test func aV2ChangeIsRefusedByAV1ReplicaAndNothingIsApplied() throws {
+    @Test func aChangeToANewerColumnIsRefusedByAnOlderReplicaAndNothingIsApplied() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let a = try makeOffice(dir, "county"), old = try makeOffice(dir, "taohe")
         let m = try a.addMember(Member(name: "杨丽"))
         try exchange(a, old)
-        try CPPCCSchema.migrate(a.replica, to: 2)
+        try CPPCCSchema.migrate(a.replica, to: 3)
         let seq = try a.replica.sequence
         try a.replica.database.run("UPDATE members SET wechat = 'yangli', phone = '13800000000' WHERE id = ?", [.text(m.id)])
         let changes = try a.replica.changes(after: seq).changes
         let oldDump = try dump(old), oldSeq = try old.replica.sequence
         #expect(throws: ReplicaError.unknownColumn(table: "members", column: "wechat")) { try old.replica.merge(changes) }
         #expect(try dump(old) == oldDump && old.replica.sequence == oldSeq)  // not even the phone change
-        // v1 changes still merge into the v2 replica: a v2 server holds v1 data.
+        // Older changes still merge into the newer replica: a newer server holds older data.
         try old.replica.database.run("UPDATE members SET sector = '农业' WHERE id = ?", [.text(m.id)])
         try exchange(old, a)
         #expect(try a.member(m.id).sector == "农业")

@@ -74,8 +74,9 @@ import Testing
         let (o, m) = try office(dir)
         let a = try o.addProposal(Proposal(year: 2026, title: "修路", proposerID: m))
         let b = try o.addProposal(Proposal(year: 2026, title: "修路（二）", proposerID: m))
-        try o.file(a.id)
-        try o.merge(b.number, into: a.number)
+        // Filing gives `a` its 案号 in place of the provisional number it was added with.
+        let filed = try o.file(a.id)
+        try o.merge(b.number, into: filed.number)
         let merged = try o.proposal(b.id)
         #expect(merged.status == .merged && merged.mergedInto == a.id)
     }

@@ -121,14 +121,14 @@ import Testing
         var bad = changes[1]
         bad.table = "passwords"
         var r = f.request("POST", "/v1/push", token: f.huashan,
-                          body: PushRequest(schemaVersion: 1, batchId: "x1", site: "huashan", changes: changes + [bad]).encoded())
+                          body: PushRequest(schemaVersion: CPPCCSchema.version, batchId: "x1", site: "huashan", changes: changes + [bad]).encoded())
         #expect(r.status == 400 && error(r)?.code == .unknownTable && error(r)?.table == "passwords")
         changes[1].value = .blob([1, 2])
         let column = try #require(changes[1].column)
         let affinity = try f.store.read { r in try r.columns(of: "members").first { $0.name == column }!.affinity }
         if affinity != .blob {
             r = f.request("POST", "/v1/push", token: f.huashan,
-                          body: PushRequest(schemaVersion: 1, batchId: "x2", site: "huashan", changes: changes).encoded())
+                          body: PushRequest(schemaVersion: CPPCCSchema.version, batchId: "x2", site: "huashan", changes: changes).encoded())
             #expect(r.status == 400 && error(r)?.code == .wrongType)
         }
         #expect(try f.store.read { try $0.sequence } == seq)
@@ -141,12 +141,12 @@ import Testing
         var changes = try a.allChanges().filter { $0.version.site == "huashan" }
         changes[1].base = Version(hlc: HLC(milliseconds: 1), site: "nowhere")
         let r = f.request("POST", "/v1/push", token: f.huashan,
-                          body: PushRequest(schemaVersion: 1, batchId: "b", site: "huashan", changes: changes).encoded())
+                          body: PushRequest(schemaVersion: CPPCCSchema.version, batchId: "b", site: "huashan", changes: changes).encoded())
         #expect(r.status == 400 && error(r)?.site == "nowhere" && error(r)?.index == 1)
         #expect(try f.store.read { try $0.database.scalar("SELECT count(*) FROM _cp_sites WHERE uuid = 'nowhere'") } == .integer(0))
         changes[1].base = Version(hlc: HLC(milliseconds: 1), site: "chengguan")
         #expect(f.request("POST", "/v1/push", token: f.huashan,
-                          body: PushRequest(schemaVersion: 1, batchId: "c", site: "huashan", changes: changes).encoded()).status == 200)
+                          body: PushRequest(schemaVersion: CPPCCSchema.version, batchId: "c", site: "huashan", changes: changes).encoded()).status == 200)
     }
 
     @Test func versionsAreChecked() throws {

@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncCore
 import CPSyncProtocol
 import Foundation
@@ -74,7 +75,7 @@ import Testing
         try b.must(["sync"])
         let change = Change(table: "members", pk: "m-evil", column: nil, value: .null,
                             version: Version(hlc: HLC.wallClock(), site: "huashan"), causalLength: Int64.max - 1)
-        let body = PushRequest(schemaVersion: 1, batchId: "evil", site: "huashan", changes: [change]).encoded()
+        let body = PushRequest(schemaVersion: CPPCCSchema.version, batchId: "evil", site: "huashan", changes: [change]).encoded()
         let file = county.ws.path("evil.json")
         try Data(body).write(to: URL(fileURLWithPath: file))
         let curl = try run("/usr/bin/curl", ["-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "--data-binary", "@" + file,

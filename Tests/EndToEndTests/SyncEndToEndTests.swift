@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncClient
 import CPSyncCore
 import CPSyncProtocol
@@ -123,11 +124,11 @@ import Testing
             let r = try HTTPTransport(baseURL: county.daemon.url, token: token).send("POST", "/v1/push", body: body)
             return (r.status, try? ErrorBody.decode(r.body))
         }
-        let good = PushRequest(schemaVersion: 1, batchId: "b-1", site: "huashan", changes: own).encoded()
+        let good = PushRequest(schemaVersion: CPPCCSchema.version, batchId: "b-1", site: "huashan", changes: own).encoded()
         var (status, error) = try post(good, token: "wrong-token")
         #expect(status == 401 && error?.code == .unauthorized)
         // huashan's changes pushed with chengguan's token: another site's origin.
-        let other = PushRequest(schemaVersion: 1, batchId: "b-2", site: "chengguan", changes: own).encoded()
+        let other = PushRequest(schemaVersion: CPPCCSchema.version, batchId: "b-2", site: "chengguan", changes: own).encoded()
         (status, error) = try post(other, token: county.tokens["chengguan"])
         #expect(status == 403 && error?.code == .forbidden)
         (status, error) = try post(Array(repeating: UInt8(ascii: " "), count: 17 << 20), token: county.tokens["huashan"])
@@ -136,13 +137,13 @@ import Testing
         #expect(status == 400 && error?.code == .badRequest)
         var skewed = own[0]
         skewed.version = Version(hlc: HLC(milliseconds: HLC.wallClock().milliseconds + 3 * 3_600_000), site: "huashan")
-        (status, error) = try post(PushRequest(schemaVersion: 1, batchId: "b-3", site: "huashan", changes: [skewed]).encoded(),
+        (status, error) = try post(PushRequest(schemaVersion: CPPCCSchema.version, batchId: "b-3", site: "huashan", changes: [skewed]).encoded(),
                                    token: county.tokens["huashan"])
         #expect(status == 409 && error?.code == .clockSkew && error?.site == "huashan")
         #expect((error?.skewMs ?? 0) > 3 * 3_590_000)
         var unknown = own[1]
         unknown.column = "password"
-        (status, error) = try post(PushRequest(schemaVersion: 1, batchId: "b-4", site: "huashan", changes: own + [unknown]).encoded(),
+        (status, error) = try post(PushRequest(schemaVersion: CPPCCSchema.version, batchId: "b-4", site: "huashan", changes: own + [unknown]).encoded(),
                                    token: county.tokens["huashan"])
         #expect(status == 400 && error?.code == .unknownColumn && error?.column == "password")
         #expect(try Database(path: county.serverDB).scalar("SELECT seq FROM _cp_state") == seqBefore)
@@ -155,7 +156,7 @@ import Testing
         let a = try county.office("huashan")
         try a.sql("INSERT INTO members(id, name, site_id) VALUES ('m1', '王芳', 'huashan')")
         let own = try Replica(path: a.db).allChanges().filter { $0.version.site == "huashan" }
-        let body = PushRequest(schemaVersion: 1, batchId: "same-batch", site: "huashan", changes: own).encoded()
+        let body = PushRequest(schemaVersion: CPPCCSchema.version, batchId: "same-batch", site: "huashan", changes: own).encoded()
         let t = HTTPTransport(baseURL: county.daemon.url, token: county.tokens["huashan"])
         let first = try t.send("POST", "/v1/push", body: body)
         let second = try t.send("POST", "/v1/push", body: body)
