@@ -23,11 +23,16 @@ import CPSyncCore
 /// | proposal_handlers | nothing (交办, 答复, 评价 are the county's) | — |
 /// | social_reports | add, edit, delete its subtree's reports; not `adopted`, `instruction`, `forwarded_to`; not move | `site_id` |
 /// | activities | add, edit, delete its subtree's activities; not move | `site_id` |
+///
+/// Voiding (作废) a record is an office's for its own area; restoring a voided record is the county's.
 /// | activity_participants | edit participants of its subtree's activities | the activity's `site_id` |
 public enum AccessRules {
     /// Bumped whenever the SQL below changes, so replicas re-install it.
-    static let version = 3
+    static let version = 4
     static let metaKey = "cppcc.access_rules"
+
+    /// Tables whose records can be voided (schema v2).
+    static let voidable: Set<String> = ["members", "proposals", "social_reports", "activities"]
 
     /// Statuses an office may write (drafting and submitting).
     static let officeStatuses = [ProposalStatus.draft, .submitted].map(\.rawValue)
@@ -162,8 +167,9 @@ public enum AccessRules {
 
     static var officeStatusList: String { officeStatuses.map { "'\($0)'" }.joined(separator: ", ") }
 
-    /// Every view and trigger of the rules, dropping earlier versions first. Idempotent.
-    static var installSQL: String {
+    /// Every view and trigger of the rules, dropping earlier versions first. Idempotent. `voidable`: the schema has the
+    /// void columns (v2 and later).
+    static func installSQL(voidable hasVoid: Bool) -> String {
         var sql = viewsSQL
         for r in rules {
             for kind in ["ins", "upd", "del"] { sql += "DROP TRIGGER IF EXISTS \"cppcc_acl_\(kind)_\(r.table)\";\n" }
@@ -197,6 +203,10 @@ public enum AccessRules {
                 ins.append(raise(.countyColumn, t, c) + " WHERE NOT \(isDefault("NEW.\(c)"))")
                 upd.append(raise(.countyColumn, t, c) + " WHERE NEW.\(c) IS NOT OLD.\(c)")
             }
+            if hasVoid && Self.voidable.contains(t) {
+                // An office may void (作废) its own area's records; restoring one is the county's.
+                upd.append(raise(.countyColumn, t, "voided_on") + " WHERE OLD.voided_on IS NOT NULL AND NEW.voided_on IS NULL")
+            }
             if r.gated {
                 ins.append(raise(.workflow, t) + " WHERE NEW.status NOT IN (\(officeStatusList))")
                 upd.append(raise(.workflow, t) + " WHERE OLD.status NOT IN (\(officeStatusList)) OR NEW.status NOT IN (\(officeStatusList))")
@@ -225,10 +235,13 @@ public enum AccessRules {
 
     /// Installs (or re-installs, when this build's rules are newer) the rules on a replica.
     static func install(on replica: Replica) throws {
-        guard try replica.meta(metaKey)?.int64Value != Int64(version) else { return }
+        let hasVoid = try replica.database.scalar("SELECT count(*) FROM pragma_table_info('members') WHERE name = 'voided_on'")?.int64Value == 1
+        // The rules depend on this build's version and on the schema's columns: a migration re-installs them.
+        let installed = "\(version)\(hasVoid ? "+void" : "")"
+        guard try replica.meta(metaKey)?.stringValue != installed else { return }
         try replica.database.transaction {
-            try replica.database.execute(installSQL)
-            try replica.setMeta(metaKey, .integer(Int64(version)))
+            try replica.database.execute(installSQL(voidable: hasVoid))
+            try replica.setMeta(metaKey, .text(installed))
         }
     }
 }

@@ -26,6 +26,7 @@ import Testing
                 try countyOffice.sql("INSERT INTO activities(id, topic, site_id) VALUES (?, '视察', ?)", [.text("a-\(site)"), .text(site)])
             }
             try countyOffice.sql("INSERT INTO proposals(id, title, site_id, status) VALUES ('p-filed', '已立案的提案', 'huashan', 'filed')")
+            try countyOffice.sql("INSERT INTO members(id, name, site_id, voided_on, void_reason) VALUES ('m-void', '已作废', 'huashan', '2026-01-05', '重复录入')")
             try countyOffice.sql("INSERT INTO proposal_handlers(id, proposal_id, unit) VALUES ('h-1', 'p-filed', '县水利局')")
             try countyOffice.must(["sync"])
             for o in [huashan, xiyuan, chengguan] { try o.must(["sync"]) }
@@ -64,6 +65,9 @@ import Testing
         ("huashan", "INSERT INTO activity_participants(id, activity_id, member_id) VALUES ('ap-1', 'a-huashan', 'm-huashan')", true),
         ("huashan", "INSERT INTO activity_participants(id, activity_id, member_id) VALUES ('ap-2', 'a-chengguan', 'm-huashan')", false),
         ("huashan", "DELETE FROM activities WHERE id = 'a-xiyuan'", true),
+        ("huashan", "UPDATE members SET voided_on = '2026-02-02', void_reason = '调离' WHERE id = 'm-xiyuan'", true),
+        ("huashan", "UPDATE members SET voided_on = NULL, void_reason = NULL WHERE id = 'm-void'", false),
+        ("county", "UPDATE members SET voided_on = NULL, void_reason = NULL WHERE id = 'm-void'", true),
         ("xiyuan", "UPDATE members SET phone = '137' WHERE id = 'm-xiyuan'", true),
         ("xiyuan", "UPDATE members SET phone = '137' WHERE id = 'm-huashan'", false),
         ("xiyuan", "INSERT INTO members(id, name, site_id) VALUES ('n-4', '新委员', 'huashan')", false),
