@@ -151,8 +151,13 @@ final class DaemonProcess {
             }
         }
         guard !url.isEmpty else { throw BenchError("cpsyncd did not start: \(seen)") }
-        // Keep draining stderr so the daemon never blocks on a full pipe.
-        err.fileHandleForReading.readabilityHandler = { h in _ = h.availableData }
+        // Keep draining stderr so the daemon never blocks on a full pipe (a plain thread: libdispatch's readability
+        // sources were seen to crash on Linux when the pipe closed).
+        let reader = err.fileHandleForReading
+        Thread {
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while read(reader.fileDescriptor, &buffer, buffer.count) > 0 {}
+        }.start()
     }
 
     /// VmHWM: the peak resident set size so far.

@@ -131,14 +131,23 @@ final class Daemon {
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
         let log = self.log
-        err.fileHandleForReading.readabilityHandler = { h in
-            let d = h.availableData
-            if !d.isEmpty { log.update { $0 += String(decoding: d, as: UTF8.self) } }
-        }
         // Only this run's output counts: an earlier run's "listening" line must not be mistaken for this one.
         let earlier = log.get().utf8.count
         try p.run()
         process = p
+        // A plain thread reads the log until the daemon closes it. (FileHandle.readabilityHandler runs on a dispatch
+        // source that libdispatch on Linux was seen to crash in when the pipe went away with the daemon.)
+        try? err.fileHandleForWriting.close()
+        let reader = err.fileHandleForReading
+        Thread {
+            var buffer = [UInt8](repeating: 0, count: 65_536)
+            while true {
+                let n = read(reader.fileDescriptor, &buffer, buffer.count)
+                if n <= 0 { break }
+                log.update { $0 += String(decoding: buffer[0..<n], as: UTF8.self) }
+            }
+            try? reader.close()
+        }.start()
         let deadline = Date().addingTimeInterval(30)
         while Date() < deadline {
             let output = String(decoding: Array(log.get().utf8.dropFirst(earlier)), as: UTF8.self)
