@@ -16,9 +16,14 @@ enum CommandRunner {
             Console.err("cpsync: \(e)")
             return ExitCode.usage.rawValue
         } catch let e as ReplicaError {
+            if case .notAReplica(let path) = e {
+                // The engine's words are English; the clerk's are Chinese under zh.
+                Console.err("cpsync: " + L10n.pick(en: e.description,
+                                                   zh: "'\(path)' 不是 cpsync 数据库（没有同步信息）；请先用 `cpsync init` 创建"))
+                return ExitCode.ioError.rawValue
+            }
             Console.err("cpsync: \(e)")
             if case .sqlite = e { return ExitCode.ioError.rawValue }
-            if case .notAReplica = e { return ExitCode.ioError.rawValue }
             return ExitCode.dataError.rawValue
         } catch let e as SQLiteError {
             Console.err("cpsync: \(e)")

@@ -146,6 +146,8 @@ import Testing
         }
         let zh = try run(Binaries.cpsync, ["member", "list"], env: env.merging(["LANG": "zh_CN.UTF-8"]) { $1 })
         #expect(zh.status == 74 && zh.stderr.contains("没有办公室数据库"), "\(zh.stderr)")
+        let zhStatus = try run(Binaries.cpsync, ["status"], env: env.merging(["LANG": "zh_CN.UTF-8"]) { $1 }, cwd: ws.url.path)
+        #expect(zhStatus.status == 74 && zhStatus.stderr.contains("不是 cpsync 数据库") && zhStatus.stderr.contains("cpsync init"), "\(zhStatus.stderr)")
         for args in [["site", "list"], ["admin", "list"]] {
             let r = try run(Binaries.cpsyncd, args, env: env, cwd: ws.url.path)
             #expect(r.status == 74, "\(args): \(r.stderr)")
