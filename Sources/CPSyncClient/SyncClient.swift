@@ -120,10 +120,9 @@ public final class SyncClient {
     /// versions it had seen when it ended a row's life, whoever wrote them). Changes that came from other sites
     /// reached this office through the server: they are never sent back.
     static func ownChanges(_ changes: [Change], site: String) -> [Change] {
-        var ownRows: Set<[UInt8]> = []
-        for c in changes where c.column == nil && c.version.site == site { ownRows.insert(Array((c.table + "\u{0}" + c.pk).utf8)) }
+        let ownRows = Set(changes.filter { $0.column == nil && $0.version.site == site }.map(RowKey.init))
         return changes.filter { c in
-            if c.column != nil && c.causalLength % 2 == 0 { return ownRows.contains(Array((c.table + "\u{0}" + c.pk).utf8)) }
+            if c.column != nil && c.causalLength % 2 == 0 { return ownRows.contains(RowKey(c)) }
             return c.version.site == site
         }
     }
@@ -141,11 +140,11 @@ public final class SyncClient {
             }
             // A key the county refuses: the whole row waits as one entry; deleting the row is a fix (the county
             // never had it, so its delete is not sent).
-            let row = batch.filter { $0.table == bad.table && $0.pk.utf8.elementsEqual(bad.pk.utf8) }
+            let row = batch.filter { RowKey($0) == RowKey(bad) }
             if let existence = row.first(where: { $0.column == nil }), existence.causalLength % 2 == 1 {
                 try hold(existence, code: SyncClient.errorCode(e), message: e.description)
             }
-            batch.removeAll { $0.table == bad.table && $0.pk.utf8.elementsEqual(bad.pk.utf8) }
+            batch.removeAll { RowKey($0) == RowKey(bad) }
         }
         for _ in 0...changes.count {
             guard !batch.isEmpty else { return }
@@ -169,7 +168,7 @@ public final class SyncClient {
                 // such row of the batch at once when it can).
                 let refused = status == 403
                     ? Array(Set((body.indices ?? []).filter { $0 >= 0 && $0 < batch.count }
-                        + batch.indices.filter { batch[$0].table == bad.table && batch[$0].pk.utf8.elementsEqual(bad.pk.utf8) })).sorted()
+                        + batch.indices.filter { RowKey(batch[$0]) == RowKey(bad) })).sorted()
                     : [i]
                 for j in refused { try hold(batch[j], code: body.code.rawValue, message: body.message) }
                 for j in refused.reversed() { batch.remove(at: j) }

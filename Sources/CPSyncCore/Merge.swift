@@ -22,10 +22,10 @@ extension Replica {
             var start = 0
             while start < changes.count {
                 var end = start + 1
-                while end < changes.count && changes[end].pk.utf8.elementsEqual(changes[start].pk.utf8) && changes[end].table == changes[start].table {
+                while end < changes.count && RowKey(changes[end]) == RowKey(changes[start]) {
                     end += 1
                 }
-                try merger.mergeRow(RowKey(table: changes[start].table, pk: changes[start].pk), changes[start..<end], into: &result)
+                try merger.mergeRow(RowKey(changes[start]), changes[start..<end], into: &result)
                 start = end
             }
             try merger.finish()
@@ -51,13 +51,21 @@ extension Replica {
     }
 }
 
-struct RowKey: Hashable {
-    let table: String
-    let pk: String
+public struct RowKey: Hashable, Sendable {
+    public let table: String
+    public let pk: String
 
-    static func == (a: RowKey, b: RowKey) -> Bool { a.table == b.table && a.pk.utf8.elementsEqual(b.pk.utf8) }
+    public init(table: String, pk: String) {
+        self.table = table
+        self.pk = pk
+    }
 
-    func hash(into hasher: inout Hasher) {
+    /// The row a change belongs to.
+    public init(_ c: Change) { self.init(table: c.table, pk: c.pk) }
+
+    public static func == (a: RowKey, b: RowKey) -> Bool { a.table == b.table && a.pk.utf8.elementsEqual(b.pk.utf8) }
+
+    public func hash(into hasher: inout Hasher) {
         hasher.combine(table)
         for byte in pk.utf8 { hasher.combine(byte) }
     }

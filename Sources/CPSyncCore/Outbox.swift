@@ -63,14 +63,17 @@ extension Replica {
 
     /// Whether this exact version of a cell was set aside (so the push does not send it).
     public func isHeld(_ c: Change, in held: Set<HeldKey>) -> Bool {
-        held.contains(HeldKey(table: c.table, pk: Array(c.pk.utf8), column: c.column ?? "", version: c.version))
+        held.contains(HeldKey(c))
     }
 
+    /// A change's identity as the held list knows it: its row (by the key's bytes), column and version.
     public struct HeldKey: Hashable, Sendable {
-        let table: String
-        let pk: [UInt8]
+        let row: RowKey
         let column: String
         let version: Version?
+
+        init(_ c: Change) { (row, column, version) = (RowKey(c), c.column ?? "", c.version) }
+        init(_ h: HeldChange) { (row, column, version) = (RowKey(table: h.table, pk: h.pk), h.column ?? "", h.version) }
     }
 
     /// Forgets held changes whose cell has been written again since (the clerk fixed it: the new version travels as
@@ -80,12 +83,11 @@ extension Replica {
         try foldLog()
         var dropped = 0
         // A held displaced edit lives in the outbox: it stays held as long as it stays there.
-        let outboxed = Set(try outbox().map { HeldKey(table: $0.change.table, pk: Array($0.change.pk.utf8), column: $0.change.column ?? "",
-                                                       version: $0.change.version) })
+        let outboxed = Set(try outbox().map { HeldKey($0.change) })
         try database.transaction {
             for h in try held() {
                 guard let t = tables[h.table] else { continue }
-                if outboxed.contains(HeldKey(table: h.table, pk: Array(h.pk.utf8), column: h.column ?? "", version: h.version)) { continue }
+                if outboxed.contains(HeldKey(h)) { continue }
                 let current: Version?
                 if let column = h.column {
                     current = try cellVersion(t, pk: h.pk, column: column)
@@ -105,7 +107,7 @@ extension Replica {
 
     /// The keys of the held changes, for filtering a page.
     public func heldKeys() throws -> Set<HeldKey> {
-        Set(try held().map { HeldKey(table: $0.table, pk: Array($0.pk.utf8), column: $0.column ?? "", version: $0.version) })
+        Set(try held().map(HeldKey.init))
     }
 
     /// The changes of `changes` that are not held.

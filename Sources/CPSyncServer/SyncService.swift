@@ -138,7 +138,7 @@ public struct SyncService: Sendable {
         guard let violation = AccessRules.violation(in: error) else { return nil }
         var table = violation.table, key = ""
         if case ReplicaError.rowRefused(let t, let k, _) = error { (table, key) = (t, k) }
-        let index = changes.firstIndex { $0.table == table && $0.pk.utf8.elementsEqual(key.utf8) }
+        let index = changes.firstIndex { RowKey($0) == RowKey(table: table, pk: key) }
         var body = ErrorBody(code: .forbidden,
                              message: "site \(site) may not write \(table) row '\(key.prefix(80))' (rule \(violation.rule.rawValue)): \(violation.description); nothing was applied",
                              site: site, table: table, column: violation.column, index: index)
@@ -150,10 +150,10 @@ public struct SyncService: Sendable {
     /// alone on the site's behalf and rolled back. One answer then names them all, not one per round trip.
     func refusedRows(_ changes: [Change], site: String) throws -> [Int] {
         struct RollBack: Error {}
-        var groups: [RowGroupKey: [Int]] = [:]
-        var order: [RowGroupKey] = []
+        var groups: [RowKey: [Int]] = [:]
+        var order: [RowKey] = []
         for (i, c) in changes.enumerated() {
-            let k = RowGroupKey(table: c.table, pk: Array(c.pk.utf8))
+            let k = RowKey(c)
             if groups[k] == nil { order.append(k) }
             groups[k, default: []].append(i)
         }
@@ -175,10 +175,6 @@ public struct SyncService: Sendable {
         return refused.sorted()
     }
 
-    struct RowGroupKey: Hashable {
-        let table: String
-        let pk: [UInt8]
-    }
 
     /// The current `site_id` of every existing row whose `site_id` a push writes (before it is merged).
     static func owners(of changes: [Change], in db: Database) throws -> [(table: String, pk: String, site: Value)] {
