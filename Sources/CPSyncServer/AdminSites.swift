@@ -135,7 +135,7 @@ extension AdminService {
         do { request = try SiteMoveRequest.decode(body) } catch {
             throw ErrorBody(code: .badRequest, message: "malformed move: \(error)")
         }
-        try account(admin, "site-move", id) { try store.moveSite(id, parent: request.parent, actor: "admin:" + admin) }
+        _ = try account(admin, "site-move", id) { try store.moveSite(id, parent: request.parent, actor: "admin:" + admin) }
         return try siteStatus(id)
     }
 

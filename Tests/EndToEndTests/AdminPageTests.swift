@@ -22,14 +22,15 @@ enum AdminBrowser {
     }
 
     /// Drives one scenario; cancels the test (reported as skipped) only when no browser can be started.
-    static func drive(_ scenario: String, url: String, token: String, conflict: String, lang: String, prefix: String) throws -> Outcome {
+    static func drive(_ scenario: String, url: String, token: String, conflict: String, lang: String, prefix: String,
+                      extra: [String] = []) throws -> Outcome {
         guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile(atPath:))
             ?? which("python3") else {
             try Test.cancel("python3 is not installed; the admin page browser test needs python3 and chromium")
         }
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
         let r = try run(python, [script, "--url", url, "--token", token, "--conflict", conflict, "--scenario", scenario,
-                                 "--lang", lang, "--out", artifacts, "--prefix", prefix, "--timeout", "15", "--overall", "75"],
+                                 "--lang", lang, "--out", artifacts, "--prefix", prefix, "--timeout", "15", "--overall", "75"] + extra,
                         timeout: 100)
         let line = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
