@@ -8,14 +8,14 @@ enum AdminPageHTML {
         <meta charset="utf-8">
         <meta name="viewport" content="width=device-width, initial-scale=1">
         <meta name="referrer" content="no-referrer">
-        <title>cpsync · conflict review</title>
+        <title>cpsync · county admin</title>
         <link rel="icon" href="data:,">
         <link rel="stylesheet" href="/admin/app.css">
         <script src="/admin/app.js" defer></script>
         </head>
         <body>
         <header class="top">
-          <h1 id="app-title" data-i18n="title">CPPCC data sync · conflict review</h1>
+          <h1 id="app-title" data-i18n="title">CPPCC data sync · county admin</h1>
           <nav id="nav" data-testid="nav" hidden>
             <a href="#/sites" id="nav-sites" data-testid="nav-sites" data-i18n="navSites">Offices</a>
             <a href="#/conflicts" id="nav-conflicts" data-testid="nav-conflicts" data-i18n="navConflicts">Conflicts</a>

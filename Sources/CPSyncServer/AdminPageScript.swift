@@ -10,7 +10,7 @@ enum AdminPageScript {
           const MAX_DIFF = 2000;
 
           const EN = {
-            title: 'CPPCC data sync · conflict review', navConflicts: 'Conflicts', navAudit: 'Audit trail', signOut: 'Sign out',
+            title: 'CPPCC data sync · county admin', navConflicts: 'Conflicts', navAudit: 'Audit trail', signOut: 'Sign out',
             signInTitle: 'Sign in', tokenLabel: 'Admin token',
             tokenHint: 'The token printed by “cpsyncd admin add NAME” on the county server. It is kept only in this browser tab.',
             signIn: 'Sign in', listTitle: 'Conflicts', filterStatus: 'Status', filterTable: 'Table', filterSite: 'Office (site id)',
@@ -88,7 +88,7 @@ enum AdminPageScript {
             replaced: 'replaced', technical: 'Technical details', adminAction: 'admin',
           };
           const ZH = {
-            title: '政协数据同步 · 冲突审核', navConflicts: '冲突', navAudit: '审计记录', signOut: '退出',
+            title: '政协数据同步 · 县级管理', navConflicts: '冲突', navAudit: '审计记录', signOut: '退出',
             signInTitle: '登录', tokenLabel: '管理员令牌',
             tokenHint: '在县级服务器上运行“cpsyncd admin add 姓名”时打印的令牌。令牌只保存在本浏览器标签页中。',
             signIn: '登录', listTitle: '冲突列表', filterStatus: '状态', filterTable: '数据表', filterSite: '单位（站点编号）',

@@ -110,7 +110,8 @@ enum AdminPageStyle {
         .site-id, code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .8rem; overflow-wrap: anywhere; }
         tr.attention td { background: #fffaf0; }
         .warn { color: var(--error); font-weight: 600; }
-        td.pending.some { color: var(--other); font-weight: 600; }
+        td.pending.some > div:first-child { color: var(--other); font-weight: 600; }
+        .inline-form select { min-width: 9rem; }
         .badge.token.active { background: var(--ok-bg); color: var(--ok); border: 1px solid #a9d8b9; margin-left: 0; }
         .badge.token.revoked { background: var(--error-bg); color: var(--error); border: 1px solid #f3b4bf; margin-left: 0; }
         .badge.token.unused { background: #eef0f3; color: var(--muted); border: 1px solid var(--line); margin-left: 0; }
@@ -148,6 +149,11 @@ enum AdminPageStyle {
           tr.attention td { background: transparent; }
           tr.attention { border-left: 4px solid var(--error); }
           .inline-form select { max-width: 100%; flex: 1 1 10rem; }
+          /* The dashboard's and the site list's cards: two columns of short facts under the office's name. */
+          #sites-table tr, #manage-table tr { display: grid; grid-template-columns: 1fr 1fr; }
+          #sites-table td.office, #manage-table td.office, #sites-table td[data-testid=site-held], #manage-table td:nth-child(n+4) { grid-column: 1 / -1; }
+          #sites-table td[data-testid=site-held] { order: 10; }
+          table.data.stack td.office .office-name::before { content: none; }
         }
         @media print {
           body { background: #fff; font-size: 11pt; }

@@ -113,8 +113,8 @@ struct AdminPageTests {
         let zh = try AdminBrowser.drive("xss", url: county.daemon.url, token: county.adminToken, conflict: sector.id, lang: "zh-CN",
                                         prefix: "admin-zh")
         #expect(zh.string("htmlLang") == "zh-CN")
-        #expect(zh.string("title") == "政协数据同步 · 冲突审核")
-        #expect(zh.strings("headers").contains("当前值（胜出）"))
+        #expect(zh.string("title") == "政协数据同步 · 县级管理")
+        #expect(zh.strings("headers").contains("当前值／处理结果"))
         #expect(zh.strings("listFields").contains("委员 · 界别"), "labels follow the browser language: \(zh.strings("listFields"))")
         #expect(zh.strings("listFields").contains("提案 · 标题"))
         #expect(zh.strings("listRowLabels").contains(markup))
@@ -154,6 +154,18 @@ struct AdminPageTests {
         #expect(en.string("resolution")?.contains("took the other value") == true)
         #expect(en.string("resolution")?.contains("checked with the township office") == true)
         #expect(en.strings("audit").contains { $0.contains("zhang") && $0.contains("checked with the township office") })
+        // The audit trail names the record and the field in words; the record's key is only under "Technical details".
+        #expect(en.strings("auditRecords") == ["2025-017 " + other], "the record as it is named now: \(en.strings("auditRecords"))")
+        #expect(en.strings("auditFields") == ["proposal · title"])
+        #expect(en.string("detailPk") == ConflictCounty.proposal)
+        #expect(en.string("detailVisibleText")?.contains(ConflictCounty.proposal) == false, "the key is not shown to clerks")
+        #expect(!en.strings("audit").contains { $0.contains(ConflictCounty.proposal) || $0.contains("proposals.title") })
+        // The resolved conflict in the list: the value kept, by whom and when, with the note; no "wins" badge.
+        let resolvedRow = en["resolvedRow"] as? [String: Any] ?? [:]
+        #expect(resolvedRow["decision"] as? String == other)
+        #expect((resolvedRow["meta"] as? String)?.contains("took the other value · zhang") == true, "\(resolvedRow)")
+        #expect(resolvedRow["note"] as? String == "checked with the township office")
+        #expect(resolvedRow["winBadges"] as? Int == 0)
         #expect(en["tokenAfterSignOut"] is NSNull, "signing out forgets the token")
         #expect(en.dialogs.isEmpty)
         // The refused sign-in logs its 401 in the console; anything else is a bug.

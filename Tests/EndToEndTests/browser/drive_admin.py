@@ -366,11 +366,27 @@ def scenario_review(b, a, obs, shots):
     obs["banner"] = b.text("#banner")
     obs["bannerKind"] = b.js("document.getElementById('banner').getAttribute('data-kind')")
     obs["resolution"] = b.text("[data-testid=resolution]")
+    obs["detailVisibleText"] = b.js("document.getElementById('detail').innerText")
+    obs["detailPk"] = b.text("[data-testid=detail-pk]")
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-resolved.png")))
 
     b.click("#nav-audit")
     b.wait("!!document.querySelector('[data-testid=audit-row][data-conflict-id=%s]')" % json.dumps(a.conflict), "the audit entry")
     obs["audit"] = b.texts("[data-testid=audit-row]")
+    obs["auditRecords"] = b.texts("[data-testid=audit-row][data-conflict-id=%s] [data-testid=audit-record]" % json.dumps(a.conflict))
+    obs["auditFields"] = b.texts("[data-testid=audit-row][data-conflict-id=%s] [data-testid=audit-field]" % json.dumps(a.conflict))
+
+    # The resolved conflict in the list shows the decision (value, who, when, note), not the merge winner of the time.
+    b.click("#nav-conflicts")
+    b.wait("document.body.getAttribute('data-view') === 'list-view'", "the conflict list")
+    b.js("document.getElementById('filter-status').value = 'all'")
+    b.click("#filter-apply")
+    b.wait("!!document.querySelector(%s + ' [data-testid=list-decision]')" % json.dumps(row(a.conflict)), "the resolved conflict's decision in the list")
+    obs["resolvedRow"] = b.js("""(() => { const r = document.querySelector(%s); return {
+        decision: r.querySelector('[data-testid=list-decision-value]').textContent,
+        meta: r.querySelector('[data-testid=list-decision-meta]').textContent,
+        note: (r.querySelector('[data-testid=list-decision-note]') || {}).textContent || null,
+        winBadges: r.querySelectorAll('.badge.win').length, text: r.textContent }; })()""" % json.dumps(row(a.conflict)))
 
     b.click("#signout")
     b.wait("!document.getElementById('signin-view').hidden", "the sign-in form after signing out")
