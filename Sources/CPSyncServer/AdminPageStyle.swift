@@ -147,7 +147,8 @@ enum AdminPageStyle {
           }
           table.data.stack td.office { padding-left: .85rem; font-size: 1.05rem; }
           tr.attention td { background: transparent; }
-          tr.attention { border-left: 4px solid var(--error); }
+          table.data.stack tr.attention { border-left: 4px solid var(--error); }
+          table.data.stack td.office[data-label]::before { content: none; }
           .inline-form select { max-width: 100%; flex: 1 1 10rem; }
           /* The dashboard's and the site list's cards: two columns of short facts under the office's name. */
           #sites-table tr, #manage-table tr { display: grid; grid-template-columns: 1fr 1fr; }

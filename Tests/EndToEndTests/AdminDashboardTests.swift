@@ -264,7 +264,7 @@ struct AdminDashboardTests {
         for (name, o) in zh["overflow390Views"] as? [String: Any] ?? [:] { fits(o, "\(name) at 390 px") }
         #expect((zh["overflow390Views"] as? [String: Any])?.count == 3)
         #expect(zh["rows390"] as? Int == 6)
-        #expect((zh["cellLabels390"] as? [String])?.first == "\"单位\"", "\(zh["cellLabels390"] ?? "")")
+        #expect((zh["cellLabels390"] as? [String])?.dropFirst().first == "\"最近上传\"", "each fact under its column name: \(zh["cellLabels390"] ?? "")")
 
         // Managing: the tree's rule before anything is sent, then a new station with its token shown once, then revoked.
         #expect(zh.string("placementError") == "乡镇政协工委不能设在社区联络站之下。", "\(zh.string("placementError") ?? "")")
