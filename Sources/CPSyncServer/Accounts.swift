@@ -108,7 +108,6 @@ extension ServerStore {
                 guard try db.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(parent)])?.int64Value == 1 else {
                     throw ServerError.unknownParent(parent)
                 }
-                try Self.checkPlacement(db, site: id, kind: row[0].stringValue ?? "", parent: parent)
                 // Walk up from the new parent: meeting the site means the parent is inside its own subtree. Bounded,
                 // so a tree already broken by hand cannot loop forever.
                 var cursor: String? = parent
@@ -118,6 +117,7 @@ extension ServerStore {
                     cursor = try db.scalar("SELECT parent_id FROM sites WHERE id = ?", [.text(c)])?.stringValue
                     steps += 1
                 }
+                try Self.checkPlacement(db, site: id, kind: row[0].stringValue ?? "", parent: parent)
                 try db.run("UPDATE _srv_sites SET parent = ? WHERE id = ?", [.text(parent), .text(id)])
                 try db.run("UPDATE sites SET parent_id = ? WHERE id = ?", [.text(parent), .text(id)])
                 if db.changes == 0 {

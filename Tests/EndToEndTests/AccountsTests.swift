@@ -142,6 +142,8 @@ import Testing
             (["site", "move", "county", "--parent", "huashan"], "top of the site tree"),
             (["site", "move", "cpsyncd", "--parent", "county"], "county server's own id"),
             (["site", "move", "ghost", "--parent", "county"], "no site 'ghost'"),
+            (["site", "move", "chengguan", "--parent", "taohe"], "cannot place 'chengguan' (a township) under 'taohe' (a station)"),
+            (["site", "move", "chengguan", "--parent", "huashan"], "a township or street holds streets and stations"),
         ]
         for (args, message) in cases {
             let r = try Self.cpsyncd(county, args)
@@ -151,6 +153,9 @@ import Testing
         let zh = try Self.cpsyncd(county, ["site", "move", "huashan", "--parent", "taohe"], lang: "zh_CN.UTF-8")
         #expect(zh.status == 65)
         #expect(zh.stderr.contains("站点树会成环"), "\(zh.stderr)")
+        let zhKind = try Self.cpsyncd(county, ["site", "move", "chengguan", "--parent", "taohe"], lang: "zh_CN.UTF-8")
+        #expect(zhKind.status == 65)
+        #expect(zhKind.stderr.contains("不能把 'chengguan'（乡镇政协工委）放在 'taohe'（社区联络站）之下"), "\(zhKind.stderr)")
         #expect(try contentDump(county.serverDB) == before)
         #expect(try Self.siteRow(county, "huashan").first == .text("county"))
         #expect(try Database(path: county.serverDB).scalar("SELECT count(*) FROM _srv_audit WHERE action = 'site-move'") == .integer(0))
