@@ -44,18 +44,25 @@ public final class SiteActivity: Sendable {
 
     let store: ServerStore
     private let pending = Guarded<[String: Pull]>([:])
+    /// When pulls were last written (ms): under a stream of pulls they are written at most once a second.
+    private let lastFlush = Guarded<Int64>(0)
 
     public init(store: ServerStore) {
         self.store = store
     }
 
-    /// Notes a pull page served to `site`, and writes the notes when the writer is free.
+    /// Notes a pull page served to `site`; the notes are written when the writer is free (at most once a second).
     public func pulled(site: String, cursor: Int64, hasMore: Bool, unsent: Int64? = nil, at: Int64 = HLC.wallClock().milliseconds) {
         pending.withLock { p in
             let reported = unsent ?? p[site]?.unsent
             p[site] = Pull(at: at, cursor: cursor, more: hasMore, unsent: reported)
         }
-        _ = try? store.tryWrite { r in try self.flush(r.database) }
+        let due = lastFlush.withLock { last -> Bool in
+            guard at - last >= 1000 || at < last else { return false }
+            last = at
+            return true
+        }
+        if due { _ = try? store.tryWrite { r in try self.flush(r.database) } }
     }
 
     /// Records an accepted push (a replayed batch counts as contact too).

@@ -236,6 +236,8 @@ struct AdminDashboardTests {
         let latin = try Regex("[A-Za-z]")
         for text in zh.strings("nav") + zh.strings("headers") { #expect(!text.contains(latin), "not Chinese: \(text)") }
         #expect(zh.strings("headers") == ["单位", "最近上传", "最近下载", "待下载", "暂缓（被拒）", "令牌"])
+        #expect(zh.strings("latinDashboard").isEmpty, "English on the Chinese dashboard: \(zh.strings("latinDashboard"))")
+        #expect(zh.strings("latinAccounts").isEmpty, "English on the Chinese site management: \(zh.strings("latinAccounts"))")
         #expect(zh.string("summary")?.contains("共 6 个单位") == true, "\(zh.string("summary") ?? "")")
 
         let rows = zh["rows"] as? [[String: Any]] ?? []
@@ -284,6 +286,24 @@ struct AdminDashboardTests {
         }
         #expect(try pngWidth(AdminBrowser.artifacts + "/admin-zh-dashboard-390.png") == 390)
         #expect(try pngWidth(AdminBrowser.artifacts + "/admin-zh-dashboard-1280.png") == 1280)
+
+        // An English browser gets the same page in English, and it fits too.
+        let en = try AdminBrowser.drive("dashboard", url: county.daemon.url, token: county.adminToken, conflict: "none", lang: "en-US",
+                                        prefix: "admin-en", extra: ["--new-id", "xinjian-en", "--new-name", "新建联络站二"])
+        for shot in en.screenshots { print("screenshot: \(shot)") }
+        #expect(en.string("htmlLang") == "en")
+        #expect(en.strings("headers") == ["Office", "Last push", "Last pull", "Waiting to be pulled", "Held back", "Token"])
+        let cjk = try Regex("[\\u{4E00}-\\u{9FFF}]")
+        for text in en.strings("nav") + en.strings("headers") { #expect(!text.contains(cjk), "not English: \(text)") }
+        let enRows = Dictionary(uniqueKeysWithValues: (en["rows"] as? [[String: Any]] ?? []).map { ($0["id"] as? String ?? "", $0) })
+        #expect((enRows["xiyuan"]?["held"] as? String)?.contains("1 change refused (wrong type of value)") == true)
+        #expect((enRows["chengguan"]?["held"] as? String)?.contains("min ahead: pushes refused") == true)
+        #expect(enRows["dongling"]?["tokenText"] as? String == "never used")
+        #expect(en.string("placementError") == "A township committee cannot sit under a liaison station.", "\(en.string("placementError") ?? "")")
+        fits(en["overflow1280"], "English dashboard at 1280 px")
+        fits(en["overflow390"], "English dashboard at 390 px")
+        for (name, o) in en["overflow390Views"] as? [String: Any] ?? [:] { fits(o, "English \(name) at 390 px") }
+        #expect(en.dialogs.isEmpty && en.problems.isEmpty, "\(en.dialogs) \(en.problems)")
     }
 
     /// The width in the PNG's IHDR chunk.

@@ -442,6 +442,23 @@ SITE_ROWS = """Array.from(document.querySelectorAll('[data-testid=site-row]')).m
     tokenText: r.querySelector('[data-testid=site-token]').textContent }))"""
 
 
+LATIN_TEXT = """(() => {
+    // Visible page text with Latin letters, outside data (site ids, tokens, admin names, server messages) and the
+    // command names a hint has to quote.
+    const skip = '.site-id, code, details.technical, [data-testid=admin-row] td:first-child, select, script, noscript, .foot';
+    const allowed = /\\b(cpsyncd|cpsync|init|token|admin|add|revoke|HTTP)\\b/g;
+    const out = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const e = n.parentElement;
+      if (!e || e.closest(skip) || e.closest('[hidden]') || e.offsetParent === null) continue;
+      const t = n.textContent.replace(allowed, '').replace(/a\u2013z/g, '');  // the id's letters a–z
+      if (/[A-Za-z]/.test(t)) out.push(n.textContent.trim());
+    }
+    return out;
+})()"""
+
+
 def scenario_dashboard(b, a, obs, shots):
     """The sync dashboard at 1280 and 390 px (no horizontal overflow), the other views at 390 px, managing sites
     (add one under a parent, its token shown once; a placement the tree refuses; revoke), and signing out."""
@@ -458,6 +475,7 @@ def scenario_dashboard(b, a, obs, shots):
     obs["summary"] = b.text("#sites-summary")
     obs["rows"] = b.js(SITE_ROWS)
     obs["overflow1280"] = b.overflow()
+    obs["latinDashboard"] = b.js(LATIN_TEXT)
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-dashboard-1280.png")))
 
     b.resize(390, 844, True)
@@ -505,6 +523,7 @@ def scenario_dashboard(b, a, obs, shots):
            "the new site's token to show as revoked")
     obs["revokeBanner"] = b.text("#banner")
     obs["tokenBoxAfter"] = b.text("#token-value")
+    obs["latinAccounts"] = b.js(LATIN_TEXT)
 
     b.click("#signout")
     b.wait("!document.getElementById('signin-view').hidden", "the sign-in form after signing out")
