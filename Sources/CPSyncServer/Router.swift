@@ -76,7 +76,7 @@ public struct Router: HTTPResponder {
                 }
                 let page = try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)
                 if case .site(let site) = principal {
-                    admin.activity.pulled(site: site, cursor: page.cursor, hasMore: page.hasMore, unsent: req.query["unsent"].flatMap { Int64($0) })
+                    admin.activity.pulled(site: site, cursor: page.cursor, hasMore: page.hasMore, unsent: query.unsent)
                 }
                 return ("pull", json(page))
             case ("GET", "/metrics"):

@@ -77,6 +77,10 @@ final class DashboardCounty {
         guard refusedYear.status == 400, refusedYear.errorCode == "wrong_type" else {
             throw HarnessError.failed("expected a wrong_type refusal: \(refusedYear.status) \(refusedYear.text)")
         }
+        // Today's cpsync sets such a value aside itself and says so at its next pull (`unsent`).
+        try xiyuan.sql("INSERT INTO proposals(id, title, year, site_id) VALUES ('p-xy-2', '关于社区养老服务的提案', 2026.5, 'xiyuan')")
+        let setAside = try xiyuan.cpsync(["sync"])
+        guard setAside.status == 65 else { throw HarnessError.failed("expected the station's sync to set a change aside: \(setAside.stderr)") }
         // 城关镇's PC clock an hour ahead: its push is refused whole (cpsync itself would not send it).
         let ahead = HLC(milliseconds: HLC.wallClock().milliseconds + 3_600_000)
         let change = Change(table: "members", pk: "m-cg-2", column: "name", value: .text("孙磊"), version: Version(hlc: ahead, site: "chengguan"),
@@ -133,6 +137,8 @@ struct AdminDashboardTests {
         #expect(xiyuan.refusedAt != nil && xiyuan.refusedCode == "wrong_type" && xiyuan.refusedChanges == 1 && xiyuan.refusals == 1, "\(xiyuan)")
         #expect(xiyuan.refusedReason?.contains("year") == true, "\(xiyuan.refusedReason ?? "")")
         #expect(!xiyuan.clockAhead)
+        #expect(xiyuan.reportedUnsent == 1, "the office said one change waits (the year it set aside): \(xiyuan)")
+        #expect(s["huashan"]?.reportedUnsent == 0)
 
         let chengguan = try #require(s["chengguan"])
         #expect(chengguan.clockAhead && chengguan.clockRefusedAt != nil, "\(chengguan)")
