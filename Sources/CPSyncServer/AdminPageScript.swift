@@ -86,6 +86,7 @@ enum AdminPageScript {
             badSiteId: 'The id must be 1–64 characters: a–z, 0–9, “-” or “_”.', badSiteName: 'Enter the site’s name.',
             badPlacement: (k, p) => 'A ' + k + ' cannot sit under a ' + p + '.', kept: 'kept', noNote: 'no note',
             replaced: 'replaced', technical: 'Technical details', adminAction: 'admin',
+            detailKeys: { kind: 'kind', parent: 'parent', name: 'name', token: 'token tag', from: 'from', to: 'to' },
           };
           const ZH = {
             title: '政协数据同步 · 县级管理', navConflicts: '冲突', navAudit: '审计记录', signOut: '退出',
@@ -160,6 +161,7 @@ enum AdminPageScript {
             badSiteId: '标识须为 1–64 个字符，只能包含 a–z、0–9、“-”或“_”。', badSiteName: '请输入站点名称。',
             badPlacement: (k, p) => k + '不能设在' + p + '之下。', kept: '已采用', noNote: '无备注',
             replaced: '替换了', technical: '技术信息', adminAction: '管理员',
+            detailKeys: { kind: '类别', parent: '上级', name: '名称', token: '令牌标记', from: '原', to: '新' },
           };
           const T = zh ? ZH : EN;
           const TABLES = {
@@ -648,9 +650,21 @@ enum AdminPageScript {
                 el('td', {}, a.actor || ''),
                 el('td', {}, T.accountActions[action] || action),
                 el('td', {}, a.subject || ''),
-                el('td', {}, move ? T.moved(move[1], move[2]) : (a.detail || ''))));
+                el('td', {}, move ? T.moved(move[1], move[2]) : detailText(a.detail))));
             }
             labelCells(document.querySelector('[data-testid=accounts-table]'));
+          }
+
+          /** `kind=station parent=huashan name=… token=3f2a9c1e` in the reader's words; anything else as it is. */
+          function detailText(d) {
+            const text = String(d || '');
+            if (!text) return '';
+            const parts = text.split(/ (?=(?:kind|parent|name|token|from|to)=)/);
+            if (!parts.every((p) => /^(kind|parent|name|token|from|to)=/.test(p))) return text;
+            return parts.map((p) => {
+              const i = p.indexOf('='), k = p.slice(0, i), v = p.slice(i + 1);
+              return T.detailKeys[k] + (zh ? '：' : ': ') + (k === 'kind' ? kindText(v) : v === '-' ? T.noneHeld : v);
+            }).join(zh ? '；' : '; ');
           }
 
           // ---- sync dashboard and managing sites -------------------------------------------------------------
@@ -717,7 +731,7 @@ enum AdminPageScript {
               const pendingCell = el('td', { 'data-testid': 'site-pending', class: pending > 0 ? 'pending some' : 'pending' },
                 el('div', {}, pending === 0 && !s.pendingMore ? T.upToDate : T.pendingRecords(pending, s.pendingMore)),
                 !known(s.lastPullAt) ? el('div', { class: 'meta' }, T.neverPulled) : null,
-                known(s.reportedUnsent) ? el('div', { class: 'meta' }, T.unsent(s.reportedUnsent)) : null);
+                Number(s.reportedUnsent || 0) > 0 ? el('div', { class: 'meta unsent', 'data-testid': 'site-unsent' }, T.unsent(s.reportedUnsent)) : null);
               rows.appendChild(el('tr', { 'data-testid': 'site-row', 'data-site-id': s.id, 'data-token': s.token,
                 'data-attention': needsAttention(s) ? 'true' : 'false', class: needsAttention(s) ? 'attention' : null },
                 officeCell(s),

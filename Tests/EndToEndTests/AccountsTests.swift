@@ -212,6 +212,8 @@ import Testing
         let zhRows = zh["accountsRows"] as? [[String]] ?? []
         #expect(zhRows.first.map { Array($0.dropFirst()) } == ["cli:wangli", "吊销站点令牌", "huashan", ""])
         #expect(zhRows.dropFirst().first.map { Array($0.dropFirst()) } == ["cli:wangli", "调整站点上级", "taohe", "上级 huashan → chengguan"])
+        #expect(zhRows.dropFirst(2).first?.last?.hasPrefix("类别：社区联络站；上级：huashan；名称：桃河社区联络站；令牌标记：") == true,
+                "the details in words: \(zhRows.dropFirst(2).first ?? [])")
         #expect(zh.problems.isEmpty, "console errors or CSP violations: \(zh.problems)")
 
         let en = try AdminBrowser.drive("accounts", url: county.daemon.url, token: admin, conflict: "-", lang: "en-US", prefix: "accounts-en")

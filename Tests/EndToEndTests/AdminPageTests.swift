@@ -166,6 +166,11 @@ struct AdminPageTests {
         #expect((resolvedRow["meta"] as? String)?.contains("took the other value · zhang") == true, "\(resolvedRow)")
         #expect(resolvedRow["note"] as? String == "checked with the township office")
         #expect(resolvedRow["winBadges"] as? Int == 0)
+        // At 390 px the detail, the list and the audit trail fit the screen (rows become cards).
+        for key in ["resolvedOverflow390", "listOverflow390", "auditOverflow390"] {
+            let m = en[key] as? [String: Any] ?? [:]
+            #expect(m["innerWidth"] as? Int == 390 && m["overflows"] as? Bool == false, "\(key): \(m)")
+        }
         #expect(en["tokenAfterSignOut"] is NSNull, "signing out forgets the token")
         #expect(en.dialogs.isEmpty)
         // The refused sign-in logs its 401 in the console; anything else is a bug.

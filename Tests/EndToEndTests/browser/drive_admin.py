@@ -369,6 +369,10 @@ def scenario_review(b, a, obs, shots):
     obs["detailVisibleText"] = b.js("document.getElementById('detail').innerText")
     obs["detailPk"] = b.text("[data-testid=detail-pk]")
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-resolved.png")))
+    b.resize(390, 844, True)
+    obs["resolvedOverflow390"] = b.overflow()
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-resolved-390.png")))
+    b.resize(1280, 900, False)
 
     b.click("#nav-audit")
     b.wait("!!document.querySelector('[data-testid=audit-row][data-conflict-id=%s]')" % json.dumps(a.conflict), "the audit entry")
@@ -387,6 +391,14 @@ def scenario_review(b, a, obs, shots):
         meta: r.querySelector('[data-testid=list-decision-meta]').textContent,
         note: (r.querySelector('[data-testid=list-decision-note]') || {}).textContent || null,
         winBadges: r.querySelectorAll('.badge.win').length, text: r.textContent }; })()""" % json.dumps(row(a.conflict)))
+    b.resize(390, 844, True)
+    obs["listOverflow390"] = b.overflow()
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-list-390.png")))
+    b.js("location.hash = '#/audit'")
+    b.wait("!!document.querySelector('[data-testid=audit-row]') && document.getElementById('accounts-summary').textContent !== ''", "the audit view")
+    obs["auditOverflow390"] = b.overflow()
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-audit-390.png")))
+    b.resize(1280, 900, False)
 
     b.click("#signout")
     b.wait("!document.getElementById('signin-view').hidden", "the sign-in form after signing out")
