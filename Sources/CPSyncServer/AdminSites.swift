@@ -80,17 +80,19 @@ extension AdminService {
     }
 
     /// Records of the site's scope written at the county after `cursor`: what its next pull brings. Counted by
-    /// reading pages as a pull would, up to `pendingBound`.
+    /// reading pages as a pull would, up to `pendingBound` records or ten times as many rows read; past either, the
+    /// count so far and `true` (more than that).
     func pendingRecords(for site: String, after cursor: Int64, in r: Replica) throws -> (Int64, Bool) {
         let scope = try SiteScope.of(site: site, in: r.database)
         var after = cursor, rows = Set<RowKey>(), scanned = 0
         while true {
-            let page = try r.changes(after: after, limit: 1000, scope: scope)
+            let page = try r.changes(after: after, since: cursor, limit: 1000, scope: scope)
             for c in page.changes { rows.insert(RowKey(c)) }
             scanned += 1000
             after = page.cursor
             if !page.hasMore { return (Int64(rows.count), false) }
-            if rows.count > Self.pendingBound || scanned >= 50 * Self.pendingBound { return (Int64(rows.count), true) }
+            // Bounded work per office (a far-behind office's scope may be a small part of what it has not pulled).
+            if rows.count > Self.pendingBound || scanned >= 10 * Self.pendingBound { return (Int64(rows.count), true) }
         }
     }
 

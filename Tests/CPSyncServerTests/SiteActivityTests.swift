@@ -100,6 +100,38 @@ import Testing
         #expect(try store.moveSite("xiyuan", parent: "chengguan", actor: "cli:t"))
     }
 
+    @Test func pendingRecordsAreCountedInTheOfficesScopeUpToABound() throws {
+        let dir = directory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let store = try ServerStore(dataDirectory: dir.path)
+        _ = try store.addSite(id: "county", name: "某县政协", kind: "county", parent: nil)
+        _ = try store.addSite(id: "huashan", name: "华山镇政协工委", kind: "township", parent: "county")
+        _ = try store.addSite(id: "chengguan", name: "城关镇政协工委", kind: "township", parent: "county")
+        try store.write { r in
+            try r.database.transaction {
+                for i in 0..<1200 {
+                    try r.database.run("INSERT INTO members(id, name, site_id) VALUES (?, ?, 'huashan')", [.text("m-\(i)"), .text("委员\(i)")])
+                }
+                for i in 0..<5 {
+                    try r.database.run("INSERT INTO members(id, name, site_id) VALUES (?, ?, 'chengguan')", [.text("c-\(i)"), .text("委员\(i)")])
+                }
+            }
+            try r.foldLog()
+        }
+        let admin = AdminService(store: store, log: EventLog(enabled: false))
+        let started = Date()
+        let sites = Dictionary(uniqueKeysWithValues: try admin.sites().sites.map { ($0.id, $0) })
+        let ms = Date().timeIntervalSince(started) * 1000
+        print("dashboard of 3 sites over 1208 records: \(Int(ms)) ms")
+        #expect(sites["huashan"]?.pending ?? 0 > 500 && sites["huashan"]?.pendingMore == true)
+        // 城关镇 holds only its own five members and the three sites: 华山镇's members are not its to pull.
+        #expect(sites["chengguan"]?.pending == 8 && sites["chengguan"]?.pendingMore == false, "\(String(describing: sites["chengguan"]))")
+        // After a pull up to the head, nothing is waiting.
+        let head = try store.read { try $0.sequence }
+        admin.activity.pulled(site: "chengguan", cursor: head, hasMore: false)
+        #expect(try admin.sites().sites.first { $0.id == "chengguan" }?.pending == 0)
+    }
+
     @Test func theDashboardListsTheTreeDepthFirstTownshipsBeforeStreetsNamesSecondary() throws {
         let dir = directory()
         defer { try? FileManager.default.removeItem(at: dir) }
