@@ -37,7 +37,7 @@ public enum FieldLabels {
     public static func row(_ table: String, pk: String, in db: Database) -> String {
         let sql: String
         switch table {
-        case "proposals": sql = "SELECT trim(number || ' ' || title) FROM proposals WHERE id = ?"
+        case "proposals": sql = "SELECT trim(coalesce(number, '') || ' ' || coalesce(title, '')) FROM proposals WHERE id = ?"
         case "members", "sites": sql = "SELECT name FROM \"\(table)\" WHERE id = ?"
         case "social_reports": sql = "SELECT title FROM social_reports WHERE id = ?"
         case "activities": sql = "SELECT topic FROM activities WHERE id = ?"

@@ -227,8 +227,10 @@ public final class SyncClient {
         var since = try replica.meta(SyncPosition.pullSince)?.int64Value ?? 0
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
         var didReset = reset
+        // What is still to send, set-aside changes included: the county's admin dashboard shows it.
+        let unsent = try? Int64(pendingChanges()) + (replica.database.scalar("SELECT count(*) FROM _cp_held")?.int64Value ?? 0)
         while true {
-            let query = PullQuery(after: cursor, since: since, limit: pullPageSize, maxBytes: sizer.bytes, schemaVersion: schema)
+            let query = PullQuery(after: cursor, since: since, limit: pullPageSize, maxBytes: sizer.bytes, schemaVersion: schema, unsent: unsent)
             let answer: Result<PullResponse, ClientError>
             let started = Date()
             do { answer = .success(try transport.call("GET", "/v1/pull?" + query.queryString, as: PullResponse.self)) } catch {

@@ -304,8 +304,8 @@ public struct ResolveRequest: WireMessage, Hashable {
     }
 }
 
-/// One audit-log entry. Member order: id, at, by, action, conflictId, table, column, pk, before, after, note; the
-/// nullable ones are written as null, never omitted.
+/// One audit-log entry. Member order: id, at, by, action, conflictId, table, column, pk, before, after, note,
+/// tableLabel, columnLabel, rowLabel; the nullable ones are written as null, never omitted.
 public struct AuditEntryDTO: WireMessage, Hashable {
     public var id: String
     public var at: Int64
@@ -321,9 +321,18 @@ public struct AuditEntryDTO: WireMessage, Hashable {
     public var before: Value
     public var after: Value
     public var note: String?
+    /// The table's and the column's display names (提案 · 标题 under zh), and the record's human name (a proposal's 案号
+    /// and title, a member's name, a report's or activity's title); null when not applicable.
+    public var tableLabel: String?
+    public var columnLabel: String?
+    public var rowLabel: String?
 
     public init(id: String, at: Int64, by: String, action: String, conflictId: String? = nil, table: String? = nil,
-                column: String? = nil, pk: String? = nil, before: Value = .null, after: Value = .null, note: String? = nil) {
+                column: String? = nil, pk: String? = nil, before: Value = .null, after: Value = .null, note: String? = nil,
+                tableLabel: String? = nil, columnLabel: String? = nil, rowLabel: String? = nil) {
+        self.tableLabel = tableLabel
+        self.columnLabel = columnLabel
+        self.rowLabel = rowLabel
         self.id = id
         self.at = at
         self.by = by
@@ -360,10 +369,17 @@ public struct AuditEntryDTO: WireMessage, Hashable {
         w.value(after)
         w.raw(",\"note\":")
         w.optionalString(note)
+        w.raw(",\"tableLabel\":")
+        w.optionalString(tableLabel)
+        w.raw(",\"columnLabel\":")
+        w.optionalString(columnLabel)
+        w.raw(",\"rowLabel\":")
+        w.optionalString(rowLabel)
         w.byte(UInt8(ascii: "}"))
     }
 
-    private static let keys = KeyTable(["id", "at", "by", "action", "conflictId", "table", "column", "pk", "before", "after", "note"])
+    private static let keys = KeyTable(["id", "at", "by", "action", "conflictId", "table", "column", "pk", "before", "after", "note",
+                                        "tableLabel", "columnLabel", "rowLabel"])
     public static func read(from r: inout JSONReader) throws(WireError) -> AuditEntryDTO {
         var st = try r.beginObject()
         var m = AuditEntryDTO(id: "", at: 0, by: "", action: "")
@@ -380,6 +396,9 @@ public struct AuditEntryDTO: WireMessage, Hashable {
             case 8: m.before = try r.memberValue("before")
             case 9: m.after = try r.memberValue("after")
             case 10: m.note = try r.memberOptionalString("note")
+            case 11: m.tableLabel = try r.memberOptionalString("tableLabel")
+            case 12: m.columnLabel = try r.memberOptionalString("columnLabel")
+            case 13: m.rowLabel = try r.memberOptionalString("rowLabel")
             default: try r.skipValue()
             }
         }

@@ -10,9 +10,13 @@ public struct PullQuery: Sendable, Hashable {
     public var maxBytes: Int?
     public var protocolVersion: Int
     public var schemaVersion: Int
+    /// How many changes the office still has to send (set-aside ones included); the county shows it on the admin
+    /// dashboard. nil: not said.
+    public var unsent: Int64?
 
     public init(after: Int64, since: Int64? = nil, limit: Int? = nil, maxBytes: Int? = nil, protocolVersion: Int = ProtocolVersion.current,
-                schemaVersion: Int) {
+                schemaVersion: Int, unsent: Int64? = nil) {
+        self.unsent = unsent
         self.after = after
         self.since = since
         self.maxBytes = maxBytes
@@ -24,6 +28,7 @@ public struct PullQuery: Sendable, Hashable {
     /// `after=…&limit=…&protocol=…&schemaVersion=…` (no leading `?`).
     public var queryString: String {
         "after=\(after)" + (since.map { "&since=\($0)" } ?? "") + (limit.map { "&limit=\($0)" } ?? "") + (maxBytes.map { "&maxBytes=\($0)" } ?? "") + "&protocol=\(protocolVersion)&schemaVersion=\(schemaVersion)"
+            + (unsent.map { "&unsent=\($0)" } ?? "")
     }
 
     /// Parses decoded query parameters; 400 `bad_request` naming the parameter when one is missing or invalid.
@@ -52,6 +57,7 @@ public struct PullQuery: Sendable, Hashable {
         maxBytes = try int("maxBytes", required: false, min: 1024).map { Int($0) }
         protocolVersion = Int(try int("protocol", required: true, min: 0)!)
         schemaVersion = Int(try int("schemaVersion", required: true, min: 0)!)
+        unsent = try int("unsent", required: false, min: 0)
     }
 
     /// `limit` defaulted and clamped to the server's limits.

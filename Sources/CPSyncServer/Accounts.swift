@@ -117,6 +117,7 @@ extension ServerStore {
                     cursor = try db.scalar("SELECT parent_id FROM sites WHERE id = ?", [.text(c)])?.stringValue
                     steps += 1
                 }
+                try Self.checkPlacement(db, site: id, kind: row[0].stringValue ?? "", parent: parent)
                 try db.run("UPDATE _srv_sites SET parent = ? WHERE id = ?", [.text(parent), .text(id)])
                 try db.run("UPDATE sites SET parent_id = ? WHERE id = ?", [.text(parent), .text(id)])
                 if db.changes == 0 {
@@ -127,6 +128,25 @@ extension ServerStore {
                 try r.foldLog()
                 return true
             }
+        }
+    }
+
+    /// Which kind of site may sit under which: the county holds every kind (a county-level office too); a township
+    /// or a street holds streets and stations; a station holds none. Kinds this build does not know are let be.
+    public static func mayPlace(_ kind: String, under parentKind: String) -> Bool {
+        switch (parentKind, kind) {
+        case ("county", _): true
+        case ("township", "street"), ("township", "station"), ("street", "street"), ("street", "station"): true
+        case ("township", _), ("street", _), ("station", _): !["county", "township", "street", "station"].contains(kind)
+        default: true
+        }
+    }
+
+    /// Refuses a site of `kind` under `parent` when the kinds do not nest (a township under a station).
+    static func checkPlacement(_ db: Database, site: String, kind: String, parent: String) throws {
+        guard let parentKind = try db.scalar("SELECT kind FROM sites WHERE id = ?", [.text(parent)])?.stringValue else { return }
+        if !mayPlace(kind, under: parentKind) {
+            throw ServerError.badPlacement(site: site, kind: kind, parent: parent, parentKind: parentKind)
         }
     }
 

@@ -10,15 +10,15 @@ enum AdminPageScript {
           const MAX_DIFF = 2000;
 
           const EN = {
-            title: 'CPPCC data sync · conflict review', navConflicts: 'Conflicts', navAudit: 'Audit trail', signOut: 'Sign out',
+            title: 'CPPCC data sync · county admin', navConflicts: 'Conflicts', navAudit: 'Audit trail', signOut: 'Sign out',
             signInTitle: 'Sign in', tokenLabel: 'Admin token',
             tokenHint: 'The token printed by “cpsyncd admin add NAME” on the county server. It is kept only in this browser tab.',
             signIn: 'Sign in', listTitle: 'Conflicts', filterStatus: 'Status', filterTable: 'Table', filterSite: 'Office (site id)',
             filterFrom: 'Detected from', filterTo: 'to', apply: 'Show', reset: 'Reset', anyTable: 'all tables',
             statusOpen: 'open', statusResolved: 'resolved', statusAll: 'all',
-            colId: '#', colWhat: 'Table · field', colRow: 'Record', colWinner: 'Current value (wins)', colOther: 'Other value',
+            colId: '#', colWhat: 'Table · field', colRow: 'Record', colWinner: 'Current value · decision', colOther: 'Other value · note',
             colDetected: 'Detected', colStatus: 'Status', colActions: 'Actions', back: '← all conflicts',
-            auditTitle: 'Audit trail', auditAt: 'When', auditBy: 'Who', auditAction: 'Action', auditWhat: 'Conflict · field',
+            auditTitle: 'Audit trail', auditAt: 'When', auditBy: 'Who', auditAction: 'Action', auditWhat: 'Record · field',
             auditBefore: 'Before', auditAfter: 'After', auditNote: 'Note', footer: 'cpsyncd · county server',
             accountsTitle: 'Sites, tokens and admins', accountsSubject: 'Site or admin', accountsDetail: 'Detail',
             accountsCount: (n) => n === 1 ? '1 change' : n + ' changes', accountsNone: 'No changes to sites, tokens or admins yet.',
@@ -54,17 +54,50 @@ enum AdminPageScript {
             err409: 'This conflict was already resolved (perhaps by another admin). The current state is shown below.',
             err400: 'The server refused the request: ', errNetwork: 'Cannot reach the county server. Check the network and try again.',
             errServer: 'The server reported an error: ', errHttp: 'Unexpected answer from the server: HTTP ',
+            navSites: 'Offices', navAccounts: 'Sites and tokens', sitesTitle: 'Offices: sync state', refresh: 'Refresh',
+            colOffice: 'Office', colLastPush: 'Last push', colLastPull: 'Last pull', colPending: 'Waiting to be pulled',
+            colHeld: 'Held back', colToken: 'Token', colKind: 'Kind', colMove: 'Move under', colAdmin: 'Admin', colCreated: 'Created',
+            sitesHint: 'Waiting to be pulled: records changed at the county since the office last pulled. Held back: pushes the county refused (a clock too far ahead, or values and records the office may not write); the office keeps those changes until they are fixed.',
+            sitesCount: (n, k) => n + (n === 1 ? ' office' : ' offices') + (k ? ' · ' + k + ' need attention' : ' · all fine'),
+            sitesNone: 'No offices yet: add one under “Sites and tokens”.', serverTime: 'server time',
+            ago: (s) => s < 60 ? 'just now' : s < 3600 ? Math.floor(s / 60) + ' min ago' : s < 86400 ? Math.floor(s / 3600) + ' h ago'
+              : Math.floor(s / 86400) + (Math.floor(s / 86400) === 1 ? ' day ago' : ' days ago'),
+            never: 'never', neverPulled: 'never pulled', upToDate: 'up to date',
+            pendingRecords: (n, more) => (more ? 'more than ' + n : n) + (n === 1 && !more ? ' record' : ' records'),
+            pushedChanges: (n) => n === 1 ? '1 change applied' : n + ' changes applied',
+            unsent: (n) => 'office reported ' + n + ' unsent',
+            clockAhead: (m) => 'clock ' + m + ' min ahead: pushes refused', refused: (n, why) => n + (n === 1 ? ' change' : ' changes') + ' refused (' + why + ')',
+            refusedTimes: (n) => n === 1 ? 'refused once' : 'refused ' + n + ' times', reason: 'server message', noneHeld: 'none',
+            codes: { forbidden: 'not the office’s to write', wrong_type: 'wrong type of value', malformed_key: 'bad record key',
+              value_too_large: 'value too long', constraint_violated: 'value not allowed', unknown_column: 'unknown field',
+              unknown_table: 'unknown table', bad_request: 'malformed' },
+            tokenStatus: { active: 'active', revoked: 'revoked', unused: 'never used' },
+            kinds: { county: 'county CPPCC', township: 'township committee', street: 'street office', station: 'liaison station' },
+            manageTitle: 'Sites and tokens', tokenOnce: 'Shown only this once: give it to the office now (cpsync init --token …). It is not stored in this page.',
+            done: 'Done', addSiteTitle: 'Add a site', siteName: 'Name', siteId: 'Id (a–z, 0–9, - or _)', siteParent: 'Under',
+            addSite: 'Add and issue token', noParent: '(top of the tree)', adminsTitle: 'Admin accounts',
+            adminsHint: 'Admins are added and revoked on the county server: cpsyncd admin add NAME / cpsyncd admin revoke NAME.',
+            issueToken: 'New token', revokeToken: 'Revoke token', move: 'Move',
+            confirmToken: (n) => 'Issue a new token for ' + n + '? Its current token stops working at once.',
+            confirmRevoke: (n) => 'Revoke the token of ' + n + '? The office can no longer sync until it gets a new token; its data stays.',
+            confirmMove: (n, p) => 'Move ' + n + ' under ' + p + '? Every office receives the new tree at its next sync.',
+            tokenFor: (n) => 'New token for ' + n + ':', revoked: (n) => 'The token of ' + n + ' was revoked.',
+            movedTo: (n, p) => n + ' now sits under ' + p + '.', added: (n) => n + ' was added. Its token:',
+            badSiteId: 'The id must be 1–64 characters: a–z, 0–9, “-” or “_”.', badSiteName: 'Enter the site’s name.',
+            badPlacement: (k, p) => 'A ' + k + ' cannot sit under a ' + p + '.', kept: 'kept', noNote: 'no note',
+            replaced: 'replaced', technical: 'Technical details', adminAction: 'admin',
+            detailKeys: { kind: 'kind', parent: 'parent', name: 'name', token: 'token tag', from: 'from', to: 'to' },
           };
           const ZH = {
-            title: '政协数据同步 · 冲突审核', navConflicts: '冲突', navAudit: '审计记录', signOut: '退出',
+            title: '政协数据同步 · 县级管理', navConflicts: '冲突', navAudit: '审计记录', signOut: '退出',
             signInTitle: '登录', tokenLabel: '管理员令牌',
             tokenHint: '在县级服务器上运行“cpsyncd admin add 姓名”时打印的令牌。令牌只保存在本浏览器标签页中。',
             signIn: '登录', listTitle: '冲突列表', filterStatus: '状态', filterTable: '数据表', filterSite: '单位（站点编号）',
             filterFrom: '发现日期 从', filterTo: '至', apply: '查询', reset: '重置', anyTable: '全部数据表',
             statusOpen: '待处理', statusResolved: '已处理', statusAll: '全部',
-            colId: '编号', colWhat: '数据表 · 字段', colRow: '记录', colWinner: '当前值（胜出）', colOther: '另一值',
+            colId: '编号', colWhat: '数据表 · 字段', colRow: '记录', colWinner: '当前值／处理结果', colOther: '另一值／备注',
             colDetected: '发现时间', colStatus: '状态', colActions: '操作', back: '← 返回冲突列表',
-            auditTitle: '审计记录', auditAt: '时间', auditBy: '操作人', auditAction: '操作', auditWhat: '冲突 · 字段',
+            auditTitle: '审计记录', auditAt: '时间', auditBy: '操作人', auditAction: '操作', auditWhat: '记录 · 字段',
             auditBefore: '原值', auditAfter: '新值', auditNote: '备注', footer: 'cpsyncd · 县级服务器',
             accountsTitle: '站点、令牌和管理员', accountsSubject: '站点或管理员', accountsDetail: '详情',
             accountsCount: (n) => '共 ' + n + ' 条变更', accountsNone: '暂无站点、令牌或管理员的变更。',
@@ -98,6 +131,37 @@ enum AdminPageScript {
             err409: '该冲突已被处理（可能是其他管理员）。下方显示的是当前状态。',
             err400: '服务器拒绝了请求：', errNetwork: '无法连接县级服务器，请检查网络后重试。',
             errServer: '服务器出错：', errHttp: '服务器返回了意外的结果：HTTP ',
+            navSites: '同步概况', navAccounts: '站点与令牌', sitesTitle: '各单位同步情况', refresh: '刷新',
+            colOffice: '单位', colLastPush: '最近上传', colLastPull: '最近下载', colPending: '待下载',
+            colHeld: '暂缓（被拒）', colToken: '令牌', colKind: '类别', colMove: '调整上级', colAdmin: '管理员', colCreated: '创建时间',
+            sitesHint: '待下载：该单位上次下载之后县里有变动的记录。暂缓：县级服务器拒收的上传（电脑时钟超前太多，或无权写入、数值不合规的记录）；这些修改保留在该单位，改正后会自动上传。',
+            sitesCount: (n, k) => '共 ' + n + ' 个单位' + (k ? ' · ' + k + ' 个需要处理' : ' · 均正常'),
+            sitesNone: '还没有单位：请在“站点与令牌”中添加。', serverTime: '服务器时间',
+            ago: (s) => s < 60 ? '刚刚' : s < 3600 ? Math.floor(s / 60) + ' 分钟前' : s < 86400 ? Math.floor(s / 3600) + ' 小时前' : Math.floor(s / 86400) + ' 天前',
+            never: '从未', neverPulled: '从未下载', upToDate: '已是最新',
+            pendingRecords: (n, more) => (more ? '超过 ' : '') + n + ' 条记录',
+            pushedChanges: (n) => '应用 ' + n + ' 项修改',
+            unsent: (n) => '单位报告待上传 ' + n + ' 项',
+            clockAhead: (m) => '电脑时钟超前约 ' + m + ' 分钟，上传被拒', refused: (n, why) => n + ' 项修改被拒（' + why + '）',
+            refusedTimes: (n) => '累计被拒 ' + n + ' 次', reason: '服务器说明', noneHeld: '无',
+            codes: { forbidden: '无权写入', wrong_type: '数值类型不符', malformed_key: '记录主键有误', value_too_large: '内容过长',
+              constraint_violated: '数值不合规', unknown_column: '未知字段', unknown_table: '未知数据表', bad_request: '格式错误' },
+            tokenStatus: { active: '有效', revoked: '已吊销', unused: '从未使用' },
+            kinds: { county: '区/县政协', township: '乡镇政协工委', street: '街道委员工作室', station: '社区联络站' },
+            manageTitle: '站点与令牌', tokenOnce: '令牌只显示这一次：请立即交给该单位（cpsync init --token …），本页面不会保存。',
+            done: '完成', addSiteTitle: '添加站点', siteName: '名称', siteId: '标识（a–z、0–9、- 或 _）', siteParent: '上级',
+            addSite: '添加并签发令牌', noParent: '（顶层，无上级）', adminsTitle: '管理员账户',
+            adminsHint: '管理员在县级服务器上添加和吊销：cpsyncd admin add 姓名 / cpsyncd admin revoke 姓名。',
+            issueToken: '签发新令牌', revokeToken: '吊销令牌', move: '移动',
+            confirmToken: (n) => '为“' + n + '”签发新令牌？其当前令牌立即失效。',
+            confirmRevoke: (n) => '吊销“' + n + '”的令牌？在获得新令牌之前该单位无法同步；其数据保留。',
+            confirmMove: (n, p) => '把“' + n + '”移到“' + p + '”之下？各单位下次同步时收到新的站点树。',
+            tokenFor: (n) => '“' + n + '”的新令牌：', revoked: (n) => '已吊销“' + n + '”的令牌。',
+            movedTo: (n, p) => '“' + n + '”已移到“' + p + '”之下。', added: (n) => '已添加“' + n + '”。其令牌：',
+            badSiteId: '标识须为 1–64 个字符，只能包含 a–z、0–9、“-”或“_”。', badSiteName: '请输入站点名称。',
+            badPlacement: (k, p) => k + '不能设在' + p + '之下。', kept: '已采用', noNote: '无备注',
+            replaced: '替换了', technical: '技术信息', adminAction: '管理员',
+            detailKeys: { kind: '类别', parent: '上级', name: '名称', token: '令牌标记', from: '原', to: '新' },
           };
           const T = zh ? ZH : EN;
           const TABLES = {
@@ -270,10 +334,12 @@ enum AdminPageScript {
           }
 
           // ---- views ------------------------------------------------------------------------------------------
-          const views = ['signin-view', 'list-view', 'detail-view', 'audit-view'];
+          const views = ['signin-view', 'sites-view', 'accounts-view', 'list-view', 'detail-view', 'audit-view'];
           function show(view) {
             for (const v of views) $(v).hidden = v !== view;
             $('nav').hidden = view === 'signin-view';
+            $('nav-sites').classList.toggle('current', view === 'sites-view');
+            $('nav-accounts').classList.toggle('current', view === 'accounts-view');
             $('nav-conflicts').classList.toggle('current', view === 'list-view' || view === 'detail-view');
             $('nav-audit').classList.toggle('current', view === 'audit-view');
             document.body.setAttribute('data-view', view);
@@ -285,6 +351,10 @@ enum AdminPageScript {
             clear($('audit-rows'));
             clear($('accounts-rows'));
             clear($('detail'));
+            for (const id of ['sites-rows', 'manage-rows', 'admin-rows', 'token-value', 'token-box-text']) clear($(id));
+            $('token-box').hidden = true;
+            $('manage-confirm').hidden = true;
+            manageAction = null;
             show('signin-view');
             hideBanner();
             const err = $('signin-error');
@@ -348,18 +418,27 @@ enum AdminPageScript {
               const side = (s, testid, wins) => el('td', { class: 'side' },
                 el('div', {}, valueNode(s.value, testid), wins ? el('span', { class: 'badge win', text: T.wins }) : null),
                 el('div', { class: 'meta' }, siteText(s) + ' · ' + time(s.at)));
+              const r = c.status === 'resolved' ? c.resolution : null;
+              // A resolved conflict shows what the admin decided, not the merge's winner of the time.
+              const decision = () => el('td', { class: 'side', 'data-testid': 'list-decision' },
+                el('div', {}, valueNode(r.value, 'list-decision-value'), el('span', { class: 'badge kept', text: T.kept })),
+                el('div', { class: 'meta', 'data-testid': 'list-decision-meta' }, (T.actions[r.action] || r.action) + ' · ' + r.by + ' · ' + time(r.at)));
+              const note = () => el('td', { class: 'side' },
+                r.note ? el('div', { class: 'note', 'data-testid': 'list-decision-note' }, r.note) : el('div', { class: 'meta' }, T.noNote),
+                el('div', { class: 'meta' }, T.replaced + ' ' + valueText(r.before)));
               const open = el('a', { href: '#/conflicts/' + encodeURIComponent(c.id), class: 'button', 'data-testid': 'open-conflict' }, T.review);
               rows.appendChild(el('tr', { 'data-testid': 'conflict-row', 'data-conflict-id': c.id, class: 'status-' + c.status },
                 el('td', { class: 'num' }, c.id),
                 el('td', { 'data-testid': 'conflict-field' }, field(c)),
                 el('td', { 'data-testid': 'conflict-row-label', class: 'row-label' }, c.rowLabel),
-                side(c.winner, 'list-winner-value', true),
-                side(c.other, 'list-other-value', false),
+                r ? decision() : side(c.winner, 'list-winner-value', true),
+                r ? note() : side(c.other, 'list-other-value', false),
                 el('td', { class: 'when' }, time(c.detectedAt)),
                 el('td', {}, el('span', { class: 'badge status ' + c.status, 'data-testid': 'conflict-status' }, statusText(c.status))),
                 el('td', {}, open)));
             }
-            for (const v of rows.querySelectorAll('.value')) v.textContent = short(v.textContent, 80);
+            for (const v of rows.querySelectorAll('.value, .note')) v.textContent = short(v.textContent, 80);
+            labelCells($('conflict-table'));
           }
 
           // The conflict on screen and the action awaiting confirmation.
@@ -395,7 +474,8 @@ enum AdminPageScript {
             box.appendChild(el('p', { class: 'row-info' },
               el('span', { class: 'row-label', 'data-testid': 'row-label' }, c.rowLabel),
               el('span', { class: 'badge status ' + c.status, 'data-testid': 'detail-status' }, statusText(c.status))));
-            box.appendChild(el('p', { class: 'meta' }, '#' + c.id + ' · ' + T.detected + ' ' + time(c.detectedAt) + ' · ' + T.key + ' ' + c.pk));
+            box.appendChild(el('p', { class: 'meta' }, '#' + c.id + ' · ' + T.detected + ' ' + time(c.detectedAt)));
+            if (c.resolution) box.appendChild(resolutionPanel(c.resolution));
 
             const d = diffNodes(c.winner.value, c.other.value);
             const card = (title, s, valueEl, cls, testid, wins) => el('article', { class: 'side-card ' + cls, 'data-testid': testid },
@@ -409,7 +489,9 @@ enum AdminPageScript {
             if (d && d.tooLong) box.appendChild(el('p', { class: 'hint' }, T.diffTooLong));
 
             if (c.status === 'open') box.appendChild(actionsPanel(c));
-            if (c.resolution) box.appendChild(resolutionPanel(c.resolution));
+            // The record's key and the raw names are for whoever debugs the sync, not for the clerk.
+            box.appendChild(el('details', { class: 'technical', 'data-testid': 'technical' }, el('summary', {}, T.technical),
+              el('p', { class: 'meta' }, c.table + '.' + c.column + ' · ' + T.key + ' ', el('code', { 'data-testid': 'detail-pk' }, c.pk))));
           }
 
           function actionsPanel(c) {
@@ -532,8 +614,12 @@ enum AdminPageScript {
             for (const a of entries.slice().reverse()) {
               const action = String(a.action || '');
               const sub = action.startsWith('resolve:') ? action.slice(8) : action;
-              const what = [a.conflictId ? '#' + a.conflictId : null, a.table && a.column ? a.table + '.' + a.column : a.table].filter(Boolean).join(' · ');
-              const link = a.conflictId ? el('a', { href: '#/conflicts/' + encodeURIComponent(a.conflictId) }, what) : what;
+              const field = [a.tableLabel || a.table, a.columnLabel || a.column].filter(Boolean).join(' · ');
+              const name = a.rowLabel || (a.conflictId ? '#' + a.conflictId : '');
+              const link = el('div', {},
+                a.conflictId ? el('a', { href: '#/conflicts/' + encodeURIComponent(a.conflictId), 'data-testid': 'audit-record' }, name)
+                  : el('span', { 'data-testid': 'audit-record' }, name),
+                el('div', { class: 'meta', 'data-testid': 'audit-field' }, field));
               rows.appendChild(el('tr', { 'data-testid': 'audit-row', 'data-conflict-id': a.conflictId || '' },
                 el('td', { class: 'when' }, time(a.at)),
                 el('td', {}, a.by || ''),
@@ -543,6 +629,7 @@ enum AdminPageScript {
                 el('td', {}, a.after === null || a.after === undefined ? '' : short(valueText(a.after), 120)),
                 el('td', {}, a.note || '')));
             }
+            labelCells(document.querySelector('[data-testid=audit-table]'));
             await loadAccountsAudit();
           }
 
@@ -563,9 +650,206 @@ enum AdminPageScript {
                 el('td', {}, a.actor || ''),
                 el('td', {}, T.accountActions[action] || action),
                 el('td', {}, a.subject || ''),
-                el('td', {}, move ? T.moved(move[1], move[2]) : (a.detail || ''))));
+                el('td', {}, move ? T.moved(move[1], move[2]) : detailText(a.detail))));
             }
+            labelCells(document.querySelector('[data-testid=accounts-table]'));
           }
+
+          /** `kind=station parent=huashan name=… token=3f2a9c1e` in the reader's words; anything else as it is. */
+          function detailText(d) {
+            const text = String(d || '');
+            if (!text) return '';
+            const parts = text.split(/ (?=(?:kind|parent|name|token|from|to)=)/);
+            if (!parts.every((p) => /^(kind|parent|name|token|from|to)=/.test(p))) return text;
+            return parts.map((p) => {
+              const i = p.indexOf('='), k = p.slice(0, i), v = p.slice(i + 1);
+              return T.detailKeys[k] + (zh ? '：' : ': ') + (k === 'kind' ? kindText(v) : v === '-' ? T.noneHeld : v);
+            }).join(zh ? '；' : '; ');
+          }
+
+          // ---- sync dashboard and managing sites -------------------------------------------------------------
+          const KINDS = ['county', 'township', 'street', 'station'];
+          function kindText(k) { return T.kinds[k] || k; }
+          function ago(ms, now) { return T.ago(Math.max(0, Math.round((Number(now) - Number(ms)) / 1000))); }
+          function known(v) { return v !== null && v !== undefined; }
+          /** Copies each column's header into its cells, for the narrow layout where a row becomes a card. */
+          function labelCells(table) {
+            if (!table) return;
+            const heads = Array.from(table.querySelectorAll('thead th')).map((th) => th.textContent.trim());
+            for (const tr of table.tBodies[0].rows) Array.from(tr.cells).forEach((td, i) => { if (heads[i]) td.setAttribute('data-label', heads[i]); });
+          }
+          /** The same nesting rule as the server's (`ServerStore.mayPlace`). */
+          function mayPlace(kind, parentKind) {
+            if (parentKind === 'county') return true;
+            if (parentKind === 'township' || parentKind === 'street') return kind === 'street' || kind === 'station';
+            if (parentKind === 'station') return false;
+            return true;
+          }
+          function officeCell(s) {
+            return el('td', { class: 'office depth-' + Math.min(s.depth || 0, 3) },
+              el('div', { class: 'office-name', 'data-testid': 'site-name' }, s.name),
+              el('div', { class: 'meta' }, kindText(s.kind) + ' · ', el('span', { class: 'site-id', 'data-testid': 'site-id' }, s.id)));
+          }
+          function whenCell(ms, now, testid, extra) {
+            if (!known(ms)) return el('td', { 'data-testid': testid }, el('span', { class: 'muted' }, T.never), extra || null);
+            return el('td', { 'data-testid': testid, title: time(ms) }, el('div', { class: 'ago' }, ago(ms, now)), el('div', { class: 'meta' }, time(ms)), extra || null);
+          }
+          function tokenBadge(s) {
+            return el('span', { class: 'badge token ' + s.token, 'data-testid': 'site-token' }, T.tokenStatus[s.token] || s.token);
+          }
+          function heldCell(s) {
+            const items = [];
+            if (s.clockAhead) {
+              items.push(el('div', { class: 'warn', 'data-testid': 'held-clock' }, T.clockAhead(Math.max(1, Math.round(Number(s.clockSkewMs || 0) / 60000)))),
+                el('div', { class: 'meta' }, time(s.clockRefusedAt)));
+            }
+            if (known(s.refusedAt)) {
+              const why = (T.codes[s.refusedCode] || s.refusedCode || '');
+              items.push(el('div', { class: 'warn', 'data-testid': 'held-refused' }, T.refused(Number(s.refusedChanges || 1), why)),
+                el('div', { class: 'meta' }, time(s.refusedAt) + ' · ' + T.refusedTimes(Number(s.refusals || 1))));
+              if (s.refusedReason) items.push(el('details', { class: 'technical' }, el('summary', {}, T.reason), el('p', { class: 'meta reason' }, s.refusedReason)));
+            }
+            if (!items.length) items.push(el('span', { class: 'muted' }, T.noneHeld));
+            return el('td', { 'data-testid': 'site-held' }, items);
+          }
+          function needsAttention(s) { return s.clockAhead || known(s.refusedAt) || s.token === 'revoked'; }
+
+          async function loadSites() {
+            show('sites-view');
+            const rows = $('sites-rows');
+            rows.removeAttribute('data-loaded');
+            $('sites-summary').textContent = T.loading;
+            let data;
+            try { data = await api('GET', '/v1/admin/sites'); } catch (e) { $('sites-summary').textContent = ''; showError(e); return; }
+            clear(rows);
+            const sites = data.sites || [];
+            const now = data.serverTime;
+            $('sites-summary').textContent = sites.length
+              ? T.sitesCount(sites.length, sites.filter(needsAttention).length) + ' · ' + T.serverTime + ' ' + time(now) : T.sitesNone;
+            for (const s of sites) {
+              const pending = Number(s.pending || 0);
+              const pendingCell = el('td', { 'data-testid': 'site-pending', class: pending > 0 ? 'pending some' : 'pending' },
+                el('div', {}, pending === 0 && !s.pendingMore ? T.upToDate : T.pendingRecords(pending, s.pendingMore)),
+                !known(s.lastPullAt) ? el('div', { class: 'meta' }, T.neverPulled) : null,
+                Number(s.reportedUnsent || 0) > 0 ? el('div', { class: 'meta unsent', 'data-testid': 'site-unsent' }, T.unsent(s.reportedUnsent)) : null);
+              rows.appendChild(el('tr', { 'data-testid': 'site-row', 'data-site-id': s.id, 'data-token': s.token,
+                'data-attention': needsAttention(s) ? 'true' : 'false', class: needsAttention(s) ? 'attention' : null },
+                officeCell(s),
+                whenCell(s.lastPushAt, now, 'site-push', known(s.lastPushChanges) ? el('div', { class: 'meta' }, T.pushedChanges(s.lastPushChanges)) : null),
+                whenCell(s.lastPullAt, now, 'site-pull'),
+                pendingCell,
+                heldCell(s),
+                el('td', {}, tokenBadge(s))));
+            }
+            labelCells($('sites-table'));
+            rows.setAttribute('data-loaded', 'true');
+          }
+
+          let manageAction = null;
+          function ask2(text, action) {
+            manageAction = action;
+            $('manage-confirm-text').textContent = text;
+            $('manage-confirm').hidden = false;
+            $('manage-confirm-yes').focus();
+          }
+          function closeConfirm() { manageAction = null; $('manage-confirm').hidden = true; }
+          function showToken(text, token) {
+            $('token-box-text').textContent = text;
+            $('token-value').textContent = token;
+            $('token-box').hidden = false;
+            $('token-box').scrollIntoView({ block: 'nearest' });
+          }
+          function closeTokenBox() { clear($('token-value')); clear($('token-box-text')); $('token-box').hidden = true; }
+
+          async function manage(method, path, body, done) {
+            hideBanner();
+            try { const r = await api(method, path, body); done(r); } catch (e) { showError(e); return; }
+            await loadAccounts(true);
+          }
+
+          async function loadAccounts(keepBox) {
+            show('accounts-view');
+            if (keepBox !== true) closeTokenBox();
+            const rows = $('manage-rows');
+            rows.removeAttribute('data-loaded');
+            let data;
+            try { data = await api('GET', '/v1/admin/sites'); } catch (e) { showError(e); return; }
+            const sites = data.sites || [];
+            const byId = new Map(sites.map((s) => [s.id, s]));
+            siteKinds = new Map(sites.map((s) => [s.id, s.kind]));
+            const below = (id) => { // the site and everything under it
+              const out = new Set([id]);
+              let grew = true;
+              while (grew) { grew = false; for (const s of sites) if (s.parent && out.has(s.parent) && !out.has(s.id)) { out.add(s.id); grew = true; } }
+              return out;
+            };
+            clear(rows);
+            for (const s of sites) {
+              const inside = below(s.id);
+              const select = el('select', { 'data-testid': 'move-parent', 'aria-label': T.colMove + ' · ' + s.name });
+              for (const p of sites) {
+                if (inside.has(p.id) || !mayPlace(s.kind, p.kind)) continue;
+                select.appendChild(el('option', { value: p.id, selected: p.id === s.parent }, '\u00a0'.repeat(2 * (p.depth || 0)) + p.name));
+              }
+              const moveButton = el('button', { type: 'button', class: 'secondary', 'data-testid': 'move-site', disabled: !select.options.length || !s.parent }, T.move);
+              moveButton.addEventListener('click', () => {
+                const target = byId.get(select.value);
+                if (!target || target.id === s.parent) return;
+                ask2(T.confirmMove(s.name, target.name), () => manage('POST', '/v1/admin/sites/' + encodeURIComponent(s.id) + '/move', { parent: target.id },
+                  () => banner('success', T.movedTo(s.name, target.name))));
+              });
+              const tokenButton = el('button', { type: 'button', class: 'secondary', 'data-testid': 'issue-token' }, T.issueToken);
+              tokenButton.addEventListener('click', () => ask2(T.confirmToken(s.name), () => manage('POST', '/v1/admin/sites/' + encodeURIComponent(s.id) + '/token', undefined,
+                (r) => showToken(T.tokenFor(s.name), r.token))));
+              const revokeButton = el('button', { type: 'button', class: 'secondary danger', 'data-testid': 'revoke-token', disabled: s.token === 'revoked' }, T.revokeToken);
+              revokeButton.addEventListener('click', () => ask2(T.confirmRevoke(s.name), () => manage('POST', '/v1/admin/sites/' + encodeURIComponent(s.id) + '/revoke', undefined,
+                () => banner('success', T.revoked(s.name)))));
+              rows.appendChild(el('tr', { 'data-testid': 'manage-row', 'data-site-id': s.id, 'data-token': s.token },
+                officeCell(s),
+                el('td', {}, kindText(s.kind)),
+                el('td', {}, tokenBadge(s)),
+                el('td', {}, s.parent ? el('div', { class: 'inline-form' }, select, moveButton) : el('span', { class: 'muted' }, T.noParent)),
+                el('td', {}, el('div', { class: 'action-buttons' }, tokenButton, revokeButton))));
+            }
+            labelCells($('manage-table'));
+            const parent = $('add-parent');
+            const chosen = parent.value;
+            clear(parent);
+            parent.appendChild(el('option', { value: '' }, T.noParent));
+            for (const p of sites) parent.appendChild(el('option', { value: p.id }, '\u00a0'.repeat(2 * (p.depth || 0)) + p.name));
+            parent.value = byId.has(chosen) ? chosen : (sites.find((x) => x.kind === 'county') || { id: '' }).id;
+            const admins = $('admin-rows');
+            clear(admins);
+            for (const a of data.admins || []) {
+              admins.appendChild(el('tr', { 'data-testid': 'admin-row' }, el('td', {}, a.name), el('td', { class: 'when' }, time(a.createdAt)),
+                el('td', {}, el('span', { class: 'badge token ' + (a.revoked ? 'revoked' : 'active') }, a.revoked ? T.tokenStatus.revoked : T.tokenStatus.active))));
+            }
+            labelCells(document.querySelector('[data-testid=admins-table]'));
+            rows.setAttribute('data-loaded', 'true');
+          }
+
+          async function addSite(ev) {
+            ev.preventDefault();
+            const err = $('add-error');
+            const id = $('add-id').value.trim(), name = $('add-name').value.trim(), kind = $('add-kind').value, parent = $('add-parent').value;
+            const parentKind = parent ? parentSiteKind(parent) : null;
+            let problem = null;
+            if (!name) problem = T.badSiteName;
+            else if (!/^[a-z0-9_-]{1,64}$/.test(id)) problem = T.badSiteId;
+            else if (parentKind && !mayPlace(kind, parentKind)) problem = T.badPlacement(kindText(kind), kindText(parentKind));
+            if (problem) { err.textContent = problem; err.hidden = false; return; }
+            err.hidden = true;
+            $('add-submit').disabled = true;
+            try {
+              await manage('POST', '/v1/admin/sites', { id, name, kind, parent: parent || null }, (r) => {
+                showToken(T.added(name), r.token);
+                $('add-id').value = '';
+                $('add-name').value = '';
+              });
+            } finally { $('add-submit').disabled = false; }
+          }
+          let siteKinds = new Map();
+          function parentSiteKind(id) { return siteKinds.get(id) || null; }
 
           function route() {
             if (!token()) { show('signin-view'); return; }
@@ -573,7 +857,9 @@ enum AdminPageScript {
             const m = /^\/conflicts\/([^/]+)$/.exec(h);
             if (m) { loadDetail(decodeURIComponent(m[1])); return; }
             if (h === '/audit') { loadAudit(); return; }
-            loadList();
+            if (h === '/conflicts') { loadList(); return; }
+            if (h === '/accounts') { loadAccounts(); return; }
+            loadSites();
           }
 
           function translate() {
@@ -585,6 +871,8 @@ enum AdminPageScript {
             }
             const sel = $('filter-table');
             for (const [name, labels] of Object.entries(TABLES)) sel.appendChild(el('option', { value: name }, zh ? labels[0] : labels[1]));
+            for (const k of KINDS) $('add-kind').appendChild(el('option', { value: k }, T.kinds[k]));
+            $('add-kind').value = 'township';
           }
 
           function start() {
@@ -598,6 +886,11 @@ enum AdminPageScript {
               loadList();
             });
             window.addEventListener('hashchange', () => { hideBanner(); route(); });
+            $('sites-refresh').addEventListener('click', () => { hideBanner(); loadSites(); });
+            $('add-site').addEventListener('submit', addSite);
+            $('token-box-close').addEventListener('click', closeTokenBox);
+            $('manage-confirm-yes').addEventListener('click', () => { const f = manageAction; closeConfirm(); if (f) f(); });
+            $('manage-confirm-no').addEventListener('click', closeConfirm);
             route();
             document.body.setAttribute('data-ready', 'true');
           }

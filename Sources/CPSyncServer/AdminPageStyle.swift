@@ -97,11 +97,64 @@ enum AdminPageStyle {
         .resolution dl { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; margin: 0; }
         .resolution dt { color: var(--muted); }
         .resolution dd { margin: 0; white-space: pre-wrap; overflow-wrap: anywhere; }
+        .heading-row { display: flex; flex-wrap: wrap; align-items: center; justify-content: space-between; gap: .5rem 1rem; }
+        .heading-row h2 { margin-bottom: .25rem; }
+        .muted { color: var(--muted); }
+        td.office { min-width: 11rem; }
+        td.office.depth-1 { padding-left: 1.6rem; }
+        td.office.depth-2, td.office.depth-3 { padding-left: 2.8rem; }
+        td.office.depth-1 .office-name::before, td.office.depth-2 .office-name::before, td.office.depth-3 .office-name::before {
+          content: "└ "; color: var(--muted);
+        }
+        .office-name { font-weight: 600; }
+        .site-id, code { font-family: ui-monospace, "DejaVu Sans Mono", monospace; font-size: .8rem; overflow-wrap: anywhere; }
+        tr.attention td { background: #fffaf0; }
+        .warn { color: var(--error); font-weight: 600; }
+        td.pending.some > div:first-child { color: var(--other); font-weight: 600; }
+        .inline-form select { min-width: 9rem; }
+        .badge.token.active { background: var(--ok-bg); color: var(--ok); border: 1px solid #a9d8b9; margin-left: 0; }
+        .badge.token.revoked { background: var(--error-bg); color: var(--error); border: 1px solid #f3b4bf; margin-left: 0; }
+        .badge.token.unused { background: #eef0f3; color: var(--muted); border: 1px solid var(--line); margin-left: 0; }
+        .badge.kept { background: var(--win-bg); color: var(--win); border: 1px solid #a9d8b9; }
+        .note { white-space: pre-wrap; overflow-wrap: anywhere; }
+        details.technical { margin-top: .75rem; color: var(--muted); font-size: .85rem; }
+        details.technical summary { cursor: pointer; }
+        .reason { overflow-wrap: anywhere; }
+        .inline-form { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; }
+        .inline-form select { max-width: 14rem; }
+        button.danger { color: var(--error); border-color: #e6a1ad; }
+        .token-box { margin: 0 0 1rem; border: 2px solid var(--win); border-radius: 8px; padding: .75rem 1rem; background: var(--ok-bg); }
+        .token-box .token { display: block; font-size: 1rem; padding: .5rem .6rem; background: #fff; border: 1px solid var(--line); border-radius: 6px; word-break: break-all; user-select: all; }
+        #accounts-view h3 { margin-top: 1.5rem; }
+        #manage-confirm { margin: 0 0 1rem; }
         .visually-hidden { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
         .foot { text-align: center; color: var(--muted); font-size: .8rem; padding: 1rem; }
         @media (max-width: 48rem) {
           .compare { grid-template-columns: 1fr; }
-          main { padding: 1rem; }
+          main { padding: 1rem .75rem; }
+          .top { padding: .6rem .75rem; }
+          .top h1 { font-size: 1.05rem; }
+          .top nav { flex-wrap: wrap; gap: .35rem .9rem; }
+          .filters label, .filters input, .filters select { width: 100%; }
+          /* Tables become one card per row, each cell under its column's name (set by app.js as data-label). */
+          .table-wrap { overflow-x: visible; background: transparent; border: none; }
+          table.data.stack, table.data.stack tbody, table.data.stack tr, table.data.stack td { display: block; width: 100%; }
+          table.data.stack thead { display: none; }
+          table.data.stack tr { background: var(--paper); border: 1px solid var(--line); border-radius: 8px; margin: 0 0 .75rem; padding: .4rem 0; }
+          table.data.stack td { border: none; padding: .3rem .85rem; max-width: none; min-width: 0; }
+          table.data.stack td[data-label]::before {
+            content: attr(data-label); display: block; font-size: .75rem; font-weight: 600; color: var(--muted);
+          }
+          table.data.stack td.office { padding-left: .85rem; font-size: 1.05rem; }
+          tr.attention td { background: transparent; }
+          table.data.stack tr.attention { border-left: 4px solid var(--error); }
+          table.data.stack td.office[data-label]::before { content: none; }
+          .inline-form select { max-width: 100%; flex: 1 1 10rem; }
+          /* The dashboard's and the site list's cards: two columns of short facts under the office's name. */
+          #sites-table tr, #manage-table tr { display: grid; grid-template-columns: 1fr 1fr; }
+          #sites-table td.office, #manage-table td.office, #sites-table td[data-testid=site-held], #manage-table td:nth-child(n+4) { grid-column: 1 / -1; }
+          #sites-table td[data-testid=site-held] { order: 10; }
+          table.data.stack td.office .office-name::before { content: none; }
         }
         @media print {
           body { background: #fff; font-size: 11pt; }

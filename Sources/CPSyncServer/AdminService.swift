@@ -7,10 +7,13 @@ import Foundation
 public struct AdminService: Sendable {
     public let store: ServerStore
     public let log: EventLog
+    /// Each office's pushes, pulls and refusals (the dashboard); the router records into it.
+    public let activity: SiteActivity
 
-    public init(store: ServerStore, log: EventLog = EventLog()) {
+    public init(store: ServerStore, log: EventLog = EventLog(), activity: SiteActivity? = nil) {
         self.store = store
         self.log = log
+        self.activity = activity ?? SiteActivity(store: store)
     }
 
     public struct Filter: Sendable {
@@ -103,14 +106,16 @@ public struct AdminService: Sendable {
     }
 
     /// The audit trail, oldest first; `filter.from`/`to` bound the resolution time.
-    public func audit(_ filter: Filter = Filter()) throws(ErrorBody) -> AuditListResponse {
+    public func audit(_ filter: Filter = Filter(), chinese: Bool = false) throws(ErrorBody) -> AuditListResponse {
         do {
             return try store.read { r in
                 AuditListResponse(entries: try r.resolutions().filter { _, res in
                     (filter.from == nil || res.at >= filter.from!) && (filter.to == nil || res.at < filter.to!)
                 }.map { c, res in
                     AuditEntryDTO(id: c.id, at: res.at, by: res.by, action: "resolve:\(res.action.rawValue)", conflictId: c.id,
-                                  table: c.table, column: c.column, pk: c.pk, before: res.before, after: res.value, note: res.note)
+                                  table: c.table, column: c.column, pk: c.pk, before: res.before, after: res.value, note: res.note,
+                                  tableLabel: FieldLabels.table(c.table, chinese: chinese), columnLabel: FieldLabels.column(c.column, chinese: chinese),
+                                  rowLabel: FieldLabels.row(c.table, pk: c.pk, in: r.database))
                 })
             }
         } catch {

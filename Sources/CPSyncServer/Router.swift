@@ -58,7 +58,12 @@ public struct Router: HTTPResponder {
                 guard case .site(let site) = try authenticate(req) else {
                     throw ErrorBody(code: .forbidden, message: "pushes need a site token, not an admin token")
                 }
-                let (body, replayed) = try sync.push(req.body, site: site)
+                let (body, replayed): ([UInt8], Bool)
+                do { (body, replayed) = try sync.push(req.body, site: site) } catch {
+                    admin.activity.refused(site: site, error)
+                    throw error
+                }
+                admin.activity.pushed(site: site, changes: replayed ? nil : (try? PushResponse.decode(body)).map(\.applied))
                 var response = HTTPResponse.json(body)
                 if replayed { response.headers.set("CPSync-Replayed", "true") }
                 return ("push", response)
@@ -69,7 +74,11 @@ public struct Router: HTTPResponder {
                                                           serverSchema: CPPCCSchema.version) {
                     throw problem
                 }
-                return ("pull", json(try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)))
+                let page = try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)
+                if case .site(let site) = principal {
+                    admin.activity.pulled(site: site, cursor: page.cursor, hasMore: page.hasMore, unsent: query.unsent)
+                }
+                return ("pull", json(page))
             case ("GET", "/metrics"):
                 return ("metrics", .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
             case ("GET", "/v1/admin/conflicts"):
@@ -77,10 +86,18 @@ public struct Router: HTTPResponder {
                 return ("admin_conflicts", json(try admin.list(try AdminService.filter(from: req.query), chinese: zh(req))))
             case ("GET", "/v1/admin/audit"):
                 try requireAdmin(req)
-                return ("admin_audit", json(try admin.audit(try AdminService.filter(from: req.query))))
+                return ("admin_audit", json(try admin.audit(try AdminService.filter(from: req.query), chinese: zh(req))))
             case ("GET", "/v1/admin/accounts-audit"):
                 try requireAdmin(req)
                 return ("admin_accounts_audit", json(try admin.accountsAudit(try AdminService.filter(from: req.query))))
+            case ("GET", "/v1/admin/sites"):
+                try requireAdmin(req)
+                return ("admin_sites", json(try admin.sites()))
+            case ("POST", "/v1/admin/sites"):
+                let name = try requireAdmin(req)
+                var r = json(try admin.createSite(body: req.body, admin: name))
+                r.status = 201
+                return ("admin_site_add", r)
             case ("GET", "/"):
                 var r = HTTPResponse(status: 302)
                 r.headers.set("Location", "/admin/")
@@ -97,11 +114,20 @@ public struct Router: HTTPResponder {
                 let name = try requireAdmin(req)
                 return ("admin_resolve", json(try admin.resolve(parts[4], body: req.body, admin: name, chinese: zh(req))))
             }
+            if parts.count == 6, parts[1] == "v1", parts[2] == "admin", parts[3] == "sites", req.method == "POST",
+               ["token", "revoke", "move"].contains(parts[5]) {
+                let name = try requireAdmin(req)
+                switch parts[5] {
+                case "token": return ("admin_site_token", json(try admin.issueToken(parts[4], admin: name)))
+                case "revoke": return ("admin_site_revoke", json(try admin.revokeSite(parts[4], admin: name)))
+                default: return ("admin_site_move", json(try admin.moveSite(parts[4], body: req.body, admin: name)))
+                }
+            }
             if path == "/admin" || path.hasPrefix("/admin/"), req.method == "GET" || req.method == "HEAD" {
                 return ("admin_page", AdminPage.response(for: path))
             }
             if ["/v1/health", "/v1/status", "/v1/push", "/v1/pull", "/metrics", "/v1/admin/conflicts", "/v1/admin/audit",
-                "/v1/admin/accounts-audit"].contains(path) {
+                "/v1/admin/accounts-audit", "/v1/admin/sites"].contains(path) {
                 throw ErrorBody(code: .methodNotAllowed, message: "\(req.method) is not allowed on \(path)")
             }
             throw ErrorBody(code: .notFound, message: "no such endpoint: \(req.method) \(path)")

@@ -22,6 +22,8 @@ public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, Ex
     case moveRoot(String)
     /// `site move` of the server's own id (never a registered office).
     case moveServerSite(String)
+    /// `site add`/`site move` under a parent whose kind cannot hold the site's (a township under a station).
+    case badPlacement(site: String, kind: String, parent: String, parentKind: String)
     case badAdminName(String)
     case adminExists(String)
     case unknownAdmin(String)
@@ -67,6 +69,9 @@ public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, Ex
         case .moveServerSite(let id):
             L10n.pick(en: "'\(id)' is the county server's own id, not an office in the site tree; nothing was changed",
                       zh: "'\(id)' 是县级服务器自身的标识，不是站点树中的办公室；未做任何改动")
+        case .badPlacement(let site, let kind, let parent, let parentKind):
+            L10n.pick(en: "cannot place '\(site)' (a \(kind)) under '\(parent)' (a \(parentKind)): the county holds townships, streets and stations, a township or street holds streets and stations, a station holds none; nothing was changed",
+                      zh: "不能把 '\(site)'（\(Self.kindName(kind))）放在 '\(parent)'（\(Self.kindName(parentKind))）之下：县政协下可设乡镇、街道和联络站，乡镇或街道下可设街道和联络站，联络站下不能再设站点；未做任何改动")
         case .badAdminName(let name):
             L10n.pick(en: "admin name '\(name)' must be 1–64 characters", zh: "管理员名称 '\(name)' 须为 1–64 个字符")
         case .adminExists(let name):
@@ -77,6 +82,10 @@ public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, Ex
         case .adminAlreadyRevoked(let name):
             L10n.pick(en: "admin '\(name)' is already revoked", zh: "管理员 '\(name)' 的令牌已吊销")
         }
+    }
+
+    static func kindName(_ kind: String) -> String {
+        ["county": "区/县政协", "township": "乡镇政协工委", "street": "街道委员工作室", "station": "社区联络站"][kind] ?? kind
     }
 
     public var exitCode: ExitCode {

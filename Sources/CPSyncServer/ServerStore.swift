@@ -80,6 +80,7 @@ public final class ServerStore: Sendable {
         replica.recordsConflicts = true
         try replica.database.execute(Self.serverTablesSQL)
         try Self.migrateBatches(replica.database)
+        try SiteActivity.install(replica.database)
         try CPPCCSchema.install(on: replica)
         try replica.foldLog()
         if try replica.database.scalar("SELECT value FROM _srv_meta WHERE key = 'epoch'") == nil {
@@ -123,6 +124,12 @@ public final class ServerStore: Sendable {
             if let problem = StorageProblem(error, databasePath: databasePath) { health.writeFailed(problem) }
             throw error
         }
+    }
+
+    /// Runs `body` with the writer only when it is free right now (nil otherwise): for bookkeeping that must never
+    /// make a request wait.
+    public func tryWrite<T>(_ body: (Replica) throws -> T) throws -> T? {
+        try writer.tryWithLock { try body($0) }
     }
 
     /// Why writes fail, if they do (for `/v1/health`). Cheap: after a storage failure it probes with a write at
@@ -184,6 +191,7 @@ public final class ServerStore: Sendable {
                 if let parent, try r.database.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(parent)])?.int64Value == 0 {
                     throw ServerError.unknownParent(parent)
                 }
+                if let parent { try Self.checkPlacement(r.database, site: id, kind: kind, parent: parent) }
                 try r.database.run("INSERT INTO _srv_sites(id, name, kind, parent, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                                    [.text(id), .text(name), .text(kind), parent.map { .text($0) } ?? .null, .text(SHA256.hex(token)),
                                     .integer(HLC.wallClock().milliseconds)])

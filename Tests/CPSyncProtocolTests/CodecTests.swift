@@ -256,6 +256,16 @@ final class QueryTests: XCTestCase {
         XCTAssertThrowsError(try PullQuery(parameters: ["after": "0", "limit": "0", "protocol": "1", "schemaVersion": "3"]))
     }
 
+    func testPullQueryCarriesWhatTheOfficeStillHasToSend() throws {
+        let q = PullQuery(after: 7, schemaVersion: 3, unsent: 2)
+        XCTAssertEqual(q.queryString, "after=7&protocol=1&schemaVersion=3&unsent=2")
+        XCTAssertEqual(try PullQuery(parameters: ["after": "7", "protocol": "1", "schemaVersion": "3", "unsent": "2"]), q)
+        XCTAssertNil(try PullQuery(parameters: ["after": "7", "protocol": "1", "schemaVersion": "3"]).unsent)
+        XCTAssertThrowsError(try PullQuery(parameters: ["after": "7", "protocol": "1", "schemaVersion": "3", "unsent": "-1"])) {
+            XCTAssertTrue("\($0)".contains("unsent"))
+        }
+    }
+
     func testVersionProblem() {
         XCTAssertNil(ErrorBody.versionProblem(protocolVersion: 1, officeSchema: 3, serverSchema: 3))
         XCTAssertEqual(ErrorBody.versionProblem(protocolVersion: 2, officeSchema: 3, serverSchema: 3)?.httpStatus, 426)

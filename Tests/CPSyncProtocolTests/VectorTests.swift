@@ -55,6 +55,7 @@ final class VectorTests: XCTestCase {
         try check("conflict.json", ConflictListResponse.self, Vectors.conflicts)
         try check("audit.json", AuditListResponse.self, Vectors.audit)
         try check("accounts-audit.json", AccountAuditResponse.self, Vectors.accountsAudit)
+        try check("admin-sites.json", SiteListResponse.self, Vectors.adminSites)
         XCTAssertEqual(String(decoding: Vectors.stripNewline(try Vectors.read("health.json")), as: UTF8.self), "{\"ok\":true}")
     }
 

@@ -224,8 +224,29 @@ enum Vectors {
     static let audit = AuditListResponse(entries: [
         AuditEntryDTO(id: "1", at: 1_763_800_000_000, by: "zhang", action: "site-add", note: "huashan 华山镇"),
         AuditEntryDTO(id: "2", at: 1_763_990_000_000, by: "zhang", action: "resolve", conflictId: "18", table: "proposals", column: "number",
-                      pk: pk2, before: .integer(2025_018), after: .integer(2025_020), note: "两镇编号重复，改为 2025-020"),
+                      pk: pk2, before: .integer(2025_018), after: .integer(2025_020), note: "两镇编号重复，改为 2025-020",
+                      tableLabel: "提案", columnLabel: "案号", rowLabel: "2025-020 关于加强农村饮水安全的提案"),
     ])
+
+    static let adminSites = SiteListResponse(serverTime: 1_763_990_100_000, head: 1042, sites: [
+        SiteStatusDTO(id: "county", name: "某县政协", kind: "county", parent: nil, depth: 0, token: "active", createdAt: 1_763_800_000_000,
+                      lastPushAt: 1_763_990_000_000, lastPushChanges: 12, lastPullAt: 1_763_990_001_000, pullCursor: 1042),
+        SiteStatusDTO(id: "huashan", name: "华山镇政协工委", kind: "township", parent: "county", depth: 1, token: "active",
+                      createdAt: 1_763_800_000_000, lastPushAt: 1_763_980_000_000, lastPushChanges: 3, lastPullAt: 1_763_980_001_000,
+                      pullCursor: 1001, pending: 7, reportedUnsent: 0, clockRefusedAt: 1_763_985_000_000, clockSkewMs: 3_600_000,
+                      clockAhead: true),
+        SiteStatusDTO(id: "xiyuan", name: "西苑社区联络站", kind: "station", parent: "huashan", depth: 2, token: "active",
+                      createdAt: 1_763_800_000_000, lastPushAt: 1_763_970_000_000, lastPushChanges: nil, lastPullAt: 1_763_970_001_000,
+                      pullCursor: 998, pending: 500, pendingMore: true, refusedAt: 1_763_970_000_500, refusedChanges: 2,
+                      refusedCode: "wrong_type", refusedReason: "change 3: proposals.year must be an integer, found a real; nothing was applied",
+                      refusals: 1),
+        SiteStatusDTO(id: "dongling", name: "东岭街道委员工作室", kind: "street", parent: "county", depth: 1, token: "unused",
+                      createdAt: 1_763_800_000_000, pending: 9),
+        SiteStatusDTO(id: "taohe", name: "桃河社区联络站", kind: "station", parent: "county", depth: 1, token: "revoked",
+                      createdAt: 1_763_800_000_000, lastPushAt: 1_763_900_000_000, lastPushChanges: 1, lastPullAt: 1_763_900_001_000,
+                      pullCursor: 700, pending: 20),
+    ], admins: [AdminAccountDTO(name: "zhang", createdAt: 1_763_800_000_000, revoked: false),
+                AdminAccountDTO(name: "张三", createdAt: 1_763_810_000_000, revoked: true)])
 
     static let accountsAudit = AccountAuditResponse(entries: [
         AccountEventDTO(id: "1", at: 1_763_800_000_000, actor: "cli:wangli", action: "site-add", subject: "huashan",
@@ -253,6 +274,7 @@ enum Vectors {
             ("resolve-requests.json", resolve.bytes),
             ("audit.json", audit.encoded()),
             ("accounts-audit.json", accountsAudit.encoded()),
+            ("admin-sites.json", adminSites.encoded()),
         ]
     }
 

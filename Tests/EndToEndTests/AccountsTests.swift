@@ -142,6 +142,8 @@ import Testing
             (["site", "move", "county", "--parent", "huashan"], "top of the site tree"),
             (["site", "move", "cpsyncd", "--parent", "county"], "county server's own id"),
             (["site", "move", "ghost", "--parent", "county"], "no site 'ghost'"),
+            (["site", "move", "chengguan", "--parent", "taohe"], "cannot place 'chengguan' (a township) under 'taohe' (a station)"),
+            (["site", "move", "chengguan", "--parent", "huashan"], "a township or street holds streets and stations"),
         ]
         for (args, message) in cases {
             let r = try Self.cpsyncd(county, args)
@@ -151,6 +153,9 @@ import Testing
         let zh = try Self.cpsyncd(county, ["site", "move", "huashan", "--parent", "taohe"], lang: "zh_CN.UTF-8")
         #expect(zh.status == 65)
         #expect(zh.stderr.contains("站点树会成环"), "\(zh.stderr)")
+        let zhKind = try Self.cpsyncd(county, ["site", "move", "chengguan", "--parent", "taohe"], lang: "zh_CN.UTF-8")
+        #expect(zhKind.status == 65)
+        #expect(zhKind.stderr.contains("不能把 'chengguan'（乡镇政协工委）放在 'taohe'（社区联络站）之下"), "\(zhKind.stderr)")
         #expect(try contentDump(county.serverDB) == before)
         #expect(try Self.siteRow(county, "huashan").first == .text("county"))
         #expect(try Database(path: county.serverDB).scalar("SELECT count(*) FROM _srv_audit WHERE action = 'site-move'") == .integer(0))
@@ -207,6 +212,8 @@ import Testing
         let zhRows = zh["accountsRows"] as? [[String]] ?? []
         #expect(zhRows.first.map { Array($0.dropFirst()) } == ["cli:wangli", "吊销站点令牌", "huashan", ""])
         #expect(zhRows.dropFirst().first.map { Array($0.dropFirst()) } == ["cli:wangli", "调整站点上级", "taohe", "上级 huashan → chengguan"])
+        #expect(zhRows.dropFirst(2).first?.last?.hasPrefix("类别：社区联络站；上级：huashan；名称：桃河社区联络站；令牌标记：") == true,
+                "the details in words: \(zhRows.dropFirst(2).first ?? [])")
         #expect(zh.problems.isEmpty, "console errors or CSP violations: \(zh.problems)")
 
         let en = try AdminBrowser.drive("accounts", url: county.daemon.url, token: admin, conflict: "-", lang: "en-US", prefix: "accounts-en")

@@ -269,6 +269,13 @@ struct AdminAPITests {
         #expect(entry.note == note)
         let yearEntry = try #require(audit.first { $0.conflictId == year.id })
         #expect(yearEntry.after == .integer(2025) && yearEntry.note == nil)
+        // The record and the field by name, in the request's language (the key stays in `pk` for tools).
+        #expect(entry.tableLabel == "proposal" && entry.columnLabel == "title")
+        #expect(entry.rowLabel == "2025-017 " + (title.other.value.stringValue ?? ""), "\(entry.rowLabel ?? "")")
+        let zhAudit = try AuditListResponse.decode(county.http("GET", "/v1/admin/audit", token: county.adminToken,
+                                                               headers: ["Accept-Language": "zh-CN,zh;q=0.9"]).bytes).entries
+        let zhEntry = try #require(zhAudit.first { $0.conflictId == year.id })
+        #expect(zhEntry.tableLabel == "提案" && zhEntry.columnLabel == "年度" && zhEntry.rowLabel == entry.rowLabel)
         let stillOpen = try ConflictListResponse.decode(county.http("GET", "/v1/admin/conflicts", token: county.adminToken).bytes).conflicts
         #expect(stillOpen.map(\.column) == ["sector"])
     }

@@ -22,14 +22,15 @@ enum AdminBrowser {
     }
 
     /// Drives one scenario; cancels the test (reported as skipped) only when no browser can be started.
-    static func drive(_ scenario: String, url: String, token: String, conflict: String, lang: String, prefix: String) throws -> Outcome {
+    static func drive(_ scenario: String, url: String, token: String, conflict: String, lang: String, prefix: String,
+                      extra: [String] = []) throws -> Outcome {
         guard let python = ["/usr/bin/python3", "/usr/local/bin/python3"].first(where: FileManager.default.isExecutableFile(atPath:))
             ?? which("python3") else {
             try Test.cancel("python3 is not installed; the admin page browser test needs python3 and chromium")
         }
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
         let r = try run(python, [script, "--url", url, "--token", token, "--conflict", conflict, "--scenario", scenario,
-                                 "--lang", lang, "--out", artifacts, "--prefix", prefix, "--timeout", "15", "--overall", "75"],
+                                 "--lang", lang, "--out", artifacts, "--prefix", prefix, "--timeout", "15", "--overall", "75"] + extra,
                         timeout: 100)
         let line = r.stdout.split(separator: "\n").last.map(String.init) ?? ""
         guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
@@ -112,8 +113,8 @@ struct AdminPageTests {
         let zh = try AdminBrowser.drive("xss", url: county.daemon.url, token: county.adminToken, conflict: sector.id, lang: "zh-CN",
                                         prefix: "admin-zh")
         #expect(zh.string("htmlLang") == "zh-CN")
-        #expect(zh.string("title") == "政协数据同步 · 冲突审核")
-        #expect(zh.strings("headers").contains("当前值（胜出）"))
+        #expect(zh.string("title") == "政协数据同步 · 县级管理")
+        #expect(zh.strings("headers").contains("当前值／处理结果"))
         #expect(zh.strings("listFields").contains("委员 · 界别"), "labels follow the browser language: \(zh.strings("listFields"))")
         #expect(zh.strings("listFields").contains("提案 · 标题"))
         #expect(zh.strings("listRowLabels").contains(markup))
@@ -153,6 +154,23 @@ struct AdminPageTests {
         #expect(en.string("resolution")?.contains("took the other value") == true)
         #expect(en.string("resolution")?.contains("checked with the township office") == true)
         #expect(en.strings("audit").contains { $0.contains("zhang") && $0.contains("checked with the township office") })
+        // The audit trail names the record and the field in words; the record's key is only under "Technical details".
+        #expect(en.strings("auditRecords") == ["2025-017 " + other], "the record as it is named now: \(en.strings("auditRecords"))")
+        #expect(en.strings("auditFields") == ["proposal · title"])
+        #expect(en.string("detailPk") == ConflictCounty.proposal)
+        #expect(en.string("detailVisibleText")?.contains(ConflictCounty.proposal) == false, "the key is not shown to clerks")
+        #expect(!en.strings("audit").contains { $0.contains(ConflictCounty.proposal) || $0.contains("proposals.title") })
+        // The resolved conflict in the list: the value kept, by whom and when, with the note; no "wins" badge.
+        let resolvedRow = en["resolvedRow"] as? [String: Any] ?? [:]
+        #expect(resolvedRow["decision"] as? String == other)
+        #expect((resolvedRow["meta"] as? String)?.contains("took the other value · zhang") == true, "\(resolvedRow)")
+        #expect(resolvedRow["note"] as? String == "checked with the township office")
+        #expect(resolvedRow["winBadges"] as? Int == 0)
+        // At 390 px the detail, the list and the audit trail fit the screen (rows become cards).
+        for key in ["resolvedOverflow390", "listOverflow390", "auditOverflow390"] {
+            let m = en[key] as? [String: Any] ?? [:]
+            #expect(m["innerWidth"] as? Int == 390 && m["overflows"] as? Bool == false, "\(key): \(m)")
+        }
         #expect(en["tokenAfterSignOut"] is NSNull, "signing out forgets the token")
         #expect(en.dialogs.isEmpty)
         // The refused sign-in logs its 401 in the console; anything else is a bug.

@@ -65,6 +65,7 @@ class Browser:
         self.problems = []
         self.closed = False
         self.session = None
+        self.viewport = {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False}
 
     # -- process --------------------------------------------------------------------------------------------
     def start(self):
@@ -118,7 +119,26 @@ class Browser:
         for domain in ["Page", "Runtime", "Log"]:
             self.call(domain + ".enable")
         self.call("Emulation.setUserAgentOverride", {"userAgent": version.get("userAgent", ""), "acceptLanguage": self.lang})
-        self.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+        self.call("Emulation.setDeviceMetricsOverride", self.viewport)
+
+    def resize(self, width, height, mobile):
+        """Emulates a screen of that CSS size (mobile: the viewport meta tag applies, as on a phone)."""
+        self.viewport = {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": mobile}
+        self.call("Emulation.setDeviceMetricsOverride", self.viewport)
+        self.js("new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)))")
+
+    def overflow(self):
+        """Horizontal overflow as the page computes it, and the elements sticking out past the right edge."""
+        return self.js("""(() => {
+            const w = window.innerWidth, d = document.documentElement;
+            const out = [];
+            for (const e of document.querySelectorAll('body *')) {
+              if (e.offsetParent === null && getComputedStyle(e).position !== 'fixed') continue;
+              const r = e.getBoundingClientRect();
+              if (r.right > w + 0.5) out.push((e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') + (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '')) + ' ' + Math.round(r.right));
+            }
+            return {innerWidth: w, scrollWidth: Math.max(d.scrollWidth, document.body.scrollWidth), overflows: Math.max(d.scrollWidth, document.body.scrollWidth) > w, offenders: out.slice(0, 8)};
+        })()""")
 
     def stop(self):
         if self.proc is None:
@@ -274,11 +294,11 @@ class Browser:
 
     def screenshot(self, path):
         height = self.js("Math.min(4000, Math.max(document.documentElement.scrollHeight, document.body.scrollHeight))")
-        self.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": int(height), "deviceScaleFactor": 1, "mobile": False})
+        self.call("Emulation.setDeviceMetricsOverride", dict(self.viewport, height=max(int(height), 200)))
         try:
             shot = self.call("Page.captureScreenshot", {"format": "png"})
         finally:
-            self.call("Emulation.setDeviceMetricsOverride", {"width": 1280, "height": 900, "deviceScaleFactor": 1, "mobile": False})
+            self.call("Emulation.setDeviceMetricsOverride", self.viewport)
         with open(path, "wb") as f:
             f.write(base64.b64decode(shot["data"]))
         return path
@@ -296,7 +316,7 @@ def sign_in(b, token):
 
 def scenario_review(b, a, obs, shots):
     """English: a bad token, sign in, list, side-by-side view, take the other value (confirmed), audit, sign out."""
-    b.navigate(a.url + "/admin/")
+    b.navigate(a.url + "/admin/#/conflicts")
     obs["htmlLang"] = b.js("document.documentElement.lang")
     b.js("sessionStorage.clear()")
     sign_in(b, "not-a-valid-token")
@@ -311,8 +331,8 @@ def scenario_review(b, a, obs, shots):
         id: r.getAttribute('data-conflict-id'),
         field: r.querySelector('[data-testid=conflict-field]').textContent,
         row: r.querySelector('[data-testid=conflict-row-label]').textContent,
-        winner: r.querySelector('[data-testid=list-winner-value]').textContent,
-        other: r.querySelector('[data-testid=list-other-value]').textContent,
+        winner: (r.querySelector('[data-testid=list-winner-value]') || {}).textContent || null,
+        other: (r.querySelector('[data-testid=list-other-value]') || {}).textContent || null,
         text: r.textContent }))""")
     obs["listSummary"] = b.text("#list-summary")
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-list.png")))
@@ -346,11 +366,39 @@ def scenario_review(b, a, obs, shots):
     obs["banner"] = b.text("#banner")
     obs["bannerKind"] = b.js("document.getElementById('banner').getAttribute('data-kind')")
     obs["resolution"] = b.text("[data-testid=resolution]")
+    obs["detailVisibleText"] = b.js("document.getElementById('detail').innerText")
+    obs["detailPk"] = b.text("[data-testid=detail-pk]")
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-resolved.png")))
+    b.resize(390, 844, True)
+    obs["resolvedOverflow390"] = b.overflow()
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-resolved-390.png")))
+    b.resize(1280, 900, False)
 
     b.click("#nav-audit")
     b.wait("!!document.querySelector('[data-testid=audit-row][data-conflict-id=%s]')" % json.dumps(a.conflict), "the audit entry")
     obs["audit"] = b.texts("[data-testid=audit-row]")
+    obs["auditRecords"] = b.texts("[data-testid=audit-row][data-conflict-id=%s] [data-testid=audit-record]" % json.dumps(a.conflict))
+    obs["auditFields"] = b.texts("[data-testid=audit-row][data-conflict-id=%s] [data-testid=audit-field]" % json.dumps(a.conflict))
+
+    # The resolved conflict in the list shows the decision (value, who, when, note), not the merge winner of the time.
+    b.click("#nav-conflicts")
+    b.wait("document.body.getAttribute('data-view') === 'list-view'", "the conflict list")
+    b.js("document.getElementById('filter-status').value = 'all'")
+    b.click("#filter-apply")
+    b.wait("!!document.querySelector(%s + ' [data-testid=list-decision]')" % json.dumps(row(a.conflict)), "the resolved conflict's decision in the list")
+    obs["resolvedRow"] = b.js("""(() => { const r = document.querySelector(%s); return {
+        decision: r.querySelector('[data-testid=list-decision-value]').textContent,
+        meta: r.querySelector('[data-testid=list-decision-meta]').textContent,
+        note: (r.querySelector('[data-testid=list-decision-note]') || {}).textContent || null,
+        winBadges: r.querySelectorAll('.badge.win').length, text: r.textContent }; })()""" % json.dumps(row(a.conflict)))
+    b.resize(390, 844, True)
+    obs["listOverflow390"] = b.overflow()
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-list-390.png")))
+    b.js("location.hash = '#/audit'")
+    b.wait("!!document.querySelector('[data-testid=audit-row]') && document.getElementById('accounts-summary').textContent !== ''", "the audit view")
+    obs["auditOverflow390"] = b.overflow()
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-audit-390.png")))
+    b.resize(1280, 900, False)
 
     b.click("#signout")
     b.wait("!document.getElementById('signin-view').hidden", "the sign-in form after signing out")
@@ -359,7 +407,7 @@ def scenario_review(b, a, obs, shots):
 
 def scenario_xss(b, a, obs, shots):
     """Chinese: the list and the detail of a conflict whose row label is markup; it must show as text."""
-    b.navigate(a.url + "/admin/")
+    b.navigate(a.url + "/admin/#/conflicts")
     obs["htmlLang"] = b.js("document.documentElement.lang")
     obs["navigatorLanguage"] = b.js("navigator.language")
     b.js("sessionStorage.clear()")
@@ -398,12 +446,112 @@ def scenario_accounts(b, a, obs, shots):
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-accounts.png")))
 
 
+SITE_ROWS = """Array.from(document.querySelectorAll('[data-testid=site-row]')).map(r => ({
+    id: r.getAttribute('data-site-id'), token: r.getAttribute('data-token'), attention: r.getAttribute('data-attention'),
+    name: r.querySelector('[data-testid=site-name]').textContent,
+    push: r.querySelector('[data-testid=site-push]').textContent, pull: r.querySelector('[data-testid=site-pull]').textContent,
+    pending: r.querySelector('[data-testid=site-pending]').textContent, held: r.querySelector('[data-testid=site-held]').textContent,
+    tokenText: r.querySelector('[data-testid=site-token]').textContent }))"""
+
+
+LATIN_TEXT = """(() => {
+    // Visible page text with Latin letters, outside data (site ids, tokens, admin names, server messages) and the
+    // command names a hint has to quote.
+    const skip = '.site-id, code, details.technical, [data-testid=admin-row] td:first-child, select, script, noscript, .foot';
+    const allowed = /\\b(cpsyncd|cpsync|init|token|admin|add|revoke|HTTP)\\b/g;
+    const out = [];
+    const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let n = walk.nextNode(); n; n = walk.nextNode()) {
+      const e = n.parentElement;
+      if (!e || e.closest(skip) || e.closest('[hidden]') || e.offsetParent === null) continue;
+      const t = n.textContent.replace(allowed, '').replace(/a\u2013z/g, '');  // the id's letters a–z
+      if (/[A-Za-z]/.test(t)) out.push(n.textContent.trim());
+    }
+    return out;
+})()"""
+
+
+def scenario_dashboard(b, a, obs, shots):
+    """The sync dashboard at 1280 and 390 px (no horizontal overflow), the other views at 390 px, managing sites
+    (add one under a parent, its token shown once; a placement the tree refuses; revoke), and signing out."""
+    b.navigate(a.url + "/admin/")
+    obs["htmlLang"] = b.js("document.documentElement.lang")
+    b.js("sessionStorage.clear()")
+    sign_in(b, a.token)
+    b.wait("document.getElementById('sites-rows').getAttribute('data-loaded') === 'true'", "the dashboard rows")
+    obs["view"] = b.js("document.body.getAttribute('data-view')")
+    obs["tokenInSessionStorage"] = b.js("sessionStorage.getItem('cpsync.adminToken') === %s" % json.dumps(a.token))
+    obs["localStorageLength"] = b.js("localStorage.length")
+    obs["nav"] = b.texts("#nav a, #nav button")
+    obs["headers"] = b.texts("#sites-table th")
+    obs["summary"] = b.text("#sites-summary")
+    obs["rows"] = b.js(SITE_ROWS)
+    obs["overflow1280"] = b.overflow()
+    obs["latinDashboard"] = b.js(LATIN_TEXT)
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-dashboard-1280.png")))
+
+    b.resize(390, 844, True)
+    obs["rows390"] = b.js("document.querySelectorAll('[data-testid=site-row]').length")
+    obs["cellLabels390"] = b.js("Array.from(document.querySelectorAll('[data-testid=site-row]')[0].cells).map(c => getComputedStyle(c, '::before').content)")
+    obs["overflow390"] = b.overflow()
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-dashboard-390.png")))
+    views = {}
+    done = "((id) => { const t = document.getElementById(id).textContent; return t !== '' && !t.includes('\u2026'); })"
+    for name, hash_, ready in [("accounts", "#/accounts", "document.getElementById('manage-rows').getAttribute('data-loaded') === 'true'"),
+                               ("conflicts", "#/conflicts", "document.body.getAttribute('data-view') === 'list-view' && %s('list-summary')" % done),
+                               ("audit", "#/audit", "document.body.getAttribute('data-view') === 'audit-view' && %s('accounts-summary')" % done)]:
+        b.js("location.hash = %s" % json.dumps(hash_))
+        b.wait(ready, "the %s view" % name)
+        views[name] = b.overflow()
+        if name == "accounts":
+            shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-accounts-390.png")))
+    obs["overflow390Views"] = views
+
+    b.resize(1280, 900, False)
+    b.js("location.hash = '#/accounts'")
+    b.wait("document.getElementById('manage-rows').getAttribute('data-loaded') === 'true'", "the site management table")
+    obs["manageRows"] = b.js("Array.from(document.querySelectorAll('[data-testid=manage-row]')).map(r => r.getAttribute('data-site-id'))")
+    # A township under a station is refused before anything is sent.
+    b.type("#add-name", a.new_name)
+    b.type("#add-id", a.new_id)
+    b.js("document.getElementById('add-kind').value = 'township'; document.getElementById('add-parent').value = %s" % json.dumps(a.station))
+    b.click("#add-submit")
+    b.wait("!document.getElementById('add-error').hidden", "the placement error")
+    obs["placementError"] = b.text("#add-error")
+    b.js("document.getElementById('add-kind').value = 'station'; document.getElementById('add-parent').value = %s" % json.dumps(a.parent))
+    b.click("#add-submit")
+    b.wait("!document.getElementById('token-box').hidden && !!document.querySelector('[data-testid=manage-row][data-site-id=%s]')" % json.dumps(a.new_id),
+           "the new site and its token")
+    obs["newToken"] = b.text("#token-value")
+    obs["tokenBoxText"] = b.text("#token-box-text")
+    obs["newRowToken"] = b.js("document.querySelector('[data-testid=manage-row][data-site-id=%s]').getAttribute('data-token')" % json.dumps(a.new_id))
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-accounts-1280.png")))
+    b.click("#token-box-close")
+    b.click("[data-testid=manage-row][data-site-id=%s] [data-testid=revoke-token]" % json.dumps(a.new_id))
+    b.wait("!document.getElementById('manage-confirm').hidden", "the revoke confirmation")
+    obs["revokeQuestion"] = b.text("#manage-confirm-text")
+    b.click("#manage-confirm-yes")
+    b.wait("document.querySelector('[data-testid=manage-row][data-site-id=%s]').getAttribute('data-token') === 'revoked'" % json.dumps(a.new_id),
+           "the new site's token to show as revoked")
+    obs["revokeBanner"] = b.text("#banner")
+    obs["tokenBoxAfter"] = b.text("#token-value")
+    obs["latinAccounts"] = b.js(LATIN_TEXT)
+
+    b.click("#signout")
+    b.wait("!document.getElementById('signin-view').hidden", "the sign-in form after signing out")
+    obs["tokenAfterSignOut"] = b.js("sessionStorage.getItem('cpsync.adminToken')")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--url", required=True)
     p.add_argument("--token", required=True)
     p.add_argument("--conflict", required=True)
-    p.add_argument("--scenario", choices=["review", "xss", "accounts"], required=True)
+    p.add_argument("--scenario", choices=["review", "xss", "accounts", "dashboard"], required=True)
+    p.add_argument("--new-id", default="xinjian")
+    p.add_argument("--new-name", default="新建社区联络站")
+    p.add_argument("--parent", default="huashan")
+    p.add_argument("--station", default="xiyuan")
     p.add_argument("--lang", default="en-US")
     p.add_argument("--out", required=True)
     p.add_argument("--prefix", default="admin")
@@ -426,7 +574,7 @@ def main():
     try:
         b.start()
         result["browser"] = b.version
-        {"review": scenario_review, "xss": scenario_xss, "accounts": scenario_accounts}[a.scenario](
+        {"review": scenario_review, "xss": scenario_xss, "accounts": scenario_accounts, "dashboard": scenario_dashboard}[a.scenario](
             b, a, result["observations"], result["screenshots"])
         result["ok"] = True
         status = 0
