@@ -87,8 +87,9 @@ public final class SnapshotService: Sendable {
         }
     }
 
-    /// Makes a snapshot of `site`'s scope (nil: everything) and keeps it.
-    func make(site: String?) throws -> SnapshotManifest {
+    /// Makes a snapshot of `site`'s scope (nil: everything) and keeps it. `whileCopying` runs inside the read
+    /// transaction, after the cursor was read and before the copy (tests commit writes there).
+    func make(site: String?, whileCopying: () throws -> Void = {}) throws -> SnapshotManifest {
         let started = Date()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let temporary = path(".tmp-\(UUID().uuidString.lowercased()).db")
@@ -99,6 +100,7 @@ public final class SnapshotService: Sendable {
             try db.execute("BEGIN DEFERRED")
             defer { try? db.execute("COMMIT") }
             let cursor = try db.scalar("SELECT seq FROM _cp_state")?.int64Value ?? 0
+            try whileCopying()
             try db.backup(into: temporary)
             return cursor
         }
