@@ -144,7 +144,7 @@ public final class SnapshotService: Sendable {
         var partial = false
         if let range {
             guard let r = Self.parseRange(range, size: size) else {
-                var response = HTTPResponse.json(ErrorBody(code: ErrorCode(rawValue: "range_not_satisfiable"),
+                var response = HTTPResponse.json(ErrorBody(code: .badRequest,
                                                            message: "range '\(range.prefix(80))' is not one satisfiable byte range of this \(size)-byte snapshot; ask for bytes=START-END with START < \(size)").encoded(),
                                                  status: 416)
                 response.headers.set("Content-Range", "bytes */\(size)")
