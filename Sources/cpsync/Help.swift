@@ -33,7 +33,7 @@ enum Help {
                  zh: "所有命令都接受 --db 路径（默认 $CPSYNC_DB 或 ./cpsync.db）；脚本可用 --json"))
 
     static let commands: [CommandHelp] = [
-        CommandHelp("init", nil, "--server URL --site ID --token TOKEN [--ca-file PEM]",
+        CommandHelp("init", nil, "--server URL --site ID --token TOKEN [--ca-file PEM] [--from-snapshot [--chunk-bytes N] [--json]]",
                     en: "creates the office database and stores the server, site and token in it; run once per office",
                     zh: "创建办公室数据库并保存服务器、站点和令牌；每个办公室运行一次",
                     options: [O("--server URL", "the county server, e.g. https://cpsync.example.gov.cn", "县政协服务器地址"),
