@@ -211,7 +211,8 @@ public struct SnapshotDownload {
                 if let epoch = manifest.epoch { try replica.setMeta(SyncPosition.epoch, .text(epoch)) }
                 try replica.setMeta(SnapshotDownload.installedKey, .text(manifest.id))
             }
-            try replica.database.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            // One self-contained file before the rename: the write-ahead log is folded in and removed.
+            try replica.database.execute("PRAGMA journal_mode=DELETE")
         }
         for suffix in ["-wal", "-shm", "-journal"] { try? fm.removeItem(atPath: installingPath + suffix) }
         for suffix in ["-wal", "-shm", "-journal"] { try? fm.removeItem(atPath: path + suffix) }

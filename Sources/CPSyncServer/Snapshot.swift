@@ -70,7 +70,8 @@ public final class SnapshotService: Sendable {
         do {
             return try making.withLock { _ in
                 try cleanUp()
-                if let id = query["resume"], SnapshotManifest.isValidID(id), let kept = try load(id), kept.site == site { return kept }
+                if let id = query["resume"], SnapshotManifest.isValidID(id), let kept = try load(id), kept.site == site,
+                   kept.epoch == store.epoch { return kept }
                 let latest = try store.read { r in try r.database.scalar("SELECT seq FROM _cp_state")?.int64Value ?? 0 }
                 let now = HLC.wallClock().milliseconds
                 if let kept = try kept().filter({ $0.site == site && $0.epoch == store.epoch })

@@ -209,6 +209,46 @@ import Testing
         #expect(try Database(path: db).integrityProblems().isEmpty)
     }
 
+    /// A partial download damaged on disk (one byte flipped after a kill) fails the SHA-256 check at the end: the
+    /// office downloads the snapshot again from byte 0 and installs nothing damaged.
+    @Test func aDamagedPartialDownloadIsFetchedAgainAndNeverInstalled() throws {
+        let county = try county("snapshot-damaged", sites: ["huashan"])
+        defer { county.cleanup() }
+        let huashan = try county.office("huashan")
+        try insertMembers(huashan, prefix: "华山", count: 1500, site: "huashan")
+        try huashan.must(["sync"])
+        let proxy = try ThrottlingProxy(upstream: county.daemon.port, bytesPerSecond: 200 * 1024)
+        defer { proxy.stop() }
+        let db = county.ws.path("huashan-new.db")
+        let part = db + ".snapshot-part"
+        let download = Process()
+        download.executableURL = URL(fileURLWithPath: Binaries.cpsync)
+        download.arguments = ["init", "--from-snapshot", "--db", db, "--server", proxy.url, "--site", "huashan", "--token", county.tokens["huashan"]!,
+                              "--chunk-bytes", "65536"]
+        download.standardOutput = FileHandle.nullDevice
+        download.standardError = FileHandle.nullDevice
+        try download.run()
+        let size = { ((try? FileManager.default.attributesOfItem(atPath: part))?[.size] as? Int) ?? 0 }
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline && download.isRunning && size() < 2 * 65_536 { usleep(5_000) }
+        kill(download.processIdentifier, SIGKILL)
+        download.waitUntilExit()
+        #expect(size() >= 2 * 65_536)
+        // Flip a byte in the middle of what was downloaded (the database header's page size stays sound).
+        let handle = try FileHandle(forUpdating: URL(fileURLWithPath: part))
+        try handle.seek(toOffset: 70_000)
+        let byte = try handle.read(upToCount: 1) ?? Data([0])
+        try handle.seek(toOffset: 70_000)
+        try handle.write(contentsOf: Data([byte[0] ^ 0xff]))
+        try handle.close()
+
+        let again = try initFromSnapshot(db, county, site: "huashan")
+        #expect(again.ok, "exit \(again.status): \(again.stderr)")
+        #expect(jsonInt(again.stdout, "resumedFrom") == 0, "the damaged part must be fetched again from byte 0: \(again.stdout)")
+        #expect(try Database(path: db).integrityProblems().isEmpty)
+        #expect(try contentDump(db) == (try contentDump(county.serverDB, scope: "huashan")))
+    }
+
     /// The endpoints' edges: a site cannot download another's snapshot, ranges are checked, an admin gets the whole
     /// county, and a snapshot never replaces an office that holds data.
     @Test func snapshotsAreTheSitesOwnAndNeverReplaceAnOfficeWithData() throws {
