@@ -300,6 +300,13 @@ import Testing
         let zh = try run(Binaries.cpsync, ["init", "--from-snapshot", "--db", chengguan.db, "--server", county.daemon.url, "--site", "chengguan",
                                            "--token", county.tokens["chengguan"]!], env: ["LANG": "zh_CN.UTF-8"])
         #expect(zh.status == 65 && zh.stderr.contains("已有数据"), "\(zh.stderr)")
+
+        // An office made by a plain `cpsync init` that never pulled is still empty: the snapshot takes its place.
+        let fresh = try county.office("huashan")
+        let installed = try initFromSnapshot(fresh.db, county, site: "huashan")
+        #expect(installed.ok, "exit \(installed.status): \(installed.stderr)")
+        #expect(try contentDump(fresh.db) == (try contentDump(county.serverDB, scope: "huashan")))
+        #expect(try fresh.query("SELECT value FROM _cp_meta WHERE key = 'office.token'").first?.first == .text(county.tokens["huashan"]!))
     }
 }
 
