@@ -53,6 +53,30 @@ import Testing
         #expect(try service.manifest(for: .site("huashan"), query: ["resume": manifest.id]).id == manifest.id)
     }
 
+    /// What a ranged answer says about itself: the part of the file, its identity, its hash and its cursor.
+    @Test func aRangedAnswerCarriesContentRangeETagHashAndCursor() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cpsync-snapshot-\(UUID().uuidString.prefix(8))").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let store = try ServerStore(dataDirectory: dir)
+        _ = try store.addSite(id: "county", name: "某县政协", kind: "county", parent: nil)
+        _ = try store.addSite(id: "huashan", name: "华山镇政协工委", kind: "township", parent: "county")
+        let service = SnapshotService(store: store)
+        let m = try service.manifest(for: .site("huashan"), query: [:])
+        let r = try service.bytes(m.id, principal: .site("huashan"), range: "bytes=100-199")
+        #expect(r.status == 206 && r.body.count == 100)
+        #expect(r.headers["Content-Range"] == "bytes 100-199/\(m.size)")
+        #expect(r.headers["ETag"] == "\"\(m.id)\"")
+        #expect(r.headers["CPSync-Snapshot-SHA256"] == m.sha256)
+        #expect(r.headers["CPSync-Snapshot-Cursor"] == String(m.cursor))
+        #expect(r.headers["Accept-Ranges"] == "bytes")
+        let whole = try service.bytes(m.id, principal: .admin("张主任"), range: nil)
+        #expect(whole.status == 200 && SHA256.hex(whole.body) == m.sha256)
+        let past = try service.bytes(m.id, principal: .site("huashan"), range: "bytes=\(m.size)-")
+        #expect(past.status == 416 && past.headers["Content-Range"] == "bytes */\(m.size)")
+        #expect(throws: ErrorBody.self) { try service.bytes(m.id, principal: .site("chengguan"), range: nil) }
+        #expect(throws: ErrorBody.self) { try service.bytes("../county", principal: .admin("张主任"), range: nil) }
+    }
+
     @Test func rangesAreOneSatisfiableByteRange() {
         #expect(SnapshotService.parseRange("bytes=0-99", size: 1000) == 0...99)
         #expect(SnapshotService.parseRange("bytes=900-", size: 1000) == 900...999)
