@@ -46,6 +46,29 @@ public enum ReplicaSnapshot {
         return dropped
     }
 
+    /// Forgets many rows of a copy at once, as `Replica.forget` does one by one (the rows and their versions, capture
+    /// suppressed): a township's snapshot leaves out nearly all of a county's rows.
+    public static func forget(_ rows: [(table: String, pk: String)], in replica: Replica) throws {
+        guard !rows.isEmpty else { return }
+        try replica.foldLog()
+        let db = replica.database
+        try db.transaction {
+            try db.execute("""
+                UPDATE _cp_state SET merging = 1;
+                CREATE TEMP TABLE IF NOT EXISTS _cp_gone (tbl TEXT NOT NULL, pk TEXT NOT NULL, PRIMARY KEY (tbl, pk)) WITHOUT ROWID;
+                DELETE FROM _cp_gone;
+                """)
+            let insert = try db.statement("INSERT OR IGNORE INTO _cp_gone(tbl, pk) VALUES (?, ?)")
+            for r in rows { try insert.execute([.text(r.table), .text(r.pk)]) }
+            for name in Set(rows.map(\.table)).sorted() {
+                guard let t = replica.tables[name] else { continue }
+                try db.run("DELETE FROM \(t.quotedName) WHERE \(t.quotedPK) IN (SELECT pk FROM _cp_gone WHERE tbl = ?)", [.text(name)])
+                try db.run("DELETE FROM \(t.quotedShadow) WHERE pk IN (SELECT pk FROM _cp_gone WHERE tbl = ?)", [.text(name)])
+            }
+            try db.execute("DROP TABLE _cp_gone; UPDATE _cp_state SET merging = 0;")
+        }
+    }
+
     /// Makes the replica file at `path` (a stripped snapshot of another replica) the replica of `siteID`: from now on
     /// its captured writes are stamped with `siteID`, never with the source's id. The versions it holds keep their
     /// writers (the source's own among them), and its clock keeps the newest stamp it holds, so the new owner's next

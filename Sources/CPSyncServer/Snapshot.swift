@@ -106,11 +106,14 @@ public final class SnapshotService: Sendable {
             return cursor
         }
         var forgotten = 0
+        var cutMs: Int64 = 0
         var dropped: [String] = []
         do {
             let copy = try Replica(path: temporary, create: false)
             try copy.foldLog()
+            let cutting = Date()
             if let site { forgotten = try SiteScope.keepOnly(site: site, in: copy) }
+            cutMs = Int64(Date().timeIntervalSince(cutting) * 1000)
             dropped = try ReplicaSnapshot.strip(copy)
             let problems = try copy.database.integrityProblems()
             guard problems.isEmpty else { throw SnapshotError.damaged(problems.joined(separator: "; ")) }
@@ -127,7 +130,7 @@ public final class SnapshotService: Sendable {
         try Data(manifest.encoded()).write(to: URL(fileURLWithPath: path(id + ".json")), options: .atomic)
         metrics.count("cpsync_snapshots_made_total")
         log.event("snapshot_made", ["id": .text(id), "site": .text(site ?? "*"), "cursor": .integer(cursor), "bytes": .integer(Int64(bytes.count)),
-                                    "rows_left_out": .integer(Int64(forgotten)), "tables_dropped": .text(dropped.joined(separator: ",")),
+                                    "rows_left_out": .integer(Int64(forgotten)), "cut_ms": .integer(cutMs), "tables_dropped": .text(dropped.joined(separator: ",")),
                                     "ms": .integer(Int64(Date().timeIntervalSince(started) * 1000))])
         return manifest
     }
