@@ -4,7 +4,7 @@ BUILD_FLAGS ?=
 PROPERTY_SEEDS ?= 50
 export PROPERTY_SEEDS
 
-.PHONY: deps test-deps build release run test bench bench-core bench-sync bench-scope bench-load soak soak-convergence soak-e2e fuzz clean
+.PHONY: deps test-deps build release run test bench bench-core bench-sync bench-scope bench-snapshot bench-load soak soak-convergence soak-e2e fuzz clean
 
 # System packages the build needs (the SQLite headers). Idempotent; only installs what is absent.
 deps:
@@ -43,6 +43,10 @@ bench-load: release
 # A new township's initial pull in a county of 30,000 members and 3,000 proposals (30 townships), against the county's.
 bench-scope: release
 	.build/release/cpsync-bench scope --members 30000 --proposals 3000 --townships 30
+
+# A new township and a full county copy set up from a snapshot vs by plain pulls, same county as bench-scope.
+bench-snapshot: release
+	.build/release/cpsync-bench snapshot --members 30000 --proposals 3000 --townships 30
 
 # Long property runs: `make soak` runs both soaks below; PROPERTY_SEEDS=N make soak sets the seeds of both.
 soak: soak-convergence soak-e2e

@@ -114,7 +114,7 @@ public final class HTTPTransport: Sendable {
     ///
     /// `progress` is called on the calling thread as bytes move (libcurl only; a retry starts again from 0), so a
     /// progress bar can show bytes and time left on a slow link.
-    public func send(_ method: String, _ path: String, body: [UInt8]? = nil,
+    public func send(_ method: String, _ path: String, body: [UInt8]? = nil, headers extra: [(String, String)] = [],
                      progress: ((TransferProgress) -> Void)? = nil) throws(ClientError) -> Response {
         guard let url = URL(string: baseURL + path) else { throw ClientError.notConfigured("bad server URL '\(baseURL)'") }
         if let problem = curlProblem { throw ClientError.notConfigured("cannot use the CA file: \(problem)") }
@@ -123,7 +123,7 @@ public final class HTTPTransport: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let outcome = once(method, url: url, body: body, progress: progress)
+            let outcome = once(method, url: url, body: body, extra: extra, progress: progress)
             let retryAfter: Double?
             switch outcome {
             case .answered(let status, let bytes, let after):
@@ -146,9 +146,9 @@ public final class HTTPTransport: Sendable {
     }
 
     /// One attempt over libcurl or URLSession.
-    private func once(_ method: String, url: URL, body: [UInt8]?, progress: ((TransferProgress) -> Void)?) -> Attempt {
+    private func once(_ method: String, url: URL, body: [UInt8]?, extra: [(String, String)] = [], progress: ((TransferProgress) -> Void)?) -> Attempt {
         // One header list for both ways of sending.
-        var headers = [("Accept", "application/json"), ("Accept-Language", L10n.isChinese ? "zh-CN,zh;q=0.9" : "en")]
+        var headers = [("Accept", "application/json"), ("Accept-Language", L10n.isChinese ? "zh-CN,zh;q=0.9" : "en")] + extra
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
         if let curl {

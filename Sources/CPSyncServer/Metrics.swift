@@ -20,6 +20,8 @@ public final class Metrics: Sendable {
         "cpsync_changes_merged_total": ("counter", "changes applied by pushes"),
         "cpsync_conflicts_detected_total": ("counter", "real conflicts recorded"),
         "cpsync_conflicts_open": ("gauge", "conflicts waiting for an admin"),
+        "cpsync_snapshots_made_total": ("counter", "office snapshots made (GET /v1/snapshot)"),
+        "cpsync_snapshot_bytes_sent_total": ("counter", "snapshot bytes served (GET /v1/snapshot/{id})"),
     ]
 
     public init() {}

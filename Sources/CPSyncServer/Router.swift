@@ -11,6 +11,7 @@ public struct Router: HTTPResponder {
     public let admin: AdminService
     public let metrics: Metrics
     public let log: EventLog
+    public let snapshots: SnapshotService
 
     public init(store: ServerStore, maxSkewMs: Int64 = ProtocolLimits.maxSkewMs, log: EventLog = EventLog()) {
         let metrics = Metrics()
@@ -18,6 +19,7 @@ public struct Router: HTTPResponder {
         self.log = log
         sync = SyncService(store: store, maxSkewMs: maxSkewMs, metrics: metrics, log: log)
         admin = AdminService(store: store, log: log)
+        snapshots = SnapshotService(store: store, log: log, metrics: metrics)
         let admin = self.admin
         metrics.gauge("cpsync_conflicts_open") { Double(admin.openConflictCount()) }
     }
@@ -79,6 +81,8 @@ public struct Router: HTTPResponder {
                     admin.activity.pulled(site: site, cursor: page.cursor, hasMore: page.hasMore, unsent: query.unsent)
                 }
                 return ("pull", json(page))
+            case ("GET", "/v1/snapshot"):
+                return ("snapshot", json(try snapshots.manifest(for: try authenticate(req), query: req.query)))
             case ("GET", "/metrics"):
                 return ("metrics", .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
             case ("GET", "/v1/admin/conflicts"):
@@ -122,6 +126,9 @@ public struct Router: HTTPResponder {
                 case "revoke": return ("admin_site_revoke", json(try admin.revokeSite(parts[4], admin: name)))
                 default: return ("admin_site_move", json(try admin.moveSite(parts[4], body: req.body, admin: name)))
                 }
+            }
+            if parts.count == 4, parts[1] == "v1", parts[2] == "snapshot", req.method == "GET" {
+                return ("snapshot_bytes", try snapshots.bytes(parts[3], principal: try authenticate(req), range: req.headers["Range"]))
             }
             if path == "/admin" || path.hasPrefix("/admin/"), req.method == "GET" || req.method == "HEAD" {
                 return ("admin_page", AdminPage.response(for: path))

@@ -25,31 +25,7 @@ enum ScopeBenchmark {
         let data = dir.appendingPathComponent("data").path
 
         // The county's data, written straight into its replica (captured and folded as the daemon would).
-        let store = try ServerStore(dataDirectory: data)
-        let countyToken = try store.addSite(id: "county", name: "某县政协", kind: "county", parent: nil)
-        var tokens: [String] = []
-        for t in 0..<townships {
-            tokens.append(try store.addSite(id: String(format: "t%02d", t), name: "第\(t)镇政协工委", kind: "township", parent: "county"))
-        }
-        try store.write { r in
-            try r.database.transaction {
-                let member = try r.database.statement(
-                    "INSERT INTO members(id, name, gender, sector, party, term, site_id, phone, employer, position) VALUES (?, ?, ?, ?, '无党派', '第八届', ?, ?, ?, '教师')")
-                for i in 0..<members {
-                    try member.execute([.text(String(format: "00000000-0000-4000-8000-%012d", i)), .text(BenchData.names[i % 5] + String(i)),
-                                        .text(i % 2 == 0 ? "男" : "女"), .text(BenchData.sectors[i % 5]), .text(String(format: "t%02d", i % townships)),
-                                        .text("1390000\(String(format: "%04d", i % 10_000))"), .text("某县第\(i % 7)中学")])
-                }
-                let proposal = try r.database.statement(
-                    "INSERT INTO proposals(id, number, session, year, title, body, site_id, status) VALUES (?, ?, '八届四次会议', 2026, ?, ?, ?, ?)")
-                for i in 0..<proposals {
-                    try proposal.execute([.text(String(format: "10000000-0000-4000-8000-%012d", i)), .text(String(format: "2026-%04d", i)),
-                                          .text("关于加强第\(i)项民生工作的提案"), .text(String(repeating: "提案正文。", count: 40)),
-                                          .text(String(format: "t%02d", i % townships)), .text(i % 3 == 0 ? "filed" : "submitted")])
-                }
-            }
-            try r.foldLog()
-        }
+        let (countyToken, tokens) = try seed(ServerStore(dataDirectory: data), members: members, proposals: proposals, townships: townships)
         let daemon = try DaemonProcess(path: daemonPath, data: data)
         defer { daemon.stop() }
 
@@ -90,5 +66,36 @@ enum ScopeBenchmark {
         } else {
             for (k, v) in figures { Console.out(k.padding(toLength: 22, withPad: " ", startingAt: 0) + CoreBenchmark.format(v)) }
         }
+    }
+
+    /// The county of the scope benchmark (also the snapshot benchmark's): `members` members and `proposals` proposals
+    /// (a third filed) over `townships` townships t00, t01, …, written straight into the county replica. Returns the
+    /// county office's token and the townships' tokens.
+    static func seed(_ store: ServerStore, members: Int, proposals: Int, townships: Int) throws -> (county: String, townships: [String]) {
+        let countyToken = try store.addSite(id: "county", name: "某县政协", kind: "county", parent: nil)
+        var tokens: [String] = []
+        for t in 0..<townships {
+            tokens.append(try store.addSite(id: String(format: "t%02d", t), name: "第\(t)镇政协工委", kind: "township", parent: "county"))
+        }
+        try store.write { r in
+            try r.database.transaction {
+                let member = try r.database.statement(
+                    "INSERT INTO members(id, name, gender, sector, party, term, site_id, phone, employer, position) VALUES (?, ?, ?, ?, '无党派', '第八届', ?, ?, ?, '教师')")
+                for i in 0..<members {
+                    try member.execute([.text(String(format: "00000000-0000-4000-8000-%012d", i)), .text(BenchData.names[i % 5] + String(i)),
+                                        .text(i % 2 == 0 ? "男" : "女"), .text(BenchData.sectors[i % 5]), .text(String(format: "t%02d", i % townships)),
+                                        .text("1390000\(String(format: "%04d", i % 10_000))"), .text("某县第\(i % 7)中学")])
+                }
+                let proposal = try r.database.statement(
+                    "INSERT INTO proposals(id, number, session, year, title, body, site_id, status) VALUES (?, ?, '八届四次会议', 2026, ?, ?, ?, ?)")
+                for i in 0..<proposals {
+                    try proposal.execute([.text(String(format: "10000000-0000-4000-8000-%012d", i)), .text(String(format: "2026-%04d", i)),
+                                          .text("关于加强第\(i)项民生工作的提案"), .text(String(repeating: "提案正文。", count: 40)),
+                                          .text(String(format: "t%02d", i % townships)), .text(i % 3 == 0 ? "filed" : "submitted")])
+                }
+            }
+            try r.foldLog()
+        }
+        return (countyToken, tokens)
     }
 }

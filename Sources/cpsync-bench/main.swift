@@ -5,6 +5,7 @@ import Foundation
 //   core [--rows N] [--json]       capture, merge and metadata ratios
 //   sync [--cells N] [--json]      push + pull through a real daemon vs POST to a sink + plain insert
 //   scope [--members N] [--proposals N] [--townships N] [--json]   a new township's initial pull vs the county's
+//   snapshot [--members N] [--proposals N] [--townships N] [--json]   a new office from a snapshot vs plain pulls
 //   load [--offices N] [--slow N] [--rows N] [--pull-from now|zero] [--json]  a county syncing at once against a real daemon, plus slow clients
 //   crash-merge --db PATH --rows N (used by the crash-safety test: merges slowly until killed)
 let argv = Array(CommandLine.arguments.dropFirst())
@@ -18,6 +19,7 @@ do {
     case "core": try CoreBenchmark.run(Array(argv.dropFirst()))
     case "sync": try SyncBenchmark.run(Array(argv.dropFirst()))
     case "scope": try ScopeBenchmark.run(Array(argv.dropFirst()))
+    case "snapshot": try SnapshotBenchmark.run(Array(argv.dropFirst()))
     case "load": try LoadBenchmark.run(Array(argv.dropFirst()))
     case "crash-merge": try CrashMerge.run(Array(argv.dropFirst()))
     default:

@@ -33,13 +33,15 @@ enum Help {
                  zh: "所有命令都接受 --db 路径（默认 $CPSYNC_DB 或 ./cpsync.db）；脚本可用 --json"))
 
     static let commands: [CommandHelp] = [
-        CommandHelp("init", nil, "--server URL --site ID --token TOKEN [--ca-file PEM]",
+        CommandHelp("init", nil, "--server URL --site ID --token TOKEN [--ca-file PEM] [--from-snapshot [--chunk-bytes N] [--json]]",
                     en: "creates the office database and stores the server, site and token in it; run once per office",
                     zh: "创建办公室数据库并保存服务器、站点和令牌；每个办公室运行一次",
                     options: [O("--server URL", "the county server, e.g. https://cpsync.example.gov.cn", "县政协服务器地址"),
                               O("--site ID", "this office's site id as the county registered it", "县里登记的本办公室站点标识"),
                               O("--token TOKEN", "the site token the county admin handed out", "县管理员发放的站点令牌"),
-                              O("--ca-file PEM", "trust this certificate authority (a county's own CA)", "信任此 CA 证书（县里自建 CA 时）")],
+                              O("--ca-file PEM", "trust this certificate authority (a county's own CA)", "信任此 CA 证书（县里自建 CA 时）"),
+                              O("--from-snapshot", "a new office: download the county's snapshot of its scope (resumable: run again after a cut), then pull on from it", "新办公室：下载县里该站点范围的快照（可续传：中断后重新运行即可），再从快照处继续拉取"),
+                              O("--chunk-bytes N", "with --from-snapshot: bytes asked per request (default 1048576)", "配合 --from-snapshot：每次请求的字节数（默认 1048576）")],
                     example: "cpsync init --db huashan.db --server https://cpsync.example.gov.cn --site huashan --token 3f9c…"),
         CommandHelp("push", nil, "[--json]", en: "sends this office's changes; warns first when the PC clock is off",
                     zh: "推送本办公室的修改；电脑时钟不准时先给出提示", options: [json], example: "cpsync push --db huashan.db"),

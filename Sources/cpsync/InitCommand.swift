@@ -5,10 +5,11 @@ import Foundation
 /// `cpsync init --db PATH --server URL --site ID --token TOKEN [--ca-file PEM]`
 enum InitCommand {
     static func run(_ argv: [String]) throws -> Int32 {
-        var args = try Arguments(argv)
+        var args = try Arguments(argv, flags: ["from-snapshot", "json"])
         let path = OfficeDatabase.path(&args)
         let config = OfficeConfig(server: try args.required("server"), site: try args.required("site"),
                                   token: try args.required("token"), caFile: args.option("ca-file"))
+        if args.flag("from-snapshot") { return try SnapshotInit.run(path: path, config: config, args: &args) }
         try args.checkAllConsumed()
         let replica = try OfficeConfig.initialise(path: path, config: config)
         Console.out(L10n.pick(en: "office replica \(path) ready for site '\(replica.siteID)', server \(config.server)",

@@ -1,0 +1,30 @@
+import CPSyncCLI
+import CPSyncClient
+import Foundation
+
+/// `cpsync init --from-snapshot [--chunk-bytes N] [--json] …`: a new office from the county's snapshot of its scope
+/// (resumable: run it again after a cut or a kill and it continues), then an ordinary pull from the snapshot's cursor.
+enum SnapshotInit {
+    static func run(path: String, config: OfficeConfig, args: inout Arguments) throws -> Int32 {
+        var download = SnapshotDownload(path: path, config: config)
+        if let chunk = try args.int("chunk-bytes") { download.chunkBytes = max(4096, chunk) }
+        let json = args.flag("json")
+        try args.checkAllConsumed()
+        if !json && Console.stderrIsTerminal {
+            download.progress = { held, total in
+                Console.err("\r" + L10n.pick(en: "downloading snapshot", zh: "正在下载快照") + " \(held * 100 / max(1, total))% (\(held)/\(total) B)",
+                            terminator: held < total ? "" : "\n")
+            }
+        }
+        let o = try download.run()
+        if json {
+            Console.out("{\"snapshot\":\"\(o.manifest.id)\",\"cursor\":\(o.manifest.cursor),\"size\":\(o.manifest.size),\"resumedFrom\":\(o.resumedFrom),"
+                + "\"downloaded\":\(o.downloaded),\"pulled\":\(o.pull.received),\"pages\":\(o.pull.pages)}")
+        } else {
+            let resumed = o.resumedFrom > 0 ? L10n.pick(en: ", resumed at byte \(o.resumedFrom)", zh: "，从第 \(o.resumedFrom) 字节续传") : ""
+            Console.out(L10n.pick(en: "office replica \(path) ready for site '\(config.site)' from snapshot \(o.manifest.id) (\(o.downloaded) bytes downloaded\(resumed)); then pulled \(o.pull.received) changes",
+                                  zh: "办公室数据库 \(path) 已由快照 \(o.manifest.id) 建立：站点 '\(config.site)'（下载 \(o.downloaded) 字节\(resumed)）；随后拉取 \(o.pull.received) 条修改"))
+        }
+        return 0
+    }
+}
