@@ -17,6 +17,8 @@ let verbs: [String: ([String]) throws -> Int32] = [
     "import": ImportCommand.run,
     "export": ExportCommand.run,
     "demo": DemoCommand.run,
+    "export-changes": ExportChangesCommand.run,
+    "import-changes": ImportChangesCommand.run,
 ]
 
 let argv = Array(CommandLine.arguments.dropFirst())
