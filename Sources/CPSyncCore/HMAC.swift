@@ -9,6 +9,12 @@ public enum HMACSHA256 {
         return SHA256.hash(k.map { $0 ^ 0x5c } + SHA256.hash(inner))
     }
 
+    /// Lower-case hex of the MAC.
+    public static func hex(key: [UInt8], message: [UInt8]) -> String {
+        let digits = Array("0123456789abcdef".utf8)
+        return String(decoding: mac(key: key, message: message).flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+    }
+
     /// Compares two MACs in time that does not depend on where they differ.
     public static func equal(_ a: [UInt8], _ b: [UInt8]) -> Bool {
         guard a.count == b.count else { return false }

@@ -401,8 +401,7 @@ public struct ChangeFile: Sendable {
             out += line
             out.append(0x0A)
         }
-        let mac = HMACSHA256.mac(key: key, message: out)
-        out += Array("{\"hmac\":\"\(SHA256.hex(mac))\"}\n".utf8)
+        out += Array("{\"hmac\":\"\(HMACSHA256.hex(key: key, message: out))\"}\n".utf8)
         return out
     }
 
@@ -428,7 +427,7 @@ public struct ChangeFile: Sendable {
         }
         let given = String(decoding: trailer.dropFirst(prefix.count).prefix(64), as: UTF8.self)
         let signedBytes = Array(bytes[...lastBreak])
-        let expected = SHA256.hex(HMACSHA256.mac(key: try key(header), message: signedBytes))
+        let expected = HMACSHA256.hex(key: try key(header), message: signedBytes)
         guard HMACSHA256.equal(Array(expected.utf8), Array(given.utf8)) else { throw ChangeFileError.badSignature(site: header.site) }
         var lines = signedBytes.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
         lines.removeLast() // after the final newline

@@ -115,9 +115,12 @@ public struct ChangeFileImporter: Sendable {
                 let (bytes, replayed) = try service.push(body, site: site, now: now)
                 let response = try? PushResponse.decode(bytes)
                 summary.batches += 1
-                if replayed { summary.replayed += 1 }
-                summary.applied += response?.applied ?? 0
-                summary.conflicts += response?.conflicts ?? 0
+                if replayed {
+                    summary.replayed += 1
+                } else {
+                    summary.applied += response?.applied ?? 0
+                    summary.conflicts += response?.conflicts ?? 0
+                }
                 return BatchResult(batchId: request.batchId, response: response, refused: refused)
             } catch {
                 guard [400, 403, 422].contains(error.httpStatus), let i = error.index, i >= 0, i < changes.count else {
