@@ -97,6 +97,39 @@ public struct ChangeFileImporter: Sendable {
         return (ChangeFile(header: reply, lines: lines).signed(key: key), summary)
     }
 
+    /// `POST /v1/relay`: a township (or any office above the station) forwards a station's changes file it received
+    /// on a stick. The relayer must hold the station in its subtree; the file itself is checked as by `importFile`
+    /// (the station's signature). Returns the signed reply, for the relayer to keep for the clerk.
+    public func relay(_ bytes: [UInt8], by relayer: String) throws(ErrorBody) -> [UInt8] {
+        let station: String
+        do { station = try ChangeFile.peekHeader(bytes).site } catch { throw Self.errorBody(error) }
+        do {
+            let inSubtree = try service.store.read { r -> Bool in
+                guard let scope = try SiteScope.of(site: relayer, in: r.database) else { return true }
+                return try scope.subtree().contains(station)
+            }
+            guard inSubtree else {
+                throw ErrorBody(code: .forbidden, message: "site \(relayer) may not relay the changes of site \(station): it is not under \(relayer) in the site tree; nothing was applied",
+                                site: station)
+            }
+            let (reply, _) = try importFile(bytes)
+            return reply
+        } catch let e as ErrorBody {
+            throw e
+        } catch let e as ChangeFileError {
+            throw Self.errorBody(e)
+        } catch {
+            throw ErrorBody(code: .serverError, message: "could not import the relayed file: \(error); nothing was applied")
+        }
+    }
+
+    static func errorBody(_ e: ChangeFileError) -> ErrorBody {
+        switch e {
+        case .badSignature(let site), .unknownSite(let site), .revokedSite(let site): ErrorBody(code: .forbidden, message: e.english, site: site)
+        default: ErrorBody(code: .badRequest, message: e.english)
+        }
+    }
+
     /// One batch, as the station's HTTP client would send it: first the station's bytes verbatim; when the county
     /// refuses named changes (a value, a key, a row the site may not write), those are set aside for the reply and the
     /// rest goes again under a batch id derived from the original and what was removed — the same on every import.

@@ -19,6 +19,8 @@ let verbs: [String: ([String]) throws -> Int32] = [
     "demo": DemoCommand.run,
     "export-changes": ExportChangesCommand.run,
     "import-changes": ImportChangesCommand.run,
+    "relay-import": RelayImportCommand.run,
+    "relay-replies": RelayRepliesCommand.run,
 ]
 
 let argv = Array(CommandLine.arguments.dropFirst())

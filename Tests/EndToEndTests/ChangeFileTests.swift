@@ -368,6 +368,59 @@ import Testing
         #expect(try s.station.query("SELECT count(*) FROM members") == [[.integer(Int64(count))]])
         #expect(try contentDump(s.station.db) == contentDump(s.county.serverDB, scope: "xiyuan"))
     }
+
+    @Test func aTownshipWithALinkRelaysItsStationsFilesAndOnlyItsOwn() throws {
+        let s = try Setup("file-relay")
+        defer { s.county.cleanup() }
+        try s.countyOffice.sql("INSERT INTO members(id, name, site_id) VALUES ('m-county-xy', '刘德厚', 'xiyuan')")
+        try s.countyOffice.must(["sync"])
+        try s.station.clerk(["member", "add", "--id", "m-xy-1", "--name", "王秀英", "--site", "xiyuan"])
+        let file = s.path("西苑-修改.cpsync")
+        try s.station.must(["export-changes", "--to", file])
+        let server = try Database(path: s.county.serverDB)
+
+        // 城关镇 is not above the station: the county refuses its relay, and says so when the replies are asked for.
+        let chengguan = try s.county.office("chengguan")
+        try chengguan.must(["relay-import", file])
+        try chengguan.must(["sync"])
+        let cgDir = s.path("城关回执")
+        try FileManager.default.createDirectory(atPath: cgDir, withIntermediateDirectories: true)
+        let refused = try chengguan.cpsync(["relay-replies", "--to", cgDir])
+        #expect(refused.status == 77 && refused.stderr.contains("may not relay"), "\(refused.status) \(refused.stderr)")
+        #expect(try server.query("SELECT count(*) FROM members WHERE id = 'm-xy-1'") == [[.integer(0)]])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: cgDir).isEmpty)
+
+        // 华山镇, above the station, keeps the file (once), forwards it at its next push and keeps the reply.
+        let huashan = try s.county.office("huashan")
+        try huashan.must(["sync"])
+        #expect(try huashan.must(["relay-import", file, "--json"]).stdout.contains("\"new\":true"))
+        #expect(try huashan.must(["relay-import", file, "--json"]).stdout.contains("\"new\":false"))
+        let pushed = try huashan.must(["push"])
+        #expect(pushed.stderr.contains("forwarded 1"), "\(pushed.stderr)")
+        #expect(try server.query("SELECT name FROM members WHERE id = 'm-xy-1'") == [[.text("王秀英")]])
+        let dir = s.path("华山回执")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        #expect(try huashan.must(["relay-replies", "--to", dir, "--json"]).stdout.contains("\"written\":1"))
+        let replies = try FileManager.default.contentsOfDirectory(atPath: dir)
+        #expect(replies.count == 1)
+        try s.station.must(["import-changes", (dir as NSString).appendingPathComponent(replies[0])])
+        #expect(try Self.pending(s.station) == 0)
+        #expect(try contentDump(s.station.db) == contentDump(s.county.serverDB, scope: "xiyuan"))
+        // Forwarded once: the next push does not send it again.
+        #expect(!(try huashan.must(["push"]).stderr.contains("forwarded")))
+
+        // A tampered file relayed by the right township is refused by the county all the same.
+        let tampered = s.path("改过.cpsync")
+        try s.station.clerk(["member", "edit", "m-xy-1", "--phone", "13900000000"])
+        try s.station.must(["export-changes", "--to", tampered])
+        let text = try String(contentsOfFile: tampered, encoding: .utf8).replacingOccurrences(of: "13900000000", with: "13900000001")
+        try text.write(toFile: tampered, atomically: true, encoding: .utf8)
+        try huashan.must(["relay-import", tampered])
+        try huashan.must(["push"])
+        let again = try huashan.cpsync(["relay-replies", "--to", dir])
+        #expect(again.status == 77 && again.stderr.contains("signature"), "\(again.stderr)")
+        #expect(try server.query("SELECT phone FROM members WHERE id = 'm-xy-1'") == [[.text("")]])
+    }
 }
 
 extension Office {
