@@ -130,6 +130,19 @@ public struct ChangeFileImporter: Sendable {
         }
     }
 
+    /// `SyncService.push`, tried again for a while when the database is busy (the daemon may be writing beside this
+    /// command): an HTTP client would retry a 503 the same way.
+    private func pushWaitingWhileBusy(_ body: [UInt8], site: String, now: Int64) throws(ErrorBody) -> ([UInt8], Bool) {
+        var attempt = 0
+        while true {
+            do { return try service.push(body, site: site, now: now) } catch {
+                attempt += 1
+                guard error.code == .unavailable, attempt < 6 else { throw error }
+                usleep(UInt32(attempt) * 500_000)
+            }
+        }
+    }
+
     /// One batch, as the station's HTTP client would send it: first the station's bytes verbatim; when the county
     /// refuses named changes (a value, a key, a row the site may not write), those are set aside for the reply and the
     /// rest goes again under a batch id derived from the original and what was removed — the same on every import.
@@ -145,7 +158,7 @@ public struct ChangeFileImporter: Sendable {
             let body = removed.isEmpty ? verbatim
                 : PushRequest(protocolVersion: request.protocolVersion, schemaVersion: request.schemaVersion, batchId: batchId, site: site, changes: changes).encoded()
             do {
-                let (bytes, replayed) = try service.push(body, site: site, now: now)
+                let (bytes, replayed) = try pushWaitingWhileBusy(body, site: site, now: now)
                 let response = try? PushResponse.decode(bytes)
                 summary.batches += 1
                 if replayed {
