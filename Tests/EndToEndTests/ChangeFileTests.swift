@@ -421,6 +421,35 @@ import Testing
         #expect(again.status == 77 && again.stderr.contains("signature"), "\(again.stderr)")
         #expect(try server.query("SELECT phone FROM members WHERE id = 'm-xy-1'") == [[.text("")]])
     }
+
+    @Test func aCountyRestoredFromABackupGetsTheStationsChangesAgain() throws {
+        let s = try Setup("file-restore")
+        defer { s.county.cleanup() }
+        try s.station.clerk(["member", "add", "--id", "m-xy-1", "--name", "王秀英", "--site", "xiyuan"])
+        try s.exchange("一")
+        let backup = s.path("county-backup.db")
+        let b = try run(Binaries.cpsyncd, ["backup", "--data", s.county.daemon.dataDir, "--to", backup])
+        #expect(b.ok, "\(b.stderr)")
+        // Acknowledged by the county after the backup was taken: lost to the county when it is restored.
+        try s.station.clerk(["member", "add", "--id", "m-xy-2", "--name", "李建国", "--site", "xiyuan"])
+        try s.exchange("二")
+        #expect(try Self.pending(s.station) == 0)
+        s.county.daemon.stop()
+        let r = try run(Binaries.cpsyncd, ["restore", "--data", s.county.daemon.dataDir, "--from", backup])
+        #expect(r.ok, "\(r.stderr)")
+        try s.county.daemon.start()
+        let server = try Database(path: s.county.serverDB)
+        #expect(try server.query("SELECT count(*) FROM members WHERE id = 'm-xy-2'") == [[.integer(0)]])
+
+        // The next reply comes from a county with a new epoch: the station resets its cursors and sends everything
+        // again at the following exchange, as over HTTP.
+        try s.exchange("三")
+        #expect(try Self.pending(s.station) > 0, "after a restore the station must send everything again")
+        try s.exchange("四")
+        #expect(try Self.pending(s.station) == 0)
+        #expect(try server.query("SELECT name FROM members WHERE id LIKE 'm-xy-%' ORDER BY id") == [[.text("王秀英")], [.text("李建国")]])
+        #expect(try contentDump(s.station.db) == contentDump(s.county.serverDB, scope: "xiyuan"))
+    }
 }
 
 extension Office {
