@@ -96,6 +96,36 @@ final class ChangeFileFormatTests: XCTestCase {
         XCTAssertNil(ChangeFile.key(tokenHashHex: "not hex", site: Self.site))
     }
 
+    /// Another HMAC implementation (Python's) verifies the golden files with the key derivation of §17.3.
+    func testPythonVerifiesTheGoldenFiles() throws {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"
+        guard path.split(separator: ":").contains(where: { FileManager.default.isExecutableFile(atPath: "\($0)/python3") }) else {
+            throw XCTSkip("python3 is not installed")
+        }
+        let script = """
+            import hmac, hashlib, sys
+            token, site = sys.argv[1].encode(), sys.argv[2].encode()
+            key = hmac.new(hashlib.sha256(token).digest(), b"cpsync change file v1\\x00" + site, hashlib.sha256).digest()
+            for name in sys.argv[3:]:
+                data = open(name, "rb").read()
+                body, _, trailer = data[:-1].rpartition(b"\\n")
+                assert trailer == b'{"hmac":"' + hmac.new(key, body + b"\\n", hashlib.sha256).hexdigest().encode() + b'"}', name
+            print("ok")
+            """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script, Self.token, Self.site] + ["change-file.cpsync", "change-reply.cpsync"].map {
+            Vectors.directory.appendingPathComponent($0).path
+        }
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = out
+        try p.run()
+        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        XCTAssertEqual(text, "ok\n")
+    }
+
     /// RFC 4231 test cases 1, 2 and 6 (a key longer than a block).
     func testHMACSHA256MatchesRFC4231() {
         XCTAssertEqual(HMACSHA256.hex(key: [UInt8](repeating: 0x0b, count: 20), message: Array("Hi There".utf8)),
