@@ -82,6 +82,8 @@ extension SyncClient {
         public var pullSkipped = false
         /// The site tree gave this station new sites: the next export asks the county for everything again.
         public var scopeGrew = false
+        /// Own changes stamped again after a clock-skew refusal (the PC clock is right now): the next export sends them.
+        public var restamped = 0
     }
 
     /// Applies a county reply in one transaction: holds what the county refused, moves the push cursor and empties
@@ -121,6 +123,13 @@ extension SyncClient {
                 return
             }
             try acknowledge(header, results, &summary)
+            if results.contains(where: { $0.error?.code == .clockSkew }) {
+                // As `recoverClock` after a push refused for the clock: stamps too far ahead of the county's time are
+                // stamped again so the next export goes — only once this PC's clock is right (a clock still fast is
+                // ahead of its own stamps, and nothing is touched). The county's time is at least the reply's.
+                let now = max(HLC.wallClock().milliseconds, header.createdAt)
+                summary.restamped = try replica.restampFutureVersions(nowMs: now, maxSkewMs: ProtocolLimits.maxSkewMs)
+            }
             try applyPull(header, pages, &summary, pause: pauseBetweenPages)
             try replica.setMeta(FilePosition.replySeq, .integer(seq))
             try replica.setMeta(FilePosition.replyAt, .integer(header.createdAt))

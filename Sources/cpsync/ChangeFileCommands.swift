@@ -42,7 +42,7 @@ enum ImportChangesCommand {
         client.progress = Progress.reporter(enabled: !json)
         let s = try ChangeFileCommand.run { try client.importReply(bytes, pauseBetweenPages: pause) }
         if json {
-            Console.out("{\"alreadyImported\":\(s.alreadyImported),\"acknowledged\":\(s.acknowledged),\"pushAcknowledged\":\(s.pushAcknowledged),\"refused\":\(s.refused),\"errors\":\(s.errors.count),\"pages\":\(s.pages),\"received\":\(s.received),\"applied\":\(s.applied),\"pullSkipped\":\(s.pullSkipped),\"held\":\(try client.replica.held().count)}")
+            Console.out("{\"alreadyImported\":\(s.alreadyImported),\"acknowledged\":\(s.acknowledged),\"pushAcknowledged\":\(s.pushAcknowledged),\"refused\":\(s.refused),\"errors\":\(s.errors.count),\"pages\":\(s.pages),\"received\":\(s.received),\"applied\":\(s.applied),\"pullSkipped\":\(s.pullSkipped),\"restamped\":\(s.restamped),\"held\":\(try client.replica.held().count)}")
         } else if s.alreadyImported {
             Console.out(L10n.pick(en: "this reply was imported before (or a newer one was); nothing was changed",
                                   zh: "这份回执已导入过（或已导入更新的回执）；未做任何改动"))
@@ -57,6 +57,10 @@ enum ImportChangesCommand {
         if s.pullSkipped || s.scopeGrew {
             Console.err(L10n.pick(en: "note: export again and carry it to the county: this office needs the county's data from the beginning",
                                   zh: "提示：请再导出一次带到县里：本办公室需要从头接收县里的数据"))
+        }
+        if s.restamped > 0 {
+            Console.err(L10n.pick(en: "note: \(s.restamped) changes stamped while this PC's clock was fast were stamped again; export again to send them",
+                                  zh: "提示：\(s.restamped) 条在电脑时钟偏快时保存的修改已重新标记时间；请再导出一次发送"))
         }
         for e in s.errors {
             Console.err(L10n.pick(en: "the county could not take a batch: \(e); those changes stay queued here and go with the next export",

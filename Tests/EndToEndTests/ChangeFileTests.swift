@@ -450,6 +450,42 @@ import Testing
         #expect(try server.query("SELECT name FROM members WHERE id LIKE 'm-xy-%' ORDER BY id") == [[.text("王秀英")], [.text("李建国")]])
         #expect(try contentDump(s.station.db) == contentDump(s.county.serverDB, scope: "xiyuan"))
     }
+
+    @Test func aStationWithAFastClockIsRefusedLosesNothingAndHealsOnceTheClockIsRight() throws {
+        guard let faketime = ["/usr/bin/faketime", "/usr/local/bin/faketime"].first(where: { FileManager.default.isExecutableFile(atPath: $0) }) else {
+            try Test.cancel("faketime is not installed (apt-get install faketime; make test-deps does)")
+        }
+        let s = try Setup("file-clock")
+        defer { s.county.cleanup() }
+        try s.countyOffice.sql("INSERT INTO members(id, name, site_id) VALUES ('m-county-xy', '刘德厚', 'xiyuan')")
+        try s.countyOffice.must(["sync"])
+        // The clerk works with the station PC's clock 3 hours fast.
+        let fast = try run(faketime, ["-f", "+3h", Binaries.cpsync, "member", "add", "--db", s.station.db, "--id", "m-xy-1", "--name", "王秀英", "--site", "xiyuan"])
+        #expect(fast.ok, "\(fast.stderr)")
+        let file = s.path("快钟.cpsync"), reply = s.path("快钟-回执.cpsync")
+        #expect(try run(faketime, ["-f", "+3h", Binaries.cpsync, "export-changes", "--db", s.station.db, "--to", file]).ok)
+        let imported = try s.countyImport(file, reply: reply)
+        #expect(imported.status == 77 && imported.stderr.contains("clock"), "\(imported.status) \(imported.stderr)")
+        #expect(try Database(path: s.county.serverDB).query("SELECT count(*) FROM members WHERE id = 'm-xy-1'") == [[.integer(0)]])
+        let pending = try Self.pending(s.station)
+
+        // The reply, imported while the clock is still fast: the county's records arrive, the change stays queued.
+        let stillFast = try run(faketime, ["-f", "+3h", Binaries.cpsync, "import-changes", "--db", s.station.db, reply, "--json"])
+        #expect(stillFast.status == 77 && stillFast.stdout.contains("\"restamped\":0"), "\(stillFast.stdout) \(stillFast.stderr)")
+        #expect(try s.station.query("SELECT name FROM members WHERE id = 'm-county-xy'") == [[.text("刘德厚")]])
+        #expect(try Self.pending(s.station) == pending)
+
+        // Once the clock is right, the next reply heals it: the change is stamped again and goes with the next export.
+        let file2 = s.path("快钟2.cpsync"), reply2 = s.path("快钟2-回执.cpsync")
+        try s.station.must(["export-changes", "--to", file2])
+        #expect(try s.countyImport(file2, reply: reply2).status == 77)
+        let healed = try s.station.cpsync(["import-changes", reply2, "--json"])
+        #expect(healed.status == 77 && !healed.stdout.contains("\"restamped\":0"), "\(healed.stdout) \(healed.stderr)")
+        try s.exchange("对钟以后")
+        #expect(try Self.pending(s.station) == 0)
+        #expect(try Database(path: s.county.serverDB).query("SELECT name FROM members WHERE id = 'm-xy-1'") == [[.text("王秀英")]])
+        #expect(try contentDump(s.station.db) == contentDump(s.county.serverDB, scope: "xiyuan"))
+    }
 }
 
 extension Office {
