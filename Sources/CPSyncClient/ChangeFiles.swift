@@ -106,22 +106,27 @@ extension SyncClient {
         try replica.database.transaction {
             var lastSeq = try replica.meta(FilePosition.replySeq)?.int64Value ?? -1
             var lastAt = try replica.meta(FilePosition.replyAt)?.int64Value ?? -1
-            if let epoch = header.epoch {
-                if let known = try replica.meta(SyncPosition.epoch)?.stringValue, known != epoch {
-                    // As `checkEpoch`: the county's history restarted; send and receive everything again.
-                    for key in [SyncPosition.pullCursor, SyncPosition.pullSince, SyncPosition.pushCursor, SyncPosition.pushSince] {
-                        try replica.setMeta(key, .integer(0))
-                    }
-                    (lastSeq, lastAt) = (-1, -1)
-                    summary.serverWasRestored = true
-                }
-                try replica.setMeta(SyncPosition.epoch, .text(epoch))
-            }
             let seq = header.serverSeq ?? 0
+            let known = try replica.meta(SyncPosition.epoch)?.stringValue
+            if let epoch = header.epoch, let known, known != epoch {
+                // Another history of the county: a restore after the last reply (sequences start again, so only the
+                // county's clock orders the two), or an old reply from before one — which changes nothing.
+                guard header.createdAt > lastAt else {
+                    summary.alreadyImported = true
+                    return
+                }
+                // As `checkEpoch`: the county's history restarted; send and receive everything again.
+                for key in [SyncPosition.pullCursor, SyncPosition.pullSince, SyncPosition.pushCursor, SyncPosition.pushSince] {
+                    try replica.setMeta(key, .integer(0))
+                }
+                (lastSeq, lastAt) = (-1, -1)
+                summary.serverWasRestored = true
+            }
             guard (seq, header.createdAt) > (lastSeq, lastAt) else {
                 summary.alreadyImported = true
                 return
             }
+            if let epoch = header.epoch { try replica.setMeta(SyncPosition.epoch, .text(epoch)) }
             try acknowledge(header, results, &summary)
             if results.contains(where: { $0.error?.code == .clockSkew }) {
                 // As `recoverClock` after a push refused for the clock: stamps too far ahead of the county's time are

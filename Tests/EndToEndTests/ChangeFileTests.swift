@@ -434,6 +434,7 @@ import Testing
         try s.station.clerk(["member", "add", "--id", "m-xy-2", "--name", "李建国", "--site", "xiyuan"])
         try s.exchange("二")
         #expect(try Self.pending(s.station) == 0)
+        let oldEpochReply = s.path("二-回执.cpsync")
         s.county.daemon.stop()
         let r = try run(Binaries.cpsyncd, ["restore", "--data", s.county.daemon.dataDir, "--from", backup])
         #expect(r.ok, "\(r.stderr)")
@@ -447,6 +448,11 @@ import Testing
         #expect(try Self.pending(s.station) > 0, "after a restore the station must send everything again")
         try s.exchange("四")
         #expect(try Self.pending(s.station) == 0)
+        // A reply from before the restore, imported late: it changes nothing (no second reset).
+        let metaNow = try Self.meta(s.station), dumpNow = try contentDump(s.station.db)
+        #expect(try s.station.must(["import-changes", oldEpochReply, "--json"]).stdout.contains("\"alreadyImported\":true"))
+        #expect(try Self.meta(s.station) == metaNow)
+        #expect(try contentDump(s.station.db) == dumpNow)
         #expect(try server.query("SELECT name FROM members WHERE id LIKE 'm-xy-%' ORDER BY id") == [[.text("王秀英")], [.text("李建国")]])
         #expect(try contentDump(s.station.db) == contentDump(s.county.serverDB, scope: "xiyuan"))
     }
