@@ -32,10 +32,10 @@ enum ImportChangesCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         var args = try Arguments(argv, flags: ["json"])
         let json = args.flag("json")
-        let client = try SyncClient(replica: try OfficeFile.open(&args))
-        try args.checkAllConsumed()
         guard let path = args.positionals.first else { throw UsageError.missingArgument("REPLY (the county's reply file)") }
         if args.positionals.count > 1 { throw UsageError.unexpectedArgument(args.positionals[1]) }
+        let client = try SyncClient(replica: try OfficeFile.open(&args))
+        try args.checkAllConsumed()
         let bytes = try ChangeFileIO.read(path)
         // Test hook: seconds to wait after each page, inside the import's transaction.
         let pause = (ProcessInfo.processInfo.environment["CPSYNC_TEST_IMPORT_PAUSE_MS"].flatMap(Double.init) ?? 0) / 1000

@@ -9,10 +9,10 @@ enum RelayImportCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         var args = try Arguments(argv, flags: ["json"])
         let json = args.flag("json")
-        let client = try SyncClient(replica: try OfficeFile.open(&args))
-        try args.checkAllConsumed()
         guard let path = args.positionals.first else { throw UsageError.missingArgument("FILE (the station's changes file)") }
         if args.positionals.count > 1 { throw UsageError.unexpectedArgument(args.positionals[1]) }
+        let client = try SyncClient(replica: try OfficeFile.open(&args))
+        try args.checkAllConsumed()
         let bytes = try ChangeFileIO.read(path)
         let (header, isNew) = try ChangeFileCommand.run { try client.storeRelayed(bytes) }
         if json {
