@@ -492,6 +492,34 @@ import Testing
         #expect(try Database(path: s.county.serverDB).query("SELECT name FROM members WHERE id = 'm-xy-1'") == [[.text("王秀英")]])
         #expect(try contentDump(s.station.db) == contentDump(s.county.serverDB, scope: "xiyuan"))
     }
+
+    @Test func anEditDisplacedByTheRepliesPullIsKeptAndReachesTheCountyAsAConflict() throws {
+        let s = try Setup("file-outbox")
+        defer { s.county.cleanup() }
+        try s.countyOffice.sql("INSERT INTO members(id, name, phone, site_id) VALUES ('m-x', '刘德厚', '13700000000', 'xiyuan')")
+        try s.countyOffice.must(["sync"])
+        try s.exchange("一")
+        // The clerk exports (nothing pending), then edits the phone; meanwhile the county office edits it too.
+        let file = s.path("二.cpsync"), reply = s.path("二-回执.cpsync")
+        try s.station.must(["export-changes", "--to", file])
+        try s.station.clerk(["member", "edit", "m-x", "--phone", "13911111111"])
+        usleep(5_000)
+        try s.countyOffice.clerk(["member", "edit", "m-x", "--phone", "13822222222"])
+        try s.countyOffice.must(["sync"])
+        #expect(try s.countyImport(file, reply: reply).ok)
+        // The reply's pull brings the county's later value: the station's own unsent edit waits in the outbox.
+        try s.station.must(["import-changes", reply])
+        #expect(try s.station.query("SELECT phone FROM members WHERE id = 'm-x'") == [[.text("13822222222")]])
+        #expect(try s.station.query("SELECT count(*) FROM _cp_outbox") == [[.integer(1)]])
+        // The next exchange sends it first; the county keeps both values as a conflict; the outbox empties.
+        try s.exchange("三")
+        #expect(try s.station.query("SELECT count(*) FROM _cp_outbox") == [[.integer(0)]])
+        let conflicts = try Database(path: s.county.serverDB).query(
+            "SELECT winner_value, other_value FROM _cp_conflicts WHERE tbl = 'members' AND pk = 'm-x' AND col = 'phone'")
+        #expect(conflicts == [[.text("13822222222"), .text("13911111111")]])
+        #expect(try Self.pending(s.station) == 0)
+        #expect(try contentDump(s.station.db) == contentDump(s.county.serverDB, scope: "xiyuan"))
+    }
 }
 
 extension Office {
