@@ -84,9 +84,7 @@ public final class SyncClient {
         try replica.dropSupersededHeld()
         var summary = PushSummary()
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
-        // Displaced edits the county refused stay in the outbox (their values live nowhere else), set aside.
-        let heldNow = try replica.heldKeys()
-        let outbox = try replica.outbox().filter { !replica.isHeld($0.change, in: heldNow) }
+        let outbox = try pendingOutbox()
         if !outbox.isEmpty {
             try send(outbox.map(\.change), label: "outbox", schema: schema, summary: &summary)
             let held = try replica.heldKeys()
@@ -96,10 +94,7 @@ public final class SyncClient {
         // Until a transfer has completed, it started at 0: a transfer cut short must not resume past older cells.
         var since = try replica.meta(SyncPosition.pushSince)?.int64Value ?? 0
         while true {
-            // Whole rows, at most the server's limit of changes per push (own and relayed changes both count).
-            let page = try replica.changes(after: cursor, since: since, maxChanges: ProtocolLimits.maxChangesPerPush, maxBytes: sizer.bytes)
-            for r in page.refused where r.version.map({ $0.site == replica.siteID }) ?? true { try replica.hold(r) }
-            let own = replica.withoutHeld(Self.ownChanges(page.changes, site: replica.siteID), keys: try replica.heldKeys())
+            let (page, own) = try nextPushPage(after: cursor, since: since, maxBytes: sizer.bytes)
             if !own.isEmpty {
                 try send(own, label: "\(since)|\(cursor)", schema: schema, summary: &summary)
             }
@@ -116,6 +111,22 @@ public final class SyncClient {
         return summary
     }
 
+    /// The outbox entries a push sends first. Displaced edits the county refused stay in the outbox (their values
+    /// live nowhere else), set aside.
+    func pendingOutbox() throws -> [Replica.OutboxEntry] {
+        let heldNow = try replica.heldKeys()
+        return try replica.outbox().filter { !replica.isHeld($0.change, in: heldNow) }
+    }
+
+    /// The push reader (shared by `push` and `exportChanges`): the next page of the change log after `cursor`, and of
+    /// it the own changes to send. Changes that cannot travel are held here.
+    func nextPushPage(after cursor: Int64, since: Int64, maxBytes: Int) throws -> (page: ChangePage, own: [Change]) {
+        // Whole rows, at most the server's limit of changes per push (own and relayed changes both count).
+        let page = try replica.changes(after: cursor, since: since, maxChanges: ProtocolLimits.maxChangesPerPush, maxBytes: maxBytes)
+        for r in page.refused where r.version.map({ $0.site == replica.siteID }) ?? true { try replica.hold(r) }
+        return (page, replica.withoutHeld(Self.ownChanges(page.changes, site: replica.siteID), keys: try replica.heldKeys()))
+    }
+
     /// What of a page this office sends: what it wrote, and the knowledge that goes with its own deletes (the cell
     /// versions it had seen when it ended a row's life, whoever wrote them). Changes that came from other sites
     /// reached this office through the server: they are never sent back.
@@ -130,22 +141,7 @@ public final class SyncClient {
     /// Sends one batch. A change the county's checks refuse — run here first, then by the county, which names the
     /// change — is set aside with the reason and the rest is sent again; anything else refused stays queued.
     private func send(_ changes: [Change], label: String, schema: Int, summary: inout PushSummary) throws {
-        var batch = changes
-        while let (i, e) = replica.firstInvalidChange(in: batch) {
-            let bad = batch[i]
-            guard case .malformedKey = e else {
-                try hold(bad, code: SyncClient.errorCode(e), message: e.description)
-                batch.remove(at: i)
-                continue
-            }
-            // A key the county refuses: the whole row waits as one entry; deleting the row is a fix (the county
-            // never had it, so its delete is not sent).
-            let row = batch.filter { RowKey($0) == RowKey(bad) }
-            if let existence = row.first(where: { $0.column == nil }), existence.causalLength % 2 == 1 {
-                try hold(existence, code: SyncClient.errorCode(e), message: e.description)
-            }
-            batch.removeAll { RowKey($0) == RowKey(bad) }
-        }
+        var batch = try setAsideInvalid(changes)
         for _ in 0...changes.count {
             guard !batch.isEmpty else { return }
             let batchId = Self.batchID(site: replica.siteID, after: label, changes: batch)
@@ -176,6 +172,28 @@ public final class SyncClient {
         }
     }
 
+    /// Runs the county's checks on a batch before it goes; a change that fails is set aside with the reason (a key
+    /// the county refuses: its whole row), and the rest is returned.
+    func setAsideInvalid(_ changes: [Change]) throws -> [Change] {
+        var batch = changes
+        while let (i, e) = replica.firstInvalidChange(in: batch) {
+            let bad = batch[i]
+            guard case .malformedKey = e else {
+                try hold(bad, code: SyncClient.errorCode(e), message: e.description)
+                batch.remove(at: i)
+                continue
+            }
+            // A key the county refuses: the whole row waits as one entry; deleting the row is a fix (the county
+            // never had it, so its delete is not sent).
+            let row = batch.filter { RowKey($0) == RowKey(bad) }
+            if let existence = row.first(where: { $0.column == nil }), existence.causalLength % 2 == 1 {
+                try hold(existence, code: SyncClient.errorCode(e), message: e.description)
+            }
+            batch.removeAll { RowKey($0) == RowKey(bad) }
+        }
+        return batch
+    }
+
     /// A refusal of one named change (a value, a key, a constraint, a permission) rather than of the whole request.
     static func refusesOneChange(status: Int, _ error: ErrorBody, count: Int) -> Bool {
         guard let i = error.index, i >= 0, i < count else { return false }
@@ -192,7 +210,7 @@ public final class SyncClient {
         }
     }
 
-    private func hold(_ c: Change, code: String, message: String) throws {
+    func hold(_ c: Change, code: String, message: String) throws {
         try replica.hold(RefusedChange(table: c.table, pk: c.pk, column: c.column, version: c.version,
                                        reason: .refused(code: code, message: message)))
     }

@@ -69,6 +69,13 @@ public struct Router: HTTPResponder {
                 var response = HTTPResponse.json(body)
                 if replayed { response.headers.set("CPSync-Replayed", "true") }
                 return ("push", response)
+            case ("POST", "/v1/relay"):
+                // A station's changes file carried to a township with a link (Protocol §17.5).
+                guard case .site(let relayer) = try authenticate(req) else {
+                    throw ErrorBody(code: .forbidden, message: "relaying needs a site token, not an admin token")
+                }
+                return ("relay", .init(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]),
+                                       body: try ChangeFileImporter(service: sync).relay(req.body, by: relayer)))
             case ("GET", "/v1/pull"):
                 let principal = try authenticate(req)
                 let query = try PullQuery(parameters: req.query)

@@ -13,6 +13,7 @@ enum PushCommand {
         client.progress = Progress.reporter(enabled: !json)
         ClockCheck.warnIfSkewed(client)
         let s = try client.push()
+        try RelayNotes.forward(client)
         SyncNotes.afterTransfer(client)
         if json {
             Console.out("{\"batches\":\(s.batches),\"sent\":\(s.sent),\"applied\":\(s.applied),\"alreadyKnown\":\(s.alreadyKnown),\"conflicts\":\(s.conflicts),\"held\":\(try client.replica.held().count)}")

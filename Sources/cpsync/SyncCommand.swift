@@ -14,6 +14,7 @@ enum SyncCommand {
         let first = try client.pull()
         ClockCheck.warnIfSkewed(client)
         let pushed = try client.push()
+        try RelayNotes.forward(client)
         let second = try client.pull()
         SyncNotes.afterTransfer(client)
         if json {

@@ -17,6 +17,10 @@ let verbs: [String: ([String]) throws -> Int32] = [
     "import": ImportCommand.run,
     "export": ExportCommand.run,
     "demo": DemoCommand.run,
+    "export-changes": ExportChangesCommand.run,
+    "import-changes": ImportChangesCommand.run,
+    "relay-import": RelayImportCommand.run,
+    "relay-replies": RelayRepliesCommand.run,
 ]
 
 let argv = Array(CommandLine.arguments.dropFirst())

@@ -16,6 +16,7 @@ enum Help {
             .init("backup", en: "an online backup while the server runs", zh: "在线备份（服务不停）"),
             .init("restore", en: "restore a backup into a stopped server's data directory", zh: "把备份恢复到已停止的服务的数据目录"),
             .init("doctor", en: "check the data directory, integrity, disk, clock and listen address", zh: "检查数据目录、完整性、磁盘、时钟、监听地址"),
+            .init("import", en: "merge a station's changes file (USB stick) and write the reply", zh: "导入联络站的修改文件（U盘）并写出回执"),
         ],
         commands: commands,
         common: [O("--data DIR", "the data directory (default: $CPSYNC_DATA, else `data = DIR` in /etc/cpsync/cpsyncd.conf, else ./cpsync-data)",
@@ -71,5 +72,10 @@ enum Help {
                     zh: "每项检查输出一行 PASS/WARN/FAIL；有 FAIL 时返回 1",
                     options: [O("--listen HOST:PORT", "the address serve would use (default 127.0.0.1:8710)", "服务将使用的监听地址（默认 127.0.0.1:8710）")],
                     example: "cpsyncd doctor"),
+        CommandHelp("import", nil, "FILE --reply OUT [--json]",
+                    en: "merges a station's signed changes file as that station's push (same checks as HTTP; importing it again applies nothing new) and writes the signed reply to carry back; may run while the daemon serves",
+                    zh: "把联络站签名的修改文件按该站的推送合并（检查与网络同步相同；重复导入不会重复应用），并写出签名回执带回联络站；服务运行时也可执行",
+                    options: [O("--reply OUT", "where to write the reply, e.g. on the USB stick (required)", "回执写入位置，如U盘上的文件（必填）"), json],
+                    example: "cpsyncd import /media/usb/西苑-修改.cpsync --reply /media/usb/西苑-回执.cpsync"),
     ]
 }

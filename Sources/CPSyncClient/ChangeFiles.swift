@@ -1,0 +1,213 @@
+import CPPCC
+import CPSyncCore
+import CPSyncProtocol
+import Foundation
+
+// Sync by USB stick (Protocol/README.md §17), the station's side: export what a push would send, and import the
+// county's reply as a push acknowledgement plus a pull. Nothing moves the push cursor or empties the outbox but the
+// reply: a lost stick loses nothing, and exporting again sends everything still unacknowledged.
+
+extension SyncClient {
+    /// Where the station keeps which reply it imported last (the county's sequence and the reply's time), so an older
+    /// or repeated reply changes nothing.
+    enum FilePosition {
+        static let replySeq = "sync.file_reply_seq"
+        static let replyAt = "sync.file_reply_at"
+    }
+
+    public struct ExportSummary: Sendable, Equatable {
+        public var batches = 0
+        public var changes = 0
+        public var outbox = 0
+    }
+
+    /// The station's unacknowledged changes as a signed changes file: the outbox first, then the change log after
+    /// the push cursor — the batches `push` would send, with the same batch ids — and the station's pull position.
+    /// Writes nothing but set-aside (held) changes, as a push does.
+    public func exportChanges(now: Int64 = HLC.wallClock().milliseconds) throws -> (bytes: [UInt8], summary: ExportSummary) {
+        try replica.dropSupersededHeld()
+        let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
+        let site = replica.siteID
+        var summary = ExportSummary()
+        var batches: [PushRequest] = []
+        func add(_ changes: [Change], label: String) {
+            guard !changes.isEmpty else { return }
+            batches.append(PushRequest(schemaVersion: schema, batchId: Self.batchID(site: site, after: label, changes: changes), site: site, changes: changes))
+            summary.batches += 1
+            summary.changes += changes.count
+        }
+        let outbox = try pendingOutbox()
+        add(try setAsideInvalid(outbox.map(\.change)), label: "outbox")
+        let held = try replica.heldKeys()
+        let refs = outbox.filter { !replica.isHeld($0.change, in: held) }.map {
+            OutboxRef(id: $0.id, table: $0.change.table, pk: $0.change.pk, column: $0.change.column ?? "", version: $0.change.version)
+        }
+        summary.outbox = refs.count
+        let pushAfter = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
+        let pushSince = try replica.meta(SyncPosition.pushSince)?.int64Value ?? 0
+        var cursor = pushAfter
+        while true {
+            // Pages as large as a push may be: the stick has no link speed to adapt to.
+            let (page, own) = try nextPushPage(after: cursor, since: pushSince, maxBytes: PageSizer.range.upperBound)
+            add(try setAsideInvalid(own), label: "\(pushSince)|\(cursor)")
+            guard page.hasMore else { cursor = page.cursor; break }
+            guard page.cursor > cursor else { throw ClientError.badResponse("the change log did not advance past \(cursor)") }
+            cursor = page.cursor
+        }
+        let header = ChangeFileHeader(
+            kind: .changes, site: site, fileId: UUID().uuidString.lowercased(), createdAt: now,
+            epoch: try replica.meta(SyncPosition.epoch)?.stringValue, schemaVersion: schema,
+            pullAfter: try replica.meta(SyncPosition.pullCursor)?.int64Value ?? 0, pullSince: try replica.meta(SyncPosition.pullSince)?.int64Value ?? 0,
+            pushAfter: pushAfter, pushSince: pushSince, pushThrough: cursor, outbox: refs, batches: batches.count)
+        let file = ChangeFile(header: header, lines: batches.map { $0.encoded() })
+        return (file.signed(key: ChangeFile.key(token: config.token, site: site)), summary)
+    }
+
+    public struct ReplySummary: Sendable, Equatable {
+        /// The reply was not newer than one imported before: nothing was changed.
+        public var alreadyImported = false
+        /// The county's database was restored from a backup since this station last synced: cursors were reset.
+        public var serverWasRestored = false
+        /// Batches the county acknowledged, and whether the push cursor and outbox moved.
+        public var acknowledged = 0
+        public var pushAcknowledged = false
+        /// Changes the county refused (now set aside, listed by `cpsync status`).
+        public var refused = 0
+        /// Whole batches the county could not take (their changes stay queued), with its message.
+        public var errors: [String] = []
+        public var pages = 0
+        public var received = 0
+        public var applied = 0
+        /// The pull pages did not continue from where this station stands (it was reset): not applied; export again.
+        public var pullSkipped = false
+        /// The site tree gave this station new sites: the next export asks the county for everything again.
+        public var scopeGrew = false
+        /// Own changes stamped again after a clock-skew refusal (the PC clock is right now): the next export sends them.
+        public var restamped = 0
+    }
+
+    /// Applies a county reply in one transaction: holds what the county refused, moves the push cursor and empties
+    /// the outbox of what it acknowledged, merges the pull pages and stores their cursor. A kill at any point leaves
+    /// the station as before; a reply not newer than the last one imported changes nothing.
+    /// `pauseBetweenPages` (seconds) is a test hook for killing the process mid-import.
+    public func importReply(_ bytes: [UInt8], pauseBetweenPages: Double = 0) throws -> ReplySummary {
+        let site = replica.siteID
+        let peeked = try ChangeFile.peekHeader(bytes)
+        guard peeked.kind == .reply else { throw ChangeFileError.wrongKind(expected: .reply, got: peeked.kind) }
+        guard peeked.site == site else { throw ChangeFileError.wrongSite(file: peeked.site, here: site) }
+        let key = ChangeFile.key(token: config.token, site: site)
+        let file = try ChangeFile.open(bytes) { _ in key }
+        let header = file.header
+        let results = try (0..<header.batches).map { i throws(ChangeFileError) in try file.decode(BatchResult.self, line: i) }
+        let pages = try (header.batches..<header.batches + header.pages).map { i throws(ChangeFileError) in
+            try file.decode(PullResponse.self, line: i, limits: WireLimits(maxChanges: ProtocolLimits.maxPageSize))
+        }
+        var summary = ReplySummary()
+        try replica.database.transaction {
+            var lastSeq = try replica.meta(FilePosition.replySeq)?.int64Value ?? -1
+            var lastAt = try replica.meta(FilePosition.replyAt)?.int64Value ?? -1
+            let seq = header.serverSeq ?? 0
+            let known = try replica.meta(SyncPosition.epoch)?.stringValue
+            if let epoch = header.epoch, let known, known != epoch {
+                // Another history of the county: a restore after the last reply (sequences start again, so only the
+                // county's clock orders the two), or an old reply from before one — which changes nothing.
+                guard header.createdAt > lastAt else {
+                    summary.alreadyImported = true
+                    return
+                }
+                // As `checkEpoch`: the county's history restarted; send and receive everything again.
+                for key in [SyncPosition.pullCursor, SyncPosition.pullSince, SyncPosition.pushCursor, SyncPosition.pushSince] {
+                    try replica.setMeta(key, .integer(0))
+                }
+                (lastSeq, lastAt) = (-1, -1)
+                summary.serverWasRestored = true
+            }
+            guard (seq, header.createdAt) > (lastSeq, lastAt) else {
+                summary.alreadyImported = true
+                return
+            }
+            if let epoch = header.epoch { try replica.setMeta(SyncPosition.epoch, .text(epoch)) }
+            try acknowledge(header, results, &summary)
+            if results.contains(where: { $0.error?.code == .clockSkew }) {
+                // As `recoverClock` after a push refused for the clock: stamps too far ahead of the county's time are
+                // stamped again so the next export goes — only once this PC's clock is right (a clock still fast is
+                // ahead of its own stamps, and nothing is touched). The county's time is at least the reply's.
+                let now = max(HLC.wallClock().milliseconds, header.createdAt)
+                summary.restamped = try replica.restampFutureVersions(nowMs: now, maxSkewMs: ProtocolLimits.maxSkewMs)
+            }
+            try applyPull(header, pages, &summary, pause: pauseBetweenPages)
+            try replica.setMeta(FilePosition.replySeq, .integer(seq))
+            try replica.setMeta(FilePosition.replyAt, .integer(header.createdAt))
+        }
+        return summary
+    }
+
+    /// The push half of a reply: refused changes are held; a complete acknowledgement moves the push cursor through
+    /// what the changes file held (when the station's push position still continues from the file's) and removes
+    /// the acknowledged outbox entries.
+    private func acknowledge(_ header: ChangeFileHeader, _ results: [BatchResult], _ summary: inout ReplySummary) throws {
+        for r in results {
+            for g in r.refused {
+                for c in g.changes { try hold(c, code: g.code, message: g.message) }
+                summary.refused += g.changes.count
+            }
+            if let e = r.error { summary.errors.append(e.message) } else { summary.acknowledged += 1 }
+        }
+        // The outbox went as the first batch; it is acknowledged when that batch was settled.
+        if !header.outbox.isEmpty, let first = results.first, first.error == nil {
+            let held = try replica.heldKeys()
+            let sent = Set(header.outbox)
+            let done = try replica.outbox().filter { e in
+                !replica.isHeld(e.change, in: held)
+                    && sent.contains(OutboxRef(id: e.id, table: e.change.table, pk: e.change.pk, column: e.change.column ?? "", version: e.change.version))
+            }
+            try replica.removeFromOutbox(done.map(\.id))
+        }
+        guard header.pushComplete == true else { return }
+        let cursor = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
+        let since = try replica.meta(SyncPosition.pushSince)?.int64Value ?? 0
+        // The file held every own change after `pushSince` up to `pushThrough`; a station reset below that since
+        // (a restored county) must send those again.
+        guard since >= header.pushSince else { return }
+        summary.pushAcknowledged = true
+        if header.pushThrough > cursor { try replica.setMeta(SyncPosition.pushCursor, .integer(header.pushThrough)) }
+        if header.pushThrough > since { try replica.setMeta(SyncPosition.pushSince, .integer(header.pushThrough)) }
+        try replica.setMeta(SyncPosition.lastPush, .integer(HLC.wallClock().milliseconds))
+    }
+
+    /// The pull half: the pages are one complete transfer from (`pullAfter`, `pullSince`) to `pullCursor`; they are
+    /// applied when the station holds everything before that start (§13.1), then the scope is kept as after a pull.
+    private func applyPull(_ header: ChangeFileHeader, _ pages: [PullResponse], _ summary: inout ReplySummary, pause: Double) throws {
+        let cursor = try replica.meta(SyncPosition.pullCursor)?.int64Value ?? 0
+        let since = try replica.meta(SyncPosition.pullSince)?.int64Value ?? 0
+        let end = header.pullCursor ?? header.pullAfter
+        let continues = (since == header.pullSince && cursor >= header.pullAfter) || (since > header.pullSince && since >= header.pullAfter)
+        guard continues else {
+            summary.pullSkipped = true
+            return
+        }
+        guard end > since else { return }
+        for page in pages {
+            let r = try replica.merge(page.changes)
+            summary.pages += 1
+            summary.received += page.changes.count
+            summary.applied += r.applied
+            progress?("pull", summary.pages, summary.pages < pages.count)
+            if pause > 0 { usleep(UInt32(pause * 1_000_000)) }
+        }
+        try replica.setMeta(SyncPosition.pullCursor, .integer(max(cursor, end)))
+        try replica.setMeta(SyncPosition.pullSince, .integer(end))
+        try replica.setMeta(SyncPosition.lastPull, .integer(HLC.wallClock().milliseconds))
+        // As after a pull (`keepToScope`): forget rows that left the scope; a grown tree means asking for all again.
+        let pushed = try replica.meta(SyncPosition.pushSince)?.int64Value ?? 0
+        try SiteScope.purge(replica, unacknowledgedAfter: pushed)
+        let signature = try SiteScope.signature(replica)
+        let known = try replica.meta(SyncPosition.scope)?.stringValue
+        try replica.setMeta(SyncPosition.scope, .text(signature))
+        if let known, known != signature, !Set(signature.split(separator: ",")).isSubset(of: Set(known.split(separator: ","))) {
+            try replica.setMeta(SyncPosition.pullCursor, .integer(0))
+            try replica.setMeta(SyncPosition.pullSince, .integer(0))
+            summary.scopeGrew = true
+        }
+    }
+}

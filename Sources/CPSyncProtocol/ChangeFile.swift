@@ -1,0 +1,446 @@
+import CPSyncCore
+import Foundation
+
+// Change files: sync by USB stick for stations with no link (Protocol/README.md §17). A file is lines of canonical
+// JSON: a header, the content lines (push batches, or batch results then pull pages), and a signature line
+// `{"hmac":"<hex>"}` over every byte before it. Canonical JSON never holds a raw newline, so lines frame it.
+
+/// What a change file carries.
+public enum ChangeFileKind: String, Sendable {
+    /// A station's unacknowledged changes, carried to the county (`cpsync export-changes`).
+    case changes
+    /// The county's answer: push acknowledgements and pull pages, carried back (`cpsyncd import --reply`).
+    case reply
+}
+
+/// An outbox entry a change file sends: its id and the identity of its change, so that an acknowledgement removes
+/// exactly that entry even if the id was reused since.
+public struct OutboxRef: WireMessage, Hashable {
+    public var id: Int64
+    public var table: String
+    public var pk: String
+    public var column: String
+    public var version: Version
+
+    public init(id: Int64, table: String, pk: String, column: String, version: Version) {
+        self.id = id
+        self.table = table
+        self.pk = pk
+        self.column = column
+        self.version = version
+    }
+
+    public func encode(to w: inout JSONWriter) {
+        w.raw("{\"id\":")
+        w.int(id)
+        w.raw(",\"table\":")
+        w.string(table)
+        w.raw(",\"pk\":")
+        w.string(pk)
+        w.raw(",\"col\":")
+        w.string(column)
+        w.raw(",\"hlc\":")
+        w.int(version.hlc.rawValue)
+        w.raw(",\"site\":")
+        w.string(version.site)
+        w.byte(UInt8(ascii: "}"))
+    }
+
+    private static let keys = KeyTable(["id", "table", "pk", "col", "hlc", "site"])
+    public static func read(from r: inout JSONReader) throws(WireError) -> OutboxRef {
+        var st = try r.beginObject()
+        var m = OutboxRef(id: 0, table: "", pk: "", column: "", version: Version(hlc: HLC(rawValue: 0), site: ""))
+        var hlc: Int64 = 0, site = ""
+        while let k = try r.nextKey(&st, keys) {
+            switch k {
+            case 0: m.id = try r.memberInt64("id")
+            case 1: m.table = try r.memberString("table")
+            case 2: m.pk = try r.memberString("pk")
+            case 3: m.column = try r.memberString("col")
+            case 4: hlc = try r.memberInt64("hlc")
+            case 5: site = try r.memberString("site")
+            default: try r.skipValue()
+            }
+        }
+        try r.requireMembers(st, keys, 0b11_1111)
+        m.version = Version(hlc: HLC(rawValue: hlc), site: site)
+        return m
+    }
+}
+
+/// The first line of a change file. Positions are the station's sync cursors (see §13.1): in a `changes` file where
+/// the station stands; in a `reply`, what the county's answer covers.
+public struct ChangeFileHeader: WireMessage, Hashable {
+    /// Key `cpsyncChangeFile`: the format version.
+    public var version: Int
+    public var kind: ChangeFileKind
+    /// The station the file is for (its changes, or the answer to them).
+    public var site: String
+    /// A fresh UUID per file.
+    public var fileId: String
+    /// reply: the `fileId` of the changes file it answers.
+    public var replyTo: String?
+    /// Milliseconds since 1970, when the file was written.
+    public var createdAt: Int64
+    /// changes: the county epoch the station last synced with (nil: never); reply: the county's epoch.
+    public var epoch: String?
+    public var schemaVersion: Int
+    /// changes: the station's pull cursor and mark; reply: where the pull pages start (`pullAfter`, `pullSince`) and
+    /// end (`pullCursor`).
+    public var pullAfter: Int64
+    public var pullSince: Int64
+    public var pullCursor: Int64?
+    /// The station's push reader: from (`pushAfter`, `pushSince`) through `pushThrough`, the local sequence up to
+    /// which the file's batches hold every own change. A reply copies them from the changes file.
+    public var pushAfter: Int64
+    public var pushSince: Int64
+    public var pushThrough: Int64
+    /// reply: whether every batch was settled (applied, replayed, or its refused changes named), so the station may
+    /// move its push cursor to `pushThrough`.
+    public var pushComplete: Bool?
+    /// The outbox entries in the first batch (a reply copies them).
+    public var outbox: [OutboxRef]
+    /// Content lines: changes — push batches; reply — one result per batch, then `pages` pull pages.
+    public var batches: Int
+    public var pages: Int
+    /// reply: the county's change sequence when the reply was made; a station ignores a reply not newer than the last
+    /// one it imported.
+    public var serverSeq: Int64?
+
+    public init(version: Int = ChangeFileHeader.currentVersion, kind: ChangeFileKind, site: String, fileId: String, replyTo: String? = nil,
+                createdAt: Int64, epoch: String?, schemaVersion: Int, pullAfter: Int64, pullSince: Int64, pullCursor: Int64? = nil,
+                pushAfter: Int64, pushSince: Int64, pushThrough: Int64, pushComplete: Bool? = nil, outbox: [OutboxRef],
+                batches: Int, pages: Int = 0, serverSeq: Int64? = nil) {
+        self.version = version
+        self.kind = kind
+        self.site = site
+        self.fileId = fileId
+        self.replyTo = replyTo
+        self.createdAt = createdAt
+        self.epoch = epoch
+        self.schemaVersion = schemaVersion
+        self.pullAfter = pullAfter
+        self.pullSince = pullSince
+        self.pullCursor = pullCursor
+        self.pushAfter = pushAfter
+        self.pushSince = pushSince
+        self.pushThrough = pushThrough
+        self.pushComplete = pushComplete
+        self.outbox = outbox
+        self.batches = batches
+        self.pages = pages
+        self.serverSeq = serverSeq
+    }
+
+    public static let currentVersion = 1
+
+    public func encode(to w: inout JSONWriter) {
+        w.raw("{\"cpsyncChangeFile\":")
+        w.int(version)
+        w.raw(",\"kind\":")
+        w.string(kind.rawValue)
+        w.raw(",\"site\":")
+        w.string(site)
+        w.raw(",\"fileId\":")
+        w.string(fileId)
+        w.raw(",\"replyTo\":")
+        w.optionalString(replyTo)
+        w.raw(",\"createdAt\":")
+        w.int(createdAt)
+        w.raw(",\"epoch\":")
+        w.optionalString(epoch)
+        w.raw(",\"schemaVersion\":")
+        w.int(schemaVersion)
+        w.raw(",\"pullAfter\":")
+        w.int(pullAfter)
+        w.raw(",\"pullSince\":")
+        w.int(pullSince)
+        w.raw(",\"pullCursor\":")
+        if let pullCursor { w.int(pullCursor) } else { w.null() }
+        w.raw(",\"pushAfter\":")
+        w.int(pushAfter)
+        w.raw(",\"pushSince\":")
+        w.int(pushSince)
+        w.raw(",\"pushThrough\":")
+        w.int(pushThrough)
+        w.raw(",\"pushComplete\":")
+        if let pushComplete { w.bool(pushComplete) } else { w.null() }
+        w.raw(",\"outbox\":")
+        w.messages(outbox)
+        w.raw(",\"batches\":")
+        w.int(batches)
+        w.raw(",\"pages\":")
+        w.int(pages)
+        w.raw(",\"serverSeq\":")
+        if let serverSeq { w.int(serverSeq) } else { w.null() }
+        w.byte(UInt8(ascii: "}"))
+    }
+
+    private static let requiredMask: UInt64 = [0, 1, 2, 3, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17].reduce(0) { $0 | (1 << UInt64($1)) }
+    private static let keys = KeyTable(["cpsyncChangeFile", "kind", "site", "fileId", "replyTo", "createdAt", "epoch", "schemaVersion",
+                                        "pullAfter", "pullSince", "pullCursor", "pushAfter", "pushSince", "pushThrough", "pushComplete",
+                                        "outbox", "batches", "pages", "serverSeq"])
+    public static func read(from r: inout JSONReader) throws(WireError) -> ChangeFileHeader {
+        var st = try r.beginObject()
+        var m = ChangeFileHeader(kind: .changes, site: "", fileId: "", createdAt: 0, epoch: nil, schemaVersion: 0, pullAfter: 0, pullSince: 0,
+                                 pushAfter: 0, pushSince: 0, pushThrough: 0, outbox: [], batches: 0)
+        func optionalInt(_ r: inout JSONReader, _ key: String) throws(WireError) -> Int64? {
+            try r.member(key) { (r: inout JSONReader) throws(WireError) -> Int64? in r.readNull() ? nil : try r.readInt(in: 0...Int64.max) }
+        }
+        while let k = try r.nextKey(&st, keys) {
+            switch k {
+            case 0: m.version = try r.memberCount("cpsyncChangeFile")
+            case 1:
+                let kind = try r.memberString("kind")
+                guard let known = ChangeFileKind(rawValue: kind) else { throw r.fail("kind: unknown change file kind '\(kind)'") }
+                m.kind = known
+            case 2: m.site = try r.memberString("site")
+            case 3: m.fileId = try r.memberString("fileId")
+            case 4: m.replyTo = try r.memberOptionalString("replyTo")
+            case 5: m.createdAt = try r.memberInt64("createdAt")
+            case 6: m.epoch = try r.memberOptionalString("epoch")
+            case 7: m.schemaVersion = try r.memberCount("schemaVersion")
+            case 8: m.pullAfter = try r.memberInt64("pullAfter", in: 0...Int64.max)
+            case 9: m.pullSince = try r.memberInt64("pullSince", in: 0...Int64.max)
+            case 10: m.pullCursor = try optionalInt(&r, "pullCursor")
+            case 11: m.pushAfter = try r.memberInt64("pushAfter", in: 0...Int64.max)
+            case 12: m.pushSince = try r.memberInt64("pushSince", in: 0...Int64.max)
+            case 13: m.pushThrough = try r.memberInt64("pushThrough", in: 0...Int64.max)
+            case 14: m.pushComplete = try r.member("pushComplete") { (r: inout JSONReader) throws(WireError) -> Bool? in r.readNull() ? nil : try r.readBool() }
+            case 15: m.outbox = try r.memberArray("outbox", OutboxRef.self)
+            case 16: m.batches = try r.memberCount("batches")
+            case 17: m.pages = try r.memberCount("pages")
+            case 18: m.serverSeq = try optionalInt(&r, "serverSeq")
+            default: try r.skipValue()
+            }
+        }
+        // Required: everything but the nullable members (replyTo, epoch, pullCursor, pushComplete, serverSeq).
+        try r.requireMembers(st, keys, requiredMask)
+        return m
+    }
+}
+
+/// Changes of one batch the county refused, with its reason (code and message as in the HTTP error body); the
+/// station holds them (`cpsync status` lists them), as after an HTTP refusal.
+public struct RefusedGroup: WireMessage, Hashable {
+    public var code: String
+    public var message: String
+    public var changes: [Change]
+
+    public init(code: String, message: String, changes: [Change]) {
+        self.code = code
+        self.message = message
+        self.changes = changes
+    }
+
+    public func encode(to w: inout JSONWriter) {
+        w.raw("{\"code\":")
+        w.string(code)
+        w.raw(",\"message\":")
+        w.string(message)
+        w.raw(",\"changes\":")
+        w.changes(changes)
+        w.byte(UInt8(ascii: "}"))
+    }
+
+    private static let keys = KeyTable(["code", "message", "changes"])
+    public static func read(from r: inout JSONReader) throws(WireError) -> RefusedGroup {
+        var st = try r.beginObject()
+        var m = RefusedGroup(code: "", message: "", changes: [])
+        while let k = try r.nextKey(&st, keys) {
+            switch k {
+            case 0: m.code = try r.memberString("code")
+            case 1: m.message = try r.memberString("message")
+            case 2: m.changes = try r.member("changes") { (r: inout JSONReader) throws(WireError) in try r.readChanges() }
+            default: try r.skipValue()
+            }
+        }
+        try r.requireMembers(st, keys, 0b111)
+        return m
+    }
+}
+
+/// How the county settled one batch of a changes file: its push answer (`response`, the HTTP 200 body), the changes
+/// it refused (set aside by the station), or an error that refused the whole batch (the station keeps it queued).
+public struct BatchResult: WireMessage, Hashable {
+    public var batchId: String
+    public var response: PushResponse?
+    public var refused: [RefusedGroup]
+    public var error: ErrorBody?
+
+    public init(batchId: String, response: PushResponse?, refused: [RefusedGroup] = [], error: ErrorBody? = nil) {
+        self.batchId = batchId
+        self.response = response
+        self.refused = refused
+        self.error = error
+    }
+
+    public func encode(to w: inout JSONWriter) {
+        w.raw("{\"batchId\":")
+        w.string(batchId)
+        w.raw(",\"response\":")
+        w.optionalMessage(response)
+        w.raw(",\"refused\":")
+        w.messages(refused)
+        w.raw(",\"error\":")
+        w.optionalMessage(error)
+        w.byte(UInt8(ascii: "}"))
+    }
+
+    private static let keys = KeyTable(["batchId", "response", "refused", "error"])
+    public static func read(from r: inout JSONReader) throws(WireError) -> BatchResult {
+        var st = try r.beginObject()
+        var m = BatchResult(batchId: "", response: nil)
+        while let k = try r.nextKey(&st, keys) {
+            switch k {
+            case 0: m.batchId = try r.memberString("batchId")
+            case 1: m.response = try r.memberOptionalMessage("response", PushResponse.self)
+            case 2: m.refused = try r.memberArray("refused", RefusedGroup.self)
+            case 3: m.error = try r.memberOptionalMessage("error", ErrorBody.self)
+            default: try r.skipValue()
+            }
+        }
+        try r.requireMembers(st, keys, 0b1)
+        return m
+    }
+}
+
+/// Why a change file was refused. Nothing was applied in every case. Both languages are here (the protocol module
+/// has no locale); the commands pick one.
+public enum ChangeFileError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// Not a cpsync change file at all (another file was copied, or it is empty).
+    case notAChangeFile
+    /// A newer cpsync wrote it.
+    case unsupportedVersion(Int)
+    /// The signature line is missing: the copy was cut short.
+    case truncated
+    /// The signature does not match the content and the site's key: altered, or signed by another token.
+    case badSignature(site: String)
+    /// Signed correctly but malformed inside (a line does not decode, counts do not match).
+    case malformed(String)
+    case wrongKind(expected: ChangeFileKind, got: ChangeFileKind)
+    /// A reply for another station.
+    case wrongSite(file: String, here: String)
+    /// The county does not know the site, or the site is revoked.
+    case unknownSite(String)
+    case revokedSite(String)
+
+    public var english: String {
+        switch self {
+        case .notAChangeFile: "this is not a cpsync change file; check that the right file was copied; nothing was applied"
+        case .unsupportedVersion(let v): "change file format \(v) is newer than this cpsync understands (\(ChangeFileHeader.currentVersion)); upgrade; nothing was applied"
+        case .truncated: "the change file is incomplete (no signature line): copy it from the stick again; nothing was applied"
+        case .badSignature(let site):
+            "the change file's signature does not match site '\(site)': the file was altered after it was written, or it was signed with another token (a token re-issued since?); export it again at the station; nothing was applied"
+        case .malformed(let why): "the change file is damaged: \(why); export it again; nothing was applied"
+        case .wrongKind(let expected, _):
+            expected == .reply ? "this is a station's changes file, not a county reply (`cpsyncd import` reads it at the county); nothing was applied"
+                : "this is a county reply, not a station's changes file (`cpsync import-changes` reads it at the station); nothing was applied"
+        case .wrongSite(let file, let here): "this reply is for site '\(file)', but this office is '\(here)'; give it to that station; nothing was applied"
+        case .unknownSite(let site): "site '\(site)' is not registered on this county server; nothing was applied"
+        case .revokedSite(let site): "site '\(site)' is revoked on this county server (`cpsyncd site activate \(site)` re-activates it); nothing was applied"
+        }
+    }
+
+    public var chinese: String {
+        switch self {
+        case .notAChangeFile: "这不是 cpsync 修改文件，请检查拷贝的文件是否正确；未导入任何内容"
+        case .unsupportedVersion(let v): "修改文件格式 \(v) 比本程序支持的（\(ChangeFileHeader.currentVersion)）更新，请升级 cpsync；未导入任何内容"
+        case .truncated: "修改文件不完整（缺少签名行），请从U盘重新拷贝；未导入任何内容"
+        case .badSignature(let site): "修改文件的签名与站点 '\(site)' 不符：文件在导出后被改动过，或用其他令牌签名（令牌已重新签发？）；请在联络站重新导出；未导入任何内容"
+        case .malformed(let why): "修改文件已损坏：\(why)；请重新导出；未导入任何内容"
+        case .wrongKind(let expected, _):
+            expected == .reply ? "这是联络站导出的修改文件，不是县里的回执（应在县里用 `cpsyncd import` 导入）；未导入任何内容"
+                : "这是县里的回执，不是联络站的修改文件（应在联络站用 `cpsync import-changes` 导入）；未导入任何内容"
+        case .wrongSite(let file, let here): "这份回执属于站点 '\(file)'，本办公室是 '\(here)'，请交给该联络站；未导入任何内容"
+        case .unknownSite(let site): "站点 '\(site)' 未在本县服务器登记；未导入任何内容"
+        case .revokedSite(let site): "站点 '\(site)' 已被吊销（可用 `cpsyncd site activate \(site)` 重新启用）；未导入任何内容"
+        }
+    }
+
+    public var description: String { english }
+}
+
+/// A change file, read and checked, or to be written.
+public struct ChangeFile: Sendable {
+    public var header: ChangeFileHeader
+    /// The content lines between the header and the signature (each the canonical JSON of one message).
+    public var lines: [[UInt8]]
+
+    public init(header: ChangeFileHeader, lines: [[UInt8]]) {
+        self.header = header
+        self.lines = lines
+    }
+
+    /// The signing key of a site: HMAC-SHA256 keyed by the SHA-256 of its token (what the county stores) over a fixed
+    /// label and the site id. See §17.3 for why.
+    public static func key(tokenHash: [UInt8], site: String) -> [UInt8] {
+        HMACSHA256.mac(key: tokenHash, message: Array("cpsync change file v1\u{0}\(site)".utf8))
+    }
+
+    /// The key from the token itself (the station's side).
+    public static func key(token: String, site: String) -> [UInt8] { key(tokenHash: SHA256.hash(Array(token.utf8)), site: site) }
+
+    /// The key from the token hash as the county stores it (64 hex digits); nil when it is not that.
+    public static func key(tokenHashHex: String, site: String) -> [UInt8]? {
+        let hex = Array(tokenHashHex.utf8)
+        guard hex.count == 64 else { return nil }
+        var bytes: [UInt8] = []
+        for i in stride(from: 0, to: 64, by: 2) {
+            guard let b = UInt8(String(decoding: hex[i..<i + 2], as: UTF8.self), radix: 16) else { return nil }
+            bytes.append(b)
+        }
+        return key(tokenHash: bytes, site: site)
+    }
+
+    /// The file's bytes: header, lines, and the signature line, each ending in `\n`.
+    public func signed(key: [UInt8]) -> [UInt8] {
+        var out = header.encoded()
+        out.append(0x0A)
+        for line in lines {
+            out += line
+            out.append(0x0A)
+        }
+        out += Array("{\"hmac\":\"\(HMACSHA256.hex(key: key, message: out))\"}\n".utf8)
+        return out
+    }
+
+    /// The header as written, before the signature is checked (to find whose key checks it). Never act on it alone.
+    public static func peekHeader(_ bytes: [UInt8]) throws(ChangeFileError) -> ChangeFileHeader {
+        guard let end = bytes.firstIndex(of: 0x0A) else { throw .notAChangeFile }
+        let header: ChangeFileHeader
+        do { header = try ChangeFileHeader.decode(Array(bytes[..<end])) } catch { throw .notAChangeFile }
+        guard header.version == ChangeFileHeader.currentVersion else { throw .unsupportedVersion(header.version) }
+        return header
+    }
+
+    /// Reads a file and checks its signature with `key` (given the unverified header, which names the site).
+    public static func open(_ bytes: [UInt8], key: (ChangeFileHeader) throws -> [UInt8]) throws -> ChangeFile {
+        let header = try peekHeader(bytes)
+        guard bytes.last == 0x0A else { throw ChangeFileError.truncated }
+        let body = bytes.dropLast()
+        guard let lastBreak = body.lastIndex(of: 0x0A) else { throw ChangeFileError.truncated }
+        let trailer = Array(body[(lastBreak + 1)...])
+        let prefix = "{\"hmac\":\"".utf8, suffix = "\"}".utf8
+        guard trailer.count == prefix.count + 64 + suffix.count, trailer.starts(with: prefix), trailer.suffix(suffix.count).elementsEqual(suffix) else {
+            throw ChangeFileError.truncated
+        }
+        let given = String(decoding: trailer.dropFirst(prefix.count).prefix(64), as: UTF8.self)
+        let signedBytes = Array(bytes[...lastBreak])
+        let expected = HMACSHA256.hex(key: try key(header), message: signedBytes)
+        guard HMACSHA256.equal(Array(expected.utf8), Array(given.utf8)) else { throw ChangeFileError.badSignature(site: header.site) }
+        var lines = signedBytes.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
+        lines.removeLast() // after the final newline
+        lines.removeFirst() // the header
+        let expectedLines = header.kind == .changes ? header.batches : header.batches + header.pages
+        guard lines.count == expectedLines else {
+            throw ChangeFileError.malformed("the header announces \(expectedLines) lines, the file holds \(lines.count)")
+        }
+        return ChangeFile(header: header, lines: lines)
+    }
+
+    /// Decodes content line `i` as `T`, naming the line in the error.
+    public func decode<T: WireMessage>(_ type: T.Type, line i: Int, limits: WireLimits = WireLimits(maxChanges: ProtocolLimits.maxChangesPerPush)) throws(ChangeFileError) -> T {
+        do { return try T.decode(lines[i], limits: limits) } catch { throw .malformed("line \(i + 2): \(error)") }
+    }
+}

@@ -1,0 +1,193 @@
+import CPPCC
+import CPSyncCore
+import CPSyncProtocol
+import Foundation
+
+/// Sync by USB stick, the county's side (Protocol/README.md §17): a station's signed changes file is merged as that
+/// station's push — every batch through `SyncService.push`, so the same checks, permissions and batch-id idempotence
+/// as HTTP — and answered with a signed reply: the push answers plus the pull pages of the station's scope after its
+/// cursor. Importing a file again replays the stored answers and applies nothing new.
+public struct ChangeFileImporter: Sendable {
+    public let service: SyncService
+    /// Seconds to wait after each batch: a test hook for killing the process mid-import.
+    public var pauseBetweenBatches: Double = 0
+
+    public init(service: SyncService) {
+        self.service = service
+    }
+
+    public struct Summary: Sendable, Equatable {
+        public var site = ""
+        public var batches = 0
+        public var applied = 0
+        public var replayed = 0
+        public var conflicts = 0
+        public var refused = 0
+        /// Batches refused as a whole (the station keeps them queued), with the county's message.
+        public var errors: [String] = []
+        public var pages = 0
+        public var pulled = 0
+    }
+
+    /// Checks the file (signature with the station's key, kind, site registered and active, schema), applies its
+    /// batches and returns the signed reply. Throws `ChangeFileError` or `ErrorBody` before anything is applied.
+    public func importFile(_ bytes: [UInt8], now: Int64 = HLC.wallClock().milliseconds) throws -> (reply: [UInt8], summary: Summary) {
+        let store = service.store
+        let peeked = try ChangeFile.peekHeader(bytes)
+        guard peeked.kind == .changes else { throw ChangeFileError.wrongKind(expected: .changes, got: peeked.kind) }
+        let site = peeked.site
+        let row = try store.read { r in
+            try r.database.query("SELECT token_hash, revoked FROM _srv_sites WHERE id = ?", [.text(site)]).first
+        }
+        guard let row, let hash = row[0].stringValue else { throw ChangeFileError.unknownSite(site) }
+        if row[1].int64Value == 1 { throw ChangeFileError.revokedSite(site) }
+        guard let key = ChangeFile.key(tokenHashHex: hash, site: site) else { throw ChangeFileError.badSignature(site: site) }
+        let file = try ChangeFile.open(bytes) { _ in key }
+        let header = file.header
+        try service.checkSchema(header.schemaVersion)
+        let requests = try (0..<header.batches).map { i throws(ChangeFileError) in try file.decode(PushRequest.self, line: i) }
+        for (i, r) in requests.enumerated() where r.site != site {
+            throw ChangeFileError.malformed("line \(i + 2) is a batch of site '\(r.site)' in a file of '\(site)'")
+        }
+
+        var summary = Summary()
+        summary.site = site
+        var results: [BatchResult] = []
+        var complete = true
+        for (i, request) in requests.enumerated() {
+            let result = push(request, verbatim: file.lines[i], site: site, now: now, summary: &summary)
+            results.append(result)
+            if pauseBetweenBatches > 0 { usleep(UInt32(pauseBetweenBatches * 1_000_000)) }
+            // As over HTTP, a batch refused as a whole ends the push: the rest stays queued at the station.
+            if result.error != nil {
+                complete = false
+                break
+            }
+        }
+
+        // The pull half, for the station's scope, after its cursor; from the start when the county's history is not
+        // the one the station synced with (a restored database).
+        var after = header.pullAfter, since = header.pullSince
+        let latest = try store.read { r in try r.sequence }
+        if (header.epoch.map { $0 != store.epoch } ?? false) || after > latest {
+            (after, since) = (0, 0)
+        }
+        var pages: [PullResponse] = []
+        var cursor = after
+        while true {
+            let page = try service.pull(after: cursor, since: since, limit: ProtocolLimits.maxPageSize, maxBytes: 4 << 20, principal: .site(site))
+            pages.append(page)
+            summary.pages += 1
+            summary.pulled += page.changes.count
+            guard page.hasMore else { cursor = page.cursor; break }
+            guard page.cursor > cursor else { throw ErrorBody(code: .serverError, message: "pull cursor did not advance past \(cursor)") }
+            cursor = page.cursor
+        }
+        let serverSeq = max(cursor, try store.read { r in try r.sequence })
+        let reply = ChangeFileHeader(
+            kind: .reply, site: site, fileId: UUID().uuidString.lowercased(), replyTo: header.fileId, createdAt: now, epoch: store.epoch,
+            schemaVersion: CPPCCSchema.version, pullAfter: after, pullSince: since, pullCursor: cursor,
+            pushAfter: header.pushAfter, pushSince: header.pushSince, pushThrough: header.pushThrough, pushComplete: complete,
+            outbox: header.outbox, batches: results.count, pages: pages.count, serverSeq: serverSeq)
+        let lines = results.map { $0.encoded() } + pages.map { $0.encoded() }
+        service.log.event("file_import", ["site": .text(site), "file": .text(header.fileId), "batches": .integer(Int64(summary.batches)),
+                                          "applied": .integer(Int64(summary.applied)), "replayed": .integer(Int64(summary.replayed)),
+                                          "refused": .integer(Int64(summary.refused)), "errors": .integer(Int64(summary.errors.count)),
+                                          "pulled": .integer(Int64(summary.pulled))])
+        return (ChangeFile(header: reply, lines: lines).signed(key: key), summary)
+    }
+
+    /// `POST /v1/relay`: a township (or any office above the station) forwards a station's changes file it received
+    /// on a stick. The relayer must hold the station in its subtree; the file itself is checked as by `importFile`
+    /// (the station's signature). Returns the signed reply, for the relayer to keep for the clerk.
+    public func relay(_ bytes: [UInt8], by relayer: String) throws(ErrorBody) -> [UInt8] {
+        let station: String
+        do { station = try ChangeFile.peekHeader(bytes).site } catch { throw Self.errorBody(error) }
+        do {
+            let inSubtree = try service.store.read { r -> Bool in
+                guard let scope = try SiteScope.of(site: relayer, in: r.database) else { return true }
+                return try scope.subtree().contains(station)
+            }
+            guard inSubtree else {
+                throw ErrorBody(code: .forbidden, message: "site \(relayer) may not relay the changes of site \(station): it is not under \(relayer) in the site tree; nothing was applied",
+                                site: station)
+            }
+            let (reply, _) = try importFile(bytes)
+            return reply
+        } catch let e as ErrorBody {
+            throw e
+        } catch let e as ChangeFileError {
+            throw Self.errorBody(e)
+        } catch {
+            throw ErrorBody(code: .serverError, message: "could not import the relayed file: \(error); nothing was applied")
+        }
+    }
+
+    static func errorBody(_ e: ChangeFileError) -> ErrorBody {
+        switch e {
+        case .badSignature(let site), .unknownSite(let site), .revokedSite(let site): ErrorBody(code: .forbidden, message: e.english, site: site)
+        default: ErrorBody(code: .badRequest, message: e.english)
+        }
+    }
+
+    /// `SyncService.push`, tried again for a while when the database is busy (the daemon may be writing beside this
+    /// command): an HTTP client would retry a 503 the same way.
+    private func pushWaitingWhileBusy(_ body: [UInt8], site: String, now: Int64) throws(ErrorBody) -> ([UInt8], Bool) {
+        var attempt = 0
+        while true {
+            do { return try service.push(body, site: site, now: now) } catch {
+                attempt += 1
+                guard error.code == .unavailable, attempt < 6 else { throw error }
+                usleep(UInt32(attempt) * 500_000)
+            }
+        }
+    }
+
+    /// One batch, as the station's HTTP client would send it: first the station's bytes verbatim; when the county
+    /// refuses named changes (a value, a key, a row the site may not write), those are set aside for the reply and the
+    /// rest goes again under a batch id derived from the original and what was removed — the same on every import.
+    private func push(_ request: PushRequest, verbatim: [UInt8], site: String, now: Int64, summary: inout Summary) -> BatchResult {
+        var changes = request.changes
+        var original = Array(changes.indices)
+        var removed: [Int] = []
+        var refused: [RefusedGroup] = []
+        for _ in 0...request.changes.count {
+            guard !changes.isEmpty else { break }
+            let batchId = removed.isEmpty ? request.batchId
+                : String(SHA256.hex("\(request.batchId)|without|" + removed.sorted().map(String.init).joined(separator: ",")).prefix(32))
+            let body = removed.isEmpty ? verbatim
+                : PushRequest(protocolVersion: request.protocolVersion, schemaVersion: request.schemaVersion, batchId: batchId, site: site, changes: changes).encoded()
+            do {
+                let (bytes, replayed) = try pushWaitingWhileBusy(body, site: site, now: now)
+                let response = try? PushResponse.decode(bytes)
+                summary.batches += 1
+                if replayed {
+                    summary.replayed += 1
+                } else {
+                    summary.applied += response?.applied ?? 0
+                    summary.conflicts += response?.conflicts ?? 0
+                }
+                return BatchResult(batchId: request.batchId, response: response, refused: refused)
+            } catch {
+                guard [400, 403, 422].contains(error.httpStatus), let i = error.index, i >= 0, i < changes.count else {
+                    summary.errors.append(error.message)
+                    return BatchResult(batchId: request.batchId, response: nil, refused: refused, error: error)
+                }
+                // A value is refused alone; a row the site may not write is refused whole (every such row at once).
+                let named = error.httpStatus == 403
+                    ? Array(Set((error.indices ?? []).filter { $0 >= 0 && $0 < changes.count }
+                        + changes.indices.filter { RowKey(changes[$0]) == RowKey(changes[i]) })).sorted()
+                    : [i]
+                refused.append(RefusedGroup(code: error.code.rawValue, message: error.message, changes: named.map { changes[$0] }))
+                summary.refused += named.count
+                removed += named.map { original[$0] }
+                for j in named.reversed() {
+                    changes.remove(at: j)
+                    original.remove(at: j)
+                }
+            }
+        }
+        summary.batches += 1
+        return BatchResult(batchId: request.batchId, response: nil, refused: refused)
+    }
+}

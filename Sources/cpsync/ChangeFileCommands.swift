@@ -1,0 +1,85 @@
+import CPSyncCLI
+import CPSyncClient
+import CPSyncCore
+import CPSyncProtocol
+import Foundation
+
+/// `cpsync export-changes --to FILE [--json]`: this station's unacknowledged changes, signed, for a USB stick.
+enum ExportChangesCommand {
+    static func run(_ argv: [String]) throws -> Int32 {
+        var args = try Arguments(argv, flags: ["json"])
+        let json = args.flag("json")
+        let to = try args.required("to")
+        let client = try SyncClient(replica: try OfficeFile.open(&args))
+        try args.checkAllConsumed()
+        if let extra = args.positionals.first { throw UsageError.unexpectedArgument(extra) }
+        let (bytes, s) = try ChangeFileCommand.run { try client.exportChanges() }
+        try ChangeFileIO.write(bytes, to: to)
+        if json {
+            Console.out("{\"batches\":\(s.batches),\"changes\":\(s.changes),\"outbox\":\(s.outbox),\"bytes\":\(bytes.count),\"held\":\(try client.replica.held().count)}")
+        } else {
+            Console.out(L10n.pick(
+                en: "wrote \(s.changes) changes in \(s.batches) batches to \(to); carry it to the county (`cpsyncd import`). They stay queued here until the county's reply is imported (`cpsync import-changes`)",
+                zh: "已把 \(s.changes) 条修改（\(s.batches) 批）写入 \(to)；请带到县政协导入（`cpsyncd import`）。在导入县里的回执（`cpsync import-changes`）之前，这些修改仍保留在本机"))
+        }
+        return try HeldNotes.report(client)
+    }
+}
+
+/// `cpsync import-changes REPLY [--json]`: applies the county's reply (push acknowledgement and pull) in one
+/// transaction.
+enum ImportChangesCommand {
+    static func run(_ argv: [String]) throws -> Int32 {
+        var args = try Arguments(argv, flags: ["json"])
+        let json = args.flag("json")
+        guard let path = args.positionals.first else { throw UsageError.missingArgument("REPLY (the county's reply file)") }
+        if args.positionals.count > 1 { throw UsageError.unexpectedArgument(args.positionals[1]) }
+        let client = try SyncClient(replica: try OfficeFile.open(&args))
+        try args.checkAllConsumed()
+        let bytes = try ChangeFileIO.read(path)
+        // Test hook: seconds to wait after each page, inside the import's transaction.
+        let pause = (ProcessInfo.processInfo.environment["CPSYNC_TEST_IMPORT_PAUSE_MS"].flatMap(Double.init) ?? 0) / 1000
+        client.progress = Progress.reporter(enabled: !json)
+        let s = try ChangeFileCommand.run { try client.importReply(bytes, pauseBetweenPages: pause) }
+        if json {
+            Console.out("{\"alreadyImported\":\(s.alreadyImported),\"acknowledged\":\(s.acknowledged),\"pushAcknowledged\":\(s.pushAcknowledged),\"refused\":\(s.refused),\"errors\":\(s.errors.count),\"pages\":\(s.pages),\"received\":\(s.received),\"applied\":\(s.applied),\"pullSkipped\":\(s.pullSkipped),\"restamped\":\(s.restamped),\"held\":\(try client.replica.held().count)}")
+        } else if s.alreadyImported {
+            Console.out(L10n.pick(en: "this reply was imported before (or a newer one was); nothing was changed",
+                                  zh: "这份回执已导入过（或已导入更新的回执）；未做任何改动"))
+        } else {
+            Console.out(L10n.pick(en: "imported the county's reply: \(s.acknowledged) batches acknowledged, \(s.received) changes received (\(s.applied) new here)",
+                                  zh: "已导入县里的回执：\(s.acknowledged) 批修改已确认，收到 \(s.received) 条修改（本机新增 \(s.applied) 条）"))
+        }
+        if s.serverWasRestored {
+            Console.err(L10n.pick(en: "note: the county server was restored from a backup; the next export sends everything again (nothing was lost)",
+                                  zh: "提示：县政协服务器已从备份恢复，下次导出将重新发送全部数据（数据没有丢失）"))
+        }
+        if s.pullSkipped || s.scopeGrew {
+            Console.err(L10n.pick(en: "note: export again and carry it to the county: this office needs the county's data from the beginning",
+                                  zh: "提示：请再导出一次带到县里：本办公室需要从头接收县里的数据"))
+        }
+        if s.restamped > 0 {
+            Console.err(L10n.pick(en: "note: \(s.restamped) changes stamped while this PC's clock was fast were stamped again; export again to send them",
+                                  zh: "提示：\(s.restamped) 条在电脑时钟偏快时保存的修改已重新标记时间；请再导出一次发送"))
+        }
+        for e in s.errors {
+            Console.err(L10n.pick(en: "the county could not take a batch: \(e); those changes stay queued here and go with the next export",
+                                  zh: "县里未能接收一批修改：\(e)；这些修改仍保留在本机，随下次导出一起发送"))
+        }
+        let held = try HeldNotes.report(client)
+        return held != 0 ? held : (s.errors.isEmpty ? 0 : ExitCode.refused.rawValue)
+    }
+}
+
+/// Change-file refusals as the clerk reads them (exit 65: the file was refused, nothing applied).
+enum ChangeFileCommand {
+    static func run<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as ChangeFileError { throw ChangeFileRefused(error: e) }
+    }
+}
+
+struct ChangeFileRefused: ExitCodeProviding {
+    let error: ChangeFileError
+    var exitCode: ExitCode { .dataError }
+    var description: String { L10n.pick(en: error.english, zh: error.chinese) }
+}
