@@ -33,7 +33,7 @@ public struct Router: HTTPResponder {
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         let started = Date()
         let (route, response) = route(request)
-        var r = response
+        var r = WireEncoding.compressed(response, for: request)
         for (k, v) in Self.securityHeaders where r.headers[k] == nil { r.headers.set(k, v) }
         let seconds = Date().timeIntervalSince(started)
         metrics.count("cpsync_http_requests_total", labels: ["route": route, "status": String(r.status)])
@@ -53,12 +53,14 @@ public struct Router: HTTPResponder {
                 if let problem = sync.health() { throw problem }
                 return ("health", json(HealthResponse()))
             case ("GET", "/v1/status"):
-                return ("status", json(sync.status()))
+                var status = sync.status()
+                status.encodings = WireEncoding.accepted
+                return ("status", json(status))
             case ("POST", "/v1/push"):
                 guard case .site(let site) = try authenticate(req) else {
                     throw ErrorBody(code: .forbidden, message: "pushes need a site token, not an admin token")
                 }
-                let (body, replayed) = try sync.push(req.body, site: site)
+                let (body, replayed) = try sync.push(try WireEncoding.plainPushBody(req), site: site)
                 var response = HTTPResponse.json(body)
                 if replayed { response.headers.set("CPSync-Replayed", "true") }
                 return ("push", response)
@@ -69,7 +71,9 @@ public struct Router: HTTPResponder {
                                                           serverSchema: CPPCCSchema.version) {
                     throw problem
                 }
-                return ("pull", json(try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)))
+                var page = try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)
+                page.head = sync.head(atLeast: page.cursor)
+                return ("pull", WireEncoding.pullResponse(page, for: req))
             case ("GET", "/metrics"):
                 return ("metrics", .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
             case ("GET", "/v1/admin/conflicts"):
