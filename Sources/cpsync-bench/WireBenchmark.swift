@@ -66,6 +66,15 @@ enum WireBenchmark {
             let pulled = try puller.pull().received
             results.append((format, Double(pushBytes) / Double(max(1, pushed)), Double(pullBytes) / Double(max(1, pulled)), pushed, pulled))
         }
+        // The server's cost of gzip on a pull page: compact bytes of the last office's changes, at levels 1 and 6.
+        let last = try Replica(path: dir.appendingPathComponent("hall-\(formats.count - 1).db").path, create: false)
+        let page = PullResponse(changes: Array(try last.allChanges().prefix(ProtocolLimits.maxPageSize)), cursor: 0, hasMore: false).encodedCompact()
+        var gzip: [(Int32, Double, Double)] = []
+        for level: Int32 in [1, 6] {
+            var packed: [UInt8] = []
+            let seconds = try BenchData.time { for _ in 0..<5 { packed = Gzip.compress(page, level: level) } } / 5
+            gzip.append((level, Double(page.count) / seconds / 1_048_576, Double(packed.count) / Double(page.count)))
+        }
         if json {
             let items = results.map { r in
                 "{\"format\":\"\(r.0)\",\"pushBytesPerChange\":\(String(format: "%.1f", r.push)),\"pullBytesPerChange\":\(String(format: "%.1f", r.pull)),\"pushed\":\(r.pushed),\"pulled\":\(r.pulled)}"
@@ -75,6 +84,9 @@ enum WireBenchmark {
             Console.out("wire: \(members) members (Chinese names) pushed by a township, pulled by a county-kind office; body bytes per change")
             Console.out(Console.table(header: ["form", "push B/change", "pull B/change", "pushed", "pulled"],
                                    rows: results.map { ["\($0.0)", String(format: "%.1f", $0.push), String(format: "%.1f", $0.pull), "\($0.pushed)", "\($0.pulled)"] }))
+            for (level, speed, ratio) in gzip {
+                Console.out(String(format: "gzip level %d of a %d-change compact page: %.0f MB/s, %.1f%% of its size", level, ProtocolLimits.maxPageSize, speed, ratio * 100))
+            }
         }
     }
 
