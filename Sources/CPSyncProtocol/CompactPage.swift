@@ -22,18 +22,27 @@ public enum CompactForm {
     }
 }
 
-/// Names listed once per page, in order of first appearance; a change refers to them by index.
+/// Names listed once per page, in order of first appearance; a change refers to them by index. Names are told apart
+/// by their UTF-8 bytes, never by Swift's `==` (which equates canonically equivalent spellings, §13.5).
 struct NameTable {
     private(set) var names: [String] = []
-    private var index: [String: Int] = [:]
+    private var index: [[UInt8]: Int] = [:]
+    private var last = -1
 
     mutating func id(_ s: String) -> Int {
-        if let i = index[s] { return i }
-        index[s] = names.count
+        // Consecutive changes mostly repeat the previous name: compare bytes before hashing.
+        if last >= 0, sameBytes(names[last], s) { return last }
+        let key = Array(s.utf8)
+        if let i = index[key] { last = i; return i }
+        index[key] = names.count
         names.append(s)
-        return names.count - 1
+        last = names.count - 1
+        return last
     }
 }
+
+/// Byte equality of two strings (not canonical equivalence).
+@inline(__always) func sameBytes(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
 
 extension JSONWriter {
     /// `"tables":[…],"cols":[…],"sites":[…],"rows":[…]`: the changes, grouped by consecutive (table, pk), in order.
@@ -65,7 +74,7 @@ extension JSONWriter {
             int(first.causalLength)
             raw(",[")
             var j = i
-            while j < cs.count, cs[j].table == first.table, cs[j].pk == first.pk {
+            while j < cs.count, sameBytes(cs[j].table, first.table), sameBytes(cs[j].pk, first.pk) {
                 let c = cs[j]
                 if j > i { byte(UInt8(ascii: ",")) }
                 byte(UInt8(ascii: "["))

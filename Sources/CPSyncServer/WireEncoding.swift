@@ -53,9 +53,11 @@ enum WireEncoding {
         return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", CompactForm.mediaType)]), body: page.encodedCompact())
     }
 
-    /// gzip for a successful body of some size when the request's `Accept-Encoding` allows it (`Vary` tells caches).
+    /// gzip for a successful protocol body (plain JSON or compact; not the admin page's files or metrics) of some
+    /// size when the request's `Accept-Encoding` allows it (`Vary` tells caches).
     static func compressed(_ response: HTTPResponse, for req: HTTPRequest) -> HTTPResponse {
         guard response.status == 200, response.body.count >= minimumCompressedBytes, response.headers["Content-Encoding"] == nil,
+              let type = response.headers["Content-Type"], type.hasPrefix("application/json") || CompactForm.names(type),
               acceptsGzip(req.headers["Accept-Encoding"]) else { return response }
         var r = response
         r.body = Gzip.compress(response.body, level: 6)

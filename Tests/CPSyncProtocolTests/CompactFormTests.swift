@@ -63,6 +63,28 @@ final class CompactFormTests: XCTestCase {
         }
     }
 
+    /// Keys, tables, columns and sites are bytes (§13.5): an NFC and an NFD spelling of one name are two names, in
+    /// grouping rows and in the name tables, although Swift's `==` calls them equal.
+    func testCanonicallyEquivalentNamesStayDistinctBytes() throws {
+        let nfc = "caf\u{e9}", nfd = "cafe\u{301}"
+        XCTAssertEqual(nfc, nfd, "Swift equates them; the codec must not")
+        func change(_ pk: String, _ col: String, _ site: String) -> Change {
+            Change(table: "members", pk: pk, column: col, value: .text(pk), version: Version(hlc: HLC(rawValue: 5), site: site), causalLength: 1)
+        }
+        let changes = [change(nfc, nfc, nfc), change(nfd, nfd, nfd), change(nfd, nfc, nfd)]
+        let page = PullResponse(changes: changes, cursor: 3, hasMore: false)
+        let bytes = page.encodedCompact()
+        let text = String(decoding: bytes, as: UTF8.self)
+        XCTAssertTrue(text.contains(#""cols":["\#(nfc)","\#(nfd)"]"#), text)
+        let decoded = try PullResponse.decodeCompact(bytes).changes
+        XCTAssertEqual(decoded.count, 3)
+        for (a, b) in zip(decoded, changes) {
+            XCTAssertEqual(Array(a.pk.utf8), Array(b.pk.utf8))
+            XCTAssertEqual(Array(a.column!.utf8), Array(b.column!.utf8))
+            XCTAssertEqual(Array(a.version.site.utf8), Array(b.version.site.utf8))
+        }
+    }
+
     func testMalformedCompactBodiesNameTheProblem() {
         func assertError(_ json: String, contains needle: String, path: String? = nil, tooLarge: Bool = false,
                          limits: WireLimits = .default, file: StaticString = #filePath, line: UInt = #line) {
