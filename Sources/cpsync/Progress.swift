@@ -16,7 +16,8 @@ enum Progress {
         return { snapshot in
             let now = ProcessInfo.processInfo.systemUptime
             if terminal {
-                guard snapshot.finished || now - state.last >= redrawSeconds else { return }
+                // Nothing for a transfer that is over within half a second; then a redraw every tenth of a second.
+                guard snapshot.elapsed >= 0.5 || state.drawn, snapshot.finished || now - state.last >= redrawSeconds else { return }
                 // Short transfers that end at once leave no line behind.
                 if snapshot.finished && !state.drawn { return }
                 state.last = now

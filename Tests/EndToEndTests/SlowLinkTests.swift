@@ -141,6 +141,37 @@ import Testing
         #expect(!push.stderr.unicodeScalars.contains { $0 == "\r" || $0 == "\u{1B}" }, "\(push.stderr.debugDescription)")
     }
 
+    /// On a terminal (a pseudo-terminal through `script`) a slow pull redraws one line in place, in Chinese under a
+    /// zh_CN locale, with bytes, rate and time left; `--quiet` shows nothing.
+    @Test func aSlowPullDrawsAProgressLineOnATerminalAndNothingWhenQuiet() throws {
+        guard FileManager.default.isExecutableFile(atPath: "/usr/bin/script") else { return }
+        let county = try County("ttylink", sites: ["huashan"])
+        defer { county.cleanup() }
+        let seed = county.ws.path("seed.db")
+        #expect(try run(Binaries.cpsync, ["init", "--db", seed, "--server", "http://127.0.0.1:\(county.daemon.port)", "--site", "huashan",
+                                          "--token", county.tokens["huashan"]!]).ok)
+        try insertRandomMembers(2_000, into: seed, seed: 3)
+        #expect(try run(Binaries.cpsync, ["push", "--db", seed, "--quiet"]).ok)
+        let proxy = try ThrottlingProxy(upstream: county.daemon.port, bytesPerSecond: 32 * 1024)
+        defer { proxy.stop() }
+        for quiet in [false, true] {
+            let db = county.ws.path("tty-\(quiet).db")
+            #expect(try run(Binaries.cpsync, ["init", "--db", db, "--server", proxy.url, "--site", "huashan", "--token", county.tokens["huashan"]!]).ok)
+            let command = "\(Binaries.cpsync) pull --db \(db)" + (quiet ? " --quiet" : "") + " >/dev/null"
+            let tty = try run("/usr/bin/script", ["-qec", command, "/dev/null"], env: ["LANG": "zh_CN.UTF-8"], timeout: 120)
+            #expect(tty.ok, "\(tty.stdout) \(tty.stderr)")
+            if quiet {
+                #expect(!tty.stdout.contains("正在拉取"), "\(tty.stdout.debugDescription)")
+            } else {
+                print("terminal progress, last two redraws: \(tty.stdout.components(separatedBy: "\r").suffix(3).joined(separator: " | ").debugDescription)")
+                #expect(tty.stdout.contains("\r正在拉取 ["), "\(tty.stdout.debugDescription)")
+                #expect(tty.stdout.contains("剩余 ") && tty.stdout.contains("/s") && tty.stdout.contains("条修改"), "\(tty.stdout.debugDescription)")
+                #expect(tty.stdout.contains("用时 "), "the last line says how long it took: \(tty.stdout.debugDescription)")
+            }
+            #expect(try Database(path: db).scalar("SELECT count(*) FROM members") == .integer(2_000))
+        }
+    }
+
     /// Members as an office holds them: random UUID keys, names and phone numbers (data that compresses as real data
     /// does, not as a counter does).
     private func insertRandomMembers(_ count: Int, into path: String, seed: UInt64) throws {
