@@ -155,13 +155,17 @@ final class TransferTracker {
         report(snapshot(finished: last))
     }
 
+    /// The fraction last reported: a bar never moves back (an estimate of the page in flight may overshoot).
+    private var shown = 0.0
+
     func snapshot(finished: Bool = false) -> TransferSnapshot {
         var fraction: Double?
         if finished {
             fraction = 1
         } else if let head, head > start {
             let position = Double(done - start) + Double(inFlight) * min(1, attemptFraction)
-            fraction = min(0.999, max(0, position / Double(head - start)))
+            shown = max(shown, min(0.999, max(0, position / Double(head - start))))
+            fraction = shown
         }
         return TransferSnapshot(direction: direction, bytes: doneBytes + attemptBytes, changes: changes, fraction: fraction,
                                 elapsed: ProcessInfo.processInfo.systemUptime - started, finished: finished)
