@@ -196,6 +196,7 @@ extension JSONReader {
                     }
                     cellIndex += 1
                 }
+                guard cellIndex > 0 else { throw fail("a row has at least one cell") }
                 guard try !nextElement(4) else { throw fail("a row is [table, pk, cl, cells]") }
             } catch {
                 throw error.prefixed(index: rowIndex)

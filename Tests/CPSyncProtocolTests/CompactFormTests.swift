@@ -106,6 +106,7 @@ final class CompactFormTests: XCTestCase {
         assertError(head + #"[[0,"k",1,[[0,"王芳",5,0,null,1,9]]]]}"#, contains: "at most 6", path: "rows[0][0]")
         assertError(head + #"[[0,"k",1,[[0,7,5,0]]]]}"#, contains: "expected a value", path: "rows[0][0]")
         assertError(head + #"[[0,"k",1]]}"#, contains: "a row is", path: "rows[0]")
+        assertError(head + #"[[0,"k",1,[]]]}"#, contains: "at least one cell", path: "rows[0]")
         assertError(#"{"compact":2,"cursor":5,"hasMore":false,"tables":[],"cols":[],"sites":[],"rows":[]}"#, contains: "version 2 is not supported")
         assertError(#"{"compact":1,"cursor":5,"hasMore":false,"rows":[],"tables":[],"cols":[],"sites":[]}"#, contains: "must come before `rows`")
         assertError(#"{"compact":1,"cursor":5,"hasMore":false,"tables":[],"cols":[],"sites":[]}"#, contains: "missing member \"rows\"")
