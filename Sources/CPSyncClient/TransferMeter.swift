@@ -16,8 +16,11 @@ public struct TransferSnapshot: Sendable, Equatable {
     public var elapsed: Double
     /// True for the last report of a transfer.
     public var finished: Bool
+    /// Pages completed so far (a report with pages done and `finished` false belongs to a transfer of several pages).
+    public var pages: Int
 
-    public init(direction: Direction, bytes: Int, changes: Int, fraction: Double?, elapsed: Double, finished: Bool = false) {
+    public init(direction: Direction, bytes: Int, changes: Int, fraction: Double?, elapsed: Double, finished: Bool = false, pages: Int = 0) {
+        self.pages = pages
         self.direction = direction
         self.bytes = bytes
         self.changes = changes
@@ -110,6 +113,7 @@ final class TransferTracker {
     private var attemptBytes = 0
     private var attemptFraction = 0.0
     private(set) var changes = 0
+    private var pages = 0
     /// Sequence positions: where the transfer started, how far pages were acknowledged, where it ends.
     private let start: Int64
     private var done: Int64
@@ -152,6 +156,7 @@ final class TransferTracker {
         done = max(done, cursor)
         if let newHead { head = max(newHead, cursor) }
         changes += n
+        pages += 1
         report(snapshot(finished: last))
     }
 
@@ -168,6 +173,6 @@ final class TransferTracker {
             fraction = shown
         }
         return TransferSnapshot(direction: direction, bytes: doneBytes + attemptBytes, changes: changes, fraction: fraction,
-                                elapsed: ProcessInfo.processInfo.systemUptime - started, finished: finished)
+                                elapsed: ProcessInfo.processInfo.systemUptime - started, finished: finished, pages: pages)
     }
 }

@@ -16,8 +16,9 @@ enum Progress {
         return { snapshot in
             let now = ProcessInfo.processInfo.systemUptime
             if terminal {
-                // Nothing for a transfer that is over within half a second; then a redraw every tenth of a second.
-                guard snapshot.elapsed >= 0.5 || state.drawn, snapshot.finished || now - state.last >= redrawSeconds else { return }
+                // Nothing for a one-page transfer over within half a second; then a redraw every tenth of a second.
+                let worthIt = snapshot.elapsed >= 0.5 || state.drawn || (snapshot.pages > 0 && !snapshot.finished)
+                guard worthIt, snapshot.finished || now - state.last >= redrawSeconds else { return }
                 // Short transfers that end at once leave no line behind.
                 if snapshot.finished && !state.drawn { return }
                 state.last = now
