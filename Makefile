@@ -4,7 +4,7 @@ BUILD_FLAGS ?=
 PROPERTY_SEEDS ?= 50
 export PROPERTY_SEEDS
 
-.PHONY: deps test-deps build release run test bench bench-core bench-sync bench-scope bench-snapshot bench-load soak soak-convergence soak-e2e fuzz clean
+.PHONY: deps test-deps build release run test bench bench-core bench-sync bench-scope bench-snapshot bench-load bench-wire soak soak-convergence soak-e2e fuzz clean
 
 # System packages the build needs (the SQLite headers). Idempotent; only installs what is absent.
 deps:
@@ -39,6 +39,10 @@ bench-sync: release
 # 300 offices syncing at once against a real daemon, plus 50 slowloris clients and a health check every 50 ms.
 bench-load: release
 	.build/release/cpsync-bench load --offices 300 --slow 50
+
+# Bytes on the wire per change in each body form (plain JSON, gzip, compact, compact + gzip), through a real daemon.
+bench-wire: release
+	.build/release/cpsync-bench wire --members 2000
 
 # A new township's initial pull in a county of 30,000 members and 3,000 proposals (30 townships), against the county's.
 bench-scope: release

@@ -100,12 +100,22 @@ public final class HTTPTransport: Sendable {
 
     public struct Response: Sendable {
         public let status: Int
+        /// The body as the server meant it: a gzip-encoded answer is already inflated.
         public let body: [UInt8]
+        public var headers: [(String, String)] = []
+
+        /// The first value of header `name` (case-insensitive).
+        public func header(_ name: String) -> String? {
+            headers.first { $0.0.caseInsensitiveCompare(name) == .orderedSame }?.1
+        }
     }
+
+    /// The most a gzip-encoded answer may inflate to (a damaged or hostile answer must not exhaust memory).
+    static let maxInflatedBytes = 1 << 30
 
     /// One attempt's outcome.
     enum Attempt: Sendable {
-        case answered(status: Int, body: [UInt8], retryAfter: Double?)
+        case answered(status: Int, body: [UInt8], retryAfter: Double?, headers: [(String, String)] = [])
         /// `retryable`: the network failed, not the request (refused, reset, stalled, cut mid-answer).
         case failed(ClientError, retryable: Bool)
     }
@@ -114,7 +124,8 @@ public final class HTTPTransport: Sendable {
     ///
     /// `progress` is called on the calling thread as bytes move (libcurl only; a retry starts again from 0), so a
     /// progress bar can show bytes and time left on a slow link.
-    public func send(_ method: String, _ path: String, body: [UInt8]? = nil, headers extra: [(String, String)] = [],
+    /// `headers` are added to the standard ones (`Accept`, `Content-Type`, …), replacing any of the same name.
+    public func send(_ method: String, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = [],
                      progress: ((TransferProgress) -> Void)? = nil) throws(ClientError) -> Response {
         guard let url = URL(string: baseURL + path) else { throw ClientError.notConfigured("bad server URL '\(baseURL)'") }
         if let problem = curlProblem { throw ClientError.notConfigured("cannot use the CA file: \(problem)") }
@@ -123,11 +134,11 @@ public final class HTTPTransport: Sendable {
         var attempt = 0
         while true {
             attempt += 1
-            let outcome = once(method, url: url, body: body, extra: extra, progress: progress)
+            let outcome = once(method, url: url, body: body, extraHeaders: headers, progress: progress)
             let retryAfter: Double?
             switch outcome {
-            case .answered(let status, let bytes, let after):
-                guard repeatable, [429, 502, 503, 504].contains(status) else { return Response(status: status, body: bytes) }
+            case .answered(let status, let bytes, let after, let fields):
+                guard repeatable, [429, 502, 503, 504].contains(status) else { return Response(status: status, body: bytes, headers: fields) }
                 retryAfter = after
             case .failed(let error, let retryable):
                 guard repeatable, retryable else { throw error }
@@ -137,7 +148,7 @@ public final class HTTPTransport: Sendable {
             let remaining = retryDeadline - ProcessInfo.processInfo.systemUptime
             guard attempt < retry.maxAttempts, wait < remaining else {
                 switch outcome {
-                case .answered(let status, let bytes, _): return Response(status: status, body: bytes)
+                case .answered(let status, let bytes, _, let fields): return Response(status: status, body: bytes, headers: fields)
                 case .failed(let error, _): throw error
                 }
             }
@@ -146,17 +157,22 @@ public final class HTTPTransport: Sendable {
     }
 
     /// One attempt over libcurl or URLSession.
-    private func once(_ method: String, url: URL, body: [UInt8]?, extra: [(String, String)] = [], progress: ((TransferProgress) -> Void)?) -> Attempt {
+    private func once(_ method: String, url: URL, body: [UInt8]?, extraHeaders: [(String, String)],
+                      progress: ((TransferProgress) -> Void)?) -> Attempt {
         // One header list for both ways of sending.
-        var headers = [("Accept", "application/json"), ("Accept-Language", L10n.isChinese ? "zh-CN,zh;q=0.9" : "en")] + extra
+        var headers = [("Accept", "application/json"), ("Accept-Language", L10n.isChinese ? "zh-CN,zh;q=0.9" : "en")]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
+        for (name, value) in extraHeaders {
+            headers.removeAll { $0.0.caseInsensitiveCompare(name) == .orderedSame }
+            headers.append((name, value))
+        }
         if let curl {
             do {
                 let answer = try curl.send(method: method, url: url.absoluteString, headers: headers, body: body,
                                            stallSeconds: stallSeconds, progress: progress)
                 let after = answer.headers.first { $0.0.lowercased() == "retry-after" }.flatMap { Self.retryAfter($0.1) }
-                return .answered(status: answer.status, body: answer.body, retryAfter: after)
+                return Self.inflating(.answered(status: answer.status, body: answer.body, retryAfter: after, headers: answer.headers))
             } catch {
                 switch error {
                 case .transfer(_, let message) where error.isCertificateProblem:
@@ -179,7 +195,8 @@ public final class HTTPTransport: Sendable {
                 box.set(Self.classify(error, baseURL: baseURL))
             } else if let http = response as? HTTPURLResponse {
                 let after = http.value(forHTTPHeaderField: "Retry-After").flatMap(Self.retryAfter)
-                box.set(.answered(status: http.statusCode, body: data.map { Array($0) } ?? [], retryAfter: after))
+                let fields = http.allHeaderFields.compactMap { k, v in (k as? String).map { ($0, "\(v)") } }
+                box.set(Self.inflating(.answered(status: http.statusCode, body: data.map { Array($0) } ?? [], retryAfter: after, headers: fields)))
             } else {
                 box.set(.failed(.badResponse("no HTTP response"), retryable: true))
             }
@@ -191,6 +208,18 @@ public final class HTTPTransport: Sendable {
             return .failed(.unreachable(url: baseURL, reason: "no answer"), retryable: true)
         }
         return result
+    }
+
+    /// An answer whose body is gzip (the server compressed it because we accept gzip), inflated. Decided by the
+    /// body's magic bytes, not the header: a library that already inflated it leaves plain JSON, which never starts
+    /// with them. A damaged gzip body is a failed attempt that may be retried.
+    static func inflating(_ attempt: Attempt) -> Attempt {
+        guard case .answered(let status, let body, let after, let fields) = attempt, Gzip.isGzip(body) else { return attempt }
+        do {
+            return .answered(status: status, body: try Gzip.decompress(body, maxBytes: maxInflatedBytes), retryAfter: after, headers: fields)
+        } catch {
+            return .failed(.badResponse("\(error)"), retryable: true)
+        }
     }
 
     /// Certificate failures are not the network: retrying cannot help, and the message says what to do.
@@ -213,17 +242,22 @@ public final class HTTPTransport: Sendable {
     }
 
     /// Sends a request and decodes a 2xx answer as `T`; an error body becomes `ClientError.server`.
-    public func call<T: WireMessage>(_ method: String, _ path: String, body: [UInt8]? = nil, as type: T.Type,
-                                     progress: ((TransferProgress) -> Void)? = nil) throws(ClientError) -> T {
-        let r = try send(method, path, body: body, progress: progress)
+    public func call<T: WireMessage>(_ method: String, _ path: String, body: [UInt8]? = nil, headers: [(String, String)] = [],
+                                     as type: T.Type, progress: ((TransferProgress) -> Void)? = nil) throws(ClientError) -> T {
+        let r = try checked(try send(method, path, body: body, headers: headers, progress: progress))
+        do { return try T.decode(r.body) } catch {
+            throw ClientError.badResponse("\(error)")
+        }
+    }
+
+    /// The response if it is 2xx; an error body becomes `ClientError.server`.
+    public func checked(_ r: Response) throws(ClientError) -> Response {
         guard (200..<300).contains(r.status) else {
             if let e = try? ErrorBody.decode(r.body) { throw ClientError.server(status: r.status, body: e) }
             throw ClientError.server(status: r.status, body: ErrorBody(code: r.status >= 500 ? .serverError : .badRequest,
                                                                        message: "HTTP \(r.status) without an error body"))
         }
-        do { return try T.decode(r.body) } catch {
-            throw ClientError.badResponse("\(error)")
-        }
+        return r
     }
 }
 

@@ -14,6 +14,10 @@ public final class SyncClient {
     public var pullPageSize = ProtocolLimits.defaultPageSize
     /// Called after each page: (pages done, whether more follow).
     public var progress: ((String, Int, Bool) -> Void)?
+    /// Called as bytes move and after each page, with bytes, changes, rate and the fraction done (for a progress bar).
+    public var meter: ((TransferSnapshot) -> Void)?
+    /// The body forms to use where the server supports them (Protocol/README.md §15); `CPSYNC_WIRE` overrides.
+    public var wire = WireFormat.fromEnvironment()
     /// Pages are sized for the link: about this many seconds of transfer at the speed the last pages moved, so a
     /// cut connection loses at most one small page and a page never outlasts the stall timeout.
     public var pageSeconds = 8.0
@@ -93,10 +97,12 @@ public final class SyncClient {
         var cursor = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
         // Until a transfer has completed, it started at 0: a transfer cut short must not resume past older cells.
         var since = try replica.meta(SyncPosition.pushSince)?.int64Value ?? 0
+        let tracker = meter.map { TransferTracker(.push, start: cursor, head: try? replica.sequence, report: $0) }
         while true {
             let (page, own) = try nextPushPage(after: cursor, since: since, maxBytes: sizer.bytes)
+            tracker?.beginRequest(span: page.cursor - cursor)
             if !own.isEmpty {
-                try send(own, label: "\(since)|\(cursor)", schema: schema, summary: &summary)
+                try send(own, label: "\(since)|\(cursor)", schema: schema, summary: &summary, tracker: tracker)
             }
             try replica.database.transaction {
                 try replica.setMeta(SyncPosition.pushCursor, .integer(page.cursor))
@@ -105,6 +111,7 @@ public final class SyncClient {
             }
             cursor = page.cursor
             if !page.hasMore { since = cursor }
+            tracker?.page(cursor: page.cursor, changes: own.count, last: !page.hasMore)
             progress?("push", summary.batches, page.hasMore)
             if !page.hasMore { break }
         }
@@ -140,16 +147,20 @@ public final class SyncClient {
 
     /// Sends one batch. A change the county's checks refuse — run here first, then by the county, which names the
     /// change — is set aside with the reason and the rest is sent again; anything else refused stays queued.
-    private func send(_ changes: [Change], label: String, schema: Int, summary: inout PushSummary) throws {
+    private func send(_ changes: [Change], label: String, schema: Int, summary: inout PushSummary, tracker: TransferTracker? = nil) throws {
         var batch = try setAsideInvalid(changes)
         for _ in 0...changes.count {
             guard !batch.isEmpty else { return }
             let batchId = Self.batchID(site: replica.siteID, after: label, changes: batch)
-            let body = PushRequest(schemaVersion: schema, batchId: batchId, site: replica.siteID, changes: batch).encoded()
+            let request = PushRequest(schemaVersion: schema, batchId: batchId, site: replica.siteID, changes: batch)
+            let (body, headers) = wire.pushBody(request, serverAccepts: fetchedStatus?.status.encodings)
             do {
                 let started = Date()
-                let answer = try transport.call("POST", "/v1/push", body: body, as: PushResponse.self)
-                sizer.observe(bytes: body.count, seconds: Date().timeIntervalSince(started), target: pageSeconds)
+                let answer = try transport.call("POST", "/v1/push", body: body, headers: headers, as: PushResponse.self,
+                                                progress: tracker.map { t in { t.moved($0) } })
+                // Pages are sized in plain-JSON bytes (what `maxBytes` counts), whatever form they travelled in.
+                sizer.observe(bytes: batch.reduce(0) { $0 + Change.estimatedWireBytes($1) }, seconds: Date().timeIntervalSince(started),
+                              target: pageSeconds)
                 summary.batches += 1
                 summary.sent += batch.count
                 summary.applied += answer.applied
@@ -247,11 +258,17 @@ public final class SyncClient {
         var didReset = reset
         // What is still to send, set-aside changes included: the county's admin dashboard shows it.
         let unsent = try? Int64(pendingChanges()) + (replica.database.scalar("SELECT count(*) FROM _cp_held")?.int64Value ?? 0)
+        let tracker = meter.map { TransferTracker(.pull, start: cursor, head: nil, report: $0) }
         while true {
             let query = PullQuery(after: cursor, since: since, limit: pullPageSize, maxBytes: sizer.bytes, schemaVersion: schema, unsent: unsent)
             let answer: Result<PullResponse, ClientError>
             let started = Date()
-            do { answer = .success(try transport.call("GET", "/v1/pull?" + query.queryString, as: PullResponse.self)) } catch {
+            tracker?.beginRequest(span: nil)
+            do {
+                let r = try transport.send("GET", "/v1/pull?" + query.queryString, headers: wire.pullHeaders,
+                                           progress: tracker.map { t in { t.moved($0) } })
+                answer = .success(try WireFormat.decodePullPage(try transport.checked(r)))
+            } catch {
                 answer = .failure(error)
             }
             if case .success(let p) = answer {
@@ -278,6 +295,7 @@ public final class SyncClient {
             summary.pages += 1
             summary.received += page.changes.count
             summary.applied += result.applied
+            tracker?.page(cursor: page.cursor, changes: page.changes.count, head: page.head, last: !page.hasMore)
             progress?("pull", summary.pages, page.hasMore)
             if !page.hasMore { cursor = page.cursor; break }
             // A server that says "more" must move the cursor; otherwise this loop would never end.

@@ -168,11 +168,15 @@ public struct StatusResponse: WireMessage, Hashable {
     /// offices to pull and push everything again (their cursors point into a history the server no longer has).
     /// Omitted by servers that do not track it.
     public var epoch: String?
+    /// What the server reads besides plain JSON bodies (§15): `compact-1` (compact push bodies) and `gzip`
+    /// (`Content-Encoding: gzip` request bodies). Omitted by servers that read plain JSON only.
+    public var encodings: [String]?
 
     public init(protocolVersion: Int = ProtocolVersion.current, minProtocol: Int = ProtocolVersion.minimum, schemaVersion: Int,
                 serverTime: Int64, serverSite: String = "cpsyncd", maxSkewMs: Int64 = ProtocolLimits.maxSkewMs,
-                limits: ServerLimits = ServerLimits(), epoch: String? = nil) {
+                limits: ServerLimits = ServerLimits(), epoch: String? = nil, encodings: [String]? = nil) {
         self.epoch = epoch
+        self.encodings = encodings
         self.protocolVersion = protocolVersion
         self.minProtocol = minProtocol
         self.schemaVersion = schemaVersion
@@ -201,10 +205,14 @@ public struct StatusResponse: WireMessage, Hashable {
             w.raw(",\"epoch\":")
             w.string(epoch)
         }
+        if let encodings {
+            w.raw(",\"encodings\":")
+            w.strings(encodings)
+        }
         w.byte(UInt8(ascii: "}"))
     }
 
-    private static let keys = KeyTable(["protocol", "minProtocol", "schemaVersion", "serverTime", "serverSite", "maxSkewMs", "limits", "epoch"])
+    private static let keys = KeyTable(["protocol", "minProtocol", "schemaVersion", "serverTime", "serverSite", "maxSkewMs", "limits", "epoch", "encodings"])
     public static func read(from r: inout JSONReader) throws(WireError) -> StatusResponse {
         var st = try r.beginObject()
         var m = StatusResponse(schemaVersion: 0, serverTime: 0)
@@ -218,6 +226,9 @@ public struct StatusResponse: WireMessage, Hashable {
             case 5: m.maxSkewMs = try r.memberInt64("maxSkewMs", in: 0...Int64.max)
             case 6: m.limits = try r.memberMessage("limits", ServerLimits.self)
             case 7: m.epoch = try r.memberOptionalString("epoch")
+            case 8: m.encodings = try r.member("encodings") { (r: inout JSONReader) throws(WireError) -> [String]? in
+                r.readNull() ? nil : try r.readStrings(maxCount: 64)
+            }
             default: try r.skipValue()
             }
         }
@@ -370,11 +381,15 @@ public struct PullResponse: WireMessage, Hashable {
     /// Pass as `after` in the next pull; store it in the transaction that applies `changes`.
     public var cursor: Int64
     public var hasMore: Bool
+    /// The server's latest change sequence when the page was read (≥ `cursor`), so an office can tell how far through
+    /// the transfer it is (`(cursor − start) ÷ (head − start)`). Optional: omitted by older servers.
+    public var head: Int64?
 
-    public init(changes: [Change], cursor: Int64, hasMore: Bool) {
+    public init(changes: [Change], cursor: Int64, hasMore: Bool, head: Int64? = nil) {
         self.changes = changes
         self.cursor = cursor
         self.hasMore = hasMore
+        self.head = head
     }
 
     public init(page: ChangePage) { self.init(changes: page.changes, cursor: page.cursor, hasMore: page.hasMore) }
@@ -386,6 +401,10 @@ public struct PullResponse: WireMessage, Hashable {
         w.int(cursor)
         w.raw(",\"hasMore\":")
         w.bool(hasMore)
+        if let head {
+            w.raw(",\"head\":")
+            w.int(head)
+        }
         w.byte(UInt8(ascii: "}"))
     }
 
@@ -395,7 +414,7 @@ public struct PullResponse: WireMessage, Hashable {
         return w.bytes
     }
 
-    private static let keys = KeyTable(["changes", "cursor", "hasMore"])
+    private static let keys = KeyTable(["changes", "cursor", "hasMore", "head"])
     public static func read(from r: inout JSONReader) throws(WireError) -> PullResponse {
         var st = try r.beginObject()
         var m = PullResponse(changes: [], cursor: 0, hasMore: false)
@@ -404,6 +423,7 @@ public struct PullResponse: WireMessage, Hashable {
             case 0: m.changes = try r.member("changes") { (r: inout JSONReader) throws(WireError) in try r.readChanges() }
             case 1: m.cursor = try r.memberInt64("cursor", in: 0...Int64.max)
             case 2: m.hasMore = try r.memberBool("hasMore")
+            case 3: m.head = try r.member("head") { (r: inout JSONReader) throws(WireError) -> Int64? in r.readNull() ? nil : try r.readInt(in: 0...Int64.max) }
             default: try r.skipValue()
             }
         }

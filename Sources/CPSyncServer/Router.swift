@@ -35,7 +35,7 @@ public struct Router: HTTPResponder {
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         let started = Date()
         let (route, response) = route(request)
-        var r = response
+        var r = WireEncoding.compressed(response, for: request)
         for (k, v) in Self.securityHeaders where r.headers[k] == nil { r.headers.set(k, v) }
         let seconds = Date().timeIntervalSince(started)
         metrics.count("cpsync_http_requests_total", labels: ["route": route, "status": String(r.status)])
@@ -55,13 +55,15 @@ public struct Router: HTTPResponder {
                 if let problem = sync.health() { throw problem }
                 return ("health", json(HealthResponse()))
             case ("GET", "/v1/status"):
-                return ("status", json(sync.status()))
+                var status = sync.status()
+                status.encodings = WireEncoding.accepted
+                return ("status", json(status))
             case ("POST", "/v1/push"):
                 guard case .site(let site) = try authenticate(req) else {
                     throw ErrorBody(code: .forbidden, message: "pushes need a site token, not an admin token")
                 }
                 let (body, replayed): ([UInt8], Bool)
-                do { (body, replayed) = try sync.push(req.body, site: site) } catch {
+                do { (body, replayed) = try sync.push(try WireEncoding.plainPushBody(req), site: site) } catch {
                     admin.activity.refused(site: site, error)
                     throw error
                 }
@@ -83,11 +85,12 @@ public struct Router: HTTPResponder {
                                                           serverSchema: CPPCCSchema.version) {
                     throw problem
                 }
-                let page = try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)
+                var page = try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)
+                page.head = sync.head(atLeast: page.cursor)
                 if case .site(let site) = principal {
                     admin.activity.pulled(site: site, cursor: page.cursor, hasMore: page.hasMore, unsent: query.unsent)
                 }
-                return ("pull", json(page))
+                return ("pull", WireEncoding.pullResponse(page, for: req))
             case ("GET", "/v1/snapshot"):
                 return ("snapshot", json(try snapshots.manifest(for: try authenticate(req), query: req.query)))
             case ("GET", "/metrics"):

@@ -7,6 +7,7 @@ import Foundation
 //   scope [--members N] [--proposals N] [--townships N] [--json]   a new township's initial pull vs the county's
 //   snapshot [--members N] [--proposals N] [--townships N] [--json]   a new office from a snapshot vs plain pulls
 //   load [--offices N] [--slow N] [--rows N] [--pull-from now|zero] [--json]  a county syncing at once against a real daemon, plus slow clients
+//   wire [--members N] [--json]   bytes on the wire per change, for each body form (json, gzip, compact, both)
 //   crash-merge --db PATH --rows N (used by the crash-safety test: merges slowly until killed)
 let argv = Array(CommandLine.arguments.dropFirst())
 let usage = "usage: cpsync-bench core [--rows N] [--json] | sync [--cells N] [--json] | scope [--members N] [--proposals N] [--townships N] [--json] | load [--offices N] [--slow N] [--json]"
@@ -22,6 +23,7 @@ do {
     case "snapshot": try SnapshotBenchmark.run(Array(argv.dropFirst()))
     case "load": try LoadBenchmark.run(Array(argv.dropFirst()))
     case "crash-merge": try CrashMerge.run(Array(argv.dropFirst()))
+    case "wire": try WireBenchmark.run(Array(argv.dropFirst()))
     default:
         Console.err("cpsync-bench: unknown benchmark '\(verb)'\n\(usage)")
         exit(ExitCode.usage.rawValue)

@@ -6,6 +6,7 @@ import CPSyncProtocol
 enum Help {
     private typealias O = HelpOption
     private static let json = O("--json", "machine-readable output", "输出 JSON，供脚本使用")
+    private static let quiet = O("--quiet", "no progress line on stderr (bytes, rate, time left)", "不在标准错误输出显示进度（字节、速度、剩余时间）")
 
     static let catalog = HelpCatalog(
         program: "cpsync",
@@ -47,15 +48,15 @@ enum Help {
                               O("--from-snapshot", "a new office: download the county's snapshot of its scope (resumable: run again after a cut), then pull on from it", "新办公室：下载县里该站点范围的快照（可续传：中断后重新运行即可），再从快照处继续拉取"),
                               O("--chunk-bytes N", "with --from-snapshot: bytes asked per request (default 1048576)", "配合 --from-snapshot：每次请求的字节数（默认 1048576）")],
                     example: "cpsync init --db huashan.db --server https://cpsync.example.gov.cn --site huashan --token 3f9c…"),
-        CommandHelp("push", nil, "[--json]", en: "sends this office's changes; warns first when the PC clock is off",
-                    zh: "推送本办公室的修改；电脑时钟不准时先给出提示", options: [json], example: "cpsync push --db huashan.db"),
-        CommandHelp("pull", nil, "[--reset] [--page-size N] [--json]", en: "receives the other offices' changes in pages",
+        CommandHelp("push", nil, "[--json] [--quiet]", en: "sends this office's changes; warns first when the PC clock is off",
+                    zh: "推送本办公室的修改；电脑时钟不准时先给出提示", options: [json, quiet], example: "cpsync push --db huashan.db"),
+        CommandHelp("pull", nil, "[--reset] [--page-size N] [--json] [--quiet]", en: "receives the other offices' changes in pages",
                     zh: "分页拉取其他办公室的修改",
                     options: [O("--reset", "pull everything again from the beginning", "从头重新拉取全部数据"),
-                              O("--page-size N", "changes per page", "每页修改条数"), json],
+                              O("--page-size N", "changes per page", "每页修改条数"), json, quiet],
                     example: "cpsync pull --db huashan.db"),
-        CommandHelp("sync", nil, "[--json]", en: "push, then pull; exits 0 only when both completed", zh: "先推送再拉取；两者都完成才返回 0",
-                    options: [json], example: "cpsync sync --db huashan.db"),
+        CommandHelp("sync", nil, "[--json] [--quiet]", en: "push, then pull; exits 0 only when both completed", zh: "先推送再拉取；两者都完成才返回 0",
+                    options: [json, quiet], example: "cpsync sync --db huashan.db"),
         CommandHelp("status", nil, "[--json]", en: "pending changes, last push/pull, cursor, server reachability and clock skew; read-only",
                     zh: "待推送修改、上次推送/拉取、拉取位置、服务器是否可连接、时钟偏差（只读）", options: [json],
                     example: "cpsync status --db huashan.db"),

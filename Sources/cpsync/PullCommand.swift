@@ -6,13 +6,14 @@ import Foundation
 /// `cpsync pull [--json] [--reset]`
 enum PullCommand {
     static func run(_ argv: [String]) throws -> Int32 {
-        var args = try Arguments(argv, flags: ["json", "reset"])
+        var args = try Arguments(argv, flags: ["json", "reset", "quiet"])
         let json = args.flag("json")
+        let quiet = args.flag("quiet")
         let reset = args.flag("reset")
         let client = try SyncClient(replica: try OfficeDatabase.open(&args))
         if let size = try args.int("page-size") { client.pullPageSize = max(1, size) }
         try args.checkAllConsumed()
-        client.progress = Progress.reporter(enabled: !json)
+        client.meter = Progress.meter(enabled: !json && !quiet)
         let s = try client.pull(reset: reset)
         SyncNotes.afterTransfer(client)
         if json {

@@ -6,11 +6,12 @@ import Foundation
 /// `cpsync push [--json]`: sends this office's changes. Warns first when the PC clock is off.
 enum PushCommand {
     static func run(_ argv: [String]) throws -> Int32 {
-        var args = try Arguments(argv, flags: ["json"])
+        var args = try Arguments(argv, flags: ["json", "quiet"])
         let json = args.flag("json")
+        let quiet = args.flag("quiet")
         let client = try SyncClient(replica: try OfficeDatabase.open(&args))
         try args.checkAllConsumed()
-        client.progress = Progress.reporter(enabled: !json)
+        client.meter = Progress.meter(enabled: !json && !quiet)
         ClockCheck.warnIfSkewed(client)
         let s = try client.push()
         try RelayNotes.forward(client)

@@ -6,11 +6,12 @@ import Foundation
 /// `cpsync sync [--json]`: pull, push, pull.
 enum SyncCommand {
     static func run(_ argv: [String]) throws -> Int32 {
-        var args = try Arguments(argv, flags: ["json"])
+        var args = try Arguments(argv, flags: ["json", "quiet"])
         let json = args.flag("json")
+        let quiet = args.flag("quiet")
         let client = try SyncClient(replica: try OfficeDatabase.open(&args))
         try args.checkAllConsumed()
-        client.progress = Progress.reporter(enabled: !json)
+        client.meter = Progress.meter(enabled: !json && !quiet)
         let first = try client.pull()
         ClockCheck.warnIfSkewed(client)
         let pushed = try client.push()

@@ -23,7 +23,8 @@ def load(name):
 for f, s in [("changeset.json", "PushRequest"), ("pull-page.json", "PullResponse"), ("push-response.json", "PushResponse"),
              ("status.json", "StatusResponse"), ("health.json", "HealthResponse"), ("conflict.json", "ConflictListResponse"),
              ("audit.json", "AuditListResponse"), ("accounts-audit.json", "AccountAuditResponse"),
-             ("admin-sites.json", "SiteListResponse")]:
+             ("admin-sites.json", "SiteListResponse"),
+             ("compact-changeset.json", "CompactPushRequest"), ("compact-pull-page.json", "CompactPullResponse")]:
     check(f, s, load(f))
 for i, v in enumerate(load("values.json")["values"]):
     check("values.json[%d] %s" % (i, v["name"]), "Value", v["value"])

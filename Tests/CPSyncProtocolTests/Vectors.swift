@@ -121,6 +121,20 @@ enum Vectors {
                version: Version(hlc: hlc(1_763_900_200_000, 8), site: "xiyuan"), causalLength: 1),
     ], cursor: 1_042, hasMore: true)
 
+    /// The pull page of `pull-page.json` with the county's `head`, plus a re-inserted row (causal length 3) whose
+    /// knowledge cell keeps the causal length of the death (2): the compact vector shows a cell's own `cl`.
+    static var compactPullPage: PullResponse {
+        var p = pullPage
+        p.head = 1_100
+        p.changes += [
+            Change(table: "members", pk: "a5d3e1f0-1111-4222-8333-944455556666", column: nil, value: .null,
+                   version: Version(hlc: hlc(1_763_900_250_000), site: "huashan"), causalLength: 3),
+            Change(table: "members", pk: "a5d3e1f0-1111-4222-8333-944455556666", column: "name", value: .null,
+                   version: Version(hlc: hlc(1_763_800_000_000, 2), site: "county"), causalLength: 2),
+        ]
+        return p
+    }
+
     static let pushResponse = PushResponse(batchId: "5b2e8f3a-9c1d-4e7f-a0b2-c3d4e5f60718", applied: 6, alreadyKnown: 1, superseded: 0,
                                            conflicts: 1, serverSeq: 1_050)
 
@@ -275,6 +289,8 @@ enum Vectors {
             ("audit.json", audit.encoded()),
             ("accounts-audit.json", accountsAudit.encoded()),
             ("admin-sites.json", adminSites.encoded()),
+            ("compact-changeset.json", pushRequest.encodedCompact()),
+            ("compact-pull-page.json", compactPullPage.encodedCompact()),
         ]
     }
 
