@@ -39,7 +39,6 @@ enum ImportChangesCommand {
         let bytes = try ChangeFileIO.read(path)
         // Test hook: seconds to wait after each page, inside the import's transaction.
         let pause = (ProcessInfo.processInfo.environment["CPSYNC_TEST_IMPORT_PAUSE_MS"].flatMap(Double.init) ?? 0) / 1000
-        client.progress = Progress.reporter(enabled: !json)
         let s = try ChangeFileCommand.run { try client.importReply(bytes, pauseBetweenPages: pause) }
         if json {
             Console.out("{\"alreadyImported\":\(s.alreadyImported),\"acknowledged\":\(s.acknowledged),\"pushAcknowledged\":\(s.pushAcknowledged),\"refused\":\(s.refused),\"errors\":\(s.errors.count),\"pages\":\(s.pages),\"received\":\(s.received),\"applied\":\(s.applied),\"pullSkipped\":\(s.pullSkipped),\"restamped\":\(s.restamped),\"held\":\(try client.replica.held().count)}")
