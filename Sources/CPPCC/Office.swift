@@ -82,9 +82,11 @@ public struct Office {
         }
     }
 
-    /// The default site for new records: this replica's own site when it is in the tree.
+    /// The default site for new records: this replica's own site when it is in the tree, or — before the first
+    /// pull brought the tree — when the server confirmed it at `cpsync init` (`OfficeSiteMeta`).
     func defaultSite() throws -> String? {
-        try db.scalar("SELECT id FROM sites WHERE id = ?", [.text(replica.siteID)])?.stringValue
+        if let id = try db.scalar("SELECT id FROM sites WHERE id = ?", [.text(replica.siteID)])?.stringValue { return id }
+        return try replica.meta(OfficeSiteMeta.kind) != nil ? replica.siteID : nil
     }
 
     /// A SQL condition and its parameters restricting `column` to a site subtree (or nothing when `site` is nil).
@@ -93,6 +95,14 @@ public struct Office {
         let ids = try siteAndDescendants(site)
         return ("\(column) IN (\(ids.map { _ in "?" }.joined(separator: ", ")))", ids.map { .text($0) })
     }
+}
+
+/// What `cpsync init` learnt from the server about the office's own site (`GET /v1/whoami`), kept in the replica's
+/// metadata until the first pull brings the site tree: records entered before then belong to the office.
+public enum OfficeSiteMeta {
+    public static let name = "office.site_name"
+    public static let kind = "office.site_kind"
+    public static let parent = "office.site_parent"
 }
 
 /// One office in the site tree.

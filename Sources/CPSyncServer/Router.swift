@@ -70,6 +70,8 @@ public struct Router: HTTPResponder {
                     throw problem
                 }
                 return ("pull", json(try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)))
+            case ("GET", "/v1/whoami"):
+                return ("whoami", json(try WhoAmI.response(for: try authenticate(req), store: sync.store)))
             case ("GET", "/metrics"):
                 return ("metrics", .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
             case ("GET", "/v1/admin/conflicts"):
@@ -101,7 +103,7 @@ public struct Router: HTTPResponder {
                 return ("admin_page", AdminPage.response(for: path))
             }
             if ["/v1/health", "/v1/status", "/v1/push", "/v1/pull", "/metrics", "/v1/admin/conflicts", "/v1/admin/audit",
-                "/v1/admin/accounts-audit"].contains(path) {
+                "/v1/admin/accounts-audit", "/v1/whoami"].contains(path) {
                 throw ErrorBody(code: .methodNotAllowed, message: "\(req.method) is not allowed on \(path)")
             }
             throw ErrorBody(code: .notFound, message: "no such endpoint: \(req.method) \(path)")

@@ -33,11 +33,11 @@ enum Help {
                  zh: "所有命令都接受 --db 路径（默认 $CPSYNC_DB 或 ./cpsync.db）；脚本可用 --json"))
 
     static let commands: [CommandHelp] = [
-        CommandHelp("init", nil, "--server URL --site ID --token TOKEN [--ca-file PEM]",
-                    en: "creates the office database and stores the server, site and token in it; run once per office",
-                    zh: "创建办公室数据库并保存服务器、站点和令牌；每个办公室运行一次",
+        CommandHelp("init", nil, "--server URL --token TOKEN [--site ID] [--ca-file PEM]",
+                    en: "creates the office database and stores the server, site and token in it; run once per office. The site comes from the server (the token's site); a --site that differs is refused and nothing is created",
+                    zh: "创建办公室数据库并保存服务器、站点和令牌；每个办公室运行一次。站点由服务器按令牌确认；--site 与令牌不符时拒绝，不创建任何文件",
                     options: [O("--server URL", "the county server, e.g. https://cpsync.example.gov.cn", "县政协服务器地址"),
-                              O("--site ID", "this office's site id as the county registered it", "县里登记的本办公室站点标识"),
+                              O("--site ID", "this office's site id as the county registered it; needed only when the server cannot be reached", "县里登记的本办公室站点标识；仅在无法连接服务器时必需"),
                               O("--token TOKEN", "the site token the county admin handed out", "县管理员发放的站点令牌"),
                               O("--ca-file PEM", "trust this certificate authority (a county's own CA)", "信任此 CA 证书（县里自建 CA 时）")],
                     example: "cpsync init --db huashan.db --server https://cpsync.example.gov.cn --site huashan --token 3f9c…"),
