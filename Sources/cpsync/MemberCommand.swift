@@ -37,8 +37,11 @@ enum MemberCommand {
             if let n = args.option("name") { m.name = n }
             apply(&args, to: &m)
             try args.checkAllConsumed()
-            try office.updateMember(m)
-            Console.out(json ? try CPPCCJSON.encode(try office.member(m.id)) : L10n.pick(en: "updated member \(m.name)", zh: "已更新委员 \(m.name)"))
+            let changed = try office.editMember(m)
+            let saved = try office.member(m.id)
+            Console.out(json ? try CPPCCJSON.encode(saved) : changed.isEmpty
+                ? L10n.pick(en: "member \(saved.name): nothing changed", zh: "委员 \(saved.name)：没有修改")
+                : L10n.pick(en: "updated member \(saved.name): \(changed.joined(separator: ", "))", zh: "已更新委员 \(saved.name)：\(changed.joined(separator: "、"))"))
         default:
             throw UsageError.unknownCommand("member \(sub)")
         }
