@@ -58,14 +58,8 @@ enum ConflictsCommand {
         return 0
     }
 
-    /// `--server`/`--token`, else the office replica's configuration (with --db).
-    static func transport(_ args: inout Arguments) throws -> HTTPTransport {
-        let server = args.option("server"), token = args.option("token"), ca = args.option("ca-file")
-        if let server, let token { return HTTPTransport(baseURL: server, token: token, caFile: ca) }
-        let replica = try OfficeFile.open(&args)
-        let config = try OfficeConfig.load(from: replica)
-        return HTTPTransport(baseURL: server ?? config.server, token: token ?? config.token, caFile: ca ?? config.caFile)
-    }
+    /// `--server`/`--token`, else the admin settings file (AdminConfig.swift), else the office replica's (with --db).
+    static func transport(_ args: inout Arguments) throws -> HTTPTransport { try AdminConfig.transport(&args) }
 
     static func typed(_ text: String, like sample: Value) throws -> Value {
         switch sample {

@@ -80,8 +80,8 @@ enum Help {
                     options: [O("--site ID", "the site of a new replica", "新建数据库的站点")], example: "cpsync demo seed --db demo.db"),
     ]
 
-    private static let server = [O("--server URL", "the server (default: the office database's)", "服务器地址（默认取自办公室数据库）"),
-                                 O("--token TOKEN", "an admin token (default: the office database's)", "管理员令牌（默认取自办公室数据库）"),
+    private static let server = [O("--server URL", "the server (default: the admin file ~/.config/cpsync/admin.conf or $CPSYNC_ADMIN_CONFIG, mode 0600; else the office database's)", "服务器地址（默认取自管理员配置文件 ~/.config/cpsync/admin.conf 或 $CPSYNC_ADMIN_CONFIG，权限须为 0600；否则取自办公室数据库）"),
+                                 O("--token TOKEN", "an admin token (default: the admin file's; else the office database's)", "管理员令牌（默认取自管理员配置文件；否则取自办公室数据库）"),
                                  O("--ca-file PEM", "trust this certificate authority", "信任此 CA 证书")]
 
     static let conflicts: [CommandHelp] = [
