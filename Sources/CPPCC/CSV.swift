@@ -151,9 +151,11 @@ public enum CSVTable: String, CaseIterable, Sendable {
 }
 
 extension Office {
-    /// Exports members or proposals as CSV (Chinese headers unless `englishHeaders`).
+    /// Exports members or proposals as CSV (Chinese headers unless `englishHeaders`). With Chinese headers under a
+    /// zh_* locale, the coded values are Chinese too (状态 已立案, 转为 社情民意, 重点提案 是/否); import reads both.
     public func exportCSV(_ table: CSVTable, englishHeaders: Bool = false) throws -> String {
         let cols = table.columns
+        let zh = !englishHeaders && L10n.isChinese
         var rows = [cols.map { englishHeaders ? $0.key : $0.chinese }]
         switch table {
         case .members:
@@ -166,8 +168,9 @@ extension Office {
                 let cos = try db.query("SELECT member_id FROM proposal_cosigners WHERE proposal_id = ? ORDER BY member_id", [.text(p.id)]).map { $0[0].str }
                 rows.append([p.id, p.number, p.session, String(p.year), p.title, p.body, p.proposerID ?? "",
                              p.proposerID.flatMap { names[$0] } ?? "", cos.joined(separator: ";"), p.siteID ?? "",
-                             p.submittedOn ?? "", p.status.rawValue, p.mergedInto ?? "", p.convertedTo ?? "", p.reviewNote,
-                             p.isKey ? "1" : "0", p.supervisor, p.filedOn ?? "", p.closedOn ?? ""])
+                             p.submittedOn ?? "", zh ? p.status.chinese : p.status.rawValue, p.mergedInto ?? "",
+                             p.convertedTo.map { c in zh ? ConversionTarget(rawValue: c)?.chinese ?? c : c } ?? "", p.reviewNote,
+                             zh ? (p.isKey ? "是" : "否") : (p.isKey ? "1" : "0"), p.supervisor, p.filedOn ?? "", p.closedOn ?? ""])
             }
         }
         return CSV.write(rows)

@@ -1,5 +1,6 @@
 import CPPCC
 import CPSyncCLI
+import CPSyncClient
 import CPSyncCore
 import Foundation
 
@@ -28,6 +29,9 @@ enum CommandRunner {
         } catch let e as SQLiteError {
             Console.err("cpsync: \(e)")
             return ExitCode.ioError.rawValue
+        } catch let e as ClientError {
+            Console.err("cpsync: \(ServerErrors.describe(e))")
+            return e.exitCode.rawValue
         } catch let e as any ExitCodeProviding {
             Console.err("cpsync: \(e)")
             return e.exitCode.rawValue

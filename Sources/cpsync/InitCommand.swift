@@ -45,7 +45,7 @@ enum InitCommand {
                 try replica.setMeta(OfficeSiteMeta.parent, s.parent.map { .text($0) } ?? .null)
             }
             Console.out(L10n.pick(en: "office replica \(path) ready for site '\(replica.siteID)' (\(s.name), as the server knows it), server \(server)",
-                                  zh: "办公室数据库 \(path) 已就绪：站点 '\(replica.siteID)'（\(s.name)，由服务器确认），服务器 \(server)"))
+                                  zh: "办公室数据库 \(path) 已就绪：站点 '\(replica.siteID)'（\(s.name)，\(SiteKind(rawValue: s.kind)?.chinese ?? s.kind)，由服务器确认），服务器 \(server)"))
         } else {
             Console.out(L10n.pick(en: "office replica \(path) ready for site '\(replica.siteID)', server \(server)",
                                   zh: "办公室数据库 \(path) 已就绪：站点 '\(replica.siteID)'，服务器 \(server)"))

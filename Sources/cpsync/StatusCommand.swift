@@ -21,7 +21,7 @@ enum StatusCommand {
             reachable = true
             skew = s
         } catch {
-            serverError = error.description
+            serverError = ServerErrors.describe(error)
         }
         func time(_ ms: Int64?) -> String {
             guard let ms else { return L10n.pick(en: "never", zh: "从未") }
