@@ -475,11 +475,8 @@ public enum ReportFormat: String, CaseIterable, Sendable {
 
 /// Stable, readable JSON for every `--json` and `--format json` output.
 public enum CPPCCJSON {
-    public static func encode<T: Encodable>(_ value: T) throws -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try e.encode(value), as: UTF8.self)
-    }
+    /// The tools' JSON style (JSONOutput): snake_case keys, every field present (`null` when empty), sorted, pretty.
+    public static func encode<T: Encodable>(_ value: T) throws -> String { try JSONOutput.encode(value) }
 }
 
 /// One figure of the report: its stable key and its labels.

@@ -27,6 +27,6 @@ case .print(let text, let code):
     exit(code)
 case .run(let verb):
     let status = CommandRunner.run { try verbs[verb]!(Array(argv.dropFirst())) }
-    if status == ExitCode.usage.rawValue { Console.err(Help.catalog.hint(verb: verb)) }
+    if status == ExitCode.usage.rawValue && !CommandRunner.jsonErrors { Console.err(Help.catalog.hint(verb: verb)) }
     exit(status)
 }
