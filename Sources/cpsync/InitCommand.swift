@@ -69,6 +69,10 @@ enum InitCommand {
             return .site(site)
         } catch ClientError.unreachable(let url, let reason) {
             return .unknown(L10n.pick(en: "the server \(url) cannot be reached (\(reason))", zh: "无法连接服务器 \(url)（\(reason)）"))
+        } catch ClientError.certificate(_, let reason) {
+            // Like an unreachable server: with --site the office is created and the first sync says what to fix.
+            return .unknown(L10n.pick(en: "the server's TLS certificate was not accepted (\(reason); give --ca-file FILE.pem)",
+                                      zh: "服务器的 TLS 证书未被信任（\(reason)；请用 --ca-file 文件.pem 指定 CA 证书）"))
         } catch ClientError.server(let status, let body) where body.code == ErrorCode.notFound || status == 404 {
             return .unknown(L10n.pick(en: "the server is older and cannot tell the token's site", zh: "服务器版本较旧，无法告知令牌所属站点"))
         }

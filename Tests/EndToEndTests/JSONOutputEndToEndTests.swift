@@ -47,3 +47,28 @@ import Testing
         #expect(list.ok && conflicts?.isEmpty == true, "\(list.stdout) \(list.stderr)")
     }
 }
+
+/// The protocol's wire JSON back from what `cpsync conflicts … --json` prints (its keys in snake_case): the CLI
+/// output is exactly the server's message with its keys renamed, so it still decodes with the protocol's types.
+func wireJSON(_ cliOutput: String) -> [UInt8] {
+    var out = String.UnicodeScalarView()
+    let s = Array(cliOutput.trimmingCharacters(in: .whitespacesAndNewlines).unicodeScalars)
+    var i = 0
+    while i < s.count {
+        guard s[i] == "\"" else { out.append(s[i]); i += 1; continue }
+        var j = i + 1
+        while j < s.count && s[j] != "\"" { j += s[j] == "\\" ? 2 : 1 }
+        var k = j + 1
+        while k < s.count && s[k] == " " { k += 1 }
+        let isKey = k < s.count && s[k] == ":"
+        var upper = false
+        out.append("\"")
+        for u in s[(i + 1)..<j] {
+            if isKey && u == "_" { upper = true; continue }
+            if upper { out.append(contentsOf: String(u).uppercased().unicodeScalars); upper = false } else { out.append(u) }
+        }
+        out.append("\"")
+        i = j + 1
+    }
+    return Array(String(out).utf8)
+}
