@@ -159,7 +159,7 @@ extension Office {
         var rows = [cols.map { englishHeaders ? $0.key : $0.chinese }]
         switch table {
         case .members:
-            for m in try members() {
+            for m in try members(MemberFilter(), countyOrder: false) {
                 rows.append([m.id, m.name, m.gender, m.sector, m.party, m.term, m.siteID ?? "", m.phone, m.employer, m.position])
             }
         case .proposals:

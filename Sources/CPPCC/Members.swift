@@ -123,8 +123,13 @@ extension Office {
         return Member(row: try db.query("SELECT \(Member.columns) FROM members WHERE id = ?", [.text(id)])[0])
     }
 
-    /// Members matching `filter`, ordered by site then name.
+    /// Members matching `filter`, ordered by site (in the county's order) then name (in Chinese order).
     public func members(_ filter: MemberFilter = MemberFilter()) throws -> [Member] {
+        try members(filter, countyOrder: true)
+    }
+
+    /// `countyOrder: false` keeps the plain order of site id then name (exports: the same file whatever the settings).
+    func members(_ filter: MemberFilter, countyOrder: Bool) throws -> [Member] {
         var conditions: [String] = []
         var values: [Value] = []
         let site = try siteFilter("site_id", filter.site)
@@ -133,8 +138,16 @@ extension Office {
         if let s = filter.sector { conditions.append("sector = ?"); values.append(.text(s)) }
         if let t = filter.term { conditions.append("term = ?"); values.append(.text(t)) }
         conditions.append(Office.voidCondition(voidedOnly: filter.voidedOnly))
-        return try db.query("SELECT \(Member.columns) FROM members WHERE \(conditions.joined(separator: " AND ")) ORDER BY site_id, name, id", values)
+        let rows = try db.query("SELECT \(Member.columns) FROM members WHERE \(conditions.joined(separator: " AND ")) ORDER BY site_id, name, id", values)
             .map(Member.init(row:))
+        guard countyOrder else { return rows }
+        let rank = try siteRanks()
+        return rows.sorted { a, b in
+            let ra = a.siteID.flatMap { rank[$0] } ?? Int.max, rb = b.siteID.flatMap { rank[$0] } ?? Int.max
+            if ra != rb { return ra < rb }
+            if a.name != b.name { return Office.chineseOrder(a.name, b.name) }
+            return a.id < b.id
+        }
     }
 }
 

@@ -46,10 +46,11 @@ public struct Office {
 
     // MARK: sites
 
-    /// Every site, ordered by kind then id.
+    /// Every site, in the county's order (SortOrder.swift): the county first, then the order it set, then by kind and
+    /// name in Chinese order.
     public func sites() throws -> [Site] {
-        try db.query("SELECT id, name, kind, parent_id FROM sites ORDER BY CASE kind WHEN 'county' THEN 0 WHEN 'township' THEN 1 WHEN 'street' THEN 2 ELSE 3 END, id")
-            .map { Site(id: $0[0].str, name: $0[1].str, kind: SiteKind(rawValue: $0[2].str) ?? .station, parentID: $0[3].opt) }
+        try sortedSites(try db.query("SELECT id, name, kind, parent_id FROM sites ORDER BY id")
+            .map { Site(id: $0[0].str, name: $0[1].str, kind: SiteKind(rawValue: $0[2].str) ?? .station, parentID: $0[3].opt) })
     }
 
     /// Adds or updates a site (the county seeds the tree; offices receive it by sync).

@@ -25,6 +25,7 @@ enum Help {
             .init("import", en: "read members or proposals from a CSV file saved by Excel", zh: "从 Excel 保存的 CSV 文件导入委员或提案"),
             .init("export", en: "write members or proposals as CSV for Excel", zh: "把委员或提案导出为 Excel 可用的 CSV"),
             .init("demo", en: "fill a replica with sample county data", zh: "填充示例数据"),
+            .init("order", en: "the county's order of sites and handling units, for lists and the report", zh: "站点和承办单位的排列顺序（用于列表和统计表）"),
         ],
         commands: commands,
         common: [O("--db PATH", "the office database (default $CPSYNC_DB, else ./cpsync.db)", "办公室数据库（默认 $CPSYNC_DB，否则 ./cpsync.db）"),
@@ -53,7 +54,7 @@ enum Help {
         CommandHelp("status", nil, "[--json]", en: "pending changes, last push/pull, cursor, server reachability and clock skew; read-only",
                     zh: "待推送修改、上次推送/拉取、拉取位置、服务器是否可连接、时钟偏差（只读）", options: [json],
                     example: "cpsync status --db huashan.db"),
-    ] + conflicts + member + proposal + social + activity + [
+    ] + conflicts + member + proposal + social + activity + order + [
         CommandHelp("report", nil, "(--year Y | --from DATE --to DATE) [--site ID] [--format text|json|csv|html] [--english-headers] [--out FILE]",
                     en: "the statistics the annual work summary quotes, for a year or any period; read-only",
                     zh: "年度工作总结引用的统计数据，可按年度或任意时段（只读）",
@@ -83,6 +84,23 @@ enum Help {
     private static let server = [O("--server URL", "the server (default: the admin file ~/.config/cpsync/admin.conf or $CPSYNC_ADMIN_CONFIG, mode 0600; else the office database's)", "服务器地址（默认取自管理员配置文件 ~/.config/cpsync/admin.conf 或 $CPSYNC_ADMIN_CONFIG，权限须为 0600；否则取自办公室数据库）"),
                                  O("--token TOKEN", "an admin token (default: the admin file's; else the office database's)", "管理员令牌（默认取自管理员配置文件；否则取自办公室数据库）"),
                                  O("--ca-file PEM", "trust this certificate authority", "信任此 CA 证书")]
+
+    static let order: [CommandHelp] = [
+        CommandHelp("order", "show", "[--json]", en: "sites and handling units in the order lists and the report use; read-only",
+                    zh: "按列表和统计表使用的顺序显示站点和承办单位（只读）", options: [json], example: "cpsync order show"),
+        CommandHelp("order", "sites", "ID… [--file FILE] [--json]",
+                    en: "sets the order of the sites (the county stays first; sites not named follow by kind and name in Chinese order); a setting of this database, not synced",
+                    zh: "设置站点顺序（县政协始终在前；未列出的站点按类别和名称拼音排在后面）；仅保存在本数据库，不同步",
+                    options: [O("--file FILE", "the ids from a file, one a line", "从文件读取，每行一个"), json],
+                    example: "cpsync order sites chengguan huashan taohe"),
+        CommandHelp("order", "units", "NAME… [--file FILE] [--json]",
+                    en: "sets the order of the handling units (承办单位) as the county's documents list them; units not named follow; a setting of this database, not synced",
+                    zh: "按县里文件的顺序设置承办单位顺序；未列出的单位排在后面；仅保存在本数据库，不同步",
+                    options: [O("--file FILE", "the names from a file (UTF-8 or GB18030), one a line or a CSV's first column", "从文件读取（UTF-8 或 GB18030），每行一个或取 CSV 第一列"), json],
+                    example: "cpsync order units --file 承办单位顺序.txt"),
+        CommandHelp("order", "clear", "sites|units [--json]", en: "forgets the order set", zh: "清除已设置的顺序",
+                    options: [json], example: "cpsync order clear units"),
+    ]
 
     static let conflicts: [CommandHelp] = [
         CommandHelp("conflicts", "list", "[--status open|resolved|all] [--table T] [--site ID] [--from DATE] [--to DATE] [--json]",

@@ -17,6 +17,7 @@ let verbs: [String: ([String]) throws -> Int32] = [
     "import": ImportCommand.run,
     "export": ExportCommand.run,
     "demo": DemoCommand.run,
+    "order": OrderCommand.run,
 ]
 
 let argv = Array(CommandLine.arguments.dropFirst())

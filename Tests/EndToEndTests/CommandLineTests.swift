@@ -10,6 +10,7 @@ import Testing
         ("member", ["add", "list", "show", "edit"]),
         ("proposal", ["add", "list", "show", "edit", "submit", "review", "file", "reject", "merge", "convert", "assign", "reply", "evaluate", "close"]),
         ("social", ["add", "list", "adopt"]), ("activity", ["add", "list"]), ("report", []), ("import", []), ("export", []), ("demo", ["seed"]),
+        ("order", ["show", "sites", "units", "clear"]),
     ]
     static let cpsyncdCommands: [(String, [String])] = [
         ("serve", []), ("site", ["add", "list", "revoke", "token", "activate", "move"]), ("admin", ["add", "list", "revoke"]),
