@@ -117,6 +117,13 @@ extension Office {
         }
     }
 
+    /// Other members with the same name and phone as `member` (a likely duplicate); none when it has no phone.
+    public func duplicates(of member: Member) throws -> [Member] {
+        guard !member.phone.isEmpty else { return [] }
+        return try db.query("SELECT \(Member.columns) FROM members WHERE name = ? AND phone = ? AND id != ? ORDER BY id",
+                            [.text(member.name), .text(member.phone), .text(member.id)]).map(Member.init(row:))
+    }
+
     /// A member by id, by name when exactly one member has it, or by a unique start of the id (`resolveID`).
     public func member(_ key: String) throws -> Member {
         let id = try resolveID(key, in: .members)

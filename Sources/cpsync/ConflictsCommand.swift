@@ -99,7 +99,8 @@ enum ConflictsCommand {
             (zh ? "另一值：" : "other value: ") + text(c.other.value) + "  — \(c.other.siteName) \(time(c.other.at))",
         ]
         if let r = c.resolution {
-            lines.append((zh ? "处理：" : "resolution: ") + "\(r.action.rawValue) → \(text(r.value)) · \(r.by) · \(time(r.at))" + (r.note.map { " · \($0)" } ?? ""))
+            let action = zh ? ["keep": "保留胜出值", "take-other": "改用另一值", "set": "写入新值"][r.action.rawValue] ?? r.action.rawValue : r.action.rawValue
+            lines.append((zh ? "处理：" : "resolution: ") + "\(action) → \(text(r.value)) · \(r.by) · \(time(r.at))" + (r.note.map { " · \($0)" } ?? ""))
         }
         return lines.joined(separator: "\n")
     }

@@ -18,6 +18,11 @@ enum MemberCommand {
             try args.checkAllConsumed()
             m = try office.addMember(m)
             Console.out(json ? try CPPCCJSON.encode(m) : L10n.pick(en: "added member \(m.name) (\(m.id))", zh: "已添加委员 \(m.name)（\(m.id)）"))
+            let twins = try office.duplicates(of: m).map(\.id)
+            if !json && !twins.isEmpty {
+                Console.err(L10n.pick(en: "warning: \(m.name) (\(m.phone)) has the same name and phone as member \(twins.joined(separator: ", ")); if it is the same person, void one with `cpsync member void ID --reason 重复登记`",
+                                      zh: "警告：\(m.name)（\(m.phone)）与委员 \(twins.joined(separator: "、")) 姓名和电话相同；如为同一人，请用 `cpsync member void 编号 --reason 重复登记` 作废其一"))
+            }
         case "list":
             let filter = MemberFilter(site: args.option("site"), sector: args.option("sector"), term: args.option("term"), voidedOnly: args.flag("voided"))
             try args.checkAllConsumed()

@@ -50,6 +50,12 @@ import Testing
         let summary = try #require(try JSONSerialization.jsonObject(with: Data(third.stdout.utf8)) as? [String: Any], "\(third.stdout) \(third.stderr)")
         #expect((summary["added"] as? [Any])?.count == 0 && (summary["updated"] as? [Any])?.count == 1 && (summary["unchanged"] as? [Any])?.count == 1)
         #expect(summary["encoding"] as? String == "UTF-8 (BOM)" && summary["ignored_columns"] as? [String] == ["序号", "备注", "微信"])
+
+        // Adding by hand a member already imported (same name and phone) is warned about too.
+        let twin = try run(Binaries.cpsync, ["member", "add", "--name", "欧阳明", "--phone", "13811112222", "--db", db], env: ["LANG": "zh_CN.UTF-8"])
+        #expect(twin.ok && twin.stderr.contains("警告") && twin.stderr.contains("姓名和电话相同"), "\(twin.stderr)")
+        let other = try run(Binaries.cpsync, ["member", "add", "--name", "欧阳明", "--phone", "13900000000", "--db", db])
+        #expect(other.ok && other.stderr.isEmpty, "another phone is another person: \(other.stderr)")
     }
 
     @Test func aFileInNeitherEncodingIsRefusedWithTheFixAndNothingIsImported() throws {
