@@ -24,9 +24,8 @@ enum OrderCommand {
                 Console.out(try CPPCCJSON.encode(Shown(sites: sites, units: units, siteOrder: try office.order(.sites), unitOrder: try office.order(.units))))
                 return ExitCode.ok.rawValue
             }
-            let names = try office.siteNames()
             Console.out(L10n.pick(en: "sites, in the order lists and the report use:", zh: "站点（列表和统计表按此顺序）："))
-            for (n, id) in sites.enumerated() { Console.out("  \(n + 1). \(names[id] ?? id) (\(id))") }
+            for (n, site) in try office.sites().enumerated() { Console.out("  \(n + 1). \(site.name) (\(site.id)) · \(site.kind.label)") }
             Console.out(L10n.pick(en: "handling units:", zh: "承办单位："))
             for (n, unit) in units.enumerated() { Console.out("  \(n + 1). \(unit)") }
             if try office.order(.sites).isEmpty && office.order(.units).isEmpty {
