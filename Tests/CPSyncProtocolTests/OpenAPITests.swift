@@ -22,7 +22,8 @@ def load(name):
     return json.load(open("Protocol/vectors/" + name, encoding="utf-8"))
 for f, s in [("changeset.json", "PushRequest"), ("pull-page.json", "PullResponse"), ("push-response.json", "PushResponse"),
              ("status.json", "StatusResponse"), ("health.json", "HealthResponse"), ("conflict.json", "ConflictListResponse"),
-             ("audit.json", "AuditListResponse"), ("accounts-audit.json", "AccountAuditResponse")]:
+             ("audit.json", "AuditListResponse"), ("accounts-audit.json", "AccountAuditResponse"),
+             ("whoami-site.json", "WhoAmIResponse"), ("whoami-admin.json", "WhoAmIResponse")]:
     check(f, s, load(f))
 for i, v in enumerate(load("values.json")["values"]):
     check("values.json[%d] %s" % (i, v["name"]), "Value", v["value"])
