@@ -298,9 +298,19 @@ extension Office {
             }
         }
         if let existing {
+            // Columns the file does not have keep what the record holds (a file of names and phones does not blank
+            // every member's sector); a cell left empty in a column the file has clears it, except the site, which an
+            // empty cell leaves where it is.
+            let old = try member(existing)
             m.id = existing
-            // A row that leaves the site empty keeps the member where it is.
-            if m.siteID == nil { m.siteID = try member(existing).siteID }
+            if row["gender"] == nil { m.gender = old.gender }
+            if row["sector"] == nil { m.sector = old.sector }
+            if row["party"] == nil { m.party = old.party }
+            if row["term"] == nil { m.term = old.term }
+            if m.siteID == nil { m.siteID = old.siteID }
+            if row["phone"] == nil { m.phone = old.phone }
+            if row["employer"] == nil { m.employer = old.employer }
+            if row["position"] == nil { m.position = old.position }
             let before = try snapshot(.members, existing)
             try updateMember(m)
             summary.record(line: line, label: label, id: existing, changed: try snapshot(.members, existing) != before)

@@ -20,6 +20,11 @@ import Testing
         let third = try o.importCSV(.members, text: file.replacingOccurrences(of: "经济", with: "科技"), fileName: "m.csv")
         #expect(third.updated.map(\.label) == ["张伟 (13800000001)"] && third.unchanged.count == 1 && third.added.isEmpty)
         #expect(try o.member("张伟").sector == "科技")
+        // A file with fewer columns updates only those: the sector and gender stay.
+        let partial = try o.importCSV(.members, text: "姓名,电话,职务\n张伟,13800000001,主任\n", fileName: "short.csv")
+        #expect(partial.updated.count == 1 && partial.added.isEmpty)
+        let zhang = try o.member("张伟")
+        #expect(zhang.position == "主任" && zhang.sector == "科技" && zhang.gender == "男")
         // Another phone is another person: added, not merged.
         let other = try o.importCSV(.members, text: "姓名,电话\n张伟,13900000002\n", fileName: "m2.csv")
         #expect(other.added.count == 1 && other.warnings.isEmpty)
