@@ -209,6 +209,13 @@ extension Office {
             var mergeTargets: [(line: Int, id: String, target: String)] = []
             // The natural key of every row so far, to warn about the same member or proposal twice in the file.
             var seen: [String: Int] = [:]
+            // Members by name and phone, read once (the table has no index on them) and kept up to date as rows add.
+            var byNaturalKey: [String: [String]] = [:]
+            if table == .members {
+                for r in try db.query("SELECT name, phone, id FROM members ORDER BY id") {
+                    byNaturalKey[Self.memberKey(r[0].str, r[1].str), default: []].append(r[2].str)
+                }
+            }
             for record in records.dropFirst() {
                 if record.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
                 if record.fields.count > keys.count {
@@ -219,7 +226,7 @@ extension Office {
                 for (k, v) in zip(keys, record.fields) { if let k { row[k] = v.trimmingCharacters(in: .whitespaces) } }
                 do {
                     switch table {
-                    case .members: try importMember(row, line: record.line, seen: &seen, into: &summary)
+                    case .members: try importMember(row, line: record.line, seen: &seen, index: &byNaturalKey, into: &summary)
                     case .proposals:
                         if let m = try importProposal(row, line: record.line, seen: &seen, into: &summary) { mergeTargets.append((record.line, m.id, m.target)) }
                     }
@@ -261,17 +268,17 @@ extension Office {
         return rows
     }
 
-    /// Members already in the database with this name and phone (the natural key when a row has no id).
-    private func membersNamed(_ name: String, phone: String) throws -> [String] {
-        try db.query("SELECT id FROM members WHERE name = ? AND phone = ? ORDER BY id", [.text(name), .text(phone)]).map { $0[0].str }
-    }
+    /// The natural key of a member when a row has no id: name and phone.
+    static func memberKey(_ name: String, _ phone: String) -> String { "\(name)\u{1F}\(phone)" }
 
-    private func importMember(_ row: [String: String], line: Int, seen: inout [String: Int], into summary: inout CSVImportSummary) throws {
+    private func importMember(_ row: [String: String], line: Int, seen: inout [String: Int], index: inout [String: [String]],
+                              into summary: inout CSVImportSummary) throws {
+        func membersNamed(_ name: String, phone: String) -> [String] { index[Self.memberKey(name, phone)] ?? [] }
         func v(_ k: String) -> String { row[k] ?? "" }
         var m = Member(name: v("name"), gender: v("gender"), sector: v("sector"), party: v("party"), term: v("term"),
                        siteID: v("site_id").isEmpty ? nil : v("site_id"), phone: v("phone"), employer: v("employer"), position: v("position"))
         let label = m.phone.isEmpty ? m.name : "\(m.name) (\(m.phone))"
-        let natural = "\(m.name)\u{1F}\(m.phone)"
+        let natural = Self.memberKey(m.name, m.phone)
         if let earlier = seen[natural] {
             summary.warnings.append(L10n.pick(
                 en: "line \(line): \(label) is already on line \(earlier) (same name and phone); both lines were taken as one member, line \(line)'s values kept",
@@ -282,14 +289,14 @@ extension Office {
         if !v("id").isEmpty {
             m.id = v("id")
             if try db.scalar("SELECT count(*) FROM members WHERE id = ?", [.text(m.id)])?.int64Value != 0 { existing = m.id }
-            let twins = try membersNamed(m.name, phone: m.phone).filter { $0 != m.id }
+            let twins = membersNamed(m.name, phone: m.phone).filter { $0 != m.id }
             if !twins.isEmpty {
                 summary.warnings.append(L10n.pick(
                     en: "line \(line): \(label) has the same name and phone as member \(twins.joined(separator: ", ")) already in the database (a duplicate? void one with `cpsync member void`)",
                     zh: "第 \(line) 行：\(label) 与数据库中已有的委员 \(twins.joined(separator: "、")) 姓名和电话相同（是否重复？可用 `cpsync member void` 作废其一）"))
             }
         } else if !m.name.isEmpty {
-            let twins = try membersNamed(m.name, phone: m.phone)
+            let twins = membersNamed(m.name, phone: m.phone)
             existing = twins.first
             if twins.count > 1 {
                 summary.warnings.append(L10n.pick(
@@ -314,9 +321,13 @@ extension Office {
             let before = try snapshot(.members, existing)
             try updateMember(m)
             summary.record(line: line, label: label, id: existing, changed: try snapshot(.members, existing) != before)
+            let saved = try member(existing)
+            index[Self.memberKey(old.name, old.phone)]?.removeAll { $0 == existing }
+            index[Self.memberKey(saved.name, saved.phone), default: []].append(existing)
         } else {
             let added = try addMember(m)
-            summary.added.append(.init(line: line, id: added.id, label: label))
+            summary.recordAdded(line: line, label: label, id: added.id)
+            index[Self.memberKey(added.name, added.phone), default: []].append(added.id)
         }
     }
 
@@ -397,7 +408,7 @@ extension Office {
             // Imported rows carry their recorded status as is: a CSV is historical data, not a workflow step.
             // No number: `addProposal` gives the county's next 案号 to a filed row, else a provisional one.
             let added = try addProposal(p, cosigners: cosigners)
-            summary.added.append(.init(line: line, id: added.id, label: "\(added.number) \(added.title)"))
+            summary.recordAdded(line: line, label: "\(added.number) \(added.title)", id: added.id)
         }
         return v("merged_into").map { (p.id, $0) }
     }
@@ -430,24 +441,44 @@ public struct CSVImportSummary: Sendable, Encodable {
 
     public init(table: CSVTable) { self.table = table }
 
+    /// What became of each record so far (by id), so a record several rows match counts once.
+    private var outcome: [String: Outcome] = [:]
+    private enum Outcome { case added, updated, unchanged }
+
+    mutating func recordAdded(line: Int, label: String, id: String) {
+        added.append(Entry(line: line, id: id, label: label))
+        outcome[id] = .added
+    }
+
     /// A row matched a record: updated when it changed anything, else unchanged. A record matched by an earlier row
-    /// of the file counts once, as its last row.
+    /// of the file counts once, as its last row (an added one stays added).
     mutating func record(line: Int, label: String, id: String, changed: Bool) {
-        let addedEarlier = added.contains { $0.id == id }
-        let updatedEarlier = updated.contains { $0.id == id }
-        unchanged.removeAll { $0.id == id }
-        if addedEarlier { return }
-        if changed || updatedEarlier {
+        switch outcome[id] {
+        case .added: return
+        case .updated:
             updated.removeAll { $0.id == id }
             updated.append(Entry(line: line, id: id, label: label))
-        } else {
-            unchanged.append(Entry(line: line, id: id, label: label))
+        case .unchanged:
+            unchanged.removeAll { $0.id == id }
+            fallthrough
+        case nil:
+            if changed {
+                updated.append(Entry(line: line, id: id, label: label))
+                outcome[id] = .updated
+            } else {
+                unchanged.append(Entry(line: line, id: id, label: label))
+                outcome[id] = .unchanged
+            }
         }
     }
 
     /// A merge target set after the rows: the row's record changed after all.
     mutating func markUpdated(line: Int) {
-        if let i = unchanged.firstIndex(where: { $0.line == line }) { updated.append(unchanged.remove(at: i)) }
+        if let i = unchanged.firstIndex(where: { $0.line == line }) {
+            let e = unchanged.remove(at: i)
+            updated.append(e)
+            outcome[e.id] = .updated
+        }
     }
 
     enum CodingKeys: String, CodingKey {
