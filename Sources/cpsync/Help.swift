@@ -41,7 +41,7 @@ enum Help {
                               O("--site ID", "this office's site id as the county registered it; needed only when the server cannot be reached", "县里登记的本办公室站点标识；仅在无法连接服务器时必需"),
                               O("--token TOKEN", "the site token the county admin handed out", "县管理员发放的站点令牌"),
                               O("--ca-file PEM", "trust this certificate authority (a county's own CA)", "信任此 CA 证书（县里自建 CA 时）")],
-                    example: "cpsync init --db huashan.db --server https://cpsync.example.gov.cn --site huashan --token 3f9c…"),
+                    example: "cpsync init --db huashan.db --server https://cpsync.example.gov.cn --token 3f9c…"),
         CommandHelp("push", nil, "[--json]", en: "sends this office's changes; warns first when the PC clock is off",
                     zh: "推送本办公室的修改；电脑时钟不准时先给出提示", options: [json], example: "cpsync push --db huashan.db"),
         CommandHelp("pull", nil, "[--reset] [--page-size N] [--json]", en: "receives the other offices' changes in pages",
