@@ -151,13 +151,15 @@ public enum CSVTable: String, CaseIterable, Sendable {
 }
 
 extension Office {
-    /// Exports members or proposals as CSV (Chinese headers unless `englishHeaders`).
+    /// Exports members or proposals as CSV (Chinese headers unless `englishHeaders`). With Chinese headers under a
+    /// zh_* locale, the coded values are Chinese too (状态 已立案, 转为 社情民意, 重点提案 是/否); import reads both.
     public func exportCSV(_ table: CSVTable, englishHeaders: Bool = false) throws -> String {
         let cols = table.columns
+        let zh = !englishHeaders && L10n.isChinese
         var rows = [cols.map { englishHeaders ? $0.key : $0.chinese }]
         switch table {
         case .members:
-            for m in try members() {
+            for m in try members(MemberFilter(), countyOrder: false) {
                 rows.append([m.id, m.name, m.gender, m.sector, m.party, m.term, m.siteID ?? "", m.phone, m.employer, m.position])
             }
         case .proposals:
@@ -166,41 +168,54 @@ extension Office {
                 let cos = try db.query("SELECT member_id FROM proposal_cosigners WHERE proposal_id = ? ORDER BY member_id", [.text(p.id)]).map { $0[0].str }
                 rows.append([p.id, p.number, p.session, String(p.year), p.title, p.body, p.proposerID ?? "",
                              p.proposerID.flatMap { names[$0] } ?? "", cos.joined(separator: ";"), p.siteID ?? "",
-                             p.submittedOn ?? "", p.status.rawValue, p.mergedInto ?? "", p.convertedTo ?? "", p.reviewNote,
-                             p.isKey ? "1" : "0", p.supervisor, p.filedOn ?? "", p.closedOn ?? ""])
+                             p.submittedOn ?? "", zh ? p.status.chinese : p.status.rawValue, p.mergedInto ?? "",
+                             p.convertedTo.map { c in zh ? ConversionTarget(rawValue: c)?.chinese ?? c : c } ?? "", p.reviewNote,
+                             zh ? (p.isKey ? "是" : "否") : (p.isKey ? "1" : "0"), p.supervisor, p.filedOn ?? "", p.closedOn ?? ""])
             }
         }
         return CSV.write(rows)
     }
 
-    /// Imports a CSV file of members or proposals in one transaction: a row with a known `id` updates that record,
-    /// any other row adds one. The first bad row stops the import with its line number and nothing is kept.
-    /// Returns the number of records imported.
+    /// Imports a CSV file of members or proposals in one transaction. Each row is matched to a record already in the
+    /// database (see `CSVImportSummary.matching`): a matched record is updated (or left unchanged when the row says
+    /// nothing new), any other row adds one, so importing the same file twice adds nothing the second time.
+    /// Columns the program does not know (序号, 备注, …) are ignored and named in the summary. The first bad row
+    /// stops the import with its line number and nothing is kept.
     @discardableResult
-    public func importCSV(_ table: CSVTable, text: String, fileName: String) throws -> Int {
+    public func importCSV(_ table: CSVTable, text: String, fileName: String) throws -> CSVImportSummary {
         let records: [CSV.Record]
         do { records = try CSV.parse(text) } catch { throw CPPCCError.csv(file: fileName, line: error.line, reason: error.reason) }
         guard let header = records.first else {
             throw CPPCCError.csv(file: fileName, line: 1, reason: L10n.pick(en: "the file is empty", zh: "文件为空"))
         }
+        var summary = CSVImportSummary(table: table)
         var keys: [String?] = []
         for h in header.fields {
             let k = table.key(for: h)
-            if k == nil && !h.trimmingCharacters(in: .whitespaces).isEmpty {
-                throw CPPCCError.csv(file: fileName, line: header.line, reason: L10n.pick(
-                    en: "unknown column '\(h)' (known: \(table.columns.map { "\($0.key)/\($0.chinese)" }.joined(separator: ", ")))",
-                    zh: "未知列 '\(h)'（可用列：\(table.columns.map { "\($0.chinese)/\($0.key)" }.joined(separator: "、"))）"))
-            }
+            let name = h.trimmingCharacters(in: .whitespaces)
+            if k == nil && !name.isEmpty { summary.ignoredColumns.append(name) }
+            // A column given twice: the first one counts, the second is ignored and named.
+            if let k, keys.contains(k) { summary.ignoredColumns.append(name); keys.append(nil); continue }
             keys.append(k)
         }
         for r in table.required where !keys.contains(r) {
             let c = table.columns.first { $0.key == r }!
-            throw CPPCCError.csv(file: fileName, line: header.line, reason: L10n.pick(en: "missing column \(c.chinese)/\(c.key)", zh: "缺少列 \(c.chinese)/\(c.key)"))
+            throw CPPCCError.csv(file: fileName, line: header.line, reason: L10n.pick(
+                en: "missing column \(c.chinese)/\(c.key)" + Self.ignoredNote(summary.ignoredColumns, en: true),
+                zh: "缺少列 \(c.chinese)/\(c.key)" + Self.ignoredNote(summary.ignoredColumns, en: false)))
         }
         return try db.transaction {
-            var count = 0
             // Merged proposals may point at a row further down the file: their target is checked after all rows.
             var mergeTargets: [(line: Int, id: String, target: String)] = []
+            // The natural key of every row so far, to warn about the same member or proposal twice in the file.
+            var seen: [String: Int] = [:]
+            // Members by name and phone, read once (the table has no index on them) and kept up to date as rows add.
+            var byNaturalKey: [String: [String]] = [:]
+            if table == .members {
+                for r in try db.query("SELECT name, phone, id FROM members ORDER BY id") {
+                    byNaturalKey[Self.memberKey(r[0].str, r[1].str), default: []].append(r[2].str)
+                }
+            }
             for record in records.dropFirst() {
                 if record.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
                 if record.fields.count > keys.count {
@@ -211,9 +226,9 @@ extension Office {
                 for (k, v) in zip(keys, record.fields) { if let k { row[k] = v.trimmingCharacters(in: .whitespaces) } }
                 do {
                     switch table {
-                    case .members: try importMember(row)
+                    case .members: try importMember(row, line: record.line, seen: &seen, index: &byNaturalKey, into: &summary)
                     case .proposals:
-                        if let m = try importProposal(row) { mergeTargets.append((record.line, m.id, m.target)) }
+                        if let m = try importProposal(row, line: record.line, seen: &seen, into: &summary) { mergeTargets.append((record.line, m.id, m.target)) }
                     }
                 } catch let e as CPPCCError {
                     throw CPPCCError.csv(file: fileName, line: record.line, reason: e.description)
@@ -221,10 +236,11 @@ extension Office {
                     throw CPPCCError.csv(file: fileName, line: record.line, reason: e.description)
                 } catch let e as DateError {
                     throw CPPCCError.csv(file: fileName, line: record.line, reason: e.description)
+                } catch let e as NumberingError {
+                    throw CPPCCError.csv(file: fileName, line: record.line, reason: e.description)
                 } catch let e as SQLiteError {
                     throw CPPCCError.csv(file: fileName, line: record.line, reason: e.message)
                 }
-                count += 1
             }
             for m in mergeTargets {
                 let key = try proposal(m.id).displayKey
@@ -232,36 +248,121 @@ extension Office {
                 if try db.scalar("SELECT count(*) FROM proposals WHERE id = ?", [.text(m.target)])?.int64Value == 0 {
                     throw CPPCCError.csv(file: fileName, line: m.line, reason: WorkflowError.mergeTargetMissing(key, m.target).description)
                 }
+                let before = try db.scalar("SELECT merged_into FROM proposals WHERE id = ?", [.text(m.id)])?.stringValue
                 try db.run("UPDATE proposals SET merged_into = ? WHERE id = ?", [.text(m.target), .text(m.id)])
+                if before != m.target { summary.markUpdated(line: m.line) }
             }
-            return count
+            return summary
         }
     }
 
-    private func importMember(_ row: [String: String]) throws {
+    static func ignoredNote(_ columns: [String], en: Bool) -> String {
+        guard !columns.isEmpty else { return "" }
+        return en ? " (ignored columns: \(columns.joined(separator: ", ")))" : "（已忽略的列：\(columns.joined(separator: "、"))）"
+    }
+
+    /// Everything a record is made of, to tell an update from a row that changed nothing.
+    private func snapshot(_ table: CSVTable, _ id: String) throws -> [[Value]] {
+        var rows = try db.query("SELECT * FROM \(table.rawValue) WHERE id = ?", [.text(id)])
+        if table == .proposals { rows += try db.query("SELECT member_id FROM proposal_cosigners WHERE proposal_id = ? ORDER BY member_id", [.text(id)]) }
+        return rows
+    }
+
+    /// The natural key of a member when a row has no id: name and phone.
+    static func memberKey(_ name: String, _ phone: String) -> String { "\(name)\u{1F}\(phone)" }
+
+    private func importMember(_ row: [String: String], line: Int, seen: inout [String: Int], index: inout [String: [String]],
+                              into summary: inout CSVImportSummary) throws {
+        func membersNamed(_ name: String, phone: String) -> [String] { index[Self.memberKey(name, phone)] ?? [] }
         func v(_ k: String) -> String { row[k] ?? "" }
         var m = Member(name: v("name"), gender: v("gender"), sector: v("sector"), party: v("party"), term: v("term"),
                        siteID: v("site_id").isEmpty ? nil : v("site_id"), phone: v("phone"), employer: v("employer"), position: v("position"))
-        if !v("id").isEmpty { m.id = v("id") }
-        if try db.scalar("SELECT count(*) FROM members WHERE id = ?", [.text(m.id)])?.int64Value != 0 {
+        let label = m.phone.isEmpty ? m.name : "\(m.name) (\(m.phone))"
+        let natural = Self.memberKey(m.name, m.phone)
+        if let earlier = seen[natural] {
+            summary.warnings.append(L10n.pick(
+                en: "line \(line): \(label) is already on line \(earlier) (same name and phone); both lines were taken as one member, line \(line)'s values kept",
+                zh: "第 \(line) 行：\(label) 与第 \(earlier) 行姓名和电话相同，按同一委员处理，保留第 \(line) 行的内容"))
+        }
+        seen[natural] = line
+        var existing: String?
+        if !v("id").isEmpty {
+            m.id = v("id")
+            if try db.scalar("SELECT count(*) FROM members WHERE id = ?", [.text(m.id)])?.int64Value != 0 { existing = m.id }
+            let twins = membersNamed(m.name, phone: m.phone).filter { $0 != m.id }
+            if !twins.isEmpty {
+                summary.warnings.append(L10n.pick(
+                    en: "line \(line): \(label) has the same name and phone as member \(twins.joined(separator: ", ")) already in the database (a duplicate? void one with `cpsync member void`)",
+                    zh: "第 \(line) 行：\(label) 与数据库中已有的委员 \(twins.joined(separator: "、")) 姓名和电话相同（是否重复？可用 `cpsync member void` 作废其一）"))
+            }
+        } else if !m.name.isEmpty {
+            let twins = membersNamed(m.name, phone: m.phone)
+            existing = twins.first
+            if twins.count > 1 {
+                summary.warnings.append(L10n.pick(
+                    en: "line \(line): \(twins.count) members named \(label) are already in the database (\(twins.joined(separator: ", "))); the row updated \(twins[0])",
+                    zh: "第 \(line) 行：数据库中已有 \(twins.count) 位姓名和电话都是 \(label) 的委员（\(twins.joined(separator: "、"))），本行更新了 \(twins[0])"))
+            }
+        }
+        if let existing {
+            // Columns the file does not have keep what the record holds (a file of names and phones does not blank
+            // every member's sector); a cell left empty in a column the file has clears it, except the site, which an
+            // empty cell leaves where it is.
+            let old = try member(existing)
+            m.id = existing
+            if row["gender"] == nil { m.gender = old.gender }
+            if row["sector"] == nil { m.sector = old.sector }
+            if row["party"] == nil { m.party = old.party }
+            if row["term"] == nil { m.term = old.term }
+            if m.siteID == nil { m.siteID = old.siteID }
+            if row["phone"] == nil { m.phone = old.phone }
+            if row["employer"] == nil { m.employer = old.employer }
+            if row["position"] == nil { m.position = old.position }
+            let before = try snapshot(.members, existing)
             try updateMember(m)
+            summary.record(line: line, label: label, id: existing, changed: try snapshot(.members, existing) != before)
+            let saved = try member(existing)
+            index[Self.memberKey(old.name, old.phone)]?.removeAll { $0 == existing }
+            index[Self.memberKey(saved.name, saved.phone), default: []].append(existing)
         } else {
-            try addMember(m)
+            let added = try addMember(m)
+            summary.recordAdded(line: line, label: label, id: added.id)
+            index[Self.memberKey(added.name, added.phone), default: []].append(added.id)
         }
     }
 
     /// Imports one proposal row; returns its merge target, to be checked once every row is in.
-    private func importProposal(_ row: [String: String]) throws -> (id: String, target: String)? {
+    private func importProposal(_ row: [String: String], line: Int, seen: inout [String: Int], into summary: inout CSVImportSummary) throws -> (id: String, target: String)? {
         func v(_ k: String) -> String? { row[k].flatMap { $0.isEmpty ? nil : $0 } }
+        var proposer = v("proposer_id")
+        if proposer == nil, let name = v("proposer") { proposer = try member(name).id }
+        // Which record the row is: its id, else its 案号, else its title and proposer.
+        var existing: Proposal?
+        if let id = v("id") {
+            existing = try db.scalar("SELECT count(*) FROM proposals WHERE id = ?", [.text(id)])?.int64Value != 0 ? try proposal(id) : nil
+        } else if let number = v("number") {
+            existing = try db.query("SELECT id FROM proposals WHERE number = ? ORDER BY id LIMIT 1", [.text(number)]).first.map { try proposal($0[0].str) }
+        } else if let title = v("title") {
+            existing = try db.query("SELECT id FROM proposals WHERE title = ? AND proposer_id IS ? ORDER BY id LIMIT 1", [.text(title), textOrNull(proposer)])
+                .first.map { try proposal($0[0].str) }
+        }
+        let label = [v("number"), v("title")].compactMap { $0 }.joined(separator: " ")
+        let natural = v("id") ?? v("number") ?? "\(v("title") ?? "")\u{1F}\(proposer ?? "")"
+        if let earlier = seen[natural] {
+            summary.warnings.append(L10n.pick(en: "line \(line): \(label) is already on line \(earlier); both lines were taken as one proposal, line \(line)'s values kept",
+                                              zh: "第 \(line) 行：\(label) 与第 \(earlier) 行是同一提案，按同一提案处理，保留第 \(line) 行的内容"))
+        }
+        seen[natural] = line
         let submitted = try Office.date(v("submitted_on"), field: L10n.pick(en: "submitted date", zh: "提交日期"))
-        guard let year = v("year").map({ Int($0) }) ?? submitted.flatMap({ Int($0.prefix(4)) }) else {
+        guard let year = v("year").map({ Int($0) }) ?? submitted.flatMap({ Int($0.prefix(4)) }) ?? existing?.year else {
             throw CPPCCError.invalidValue(field: L10n.pick(en: "year", zh: "年度"), value: v("year") ?? "", expected: L10n.pick(en: "a year such as 2026", zh: "年份，如 2026"))
         }
-        guard let status = v("status").map({ ProposalStatus.parse($0) }) ?? .submitted else {
+        // No status column (or an empty cell) keeps a known proposal's status; a new one is 已提交.
+        guard let status = v("status").map({ ProposalStatus.parse($0) }) ?? existing?.status ?? .submitted else {
             throw CPPCCError.invalidValue(field: L10n.pick(en: "status", zh: "状态"), value: v("status") ?? "", expected: ProposalStatus.choices)
         }
         let isKey: Bool
-        switch v("is_key") ?? "0" {
+        switch v("is_key") ?? (existing?.isKey == true ? "1" : "0") {
         case "1", "是", "true", "yes", "Y", "y": isKey = true
         case "0", "否", "false", "no", "N", "n": isKey = false
         case let other: throw CPPCCError.invalidValue(field: L10n.pick(en: "key proposal", zh: "重点提案"), value: other, expected: "1/0, 是/否")
@@ -271,8 +372,6 @@ extension Office {
             guard let t = ConversionTarget.parse(c) else { throw CPPCCError.invalidValue(field: "converted_to", value: c, expected: ConversionTarget.choices) }
             converted = t.rawValue
         }
-        var proposer = v("proposer_id")
-        if proposer == nil, let name = v("proposer") { proposer = try member(name).id }
         var p = Proposal(number: v("number") ?? "", session: v("session") ?? "", year: year, title: v("title") ?? "",
                          body: row["body"] ?? "", proposerID: proposer, siteID: v("site_id"), submittedOn: submitted,
                          status: status, mergedInto: nil, convertedTo: converted, reviewNote: v("review_note") ?? "",
@@ -280,22 +379,121 @@ extension Office {
                          filedOn: try Office.date(v("filed_on"), field: "filed_on"), closedOn: try Office.date(v("closed_on"), field: "closed_on"))
         if let id = v("id") { p.id = id }
         let cosigners = (v("cosigners") ?? "").split(whereSeparator: { ";；、,，".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
-        if status == .merged && v("merged_into") == nil { throw CPPCCError.missingValue(field: L10n.pick(en: "merged into", zh: "并入提案")) }
-        if let existing = try? proposal(p.id), existing.id == p.id {
+        if status == .merged && v("merged_into") == nil && existing?.mergedInto == nil { throw CPPCCError.missingValue(field: L10n.pick(en: "merged into", zh: "并入提案")) }
+        if let existing {
+            p.id = existing.id
+            // Cells a file leaves out keep what the record has.
+            if row["body"] == nil { p.body = existing.body }
+            if p.session.isEmpty { p.session = existing.session }
+            if p.proposerID == nil { p.proposerID = existing.proposerID }
+            if p.siteID == nil { p.siteID = existing.siteID }
+            if p.submittedOn == nil { p.submittedOn = existing.submittedOn }
+            if v("review_note") == nil { p.reviewNote = existing.reviewNote }
+            if v("supervisor") == nil { p.supervisor = existing.supervisor }
+            if p.convertedTo == nil { p.convertedTo = existing.convertedTo }
+            if p.filedOn == nil { p.filedOn = existing.filedOn }
+            if p.closedOn == nil { p.closedOn = existing.closedOn }
             if status.rank < existing.status.rank {
                 throw WorkflowError.illegalTransition(existing.displayKey, from: existing.status, to: status)
             }
+            let before = try snapshot(.proposals, p.id)
             try updateProposalDetails(p)
             try validate(&p)
             try db.run("UPDATE proposals SET status = ?, converted_to = ?, review_note = ?, filed_on = ?, closed_on = ? WHERE id = ?",
                        [.text(status.rawValue), textOrNull(p.convertedTo), .text(p.reviewNote),
                         textOrNull(p.filedOn), textOrNull(p.closedOn), .text(p.id)])
             for c in cosigners { try addCosigner(p.id, member: c) }
+            summary.record(line: line, label: label.isEmpty ? existing.displayKey : label, id: p.id, changed: try snapshot(.proposals, p.id) != before)
         } else {
             // Imported rows carry their recorded status as is: a CSV is historical data, not a workflow step.
             // No number: `addProposal` gives the county's next 案号 to a filed row, else a provisional one.
-            try addProposal(p, cosigners: cosigners)
+            let added = try addProposal(p, cosigners: cosigners)
+            summary.recordAdded(line: line, label: "\(added.number) \(added.title)", id: added.id)
         }
         return v("merged_into").map { (p.id, $0) }
+    }
+}
+
+/// What an import did, row by row. Rows are matched to records already in the database so that importing the same
+/// file twice adds nothing the second time:
+/// - members: by the `id` (编号) column when the row has one, else by name and phone together (姓名+电话; a row without
+///   a phone matches a member recorded without one);
+/// - proposals: by `id` when given, else by 案号 (number), else by title and first proposer together.
+public struct CSVImportSummary: Sendable, Encodable {
+    public struct Entry: Sendable, Equatable, Encodable {
+        public let line: Int
+        public let id: String
+        public let label: String
+    }
+
+    public let table: CSVTable
+    public var added: [Entry] = []
+    public var updated: [Entry] = []
+    public var unchanged: [Entry] = []
+    /// Header cells the program does not know, ignored (序号, 备注, …).
+    public var ignoredColumns: [String] = []
+    /// Possible duplicates: the same member or proposal twice in the file, or a row like a record already there.
+    public var warnings: [String] = []
+    /// The encoding the file was read in (set by the caller that decoded it).
+    public var encoding: String?
+
+    public var total: Int { added.count + updated.count + unchanged.count }
+
+    public init(table: CSVTable) { self.table = table }
+
+    /// What became of each record so far (by id), so a record several rows match counts once.
+    private var outcome: [String: Outcome] = [:]
+    private enum Outcome { case added, updated, unchanged }
+
+    mutating func recordAdded(line: Int, label: String, id: String) {
+        added.append(Entry(line: line, id: id, label: label))
+        outcome[id] = .added
+    }
+
+    /// A row matched a record: updated when it changed anything, else unchanged. A record matched by an earlier row
+    /// of the file counts once, as its last row (an added one stays added).
+    mutating func record(line: Int, label: String, id: String, changed: Bool) {
+        switch outcome[id] {
+        case .added: return
+        case .updated:
+            updated.removeAll { $0.id == id }
+            updated.append(Entry(line: line, id: id, label: label))
+        case .unchanged:
+            unchanged.removeAll { $0.id == id }
+            fallthrough
+        case nil:
+            if changed {
+                updated.append(Entry(line: line, id: id, label: label))
+                outcome[id] = .updated
+            } else {
+                unchanged.append(Entry(line: line, id: id, label: label))
+                outcome[id] = .unchanged
+            }
+        }
+    }
+
+    /// A merge target set after the rows: the row's record changed after all.
+    mutating func markUpdated(line: Int) {
+        if let i = unchanged.firstIndex(where: { $0.line == line }) {
+            let e = unchanged.remove(at: i)
+            updated.append(e)
+            outcome[e.id] = .updated
+        }
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case table, added, updated, unchanged, warnings, encoding
+        case ignoredColumns = "ignored_columns"
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(table.rawValue, forKey: .table)
+        try c.encode(added, forKey: .added)
+        try c.encode(updated, forKey: .updated)
+        try c.encode(unchanged, forKey: .unchanged)
+        try c.encode(ignoredColumns, forKey: .ignoredColumns)
+        try c.encode(warnings, forKey: .warnings)
+        try c.encode(encoding, forKey: .encoding)
     }
 }

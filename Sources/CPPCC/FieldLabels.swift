@@ -22,6 +22,7 @@ public enum FieldLabels {
         "reported_on": ("反映日期", "reported on"), "forwarded_to": ("报送单位", "forwarded to"), "adopted": ("是否采用", "adopted"),
         "instruction": ("领导批示", "instruction"), "kind": ("类别", "kind"), "topic": ("主题", "topic"), "held_on": ("日期", "held on"),
         "outcome": ("成果", "outcome"), "parent_id": ("上级站点", "parent site"),
+        "employer": ("工作单位", "employer"), "position": ("职务", "position"), "review_note": ("审查意见", "review note"),
     ]
 
     public static func table(_ t: String, chinese: Bool) -> String { tables[t].map { chinese ? $0.zh : $0.en } ?? t }

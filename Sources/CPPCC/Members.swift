@@ -76,6 +76,15 @@ extension Office {
             }
             m.gender = g.rawValue
         }
+        m.phone = m.phone.trimmingCharacters(in: .whitespaces)
+        if !m.phone.isEmpty {
+            // Digits with the separators people write (0937-1234567, +86 138…, two numbers with / or 、); no letters.
+            let allowed = Set("0123456789 +-()（）/、,，;；转")
+            guard m.phone.allSatisfy(allowed.contains), m.phone.filter(\.isNumber).count >= 3 else {
+                throw CPPCCError.invalidValue(field: L10n.pick(en: "phone", zh: "电话"), value: m.phone,
+                                              expected: L10n.pick(en: "a phone number such as 13800000000 or 0937-1234567", zh: "电话号码，如 13800000000 或 0937-1234567"))
+            }
+        }
         try Office.checkID(m.id)
         try checkSite(m.siteID)
     }
@@ -108,14 +117,26 @@ extension Office {
         }
     }
 
+    /// Other members with the same name and phone as `member` (a likely duplicate); none when it has no phone.
+    public func duplicates(of member: Member) throws -> [Member] {
+        guard !member.phone.isEmpty else { return [] }
+        return try db.query("SELECT \(Member.columns) FROM members WHERE name = ? AND phone = ? AND id != ? ORDER BY id",
+                            [.text(member.name), .text(member.phone), .text(member.id)]).map(Member.init(row:))
+    }
+
     /// A member by id, by name when exactly one member has it, or by a unique start of the id (`resolveID`).
     public func member(_ key: String) throws -> Member {
         let id = try resolveID(key, in: .members)
         return Member(row: try db.query("SELECT \(Member.columns) FROM members WHERE id = ?", [.text(id)])[0])
     }
 
-    /// Members matching `filter`, ordered by site then name.
+    /// Members matching `filter`, ordered by site (in the county's order) then name (in Chinese order).
     public func members(_ filter: MemberFilter = MemberFilter()) throws -> [Member] {
+        try members(filter, countyOrder: true)
+    }
+
+    /// `countyOrder: false` keeps the plain order of site id then name (exports: the same file whatever the settings).
+    func members(_ filter: MemberFilter, countyOrder: Bool) throws -> [Member] {
         var conditions: [String] = []
         var values: [Value] = []
         let site = try siteFilter("site_id", filter.site)
@@ -124,8 +145,16 @@ extension Office {
         if let s = filter.sector { conditions.append("sector = ?"); values.append(.text(s)) }
         if let t = filter.term { conditions.append("term = ?"); values.append(.text(t)) }
         conditions.append(Office.voidCondition(voidedOnly: filter.voidedOnly))
-        return try db.query("SELECT \(Member.columns) FROM members WHERE \(conditions.joined(separator: " AND ")) ORDER BY site_id, name, id", values)
+        let rows = try db.query("SELECT \(Member.columns) FROM members WHERE \(conditions.joined(separator: " AND ")) ORDER BY site_id, name, id", values)
             .map(Member.init(row:))
+        guard countyOrder else { return rows }
+        let rank = try siteRanks()
+        return rows.sorted { a, b in
+            let ra = a.siteID.flatMap { rank[$0] } ?? Int.max, rb = b.siteID.flatMap { rank[$0] } ?? Int.max
+            if ra != rb { return ra < rb }
+            if a.name != b.name { return Office.chineseOrder(a.name, b.name) }
+            return a.id < b.id
+        }
     }
 }
 

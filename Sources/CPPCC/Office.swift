@@ -46,10 +46,11 @@ public struct Office {
 
     // MARK: sites
 
-    /// Every site, ordered by kind then id.
+    /// Every site, in the county's order (SortOrder.swift): the county first, then the order it set, then by kind and
+    /// name in Chinese order.
     public func sites() throws -> [Site] {
-        try db.query("SELECT id, name, kind, parent_id FROM sites ORDER BY CASE kind WHEN 'county' THEN 0 WHEN 'township' THEN 1 WHEN 'street' THEN 2 ELSE 3 END, id")
-            .map { Site(id: $0[0].str, name: $0[1].str, kind: SiteKind(rawValue: $0[2].str) ?? .station, parentID: $0[3].opt) }
+        try sortedSites(try db.query("SELECT id, name, kind, parent_id FROM sites ORDER BY id")
+            .map { Site(id: $0[0].str, name: $0[1].str, kind: SiteKind(rawValue: $0[2].str) ?? .station, parentID: $0[3].opt) })
     }
 
     /// Adds or updates a site (the county seeds the tree; offices receive it by sync).
@@ -82,9 +83,11 @@ public struct Office {
         }
     }
 
-    /// The default site for new records: this replica's own site when it is in the tree.
+    /// The default site for new records: this replica's own site when it is in the tree, or — before the first
+    /// pull brought the tree — when the server confirmed it at `cpsync init` (`OfficeSiteMeta`).
     func defaultSite() throws -> String? {
-        try db.scalar("SELECT id FROM sites WHERE id = ?", [.text(replica.siteID)])?.stringValue
+        if let id = try db.scalar("SELECT id FROM sites WHERE id = ?", [.text(replica.siteID)])?.stringValue { return id }
+        return try replica.meta(OfficeSiteMeta.kind) != nil ? replica.siteID : nil
     }
 
     /// A SQL condition and its parameters restricting `column` to a site subtree (or nothing when `site` is nil).
@@ -93,6 +96,14 @@ public struct Office {
         let ids = try siteAndDescendants(site)
         return ("\(column) IN (\(ids.map { _ in "?" }.joined(separator: ", ")))", ids.map { .text($0) })
     }
+}
+
+/// What `cpsync init` learnt from the server about the office's own site (`GET /v1/whoami`), kept in the replica's
+/// metadata until the first pull brings the site tree: records entered before then belong to the office.
+public enum OfficeSiteMeta {
+    public static let name = "office.site_name"
+    public static let kind = "office.site_kind"
+    public static let parent = "office.site_parent"
 }
 
 /// One office in the site tree.

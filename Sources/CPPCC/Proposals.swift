@@ -213,7 +213,9 @@ extension Office {
 
     /// The kind of this replica's own site, nil while the site tree has not arrived (or the site is not in it).
     func ownSiteKind() throws -> SiteKind? {
-        try db.scalar("SELECT kind FROM sites WHERE id = ?", [.text(replica.siteID)])?.stringValue.flatMap(SiteKind.init(rawValue:))
+        let kind = try db.scalar("SELECT kind FROM sites WHERE id = ?", [.text(replica.siteID)])?.stringValue
+            ?? replica.meta(OfficeSiteMeta.kind)?.stringValue
+        return kind.flatMap(SiteKind.init(rawValue:))
     }
 
     /// The 案号 a proposal gets at 立案: the one it carries when that is already a county number no other proposal

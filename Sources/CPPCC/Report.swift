@@ -338,6 +338,17 @@ public struct AnnualReport: Encodable, Sendable {
 }
 
 extension Office {
+    /// Handling units in the county's order when it set one (`cpsync order units`); else the busiest first, ties in
+    /// Chinese order.
+    func unitsInOrder(_ units: [AnnualReport.UnitCategories]) throws -> [AnnualReport.UnitCategories] {
+        let rank = Self.ranks(try order(.units))
+        return units.sorted { a, b in
+            if rank[a.unit] != nil || rank[b.unit] != nil { return Self.before(rank[a.unit], a.unit, rank[b.unit], b.unit) }
+            if a.handled != b.handled { return a.handled > b.handled }
+            return Self.chineseOrder(a.unit, b.unit)
+        }
+    }
+
     /// Computes the annual report for `year` over `site` and its descendants (every site when nil).
     public func report(year: Int, site: String? = nil) throws -> AnnualReport {
         try report(period: .year(year), site: site)
@@ -447,7 +458,7 @@ extension Office {
             AnnualReport.SiteFigures(siteID: $0.id, name: $0.name, kind: $0.kind, figures: figures($0.id))
         }
         return AnnualReport(period: period, committee: allSites.first { $0.kind == .county }?.name, site: site, generatedOn: Office.today(),
-                            overall: figures(nil), categoriesByUnit: units.values.sorted { ($0.handled, $1.unit) > ($1.handled, $0.unit) },
+                            overall: figures(nil), categoriesByUnit: try unitsInOrder(Array(units.values)),
                             keyProposals: key, bySite: bySite)
     }
 }
@@ -475,11 +486,8 @@ public enum ReportFormat: String, CaseIterable, Sendable {
 
 /// Stable, readable JSON for every `--json` and `--format json` output.
 public enum CPPCCJSON {
-    public static func encode<T: Encodable>(_ value: T) throws -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return String(decoding: try e.encode(value), as: UTF8.self)
-    }
+    /// The tools' JSON style (JSONOutput): snake_case keys, every field present (`null` when empty), sorted, pretty.
+    public static func encode<T: Encodable>(_ value: T) throws -> String { try JSONOutput.encode(value) }
 }
 
 /// One figure of the report: its stable key and its labels.

@@ -93,6 +93,8 @@ public struct Router: HTTPResponder {
                 return ("pull", WireEncoding.pullResponse(page, for: req))
             case ("GET", "/v1/snapshot"):
                 return ("snapshot", json(try snapshots.manifest(for: try authenticate(req), query: req.query)))
+            case ("GET", "/v1/whoami"):
+                return ("whoami", json(try WhoAmI.response(for: try authenticate(req), store: sync.store)))
             case ("GET", "/metrics"):
                 return ("metrics", .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
             case ("GET", "/v1/admin/conflicts"):
@@ -144,7 +146,7 @@ public struct Router: HTTPResponder {
                 return ("admin_page", AdminPage.response(for: path))
             }
             if ["/v1/health", "/v1/status", "/v1/push", "/v1/pull", "/metrics", "/v1/admin/conflicts", "/v1/admin/audit",
-                "/v1/admin/accounts-audit", "/v1/admin/sites"].contains(path) {
+                "/v1/admin/accounts-audit", "/v1/admin/sites", "/v1/whoami"].contains(path) {
                 throw ErrorBody(code: .methodNotAllowed, message: "\(req.method) is not allowed on \(path)")
             }
             throw ErrorBody(code: .notFound, message: "no such endpoint: \(req.method) \(path)")

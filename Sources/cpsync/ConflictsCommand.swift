@@ -20,7 +20,7 @@ enum ConflictsCommand {
             try args.checkAllConsumed()
             let path = "/v1/admin/conflicts" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
             let list = try transport.call("GET", path, as: ConflictListResponse.self)
-            if json { Console.out(String(decoding: list.encoded(), as: UTF8.self)); return 0 }
+            if json { Console.out(JSONOutput.snakeCasedKeys(String(decoding: list.encoded(), as: UTF8.self))); return 0 }
             let header = L10n.isChinese ? ["编号", "表 · 字段", "记录", "胜出值", "另一值", "发现时间"] : ["ID", "TABLE · COLUMN", "ROW", "WINNER", "OTHER", "DETECTED"]
             Console.out(Console.table(header: header, rows: list.conflicts.map {
                 [$0.id, "\($0.tableLabel) · \($0.columnLabel)", short($0.rowLabel), "\(short(text($0.winner.value))) (\($0.winner.siteName))",
@@ -31,7 +31,7 @@ enum ConflictsCommand {
             guard let id = args.positionals.first else { throw UsageError.missingArgument("conflict id") }
             try args.checkAllConsumed()
             let c = try transport.call("GET", "/v1/admin/conflicts/\(id)", as: ConflictDTO.self)
-            if json { Console.out(String(decoding: c.encoded(), as: UTF8.self)); return 0 }
+            if json { Console.out(JSONOutput.snakeCasedKeys(String(decoding: c.encoded(), as: UTF8.self))); return 0 }
             Console.out(describe(c))
         case "resolve":
             guard let id = args.positionals.first else { throw UsageError.missingArgument("conflict id") }
@@ -49,7 +49,7 @@ enum ConflictsCommand {
                 request.value = try typed(set, like: c.winner.value)
             }
             let c = try transport.call("POST", "/v1/admin/conflicts/\(id)/resolve", body: request.encoded(), as: ConflictDTO.self)
-            if json { Console.out(String(decoding: c.encoded(), as: UTF8.self)); return 0 }
+            if json { Console.out(JSONOutput.snakeCasedKeys(String(decoding: c.encoded(), as: UTF8.self))); return 0 }
             Console.out(L10n.pick(en: "conflict \(id) resolved: \(c.columnLabel) = \(text(c.resolution?.value ?? .null))",
                                   zh: "冲突 \(id) 已处理：\(c.columnLabel) = \(text(c.resolution?.value ?? .null))"))
         default:
@@ -58,14 +58,8 @@ enum ConflictsCommand {
         return 0
     }
 
-    /// `--server`/`--token`, else the office replica's configuration (with --db).
-    static func transport(_ args: inout Arguments) throws -> HTTPTransport {
-        let server = args.option("server"), token = args.option("token"), ca = args.option("ca-file")
-        if let server, let token { return HTTPTransport(baseURL: server, token: token, caFile: ca) }
-        let replica = try OfficeFile.open(&args)
-        let config = try OfficeConfig.load(from: replica)
-        return HTTPTransport(baseURL: server ?? config.server, token: token ?? config.token, caFile: ca ?? config.caFile)
-    }
+    /// `--server`/`--token`, else the admin settings file (AdminConfig.swift), else the office replica's (with --db).
+    static func transport(_ args: inout Arguments) throws -> HTTPTransport { try AdminConfig.transport(&args) }
 
     static func typed(_ text: String, like sample: Value) throws -> Value {
         switch sample {
@@ -105,7 +99,8 @@ enum ConflictsCommand {
             (zh ? "另一值：" : "other value: ") + text(c.other.value) + "  — \(c.other.siteName) \(time(c.other.at))",
         ]
         if let r = c.resolution {
-            lines.append((zh ? "处理：" : "resolution: ") + "\(r.action.rawValue) → \(text(r.value)) · \(r.by) · \(time(r.at))" + (r.note.map { " · \($0)" } ?? ""))
+            let action = zh ? ["keep": "保留胜出值", "take-other": "改用另一值", "set": "写入新值"][r.action.rawValue] ?? r.action.rawValue : r.action.rawValue
+            lines.append((zh ? "处理：" : "resolution: ") + "\(action) → \(text(r.value)) · \(r.by) · \(time(r.at))" + (r.note.map { " · \($0)" } ?? ""))
         }
         return lines.joined(separator: "\n")
     }

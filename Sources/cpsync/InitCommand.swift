@@ -1,19 +1,111 @@
+import CPPCC
 import CPSyncCLI
 import CPSyncClient
+import CPSyncCore
+import CPSyncProtocol
 import Foundation
 
-/// `cpsync init --db PATH --server URL --site ID --token TOKEN [--ca-file PEM]`
+/// `cpsync init --db PATH --server URL --token TOKEN [--site ID] [--ca-file PEM] [--from-snapshot [--chunk-bytes N] [--json]]`
+///
+/// The office's site comes from the server (`GET /v1/whoami`): `--site` may be left out, and one that differs from
+/// the token's site is refused before anything is created. When the server cannot be reached (or is older and
+/// does not know whoami), `--site` is required and trusted, as before.
 enum InitCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         var args = try Arguments(argv, flags: ["from-snapshot", "json"])
         let path = OfficeDatabase.path(&args)
-        let config = OfficeConfig(server: try args.required("server"), site: try args.required("site"),
-                                  token: try args.required("token"), caFile: args.option("ca-file"))
-        if args.flag("from-snapshot") { return try SnapshotInit.run(path: path, config: config, args: &args) }
+        let server = try args.required("server"), token = try args.required("token")
+        let given = args.option("site"), ca = args.option("ca-file")
+        let fromSnapshot = args.flag("from-snapshot"), json = args.flag("json")
+        let chunkBytes = try args.int("chunk-bytes")
         try args.checkAllConsumed()
+        // Checked before asking the server, so a typo in the URL is said as such.
+        guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw ClientError.notConfigured(L10n.pick(en: "server '\(server)' must be an http:// or https:// URL",
+                                                      zh: "服务器地址 '\(server)' 必须是 http:// 或 https:// 开头的网址"))
+        }
+        let learnt = try ask(server: server, token: token, caFile: ca)
+        let site: String
+        switch learnt {
+        case .site(let s):
+            if let given, given != s.id {
+                throw InitError.siteMismatch(given: given, token: s.id, name: s.name)
+            }
+            site = s.id
+        case .unknown(let why):
+            guard let given else { throw InitError.siteNeeded(reason: why) }
+            Console.err(L10n.pick(en: "note: \(why); using --site \(given) as given (the server checks it at the first sync)",
+                                  zh: "提示：\(why)；按 --site \(given) 创建（首次同步时由服务器核对）"))
+            site = given
+        }
+        let config = OfficeConfig(server: server, site: site, token: token, caFile: ca)
+        if fromSnapshot { return try SnapshotInit.run(path: path, config: config, chunkBytes: chunkBytes, json: json) }
         let replica = try OfficeConfig.initialise(path: path, config: config)
-        Console.out(L10n.pick(en: "office replica \(path) ready for site '\(replica.siteID)', server \(config.server)",
-                              zh: "办公室数据库 \(path) 已就绪：站点 '\(replica.siteID)'，服务器 \(config.server)"))
+        if case .site(let s) = learnt {
+            try replica.database.transaction {
+                try replica.setMeta(OfficeSiteMeta.name, .text(s.name))
+                try replica.setMeta(OfficeSiteMeta.kind, .text(s.kind))
+                try replica.setMeta(OfficeSiteMeta.parent, s.parent.map { .text($0) } ?? .null)
+            }
+            Console.out(L10n.pick(en: "office replica \(path) ready for site '\(replica.siteID)' (\(s.name), as the server knows it), server \(server)",
+                                  zh: "办公室数据库 \(path) 已就绪：站点 '\(replica.siteID)'（\(s.name)，\(SiteKind(rawValue: s.kind)?.chinese ?? s.kind)，由服务器确认），服务器 \(server)"))
+        } else {
+            Console.out(L10n.pick(en: "office replica \(path) ready for site '\(replica.siteID)', server \(server)",
+                                  zh: "办公室数据库 \(path) 已就绪：站点 '\(replica.siteID)'，服务器 \(server)"))
+        }
         return 0
+    }
+
+    enum Learnt {
+        case site(WhoAmIResponse.Site)
+        /// The server could not say (unreachable, or too old for whoami): why, in the user's language.
+        case unknown(String)
+    }
+
+    /// Asks the server whose token this is. A refused token or an admin token ends `init` here (nothing created).
+    static func ask(server: String, token: String, caFile: String?) throws -> Learnt {
+        let transport = HTTPTransport(baseURL: server, token: token, caFile: caFile, deadlineSeconds: 10, budgetSeconds: 15,
+                                      retry: RetryPolicy(initialDelaySeconds: 0.5, maxDelaySeconds: 2, maxAttempts: 2))
+        do {
+            let who = try transport.call("GET", "/v1/whoami", as: WhoAmIResponse.self)
+            guard who.principal == "site", let site = who.site else { throw InitError.adminToken(name: who.admin ?? "") }
+            return .site(site)
+        } catch ClientError.unreachable(let url, let reason) {
+            return .unknown(L10n.pick(en: "the server \(url) cannot be reached (\(reason))", zh: "无法连接服务器 \(url)（\(reason)）"))
+        } catch ClientError.certificate(_, let reason) {
+            // Like an unreachable server: with --site the office is created and the first sync says what to fix.
+            return .unknown(L10n.pick(en: "the server's TLS certificate was not accepted (\(reason); give --ca-file FILE.pem)",
+                                      zh: "服务器的 TLS 证书未被信任（\(reason)；请用 --ca-file 文件.pem 指定 CA 证书）"))
+        } catch ClientError.server(let status, let body) where body.code == ErrorCode.notFound || status == 404 {
+            return .unknown(L10n.pick(en: "the server is older and cannot tell the token's site", zh: "服务器版本较旧，无法告知令牌所属站点"))
+        }
+    }
+}
+
+/// `cpsync init` refused before creating anything.
+enum InitError: ExitCodeProviding {
+    case siteMismatch(given: String, token: String, name: String)
+    case siteNeeded(reason: String)
+    case adminToken(name: String)
+
+    var exitCode: ExitCode {
+        switch self {
+        case .siteMismatch, .adminToken: .dataError
+        case .siteNeeded: .usage
+        }
+    }
+
+    var description: String {
+        switch self {
+        case .siteMismatch(let given, let token, let name):
+            L10n.pick(en: "--site \(given) does not match the token, which belongs to site '\(token)' (\(name)); leave --site out to use the token's site, or ask the county for the token of \(given); nothing was created",
+                      zh: "--site \(given) 与令牌不符：该令牌属于站点 '\(token)'（\(name)）；去掉 --site 即按令牌所属站点创建，或向县政协索取 \(given) 的令牌；未创建任何文件")
+        case .siteNeeded(let reason):
+            L10n.pick(en: "\(reason), so it cannot tell this office's site: give --site ID (as the county registered it), or run init again when the server can be reached; nothing was created",
+                      zh: "\(reason)，无法得知本办公室的站点：请用 --site 指定县里登记的站点标识，或待能连接服务器时重新运行；未创建任何文件")
+        case .adminToken(let name):
+            L10n.pick(en: "this is an admin token (\(name)), not a site token: an office needs its own site's token (`cpsyncd site token SITE` on the county server); nothing was created",
+                      zh: "这是管理员令牌（\(name)），不是站点令牌：办公室需要本站点的令牌（在县服务器上运行 `cpsyncd site token 站点`）；未创建任何文件")
+        }
     }
 }

@@ -18,6 +18,11 @@ enum MemberCommand {
             try args.checkAllConsumed()
             m = try office.addMember(m)
             Console.out(json ? try CPPCCJSON.encode(m) : L10n.pick(en: "added member \(m.name) (\(m.id))", zh: "已添加委员 \(m.name)（\(m.id)）"))
+            let twins = try office.duplicates(of: m).map(\.id)
+            if !json && !twins.isEmpty {
+                Console.err(L10n.pick(en: "warning: \(m.name) (\(m.phone)) has the same name and phone as member \(twins.joined(separator: ", ")); if it is the same person, void one with `cpsync member void ID --reason 重复登记`",
+                                      zh: "警告：\(m.name)（\(m.phone)）与委员 \(twins.joined(separator: "、")) 姓名和电话相同；如为同一人，请用 `cpsync member void 编号 --reason 重复登记` 作废其一"))
+            }
         case "list":
             let filter = MemberFilter(site: args.option("site"), sector: args.option("sector"), term: args.option("term"), voidedOnly: args.flag("voided"))
             try args.checkAllConsumed()
@@ -37,8 +42,11 @@ enum MemberCommand {
             if let n = args.option("name") { m.name = n }
             apply(&args, to: &m)
             try args.checkAllConsumed()
-            try office.updateMember(m)
-            Console.out(json ? try CPPCCJSON.encode(try office.member(m.id)) : L10n.pick(en: "updated member \(m.name)", zh: "已更新委员 \(m.name)"))
+            let changed = try office.editMember(m)
+            let saved = try office.member(m.id)
+            Console.out(json ? try CPPCCJSON.encode(saved) : changed.isEmpty
+                ? L10n.pick(en: "member \(saved.name): nothing changed", zh: "委员 \(saved.name)：没有修改")
+                : L10n.pick(en: "updated member \(saved.name): \(changed.joined(separator: ", "))", zh: "已更新委员 \(saved.name)：\(changed.joined(separator: "、"))"))
         default:
             throw UsageError.unknownCommand("member \(sub)")
         }

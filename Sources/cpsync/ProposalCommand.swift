@@ -1,12 +1,13 @@
 import CPPCC
 import CPSyncCLI
+import Foundation
 
 /// `cpsync proposal …`: proposals (提案) and their workflow, from submission to 办结.
 enum ProposalCommand {
     // Every sub-verb and option is described in Help.swift.
     static func run(_ argv: [String]) throws -> Int32 {
-        guard let sub = argv.first else { throw UsageError.missingArgument("proposal add|list|show|file|reject|merge|convert|assign|reply|evaluate|close|void|restore") }
-        var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "draft", "key", "met", "voided"])
+        guard let sub = argv.first else { throw UsageError.missingArgument("proposal add|list|show|edit|file|reject|merge|convert|assign|reply|evaluate|close|void|restore") }
+        var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "draft", "key", "not-key", "met", "voided"])
         let office = try Office(OfficeFile.open(&args))
         let json = args.flag("json")
         if try VoidVerbs.run(.proposal, sub, &args, office, json: json) { return ExitCode.ok.rawValue }
@@ -64,6 +65,32 @@ enum ProposalCommand {
                     let t = Listing.handlers(handlers)
                     Console.out("\n" + Console.table(header: t.header, rows: t.rows))
                 }
+            }
+        case "edit":
+            let k = try key()
+            var p = try office.proposal(k)
+            if let v = args.option("title") { p.title = v }
+            if let v = args.option("body") { p.body = v }
+            if let path = args.option("body-file") { p.body = try bodyFile(path) }
+            if let v = args.option("session") { p.session = v }
+            if let y = try args.int("year") { p.year = y }
+            if let v = args.option("number") { p.number = v }
+            if let v = args.option("proposer") { p.proposerID = v.isEmpty ? nil : try office.member(v).id }
+            if let v = args.option("site") { p.siteID = v.isEmpty ? nil : v }
+            if let d = date { p.submittedOn = d }
+            if let v = args.option("supervisor") { p.supervisor = v }
+            let key = args.flag("key"), notKey = args.flag("not-key")
+            if key && notKey { throw UsageError.invalidValue(option: "key", value: "--not-key", expected: L10n.pick(en: "one of --key and --not-key", zh: "--key 与 --not-key 二选一")) }
+            if key { p.isKey = true } else if notKey { p.isKey = false }
+            let replace = args.option("cosigners").map { $0.split(whereSeparator: { ";；、,，".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+            let adding = args.options("cosigner"), removing = args.options("remove-cosigner")
+            try args.checkAllConsumed()
+            let changed = try office.editProposal(p, cosigners: replace, adding: adding, removing: removing)
+            let saved = try office.proposal(p.id)
+            if json { Console.out(try CPPCCJSON.encode(saved)) } else {
+                Console.out(changed.isEmpty ? L10n.pick(en: "proposal \(saved.displayKey): nothing changed", zh: "提案 \(saved.displayKey)：没有修改")
+                            : L10n.pick(en: "updated proposal \(saved.displayKey): \(changed.joined(separator: ", "))",
+                                        zh: "已更新提案 \(saved.displayKey)：\(changed.joined(separator: "、"))"))
             }
         case "submit":
             let k = try key(); try args.checkAllConsumed()
@@ -139,5 +166,15 @@ enum ProposalCommand {
             throw UsageError.unknownCommand("proposal \(sub)")
         }
         return ExitCode.ok.rawValue
+    }
+
+    /// A proposal's text from a file (UTF-8, or GB18030 as older Windows editors save it).
+    static func bodyFile(_ path: String) throws -> String {
+        guard let data = FileManager.default.contents(atPath: path) else { throw CommandFileError(path: path, reason: "not readable") }
+        do {
+            var text = try CSVEncoding.decode(data, file: path).text
+            if text.hasPrefix("\u{FEFF}") { text.removeFirst() }
+            return text.trimmingCharacters(in: .newlines)
+        } catch { throw ImportFileError(underlying: error) }
     }
 }

@@ -17,7 +17,7 @@ enum PushCommand {
         try RelayNotes.forward(client)
         SyncNotes.afterTransfer(client)
         if json {
-            Console.out("{\"batches\":\(s.batches),\"sent\":\(s.sent),\"applied\":\(s.applied),\"alreadyKnown\":\(s.alreadyKnown),\"conflicts\":\(s.conflicts),\"held\":\(try client.replica.held().count)}")
+            Console.out("{\"batches\":\(s.batches),\"sent\":\(s.sent),\"applied\":\(s.applied),\"already_known\":\(s.alreadyKnown),\"conflicts\":\(s.conflicts),\"held\":\(try client.replica.held().count)}")
         } else {
             Console.out(L10n.pick(en: "pushed \(s.sent) changes in \(s.batches) batches (\(s.applied) new on the server, \(s.conflicts) conflicts for review)",
                                   zh: "已推送 \(s.sent) 条修改，共 \(s.batches) 批（服务器新增 \(s.applied) 条，待审核冲突 \(s.conflicts) 条）"))

@@ -5,11 +5,9 @@ import Foundation
 /// `cpsync init --from-snapshot [--chunk-bytes N] [--json] …`: a new office from the county's snapshot of its scope
 /// (resumable: run it again after a cut or a kill and it continues), then an ordinary pull from the snapshot's cursor.
 enum SnapshotInit {
-    static func run(path: String, config: OfficeConfig, args: inout Arguments) throws -> Int32 {
+    static func run(path: String, config: OfficeConfig, chunkBytes: Int?, json: Bool) throws -> Int32 {
         var download = SnapshotDownload(path: path, config: config)
-        if let chunk = try args.int("chunk-bytes") { download.chunkBytes = max(4096, chunk) }
-        let json = args.flag("json")
-        try args.checkAllConsumed()
+        if let chunkBytes { download.chunkBytes = max(4096, chunkBytes) }
         if !json && Console.stderrIsTerminal {
             download.progress = { held, total in
                 Console.err("\r" + L10n.pick(en: "downloading snapshot", zh: "正在下载快照") + " \(held * 100 / max(1, total))% (\(held)/\(total) B)",

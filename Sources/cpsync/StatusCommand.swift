@@ -21,7 +21,7 @@ enum StatusCommand {
             reachable = true
             skew = s
         } catch {
-            serverError = error.description
+            serverError = ServerErrors.describe(error)
         }
         func time(_ ms: Int64?) -> String {
             guard let ms else { return L10n.pick(en: "never", zh: "从未") }
@@ -30,9 +30,11 @@ enum StatusCommand {
             return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
         }
         if json {
-            Console.out("{\"site\":\"\(local.site)\",\"server\":\"\(local.server)\",\"pending\":\(local.pending),\"pullCursor\":\(local.pullCursor),"
-                        + "\"lastPush\":\(local.lastPush.map(String.init) ?? "null"),\"lastPull\":\(local.lastPull.map(String.init) ?? "null"),"
-                        + "\"reachable\":\(reachable),\"skewMs\":\(skew.map(String.init) ?? "null"),\"held\":[" + held.map(heldJSON).joined(separator: ",") + "]}")
+            let q = JSONOutput.quoted
+            Console.out("{\"site\":\(q(local.site)),\"server\":\(q(local.server)),\"pending\":\(local.pending),\"pull_cursor\":\(local.pullCursor),"
+                        + "\"last_push\":\(local.lastPush.map(String.init) ?? "null"),\"last_pull\":\(local.lastPull.map(String.init) ?? "null"),"
+                        + "\"reachable\":\(reachable),\"skew_ms\":\(skew.map(String.init) ?? "null"),\"server_error\":\(q(serverError)),"
+                        + "\"held\":[" + held.map(heldJSON).joined(separator: ",") + "]}")
         } else {
             let rows: [[String]] = [
                 [L10n.pick(en: "site", zh: "站点"), local.site],

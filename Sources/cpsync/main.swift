@@ -21,6 +21,7 @@ let verbs: [String: ([String]) throws -> Int32] = [
     "import-changes": ImportChangesCommand.run,
     "relay-import": RelayImportCommand.run,
     "relay-replies": RelayRepliesCommand.run,
+    "order": OrderCommand.run,
 ]
 
 let argv = Array(CommandLine.arguments.dropFirst())
@@ -31,6 +32,6 @@ case .print(let text, let code):
     exit(code)
 case .run(let verb):
     let status = CommandRunner.run { try verbs[verb]!(Array(argv.dropFirst())) }
-    if status == ExitCode.usage.rawValue { Console.err(Help.catalog.hint(verb: verb)) }
+    if status == ExitCode.usage.rawValue && !CommandRunner.jsonErrors { Console.err(Help.catalog.hint(verb: verb)) }
     exit(status)
 }

@@ -24,14 +24,15 @@ import Testing
         try a.updateMember(edited)
         let members = try a.exportCSV(.members), proposals = try a.exportCSV(.proposals)
         let b = try makeOffice(dir, "other")
-        #expect(try b.importCSV(.members, text: members, fileName: "m.csv") == 12)
-        #expect(try b.importCSV(.proposals, text: proposals, fileName: "p.csv") == 14)
+        #expect(try b.importCSV(.members, text: members, fileName: "m.csv").added.count == 12)
+        #expect(try b.importCSV(.proposals, text: proposals, fileName: "p.csv").added.count == 14)
         #expect(try b.exportCSV(.members) == members)
         #expect(try b.exportCSV(.proposals) == proposals)
         #expect(try b.member(m.id).employer == edited.employer)
         // Importing the same file again updates in place: nothing is duplicated.
-        try b.importCSV(.members, text: members, fileName: "m.csv")
+        let again = try b.importCSV(.members, text: members, fileName: "m.csv")
         #expect(try b.members().count == 12)
+        #expect(again.added.isEmpty && again.updated.isEmpty && again.unchanged.count == 12)
     }
 
     @Test func chineseAndEnglishHeadersAreBothAccepted() throws {
@@ -73,13 +74,12 @@ import Testing
         #expect(try o.proposals().isEmpty)
     }
 
-    @Test func malformedQuotingAndUnknownColumnsAreRefusedWithALine() throws {
+    @Test func malformedQuotingAndBadValuesAreRefusedWithALine() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let o = try makeOffice(dir, "county")
         #expect(throws: CPPCCError.csv(file: "f.csv", line: 3, reason: CSVReason.unclosed)) {
             try o.importCSV(.members, text: "姓名\n张三\n\"李四\n", fileName: "f.csv")
         }
-        #expect(throws: CPPCCError.self) { try o.importCSV(.members, text: "姓名,鞋码\n张三,42\n", fileName: "f.csv") }
         #expect(throws: CPPCCError.self) { try o.importCSV(.proposals, text: "标题,状态\n提案,飞了\n", fileName: "p.csv") }
         #expect(try o.members().isEmpty && o.proposals().isEmpty)
     }

@@ -24,7 +24,8 @@ for f, s in [("changeset.json", "PushRequest"), ("pull-page.json", "PullResponse
              ("status.json", "StatusResponse"), ("health.json", "HealthResponse"), ("conflict.json", "ConflictListResponse"),
              ("audit.json", "AuditListResponse"), ("accounts-audit.json", "AccountAuditResponse"),
              ("admin-sites.json", "SiteListResponse"),
-             ("compact-changeset.json", "CompactPushRequest"), ("compact-pull-page.json", "CompactPullResponse")]:
+             ("compact-changeset.json", "CompactPushRequest"), ("compact-pull-page.json", "CompactPullResponse"),
+             ("whoami-site.json", "WhoAmIResponse"), ("whoami-admin.json", "WhoAmIResponse")]:
     check(f, s, load(f))
 for i, v in enumerate(load("values.json")["values"]):
     check("values.json[%d] %s" % (i, v["name"]), "Value", v["value"])

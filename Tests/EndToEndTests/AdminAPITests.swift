@@ -296,14 +296,14 @@ struct AdminAPITests {
         #expect(zhList.stdout.contains("提案 · 年度") && zhList.stdout.contains("委员 · 界别") && zhList.stdout.contains("编号"), "\(zhList.stdout)")
         let json = try county.cli(["list", "--json", "--table", "proposals"])
         #expect(json.ok, "\(json.stderr)")
-        let listed = try ConflictListResponse.decode(Array(json.stdout.trimmingCharacters(in: .whitespacesAndNewlines).utf8)).conflicts
+        let listed = try ConflictListResponse.decode(wireJSON(json.stdout)).conflicts
         #expect(Set(listed.map(\.column)) == ["title", "year"])
 
         let show = try county.cli(["show", year.id])
         #expect(show.ok, "\(show.stderr)")
         #expect(show.stdout.contains("conflict \(year.id)") && show.stdout.contains("2024") && show.stdout.contains("2026"), "\(show.stdout)")
         let showJSON = try county.cli(["show", title.id, "--json"])
-        #expect(try ConflictDTO.decode(Array(showJSON.stdout.trimmingCharacters(in: .whitespacesAndNewlines).utf8)) == title)
+        #expect(try ConflictDTO.decode(wireJSON(showJSON.stdout)) == title)
         let showMissing = try county.cli(["show", "999999"])
         #expect(!showMissing.ok)
 
@@ -312,7 +312,7 @@ struct AdminAPITests {
         #expect(!notNumber.ok)
         let set = try county.cli(["resolve", year.id, "--set", "2025", "--note", "按提案登记表更正", "--json"])
         #expect(set.ok, "\(set.stderr)")
-        let setDTO = try ConflictDTO.decode(Array(set.stdout.trimmingCharacters(in: .whitespacesAndNewlines).utf8))
+        let setDTO = try ConflictDTO.decode(wireJSON(set.stdout))
         #expect(setDTO.resolution?.action == .set && setDTO.resolution?.value == .integer(2025) && setDTO.resolution?.note == "按提案登记表更正")
         let again = try county.cli(["resolve", year.id, "--keep"])
         #expect(!again.ok)
@@ -331,6 +331,6 @@ struct AdminAPITests {
             #expect(try county.cell(office, "SELECT title FROM proposals WHERE id = '\(ConflictCounty.proposal)'") == title.other.value)
         }
         let open = try county.cli(["list", "--json"])
-        #expect(try ConflictListResponse.decode(Array(open.stdout.trimmingCharacters(in: .whitespacesAndNewlines).utf8)).conflicts.map(\.column) == ["sector"])
+        #expect(try ConflictListResponse.decode(wireJSON(open.stdout)).conflicts.map(\.column) == ["sector"])
     }
 }

@@ -8,8 +8,9 @@ import Testing
     static let cpsyncCommands: [(String, [String])] = [
         ("init", []), ("push", []), ("pull", []), ("sync", []), ("status", []), ("conflicts", ["list", "show", "resolve"]),
         ("member", ["add", "list", "show", "edit"]),
-        ("proposal", ["add", "list", "show", "submit", "review", "file", "reject", "merge", "convert", "assign", "reply", "evaluate", "close"]),
+        ("proposal", ["add", "list", "show", "edit", "submit", "review", "file", "reject", "merge", "convert", "assign", "reply", "evaluate", "close"]),
         ("social", ["add", "list", "adopt"]), ("activity", ["add", "list"]), ("report", []), ("import", []), ("export", []), ("demo", ["seed"]),
+        ("order", ["show", "sites", "units", "clear"]),
     ]
     static let cpsyncdCommands: [(String, [String])] = [
         ("serve", []), ("site", ["add", "list", "revoke", "token", "activate", "move"]), ("admin", ["add", "list", "revoke"]),

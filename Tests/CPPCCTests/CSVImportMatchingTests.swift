@@ -1,0 +1,83 @@
+import CPPCC
+import CPSyncCore
+import Foundation
+import Testing
+
+/// Importing a file twice adds nothing the second time; rows are matched by id, else by a natural key (members:
+/// name + phone; proposals: 案号, else title + proposer); unknown columns are ignored and named; duplicates warned.
+@Suite struct CSVImportMatchingTests {
+    @Test func theSameFileTwiceWithoutIdsAddsNothingTheSecondTime() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let o = try makeOffice(dir, "county")
+        let file = "\u{FEFF}序号,姓名,性别,电话,界别,备注,鞋码\r\n1,张伟,男,13800000001,经济,,42\r\n2,李秀英,女,,教育,新任,\r\n"
+        let first = try o.importCSV(.members, text: file, fileName: "m.csv")
+        #expect(first.added.count == 2 && first.updated.isEmpty && first.unchanged.isEmpty)
+        #expect(first.ignoredColumns == ["序号", "备注", "鞋码"])
+        let second = try o.importCSV(.members, text: file, fileName: "m.csv")
+        #expect(second.added.isEmpty && second.updated.isEmpty && second.unchanged.map(\.line) == [2, 3])
+        #expect(try o.members().count == 2)
+        // A changed cell updates the record it matches, by name and phone.
+        let third = try o.importCSV(.members, text: file.replacingOccurrences(of: "经济", with: "科技"), fileName: "m.csv")
+        #expect(third.updated.map(\.label) == ["张伟 (13800000001)"] && third.unchanged.count == 1 && third.added.isEmpty)
+        #expect(try o.member("张伟").sector == "科技")
+        // A file with fewer columns updates only those: the sector and gender stay.
+        let partial = try o.importCSV(.members, text: "姓名,电话,职务\n张伟,13800000001,主任\n", fileName: "short.csv")
+        #expect(partial.updated.count == 1 && partial.added.isEmpty)
+        let zhang = try o.member("张伟")
+        #expect(zhang.position == "主任" && zhang.sector == "科技" && zhang.gender == "男")
+        // Another phone is another person: added, not merged.
+        let other = try o.importCSV(.members, text: "姓名,电话\n张伟,13900000002\n", fileName: "m2.csv")
+        #expect(other.added.count == 1 && other.warnings.isEmpty)
+        #expect(try o.members().count == 3)
+    }
+
+    @Test func duplicateMembersInTheFileOrTheDatabaseAreWarnedAbout() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let o = try makeOffice(dir, "county")
+        let inFile = try o.importCSV(.members, text: "姓名,电话,界别\n王芳,13700000000,教育\n刘强,,经济\n王芳,13700000000,科技\n", fileName: "m.csv")
+        #expect(inFile.added.count == 1 + 1 && inFile.warnings.count == 1, "\(inFile)")
+        #expect(inFile.warnings[0].contains("line 4") && inFile.warnings[0].contains("line 2"), "\(inFile.warnings)")
+        #expect(try o.members().count == 2 && o.member("王芳").sector == "科技")
+        // A row with its own id that looks like a member already there: added, and warned about.
+        let withID = try o.importCSV(.members, text: "编号,姓名,电话\nm-900,王芳,13700000000\n", fileName: "ids.csv")
+        #expect(withID.added.count == 1 && withID.warnings.count == 1 && withID.warnings[0].contains("王芳"), "\(withID)")
+        // Now two 王芳 with that phone are in the database: a row without id updates the first and says so.
+        let ambiguous = try o.importCSV(.members, text: "姓名,电话,职务\n王芳,13700000000,主任\n", fileName: "m.csv")
+        #expect(ambiguous.updated.count == 1 && ambiguous.warnings.count == 1 && ambiguous.warnings[0].contains("2"), "\(ambiguous)")
+    }
+
+    @Test func proposalsMatchByNumberElseByTitleAndProposer() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let o = try makeOffice(dir, "county")
+        try o.importCSV(.members, text: "姓名\n张伟\n李秀英\n", fileName: "m.csv")
+        let byNumber = "案号,年度,标题,第一提案人\n2026-001,2026,关于农贸市场的提案,张伟\n"
+        #expect(try o.importCSV(.proposals, text: byNumber, fileName: "p.csv").added.count == 1)
+        let renamed = try o.importCSV(.proposals, text: byNumber.replacingOccurrences(of: "农贸市场", with: "农贸市场改造"), fileName: "p.csv")
+        #expect(renamed.updated.count == 1 && renamed.added.isEmpty)
+        let byTitle = "备注,年度,标题,第一提案人,内容\n,2026,关于乡村公路的提案,李秀英,正文\n,2026,关于乡村公路的提案,张伟,另一人的同名提案\n"
+        let first = try o.importCSV(.proposals, text: byTitle, fileName: "q.csv")
+        #expect(first.added.count == 2 && first.ignoredColumns == ["备注"])
+        let second = try o.importCSV(.proposals, text: byTitle, fileName: "q.csv")
+        #expect(second.added.isEmpty && second.unchanged.count == 2, "\(second)")
+        #expect(try o.proposals().count == 3)
+    }
+
+    @Test func gb18030BytesAreReadAndOtherEncodingsAreRefusedWithTheFix() throws {
+        // "序号,姓名,界别\r\n1,张伟,经济\r\n" as GB18030 (what older Excel saves as CSV on a Chinese Windows).
+        let gb: [UInt8] = [0xD0, 0xF2, 0xBA, 0xC5, 0x2C, 0xD0, 0xD5, 0xC3, 0xFB, 0x2C, 0xBD, 0xE7, 0xB1, 0xF0, 0x0D, 0x0A,
+                           0x31, 0x2C, 0xD5, 0xC5, 0xCE, 0xB0, 0x2C, 0xBE, 0xAD, 0xBC, 0xC3, 0x0D, 0x0A]
+        let decoded = try CSVEncoding.decode(Data(gb), file: "gb.csv")
+        #expect(decoded.encoding == .gb18030 && decoded.text == "序号,姓名,界别\r\n1,张伟,经济\r\n")
+        let bom = try CSVEncoding.decode(Data([0xEF, 0xBB, 0xBF] + Array("姓名\n".utf8)), file: "u.csv")
+        #expect(bom.encoding == .utf8BOM)
+        #expect(try CSVEncoding.decode(Data("姓名\n".utf8), file: "u.csv").encoding == .utf8)
+        #expect(throws: CSVEncoding.Unreadable.self) { try CSVEncoding.decode(Data([0xFF, 0xFE, 0x53, 0x59]), file: "u16.csv") }
+        // 0xFF is no lead byte in GB18030 and invalid in UTF-8.
+        do {
+            _ = try CSVEncoding.decode(Data([0x61, 0xFF, 0x62, 0x0A]), file: "bad.csv")
+            Issue.record("accepted bytes that are neither UTF-8 nor GB18030")
+        } catch {
+            #expect(error.description.contains("CSV UTF-8") && error.description.contains("bad.csv"))
+        }
+    }
+}
