@@ -41,7 +41,7 @@ enum ImportChangesCommand {
         let pause = (ProcessInfo.processInfo.environment["CPSYNC_TEST_IMPORT_PAUSE_MS"].flatMap(Double.init) ?? 0) / 1000
         let s = try ChangeFileCommand.run { try client.importReply(bytes, pauseBetweenPages: pause) }
         if json {
-            Console.out("{\"alreadyImported\":\(s.alreadyImported),\"acknowledged\":\(s.acknowledged),\"pushAcknowledged\":\(s.pushAcknowledged),\"refused\":\(s.refused),\"errors\":\(s.errors.count),\"pages\":\(s.pages),\"received\":\(s.received),\"applied\":\(s.applied),\"pullSkipped\":\(s.pullSkipped),\"restamped\":\(s.restamped),\"held\":\(try client.replica.held().count)}")
+            Console.out("{\"already_imported\":\(s.alreadyImported),\"acknowledged\":\(s.acknowledged),\"push_acknowledged\":\(s.pushAcknowledged),\"refused\":\(s.refused),\"errors\":\(s.errors.count),\"pages\":\(s.pages),\"received\":\(s.received),\"applied\":\(s.applied),\"pull_skipped\":\(s.pullSkipped),\"restamped\":\(s.restamped),\"held\":\(try client.replica.held().count)}")
         } else if s.alreadyImported {
             Console.out(L10n.pick(en: "this reply was imported before (or a newer one was); nothing was changed",
                                   zh: "这份回执已导入过（或已导入更新的回执）；未做任何改动"))

@@ -16,7 +16,7 @@ enum RelayImportCommand {
         let bytes = try ChangeFileIO.read(path)
         let (header, isNew) = try ChangeFileCommand.run { try client.storeRelayed(bytes) }
         if json {
-            Console.out("{\"site\":\"\(header.site)\",\"fileId\":\"\(header.fileId)\",\"new\":\(isNew)}")
+            Console.out("{\"site\":\"\(header.site)\",\"file_id\":\"\(header.fileId)\",\"new\":\(isNew)}")
         } else {
             Console.out(isNew
                 ? L10n.pick(en: "kept the changes of site '\(header.site)'; the next `cpsync push` or `sync` forwards them to the county, then `cpsync relay-replies --to DIR` writes the reply for the clerk",

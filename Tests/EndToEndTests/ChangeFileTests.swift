@@ -130,7 +130,7 @@ import Testing
         #expect(try server.query("SELECT title FROM proposals WHERE id = 'p-xy-1'") == [[.text("关于西苑社区增设老年食堂的提案")]])
 
         let applied = try s.station.must(["import-changes", reply, "--json"])
-        #expect(applied.stdout.contains("\"pushAcknowledged\":true"), "\(applied.stdout)")
+        #expect(applied.stdout.contains("\"push_acknowledged\":true"), "\(applied.stdout)")
         #expect(try Self.pending(s.station) == 0)
         #expect(try contentDump(s.station.db) == contentDump(s.county.serverDB, scope: "xiyuan"), "the station holds exactly its scope")
         #expect(try s.station.query("SELECT name FROM members ORDER BY id") == [[.text("刘德厚")], [.text("王秀英")]])
@@ -170,7 +170,7 @@ import Testing
         try s.station.must(["import-changes", r1])
         let dump1 = try contentDump(s.station.db), meta1 = try Self.meta(s.station)
         let twice = try s.station.must(["import-changes", r1, "--json"])
-        #expect(twice.stdout.contains("\"alreadyImported\":true"), "\(twice.stdout)")
+        #expect(twice.stdout.contains("\"already_imported\":true"), "\(twice.stdout)")
         #expect(try contentDump(s.station.db) == dump1)
         #expect(try Self.meta(s.station) == meta1)
 
@@ -183,7 +183,7 @@ import Testing
         #expect(dump2.contains("周新") && dump2.contains("13800001111"))
         for old in [r1, r1again] {
             let r = try s.station.must(["import-changes", old, "--json"])
-            #expect(r.stdout.contains("\"alreadyImported\":true"), "\(r.stdout)")
+            #expect(r.stdout.contains("\"already_imported\":true"), "\(r.stdout)")
         }
         #expect(try contentDump(s.station.db) == dump2)
         #expect(try Self.meta(s.station) == meta2)
@@ -450,7 +450,7 @@ import Testing
         #expect(try Self.pending(s.station) == 0)
         // A reply from before the restore, imported late: it changes nothing (no second reset).
         let metaNow = try Self.meta(s.station), dumpNow = try contentDump(s.station.db)
-        #expect(try s.station.must(["import-changes", oldEpochReply, "--json"]).stdout.contains("\"alreadyImported\":true"))
+        #expect(try s.station.must(["import-changes", oldEpochReply, "--json"]).stdout.contains("\"already_imported\":true"))
         #expect(try Self.meta(s.station) == metaNow)
         #expect(try contentDump(s.station.db) == dumpNow)
         #expect(try server.query("SELECT name FROM members WHERE id LIKE 'm-xy-%' ORDER BY id") == [[.text("王秀英")], [.text("李建国")]])

@@ -192,7 +192,7 @@ import Testing
         let again = try initFromSnapshot(db, county, site: "huashan", server: proxy.url, extra: ["--chunk-bytes", String(chunk)])
         #expect(again.ok, "the re-run exited \(again.status): \(again.stderr)")
         let outcome = again.stdout
-        let resumedFrom = jsonInt(outcome, "resumedFrom") ?? -1
+        let resumedFrom = jsonInt(outcome, "resumed_from") ?? -1
         let total = jsonInt(outcome, "size") ?? -1
         #expect(resumedFrom >= held && resumedFrom > 0, "the re-run started at byte \(resumedFrom), the partial file held \(held): \(outcome)")
         let ranges = servedRanges(county)
@@ -249,7 +249,7 @@ import Testing
 
         let again = try initFromSnapshot(db, county, site: "huashan")
         #expect(again.ok, "exit \(again.status): \(again.stderr)")
-        #expect(jsonInt(again.stdout, "resumedFrom") == 0, "the damaged part must be fetched again from byte 0: \(again.stdout)")
+        #expect(jsonInt(again.stdout, "resumed_from") == 0, "the damaged part must be fetched again from byte 0: \(again.stdout)")
         #expect(try Database(path: db).integrityProblems().isEmpty)
         #expect(try contentDump(db) == (try contentDump(county.serverDB, scope: "huashan")))
     }
