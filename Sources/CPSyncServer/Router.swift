@@ -58,18 +58,33 @@ public struct Router: HTTPResponder {
                 guard case .site(let site) = try authenticate(req) else {
                     throw ErrorBody(code: .forbidden, message: "pushes need a site token, not an admin token")
                 }
+                try tier.refuseOfficeSync(.site(site))
                 let (body, replayed) = try sync.push(req.body, site: site)
                 var response = HTTPResponse.json(body)
                 if replayed { response.headers.set("CPSync-Replayed", "true") }
                 return ("push", response)
             case ("GET", "/v1/pull"):
                 let principal = try authenticate(req)
+                try tier.refuseOfficeSync(principal)
                 let query = try PullQuery(parameters: req.query)
                 if let problem = ErrorBody.versionProblem(protocolVersion: query.protocolVersion, officeSchema: query.schemaVersion,
                                                           serverSchema: CPPCCSchema.version) {
                     throw problem
                 }
                 return ("pull", json(try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)))
+            case ("POST", "/v1/tier/push"):
+                let (body, replayed) = try tier.push(req.body, principal: try authenticate(req))
+                var response = HTTPResponse.json(body)
+                if replayed { response.headers.set("CPSync-Replayed", "true") }
+                return ("tier_push", response)
+            case ("GET", "/v1/tier/pull"):
+                let principal = try authenticate(req)
+                let query = try PullQuery(parameters: req.query)
+                if let problem = ErrorBody.versionProblem(protocolVersion: query.protocolVersion, officeSchema: query.schemaVersion,
+                                                          serverSchema: CPPCCSchema.version) {
+                    throw problem
+                }
+                return ("tier_pull", json(try tier.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)))
             case ("GET", "/metrics"):
                 return ("metrics", .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
             case ("GET", "/v1/admin/conflicts"):
@@ -123,6 +138,9 @@ public struct Router: HTTPResponder {
         default: path.hasPrefix("/v1/admin") ? "admin" : "other"
         }
     }
+
+    /// County → city → province (Tier.swift).
+    private var tier: TierService { TierService(store: sync.store, maxSkewMs: sync.maxSkewMs, log: log) }
 
     private func zh(_ req: HTTPRequest) -> Bool { FieldLabels.prefersChinese(req.headers["Accept-Language"]) }
 

@@ -13,6 +13,7 @@ let verbs: [String: ([String]) throws -> Int32] = [
     "backup": BackupCommand.run,
     "restore": RestoreCommand.run,
     "doctor": DoctorCommand.run,
+    "uplink": UplinkCommand.run,
 ]
 
 let argv = Array(CommandLine.arguments.dropFirst())

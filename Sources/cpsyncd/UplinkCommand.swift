@@ -1,0 +1,221 @@
+import CPPCC
+import CPSyncCLI
+import CPSyncClient
+import CPSyncCore
+import CPSyncProtocol
+import CPSyncServer
+import Foundation
+
+/// `cpsyncd uplink --server URL --token T [--site ID] [--every SECONDS]`: syncs this county's data directory upward
+/// as an office of a higher-level daemon (county → city → province; Protocol/README.md §18), beside `serve`.
+enum UplinkCommand {
+    static func run(_ argv: [String]) throws -> Int32 {
+        var args = try Arguments(argv, flags: ["quiet"])
+        let server = try args.required("server")
+        guard let token = args.option("token") ?? ProcessInfo.processInfo.environment["CPSYNC_UPLINK_TOKEN"].flatMap({ $0.isEmpty ? nil : $0 }) else {
+            throw UsageError.missingArgument("--token T (or $CPSYNC_UPLINK_TOKEN): the county's token at the higher tier")
+        }
+        let site = args.option("site")
+        let caFile = args.option("ca-file")
+        let every = try args.int("every")
+        let quiet = args.flag("quiet")
+        let store = try DataOption.openExisting(try DataOption.directory(&args))
+        try args.checkAllConsumed()
+        let uplink = try Uplink(store: store, server: server, token: token, site: site, caFile: caFile)
+        while true {
+            do {
+                let s = try uplink.run()
+                if !quiet {
+                    Console.out(L10n.pick(
+                        en: "uplink \(uplink.site) → \(server): pushed \(s.pushed) change(s) in \(s.batches) batch(es) (\(s.applied) new there, \(s.conflicts) conflict(s) recorded there), pulled \(s.pulled) (\(s.pulledApplied) new here)",
+                        zh: "上报 \(uplink.site) → \(server)：推送 \(s.pushed) 条变更，共 \(s.batches) 批（上级新增 \(s.applied) 条，上级记录冲突 \(s.conflicts) 个），拉取 \(s.pulled) 条（本级新增 \(s.pulledApplied) 条）"))
+                }
+            } catch {
+                guard let every else { throw error }
+                // A round that failed leaves everything queued; the next round tries again.
+                Console.err("cpsyncd uplink: \(error)")
+                _ = every
+            }
+            guard let every else { return 0 }
+            sleep(UInt32(max(1, every)))
+        }
+    }
+}
+
+/// The county's side of a tier: pushes what this county wrote (everything but members' personal data and its own
+/// site row, which the higher tier places), then pulls the higher tier's changes within the county's subtree.
+/// Cursors live in the county database (`uplink.*` meta keys) and move only after an acknowledged batch or with
+/// the page they belong to: a crash or cut link anywhere loses nothing and duplicates nothing, as for an office.
+final class Uplink {
+    let store: ServerStore
+    let transport: HTTPTransport
+    let server: String
+    let site: String
+
+    enum Key {
+        static let epoch = "uplink.epoch"
+        static let pushCursor = "uplink.push_cursor"
+        static let pushSince = "uplink.push_since"
+        static let pullCursor = "uplink.pull_cursor"
+        static let pullSince = "uplink.pull_since"
+    }
+
+    struct Summary {
+        var batches = 0, pushed = 0, applied = 0, conflicts = 0, pulled = 0, pulledApplied = 0
+    }
+
+    init(store: ServerStore, server: String, token: String, site: String?, caFile: String?) throws {
+        self.store = store
+        self.server = server
+        transport = HTTPTransport(baseURL: server, token: token, caFile: caFile)
+        if let site {
+            self.site = site
+        } else {
+            let roots = try store.sites().filter { $0.kind == "county" && $0.parent == nil }.map(\.id)
+            guard roots.count == 1 else { throw UplinkError.whichSite(roots) }
+            self.site = roots[0]
+        }
+    }
+
+    func run() throws -> Summary {
+        let status: StatusResponse
+        do { status = try transport.call("GET", "/v1/status", as: StatusResponse.self) } catch { throw UplinkError.client(server, error) }
+        guard status.schemaVersion == CPPCCSchema.version else {
+            throw UplinkError.schema(ours: CPPCCSchema.version, theirs: status.schemaVersion)
+        }
+        if let epoch = status.epoch {
+            try store.write { r in
+                try r.database.transaction {
+                    if let known = try r.meta(Key.epoch)?.stringValue, known != epoch {
+                        // The higher tier was restored from a backup: send and fetch everything again (idempotent).
+                        for k in [Key.pushCursor, Key.pushSince, Key.pullCursor, Key.pullSince] { try r.setMeta(k, .integer(0)) }
+                    }
+                    try r.setMeta(Key.epoch, .text(epoch))
+                }
+            }
+        }
+        var summary = Summary()
+        try push(&summary)
+        try pull(&summary)
+        return summary
+    }
+
+    /// Site ids this county writes under: its daemon's and its registered sites'. Everything else it holds came
+    /// from the higher tier and is never sent back.
+    func ownSites() throws -> Set<String> {
+        Set(try store.sites().map(\.id)).union([store.siteID])
+    }
+
+    /// What of a page goes up: changes written by this county's sites, and the knowledge of the deaths they wrote;
+    /// never members' personal data, never the county's own site row.
+    static func upward(_ changes: [Change], own: Set<String>, root: String) -> [Change] {
+        let ownDeaths = Set(changes.filter { $0.column == nil && own.contains($0.version.site) }.map(RowKey.init))
+        return changes.filter { c in
+            if c.table == "sites" && c.pk == root { return false }
+            if Tier.isPersonal(c) { return false }
+            if c.column != nil && c.causalLength % 2 == 0 { return ownDeaths.contains(RowKey(c)) }
+            return own.contains(c.version.site)
+        }
+    }
+
+    func push(_ summary: inout Summary) throws {
+        let own = try ownSites()
+        var cursor = try store.write { try $0.meta(Key.pushCursor)?.int64Value } ?? 0
+        var since = try store.write { try $0.meta(Key.pushSince)?.int64Value } ?? 0
+        while true {
+            let page = try store.write { r in
+                try r.changes(after: cursor, since: since, maxChanges: ProtocolLimits.maxChangesPerPush, maxBytes: 1 << 20)
+            }
+            let up = Self.upward(page.changes, own: own, root: site)
+            if !up.isEmpty {
+                var bytes = Array("tier|\(site)|\(since)|\(cursor)|".utf8)
+                bytes += PullResponse(changes: up, cursor: 0, hasMore: false).encoded()
+                let batchId = String(SHA256.hex(bytes).prefix(32))
+                let body = PushRequest(schemaVersion: CPPCCSchema.version, batchId: batchId, site: site, changes: up).encoded()
+                let answer: PushResponse
+                do { answer = try transport.call("POST", "/v1/tier/push", body: body, as: PushResponse.self) } catch {
+                    throw UplinkError.client(server, error)
+                }
+                summary.batches += 1
+                summary.pushed += up.count
+                summary.applied += answer.applied
+                summary.conflicts += answer.conflicts
+            }
+            let (next, more) = (page.cursor, page.hasMore)
+            try store.write { r in
+                try r.database.transaction {
+                    try r.setMeta(Key.pushCursor, .integer(next))
+                    if !more { try r.setMeta(Key.pushSince, .integer(next)) }
+                }
+            }
+            cursor = next
+            if !more { since = next; break }
+        }
+    }
+
+    func pull(_ summary: inout Summary) throws {
+        var cursor = try store.write { try $0.meta(Key.pullCursor)?.int64Value } ?? 0
+        var since = try store.write { try $0.meta(Key.pullSince)?.int64Value } ?? 0
+        var didReset = false
+        while true {
+            let query = PullQuery(after: cursor, since: since, limit: ProtocolLimits.defaultPageSize, maxBytes: 1 << 20,
+                                  schemaVersion: CPPCCSchema.version)
+            let page: PullResponse
+            do { page = try transport.call("GET", "/v1/tier/pull?" + query.queryString, as: PullResponse.self) } catch {
+                if case .server(_, let body) = error, body.code == .cursorAhead, !didReset {
+                    didReset = true
+                    (cursor, since) = (0, 0)
+                    continue
+                }
+                throw UplinkError.client(server, error)
+            }
+            // Personal data never comes down (the higher tier never has it), nor the county's own site row.
+            let changes = page.changes.filter { !Tier.isPersonal($0) && !($0.table == "sites" && $0.pk == site) }
+            let applied = try store.write { r in
+                try r.database.transaction {
+                    let result = try r.merge(changes)
+                    try r.setMeta(Key.pullCursor, .integer(page.cursor))
+                    if !page.hasMore { try r.setMeta(Key.pullSince, .integer(page.cursor)) }
+                    return result.applied
+                }
+            }
+            summary.pulled += page.changes.count
+            summary.pulledApplied += applied
+            if !page.hasMore { break }
+            guard page.cursor > cursor else { throw UplinkError.client(server, .badResponse("pull cursor did not advance past \(cursor)")) }
+            cursor = page.cursor
+        }
+    }
+}
+
+/// Why an uplink round stopped; everything stays queued in the county database.
+enum UplinkError: ExitCodeProviding {
+    case whichSite([String])
+    case schema(ours: Int, theirs: Int)
+    case client(String, ClientError)
+
+    var description: String {
+        switch self {
+        case .whichSite(let roots):
+            L10n.pick(en: "give --site ID, the county's id at the higher tier (this daemon has \(roots.isEmpty ? "no county site" : "county sites \(roots.joined(separator: ", "))") without a parent)",
+                      zh: "请用 --site 指定本县在上级的站点标识（本服务\(roots.isEmpty ? "没有县级站点" : "有多个无上级的县级站点：\(roots.joined(separator: "、"))")）")
+        case .schema(let ours, let theirs):
+            L10n.pick(en: "the higher tier runs schema v\(theirs), this county v\(ours); upgrade the older daemon first; nothing was sent",
+                      zh: "上级使用数据结构 v\(theirs)，本县为 v\(ours)；请先升级较旧的一方；未发送任何数据")
+        case .client(let url, .server(let status, let body)):
+            L10n.pick(en: "the higher-tier server \(url) refused the uplink (HTTP \(status), \(body.code)): \(body.message); nothing was lost, the county's changes stay queued",
+                      zh: "上级服务器 \(url) 拒绝了上报（HTTP \(status)，\(body.code)）：\(body.message)；数据没有丢失，本县的变更仍在排队")
+        case .client(let url, let e):
+            L10n.pick(en: "uplink to \(url): \(e); nothing was lost, the county's changes stay queued",
+                      zh: "上报到 \(url)：\(e)；数据没有丢失，本县的变更仍在排队")
+        }
+    }
+
+    var exitCode: ExitCode {
+        switch self {
+        case .whichSite: .usage
+        case .schema: .refused
+        case .client(_, let e): e.exitCode
+        }
+    }
+}
