@@ -1,0 +1,294 @@
+import CPSyncClient
+import CPSyncCore
+import CPSyncProtocol
+import Foundation
+import Testing
+
+/// County → city (Protocol/README.md §18) with the real binaries: a city daemon, county daemons below it (each with
+/// offices syncing through `cpsync`), and `cpsyncd uplink` carrying each county's data up and the city's changes
+/// down. The city holds every county's records, without members' personal data, each attributed to its county; a
+/// county that was offline catches up; a conflict between two offices of one county is reviewed at that county only;
+/// a site id another county owns is refused with a clear error and nothing is lost.
+@Suite(.serialized) struct TierTests {
+    static let cityCode = "3301"
+
+    /// `cpsyncd site add`, creating the data directory with `serverID` when given; returns the token.
+    static func siteAdd(_ data: String, serverID: String? = nil, id: String, name: String, kind: String, parent: String?) throws -> String {
+        var args = ["site", "add", "--data", data, "--id", id, "--name", name, "--kind", kind]
+        if let parent { args += ["--parent", parent] }
+        if let serverID { args += ["--server-id", serverID] }
+        let r = try run(Binaries.cpsyncd, args)
+        guard r.ok else { throw HarnessError.failed("site add \(id) at \(data): \(r.stderr)") }
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// A county daemon (root site `code`, townships `offices`), registered at the city as a county under it.
+    final class TierCounty {
+        let code: String
+        let daemon: Daemon
+        var tokens: [String: String] = [:]
+        let cityToken: String
+        var db: String { daemon.dataDir + "/county.db" }
+
+        init(_ code: String, name: String, offices: [(String, String)], serverID: String?, ws: Workspace, city: Daemon) throws {
+            self.code = code
+            daemon = Daemon(dataDir: ws.path("county-\(code)"))
+            tokens[code] = try TierTests.siteAdd(daemon.dataDir, serverID: serverID, id: code, name: name, kind: "county", parent: nil)
+            for (id, n) in offices { tokens[id] = try TierTests.siteAdd(daemon.dataDir, id: id, name: n, kind: "township", parent: code) }
+            cityToken = try TierTests.siteAdd(city.dataDir, id: code, name: name, kind: "county", parent: TierTests.cityCode)
+        }
+
+        func office(_ site: String, ws: Workspace) throws -> Office { try Office.create(site, in: ws, daemon: daemon, token: tokens[site]!) }
+
+        @discardableResult
+        func uplink(to city: Daemon, env: [String: String] = [:]) throws -> RunResult {
+            try run(Binaries.cpsyncd, ["uplink", "--data", daemon.dataDir, "--server", city.url, "--token", cityToken], env: env)
+        }
+    }
+
+    static func makeCity(_ ws: Workspace) throws -> (Daemon, String) {
+        let city = Daemon(dataDir: ws.path("city"))
+        let token = try siteAdd(city.dataDir, serverID: "\(cityCode)-cpsyncd", id: cityCode, name: "杭州市政协", kind: "county", parent: nil)
+        return (city, token)
+    }
+
+    /// The county a site belongs to in a site tree (the site below the city root on its path), if any.
+    static func county(of site: String, in db: Database) throws -> String? {
+        var current = site
+        for _ in 0..<32 {
+            guard let parent = try db.query("SELECT parent_id FROM sites WHERE id = ?", [.text(current)]).first?[0].stringValue else { return nil }
+            if parent == cityCode { return current }
+            current = parent
+        }
+        return nil
+    }
+
+    /// The records of a county's subtree in a database (county's or city's), rows by key, members' phone shown as
+    /// '' (the city never has it): what the city must hold of that county.
+    static func subtreeDump(_ path: String, county: String) throws -> String {
+        let db = try Database(path: path)
+        var subtree: Set<String> = [county]
+        var grew = true
+        while grew {
+            grew = false
+            for row in try db.query("SELECT id, parent_id FROM sites") {
+                if let id = row[0].stringValue, let p = row[1].stringValue, subtree.contains(p), subtree.insert(id).inserted { grew = true }
+            }
+        }
+        var out = ""
+        for row in try db.query("SELECT id, name, kind, parent_id FROM sites ORDER BY id") where row[0].stringValue != county {
+            guard let id = row[0].stringValue, subtree.contains(id) else { continue }
+            out += "sites|" + row.map { "\($0)" }.joined(separator: "|") + "\n"
+        }
+        for t in ["members", "proposals", "activities", "social_reports"] {
+            let columns = try db.columns(of: t).map(\.name)
+            for row in try db.query("SELECT * FROM \(t) ORDER BY id") {
+                let values = Dictionary(uniqueKeysWithValues: zip(columns, row))
+                guard let site = values["site_id"]?.stringValue, subtree.contains(site) else { continue }
+                out += t + "|" + zip(columns, row).map { $0 == "phone" ? "''" : "\($1)" }.joined(separator: "|") + "\n"
+            }
+        }
+        return out
+    }
+
+    static func rawBytes(_ path: String) -> String {
+        ["", "-wal"].compactMap { try? Data(contentsOf: URL(fileURLWithPath: path + $0)) }
+            .map { String(decoding: $0, as: UTF8.self) }.joined()
+    }
+
+    @Test func countiesSyncUpToTheCityWithoutPersonalDataAndAnOfflineCountyCatchesUp() throws {
+        let ws = Workspace("tier")
+        defer { ws.cleanup() }
+        let (city, cityToken) = try Self.makeCity(ws)
+        let a = try TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委"), ("330102-hubin", "湖滨街道政协工委")],
+                               serverID: "330102-cpsyncd", ws: ws, city: city)
+        let b = try TierCounty("330106", name: "西湖区政协", offices: [("330106-lingyin", "灵隐街道政协工委"), ("330106-xixi", "西溪街道政协工委")],
+                               serverID: "330106-cpsyncd", ws: ws, city: city)
+        defer { city.stop(); a.daemon.stop(); b.daemon.stop() }
+        try city.start()
+        try a.daemon.start()
+        try b.daemon.start()
+        let cityOffice = try Office.create(Self.cityCode, in: ws, daemon: city, token: cityToken)
+        var offices: [String: Office] = [:]
+        for (c, sites) in [(a, ["330102-qingbo", "330102-hubin"]), (b, ["330106-lingyin", "330106-xixi"])] {
+            for s in sites { offices[s] = try c.office(s, ws: ws) }
+        }
+        let countyOf = ["330102-qingbo": a, "330102-hubin": a, "330106-lingyin": b, "330106-xixi": b]
+        for (n, site) in offices.keys.sorted().enumerated() {
+            let o = offices[site]!
+            try o.must(["sync"])
+            try o.sql("INSERT INTO members(id, name, gender, sector, phone, employer, site_id) VALUES (?, ?, '女', '教育界', ?, '区第一中学', ?)",
+                      [.text("m-\(site)"), .text("委员·\(site)"), .text("1390571000\(n)"), .text(site)])
+            try o.sql("INSERT INTO proposals(id, title, body, session, site_id, status) VALUES (?, ?, '建议加强农村饮水安全保障', '八届四次会议', ?, 'submitted')",
+                      [.text("p-\(site)"), .text("关于改善\(site)老旧小区的建议"), .text(site)])
+            try o.sql("INSERT INTO activities(id, kind, topic, site_id) VALUES (?, 'inspection', '视察西湖水质', ?)", [.text("a-\(site)"), .text(site)])
+            try o.must(["sync"])
+        }
+        for c in [a, b] {
+            let r = try c.uplink(to: city)
+            #expect(r.ok, "uplink \(c.code): \(r.stderr)")
+        }
+        // A fresh connection per look: none stays open while the city daemon restarts.
+        var cityDB: Database { get throws { try Database(path: city.dataDir + "/county.db") } }
+        // Every county's records, each attributed to its county (the site tree and the site-id registry agree).
+        for (site, c) in countyOf {
+            for t in ["members", "proposals", "activities"] {
+                let row = try cityDB.query("SELECT site_id FROM \(t) WHERE id = ?", [.text("\(t.prefix(1))-\(site)")]).first
+                #expect(row != nil, "\(t) of \(site) missing at the city")
+                if let s = row?[0].stringValue { #expect(try Self.county(of: s, in: cityDB) == c.code) }
+            }
+            #expect(try cityDB.scalar("SELECT county FROM _srv_tier_sites WHERE site = ?", [.text(site)]) == .text(c.code))
+        }
+        #expect(try cityDB.scalar("SELECT county FROM _srv_tier_sites WHERE site = '330102-cpsyncd'") == .text("330102"))
+        #expect(try cityDB.scalar("SELECT title FROM proposals WHERE id = 'p-330106-xixi'") == .text("关于改善330106-xixi老旧小区的建议"))
+        // No personal data at the city, anywhere in its files; the counties keep theirs.
+        #expect(try cityDB.scalar("SELECT count(*) FROM members WHERE phone != ''") == .integer(0))
+        #expect(!Self.rawBytes(city.dataDir + "/county.db").contains("1390571000"))
+        #expect(try Database(path: a.db).scalar("SELECT count(*) FROM members WHERE phone LIKE '1390571000%'") == .integer(2))
+        #expect(try cityDB.scalar("SELECT count(*) FROM _cp_conflicts") == .integer(0))
+        for c in [a, b] { #expect(try Self.subtreeDump(c.db, county: c.code) == Self.subtreeDump(city.dataDir + "/county.db", county: c.code), "\(c.code)") }
+
+        // The city writes into a county's record: it reaches that county and its office, not the other county; the
+        // county's personal data survives the city's view of the row coming down.
+        try cityOffice.must(["sync"])
+        try cityOffice.sql("UPDATE activities SET outcome = '市政协批示：请西湖区水利局跟进' WHERE id = 'a-330102-qingbo'")
+        try cityOffice.sql("UPDATE members SET employer = '市第一中学' WHERE id = 'm-330102-qingbo'")
+        try cityOffice.must(["sync"])
+        for c in [a, b] { let r = try c.uplink(to: city); #expect(r.ok, "uplink \(c.code): \(r.stderr)") }
+        try offices["330102-qingbo"]!.must(["sync"])
+        #expect(try offices["330102-qingbo"]!.query("SELECT outcome FROM activities WHERE id = 'a-330102-qingbo'") == [[.text("市政协批示：请西湖区水利局跟进")]])
+        #expect(try offices["330102-qingbo"]!.query("SELECT employer, phone FROM members WHERE id = 'm-330102-qingbo'")
+                == [[.text("市第一中学"), .text("13905710001")]])
+        #expect(try Database(path: a.db).query("SELECT employer, phone FROM members WHERE id = 'm-330102-qingbo'") == [[.text("市第一中学"), .text("13905710001")]])
+        #expect(try Database(path: b.db).scalar("SELECT count(*) FROM activities WHERE id LIKE 'a-330102-%'") == .integer(0))
+        #expect(try Database(path: b.db).scalar("SELECT count(*) FROM sites WHERE id LIKE '330102%' OR id = '3301'") == .integer(0))
+
+        // County 西湖区 goes offline (its daemon stops); its offices keep their edits; 上城区 carries on; the city
+        // is down for a while too (the uplink fails loudly and loses nothing).
+        b.daemon.stop()
+        try offices["330106-xixi"]!.sql("INSERT INTO proposals(id, title, site_id, status) VALUES ('p-offline', '离线期间起草：关于西溪湿地保护的建议', '330106-xixi', 'draft')")
+        #expect(try !offices["330106-xixi"]!.cpsync(["sync"]).ok)
+        try offices["330102-hubin"]!.sql("INSERT INTO proposals(id, title, site_id, status) VALUES ('p-hubin-2', '关于湖滨步行街夜间经济的建议', '330102-hubin', 'submitted')")
+        try offices["330102-hubin"]!.must(["sync"])
+        city.stop()
+        let down = try a.uplink(to: city)
+        #expect(!down.ok)
+        #expect(down.stderr.contains("nothing was lost"), "\(down.stderr)")
+        try city.start()
+        let zh = try a.uplink(to: city, env: ["LANG": "zh_CN.UTF-8"])
+        #expect(zh.ok, "\(zh.stderr)")
+        #expect(zh.stdout.contains("上报 330102"), "\(zh.stdout)")
+        #expect(try cityDB.scalar("SELECT title FROM proposals WHERE id = 'p-hubin-2'") == .text("关于湖滨步行街夜间经济的建议"))
+        #expect(try cityDB.scalar("SELECT count(*) FROM proposals WHERE id = 'p-offline'") == .integer(0))
+        try b.daemon.start()
+        try offices["330106-xixi"]!.must(["sync"])
+        let back = try b.uplink(to: city)
+        #expect(back.ok, "\(back.stderr)")
+        #expect(try cityDB.scalar("SELECT title FROM proposals WHERE id = 'p-offline'") == .text("离线期间起草：关于西溪湿地保护的建议"))
+        // Quiescent: the city holds exactly each county's records (personal data aside), and nothing twice.
+        for c in [a, b] { try c.uplink(to: city) }
+        for c in [a, b] {
+            #expect(try Self.subtreeDump(c.db, county: c.code) == Self.subtreeDump(city.dataDir + "/county.db", county: c.code), "county \(c.code)")
+        }
+        #expect(try cityDB.scalar("SELECT count(*) FROM proposals") == .integer(6))
+        #expect(try cityDB.scalar("SELECT count(*) FROM _cp_conflicts") == .integer(0))
+        // A second round with nothing new sends nothing new.
+        let idle = try a.uplink(to: city)
+        #expect(idle.stdout.contains("(0 new there"), "\(idle.stdout)")
+    }
+
+    @Test func aConflictBetweenTwoOfficesOfOneCountyIsReviewedAtThatCountyOnly() throws {
+        let ws = Workspace("tier-conflict")
+        defer { ws.cleanup() }
+        let (city, _) = try Self.makeCity(ws)
+        let a = try TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委")], serverID: "330102-cpsyncd", ws: ws, city: city)
+        defer { city.stop(); a.daemon.stop() }
+        try city.start()
+        try a.daemon.start()
+        let countyOffice = try a.office("330102", ws: ws), qingbo = try a.office("330102-qingbo", ws: ws)
+        try qingbo.must(["sync"])
+        try qingbo.sql("INSERT INTO proposals(id, title, site_id, status) VALUES ('p1', '关于背街小巷改造的建议', '330102-qingbo', 'draft')")
+        try qingbo.must(["sync"])
+        try countyOffice.must(["sync"])
+        // The county office edits the title and the city receives it ...
+        try countyOffice.sql("UPDATE proposals SET title = '关于背街小巷改造提升的建议（区政协修改）' WHERE id = 'p1'")
+        try countyOffice.must(["sync"])
+        #expect(try a.uplink(to: city).ok)
+        let cityDB = try Database(path: city.dataDir + "/county.db")
+        #expect(try cityDB.scalar("SELECT title FROM proposals WHERE id = 'p1'") == .text("关于背街小巷改造提升的建议（区政协修改）"))
+        // ... while 清波 edits it too, without having seen that edit: a conflict between two offices of the county.
+        try qingbo.sql("UPDATE proposals SET title = '关于清波街道背街小巷改造的建议' WHERE id = 'p1'")
+        try qingbo.must(["push"])
+        let countyDB = try Database(path: a.db)
+        #expect(try countyDB.scalar("SELECT count(*) FROM _cp_conflicts WHERE tbl = 'proposals' AND status = 'open'") == .integer(1))
+        let r = try a.uplink(to: city)
+        #expect(r.ok, "\(r.stderr)")
+        #expect(r.stdout.contains("0 conflict(s) recorded there"), "\(r.stdout)")
+        // The city took the same winner and did not raise the conflict again.
+        #expect(try cityDB.scalar("SELECT title FROM proposals WHERE id = 'p1'") == countyDB.scalar("SELECT title FROM proposals WHERE id = 'p1'"))
+        #expect(try cityDB.scalar("SELECT count(*) FROM _cp_conflicts") == .integer(0))
+        #expect(try countyDB.scalar("SELECT count(*) FROM _cp_conflicts WHERE status = 'open'") == .integer(1))
+    }
+
+    @Test func aSiteIDAnotherCountyOwnsIsRefusedAndNothingIsLost() throws {
+        let ws = Workspace("tier-ids")
+        defer { ws.cleanup() }
+        let (city, _) = try Self.makeCity(ws)
+        defer { city.stop() }
+        try city.start()
+        // Unqualified office ids: both counties call a township 'huashan'.
+        let a = try TierCounty("330102", name: "上城区政协", offices: [("huashan", "华山街道政协工委")], serverID: "330102-cpsyncd", ws: ws, city: city)
+        let b = try TierCounty("330106", name: "西湖区政协", offices: [("huashan", "华山镇政协工委"), ("330106-xixi", "西溪街道政协工委")],
+                               serverID: "330106-cpsyncd", ws: ws, city: city)
+        // Two daemons left at the old fixed server id.
+        let c = try TierCounty("330108", name: "滨江区政协", offices: [("330108-xixing", "西兴街道政协工委")], serverID: nil, ws: ws, city: city)
+        let d = try TierCounty("330109", name: "萧山区政协", offices: [("330109-chengxiang", "城厢街道政协工委")], serverID: nil, ws: ws, city: city)
+        #expect(try a.uplink(to: city).ok)
+        #expect(try c.uplink(to: city).ok)
+        let cityDB = try Database(path: city.dataDir + "/county.db")
+        let before = try contentDump(city.dataDir + "/county.db")
+        let bBefore = try contentDump(b.db)
+        let refused = try b.uplink(to: city)
+        #expect(!refused.ok)
+        #expect(refused.stderr.contains("'huashan'") && refused.stderr.contains("'330102'") && refused.stderr.contains("6-digit division code"),
+                "\(refused.stderr)")
+        let old = try d.uplink(to: city)
+        #expect(!old.ok)
+        #expect(old.stderr.contains("'cpsyncd'") && old.stderr.contains("'330108'"), "\(old.stderr)")
+        // Nothing of the refused pushes was applied, nothing the city held changed, the counties keep everything.
+        #expect(try contentDump(city.dataDir + "/county.db") == before)
+        #expect(try contentDump(b.db) == bBefore)
+        #expect(try cityDB.scalar("SELECT count(*) FROM sites WHERE parent_id IN ('330106', '330109')") == .integer(0))
+        #expect(try cityDB.scalar("SELECT county FROM _srv_tier_sites WHERE site = 'huashan'") == .text("330102"))
+        // Retrying is refused the same way (and loses nothing).
+        #expect(try !b.uplink(to: city).ok)
+
+        // The city's checks hold for a county that forges requests: personal data, another county's rows, the office
+        // endpoints.
+        let transport = HTTPTransport(baseURL: city.url, token: a.cityToken, deadlineSeconds: 10, budgetSeconds: 10)
+        func push(_ changes: [Change], _ id: String) -> ErrorBody? {
+            let body = PushRequest(schemaVersion: 2, batchId: id, site: a.code, changes: changes).encoded()
+            do { _ = try transport.call("POST", "/v1/tier/push", body: body, as: PushResponse.self); return nil } catch {
+                if case .server(_, let e) = error { return e }
+                return ErrorBody(code: .serverError, message: "\(error)")
+            }
+        }
+        let now = HLC.wallClock()
+        let v = Version(hlc: now, site: "huashan")
+        let phone = push([Change(table: "members", pk: "m-x", column: "phone", value: .text("13900000000"), version: v, causalLength: 1)], "forged-1")
+        #expect(phone?.code == .forbidden && phone?.message.contains("personal data") == true, "\(String(describing: phone))")
+        let xixing = push([Change(table: "sites", pk: "330108-xixing", column: "name", value: .text("篡改"), version: v, causalLength: 1)], "forged-2")
+        #expect(xixing?.code == .forbidden, "\(String(describing: xixing))")
+        let other = push([Change(table: "members", pk: "m-y", column: nil, value: .null, version: v, causalLength: 1),
+                          Change(table: "members", pk: "m-y", column: "site_id", value: .text("330108-xixing"), version: v, causalLength: 1)], "forged-3")
+        #expect(other?.code == .forbidden && other?.message.contains("outside county '330102'") == true, "\(String(describing: other))")
+        #expect(try contentDump(city.dataDir + "/county.db") == before)
+        do {
+            _ = try transport.call("GET", "/v1/pull?after=0&schemaVersion=2", as: PullResponse.self)
+            Issue.record("a member county pulled through the office endpoint")
+        } catch {
+            guard case .server(let status, let e) = error else { Issue.record("\(error)"); return }
+            #expect(status == 403 && e.message.contains("cpsyncd uplink"))
+        }
+    }
+}
