@@ -100,10 +100,10 @@ final class Uplink {
         return summary
     }
 
-    /// Site ids this county writes under: its daemon's and its registered sites'. Everything else it holds came
-    /// from the higher tier and is never sent back.
+    /// Site ids this daemon writes under: its own, its registered sites', and (a city syncing up to a province) the
+    /// ids its member counties own. Everything else it holds came from the higher tier and is never sent back.
     func ownSites() throws -> Set<String> {
-        Set(try store.sites().map(\.id)).union([store.siteID])
+        Set(try store.sites().map(\.id)).union([store.siteID]).union(try store.tierSites().map(\.site))
     }
 
     /// What of a page goes up: changes written by this county's sites, and the knowledge of the deaths they wrote;

@@ -197,6 +197,36 @@ import Testing
         #expect(idle.stdout.contains("(0 new there"), "\(idle.stdout)")
     }
 
+    @Test func countyToCityToProvince() throws {
+        let ws = Workspace("tier-province")
+        defer { ws.cleanup() }
+        let province = Daemon(dataDir: ws.path("province"))
+        _ = try Self.siteAdd(province.dataDir, serverID: "33-cpsyncd", id: "33", name: "浙江省政协", kind: "county", parent: nil)
+        let (city, _) = try Self.makeCity(ws)
+        let cityAtProvince = try Self.siteAdd(province.dataDir, id: Self.cityCode, name: "杭州市政协", kind: "county", parent: "33")
+        let a = try TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委")], serverID: "330102-cpsyncd", ws: ws, city: city)
+        defer { province.stop(); city.stop(); a.daemon.stop() }
+        try province.start()
+        try city.start()
+        try a.daemon.start()
+        let qingbo = try a.office("330102-qingbo", ws: ws)
+        try qingbo.must(["sync"])
+        try qingbo.sql("INSERT INTO members(id, name, phone, site_id) VALUES ('m-zhang', '张委员', '13800000000', '330102-qingbo')")
+        try qingbo.sql("INSERT INTO proposals(id, title, site_id, status) VALUES ('p-zj', '关于钱塘江堤岸绿化的建议', '330102-qingbo', 'submitted')")
+        try qingbo.must(["sync"])
+        #expect(try a.uplink(to: city).ok)
+        let up = try run(Binaries.cpsyncd, ["uplink", "--data", city.dataDir, "--server", province.url, "--token", cityAtProvince])
+        #expect(up.ok, "\(up.stderr)")
+        let provinceDB = try Database(path: province.dataDir + "/county.db")
+        #expect(try provinceDB.scalar("SELECT title FROM proposals WHERE id = 'p-zj'") == .text("关于钱塘江堤岸绿化的建议"))
+        #expect(try provinceDB.query("SELECT name, phone FROM members WHERE id = 'm-zhang'") == [[.text("张委员"), .text("")]])
+        // The province sees the county's offices under the county under the city, all owned by the city there.
+        #expect(try provinceDB.query("SELECT parent_id FROM sites WHERE id IN ('330102', '330102-qingbo') ORDER BY id")
+                == [[.text(Self.cityCode)], [.text("330102")]])
+        #expect(try provinceDB.scalar("SELECT county FROM _srv_tier_sites WHERE site = '330102-qingbo'") == .text(Self.cityCode))
+        #expect(try provinceDB.scalar("SELECT count(*) FROM sites WHERE id = '\(Self.cityCode)' AND parent_id = '33'") == .integer(1))
+    }
+
     @Test func aConflictBetweenTwoOfficesOfOneCountyIsReviewedAtThatCountyOnly() throws {
         let ws = Workspace("tier-conflict")
         defer { ws.cleanup() }
