@@ -5,8 +5,8 @@ import Foundation
 
 /// County → city → province (Protocol/README.md §18). A county daemon syncs upward as an office of a higher-level
 /// daemon (`cpsyncd uplink`): same messages, same merge, its own cursors. At the higher tier the county is a
-/// registered site of kind `county` with a parent (a *member county*); its subtree is the county's site tree as
-/// synced up. Member counties use `/v1/tier/push` and `/v1/tier/pull` only:
+/// registered site of kind `county` under the higher tier's root, marked as a *member county* (`cpsyncd tier add`);
+/// its subtree is the county's site tree as synced up. Member counties use `/v1/tier/push` and `/v1/tier/pull` only:
 ///
 /// - a push may carry changes written by any site the county owns (its offices and its daemon), never a site id
 ///   that another county or the higher tier itself owns (refused, 403, nothing applied); the first county to send a
@@ -124,12 +124,47 @@ public final class TierScope: RowScope {
 }
 
 extension ServerStore {
-    /// Whether `site` is a member county: a registered site of kind county with a parent (a county under this city,
-    /// a city under this province). It syncs through `/v1/tier/*` only.
+    /// Which registered sites are member counties (`cpsyncd tier add`). A plain site of kind county with a parent
+    /// (e.g. 县政协机关 under the county) is an office, not a member county.
+    static let tierMembersSQL = """
+        CREATE TABLE IF NOT EXISTS _srv_tier_members (site TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL);
+        """
+
+    /// Registers a county below this server (a county under this city, a city under this province): a site of kind
+    /// county under `parent`, marked as a member county. Returns its token (shown once).
+    public func addMemberCounty(id: String, name: String, parent: String, actor: String = ServerStore.commandLineActor()) throws -> String {
+        if try sites().contains(where: { $0.id == id }) { throw ServerError.siteExists(id) }
+        // The mark goes first: a crash between the two leaves a mark without a site, which means nothing.
+        try write { r in
+            try r.database.transaction {
+                try r.database.execute(Self.tierMembersSQL)
+                try r.database.run("INSERT OR IGNORE INTO _srv_tier_members(site, created_at) VALUES (?, ?)",
+                                   [.text(id), .integer(HLC.wallClock().milliseconds)])
+            }
+        }
+        do {
+            return try addSite(id: id, name: name, kind: SiteKind.county.rawValue, parent: parent, actor: actor)
+        } catch {
+            try? write { r in try r.database.run("DELETE FROM _srv_tier_members WHERE site = ?", [.text(id)]) }
+            throw error
+        }
+    }
+
+    /// The member counties (registered with `addMemberCounty`), by id.
+    public func memberCounties() throws -> [RegisteredSite] {
+        let members = try read { r -> Set<String> in
+            guard try r.database.scalar("SELECT count(*) FROM sqlite_master WHERE name = '_srv_tier_members'")?.int64Value == 1 else { return [] }
+            return Set(try r.database.query("SELECT site FROM _srv_tier_members").compactMap { $0[0].stringValue })
+        }
+        return try sites().filter { members.contains($0.id) && $0.kind == SiteKind.county.rawValue }
+    }
+
+    /// Whether `site` is a member county (registered with `cpsyncd tier add`). It syncs through `/v1/tier/*` only.
     public func isMemberCounty(_ site: String) -> Bool {
         (try? read { r in
-            try r.database.scalar("SELECT count(*) FROM _srv_sites WHERE id = ? AND kind = 'county' AND parent IS NOT NULL",
-                                  [.text(site)])?.int64Value == 1
+            try r.database.scalar("""
+                SELECT count(*) FROM _srv_sites s JOIN _srv_tier_members m ON m.site = s.id WHERE s.id = ? AND s.kind = 'county'
+                """, [.text(site)])?.int64Value == 1
         }) ?? false
     }
 
@@ -166,7 +201,7 @@ public struct TierService: Sendable {
     public func refuseOfficeSync(_ principal: Principal) throws(ErrorBody) {
         guard case .site(let site) = principal, store.isMemberCounty(site) else { return }
         throw ErrorBody(code: .forbidden,
-                        message: "site '\(site)' is a county below this server (kind county with a parent): it syncs with `cpsyncd uplink` (/v1/tier/push and /v1/tier/pull), not as an office; nothing was applied",
+                        message: "site '\(site)' is a county below this server (`cpsyncd tier add`): it syncs with `cpsyncd uplink` (/v1/tier/push and /v1/tier/pull), not as an office; nothing was applied",
                         site: site)
     }
 
@@ -176,7 +211,7 @@ public struct TierService: Sendable {
         }
         guard store.isMemberCounty(site) else {
             throw ErrorBody(code: .forbidden,
-                            message: "site '\(site)' is not a county below this server; register the county with `cpsyncd site add --id \(site) --kind county --parent CITY` at this server",
+                            message: "site '\(site)' is not a county below this server; register the county with `cpsyncd tier add --id \(site) --name NAME --parent CITY` at this server",
                             site: site)
         }
         return site

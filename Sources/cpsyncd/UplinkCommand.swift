@@ -219,3 +219,60 @@ enum UplinkError: ExitCodeProviding {
         }
     }
 }
+
+/// `serve --uplink-server URL …`: one uplink round at start and then every `every` seconds, on its own thread, beside
+/// the HTTP server and through the same store (so its writes queue behind office pushes on the one writer).
+final class UplinkLoop: @unchecked Sendable {
+    // Sound: `stopping` and `running` are only touched under `condition`; `uplink` only from the loop's thread.
+    private let condition = NSCondition()
+    private var stopping = false
+    private var running = false
+    private let uplink: Uplink
+    private let every: Int
+    private let log: EventLog
+
+    init(uplink: Uplink, every: Int, log: EventLog) {
+        self.uplink = uplink
+        self.every = max(1, every)
+        self.log = log
+    }
+
+    func start() {
+        running = true
+        Thread { [self] in
+            while true {
+                let started = Date()
+                do {
+                    let s = try uplink.run()
+                    log.event("uplink", ["site": .text(uplink.site), "server": .text(uplink.server), "pushed": .integer(Int64(s.pushed)),
+                                         "applied": .integer(Int64(s.applied)), "conflicts": .integer(Int64(s.conflicts)),
+                                         "pulled": .integer(Int64(s.pulled)), "pulled_applied": .integer(Int64(s.pulledApplied)),
+                                         "ms": .integer(Int64(Date().timeIntervalSince(started) * 1000))])
+                } catch {
+                    // Everything stays queued; the next round tries again.
+                    log.event("uplink_failed", ["site": .text(uplink.site), "server": .text(uplink.server), "error": .text("\(error)")])
+                }
+                condition.lock()
+                let next = started.addingTimeInterval(Double(every))
+                while !stopping && Date() < next { _ = condition.wait(until: next) }
+                let stop = stopping
+                if stop {
+                    running = false
+                    condition.broadcast()
+                }
+                condition.unlock()
+                if stop { return }
+            }
+        }.start()
+    }
+
+    /// Asks the loop to stop and waits (at most `seconds`) for a round in flight to end.
+    func stop(waitingUpTo seconds: Double) {
+        condition.lock()
+        stopping = true
+        condition.broadcast()
+        let deadline = Date().addingTimeInterval(seconds)
+        while running && Date() < deadline { _ = condition.wait(until: deadline) }
+        condition.unlock()
+    }
+}

@@ -22,6 +22,13 @@ import Testing
         return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// `cpsyncd tier add`: a county below `data`'s daemon; returns its token there.
+    static func tierAdd(_ data: String, id: String, name: String, parent: String) throws -> String {
+        let r = try run(Binaries.cpsyncd, ["tier", "add", "--data", data, "--id", id, "--name", name, "--parent", parent])
+        guard r.ok else { throw HarnessError.failed("tier add \(id) at \(data): \(r.stderr)") }
+        return r.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
     /// A county daemon (root site `code`, townships `offices`), registered at the city as a county under it.
     final class TierCounty {
         let code: String
@@ -35,7 +42,7 @@ import Testing
             daemon = Daemon(dataDir: ws.path("county-\(code)"))
             tokens[code] = try TierTests.siteAdd(daemon.dataDir, serverID: serverID, id: code, name: name, kind: "county", parent: nil)
             for (id, n) in offices { tokens[id] = try TierTests.siteAdd(daemon.dataDir, id: id, name: n, kind: "township", parent: code) }
-            cityToken = try TierTests.siteAdd(city.dataDir, id: code, name: name, kind: "county", parent: TierTests.cityCode)
+            cityToken = try TierTests.tierAdd(city.dataDir, id: code, name: name, parent: TierTests.cityCode)
         }
 
         func office(_ site: String, ws: Workspace) throws -> Office { try Office.create(site, in: ws, daemon: daemon, token: tokens[site]!) }
@@ -203,7 +210,7 @@ import Testing
         let province = Daemon(dataDir: ws.path("province"))
         _ = try Self.siteAdd(province.dataDir, serverID: "33-cpsyncd", id: "33", name: "浙江省政协", kind: "county", parent: nil)
         let (city, _) = try Self.makeCity(ws)
-        let cityAtProvince = try Self.siteAdd(province.dataDir, id: Self.cityCode, name: "杭州市政协", kind: "county", parent: "33")
+        let cityAtProvince = try Self.tierAdd(province.dataDir, id: Self.cityCode, name: "杭州市政协", parent: "33")
         let a = try TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委")], serverID: "330102-cpsyncd", ws: ws, city: city)
         defer { province.stop(); city.stop(); a.daemon.stop() }
         try province.start()
@@ -225,6 +232,30 @@ import Testing
                 == [[.text(Self.cityCode)], [.text("330102")]])
         #expect(try provinceDB.scalar("SELECT county FROM _srv_tier_sites WHERE site = '330102-qingbo'") == .text(Self.cityCode))
         #expect(try provinceDB.scalar("SELECT count(*) FROM sites WHERE id = '\(Self.cityCode)' AND parent_id = '33'") == .integer(1))
+    }
+
+    @Test func serveRunsTheUplinkOnATimer() throws {
+        let ws = Workspace("tier-serve")
+        defer { ws.cleanup() }
+        let (city, _) = try Self.makeCity(ws)
+        let a = try TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委")], serverID: "330102-cpsyncd", ws: ws, city: city)
+        defer { city.stop(); a.daemon.stop() }
+        try city.start()
+        try a.daemon.start(extraArgs: ["--uplink-server", city.url, "--uplink-every", "1"], env: ["CPSYNC_UPLINK_TOKEN": a.cityToken])
+        let qingbo = try a.office("330102-qingbo", ws: ws)
+        try qingbo.must(["sync"])
+        try qingbo.sql("INSERT INTO proposals(id, title, site_id, status) VALUES ('p-timer', '关于南宋御街保护的建议', '330102-qingbo', 'submitted')")
+        try qingbo.must(["sync"])
+        var title: Value?
+        let deadline = Date().addingTimeInterval(30)
+        while Date() < deadline {
+            title = try Database(path: city.dataDir + "/county.db").scalar("SELECT title FROM proposals WHERE id = 'p-timer'")
+            if title != nil { break }
+            usleep(200_000)
+        }
+        #expect(title == .text("关于南宋御街保护的建议"))
+        #expect(a.daemon.log.get().contains("\"event\":\"uplink\""))
+        #expect(a.daemon.stop() == 0)
     }
 
     @Test func aConflictBetweenTwoOfficesOfOneCountyIsReviewedAtThatCountyOnly() throws {
@@ -292,6 +323,10 @@ import Testing
         #expect(try cityDB.scalar("SELECT county FROM _srv_tier_sites WHERE site = 'huashan'") == .text("330102"))
         // Retrying is refused the same way (and loses nothing).
         #expect(try !b.uplink(to: city).ok)
+        // The city's list of counties says who sent which ids.
+        let list = try run(Binaries.cpsyncd, ["tier", "list", "--json", "--data", city.dataDir])
+        #expect(list.ok && list.stdout.contains("{\"id\":\"330102\",\"name\":\"上城区政协\",\"parent\":\"3301\",\"revoked\":false,\"siteIds\":[\"330102-cpsyncd\",\"huashan\"]}"),
+                "\(list.stdout)")
 
         // The city's checks hold for a county that forges requests: personal data, another county's rows, the office
         // endpoints.
