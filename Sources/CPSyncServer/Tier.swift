@@ -314,8 +314,8 @@ public struct TierService: Sendable {
     }
 
     /// Site ids of a push: every version site of what it wrote and every site-tree row it sends must be this
-    /// county's, or new here (then it becomes this county's); bases may name any site this server knows. Returns
-    /// the new ids.
+    /// county's, or new here (then it becomes this county's); bases and knowledge may name any site. Returns the new
+    /// ids.
     func checkSiteIDs(_ changes: [Change], county: String, db: Database) throws -> Set<String> {
         var owners: [String: String] = [:]
         for row in try db.query("SELECT site, county FROM _srv_tier_sites") {
@@ -351,13 +351,14 @@ public struct TierService: Sendable {
             if c.table == "sites" { try check(c.pk, index: i, what: "a site of the county's tree") }
             if !SyncService.isKnowledge(c) { try check(c.version.site, index: i, what: "the writer of the change") }
         }
-        for (i, c) in changes.enumerated() {
-            guard let base = c.base else { continue }
-            let s = base.site
-            if s == county || owners[s] != nil || claims.contains(s) || own.contains(s) { continue }
-            throw ErrorBody(code: .badRequest,
-                            message: "change \(i) has a base from site '\(s)', which this server does not know; nothing was applied",
-                            site: s, index: i)
+        // Versions a change only names (its base, the knowledge of a death) may be anyone's this county has seen:
+        // never refused; one nobody here uses yet is one of the county's own (an office whose edits were all
+        // overwritten before they went up), and becomes the county's.
+        for c in changes {
+            for s in [c.base?.site, SyncService.isKnowledge(c) ? c.version.site : nil].compactMap({ $0 })
+            where s != county && owners[s] == nil && !own.contains(s) {
+                claims.insert(s)
+            }
         }
         return claims
     }

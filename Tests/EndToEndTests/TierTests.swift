@@ -232,6 +232,17 @@ import Testing
                 == [[.text(Self.cityCode)], [.text("330102")]])
         #expect(try provinceDB.scalar("SELECT county FROM _srv_tier_sites WHERE site = '330102-qingbo'") == .text(Self.cityCode))
         #expect(try provinceDB.scalar("SELECT count(*) FROM sites WHERE id = '\(Self.cityCode)' AND parent_id = '33'") == .integer(1))
+        // A crash after the province applied a batch but before the city moved its cursor: the batch goes again and
+        // nothing is applied twice (same content, same batch id, the stored answer).
+        let before = try contentDump(province.dataDir + "/county.db")
+        let batches = try Database(path: province.dataDir + "/county.db").scalar("SELECT count(*) FROM _srv_batches")
+        try Database(path: city.dataDir + "/county.db").run("UPDATE _cp_meta SET value = 0 WHERE key IN ('uplink.push_cursor', 'uplink.push_since', 'uplink.pull_cursor', 'uplink.pull_since')")
+        let again = try run(Binaries.cpsyncd, ["uplink", "--data", city.dataDir, "--server", province.url, "--token", cityAtProvince])
+        #expect(again.ok, "\(again.stderr)")
+        // The same batch id: the province answered with its stored first answer and stored nothing new.
+        #expect(try Database(path: province.dataDir + "/county.db").scalar("SELECT count(*) FROM _srv_batches") == batches)
+        #expect(try contentDump(province.dataDir + "/county.db") == before)
+        #expect(try contentDump(city.dataDir + "/county.db").contains("关于钱塘江堤岸绿化的建议"))
     }
 
     @Test func serveRunsTheUplinkOnATimer() throws {
