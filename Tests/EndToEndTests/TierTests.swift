@@ -266,6 +266,29 @@ import Testing
         }
         #expect(title == .text("关于南宋御街保护的建议"))
         #expect(a.daemon.log.get().contains("\"event\":\"uplink\""))
+        // Offices keep writing while the daemon's uplink runs every second: once they stop, the city converges on
+        // exactly the county's records (no cell skipped by a page read while a push was merged).
+        let hubinToken = try TierTests.siteAdd(a.daemon.dataDir, id: "330102-hubin", name: "湖滨街道政协工委", kind: "township", parent: "330102")
+        let hubin = try Office.create("330102-hubin", in: ws, daemon: a.daemon, token: hubinToken)
+        try hubin.must(["sync"])
+        for round in 0..<12 {
+            for o in [qingbo, hubin] {
+                try o.sql("INSERT INTO activities(id, kind, topic, site_id) VALUES (?, 'research', ?, ?)",
+                          [.text("a-\(o.site)-\(round)"), .text("第\(round)次调研：社区养老服务"), .text(o.site)])
+                if round > 0 {
+                    try o.sql("UPDATE activities SET outcome = ? WHERE id = ?", [.text("调研报告已报送（第\(round)轮）"), .text("a-\(o.site)-\(round - 1)")])
+                }
+                try o.must(["sync"])
+            }
+        }
+        var same = false
+        let converged = Date().addingTimeInterval(40)
+        while Date() < converged {
+            if try Self.subtreeDump(a.db, county: a.code) == Self.subtreeDump(city.dataDir + "/county.db", county: a.code) { same = true; break }
+            usleep(300_000)
+        }
+        #expect(same, "the city did not converge on the county")
+        #expect(try Database(path: city.dataDir + "/county.db").scalar("SELECT count(*) FROM activities") == .integer(24))
         #expect(a.daemon.stop() == 0)
     }
 
