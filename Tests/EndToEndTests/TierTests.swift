@@ -292,6 +292,34 @@ import Testing
         #expect(a.daemon.stop() == 0)
     }
 
+    @Test func badUplinkAndTierCommandsSayWhatToFix() throws {
+        let ws = Workspace("tier-usage")
+        defer { ws.cleanup() }
+        let (city, _) = try Self.makeCity(ws)
+        let a = try TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委")], serverID: "330102-cpsyncd", ws: ws, city: city)
+        defer { city.stop() }
+        try city.start()
+        let noServer = try run(Binaries.cpsyncd, ["uplink", "--data", a.daemon.dataDir, "--token", a.cityToken])
+        #expect(noServer.status == 64 && noServer.stderr.contains("--server"), "\(noServer.stderr)")
+        let noToken = try run(Binaries.cpsyncd, ["uplink", "--data", a.daemon.dataDir, "--server", city.url])
+        #expect(noToken.status == 64 && noToken.stderr.contains("--token"), "\(noToken.stderr)")
+        let badToken = try run(Binaries.cpsyncd, ["uplink", "--data", a.daemon.dataDir, "--server", city.url, "--token", "nope"])
+        #expect(!badToken.ok && badToken.stderr.contains("unknown or revoked token"), "\(badToken.stderr)")
+        let wrongSite = try run(Binaries.cpsyncd, ["uplink", "--data", a.daemon.dataDir, "--server", city.url, "--token", a.cityToken, "--site", "330106"])
+        #expect(!wrongSite.ok && wrongSite.stderr.contains("not '330106'"), "\(wrongSite.stderr)")
+        let noData = try run(Binaries.cpsyncd, ["uplink", "--data", ws.path("nowhere"), "--server", city.url, "--token", a.cityToken])
+        #expect(noData.status == 74 && !FileManager.default.fileExists(atPath: ws.path("nowhere")), "\(noData.stderr)")
+        let badParent = try run(Binaries.cpsyncd, ["tier", "add", "--data", city.dataDir, "--id", "330105", "--name", "拱墅区政协", "--parent", "9999"],
+                                env: ["LANG": "zh_CN.UTF-8"])
+        #expect(badParent.status == 65 && badParent.stderr.contains("上级站点 '9999' 不存在"), "\(badParent.stderr)")
+        let again = try run(Binaries.cpsyncd, ["tier", "add", "--data", city.dataDir, "--id", "330102", "--name", "上城区政协", "--parent", Self.cityCode])
+        #expect(again.status == 65 && again.stderr.contains("already exists"), "\(again.stderr)")
+        let otherServerID = try run(Binaries.cpsyncd, ["site", "add", "--data", a.daemon.dataDir, "--server-id", "other", "--id", "x", "--name", "x", "--kind", "township", "--parent", "330102"])
+        #expect(otherServerID.status == 74 && otherServerID.stderr.contains("'330102-cpsyncd'"), "\(otherServerID.stderr)")
+        // The refused registration left no member mark behind: the id is still free for a proper one.
+        #expect(try Self.tierAdd(city.dataDir, id: "330105", name: "拱墅区政协", parent: Self.cityCode).count > 20)
+    }
+
     @Test func aConflictBetweenTwoOfficesOfOneCountyIsReviewedAtThatCountyOnly() throws {
         let ws = Workspace("tier-conflict")
         defer { ws.cleanup() }
