@@ -10,7 +10,7 @@ import Foundation
 /// as an office of a higher-level daemon (county → city → province; Protocol/README.md §18), beside `serve`.
 enum UplinkCommand {
     static func run(_ argv: [String]) throws -> Int32 {
-        var args = try Arguments(argv, flags: ["quiet"])
+        var args = try Arguments(argv, flags: ["quiet", "retry-held"])
         let server = try args.required("server")
         guard let token = args.option("token") ?? ProcessInfo.processInfo.environment["CPSYNC_UPLINK_TOKEN"].flatMap({ $0.isEmpty ? nil : $0 }) else {
             throw UsageError.missingArgument("--token T (or $CPSYNC_UPLINK_TOKEN): the county's token at the higher tier")
@@ -19,9 +19,11 @@ enum UplinkCommand {
         let caFile = args.option("ca-file")
         let every = try args.int("every")
         let quiet = args.flag("quiet")
+        let retryHeld = args.flag("retry-held")
         let store = try DataOption.openExisting(try DataOption.directory(&args))
         try args.checkAllConsumed()
         let uplink = try Uplink(store: store, server: server, token: token, site: site, caFile: caFile)
+        if retryHeld { try uplink.retryHeld() }
         while true {
             do {
                 let s = try uplink.run()
@@ -29,6 +31,14 @@ enum UplinkCommand {
                     Console.out(L10n.pick(
                         en: "uplink \(uplink.site) → \(server): pushed \(s.pushed) change(s) in \(s.batches) batch(es) (\(s.applied) new there, \(s.conflicts) conflict(s) recorded there), pulled \(s.pulled) (\(s.pulledApplied) new here)",
                         zh: "上报 \(uplink.site) → \(server)：推送 \(s.pushed) 条变更，共 \(s.batches) 批（上级新增 \(s.applied) 条，上级记录冲突 \(s.conflicts) 个），拉取 \(s.pulled) 条（本级新增 \(s.pulledApplied) 条）"))
+                }
+                // Held rows are always told (on standard error), new or not: they are not at the higher tier.
+                let held = try uplink.heldRows()
+                if !held.isEmpty {
+                    Console.err(L10n.pick(en: "\(held.count) row(s) held back (the higher tier refused them; everything else went; fix the row at the county and it goes again, or run with --retry-held):",
+                                          zh: "\(held.count) 条记录被上级拒绝，暂缓上报（其余已上报；在本县修正该记录后会自动重新上报，或使用 --retry-held）："))
+                    for h in held { Console.err("  \(h.table)/\(h.pk): \(h.reason)") }
+                    if every == nil { return ExitCode.dataError.rawValue }
                 }
             } catch {
                 guard let every else { throw error }
@@ -62,6 +72,40 @@ final class Uplink {
 
     struct Summary {
         var batches = 0, pushed = 0, applied = 0, conflicts = 0, pulled = 0, pulledApplied = 0
+        /// Rows the higher tier refused this round (set aside; the rest went).
+        var held: [(table: String, pk: String, reason: String)] = []
+    }
+
+    /// Rows the higher tier refused, with the reason: set aside so that the rest goes (one bad row never blocks the
+    /// others). A held row goes again, whole, when it is written again at the county; `--retry-held` sends everything
+    /// again.
+    static let heldSQL = """
+        CREATE TABLE IF NOT EXISTS _srv_uplink_held (
+          tbl TEXT NOT NULL, pk TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
+          PRIMARY KEY (tbl, pk)
+        );
+        """
+
+    /// The rows set aside, oldest first.
+    func heldRows() throws -> [(table: String, pk: String, reason: String)] {
+        try store.write { r in
+            try r.database.execute(Self.heldSQL)
+            return try r.database.query("SELECT tbl, pk, reason FROM _srv_uplink_held ORDER BY at, tbl, pk").map {
+                (table: $0[0].stringValue ?? "", pk: $0[1].stringValue ?? "", reason: $0[2].stringValue ?? "")
+            }
+        }
+    }
+
+    /// Forgets every held row and sends everything again from the start (the higher tier answers what it has as
+    /// already known).
+    func retryHeld() throws {
+        try store.write { r in
+            try r.database.transaction {
+                try r.database.execute(Self.heldSQL)
+                try r.database.run("DELETE FROM _srv_uplink_held")
+                for k in [Key.pushCursor, Key.pushSince] { try r.setMeta(k, .integer(0)) }
+            }
+        }
     }
 
     init(store: ServerStore, server: String, token: String, site: String?, caFile: String?) throws {
@@ -126,21 +170,8 @@ final class Uplink {
             let page = try store.write { r in
                 try r.changes(after: cursor, since: since, maxChanges: ProtocolLimits.maxChangesPerPush, maxBytes: 1 << 20)
             }
-            let up = Self.upward(page.changes, own: own, root: site)
-            if !up.isEmpty {
-                var bytes = Array("tier|\(site)|\(since)|\(cursor)|".utf8)
-                bytes += PullResponse(changes: up, cursor: 0, hasMore: false).encoded()
-                let batchId = String(SHA256.hex(bytes).prefix(32))
-                let body = PushRequest(schemaVersion: CPPCCSchema.version, batchId: batchId, site: site, changes: up).encoded()
-                let answer: PushResponse
-                do { answer = try transport.call("POST", "/v1/tier/push", body: body, as: PushResponse.self) } catch {
-                    throw UplinkError.client(server, error)
-                }
-                summary.batches += 1
-                summary.pushed += up.count
-                summary.applied += answer.applied
-                summary.conflicts += answer.conflicts
-            }
+            let up = try wholeHeldRows(Self.upward(page.changes, own: own, root: site))
+            if !up.isEmpty { try send(up, label: "\(since)|\(cursor)", summary: &summary) }
             let (next, more) = (page.cursor, page.hasMore)
             try store.write { r in
                 try r.database.transaction {
@@ -151,6 +182,60 @@ final class Uplink {
             cursor = next
             if !more { since = next; break }
         }
+    }
+
+    /// Sends one batch. A row the higher tier refuses (it names the change and its table) is set aside with the
+    /// reason and the rest is sent again; a refusal of the whole county (a site id, the token) stops the round.
+    func send(_ changes: [Change], label: String, summary: inout Summary) throws {
+        var batch = changes
+        while !batch.isEmpty {
+            var bytes = Array("tier|\(site)|\(label)|".utf8)
+            bytes += PullResponse(changes: batch, cursor: 0, hasMore: false).encoded()
+            let batchId = String(SHA256.hex(bytes).prefix(32))
+            let body = PushRequest(schemaVersion: CPPCCSchema.version, batchId: batchId, site: site, changes: batch).encoded()
+            let result: Result<PushResponse, ClientError>
+            do { result = .success(try transport.call("POST", "/v1/tier/push", body: body, as: PushResponse.self)) } catch {
+                result = .failure(error)
+            }
+            switch result {
+            case .success(let answer):
+                summary.batches += 1
+                summary.pushed += batch.count
+                summary.applied += answer.applied
+                summary.conflicts += answer.conflicts
+                // Rows that went are no longer held.
+                let sent = Set(batch.map(RowKey.init))
+                try store.write { r in
+                    try r.database.execute(Self.heldSQL)
+                    for k in sent { try r.database.run("DELETE FROM _srv_uplink_held WHERE tbl = ? AND pk = ?", [.text(k.table), .text(k.pk)]) }
+                }
+                return
+            case .failure(let error):
+                guard case .server(let status, let e) = error, [400, 403, 422].contains(status), let i = e.index, i >= 0, i < batch.count,
+                      e.table != nil, !(batch[i].table == "sites" && e.message.contains("carries site id")) else {
+                    throw UplinkError.client(server, error)
+                }
+                let key = RowKey(batch[i])
+                try store.write { r in
+                    try r.database.execute(Self.heldSQL)
+                    try r.database.run("INSERT OR REPLACE INTO _srv_uplink_held(tbl, pk, code, reason, at) VALUES (?, ?, ?, ?, ?)",
+                                       [.text(key.table), .text(key.pk), .text(e.code.rawValue), .text(e.message), .integer(HLC.wallClock().milliseconds)])
+                }
+                summary.held.append((key.table, key.pk, e.message))
+                batch.removeAll { RowKey($0) == key }
+            }
+        }
+    }
+
+    /// A held row that shows up again was written again: it goes whole (the page holds only its newer cells, and the
+    /// higher tier never had the older ones).
+    func wholeHeldRows(_ changes: [Change]) throws -> [Change] {
+        let held = Set(try heldRows().map { RowKey(table: $0.table, pk: $0.pk) })
+        let again = Set(changes.map(RowKey.init)).intersection(held)
+        guard !again.isEmpty else { return changes }
+        let own = try ownSites()
+        let whole = try store.write { r in try r.changes(after: 0, since: 0) }.changes.filter { again.contains(RowKey($0)) }
+        return changes.filter { !again.contains(RowKey($0)) } + Self.upward(whole, own: own, root: site)
     }
 
     func pull(_ summary: inout Summary) throws {
@@ -247,6 +332,7 @@ final class UplinkLoop: @unchecked Sendable {
                     log.event("uplink", ["site": .text(uplink.site), "server": .text(uplink.server), "pushed": .integer(Int64(s.pushed)),
                                          "applied": .integer(Int64(s.applied)), "conflicts": .integer(Int64(s.conflicts)),
                                          "pulled": .integer(Int64(s.pulled)), "pulled_applied": .integer(Int64(s.pulledApplied)),
+                                         "held": .integer(Int64((try? uplink.heldRows().count) ?? 0)),
                                          "ms": .integer(Int64(Date().timeIntervalSince(started) * 1000))])
                 } catch {
                     // Everything stays queued; the next round tries again.

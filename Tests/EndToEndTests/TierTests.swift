@@ -320,6 +320,40 @@ import Testing
         #expect(try Self.tierAdd(city.dataDir, id: "330105", name: "拱墅区政协", parent: Self.cityCode).count > 20)
     }
 
+    @Test func aRowTheCityRefusesIsHeldBackAndTheRestStillGoes() throws {
+        let ws = Workspace("tier-held")
+        defer { ws.cleanup() }
+        let (city, _) = try Self.makeCity(ws)
+        let a = try TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委")], serverID: "330102-cpsyncd", ws: ws, city: city)
+        defer { city.stop(); a.daemon.stop() }
+        try city.start()
+        try a.daemon.start()
+        let countyOffice = try a.office("330102", ws: ws), qingbo = try a.office("330102-qingbo", ws: ws)
+        try countyOffice.must(["sync"])
+        try qingbo.must(["sync"])
+        // A member filed under the city's own site id by mistake: the county accepts it, the city must not.
+        try countyOffice.sql("INSERT INTO members(id, name, sector, site_id) VALUES ('m-bad', '错挂委员', '经济界', '3301')")
+        try qingbo.sql("INSERT INTO proposals(id, title, site_id, status) VALUES ('p-good', '关于河坊街业态提升的建议', '330102-qingbo', 'submitted')")
+        try countyOffice.must(["sync"])
+        try qingbo.must(["sync"])
+        let held = try a.uplink(to: city)
+        #expect(held.status == 65 && held.stderr.contains("1 row(s) held back") && held.stderr.contains("members/m-bad")
+                && held.stderr.contains("outside county '330102'"), "\(held.stdout) \(held.stderr)")
+        let cityDB = { try Database(path: city.dataDir + "/county.db") }
+        #expect(try cityDB().scalar("SELECT title FROM proposals WHERE id = 'p-good'") == .text("关于河坊街业态提升的建议"))
+        #expect(try cityDB().scalar("SELECT count(*) FROM members") == .integer(0))
+        // Still told on the next round; the county keeps the row.
+        #expect(try a.uplink(to: city).stderr.contains("members/m-bad"))
+        #expect(try Database(path: a.db).scalar("SELECT name FROM members WHERE id = 'm-bad'") == .text("错挂委员"))
+        // Fixed at the county: the row goes again, whole.
+        try countyOffice.sql("UPDATE members SET site_id = '330102-qingbo' WHERE id = 'm-bad'")
+        try countyOffice.must(["sync"])
+        let fixed = try a.uplink(to: city)
+        #expect(fixed.ok && !fixed.stderr.contains("held back"), "\(fixed.stderr)")
+        #expect(try cityDB().query("SELECT name, sector, site_id FROM members WHERE id = 'm-bad'") == [[.text("错挂委员"), .text("经济界"), .text("330102-qingbo")]])
+        #expect(try Self.subtreeDump(a.db, county: a.code) == Self.subtreeDump(city.dataDir + "/county.db", county: a.code))
+    }
+
     @Test func aConflictBetweenTwoOfficesOfOneCountyIsReviewedAtThatCountyOnly() throws {
         let ws = Workspace("tier-conflict")
         defer { ws.cleanup() }
