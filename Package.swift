@@ -22,7 +22,7 @@ let package = Package(
         .target(name: "CPSyncServer", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
         .target(name: "CPSyncClient", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI"]),
         .executableTarget(name: "cpsync", dependencies: ["CPSyncClient", "CPSyncProtocol", "CPPCC", "CPSyncCLI"]),
-        .executableTarget(name: "cpsyncd", dependencies: ["CPSyncServer", "CPSyncCLI", "CPSyncHTTP"]),
+        .executableTarget(name: "cpsyncd", dependencies: ["CPSyncServer", "CPSyncClient", "CPSyncCLI", "CPSyncHTTP"]),
         .executableTarget(
             name: "cpsync-bench",
             dependencies: ["CSQLite", "CLinux", "CPSyncCore", "CPSyncProtocol", "CPSyncServer", "CPSyncClient", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),

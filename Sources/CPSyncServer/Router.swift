@@ -62,6 +62,7 @@ public struct Router: HTTPResponder {
                 guard case .site(let site) = try authenticate(req) else {
                     throw ErrorBody(code: .forbidden, message: "pushes need a site token, not an admin token")
                 }
+                try tier.refuseOfficeSync(.site(site))
                 let (body, replayed): ([UInt8], Bool)
                 do { (body, replayed) = try sync.push(try WireEncoding.plainPushBody(req), site: site) } catch {
                     admin.activity.refused(site: site, error)
@@ -76,10 +77,12 @@ public struct Router: HTTPResponder {
                 guard case .site(let relayer) = try authenticate(req) else {
                     throw ErrorBody(code: .forbidden, message: "relaying needs a site token, not an admin token")
                 }
+                try tier.refuseOfficeSync(.site(relayer))
                 return ("relay", .init(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]),
                                        body: try ChangeFileImporter(service: sync).relay(req.body, by: relayer)))
             case ("GET", "/v1/pull"):
                 let principal = try authenticate(req)
+                try tier.refuseOfficeSync(principal)
                 let query = try PullQuery(parameters: req.query)
                 if let problem = ErrorBody.versionProblem(protocolVersion: query.protocolVersion, officeSchema: query.schemaVersion,
                                                           serverSchema: CPPCCSchema.version) {
@@ -92,9 +95,24 @@ public struct Router: HTTPResponder {
                 }
                 return ("pull", WireEncoding.pullResponse(page, for: req))
             case ("GET", "/v1/snapshot"):
-                return ("snapshot", json(try snapshots.manifest(for: try authenticate(req), query: req.query)))
+                let principal = try authenticate(req)
+                try tier.refuseOfficeSync(principal)
+                return ("snapshot", json(try snapshots.manifest(for: principal, query: req.query)))
             case ("GET", "/v1/whoami"):
                 return ("whoami", json(try WhoAmI.response(for: try authenticate(req), store: sync.store)))
+            case ("POST", "/v1/tier/push"):
+                let (body, replayed) = try tier.push(req.body, principal: try authenticate(req))
+                var response = HTTPResponse.json(body)
+                if replayed { response.headers.set("CPSync-Replayed", "true") }
+                return ("tier_push", response)
+            case ("GET", "/v1/tier/pull"):
+                let principal = try authenticate(req)
+                let query = try PullQuery(parameters: req.query)
+                if let problem = ErrorBody.versionProblem(protocolVersion: query.protocolVersion, officeSchema: query.schemaVersion,
+                                                          serverSchema: CPPCCSchema.version) {
+                    throw problem
+                }
+                return ("tier_pull", json(try tier.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)))
             case ("GET", "/metrics"):
                 return ("metrics", .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
             case ("GET", "/v1/admin/conflicts"):
@@ -140,7 +158,9 @@ public struct Router: HTTPResponder {
                 }
             }
             if parts.count == 4, parts[1] == "v1", parts[2] == "snapshot", req.method == "GET" {
-                return ("snapshot_bytes", try snapshots.bytes(parts[3], principal: try authenticate(req), range: req.headers["Range"]))
+                let principal = try authenticate(req)
+                try tier.refuseOfficeSync(principal)
+                return ("snapshot_bytes", try snapshots.bytes(parts[3], principal: principal, range: req.headers["Range"]))
             }
             if path == "/admin" || path.hasPrefix("/admin/"), req.method == "GET" || req.method == "HEAD" {
                 return ("admin_page", AdminPage.response(for: path))
@@ -168,6 +188,9 @@ public struct Router: HTTPResponder {
         default: path.hasPrefix("/v1/admin") ? "admin" : "other"
         }
     }
+
+    /// County → city → province (Tier.swift).
+    private var tier: TierService { TierService(store: sync.store, maxSkewMs: sync.maxSkewMs, log: log) }
 
     private func zh(_ req: HTTPRequest) -> Bool { FieldLabels.prefersChinese(req.headers["Accept-Language"]) }
 

@@ -58,7 +58,7 @@ public struct SyncService: Sendable {
         // anything else is refused rather than registered (a bad office must not grow the site table).
         let baseSites = Set(request.changes.compactMap { $0.base?.site })
         if !baseSites.isEmpty {
-            let known = Set((try? store.sites().map(\.id)) ?? []).union([store.siteID])
+            let known = Set((try? store.sites().map(\.id)) ?? []).union([store.siteID]).union(store.knownVersionSites())
             if let (i, c) = request.changes.enumerated().first(where: { $0.element.base.map { !known.contains($0.site) } ?? false }) {
                 throw ErrorBody(code: .badRequest,
                                 message: "change \(i) has a base from site '\(c.base!.site)', which this server does not know; nothing was applied",

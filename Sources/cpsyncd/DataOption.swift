@@ -1,4 +1,5 @@
 import CPSyncCLI
+import CPSyncCore
 import CPSyncServer
 import Foundation
 
@@ -18,7 +19,35 @@ enum DataOption {
     }
 
     static func open(_ args: inout Arguments) throws -> ServerStore {
-        try open(try directory(&args))
+        let dir = try directory(&args)
+        return try open(dir, serverID: serverID(&args))
+    }
+
+    /// `--server-id ID`, else `$CPSYNCD_SERVER_ID`: the site id of a new data directory's own replica (default
+    /// `cpsyncd`). Daemons that join a tier (county → city → province) each need their own, e.g. `330102-cpsyncd`.
+    static func serverID(_ args: inout Arguments) -> String? {
+        if let given = args.option("server-id") { return given }
+        let env = ProcessInfo.processInfo.environment["CPSYNCD_SERVER_ID"]
+        return env.flatMap { $0.isEmpty ? nil : $0 }
+    }
+
+    /// Opens (creating when absent) with the server id asked for; an existing directory must already have it.
+    static func open(_ directory: String, serverID: String?) throws -> ServerStore {
+        guard let serverID else { return try open(directory) }
+        guard Replica.isValidSiteID(serverID) else { throw ServerError.badSiteID(serverID) }
+        let store: ServerStore
+        do {
+            store = try ServerStore(dataDirectory: directory, siteID: serverID)
+        } catch {
+            throw ServerError.dataDirectory(L10n.pick(en: "cannot open the data directory \(directory): \(error)",
+                                                      zh: "无法打开数据目录 \(directory)：\(error)"))
+        }
+        guard store.siteID == serverID else {
+            throw ServerError.dataDirectory(L10n.pick(
+                en: "the data directory \(directory) was created with server id '\(store.siteID)', not '\(serverID)': a server id is fixed when the directory is created (drop --server-id, or give it '\(store.siteID)')",
+                zh: "数据目录 \(directory) 创建时的服务器标识是 '\(store.siteID)'，不是 '\(serverID)'：服务器标识在创建数据目录时确定（去掉 --server-id，或改为 '\(store.siteID)'）"))
+        }
+        return store
     }
 
     /// Opens `directory`, creating it when absent (`serve`, `site add`, `admin add` start a new county).

@@ -12,6 +12,14 @@ enum ServeCommand {
         let maxConnections = try args.int("max-connections") ?? 4096
         let maxBody = try args.int("max-body-bytes") ?? (16 << 20)
         let quiet = args.flag("quiet")
+        // County → city → province: run `uplink` on a timer beside the server (Protocol/README.md §18).
+        let uplinkServer = args.option("uplink-server")
+        let uplinkToken = args.option("uplink-token") ?? ProcessInfo.processInfo.environment["CPSYNC_UPLINK_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+        let uplinkSite = args.option("uplink-site"), uplinkCA = args.option("uplink-ca-file")
+        let uplinkEvery = try args.int("uplink-every") ?? 300
+        if uplinkServer != nil && uplinkToken == nil {
+            throw UsageError.missingArgument("--uplink-token T (or $CPSYNC_UPLINK_TOKEN): the county's token at the higher tier")
+        }
         // One daemon per data directory; `restore` refuses while the lock is held.
         let lock = ServerLock(dataDirectory: try DataOption.directory(&args))
         try lock.acquire()
@@ -31,9 +39,15 @@ enum ServeCommand {
         let router = Router(store: store, maxSkewMs: Int64(skew) * 1000, log: EventLog(enabled: !quiet))
         let server = HTTPServer(configuration: config, responder: router)
         try server.start()
+        let uplink = try uplinkServer.map { server in
+            UplinkLoop(uplink: try Uplink(store: store, server: server, token: uplinkToken ?? "", site: uplinkSite, caFile: uplinkCA),
+                       every: uplinkEvery, log: router.log)
+        }
+        uplink?.start()
         Console.err("{\"event\":\"listening\",\"address\":\"\(config.host):\(server.boundPort)\",\"data\":\"\(store.dataDirectory)\",\"site\":\"\(store.siteID)\"}")
         StopSignals.wait()
         Console.err("{\"event\":\"stopping\"}")
+        uplink?.stop(waitingUpTo: 30)
         server.shutdown(gracePeriodSeconds: 30)
         Console.err("{\"event\":\"stopped\"}")
         return 0

@@ -14,9 +14,10 @@ enum SiteCommand {
             let id = try args.required("id"), name = try args.required("name"), kind = try args.required("kind")
             let parent = args.option("parent")
             let data = try DataOption.directory(&args)
+            let serverID = DataOption.serverID(&args)
             try Accounts.noPositionals(args)
             try args.checkAllConsumed()
-            let store = try DataOption.open(data)
+            let store = try DataOption.open(data, serverID: serverID)
             let token = try store.addSite(id: id, name: name, kind: kind, parent: parent)
             Console.err(L10n.pick(en: "site '\(id)' added; its token (shown only once, give it to the office):",
                                   zh: "站点 '\(id)' 已添加；令牌如下（只显示这一次，请交给该办公室）："))

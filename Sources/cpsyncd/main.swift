@@ -14,6 +14,8 @@ let verbs: [String: ([String]) throws -> Int32] = [
     "restore": RestoreCommand.run,
     "doctor": DoctorCommand.run,
     "import": ImportCommand.run,
+    "uplink": UplinkCommand.run,
+    "tier": TierCommand.run,
 ]
 
 let argv = Array(CommandLine.arguments.dropFirst())

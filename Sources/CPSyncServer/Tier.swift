@@ -1,0 +1,413 @@
+import CPPCC
+import CPSyncCore
+import CPSyncProtocol
+import Foundation
+
+/// County → city → province (Protocol/README.md §18). A county daemon syncs upward as an office of a higher-level
+/// daemon (`cpsyncd uplink`): same messages, same merge, its own cursors. At the higher tier the county is a
+/// registered site of kind `county` under the higher tier's root, marked as a *member county* (`cpsyncd tier add`);
+/// its subtree is the county's site tree as synced up. Member counties use `/v1/tier/push` and `/v1/tier/pull` only:
+///
+/// - a push may carry changes written by any site the county owns (its offices and its daemon), never a site id
+///   that another county or the higher tier itself owns (refused, 403, nothing applied); the first county to send a
+///   site id owns it (`_srv_tier_sites`), which is also how the higher tier tells which county a record came from;
+/// - every row a push touches must lie in the county's subtree, before and after (the higher tier's own rows and
+///   other counties' rows are out of reach), and the county's own site row is the higher tier's;
+/// - members' personal data (`Tier.personalColumns`) never comes up: the uplink leaves it out, the higher tier
+///   refuses it, and it never goes down either, so the county's own copy cannot be overwritten from above;
+/// - a conflict between two sites of one county is the county's to review (it recorded it when both versions met
+///   there): the higher tier does not record it again; conflicts between counties, or with its own edits, it records;
+/// - a pull returns the county's subtree only (`TierScope`), without the county's own site row.
+public enum Tier {
+    /// Members' personal data: phone, WeChat id (schema v3) and any ID-like column added later. It stays in the county.
+    public static let personalColumns: [String: Set<String>] = ["members": ["phone", "wechat"]]
+
+    public static func isPersonal(_ c: Change) -> Bool {
+        guard let column = c.column else { return false }
+        return personalColumns[c.table]?.contains(column) ?? false
+    }
+
+    /// Which county owns which site id (version sites and site-tree ids share one namespace).
+    static let registrySQL = """
+        CREATE TABLE IF NOT EXISTS _srv_tier_sites (
+          site TEXT PRIMARY KEY NOT NULL, county TEXT NOT NULL, at INTEGER NOT NULL
+        );
+        """
+
+    /// Where a site lies relative to a member county's subtree, read from the higher tier's site tree.
+    enum Placement { case inside, outside, unknown }
+
+    static func placement(of site: String, county: String, in db: Database) throws -> Placement {
+        var current = site
+        for _ in 0..<64 {
+            if current == county { return .inside }
+            guard let row = try db.query("SELECT parent_id FROM sites WHERE id = ?", [.text(current)]).first else {
+                // Not in the tree (yet): a site of a later page, or no site at all. Nobody else's.
+                return .unknown
+            }
+            guard let parent = row[0].stringValue else { return .outside }
+            current = parent
+        }
+        return .outside
+    }
+
+    /// The site that owns a row of the CPPCC tables: `.text(site)`, `.null` (no site: anyone's), or nil when the
+    /// row (or, for a child row, its parent) is not there.
+    static func owner(table: String, pk: String, in db: Database) throws -> Value? {
+        let sql: String
+        switch table {
+        case "sites": sql = "SELECT id FROM sites WHERE id = ?"
+        case "members", "proposals", "social_reports", "activities": sql = "SELECT site_id FROM \(table) WHERE id = ?"
+        case "proposal_cosigners", "proposal_handlers":
+            sql = "SELECT p.site_id FROM \(table) c JOIN proposals p ON p.id = c.proposal_id WHERE c.id = ?"
+        case "activity_participants": sql = "SELECT a.site_id FROM activity_participants c JOIN activities a ON a.id = c.activity_id WHERE c.id = ?"
+        default: return nil
+        }
+        return try db.query(sql, [.text(pk)]).first?[0]
+    }
+}
+
+/// What a member county holds of the higher tier: its own subtree's rows (not its own site row, which is the
+/// higher tier's), and records without a site. Nothing of other counties: no filed proposals of theirs either.
+public final class TierScope: RowScope {
+    public let county: String
+    let database: Database
+    private var placements: [String: Tier.Placement] = [:]
+    private var parents: [String: Value] = [:]
+
+    public init(county: String, database: Database) {
+        self.county = county
+        self.database = database
+    }
+
+    public func scopeColumns(of table: String) -> [String] {
+        switch table {
+        case "sites": ["parent_id"]
+        case "members", "social_reports", "activities", "proposals": ["site_id"]
+        case "proposal_cosigners", "proposal_handlers": ["proposal_id"]
+        case "activity_participants": ["activity_id"]
+        default: []
+        }
+    }
+
+    func owns(_ site: Value) throws -> Bool {
+        guard case .text(let s) = site else { return site.isNull }
+        if let p = placements[s] { return p == .inside }
+        let p = try Tier.placement(of: s, county: county, in: database)
+        placements[s] = p
+        return p == .inside
+    }
+
+    private func parentSite(_ table: String, _ id: Value) throws -> Value? {
+        guard case .text(let key) = id else { return nil }
+        if let p = parents[table + "\u{0}" + key] { return p }
+        guard let row = try database.query("SELECT site_id FROM \(table) WHERE id = ?", [.text(key)]).first else { return nil }
+        parents[table + "\u{0}" + key] = row[0]
+        return row[0]
+    }
+
+    public func contains(table: String, pk: String, value: (String) -> Value) throws -> Bool {
+        switch table {
+        case "sites":
+            if pk == county { return false }
+            return try owns(.text(pk))
+        case "members", "social_reports", "activities", "proposals": return try owns(value("site_id"))
+        case "proposal_cosigners", "proposal_handlers":
+            guard let site = try parentSite("proposals", value("proposal_id")) else { return false }
+            return try owns(site)
+        case "activity_participants":
+            guard let site = try parentSite("activities", value("activity_id")) else { return false }
+            return try owns(site)
+        default: return false
+        }
+    }
+}
+
+extension ServerStore {
+    /// Which registered sites are member counties (`cpsyncd tier add`). A plain site of kind county with a parent
+    /// (e.g. 县政协机关 under the county) is an office, not a member county.
+    static let tierMembersSQL = """
+        CREATE TABLE IF NOT EXISTS _srv_tier_members (site TEXT PRIMARY KEY NOT NULL, created_at INTEGER NOT NULL);
+        """
+
+    /// Registers a county below this server (a county under this city, a city under this province): a site of kind
+    /// county under `parent`, marked as a member county. Returns its token (shown once).
+    public func addMemberCounty(id: String, name: String, parent: String, actor: String = ServerStore.commandLineActor()) throws -> String {
+        if try sites().contains(where: { $0.id == id }) { throw ServerError.siteExists(id) }
+        // The mark goes first: a crash between the two leaves a mark without a site, which means nothing.
+        try write { r in
+            try r.database.transaction {
+                try r.database.execute(Self.tierMembersSQL)
+                try r.database.run("INSERT OR IGNORE INTO _srv_tier_members(site, created_at) VALUES (?, ?)",
+                                   [.text(id), .integer(HLC.wallClock().milliseconds)])
+            }
+        }
+        do {
+            return try addSite(id: id, name: name, kind: SiteKind.county.rawValue, parent: parent, actor: actor)
+        } catch {
+            try? write { r in try r.database.run("DELETE FROM _srv_tier_members WHERE site = ?", [.text(id)]) }
+            throw error
+        }
+    }
+
+    /// The member counties (registered with `addMemberCounty`), by id.
+    public func memberCounties() throws -> [RegisteredSite] {
+        let members = try read { r -> Set<String> in
+            guard try r.database.scalar("SELECT count(*) FROM sqlite_master WHERE name = '_srv_tier_members'")?.int64Value == 1 else { return [] }
+            return Set(try r.database.query("SELECT site FROM _srv_tier_members").compactMap { $0[0].stringValue })
+        }
+        return try sites().filter { members.contains($0.id) && $0.kind == SiteKind.county.rawValue }
+    }
+
+    /// Whether `site` is a member county (registered with `cpsyncd tier add`). It syncs through `/v1/tier/*` only.
+    public func isMemberCounty(_ site: String) -> Bool {
+        (try? read { r in
+            try r.database.scalar("""
+                SELECT count(*) FROM _srv_sites s JOIN _srv_tier_members m ON m.site = s.id WHERE s.id = ? AND s.kind = 'county'
+                """, [.text(site)])?.int64Value == 1
+        }) ?? false
+    }
+
+    /// Every version site this replica knows (whoever wrote what it holds), for checking the bases of a push: an
+    /// office may have edited a cell the higher tier wrote.
+    public func knownVersionSites() -> Set<String> {
+        Set((try? read { r in try r.database.query("SELECT uuid FROM _cp_sites").compactMap { $0[0].stringValue } }) ?? [])
+    }
+
+    /// The site ids each member county owns (`site`, `county`), for attribution.
+    public func tierSites() throws -> [(site: String, county: String)] {
+        try read { r in
+            guard try r.database.scalar("SELECT count(*) FROM sqlite_master WHERE name = '_srv_tier_sites'")?.int64Value == 1 else { return [] }
+            return try r.database.query("SELECT site, county FROM _srv_tier_sites ORDER BY county, site").map {
+                (site: $0[0].stringValue ?? "", county: $0[1].stringValue ?? "")
+            }
+        }
+    }
+}
+
+/// The higher tier's side of `cpsyncd uplink`: a member county's push and pull.
+public struct TierService: Sendable {
+    public let store: ServerStore
+    public let maxSkewMs: Int64
+    public let log: EventLog
+
+    public init(store: ServerStore, maxSkewMs: Int64 = ProtocolLimits.maxSkewMs, log: EventLog = EventLog()) {
+        self.store = store
+        self.maxSkewMs = maxSkewMs
+        self.log = log
+    }
+
+    /// `/v1/push` and `/v1/pull` refuse a member county: kind county would let it write and read everything there.
+    public func refuseOfficeSync(_ principal: Principal) throws(ErrorBody) {
+        guard case .site(let site) = principal, store.isMemberCounty(site) else { return }
+        throw ErrorBody(code: .forbidden,
+                        message: "site '\(site)' is a county below this server (`cpsyncd tier add`): it syncs with `cpsyncd uplink` (/v1/tier/push and /v1/tier/pull), not as an office; nothing was applied",
+                        site: site)
+    }
+
+    func requireMember(_ principal: Principal) throws(ErrorBody) -> String {
+        guard case .site(let site) = principal else {
+            throw ErrorBody(code: .forbidden, message: "tier sync needs the token of a county registered here, not an admin token")
+        }
+        guard store.isMemberCounty(site) else {
+            throw ErrorBody(code: .forbidden,
+                            message: "site '\(site)' is not a county below this server; register the county with `cpsyncd tier add --id \(site) --name NAME --parent CITY` at this server",
+                            site: site)
+        }
+        return site
+    }
+
+    /// Applies a member county's push in one transaction, idempotently (the batch table of offices, keyed by site).
+    public func push(_ body: [UInt8], principal: Principal, now: Int64 = HLC.wallClock().milliseconds) throws(ErrorBody) -> ([UInt8], Bool) {
+        let county = try requireMember(principal)
+        if let v = body.withUnsafeBytes({ PushRequest.peekProtocolVersion($0) }), !ProtocolVersion.supported.contains(v) {
+            throw ErrorBody.protocolVersion(v)
+        }
+        let request: PushRequest
+        do {
+            request = try PushRequest.decode(body, limits: WireLimits(maxChanges: ProtocolLimits.maxChangesPerPush))
+        } catch {
+            var e = error.errorBody
+            e.message += "; nothing was applied"
+            throw e
+        }
+        try SyncService(store: store).checkSchema(request.schemaVersion)
+        guard request.site == county else {
+            throw ErrorBody(code: .forbidden, message: "this token belongs to county '\(county)', not '\(request.site)'; nothing was applied", site: request.site)
+        }
+        guard !request.batchId.isEmpty, request.batchId.utf8.count <= 128 else {
+            throw ErrorBody(code: .badRequest, message: "batchId must be 1–128 characters")
+        }
+        if let i = request.changes.firstIndex(where: Tier.isPersonal) {
+            let c = request.changes[i]
+            throw ErrorBody(code: .forbidden,
+                            message: "change \(i) carries \(c.table).\(c.column ?? ""), members' personal data, which stays in the county and never goes to a higher tier; nothing was applied",
+                            site: county, table: c.table, column: c.column, index: i)
+        }
+        if let ahead = request.changes.filter({ !SyncService.isKnowledge($0) && ClockPolicy.tooFarAhead($0.version, base: $0.base, nowMs: now, maxSkewMs: maxSkewMs) })
+            .map(\.version.hlc.milliseconds).max() {
+            throw ErrorBody.clockSkew(site: county, skewMs: ahead - now, maxSkewMs: maxSkewMs)
+        }
+        let digest = SyncService.digest(request.changes)
+        let started = Date()
+        do {
+            let (response, replayed, result) = try store.write { r -> ([UInt8], Bool, MergeResult?) in
+                try r.database.transaction {
+                    try r.database.execute(Tier.registrySQL)
+                    if let stored = try r.database.query("SELECT response, digest FROM _srv_batches WHERE site = ? AND batch_id = ?",
+                                                         [.text(county), .text(request.batchId)]).first,
+                       case .blob(let bytes) = stored[0] {
+                        if let storedDigest = stored[1].stringValue, storedDigest != digest {
+                            throw ErrorBody(code: .batchIdReused,
+                                            message: "county \(county) already pushed batch \(request.batchId) with different changes; send these under a new batch id; nothing was applied",
+                                            site: county)
+                        }
+                        return (bytes, true, nil)
+                    }
+                    if let (i, e) = r.firstInvalidChange(in: request.changes) {
+                        var body = SyncService.errorBody(e)
+                        body.index = i
+                        throw body
+                    }
+                    let claims = try checkSiteIDs(request.changes, county: county, db: r.database)
+                    let keys = Self.rows(of: request.changes)
+                    try checkRows(keys, request.changes, county: county, db: r.database, when: "before")
+                    var result = try r.merge(request.changes, actingFor: county)
+                    try checkRows(keys, request.changes, county: county, db: r.database, when: "after")
+                    // Both versions from sites of this county: the county recorded it when they met there.
+                    let countySites = Set(try r.database.query("SELECT site FROM _srv_tier_sites WHERE county = ?", [.text(county)])
+                        .compactMap { $0[0].stringValue }).union(claims).union([county])
+                    var kept: [Conflict] = []
+                    for c in result.conflicts {
+                        if countySites.contains(c.winnerVersion.site) && countySites.contains(c.otherVersion.site) {
+                            try r.database.run("DELETE FROM _cp_conflicts WHERE id = ?", [.integer(Int64(c.id) ?? -1)])
+                        } else {
+                            kept.append(c)
+                        }
+                    }
+                    result.conflicts = kept
+                    for s in claims.sorted() {
+                        try r.database.run("INSERT OR IGNORE INTO _srv_tier_sites(site, county, at) VALUES (?, ?, ?)",
+                                           [.text(s), .text(county), .integer(now)])
+                    }
+                    let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
+                    try r.database.run("INSERT INTO _srv_batches(site, batch_id, digest, response, at) VALUES (?, ?, ?, ?, ?)",
+                                       [.text(county), .text(request.batchId), .text(digest), .blob(response), .integer(now)])
+                    return (response, false, result)
+                }
+            }
+            log.event("tier_push", ["county": .text(county), "batch": .text(request.batchId), "changes": .integer(Int64(request.changes.count)),
+                                    "applied": .integer(Int64(result?.applied ?? 0)), "conflicts": .integer(Int64(result?.conflicts.count ?? 0)),
+                                    "replayed": .integer(replayed ? 1 : 0), "ms": .integer(Int64(Date().timeIntervalSince(started) * 1000))])
+            return (response, replayed)
+        } catch let e as ErrorBody {
+            log.event("tier_push_refused", ["county": .text(county), "batch": .text(request.batchId), "error": .text(e.message)])
+            throw e
+        } catch {
+            if let problem = StorageProblem(error, databasePath: store.databasePath) { throw problem.errorBody(nothingApplied: true) }
+            if let sqlite = SyncService.sqliteError(error), sqlite.isConstraint {
+                throw ConstraintLocator(store: store).errorBody(for: sqlite, in: request.changes)
+            }
+            if let e = error as? ReplicaError { throw SyncService.errorBody(e, databasePath: store.databasePath) }
+            throw ErrorBody(code: .serverError, message: "could not apply the county's push: \(error); nothing was applied")
+        }
+    }
+
+    /// Site ids of a push: every version site of what it wrote and every site-tree row it sends must be this
+    /// county's, or new here (then it becomes this county's); bases and knowledge may name any site. Returns the new
+    /// ids.
+    func checkSiteIDs(_ changes: [Change], county: String, db: Database) throws -> Set<String> {
+        var owners: [String: String] = [:]
+        for row in try db.query("SELECT site, county FROM _srv_tier_sites") {
+            if let s = row[0].stringValue, let c = row[1].stringValue { owners[s] = c }
+        }
+        // Ids this server uses itself: its own, its registered sites (other counties' roots, its own offices), and
+        // every version site it holds that no county claimed.
+        var own = Set(try db.query("SELECT id FROM _srv_sites WHERE id != ?", [.text(county)]).compactMap { $0[0].stringValue })
+        own.insert(store.siteID)
+        let known = Set(try db.query("SELECT uuid FROM _cp_sites").compactMap { $0[0].stringValue })
+        own.formUnion(known.filter { owners[$0] == nil })
+        var claims: Set<String> = []
+        func check(_ site: String, index i: Int, what: String) throws {
+            if site == county || owners[site] == county || claims.contains(site) { return }
+            if let other = owners[site] {
+                throw ErrorBody(code: .forbidden,
+                                message: "change \(i) carries site id '\(site)' (\(what)), which county '\(other)' already uses here; site ids must be unique across the counties of this tier (qualify them with the 6-digit division code, e.g. '\(county)-\(site)'); nothing was applied",
+                                site: site, index: i)
+            }
+            if own.contains(site) {
+                throw ErrorBody(code: .forbidden,
+                                message: "change \(i) carries site id '\(site)' (\(what)), which this higher-tier server uses itself; give the county's office or daemon another id (qualify it with the 6-digit division code, e.g. '\(county)-\(site)'); nothing was applied",
+                                site: site, index: i)
+            }
+            claims.insert(site)
+        }
+        for (i, c) in changes.enumerated() {
+            if c.table == "sites" && c.pk == county {
+                throw ErrorBody(code: .forbidden,
+                                message: "change \(i) writes the county's own site row '\(county)', which belongs to this higher tier (it places the county in its tree); nothing was applied",
+                                site: county, table: "sites", index: i)
+            }
+            if c.table == "sites" { try check(c.pk, index: i, what: "a site of the county's tree") }
+            if !SyncService.isKnowledge(c) { try check(c.version.site, index: i, what: "the writer of the change") }
+        }
+        // Versions a change only names (its base, the knowledge of a death) may be anyone's this county has seen:
+        // never refused; one nobody here uses yet is one of the county's own (an office whose edits were all
+        // overwritten before they went up), and becomes the county's.
+        for c in changes {
+            for s in [c.base?.site, SyncService.isKnowledge(c) ? c.version.site : nil].compactMap({ $0 })
+            where s != county && owners[s] == nil && !own.contains(s) {
+                claims.insert(s)
+            }
+        }
+        return claims
+    }
+
+    static func rows(of changes: [Change]) -> [(key: RowKey, index: Int)] {
+        var seen: Set<RowKey> = []
+        var out: [(key: RowKey, index: Int)] = []
+        for (i, c) in changes.enumerated() where seen.insert(RowKey(c)).inserted { out.append((RowKey(c), i)) }
+        return out
+    }
+
+    /// Every row a push touches lies in the county's subtree (or has no site), before and after the merge.
+    func checkRows(_ keys: [(key: RowKey, index: Int)], _ changes: [Change], county: String, db: Database, when: String) throws {
+        var placements: [String: Tier.Placement] = [:]
+        for (key, i) in keys {
+            guard case .text(let site)? = try Tier.owner(table: key.table, pk: key.pk, in: db) else { continue }
+            let p = try placements[site] ?? Tier.placement(of: site, county: county, in: db)
+            placements[site] = p
+            guard p == .outside else { continue }
+            let message = when == "before"
+                ? "change \(i) writes \(key.table) row '\(key.pk.prefix(80))', which belongs to site '\(site)' outside county '\(county)'; a county writes its own subtree only; nothing was applied"
+                : "change \(i) would place \(key.table) row '\(key.pk.prefix(80))' at site '\(site)', outside county '\(county)'; nothing was applied"
+            throw ErrorBody(code: .forbidden, message: message, site: county, table: key.table, index: i)
+        }
+    }
+
+    /// A member county's pull: its subtree only, without members' personal data.
+    public func pull(after: Int64, since: Int64? = nil, limit: Int, maxBytes: Int? = nil, principal: Principal) throws(ErrorBody) -> PullResponse {
+        let county = try requireMember(principal)
+        do {
+            let page = try store.read { r -> ChangePage in
+                let latest = try r.sequence
+                if after > latest {
+                    throw ErrorBody(code: .cursorAhead,
+                                    message: "cursor \(after) is beyond this server's latest change \(latest): its database was restored from an older backup; the uplink pulls everything again (nothing is lost)")
+                }
+                return try r.changes(after: after, since: since, maxChanges: limit, maxBytes: maxBytes ?? Int.max,
+                                     scope: TierScope(county: county, database: r.database))
+            }
+            let changes = page.changes.filter { !Tier.isPersonal($0) }
+            log.event("tier_pull", ["county": .text(county), "after": .integer(after), "cursor": .integer(page.cursor),
+                                    "changes": .integer(Int64(changes.count))])
+            return PullResponse(changes: changes, cursor: page.cursor, hasMore: page.hasMore)
+        } catch let e as ErrorBody {
+            throw e
+        } catch let e as ReplicaError {
+            throw SyncService.errorBody(e, databasePath: store.databasePath)
+        } catch {
+            throw ErrorBody(code: .serverError, message: "could not read changes: \(error)")
+        }
+    }
+}
