@@ -18,11 +18,11 @@ TOKENS="$DEMO/tokens"
 if [ ! -f "$TOKENS" ]; then
   say "registering the county and two township offices (tokens are kept in $TOKENS)"
   suffix=""
-  if "$BIN/cpsyncd" site list --data "$DATA" | grep -q '^huashan '; then suffix="-$(date +%s)"; fi
+  if "$BIN/cpsyncd" site list --data "$DATA" 2>/dev/null | grep -q '^huashan '; then suffix="-$(date +%s)"; fi
   # A data directory made by an older cpsyncd uses `county` as the server's own id: the county office is then
   # `county-office` (site add says so).
   COUNTY_ID=county
-  if "$BIN/cpsyncd" site list --data "$DATA" | grep -q '^county '; then COUNTY_ID="county$suffix"; fi
+  if "$BIN/cpsyncd" site list --data "$DATA" 2>/dev/null | grep -q '^county '; then COUNTY_ID="county$suffix"; fi
   COUNTY=$("$BIN/cpsyncd" site add --data "$DATA" --id "$COUNTY_ID" --name "某县政协" --kind county 2>/dev/null) || {
     COUNTY_ID="county-office$suffix"
     COUNTY=$("$BIN/cpsyncd" site add --data "$DATA" --id "$COUNTY_ID" --name "某县政协" --kind county 2>/dev/null)
