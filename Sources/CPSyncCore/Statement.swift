@@ -118,6 +118,14 @@ public final class Statement {
         while try step() {}
     }
 
+    /// Resets, lets `bind` bind the parameters one by one (no array of values), runs to completion and resets.
+    public func execute(binding bind: (Statement) throws -> Void) throws {
+        reset()
+        defer { sqlite3_reset(handle) }
+        try bind(self)
+        while try step() {}
+    }
+
     /// Binds, collects every row as an array of values, and resets.
     public func query(_ values: [Value] = []) throws(SQLiteError) -> [[Value]] {
         reset()
