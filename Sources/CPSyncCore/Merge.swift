@@ -84,7 +84,7 @@ struct MergeValidator {
 
     func validate(_ changes: [Change]) throws {
         var state = State()
-        for c in changes { try validate(c, &state) }
+        for i in changes.indices { try validate(changes[i], &state) }
     }
 
     /// What one pass remembers between changes: a run of one row's changes checks the table and key once.
@@ -98,7 +98,7 @@ struct MergeValidator {
 
     func validate(_ c: Change, _ state: inout State) throws {
         let t: SyncedTable
-        if let cached = state.table, cached.name == c.table {
+        if let cached = state.table, UTF8Bytes.equal(cached.name, c.table) {
             t = cached
         } else {
             guard let found = replica.tables[c.table] else { throw ReplicaError.unknownTable(c.table) }

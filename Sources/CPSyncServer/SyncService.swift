@@ -206,37 +206,48 @@ public struct SyncService: Sendable {
     }
 
     /// What tells a re-sent batch from a different one: SHA-256 (hex) of the batch's changes in a compact binary
-    /// form (every field length-prefixed or fixed-size, so two different lists of changes never share it), marked
-    /// with `digestPrefix`. A function of the decoded changes, not of the body's spelling, like the canonical-JSON
-    /// digest stored before it (`jsonDigest`), which is still what answers stored without the prefix are compared
-    /// with; the binary form hashes about half the bytes and needs no JSON encoding.
+    /// form, marked with `digestPrefix`. A function of the decoded changes, not of the body's spelling, like the
+    /// canonical-JSON digest stored before it (`jsonDigest`), which is still what answers stored without the prefix
+    /// are compared with. The form decodes unambiguously (so two different lists of changes never share it): numbers
+    /// are varints, strings a varint length and their bytes, and a table, key or site equal to the previous change's
+    /// is one byte. A batch is grouped by row, so this hashes about a fifth of the JSON's bytes.
     static func digest(_ changes: [Change]) -> String {
         var out: [UInt8] = []
-        out.reserveCapacity(changes.count * 120)
-        func int(_ v: Int64) {
-            var u = UInt64(bitPattern: v)
-            for _ in 0..<8 { out.append(UInt8(truncatingIfNeeded: u)); u >>= 8 }
+        out.reserveCapacity(changes.count * 40 + 16)
+        func varint(_ v: UInt64) {
+            var v = v
+            while v >= 0x80 { out.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }
+            out.append(UInt8(v))
         }
-        func bytes(_ s: String) {
-            int(Int64(s.utf8.count))
+        func int(_ v: Int64) { varint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
+        func string(_ s: String) {
+            varint(UInt64(s.utf8.count))
             out.append(contentsOf: s.utf8)
         }
-        int(Int64(changes.count))
+        /// 0: the same bytes as `previous`; 1 and the string otherwise.
+        func repeated(_ s: String, _ previous: String?) {
+            if let previous, UTF8Bytes.equal(previous, s) { out.append(0) } else { out.append(1); string(s) }
+        }
+        varint(UInt64(changes.count))
+        var previous: Change?
+        var previousHLC: Int64 = 0
         for c in changes {
-            bytes(c.table)
-            bytes(c.pk)
-            if let column = c.column { out.append(1); bytes(column) } else { out.append(0) }
+            repeated(c.table, previous?.table)
+            repeated(c.pk, previous?.pk)
+            if let column = c.column { out.append(1); string(column) } else { out.append(0) }
             switch c.value {
             case .null: out.append(0)
             case .integer(let i): out.append(1); int(i)
-            case .real(let d): out.append(2); int(Int64(bitPattern: d.bitPattern))
-            case .text(let t): out.append(3); bytes(t)
-            case .blob(let b): out.append(4); int(Int64(b.count)); out.append(contentsOf: b)
+            case .real(let d): out.append(2); varint(d.bitPattern)
+            case .text(let t): out.append(3); string(t)
+            case .blob(let b): out.append(4); varint(UInt64(b.count)); out.append(contentsOf: b)
             }
-            int(c.version.hlc.rawValue)
-            bytes(c.version.site)
+            int(c.version.hlc.rawValue &- previousHLC)
+            previousHLC = c.version.hlc.rawValue
+            repeated(c.version.site, previous?.version.site)
             int(c.causalLength)
-            if let base = c.base { out.append(1); int(base.hlc.rawValue); bytes(base.site) } else { out.append(0) }
+            if let base = c.base { out.append(1); int(base.hlc.rawValue &- c.version.hlc.rawValue); repeated(base.site, c.version.site) } else { out.append(0) }
+            previous = c
         }
         return digestPrefix + SHA256.hex(out)
     }
