@@ -96,7 +96,7 @@ struct MergeValidator {
         var columnHint = 0
     }
 
-    func validate(_ c: Change, _ state: inout State) throws {
+    func validate(_ c: borrowing Change, _ state: inout State) throws {
         let t: SyncedTable
         if let cached = state.table, UTF8Bytes.equal(cached.name, c.table) {
             t = cached

@@ -69,10 +69,11 @@ struct RowMerger {
         // Knowledge: cell changes at an even (dead) causal length carry the version a deleter held of each cell (and
         // that version's base: what it had overwritten).
         var knowledge: [Int64: [Int: CellMeta]] = [:]
-        for c in changes {
-            hlc = max(hlc, c.version.hlc.rawValue)
-            maxCL = max(maxCL, c.causalLength)
-            if c.causalLength % 2 == 0, let column = c.column, let i = t.index(of: column, hint: &hint) {
+        for j in changes.indices {
+            hlc = max(hlc, changes[j].version.hlc.rawValue)
+            maxCL = max(maxCL, changes[j].causalLength)
+            if changes[j].causalLength % 2 == 0, let column = changes[j].column, let i = t.index(of: column, hint: &hint) {
+                let c = changes[j]
                 if let k = knowledge[c.causalLength]?[i], !(k.version < c.version) { continue }
                 knowledge[c.causalLength, default: [:]][i] = CellMeta(version: c.version, base: c.base, seq: 0)
             }
@@ -243,11 +244,14 @@ struct RowMerger {
         let updateRow: Statement?
         /// The merge rule of each column, by column index.
         let rules: [MergeRule]
+        /// The state of a row with no versions: copied for each row loaded (cheaper than building its arrays).
+        let empty: RowState
         var inserts: [[Int]: Statement] = [:]
 
         init(_ t: SyncedTable, db: Database, rules byName: [String: MergeRule]) throws {
             table = t
             rules = t.columns.map { byName[$0.name] ?? .lww }
+            empty = RowState(columnCount: t.columns.count)
             loadShadow = try db.statement("SELECT cl, seq, rh, rs, rq, cells, tcl, tomb FROM \(t.quotedShadow) WHERE pk = ?")
             let select = t.columns.isEmpty ? "1" : t.columns.map { quoted($0.name) }.joined(separator: ", ")
             loadRow = try db.statement("SELECT \(select) FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
@@ -299,7 +303,7 @@ struct RowMerger {
 
     func load(_ s: TableStatements, pk: String) throws -> RowState {
         let t = s.table
-        var st = RowState(columnCount: t.columns.count)
+        var st = s.empty
         var found = false
         try s.loadShadow.forEachRow([.text(pk)]) { s in
             found = true
