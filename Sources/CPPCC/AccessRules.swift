@@ -28,7 +28,7 @@ import CPSyncCore
 /// | activity_participants | edit participants of its subtree's activities | the activity's `site_id` |
 public enum AccessRules {
     /// Bumped whenever the SQL below changes, so replicas re-install it.
-    static let version = 4
+    static let version = 5
     static let metaKey = "cppcc.access_rules"
 
     /// Tables whose records can be voided (schema v2).
@@ -157,11 +157,44 @@ public enum AccessRules {
           SELECT id FROM tree;
         """
 
-    static let restricted = "EXISTS (SELECT 1 FROM _cppcc_restricted)"
+    /// The subtree of the site a merge acts for, kept in a table while the merge runs (empty otherwise, and empty
+    /// when that site is not restricted). The recursive view costs a walk of the site tree and a temporary b-tree
+    /// each time a trigger reads it; a push writes thousands of rows, so the walk is done once, when the merge
+    /// starts (`_cp_state.merging`/`acting` set), and again whenever the site tree changes during a merge. Written
+    /// inside the merge's transaction, so no other connection ever sees it filled.
+    static let actingSQL = """
+        CREATE TABLE IF NOT EXISTS _cppcc_acting (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+        DROP TRIGGER IF EXISTS cppcc_scope_state;
+        DROP TRIGGER IF EXISTS cppcc_scope_sites_ins;
+        DROP TRIGGER IF EXISTS cppcc_scope_sites_upd;
+        DROP TRIGGER IF EXISTS cppcc_scope_sites_del;
+        CREATE TRIGGER cppcc_scope_state AFTER UPDATE OF merging, acting ON _cp_state
+        BEGIN \(refreshActing) END;
+        CREATE TRIGGER cppcc_scope_sites_ins AFTER INSERT ON sites WHEN \(merging)
+        BEGIN \(refreshActing) END;
+        CREATE TRIGGER cppcc_scope_sites_upd AFTER UPDATE ON sites WHEN \(merging)
+        BEGIN \(refreshActing) END;
+        CREATE TRIGGER cppcc_scope_sites_del AFTER DELETE ON sites WHEN \(merging)
+        BEGIN \(refreshActing) END;
+        DELETE FROM _cppcc_acting;
+        """
+
+    static let merging = "(SELECT merging FROM _cp_state) = 1"
+
+    static let refreshActing = """
+        DELETE FROM _cppcc_acting;
+        INSERT INTO _cppcc_acting(id) SELECT id FROM _cppcc_subtree WHERE \(merging) AND EXISTS (SELECT 1 FROM _cppcc_restricted);
+        """
+
+    /// Whether the writer is restricted: while merging, whether the acting site's subtree was kept (it is, exactly
+    /// when that site is restricted); otherwise the view.
+    static let restricted = "(CASE WHEN \(merging) THEN EXISTS (SELECT 1 FROM _cppcc_acting) ELSE EXISTS (SELECT 1 FROM _cppcc_restricted) END)"
 
     /// A record with no site (NULL) belongs to no office in particular: any site may write it (only records made
     /// without `cpsync`'s help lack one; `cpsync` always records the site).
-    static func inSubtree(_ expr: String) -> String { "(\(expr) IS NULL OR \(expr) IN (SELECT id FROM _cppcc_subtree))" }
+    static func inSubtree(_ expr: String) -> String {
+        "(\(expr) IS NULL OR CASE WHEN \(merging) THEN \(expr) IN (SELECT id FROM _cppcc_acting) ELSE \(expr) IN (SELECT id FROM _cppcc_subtree) END)"
+    }
 
     static func isDefault(_ expr: String) -> String { "(\(expr) IS NULL OR \(expr) IN ('', 0))" }
 
@@ -170,7 +203,7 @@ public enum AccessRules {
     /// Every view and trigger of the rules, dropping earlier versions first. Idempotent. `voidable`: the schema has the
     /// void columns (v2 and later).
     static func installSQL(voidable hasVoid: Bool) -> String {
-        var sql = viewsSQL
+        var sql = viewsSQL + actingSQL
         for r in rules {
             for kind in ["ins", "upd", "del"] { sql += "DROP TRIGGER IF EXISTS \"cppcc_acl_\(kind)_\(r.table)\";\n" }
             var ins: [String] = [], upd: [String] = [], del: [String] = []

@@ -8,7 +8,9 @@
 /// (row seq − cell seq); for tag 2 then zigzag(base hlc − hlc) and the base's site number. A blob shorter than the
 /// table's column list (a column added by a migration) leaves the rest without versions.
 enum CellCodec {
-    static func encode(_ cells: [CellMeta?], rowSeq: Int64, siteNumber: (String) throws -> Int64) rethrows -> [UInt8] {
+    /// `withoutSeq`: every cell is stored with sequence `rowSeq` (tombstone knowledge keeps versions, not sequences).
+    static func encode(_ cells: [CellMeta?], rowSeq: Int64, withoutSeq: Bool = false,
+                       siteNumber: (String) throws -> Int64) rethrows -> [UInt8] {
         guard let reference = cells.lazy.compactMap({ $0?.version.hlc.rawValue }).first else {
             return Array(repeating: 0, count: cells.count)
         }
@@ -20,7 +22,7 @@ enum CellCodec {
             out.append(cell.base == nil ? 1 : 2)
             putSigned(cell.version.hlc.rawValue &- reference, &out)
             putUnsigned(UInt64(bitPattern: try siteNumber(cell.version.site)), &out)
-            putUnsigned(UInt64(bitPattern: rowSeq &- cell.seq), &out)
+            putUnsigned(withoutSeq ? 0 : UInt64(bitPattern: rowSeq &- cell.seq), &out)
             if let base = cell.base {
                 putSigned(base.hlc.rawValue &- cell.version.hlc.rawValue, &out)
                 putUnsigned(UInt64(bitPattern: try siteNumber(base.site)), &out)

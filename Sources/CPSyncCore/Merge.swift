@@ -42,8 +42,9 @@ extension Replica {
     /// office runs the county's own checks before it sends anything, so one bad change is set aside, not sent.
     public func firstInvalidChange(in changes: [Change]) -> (index: Int, error: ReplicaError)? {
         let validator = MergeValidator(replica: self)
+        var state = MergeValidator.State()
         for (i, c) in changes.enumerated() {
-            do { try validator.validate([c]) } catch let e as ReplicaError { return (i, e) } catch {
+            do { try validator.validate(c, &state) } catch let e as ReplicaError { return (i, e) } catch {
                 return (i, .malformedChange("\(error)"))
             }
         }
@@ -63,11 +64,11 @@ public struct RowKey: Hashable, Sendable {
     /// The row a change belongs to.
     public init(_ c: Change) { self.init(table: c.table, pk: c.pk) }
 
-    public static func == (a: RowKey, b: RowKey) -> Bool { a.table == b.table && a.pk.utf8.elementsEqual(b.pk.utf8) }
+    public static func == (a: RowKey, b: RowKey) -> Bool { UTF8Bytes.equal(a.pk, b.pk) && a.table == b.table }
 
     public func hash(into hasher: inout Hasher) {
         hasher.combine(table)
-        for byte in pk.utf8 { hasher.combine(byte) }
+        UTF8Bytes.hash(pk, into: &hasher)
     }
 }
 
@@ -82,38 +83,66 @@ struct MergeValidator {
     let replica: Replica
 
     func validate(_ changes: [Change]) throws {
+        var state = State()
+        for i in changes.indices { try validate(changes[i], &state) }
+    }
+
+    /// What one pass remembers between changes: a run of one row's changes checks the table and key once.
+    struct State {
         var validSites: Set<String> = []
-        for c in changes {
-            guard let t = replica.tables[c.table] else { throw ReplicaError.unknownTable(c.table) }
+        var lastSite: String?
+        var table: SyncedTable?
+        var checkedKey: String?
+        var columnHint = 0
+    }
+
+    func validate(_ c: borrowing Change, _ state: inout State) throws {
+        let t: SyncedTable
+        if let cached = state.table, UTF8Bytes.equal(cached.name, c.table) {
+            t = cached
+        } else {
+            guard let found = replica.tables[c.table] else { throw ReplicaError.unknownTable(c.table) }
+            t = found
+            state.table = found
+            state.checkedKey = nil
+        }
+        if let k = state.checkedKey, UTF8Bytes.equal(k, c.pk) {} else {
             try Self.checkKey(c.pk, table: c.table)
-            if !validSites.contains(c.version.site) {
-                guard Replica.isValidSiteID(c.version.site) else {
-                    throw ReplicaError.malformedChange("site id '\(c.version.site.prefix(80))' is not valid")
-                }
-                validSites.insert(c.version.site)
+            state.checkedKey = c.pk
+        }
+        if let last = state.lastSite, UTF8Bytes.equal(last, c.version.site) {} else if !state.validSites.contains(c.version.site) {
+            guard Replica.isValidSiteID(c.version.site) else {
+                throw ReplicaError.malformedChange("site id '\(c.version.site.prefix(80))' is not valid")
             }
-            if let b = c.base, !Replica.isValidSiteID(b.site) {
+            state.validSites.insert(c.version.site)
+            state.lastSite = c.version.site
+        } else {
+            state.lastSite = c.version.site
+        }
+        if let b = c.base, !state.validSites.contains(b.site) {
+            guard Replica.isValidSiteID(b.site) else {
                 throw ReplicaError.malformedChange("base site id '\(b.site.prefix(80))' is not valid")
             }
-            guard c.causalLength >= 1, c.causalLength <= Self.maxCausalLength else {
-                throw ReplicaError.malformedChange("causal length \(c.causalLength) of \(c.table)[\(c.pk)] must be between 1 and \(Self.maxCausalLength)")
-            }
-            if let b = c.base, b.hlc.rawValue <= 0 { throw ReplicaError.malformedChange("base clock \(b.hlc.rawValue) must be positive") }
-            guard c.version.hlc.rawValue > 0 else { throw ReplicaError.malformedChange("clock \(c.version.hlc.rawValue) must be positive") }
-            guard let column = c.column else {
-                guard c.value.isNull else { throw ReplicaError.malformedChange("a row-existence change carries no value") }
-                continue
-            }
-            guard let i = t.columnIndex[column] else { throw ReplicaError.unknownColumn(table: c.table, column: column) }
-            guard c.causalLength % 2 == 1 else {
-                // A cell at an even (dead) causal length is knowledge: a version the deleter had seen. No value.
-                guard c.value.isNull else {
-                    throw ReplicaError.malformedChange("cell \(c.table).\(column) of row '\(c.pk)' has an even (deleted) causal length and a value")
-                }
-                continue
-            }
-            try Self.checkValue(c.value, for: t.columns[i], table: c.table)
+            state.validSites.insert(b.site)
         }
+        guard c.causalLength >= 1, c.causalLength <= Self.maxCausalLength else {
+            throw ReplicaError.malformedChange("causal length \(c.causalLength) of \(c.table)[\(c.pk)] must be between 1 and \(Self.maxCausalLength)")
+        }
+        if let b = c.base, b.hlc.rawValue <= 0 { throw ReplicaError.malformedChange("base clock \(b.hlc.rawValue) must be positive") }
+        guard c.version.hlc.rawValue > 0 else { throw ReplicaError.malformedChange("clock \(c.version.hlc.rawValue) must be positive") }
+        guard let column = c.column else {
+            guard c.value.isNull else { throw ReplicaError.malformedChange("a row-existence change carries no value") }
+            return
+        }
+        guard let i = t.index(of: column, hint: &state.columnHint) else { throw ReplicaError.unknownColumn(table: c.table, column: column) }
+        guard c.causalLength % 2 == 1 else {
+            // A cell at an even (dead) causal length is knowledge: a version the deleter had seen. No value.
+            guard c.value.isNull else {
+                throw ReplicaError.malformedChange("cell \(c.table).\(column) of row '\(c.pk)' has an even (deleted) causal length and a value")
+            }
+            return
+        }
+        try Self.checkValue(c.value, for: t.columns[i], table: c.table)
     }
 
     static func checkKey(_ pk: String, table: String) throws {
@@ -121,7 +150,8 @@ struct MergeValidator {
         if pk.utf8.count > maxKeyBytes {
             throw ReplicaError.malformedKey(table: table, key: pk, reason: "it is longer than \(maxKeyBytes) bytes")
         }
-        if pk.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
+        // In UTF-8 a byte below 0x80 is always that ASCII character: the control characters are found byte by byte.
+        if pk.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) {
             throw ReplicaError.malformedKey(table: table, key: pk, reason: "it contains control characters")
         }
     }

@@ -15,6 +15,8 @@ public final class Replica {
     var siteIDs: [Int64: String] = [:]
     var siteNumbers: [String: Int64] = [:]
     var localSiteNumber: Int64 = 0
+    /// The last site number looked up: a merge asks for the same few sites for every cell.
+    private var lastSiteNumber: (uuid: String, number: Int64)?
 
     static let metadataTables = ["_cp_state", "_cp_sites", "_cp_tables", "_cp_rules", "_cp_meta", "_cp_log", "_cp_conflicts", "_cp_resolutions",
                                  "_cp_outbox", "_cp_held"]
@@ -142,6 +144,7 @@ public final class Replica {
         }
         siteIDs = [:]
         siteNumbers = [:]
+        lastSiteNumber = nil
         for row in try database.query("SELECT id, uuid FROM _cp_sites") {
             guard let id = row[0].int64Value, let uuid = row[1].stringValue else { continue }
             siteIDs[id] = uuid
@@ -248,7 +251,11 @@ public final class Replica {
 
     /// The small integer that stands for a site in the shadow tables; registers new sites.
     func siteNumber(_ uuid: String) throws -> Int64 {
-        if let n = siteNumbers[uuid] { return n }
+        if let last = lastSiteNumber, UTF8Bytes.equal(last.uuid, uuid) { return last.number }
+        if let n = siteNumbers[uuid] {
+            lastSiteNumber = (uuid, n)
+            return n
+        }
         try database.run("INSERT INTO _cp_sites(uuid) VALUES (?) ON CONFLICT(uuid) DO NOTHING", [.text(uuid)])
         guard let n = try database.scalar("SELECT id FROM _cp_sites WHERE uuid = ?", [.text(uuid)])?.int64Value else {
             throw ReplicaError.malformedChange("site '\(uuid)' could not be registered")

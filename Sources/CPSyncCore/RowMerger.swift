@@ -34,6 +34,11 @@ struct RowState {
     }
 
     var isAlive: Bool { cl % 2 == 1 }
+
+    /// Sets every element to nil in place (no new array when it is already all nil or not shared).
+    static func clear<T>(_ a: inout [T?]) {
+        for i in a.indices where a[i] != nil { a[i] = nil }
+    }
     var anyChange: Bool { rowChanged || valuesChanged || cellChanged.contains(true) }
 }
 
@@ -59,15 +64,16 @@ struct RowMerger {
         let s = try statements(for: key.table)
         let t = s.table
         var st = try load(s, pk: key.pk)
-        let rules = replica.rules[t.name] ?? [:]
         var maxCL = st.cl
+        var hint = 0
         // Knowledge: cell changes at an even (dead) causal length carry the version a deleter held of each cell (and
         // that version's base: what it had overwritten).
         var knowledge: [Int64: [Int: CellMeta]] = [:]
-        for c in changes {
-            hlc = max(hlc, c.version.hlc.rawValue)
-            maxCL = max(maxCL, c.causalLength)
-            if c.causalLength % 2 == 0, let column = c.column, let i = t.columnIndex[column] {
+        for j in changes.indices {
+            hlc = max(hlc, changes[j].version.hlc.rawValue)
+            maxCL = max(maxCL, changes[j].causalLength)
+            if changes[j].causalLength % 2 == 0, let column = changes[j].column, let i = t.index(of: column, hint: &hint) {
+                let c = changes[j]
                 if let k = knowledge[c.causalLength]?[i], !(k.version < c.version) { continue }
                 knowledge[c.causalLength, default: [:]][i] = CellMeta(version: c.version, base: c.base, seq: 0)
             }
@@ -94,8 +100,8 @@ struct RowMerger {
             }
             st.cl = maxCL
             st.rowVersion = nil
-            st.cells = Array(repeating: nil, count: t.columns.count)
-            st.values = Array(repeating: nil, count: t.columns.count)
+            RowState.clear(&st.cells)
+            RowState.clear(&st.values)
             st.newLife = true
             st.rowChanged = true
             let tcl = maxCL % 2 == 0 ? maxCL : maxCL - 1
@@ -104,7 +110,7 @@ struct RowMerger {
                 st.tomb = t.columns.indices.map { k[$0] }
             } else if st.tombCL != tcl {
                 st.tombCL = tcl
-                st.tomb = Array(repeating: nil, count: t.columns.count)
+                RowState.clear(&st.tomb)
             }
         }
         // Two inserts of one key in the same life (an office reinstalled before it pulled its own old records, or
@@ -113,7 +119,7 @@ struct RowMerger {
         for c in changes {
             if c.causalLength < st.cl {
                 // A change of an earlier life, arriving late: superseded. An edit the deleter had not seen is kept.
-                if c.causalLength % 2 == 1, let column = c.column, let i = t.columnIndex[column] {
+                if c.causalLength % 2 == 1, let column = c.column, let i = t.index(of: column, hint: &hint) {
                     let known = st.tombCL == c.causalLength + 1
                     let seen = known ? st.tomb[i] : nil
                     let killer = st.rowVersion ?? c.version
@@ -125,7 +131,7 @@ struct RowMerger {
                 result.superseded += 1
                 continue
             }
-            guard let column = c.column, let i = t.columnIndex[column] else {
+            guard let column = c.column, let i = t.index(of: column, hint: &hint) else {
                 if st.isAlive, c.causalLength == st.cl, let current = st.rowVersion, current != c.version { concurrentInsert = true }
                 if let current = st.rowVersion, !(current < c.version) {
                     if current == c.version { result.alreadyKnown += 1 } else { result.superseded += 1 }
@@ -140,7 +146,7 @@ struct RowMerger {
                 // Knowledge of the current death.
                 if st.tombCL != c.causalLength {
                     st.tombCL = c.causalLength
-                    st.tomb = Array(repeating: nil, count: t.columns.count)
+                    RowState.clear(&st.tomb)
                 }
                 if let k = st.tomb[i], !(k.version < c.version) {
                     result.alreadyKnown += 1
@@ -151,7 +157,7 @@ struct RowMerger {
                 }
                 continue
             }
-            let rule = rules[column] ?? .lww
+            let rule = s.rules[i]
             guard let cur = st.cells[i] else {
                 st.cells[i] = CellMeta(version: c.version, base: c.base, seq: 0)
                 st.values[i] = c.value
@@ -236,10 +242,16 @@ struct RowMerger {
         let writeShadow: Statement
         let deleteRow: Statement
         let updateRow: Statement?
+        /// The merge rule of each column, by column index.
+        let rules: [MergeRule]
+        /// The state of a row with no versions: copied for each row loaded (cheaper than building its arrays).
+        let empty: RowState
         var inserts: [[Int]: Statement] = [:]
 
-        init(_ t: SyncedTable, db: Database) throws {
+        init(_ t: SyncedTable, db: Database, rules byName: [String: MergeRule]) throws {
             table = t
+            rules = t.columns.map { byName[$0.name] ?? .lww }
+            empty = RowState(columnCount: t.columns.count)
             loadShadow = try db.statement("SELECT cl, seq, rh, rs, rq, cells, tcl, tomb FROM \(t.quotedShadow) WHERE pk = ?")
             let select = t.columns.isEmpty ? "1" : t.columns.map { quoted($0.name) }.joined(separator: ", ")
             loadRow = try db.statement("SELECT \(select) FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
@@ -261,7 +273,7 @@ struct RowMerger {
     mutating func statements(for table: String) throws -> TableStatements {
         if let s = prepared[table] { return s }
         guard let t = replica.tables[table] else { throw ReplicaError.unknownTable(table) }
-        let s = try TableStatements(t, db: db)
+        let s = try TableStatements(t, db: db, rules: replica.rules[table] ?? [:])
         prepared[table] = s
         return s
     }
@@ -291,7 +303,7 @@ struct RowMerger {
 
     func load(_ s: TableStatements, pk: String) throws -> RowState {
         let t = s.table
-        var st = RowState(columnCount: t.columns.count)
+        var st = s.empty
         var found = false
         try s.loadShadow.forEachRow([.text(pk)]) { s in
             found = true
@@ -322,24 +334,20 @@ struct RowMerger {
         let t = s.table
         seq += 1
         if st.rowChanged { st.rowSeq = seq }
-        var cells = [CellMeta?](repeating: nil, count: t.columns.count)
+        // The row's state is the caller's to drop after this: its cells take their new sequences in place.
         if st.isAlive {
-            for i in t.columns.indices {
-                guard var cell = st.cells[i] else { continue }
-                if st.cellChanged[i] { cell.seq = seq }
-                cells[i] = cell
-            }
+            for i in st.cells.indices where st.cellChanged[i] { st.cells[i]?.seq = seq }
+        } else {
+            RowState.clear(&st.cells)
         }
         let shadow: [Value] = [
             .text(pk), .integer(st.cl), .integer(seq),
             st.rowVersion.map { .integer($0.hlc.rawValue) } ?? .null,
             try st.rowVersion.map { .integer(try replica.siteNumber($0.site)) } ?? .null,
             st.rowVersion == nil ? .null : st.rowSeq.map { .integer($0) } ?? .null,
-            .blob(try CellCodec.encode(cells, rowSeq: seq, siteNumber: replica.siteNumber)),
+            .blob(try CellCodec.encode(st.cells, rowSeq: seq, siteNumber: replica.siteNumber)),
             st.tombCL.map { .integer($0) } ?? .null,
-            st.tombCL == nil ? .null
-                : .blob(try CellCodec.encode(st.tomb.map { $0.map { CellMeta(version: $0.version, base: $0.base, seq: 0) } }, rowSeq: 0,
-                                             siteNumber: replica.siteNumber)),
+            st.tombCL == nil ? .null : .blob(try CellCodec.encode(st.tomb, rowSeq: 0, withoutSeq: true, siteNumber: replica.siteNumber)),
         ]
         try s.writeShadow.execute(shadow)
         if shadowOnly { return }
@@ -350,13 +358,21 @@ struct RowMerger {
         }
         if st.existsInTable && !st.newLife {
             guard st.valuesChanged, let update = s.updateRow else { return }
-            try update.execute(st.values.map { $0 ?? .null } + [.text(pk)])
+            let values = st.values
+            try update.execute { u in
+                for (i, v) in values.enumerated() { try u.bind(v ?? .null, at: Int32(i + 1)) }
+                try u.bind(.text(pk), at: Int32(values.count + 1))
+            }
             return
         }
         if st.existsInTable { try s.deleteRow.execute([.text(pk)]) }
         // Columns with no version in this life take their (constant) defaults.
         let present = t.columns.indices.filter { st.values[$0] != nil }
-        try s.insert(present, db: db).execute([.text(pk)] + present.map { st.values[$0]! })
+        let values = st.values
+        try s.insert(present, db: db).execute { ins in
+            try ins.bind(.text(pk), at: 1)
+            for (j, i) in present.enumerated() { try ins.bind(values[i]!, at: Int32(j + 2)) }
+        }
     }
 
     func finish() throws {

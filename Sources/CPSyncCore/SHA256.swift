@@ -22,19 +22,25 @@ public enum SHA256 {
         while tail.count % 64 != 56 { tail.append(0) }
         let bitLength = UInt64(message.count) * 8
         for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8))) }
-        withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
-            message.withUnsafeBufferPointer { m in
-                for chunk in stride(from: 0, to: whole, by: 64) { block(m.baseAddress! + chunk, &h, w) }
-            }
-            tail.withUnsafeBufferPointer { t in
-                for chunk in stride(from: 0, to: t.count, by: 64) { block(t.baseAddress! + chunk, &h, w) }
+        // The constants and the schedule through raw pointers: the global array's accessor and bounds checks in the
+        // inner loop cost more than the rounds themselves.
+        k.withUnsafeBufferPointer { kb in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+                let (k, w) = (kb.baseAddress!, w.baseAddress!)
+                message.withUnsafeBufferPointer { m in
+                    for chunk in stride(from: 0, to: whole, by: 64) { block(m.baseAddress! + chunk, &h, w, k) }
+                }
+                tail.withUnsafeBufferPointer { t in
+                    for chunk in stride(from: 0, to: t.count, by: 64) { block(t.baseAddress! + chunk, &h, w, k) }
+                }
             }
         }
         return [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7].flatMap { v in (0..<4).reversed().map { UInt8(truncatingIfNeeded: v >> (UInt32($0) * 8)) } }
     }
 
+    @inline(__always)
     private static func block(_ p: UnsafePointer<UInt8>, _ h: inout (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32),
-                              _ w: UnsafeMutableBufferPointer<UInt32>) {
+                              _ w: UnsafeMutablePointer<UInt32>, _ k: UnsafePointer<UInt32>) {
         for i in 0..<16 {
             w[i] = UInt32(p[i * 4]) << 24 | UInt32(p[i * 4 + 1]) << 16 | UInt32(p[i * 4 + 2]) << 8 | UInt32(p[i * 4 + 3])
         }
@@ -63,5 +69,6 @@ public enum SHA256 {
         return String(decoding: hash(bytes).flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
     }
 
-    private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x >> n) | (x << (32 - n)) }
+    @inline(__always)
+    private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x &>> n) | (x &<< (32 &- n)) }
 }

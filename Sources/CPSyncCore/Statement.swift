@@ -110,17 +110,32 @@ public final class Statement {
         return String(validating: UnsafeBufferPointer(start: ptr, count: count), as: UTF8.self)
     }
 
+    /// Resets for new bindings. Bindings are cleared only when fewer than all parameters will be bound again:
+    /// clearing costs a pass over every parameter, and a merge runs its statements hundreds of thousands of times.
+    func reset(rebinding count: Int) {
+        sqlite3_reset(handle)
+        if count < Int(sqlite3_bind_parameter_count(handle)) { sqlite3_clear_bindings(handle) }
+    }
+
     /// Binds, runs to completion and resets. Returns nothing; use `query` for rows.
     public func execute(_ values: [Value] = []) throws(SQLiteError) {
-        reset()
+        reset(rebinding: values.count)
         defer { sqlite3_reset(handle) }
         try bind(values)
         while try step() {}
     }
 
+    /// Resets, lets `bind` bind every parameter one by one (no array of values), runs to completion and resets.
+    public func execute(binding bind: (Statement) throws -> Void) throws {
+        reset(rebinding: Int.max)
+        defer { sqlite3_reset(handle) }
+        try bind(self)
+        while try step() {}
+    }
+
     /// Binds, collects every row as an array of values, and resets.
     public func query(_ values: [Value] = []) throws(SQLiteError) -> [[Value]] {
-        reset()
+        reset(rebinding: values.count)
         defer { sqlite3_reset(handle) }
         try bind(values)
         var rows: [[Value]] = []
@@ -133,7 +148,7 @@ public final class Statement {
 
     /// Binds and calls `body` for each row while the statement is positioned on it; resets on every exit path.
     public func forEachRow(_ values: [Value] = [], _ body: (Statement) throws -> Void) throws {
-        reset()
+        reset(rebinding: values.count)
         defer { sqlite3_reset(handle) }
         try bind(values)
         while try step() { try body(self) }

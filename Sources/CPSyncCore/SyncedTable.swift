@@ -1,5 +1,6 @@
-/// What the engine knows of one synced table: its primary key and its other columns, in table order.
-struct SyncedTable {
+/// What the engine knows of one synced table: its primary key and its other columns, in table order. A class of
+/// constants: the merge hands it from change to change, and a reference is one retain where the struct was four.
+final class SyncedTable {
     let name: String
     let primaryKey: String
     let columns: [ColumnInfo]
@@ -22,6 +23,20 @@ struct SyncedTable {
         var index: [String: Int] = [:]
         for (i, c) in columns.enumerated() { index[c.name] = i }
         self.columnIndex = index
+    }
+
+    /// The index of a column by name. Changes come grouped by row in column order, so the column after the last one
+    /// found (`hint`) is tried first, byte for byte, before the dictionary.
+    @inline(__always)
+    func index(of column: String, hint: inout Int) -> Int? {
+        if hint < columns.count, UTF8Bytes.equal(columns[hint].name, column) {
+            let i = hint
+            hint = i + 1 == columns.count ? 0 : i + 1
+            return i
+        }
+        guard let i = columnIndex[column] else { return nil }
+        hint = i + 1 == columns.count ? 0 : i + 1
+        return i
     }
 
     var quotedName: String { quoted(name) }

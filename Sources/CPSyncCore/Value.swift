@@ -38,7 +38,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case (.null, .null): true
         case (.integer(let a), .integer(let b)): a == b
         case (.real(let a), .real(let b)): a.bitPattern == b.bitPattern
-        case (.text(let a), .text(let b)): Array(a.utf8) == Array(b.utf8)
+        case (.text(let a), .text(let b)): UTF8Bytes.equal(a, b)
         case (.blob(let a), .blob(let b)): a == b
         default: false
         }
@@ -49,7 +49,7 @@ public enum Value: Sendable, Hashable, CustomStringConvertible {
         case .null: hasher.combine(0)
         case .integer(let i): hasher.combine(1); hasher.combine(i)
         case .real(let d): hasher.combine(2); hasher.combine(d.bitPattern)
-        case .text(let s): hasher.combine(3); hasher.combine(Array(s.utf8))
+        case .text(let s): hasher.combine(3); UTF8Bytes.hash(s, into: &hasher)
         case .blob(let b): hasher.combine(4); hasher.combine(b)
         }
     }

@@ -372,6 +372,25 @@ import Testing
         #expect(try f.store.read { try $0.database.scalar("SELECT count(*) FROM members WHERE id = 'm3'") } == .integer(0))
     }
 
+    @Test func answersStoredWithTheEarlierJSONDigestStillReplayAndStillRefuseOtherChanges() throws {
+        let f = try Fixture()
+        let a = try f.office("huashan")
+        try a.database.run("INSERT INTO members(id, name, site_id) VALUES ('m1', '王芳', 'huashan')")
+        let first = try f.push(a, token: f.huashan, batch: "b-old")
+        #expect(first.status == 200)
+        #expect(try f.store.read { try $0.database.scalar("SELECT substr(digest, 1, 3) FROM _srv_batches WHERE batch_id = 'b-old'") } == .text("b1:"))
+        // As a server before the binary digest stored it: SHA-256 of the canonical JSON of the changes.
+        var w = JSONWriter()
+        w.changes(try a.allChanges().filter { $0.version.site == a.siteID })
+        try f.store.write { try $0.database.run("UPDATE _srv_batches SET digest = ? WHERE batch_id = 'b-old'", [.text(SHA256.hex(w.bytes))]) }
+        let again = try f.push(a, token: f.huashan, batch: "b-old")
+        #expect(again.body == first.body && again.headers["CPSync-Replayed"] == "true")
+        try a.database.run("INSERT INTO members(id, name, site_id) VALUES ('m3', '赵敏', 'huashan')")
+        let r = try f.push(a, token: f.huashan, batch: "b-old")
+        #expect(r.status == 409 && error(r)?.code == .batchIdReused)
+        #expect(try f.store.read { try $0.database.scalar("SELECT count(*) FROM members WHERE id = 'm3'") } == .integer(0))
+    }
+
     @Test func answersStoredUnderGlobalBatchIdsAreMigratedAndStillReplayed() throws {
         let f = try Fixture()
         let a = try f.office("huashan"), b = try f.office("chengguan")

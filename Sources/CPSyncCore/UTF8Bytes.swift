@@ -1,0 +1,28 @@
+#if canImport(Glibc)
+import Glibc
+#else
+import Darwin
+#endif
+
+/// Byte-wise comparison and hashing of strings, as SQLite compares text: Swift's `String` equality is canonical
+/// equivalence (an NFC and an NFD spelling are equal), which would merge what SQLite keeps apart. Native and small
+/// strings (everything read from SQLite or the wire) expose their UTF-8 contiguously, so this is one `memcmp`.
+public enum UTF8Bytes {
+    @inline(__always)
+    public static func equal(_ a: String, _ b: String) -> Bool {
+        let result = a.utf8.withContiguousStorageIfAvailable { pa in
+            b.utf8.withContiguousStorageIfAvailable { pb in
+                pa.count == pb.count && (pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0)
+            }
+        }
+        if let result, let result { return result }
+        return a.utf8.elementsEqual(b.utf8)
+    }
+
+    @inline(__always)
+    public static func hash(_ s: String, into hasher: inout Hasher) {
+        let done: Void? = s.utf8.withContiguousStorageIfAvailable { hasher.combine(bytes: UnsafeRawBufferPointer($0)) }
+        if done == nil { for byte in s.utf8 { hasher.combine(byte) } }
+        hasher.combine(s.utf8.count)
+    }
+}
