@@ -27,6 +27,9 @@ import CPSyncCore
 /// Voiding (作废) a record is an office's for its own area; restoring a voided record is the county's.
 /// | activity_participants | edit participants of its subtree's activities | the activity's `site_id` |
 public enum AccessRules {
+    /// Tables the access rules' triggers read: a copy of a replica (a snapshot) must keep them.
+    public static let ownTables: Set<String> = ["_cppcc_acting"]
+
     /// Bumped whenever the SQL below changes, so replicas re-install it.
     static let version = 5
     static let metaKey = "cppcc.access_rules"

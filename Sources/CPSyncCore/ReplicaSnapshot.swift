@@ -15,17 +15,19 @@ public enum ReplicaSnapshot {
     /// with both values of every conflict), queued and held changes, and every metadata key but the schema's.
     /// Logged writes are folded first, under the source's identity, so none is ever attributed to the new owner.
     /// Then `VACUUM`, so no freed page still holds what was removed. Returns the names of the tables dropped.
+    /// `keeping` names the domain's own tables that its triggers need (they are emptied, not dropped).
     @discardableResult
-    public static func strip(_ replica: Replica) throws -> [String] {
+    public static func strip(_ replica: Replica, keeping domainTables: Set<String> = []) throws -> [String] {
         try replica.foldLog()
         let db = replica.database
-        var keep = Set(Replica.metadataTables)
+        var keep = Set(Replica.metadataTables).union(domainTables)
         for t in replica.syncedTables { keep.insert(t); keep.insert(shadowName(t)) }
         let tables = try db.query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             .compactMap { $0[0].stringValue }
         let dropped = tables.filter { !keep.contains($0) }
         try db.transaction {
             for t in dropped { try db.execute("DROP TABLE \(quoted(t))") }
+            for t in domainTables.sorted() where tables.contains(t) { try db.execute("DELETE FROM \(quoted(t))") }
             if try db.tableExists("sqlite_sequence") { try db.execute("DELETE FROM sqlite_sequence") }
             // The audit trail refuses deletes by trigger; the copy starts an empty one, so the trigger goes and comes back.
             try db.execute("""

@@ -114,7 +114,7 @@ public final class SnapshotService: Sendable {
             let cutting = Date()
             if let site { forgotten = try SiteScope.keepOnly(site: site, in: copy) }
             cutMs = Int64(Date().timeIntervalSince(cutting) * 1000)
-            dropped = try ReplicaSnapshot.strip(copy)
+            dropped = try ReplicaSnapshot.strip(copy, keeping: AccessRules.ownTables)
             let problems = try copy.database.integrityProblems()
             guard problems.isEmpty else { throw SnapshotError.damaged(problems.joined(separator: "; ")) }
             try copy.database.execute("PRAGMA journal_mode=DELETE")
