@@ -163,15 +163,21 @@ import Testing
         #expect(zh.string("lastAdminBanner") == "至少保留一个有效的管理员账户：请先添加另一位管理员，再吊销此账户。", "\(zh.string("lastAdminBanner") ?? "")")
         #expect(zh["confirmShown"] as? Bool == false, "refused before any confirmation")
         #expect(zh.string("viewAfterRefusal") == "accounts-view")
-        let list = try SiteListResponse.decode(try HTTPAnswer.send("GET", url + "/v1/admin/sites", token: zhang).bytes)
+
+        // A new token for oneself: the page goes on with it; the old one is refused.
+        #expect(zh.string("selfTokenQuestion") == "为你自己的账户签发新令牌？本页面随即改用新令牌，旧令牌立即失效。")
+        let renewed = zh.string("selfNewToken") ?? ""
+        #expect(renewed.count >= 40 && zh["sessionHasNewToken"] as? Bool == true && zh.string("viewAfterSelfToken") == "accounts-view")
+        #expect(try HTTPAnswer.send("GET", url + "/v1/admin/sites", token: zhang).status == 401)
+        let list = try SiteListResponse.decode(try HTTPAnswer.send("GET", url + "/v1/admin/sites", token: renewed).bytes)
         #expect(list.admins.map { "\($0.name) \($0.revoked)" } == ["zhang false", "李科长 true"])
-        let audit = try AccountAuditResponse.decode(try HTTPAnswer.send("GET", url + "/v1/admin/accounts-audit", token: zhang).bytes).entries
-        #expect(audit.filter { $0.actor == "admin:zhang" }.map { "\($0.action) \($0.subject)" } == ["admin-add 李科长", "admin-revoke 李科长"])
+        let audit = try AccountAuditResponse.decode(try HTTPAnswer.send("GET", url + "/v1/admin/accounts-audit", token: renewed).bytes).entries
+        #expect(audit.filter { $0.actor == "admin:zhang" }.map { "\($0.action) \($0.subject)" } == ["admin-add 李科长", "admin-revoke 李科长", "admin-token zhang"])
         #expect(zh.dialogs.isEmpty && zh.problems.isEmpty, "\(zh.dialogs) \(zh.problems)")
         #expect(AdminBrowser.isPNG(AdminBrowser.artifacts + "/admins-zh-admins-390.png"))
 
         // An English browser: the same, in English (a second admin name, since 李科长 exists now).
-        let en = try AdminBrowser.drive("admins", url: url, token: zhang, conflict: "-", lang: "en-US", prefix: "admins-en",
+        let en = try AdminBrowser.drive("admins", url: url, token: renewed, conflict: "-", lang: "en-US", prefix: "admins-en",
                                         extra: ["--new-admin", "Wang Li"])
         #expect(en.string("htmlLang") == "en")
         #expect(en.strings("adminHeaders") == ["Admin", "Created", "Token", "Actions"])

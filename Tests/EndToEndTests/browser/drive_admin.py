@@ -605,6 +605,17 @@ def scenario_admins(b, a, obs, shots):
     obs["overflowAfterRefusal"] = b.overflow()
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-admins-refused-390.png")))
 
+    # A new token for oneself: shown once, and the page goes on with it (the old one stops at once).
+    b.click("tr:has(.you) [data-testid=admin-issue-token]")
+    b.wait("!document.getElementById('manage-confirm').hidden", "the new-token confirmation")
+    obs["selfTokenQuestion"] = b.text("#manage-confirm-text")
+    b.click("#manage-confirm-yes")
+    b.wait("!document.getElementById('token-box').hidden && document.getElementById('manage-rows').getAttribute('data-loaded') === 'true'",
+           "one's own new token and the reloaded tables")
+    obs["selfNewToken"] = b.text("#token-value")
+    obs["sessionHasNewToken"] = b.js("sessionStorage.getItem('cpsync.adminToken') === document.getElementById('token-value').textContent")
+    obs["viewAfterSelfToken"] = b.js("document.body.getAttribute('data-view')")
+
     b.click("#signout")
     b.wait("!document.getElementById('signin-view').hidden", "the sign-in form after signing out")
 
