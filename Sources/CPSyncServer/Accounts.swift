@@ -13,6 +13,10 @@ public enum AccountAction: String, Sendable, CaseIterable {
     case siteMove = "site-move"
     case adminAdd = "admin-add"
     case adminRevoke = "admin-revoke"
+    /// An active admin's token replaced (`cpsyncd admin token`, or the admin page).
+    case adminToken = "admin-token"
+    /// A revoked admin given a new token.
+    case adminActivate = "admin-activate"
     /// A record moved to another site (a member changing township): the county's action, pushed by its office.
     case recordMove = "record-move"
 }
@@ -158,18 +162,40 @@ extension ServerStore {
         }
     }
 
-    /// Revokes an admin's token; the next request with it is refused.
-    public func revokeAdmin(_ name: String, actor: String = ServerStore.commandLineActor()) throws {
+    /// Revokes an admin's token; the next request with it is refused. With `keepingOneActive` (the admin page) the
+    /// last active admin is not revoked: nobody could sign in to the page any more.
+    public func revokeAdmin(_ name: String, actor: String = ServerStore.commandLineActor(), keepingOneActive: Bool = false) throws {
         try write { r in
             try r.database.transaction {
                 guard let revoked = try r.database.scalar("SELECT revoked FROM _srv_admins WHERE name = ?", [.text(name)])?.int64Value else {
                     throw ServerError.unknownAdmin(name)
                 }
                 if revoked == 1 { throw ServerError.adminAlreadyRevoked(name) }
+                if keepingOneActive,
+                   try r.database.scalar("SELECT count(*) FROM _srv_admins WHERE revoked = 0 AND name <> ?", [.text(name)])?.int64Value == 0 {
+                    throw ServerError.lastActiveAdmin(name)
+                }
                 try r.database.run("UPDATE _srv_admins SET revoked = 1 WHERE name = ?", [.text(name)])
                 try Self.audit(r.database, actor: actor, action: .adminRevoke, subject: name, detail: "")
             }
         }
+    }
+
+    /// Issues a new token for an admin, printed once; the old one stops working at once. A revoked admin is
+    /// re-activated by it.
+    public func issueAdminToken(_ name: String, actor: String = ServerStore.commandLineActor()) throws -> String {
+        let token = Self.newToken()
+        try write { r in
+            try r.database.transaction {
+                guard let revoked = try r.database.scalar("SELECT revoked FROM _srv_admins WHERE name = ?", [.text(name)])?.int64Value else {
+                    throw ServerError.unknownAdmin(name)
+                }
+                try r.database.run("UPDATE _srv_admins SET token_hash = ?, revoked = 0 WHERE name = ?", [.text(SHA256.hex(token)), .text(name)])
+                try Self.audit(r.database, actor: actor, action: revoked == 1 ? .adminActivate : .adminToken, subject: name,
+                               detail: "token=\(Self.tokenTag(token))")
+            }
+        }
+        return token
     }
 
     /// The account audit trail, oldest first; `from`/`to` bound `at` (inclusive, exclusive).

@@ -66,7 +66,7 @@ enum AdminPageHTML {
             <div id="token-box" class="token-box" role="status" data-testid="token-box" hidden>
               <p id="token-box-text" data-testid="token-box-text"></p>
               <code id="token-value" class="token" data-testid="token-value"></code>
-              <p class="hint" data-i18n="tokenOnce">Shown only this once: give it to the office now (cpsync init --token …). It is not stored in this page.</p>
+              <p id="token-once" class="hint" data-testid="token-once" data-i18n="tokenOnce">Shown only this once: give it to the office now (cpsync init --token …). It is not stored in this page.</p>
               <button type="button" id="token-box-close" class="secondary" data-testid="token-box-close" data-i18n="done">Done</button>
             </div>
             <div id="manage-confirm" class="confirm" role="dialog" aria-labelledby="manage-confirm-text" data-testid="manage-confirm" hidden>
@@ -109,16 +109,27 @@ enum AdminPageHTML {
             <p id="add-error" class="error" role="alert" data-testid="add-error" hidden></p>
             <h3 data-i18n="adminsTitle">Admin accounts</h3>
             <div class="table-wrap">
-              <table class="data stack" data-testid="admins-table">
+              <table id="admins-table" class="data stack" data-testid="admins-table">
                 <thead><tr>
                   <th data-i18n="colAdmin">Admin</th>
                   <th data-i18n="colCreated">Created</th>
                   <th data-i18n="colToken">Token</th>
+                  <th data-i18n="colActions">Actions</th>
                 </tr></thead>
                 <tbody id="admin-rows" data-testid="admins-list"></tbody>
               </table>
             </div>
-            <p class="hint" data-i18n="adminsHint">Admins are added and revoked on the county server: cpsyncd admin add NAME / cpsyncd admin revoke NAME.</p>
+            <h3 data-i18n="addAdminTitle">Add an admin</h3>
+            <form id="add-admin" class="filters" data-testid="add-admin" novalidate>
+              <label><span data-i18n="adminName">Name (1–64 characters)</span>
+                <input id="add-admin-name" type="text" autocomplete="off" maxlength="64" data-testid="add-admin-name">
+              </label>
+              <div class="filter-buttons">
+                <button type="submit" id="add-admin-submit" data-testid="add-admin-submit" data-i18n="addAdmin">Add and issue token</button>
+              </div>
+            </form>
+            <p id="add-admin-error" class="error" role="alert" data-testid="add-admin-error" hidden></p>
+            <p class="hint" data-i18n="adminsHint">Admins can also be managed on the county server: cpsyncd admin add --name NAME / cpsyncd admin token NAME / cpsyncd admin revoke NAME.</p>
           </section>
 
           <section id="list-view" data-testid="list-view" hidden>

@@ -23,7 +23,7 @@ enum AdminPageScript {
             accountsTitle: 'Sites, tokens and admins', accountsSubject: 'Site or admin', accountsDetail: 'Detail',
             accountsCount: (n) => n === 1 ? '1 change' : n + ' changes', accountsNone: 'No changes to sites, tokens or admins yet.',
             accountActions: { 'site-add': 'site added', 'site-revoke': 'site token revoked', 'site-activate': 'site re-activated (new token)',
-              'site-token': 'new site token issued', 'site-move': 'site moved', 'admin-add': 'admin added', 'admin-revoke': 'admin token revoked', 'record-move': 'record moved to another site' },
+              'site-token': 'new site token issued', 'site-move': 'site moved', 'admin-add': 'admin added', 'admin-revoke': 'admin token revoked', 'admin-token': 'new admin token issued', 'admin-activate': 'admin re-activated (new token)', 'record-move': 'record moved to another site' },
             moved: (from, to) => 'parent ' + from + ' → ' + to,
             tokenMissing: 'Enter the admin token.', signingIn: 'Signing in…', signedOut: 'Signed out.',
             loading: 'Loading…', review: 'Review', count: (n) => n === 1 ? '1 conflict' : n + ' conflicts',
@@ -76,7 +76,19 @@ enum AdminPageScript {
             manageTitle: 'Sites and tokens', tokenOnce: 'Shown only this once: give it to the office now (cpsync init --token …). It is not stored in this page.',
             done: 'Done', addSiteTitle: 'Add a site', siteName: 'Name', siteId: 'Id (a–z, 0–9, - or _)', siteParent: 'Under',
             addSite: 'Add and issue token', noParent: '(top of the tree)', adminsTitle: 'Admin accounts',
-            adminsHint: 'Admins are added and revoked on the county server: cpsyncd admin add NAME / cpsyncd admin revoke NAME.',
+            adminsHint: 'Admins can also be managed on the county server: cpsyncd admin add --name NAME / cpsyncd admin token NAME / cpsyncd admin revoke NAME.',
+            addAdminTitle: 'Add an admin', adminName: 'Name (1–64 characters)', addAdmin: 'Add and issue token', you: '(you)',
+            adminTokenOnce: 'Shown only this once: give it to the new admin in person; they sign in to this page with it. It is not stored in this page.',
+            adminAdded: (n) => 'Admin ' + n + ' was added. Their token:', adminTokenFor: (n) => 'New token for admin ' + n + ':',
+            adminRevoked: (n) => 'Admin ' + n + ' was revoked; their token no longer works.',
+            confirmAdminToken: (n) => 'Issue a new token for admin ' + n + '? Their current token stops working at once.',
+            confirmAdminTokenSelf: 'Issue a new token for your own account? This page switches to the new token; the old one stops working at once.',
+            confirmAdminRevoke: (n) => 'Revoke admin ' + n + '? Their token stops working at once; the audit trail keeps their name.',
+            confirmAdminRevokeSelf: 'Revoke your own admin account? You are signed out at once and can no longer sign in with this token.',
+            badAdminName: 'Enter a name of 1–64 characters, without spaces at either end.',
+            adminExistsHere: (n) => 'Admin ' + n + ' already exists; choose another name, or issue a new token in the table above.',
+            lastAdmin: 'Keep at least one active admin account: add another admin before revoking this one.',
+            selfRevoked: 'Your admin account was revoked; you are signed out.',
             issueToken: 'New token', revokeToken: 'Revoke token', move: 'Move',
             confirmToken: (n) => 'Issue a new token for ' + n + '? Its current token stops working at once.',
             confirmRevoke: (n) => 'Revoke the token of ' + n + '? The office can no longer sync until it gets a new token; its data stays.',
@@ -102,7 +114,7 @@ enum AdminPageScript {
             accountsTitle: '站点、令牌和管理员', accountsSubject: '站点或管理员', accountsDetail: '详情',
             accountsCount: (n) => '共 ' + n + ' 条变更', accountsNone: '暂无站点、令牌或管理员的变更。',
             accountActions: { 'site-add': '新增站点', 'site-revoke': '吊销站点令牌', 'site-activate': '重新启用站点（新令牌）',
-              'site-token': '更换站点令牌', 'site-move': '调整站点上级', 'admin-add': '新增管理员', 'admin-revoke': '吊销管理员令牌', 'record-move': '记录变更所属站点' },
+              'site-token': '更换站点令牌', 'site-move': '调整站点上级', 'admin-add': '新增管理员', 'admin-revoke': '吊销管理员令牌', 'admin-token': '更换管理员令牌', 'admin-activate': '重新启用管理员（新令牌）', 'record-move': '记录变更所属站点' },
             moved: (from, to) => '上级 ' + from + ' → ' + to,
             tokenMissing: '请输入管理员令牌。', signingIn: '正在登录…', signedOut: '已退出。',
             loading: '正在加载…', review: '审核', count: (n) => '共 ' + n + ' 条冲突',
@@ -151,7 +163,19 @@ enum AdminPageScript {
             manageTitle: '站点与令牌', tokenOnce: '令牌只显示这一次：请立即交给该单位（cpsync init --token …），本页面不会保存。',
             done: '完成', addSiteTitle: '添加站点', siteName: '名称', siteId: '标识（a–z、0–9、- 或 _）', siteParent: '上级',
             addSite: '添加并签发令牌', noParent: '（顶层，无上级）', adminsTitle: '管理员账户',
-            adminsHint: '管理员在县级服务器上添加和吊销：cpsyncd admin add 姓名 / cpsyncd admin revoke 姓名。',
+            adminsHint: '也可在县级服务器上管理：cpsyncd admin add --name 姓名 / cpsyncd admin token 姓名 / cpsyncd admin revoke 姓名。',
+            addAdminTitle: '添加管理员', adminName: '姓名（1–64 个字符）', addAdmin: '添加并签发令牌', you: '（本人）',
+            adminTokenOnce: '令牌只显示这一次：请当面交给这位管理员，用它登录本页面；本页面不会保存。',
+            adminAdded: (n) => '已添加管理员“' + n + '”。其令牌：', adminTokenFor: (n) => '管理员“' + n + '”的新令牌：',
+            adminRevoked: (n) => '已吊销管理员“' + n + '”，其令牌立即失效。',
+            confirmAdminToken: (n) => '为管理员“' + n + '”签发新令牌？其当前令牌立即失效。',
+            confirmAdminTokenSelf: '为你自己的账户签发新令牌？本页面随即改用新令牌，旧令牌立即失效。',
+            confirmAdminRevoke: (n) => '吊销管理员“' + n + '”？其令牌立即失效；审计记录保留其姓名。',
+            confirmAdminRevokeSelf: '吊销你自己的管理员账户？你将立即退出登录，此令牌不能再登录。',
+            badAdminName: '请输入 1–64 个字符的姓名，首尾不能有空格。',
+            adminExistsHere: (n) => '管理员“' + n + '”已存在；请换一个姓名，或在上表中为其签发新令牌。',
+            lastAdmin: '至少保留一个有效的管理员账户：请先添加另一位管理员，再吊销此账户。',
+            selfRevoked: '你的管理员账户已被吊销，已退出登录。',
             issueToken: '签发新令牌', revokeToken: '吊销令牌', move: '移动',
             confirmToken: (n) => '为“' + n + '”签发新令牌？其当前令牌立即失效。',
             confirmRevoke: (n) => '吊销“' + n + '”的令牌？在获得新令牌之前该单位无法同步；其数据保留。',
@@ -352,6 +376,8 @@ enum AdminPageScript {
             clear($('accounts-rows'));
             clear($('detail'));
             for (const id of ['sites-rows', 'manage-rows', 'admin-rows', 'token-value', 'token-box-text']) clear($(id));
+            myName = null;
+            $('add-admin-error').hidden = true;
             $('token-box').hidden = true;
             $('manage-confirm').hidden = true;
             manageAction = null;
@@ -748,13 +774,15 @@ enum AdminPageScript {
           let manageAction = null;
           function ask2(text, action) {
             manageAction = action;
+            $('add-admin-error').hidden = true;
             $('manage-confirm-text').textContent = text;
             $('manage-confirm').hidden = false;
             $('manage-confirm-yes').focus();
           }
           function closeConfirm() { manageAction = null; $('manage-confirm').hidden = true; }
-          function showToken(text, token) {
+          function showToken(text, token, hint) {
             $('token-box-text').textContent = text;
+            $('token-once').textContent = hint || T.tokenOnce;
             $('token-value').textContent = token;
             $('token-box').hidden = false;
             $('token-box').scrollIntoView({ block: 'nearest' });
@@ -818,13 +846,7 @@ enum AdminPageScript {
             parent.appendChild(el('option', { value: '' }, T.noParent));
             for (const p of sites) parent.appendChild(el('option', { value: p.id }, '\u00a0'.repeat(2 * (p.depth || 0)) + p.name));
             parent.value = byId.has(chosen) ? chosen : (sites.find((x) => x.kind === 'county') || { id: '' }).id;
-            const admins = $('admin-rows');
-            clear(admins);
-            for (const a of data.admins || []) {
-              admins.appendChild(el('tr', { 'data-testid': 'admin-row' }, el('td', {}, a.name), el('td', { class: 'when' }, time(a.createdAt)),
-                el('td', {}, el('span', { class: 'badge token ' + (a.revoked ? 'revoked' : 'active') }, a.revoked ? T.tokenStatus.revoked : T.tokenStatus.active))));
-            }
-            labelCells(document.querySelector('[data-testid=admins-table]'));
+            await adminRows(data.admins || []);
             rows.setAttribute('data-loaded', 'true');
           }
 
@@ -848,6 +870,66 @@ enum AdminPageScript {
               });
             } finally { $('add-submit').disabled = false; }
           }
+          // ---- admin accounts (the same calls as cpsyncd admin add|token|revoke) ----------------------------
+          let myName = null;   // the signed-in admin (GET /v1/whoami), to mark their own row
+          let knownAdmins = new Set();
+          function adminPath(name, verb) { return '/v1/admin/accounts/' + encodeURIComponent(name) + '/' + verb; }
+
+          async function adminRows(list) {
+            if (myName === null) { try { myName = (await api('GET', '/v1/whoami')).admin || ''; } catch (e) { myName = ''; } }
+            knownAdmins = new Set(list.map((a) => a.name));
+            const rows = $('admin-rows');
+            clear(rows);
+            for (const a of list) {
+              const self = a.name === myName;
+              const tokenButton = el('button', { type: 'button', class: 'secondary', 'data-testid': 'admin-issue-token' }, T.issueToken);
+              tokenButton.addEventListener('click', () => ask2(self ? T.confirmAdminTokenSelf : T.confirmAdminToken(a.name),
+                () => manage('POST', adminPath(a.name, 'token'), undefined, (r) => {
+                  if (self) sessionStorage.setItem(TOKEN_KEY, r.token);  // the old token stops working at once
+                  showToken(T.adminTokenFor(a.name), r.token, T.adminTokenOnce);
+                })));
+              const revokeButton = el('button', { type: 'button', class: 'secondary danger', 'data-testid': 'admin-revoke', disabled: a.revoked }, T.revokeToken);
+              revokeButton.addEventListener('click', () => {
+                // Nobody could sign in any more: say so at once (the server refuses it too).
+                if (!list.some((o) => o.name !== a.name && !o.revoked)) { closeConfirm(); banner('error', T.lastAdmin); return; }
+                ask2(self ? T.confirmAdminRevokeSelf : T.confirmAdminRevoke(a.name), () => revokeAdmin(a.name, self));
+              });
+              rows.appendChild(el('tr', { 'data-testid': 'admin-row', 'data-admin': a.name, 'data-revoked': a.revoked ? 'true' : 'false' },
+                el('td', { class: 'admin-name' }, el('span', { 'data-testid': 'admin-name' }, a.name), self ? el('span', { class: 'meta you' }, ' ' + T.you) : null),
+                el('td', { class: 'when' }, time(a.createdAt)),
+                el('td', {}, el('span', { class: 'badge token ' + (a.revoked ? 'revoked' : 'active'), 'data-testid': 'admin-token' },
+                  a.revoked ? T.tokenStatus.revoked : T.tokenStatus.active)),
+                el('td', {}, el('div', { class: 'action-buttons' }, tokenButton, revokeButton))));
+            }
+            labelCells($('admins-table'));
+          }
+
+          async function revokeAdmin(name, self) {
+            hideBanner();
+            try { await api('POST', adminPath(name, 'revoke')); } catch (e) { showError(e); return; }
+            if (self) { signOut(T.selfRevoked); return; }
+            banner('success', T.adminRevoked(name));
+            await loadAccounts(true);
+          }
+
+          async function addAdmin(ev) {
+            ev.preventDefault();
+            const err = $('add-admin-error');
+            const name = $('add-admin-name').value.trim();
+            let problem = null;
+            if (!name || Array.from(name).length > 64 || /[\u0000-\u001f\u007f-\u009f]/.test(name)) problem = T.badAdminName;
+            else if (knownAdmins.has(name)) problem = T.adminExistsHere(name);
+            if (problem) { err.textContent = problem; err.hidden = false; return; }
+            err.hidden = true;
+            $('add-admin-submit').disabled = true;
+            try {
+              await manage('POST', '/v1/admin/accounts', { name }, (r) => {
+                showToken(T.adminAdded(name), r.token, T.adminTokenOnce);
+                $('add-admin-name').value = '';
+              });
+            } finally { $('add-admin-submit').disabled = false; }
+          }
+
           let siteKinds = new Map();
           function parentSiteKind(id) { return siteKinds.get(id) || null; }
 
@@ -888,6 +970,7 @@ enum AdminPageScript {
             window.addEventListener('hashchange', () => { hideBanner(); route(); });
             $('sites-refresh').addEventListener('click', () => { hideBanner(); loadSites(); });
             $('add-site').addEventListener('submit', addSite);
+            $('add-admin').addEventListener('submit', addAdmin);
             $('token-box-close').addEventListener('click', closeTokenBox);
             $('manage-confirm-yes').addEventListener('click', () => { const f = manageAction; closeConfirm(); if (f) f(); });
             $('manage-confirm-no').addEventListener('click', closeConfirm);

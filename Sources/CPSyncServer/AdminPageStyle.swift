@@ -123,6 +123,7 @@ enum AdminPageStyle {
         .inline-form { display: flex; flex-wrap: wrap; gap: .4rem; align-items: center; }
         .inline-form select { max-width: 14rem; }
         button.danger { color: var(--error); border-color: #e6a1ad; }
+        td.admin-name { overflow-wrap: anywhere; }
         .token-box { margin: 0 0 1rem; border: 2px solid var(--win); border-radius: 8px; padding: .75rem 1rem; background: var(--ok-bg); }
         .token-box .token { display: block; font-size: 1rem; padding: .5rem .6rem; background: #fff; border: 1px solid var(--line); border-radius: 6px; word-break: break-all; user-select: all; }
         #accounts-view h3 { margin-top: 1.5rem; }

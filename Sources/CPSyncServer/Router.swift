@@ -132,6 +132,11 @@ public struct Router: HTTPResponder {
                 var r = json(try admin.createSite(body: req.body, admin: name))
                 r.status = 201
                 return ("admin_site_add", r)
+            case ("POST", "/v1/admin/accounts"):
+                let name = try requireAdmin(req)
+                var r = json(try admin.createAdmin(body: req.body, admin: name, chinese: zh(req)))
+                r.status = 201
+                return ("admin_account_add", r)
             case ("GET", "/"):
                 var r = HTTPResponse(status: 302)
                 r.headers.set("Location", "/admin/")
@@ -157,6 +162,15 @@ public struct Router: HTTPResponder {
                 default: return ("admin_site_move", json(try admin.moveSite(parts[4], body: req.body, admin: name)))
                 }
             }
+            // An admin name may hold a '/' (the path is decoded before it is split): everything between is the name.
+            if parts.count >= 6, parts[1] == "v1", parts[2] == "admin", parts[3] == "accounts", req.method == "POST",
+               ["token", "revoke"].contains(parts[parts.count - 1]) {
+                let name = try requireAdmin(req), target = parts[4..<(parts.count - 1)].joined(separator: "/")
+                if parts.last == "token" {
+                    return ("admin_account_token", json(try admin.issueAdminToken(target, admin: name, chinese: zh(req))))
+                }
+                return ("admin_account_revoke", json(try admin.revokeAdmin(target, admin: name, chinese: zh(req))))
+            }
             if parts.count == 4, parts[1] == "v1", parts[2] == "snapshot", req.method == "GET" {
                 let principal = try authenticate(req)
                 try tier.refuseOfficeSync(principal)
@@ -166,7 +180,7 @@ public struct Router: HTTPResponder {
                 return ("admin_page", AdminPage.response(for: path))
             }
             if ["/v1/health", "/v1/status", "/v1/push", "/v1/pull", "/metrics", "/v1/admin/conflicts", "/v1/admin/audit",
-                "/v1/admin/accounts-audit", "/v1/admin/sites", "/v1/whoami"].contains(path) {
+                "/v1/admin/accounts-audit", "/v1/admin/sites", "/v1/whoami", "/v1/admin/accounts"].contains(path) {
                 throw ErrorBody(code: .methodNotAllowed, message: "\(req.method) is not allowed on \(path)")
             }
             throw ErrorBody(code: .notFound, message: "no such endpoint: \(req.method) \(path)")

@@ -28,6 +28,8 @@ public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, Ex
     case adminExists(String)
     case unknownAdmin(String)
     case adminAlreadyRevoked(String)
+    /// Revoking, from the admin page, the only admin whose token still works.
+    case lastActiveAdmin(String)
 
     public var description: String {
         switch self {
@@ -73,7 +75,8 @@ public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, Ex
             L10n.pick(en: "cannot place '\(site)' (a \(kind)) under '\(parent)' (a \(parentKind)): the county holds townships, streets and stations, a township or street holds streets and stations, a station holds none; nothing was changed",
                       zh: "不能把 '\(site)'（\(Self.kindName(kind))）放在 '\(parent)'（\(Self.kindName(parentKind))）之下：县政协下可设乡镇、街道和联络站，乡镇或街道下可设街道和联络站，联络站下不能再设站点；未做任何改动")
         case .badAdminName(let name):
-            L10n.pick(en: "admin name '\(name)' must be 1–64 characters", zh: "管理员名称 '\(name)' 须为 1–64 个字符")
+            L10n.pick(en: "admin name '\(name)' must be 1–64 characters, without spaces at either end or control characters",
+                      zh: "管理员名称 '\(name)' 须为 1–64 个字符，首尾不能有空格，也不能含控制字符")
         case .adminExists(let name):
             L10n.pick(en: "admin '\(name)' already exists", zh: "管理员 '\(name)' 已存在")
         case .unknownAdmin(let name):
@@ -81,6 +84,9 @@ public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, Ex
                       zh: "没有管理员 '\(name)'（见 `cpsyncd admin list`）；未做任何改动")
         case .adminAlreadyRevoked(let name):
             L10n.pick(en: "admin '\(name)' is already revoked", zh: "管理员 '\(name)' 的令牌已吊销")
+        case .lastActiveAdmin(let name):
+            L10n.pick(en: "'\(name)' is the last active admin account; keep at least one (add another admin first); nothing was changed",
+                      zh: "至少保留一个有效的管理员账户：'\(name)' 是最后一个有效的管理员（请先添加另一位管理员）；未做任何改动")
         }
     }
 

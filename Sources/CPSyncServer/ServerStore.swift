@@ -233,7 +233,7 @@ public final class ServerStore: Sendable {
     }
 
     public func addAdmin(name: String, actor: String = ServerStore.commandLineActor()) throws -> String {
-        guard !name.isEmpty, name.count <= 64 else { throw ServerError.badAdminName(name) }
+        guard Self.isValidAdminName(name) else { throw ServerError.badAdminName(name) }
         let token = Self.newToken()
         try write { r in
             try r.database.transaction {

@@ -1,10 +1,10 @@
 import CPSyncCLI
 import CPSyncServer
 
-/// `cpsyncd admin add --name NAME | list [--json] | revoke NAME`.
+/// `cpsyncd admin add --name NAME | list [--json] | token NAME | revoke NAME`.
 enum AdminCommand {
     static func run(_ argv: [String]) throws -> Int32 {
-        guard let sub = argv.first else { throw UsageError.missingArgument("add --name NAME | list | revoke NAME") }
+        guard let sub = argv.first else { throw UsageError.missingArgument("add --name NAME | list | token NAME | revoke NAME") }
         var args = try Arguments(Array(argv.dropFirst()), flags: ["json"])
         switch sub {
         case "add":
@@ -31,6 +31,15 @@ enum AdminCommand {
                                           rows: admins.map { [$0.name, Accounts.time($0.createdAt),
                                                               $0.revoked ? L10n.pick(en: "revoked", zh: "已吊销") : L10n.pick(en: "active", zh: "有效")] }))
             }
+        case "token":
+            let name = try Accounts.onePositional(args, "admin name")
+            let data = try DataOption.directory(&args)
+            try args.checkAllConsumed()
+            let store = try DataOption.openExisting(data)
+            let token = try store.issueAdminToken(name)
+            Console.err(L10n.pick(en: "new token for admin '\(name)' (shown only once; the old one no longer works):",
+                                  zh: "管理员 '\(name)' 的新令牌（只显示这一次；旧令牌立即失效）："))
+            Console.out(token)
         case "revoke":
             let name = try Accounts.onePositional(args, "admin name")
             let data = try DataOption.directory(&args)

@@ -66,6 +66,8 @@ enum Help {
                     options: [O("--name NAME", "the admin's name (required)", "管理员姓名（必填）")], example: "cpsyncd admin add --name 李科长"),
         CommandHelp("admin", "list", "[--json]", en: "every administrator and whether revoked; read-only", zh: "列出管理员及是否已吊销（只读）",
                     options: [json], example: "cpsyncd admin list"),
+        CommandHelp("admin", "token", "NAME", en: "a new token for the admin, printed once; the old one stops working (re-activates a revoked admin)",
+                    zh: "为管理员签发新令牌，只显示一次；旧令牌立即失效（已吊销的管理员随之恢复）", example: "cpsyncd admin token 李科长"),
         CommandHelp("admin", "revoke", "NAME", en: "the admin's token stops working at once", zh: "管理员令牌立即失效", example: "cpsyncd admin revoke 李科长"),
         CommandHelp("backup", nil, "--to FILE|DIR/ [--keep N] [--quiet]", en: "an online backup, checked for integrity, while the daemon serves",
                     zh: "在线备份并检查完整性（服务不停）",

@@ -23,7 +23,7 @@ def load(name):
 for f, s in [("changeset.json", "PushRequest"), ("pull-page.json", "PullResponse"), ("push-response.json", "PushResponse"),
              ("status.json", "StatusResponse"), ("health.json", "HealthResponse"), ("conflict.json", "ConflictListResponse"),
              ("audit.json", "AuditListResponse"), ("accounts-audit.json", "AccountAuditResponse"),
-             ("admin-sites.json", "SiteListResponse"),
+             ("admin-sites.json", "SiteListResponse"), ("admin-token.json", "AdminTokenResponse"),
              ("compact-changeset.json", "CompactPushRequest"), ("compact-pull-page.json", "CompactPullResponse"),
              ("whoami-site.json", "WhoAmIResponse"), ("whoami-admin.json", "WhoAmIResponse")]:
     check(f, s, load(f))

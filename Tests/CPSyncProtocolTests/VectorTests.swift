@@ -56,6 +56,7 @@ final class VectorTests: XCTestCase {
         try check("audit.json", AuditListResponse.self, Vectors.audit)
         try check("accounts-audit.json", AccountAuditResponse.self, Vectors.accountsAudit)
         try check("admin-sites.json", SiteListResponse.self, Vectors.adminSites)
+        try check("admin-token.json", AdminTokenResponse.self, Vectors.adminToken)
         XCTAssertEqual(String(decoding: Vectors.stripNewline(try Vectors.read("health.json")), as: UTF8.self), "{\"ok\":true}")
     }
 

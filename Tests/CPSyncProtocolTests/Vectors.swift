@@ -270,6 +270,9 @@ enum Vectors {
         AccountEventDTO(id: "3", at: 1_763_990_000_000, actor: "cli:root", action: "admin-revoke", subject: "张三", detail: ""),
     ])
 
+    static let adminToken = AdminTokenResponse(admin: AdminAccountDTO(name: "李科长", createdAt: 1_763_995_000_000, revoked: false),
+                                               token: "VRpATTChNLYZVrwjR2K-5VgxPkmbgt534zC22uYU3-0")
+
     /// file name → canonical bytes (without the file's final newline).
     static func files() -> [(String, [UInt8])] {
         var resolve = JSONWriter()
@@ -289,6 +292,7 @@ enum Vectors {
             ("audit.json", audit.encoded()),
             ("accounts-audit.json", accountsAudit.encoded()),
             ("admin-sites.json", adminSites.encoded()),
+            ("admin-token.json", adminToken.encoded()),
             ("compact-changeset.json", pushRequest.encodedCompact()),
             ("compact-pull-page.json", compactPullPage.encodedCompact()),
         ]

@@ -29,7 +29,8 @@ enum AdminBrowser {
             try Test.cancel("python3 is not installed; the admin page browser test needs python3 and chromium")
         }
         try FileManager.default.createDirectory(atPath: artifacts, withIntermediateDirectories: true)
-        let r = try run(python, [script, "--url", url, "--token", token, "--conflict", conflict, "--scenario", scenario,
+        // `--token=`: a token may begin with "-" (base64url), which argparse would take for an option.
+        let r = try run(python, [script, "--url", url, "--token=" + token, "--conflict", conflict, "--scenario", scenario,
                                  "--lang", lang, "--out", artifacts, "--prefix", prefix, "--timeout", "15", "--overall", "75"] + extra,
                         timeout: 100)
         let line = r.stdout.split(separator: "\n").last.map(String.init) ?? ""

@@ -458,7 +458,7 @@ LATIN_TEXT = """(() => {
     // Visible page text with Latin letters, outside data (site ids, tokens, admin names, server messages) and the
     // command names a hint has to quote.
     const skip = '.site-id, code, details.technical, [data-testid=admin-row] td:first-child, select, script, noscript, .foot';
-    const allowed = /\\b(cpsyncd|cpsync|init|token|admin|add|revoke|HTTP)\\b/g;
+    const allowed = /\\b(cpsyncd|cpsync|init|token|admin|add|revoke|name|HTTP)\\b/g;
     const out = [];
     const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
     for (let n = walk.nextNode(); n; n = walk.nextNode()) {
@@ -542,12 +542,91 @@ def scenario_dashboard(b, a, obs, shots):
     obs["tokenAfterSignOut"] = b.js("sessionStorage.getItem('cpsync.adminToken')")
 
 
+ADMIN_ROWS = """Array.from(document.querySelectorAll('[data-testid=admin-row]')).map(r => ({
+    name: r.getAttribute('data-admin'), revoked: r.getAttribute('data-revoked'), text: r.innerText,
+    you: !!r.querySelector('.you'), label: r.cells[3] ? getComputedStyle(r.cells[3], '::before').content : null }))"""
+
+
+def admin_row(name):
+    return "[data-testid=admin-row][data-admin=%s]" % json.dumps(name, ensure_ascii=False)  # CSS reads \\u escapes otherwise
+
+
+def scenario_admins(b, a, obs, shots):
+    """On a 390 px phone screen: add an admin (the token shown once), a duplicate refused before anything is sent,
+    revoke the new admin (confirmed), then try to revoke oneself as the last active admin (the server refuses); no
+    horizontal overflow at any step."""
+    b.resize(390, 844, True)
+    b.navigate(a.url + "/admin/#/accounts")
+    obs["htmlLang"] = b.js("document.documentElement.lang")
+    b.js("sessionStorage.clear()")
+    sign_in(b, a.token)
+    b.wait("document.getElementById('manage-rows').getAttribute('data-loaded') === 'true' && !!document.querySelector('.you')",
+           "the site and admin tables")
+    obs["adminsBefore"] = b.js(ADMIN_ROWS)
+    obs["adminHeaders"] = b.texts("#admins-table th")
+    obs["overflowBefore"] = b.overflow()
+
+    b.type("#add-admin-name", a.new_admin)
+    b.click("#add-admin-submit")
+    b.wait("!document.getElementById('token-box').hidden && !!document.querySelector(%s)" % json.dumps(admin_row(a.new_admin)),
+           "the new admin and their token")
+    obs["newAdminToken"] = b.text("#token-value")
+    obs["adminTokenBoxText"] = b.text("#token-box-text")
+    obs["adminTokenOnce"] = b.text("#token-once")
+    obs["adminsAfterAdd"] = b.js(ADMIN_ROWS)
+    obs["overflowAfterAdd"] = b.overflow()
+    obs["latinAfterAdd"] = b.js(LATIN_TEXT)
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-admins-390.png")))
+
+    # The same name again: refused on the page, nothing sent.
+    b.type("#add-admin-name", a.new_admin)
+    b.click("#add-admin-submit")
+    b.wait("!document.getElementById('add-admin-error').hidden", "the duplicate-name error")
+    obs["duplicateError"] = b.text("#add-admin-error")
+
+    b.click("#token-box-close")
+    b.click(admin_row(a.new_admin) + " [data-testid=admin-revoke]")
+    b.wait("!document.getElementById('manage-confirm').hidden", "the revoke confirmation")
+    obs["revokeAdminQuestion"] = b.text("#manage-confirm-text")
+    b.click("#manage-confirm-yes")
+    b.wait("document.querySelector(%s).getAttribute('data-revoked') === 'true'" % json.dumps(admin_row(a.new_admin)),
+           "the new admin to show as revoked")
+    obs["revokeAdminBanner"] = b.text("#banner")
+    obs["tokenAfterRevoke"] = b.text("#token-value")
+
+    # Now the signed-in admin is the last active one: revoking oneself is refused at once (no confirmation asked),
+    # and one stays signed in.
+    b.click("tr:has(.you) [data-testid=admin-revoke]")
+    b.wait("document.getElementById('banner').getAttribute('data-kind') === 'error'", "the last-admin refusal")
+    obs["confirmShown"] = b.js("!document.getElementById('manage-confirm').hidden")
+    obs["lastAdminBanner"] = b.text("#banner")
+    obs["viewAfterRefusal"] = b.js("document.body.getAttribute('data-view')")
+    obs["adminsAfterRefusal"] = b.js(ADMIN_ROWS)
+    obs["overflowAfterRefusal"] = b.overflow()
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-admins-refused-390.png")))
+
+    # A new token for oneself: shown once, and the page goes on with it (the old one stops at once).
+    b.click("tr:has(.you) [data-testid=admin-issue-token]")
+    b.wait("!document.getElementById('manage-confirm').hidden", "the new-token confirmation")
+    obs["selfTokenQuestion"] = b.text("#manage-confirm-text")
+    b.click("#manage-confirm-yes")
+    b.wait("!document.getElementById('token-box').hidden && document.getElementById('manage-rows').getAttribute('data-loaded') === 'true'",
+           "one's own new token and the reloaded tables")
+    obs["selfNewToken"] = b.text("#token-value")
+    obs["sessionHasNewToken"] = b.js("sessionStorage.getItem('cpsync.adminToken') === document.getElementById('token-value').textContent")
+    obs["viewAfterSelfToken"] = b.js("document.body.getAttribute('data-view')")
+
+    b.click("#signout")
+    b.wait("!document.getElementById('signin-view').hidden", "the sign-in form after signing out")
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--url", required=True)
     p.add_argument("--token", required=True)
     p.add_argument("--conflict", required=True)
-    p.add_argument("--scenario", choices=["review", "xss", "accounts", "dashboard"], required=True)
+    p.add_argument("--scenario", choices=["review", "xss", "accounts", "dashboard", "admins"], required=True)
+    p.add_argument("--new-admin", default="李科长")
     p.add_argument("--new-id", default="xinjian")
     p.add_argument("--new-name", default="新建社区联络站")
     p.add_argument("--parent", default="huashan")
@@ -574,7 +653,8 @@ def main():
     try:
         b.start()
         result["browser"] = b.version
-        {"review": scenario_review, "xss": scenario_xss, "accounts": scenario_accounts, "dashboard": scenario_dashboard}[a.scenario](
+        {"review": scenario_review, "xss": scenario_xss, "accounts": scenario_accounts, "dashboard": scenario_dashboard,
+         "admins": scenario_admins}[a.scenario](
             b, a, result["observations"], result["screenshots"])
         result["ok"] = True
         status = 0
