@@ -29,23 +29,13 @@ enum ScopeBenchmark {
         let daemon = try DaemonProcess(path: daemonPath, data: data)
         defer { daemon.stop() }
 
-        func pull(_ site: String, _ token: String) throws -> (seconds: Double, bytes: Int, changes: Int, members: Int64) {
+        func pull(_ site: String, _ token: String) throws -> (seconds: Double, bytes: PullBytes.Figures, changes: Int, members: Int64) {
             let replica = try OfficeConfig.initialise(path: dir.appendingPathComponent("\(site).db").path,
                                                       config: OfficeConfig(server: daemon.url, site: site, token: token))
             let client = try SyncClient(replica: replica)
             var changes = 0
             let seconds = try BenchData.time { changes = try client.pull().received }
-            // The bytes the same pages take on the wire, read again page by page.
-            let transport = HTTPTransport(baseURL: daemon.url, token: token)
-            var bytes = 0, after: Int64 = 0
-            for _ in 0..<100_000 {
-                let query = PullQuery(after: after, since: 0, limit: ProtocolLimits.defaultPageSize, schemaVersion: CPPCCSchema.version)
-                let body = try transport.send("GET", "/v1/pull?" + query.queryString).body
-                bytes += body.count
-                let page = try PullResponse.decode(body)
-                after = page.cursor
-                if !page.hasMore { break }
-            }
+            let bytes = try PullBytes.measure(url: daemon.url, token: token)
             return (seconds, bytes, changes, try replica.database.scalar("SELECT count(*) FROM members")?.int64Value ?? 0)
         }
         let township = try pull("t00", tokens[0])
@@ -55,10 +45,12 @@ enum ScopeBenchmark {
         }
         let figures: [(String, Double)] = [
             ("members", Double(members)), ("proposals", Double(proposals)), ("townships", Double(townships)),
-            ("township_pull_s", township.seconds), ("township_pull_mb", Double(township.bytes) / 1_048_576),
+            ("township_pull_s", township.seconds), ("township_pull_mb", Double(township.bytes.json) / 1_048_576),
+            ("township_pull_compact_gzip_mb", Double(township.bytes.compactGzip) / 1_048_576),
             ("township_changes", Double(township.changes)), ("township_members", Double(township.members)),
-            ("county_pull_s", county.seconds), ("county_pull_mb", Double(county.bytes) / 1_048_576), ("county_changes", Double(county.changes)),
-            ("scope_bytes_ratio", Double(township.bytes) / Double(max(1, county.bytes))),
+            ("county_pull_s", county.seconds), ("county_pull_mb", Double(county.bytes.json) / 1_048_576),
+            ("county_pull_compact_gzip_mb", Double(county.bytes.compactGzip) / 1_048_576), ("county_changes", Double(county.changes)),
+            ("scope_bytes_ratio", Double(township.bytes.json) / Double(max(1, county.bytes.json))),
             ("daemon_peak_rss_mb", Double(daemon.peakRSSBytes()) / 1_048_576),
         ]
         if json {
@@ -79,18 +71,23 @@ enum ScopeBenchmark {
         }
         try store.write { r in
             try r.database.transaction {
+                // Values as varied as a real roll (random keys, names, phones; proposal texts from many sentences), so
+                // that the wire figures, compressed or not, are not flattered by repetition. Seeded: runs compare.
+                var rng = SeededRandom(seed: 20_261_130)
                 let member = try r.database.statement(
-                    "INSERT INTO members(id, name, gender, sector, party, term, site_id, phone, employer, position) VALUES (?, ?, ?, ?, '无党派', '第八届', ?, ?, ?, '教师')")
+                    "INSERT INTO members(id, name, gender, sector, party, term, site_id, phone, employer, position) VALUES (?, ?, ?, ?, ?, '第八届', ?, ?, ?, ?)")
                 for i in 0..<members {
-                    try member.execute([.text(String(format: "00000000-0000-4000-8000-%012d", i)), .text(BenchData.names[i % 5] + String(i)),
-                                        .text(i % 2 == 0 ? "男" : "女"), .text(BenchData.sectors[i % 5]), .text(String(format: "t%02d", i % townships)),
-                                        .text("1390000\(String(format: "%04d", i % 10_000))"), .text("某县第\(i % 7)中学")])
+                    try member.execute([.text(rng.uuid()), .text(rng.pick(Realistic.surnames) + rng.pick(Realistic.given) + (rng.next() % 2 == 0 ? rng.pick(Realistic.given) : "")),
+                                        .text(i % 2 == 0 ? "男" : "女"), .text(rng.pick(Realistic.sectors)), .text(rng.pick(Realistic.parties)),
+                                        .text(String(format: "t%02d", i % townships)), .text("1\(rng.next() % 9 + 3)\(String(format: "%09d", rng.next() % 1_000_000_000))"),
+                                        .text(rng.pick(Realistic.places) + rng.pick(Realistic.employers)), .text(rng.pick(Realistic.positions))])
                 }
                 let proposal = try r.database.statement(
                     "INSERT INTO proposals(id, number, session, year, title, body, site_id, status) VALUES (?, ?, '八届四次会议', 2026, ?, ?, ?, ?)")
                 for i in 0..<proposals {
-                    try proposal.execute([.text(String(format: "10000000-0000-4000-8000-%012d", i)), .text(String(format: "2026-%04d", i)),
-                                          .text("关于加强第\(i)项民生工作的提案"), .text(String(repeating: "提案正文。", count: 40)),
+                    let body = (0..<(8 + Int(rng.next() % 17))).map { _ in rng.pick(Realistic.sentences) }.joined()
+                    try proposal.execute([.text(rng.uuid()), .text(String(format: "2026-%04d", i)),
+                                          .text("关于" + rng.pick(Realistic.places) + rng.pick(Realistic.topics) + "的提案"), .text(body),
                                           .text(String(format: "t%02d", i % townships)), .text(i % 3 == 0 ? "filed" : "submitted")])
                 }
             }

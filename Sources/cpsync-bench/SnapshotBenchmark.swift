@@ -17,6 +17,8 @@ enum SnapshotBenchmark {
     struct Figures {
         var seconds = 0.0
         var bytes = 0
+        /// A plain pull's pages in the compact form, gzipped (what a current office receives); 0 for a snapshot.
+        var wireBytes = 0
         var members: Int64 = 0
         var makeSeconds = 0.0
         var dump = ""
@@ -45,17 +47,9 @@ enum SnapshotBenchmark {
             let client = try SyncClient(replica: replica)
             var f = Figures()
             f.seconds = try BenchData.time { _ = try client.pull() }
-            // The bytes the same pages take on the wire, read again page by page.
-            let transport = HTTPTransport(baseURL: daemon.url, token: token)
-            var after: Int64 = 0
-            for _ in 0..<100_000 {
-                let query = PullQuery(after: after, since: 0, limit: ProtocolLimits.defaultPageSize, schemaVersion: CPPCCSchema.version)
-                let body = try transport.send("GET", "/v1/pull?" + query.queryString).body
-                f.bytes += body.count
-                let page = try PullResponse.decode(body)
-                after = page.cursor
-                if !page.hasMore { break }
-            }
+            let bytes = try PullBytes.measure(url: daemon.url, token: token)
+            f.bytes = bytes.json
+            f.wireBytes = bytes.compactGzip
             f.members = try replica.database.scalar("SELECT count(*) FROM members")?.int64Value ?? 0
             f.dump = try dump(path)
             return f
@@ -95,10 +89,12 @@ enum SnapshotBenchmark {
         let figures: [(String, Double)] = [
             ("members", Double(members)), ("proposals", Double(proposals)), ("townships", Double(townships)),
             ("township_pull_s", townshipPlain.seconds), ("township_pull_mb", Double(townshipPlain.bytes) / mb),
+            ("township_pull_compact_gzip_mb", Double(townshipPlain.wireBytes) / mb),
             ("township_snapshot_make_s", townshipSnapshot.makeSeconds), ("township_snapshot_install_s", townshipSnapshot.seconds),
             ("township_snapshot_mb", Double(townshipSnapshot.bytes) / mb),
             ("township_time_ratio", (townshipSnapshot.makeSeconds + townshipSnapshot.seconds) / max(0.001, townshipPlain.seconds)),
             ("county_pull_s", countyPlain.seconds), ("county_pull_mb", Double(countyPlain.bytes) / mb),
+            ("county_pull_compact_gzip_mb", Double(countyPlain.wireBytes) / mb),
             ("county_snapshot_make_s", countySnapshot.makeSeconds), ("county_snapshot_install_s", countySnapshot.seconds),
             ("county_snapshot_mb", Double(countySnapshot.bytes) / mb),
             ("county_time_ratio", (countySnapshot.makeSeconds + countySnapshot.seconds) / max(0.001, countyPlain.seconds)),
