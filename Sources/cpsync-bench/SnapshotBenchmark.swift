@@ -103,7 +103,7 @@ enum SnapshotBenchmark {
         if json {
             Console.out("{" + figures.map { "\"\($0.0)\":\(CoreBenchmark.format($0.1))" }.joined(separator: ",") + "}")
         } else {
-            for (k, v) in figures { Console.out(k.padding(toLength: 28, withPad: " ", startingAt: 0) + CoreBenchmark.format(v)) }
+            for (k, v) in figures { Console.out(k.padding(toLength: 32, withPad: " ", startingAt: 0) + CoreBenchmark.format(v)) }
         }
     }
 
