@@ -16,15 +16,21 @@ import Testing
         return county
     }
 
-    func insertMembers(_ office: Office, prefix: String, count: Int, site: String, from start: Int = 0) throws {
+    /// `varied`: keys, phones and employers as varied as a real county's (random), so the snapshot's gzip bytes are
+    /// not a few kilobytes of repeats; the download tests need a transfer that takes some ranges.
+    func insertMembers(_ office: Office, prefix: String, count: Int, site: String, from start: Int = 0, varied: Bool = false) throws {
         let db = try Database(path: office.db)
         try db.transaction {
             for i in start..<(start + count) {
+                let id = varied ? "\(prefix)-\(i)-\(UUID().uuidString.lowercased().prefix(12))" : "\(prefix)-\(i)"
+                let phone = varied ? "13\(Int.random(in: 100_000_000...999_999_999))" : "13\(String(format: "%09d", i))"
+                let employer = varied ? String((0..<10).map { _ in Character(Unicode.Scalar(UInt32.random(in: 0x4E00...0x9FA5))!) }) + "中学"
+                    : "\(prefix)县第\(i % 7)中学"
                 try db.run("""
                     INSERT INTO members(id, name, gender, sector, party, term, site_id, phone, employer, position)
                     VALUES (?, ?, ?, '教育界', '中国民主同盟', '第八届', ?, ?, ?, '副校长')
-                    """, [.text("\(prefix)-\(i)"), .text("\(prefix)委员\(i)"), .text(i % 2 == 0 ? "女" : "男"), .text(site),
-                          .text("13\(String(format: "%09d", i))"), .text("\(prefix)县第\(i % 7)中学")])
+                    """, [.text(id), .text("\(prefix)委员\(i)"), .text(i % 2 == 0 ? "女" : "男"), .text(site),
+                          .text(phone), .text(employer)])
             }
         }
     }
@@ -186,7 +192,7 @@ import Testing
         let county = try county("snapshot-kill", sites: ["huashan", "chengguan"])
         defer { county.cleanup() }
         let huashan = try county.office("huashan")
-        try insertMembers(huashan, prefix: "华山", count: 2500, site: "huashan")
+        try insertMembers(huashan, prefix: "华山", count: 6000, site: "huashan", varied: true)
         try huashan.must(["sync"])
         let proxy = try ThrottlingProxy(upstream: county.daemon.port, bytesPerSecond: 200 * 1024)
         defer { proxy.stop() }
@@ -217,6 +223,8 @@ import Testing
         let outcome = again.stdout
         let resumedFrom = jsonInt(outcome, "resumed_from") ?? -1
         let total = jsonInt(outcome, "size") ?? -1
+        // The gzip bytes take enough ranges for the kill to land midway, and are fewer than the SQLite file's.
+        #expect(total >= 8 * chunk && total < jsonInt(outcome, "raw_size") ?? 0, "\(outcome)")
         #expect(resumedFrom >= held && resumedFrom > 0, "the re-run started at byte \(resumedFrom), the partial file held \(held): \(outcome)")
         let ranges = servedRanges(county)
         let served = ranges.reduce(0) { $0 + $1.bytes }
@@ -243,7 +251,7 @@ import Testing
         let county = try county("snapshot-damaged", sites: ["huashan"])
         defer { county.cleanup() }
         let huashan = try county.office("huashan")
-        try insertMembers(huashan, prefix: "华山", count: 1500, site: "huashan")
+        try insertMembers(huashan, prefix: "华山", count: 4000, site: "huashan", varied: true)
         try huashan.must(["sync"])
         let proxy = try ThrottlingProxy(upstream: county.daemon.port, bytesPerSecond: 200 * 1024)
         defer { proxy.stop() }
