@@ -1,5 +1,5 @@
 import CPPCC
-import CPSyncClient
+@testable import CPSyncClient
 import CPSyncCore
 import CPSyncHTTP
 import CPSyncProtocol
@@ -152,6 +152,20 @@ import Testing
         for suffix in [".snapshot-part", ".snapshot-part.json", ".snapshot-installing"] {
             #expect(!FileManager.default.fileExists(atPath: setup.officePath + suffix), "\(suffix) left behind")
         }
+    }
+
+    /// The transport inflates a gzip-coded answer (a pull page) but leaves a gzip file served as itself (a snapshot's
+    /// bytes, `Content-Type: application/gzip`) as it came, unless a `Content-Encoding` says it was compressed again.
+    @Test func theTransportLeavesAGzipFileAsItCame() throws {
+        let file = Gzip.compress(Array("SQLite format 3\0 华山委员".utf8))
+        func body(_ headers: [(String, String)], _ bytes: [UInt8]) -> [UInt8]? {
+            guard case .answered(_, let b, _, _) = HTTPTransport.inflating(.answered(status: 206, body: bytes, retryAfter: nil, headers: headers)) else { return nil }
+            return b
+        }
+        #expect(body([("Content-Type", "application/gzip")], file) == file)
+        #expect(body([("content-type", "application/gzip")], Array(file.prefix(10))) == Array(file.prefix(10)), "a range of the file is not inflated")
+        #expect(body([("Content-Type", "application/gzip"), ("Content-Encoding", "gzip")], Gzip.compress(file)) == file)
+        #expect(body([("Content-Type", "application/json"), ("Content-Encoding", "gzip")], Gzip.compress(Array("{}".utf8))) == Array("{}".utf8))
     }
 
     @Test func anUnknownEncodingIsRefusedBeforeAnyByteIsDownloaded() throws {
