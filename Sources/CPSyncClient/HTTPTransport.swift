@@ -212,9 +212,13 @@ public final class HTTPTransport: Sendable {
 
     /// An answer whose body is gzip (the server compressed it because we accept gzip), inflated. Decided by the
     /// body's magic bytes, not the header: a library that already inflated it leaves plain JSON, which never starts
-    /// with them. A damaged gzip body is a failed attempt that may be retried.
+    /// with them. A damaged gzip body is a failed attempt that may be retried. A gzip file served as itself
+    /// (`Content-Type: application/gzip`, a snapshot's bytes, §16) is left as it came unless a `Content-Encoding`
+    /// says it was compressed once more on the way.
     static func inflating(_ attempt: Attempt) -> Attempt {
         guard case .answered(let status, let body, let after, let fields) = attempt, Gzip.isGzip(body) else { return attempt }
+        func field(_ name: String) -> String? { fields.first { $0.0.lowercased() == name }?.1.lowercased() }
+        if field("content-type")?.hasPrefix("application/gzip") == true, field("content-encoding")?.contains("gzip") != true { return attempt }
         do {
             return .answered(status: status, body: try Gzip.decompress(body, maxBytes: maxInflatedBytes), retryAfter: after, headers: fields)
         } catch {

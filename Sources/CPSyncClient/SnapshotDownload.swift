@@ -6,12 +6,14 @@ import Foundation
 
 /// A new office from a snapshot (`cpsync init --from-snapshot`, Protocol/README.md §16): downloads the county's
 /// snapshot of the office's scope in byte ranges into a partial file next to the office database (a re-run after a
-/// cut or a kill continues where the file ends), checks its SHA-256 and `PRAGMA integrity_check`, installs it as the
-/// office replica under the office's own site id, and pulls on from the snapshot's cursor.
+/// cut or a kill continues where the file ends), checks the SHA-256 of the bytes served, inflates them when they are
+/// gzip (`encoding` "gzip": never beyond the manifest's `rawSize`) and checks the SQLite file's `rawSha256` and
+/// `PRAGMA integrity_check`, installs it as the office replica under the office's own site id, and pulls on from the
+/// snapshot's cursor. A manifest without `encoding` names the SQLite file itself, which is checked and installed as is.
 ///
-/// Files beside `path`: `PATH.snapshot-part` (the bytes so far), `PATH.snapshot-part.json` (the manifest they belong
-/// to), `PATH.snapshot-installing` (the verified copy being made the office's; a crash leaves the part file whole,
-/// so a re-run installs again without downloading).
+/// Files beside `path`: `PATH.snapshot-part` (the served bytes so far), `PATH.snapshot-part.json` (the manifest they
+/// belong to), `PATH.snapshot-installing` (the inflated, verified copy being made the office's; a crash leaves the
+/// part file whole, so a re-run inflates and installs again without downloading).
 public struct SnapshotDownload {
     public let path: String
     public let config: OfficeConfig
@@ -123,6 +125,16 @@ public struct SnapshotDownload {
             guard manifest.schemaVersion == CPPCCSchema.version else {
                 throw SnapshotInstallError.schema(server: manifest.schemaVersion, office: CPPCCSchema.version)
             }
+            switch manifest.encoding {
+            case nil:
+                break
+            case SnapshotManifest.gzipEncoding?:
+                guard let rawSize = manifest.rawSize, rawSize > 0, let rawSha = manifest.rawSha256, rawSha.utf8.count == 64 else {
+                    throw ClientError.badResponse("gzip snapshot manifest '\(manifest.id)' without a positive rawSize and a rawSha256")
+                }
+            case let other?:
+                throw SnapshotInstallError.encoding(String(other.prefix(40)))
+            }
             if held?.id != manifest.id {
                 discardPartial()
                 try Data(manifest.encoded()).write(to: URL(fileURLWithPath: manifestPath), options: .atomic)
@@ -178,21 +190,45 @@ public struct SnapshotDownload {
         throw ClientError.badResponse("the server expired the snapshot three times during the download")
     }
 
-    /// Whether the part file is the manifest's file: its SHA-256, then SQLite's own integrity check.
+    /// Whether the part file is the manifest's: the SHA-256 of the served bytes; gzipped, inflated (refusing more
+    /// than `rawSize` bytes) into the installing file and checked against `rawSize` and `rawSha256` (uncompressed:
+    /// copied there); then SQLite's own integrity check of that copy. When true, the installing file is the verified
+    /// SQLite file `install` makes the office's.
     private func verified(_ manifest: SnapshotManifest) throws -> Bool {
-        guard let data = FileManager.default.contents(atPath: partPath), Int64(data.count) == manifest.size,
-              SHA256.hex([UInt8](data)) == manifest.sha256 else { return false }
-        let db = try Database(path: partPath, readOnly: true)
+        removeInstalling()
+        guard let data = FileManager.default.contents(atPath: partPath), Int64(data.count) == manifest.size else { return false }
+        let served = [UInt8](data)
+        guard SHA256.hex(served) == manifest.sha256 else { return false }
+        if manifest.encoding == SnapshotManifest.gzipEncoding {
+            guard let rawSize = manifest.rawSize, rawSize > 0, rawSize <= Int64(Int.max), let rawSha = manifest.rawSha256 else { return false }
+            let raw: [UInt8]
+            do {
+                raw = try Gzip.decompress(served, maxBytes: Int(rawSize))
+            } catch {
+                // Not gzip, damaged, or more than the manifest said it holds: nothing is written.
+                return false
+            }
+            guard Int64(raw.count) == rawSize, SHA256.hex(raw) == rawSha else { return false }
+            guard FileManager.default.createFile(atPath: installingPath, contents: Data(raw), attributes: [.posixPermissions: 0o600]) else {
+                throw SnapshotInstallError.install(path: installingPath, reason: String(cString: strerror(errno)))
+            }
+        } else {
+            try FileManager.default.copyItem(atPath: partPath, toPath: installingPath)
+            try? FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: installingPath)
+        }
+        let db = try Database(path: installingPath, readOnly: true)
         return try db.integrityProblems().isEmpty
     }
 
-    /// Makes a verified copy the office's replica: its own site id, its settings and sync positions (pull on from
-    /// the snapshot's cursor; nothing of the snapshot is its own to push), then one rename over `path`.
+    private func removeInstalling() {
+        for suffix in ["", "-wal", "-shm", "-journal"] { try? FileManager.default.removeItem(atPath: installingPath + suffix) }
+    }
+
+    /// Makes the verified copy (`verified` left it at the installing path) the office's replica: its own site id,
+    /// its settings and sync positions (pull on from the snapshot's cursor; nothing of the snapshot is its own to
+    /// push), then one rename over `path`.
     private func install(_ manifest: SnapshotManifest) throws {
         let fm = FileManager.default
-        for suffix in ["", "-wal", "-shm", "-journal"] { try? fm.removeItem(atPath: installingPath + suffix) }
-        try fm.copyItem(atPath: partPath, toPath: installingPath)
-        try? fm.setAttributes([.posixPermissions: 0o600], ofItemAtPath: installingPath)
         do {
             let replica = try ReplicaSnapshot.adopt(at: installingPath, siteID: config.site)
             replica.recordsConflicts = false
@@ -227,6 +263,7 @@ public struct SnapshotDownload {
     private func discardPartial() {
         try? FileManager.default.removeItem(atPath: partPath)
         try? FileManager.default.removeItem(atPath: manifestPath)
+        removeInstalling()
     }
 }
 
@@ -238,6 +275,8 @@ public enum SnapshotInstallError: Error, CustomStringConvertible, ExitCodeProvid
     case schema(server: Int, office: Int)
     /// The download does not check out (hash or integrity) twice in a row.
     case damaged(String)
+    /// The server serves its snapshots in an encoding this cpsync cannot read.
+    case encoding(String)
     /// The verified copy could not be put in place.
     case install(path: String, reason: String)
 
@@ -252,6 +291,9 @@ public enum SnapshotInstallError: Error, CustomStringConvertible, ExitCodeProvid
         case .damaged(let reason):
             L10n.pick(en: "\(reason); nothing was installed, run the command again to download it afresh",
                       zh: "\(reason)；未安装任何内容，请重新运行命令重新下载")
+        case .encoding(let name):
+            L10n.pick(en: "the county server sends snapshots encoded as '\(name)', which this cpsync cannot read; upgrade cpsync, or set up with `cpsync init` and `cpsync pull`",
+                      zh: "县政协服务器的快照编码为 '\(name)'，本机 cpsync 无法读取；请升级 cpsync，或改用 `cpsync init` 加 `cpsync pull`")
         case .install(let path, let reason):
             L10n.pick(en: "could not put the snapshot in place at \(path): \(reason); the download is kept, run the command again",
                       zh: "无法把快照放到 \(path)：\(reason)；已下载的文件保留，请重新运行命令")
@@ -260,7 +302,7 @@ public enum SnapshotInstallError: Error, CustomStringConvertible, ExitCodeProvid
 
     public var exitCode: ExitCode {
         switch self {
-        case .officeNotEmpty, .schema: .dataError
+        case .officeNotEmpty, .schema, .encoding: .dataError
         case .damaged: .unavailable
         case .install: .ioError
         }

@@ -11,8 +11,10 @@ import Foundation
 /// with SQLite's online backup API inside the read transaction that also reads the cursor, so the file holds
 /// exactly the changes up to that cursor, whatever is committed meanwhile. Then, in the copy only, the rows the site
 /// may not hold are forgotten, the server's own tables (accounts, token hashes, push answers, audit) and the
-/// county's conflicts are dropped, and `VACUUM` rewrites the file so no freed page keeps what was removed. Files are
-/// served in ranges of at most `maxRangeBytes`, so a download cut anywhere resumes where it stopped.
+/// county's conflicts are dropped, and `VACUUM` rewrites the file so no freed page keeps what was removed. The
+/// finished file is gzipped once and only the gzip file (`<id>.db.gz`) is kept: offices on poor links download a
+/// fraction of the SQLite file's size. The gzip bytes are served in ranges of at most `maxRangeBytes`, so a download
+/// cut anywhere resumes where it stopped.
 public final class SnapshotService: Sendable {
     public let store: ServerStore
     public let directory: String
@@ -119,17 +121,26 @@ public final class SnapshotService: Sendable {
             guard problems.isEmpty else { throw SnapshotError.damaged(problems.joined(separator: "; ")) }
             try copy.database.execute("PRAGMA journal_mode=DELETE")
         }
-        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: temporary)))
+        let raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: temporary)))
+        let compressing = Date()
+        let bytes = Gzip.compress(raw, level: Self.gzipLevel)
+        let gzipMs = Int64(Date().timeIntervalSince(compressing) * 1000)
         let now = HLC.wallClock().milliseconds
         let id = "\(site ?? "county-all")-\(cursor)-\(UUID().uuidString.lowercased().prefix(8))"
         let manifest = SnapshotManifest(id: id, site: site, cursor: cursor, size: Int64(bytes.count), sha256: SHA256.hex(bytes),
                                         schemaVersion: CPPCCSchema.version, epoch: store.epoch, createdAt: now,
-                                        expiresAt: now + Int64(keepSeconds * 1000), maxRangeBytes: Self.maxRangeBytes)
-        try FileManager.default.moveItem(atPath: temporary, toPath: path(id + ".db"))
+                                        expiresAt: now + Int64(keepSeconds * 1000), maxRangeBytes: Self.maxRangeBytes,
+                                        encoding: SnapshotManifest.gzipEncoding, rawSize: Int64(raw.count), rawSha256: SHA256.hex(raw))
+        // Only the gzip file is kept; the SQLite copy goes with `temporary`.
+        let packed = path(".tmp-\(UUID().uuidString.lowercased()).gz")
+        defer { try? FileManager.default.removeItem(atPath: packed) }
+        try Data(bytes).write(to: URL(fileURLWithPath: packed))
+        try FileManager.default.moveItem(atPath: packed, toPath: dataPath(id))
         // The manifest last: a snapshot without one is unfinished and is cleaned up.
         try Data(manifest.encoded()).write(to: URL(fileURLWithPath: path(id + ".json")), options: .atomic)
         metrics.count("cpsync_snapshots_made_total")
         log.event("snapshot_made", ["id": .text(id), "site": .text(site ?? "*"), "cursor": .integer(cursor), "bytes": .integer(Int64(bytes.count)),
+                                    "raw_bytes": .integer(Int64(raw.count)), "gzip_ms": .integer(gzipMs),
                                     "rows_left_out": .integer(Int64(forgotten)), "cut_ms": .integer(cutMs), "tables_dropped": .text(dropped.joined(separator: ",")),
                                     "ms": .integer(Int64(Date().timeIntervalSince(started) * 1000))])
         return manifest
@@ -162,7 +173,7 @@ public final class SnapshotService: Sendable {
         }
         var body: [UInt8] = []
         do {
-            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path(id + ".db")))
+            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: dataPath(id)))
             defer { try? handle.close() }
             try handle.seek(toOffset: UInt64(start))
             body = [UInt8](try handle.read(upToCount: max(0, end - start + 1)) ?? Data())
@@ -171,7 +182,7 @@ public final class SnapshotService: Sendable {
         }
         guard body.count == max(0, end - start + 1) else { throw gone }
         var response = HTTPResponse(status: partial ? 206 : 200, body: body)
-        response.headers.set("Content-Type", "application/vnd.sqlite3")
+        response.headers.set("Content-Type", "application/gzip")
         response.headers.set("Accept-Ranges", "bytes")
         response.headers.set("ETag", "\"\(id)\"")
         response.headers.set("CPSync-Snapshot-SHA256", manifest.sha256)
@@ -203,11 +214,18 @@ public final class SnapshotService: Sendable {
 
     private func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
 
+    /// The file a kept snapshot's bytes are served from: the gzipped SQLite file.
+    func dataPath(_ id: String) -> String { path(id + Self.dataSuffix) }
+    static let dataSuffix = ".db.gz"
+    /// zlib's level for the one compression of each snapshot (made once, downloaded by every office of the site).
+    static let gzipLevel: Int32 = 6
+
     /// The manifest of a kept snapshot (nil when it is not kept or has expired).
     func load(_ id: String) throws -> SnapshotManifest? {
         guard let data = FileManager.default.contents(atPath: path(id + ".json")),
-              FileManager.default.fileExists(atPath: path(id + ".db")),
-              let m = try? SnapshotManifest.decode(data), m.expiresAt > HLC.wallClock().milliseconds else { return nil }
+              FileManager.default.fileExists(atPath: dataPath(id)),
+              let m = try? SnapshotManifest.decode(data), m.encoding == SnapshotManifest.gzipEncoding,
+              m.expiresAt > HLC.wallClock().milliseconds else { return nil }
         return m
     }
 
@@ -223,7 +241,9 @@ public final class SnapshotService: Sendable {
         guard let names = try? fm.contentsOfDirectory(atPath: directory) else { return }
         let keep = Set(try kept().prefix(maxKept).map(\.id))
         for name in names {
-            let id = name.hasSuffix(".json") ? String(name.dropLast(5)) : name.hasSuffix(".db") ? String(name.dropLast(3)) : name
+            let id = name.hasSuffix(".json") ? String(name.dropLast(5))
+                : name.hasSuffix(Self.dataSuffix) ? String(name.dropLast(Self.dataSuffix.count))
+                : name.hasSuffix(".db") ? String(name.dropLast(3)) : name
             // A temporary copy may be in the making by this process only under `making`, which the caller holds.
             if !keep.contains(id) { try? fm.removeItem(atPath: path(name)) }
         }

@@ -16,7 +16,7 @@ enum SnapshotInit {
         }
         let o = try download.run()
         if json {
-            Console.out("{\"snapshot\":\"\(o.manifest.id)\",\"cursor\":\(o.manifest.cursor),\"size\":\(o.manifest.size),\"resumed_from\":\(o.resumedFrom),"
+            Console.out("{\"snapshot\":\"\(o.manifest.id)\",\"cursor\":\(o.manifest.cursor),\"size\":\(o.manifest.size),\"raw_size\":\(o.manifest.rawSize ?? o.manifest.size),\"resumed_from\":\(o.resumedFrom),"
                 + "\"downloaded\":\(o.downloaded),\"pulled\":\(o.pull.received),\"pages\":\(o.pull.pages)}")
         } else {
             let resumed = o.resumedFrom > 0 ? L10n.pick(en: ", resumed at byte \(o.resumedFrom)", zh: "，从第 \(o.resumedFrom) 字节续传") : ""

@@ -31,13 +31,22 @@ import Testing
         let manifest = try service.make(site: "huashan") {
             try store.write { r in try member(r, "m-during", "华山复制中委员", site: "huashan") }
         }
-        let file = dir + "/snapshots/\(manifest.id).db"
+        // Only the gzip file is kept; the manifest names its bytes and the SQLite file they inflate to.
+        let served = dir + "/snapshots/\(manifest.id).db.gz"
+        #expect(!FileManager.default.fileExists(atPath: dir + "/snapshots/\(manifest.id).db"))
+        let packed = [UInt8](try Data(contentsOf: URL(fileURLWithPath: served)))
+        #expect(manifest.encoding == "gzip" && Gzip.isGzip(packed))
+        #expect(SHA256.hex(packed) == manifest.sha256 && Int64(packed.count) == manifest.size)
+        let data = try Gzip.decompress(packed, maxBytes: Int(manifest.rawSize ?? 0))
+        #expect(SHA256.hex(data) == manifest.rawSha256 && Int64(data.count) == manifest.rawSize)
+        #expect(manifest.size < manifest.rawSize ?? 0, "gzip should make the file smaller: \(manifest.size) of \(manifest.rawSize ?? 0)")
+        #expect(String(decoding: data, as: UTF8.self).contains("华山早到委员"))
+        #expect(!String(decoding: data, as: UTF8.self).contains("城关委员不可见"))
+        let file = dir + "/inflated.db"
+        try Data(data).write(to: URL(fileURLWithPath: file))
         let snapshot = try Database(path: file, readOnly: true)
         let names = try snapshot.query("SELECT name FROM members ORDER BY name").compactMap { $0[0].stringValue }
         #expect(names == ["华山早到委员"], "the file holds \(names)")
-        let data = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
-        #expect(SHA256.hex(data) == manifest.sha256 && Int64(data.count) == manifest.size)
-        #expect(!String(decoding: data, as: UTF8.self).contains("城关委员不可见"))
 
         let sync = SyncService(store: store)
         let next = try sync.pull(after: manifest.cursor, since: manifest.cursor, limit: 1000, principal: .site("huashan"))
@@ -71,10 +80,25 @@ import Testing
         #expect(r.headers["Accept-Ranges"] == "bytes")
         let whole = try service.bytes(m.id, principal: .admin("张主任"), range: nil)
         #expect(whole.status == 200 && SHA256.hex(whole.body) == m.sha256)
+        #expect(whole.headers["Content-Type"] == "application/gzip" && Gzip.isGzip(whole.body))
+        #expect(try Gzip.decompress(whole.body, maxBytes: Int(m.rawSize ?? 0)).prefix(16) == ArraySlice("SQLite format 3\0".utf8))
         let past = try service.bytes(m.id, principal: .site("huashan"), range: "bytes=\(m.size)-")
         #expect(past.status == 416 && past.headers["Content-Range"] == "bytes */\(m.size)")
         #expect(throws: ErrorBody.self) { try service.bytes(m.id, principal: .site("chengguan"), range: nil) }
         #expect(throws: ErrorBody.self) { try service.bytes("../county", principal: .admin("张主任"), range: nil) }
+    }
+
+    /// The manifest's encoding members travel and read back; a manifest without them (the SQLite file served as is)
+    /// still reads.
+    @Test func aManifestCarriesItsEncodingAndTheRawFilesSizeAndHash() throws {
+        let m = SnapshotManifest(id: "huashan-7-abc", site: "huashan", cursor: 7, size: 100, sha256: String(repeating: "a", count: 64),
+                                 schemaVersion: 3, epoch: "e1", createdAt: 1, expiresAt: 2, maxRangeBytes: 8, encoding: "gzip", rawSize: 4096,
+                                 rawSha256: String(repeating: "b", count: 64))
+        let text = String(decoding: m.encoded(), as: UTF8.self)
+        #expect(text.contains("\"encoding\":\"gzip\",\"rawSize\":4096,\"rawSha256\":\"bbbb"))
+        #expect(try SnapshotManifest.decode(m.encoded()) == m)
+        let plain = try SnapshotManifest.decode(Array(#"{"id":"x","cursor":1,"size":5,"sha256":"00","schemaVersion":3,"maxRangeBytes":8}"#.utf8))
+        #expect(plain.encoding == nil && plain.rawSize == nil && plain.rawSha256 == nil)
     }
 
     @Test func rangesAreOneSatisfiableByteRange() {

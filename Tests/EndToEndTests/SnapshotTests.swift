@@ -16,15 +16,21 @@ import Testing
         return county
     }
 
-    func insertMembers(_ office: Office, prefix: String, count: Int, site: String, from start: Int = 0) throws {
+    /// `varied`: keys, phones and employers as varied as a real county's (random), so the snapshot's gzip bytes are
+    /// not a few kilobytes of repeats; the download tests need a transfer that takes some ranges.
+    func insertMembers(_ office: Office, prefix: String, count: Int, site: String, from start: Int = 0, varied: Bool = false) throws {
         let db = try Database(path: office.db)
         try db.transaction {
             for i in start..<(start + count) {
+                let id = varied ? "\(prefix)-\(i)-\(UUID().uuidString.lowercased().prefix(12))" : "\(prefix)-\(i)"
+                let phone = varied ? "13\(Int.random(in: 100_000_000...999_999_999))" : "13\(String(format: "%09d", i))"
+                let employer = varied ? String((0..<10).map { _ in Character(Unicode.Scalar(UInt32.random(in: 0x4E00...0x9FA5))!) }) + "中学"
+                    : "\(prefix)县第\(i % 7)中学"
                 try db.run("""
                     INSERT INTO members(id, name, gender, sector, party, term, site_id, phone, employer, position)
                     VALUES (?, ?, ?, '教育界', '中国民主同盟', '第八届', ?, ?, ?, '副校长')
-                    """, [.text("\(prefix)-\(i)"), .text("\(prefix)委员\(i)"), .text(i % 2 == 0 ? "女" : "男"), .text(site),
-                          .text("13\(String(format: "%09d", i))"), .text("\(prefix)县第\(i % 7)中学")])
+                    """, [.text(id), .text("\(prefix)委员\(i)"), .text(i % 2 == 0 ? "女" : "男"), .text(site),
+                          .text(phone), .text(employer)])
             }
         }
     }
@@ -52,10 +58,30 @@ import Testing
         }
     }
 
-    /// The snapshot files the daemon keeps.
+    /// The snapshot files the daemon keeps (gzip files: the bytes it serves).
     func snapshotFiles(_ county: County) throws -> [String] {
         let dir = county.daemon.dataDir + "/snapshots"
-        return try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".db") }.map { dir + "/" + $0 }
+        return try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".db.gz") }.map { dir + "/" + $0 }
+    }
+
+    /// A served snapshot file inflated to the SQLite file it carries, written beside the workspace's files for
+    /// opening; nil (and a failed expectation) when it is not gzip of a SQLite file no larger than its manifest says.
+    func inflated(_ file: String, _ county: County) throws -> (bytes: [UInt8], path: String)? {
+        let packed = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
+        let manifestFile = String(file.dropLast(".db.gz".count)) + ".json"
+        let manifest = try SnapshotManifest.decode([UInt8](try Data(contentsOf: URL(fileURLWithPath: manifestFile))))
+        #expect(Gzip.isGzip(packed) && manifest.encoding == "gzip", "\(file) is not served as gzip")
+        #expect(Int64(packed.count) == manifest.size && SHA256.hex(packed) == manifest.sha256)
+        guard let rawSize = manifest.rawSize, let raw = try? Gzip.decompress(packed, maxBytes: Int(rawSize)) else {
+            Issue.record("\(file) does not inflate within its rawSize \(manifest.rawSize ?? -1)")
+            return nil
+        }
+        #expect(Int64(raw.count) == rawSize && SHA256.hex(raw) == manifest.rawSha256)
+        #expect(raw.starts(with: Array("SQLite format 3\0".utf8)))
+        #expect(packed.count < raw.count, "the gzip file (\(packed.count) B) should be smaller than the SQLite file (\(raw.count) B)")
+        let path = county.ws.path("inflated-\(manifest.id).db")
+        try Data(raw).write(to: URL(fileURLWithPath: path))
+        return (raw, path)
     }
 
     /// Snapshot while the county and other offices write, then more writes that move rows into and out of the new
@@ -129,8 +155,11 @@ import Testing
         #expect(!files.isEmpty)
         let tokenHashes = county.tokens.values.map { Array(SHA256.hex($0).utf8) }
         for file in files {
-            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: file)))
-            // Booleans first: a failed expectation would print the whole file.
+            // The served bytes are gzip: the personal data is looked for in the SQLite file they inflate to.
+            guard let (bytes, sqlite) = try inflated(file, county) else { continue }
+            // Booleans first: a failed expectation would print the whole file. The office's own members are found
+            // (the search sees the inflated text), another office's are not.
+            #expect(snapshotBytes(bytes, contain: Array("桃河委员".utf8)), "\(file) inflated does not hold taohe's own members")
             let members = snapshotBytes(bytes, contain: Array("城关机密委员".utf8))
             let proposal = snapshotBytes(bytes, contain: Array("城关内部未提交提案".utf8))
             let serverTables = snapshotBytes(bytes, contain: Array("_srv_".utf8))
@@ -139,7 +168,7 @@ import Testing
             #expect(!proposal, "\(file) holds another office's unfiled proposal")
             #expect(!serverTables, "\(file) holds the server's own tables")
             #expect(hashes == 0, "\(file) holds \(hashes) token hashes")
-            let db = try Database(path: file, readOnly: true)
+            let db = try Database(path: sqlite, readOnly: true)
             #expect(try db.scalar("SELECT count(*) FROM _cp_conflicts")?.int64Value == 0)
         }
 
@@ -163,7 +192,7 @@ import Testing
         let county = try county("snapshot-kill", sites: ["huashan", "chengguan"])
         defer { county.cleanup() }
         let huashan = try county.office("huashan")
-        try insertMembers(huashan, prefix: "华山", count: 2500, site: "huashan")
+        try insertMembers(huashan, prefix: "华山", count: 6000, site: "huashan", varied: true)
         try huashan.must(["sync"])
         let proxy = try ThrottlingProxy(upstream: county.daemon.port, bytesPerSecond: 200 * 1024)
         defer { proxy.stop() }
@@ -194,6 +223,8 @@ import Testing
         let outcome = again.stdout
         let resumedFrom = jsonInt(outcome, "resumed_from") ?? -1
         let total = jsonInt(outcome, "size") ?? -1
+        // The gzip bytes take enough ranges for the kill to land midway, and are fewer than the SQLite file's.
+        #expect(total >= 8 * chunk && total < jsonInt(outcome, "raw_size") ?? 0, "\(outcome)")
         #expect(resumedFrom >= held && resumedFrom > 0, "the re-run started at byte \(resumedFrom), the partial file held \(held): \(outcome)")
         let ranges = servedRanges(county)
         let served = ranges.reduce(0) { $0 + $1.bytes }
@@ -214,13 +245,13 @@ import Testing
         #expect(try Database(path: db).integrityProblems().isEmpty)
     }
 
-    /// A partial download damaged on disk (one byte flipped after a kill) fails the SHA-256 check at the end: the
-    /// office downloads the snapshot again from byte 0 and installs nothing damaged.
+    /// A partial download damaged on disk (one byte flipped after a kill) fails the SHA-256 check of the served (gzip)
+    /// bytes at the end: the office downloads the snapshot again from byte 0 and installs nothing damaged.
     @Test func aDamagedPartialDownloadIsFetchedAgainAndNeverInstalled() throws {
         let county = try county("snapshot-damaged", sites: ["huashan"])
         defer { county.cleanup() }
         let huashan = try county.office("huashan")
-        try insertMembers(huashan, prefix: "华山", count: 1500, site: "huashan")
+        try insertMembers(huashan, prefix: "华山", count: 4000, site: "huashan", varied: true)
         try huashan.must(["sync"])
         let proxy = try ThrottlingProxy(upstream: county.daemon.port, bytesPerSecond: 200 * 1024)
         defer { proxy.stop() }
@@ -239,7 +270,7 @@ import Testing
         kill(download.processIdentifier, SIGKILL)
         download.waitUntilExit()
         #expect(size() >= 2 * 65_536)
-        // Flip a byte in the middle of what was downloaded (the database header's page size stays sound).
+        // Flip a byte in the middle of what was downloaded (the gzip bytes: inflating it would fail or give other bytes).
         let handle = try FileHandle(forUpdating: URL(fileURLWithPath: part))
         try handle.seek(toOffset: 70_000)
         let byte = try handle.read(upToCount: 1) ?? Data([0])
@@ -272,13 +303,21 @@ import Testing
         #expect(try HTTPTransport(baseURL: county.daemon.url, token: nil).send("GET", "/v1/snapshot").status == 401)
         #expect(try asChengguan.send("GET", "/v1/snapshot/\(theirs.id)", headers: [("Range", "bytes=\(theirs.size)-")]).status == 416)
         #expect(try asChengguan.send("GET", "/v1/snapshot/no-such-snapshot", headers: [("Range", "bytes=0-9")]).status == 404)
+        // The served bytes are the SQLite file gzipped, smaller than it; they inflate to the file the manifest names.
         let head = try asChengguan.send("GET", "/v1/snapshot/\(theirs.id)", headers: [("Range", "bytes=0-15")])
-        #expect(head.status == 206 && head.body == Array("SQLite format 3\0".utf8))
+        #expect(head.status == 206 && head.body.count == 16 && Gzip.isGzip(head.body), "\(head.body)")
+        #expect(head.headers.first { $0.0.lowercased() == "content-type" }?.1 == "application/gzip")
+        #expect(theirs.encoding == "gzip" && theirs.rawSha256?.count == 64)
+        #expect(theirs.size < theirs.rawSize ?? 0, "served \(theirs.size) bytes for a \(theirs.rawSize ?? 0)-byte SQLite file")
         // The whole file in two ranges is the file the manifest names.
         let half = theirs.size / 2
         let a = try asChengguan.send("GET", "/v1/snapshot/\(theirs.id)", headers: [("Range", "bytes=0-\(half - 1)")]).body
         let b = try asChengguan.send("GET", "/v1/snapshot/\(theirs.id)", headers: [("Range", "bytes=\(half)-")]).body
         #expect(SHA256.hex(a + b) == theirs.sha256)
+        let sqlite = try Gzip.decompress(a + b, maxBytes: Int(theirs.rawSize ?? 0))
+        #expect(sqlite.starts(with: Array("SQLite format 3\0".utf8)) && SHA256.hex(sqlite) == theirs.rawSha256)
+        // Inflating is bounded by rawSize: one byte less is refused.
+        #expect(throws: GzipError.tooLarge(limit: sqlite.count - 1)) { try Gzip.decompress(a + b, maxBytes: sqlite.count - 1) }
 
         let admin = HTTPTransport(baseURL: county.daemon.url, token: try county.daemon.addAdmin("县管理员"))
         let whole = try admin.call("GET", "/v1/snapshot", as: SnapshotManifest.self)
@@ -288,7 +327,8 @@ import Testing
         while bytes.count < whole.size {
             bytes += try admin.send("GET", "/v1/snapshot/\(whole.id)", headers: [("Range", "bytes=\(bytes.count)-")]).body
         }
-        try Data(bytes).write(to: URL(fileURLWithPath: file))
+        #expect(whole.encoding == "gzip" && Gzip.isGzip(bytes) && bytes.count < whole.rawSize ?? 0)
+        try Data(try Gzip.decompress(bytes, maxBytes: Int(whole.rawSize ?? 0))).write(to: URL(fileURLWithPath: file))
         #expect(try Database(path: file, readOnly: true).scalar("SELECT count(*) FROM members WHERE site_id = 'chengguan'")?.int64Value == 20)
 
         // An office with data is never replaced, and says so (exit 65).
