@@ -237,9 +237,11 @@ public final class SyncClient {
     }
 
     /// Content-derived: the same page re-sent after a failure has the same id; a page that changed is a new batch.
+    /// Hashes the changes' compact binary form (`ChangeDigest`), not a JSON spelling of them (five times the bytes).
+    /// An id made by an older cpsync for a page still unsent differs: the page then goes again as a new batch, which
+    /// the merge's idempotence makes harmless.
     static func batchID(site: String, after: String, changes: [Change]) -> String {
-        var bytes = Array("\(site)|\(after)|".utf8)
-        bytes += PullResponse(changes: changes, cursor: 0, hasMore: false).encoded()
+        let bytes = ChangeDigest.binaryForm(changes, prefix: Array("\(site)|\(after)|b1|".utf8))
         return String(SHA256.hex(bytes).prefix(32))
     }
 

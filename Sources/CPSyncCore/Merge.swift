@@ -7,10 +7,11 @@ extension Replica {
     /// Applies `changes` in one transaction; on any error (unknown table or column, wrong type, malformed key,
     /// SQLite failure, a row a trigger refused) nothing is applied. `actingFor` names the site whose changes these
     /// are, for triggers that check what a site may write (`_cp_state.acting`, read by the domain's rules); nil
-    /// for changes that come from the county, which are trusted.
+    /// for changes that come from the county, which are trusted. `checked`: the caller has just run
+    /// `firstInvalidChange(in:)` on these very changes and found none (the checks are not run twice).
     @discardableResult
-    public func merge(_ changes: [Change], actingFor: String? = nil) throws -> MergeResult {
-        try MergeValidator(replica: self).validate(changes)
+    public func merge(_ changes: [Change], actingFor: String? = nil, checked: Bool = false) throws -> MergeResult {
+        if !checked { try MergeValidator(replica: self).validate(changes) }
         return try database.transaction {
             // Local writes logged before this merge come first: they happened before it.
             try foldLog()
