@@ -23,7 +23,8 @@ extension Replica {
             var start = 0
             while start < changes.count {
                 var end = start + 1
-                while end < changes.count && RowKey(changes[end]) == RowKey(changes[start]) {
+                while end < changes.count && UTF8Bytes.equal(changes[end].pk, changes[start].pk)
+                        && UTF8Bytes.equal(changes[end].table, changes[start].table) {
                     end += 1
                 }
                 try merger.mergeRow(RowKey(changes[start]), changes[start..<end], into: &result)
@@ -85,7 +86,10 @@ struct MergeValidator {
 
     func validate(_ changes: [Change]) throws {
         var state = State()
-        for i in changes.indices { try validate(changes[i], &state) }
+        // Through the buffer, each change is lent to `validate`, not copied (an array's subscript copies).
+        try changes.withUnsafeBufferPointer { buffer in
+            for i in buffer.indices { try validate(buffer[i], &state) }
+        }
     }
 
     /// What one pass remembers between changes: a run of one row's changes checks the table and key once.
