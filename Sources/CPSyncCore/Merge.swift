@@ -147,7 +147,14 @@ struct MergeValidator {
             }
             return
         }
-        try Self.checkValue(c.value, for: t.columns[i], table: c.table)
+        // The common case checked in place (a column's description is not copied for every change).
+        let affinity = t.columns[i].affinity
+        switch c.value {
+        case .text(let s) where affinity.accepts(c.value) && s.utf8.count <= Self.maxValueBytes: return
+        case .integer where affinity.accepts(c.value): return
+        case .null where !t.columns[i].notNull && affinity.accepts(c.value): return
+        default: try Self.checkValue(c.value, for: t.columns[i], table: c.table)
+        }
     }
 
     static func checkKey(_ pk: String, table: String) throws {
@@ -156,7 +163,9 @@ struct MergeValidator {
             throw ReplicaError.malformedKey(table: table, key: pk, reason: "it is longer than \(maxKeyBytes) bytes")
         }
         // In UTF-8 a byte below 0x80 is always that ASCII character: the control characters are found byte by byte.
-        if pk.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) {
+        let control = pk.utf8.withContiguousStorageIfAvailable { $0.contains { $0 < 0x20 || $0 == 0x7f } }
+            ?? pk.utf8.contains { $0 < 0x20 || $0 == 0x7f }
+        if control {
             throw ReplicaError.malformedKey(table: table, key: pk, reason: "it contains control characters")
         }
     }
