@@ -18,13 +18,14 @@ enum WireEncoding {
     static func pushRequest(_ req: HTTPRequest, maxBytes: Int = ProtocolLimits.maxBodyBytes) throws(ErrorBody) -> PushRequest {
         let body = try inflated(req, maxBytes: maxBytes)
         guard CompactForm.names(req.headers["Content-Type"]) else { return try SyncService.decodePush(body) }
-        // An unsupported protocol version is answered as for a plain body (426 before anything else is read).
-        if let v = body.withUnsafeBytes({ PushRequest.peekProtocolVersion($0) }), !ProtocolVersion.supported.contains(v) {
-            throw ErrorBody.protocolVersion(v)
-        }
+        // An unsupported protocol version is answered as for a plain body (426): a body that decodes has its version
+        // checked by the push; the separate scan of the whole body for it runs only when the body does not decode.
         do {
             return try PushRequest.decodeCompact(body, limits: WireLimits(maxChanges: ProtocolLimits.maxChangesPerPush))
         } catch {
+            if let v = body.withUnsafeBytes({ PushRequest.peekProtocolVersion($0) }), !ProtocolVersion.supported.contains(v) {
+                throw ErrorBody.protocolVersion(v)
+            }
             var e = error.errorBody
             e.message += "; nothing was applied"
             throw e
