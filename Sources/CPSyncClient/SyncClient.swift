@@ -138,6 +138,11 @@ public final class SyncClient {
     /// versions it had seen when it ended a row's life, whoever wrote them). Changes that came from other sites
     /// reached this office through the server: they are never sent back.
     static func ownChanges(_ changes: [Change], site: String) -> [Change] {
+        // Mostly every change of a page is the office's own (and none is knowledge): then the page goes as it is,
+        // not copied.
+        if changes.allSatisfy({ ($0.column == nil || $0.causalLength % 2 == 1) && UTF8Bytes.equal($0.version.site, site) }) {
+            return changes
+        }
         let ownRows = Set(changes.filter { $0.column == nil && $0.version.site == site }.map(RowKey.init))
         return changes.filter { c in
             if c.column != nil && c.causalLength % 2 == 0 { return ownRows.contains(RowKey(c)) }

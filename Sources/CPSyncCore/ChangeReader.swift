@@ -38,17 +38,20 @@ extension Replica {
         }
         var page = ChangePage(changes: [], cursor: max(after, 0), hasMore: false)
         var rows = 0, bytes = 0
-        // One buffer for every row's changes: a row's array is not allocated again and again.
-        var row: [Change] = []
         while let next = cursors.indices.min(by: { cursors[$0].seq < cursors[$1].seq }), rows < limit {
             let c = cursors[next]
-            row.removeAll(keepingCapacity: true)
             var refused: [RefusedChange] = []
-            try rowChanges(c.table, c.statement, since: since, scope: scope, into: &row, refused: &refused)
-            let rowBytes = row.reduce(0) { $0 + Change.estimatedWireBytes($1) }
-            if rows > 0 && (page.changes.count + row.count > maxChanges || bytes + rowBytes > maxBytes) { break }
+            // A row's changes go straight into the page (no copy through a row array), and out again if the row
+            // does not fit.
+            let before = page.changes.count
+            try rowChanges(c.table, c.statement, since: since, scope: scope, into: &page.changes, refused: &refused)
+            var rowBytes = 0
+            for i in before..<page.changes.count { rowBytes += Change.estimatedWireBytes(page.changes[i]) }
+            if rows > 0 && (page.changes.count > maxChanges || bytes + rowBytes > maxBytes) {
+                page.changes.removeSubrange(before...)
+                break
+            }
             bytes += rowBytes
-            page.changes += row
             page.refused += refused
             rows += 1
             page.cursor = c.seq
