@@ -86,7 +86,7 @@ struct MergeValidator {
 
     func validate(_ changes: [Change]) throws {
         var state = State()
-        // Through the buffer, each change is lent to `validate`, not copied (an array's subscript copies).
+        // Each change is handed to `validate` straight from the array's buffer.
         try changes.withUnsafeBufferPointer { buffer in
             for i in buffer.indices { try validate(buffer[i], &state) }
         }
