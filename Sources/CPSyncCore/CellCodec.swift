@@ -17,11 +17,20 @@ enum CellCodec {
         var out: [UInt8] = []
         out.reserveCapacity(9 + cells.count * 6)
         putUnsigned(UInt64(bitPattern: reference), &out)
+        // A row's cells are mostly one site's: its number is looked up once.
+        var last: (site: String, number: Int64)?
         for cell in cells {
             guard let cell else { out.append(0); continue }
             out.append(cell.base == nil ? 1 : 2)
             putSigned(cell.version.hlc.rawValue &- reference, &out)
-            putUnsigned(UInt64(bitPattern: try siteNumber(cell.version.site)), &out)
+            let number: Int64
+            if let last, UTF8Bytes.equal(last.site, cell.version.site) {
+                number = last.number
+            } else {
+                number = try siteNumber(cell.version.site)
+                last = (cell.version.site, number)
+            }
+            putUnsigned(UInt64(bitPattern: number), &out)
             putUnsigned(withoutSeq ? 0 : UInt64(bitPattern: rowSeq &- cell.seq), &out)
             if let base = cell.base {
                 putSigned(base.hlc.rawValue &- cell.version.hlc.rawValue, &out)

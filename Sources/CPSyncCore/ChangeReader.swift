@@ -40,13 +40,18 @@ extension Replica {
         var rows = 0, bytes = 0
         while let next = cursors.indices.min(by: { cursors[$0].seq < cursors[$1].seq }), rows < limit {
             let c = cursors[next]
-            var row: [Change] = []
             var refused: [RefusedChange] = []
-            try rowChanges(c.table, c.statement, since: since, scope: scope, into: &row, refused: &refused)
-            let rowBytes = row.reduce(0) { $0 + Change.estimatedWireBytes($1) }
-            if rows > 0 && (page.changes.count + row.count > maxChanges || bytes + rowBytes > maxBytes) { break }
+            // A row's changes go straight into the page (no copy through a row array), and out again if the row
+            // does not fit.
+            let before = page.changes.count
+            try rowChanges(c.table, c.statement, since: since, scope: scope, into: &page.changes, refused: &refused)
+            var rowBytes = 0
+            for i in before..<page.changes.count { rowBytes += Change.estimatedWireBytes(page.changes[i]) }
+            if rows > 0 && (page.changes.count > maxChanges || bytes + rowBytes > maxBytes) {
+                page.changes.removeSubrange(before...)
+                break
+            }
             bytes += rowBytes
-            page.changes += row
             page.refused += refused
             rows += 1
             page.cursor = c.seq
@@ -125,11 +130,17 @@ extension Replica {
         for (i, c) in t.columns.enumerated() {
             guard let cell = cells[i], cell.seq > cellSince, only?.contains(i) ?? true else { continue }
             let index = Self.firstValueColumn + Int32(i)
-            let value = s.column(index)
-            if case .text = value, s.validText(index) == nil {
-                refused.append(RefusedChange(table: t.name, pk: pk, column: c.name, version: cell.version,
-                                             reason: .invalidText("the text is not valid UTF-8 (written by a tool that bypassed the encoding); retype it")))
-                continue
+            // Text is checked as it is read (one pass, one string): what is not UTF-8 is refused, not sent.
+            let value: Value
+            if s.isText(index) {
+                guard let text = s.validText(index) else {
+                    refused.append(RefusedChange(table: t.name, pk: pk, column: c.name, version: cell.version,
+                                                 reason: .invalidText("the text is not valid UTF-8 (written by a tool that bypassed the encoding); retype it")))
+                    continue
+                }
+                value = .text(text)
+            } else {
+                value = s.column(index)
             }
             out.append(Change(table: t.name, pk: pk, column: c.name, value: value, version: cell.version, causalLength: cl, base: cell.base))
         }

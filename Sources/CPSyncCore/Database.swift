@@ -29,7 +29,14 @@ public final class Database {
         }
         try execute("PRAGMA synchronous=NORMAL")
         try execute("PRAGMA foreign_keys=ON")
+        // A merge or a pull page writes a table, its shadow and their indexes in one transaction; with SQLite's
+        // default 2 MiB page cache a large one spills pages to the WAL before it commits and writes them again.
+        // The cache grows only as far as it is used.
+        try execute("PRAGMA cache_size=-\(Self.cacheKiB)")
     }
+
+    /// The page cache of each connection, in KiB.
+    static let cacheKiB = 16_384
 
     deinit {
         cache.removeAll()

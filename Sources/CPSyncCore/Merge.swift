@@ -7,10 +7,11 @@ extension Replica {
     /// Applies `changes` in one transaction; on any error (unknown table or column, wrong type, malformed key,
     /// SQLite failure, a row a trigger refused) nothing is applied. `actingFor` names the site whose changes these
     /// are, for triggers that check what a site may write (`_cp_state.acting`, read by the domain's rules); nil
-    /// for changes that come from the county, which are trusted.
+    /// for changes that come from the county, which are trusted. `checked`: the caller has just run
+    /// `firstInvalidChange(in:)` on these very changes and found none (the checks are not run twice).
     @discardableResult
-    public func merge(_ changes: [Change], actingFor: String? = nil) throws -> MergeResult {
-        try MergeValidator(replica: self).validate(changes)
+    public func merge(_ changes: [Change], actingFor: String? = nil, checked: Bool = false) throws -> MergeResult {
+        if !checked { try MergeValidator(replica: self).validate(changes) }
         return try database.transaction {
             // Local writes logged before this merge come first: they happened before it.
             try foldLog()
@@ -22,7 +23,8 @@ extension Replica {
             var start = 0
             while start < changes.count {
                 var end = start + 1
-                while end < changes.count && RowKey(changes[end]) == RowKey(changes[start]) {
+                while end < changes.count && UTF8Bytes.equal(changes[end].pk, changes[start].pk)
+                        && UTF8Bytes.equal(changes[end].table, changes[start].table) {
                     end += 1
                 }
                 try merger.mergeRow(RowKey(changes[start]), changes[start..<end], into: &result)
@@ -43,12 +45,15 @@ extension Replica {
     public func firstInvalidChange(in changes: [Change]) -> (index: Int, error: ReplicaError)? {
         let validator = MergeValidator(replica: self)
         var state = MergeValidator.State()
-        for (i, c) in changes.enumerated() {
-            do { try validator.validate(c, &state) } catch let e as ReplicaError { return (i, e) } catch {
-                return (i, .malformedChange("\(error)"))
+        return changes.withUnsafeBufferPointer { buffer -> (index: Int, error: ReplicaError)? in
+            guard let base = buffer.baseAddress else { return nil }
+            for i in buffer.indices {
+                do { try validator.validate(base + i, &state) } catch let e as ReplicaError { return (i, e) } catch {
+                    return (i, .malformedChange("\(error)"))
+                }
             }
+            return nil
         }
-        return nil
     }
 }
 
@@ -84,7 +89,10 @@ struct MergeValidator {
 
     func validate(_ changes: [Change]) throws {
         var state = State()
-        for i in changes.indices { try validate(changes[i], &state) }
+        try changes.withUnsafeBufferPointer { buffer in
+            guard let base = buffer.baseAddress else { return }
+            for i in buffer.indices { try validate(base + i, &state) }
+        }
     }
 
     /// What one pass remembers between changes: a run of one row's changes checks the table and key once.
@@ -96,53 +104,61 @@ struct MergeValidator {
         var columnHint = 0
     }
 
-    func validate(_ c: borrowing Change, _ state: inout State) throws {
+    /// Checks one change where it lies (its fields are read in place: no copy of the change for every check).
+    func validate(_ c: UnsafePointer<Change>, _ state: inout State) throws {
         let t: SyncedTable
-        if let cached = state.table, UTF8Bytes.equal(cached.name, c.table) {
+        if let cached = state.table, UTF8Bytes.equal(cached.name, c.pointee.table) {
             t = cached
         } else {
-            guard let found = replica.tables[c.table] else { throw ReplicaError.unknownTable(c.table) }
+            guard let found = replica.tables[c.pointee.table] else { throw ReplicaError.unknownTable(c.pointee.table) }
             t = found
             state.table = found
             state.checkedKey = nil
         }
-        if let k = state.checkedKey, UTF8Bytes.equal(k, c.pk) {} else {
-            try Self.checkKey(c.pk, table: c.table)
-            state.checkedKey = c.pk
+        if let k = state.checkedKey, UTF8Bytes.equal(k, c.pointee.pk) {} else {
+            try Self.checkKey(c.pointee.pk, table: c.pointee.table)
+            state.checkedKey = c.pointee.pk
         }
-        if let last = state.lastSite, UTF8Bytes.equal(last, c.version.site) {} else if !state.validSites.contains(c.version.site) {
-            guard Replica.isValidSiteID(c.version.site) else {
-                throw ReplicaError.malformedChange("site id '\(c.version.site.prefix(80))' is not valid")
+        if let last = state.lastSite, UTF8Bytes.equal(last, c.pointee.version.site) {} else if !state.validSites.contains(c.pointee.version.site) {
+            guard Replica.isValidSiteID(c.pointee.version.site) else {
+                throw ReplicaError.malformedChange("site id '\(c.pointee.version.site.prefix(80))' is not valid")
             }
-            state.validSites.insert(c.version.site)
-            state.lastSite = c.version.site
+            state.validSites.insert(c.pointee.version.site)
+            state.lastSite = c.pointee.version.site
         } else {
-            state.lastSite = c.version.site
+            state.lastSite = c.pointee.version.site
         }
-        if let b = c.base, !state.validSites.contains(b.site) {
+        if let b = c.pointee.base, !state.validSites.contains(b.site) {
             guard Replica.isValidSiteID(b.site) else {
                 throw ReplicaError.malformedChange("base site id '\(b.site.prefix(80))' is not valid")
             }
             state.validSites.insert(b.site)
         }
-        guard c.causalLength >= 1, c.causalLength <= Self.maxCausalLength else {
-            throw ReplicaError.malformedChange("causal length \(c.causalLength) of \(c.table)[\(c.pk)] must be between 1 and \(Self.maxCausalLength)")
+        guard c.pointee.causalLength >= 1, c.pointee.causalLength <= Self.maxCausalLength else {
+            throw ReplicaError.malformedChange("causal length \(c.pointee.causalLength) of \(c.pointee.table)[\(c.pointee.pk)] must be between 1 and \(Self.maxCausalLength)")
         }
-        if let b = c.base, b.hlc.rawValue <= 0 { throw ReplicaError.malformedChange("base clock \(b.hlc.rawValue) must be positive") }
-        guard c.version.hlc.rawValue > 0 else { throw ReplicaError.malformedChange("clock \(c.version.hlc.rawValue) must be positive") }
-        guard let column = c.column else {
-            guard c.value.isNull else { throw ReplicaError.malformedChange("a row-existence change carries no value") }
+        if let b = c.pointee.base, b.hlc.rawValue <= 0 { throw ReplicaError.malformedChange("base clock \(b.hlc.rawValue) must be positive") }
+        guard c.pointee.version.hlc.rawValue > 0 else { throw ReplicaError.malformedChange("clock \(c.pointee.version.hlc.rawValue) must be positive") }
+        guard let column = c.pointee.column else {
+            guard c.pointee.value.isNull else { throw ReplicaError.malformedChange("a row-existence change carries no value") }
             return
         }
-        guard let i = t.index(of: column, hint: &state.columnHint) else { throw ReplicaError.unknownColumn(table: c.table, column: column) }
-        guard c.causalLength % 2 == 1 else {
+        guard let i = t.index(of: column, hint: &state.columnHint) else { throw ReplicaError.unknownColumn(table: c.pointee.table, column: column) }
+        guard c.pointee.causalLength % 2 == 1 else {
             // A cell at an even (dead) causal length is knowledge: a version the deleter had seen. No value.
-            guard c.value.isNull else {
-                throw ReplicaError.malformedChange("cell \(c.table).\(column) of row '\(c.pk)' has an even (deleted) causal length and a value")
+            guard c.pointee.value.isNull else {
+                throw ReplicaError.malformedChange("cell \(c.pointee.table).\(column) of row '\(c.pointee.pk)' has an even (deleted) causal length and a value")
             }
             return
         }
-        try Self.checkValue(c.value, for: t.columns[i], table: c.table)
+        // The common case checked in place (a column's description is not copied for every change).
+        let affinity = t.columns[i].affinity
+        switch c.pointee.value {
+        case .text(let s) where affinity.accepts(c.pointee.value) && s.utf8.count <= Self.maxValueBytes: return
+        case .integer where affinity.accepts(c.pointee.value): return
+        case .null where !t.columns[i].notNull && affinity.accepts(c.pointee.value): return
+        default: try Self.checkValue(c.pointee.value, for: t.columns[i], table: c.pointee.table)
+        }
     }
 
     static func checkKey(_ pk: String, table: String) throws {
@@ -151,7 +167,9 @@ struct MergeValidator {
             throw ReplicaError.malformedKey(table: table, key: pk, reason: "it is longer than \(maxKeyBytes) bytes")
         }
         // In UTF-8 a byte below 0x80 is always that ASCII character: the control characters are found byte by byte.
-        if pk.utf8.contains(where: { $0 < 0x20 || $0 == 0x7f }) {
+        let control = pk.utf8.withContiguousStorageIfAvailable { $0.contains { $0 < 0x20 || $0 == 0x7f } }
+            ?? pk.utf8.contains { $0 < 0x20 || $0 == 0x7f }
+        if control {
             throw ReplicaError.malformedKey(table: table, key: pk, reason: "it contains control characters")
         }
     }

@@ -349,7 +349,7 @@ struct RowMerger {
             st.tombCL.map { .integer($0) } ?? .null,
             st.tombCL == nil ? .null : .blob(try CellCodec.encode(st.tomb, rowSeq: 0, withoutSeq: true, siteNumber: replica.siteNumber)),
         ]
-        try s.writeShadow.execute(shadow)
+        try s.writeShadow.executeInPlace(shadow)
         if shadowOnly { return }
 
         if !st.isAlive {
@@ -358,21 +358,20 @@ struct RowMerger {
         }
         if st.existsInTable && !st.newLife {
             guard st.valuesChanged, let update = s.updateRow else { return }
-            let values = st.values
-            try update.execute { u in
-                for (i, v) in values.enumerated() { try u.bind(v ?? .null, at: Int32(i + 1)) }
-                try u.bind(.text(pk), at: Int32(values.count + 1))
-            }
+            var values: [Value] = []
+            values.reserveCapacity(st.values.count + 1)
+            for v in st.values { values.append(v ?? .null) }
+            values.append(.text(pk))
+            try update.executeInPlace(values)
             return
         }
         if st.existsInTable { try s.deleteRow.execute([.text(pk)]) }
         // Columns with no version in this life take their (constant) defaults.
         let present = t.columns.indices.filter { st.values[$0] != nil }
-        let values = st.values
-        try s.insert(present, db: db).execute { ins in
-            try ins.bind(.text(pk), at: 1)
-            for (j, i) in present.enumerated() { try ins.bind(values[i]!, at: Int32(j + 2)) }
-        }
+        var values: [Value] = [.text(pk)]
+        values.reserveCapacity(present.count + 1)
+        for i in present { values.append(st.values[i]!) }
+        try s.insert(present, db: db).executeInPlace(values)
     }
 
     func finish() throws {

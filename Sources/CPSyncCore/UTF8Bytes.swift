@@ -10,6 +10,9 @@ import Darwin
 public enum UTF8Bytes {
     @inline(__always)
     public static func equal(_ a: String, _ b: String) -> Bool {
+        // The same representation is the same bytes: one storage shared by both (a row's changes share their key, a
+        // page its names), or the same small string held inline (short names and site ids).
+        if unsafeBitCast(a, to: (UInt64, UInt64).self) == unsafeBitCast(b, to: (UInt64, UInt64).self) { return true }
         let result = a.utf8.withContiguousStorageIfAvailable { pa in
             b.utf8.withContiguousStorageIfAvailable { pb in
                 pa.count == pb.count && (pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0)

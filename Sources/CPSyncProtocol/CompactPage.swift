@@ -28,21 +28,31 @@ struct NameTable {
     private(set) var names: [String] = []
     private var index: [[UInt8]: Int] = [:]
     private var last = -1
+    /// Up to this many names are found by comparing bytes in order (a page names a dozen columns and a few sites):
+    /// cheaper than building a byte array to hash for every lookup.
+    private static let scanned = 32
 
     mutating func id(_ s: String) -> Int {
         // Consecutive changes mostly repeat the previous name: compare bytes before hashing.
         if last >= 0, sameBytes(names[last], s) { return last }
-        let key = Array(s.utf8)
-        if let i = index[key] { last = i; return i }
-        index[key] = names.count
+        for i in names.indices.prefix(Self.scanned) where sameBytes(names[i], s) { last = i; return i }
+        if names.count > Self.scanned {
+            let key = Array(s.utf8)
+            if let i = index[key] { last = i; return i }
+            index[key] = names.count
+        }
         names.append(s)
         last = names.count - 1
+        if names.count == Self.scanned + 1 {
+            // From here on the table is hashed: index every name listed so far too.
+            for (i, n) in names.enumerated() { index[Array(n.utf8)] = i }
+        }
         return last
     }
 }
 
 /// Byte equality of two strings (not canonical equivalence).
-@inline(__always) func sameBytes(_ a: String, _ b: String) -> Bool { a.utf8.elementsEqual(b.utf8) }
+@inline(__always) func sameBytes(_ a: String, _ b: String) -> Bool { UTF8Bytes.equal(a, b) }
 
 extension JSONWriter {
     /// `"tables":[…],"cols":[…],"sites":[…],"rows":[…]`: the changes, grouped by consecutive (table, pk), in order.

@@ -64,7 +64,7 @@ public struct Router: HTTPResponder {
                 }
                 try tier.refuseOfficeSync(.site(site))
                 let (body, replayed): ([UInt8], Bool)
-                do { (body, replayed) = try sync.push(try WireEncoding.plainPushBody(req), site: site) } catch {
+                do { (body, replayed) = try sync.push(try WireEncoding.pushRequest(req), site: site) } catch {
                     admin.activity.refused(site: site, error)
                     throw error
                 }

@@ -30,12 +30,15 @@ public struct SyncService: Sendable {
     /// Applies a push in one transaction, idempotently: a batch id seen before gets its first answer back.
     /// Returns the answer's bytes and whether it is a replay of a batch applied before.
     public func push(_ body: [UInt8], site: String, now: Int64 = HLC.wallClock().milliseconds) throws(ErrorBody) -> ([UInt8], Bool) {
-        // A body of a protocol version this server does not know is answered 426 whether or not it decodes as this
-        // version's push. Decoding first spares the separate scan of the whole body that `peekProtocolVersion` makes;
-        // the peek runs only when the body does not decode.
-        let request: PushRequest
+        try push(try Self.decodePush(body), site: site, now: now)
+    }
+
+    /// A plain-JSON push body decoded. A body of a protocol version this server does not know is answered 426
+    /// whether or not it decodes as this version's push. Decoding first spares the separate scan of the whole body
+    /// that `peekProtocolVersion` makes; the peek runs only when the body does not decode.
+    static func decodePush(_ body: [UInt8]) throws(ErrorBody) -> PushRequest {
         do {
-            request = try PushRequest.decode(body, limits: WireLimits(maxChanges: ProtocolLimits.maxChangesPerPush))
+            return try PushRequest.decode(body, limits: WireLimits(maxChanges: ProtocolLimits.maxChangesPerPush))
         } catch {
             if let v = body.withUnsafeBytes({ PushRequest.peekProtocolVersion($0) }), !ProtocolVersion.supported.contains(v) {
                 throw ErrorBody.protocolVersion(v)
@@ -44,6 +47,10 @@ public struct SyncService: Sendable {
             e.message += "; nothing was applied"
             throw e
         }
+    }
+
+    /// Applies a decoded push (from plain JSON or the compact form; see `WireEncoding.pushRequest`).
+    public func push(_ request: PushRequest, site: String, now: Int64 = HLC.wallClock().milliseconds) throws(ErrorBody) -> ([UInt8], Bool) {
         if !ProtocolVersion.supported.contains(request.protocolVersion) {
             throw ErrorBody.protocolVersion(request.protocolVersion)
         }
@@ -100,7 +107,7 @@ public struct SyncService: Sendable {
                         throw body
                     }
                     let owners = try Self.owners(of: request.changes, in: r.database)
-                    let result = try r.merge(request.changes, actingFor: site)
+                    let result = try r.merge(request.changes, actingFor: site, checked: true)
                     try Self.auditMoves(owners, in: r.database, by: site)
                     let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
                     try r.database.run("INSERT INTO _srv_batches(site, batch_id, digest, response, at) VALUES (?, ?, ?, ?, ?)",
@@ -208,48 +215,10 @@ public struct SyncService: Sendable {
     /// What tells a re-sent batch from a different one: SHA-256 (hex) of the batch's changes in a compact binary
     /// form, marked with `digestPrefix`. A function of the decoded changes, not of the body's spelling, like the
     /// canonical-JSON digest stored before it (`jsonDigest`), which is still what answers stored without the prefix
-    /// are compared with. The form decodes unambiguously (so two different lists of changes never share it): numbers
-    /// are varints, strings a varint length and their bytes, and a table, key or site equal to the previous change's
-    /// is one byte. A batch is grouped by row, so this hashes about a fifth of the JSON's bytes.
+    /// are compared with. The form (`ChangeDigest`) decodes unambiguously; a batch is grouped by row, so this hashes
+    /// about a fifth of the JSON's bytes.
     static func digest(_ changes: [Change]) -> String {
-        var out: [UInt8] = []
-        out.reserveCapacity(changes.count * 40 + 16)
-        func varint(_ v: UInt64) {
-            var v = v
-            while v >= 0x80 { out.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }
-            out.append(UInt8(v))
-        }
-        func int(_ v: Int64) { varint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
-        func string(_ s: String) {
-            varint(UInt64(s.utf8.count))
-            out.append(contentsOf: s.utf8)
-        }
-        /// 0: the same bytes as `previous`; 1 and the string otherwise.
-        func repeated(_ s: String, _ previous: String?) {
-            if let previous, UTF8Bytes.equal(previous, s) { out.append(0) } else { out.append(1); string(s) }
-        }
-        varint(UInt64(changes.count))
-        var previous: Change?
-        var previousHLC: Int64 = 0
-        for c in changes {
-            repeated(c.table, previous?.table)
-            repeated(c.pk, previous?.pk)
-            if let column = c.column { out.append(1); string(column) } else { out.append(0) }
-            switch c.value {
-            case .null: out.append(0)
-            case .integer(let i): out.append(1); int(i)
-            case .real(let d): out.append(2); varint(d.bitPattern)
-            case .text(let t): out.append(3); string(t)
-            case .blob(let b): out.append(4); varint(UInt64(b.count)); out.append(contentsOf: b)
-            }
-            int(c.version.hlc.rawValue &- previousHLC)
-            previousHLC = c.version.hlc.rawValue
-            repeated(c.version.site, previous?.version.site)
-            int(c.causalLength)
-            if let base = c.base { out.append(1); int(base.hlc.rawValue &- c.version.hlc.rawValue); repeated(base.site, c.version.site) } else { out.append(0) }
-            previous = c
-        }
-        return digestPrefix + SHA256.hex(out)
+        digestPrefix + SHA256.hex(ChangeDigest.binaryForm(changes))
     }
 
     static let digestPrefix = "b1:"

@@ -13,18 +13,19 @@ enum WireEncoding {
     /// Bodies smaller than this are sent as they are: gzip's header and the CPU are not worth it.
     static let minimumCompressedBytes = 1024
 
-    /// The push body as plain canonical JSON: inflated when it came as `Content-Encoding: gzip` (refusing more than
-    /// `maxBodyBytes` once inflated), and re-encoded when it came in the compact form.
-    static func plainPushBody(_ req: HTTPRequest, maxBytes: Int = ProtocolLimits.maxBodyBytes) throws(ErrorBody) -> [UInt8] {
+    /// The push request: inflated when it came as `Content-Encoding: gzip` (refusing more than `maxBodyBytes` once
+    /// inflated), and decoded from whichever form it came in (compact or plain JSON), once.
+    static func pushRequest(_ req: HTTPRequest, maxBytes: Int = ProtocolLimits.maxBodyBytes) throws(ErrorBody) -> PushRequest {
         let body = try inflated(req, maxBytes: maxBytes)
-        guard CompactForm.names(req.headers["Content-Type"]) else { return body }
-        // An unsupported protocol version is answered as for a plain body (426 before anything else is read).
-        if let v = body.withUnsafeBytes({ PushRequest.peekProtocolVersion($0) }), !ProtocolVersion.supported.contains(v) {
-            throw ErrorBody.protocolVersion(v)
-        }
+        guard CompactForm.names(req.headers["Content-Type"]) else { return try SyncService.decodePush(body) }
+        // An unsupported protocol version is answered as for a plain body (426): a body that decodes has its version
+        // checked by the push; the separate scan of the whole body for it runs only when the body does not decode.
         do {
-            return try PushRequest.decodeCompact(body, limits: WireLimits(maxChanges: ProtocolLimits.maxChangesPerPush)).encoded()
+            return try PushRequest.decodeCompact(body, limits: WireLimits(maxChanges: ProtocolLimits.maxChangesPerPush))
         } catch {
+            if let v = body.withUnsafeBytes({ PushRequest.peekProtocolVersion($0) }), !ProtocolVersion.supported.contains(v) {
+                throw ErrorBody.protocolVersion(v)
+            }
             var e = error.errorBody
             e.message += "; nothing was applied"
             throw e
