@@ -24,16 +24,6 @@ public enum ReplicaSnapshot {
         for t in replica.syncedTables { keep.insert(t); keep.insert(shadowName(t)) }
         let tables = try db.query("SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
             .compactMap { $0[0].stringValue }
-        // A trigger on a kept table may read a working table of its own that holds nothing between writes (the access
-        // rules' per-merge table of the acting site's subtree): dropping it would make every later write fail. Such
-        // a table stays when it is empty; one holding rows is dropped as before (its contents are not the copy's).
-        let triggers = try db.query("SELECT tbl_name, sql FROM sqlite_schema WHERE type = 'trigger'")
-        for row in triggers {
-            guard let on = row[0].stringValue, keep.contains(on), let sql = row[1].stringValue else { continue }
-            for t in tables where !keep.contains(t) && sql.contains(t) {
-                if try db.scalar("SELECT EXISTS (SELECT 1 FROM \(quoted(t)))")?.int64Value == 0 { keep.insert(t) }
-            }
-        }
         let dropped = tables.filter { !keep.contains($0) }
         try db.transaction {
             for t in dropped { try db.execute("DROP TABLE \(quoted(t))") }
