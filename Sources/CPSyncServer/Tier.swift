@@ -272,7 +272,7 @@ public struct TierService: Sendable {
                     let claims = try checkSiteIDs(request.changes, county: county, db: r.database)
                     let keys = Self.rows(of: request.changes)
                     try checkRows(keys, request.changes, county: county, db: r.database, when: "before")
-                    var result = try r.merge(request.changes, actingFor: county)
+                    var result = try r.merge(request.changes, actingFor: county, checked: true)
                     try checkRows(keys, request.changes, county: county, db: r.database, when: "after")
                     // Both versions from sites of this county: the county recorded it when they met there.
                     let countySites = Set(try r.database.query("SELECT site FROM _srv_tier_sites WHERE county = ?", [.text(county)])
