@@ -31,11 +31,10 @@ enum LoadBenchmark {
         }
         let json = args.flag("json")
         try args.checkAllConsumed()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cpsync-bench-load-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let daemonPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cpsyncd").path
-        let data = dir.appendingPathComponent("data").path
+        let workspace = try BenchWorkspace("load")
+        defer { workspace.remove() }
+        let dir = workspace.dir, daemonPath = workspace.daemonPath
+        let data = workspace.data
 
         // Sites and tokens, in process, before the daemon opens the store.
         var tokens: [String] = []

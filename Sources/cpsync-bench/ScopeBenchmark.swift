@@ -18,11 +18,10 @@ enum ScopeBenchmark {
         let townships = max(1, try args.int("townships") ?? 30)
         let json = args.flag("json")
         try args.checkAllConsumed()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cpsync-bench-scope-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let daemonPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cpsyncd").path
-        let data = dir.appendingPathComponent("data").path
+        let workspace = try BenchWorkspace("scope")
+        defer { workspace.remove() }
+        let dir = workspace.dir, daemonPath = workspace.daemonPath
+        let data = workspace.data
 
         // The county's data, written straight into its replica (captured and folded as the daemon would).
         let (countyToken, tokens) = try seed(ServerStore(dataDirectory: data), members: members, proposals: proposals, townships: townships)

@@ -33,11 +33,10 @@ enum SnapshotBenchmark {
         let townships = max(1, try args.int("townships") ?? 30)
         let json = args.flag("json")
         try args.checkAllConsumed()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cpsync-bench-snapshot-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let daemonPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cpsyncd").path
-        let data = dir.appendingPathComponent("data").path
+        let workspace = try BenchWorkspace("snapshot")
+        defer { workspace.remove() }
+        let dir = workspace.dir, daemonPath = workspace.daemonPath
+        let data = workspace.data
         let (countyToken, tokens) = try ScopeBenchmark.seed(ServerStore(dataDirectory: data), members: members, proposals: proposals,
                                                             townships: townships)
         let daemon = try DaemonProcess(path: daemonPath, data: data)

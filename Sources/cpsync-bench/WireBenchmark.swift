@@ -15,24 +15,11 @@ enum WireBenchmark {
         let members = try args.int("members") ?? 2_000
         let json = args.flag("json")
         try args.checkAllConsumed()
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cpsync-bench-wire-\(getpid())")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let daemonPath = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cpsyncd").path
-        let data = dir.appendingPathComponent("data").path
-        func admin(_ a: [String]) throws -> String {
-            let p = Process()
-            p.executableURL = URL(fileURLWithPath: daemonPath)
-            p.arguments = a + ["--data", data]
-            let out = Pipe()
-            p.standardOutput = out
-            p.standardError = FileHandle.nullDevice
-            try p.run()
-            let d = out.fileHandleForReading.readDataToEndOfFile()
-            p.waitUntilExit()
-            guard p.terminationStatus == 0 else { throw BenchError("cpsyncd \(a.joined(separator: " ")) failed") }
-            return String(decoding: d, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
-        }
+        let workspace = try BenchWorkspace("wire")
+        defer { workspace.remove() }
+        let dir = workspace.dir, daemonPath = workspace.daemonPath
+        let data = workspace.data
+        func admin(_ a: [String]) throws -> String { try workspace.cpsyncd(a) }
         _ = try admin(["site", "add", "--id", "county", "--name", "县政协", "--kind", "county"])
         let formats: [WireFormat] = [.plain, WireFormat(compact: false, gzip: true), WireFormat(compact: true, gzip: false), .best]
         var tokens: [String] = []
