@@ -80,6 +80,8 @@ public final class ServerStore: Sendable {
         replica.recordsConflicts = true
         try replica.database.execute(Self.serverTablesSQL)
         try Self.migrateBatches(replica.database)
+        // After the migration, which would drop an index made on the old table: stored answers expire by age.
+        try replica.database.execute("CREATE INDEX IF NOT EXISTS _srv_batches_at ON _srv_batches(at)")
         try SiteActivity.install(replica.database)
         try CPPCCSchema.install(on: replica)
         try replica.foldLog()

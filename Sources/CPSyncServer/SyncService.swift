@@ -112,6 +112,7 @@ public struct SyncService: Sendable {
                     let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
                     try r.database.run("INSERT INTO _srv_batches(site, batch_id, digest, response, at) VALUES (?, ?, ?, ?, ?)",
                                        [.text(site), .text(request.batchId), .text(digest), .blob(response), .integer(now)])
+                    try Self.expireStoredAnswers(in: r.database, now: now)
                     return (response, false, result)
                 }
             }
@@ -222,6 +223,15 @@ public struct SyncService: Sendable {
     }
 
     static let digestPrefix = "b1:"
+
+    /// How long a push's answer is kept for replays (the protocol promises at least 30 days, §6.3).
+    public static let storedAnswerKeepMs: Int64 = 90 * 86_400_000
+
+    /// Removes stored answers older than `storedAnswerKeepMs`, inside the push's transaction: an index seek when none
+    /// has expired. A batch re-sent after that is merged again, which changes nothing.
+    static func expireStoredAnswers(in db: Database, now: Int64) throws {
+        try db.run("DELETE FROM _srv_batches WHERE at < ?", [.integer(now - storedAnswerKeepMs)])
+    }
 
     /// SHA-256 (hex) of the canonical JSON of a batch's changes: the digest of answers stored by earlier servers.
     static func jsonDigest(_ changes: [Change]) -> String {

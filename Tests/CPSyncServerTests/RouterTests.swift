@@ -391,6 +391,32 @@ import Testing
         #expect(try f.store.read { try $0.database.scalar("SELECT count(*) FROM members WHERE id = 'm3'") } == .integer(0))
     }
 
+    @Test func storedAnswersExpireAfterNinetyDaysAndABatchReSentLaterChangesNothing() throws {
+        let f = try Fixture()
+        let a = try f.office("huashan")
+        try a.database.run("INSERT INTO members(id, name, site_id) VALUES ('m1', '王芳', 'huashan')")
+        let aged = PushRequest(schemaVersion: CPPCCSchema.version, batchId: "b-aged", site: a.siteID,
+                               changes: try a.allChanges().filter { $0.version.site == a.siteID }).encoded()
+        #expect(f.request("POST", "/v1/push", token: f.huashan, body: aged).status == 200)
+        // The answer is 91 days old; another, 89 days old, must stay.
+        let now = HLC.wallClock().milliseconds
+        try f.store.write { r in
+            try r.database.run("UPDATE _srv_batches SET at = ? WHERE batch_id = 'b-aged'", [.integer(now - SyncService.storedAnswerKeepMs - 86_400_000)])
+            try r.database.run("INSERT INTO _srv_batches(site, batch_id, digest, response, at) VALUES ('huashan', 'b-89', NULL, x'7b7d', ?)",
+                               [.integer(now - SyncService.storedAnswerKeepMs + 86_400_000)])
+        }
+        try a.database.run("INSERT INTO members(id, name, site_id) VALUES ('m2', '李强', 'huashan')")
+        #expect(try f.push(a, token: f.huashan, batch: "b-new").status == 200)
+        let kept = try f.store.read { try $0.database.query("SELECT batch_id FROM _srv_batches ORDER BY batch_id").compactMap { $0[0].stringValue } }
+        #expect(kept == ["b-89", "b-new"])
+        // The expired batch sent again is merged again: nothing new, nothing lost, not a replay.
+        let again = f.request("POST", "/v1/push", token: f.huashan, body: aged)
+        #expect(again.status == 200 && again.headers["CPSync-Replayed"] == nil)
+        let answer = try PushResponse.decode(again.body)
+        #expect(answer.applied == 0 && answer.alreadyKnown > 0)
+        #expect(try f.store.read { try $0.database.scalar("SELECT count(*) FROM members") } == .integer(2))
+    }
+
     @Test func answersStoredUnderGlobalBatchIdsAreMigratedAndStillReplayed() throws {
         let f = try Fixture()
         let a = try f.office("huashan"), b = try f.office("chengguan")
@@ -403,7 +429,8 @@ import Testing
                 DROP TABLE _srv_batches;
                 CREATE TABLE _srv_batches (batch_id TEXT PRIMARY KEY NOT NULL, site TEXT NOT NULL, response BLOB NOT NULL, at INTEGER NOT NULL);
                 """)
-            try r.database.run("INSERT INTO _srv_batches VALUES ('old-1', 'huashan', ?, 1)", [.blob(first.body)])
+            try r.database.run("INSERT INTO _srv_batches VALUES ('old-1', 'huashan', ?, ?)",
+                               [.blob(first.body), .integer(HLC.wallClock().milliseconds - 86_400_000)])
         }
         let reopened = try ServerStore(dataDirectory: f.dir.path)
         let router = Router(store: reopened, log: EventLog(enabled: false))
