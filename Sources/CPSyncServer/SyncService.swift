@@ -89,30 +89,15 @@ public struct SyncService: Sendable {
         do {
             let (response, replayed, result) = try store.write { r -> ([UInt8], Bool, MergeResult?) in
                 try r.database.transaction {
-                    if let stored = try r.database.query("SELECT response, digest FROM _srv_batches WHERE site = ? AND batch_id = ?",
-                                                         [.text(site), .text(request.batchId)]).first,
-                       case .blob(let bytes) = stored[0] {
-                        // Answers stored before digests existed carry none: they replay as they always did.
-                        if let storedDigest = stored[1].stringValue,
-                           storedDigest != (storedDigest.hasPrefix(Self.digestPrefix) ? digest : Self.jsonDigest(request.changes)) {
-                            throw ErrorBody(code: .batchIdReused,
-                                            message: "site \(site) already pushed batch \(request.batchId) with different changes; send these under a new batch id; nothing was applied",
-                                            site: site)
-                        }
+                    if let bytes = try Self.storedAnswer(for: request, site: site, digest: digest, in: r.database, naming: "site \(site)") {
                         return (bytes, true, nil)
                     }
-                    if let (i, e) = r.firstInvalidChange(in: request.changes) {
-                        var body = Self.errorBody(e)
-                        body.index = i
-                        throw body
-                    }
+                    try Self.checkChanges(request.changes, in: r)
                     let owners = try Self.owners(of: request.changes, in: r.database)
                     let result = try r.merge(request.changes, actingFor: site, checked: true)
                     try Self.auditMoves(owners, in: r.database, by: site)
                     let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
-                    try r.database.run("INSERT INTO _srv_batches(site, batch_id, digest, response, at) VALUES (?, ?, ?, ?, ?)",
-                                       [.text(site), .text(request.batchId), .text(digest), .blob(response), .integer(now)])
-                    try Self.expireStoredAnswers(in: r.database, now: now)
+                    try Self.storeAnswer(response, for: request, site: site, digest: digest, in: r.database, now: now)
                     return (response, false, result)
                 }
             }
@@ -227,10 +212,40 @@ public struct SyncService: Sendable {
     /// How long a push's answer is kept for replays (the protocol promises at least 30 days, §6.3).
     public static let storedAnswerKeepMs: Int64 = 90 * 86_400_000
 
-    /// Removes stored answers older than `storedAnswerKeepMs`, inside the push's transaction: an index seek when none
-    /// has expired. A batch re-sent after that is merged again, which changes nothing.
-    static func expireStoredAnswers(in db: Database, now: Int64) throws {
+    /// The answer stored for this batch id of `site`, to be replayed byte for byte; nil for a new batch. A stored
+    /// digest that is not this batch's is a reused id (409, nothing applied); `naming` says whose ("site huashan").
+    /// Answers stored before digests existed carry none and replay as they always did; those stored before the
+    /// binary digest carry the JSON one.
+    static func storedAnswer(for request: PushRequest, site: String, digest: String, in db: Database, naming: String) throws -> [UInt8]? {
+        guard let stored = try db.query("SELECT response, digest FROM _srv_batches WHERE site = ? AND batch_id = ?",
+                                        [.text(site), .text(request.batchId)]).first,
+              case .blob(let bytes) = stored[0] else { return nil }
+        if let storedDigest = stored[1].stringValue,
+           storedDigest != (storedDigest.hasPrefix(digestPrefix) ? digest : jsonDigest(request.changes)) {
+            throw ErrorBody(code: .batchIdReused,
+                            message: "\(naming) already pushed batch \(request.batchId) with different changes; send these under a new batch id; nothing was applied",
+                            site: site)
+        }
+        return bytes
+    }
+
+    /// Stores a push's answer for replays, in the push's transaction, and removes answers older than
+    /// `storedAnswerKeepMs` (an index seek when none has expired; a batch re-sent after that is merged again, which
+    /// changes nothing).
+    static func storeAnswer(_ response: [UInt8], for request: PushRequest, site: String, digest: String, in db: Database, now: Int64) throws {
+        try db.run("INSERT INTO _srv_batches(site, batch_id, digest, response, at) VALUES (?, ?, ?, ?, ?)",
+                   [.text(site), .text(request.batchId), .text(digest), .blob(response), .integer(now)])
         try db.run("DELETE FROM _srv_batches WHERE at < ?", [.integer(now - storedAnswerKeepMs)])
+    }
+
+    /// The county's checks of every change (known table and column, value type and size, key), before a merge told
+    /// they were done: the first refused one is a 400 naming its index.
+    static func checkChanges(_ changes: [Change], in r: Replica) throws {
+        if let (i, e) = r.firstInvalidChange(in: changes) {
+            var body = errorBody(e)
+            body.index = i
+            throw body
+        }
     }
 
     /// SHA-256 (hex) of the canonical JSON of a batch's changes: the digest of answers stored by earlier servers.

@@ -254,21 +254,10 @@ public struct TierService: Sendable {
             let (response, replayed, result) = try store.write { r -> ([UInt8], Bool, MergeResult?) in
                 try r.database.transaction {
                     try r.database.execute(Tier.registrySQL)
-                    if let stored = try r.database.query("SELECT response, digest FROM _srv_batches WHERE site = ? AND batch_id = ?",
-                                                         [.text(county), .text(request.batchId)]).first,
-                       case .blob(let bytes) = stored[0] {
-                        if let storedDigest = stored[1].stringValue, storedDigest != digest {
-                            throw ErrorBody(code: .batchIdReused,
-                                            message: "county \(county) already pushed batch \(request.batchId) with different changes; send these under a new batch id; nothing was applied",
-                                            site: county)
-                        }
+                    if let bytes = try SyncService.storedAnswer(for: request, site: county, digest: digest, in: r.database, naming: "county \(county)") {
                         return (bytes, true, nil)
                     }
-                    if let (i, e) = r.firstInvalidChange(in: request.changes) {
-                        var body = SyncService.errorBody(e)
-                        body.index = i
-                        throw body
-                    }
+                    try SyncService.checkChanges(request.changes, in: r)
                     let claims = try checkSiteIDs(request.changes, county: county, db: r.database)
                     let keys = Self.rows(of: request.changes)
                     try checkRows(keys, request.changes, county: county, db: r.database, when: "before")
@@ -291,8 +280,7 @@ public struct TierService: Sendable {
                                            [.text(s), .text(county), .integer(now)])
                     }
                     let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
-                    try r.database.run("INSERT INTO _srv_batches(site, batch_id, digest, response, at) VALUES (?, ?, ?, ?, ?)",
-                                       [.text(county), .text(request.batchId), .text(digest), .blob(response), .integer(now)])
+                    try SyncService.storeAnswer(response, for: request, site: county, digest: digest, in: r.database, now: now)
                     return (response, false, result)
                 }
             }
