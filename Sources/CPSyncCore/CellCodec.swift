@@ -43,27 +43,33 @@ enum CellCodec {
     /// Decodes `count` cells; anything malformed or unknown reads as "no version" rather than trapping.
     static func decode(_ bytes: [UInt8], count: Int, rowSeq: Int64, siteID: (Int64) -> String?) -> [CellMeta?] {
         var cells = [CellMeta?](repeating: nil, count: count)
-        guard bytes.contains(where: { $0 != 0 }) else { return cells }
+        decode(bytes, into: &cells, rowSeq: rowSeq, siteID: siteID)
+        return cells
+    }
+
+    /// Decodes into `cells` (all nil on entry; its count is the table's column count), reusing its storage.
+    static func decode(_ bytes: [UInt8], into cells: inout [CellMeta?], rowSeq: Int64, siteID: (Int64) -> String?) {
+        let count = cells.count
+        guard bytes.contains(where: { $0 != 0 }) else { return }
         var i = 0
-        guard let reference = unsigned(bytes, &i) else { return cells }
+        guard let reference = unsigned(bytes, &i) else { return }
         for c in 0..<count {
             guard i < bytes.count else { break }
             let tag = bytes[i]
             i += 1
             guard tag != 0 else { continue }
             guard tag <= 2, let dh = signed(bytes, &i), let site = unsigned(bytes, &i), let dq = unsigned(bytes, &i),
-                  let siteName = siteID(Int64(bitPattern: site)) else { return cells }
+                  let siteName = siteID(Int64(bitPattern: site)) else { return }
             let hlc = Int64(bitPattern: reference) &+ dh
             var base: Version?
             if tag == 2 {
                 guard let db = signed(bytes, &i), let baseSite = unsigned(bytes, &i),
-                      let baseName = siteID(Int64(bitPattern: baseSite)) else { return cells }
+                      let baseName = siteID(Int64(bitPattern: baseSite)) else { return }
                 base = Version(hlc: HLC(rawValue: hlc &+ db), site: baseName)
             }
             cells[c] = CellMeta(version: Version(hlc: HLC(rawValue: hlc), site: siteName), base: base,
                                 seq: rowSeq &- Int64(bitPattern: dq))
         }
-        return cells
     }
 
     static func putUnsigned(_ value: UInt64, _ out: inout [UInt8]) {

@@ -30,6 +30,7 @@ extension Replica {
                 try merger.mergeRow(RowKey(changes[start]), changes[start..<end], into: &result)
                 start = end
             }
+            try merger.flushInserts()
             try merger.finish()
             try database.execute("UPDATE _cp_state SET merging = 0, acting = NULL")
             return result

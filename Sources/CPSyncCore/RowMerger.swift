@@ -40,6 +40,99 @@ struct RowState {
         for i in a.indices where a[i] != nil { a[i] = nil }
     }
     var anyChange: Bool { rowChanged || valuesChanged || cellChanged.contains(true) }
+
+    /// Back to the state of a row with no versions, keeping the arrays' storage (one state serves every row of a
+    /// merge instead of four new arrays per row).
+    mutating func reset() {
+        existsInTable = false
+        cl = 0
+        rowVersion = nil
+        rowSeq = nil
+        Self.clear(&cells)
+        Self.clear(&values)
+        for i in cellChanged.indices where cellChanged[i] { cellChanged[i] = false }
+        valuesChanged = false
+        rowChanged = false
+        newLife = false
+        tombCL = nil
+        Self.clear(&tomb)
+    }
+}
+
+struct InsertShape: Hashable {
+    let present: UInt64
+    let rows: Int
+}
+
+/// Rows a merge created in one table with one set of columns, waiting to be inserted together (`flushInserts`).
+/// Nothing reads a table row between its insert and the flush: a row merged again is flushed first, and the batch
+/// is flushed before another table's row is written and before the merge ends.
+struct PendingInserts {
+    /// Rows per statement: 32 rows of a 13-column table bind 448 values, far below SQLite's limit of 32,766.
+    static let batchRows = 32
+    var table: RowMerger.TableStatements?
+    var present: UInt64 = 0
+    var rows = 0
+    /// The rows' keys, then the values of each row (its key first) in one bind list.
+    var keys: [String] = []
+    var values: [Value] = []
+
+    func holds(_ pk: String) -> Bool { rows > 0 && keys.contains { UTF8Bytes.equal($0, pk) } }
+
+    mutating func add(_ s: RowMerger.TableStatements, present: UInt64, pk: String, values row: [Value]) {
+        table = s
+        self.present = present
+        rows += 1
+        keys.append(pk)
+        values.append(contentsOf: row)
+    }
+
+    /// Inserts the rows (see `RowMerger.flushInserts`).
+    func insert(db: Database) throws {
+        guard let s = table, rows > 0 else { return }
+        // A refused row (a trigger's RAISE or a constraint) fails the statement, which then changed nothing, and the
+        // transaction goes on: the rows again, one by one, so that the error names its row. Any other error (a full
+        // disk, I/O) is thrown as it is (SQLite may have ended the transaction).
+        guard try Self.refused(s.insert(present, rows: rows, db: db), values) else { return }
+        let width = values.count / rows
+        let one = try s.insert(present, rows: 1, db: db)
+        for r in 0..<rows {
+            let row = Array(values[(r * width)..<((r + 1) * width)])
+            if let message = try Self.refusal(one, row) {
+                throw ReplicaError.rowRefused(table: s.table.name, key: keys[r], reason: message)
+            }
+        }
+    }
+
+    /// Runs a statement: false when it succeeds, true when a constraint or trigger refused it; other errors thrown.
+    /// (A function of its own: a typed `catch` in `insert(db:)` crashed the Swift 6.3.1 optimizer.)
+    private static func refused(_ statement: Statement, _ values: [Value]) throws -> Bool {
+        do {
+            try statement.executeInPlace(values)
+            return false
+        } catch {
+            if error.isConstraint { return true }
+            throw error
+        }
+    }
+
+    /// Runs the one-row insert: nil when it succeeds, the message of a trigger's refusal; any other error is thrown.
+    private static func refusal(_ statement: Statement, _ values: [Value]) throws -> String? {
+        do {
+            try statement.executeInPlace(values)
+            return nil
+        } catch {
+            if error.message.hasPrefix("cpsync-") { return error.message }
+            throw error
+        }
+    }
+
+    mutating func clear() {
+        table = nil
+        rows = 0
+        keys.removeAll(keepingCapacity: true)
+        values.removeAll(keepingCapacity: true)
+    }
 }
 
 /// Applies grouped changes row by row inside the merge transaction.
@@ -50,6 +143,9 @@ struct RowMerger {
     var hlc: Int64
     let now: Int64
     var prepared: [String: TableStatements] = [:]
+    private var last: TableStatements?
+    /// Table rows the merge created, not yet inserted: see `PendingInserts`.
+    private var pending = PendingInserts()
 
     init(replica: Replica) throws {
         self.replica = replica
@@ -63,7 +159,13 @@ struct RowMerger {
     mutating func mergeRow(_ key: RowKey, _ changes: ArraySlice<Change>, into result: inout MergeResult) throws {
         let s = try statements(for: key.table)
         let t = s.table
-        var st = try load(s, pk: key.pk)
+        // A row merged again in the same merge (it came in two runs) is read back from the table: its insert first.
+        if pending.holds(key.pk) { try flushInserts() }
+        // The table's one row state, taken out so that its arrays are uniquely held while this row uses them.
+        var st = s.scratch ?? s.empty
+        s.scratch = nil
+        defer { s.scratch = st }
+        try load(s, pk: key.pk, into: &st)
         var maxCL = st.cl
         var hint = 0
         // Knowledge: cell changes at an even (dead) causal length carry the version a deleter held of each cell (and
@@ -244,9 +346,16 @@ struct RowMerger {
         let updateRow: Statement?
         /// The merge rule of each column, by column index.
         let rules: [MergeRule]
-        /// The state of a row with no versions: copied for each row loaded (cheaper than building its arrays).
+        /// The state of a row with no versions: copied for each row the fold loads (cheaper than building its arrays).
         let empty: RowState
-        var inserts: [[Int]: Statement] = [:]
+        /// The state `mergeRow` reuses for every row of this table (reset, not rebuilt).
+        var scratch: RowState?
+        /// Reused bind buffers: the shadow row, and the table row.
+        var shadowValues: [Value] = []
+        var rowValues: [Value] = []
+        /// Insert statements by the set of columns present (bit i: column i; at most 62 columns are synced) and the
+        /// number of rows.
+        var inserts: [InsertShape: Statement] = [:]
 
         init(_ t: SyncedTable, db: Database, rules byName: [String: MergeRule]) throws {
             table = t
@@ -261,20 +370,30 @@ struct RowMerger {
                 "UPDATE \(t.quotedName) SET \(t.columns.map { "\(quoted($0.name)) = ?" }.joined(separator: ", ")) WHERE \(t.quotedPK) = ?")
         }
 
-        func insert(_ present: [Int], db: Database) throws -> Statement {
-            if let s = inserts[present] { return s }
-            let names = [table.quotedPK] + present.map { quoted(table.columns[$0].name) }
-            let s = try db.statement("INSERT INTO \(table.quotedName) (\(names.joined(separator: ", "))) VALUES (\(Array(repeating: "?", count: names.count).joined(separator: ", ")))")
-            inserts[present] = s
+        /// `INSERT` of `rows` rows of the columns in `present` (the key first), prepared once per merge.
+        func insert(_ present: UInt64, rows: Int, db: Database) throws -> Statement {
+            let key = InsertShape(present: present, rows: rows)
+            if let s = inserts[key] { return s }
+            let names = [table.quotedPK] + table.columns.indices.filter { present & (1 << UInt64($0)) != 0 }.map { quoted(table.columns[$0].name) }
+            let row = "(" + Array(repeating: "?", count: names.count).joined(separator: ", ") + ")"
+            let s = try db.statement("INSERT INTO \(table.quotedName) (\(names.joined(separator: ", "))) VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))")
+            inserts[key] = s
             return s
         }
     }
 
     mutating func statements(for table: String) throws -> TableStatements {
-        if let s = prepared[table] { return s }
+        // Changes come grouped by table: the last table's statements serve the next row without a lookup.
+        if let last, UTF8Bytes.equal(last.table.name, table) { return last }
+        // Another table's rows may be checked against this one's (a child's trigger reads its parent): the rows
+        // created so far are inserted before any row of another table is written.
+        try flushInserts()
+
+        if let s = prepared[table] { last = s; return s }
         guard let t = replica.tables[table] else { throw ReplicaError.unknownTable(table) }
         let s = try TableStatements(t, db: db, rules: replica.rules[table] ?? [:])
         prepared[table] = s
+        last = s
         return s
     }
 
@@ -302,8 +421,15 @@ struct RowMerger {
     }
 
     func load(_ s: TableStatements, pk: String) throws -> RowState {
-        let t = s.table
         var st = s.empty
+        try load(s, pk: pk, into: &st)
+        return st
+    }
+
+    /// Loads a row's versions and values into `st`, which is reset first (its arrays are reused).
+    func load(_ s: TableStatements, pk: String, into st: inout RowState) throws {
+        let t = s.table
+        st.reset()
         var found = false
         try s.loadShadow.forEachRow([.text(pk)]) { s in
             found = true
@@ -313,19 +439,18 @@ struct RowMerger {
             }
             st.rowSeq = s.optionalInt64(4)
             if case .blob(let bytes) = s.column(5) {
-                st.cells = CellCodec.decode(bytes, count: t.columns.count, rowSeq: s.int64(1), siteID: replica.siteUUID)
+                CellCodec.decode(bytes, into: &st.cells, rowSeq: s.int64(1), siteID: replica.siteUUID)
             }
             if let tcl = s.optionalInt64(6), case .blob(let bytes) = s.column(7) {
                 st.tombCL = tcl
-                st.tomb = CellCodec.decode(bytes, count: t.columns.count, rowSeq: 0, siteID: replica.siteUUID)
+                CellCodec.decode(bytes, into: &st.tomb, rowSeq: 0, siteID: replica.siteUUID)
             }
         }
-        guard found else { return st }
+        guard found else { return }
         try s.loadRow.forEachRow([.text(pk)]) { s in
             st.existsInTable = true
             for i in t.columns.indices { st.values[i] = s.column(Int32(i)) }
         }
-        return st
     }
 
     /// Writes the row's shadow and, unless `shadowOnly` (folding local writes, whose values are already in the
@@ -340,16 +465,17 @@ struct RowMerger {
         } else {
             RowState.clear(&st.cells)
         }
-        let shadow: [Value] = [
-            .text(pk), .integer(st.cl), .integer(seq),
-            st.rowVersion.map { .integer($0.hlc.rawValue) } ?? .null,
-            try st.rowVersion.map { .integer(try replica.siteNumber($0.site)) } ?? .null,
-            st.rowVersion == nil ? .null : st.rowSeq.map { .integer($0) } ?? .null,
-            .blob(try CellCodec.encode(st.cells, rowSeq: seq, siteNumber: replica.siteNumber)),
-            st.tombCL.map { .integer($0) } ?? .null,
-            st.tombCL == nil ? .null : .blob(try CellCodec.encode(st.tomb, rowSeq: 0, withoutSeq: true, siteNumber: replica.siteNumber)),
-        ]
-        try s.writeShadow.executeInPlace(shadow)
+        s.shadowValues.removeAll(keepingCapacity: true)
+        s.shadowValues.append(.text(pk))
+        s.shadowValues.append(.integer(st.cl))
+        s.shadowValues.append(.integer(seq))
+        s.shadowValues.append(st.rowVersion.map { .integer($0.hlc.rawValue) } ?? .null)
+        s.shadowValues.append(try st.rowVersion.map { .integer(try replica.siteNumber($0.site)) } ?? .null)
+        s.shadowValues.append(st.rowVersion == nil ? .null : st.rowSeq.map { .integer($0) } ?? .null)
+        s.shadowValues.append(.blob(try CellCodec.encode(st.cells, rowSeq: seq, siteNumber: replica.siteNumber)))
+        s.shadowValues.append(st.tombCL.map { .integer($0) } ?? .null)
+        s.shadowValues.append(st.tombCL == nil ? .null : .blob(try CellCodec.encode(st.tomb, rowSeq: 0, withoutSeq: true, siteNumber: replica.siteNumber)))
+        try s.writeShadow.executeInPlace(s.shadowValues)
         if shadowOnly { return }
 
         if !st.isAlive {
@@ -358,20 +484,35 @@ struct RowMerger {
         }
         if st.existsInTable && !st.newLife {
             guard st.valuesChanged, let update = s.updateRow else { return }
-            var values: [Value] = []
-            values.reserveCapacity(st.values.count + 1)
-            for v in st.values { values.append(v ?? .null) }
-            values.append(.text(pk))
-            try update.executeInPlace(values)
+            s.rowValues.removeAll(keepingCapacity: true)
+            for v in st.values { s.rowValues.append(v ?? .null) }
+            s.rowValues.append(.text(pk))
+            try update.executeInPlace(s.rowValues)
             return
         }
         if st.existsInTable { try s.deleteRow.execute([.text(pk)]) }
         // Columns with no version in this life take their (constant) defaults.
-        let present = t.columns.indices.filter { st.values[$0] != nil }
-        var values: [Value] = [.text(pk)]
-        values.reserveCapacity(present.count + 1)
-        for i in present { values.append(st.values[i]!) }
-        try s.insert(present, db: db).executeInPlace(values)
+        s.rowValues.removeAll(keepingCapacity: true)
+        s.rowValues.append(.text(pk))
+        var present: UInt64 = 0
+        for i in t.columns.indices {
+            guard let v = st.values[i] else { continue }
+            present |= 1 << UInt64(i)
+            s.rowValues.append(v)
+        }
+        if pending.rows > 0 && (pending.table !== s || pending.present != present) { try flushInserts() }
+        pending.add(s, present: present, pk: pk, values: s.rowValues)
+        if pending.rows == PendingInserts.batchRows { try flushInserts() }
+    }
+
+    /// Inserts the pending rows with one multi-row statement: the table's triggers and checks run for each row, in
+    /// order, as they would for one insert per row, but what SQLite does once per statement (its trigger programs'
+    /// set-up, the lists of a CHECK) is done once per batch. A batch that fails is inserted again row by row (a
+    /// failed statement changes nothing), so the error names the row, as it did when each row had its own insert.
+    mutating func flushInserts() throws {
+        guard pending.rows > 0 else { return }
+        defer { pending.clear() }
+        try pending.insert(db: db)
     }
 
     func finish() throws {
