@@ -93,36 +93,27 @@ struct PendingInserts {
         // A refused row (a trigger's RAISE or a constraint) fails the statement, which then changed nothing, and the
         // transaction goes on: the rows again, one by one, so that the error names its row. Any other error (a full
         // disk, I/O) is thrown as it is (SQLite may have ended the transaction).
-        guard try Self.refused(s.insert(present, rows: rows, db: db), values) else { return }
+        guard try Self.refusal(s.insert(present, rows: rows, db: db), values) != nil else { return }
         let width = values.count / rows
         let one = try s.insert(present, rows: 1, db: db)
         for r in 0..<rows {
             let row = Array(values[(r * width)..<((r + 1) * width)])
-            if let message = try Self.refusal(one, row) {
-                throw ReplicaError.rowRefused(table: s.table.name, key: keys[r], reason: message)
-            }
+            guard let e = try Self.refusal(one, row) else { continue }
+            // A domain rule's trigger names the row, as `mergeRow` does; another constraint is thrown as it is.
+            guard e.message.hasPrefix("cpsync-") else { throw e }
+            throw ReplicaError.rowRefused(table: s.table.name, key: keys[r], reason: e.message)
         }
     }
 
-    /// Runs a statement: false when it succeeds, true when a constraint or trigger refused it; other errors thrown.
-    /// (A function of its own: a typed `catch` in `insert(db:)` crashed the Swift 6.3.1 optimizer.)
-    private static func refused(_ statement: Statement, _ values: [Value]) throws -> Bool {
-        do {
-            try statement.executeInPlace(values)
-            return false
-        } catch {
-            if error.isConstraint { return true }
-            throw error
-        }
-    }
-
-    /// Runs the one-row insert: nil when it succeeds, the message of a trigger's refusal; any other error is thrown.
-    private static func refusal(_ statement: Statement, _ values: [Value]) throws -> String? {
+    /// Runs a statement: nil when it succeeds, the error when a constraint or a trigger's `RAISE` refused it (the
+    /// statement then changed nothing); any other error is thrown. (A function of its own: a typed `catch` in
+    /// `insert(db:)` crashed the Swift 6.3.1 optimizer.)
+    private static func refusal(_ statement: Statement, _ values: [Value]) throws -> SQLiteError? {
         do {
             try statement.executeInPlace(values)
             return nil
         } catch {
-            if error.message.hasPrefix("cpsync-") { return error.message }
+            if error.isConstraint { return error }
             throw error
         }
     }

@@ -114,6 +114,39 @@ import Testing
         #expect(refused.stderr.contains("县政协"), "\(refused.stderr)")
     }
 
+    /// Invariant 4 through the county's batched inserts (a merge inserts the rows it creates many per statement): one
+    /// forged row among many new rows is the one the county names and the office sets aside; every other row arrives.
+    @Test func aForgedRowAmongManyNewRowsIsTheOneSetAsideAndEveryOtherRowArrives() throws {
+        let tree = try Tree("acl-batch")
+        defer { tree.county.cleanup() }
+        let db = try Database(path: tree.huashan.db)
+        for row in try db.query("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'cppcc_acl_%'") {
+            try db.execute("DROP TRIGGER \"\(row[0].stringValue!)\"")
+        }
+        try db.transaction {
+            for i in 0..<80 {
+                // Row 45 is another township's member, written blind by the tampered office.
+                let (id, site) = i == 45 ? ("m-forged", "chengguan") : ("m-own-\(i)", "huashan")
+                try db.run("INSERT INTO members(id, name, gender, site_id) VALUES (?, ?, ?, ?)",
+                           [.text(id), .text("华山委员\(i)"), .text(i % 2 == 0 ? "男" : "女"), .text(site)])
+            }
+        }
+        let push = try tree.huashan.cpsync(["push"])
+        #expect(push.status == 65, "\(push.stderr)")
+        let server = try Database(path: tree.county.serverDB)
+        #expect(try server.scalar("SELECT count(*) FROM members WHERE id LIKE 'm-own-%' AND site_id = 'huashan'") == .integer(79))
+        #expect(try server.scalar("SELECT name FROM members WHERE id = 'm-own-79'") == .text("华山委员79"))
+        #expect(try server.scalar("SELECT count(*) FROM members WHERE id = 'm-forged'") == .integer(0))
+        let status = try tree.huashan.cpsync(["status", "--json"]).stdout
+        let held = try #require(status.components(separatedBy: "\"held\":[").last)
+        #expect(held.contains("m-forged") && held.contains("forbidden"), "\(status)")
+        #expect(!held.contains("m-own-"), "an own row was set aside: \(status)")
+        // Nothing is left to send but the forged row: a second push sends nothing new and the county is unchanged.
+        let before = try contentDump(tree.county.serverDB)
+        _ = try tree.huashan.cpsync(["push"])
+        #expect(try contentDump(tree.county.serverDB) == before)
+    }
+
     @Test func aForgedPushIsRefusedNamingTheRowAndRuleAndNothingOfItIsApplied() throws {
         let tree = try Tree("acl-server")
         defer { tree.county.cleanup() }
