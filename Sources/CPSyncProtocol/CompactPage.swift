@@ -217,10 +217,48 @@ extension JSONReader {
     }
 }
 
+/// A message with a compact form (a push and a pull page): its compact bytes are made and read here once.
+public protocol CompactMessage {
+    var changes: [Change] { get }
+    func encodeCompact(to w: inout JSONWriter)
+    static func readCompact(from r: inout JSONReader) throws(WireError) -> Self
+}
+
+extension CompactMessage {
+    /// The canonical compact bytes.
+    public func encodedCompact() -> [UInt8] {
+        var w = JSONWriter(capacity: 256 + changes.count * 48)
+        encodeCompact(to: &w)
+        return w.bytes
+    }
+
+    public static func decodeCompact(_ bytes: [UInt8], limits: WireLimits = .default) throws(WireError) -> Self {
+        let result = bytes.withUnsafeBytes { buf in
+            Result { () throws(WireError) -> Self in
+                try JSONReader.read(buf, limits: limits) { (r: inout JSONReader) throws(WireError) in try readCompact(from: &r) }
+            }
+        }
+        return try result.get()
+    }
+}
+
 /// Members common to both compact messages: the name tables must come before `rows`.
 private struct CompactBody {
     var tables: [String]? = nil, cols: [String]? = nil, sites: [String]? = nil
     var changes: [Change] = []
+
+    /// The body's members, in the order a compact message lists them after its own: `tables`, `cols`, `sites`,
+    /// `rows` (`member` is the index in that list).
+    static let memberNames = ["tables", "cols", "sites", "rows"]
+
+    mutating func read(member i: Int, _ r: inout JSONReader) throws(WireError) {
+        switch i {
+        case 0: tables = try r.member("tables") { (r: inout JSONReader) throws(WireError) in try r.readStrings(maxCount: r.limits.maxChanges) }
+        case 1: cols = try r.member("cols") { (r: inout JSONReader) throws(WireError) in try r.readStrings(maxCount: r.limits.maxChanges) }
+        case 2: sites = try r.member("sites") { (r: inout JSONReader) throws(WireError) in try r.readStrings(maxCount: r.limits.maxChanges) }
+        default: try readRows(&r)
+        }
+    }
 
     mutating func readRows(_ r: inout JSONReader) throws(WireError) {
         guard let tables, let cols, let sites else {
@@ -230,7 +268,7 @@ private struct CompactBody {
     }
 }
 
-extension PullResponse {
+extension PullResponse: CompactMessage {
     /// `{"compact":1,"cursor":…,"hasMore":…,"head":…(when known),"tables":…,"cols":…,"sites":…,"rows":…}`.
     public func encodeCompact(to w: inout JSONWriter) {
         w.raw("{\"compact\":")
@@ -248,14 +286,7 @@ extension PullResponse {
         w.byte(UInt8(ascii: "}"))
     }
 
-    /// The canonical compact bytes.
-    public func encodedCompact() -> [UInt8] {
-        var w = JSONWriter(capacity: 256 + changes.count * 48)
-        encodeCompact(to: &w)
-        return w.bytes
-    }
-
-    private static let compactKeys = KeyTable(["compact", "cursor", "hasMore", "head", "tables", "cols", "sites", "rows"])
+    private static let compactKeys = KeyTable(["compact", "cursor", "hasMore", "head"] + CompactBody.memberNames)
     public static func readCompact(from r: inout JSONReader) throws(WireError) -> PullResponse {
         var st = try r.beginObject()
         var m = PullResponse(changes: [], cursor: 0, hasMore: false)
@@ -266,10 +297,7 @@ extension PullResponse {
             case 1: m.cursor = try r.memberInt64("cursor", in: 0...Int64.max)
             case 2: m.hasMore = try r.memberBool("hasMore")
             case 3: m.head = try r.member("head") { (r: inout JSONReader) throws(WireError) -> Int64? in r.readNull() ? nil : try r.readInt(in: 0...Int64.max) }
-            case 4: body.tables = try r.member("tables") { (r: inout JSONReader) throws(WireError) in try r.readStrings(maxCount: r.limits.maxChanges) }
-            case 5: body.cols = try r.member("cols") { (r: inout JSONReader) throws(WireError) in try r.readStrings(maxCount: r.limits.maxChanges) }
-            case 6: body.sites = try r.member("sites") { (r: inout JSONReader) throws(WireError) in try r.readStrings(maxCount: r.limits.maxChanges) }
-            case 7: try body.readRows(&r)
+            case 4...7: try body.read(member: k - 4, &r)
             default: try r.skipValue()
             }
         }
@@ -277,18 +305,9 @@ extension PullResponse {
         m.changes = body.changes
         return m
     }
-
-    public static func decodeCompact(_ bytes: [UInt8], limits: WireLimits = .default) throws(WireError) -> PullResponse {
-        let result = bytes.withUnsafeBytes { buf in
-            Result { () throws(WireError) -> PullResponse in
-                try JSONReader.read(buf, limits: limits) { (r: inout JSONReader) throws(WireError) in try readCompact(from: &r) }
-            }
-        }
-        return try result.get()
-    }
 }
 
-extension PushRequest {
+extension PushRequest: CompactMessage {
     /// `{"protocol":1,"compact":1,"schemaVersion":…,"batchId":…,"site":…,"tables":…,"cols":…,"sites":…,"rows":…}`.
     public func encodeCompact(to w: inout JSONWriter) {
         w.raw("{\"protocol\":")
@@ -306,13 +325,7 @@ extension PushRequest {
         w.byte(UInt8(ascii: "}"))
     }
 
-    public func encodedCompact() -> [UInt8] {
-        var w = JSONWriter(capacity: 256 + changes.count * 48)
-        encodeCompact(to: &w)
-        return w.bytes
-    }
-
-    private static let compactKeys = KeyTable(["protocol", "compact", "schemaVersion", "batchId", "site", "tables", "cols", "sites", "rows"])
+    private static let compactKeys = KeyTable(["protocol", "compact", "schemaVersion", "batchId", "site"] + CompactBody.memberNames)
     public static func readCompact(from r: inout JSONReader) throws(WireError) -> PushRequest {
         var st = try r.beginObject()
         var m = PushRequest(schemaVersion: 0, batchId: "", site: "", changes: [])
@@ -324,24 +337,12 @@ extension PushRequest {
             case 2: m.schemaVersion = try r.memberCount("schemaVersion")
             case 3: m.batchId = try r.memberString("batchId")
             case 4: m.site = try r.memberString("site")
-            case 5: body.tables = try r.member("tables") { (r: inout JSONReader) throws(WireError) in try r.readStrings(maxCount: r.limits.maxChanges) }
-            case 6: body.cols = try r.member("cols") { (r: inout JSONReader) throws(WireError) in try r.readStrings(maxCount: r.limits.maxChanges) }
-            case 7: body.sites = try r.member("sites") { (r: inout JSONReader) throws(WireError) in try r.readStrings(maxCount: r.limits.maxChanges) }
-            case 8: try body.readRows(&r)
+            case 5...8: try body.read(member: k - 5, &r)
             default: try r.skipValue()
             }
         }
         try r.requireMembers(st, compactKeys, 0b1_1111_1111)
         m.changes = body.changes
         return m
-    }
-
-    public static func decodeCompact(_ bytes: [UInt8], limits: WireLimits = .default) throws(WireError) -> PushRequest {
-        let result = bytes.withUnsafeBytes { buf in
-            Result { () throws(WireError) -> PushRequest in
-                try JSONReader.read(buf, limits: limits) { (r: inout JSONReader) throws(WireError) in try readCompact(from: &r) }
-            }
-        }
-        return try result.get()
     }
 }
