@@ -20,17 +20,17 @@ extension Replica {
             var result = MergeResult()
             // Changes read from a replica come grouped by row; each run of one row is merged at once. A row that
             // appears in two runs is merged twice, which the merge's idempotence makes harmless.
-            var start = 0
-            while start < changes.count {
-                var end = start + 1
-                while end < changes.count && UTF8Bytes.equal(changes[end].pk, changes[start].pk)
-                        && UTF8Bytes.equal(changes[end].table, changes[start].table) {
-                    end += 1
+            try changes.withUnsafeBufferPointer { all in
+                var start = 0
+                while start < all.count {
+                    var end = start + 1
+                    while end < all.count && UTF8Bytes.equal(all[end].pk, all[start].pk) && UTF8Bytes.equal(all[end].table, all[start].table) {
+                        end += 1
+                    }
+                    try merger.mergeRow(RowKey(all[start]), UnsafeBufferPointer(rebasing: all[start..<end]), into: &result)
+                    start = end
                 }
-                try merger.mergeRow(RowKey(changes[start]), changes[start..<end], into: &result)
-                start = end
             }
-            try merger.flushInserts()
             try merger.finish()
             try database.execute("UPDATE _cp_state SET merging = 0, acting = NULL")
             return result

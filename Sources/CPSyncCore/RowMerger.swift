@@ -10,6 +10,8 @@ struct CellMeta {
 /// One row while a merge works on it: read once, changed in memory by every change for it, written once.
 struct RowState {
     var existsInTable = false
+    /// The shadow table holds a row for this key (a new key's shadow row is inserted, an existing one replaced).
+    var inShadow = false
     var cl: Int64 = 0
     var rowVersion: Version?
     var rowSeq: Int64?
@@ -37,7 +39,7 @@ struct RowState {
 
     /// Sets every element to nil in place (no new array when it is already all nil or not shared).
     static func clear<T>(_ a: inout [T?]) {
-        for i in a.indices where a[i] != nil { a[i] = nil }
+        for i in a.indices { if case .some = a[i] { a[i] = nil } }
     }
     var anyChange: Bool { rowChanged || valuesChanged || cellChanged.contains(true) }
 
@@ -45,6 +47,7 @@ struct RowState {
     /// merge instead of four new arrays per row).
     mutating func reset() {
         existsInTable = false
+        inShadow = false
         cl = 0
         rowVersion = nil
         rowSeq = nil
@@ -79,12 +82,14 @@ struct PendingInserts {
 
     func holds(_ pk: String) -> Bool { rows > 0 && keys.contains { UTF8Bytes.equal($0, pk) } }
 
-    mutating func add(_ s: RowMerger.TableStatements, present: UInt64, pk: String, values row: [Value]) {
+    /// Adds a row: its key, then the values present (`present` has their bits).
+    mutating func add(_ s: RowMerger.TableStatements, present: UInt64, pk: String, values row: [Value?]) {
         table = s
         self.present = present
         rows += 1
         keys.append(pk)
-        values.append(contentsOf: row)
+        values.append(.text(pk))
+        for v in row { if let v { values.append(v) } }
     }
 
     /// Inserts the rows (see `RowMerger.flushInserts`).
@@ -147,11 +152,12 @@ struct RowMerger {
         now = HLC.wallClock().milliseconds
     }
 
-    mutating func mergeRow(_ key: RowKey, _ changes: ArraySlice<Change>, into result: inout MergeResult) throws {
+    /// Merges one row's run of changes. They are read where they lie (`changes` points into the caller's array):
+    /// copying a change retains its five strings and its value, and a merge reads millions of them.
+    mutating func mergeRow(_ key: RowKey, _ changes: UnsafeBufferPointer<Change>, into result: inout MergeResult) throws {
+        guard let first = changes.baseAddress else { return }
         let s = try statements(for: key.table)
         let t = s.table
-        // A row merged again in the same merge (it came in two runs) is read back from the table: its insert first.
-        if pending.holds(key.pk) { try flushInserts() }
         // The table's one row state, taken out so that its arrays are uniquely held while this row uses them.
         var st = s.scratch ?? s.empty
         s.scratch = nil
@@ -163,12 +169,12 @@ struct RowMerger {
         // that version's base: what it had overwritten).
         var knowledge: [Int64: [Int: CellMeta]] = [:]
         for j in changes.indices {
-            hlc = max(hlc, changes[j].version.hlc.rawValue)
-            maxCL = max(maxCL, changes[j].causalLength)
-            if changes[j].causalLength % 2 == 0, let column = changes[j].column, let i = t.index(of: column, hint: &hint) {
-                let c = changes[j]
-                if let k = knowledge[c.causalLength]?[i], !(k.version < c.version) { continue }
-                knowledge[c.causalLength, default: [:]][i] = CellMeta(version: c.version, base: c.base, seq: 0)
+            let c = first + j
+            hlc = max(hlc, c.pointee.version.hlc.rawValue)
+            maxCL = max(maxCL, c.pointee.causalLength)
+            if c.pointee.causalLength % 2 == 0, let column = c.pointee.column, let i = t.index(of: column, hint: &hint) {
+                if let k = knowledge[c.pointee.causalLength]?[i], !(k.version < c.pointee.version) { continue }
+                knowledge[c.pointee.causalLength, default: [:]][i] = CellMeta(version: c.pointee.version, base: c.pointee.base, seq: 0)
             }
         }
         if maxCL > st.cl {
@@ -209,42 +215,43 @@ struct RowMerger {
         // Two inserts of one key in the same life (an office reinstalled before it pulled its own old records, or
         // two offices choosing the same key) are concurrent whoever made them: their differing cells are conflicts.
         var concurrentInsert = false
-        for c in changes {
-            if c.causalLength < st.cl {
+        for j in changes.indices {
+            let c = first + j
+            if c.pointee.causalLength < st.cl {
                 // A change of an earlier life, arriving late: superseded. An edit the deleter had not seen is kept.
-                if c.causalLength % 2 == 1, let column = c.column, let i = t.index(of: column, hint: &hint) {
-                    let known = st.tombCL == c.causalLength + 1
+                if c.pointee.causalLength % 2 == 1, let column = c.pointee.column, let i = t.index(of: column, hint: &hint) {
+                    let known = st.tombCL == c.pointee.causalLength + 1
                     let seen = known ? st.tomb[i] : nil
-                    let killer = st.rowVersion ?? c.version
-                    if (known || killer.site != c.version.site) && !Self.saw(seen, c.version) {
-                        try lostEdit(t, pk: key.pk, column: i, value: c.value, version: c.version, base: c.base,
-                                     causalLength: c.causalLength, killer: killer, into: &result, incoming: true)
+                    let killer = st.rowVersion ?? c.pointee.version
+                    if (known || killer.site != c.pointee.version.site) && !Self.saw(seen, c.pointee.version) {
+                        try lostEdit(t, pk: key.pk, column: i, value: c.pointee.value, version: c.pointee.version, base: c.pointee.base,
+                                     causalLength: c.pointee.causalLength, killer: killer, into: &result, incoming: true)
                     }
                 }
                 result.superseded += 1
                 continue
             }
-            guard let column = c.column, let i = t.index(of: column, hint: &hint) else {
-                if st.isAlive, c.causalLength == st.cl, let current = st.rowVersion, current != c.version { concurrentInsert = true }
-                if let current = st.rowVersion, !(current < c.version) {
-                    if current == c.version { result.alreadyKnown += 1 } else { result.superseded += 1 }
+            guard let column = c.pointee.column, let i = t.index(of: column, hint: &hint) else {
+                if st.isAlive, c.pointee.causalLength == st.cl, let current = st.rowVersion, current != c.pointee.version { concurrentInsert = true }
+                if let current = st.rowVersion, !(current < c.pointee.version) {
+                    if current == c.pointee.version { result.alreadyKnown += 1 } else { result.superseded += 1 }
                 } else {
-                    st.rowVersion = c.version
+                    st.rowVersion = c.pointee.version
                     st.rowChanged = true
                     result.applied += 1
                 }
                 continue
             }
-            if c.causalLength % 2 == 0 {
+            if c.pointee.causalLength % 2 == 0 {
                 // Knowledge of the current death.
-                if st.tombCL != c.causalLength {
-                    st.tombCL = c.causalLength
+                if st.tombCL != c.pointee.causalLength {
+                    st.tombCL = c.pointee.causalLength
                     RowState.clear(&st.tomb)
                 }
-                if let k = st.tomb[i], !(k.version < c.version) {
+                if let k = st.tomb[i], !(k.version < c.pointee.version) {
                     result.alreadyKnown += 1
                 } else {
-                    st.tomb[i] = CellMeta(version: c.version, base: c.base, seq: 0)
+                    st.tomb[i] = CellMeta(version: c.pointee.version, base: c.pointee.base, seq: 0)
                     st.rowChanged = true
                     result.applied += 1
                 }
@@ -252,23 +259,23 @@ struct RowMerger {
             }
             let rule = s.rules[i]
             guard let cur = st.cells[i] else {
-                st.cells[i] = CellMeta(version: c.version, base: c.base, seq: 0)
-                st.values[i] = c.value
+                st.cells[i] = CellMeta(version: c.pointee.version, base: c.pointee.base, seq: 0)
+                st.values[i] = c.pointee.value
                 st.cellChanged[i] = true
                 st.valuesChanged = true
                 result.applied += 1
                 continue
             }
-            if cur.version == c.version {
+            if cur.version == c.pointee.version {
                 result.alreadyKnown += 1
                 continue
             }
             let curValue = st.values[i] ?? .null
-            let incomingWins = Self.wins(c.value, c.version, over: curValue, cur.version, rule: rule)
-            let concurrent = (concurrentInsert || cur.version.site != c.version.site) && c.base != cur.version && cur.base != c.version
-                && rule.concurrentValuesConflict(curValue, c.value)
+            let incomingWins = Self.wins(c.pointee.value, c.pointee.version, over: curValue, cur.version, rule: rule)
+            let concurrent = (concurrentInsert || cur.version.site != c.pointee.version.site) && c.pointee.base != cur.version && cur.base != c.pointee.version
+                && rule.concurrentValuesConflict(curValue, c.pointee.value)
             if concurrent && replica.recordsConflicts {
-                if let conflict = try recordConflict(t, pk: key.pk, column: column, incoming: c, current: cur.version,
+                if let conflict = try recordConflict(t, pk: key.pk, column: column, incoming: c.pointee, current: cur.version,
                                                      currentValue: curValue, incomingWins: incomingWins) {
                     result.conflicts.append(conflict)
                 }
@@ -278,10 +285,10 @@ struct RowMerger {
                 try keepInOutbox(t, pk: key.pk, column: column, value: curValue, version: cur.version, base: cur.base, causalLength: st.cl)
             }
             if incomingWins {
-                st.cells[i] = CellMeta(version: c.version, base: c.base, seq: 0)
-                st.values[i] = c.value
+                st.cells[i] = CellMeta(version: c.pointee.version, base: c.pointee.base, seq: 0)
+                st.values[i] = c.pointee.value
                 st.cellChanged[i] = true
-                st.valuesChanged = st.valuesChanged || curValue != c.value
+                st.valuesChanged = st.valuesChanged || curValue != c.pointee.value
                 result.applied += 1
             } else {
                 result.superseded += 1
@@ -333,6 +340,10 @@ struct RowMerger {
         let loadShadow: Statement
         let loadRow: Statement
         let writeShadow: Statement
+        /// New keys' shadow rows not yet inserted (`flushShadows`): their keys, and their values in one bind list.
+        var shadowKeys: [String] = []
+        var shadowBatch: [Value] = []
+        private var shadowInserts: [Int: Statement] = [:]
         let deleteRow: Statement
         let updateRow: Statement?
         /// The merge rule of each column, by column index.
@@ -344,6 +355,12 @@ struct RowMerger {
         /// Reused bind buffers: the shadow row, and the table row.
         var shadowValues: [Value] = []
         var rowValues: [Value] = []
+        /// The shadow table was empty when these statements were made (a new office's first pull, a county's first
+        /// push of a table): a key not written since cannot have versions, and is not looked up. `written` holds the
+        /// keys written since (Swift compares strings by canonical equivalence, SQLite by bytes: a key taken for one
+        /// written is only looked up, which is always right).
+        let fresh: Bool
+        var written: Set<String> = []
         /// Insert statements by the set of columns present (bit i: column i; at most 62 columns are synced) and the
         /// number of rows.
         var inserts: [InsertShape: Statement] = [:]
@@ -352,6 +369,7 @@ struct RowMerger {
             table = t
             rules = t.columns.map { byName[$0.name] ?? .lww }
             empty = RowState(columnCount: t.columns.count)
+            fresh = try db.scalar("SELECT NOT EXISTS (SELECT 1 FROM \(t.quotedShadow))")?.int64Value == 1
             loadShadow = try db.statement("SELECT cl, seq, rh, rs, rq, cells, tcl, tomb FROM \(t.quotedShadow) WHERE pk = ?")
             let select = t.columns.isEmpty ? "1" : t.columns.map { quoted($0.name) }.joined(separator: ", ")
             loadRow = try db.statement("SELECT \(select) FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
@@ -359,6 +377,17 @@ struct RowMerger {
             deleteRow = try db.statement("DELETE FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
             updateRow = t.columns.isEmpty ? nil : try db.statement(
                 "UPDATE \(t.quotedName) SET \(t.columns.map { "\(quoted($0.name)) = ?" }.joined(separator: ", ")) WHERE \(t.quotedPK) = ?")
+        }
+
+        /// A plain `INSERT` of `rows` new shadow rows (REPLACE would make SQLite ready to delete rows and their index
+        /// entries, with a statement journal, for keys that cannot exist).
+        func insertShadows(rows: Int, db: Database) throws -> Statement {
+            if let s = shadowInserts[rows] { return s }
+            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            let s = try db.statement("INSERT INTO \(table.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES "
+                + Array(repeating: row, count: rows).joined(separator: ", "))
+            shadowInserts[rows] = s
+            return s
         }
 
         /// `INSERT` of `rows` rows of the columns in `present` (the key first), prepared once per merge.
@@ -411,19 +440,25 @@ struct RowMerger {
                         winnerVersion: wver, otherValue: ov, otherVersion: over, detectedAt: now, status: .open, resolution: nil)
     }
 
-    func load(_ s: TableStatements, pk: String) throws -> RowState {
+    mutating func load(_ s: TableStatements, pk: String) throws -> RowState {
         var st = s.empty
         try load(s, pk: pk, into: &st)
         return st
     }
 
     /// Loads a row's versions and values into `st`, which is reset first (its arrays are reused).
-    func load(_ s: TableStatements, pk: String, into st: inout RowState) throws {
+    /// A row merged again in the same merge (it came in two runs) is read back from the table: if its insert is still
+    /// pending, the pending rows are inserted first. (A pending row's shadow is written: a key with no shadow row is
+    /// not pending, and is not searched for among the pending keys.)
+    mutating func load(_ s: TableStatements, pk: String, into st: inout RowState) throws {
         let t = s.table
         st.reset()
+        if s.fresh && !s.written.contains(pk) { return }
+        if !s.shadowKeys.isEmpty && s.shadowKeys.contains(where: { UTF8Bytes.equal($0, pk) }) { try flushShadows(s) }
         var found = false
         try s.loadShadow.forEachRow([.text(pk)]) { s in
             found = true
+            st.inShadow = true
             st.cl = s.int64(0)
             if let rh = s.optionalInt64(2), let site = replica.siteUUID(s.optionalInt64(3)) {
                 st.rowVersion = Version(hlc: HLC(rawValue: rh), site: site)
@@ -438,6 +473,7 @@ struct RowMerger {
             }
         }
         guard found else { return }
+        if pending.holds(pk) { try flushInserts() }
         try s.loadRow.forEachRow([.text(pk)]) { s in
             st.existsInTable = true
             for i in t.columns.indices { st.values[i] = s.column(Int32(i)) }
@@ -456,17 +492,25 @@ struct RowMerger {
         } else {
             RowState.clear(&st.cells)
         }
-        s.shadowValues.removeAll(keepingCapacity: true)
-        s.shadowValues.append(.text(pk))
-        s.shadowValues.append(.integer(st.cl))
-        s.shadowValues.append(.integer(seq))
-        s.shadowValues.append(st.rowVersion.map { .integer($0.hlc.rawValue) } ?? .null)
-        s.shadowValues.append(try st.rowVersion.map { .integer(try replica.siteNumber($0.site)) } ?? .null)
-        s.shadowValues.append(st.rowVersion == nil ? .null : st.rowSeq.map { .integer($0) } ?? .null)
-        s.shadowValues.append(.blob(try CellCodec.encode(st.cells, rowSeq: seq, siteNumber: replica.siteNumber)))
-        s.shadowValues.append(st.tombCL.map { .integer($0) } ?? .null)
-        s.shadowValues.append(st.tombCL == nil ? .null : .blob(try CellCodec.encode(st.tomb, rowSeq: 0, withoutSeq: true, siteNumber: replica.siteNumber)))
-        try s.writeShadow.executeInPlace(s.shadowValues)
+        let shadow: [Value] = [
+            .text(pk), .integer(st.cl), .integer(seq),
+            st.rowVersion.map { .integer($0.hlc.rawValue) } ?? .null,
+            try st.rowVersion.map { .integer(try replica.siteNumber($0.site)) } ?? .null,
+            st.rowVersion == nil ? .null : st.rowSeq.map { .integer($0) } ?? .null,
+            .blob(try CellCodec.encode(st.cells, rowSeq: seq, siteNumber: replica.siteNumber)),
+            st.tombCL.map { .integer($0) } ?? .null,
+            st.tombCL == nil ? .null : .blob(try CellCodec.encode(st.tomb, rowSeq: 0, withoutSeq: true, siteNumber: replica.siteNumber)),
+        ]
+        if st.inShadow {
+            try s.writeShadow.executeInPlace(shadow)
+        } else {
+            // A new key's shadow row waits to be inserted with others (`flushShadows`): one statement for many rows.
+            s.shadowKeys.append(pk)
+            s.shadowBatch.append(contentsOf: shadow)
+            if s.shadowKeys.count == PendingInserts.batchRows { try flushShadows(s) }
+        }
+        st.inShadow = true
+        if s.fresh { s.written.insert(pk) }
         if shadowOnly { return }
 
         if !st.isAlive {
@@ -483,17 +527,20 @@ struct RowMerger {
         }
         if st.existsInTable { try s.deleteRow.execute([.text(pk)]) }
         // Columns with no version in this life take their (constant) defaults.
-        s.rowValues.removeAll(keepingCapacity: true)
-        s.rowValues.append(.text(pk))
         var present: UInt64 = 0
-        for i in t.columns.indices {
-            guard let v = st.values[i] else { continue }
-            present |= 1 << UInt64(i)
-            s.rowValues.append(v)
-        }
+        for i in t.columns.indices { if case .some = st.values[i] { present |= 1 << UInt64(i) } }
         if pending.rows > 0 && (pending.table !== s || pending.present != present) { try flushInserts() }
-        pending.add(s, present: present, pk: pk, values: s.rowValues)
+        pending.add(s, present: present, pk: pk, values: st.values)
         if pending.rows == PendingInserts.batchRows { try flushInserts() }
+    }
+
+    /// Inserts the table's pending new shadow rows with one statement. Only the merge reads shadow rows (`load`), and
+    /// it flushes them first when it looks for one of their keys.
+    func flushShadows(_ s: TableStatements) throws {
+        guard !s.shadowKeys.isEmpty else { return }
+        try s.insertShadows(rows: s.shadowKeys.count, db: db).executeInPlace(s.shadowBatch)
+        s.shadowKeys.removeAll(keepingCapacity: true)
+        s.shadowBatch.removeAll(keepingCapacity: true)
     }
 
     /// Inserts the pending rows with one multi-row statement: the table's triggers and checks run for each row, in
@@ -506,7 +553,11 @@ struct RowMerger {
         try pending.insert(db: db)
     }
 
-    func finish() throws {
+    /// Ends the merge's writes: the pending table rows and shadow rows are written, then the replica's sequence and
+    /// clock. Every user of a `RowMerger` ends with it.
+    mutating func finish() throws {
+        try flushInserts()
+        for s in prepared.values { try flushShadows(s) }
         try db.run("UPDATE _cp_state SET seq = ?, hlc = max(hlc, ?)", [.integer(seq), .integer(hlc)])
     }
 }
