@@ -21,6 +21,8 @@ public final class SyncClient {
     /// Pages are sized for the link: about this many seconds of transfer at the speed the last pages moved, so a
     /// cut connection loses at most one small page and a page never outlasts the stall timeout.
     public var pageSeconds = 8.0
+    /// How long the last push page took to travel and be answered (nil before the first).
+    private var lastPageSeconds: Double?
     /// The current page size in bytes (learned per command run; starts at `PageSizer.initialBytes`).
     public private(set) var sizer = PageSizer()
 
@@ -98,11 +100,19 @@ public final class SyncClient {
         // Until a transfer has completed, it started at 0: a transfer cut short must not resume past older cells.
         var since = try replica.meta(SyncPosition.pushSince)?.int64Value ?? 0
         let tracker = meter.map { TransferTracker(.push, start: cursor, head: try? replica.sequence, report: $0) }
+        var next = Result { try nextPushPage(after: cursor, since: since, maxBytes: sizer.bytes) }
         while true {
-            let (page, own) = try nextPushPage(after: cursor, since: since, maxBytes: sizer.bytes)
+            let (page, own) = try next.get()
             tracker?.beginRequest(span: page.cursor - cursor)
+            // On a fast link the next page is read while this one travels and the county merges it. On a slow one
+            // (a page took over a second) it is read after, so that its size follows what this page measured.
+            let fast = lastPageSeconds.map { $0 < 1 } ?? false
+            var readAhead = false
             if !own.isEmpty {
-                try send(own, label: "\(since)|\(cursor)", schema: schema, summary: &summary, tracker: tracker)
+                try send(own, label: "\(since)|\(cursor)", schema: schema, summary: &summary, tracker: tracker, meanwhile: page.hasMore && fast ? {
+                    readAhead = true
+                    next = Result { try self.nextPushPage(after: page.cursor, since: since, maxBytes: self.sizer.bytes) }
+                } : nil)
             }
             try replica.database.transaction {
                 try replica.setMeta(SyncPosition.pushCursor, .integer(page.cursor))
@@ -111,9 +121,11 @@ public final class SyncClient {
             }
             cursor = page.cursor
             if !page.hasMore { since = cursor }
+            tracker?.endRequest()
             tracker?.page(cursor: page.cursor, changes: own.count, last: !page.hasMore)
             progress?("push", summary.batches, page.hasMore)
             if !page.hasMore { break }
+            if !readAhead { next = Result { try nextPushPage(after: cursor, since: since, maxBytes: sizer.bytes) } }
         }
         return summary
     }
@@ -152,20 +164,38 @@ public final class SyncClient {
 
     /// Sends one batch. A change the county's checks refuse — run here first, then by the county, which names the
     /// change — is set aside with the reason and the rest is sent again; anything else refused stays queued.
-    private func send(_ changes: [Change], label: String, schema: Int, summary: inout PushSummary, tracker: TransferTracker? = nil) throws {
+    ///
+    /// `meanwhile` runs on this thread while the first attempt travels and the county merges it (the request goes
+    /// on a thread of its own, which touches no database): the push reads its next page then.
+    private func send(_ changes: [Change], label: String, schema: Int, summary: inout PushSummary, tracker: TransferTracker? = nil,
+                      meanwhile: (() -> Void)? = nil) throws {
+        var meanwhile = meanwhile
+        defer { meanwhile?() }
         var batch = try setAsideInvalid(changes)
         for _ in 0...changes.count {
             guard !batch.isEmpty else { return }
             let batchId = Self.batchID(site: replica.siteID, after: label, changes: batch)
             let request = PushRequest(schemaVersion: schema, batchId: batchId, site: replica.siteID, changes: batch)
             let (body, headers) = wire.pushBody(request, serverAccepts: fetchedStatus?.status.encodings)
+            let transport = transport
+            let call = Concurrent { () -> (Result<PushResponse, ClientError>, Double) in
+                let started = ProcessInfo.processInfo.systemUptime
+                do throws(ClientError) {
+                    let answer = try transport.call("POST", "/v1/push", body: body, headers: headers, as: PushResponse.self,
+                                                    progress: tracker.map { t in { t.moved($0) } })
+                    return (.success(answer), ProcessInfo.processInfo.systemUptime - started)
+                } catch {
+                    return (.failure(error), ProcessInfo.processInfo.systemUptime - started)
+                }
+            }
+            meanwhile?()
+            meanwhile = nil
+            let (outcome, seconds) = call.wait()
             do {
-                let started = Date()
-                let answer = try transport.call("POST", "/v1/push", body: body, headers: headers, as: PushResponse.self,
-                                                progress: tracker.map { t in { t.moved($0) } })
+                let answer = try outcome.get()
                 // Pages are sized in plain-JSON bytes (what `maxBytes` counts), whatever form they travelled in.
-                sizer.observe(bytes: batch.reduce(0) { $0 + Change.estimatedWireBytes($1) }, seconds: Date().timeIntervalSince(started),
-                              target: pageSeconds)
+                sizer.observe(bytes: batch.reduce(0) { $0 + Change.estimatedWireBytes($1) }, seconds: seconds, target: pageSeconds)
+                lastPageSeconds = seconds
                 summary.batches += 1
                 summary.sent += batch.count
                 summary.applied += answer.applied
@@ -266,21 +296,19 @@ public final class SyncClient {
         // What is still to send, set-aside changes included: the county's admin dashboard shows it.
         let unsent = try? Int64(pendingChanges()) + (replica.database.scalar("SELECT count(*) FROM _cp_held")?.int64Value ?? 0)
         let tracker = meter.map { TransferTracker(.pull, start: cursor, head: nil, report: $0) }
+        // The next page is downloaded and decoded on another thread while this one is merged (the database stays on
+        // this thread). Nothing of it is applied before this page and its cursor have committed; if this page fails,
+        // the download is awaited and dropped, so no thread outlives the pull.
+        var next: PageFetch?
+        defer { _ = next?.wait() }
         while true {
             let query = PullQuery(after: cursor, since: since, limit: pullPageSize, maxBytes: sizer.bytes, schemaVersion: schema, unsent: unsent)
-            let answer: Result<PullResponse, ClientError>
-            let started = Date()
-            tracker?.beginRequest(span: nil)
-            do {
-                let r = try transport.send("GET", "/v1/pull?" + query.queryString, headers: wire.pullHeaders,
-                                           progress: tracker.map { t in { t.moved($0) } })
-                answer = .success(try WireFormat.decodePullPage(try transport.checked(r)))
-            } catch {
-                answer = .failure(error)
-            }
+            let fetch = next ?? startFetch(query, tracker: tracker)
+            next = nil
+            let (answer, seconds) = fetch.wait()
+            tracker?.endRequest()
             if case .success(let p) = answer {
-                sizer.observe(bytes: p.changes.reduce(0) { $0 + Change.estimatedWireBytes($1) }, seconds: Date().timeIntervalSince(started),
-                              target: pageSeconds)
+                sizer.observe(bytes: p.changes.reduce(0) { $0 + Change.estimatedWireBytes($1) }, seconds: seconds, target: pageSeconds)
             }
             if case .failure(.server(_, let body)) = answer, body.code == .cursorAhead, !didReset {
                 // The county database was restored from an older backup: pull everything again (merge is idempotent).
@@ -292,6 +320,12 @@ public final class SyncClient {
                 continue
             }
             let page = try answer.get()
+            // A server that says "more" must move the cursor; otherwise this loop would never end.
+            if page.hasMore && page.cursor <= cursor { throw ClientError.badResponse("pull cursor did not advance past \(cursor)") }
+            if page.hasMore {
+                next = startFetch(PullQuery(after: page.cursor, since: since, limit: pullPageSize, maxBytes: sizer.bytes, schemaVersion: schema,
+                                            unsent: unsent), tracker: tracker)
+            }
             let result = try replica.database.transaction {
                 let r = try replica.merge(page.changes)
                 try replica.setMeta(SyncPosition.pullCursor, .integer(page.cursor))
@@ -304,14 +338,30 @@ public final class SyncClient {
             summary.applied += result.applied
             tracker?.page(cursor: page.cursor, changes: page.changes.count, head: page.head, last: !page.hasMore)
             progress?("pull", summary.pages, page.hasMore)
-            if !page.hasMore { cursor = page.cursor; break }
-            // A server that says "more" must move the cursor; otherwise this loop would never end.
-            guard page.cursor > cursor else { throw ClientError.badResponse("pull cursor did not advance past \(cursor)") }
             cursor = page.cursor
+            if !page.hasMore { break }
         }
         summary.cursor = cursor
         try keepToScope(summary: &summary)
         return summary
+    }
+
+    /// One pull page downloaded and decoded on a thread of its own: its outcome, and how long that took.
+    typealias PageFetch = Concurrent<(Result<PullResponse, ClientError>, Double)>
+
+    /// Starts downloading and decoding one pull page on a thread of its own.
+    private func startFetch(_ query: PullQuery, tracker: TransferTracker?) -> PageFetch {
+        tracker?.beginRequest(span: nil)
+        let transport = transport, headers = wire.pullHeaders
+        return Concurrent {
+            let started = ProcessInfo.processInfo.systemUptime
+            do throws(ClientError) {
+                let r = try transport.send("GET", "/v1/pull?" + query.queryString, headers: headers, progress: tracker.map { t in { t.moved($0) } })
+                return (.success(try WireFormat.decodePullPage(try transport.checked(r))), ProcessInfo.processInfo.systemUptime - started)
+            } catch {
+                return (.failure(error), ProcessInfo.processInfo.systemUptime - started)
+            }
+        }
     }
 
     /// After a pull: forgets rows that left this office's scope (own unacknowledged changes go first), and pulls
@@ -377,4 +427,5 @@ public struct PageSizer: Sendable, Equatable {
         bytes = max(Self.range.lowerBound, moved < bytes / 4 ? max(bytes, min(next, bytes * 2)) : min(next, bytes * 4))
     }
 }
+
 

@@ -102,8 +102,11 @@ public enum ProgressText {
     }
 }
 
-/// Follows one push or pull and reports snapshots (on the calling thread, as bytes move and after each page).
-final class TransferTracker {
+/// Follows one push or pull and reports snapshots, as bytes move and after each page. A pull downloads the next page
+/// on another thread while it merges this one: every method takes the lock, so reports never interleave.
+final class TransferTracker: @unchecked Sendable {
+    // Sound: every stored property that changes is read and written only under `lock`.
+    private let lock = NSLock()
     let direction: TransferSnapshot.Direction
     let report: (TransferSnapshot) -> Void
     private let started = ProcessInfo.processInfo.systemUptime
@@ -131,13 +134,27 @@ final class TransferTracker {
 
     /// A request for the page covering `span` positions is about to go.
     func beginRequest(span: Int64?) {
+        lock.lock()
+        defer { lock.unlock() }
         if let span { inFlight = max(0, span) }
+        doneBytes += attemptBytes
+        attemptBytes = 0
+        attemptFraction = 0
+    }
+
+    /// The request in flight got its answer: its bytes count as done (the page is not yet applied).
+    func endRequest() {
+        lock.lock()
+        defer { lock.unlock() }
+        doneBytes += attemptBytes
         attemptBytes = 0
         attemptFraction = 0
     }
 
     /// libcurl's counters for the attempt in flight (a retry starts again from 0).
     func moved(_ p: TransferProgress) {
+        lock.lock()
+        defer { lock.unlock() }
         let now = p.sent + p.received
         if now < attemptBytes { doneBytes += attemptBytes }  // a new attempt began
         attemptBytes = now
@@ -148,10 +165,10 @@ final class TransferTracker {
     }
 
     /// A page was acknowledged (push) or applied (pull).
+    /// The next page's request may already be in flight (a pull fetches it during the merge): its bytes stay its own.
     func page(cursor: Int64, changes n: Int, head newHead: Int64? = nil, last: Bool) {
-        doneBytes += attemptBytes
-        attemptBytes = 0
-        attemptFraction = 0
+        lock.lock()
+        defer { lock.unlock() }
         if direction == .pull { inFlight = max(0, cursor - done) }
         done = max(done, cursor)
         if let newHead { head = max(newHead, cursor) }
@@ -163,7 +180,8 @@ final class TransferTracker {
     /// The fraction last reported: a bar never moves back (an estimate of the page in flight may overshoot).
     private var shown = 0.0
 
-    func snapshot(finished: Bool = false) -> TransferSnapshot {
+    /// Called with `lock` held.
+    private func snapshot(finished: Bool = false) -> TransferSnapshot {
         var fraction: Double?
         if finished {
             fraction = 1

@@ -85,11 +85,14 @@ public struct SyncService: Sendable {
             throw ErrorBody.clockSkew(site: site, skewMs: ahead - now, maxSkewMs: maxSkewMs)
         }
         let started = Date()
-        let digest = Self.digest(request.changes)
+        // Hashed on another thread while this one merges: the digest is needed only to store the answer, or to check
+        // a batch id that comes again.
+        let digest = Concurrent { Self.digest(request.changes) }
+        defer { _ = digest.wait() }
         do {
             let (response, replayed, result) = try store.write { r -> ([UInt8], Bool, MergeResult?) in
                 try r.database.transaction {
-                    if let bytes = try Self.storedAnswer(for: request, site: site, digest: digest, in: r.database, naming: "site \(site)") {
+                    if let bytes = try Self.storedAnswer(for: request, site: site, digest: digest.wait(), in: r.database, naming: "site \(site)") {
                         return (bytes, true, nil)
                     }
                     try Self.checkChanges(request.changes, in: r)
@@ -97,7 +100,7 @@ public struct SyncService: Sendable {
                     let result = try r.merge(request.changes, actingFor: site, checked: true)
                     try Self.auditMoves(owners, in: r.database, by: site)
                     let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
-                    try Self.storeAnswer(response, for: request, site: site, digest: digest, in: r.database, now: now)
+                    try Self.storeAnswer(response, for: request, site: site, digest: digest.wait(), in: r.database, now: now)
                     return (response, false, result)
                 }
             }
@@ -216,12 +219,13 @@ public struct SyncService: Sendable {
     /// digest that is not this batch's is a reused id (409, nothing applied); `naming` says whose ("site huashan").
     /// Answers stored before digests existed carry none and replay as they always did; those stored before the
     /// binary digest carry the JSON one.
-    static func storedAnswer(for request: PushRequest, site: String, digest: String, in db: Database, naming: String) throws -> [UInt8]? {
+    /// `digest` is evaluated only when an answer is stored for this id.
+    static func storedAnswer(for request: PushRequest, site: String, digest: @autoclosure () -> String, in db: Database, naming: String) throws -> [UInt8]? {
         guard let stored = try db.query("SELECT response, digest FROM _srv_batches WHERE site = ? AND batch_id = ?",
                                         [.text(site), .text(request.batchId)]).first,
               case .blob(let bytes) = stored[0] else { return nil }
         if let storedDigest = stored[1].stringValue,
-           storedDigest != (storedDigest.hasPrefix(digestPrefix) ? digest : jsonDigest(request.changes)) {
+           storedDigest != (storedDigest.hasPrefix(digestPrefix) ? digest() : jsonDigest(request.changes)) {
             throw ErrorBody(code: .batchIdReused,
                             message: "\(naming) already pushed batch \(request.batchId) with different changes; send these under a new batch id; nothing was applied",
                             site: site)

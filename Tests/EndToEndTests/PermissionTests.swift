@@ -147,6 +147,43 @@ import Testing
         #expect(try contentDump(tree.county.serverDB) == before)
     }
 
+    /// Pushes of several pages read the next page while the county merges this one, and pulls download the next page
+    /// while the office merges this one. A refusal on a later page, with the next page already read, still sets aside
+    /// exactly the refused row; every other row arrives once, and an office pulling them all gets the county's rows.
+    @Test func aForgedRowOnALaterPageIsSetAsideWhilePagesOverlapAndEveryOtherRowArrives() throws {
+        let tree = try Tree("acl-pages")
+        defer { tree.county.cleanup() }
+        let db = try Database(path: tree.huashan.db)
+        for row in try db.query("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'cppcc_acl_%'") {
+            try db.execute("DROP TRIGGER \"\(row[0].stringValue!)\"")
+        }
+        // About 10 changes a member: 2,400 members are three pages or more (at most 10,000 changes a page).
+        try db.transaction {
+            for i in 0..<2_400 {
+                let (id, site) = i == 1_700 ? ("m-forged", "chengguan") : (String(format: "m-own-%04d", i), "huashan")
+                try db.run("INSERT INTO members(id, name, gender, phone, site_id) VALUES (?, ?, ?, ?, ?)",
+                           [.text(id), .text("华山委员\(i)"), .text(i % 2 == 0 ? "男" : "女"), .text("1390000\(i)"), .text(site)])
+            }
+        }
+        let push = try tree.huashan.cpsync(["push", "--json"])
+        #expect(push.status == 65, "\(push.stderr)")
+        let server = try Database(path: tree.county.serverDB)
+        #expect(try server.scalar("SELECT count(*) FROM members WHERE id LIKE 'm-own-%' AND site_id = 'huashan'") == .integer(2_399))
+        #expect(try server.scalar("SELECT count(*) FROM members WHERE id = 'm-forged'") == .integer(0))
+        #expect(try server.scalar("SELECT name || phone FROM members WHERE id = 'm-own-2399'") == .text("华山委员239913900002399"))
+        let status = try tree.huashan.cpsync(["status", "--json"]).stdout
+        let held = try #require(status.components(separatedBy: "\"held\":[").last)
+        #expect(held.contains("m-forged") && !held.contains("m-own-"), "\(status)")
+        #expect(status.contains("\"pending\":0"), "\(status)")
+        // The county office pulls them all, page by page: it ends with exactly the county's members.
+        try tree.countyOffice.must(["pull"])
+        let members = "SELECT id, name, gender, phone, site_id FROM members ORDER BY id"
+        #expect(try Database(path: tree.countyOffice.db).query(members) == server.query(members))
+        let before = try contentDump(tree.county.serverDB)
+        _ = try tree.huashan.cpsync(["push"])
+        #expect(try contentDump(tree.county.serverDB) == before)
+    }
+
     @Test func aForgedPushIsRefusedNamingTheRowAndRuleAndNothingOfItIsApplied() throws {
         let tree = try Tree("acl-server")
         defer { tree.county.cleanup() }
