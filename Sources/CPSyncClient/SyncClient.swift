@@ -92,7 +92,7 @@ public final class SyncClient {
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
         let outbox = try pendingOutbox()
         if !outbox.isEmpty {
-            try send(outbox.map(\.change), label: "outbox", schema: schema, summary: &summary)
+            try send(try batch(outbox.map(\.change), label: "outbox", schema: schema), schema: schema, summary: &summary)
             let held = try replica.heldKeys()
             try replica.database.transaction { try replica.removeFromOutbox(outbox.filter { !replica.isHeld($0.change, in: held) }.map(\.id)) }
         }
@@ -100,32 +100,37 @@ public final class SyncClient {
         // Until a transfer has completed, it started at 0: a transfer cut short must not resume past older cells.
         var since = try replica.meta(SyncPosition.pushSince)?.int64Value ?? 0
         let tracker = meter.map { TransferTracker(.push, start: cursor, head: try? replica.sequence, report: $0) }
-        var next = Result { try nextPushPage(after: cursor, since: since, maxBytes: sizer.bytes) }
+        // A page read and its batch made ready to go (checked, named, encoded).
+        func ready(after cursor: Int64) throws -> (page: ChangePage, batch: Batch?) {
+            let (page, own) = try nextPushPage(after: cursor, since: since, maxBytes: sizer.bytes)
+            return (page, own.isEmpty ? nil : try batch(own, label: "\(since)|\(cursor)", schema: schema))
+        }
+        var next = Result { try ready(after: cursor) }
         while true {
-            let (page, own) = try next.get()
+            let (page, batch) = try next.get()
             tracker?.beginRequest(span: page.cursor - cursor)
-            // On a fast link the next page is read while this one travels and the county merges it. On a slow one
-            // (a page took over a second) it is read after, so that its size follows what this page measured.
+            // On a fast link the next page is read and made ready while this one travels and the county merges it. On a
+            // slow one (a page took over a second) it is read after, so that its size follows what this page measured.
             let fast = lastPageSeconds.map { $0 < 1 } ?? false
             var readAhead = false
-            if !own.isEmpty {
-                try send(own, label: "\(since)|\(cursor)", schema: schema, summary: &summary, tracker: tracker, meanwhile: page.hasMore && fast ? {
+            if let batch {
+                try send(batch, schema: schema, summary: &summary, tracker: tracker, meanwhile: page.hasMore && fast ? {
                     readAhead = true
-                    next = Result { try self.nextPushPage(after: page.cursor, since: since, maxBytes: self.sizer.bytes) }
+                    next = Result { try ready(after: page.cursor) }
                 } : nil)
             }
             try replica.database.transaction {
                 try replica.setMeta(SyncPosition.pushCursor, .integer(page.cursor))
                 if !page.hasMore { try replica.setMeta(SyncPosition.pushSince, .integer(page.cursor)) }
-                if !own.isEmpty { try replica.setMeta(SyncPosition.lastPush, .integer(HLC.wallClock().milliseconds)) }
+                if batch != nil { try replica.setMeta(SyncPosition.lastPush, .integer(HLC.wallClock().milliseconds)) }
             }
             cursor = page.cursor
             if !page.hasMore { since = cursor }
             tracker?.endRequest()
-            tracker?.page(cursor: page.cursor, changes: own.count, last: !page.hasMore)
+            tracker?.page(cursor: page.cursor, changes: batch?.sent ?? 0, last: !page.hasMore)
             progress?("push", summary.batches, page.hasMore)
             if !page.hasMore { break }
-            if !readAhead { next = Result { try nextPushPage(after: cursor, since: since, maxBytes: sizer.bytes) } }
+            if !readAhead { next = Result { try ready(after: cursor) } }
         }
         return summary
     }
@@ -162,22 +167,44 @@ public final class SyncClient {
         }
     }
 
+    /// One batch ready to go: the changes that pass the county's checks (run here first; the others are set aside),
+    /// its content-derived id and its encoded body.
+    struct Batch {
+        let label: String
+        /// How many own changes the page had (set-aside ones included), for the progress display.
+        let sent: Int
+        var changes: [Change]
+        var body: [UInt8] = []
+        var headers: [(String, String)] = []
+    }
+
+    /// Checks, names and encodes a batch (`send` sends it).
+    func batch(_ changes: [Change], label: String, schema: Int) throws -> Batch {
+        var b = Batch(label: label, sent: changes.count, changes: try setAsideInvalid(changes))
+        encode(&b, schema: schema)
+        return b
+    }
+
+    private func encode(_ b: inout Batch, schema: Int) {
+        guard !b.changes.isEmpty else { return }
+        let request = PushRequest(schemaVersion: schema, batchId: Self.batchID(site: replica.siteID, after: b.label, changes: b.changes),
+                                  site: replica.siteID, changes: b.changes)
+        (b.body, b.headers) = wire.pushBody(request, serverAccepts: fetchedStatus?.status.encodings)
+    }
+
     /// Sends one batch. A change the county's checks refuse — run here first, then by the county, which names the
     /// change — is set aside with the reason and the rest is sent again; anything else refused stays queued.
     ///
     /// `meanwhile` runs on this thread while the first attempt travels and the county merges it (the request goes
-    /// on a thread of its own, which touches no database): the push reads its next page then.
-    private func send(_ changes: [Change], label: String, schema: Int, summary: inout PushSummary, tracker: TransferTracker? = nil,
+    /// on a thread of its own, which touches no database): the push makes its next page ready then.
+    private func send(_ ready: Batch, schema: Int, summary: inout PushSummary, tracker: TransferTracker? = nil,
                       meanwhile: (() -> Void)? = nil) throws {
         var meanwhile = meanwhile
         defer { meanwhile?() }
-        var batch = try setAsideInvalid(changes)
-        for _ in 0...changes.count {
-            guard !batch.isEmpty else { return }
-            let batchId = Self.batchID(site: replica.siteID, after: label, changes: batch)
-            let request = PushRequest(schemaVersion: schema, batchId: batchId, site: replica.siteID, changes: batch)
-            let (body, headers) = wire.pushBody(request, serverAccepts: fetchedStatus?.status.encodings)
-            let transport = transport
+        var b = ready
+        for _ in 0...b.changes.count {
+            guard !b.changes.isEmpty else { return }
+            let (body, headers, transport) = (b.body, b.headers, transport)
             let call = Concurrent { () -> (Result<PushResponse, ClientError>, Double) in
                 let started = ProcessInfo.processInfo.systemUptime
                 do throws(ClientError) {
@@ -191,6 +218,7 @@ public final class SyncClient {
             meanwhile?()
             meanwhile = nil
             let (outcome, seconds) = call.wait()
+            let batch = b.changes
             do {
                 let answer = try outcome.get()
                 // Pages are sized in plain-JSON bytes (what `maxBytes` counts), whatever form they travelled in.
@@ -213,7 +241,8 @@ public final class SyncClient {
                         + batch.indices.filter { RowKey(batch[$0]) == RowKey(bad) })).sorted()
                     : [i]
                 for j in refused { try hold(batch[j], code: body.code.rawValue, message: body.message) }
-                for j in refused.reversed() { batch.remove(at: j) }
+                for j in refused.reversed() { b.changes.remove(at: j) }
+                encode(&b, schema: schema)
             }
         }
     }

@@ -11,33 +11,55 @@ enum CellCodec {
     /// `withoutSeq`: every cell is stored with sequence `rowSeq` (tombstone knowledge keeps versions, not sequences).
     static func encode(_ cells: [CellMeta?], rowSeq: Int64, withoutSeq: Bool = false,
                        siteNumber: (String) throws -> Int64) rethrows -> [UInt8] {
-        guard let reference = cells.lazy.compactMap({ $0?.version.hlc.rawValue }).first else {
-            return Array(repeating: 0, count: cells.count)
-        }
-        var out: [UInt8] = []
-        out.reserveCapacity(9 + cells.count * 6)
-        putUnsigned(UInt64(bitPattern: reference), &out)
-        // A row's cells are mostly one site's: its number is looked up once.
-        var last: (site: String, number: Int64)?
-        for cell in cells {
-            guard let cell else { out.append(0); continue }
-            out.append(cell.base == nil ? 1 : 2)
-            putSigned(cell.version.hlc.rawValue &- reference, &out)
-            let number: Int64
-            if let last, UTF8Bytes.equal(last.site, cell.version.site) {
-                number = last.number
-            } else {
-                number = try siteNumber(cell.version.site)
-                last = (cell.version.site, number)
+        // Written into one buffer of the largest size the cells can take (a tag and five varints of at most 10 bytes
+        // each per cell, and the reference clock), read in place: no copy of a cell, no growth of the array.
+        try cells.withUnsafeBufferPointer { cells in
+            guard let reference = cells.lazy.compactMap({ $0?.version.hlc.rawValue }).first else {
+                return [UInt8](repeating: 0, count: cells.count)
             }
-            putUnsigned(UInt64(bitPattern: number), &out)
-            putUnsigned(withoutSeq ? 0 : UInt64(bitPattern: rowSeq &- cell.seq), &out)
-            if let base = cell.base {
-                putSigned(base.hlc.rawValue &- cell.version.hlc.rawValue, &out)
-                putUnsigned(UInt64(bitPattern: try siteNumber(base.site)), &out)
+            return try [UInt8](unsafeUninitializedCapacity: 10 + cells.count * 51) { out, count in
+                var n = 0
+                putUnsigned(UInt64(bitPattern: reference), out, &n)
+                // A row's cells are mostly one site's: its number is looked up once.
+                var lastSite: String?
+                var lastNumber: Int64 = 0
+                for i in cells.indices {
+                    guard let hlc = cells[i]?.version.hlc.rawValue else { out[n] = 0; n += 1; continue }
+                    let base = cells[i]!.base
+                    out[n] = base == nil ? 1 : 2
+                    n += 1
+                    putSigned(hlc &- reference, out, &n)
+                    if let lastSite, UTF8Bytes.equal(lastSite, cells[i]!.version.site) {} else {
+                        lastNumber = try siteNumber(cells[i]!.version.site)
+                        lastSite = cells[i]!.version.site
+                    }
+                    putUnsigned(UInt64(bitPattern: lastNumber), out, &n)
+                    putUnsigned(withoutSeq ? 0 : UInt64(bitPattern: rowSeq &- cells[i]!.seq), out, &n)
+                    if let base {
+                        putSigned(base.hlc.rawValue &- hlc, out, &n)
+                        putUnsigned(UInt64(bitPattern: try siteNumber(base.site)), out, &n)
+                    }
+                }
+                count = n
             }
         }
-        return out
+    }
+
+    @inline(__always)
+    static func putUnsigned(_ value: UInt64, _ out: UnsafeMutableBufferPointer<UInt8>, _ n: inout Int) {
+        var v = value
+        while v >= 0x80 {
+            out[n] = UInt8(truncatingIfNeeded: v) | 0x80
+            n += 1
+            v >>= 7
+        }
+        out[n] = UInt8(v)
+        n += 1
+    }
+
+    @inline(__always)
+    static func putSigned(_ value: Int64, _ out: UnsafeMutableBufferPointer<UInt8>, _ n: inout Int) {
+        putUnsigned(UInt64(bitPattern: (value << 1) ^ (value >> 63)), out, &n)
     }
 
     /// Decodes `count` cells; anything malformed or unknown reads as "no version" rather than trapping.
@@ -70,19 +92,6 @@ enum CellCodec {
             cells[c] = CellMeta(version: Version(hlc: HLC(rawValue: hlc), site: siteName), base: base,
                                 seq: rowSeq &- Int64(bitPattern: dq))
         }
-    }
-
-    static func putUnsigned(_ value: UInt64, _ out: inout [UInt8]) {
-        var v = value
-        while v >= 0x80 {
-            out.append(UInt8(truncatingIfNeeded: v) | 0x80)
-            v >>= 7
-        }
-        out.append(UInt8(v))
-    }
-
-    static func putSigned(_ value: Int64, _ out: inout [UInt8]) {
-        putUnsigned(UInt64(bitPattern: (value << 1) ^ (value >> 63)), &out)
     }
 
     static func unsigned(_ bytes: [UInt8], _ i: inout Int) -> UInt64? {
