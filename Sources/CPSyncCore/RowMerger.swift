@@ -502,17 +502,27 @@ struct RowMerger {
         // A new key's shadow row waits to be inserted with others (`flushShadows`): one statement for many rows. An
         // existing key's is replaced at once.
         let batched = !st.inShadow
-        if !batched { s.shadowValues.removeAll(keepingCapacity: true) }
-        func put(_ v: Value) { if batched { s.shadowBatch.append(v) } else { s.shadowValues.append(v) } }
-        put(.text(pk))
-        put(.integer(st.cl))
-        put(.integer(seq))
-        put(st.rowVersion.map { .integer($0.hlc.rawValue) } ?? .null)
-        put(try st.rowVersion.map { .integer(try replica.siteNumber($0.site)) } ?? .null)
-        put(st.rowVersion == nil ? .null : st.rowSeq.map { .integer($0) } ?? .null)
-        put(.blob(try CellCodec.encode(st.cells, rowSeq: seq, siteNumber: replica.siteNumber)))
-        put(st.tombCL.map { .integer($0) } ?? .null)
-        put(st.tombCL == nil ? .null : .blob(try CellCodec.encode(st.tomb, rowSeq: 0, withoutSeq: true, siteNumber: replica.siteNumber)))
+        let cells = try CellCodec.encode(st.cells, rowSeq: seq, siteNumber: replica.siteNumber)
+        let tomb = try st.tombCL.map { _ in try CellCodec.encode(st.tomb, rowSeq: 0, withoutSeq: true, siteNumber: replica.siteNumber) }
+        let rowSite = try st.rowVersion.map { try replica.siteNumber($0.site) }
+        // Appended in one access to the list (not one per value).
+        func shadowRow(_ out: inout [Value]) {
+            out.append(.text(pk))
+            out.append(.integer(st.cl))
+            out.append(.integer(seq))
+            out.append(st.rowVersion.map { .integer($0.hlc.rawValue) } ?? .null)
+            out.append(rowSite.map { .integer($0) } ?? .null)
+            out.append(st.rowVersion == nil ? .null : st.rowSeq.map { .integer($0) } ?? .null)
+            out.append(.blob(cells))
+            out.append(st.tombCL.map { .integer($0) } ?? .null)
+            out.append(tomb.map { .blob($0) } ?? .null)
+        }
+        if batched {
+            shadowRow(&s.shadowBatch)
+        } else {
+            s.shadowValues.removeAll(keepingCapacity: true)
+            shadowRow(&s.shadowValues)
+        }
         if batched {
             s.shadowKeys.append(pk)
             if s.shadowKeys.count == PendingInserts.batchRows { try flushShadows(s) }

@@ -126,46 +126,63 @@ public final class Statement {
         while try step() {}
     }
 
-    /// Binds `values` to parameters 1… without copying text or blobs (SQLite reads them in place: each is bound
-    /// inside its own `withUTF8` / `withUnsafeBytes`, so its bytes stay valid until the statement has run), runs to
-    /// completion, then resets and clears the bindings so that no binding outlives the bytes it points into. A merge
-    /// writes hundreds of thousands of cells: SQLite's copy of each (a malloc, a memcpy, a free) is measurable.
+    /// Binds `values` to parameters 1…, runs to completion, then resets and clears the bindings so that no binding
+    /// outlives the bytes it points into. Text and blobs are copied once into one buffer and bound where they lie
+    /// there: SQLite's own copy of each (a malloc, a memcpy, a free) is measurable when a merge writes hundreds of
+    /// thousands of cells, and binding each inside its own `withUTF8` nested one closure per value (thousands deep for
+    /// a multi-row insert, too deep for a worker thread's stack).
     public func executeInPlace(_ values: [Value]) throws(SQLiteError) {
         reset(rebinding: values.count)
         defer {
             sqlite3_reset(handle)
             sqlite3_clear_bindings(handle)
         }
-        try values.withUnsafeBufferPointer { (v) throws(SQLiteError) in try bindInPlace(v, from: 0) }
-    }
-
-    private func bindInPlace(_ values: UnsafeBufferPointer<Value>, from start: Int) throws(SQLiteError) {
-        var i = start
-        while i < values.count {
-            let index = Int32(i + 1)
-            switch values[i] {
-            case .text(var s) where !s.isEmpty:
-                let result: Result<Void, SQLiteError> = s.withUTF8 { buf in
-                    let rc = buf.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buf.count) {
-                        sqlite3_bind_text(handle, index, $0, Int32(buf.count), nil)
-                    }
-                    guard rc == SQLITE_OK else { return .failure(database.error(code: rc, sql: sql)) }
-                    return Result { () throws(SQLiteError) in try bindInPlace(values, from: i + 1) }
-                }
-                return try result.get()
-            case .blob(let b) where !b.isEmpty:
-                let result: Result<Void, SQLiteError> = b.withUnsafeBytes { buf in
-                    let rc = sqlite3_bind_blob(handle, index, buf.baseAddress, Int32(buf.count), nil)
-                    guard rc == SQLITE_OK else { return .failure(database.error(code: rc, sql: sql)) }
-                    return Result { () throws(SQLiteError) in try bindInPlace(values, from: i + 1) }
-                }
-                return try result.get()
-            default:
-                try bind(values[i], at: index)
-                i += 1
+        var bytes = 0
+        for v in values {
+            switch v {
+            case .text(let s): bytes += s.utf8.count
+            case .blob(let b): bytes += b.count
+            default: break
             }
         }
-        while try step() {}
+        let arena = [UInt8](unsafeUninitializedCapacity: bytes) { out, count in
+            func put(_ source: UnsafeBufferPointer<UInt8>) {
+                guard let base = source.baseAddress, !source.isEmpty else { return }
+                (out.baseAddress! + count).update(from: base, count: source.count)
+                count += source.count
+            }
+            for v in values {
+                switch v {
+                case .text(let s):
+                    if s.utf8.withContiguousStorageIfAvailable(put) == nil { Array(s.utf8).withUnsafeBufferPointer(put) }
+                case .blob(let b): b.withUnsafeBufferPointer(put)
+                default: break
+                }
+            }
+        }
+        try arena.withUnsafeBufferPointer { (buffer) throws(SQLiteError) in
+            var offset = 0
+            for (i, v) in values.enumerated() {
+                let index = Int32(i + 1)
+                let rc: Int32
+                switch v {
+                case .text(let s) where !s.isEmpty:
+                    let n = s.utf8.count
+                    rc = UnsafeRawPointer(buffer.baseAddress! + offset).withMemoryRebound(to: CChar.self, capacity: n) {
+                        sqlite3_bind_text(handle, index, $0, Int32(n), nil)
+                    }
+                    offset += n
+                case .blob(let b) where !b.isEmpty:
+                    rc = sqlite3_bind_blob(handle, index, buffer.baseAddress! + offset, Int32(b.count), nil)
+                    offset += b.count
+                default:
+                    try bind(v, at: index)
+                    continue
+                }
+                guard rc == SQLITE_OK else { throw database.error(code: rc, sql: sql) }
+            }
+            while try step() {}
+        }
     }
 
     /// Resets, lets `bind` bind every parameter one by one (no array of values), runs to completion and resets.

@@ -22,6 +22,35 @@ import Testing
         }
     }
 
+    /// The bind path of the merge (`executeInPlace`): every value of a statement with thousands of parameters, text
+    /// and blobs copied into one buffer and bound where they lie there, arrives exactly, in its place; and the bytes
+    /// are not read after the statement ran (a later statement with other values sees its own).
+    @Test func manyValuesBoundInPlaceArriveExactlyInTheirPlaces() throws {
+        let db = try Database(path: ":memory:")
+        try db.execute("CREATE TABLE v (i INTEGER, x)")
+        let rows = 600  // 1,200 parameters in one statement; no recursion, whatever the count
+        var values: [Value] = []
+        for i in 0..<rows {
+            var v = Self.edgeValues[i % Self.edgeValues.count]
+            if i % 7 == 0 { v = .text(String(repeating: "委员\(i)", count: i % 50)) }
+            if i % 11 == 0 { v = .blob((0..<(i % 300)).map { UInt8(truncatingIfNeeded: $0 &* 31) }) }
+            values += [.integer(Int64(i)), v]
+        }
+        let insert = try db.statement("INSERT INTO v VALUES " + Array(repeating: "(?, ?)", count: rows).joined(separator: ", "))
+        try insert.executeInPlace(values)
+        let back = try db.query("SELECT i, x FROM v ORDER BY i")
+        #expect(back.count == rows)
+        for (i, row) in back.enumerated() {
+            #expect(row == [values[2 * i], values[2 * i + 1]], "row \(i)")
+            #expect(row[1].typeName == values[2 * i + 1].typeName, "row \(i)")
+        }
+        // Run again with other values: the statement holds no binding of the first run.
+        try db.execute("DELETE FROM v")
+        let other = (0..<rows).flatMap { i -> [Value] in [.integer(Int64(i)), .text("第\(i)行")] }
+        try insert.executeInPlace(other)
+        #expect(try db.query("SELECT x FROM v WHERE i = 599") == [[.text("第599行")]])
+    }
+
     @Test func exactEqualityTellsNegativeZeroAndTypesApart() {
         #expect(Value.real(-0.0) != .real(0.0))
         #expect(Value.integer(1) != .real(1.0))
