@@ -189,7 +189,7 @@ public final class SyncClient {
         guard !b.changes.isEmpty else { return }
         let request = PushRequest(schemaVersion: schema, batchId: Self.batchID(site: replica.siteID, after: b.label, changes: b.changes),
                                   site: replica.siteID, changes: b.changes)
-        (b.body, b.headers) = wire.pushBody(request, serverAccepts: fetchedStatus?.status.encodings, fastLink: lastPageSeconds.map { $0 < 1 } ?? false)
+        (b.body, b.headers) = wire.pushBody(request, serverAccepts: fetchedStatus?.status.encodings)
     }
 
     /// Sends one batch. A change the county's checks refuse — run here first, then by the county, which names the
