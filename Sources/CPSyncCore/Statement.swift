@@ -108,7 +108,7 @@ public final class Statement {
     public func validText(_ index: Int32) -> String? {
         guard let ptr = sqlite3_column_text(handle, index) else { return nil }
         let count = Int(sqlite3_column_bytes(handle, index))
-        return String(validating: UnsafeBufferPointer(start: ptr, count: count), as: UTF8.self)
+        return UTF8Bytes.string(validating: UnsafeBufferPointer(start: ptr, count: count))
     }
 
     /// Resets for new bindings. Bindings are cleared only when fewer than all parameters will be bound again:

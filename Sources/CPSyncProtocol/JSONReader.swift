@@ -1,3 +1,5 @@
+import CPSyncCore
+
 /// Malformed or out-of-bounds JSON. `path` names the offending element (`changes[3].val`; empty for the document
 /// itself), `offset` the byte where the reader stopped.
 public struct WireError: Error, CustomStringConvertible, Hashable, Sendable {
@@ -285,7 +287,7 @@ public struct JSONReader: ~Copyable {
                 if high < 0x80 {
                     s = String(decoding: buf, as: UTF8.self)
                 } else {
-                    guard let v = String(validating: buf, as: UTF8.self) else { throw fail("string is not valid UTF-8") }
+                    guard let v = UTF8Bytes.string(validating: buf) else { throw fail("string is not valid UTF-8") }
                     s = v
                 }
                 offset = j + 1

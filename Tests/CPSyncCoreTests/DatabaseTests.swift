@@ -51,6 +51,21 @@ import Testing
         #expect(try db.query("SELECT x FROM v WHERE i = 599") == [[.text("第599行")]])
     }
 
+    /// What is read from SQLite and sent on must be valid UTF-8 byte for byte: the check keeps every valid text (Chinese,
+    /// emoji, NUL, empty) and refuses every invalid one, including a bad sequence whose repair has the same length.
+    @Test func utf8ValidationKeepsValidTextAndRefusesEveryBadSequence() {
+        func check(_ bytes: [UInt8]) -> String? { bytes.withUnsafeBufferPointer { UTF8Bytes.string(validating: $0) } }
+        for text in ["", "a\u{0}b", "政协提案 八届四次会议", "👩‍👩‍👧‍👦 emoji", "委员", String(repeating: "华山", count: 500)] {
+            #expect(check(Array(text.utf8)) == text)
+        }
+        let bad: [[UInt8]] = [
+            [0xFF], [0x80], [0xC0, 0xAF], [0xED, 0xA0, 0x80], [0xF4, 0x90, 0x80, 0x80],
+            [0xF0, 0x9F, 0x98, 0x41],  // a 4-byte sequence cut after 3 bytes: repaired as one U+FFFD, also 3 bytes
+            Array("委员".utf8.dropLast()), Array("华山".utf8) + [0xE5, 0x8D],
+        ]
+        for bytes in bad { #expect(check(bytes) == nil, "\(bytes)") }
+    }
+
     @Test func exactEqualityTellsNegativeZeroAndTypesApart() {
         #expect(Value.real(-0.0) != .real(0.0))
         #expect(Value.integer(1) != .real(1.0))
