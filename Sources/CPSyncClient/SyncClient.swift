@@ -176,6 +176,8 @@ public final class SyncClient {
         var changes: [Change]
         var body: [UInt8] = []
         var headers: [(String, String)] = []
+        /// The changes' size in plain-JSON bytes, what pages are sized in (whatever form they travel in).
+        var estimatedBytes = 0
     }
 
     /// Checks, names and encodes a batch (`send` sends it).
@@ -190,6 +192,7 @@ public final class SyncClient {
         let request = PushRequest(schemaVersion: schema, batchId: Self.batchID(site: replica.siteID, after: b.label, changes: b.changes),
                                   site: replica.siteID, changes: b.changes)
         (b.body, b.headers) = wire.pushBody(request, serverAccepts: fetchedStatus?.status.encodings)
+        b.estimatedBytes = b.changes.reduce(0) { $0 + Change.estimatedWireBytes($1) }
     }
 
     /// Sends one batch. A change the county's checks refuse — run here first, then by the county, which names the
@@ -222,7 +225,7 @@ public final class SyncClient {
             do {
                 let answer = try outcome.get()
                 // Pages are sized in plain-JSON bytes (what `maxBytes` counts), whatever form they travelled in.
-                sizer.observe(bytes: batch.reduce(0) { $0 + Change.estimatedWireBytes($1) }, seconds: seconds, target: pageSeconds)
+                sizer.observe(bytes: b.estimatedBytes, seconds: seconds, target: pageSeconds)
                 lastPageSeconds = seconds
                 summary.batches += 1
                 summary.sent += batch.count
@@ -334,11 +337,9 @@ public final class SyncClient {
             let query = PullQuery(after: cursor, since: since, limit: pullPageSize, maxBytes: sizer.bytes, schemaVersion: schema, unsent: unsent)
             let fetch = next ?? startFetch(query, tracker: tracker)
             next = nil
-            let (answer, seconds) = fetch.wait()
+            let (answer, seconds, estimatedBytes) = fetch.wait()
             tracker?.endRequest()
-            if case .success(let p) = answer {
-                sizer.observe(bytes: p.changes.reduce(0) { $0 + Change.estimatedWireBytes($1) }, seconds: seconds, target: pageSeconds)
-            }
+            if case .success = answer { sizer.observe(bytes: estimatedBytes, seconds: seconds, target: pageSeconds) }
             if case .failure(.server(_, let body)) = answer, body.code == .cursorAhead, !didReset {
                 // The county database was restored from an older backup: pull everything again (merge is idempotent).
                 didReset = true
@@ -375,8 +376,9 @@ public final class SyncClient {
         return summary
     }
 
-    /// One pull page downloaded and decoded on a thread of its own: its outcome, and how long that took.
-    typealias PageFetch = Concurrent<(Result<PullResponse, ClientError>, Double)>
+    /// One pull page downloaded and decoded on a thread of its own: its outcome, how long that took, and its size in
+    /// plain-JSON bytes (what pages are sized in, whatever form they travelled in).
+    typealias PageFetch = Concurrent<(Result<PullResponse, ClientError>, Double, Int)>
 
     /// Starts downloading and decoding one pull page on a thread of its own.
     private func startFetch(_ query: PullQuery, tracker: TransferTracker?) -> PageFetch {
@@ -386,9 +388,11 @@ public final class SyncClient {
             let started = ProcessInfo.processInfo.systemUptime
             do throws(ClientError) {
                 let r = try transport.send("GET", "/v1/pull?" + query.queryString, headers: headers, progress: tracker.map { t in { t.moved($0) } })
-                return (.success(try WireFormat.decodePullPage(try transport.checked(r))), ProcessInfo.processInfo.systemUptime - started)
+                let page = try WireFormat.decodePullPage(try transport.checked(r))
+                let seconds = ProcessInfo.processInfo.systemUptime - started
+                return (.success(page), seconds, page.changes.reduce(0) { $0 + Change.estimatedWireBytes($1) })
             } catch {
-                return (.failure(error), ProcessInfo.processInfo.systemUptime - started)
+                return (.failure(error), ProcessInfo.processInfo.systemUptime - started, 0)
             }
         }
     }

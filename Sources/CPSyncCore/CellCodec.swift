@@ -75,18 +75,26 @@ enum CellCodec {
         guard bytes.contains(where: { $0 != 0 }) else { return }
         var i = 0
         guard let reference = unsigned(bytes, &i) else { return }
+        // A row's cells are mostly one site's: its name is looked up once.
+        var lastSite: (number: UInt64, name: String)?
+        func name(_ site: UInt64) -> String? {
+            if let lastSite, lastSite.number == site { return lastSite.name }
+            guard let found = siteID(Int64(bitPattern: site)) else { return nil }
+            lastSite = (site, found)
+            return found
+        }
         for c in 0..<count {
             guard i < bytes.count else { break }
             let tag = bytes[i]
             i += 1
             guard tag != 0 else { continue }
             guard tag <= 2, let dh = signed(bytes, &i), let site = unsigned(bytes, &i), let dq = unsigned(bytes, &i),
-                  let siteName = siteID(Int64(bitPattern: site)) else { return }
+                  let siteName = name(site) else { return }
             let hlc = Int64(bitPattern: reference) &+ dh
             var base: Version?
             if tag == 2 {
                 guard let db = signed(bytes, &i), let baseSite = unsigned(bytes, &i),
-                      let baseName = siteID(Int64(bitPattern: baseSite)) else { return }
+                      let baseName = name(baseSite) else { return }
                 base = Version(hlc: HLC(rawValue: hlc &+ db), site: baseName)
             }
             cells[c] = CellMeta(version: Version(hlc: HLC(rawValue: hlc), site: siteName), base: base,
