@@ -116,21 +116,33 @@ import Testing
 
     /// Invariant 4 through the county's batched inserts (a merge inserts the rows it creates many per statement): one
     /// forged row among many new rows is the one the county names and the office sets aside; every other row arrives.
-    @Test func aForgedRowAmongManyNewRowsIsTheOneSetAsideAndEveryOtherRowArrives() throws {
-        let tree = try Tree("acl-batch")
-        defer { tree.county.cleanup() }
-        let db = try Database(path: tree.huashan.db)
+    /// A tampered office: its local rules (the `cppcc_acl_` triggers) removed. Returns its database.
+    static func withoutRules(_ office: Office) throws -> Database {
+        let db = try Database(path: office.db)
         for row in try db.query("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'cppcc_acl_%'") {
             try db.execute("DROP TRIGGER \"\(row[0].stringValue!)\"")
         }
+        return db
+    }
+
+    /// The tampered 华山 office writes `count` new members of its own, named by `id`, except the one at `forged`:
+    /// `m-forged`, another township's member, written blind.
+    static func tamperedMembers(_ tree: Tree, count: Int, forgedAt forged: Int, id: (Int) -> String) throws {
+        let db = try withoutRules(tree.huashan)
         try db.transaction {
-            for i in 0..<80 {
-                // Row 45 is another township's member, written blind by the tampered office.
-                let (id, site) = i == 45 ? ("m-forged", "chengguan") : ("m-own-\(i)", "huashan")
-                try db.run("INSERT INTO members(id, name, gender, site_id) VALUES (?, ?, ?, ?)",
-                           [.text(id), .text("华山委员\(i)"), .text(i % 2 == 0 ? "男" : "女"), .text(site)])
+            for i in 0..<count {
+                let (key, site) = i == forged ? ("m-forged", "chengguan") : (id(i), "huashan")
+                try db.run("INSERT INTO members(id, name, gender, phone, site_id) VALUES (?, ?, ?, ?, ?)",
+                           [.text(key), .text("华山委员\(i)"), .text(i % 2 == 0 ? "男" : "女"), .text("1390000\(i)"), .text(site)])
             }
         }
+    }
+
+    @Test func aForgedRowAmongManyNewRowsIsTheOneSetAsideAndEveryOtherRowArrives() throws {
+        let tree = try Tree("acl-batch")
+        defer { tree.county.cleanup() }
+        // Row 45 is another township's member, written blind by the tampered office.
+        try Self.tamperedMembers(tree, count: 80, forgedAt: 45) { "m-own-\($0)" }
         let push = try tree.huashan.cpsync(["push"])
         #expect(push.status == 65, "\(push.stderr)")
         let server = try Database(path: tree.county.serverDB)
@@ -153,18 +165,8 @@ import Testing
     @Test func aForgedRowOnALaterPageIsSetAsideWhilePagesOverlapAndEveryOtherRowArrives() throws {
         let tree = try Tree("acl-pages")
         defer { tree.county.cleanup() }
-        let db = try Database(path: tree.huashan.db)
-        for row in try db.query("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'cppcc_acl_%'") {
-            try db.execute("DROP TRIGGER \"\(row[0].stringValue!)\"")
-        }
         // About 10 changes a member: 2,400 members are three pages or more (at most 10,000 changes a page).
-        try db.transaction {
-            for i in 0..<2_400 {
-                let (id, site) = i == 1_700 ? ("m-forged", "chengguan") : (String(format: "m-own-%04d", i), "huashan")
-                try db.run("INSERT INTO members(id, name, gender, phone, site_id) VALUES (?, ?, ?, ?, ?)",
-                           [.text(id), .text("华山委员\(i)"), .text(i % 2 == 0 ? "男" : "女"), .text("1390000\(i)"), .text(site)])
-            }
-        }
+        try Self.tamperedMembers(tree, count: 2_400, forgedAt: 1_700) { String(format: "m-own-%04d", $0) }
         let push = try tree.huashan.cpsync(["push", "--json"])
         #expect(push.status == 65, "\(push.stderr)")
         let server = try Database(path: tree.county.serverDB)
@@ -190,10 +192,7 @@ import Testing
         let before = try contentDump(tree.county.serverDB)
         // A tampered office: the local rules removed, then writes of another site's records, a move, the site tree,
         // the county's workflow — and one write it may make.
-        let db = try Database(path: tree.huashan.db)
-        for row in try db.query("SELECT name FROM sqlite_schema WHERE type = 'trigger' AND name LIKE 'cppcc_acl_%'") {
-            try db.execute("DROP TRIGGER \"\(row[0].stringValue!)\"")
-        }
+        let db = try Self.withoutRules(tree.huashan)
         // Rows out of its scope are not at the office at all: the forger writes them blind.
         try db.run("INSERT INTO members(id, name, phone, site_id) VALUES ('m-chengguan', '冒名', '13900000000', 'chengguan')")
         try db.run("UPDATE members SET site_id = 'xiyuan' WHERE id = 'm-huashan'")
