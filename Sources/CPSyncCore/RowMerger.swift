@@ -353,7 +353,7 @@ struct RowMerger {
         let empty: RowState
         /// The state `mergeRow` reuses for every row of this table (reset, not rebuilt).
         var scratch: RowState?
-        /// Reused bind buffers: the shadow row, and the table row.
+        /// Reused bind buffers: an existing key's shadow row, and an updated table row.
         var shadowValues: [Value] = []
         var rowValues: [Value] = []
         /// The shadow table was empty when these statements were made (a new office's first pull, a county's first
@@ -519,14 +519,11 @@ struct RowMerger {
         }
         if batched {
             shadowRow(&s.shadowBatch)
-        } else {
-            s.shadowValues.removeAll(keepingCapacity: true)
-            shadowRow(&s.shadowValues)
-        }
-        if batched {
             s.shadowKeys.append(pk)
             if s.shadowKeys.count == PendingInserts.batchRows { try flushShadows(s) }
         } else {
+            s.shadowValues.removeAll(keepingCapacity: true)
+            shadowRow(&s.shadowValues)
             try s.writeShadow.executeInPlace(s.shadowValues)
         }
         st.inShadow = true
