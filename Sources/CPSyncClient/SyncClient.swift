@@ -119,7 +119,8 @@ public final class SyncClient {
                     next = Result { try ready(after: page.cursor) }
                 } : nil)
             }
-            try replica.database.transaction {
+            // Not waited onto the disk: a power cut that undoes it only makes the page go again (same batch id).
+            try replica.database.transaction(durable: false) {
                 try replica.setMeta(SyncPosition.pushCursor, .integer(page.cursor))
                 if !page.hasMore { try replica.setMeta(SyncPosition.pushSince, .integer(page.cursor)) }
                 if batch != nil { try replica.setMeta(SyncPosition.lastPush, .integer(HLC.wallClock().milliseconds)) }
@@ -356,7 +357,8 @@ public final class SyncClient {
                 next = startFetch(PullQuery(after: page.cursor, since: since, limit: pullPageSize, maxBytes: sizer.bytes, schemaVersion: schema,
                                             unsent: unsent), tracker: tracker)
             }
-            let result = try replica.database.transaction {
+            // Not waited onto the disk: a power cut that undoes the page undoes its cursor too, and it is pulled again.
+            let result = try replica.database.transaction(durable: false) {
                 let r = try replica.merge(page.changes)
                 try replica.setMeta(SyncPosition.pullCursor, .integer(page.cursor))
                 if !page.hasMore { try replica.setMeta(SyncPosition.pullSince, .integer(page.cursor)) }

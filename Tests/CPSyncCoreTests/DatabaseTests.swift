@@ -160,10 +160,34 @@ import Testing
         let db = try Database(path: dir.path("w.db"))
         #expect(try db.scalar("PRAGMA journal_mode") == .text("wal"))
         #expect(try db.scalar("PRAGMA foreign_keys") == .integer(1))
+        // A commit is on disk when it returns (2 = FULL): a power cut must not undo a saved edit or an acknowledged push.
+        #expect(try db.scalar("PRAGMA synchronous") == .integer(2))
     }
 }
 
 @Suite struct HLCTests {
+    /// A transaction that need not wait for the disk (a pull page, a push cursor) commits like any other, and every
+    /// transaction after it waits for the disk again, also after one that failed; nested, it changes nothing.
+    @Test func aTransactionThatNeedNotWaitForTheDiskLeavesTheNextOnesDurable() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let db = try Database(path: dir.path("d.db"))
+        try db.execute("CREATE TABLE t (x)")
+        try db.transaction(durable: false) {
+            #expect(try db.scalar("PRAGMA synchronous") == .integer(1))
+            try db.run("INSERT INTO t VALUES ('拉取的一页')")
+        }
+        #expect(try db.scalar("PRAGMA synchronous") == .integer(2))
+        #expect(throws: SQLiteError.self) {
+            try db.transaction(durable: false) { try db.run("INSERT INTO nowhere VALUES (1)") }
+        }
+        #expect(try db.scalar("PRAGMA synchronous") == .integer(2))
+        try db.transaction {
+            try db.transaction(durable: false) { try db.run("INSERT INTO t VALUES ('嵌套')") }
+            #expect(try db.scalar("PRAGMA synchronous") == .integer(2))
+        }
+        #expect(try Database(path: dir.path("d.db")).query("SELECT x FROM t ORDER BY rowid") == [[.text("拉取的一页")], [.text("嵌套")]])
+    }
+
     @Test func tickIsMonotonicAndFollowsTheWallClock() {
         let wall = HLC(milliseconds: 1_000)
         #expect(HLC(milliseconds: 500).tick(wall: wall) == wall)
