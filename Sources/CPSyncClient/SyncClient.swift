@@ -462,5 +462,3 @@ public struct PageSizer: Sendable, Equatable {
         bytes = max(Self.range.lowerBound, moved < bytes / 4 ? max(bytes, min(next, bytes * 2)) : min(next, bytes * 4))
     }
 }
-
-
