@@ -1,20 +1,10 @@
+import CPSyncCore
 import Foundation
 
-/// A small, fast, seeded generator (SplitMix64): benchmark data is the same on every run.
-struct SeededRandom {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
+/// The benchmarks' seeded generator: their data is the same on every run.
+typealias SeededRandom = SplitMix64
 
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    mutating func pick<T>(_ items: [T]) -> T { items[Int(next() % UInt64(items.count))] }
-
+extension SplitMix64 {
     /// A random (version 4 shaped) UUID, lower case, as offices mint keys.
     mutating func uuid() -> String {
         let a = next(), b = next()

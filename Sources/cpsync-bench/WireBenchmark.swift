@@ -80,7 +80,7 @@ enum WireBenchmark {
     /// A member as an office would hold one: a random UUID key, a Chinese name drawn from common surnames and given
     /// names, a random phone number; seeded, so every run sends the same bytes.
     static func row(_ i: Int, site: String, office: Int) -> [Value] {
-        var rng = SplitMix(seed: UInt64(office * 1_000_003 + i))
+        var rng = SplitMix64(seed: UInt64(office * 1_000_003 + i))
         func pick(_ list: [String]) -> String { list[Int(rng.next() % UInt64(list.count))] }
         let id = (0..<16).map { _ in String(format: "%02x", rng.next() & 0xff) }.joined()
         let uuid = [id.prefix(8), id.dropFirst(8).prefix(4), "4" + id.dropFirst(13).prefix(3), "8" + id.dropFirst(17).prefix(3), id.dropFirst(20).prefix(12)].joined(separator: "-")
@@ -99,15 +99,3 @@ enum WireBenchmark {
     static let positions = ["主任", "副主任", "校长", "副校长", "教师", "医生", "护士长", "总经理", "董事长", "村支书", "科长", "会计", "律师", "工程师", "个体经营者"]
 }
 
-/// A small seeded generator (SplitMix64), so the benchmark's data is the same every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -55,22 +55,13 @@ import Testing
     }
 }
 
-/// SplitMix64: small, fast and the same on every platform, so a seed replays exactly.
-struct SplitMix64 {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed &* 0x2545_F491_4F6C_DD1D }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+extension SplitMix64 {
+    /// The generator of a randomized run: the seed is spread over the bits first (seeds are small numbers).
+    init(run seed: UInt64) { self.init(seed: seed &* 0x2545_F491_4F6C_DD1D) }
     /// 0..<n
     mutating func int(_ n: Int) -> Int { Int(next() % UInt64(max(n, 1))) }
     mutating func int(in r: ClosedRange<Int>) -> Int { r.lowerBound + int(r.count) }
     mutating func chance(_ p: Double) -> Bool { Double(next() >> 11) / Double(UInt64(1) << 53) < p }
-    mutating func pick<T>(_ a: [T]) -> T { a[int(a.count)] }
 }
 
 /// What a random column value may be (only what the CPPCC schema's CHECK and NOT NULL constraints accept).
@@ -171,7 +162,7 @@ final class RandomHistory {
 
     init(seed: UInt64) {
         self.seed = seed
-        rng = SplitMix64(seed: seed)
+        rng = SplitMix64(run: seed)
     }
 
     func say(_ s: String) { if verbose { print("  [seed \(seed) step \(oracle.step)] \(s)") } }

@@ -175,7 +175,7 @@ import Testing
     /// Members as an office holds them: random UUID keys, names and phone numbers (data that compresses as real data
     /// does, not as a counter does).
     private func insertRandomMembers(_ count: Int, into path: String, seed: UInt64) throws {
-        var rng = SeededRandom(seed)
+        var rng = SplitMix64(seed: seed)
         let surnames = Array("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈")
         let given = Array("伟芳娜秀英敏静丽强磊军洋勇艳杰娟涛明超兰霞平刚桂华建国文玉红云峰志海燕晓东春梅立新宏斌鹏飞丹凤")
         let replica = try Database(path: path)
@@ -203,18 +203,5 @@ import Testing
                           .text("1390000\(String(format: "%04d", i))")])
             }
         }
-    }
-}
-
-/// SplitMix64: the same members every run.
-struct SeededRandom {
-    var state: UInt64
-    init(_ seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
