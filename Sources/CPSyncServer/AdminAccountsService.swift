@@ -42,20 +42,10 @@ extension AdminService {
     /// Runs an admin-account change; its refusals become 404 (no such admin) or 400, in the request's language.
     private func adminAccount<T>(_ admin: String, _ action: String, _ subject: String, chinese: Bool,
                                  _ body: () throws -> T) throws(ErrorBody) -> T {
-        do {
-            let result = try body()
-            log.event("account", ["admin": .text(admin), "action": .text(action), "subject": .text(subject)])
-            return result
-        } catch let e as ServerError {
-            if case .unknownAdmin = e { throw ErrorBody(code: .notFound, message: Self.adminMessage(e, chinese: chinese)) }
-            throw ErrorBody(code: .badRequest, message: Self.adminMessage(e, chinese: chinese))
-        } catch let e as ReplicaError {
-            throw SyncService.errorBody(e, databasePath: store.databasePath)
-        } catch let e as SQLiteError {
-            throw SyncService.errorBody(.sqlite(e), databasePath: store.databasePath)
-        } catch {
-            throw ErrorBody(code: .serverError, message: "\(error); nothing was changed")
-        }
+        try account(admin, action, subject, refusal: { e in
+            if case .unknownAdmin = e { return ErrorBody(code: .notFound, message: Self.adminMessage(e, chinese: chinese)) }
+            return ErrorBody(code: .badRequest, message: Self.adminMessage(e, chinese: chinese))
+        }, body)
     }
 
     /// The page's wording of the store's refusals: in the browser's language (not the daemon's), and without the

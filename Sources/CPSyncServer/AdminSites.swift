@@ -143,13 +143,22 @@ extension AdminService {
 
     /// Runs an account change; its refusals become 404 (no such site) or 400 with the command's own message.
     private func account<T>(_ admin: String, _ action: String, _ subject: String, _ body: () throws -> T) throws(ErrorBody) -> T {
+        try account(admin, action, subject, refusal: { e in
+            if case .unknownSite = e { return ErrorBody(code: .notFound, message: e.description) }
+            return ErrorBody(code: .badRequest, message: e.description)
+        }, body)
+    }
+
+    /// Runs an account change (a site's or an admin's) on the store and logs it; `refusal` turns what the store
+    /// refuses into the answer (404 for what does not exist, 400 otherwise), any other failure is a storage error.
+    func account<T>(_ admin: String, _ action: String, _ subject: String, refusal: (ServerError) -> ErrorBody,
+                    _ body: () throws -> T) throws(ErrorBody) -> T {
         do {
             let result = try body()
             log.event("account", ["admin": .text(admin), "action": .text(action), "subject": .text(subject)])
             return result
         } catch let e as ServerError {
-            if case .unknownSite = e { throw ErrorBody(code: .notFound, message: e.description) }
-            throw ErrorBody(code: .badRequest, message: e.description)
+            throw refusal(e)
         } catch let e as ReplicaError {
             throw SyncService.errorBody(e, databasePath: store.databasePath)
         } catch let e as SQLiteError {
