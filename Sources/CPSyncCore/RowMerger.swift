@@ -357,10 +357,11 @@ struct RowMerger {
         var shadowValues: [Value] = []
         var rowValues: [Value] = []
         /// The shadow table was empty when these statements were made (a new office's first pull, a county's first
-        /// push of a table): a key not written since cannot have versions, and is not looked up. `written` holds a
-        /// hash of the bytes of each key written since: a key whose hash is there (written, or a collision) is looked
-        /// up, which is always right.
+        /// push of a table): a key not written since cannot have versions, and is not looked up.
         let fresh: Bool
+        /// A hash of the bytes of each key these statements wrote: only such a key can have a row or a shadow row
+        /// still waiting in a batch, or (in a fresh table) versions at all. A collision only costs a lookup or a search
+        /// of the batch, which is always right.
         var written: Set<Int> = []
 
         static func keyHash(_ pk: String) -> Int {
@@ -455,13 +456,14 @@ struct RowMerger {
 
     /// Loads a row's versions and values into `st`, which is reset first (its arrays are reused).
     /// A row merged again in the same merge (it came in two runs) is read back from the table: if its insert is still
-    /// pending, the pending rows are inserted first. (A pending row's shadow is written: a key with no shadow row is
-    /// not pending, and is not searched for among the pending keys.)
+    /// pending, the pending rows are inserted first. Only a key written in this merge is searched for among the
+    /// pending ones.
     mutating func load(_ s: TableStatements, pk: String, into st: inout RowState) throws {
         let t = s.table
         st.reset()
-        if s.fresh && !s.written.contains(TableStatements.keyHash(pk)) { return }
-        if !s.shadowKeys.isEmpty && s.shadowKeys.contains(where: { UTF8Bytes.equal($0, pk) }) { try flushShadows(s) }
+        let writtenHere = s.written.contains(TableStatements.keyHash(pk))
+        if s.fresh && !writtenHere { return }
+        if writtenHere && s.shadowKeys.contains(where: { UTF8Bytes.equal($0, pk) }) { try flushShadows(s) }
         var found = false
         try s.loadShadow.forEachRow([.text(pk)]) { s in
             found = true
@@ -480,7 +482,7 @@ struct RowMerger {
             }
         }
         guard found else { return }
-        if pending.holds(pk) { try flushInserts() }
+        if writtenHere && pending.holds(pk) { try flushInserts() }
         try s.loadRow.forEachRow([.text(pk)]) { s in
             st.existsInTable = true
             for i in t.columns.indices { st.values[i] = s.column(Int32(i)) }
@@ -527,7 +529,7 @@ struct RowMerger {
             try s.writeShadow.executeInPlace(s.shadowValues)
         }
         st.inShadow = true
-        if s.fresh { s.written.insert(TableStatements.keyHash(pk)) }
+        s.written.insert(TableStatements.keyHash(pk))
         if shadowOnly { return }
 
         if !st.isAlive {
