@@ -171,7 +171,7 @@ public final class SyncClient {
     /// One batch ready to go: the changes that pass the county's checks (run here first; the others are set aside),
     /// its content-derived id and its encoded body.
     struct Batch {
-        let label: String
+        var label: String
         /// How many own changes the page had (set-aside ones included), for the progress display.
         let sent: Int
         var changes: [Change]
@@ -206,7 +206,8 @@ public final class SyncClient {
         var meanwhile = meanwhile
         defer { meanwhile?() }
         var b = ready
-        for _ in 0...b.changes.count {
+        var renamed = false
+        for _ in 0...b.changes.count + 1 {
             guard !b.changes.isEmpty else { return }
             let (body, headers, transport) = (b.body, b.headers, transport)
             let call = Concurrent { () -> (Result<PushResponse, ClientError>, Double) in
@@ -235,6 +236,15 @@ public final class SyncClient {
                 summary.conflicts += answer.conflicts
                 return
             } catch {
+                if case .server(409, let body) = error, body.code == .batchIdReused, !renamed {
+                    // The county holds another batch of this office under this id (the id's hash met another page's,
+                    // or an older cpsync named a different page so): these changes were not applied, so they go again
+                    // under an id of their own. Merging is idempotent, so a batch that did arrive changes nothing.
+                    renamed = true
+                    b.label += "|again"
+                    encode(&b, schema: schema)
+                    continue
+                }
                 guard case .server(let status, let body) = error, Self.refusesOneChange(status: status, body, count: batch.count),
                       let i = body.index else { throw error }
                 let bad = batch[i]
@@ -305,12 +315,12 @@ public final class SyncClient {
     }
 
     /// Content-derived: the same page re-sent after a failure has the same id; a page that changed is a new batch.
-    /// Hashes the changes' compact binary form (`ChangeDigest`), not a JSON spelling of them (five times the bytes).
+    /// Hashes the changes' compact binary form (`ChangeDigest`), not a JSON spelling of them (five times the bytes),
+    /// with the 128-bit MurmurHash3 (only this office's own batches are ever told apart by it; see `Murmur3`).
     /// An id made by an older cpsync for a page still unsent differs: the page then goes again as a new batch, which
     /// the merge's idempotence makes harmless.
     static func batchID(site: String, after: String, changes: [Change]) -> String {
-        let bytes = ChangeDigest.binaryForm(changes, prefix: Array("\(site)|\(after)|b1|".utf8))
-        return String(SHA256.hex(bytes).prefix(32))
+        ChangeDigest.murmurHex(changes, prefix: Array("\(site)|\(after)|b2|".utf8))
     }
 
     /// Applies the server's changes after the stored cursor, page by page; each page and its cursor commit together.

@@ -6,46 +6,115 @@
 public enum ChangeDigest {
     /// The binary form of `changes`, appended to `prefix`.
     public static func binaryForm(_ changes: [Change], prefix: [UInt8] = []) -> [UInt8] {
-        var out = prefix
-        out.reserveCapacity(prefix.count + changes.count * 40 + 16)
-        func varint(_ v: UInt64) {
-            var v = v
-            while v >= 0x80 { out.append(UInt8(truncatingIfNeeded: v) | 0x80); v >>= 7 }
-            out.append(UInt8(v))
-        }
-        func int(_ v: Int64) { varint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
-        func string(_ s: String) {
-            varint(UInt64(s.utf8.count))
-            out.append(contentsOf: s.utf8)
-        }
-        /// 0: the same bytes as `previous`; 1 and the string otherwise.
-        func repeated(_ s: String, _ previous: String?) {
-            if let previous, UTF8Bytes.equal(previous, s) { out.append(0) } else { out.append(1); string(s) }
-        }
-        varint(UInt64(changes.count))
+        withBinaryForm(changes, prefix: prefix) { Array($0) }
+    }
+
+    /// `Murmur3.hex` of the binary form of `changes` after `prefix`, hashed where it was written (no array made).
+    public static func murmurHex(_ changes: [Change], prefix: [UInt8] = []) -> String {
+        withBinaryForm(changes, prefix: prefix) { Murmur3.hex($0) }
+    }
+
+    /// Writes the form into one buffer (a 10,000-change page is some 250 KB) and hands it to `body`.
+    static func withBinaryForm<T>(_ changes: [Change], prefix: [UInt8], _ body: (UnsafeRawBufferPointer) -> T) -> T {
+        var out = Writer(capacity: prefix.count + changes.count * 48 + 16)
+        defer { out.free() }
+        prefix.withUnsafeBytes { out.append($0) }
+        out.varint(UInt64(changes.count))
         var previousHLC: Int64 = 0
-        for i in changes.indices {
-            repeated(changes[i].table, i > 0 ? changes[i - 1].table : nil)
-            repeated(changes[i].pk, i > 0 ? changes[i - 1].pk : nil)
-            if let column = changes[i].column { out.append(1); string(column) } else { out.append(0) }
-            switch changes[i].value {
-            case .null: out.append(0)
-            case .integer(let v): out.append(1); int(v)
-            case .real(let d): out.append(2); varint(d.bitPattern)
-            case .text(let t): out.append(3); string(t)
-            case .blob(let b): out.append(4); varint(UInt64(b.count)); out.append(contentsOf: b)
-            }
-            let hlc = changes[i].version.hlc.rawValue
-            int(hlc &- previousHLC)
-            previousHLC = hlc
-            repeated(changes[i].version.site, i > 0 ? changes[i - 1].version.site : nil)
-            int(changes[i].causalLength)
-            if let base = changes[i].base {
-                out.append(1); int(base.hlc.rawValue &- hlc); repeated(base.site, changes[i].version.site)
-            } else {
-                out.append(0)
+        changes.withUnsafeBufferPointer { cs in
+            for i in cs.indices {
+                let c = cs[i]
+                out.repeated(c.table, i > 0 ? cs[i - 1].table : nil)
+                out.repeated(c.pk, i > 0 ? cs[i - 1].pk : nil)
+                if let column = c.column { out.byte(1); out.string(column) } else { out.byte(0) }
+                switch c.value {
+                case .null: out.byte(0)
+                case .integer(let v): out.byte(1); out.int(v)
+                case .real(let d): out.byte(2); out.varint(d.bitPattern)
+                case .text(let t): out.byte(3); out.string(t)
+                case .blob(let b): out.byte(4); out.varint(UInt64(b.count)); b.withUnsafeBytes { out.append($0) }
+                }
+                let hlc = c.version.hlc.rawValue
+                out.int(hlc &- previousHLC)
+                previousHLC = hlc
+                out.repeated(c.version.site, i > 0 ? cs[i - 1].version.site : nil)
+                out.int(c.causalLength)
+                if let base = c.base {
+                    out.byte(1); out.int(base.hlc.rawValue &- hlc); out.repeated(base.site, c.version.site)
+                } else {
+                    out.byte(0)
+                }
             }
         }
-        return out
+        return body(UnsafeRawBufferPointer(start: out.base, count: out.count))
+    }
+
+    /// A growing byte buffer written through a pointer: an array appended to from nested functions checked its
+    /// uniqueness and capacity on every byte, which cost as much as the hashing.
+    private struct Writer {
+        var base: UnsafeMutablePointer<UInt8>
+        var count = 0
+        var capacity: Int
+
+        init(capacity: Int) {
+            self.capacity = max(64, capacity)
+            base = .allocate(capacity: self.capacity)
+        }
+
+        func free() { base.deallocate() }
+
+        @inline(__always)
+        mutating func reserve(_ n: Int) {
+            guard count + n > capacity else { return }
+            let grown = UnsafeMutablePointer<UInt8>.allocate(capacity: max(capacity * 2, count + n))
+            grown.update(from: base, count: count)
+            base.deallocate()
+            base = grown
+            capacity = max(capacity * 2, count + n)
+        }
+
+        @inline(__always)
+        mutating func byte(_ b: UInt8) {
+            reserve(1)
+            base[count] = b
+            count += 1
+        }
+
+        mutating func append(_ bytes: UnsafeRawBufferPointer) {
+            guard !bytes.isEmpty else { return }
+            reserve(bytes.count)
+            (base + count).update(from: bytes.baseAddress!.assumingMemoryBound(to: UInt8.self), count: bytes.count)
+            count += bytes.count
+        }
+
+        @inline(__always)
+        mutating func varint(_ v: UInt64) {
+            reserve(10)
+            var v = v
+            while v >= 0x80 {
+                base[count] = UInt8(truncatingIfNeeded: v) | 0x80
+                count += 1
+                v >>= 7
+            }
+            base[count] = UInt8(v)
+            count += 1
+        }
+
+        @inline(__always)
+        mutating func int(_ v: Int64) { varint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
+
+        mutating func string(_ s: String) {
+            var s = s
+            s.withUTF8 { u in
+                varint(UInt64(u.count))
+                append(UnsafeRawBufferPointer(u))
+            }
+        }
+
+        /// 0: the same bytes as `previous`; 1 and the string otherwise.
+        @inline(__always)
+        mutating func repeated(_ s: String, _ previous: String?) {
+            if let previous, UTF8Bytes.equal(previous, s) { byte(0) } else { byte(1); string(s) }
+        }
     }
 }

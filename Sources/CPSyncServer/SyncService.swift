@@ -201,31 +201,42 @@ public struct SyncService: Sendable {
         }
     }
 
-    /// What tells a re-sent batch from a different one: SHA-256 (hex) of the batch's changes in a compact binary
-    /// form, marked with `digestPrefix`. A function of the decoded changes, not of the body's spelling, like the
-    /// canonical-JSON digest stored before it (`jsonDigest`), which is still what answers stored without the prefix
-    /// are compared with. The form (`ChangeDigest`) decodes unambiguously; a batch is grouped by row, so this hashes
-    /// about a fifth of the JSON's bytes.
+    /// What tells a re-sent batch from a different one: the 128-bit MurmurHash3 (hex) of the batch's changes in a
+    /// compact binary form, marked with `digestPrefix`. A function of the decoded changes, not of the body's
+    /// spelling. The form (`ChangeDigest`) decodes unambiguously; a batch is grouped by row, so this hashes about a
+    /// fifth of the JSON's bytes. Only one site's batches are compared with each other, so a fast hash that never
+    /// collides by accident is enough (see `Murmur3`); SHA-256 cost as much as a fifth of a push's work here.
+    ///
+    /// Answers stored by earlier servers are compared with what they stored: `sha256Prefix` (SHA-256 of the same
+    /// form) and, with no prefix, SHA-256 of the canonical JSON (`jsonDigest`).
     static func digest(_ changes: [Change]) -> String {
-        digestPrefix + SHA256.hex(ChangeDigest.binaryForm(changes))
+        digestPrefix + ChangeDigest.murmurHex(changes)
     }
 
-    static let digestPrefix = "b1:"
+    static let digestPrefix = "b2:"
+    static let sha256Prefix = "b1:"
+
+    /// The digest of `changes` in the form `stored` was made in, to compare with it; `current` is this server's
+    /// (`digest`), computed once for the push.
+    static func digest(_ changes: [Change], like stored: String, current: () -> String) -> String {
+        if stored.hasPrefix(digestPrefix) { return current() }
+        if stored.hasPrefix(sha256Prefix) { return sha256Prefix + SHA256.hex(ChangeDigest.binaryForm(changes)) }
+        return jsonDigest(changes)
+    }
 
     /// How long a push's answer is kept for replays (the protocol promises at least 30 days, §6.3).
     public static let storedAnswerKeepMs: Int64 = 90 * 86_400_000
 
     /// The answer stored for this batch id of `site`, to be replayed byte for byte; nil for a new batch. A stored
     /// digest that is not this batch's is a reused id (409, nothing applied); `naming` says whose ("site huashan").
-    /// Answers stored before digests existed carry none and replay as they always did; those stored before the
-    /// binary digest carry the JSON one.
+    /// Answers stored before digests existed carry none and replay as they always did; older digests are compared in
+    /// their own form (`digest(_:like:current:)`).
     /// `digest` is evaluated only when an answer is stored for this id.
     static func storedAnswer(for request: PushRequest, site: String, digest: @autoclosure () -> String, in db: Database, naming: String) throws -> [UInt8]? {
         guard let stored = try db.query("SELECT response, digest FROM _srv_batches WHERE site = ? AND batch_id = ?",
                                         [.text(site), .text(request.batchId)]).first,
               case .blob(let bytes) = stored[0] else { return nil }
-        if let storedDigest = stored[1].stringValue,
-           storedDigest != (storedDigest.hasPrefix(digestPrefix) ? digest() : jsonDigest(request.changes)) {
+        if let storedDigest = stored[1].stringValue, storedDigest != Self.digest(request.changes, like: storedDigest, current: digest) {
             throw ErrorBody(code: .batchIdReused,
                             message: "\(naming) already pushed batch \(request.batchId) with different changes; send these under a new batch id; nothing was applied",
                             site: site)

@@ -372,16 +372,23 @@ import Testing
         #expect(try f.store.read { try $0.database.scalar("SELECT count(*) FROM members WHERE id = 'm3'") } == .integer(0))
     }
 
-    @Test func answersStoredWithTheEarlierJSONDigestStillReplayAndStillRefuseOtherChanges() throws {
+    @Test func answersStoredWithEarlierDigestsStillReplayAndStillRefuseOtherChanges() throws {
         let f = try Fixture()
         let a = try f.office("huashan")
         try a.database.run("INSERT INTO members(id, name, site_id) VALUES ('m1', '王芳', 'huashan')")
         let first = try f.push(a, token: f.huashan, batch: "b-old")
         #expect(first.status == 200)
-        #expect(try f.store.read { try $0.database.scalar("SELECT substr(digest, 1, 3) FROM _srv_batches WHERE batch_id = 'b-old'") } == .text("b1:"))
+        #expect(try f.store.read { try $0.database.scalar("SELECT substr(digest, 1, 3) FROM _srv_batches WHERE batch_id = 'b-old'") } == .text("b2:"))
+        let own = try a.allChanges().filter { $0.version.site == a.siteID }
+        // As a server before the MurmurHash3 digest stored it: SHA-256 of the same binary form.
+        try f.store.write {
+            try $0.database.run("UPDATE _srv_batches SET digest = ? WHERE batch_id = 'b-old'", [.text("b1:" + SHA256.hex(ChangeDigest.binaryForm(own)))])
+        }
+        let replayed = try f.push(a, token: f.huashan, batch: "b-old")
+        #expect(replayed.body == first.body && replayed.headers["CPSync-Replayed"] == "true")
         // As a server before the binary digest stored it: SHA-256 of the canonical JSON of the changes.
         var w = JSONWriter()
-        w.changes(try a.allChanges().filter { $0.version.site == a.siteID })
+        w.changes(own)
         try f.store.write { try $0.database.run("UPDATE _srv_batches SET digest = ? WHERE batch_id = 'b-old'", [.text(SHA256.hex(w.bytes))]) }
         let again = try f.push(a, token: f.huashan, batch: "b-old")
         #expect(again.body == first.body && again.headers["CPSync-Replayed"] == "true")

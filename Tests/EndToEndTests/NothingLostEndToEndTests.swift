@@ -194,6 +194,34 @@ import Testing
                 "invariant 4: a member entered with the right clock never reached the county because an earlier change was stamped 3 h ahead; sync exited \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
         #expect(try a.query("SELECT count(*) FROM members WHERE id = 'm-fast'") == [[.integer(1)]], "the fast-stamped member must stay at the office")
     }
+
+    /// A batch id the county already holds for other changes (the id's hash met another page's, or an older cpsync
+    /// named a different page so) is answered 409 and nothing of that push is applied: the office sends the same
+    /// changes again under an id of their own, and every row arrives.
+    @Test func aBatchIdTheCountyHoldsForOtherChangesGoesAgainUnderItsOwnIdAndEveryRowArrives() throws {
+        let county = try County("reused-id", sites: ["huashan"]), probe = try County("reused-id-probe", sites: ["huashan"])
+        defer { county.cleanup(); probe.cleanup() }
+        let a = try county.office("huashan")
+        try insertMembers(a, count: 30, site: "huashan")
+        // The id this page goes under, learnt by pushing a copy of the office to another county.
+        let copy = Office(site: "huashan", db: probe.ws.path("copy.db"))
+        try a.sql("VACUUM INTO '\(copy.db)'")
+        try copy.sql("UPDATE _cp_meta SET value = ? WHERE key = 'office.server'", [.text(probe.daemon.url)])
+        try copy.sql("UPDATE _cp_meta SET value = ? WHERE key = 'office.token'", [.text(probe.tokens["huashan"]!)])
+        try copy.must(["push"])
+        let ids = try Database(path: probe.serverDB).query("SELECT batch_id FROM _srv_batches WHERE site = 'huashan'")
+        let id = try #require(ids.count == 1 ? ids[0][0].stringValue : nil, "one page, one batch: \(ids)")
+        // The county holds another batch of huashan's under that id.
+        let server = try Database(path: county.serverDB)
+        try server.run("INSERT INTO _srv_batches(site, batch_id, digest, response, at) VALUES ('huashan', ?, 'b2:' || hex(zeroblob(16)), x'7b7d', ?)",
+                       [.text(id), .integer(Int64(Date().timeIntervalSince1970 * 1000))])
+        let pushed = try a.cpsync(["push"])
+        #expect(pushed.ok, "the push should go again under an id of its own: \(pushed.stderr)")
+        #expect(try server.scalar("SELECT count(*) FROM members") == .integer(30))
+        var diffs: [String] = []
+        for i in 0..<30 { diffs += try differences("members", String(format: "m%05d", i), office: a.db, county: county.serverDB) }
+        #expect(diffs.isEmpty, "rows of the re-sent push are missing at the county: \(diffs.prefix(5).joined(separator: "; "))")
+    }
 }
 
 /// A pull page is one snapshot: pushes that commit rows in two tables while an office pulls in small pages never
