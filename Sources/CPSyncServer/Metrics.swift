@@ -17,6 +17,7 @@ public final class Metrics: Sendable {
         "cpsync_push_batches_total": ("counter", "push batches (applied or replayed)"),
         "cpsync_push_refused_total": ("counter", "pushes refused before merging, by reason"),
         "cpsync_pull_pages_total": ("counter", "pull pages served"),
+        "cpsync_pull_pages_read_ahead_total": ("counter", "pull pages served from a read ahead (no commit since it was read)"),
         "cpsync_changes_merged_total": ("counter", "changes applied by pushes"),
         "cpsync_conflicts_detected_total": ("counter", "real conflicts recorded"),
         "cpsync_conflicts_open": ("gauge", "conflicts waiting for an admin"),

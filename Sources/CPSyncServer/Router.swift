@@ -12,6 +12,7 @@ public struct Router: HTTPResponder {
     public let metrics: Metrics
     public let log: EventLog
     public let snapshots: SnapshotService
+    let prefetch: PullPrefetch
 
     public init(store: ServerStore, maxSkewMs: Int64 = ProtocolLimits.maxSkewMs, log: EventLog = EventLog()) {
         let metrics = Metrics()
@@ -20,6 +21,7 @@ public struct Router: HTTPResponder {
         sync = SyncService(store: store, maxSkewMs: maxSkewMs, metrics: metrics, log: log)
         admin = AdminService(store: store, log: log)
         snapshots = SnapshotService(store: store, log: log, metrics: metrics)
+        prefetch = PullPrefetch(store: store)
         let admin = self.admin
         metrics.gauge("cpsync_conflicts_open") { Double(admin.openConflictCount()) }
     }
@@ -88,12 +90,26 @@ public struct Router: HTTPResponder {
                                                           serverSchema: CPPCCSchema.version) {
                     throw problem
                 }
-                var page = try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)
-                page.head = sync.head(atLeast: page.cursor)
-                if case .site(let site) = principal {
-                    admin.activity.pulled(site: site, cursor: page.cursor, hasMore: page.hasMore, unsent: query.unsent)
+                let served: PullPrefetch.Ready
+                if let ready = prefetch.take(PullPrefetch.Key(principal: principal.name, query: query, request: req)) {
+                    sync.recordPull(principal, after: query.after, cursor: ready.cursor, changes: ready.changes)
+                    metrics.count("cpsync_pull_pages_read_ahead_total")
+                    served = ready
+                } else {
+                    served = try Self.pullPage(sync, query, principal: principal, request: req, record: true)
                 }
-                return ("pull", WireEncoding.pullResponse(page, for: req))
+                if case .site(let site) = principal {
+                    admin.activity.pulled(site: site, cursor: served.cursor, hasMore: served.hasMore, unsent: query.unsent)
+                }
+                if served.hasMore {
+                    var following = query
+                    following.after = served.cursor
+                    let (sync, next) = (sync, following)
+                    prefetch.start(PullPrefetch.Key(principal: principal.name, query: next, request: req)) {
+                        try? Self.pullPage(sync, next, principal: principal, request: req, record: false)
+                    }
+                }
+                return ("pull", served.response)
             case ("GET", "/v1/snapshot"):
                 let principal = try authenticate(req)
                 try tier.refuseOfficeSync(principal)
@@ -191,6 +207,20 @@ public struct Router: HTTPResponder {
             if error.code == .storageFull || error.code == .storageFailed { r.headers.set("Retry-After", "60") }
             return (routeName(req.path), r)
         }
+    }
+
+    /// Waits for pull pages being read ahead (`PullPrefetch`), so that none outlives the server; after `shutdown`.
+    public func finishReadsAhead() { prefetch.finish() }
+
+    /// One pull page answered: read, with the server's head, encoded in the form the request asks for and compressed
+    /// as `respond` would (so a page read ahead is served as it is). `mark` is left 0: only `PullPrefetch` uses it.
+    static func pullPage(_ sync: SyncService, _ query: PullQuery, principal: Principal, request: HTTPRequest,
+                         record: Bool) throws(ErrorBody) -> PullPrefetch.Ready {
+        var page = try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes,
+                                 principal: principal, record: record)
+        page.head = sync.head(atLeast: page.cursor)
+        let response = WireEncoding.compressed(WireEncoding.pullResponse(page, for: request), for: request)
+        return PullPrefetch.Ready(response: response, changes: page.changes.count, cursor: page.cursor, hasMore: page.hasMore, mark: 0)
     }
 
     private func routeName(_ path: String) -> String {

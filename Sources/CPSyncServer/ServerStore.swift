@@ -37,6 +37,8 @@ public final class ServerStore: Sendable {
     public let epoch: String
     private let writer: Guarded<Replica>
     private let readers: Guarded<[Replica]>
+    /// A connection that never writes: its `PRAGMA data_version` moves with every commit of any other connection.
+    private let watcher: Guarded<Database>
 
     static let serverTablesSQL = """
         CREATE TABLE IF NOT EXISTS _srv_sites (
@@ -53,8 +55,8 @@ public final class ServerStore: Sendable {
         \(auditTableSQL)
         """
 
-    /// Stored push answers, per (site, batch id), with the SHA-256 of the batch's changes (NULL for answers stored
-    /// before digests existed), so a re-sent batch is told apart from a different batch under a reused id.
+    /// Stored push answers, per (site, batch id), with a digest of the batch's changes (NULL for answers stored
+    /// before digests existed; see `SyncService.digest`), so a re-sent batch is told apart from a different batch under a reused id.
     static let batchesTableSQL = """
         CREATE TABLE IF NOT EXISTS _srv_batches (
           site TEXT NOT NULL, batch_id TEXT NOT NULL, digest TEXT, response BLOB NOT NULL, at INTEGER NOT NULL,
@@ -92,6 +94,14 @@ public final class ServerStore: Sendable {
         self.siteID = replica.siteID
         writer = Guarded(replica)
         readers = Guarded([])
+        watcher = Guarded(try Database(path: databasePath))
+    }
+
+    /// A mark that changes whenever anything is committed to the database — by this server's writer or by another
+    /// process (`cpsyncd site add` beside a running daemon) — so a result read earlier can be told still current
+    /// (`PullPrefetch`). nil when it cannot be read.
+    public func commitMark() -> Int64? {
+        watcher.withLock { db in (try? db.scalar("PRAGMA data_version"))??.int64Value }
     }
 
     /// Gives the database a new epoch (at creation, and on restore).

@@ -283,7 +283,9 @@ public struct SyncService: Sendable {
     /// plus its existence); of each row, the cells written after `since` (the start of the transfer; see
     /// `Replica.changes`). An office's own changes come back too: a reinstalled office recovers its records from the
     /// county, and merging what it already holds is a no-op.
-    public func pull(after: Int64, since: Int64? = nil, limit: Int, maxBytes: Int? = nil, principal: Principal) throws(ErrorBody) -> PullResponse {
+    /// `record`: count and log the page as served (false for a page read ahead, recorded when it is served).
+    public func pull(after: Int64, since: Int64? = nil, limit: Int, maxBytes: Int? = nil, principal: Principal,
+                     record: Bool = true) throws(ErrorBody) -> PullResponse {
         do {
             let page = try store.read { r -> ChangePage in
                 let latest = try r.sequence
@@ -295,11 +297,8 @@ public struct SyncService: Sendable {
                 let scope: SiteScope? = if case .site(let site) = principal { try SiteScope.of(site: site, in: r.database) } else { nil }
                 return try r.changes(after: after, since: since, maxChanges: limit, maxBytes: maxBytes ?? Int.max, scope: scope)
             }
-            let changes = page.changes
-            metrics.count("cpsync_pull_pages_total")
-            log.event("pull", ["who": .text(principal.name), "after": .integer(after), "cursor": .integer(page.cursor),
-                               "changes": .integer(Int64(changes.count))])
-            return PullResponse(changes: changes, cursor: page.cursor, hasMore: page.hasMore)
+            if record { recordPull(principal, after: after, cursor: page.cursor, changes: page.changes.count) }
+            return PullResponse(changes: page.changes, cursor: page.cursor, hasMore: page.hasMore)
         } catch let e as ErrorBody {
             throw e
         } catch let e as ReplicaError {
@@ -307,6 +306,12 @@ public struct SyncService: Sendable {
         } catch {
             throw ErrorBody(code: .serverError, message: "could not read changes: \(error)")
         }
+    }
+
+    /// Counts and logs a pull page served (read now, or read ahead and served now: see `PullPrefetch`).
+    func recordPull(_ principal: Principal, after: Int64, cursor: Int64, changes: Int) {
+        metrics.count("cpsync_pull_pages_total")
+        log.event("pull", ["who": .text(principal.name), "after": .integer(after), "cursor": .integer(cursor), "changes": .integer(Int64(changes))])
     }
 
     static func isKnowledge(_ c: Change) -> Bool { c.column != nil && c.causalLength % 2 == 0 }

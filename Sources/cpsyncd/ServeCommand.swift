@@ -49,6 +49,7 @@ enum ServeCommand {
         Console.err("{\"event\":\"stopping\"}")
         uplink?.stop(waitingUpTo: 30)
         server.shutdown(gracePeriodSeconds: 30)
+        router.finishReadsAhead()
         Console.err("{\"event\":\"stopped\"}")
         return 0
     }
