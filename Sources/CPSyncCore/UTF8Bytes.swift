@@ -13,6 +13,8 @@ public enum UTF8Bytes {
         // The same representation is the same bytes: one storage shared by both (a row's changes share their key, a
         // page its names), or the same small string held inline (short names and site ids).
         if unsafeBitCast(a, to: (UInt64, UInt64).self) == unsafeBitCast(b, to: (UInt64, UInt64).self) { return true }
+        // Stored with the string (native and small ones): a different length is told without touching the bytes.
+        if a.utf8.count != b.utf8.count { return false }
         let result = a.utf8.withContiguousStorageIfAvailable { pa in
             b.utf8.withContiguousStorageIfAvailable { pb in
                 pa.count == pb.count && (pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0)

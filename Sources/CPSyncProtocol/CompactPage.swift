@@ -24,6 +24,9 @@ public enum CompactForm {
 
 /// Names listed once per page, in order of first appearance; a change refers to them by index. Names are told apart
 /// by their UTF-8 bytes, never by Swift's `==` (which equates canonically equivalent spellings, §13.5).
+///
+/// A table lives only while the strings it was given do (one page's encoding): it remembers a string's
+/// representation (`Representation`) to find it again without comparing bytes.
 struct NameTable {
     private(set) var names: [String] = []
     private var index: [[UInt8]: Int] = [:]
@@ -31,8 +34,24 @@ struct NameTable {
     /// Up to this many names are found by comparing bytes in order (a page names a dozen columns and a few sites):
     /// cheaper than building a byte array to hash for every lookup.
     private static let scanned = 32
+    /// Representations already seen and their ids, at most `scanned` of them. A column name is a short string held
+    /// inline, so the same name is the same two words: found here without a byte comparison, which for two short
+    /// strings of different text cost more than everything else of encoding a cell.
+    private var seen: [(Representation, Int)] = []
+
+    /// A string's two words: the same words are the same bytes (inline text, or one shared storage that the strings
+    /// given to this table keep alive).
+    typealias Representation = (UInt64, UInt64)
 
     mutating func id(_ s: String) -> Int {
+        let r = unsafeBitCast(s, to: Representation.self)
+        for (known, i) in seen where known == r { last = i; return i }
+        let i = slowID(s)
+        if seen.count < Self.scanned { seen.append((r, i)) }
+        return i
+    }
+
+    private mutating func slowID(_ s: String) -> Int {
         // Consecutive changes mostly repeat the previous name: compare bytes before hashing.
         if last >= 0, sameBytes(names[last], s) { return last }
         for i in names.indices.prefix(Self.scanned) where sameBytes(names[i], s) { last = i; return i }

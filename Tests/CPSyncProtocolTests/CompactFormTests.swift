@@ -85,6 +85,26 @@ final class CompactFormTests: XCTestCase {
         }
     }
 
+    /// Each name is listed once however it is held: short names inline, long ones (Chinese column names, 36-byte
+    /// site ids) in storages of their own that hold the same text, and more names than are found without hashing.
+    func testEveryNameIsListedOnceWhateverStorageHoldsIt() throws {
+        func fresh(_ s: String) -> String { String(decoding: Array(s.utf8), as: UTF8.self) }  // same text, new storage
+        let names = (0..<40).map { $0 % 2 == 0 ? "col\($0)" : "委员会第\($0)号专用字段名称" }
+        var changes: [Change] = []
+        for round in 0..<3 {
+            for (i, name) in names.enumerated() {
+                let site = i % 3 == 0 ? "00000000-0000-4000-8000-00000000000\(i % 10)" : "huashan"
+                changes.append(Change(table: fresh("members"), pk: "m\(i)", column: fresh(name), value: .integer(Int64(round)),
+                                      version: Version(hlc: HLC(rawValue: Int64(i)), site: fresh(site)), causalLength: 1))
+            }
+        }
+        let page = PullResponse(changes: changes, cursor: 9, hasMore: false)
+        let text = String(decoding: page.encodedCompact(), as: UTF8.self)
+        for name in names { XCTAssertEqual(text.components(separatedBy: "\"\(name)\"").count - 1, 1, name) }
+        XCTAssertEqual(text.components(separatedBy: "\"huashan\"").count - 1, 1)
+        XCTAssertEqual(try PullResponse.decodeCompact(page.encodedCompact()), page)
+    }
+
     func testMalformedCompactBodiesNameTheProblem() {
         func assertError(_ json: String, contains needle: String, path: String? = nil, tooLarge: Bool = false,
                          limits: WireLimits = .default, file: StaticString = #filePath, line: UInt = #line) {
