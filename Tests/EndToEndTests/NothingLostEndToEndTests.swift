@@ -195,6 +195,24 @@ import Testing
         #expect(try a.query("SELECT count(*) FROM members WHERE id = 'm-fast'") == [[.integer(1)]], "the fast-stamped member must stay at the office")
     }
 
+    /// A pull of many pages is answered from pages the county read ahead (its metrics say so), and the office ends
+    /// with every cell the county holds.
+    @Test func aManyPagePullAnsweredFromPagesReadAheadBringsEveryCell() throws {
+        let county = try County("read-ahead", sites: ["huashan"])
+        defer { county.cleanup() }
+        let a = try county.office("huashan")
+        try insertMembers(a, count: 1500, site: "huashan")
+        try a.must(["push"])
+        let b = try countyOffice(county)
+        let pulled = try b.must(["pull", "--page-size", "400", "--json"])
+        let metrics = try ObservabilityTests.scrape(county.daemon)
+        let pages = metrics[ObservabilityTests.Sample(name: "cpsync_pull_pages_total", labels: [:])] ?? 0
+        let readAhead = metrics[ObservabilityTests.Sample(name: "cpsync_pull_pages_read_ahead_total", labels: [:])] ?? 0
+        #expect(pages >= 20, "the pull should span many pages: \(pulled.stdout)")
+        #expect(readAhead >= 1 && readAhead < pages, "pages read ahead: \(readAhead) of \(pages)")
+        #expect(try contentDump(b.db) == contentDump(county.serverDB, scope: b.site))
+    }
+
     /// A batch id the county already holds for other changes (the id's hash met another page's, or an older cpsync
     /// named a different page so) is answered 409 and nothing of that push is applied: the office sends the same
     /// changes again under an id of their own, and every row arrives.
