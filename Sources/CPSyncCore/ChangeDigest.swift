@@ -87,21 +87,18 @@ public enum ChangeDigest {
             count += bytes.count
         }
 
+        /// The varints of cell versions (`CellCodec`): 7 bits a byte, low first; signed ones zigzag.
         @inline(__always)
         mutating func varint(_ v: UInt64) {
             reserve(10)
-            var v = v
-            while v >= 0x80 {
-                base[count] = UInt8(truncatingIfNeeded: v) | 0x80
-                count += 1
-                v >>= 7
-            }
-            base[count] = UInt8(v)
-            count += 1
+            CellCodec.putUnsigned(v, UnsafeMutableBufferPointer(start: base, count: capacity), &count)
         }
 
         @inline(__always)
-        mutating func int(_ v: Int64) { varint(UInt64(bitPattern: (v << 1) ^ (v >> 63))) }
+        mutating func int(_ v: Int64) {
+            reserve(10)
+            CellCodec.putSigned(v, UnsafeMutableBufferPointer(start: base, count: capacity), &count)
+        }
 
         mutating func string(_ s: String) {
             var s = s
