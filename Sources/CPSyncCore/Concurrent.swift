@@ -18,6 +18,13 @@ public final class Concurrent<T: Sendable>: @unchecked Sendable {
         }.start()
     }
 
+    /// Whether the work is done (never waits).
+    public var isDone: Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        return value != nil
+    }
+
     /// The value, once the work is done (waits for it).
     public func wait() -> T {
         condition.lock()

@@ -15,8 +15,8 @@ import Foundation
 /// the server would read for it now; otherwise it is dropped and the page is read as usual. Authentication and every
 /// other check still run on the request itself.
 ///
-/// Bounded: one page per principal, at most `maxPrincipals` at once (others are simply not read ahead), and a page
-/// nobody came for within `keepSeconds` is dropped.
+/// Bounded: one page and one read per principal, at most `maxPrincipals` at once (others are simply not read ahead),
+/// and a page nobody came for within `keepSeconds` is dropped.
 final class PullPrefetch: @unchecked Sendable {
     struct Key: Hashable {
         var principal: String
@@ -70,13 +70,14 @@ final class PullPrefetch: @unchecked Sendable {
     }
 
     /// The page made ready for this request, if it may answer it and the database still holds what it was read from;
-    /// nil otherwise (the caller reads the page itself). Waits for a read already under way for this request. Either
-    /// way the principal's page is gone: its next request asks for another.
+    /// nil otherwise (the caller reads the page itself). Waits for the principal's read under way, whichever page it
+    /// reads (so no read outlives its entry). Either way the principal's page is gone: its next request asks for
+    /// another.
     func take(_ key: Key) -> Ready? {
         lock.lock()
         let entry = entries.removeValue(forKey: key.principal)
         lock.unlock()
-        guard let entry, entry.key.serves(key), let ready = entry.task.wait() else { return nil }
+        guard let entry, let ready = entry.task.wait(), entry.key.serves(key) else { return nil }
         return store.commitMark() == ready.mark ? ready : nil
     }
 
@@ -86,8 +87,13 @@ final class PullPrefetch: @unchecked Sendable {
         let now = ProcessInfo.processInfo.systemUptime
         lock.lock()
         defer { lock.unlock() }
-        entries = entries.filter { now - $0.value.started < Self.keepSeconds }
-        guard entries[key.principal] != nil || entries.count < Self.maxPrincipals else { return }
+        entries = entries.filter { now - $0.value.started < Self.keepSeconds || !$0.value.task.isDone }
+        // One read at a time per principal, so every read is in `entries` (and `finish` waits for all of them).
+        if let current = entries[key.principal] {
+            guard current.task.isDone else { return }
+        } else if entries.count >= Self.maxPrincipals {
+            return
+        }
         let store = store
         entries[key.principal] = Entry(key: key, task: Concurrent {
             // Taken before the read: a commit at any moment after it makes the page unusable.
