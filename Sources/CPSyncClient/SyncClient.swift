@@ -237,9 +237,9 @@ public final class SyncClient {
                 return
             } catch {
                 if case .server(409, let body) = error, body.code == .batchIdReused, !renamed {
-                    // The county holds another batch of this office under this id (the id's hash met another page's,
-                    // or an older cpsync named a different page so): these changes were not applied, so they go again
-                    // under an id of their own. Merging is idempotent, so a batch that did arrive changes nothing.
+                    // The county holds another batch of this office under this id (the id's hash met another page's):
+                    // these changes were not applied, so they go again under an id of their own. Merging is
+                    // idempotent, so a batch that did arrive changes nothing.
                     renamed = true
                     b.label += "|again"
                     encode(&b, schema: schema)

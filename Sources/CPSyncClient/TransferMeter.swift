@@ -137,15 +137,18 @@ final class TransferTracker: @unchecked Sendable {
         lock.lock()
         defer { lock.unlock() }
         if let span { inFlight = max(0, span) }
-        doneBytes += attemptBytes
-        attemptBytes = 0
-        attemptFraction = 0
+        closeAttempt()
     }
 
     /// The request in flight got its answer: its bytes count as done (the page is not yet applied).
     func endRequest() {
         lock.lock()
         defer { lock.unlock() }
+        closeAttempt()
+    }
+
+    /// The attempt in flight is over: its bytes count as done. Called with `lock` held.
+    private func closeAttempt() {
         doneBytes += attemptBytes
         attemptBytes = 0
         attemptFraction = 0

@@ -17,7 +17,7 @@ public enum UTF8Bytes {
         if a.utf8.count != b.utf8.count { return false }
         let result = a.utf8.withContiguousStorageIfAvailable { pa in
             b.utf8.withContiguousStorageIfAvailable { pb in
-                pa.count == pb.count && (pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0)
+                pa.count == 0 || memcmp(pa.baseAddress!, pb.baseAddress!, pa.count) == 0
             }
         }
         if let result, let result { return result }

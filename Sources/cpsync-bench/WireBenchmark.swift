@@ -81,13 +81,12 @@ enum WireBenchmark {
     /// names, a random phone number; seeded, so every run sends the same bytes.
     static func row(_ i: Int, site: String, office: Int) -> [Value] {
         var rng = SplitMix64(seed: UInt64(office * 1_000_003 + i))
-        func pick(_ list: [String]) -> String { list[Int(rng.next() % UInt64(list.count))] }
         let id = (0..<16).map { _ in String(format: "%02x", rng.next() & 0xff) }.joined()
         let uuid = [id.prefix(8), id.dropFirst(8).prefix(4), "4" + id.dropFirst(13).prefix(3), "8" + id.dropFirst(17).prefix(3), id.dropFirst(20).prefix(12)].joined(separator: "-")
-        let given = (0..<(1 + Int(rng.next() % 2))).map { _ in pick(givenNames) }.joined()
-        return [.text(uuid), .text(pick(surnames) + given), .text(rng.next() % 2 == 0 ? "男" : "女"), .text(pick(sectors)),
-                .text(pick(parties)), .text("第八届"), .text(site), .text("13\(String(format: "%09d", rng.next() % 1_000_000_000))"),
-                .text(pick(employers)), .text(pick(positions))]
+        let given = (0..<(1 + Int(rng.next() % 2))).map { _ in rng.pick(givenNames) }.joined()
+        return [.text(uuid), .text(rng.pick(surnames) + given), .text(rng.next() % 2 == 0 ? "男" : "女"), .text(rng.pick(sectors)),
+                .text(rng.pick(parties)), .text("第八届"), .text(site), .text("13\(String(format: "%09d", rng.next() % 1_000_000_000))"),
+                .text(rng.pick(employers)), .text(rng.pick(positions))]
     }
 
     static let surnames = Array("王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗郑梁谢宋唐许韩冯邓曹彭曾肖田董袁潘于蒋蔡余杜叶程苏魏吕丁任沈").map(String.init)

@@ -213,9 +213,9 @@ import Testing
         #expect(try contentDump(b.db) == contentDump(county.serverDB, scope: b.site))
     }
 
-    /// A batch id the county already holds for other changes (the id's hash met another page's, or an older cpsync
-    /// named a different page so) is answered 409 and nothing of that push is applied: the office sends the same
-    /// changes again under an id of their own, and every row arrives.
+    /// A batch id the county already holds for other changes (the id's hash met another page's) is answered 409 and
+    /// nothing of that push is applied: the office sends the same changes again under an id of their own, and every
+    /// row arrives.
     @Test func aBatchIdTheCountyHoldsForOtherChangesGoesAgainUnderItsOwnIdAndEveryRowArrives() throws {
         let county = try County("reused-id", sites: ["huashan"]), probe = try County("reused-id-probe", sites: ["huashan"])
         defer { county.cleanup(); probe.cleanup() }
