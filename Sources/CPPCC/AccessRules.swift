@@ -28,10 +28,10 @@ import CPSyncCore
 /// | activity_participants | edit participants of its subtree's activities | the activity's `site_id` |
 public enum AccessRules {
     /// Tables the access rules' triggers read: a copy of a replica (a snapshot) must keep them.
-    public static let ownTables: Set<String> = ["_cppcc_acting"]
+    public static let ownTables: Set<String> = ["_cppcc_acting", "_cppcc_dead_owner"]
 
     /// Bumped whenever the SQL below changes, so replicas re-install it.
-    static let version = 5
+    static let version = 6
     static let metaKey = "cppcc.access_rules"
 
     /// Tables whose records can be voided (schema v2).
@@ -167,6 +167,7 @@ public enum AccessRules {
     /// inside the merge's transaction, so no other connection ever sees it filled.
     static let actingSQL = """
         CREATE TABLE IF NOT EXISTS _cppcc_acting (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS _cppcc_dead_owner (tbl TEXT NOT NULL, pk TEXT NOT NULL, site TEXT NOT NULL, PRIMARY KEY (tbl, pk)) WITHOUT ROWID;
         DROP TRIGGER IF EXISTS cppcc_scope_state;
         DROP TRIGGER IF EXISTS cppcc_scope_sites_ins;
         DROP TRIGGER IF EXISTS cppcc_scope_sites_upd;
@@ -216,6 +217,10 @@ public enum AccessRules {
                 ins.append(raise(.countyTable, t)); upd.append(raise(.countyTable, t)); del.append(raise(.countyTable, t))
             case .column(let c):
                 ins.append(raise(.owner, t) + " WHERE NOT \(inSubtree("NEW.\(c)"))")
+                // A dead row belongs to the owner of its last life: only a writer of that owner's area (or the
+                // county) brings it back, whatever site the new life names.
+                ins.append(raise(.owner, t) + " WHERE NOT EXISTS (SELECT 1 FROM \(t) AS o WHERE o.id = NEW.id) AND EXISTS "
+                    + "(SELECT 1 FROM _cppcc_dead_owner AS d WHERE d.tbl = '\(t)' AND d.pk = NEW.id AND NOT \(inSubtree("d.site")))")
                 upd.append(raise(.owner, t) + " WHERE NOT \(inSubtree("OLD.\(c)"))")
                 upd.append(raise(.move, t) + " WHERE NEW.\(c) IS NOT OLD.\(c)")
                 del.append(raise(.owner, t) + " WHERE NOT \(inSubtree("OLD.\(c)"))")
@@ -255,6 +260,19 @@ public enum AccessRules {
                 guard let whereAt = check.range(of: " WHERE ") else { ins.append(check + " WHERE EXISTS \(replaced)"); continue }
                 let condition = String(check[whereAt.upperBound...]).replacingOccurrences(of: "OLD.", with: "o.")
                 ins.append(String(check[..<whereAt.lowerBound]) + " WHERE EXISTS (SELECT 1 FROM \(t) AS o WHERE o.id = NEW.id AND (\(condition)))")
+            }
+            if case .column(let c) = r.owner {
+                // Who owned each row's last life (a delete, a merged death, a row forgotten when it left the scope),
+                // for the revival check above; a row alive again needs no entry.
+                sql += """
+                    DROP TRIGGER IF EXISTS "cppcc_dead_owner_del_\(t)";
+                    DROP TRIGGER IF EXISTS "cppcc_dead_owner_ins_\(t)";
+                    CREATE TRIGGER "cppcc_dead_owner_del_\(t)" AFTER DELETE ON \(t) WHEN OLD.\(c) IS NOT NULL
+                    BEGIN INSERT OR REPLACE INTO _cppcc_dead_owner(tbl, pk, site) VALUES ('\(t)', OLD.id, OLD.\(c)); END;
+                    CREATE TRIGGER "cppcc_dead_owner_ins_\(t)" AFTER INSERT ON \(t)
+                    BEGIN DELETE FROM _cppcc_dead_owner WHERE tbl = '\(t)' AND pk = NEW.id; END;
+
+                    """
             }
             for (kind, event, body) in [("ins", "INSERT", ins), ("upd", "UPDATE", upd), ("del", "DELETE", del)] where !body.isEmpty {
                 sql += """

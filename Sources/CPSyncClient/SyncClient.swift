@@ -435,7 +435,7 @@ public final class SyncClient {
         let cursor = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
         let since = try replica.meta(SyncPosition.pushSince)?.int64Value ?? 0
         let own = Self.ownChanges(try replica.changes(after: cursor, since: since).changes, site: replica.siteID)
-        return replica.withoutHeld(own, keys: try replica.heldKeys()).count + (try replica.outbox().count)
+        return replica.withoutHeld(own, keys: try replica.heldKeys()).count + (try pendingOutbox().count)
     }
 
     public struct LocalStatus: Sendable {

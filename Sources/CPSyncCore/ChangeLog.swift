@@ -18,9 +18,24 @@ extension Replica {
         try database.transaction {
             var merger = try RowMerger(replica: self)
             var entries: [(table: String, pk: String, kind: LogKind, hlc: Int64, mask: Int64)] = []
+            // Keys that are not UTF-8 (a tool wrote raw bytes): the row cannot travel byte for byte, so it gets no
+            // versions at all and is held whole (its last logged write decides: a delete is the clerk's fix).
+            var unreadable: [RowKey: LogKind] = [:]
             try database.statement("SELECT tbl, pk, kind, hlc, mask FROM _cp_log ORDER BY seq").forEachRow { s in
                 guard let kind = LogKind(rawValue: s.int64(2)) else { return }
-                entries.append((s.string(0) ?? "", s.string(1) ?? "", kind, s.int64(3), s.int64(4)))
+                guard let pk = s.validText(1) else {
+                    unreadable[RowKey(table: s.string(0) ?? "", pk: s.string(1) ?? "")] = kind
+                    return
+                }
+                entries.append((s.string(0) ?? "", pk, kind, s.int64(3), s.int64(4)))
+            }
+            for (key, last) in unreadable where tables[key.table] != nil {
+                if last == .delete {
+                    try database.run("DELETE FROM _cp_held WHERE tbl = ? AND pk = ? AND col = ''", [.text(key.table), .text(key.pk)])
+                } else {
+                    try hold(RefusedChange(table: key.table, pk: key.pk, column: nil, version: nil,
+                                           reason: .invalidText("the record's key is not valid UTF-8 text (written by a tool that bypassed the encoding); delete the record and enter it again")))
+                }
             }
             var rows: [RowKey: (RowMerger.TableStatements, RowState)] = [:]
             var order: [RowKey] = []

@@ -7,6 +7,9 @@ public final class Database {
     public let path: String
     private var cache: [String: Statement] = [:]
     private var transactionDepth = 0
+    /// Counts rollbacks (of a transaction or a savepoint): what a cache of rows written inside one must check (a row
+    /// the cache learnt there may be gone).
+    public private(set) var rollbacks = 0
 
     /// Opens (and creates, unless `readOnly`) the database at `path`.
     public init(path: String, readOnly: Bool = false, busyTimeoutMilliseconds: Int32 = 5_000) throws(SQLiteError) {
@@ -127,6 +130,7 @@ public final class Database {
             return result
         } catch {
             // SQLite may already have rolled back (SQLITE_FULL, SQLITE_IOERR do): then these fail harmlessly.
+            rollbacks += 1
             if depth == 0 {
                 try? execute("ROLLBACK")
             } else {

@@ -17,6 +17,11 @@ public final class Replica {
     var localSiteNumber: Int64 = 0
     /// The last site number looked up: a merge asks for the same few sites for every cell.
     private var lastSiteNumber: (uuid: String, number: Int64)?
+    /// `database.rollbacks` when the site cache was last known to hold only committed or live rows. A site registered
+    /// inside a transaction that rolled back (a push refused in part is tried row by row and rolled back) must not
+    /// keep its number here: the next site to register would take that number, and versions written under it would
+    /// name the wrong site.
+    private var siteCacheRollbacks = 0
 
     static let metadataTables = ["_cp_state", "_cp_sites", "_cp_tables", "_cp_rules", "_cp_meta", "_cp_log", "_cp_conflicts", "_cp_resolutions",
                                  "_cp_outbox", "_cp_held"]
@@ -242,6 +247,7 @@ public final class Replica {
     /// the site since this one loaded its cache, so a miss reads the table.
     func siteUUID(_ number: Int64?) -> String? {
         guard let number else { return nil }
+        dropSiteCacheAfterRollback()
         if let s = siteIDs[number] { return s }
         guard let s = (try? database.scalar("SELECT uuid FROM _cp_sites WHERE id = ?", [.integer(number)]))??.stringValue else { return nil }
         siteIDs[number] = s
@@ -251,6 +257,7 @@ public final class Replica {
 
     /// The small integer that stands for a site in the shadow tables; registers new sites.
     func siteNumber(_ uuid: String) throws -> Int64 {
+        dropSiteCacheAfterRollback()
         if let last = lastSiteNumber, UTF8Bytes.equal(last.uuid, uuid) { return last.number }
         if let n = siteNumbers[uuid] {
             lastSiteNumber = (uuid, n)
@@ -263,6 +270,21 @@ public final class Replica {
         siteNumbers[uuid] = n
         siteIDs[n] = uuid
         return n
+    }
+
+    /// After a rollback the cache may name sites whose rows are gone: it is read again from the table.
+    private func dropSiteCacheAfterRollback() {
+        guard database.rollbacks != siteCacheRollbacks else { return }
+        siteCacheRollbacks = database.rollbacks
+        siteIDs = [:]
+        siteNumbers = [:]
+        lastSiteNumber = nil
+        guard let rows = try? database.query("SELECT id, uuid FROM _cp_sites") else { return }
+        for row in rows {
+            guard let id = row[0].int64Value, let uuid = row[1].stringValue else { continue }
+            siteIDs[id] = uuid
+            siteNumbers[uuid] = id
+        }
     }
 }
 
