@@ -102,20 +102,41 @@ public final class SiteScope: RowScope {
     public static func purge(_ replica: Replica, unacknowledgedAfter pushed: Int64) throws -> Int {
         guard let scope = try of(site: replica.siteID, in: replica.database),
               try replica.database.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(replica.siteID)])?.int64Value == 1 else { return 0 }
+        return try purge(replica, to: scope) { table, pk in try replica.hasUnsentOwnChanges(table: table, pk: pk, after: pushed) }
+    }
+
+    /// Forgets the live rows of `replica` that `scope` does not contain (`Replica.forget`: no trace in the change
+    /// log, so nothing travels), except those `spare` keeps. An office's purge above; a county's after its uplink pull
+    /// (`Tier.forgetOutOfScope`, with the county's scope at the higher tier). Returns how many rows were forgotten.
+    @discardableResult
+    public static func purge(_ replica: Replica, to scope: any RowScope, sparing spare: (_ table: String, _ pk: String) throws -> Bool) throws -> Int {
+        let out = try rows(outside: scope, in: replica, sparing: spare)
+        try replica.forget(out)
+        return out.count
+    }
+
+    /// The tables whose rows a scope decides, parents first (a child's scope reads its parent as it is now).
+    static let scopedTables = ["sites", "members", "proposals", "social_reports", "activities",
+                               "proposal_cosigners", "proposal_handlers", "activity_participants"]
+
+    /// The live rows of `replica` (of the CPPCC tables, and of any other synced table after them) that `scope` does not
+    /// contain, less those `spare` keeps.
+    static func rows(outside scope: any RowScope, in replica: Replica,
+                     sparing spare: (_ table: String, _ pk: String) throws -> Bool = { _, _ in false }) throws -> [(table: String, pk: String)] {
         var out: [(table: String, pk: String)] = []
-        // Parents first: a child's scope reads its parent as it is now.
-        for table in ["members", "proposals", "social_reports", "activities", "proposal_cosigners", "proposal_handlers", "activity_participants"] {
+        let synced = replica.syncedTables
+        for table in scopedTables.filter(synced.contains) + synced.filter({ !scopedTables.contains($0) }) {
             let columns = try replica.database.columns(of: table).map(\.name)
-            for row in try replica.database.query("SELECT \(columns.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \(table)") {
-                let values = Dictionary(uniqueKeysWithValues: zip(columns, row))
-                guard let pk = values["id"]?.stringValue else { continue }
-                if try scope.contains(table: table, pk: pk, value: { values[$0] ?? .null }) { continue }
-                if try replica.hasUnsentOwnChanges(table: table, pk: pk, after: pushed) { continue }
+            let index = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
+            guard let key = index[try replica.primaryKey(of: table)] else { continue }
+            for row in try replica.database.query("SELECT \(columns.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \"\(table)\"") {
+                guard let pk = row[key].stringValue else { continue }
+                if try scope.contains(table: table, pk: pk, value: { index[$0].map { row[$0] } ?? .null }) { continue }
+                if try spare(table, pk) { continue }
                 out.append((table, pk))
             }
         }
-        try replica.forget(out)
-        return out.count
+        return out
     }
 
     /// A signature of the office's subtree, to notice when the tree gives it new sites.

@@ -9,16 +9,7 @@ extension SiteScope {
     @discardableResult
     public static func keepOnly(site: String, in replica: Replica) throws -> Int {
         guard let scope = try of(site: site, in: replica.database) else { return 0 }
-        var out: [(table: String, pk: String)] = []
-        for table in replica.syncedTables {
-            let columns = try replica.database.columns(of: table).map(\.name)
-            let index = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
-            guard let key = index[try replica.primaryKey(of: table)] else { continue }
-            for row in try replica.database.query("SELECT \(columns.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \"\(table)\"") {
-                guard let pk = row[key].stringValue else { continue }
-                if try !scope.contains(table: table, pk: pk, value: { index[$0].map { row[$0] } ?? .null }) { out.append((table, pk)) }
-            }
-        }
+        let out = try rows(outside: scope, in: replica)
         try ReplicaSnapshot.forget(out, in: replica)
         return out.count
     }

@@ -17,7 +17,9 @@ import Foundation
 ///   refuses it, and it never goes down either, so the county's own copy cannot be overwritten from above;
 /// - a conflict between two sites of one county is the county's to review (it recorded it when both versions met
 ///   there): the higher tier does not record it again; conflicts between counties, or with its own edits, it records;
-/// - a pull returns the county's subtree only (`TierScope`), without the county's own site row.
+/// - a pull returns the county's subtree only (`TierScope`), without the county's own site row; the county drops the
+///   scope cells of rows it never held and forgets, after each pull, the rows that left its subtree
+///   (`withoutExitsOfRowsNotHeld`, `forgetOutOfScope`), so it holds nothing of other counties.
 public enum Tier {
     /// Members' personal data: phone, WeChat id (schema v3) and any ID-like column added later. It stays in the county.
     public static let personalColumns: [String: Set<String>] = ["members": ["phone", "wechat"]]
@@ -68,7 +70,9 @@ public enum Tier {
 }
 
 /// What a member county holds of the higher tier: its own subtree's rows (not its own site row, which is the
-/// higher tier's), and records without a site. Nothing of other counties: no filed proposals of theirs either.
+/// higher tier's), and records without a site. Nothing of other counties: no filed proposals or sites of theirs either.
+/// The higher tier reads pull pages with it; the county, on its own database, forgets what it no longer contains
+/// (`Tier.forgetOutOfScope`).
 public final class TierScope: RowScope {
     public let county: String
     let database: Database
@@ -80,7 +84,9 @@ public final class TierScope: RowScope {
         self.database = database
     }
 
-    public func scopeColumns(of table: String) -> [String] {
+    public func scopeColumns(of table: String) -> [String] { Self.scopeColumns(of: table) }
+
+    static func scopeColumns(of table: String) -> [String] {
         switch table {
         case "sites": ["parent_id"]
         case "members", "social_reports", "activities", "proposals": ["site_id"]
@@ -120,6 +126,76 @@ public final class TierScope: RowScope {
             return try owns(site)
         default: return false
         }
+    }
+}
+
+/// The county's side of `TierScope`: what a county daemon keeps of what its uplink pulls (Protocol/README.md §18).
+extension Tier {
+    /// A pull page says that a row left the reader's scope by bringing only the row's scope cells (§14.2). Of a row
+    /// this county does not hold there is nothing to leave — the page read it out of the county's subtree at the
+    /// higher tier, and the county never had it: another county's new record, site or child, or the higher tier's own
+    /// site. Those cells are dropped before the merge, so not even a key or a site id of another county is stored here,
+    /// where the county's own offices would pull it. (The higher tier cannot tell such a row from one that left: it
+    /// keeps no history of what a reader held.)
+    public static func withoutExitsOfRowsNotHeld(_ changes: [Change], in replica: Replica) throws -> [Change] {
+        var onlyScopeCells: [RowKey: Bool] = [:]
+        for c in changes {
+            let exit = c.causalLength % 2 == 1 && c.column.map { TierScope.scopeColumns(of: c.table).contains($0) } ?? false
+            onlyScopeCells[RowKey(c), default: true] = onlyScopeCells[RowKey(c), default: true] && exit
+        }
+        var drop: Set<RowKey> = []
+        for (key, exit) in onlyScopeCells where exit {
+            if try !replica.holdsRow(table: key.table, pk: key.pk) { drop.insert(key) }
+        }
+        return drop.isEmpty ? changes : changes.filter { !drop.contains(RowKey($0)) }
+    }
+
+    /// What places a row in the site tree: a cell of its own (a site's parent, a record's site), or its parent row.
+    enum Placing { case cell(String), parent(table: String, key: String) }
+
+    static func placing(of table: String) -> Placing? {
+        switch table {
+        case "sites": .cell("parent_id")
+        case "members", "social_reports", "activities", "proposals": .cell("site_id")
+        case "proposal_cosigners", "proposal_handlers": .parent(table: "proposals", key: "proposal_id")
+        case "activity_participants": .parent(table: "activities", key: "activity_id")
+        default: nil
+        }
+    }
+
+    /// After an uplink pull, the county forgets the rows out of its subtree — as an office does after its pull
+    /// (`SiteScope.purge`), with the county's scope at the higher tier (`TierScope`, read from the county's own site
+    /// tree): a row the higher tier moved to another county, and its children. A forget leaves no trace in the change
+    /// log: it is not a delete, and nothing of it reaches the county's offices. Spared:
+    /// - the county's own site row (the root of its tree here);
+    /// - rows with changes of the county's own sites (`own`) the higher tier has not acknowledged (after `pushedSince`
+    ///   in the county's change log): they go first;
+    /// - rows the higher tier refused (`held`): they wait, listed, until a person acts;
+    /// - rows the county placed itself (the placing cell's current version is one of `own`'s): only the higher tier
+    ///   moves a row out of the county, and what the county wrote outside its tree (a site id it does not know) stays
+    ///   the county's to fix;
+    /// - the children of a spared row.
+    ///
+    /// Returns how many rows were forgotten.
+    @discardableResult
+    public static func forgetOutOfScope(_ replica: Replica, county: String, own: Set<String>, pushedSince: Int64, held: Set<RowKey>) throws -> Int {
+        func spared(_ table: String, _ pk: String) throws -> Bool {
+            if table == "sites" && pk == county { return true }
+            if held.contains(RowKey(table: table, pk: pk)) { return true }
+            if try replica.hasUnsentOwnChanges(table: table, pk: pk, after: pushedSince, writers: own) { return true }
+            switch placing(of: table) {
+            case .cell(let column):
+                return try replica.writer(table: table, pk: pk, column: column).map(own.contains) ?? false
+            case .parent(let parent, let key):
+                guard let parentKey = try replica.database.scalar("SELECT \(key) FROM \(table) WHERE id = ?", [.text(pk)])?.stringValue,
+                      try replica.holdsRow(table: parent, pk: parentKey) else { return false }
+                return try spared(parent, parentKey)
+            case nil:
+                // A table the site tree does not place is not the county's scope to decide.
+                return true
+            }
+        }
+        return try SiteScope.purge(replica, to: TierScope(county: county, database: replica.database), sparing: spared)
     }
 }
 

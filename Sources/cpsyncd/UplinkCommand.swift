@@ -258,7 +258,8 @@ final class Uplink {
             let changes = page.changes.filter { !Tier.isPersonal($0) && !($0.table == "sites" && $0.pk == site) }
             let applied = try store.write { r in
                 try r.database.transaction {
-                    let result = try r.merge(changes)
+                    // Nothing of a row that was never the county's: it is not even stored, so no office pulls it.
+                    let result = try r.merge(try Tier.withoutExitsOfRowsNotHeld(changes, in: r))
                     try r.setMeta(Key.pullCursor, .integer(page.cursor))
                     if !page.hasMore { try r.setMeta(Key.pullSince, .integer(page.cursor)) }
                     return result.applied
@@ -269,6 +270,18 @@ final class Uplink {
             if !page.hasMore { break }
             guard page.cursor > cursor else { throw UplinkError.client(server, .badResponse("pull cursor did not advance past \(cursor)")) }
             cursor = page.cursor
+        }
+        try keepToScope()
+    }
+
+    /// After a pull, as an office after its own: forgets the rows that left the county's subtree (`Tier.forgetOutOfScope`;
+    /// not a delete, nothing travels), sparing what the county has not yet sent up or had refused.
+    func keepToScope() throws {
+        let own = try ownSites()
+        let held = Set(try heldRows().map { RowKey(table: $0.table, pk: $0.pk) })
+        try store.write { r in
+            let pushed = try r.meta(Key.pushSince)?.int64Value ?? 0
+            try Tier.forgetOutOfScope(r, county: site, own: own, pushedSince: pushed, held: held)
         }
     }
 }
