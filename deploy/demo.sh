@@ -31,7 +31,9 @@ if [ ! -f "$TOKENS" ]; then
     echo "COUNTY_ID=$COUNTY_ID"
     echo "COUNTY=$COUNTY"
     echo "HUASHAN_ID=huashan$suffix"
-    echo "HUASHAN=$("$BIN/cpsyncd" site add --data "$DATA" --id "huashan$suffix" --name "华山镇政协工委" --kind township --parent "$COUNTY_ID" 2>/dev/null)"
+    # No --parent: a township goes under the county at the top of the tree (on a second run, COUNTY_ID is the
+    # county committee's own office below it, which holds no sites).
+    echo "HUASHAN=$("$BIN/cpsyncd" site add --data "$DATA" --id "huashan$suffix" --name "华山镇政协工委" --kind township 2>/dev/null)"
     echo "ADMIN=$("$BIN/cpsyncd" admin add --data "$DATA" --name "demo-admin$suffix" 2>/dev/null)"
   } > "$TOKENS"
   chmod 600 "$TOKENS"

@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncCore
 import Foundation
 
@@ -95,7 +96,8 @@ extension ServerStore {
     }
 
     /// Re-parents a site: `_srv_sites.parent` and the synced `sites.parent_id` (captured and folded here, so the
-    /// change reaches every office). Returns false when the site already has that parent (nothing written).
+    /// change reaches every office). Returns false when the site already has that parent (nothing written). The
+    /// shape of the tree is the one rule of `mayPlace`: the root does not move, no cycle, kinds nest.
     @discardableResult
     public func moveSite(_ id: String, parent: String, actor: String = ServerStore.commandLineActor()) throws -> Bool {
         guard id != siteID else { throw ServerError.moveServerSite(id) }
@@ -106,8 +108,9 @@ extension ServerStore {
                     throw ServerError.unknownSite(id)
                 }
                 let current = row[1].stringValue
-                // The county at the top of the tree; an office registered without a parent may still be placed.
-                if current == nil && row[0].stringValue == "county" { throw ServerError.moveRoot(id) }
+                // The county at the top of the tree stays there; an office left without a parent by an older release
+                // (or a second top) may still be placed.
+                if try Self.treeRoot(db) == id { throw ServerError.moveRoot(id) }
                 if current == parent { return false }
                 guard try db.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(parent)])?.int64Value == 1 else {
                     throw ServerError.unknownParent(parent)
@@ -135,21 +138,48 @@ extension ServerStore {
         }
     }
 
-    /// Which kind of site may sit under which: the county holds every kind (a county-level office too); a township
-    /// or a street holds streets and stations; a station holds none. Kinds this build does not know are let be.
-    public static func mayPlace(_ kind: String, under parentKind: String) -> Bool {
+    // MARK: the shape of the site tree — one rule for every path that creates or moves a site (`site add|move`,
+    // the admin page and API, `tier add`)
+
+    /// The top of the site tree: the first registered site of kind county without a parent (the data directory's
+    /// own county; at a city or province daemon, the city's or province's own committee). nil before it is added.
+    static func treeRoot(_ db: Database) throws -> String? {
+        try db.scalar("SELECT id FROM _srv_sites WHERE parent IS NULL AND kind = 'county' ORDER BY created_at, rowid LIMIT 1")?.stringValue
+    }
+
+    /// Where a new site goes: the first site is the root (kind county, no parent); every later one has a parent, by
+    /// default the root, whose kind must hold it. Returns the parent (nil for the root).
+    static func placeNewSite(_ db: Database, site: String, kind: String, parent: String?) throws -> String? {
+        guard let root = try treeRoot(db) else {
+            guard kind == SiteKind.county.rawValue, parent == nil else { throw ServerError.noRoot(site: site, kind: kind) }
+            return nil
+        }
+        let parent = parent ?? root
+        guard try db.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(parent)])?.int64Value != 0 else {
+            throw ServerError.unknownParent(parent)
+        }
+        try checkPlacement(db, site: site, kind: kind, parent: parent, root: root)
+        return parent
+    }
+
+    /// Which kind of site may sit under which. One root, of kind county; under it townships, streets, stations, and
+    /// sites of kind county directly under it only — the county committee's own office (区县政协机关), which writes
+    /// and pulls everything like the county, or at a city or province daemon a county or city below it (`tier add`);
+    /// under a township or a street, stations; under a station or a county-kind site below the root, nothing.
+    public static func mayPlace(_ kind: String, under parentKind: String, parentIsRoot: Bool) -> Bool {
         switch (parentKind, kind) {
-        case ("county", _): true
-        case ("township", "street"), ("township", "station"), ("street", "street"), ("street", "station"): true
-        case ("township", _), ("street", _), ("station", _): !["county", "township", "street", "station"].contains(kind)
-        default: true
+        case ("county", "county"), ("county", "township"), ("county", "street"), ("county", "station"): parentIsRoot
+        case ("township", "station"), ("street", "station"): true
+        default: false
         }
     }
 
-    /// Refuses a site of `kind` under `parent` when the kinds do not nest (a township under a station).
-    static func checkPlacement(_ db: Database, site: String, kind: String, parent: String) throws {
-        guard let parentKind = try db.scalar("SELECT kind FROM sites WHERE id = ?", [.text(parent)])?.stringValue else { return }
-        if !mayPlace(kind, under: parentKind) {
+    /// Refuses a site of `kind` under `parent` when the kinds do not nest (a township under a station, a street under
+    /// a township, a county-kind office below a township).
+    static func checkPlacement(_ db: Database, site: String, kind: String, parent: String, root: String? = nil) throws {
+        let root = try root ?? treeRoot(db)
+        let parentKind = try db.scalar("SELECT kind FROM sites WHERE id = ?", [.text(parent)])?.stringValue ?? ""
+        if !mayPlace(kind, under: parentKind, parentIsRoot: parent == root) {
             throw ServerError.badPlacement(site: site, kind: kind, parent: parent, parentKind: parentKind)
         }
     }

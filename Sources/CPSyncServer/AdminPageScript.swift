@@ -704,12 +704,13 @@ enum AdminPageScript {
             const heads = Array.from(table.querySelectorAll('thead th')).map((th) => th.textContent.trim());
             for (const tr of table.tBodies[0].rows) Array.from(tr.cells).forEach((td, i) => { if (heads[i]) td.setAttribute('data-label', heads[i]); });
           }
-          /** The same nesting rule as the server's (`ServerStore.mayPlace`). */
-          function mayPlace(kind, parentKind) {
-            if (parentKind === 'county') return true;
-            if (parentKind === 'township' || parentKind === 'street') return kind === 'street' || kind === 'station';
-            if (parentKind === 'station') return false;
-            return true;
+          /** The same nesting rule as the server's (`ServerStore.mayPlace`): under the county at the top, any kind
+           *  (a county-kind site directly under it only: the county committee's own office); under a township or
+           *  street, stations; under a station or a county-kind site below the top, nothing. */
+          function mayPlace(kind, parentKind, parentIsRoot) {
+            if (parentKind === 'county') return parentIsRoot && ['county', 'township', 'street', 'station'].includes(kind);
+            if (parentKind === 'township' || parentKind === 'street') return kind === 'station';
+            return false;
           }
           function officeCell(s) {
             return el('td', { class: 'office depth-' + Math.min(s.depth || 0, 3) },
@@ -805,6 +806,7 @@ enum AdminPageScript {
             const sites = data.sites || [];
             const byId = new Map(sites.map((s) => [s.id, s]));
             siteKinds = new Map(sites.map((s) => [s.id, s.kind]));
+            treeRoot = (sites.find((x) => x.kind === 'county' && !x.parent) || { id: null }).id;
             const below = (id) => { // the site and everything under it
               const out = new Set([id]);
               let grew = true;
@@ -816,7 +818,7 @@ enum AdminPageScript {
               const inside = below(s.id);
               const select = el('select', { 'data-testid': 'move-parent', 'aria-label': T.colMove + ' · ' + s.name });
               for (const p of sites) {
-                if (inside.has(p.id) || !mayPlace(s.kind, p.kind)) continue;
+                if (inside.has(p.id) || !mayPlace(s.kind, p.kind, p.id === treeRoot)) continue;
                 select.appendChild(el('option', { value: p.id, selected: p.id === s.parent }, '\u00a0'.repeat(2 * (p.depth || 0)) + p.name));
               }
               const moveButton = el('button', { type: 'button', class: 'secondary', 'data-testid': 'move-site', disabled: !select.options.length || !s.parent }, T.move);
@@ -843,9 +845,10 @@ enum AdminPageScript {
             const parent = $('add-parent');
             const chosen = parent.value;
             clear(parent);
-            parent.appendChild(el('option', { value: '' }, T.noParent));
+            // Only the first site, the county itself, is added without a parent; later ones go under the county by default.
+            if (!treeRoot) parent.appendChild(el('option', { value: '' }, T.noParent));
             for (const p of sites) parent.appendChild(el('option', { value: p.id }, '\u00a0'.repeat(2 * (p.depth || 0)) + p.name));
-            parent.value = byId.has(chosen) ? chosen : (sites.find((x) => x.kind === 'county') || { id: '' }).id;
+            parent.value = byId.has(chosen) ? chosen : (treeRoot || '');
             await adminRows(data.admins || []);
             rows.setAttribute('data-loaded', 'true');
           }
@@ -858,7 +861,7 @@ enum AdminPageScript {
             let problem = null;
             if (!name) problem = T.badSiteName;
             else if (!/^[a-z0-9_-]{1,64}$/.test(id)) problem = T.badSiteId;
-            else if (parentKind && !mayPlace(kind, parentKind)) problem = T.badPlacement(kindText(kind), kindText(parentKind));
+            else if (parentKind && !mayPlace(kind, parentKind, parent === treeRoot)) problem = T.badPlacement(kindText(kind), kindText(parentKind));
             if (problem) { err.textContent = problem; err.hidden = false; return; }
             err.hidden = true;
             $('add-submit').disabled = true;
@@ -931,6 +934,7 @@ enum AdminPageScript {
           }
 
           let siteKinds = new Map();
+          let treeRoot = null;
           function parentSiteKind(id) { return siteKinds.get(id) || null; }
 
           function route() {

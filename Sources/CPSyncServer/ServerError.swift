@@ -24,6 +24,8 @@ public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, Ex
     case moveServerSite(String)
     /// `site add`/`site move` under a parent whose kind cannot hold the site's (a township under a station).
     case badPlacement(site: String, kind: String, parent: String, parentKind: String)
+    /// `site add` of a first site that is not the county at the top of the tree (another kind, or given a parent).
+    case noRoot(site: String, kind: String)
     case badAdminName(String)
     case adminExists(String)
     case unknownAdmin(String)
@@ -39,8 +41,8 @@ public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, Ex
             L10n.pick(en: "site id '\(id)' is the county server's own id; give the office another id (e.g. 'county')",
                       zh: "站点标识 '\(id)' 是县级服务器自身的标识；请为该办公室另取一个标识（例如 'county'）")
         case .serverSiteID(let id):
-            L10n.pick(en: "site id '\(id)' is this data directory's own server id (it was created before the server had an id of its own), so an office registered as '\(id)' would never receive resolutions or the site tree; register the county office as '\(id)-office' instead (and use --parent \(id)-office for townships)",
-                      zh: "站点标识 '\(id)' 是此数据目录中服务器自身的标识（该目录创建于服务器拥有独立标识之前），以 '\(id)' 注册的办公室将永远收不到冲突处理结果和站点树；请改用 '\(id)-office' 注册县政协办公室（乡镇的 --parent 也用 \(id)-office）")
+            L10n.pick(en: "site id '\(id)' is this data directory's own server id (it was created before the server had an id of its own), so an office registered as '\(id)' would never receive resolutions or the site tree; register the county office as '\(id)-office' instead (as the first site it is the top of the tree, and townships go under it)",
+                      zh: "站点标识 '\(id)' 是此数据目录中服务器自身的标识（该目录创建于服务器拥有独立标识之前），以 '\(id)' 注册的办公室将永远收不到冲突处理结果和站点树；请改用 '\(id)-office' 注册县政协办公室（作为第一个站点，它即站点树的顶层，乡镇都设在其下）")
         case .badSiteID(let id):
             L10n.pick(en: "site id '\(id)' must be 1–64 characters of a–z, 0–9, '-' or '_'",
                       zh: "站点标识 '\(id)' 须为 1–64 个字符，只能包含 a–z、0–9、'-' 或 '_'")
@@ -72,8 +74,11 @@ public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, Ex
             L10n.pick(en: "'\(id)' is the county server's own id, not an office in the site tree; nothing was changed",
                       zh: "'\(id)' 是县级服务器自身的标识，不是站点树中的办公室；未做任何改动")
         case .badPlacement(let site, let kind, let parent, let parentKind):
-            L10n.pick(en: "cannot place '\(site)' (a \(kind)) under '\(parent)' (a \(parentKind)): the county holds townships, streets and stations, a township or street holds streets and stations, a station holds none; nothing was changed",
-                      zh: "不能把 '\(site)'（\(Self.kindName(kind))）放在 '\(parent)'（\(Self.kindName(parentKind))）之下：县政协下可设乡镇、街道和联络站，乡镇或街道下可设街道和联络站，联络站下不能再设站点；未做任何改动")
+            L10n.pick(en: "cannot place '\(site)' (a \(kind)) under '\(parent)' (a \(parentKind.isEmpty ? "site of no known kind" : parentKind)): \(Self.treeRule.en); nothing was changed",
+                      zh: "不能把 '\(site)'（\(Self.kindName(kind))）放在 '\(parent)'（\(Self.kindName(parentKind))）之下：\(Self.treeRule.zh)；未做任何改动")
+        case .noRoot(let site, let kind):
+            L10n.pick(en: "cannot add '\(site)' (a \(kind)): the site tree has no county at its top yet, and the first site is that county itself (--kind county, no --parent), e.g. `cpsyncd site add --id county --name 某县政协 --kind county`; \(Self.treeRule.en); nothing was changed",
+                      zh: "不能添加 '\(site)'（\(Self.kindName(kind))）：站点树还没有顶层的县政协，第一个站点必须是县政协本身（--kind county，不带 --parent），例如 `cpsyncd site add --id county --name 某县政协 --kind county`；\(Self.treeRule.zh)；未做任何改动")
         case .badAdminName(let name):
             L10n.pick(en: "admin name '\(name)' must be 1–64 characters, without spaces at either end or control characters",
                       zh: "管理员名称 '\(name)' 须为 1–64 个字符，首尾不能有空格，也不能含控制字符")
@@ -89,6 +94,11 @@ public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, Ex
                       zh: "至少保留一个有效的管理员账户：'\(name)' 是最后一个有效的管理员（请先添加另一位管理员）；未做任何改动")
         }
     }
+
+    /// The shape of the site tree in words (`ServerStore.mayPlace`), for every refusal of it.
+    static let treeRule = (
+        en: "the tree has one top, the county (the first site; a site added without --parent goes under it), which holds townships, streets, stations and, directly under it only, sites of kind county (the county committee's own office; at a city, its counties); a township or street holds stations; a station holds none, and neither does a county-kind site below the top",
+        zh: "站点树只有一个顶层，即县政协（第一个站点；不带 --parent 添加的站点都放在它之下）；县政协下可设乡镇、街道、联络站，以及仅限直接设在其下的县级站点（县政协机关；在市级服务中为各区县）；乡镇或街道下只能设联络站；联络站下不能再设站点，顶层以下的县级站点下也不能")
 
     static func kindName(_ kind: String) -> String {
         ["county": "区/县政协", "township": "乡镇政协工委", "street": "街道委员工作室", "station": "社区联络站"][kind] ?? kind

@@ -189,7 +189,8 @@ public final class ServerStore: Sendable {
     }
 
     /// Registers a site and returns its token (shown once; only its SHA-256 is stored). The site also enters the
-    /// CPPCC `sites` table, so every office learns the site tree.
+    /// CPPCC `sites` table, so every office learns the site tree. The first site is the root (kind county, no
+    /// parent); a later one without a parent goes under the root; kinds nest (`mayPlace`).
     public func addSite(id: String, name: String, kind: String, parent: String?, actor: String = ServerStore.commandLineActor()) throws -> String {
         guard Replica.isValidSiteID(id) else { throw ServerError.badSiteID(id) }
         guard id != siteID else { throw ServerError.serverSiteID(id) }
@@ -200,10 +201,7 @@ public final class ServerStore: Sendable {
                 if try r.database.scalar("SELECT count(*) FROM _srv_sites WHERE id = ?", [.text(id)])?.int64Value != 0 {
                     throw ServerError.siteExists(id)
                 }
-                if let parent, try r.database.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(parent)])?.int64Value == 0 {
-                    throw ServerError.unknownParent(parent)
-                }
-                if let parent { try Self.checkPlacement(r.database, site: id, kind: kind, parent: parent) }
+                let parent = try Self.placeNewSite(r.database, site: id, kind: kind, parent: parent)
                 try r.database.run("INSERT INTO _srv_sites(id, name, kind, parent, token_hash, created_at) VALUES (?, ?, ?, ?, ?, ?)",
                                    [.text(id), .text(name), .text(kind), parent.map { .text($0) } ?? .null, .text(SHA256.hex(token)),
                                     .integer(HLC.wallClock().milliseconds)])

@@ -4,17 +4,20 @@ import CPSyncCore
 import CPSyncProtocol
 import Foundation
 
-/// `cpsync export-changes --to FILE [--json]`: this station's unacknowledged changes, signed, for a USB stick.
+/// `cpsync export-changes --to FILE [--overwrite] [--json]`: this station's unacknowledged changes, signed, for a USB
+/// stick — to a new file (an existing one only with `--overwrite`), never over the office's database.
 enum ExportChangesCommand {
     static func run(_ argv: [String]) throws -> Int32 {
-        var args = try Arguments(argv, flags: ["json"])
+        var args = try Arguments(argv, flags: ["json", "overwrite"])
         let json = args.flag("json")
+        let overwrite = args.flag("overwrite")
         let to = try args.required("to")
         let client = try SyncClient(replica: try OfficeFile.open(&args))
         try args.checkAllConsumed()
         if let extra = args.positionals.first { throw UsageError.unexpectedArgument(extra) }
+        try ChangeFileIO.checkDestination(to, overwrite: overwrite, protected: .officeDatabase(client.replica.database.path))
         let (bytes, s) = try ChangeFileCommand.run { try client.exportChanges() }
-        try ChangeFileIO.write(bytes, to: to)
+        try ChangeFileIO.write(bytes, to: to, overwrite: overwrite)
         if json {
             Console.out("{\"batches\":\(s.batches),\"changes\":\(s.changes),\"outbox\":\(s.outbox),\"bytes\":\(bytes.count),\"held\":\(try client.replica.held().count)}")
         } else {

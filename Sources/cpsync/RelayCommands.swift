@@ -40,7 +40,8 @@ enum RelayRepliesCommand {
         for f in try client.relayedFiles() {
             if let reply = f.reply {
                 let path = (dir as NSString).appendingPathComponent("\(f.site)-回执-\(f.fileId.prefix(8)).cpsync")
-                try ChangeFileIO.write(reply, to: path)
+                // The reply's own name in DIR: written again, it is the same reply (or a later one for that file).
+                try ChangeFileIO.write(reply, to: path, overwrite: true)
                 written.append(path)
             } else if let error = f.error {
                 refused += 1

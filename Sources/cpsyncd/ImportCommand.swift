@@ -3,16 +3,20 @@ import CPSyncProtocol
 import CPSyncServer
 import Foundation
 
-/// `cpsyncd import FILE --reply OUT [--json]`: merges a station's changes file (sync by USB stick) as that
-/// station's push and writes the signed reply the clerk carries back.
+/// `cpsyncd import FILE --reply OUT [--overwrite] [--json]`: merges a station's changes file (sync by USB stick) as
+/// that station's push and writes the signed reply the clerk carries back — to a new file (an existing one only with
+/// `--overwrite`), never inside the data directory. The reply's path is checked before anything is merged, so a
+/// refused path imports nothing and the station can simply be imported again.
 enum ImportCommand {
     static func run(_ argv: [String]) throws -> Int32 {
-        var args = try Arguments(argv, flags: ["json"])
+        var args = try Arguments(argv, flags: ["json", "overwrite"])
         let json = args.flag("json")
+        let overwrite = args.flag("overwrite")
         let out = try args.required("reply")
         let data = try DataOption.directory(&args)
         try args.checkAllConsumed()
         let path = try Accounts.onePositional(args, "FILE (the station's changes file)")
+        try ChangeFileIO.checkDestination(out, overwrite: overwrite, protected: .dataDirectory(data))
         let bytes = try ChangeFileIO.read(path)
         let store = try DataOption.openExisting(data)
         var importer = ChangeFileImporter(service: SyncService(store: store, log: EventLog(enabled: false)))
@@ -26,7 +30,11 @@ enum ImportCommand {
         } catch let e as ErrorBody {
             throw ImportRefused(message: e.message)
         }
-        try ChangeFileIO.write(reply, to: out)
+        do throws(ChangeFileIOError) {
+            try ChangeFileIO.write(reply, to: out, overwrite: overwrite)
+        } catch {
+            throw ReplyNotWritten(error: error)
+        }
         if json {
             Console.out("{\"site\":\(Accounts.quote(s.site)),\"batches\":\(s.batches),\"applied\":\(s.applied),\"replayed\":\(s.replayed),\"conflicts\":\(s.conflicts),\"refused\":\(s.refused),\"errors\":\(s.errors.count),\"pages\":\(s.pages),\"pulled\":\(s.pulled)}")
         } else {
@@ -47,4 +55,24 @@ struct ImportRefused: ExitCodeProviding {
     let message: String
     var exitCode: ExitCode { .dataError }
     var description: String { message }
+}
+
+/// The station's changes were merged but the reply could not be written (exit 74, or 64 when a file appeared at the
+/// path meanwhile): importing the same file again applies nothing twice and writes the reply.
+struct ReplyNotWritten: ExitCodeProviding {
+    let error: ChangeFileIOError
+    var exitCode: ExitCode { error.exitCode }
+    var description: String {
+        let what = switch error {
+        case .cannotWrite(let path, let why):
+            L10n.pick(en: "cannot write the reply '\(path)': \(why) (is the stick full or read-only?)",
+                      zh: "无法写入回执 '\(path)'：\(why)（U盘是否已满或只读？）")
+        case .destinationExists(let path):
+            L10n.pick(en: "a file appeared at '\(path)' during the import; it was not replaced",
+                      zh: "导入期间 '\(path)' 处出现了一个文件；未覆盖该文件")
+        default: error.description
+        }
+        return what + L10n.pick(en: "; the station's changes were imported: run the same import again with a --reply path that works (nothing is applied twice, and the reply is written)",
+                                zh: "；联络站的修改已导入：请换一个可写入的 --reply 路径再执行一次同样的导入（不会重复导入，并会写出回执）")
+    }
 }

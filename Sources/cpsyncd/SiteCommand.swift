@@ -19,8 +19,13 @@ enum SiteCommand {
             try args.checkAllConsumed()
             let store = try DataOption.open(data, serverID: serverID)
             let token = try store.addSite(id: id, name: name, kind: kind, parent: parent)
-            Console.err(L10n.pick(en: "site '\(id)' added; its token (shown only once, give it to the office):",
-                                  zh: "站点 '\(id)' 已添加；令牌如下（只显示这一次，请交给该办公室）："))
+            if let placed = try store.sites().first(where: { $0.id == id })?.parent {
+                Console.err(L10n.pick(en: "site '\(id)' added under '\(placed)'; its token (shown only once, give it to the office):",
+                                      zh: "站点 '\(id)' 已添加到 '\(placed)' 之下；令牌如下（只显示这一次，请交给该办公室）："))
+            } else {
+                Console.err(L10n.pick(en: "site '\(id)' added at the top of the site tree; its token (shown only once, give it to the county office):",
+                                      zh: "站点 '\(id)' 已添加为站点树的顶层；令牌如下（只显示这一次，请交给县政协办公室）："))
+            }
             Console.out(token)
         case "list":
             let json = args.flag("json")

@@ -41,7 +41,8 @@ import Testing
         let dir = directory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try ServerStore(dataDirectory: dir.path)
-        _ = try store.addSite(id: "huashan", name: "华山镇政协工委", kind: "township", parent: nil)
+        _ = try store.addSite(id: "county", name: "某县政协", kind: "county", parent: nil)
+        _ = try store.addSite(id: "huashan", name: "华山镇政协工委", kind: "township", parent: "county")
         let activity = SiteActivity(store: store)
         // The writer is busy (a long merge): the pull is noted, not written, and returns at once.
         let started = Date()
@@ -68,12 +69,16 @@ import Testing
     }
 
     @Test func siteKindsNest() {
-        for kind in ["county", "township", "street", "station"] { #expect(ServerStore.mayPlace(kind, under: "county"), "\(kind)") }
+        let kinds = ["county", "township", "street", "station"]
+        // Under the county at the top: every kind (a county-kind site is the county committee's own office).
+        for kind in kinds { #expect(ServerStore.mayPlace(kind, under: "county", parentIsRoot: true), "\(kind)") }
+        // Under a county-kind site below the top (that office): nothing.
+        for kind in kinds { #expect(!ServerStore.mayPlace(kind, under: "county", parentIsRoot: false), "\(kind)") }
         for parent in ["township", "street"] {
-            #expect(ServerStore.mayPlace("street", under: parent) && ServerStore.mayPlace("station", under: parent))
-            #expect(!ServerStore.mayPlace("township", under: parent) && !ServerStore.mayPlace("county", under: parent))
+            #expect(ServerStore.mayPlace("station", under: parent, parentIsRoot: false))
+            for kind in ["county", "township", "street"] { #expect(!ServerStore.mayPlace(kind, under: parent, parentIsRoot: false), "\(kind) under \(parent)") }
         }
-        for kind in ["county", "township", "street", "station"] { #expect(!ServerStore.mayPlace(kind, under: "station"), "\(kind)") }
+        for kind in kinds { #expect(!ServerStore.mayPlace(kind, under: "station", parentIsRoot: false), "\(kind)") }
     }
 
     @Test func aTownshipCannotBeAddedOrMovedUnderAStation() throws {
@@ -136,9 +141,8 @@ import Testing
         let dir = directory()
         defer { try? FileManager.default.removeItem(at: dir) }
         let store = try ServerStore(dataDirectory: dir.path)
-        _ = try store.addSite(id: "a-street", name: "东岭街道委员工作室", kind: "street", parent: nil)
         _ = try store.addSite(id: "county", name: "某县政协", kind: "county", parent: nil)
-        try store.moveSite("a-street", parent: "county")
+        _ = try store.addSite(id: "a-street", name: "东岭街道委员工作室", kind: "street", parent: "county")
         _ = try store.addSite(id: "zz", name: "华山镇政协工委", kind: "township", parent: "county")
         _ = try store.addSite(id: "aa", name: "城关镇政协工委", kind: "township", parent: "county")
         _ = try store.addSite(id: "s2", name: "西苑社区联络站", kind: "station", parent: "zz")

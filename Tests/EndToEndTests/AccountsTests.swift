@@ -143,7 +143,7 @@ import Testing
             (["site", "move", "cpsyncd", "--parent", "county"], "county server's own id"),
             (["site", "move", "ghost", "--parent", "county"], "no site 'ghost'"),
             (["site", "move", "chengguan", "--parent", "taohe"], "cannot place 'chengguan' (a township) under 'taohe' (a station)"),
-            (["site", "move", "chengguan", "--parent", "huashan"], "a township or street holds streets and stations"),
+            (["site", "move", "chengguan", "--parent", "huashan"], "a township or street holds stations"),
         ]
         for (args, message) in cases {
             let r = try Self.cpsyncd(county, args)

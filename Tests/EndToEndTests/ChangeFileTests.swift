@@ -49,9 +49,9 @@ import Testing
     }
 
     /// Changes still unacknowledged: what an export would carry (`cpsync status` says the same, but first waits
-    /// for a server that never answers here).
+    /// for a server that never answers here). The export replaces the previous count's file (`--overwrite`).
     static func pending(_ office: Office) throws -> Int {
-        let r = try office.cpsync(["export-changes", "--to", office.db + ".pending.cpsync", "--json"])
+        let r = try office.cpsync(["export-changes", "--to", office.db + ".pending.cpsync", "--overwrite", "--json"])
         return jsonInt(r.stdout, "changes") ?? -1
     }
 
