@@ -28,10 +28,10 @@ import CPSyncCore
 /// | activity_participants | edit participants of its subtree's activities | the activity's `site_id` |
 public enum AccessRules {
     /// Tables the access rules' triggers read: a copy of a replica (a snapshot) must keep them.
-    public static let ownTables: Set<String> = ["_cppcc_acting", "_cppcc_dead_owner"]
+    public static let ownTables: Set<String> = ["_cppcc_acting", "_cppcc_dead_owner", "_cppcc_former_owner"]
 
     /// Bumped whenever the SQL below changes, so replicas re-install it.
-    static let version = 6
+    static let version = 7
     static let metaKey = "cppcc.access_rules"
 
     /// Tables whose records can be voided (schema v2).
@@ -168,6 +168,10 @@ public enum AccessRules {
     static let actingSQL = """
         CREATE TABLE IF NOT EXISTS _cppcc_acting (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS _cppcc_dead_owner (tbl TEXT NOT NULL, pk TEXT NOT NULL, site TEXT NOT NULL, PRIMARY KEY (tbl, pk)) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS _cppcc_former_owner (tbl TEXT NOT NULL, pk TEXT NOT NULL, site TEXT NOT NULL, PRIMARY KEY (tbl, pk, site)) WITHOUT ROWID;
+        DROP TRIGGER IF EXISTS cppcc_former_parent;
+        CREATE TRIGGER cppcc_former_parent AFTER UPDATE OF parent_id ON sites WHEN OLD.parent_id IS NOT NULL AND OLD.parent_id IS NOT NEW.parent_id
+        BEGIN INSERT OR IGNORE INTO _cppcc_former_owner(tbl, pk, site) VALUES ('sites', OLD.id, OLD.parent_id); END;
         DROP TRIGGER IF EXISTS cppcc_scope_state;
         DROP TRIGGER IF EXISTS cppcc_scope_sites_ins;
         DROP TRIGGER IF EXISTS cppcc_scope_sites_upd;
@@ -264,11 +268,19 @@ public enum AccessRules {
             if case .column(let c) = r.owner {
                 // Who owned each row's last life (a delete, a merged death, a row forgotten when it left the scope),
                 // for the revival check above; a row alive again needs no entry.
+                // And every site a row ever belonged to (a transfer, a new life naming another site): whoever wrote it
+                // in good faith before it left their area is kept as a conflict, not refused (`everInArea`).
                 sql += """
                     DROP TRIGGER IF EXISTS "cppcc_dead_owner_del_\(t)";
                     DROP TRIGGER IF EXISTS "cppcc_dead_owner_ins_\(t)";
+                    DROP TRIGGER IF EXISTS "cppcc_former_owner_\(t)";
                     CREATE TRIGGER "cppcc_dead_owner_del_\(t)" AFTER DELETE ON \(t) WHEN OLD.\(c) IS NOT NULL
-                    BEGIN INSERT OR REPLACE INTO _cppcc_dead_owner(tbl, pk, site) VALUES ('\(t)', OLD.id, OLD.\(c)); END;
+                    BEGIN
+                      INSERT OR REPLACE INTO _cppcc_dead_owner(tbl, pk, site) VALUES ('\(t)', OLD.id, OLD.\(c));
+                      INSERT OR IGNORE INTO _cppcc_former_owner(tbl, pk, site) VALUES ('\(t)', OLD.id, OLD.\(c));
+                    END;
+                    CREATE TRIGGER "cppcc_former_owner_\(t)" AFTER UPDATE OF \(c) ON \(t) WHEN OLD.\(c) IS NOT NULL AND OLD.\(c) IS NOT NEW.\(c)
+                    BEGIN INSERT OR IGNORE INTO _cppcc_former_owner(tbl, pk, site) VALUES ('\(t)', OLD.id, OLD.\(c)); END;
                     CREATE TRIGGER "cppcc_dead_owner_ins_\(t)" AFTER INSERT ON \(t)
                     BEGIN DELETE FROM _cppcc_dead_owner WHERE tbl = '\(t)' AND pk = NEW.id; END;
 
@@ -285,6 +297,35 @@ public enum AccessRules {
             }
         }
         return sql
+    }
+
+    /// Whether a record was ever in `site`'s area: it, or its parent record, belongs or once belonged to a site that
+    /// is or once was in `site`'s subtree (transfers and re-parentings are remembered by the rules' triggers). A write
+    /// the rules refuse now may still have been made in good faith before the record left the area.
+    public static func everInArea(table: String, pk: String, site: String, in db: Database) throws -> Bool {
+        guard let rule = rules.first(where: { $0.table == table }) else { return false }
+        var ownerTable = table, ownerKey = pk
+        switch rule.owner {
+        case .county: return false
+        case .column: break
+        case .parent(let parent, let key, _):
+            guard let p = try db.scalar("SELECT \(key) FROM \(table) WHERE id = ?", [.text(pk)])?.stringValue else { return false }
+            (ownerTable, ownerKey) = (parent, p)
+        }
+        let owners = try db.query("""
+            SELECT site_id FROM \(ownerTable) WHERE id = ?1 AND site_id IS NOT NULL
+            UNION SELECT site FROM _cppcc_former_owner WHERE tbl = ?2 AND pk = ?1
+            """, [.text(ownerKey), .text(ownerTable)]).compactMap { $0[0].stringValue }
+        guard !owners.isEmpty else { return false }
+        // Every site ever under `site`, by current and former parents.
+        let area = try Set(db.query("""
+            WITH RECURSIVE edges(child, parent) AS (
+              SELECT id, parent_id FROM sites WHERE parent_id IS NOT NULL
+              UNION SELECT pk, site FROM _cppcc_former_owner WHERE tbl = 'sites'),
+            tree(id) AS (SELECT ?1 UNION SELECT e.child FROM edges e JOIN tree t ON e.parent = t.id)
+            SELECT id FROM tree
+            """, [.text(site)]).compactMap { $0[0].stringValue })
+        return owners.contains { area.contains($0) }
     }
 
     /// Installs (or re-installs, when this build's rules are newer) the rules on a replica.

@@ -152,6 +152,9 @@ extension SyncClient {
                 summary.refused += g.changes.count
             }
             if let e = r.error { summary.errors.append(e.message) } else { summary.acknowledged += 1 }
+            // As after an online push: the rows the county kept as conflicts are forgotten (this reply's pull pages,
+            // applied after this, bring the county's version when the row is still in scope).
+            if let displaced = r.response?.displaced { try replica.forgetDisplaced(displaced, writtenAfter: header.pushThrough) }
         }
         // The outbox went as the first batch; it is acknowledged when that batch was settled.
         if !header.outbox.isEmpty, let first = results.first, first.error == nil {

@@ -39,6 +39,9 @@ public final class SyncClient {
         public var applied = 0
         public var alreadyKnown = 0
         public var conflicts = 0
+        /// Rows the county kept as conflicts instead of applying (the record had left this office's area or entered
+        /// the county's handling first).
+        public var displaced = 0
     }
 
     public struct PullSummary: Sendable, Equatable {
@@ -92,7 +95,8 @@ public final class SyncClient {
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
         let outbox = try pendingOutbox()
         if !outbox.isEmpty {
-            try send(try batch(outbox.map(\.change), label: "outbox", schema: schema), schema: schema, summary: &summary)
+            let sentThrough = try replica.meta(SyncPosition.pushCursor)?.int64Value ?? 0
+            try send(try batch(outbox.map(\.change), label: "outbox", schema: schema), schema: schema, summary: &summary, sentThrough: sentThrough)
             let held = try replica.heldKeys()
             try replica.database.transaction { try replica.removeFromOutbox(outbox.filter { !replica.isHeld($0.change, in: held) }.map(\.id)) }
         }
@@ -114,7 +118,7 @@ public final class SyncClient {
             let fast = lastPageSeconds.map { $0 < 1 } ?? false
             var readAhead = false
             if let batch {
-                try send(batch, schema: schema, summary: &summary, tracker: tracker, meanwhile: page.hasMore && fast ? {
+                try send(batch, schema: schema, summary: &summary, sentThrough: page.cursor, tracker: tracker, meanwhile: page.hasMore && fast ? {
                     readAhead = true
                     next = Result { try ready(after: page.cursor) }
                 } : nil)
@@ -201,12 +205,15 @@ public final class SyncClient {
     ///
     /// `meanwhile` runs on this thread while the first attempt travels and the county merges it (the request goes
     /// on a thread of its own, which touches no database): the push makes its next page ready then.
-    private func send(_ ready: Batch, schema: Int, summary: inout PushSummary, tracker: TransferTracker? = nil,
+    /// `sentThrough`: the local sequence the batch was read up to; a row the county names as displaced is forgotten
+    /// unless written again after it.
+    private func send(_ ready: Batch, schema: Int, summary: inout PushSummary, sentThrough: Int64, tracker: TransferTracker? = nil,
                       meanwhile: (() -> Void)? = nil) throws {
         var meanwhile = meanwhile
         defer { meanwhile?() }
         var b = ready
         var renamed = false
+        var displaced: [RowKey] = []
         for _ in 0...b.changes.count + 1 {
             guard !b.changes.isEmpty else { return }
             let (body, headers, transport) = (b.body, b.headers, transport)
@@ -234,7 +241,9 @@ public final class SyncClient {
                 summary.applied += answer.applied
                 summary.alreadyKnown += answer.alreadyKnown
                 summary.conflicts += answer.conflicts
-                return
+                summary.displaced += answer.displaced.count
+                displaced = answer.displaced
+                break
             } catch {
                 if case .server(409, let body) = error, body.code == .batchIdReused, !renamed {
                     // The county holds another batch of this office under this id (the id's hash met another page's):
@@ -259,6 +268,7 @@ public final class SyncClient {
                 encode(&b, schema: schema)
             }
         }
+        try replica.forgetDisplaced(displaced, writtenAfter: sentThrough)
     }
 
     /// Runs the county's checks on a batch before it goes; a change that fails is set aside with the reason (a key

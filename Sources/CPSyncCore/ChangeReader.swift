@@ -115,7 +115,10 @@ extension Replica {
             case (false, _): return
             }
         }
-        if only == nil, let rq = s.optionalInt64(5), rq > cellSince, let rh = s.optionalInt64(3), let site = siteUUID(s.optionalInt64(4)) {
+        // A row that left the scope brings its existence (and the knowledge of its last death) too: when it left by
+        // a new life (`INSERT OR REPLACE` naming another site), the reader must see that life begin, so that its own
+        // edits of the old one are kept (outbox) rather than folded away with the row.
+        if let rq = s.optionalInt64(5), rq > cellSince, let rh = s.optionalInt64(3), let site = siteUUID(s.optionalInt64(4)) {
             out.append(Change(table: t.name, pk: pk, column: nil, value: .null, version: Version(hlc: HLC(rawValue: rh), site: site), causalLength: cl))
             // What the writer of the last death had seen of the life it ended: knowledge, not values (see Merge).
             if let tcl = s.optionalInt64(7), case .blob(let bytes) = s.column(8) {

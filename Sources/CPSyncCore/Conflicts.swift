@@ -96,6 +96,12 @@ extension Replica {
     }
 
     /// The current version of one cell, if it has one (callers fold the log first).
+    /// Whether `version` of a cell already lost a recorded conflict (each loss is recorded, and judged, once).
+    func lossRecorded(table: String, pk: String, column: String, version: Version) throws -> Bool {
+        try database.scalar("SELECT EXISTS (SELECT 1 FROM _cp_conflicts WHERE tbl = ? AND pk = ? AND col = ? AND other_hlc = ? AND other_site = ?)",
+                            [.text(table), .text(pk), .text(column), .integer(version.hlc.rawValue), .text(version.site)])?.int64Value == 1
+    }
+
     func cellVersion(_ t: SyncedTable, pk: String, column: String) throws -> Version? {
         guard let i = t.columnIndex[column],
               let row = try database.query("SELECT seq, cells FROM \(t.quotedShadow) WHERE pk = ?", [.text(pk)]).first,

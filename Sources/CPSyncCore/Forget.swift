@@ -51,4 +51,13 @@ extension Replica {
             try database.execute("UPDATE _cp_state SET merging = 0")
         }
     }
+
+    /// Forgets the rows the county kept as conflicts instead of applying them (it names them in its answer to a
+    /// push): this replica's copy holds values the county did not take, and the next pull brings the county's
+    /// version whole, or nothing when the row is no longer in this replica's scope. A row written here again after
+    /// `after` (past what was sent) is kept: that write goes first.
+    public func forgetDisplaced(_ rows: [RowKey], writtenAfter after: Int64) throws {
+        guard !rows.isEmpty else { return }
+        try forget(try rows.filter { try !hasUnsentOwnChanges(table: $0.table, pk: $0.pk, after: after) }.map { ($0.table, $0.pk) })
+    }
 }

@@ -438,6 +438,10 @@ struct RowMerger {
                                 currentValue: Value, incomingWins: Bool) throws -> Conflict? {
         let (wv, wver, ov, over) = incomingWins
             ? (c.value, c.version, currentValue, current) : (currentValue, current, c.value, c.version)
+        // A version that already lost a recorded conflict of this cell is not recorded losing again to a later value
+        // (one an office wrote knowing the winner): the admin judges a loss once, and ordered writes are not
+        // concurrent ones (Protocol §13.2).
+        if try replica.lossRecorded(table: t.name, pk: pk, column: column, version: over) { return nil }
         try db.run("""
             INSERT OR IGNORE INTO _cp_conflicts(tbl, pk, col, winner_value, winner_hlc, winner_site, other_value, other_hlc, other_site, detected_at)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

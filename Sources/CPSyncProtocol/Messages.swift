@@ -324,6 +324,10 @@ public struct PushResponse: WireMessage, Hashable {
     public var conflicts: Int
     /// The server's change sequence after the batch was applied.
     public var serverSeq: Int64
+    /// Rows of the batch the server kept as conflicts instead of applying (the record had left the site's area or
+    /// entered the county's handling before the office learnt it): the office forgets its copy of each, and its next
+    /// pull brings the server's version whole (or nothing, when the row is no longer in its scope). Omitted when empty.
+    public var displaced: [RowKey] = []
 
     public init(batchId: String, applied: Int, alreadyKnown: Int, superseded: Int, conflicts: Int, serverSeq: Int64) {
         self.batchId = batchId
@@ -352,10 +356,22 @@ public struct PushResponse: WireMessage, Hashable {
         w.int(conflicts)
         w.raw(",\"serverSeq\":")
         w.int(serverSeq)
+        if !displaced.isEmpty {
+            w.raw(",\"displaced\":[")
+            for (i, row) in displaced.enumerated() {
+                w.raw(i == 0 ? "{\"table\":" : ",{\"table\":")
+                w.string(row.table)
+                w.raw(",\"pk\":")
+                w.string(row.pk)
+                w.byte(UInt8(ascii: "}"))
+            }
+            w.byte(UInt8(ascii: "]"))
+        }
         w.byte(UInt8(ascii: "}"))
     }
 
-    private static let keys = KeyTable(["batchId", "applied", "alreadyKnown", "superseded", "conflicts", "serverSeq"])
+    private static let keys = KeyTable(["batchId", "applied", "alreadyKnown", "superseded", "conflicts", "serverSeq", "displaced"])
+    private static let rowKeys = KeyTable(["table", "pk"])
     public static func read(from r: inout JSONReader) throws(WireError) -> PushResponse {
         var st = try r.beginObject()
         var m = PushResponse(batchId: "", applied: 0, alreadyKnown: 0, superseded: 0, conflicts: 0, serverSeq: 0)
@@ -367,6 +383,25 @@ public struct PushResponse: WireMessage, Hashable {
             case 3: m.superseded = try r.memberCount("superseded")
             case 4: m.conflicts = try r.memberCount("conflicts")
             case 5: m.serverSeq = try r.memberInt64("serverSeq", in: 0...Int64.max)
+            case 6:
+                m.displaced = try r.member("displaced") { (r: inout JSONReader) throws(WireError) -> [RowKey] in
+                    var rows: [RowKey] = []
+                    try r.beginArray()
+                    while try r.nextElement(rows.count) {
+                        var row = try r.beginObject()
+                        var table = "", pk = ""
+                        while let k = try r.nextKey(&row, rowKeys) {
+                            switch k {
+                            case 0: table = try r.memberString("table")
+                            case 1: pk = try r.memberString("pk")
+                            default: try r.skipValue()
+                            }
+                        }
+                        try r.requireMembers(row, rowKeys, 0b11)
+                        rows.append(RowKey(table: table, pk: pk))
+                    }
+                    return rows
+                }
             default: try r.skipValue()
             }
         }

@@ -84,22 +84,41 @@ public struct SyncService: Sendable {
             metrics.count("cpsync_push_refused_total", labels: ["reason": "clock_skew"])
             throw ErrorBody.clockSkew(site: site, skewMs: ahead - now, maxSkewMs: maxSkewMs)
         }
-        let started = Date()
         // Hashed on another thread while this one merges: the digest is needed only to store the answer, or to check
         // a batch id that comes again.
         let digest = Concurrent { Self.digest(request.changes) }
         defer { _ = digest.wait() }
+        return try apply(request, site: site, now: now, digest: digest, displaced: [])
+    }
+
+    /// Merges a checked push in one transaction and stores its answer. Rows in `displaced` (see `Replica.keepDisplaced`)
+    /// are kept as conflicts and filed again instead of merged; they are found when a first attempt is refused.
+    private func apply(_ request: PushRequest, site: String, now: Int64, digest: Concurrent<String>,
+                       displaced: Set<RowKey>) throws(ErrorBody) -> ([UInt8], Bool) {
+        let started = Date()
         do {
             let (response, replayed, result) = try store.write { r -> ([UInt8], Bool, MergeResult?) in
                 try r.database.transaction {
                     if let bytes = try Self.storedAnswer(for: request, site: site, digest: digest.wait(), in: r.database, naming: "site \(site)") {
+                        // The rows it named are filed again: the office forgets them when it reads this answer, and
+                        // must receive them again whatever it pulled since the first one.
+                        if let first = try? PushResponse.decode(bytes) { for row in first.displaced { try r.refile(table: row.table, pk: row.pk) } }
                         return (bytes, true, nil)
                     }
                     try Self.checkChanges(request.changes, in: r)
                     let owners = try Self.owners(of: request.changes, in: r.database)
-                    let result = try r.merge(request.changes, actingFor: site, checked: true)
+                    let merged = displaced.isEmpty ? request.changes : request.changes.filter { !displaced.contains(RowKey($0)) }
+                    var result = try r.merge(merged, actingFor: site, checked: true)
+                    if !displaced.isEmpty {
+                        let kept = request.changes.filter { displaced.contains(RowKey($0)) }
+                        result.superseded += kept.count
+                        result.conflicts += try r.keepDisplaced(kept) { row in try Self.displacer(of: row, pusher: site, in: r) }
+                        for row in displaced { try r.refile(table: row.table, pk: row.pk) }
+                    }
                     try Self.auditMoves(owners, in: r.database, by: site)
-                    let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
+                    var answer = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence)
+                    answer.displaced = displaced.sorted { ($0.table, $0.pk) < ($1.table, $1.pk) }
+                    let response = answer.encoded()
                     try Self.storeAnswer(response, for: request, site: site, digest: digest.wait(), in: r.database, now: now)
                     return (response, false, result)
                 }
@@ -116,6 +135,16 @@ public struct SyncService: Sendable {
         } catch let e as ErrorBody {
             throw e
         } catch {
+            if AccessRules.violation(in: error) != nil, displaced.isEmpty,
+               let rows = try? refusedRows(request.changes, site: site), !rows.isEmpty {
+                let moved = (try? store.read { r in try rows.filter { try Self.isDisplaced($0, changes: request.changes, site: site, in: r) } }) ?? []
+                if moved.count == rows.count {
+                    return try apply(request, site: site, now: now, digest: digest, displaced: Set(moved.map(\.row)))
+                }
+                let refused = rows.filter { row in !moved.contains { $0.row == row.row } }
+                metrics.count("cpsync_push_refused_total", labels: ["reason": "permission"])
+                throw permissionRefusal(refused, changes: request.changes, site: site)
+            }
             if let refusal = permissionRefusal(error, changes: request.changes, site: site) {
                 metrics.count("cpsync_push_refused_total", labels: ["reason": "permission"])
                 throw refusal
@@ -145,13 +174,62 @@ public struct SyncService: Sendable {
         var body = ErrorBody(code: .forbidden,
                              message: "site \(site) may not write \(table) row '\(key.prefix(80))' (rule \(violation.rule.rawValue)): \(violation.description); nothing was applied",
                              site: site, table: table, column: violation.column, index: index)
-        body.indices = (try? refusedRows(changes, site: site)).flatMap { $0.isEmpty ? nil : $0 }
+        body.indices = (try? refusedRows(changes, site: site)).flatMap { $0.isEmpty ? nil : $0.flatMap(\.indices).sorted() }
         return body
     }
 
-    /// Every row of a push the access rules refuse, as the index of each change of those rows: each row is merged
+    /// The 403 for rows the access rules refuse (found by `refusedRows`): it names the first row and its rule, and
+    /// every change of every such row in `indices`.
+    func permissionRefusal(_ rows: [RefusedRow], changes: [Change], site: String) -> ErrorBody {
+        let first = rows[0]
+        var body = ErrorBody(code: .forbidden,
+                             message: "site \(site) may not write \(first.row.table) row '\(first.row.pk.prefix(80))' (rule \(first.violation.rule.rawValue)): \(first.violation.description); nothing was applied",
+                             site: site, table: first.row.table, column: first.violation.column, index: first.indices.first)
+        body.indices = rows.flatMap(\.indices).sorted()
+        return body
+    }
+
+    /// A row of a push the access rules refused, tried alone: its changes' indices and the rule.
+    struct RefusedRow {
+        let row: RowKey
+        let indices: [Int]
+        let violation: AccessRules.Violation
+    }
+
+    /// Whether a refused row is a write made in good faith before its writer learnt that the record had left its
+    /// area or entered the county's handling: an edit (or a concurrent insert of the same key) of the row's current
+    /// life, refused because of whom the row belongs to now or where its workflow stands. Such writes are kept as
+    /// conflicts (`Replica.keepDisplaced`), never dropped. A revival, a delete, a county-only table or column, a
+    /// move — anything else — stays refused.
+    ///
+    /// Good faith is what the writer's own rules allowed as it saw the record: an edit of a record that was once in its
+    /// area (`AccessRules.everInArea`), or a new record of its own area whose key another site had already used (two
+    /// CSV imports minting one key). A tampered office writing blind into another area's records is still refused.
+    static func isDisplaced(_ refused: RefusedRow, changes: [Change], site: String, in r: Replica) throws -> Bool {
+        let row = refused.row
+        guard refused.violation.rule == .owner || refused.violation.rule == .workflow,
+              let cl = try r.causalLength(table: row.table, pk: row.pk), cl % 2 == 1,
+              try r.database.scalar("SELECT count(*) FROM \"\(row.table)\" WHERE id = ?", [.text(row.pk)])?.int64Value == 1,
+              refused.indices.allSatisfy({ changes[$0].causalLength == cl })
+        else { return false }
+        if refused.indices.contains(where: { changes[$0].column == nil }) {
+            // A concurrent insert of the key: the record it made must name the writer's own area.
+            guard let owner = refused.indices.lazy.map({ changes[$0] }).first(where: { $0.column == "site_id" })?.value.stringValue else { return false }
+            return try SiteScope(site: site, database: r.database).subtree().contains(owner)
+        }
+        return try AccessRules.everInArea(table: row.table, pk: row.pk, site: site, in: r.database)
+    }
+
+    /// The version that displaced a writer of `row`: the newest write by another site of the cells that decide who
+    /// holds and who writes it (its site, its workflow status, its parent); nil when there is none.
+    static func displacer(of row: RowKey, pusher: String, in r: Replica) throws -> Version? {
+        try ["site_id", "status", "proposal_id", "activity_id"].compactMap { try r.version(table: row.table, pk: row.pk, column: $0) }
+            .filter { $0.site != pusher }.max()
+    }
+
+    /// Every row of a push the access rules refuse, with the index of each change of those rows: each row is merged
     /// alone on the site's behalf and rolled back. One answer then names them all, not one per round trip.
-    func refusedRows(_ changes: [Change], site: String) throws -> [Int] {
+    func refusedRows(_ changes: [Change], site: String) throws -> [RefusedRow] {
         struct RollBack: Error {}
         var groups: [RowKey: [Int]] = [:]
         var order: [RowKey] = []
@@ -160,7 +238,7 @@ public struct SyncService: Sendable {
             if groups[k] == nil { order.append(k) }
             groups[k, default: []].append(i)
         }
-        var refused: [Int] = []
+        var refused: [RefusedRow] = []
         try store.write { r in
             for k in order {
                 let indices = groups[k]!
@@ -170,12 +248,13 @@ public struct SyncService: Sendable {
                         throw RollBack()
                     }
                 } catch is RollBack {
-                } catch where AccessRules.violation(in: error) != nil {
-                    refused += indices
+                } catch {
+                    guard let violation = AccessRules.violation(in: error) else { continue }
+                    refused.append(RefusedRow(row: k, indices: indices, violation: violation))
                 }
             }
         }
-        return refused.sorted()
+        return refused
     }
 
 

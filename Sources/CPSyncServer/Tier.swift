@@ -140,7 +140,9 @@ extension Tier {
     public static func withoutExitsOfRowsNotHeld(_ changes: [Change], in replica: Replica) throws -> [Change] {
         var onlyScopeCells: [RowKey: Bool] = [:]
         for c in changes {
-            let exit = c.causalLength % 2 == 1 && c.column.map { TierScope.scopeColumns(of: c.table).contains($0) } ?? false
+            // A row's existence and the knowledge of its last death come with its scope cells (§14.2: so that a
+            // reader sees a new life begin); they say nothing the county needs of a row it never held either.
+            let exit = c.column.map { c.causalLength % 2 == 0 || TierScope.scopeColumns(of: c.table).contains($0) } ?? true
             onlyScopeCells[RowKey(c), default: true] = onlyScopeCells[RowKey(c), default: true] && exit
         }
         var drop: Set<RowKey> = []

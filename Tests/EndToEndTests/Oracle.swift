@@ -88,10 +88,17 @@ final class SyncOracle {
     func note(_ s: String) { notes.append("step \(step): \(s)") }
 
     /// One committed transaction at `writer`: the touched rows before and after (nil: absent), column by column.
-    func recordTransaction(_ writer: Writer, before: [RowRef: [String: Value]?], after: [RowRef: [String: Value]?], heldBack: Bool = false) {
+    /// `replaced`: rows an `INSERT OR REPLACE` ended and began again (a delete and an insert of every cell).
+    func recordTransaction(_ writer: Writer, before: [RowRef: [String: Value]?], after: [RowRef: [String: Value]?], heldBack: Bool = false,
+                           replaced: Set<RowRef> = []) {
         let s = tick()
         for row in Set(before.keys).union(after.keys).sorted() {
-            let b = before[row] ?? nil, a = after[row] ?? nil
+            var b = before[row] ?? nil
+            let a = after[row] ?? nil
+            if replaced.contains(row), b != nil, a != nil {
+                deletesByRow[row, default: []].append(Delete(writer: writer, row: row, step: s))
+                b = nil
+            }
             switch (b, a) {
             case (nil, let a?):
                 for (column, value) in a.sorted(by: { $0.key < $1.key }) {
@@ -263,7 +270,11 @@ final class SyncOracle {
         tally["county conflicts", default: 0] = county.conflicts.values.map(\.count).reduce(0, +)
         for (cell, records) in county.conflicts.sorted(by: { $0.key < $1.key }) {
             // A delete of the row counts as a write of its cells: an edit lost to a concurrent delete is a conflict.
-            let writers = Set((writesByCell[cell] ?? []).map { writes[$0].writer } + (deletesByRow[cell.row] ?? []).map(\.writer))
+            // So does a move: an edit of a record that had left the writer's area (its site, its workflow stage, or
+            // the tree above it) is kept as a conflict with the move.
+            let movers = ["site_id", "status"].flatMap { writesByCell[CellRef(table: cell.table, pk: cell.pk, column: $0)] ?? [] }.map { writes[$0].writer }
+                + writes.filter { $0.cell.table == "sites" && $0.cell.column == "parent_id" }.map(\.writer)
+            let writers = Set((writesByCell[cell] ?? []).map { writes[$0].writer } + (deletesByRow[cell.row] ?? []).map(\.writer) + movers)
             let sites = Set(writers.map(\.site))
             // A reinstalled office is a new replica that knows nothing of what its earlier life wrote: its writes
             // and its earlier life's are as concurrent as two sites' (a value it saved there may lose to its own

@@ -122,6 +122,9 @@ final class OfficeSlot {
     var office: Office
     var nextKey = 0
     var deletedHere: [RowRef] = []
+    /// A pull or sync of this life exited 0: the office knows the site tree, so the rules refuse a forbidden write
+    /// when it is made (before, an office initialised offline is not restricted locally; the county refuses it).
+    var knowsTree = false
     var writer: Writer { Writer(site: site, life: life) }
 
     init(site: String, office: Office, isCounty: Bool, token: String) {
@@ -156,6 +159,14 @@ final class RandomHistory {
 
     /// The county committee's office: a site of kind county.
     static let countyOffice = "xian"
+    /// The community liaison station (社区联络站) under a township; the county's office may re-parent it.
+    static let station = "xiyuan"
+    private var stationParent = ""
+    /// Sites that own records: the townships and the station.
+    private var owners: [String] = []
+    /// Records the county's office moved to another site (委员调动, `INSERT OR REPLACE`), by key: their owner now.
+    private var movedTo: [String: String] = [:]
+    private var moves = 0, reparents = 0, forbiddenTries = 0
     static let sites = ["huashan", "chengguan", "taohe", "baishui", "qinglong", "dongguan"]
     static let words = ["王芳", "李强", "张伟", "刘洋", "陈静", "关于加强农村饮水安全的提案", "科技界", "中国民主同盟", "八届四次会议",
                         "华山镇卫生院", "县教育局", "社情民意", "基本满意"]
@@ -183,10 +194,17 @@ final class RandomHistory {
             }
         }
         for s in sites { slots.append(OfficeSlot(site: s, office: try county.office(s), isCounty: false, token: county.tokens[s]!)) }
+        // The site tree: a community liaison station under the first township, initialised without a pull (as offline):
+        // its first writes are not checked locally, and a forbidden one is refused at its first push.
+        let stationToken = try county.daemon.addSite(Self.station, name: "西苑社区联络站", kind: "station", parent: sites[0])
+        stationParent = sites[0]
+        slots.append(OfficeSlot(site: Self.station, office: try Office.create(Self.station, in: county.ws, daemon: county.daemon, token: stationToken),
+                                isCounty: false, token: stationToken))
         let token = try county.daemon.addSite(Self.countyOffice, name: "县政协机关", kind: "county", parent: "county")
         slots.append(OfficeSlot(site: Self.countyOffice, office: try Office.create(Self.countyOffice, in: county.ws, daemon: county.daemon, token: token),
                                 isCounty: true, token: token))
         townships = sites
+        owners = sites + [Self.station]
 
         let steps = rng.int(in: 80...120)
         let bulkAt = rng.int(in: 3...(steps / 3))
@@ -207,7 +225,8 @@ final class RandomHistory {
             if i == reinstallAt { try reinstall(slot); reinstalled = slot.site; continue }
             if i == fastAt { try fastClock(slot); continue }
             switch rng.int(100) {
-            case 0..<55: try writeTransaction(slot)
+            case 0..<49: try writeTransaction(slot)
+            case 49..<55: try siteTreeAction(slot)
             case 55..<90: try command(slot)
             case 90..<96: try interrupted(slot, crashDaemon: false)
             default: try interrupted(slot, crashDaemon: true)
@@ -217,7 +236,8 @@ final class RandomHistory {
         let (quiet, stuck) = try quiesce()
         summary = "\(officeCount) offices, \(steps) steps, \(stats.transactions) transactions, \(stats.commands) commands "
             + "(\(stats.killed) clients killed, \(stats.crashes) daemon crashes), reinstall: \(reinstalled ?? "none"), "
-            + "fast clock: \(fastSite ?? "none"), \(quiet ? "quiescent" : "still moving after 5 rounds")"
+            + "fast clock: \(fastSite ?? "none"), site tree: \(moves) records moved, \(reparents) re-parentings, \(forbiddenTries) forbidden writes tried, "
+            + "\(quiet ? "quiescent" : "still moving after 5 rounds")"
         return try check(stuck: stuck)
     }
 
@@ -259,8 +279,8 @@ final class RandomHistory {
     /// so offices often edit the same rows.
     private func pickKey(_ table: String, for slot: OfficeSlot, hot: Double) -> String? {
         // The county's office mostly works on one township's rows at a time, so it meets that office's hot rows.
-        let site = slot.isCounty ? (rng.chance(0.7) ? rng.pick(townships) : nil) : slot.site
-        let ids = (keys[table] ?? []).filter { site == nil || $0.owner == site }.map(\.pk)
+        let site = slot.isCounty ? (rng.chance(0.7) ? rng.pick(owners) : nil) : slot.site
+        let ids = (keys[table] ?? []).filter { site == nil || $0.owner == site || movedTo[$0.pk] == site }.map(\.pk)
         guard !ids.isEmpty else { return nil }
         return rng.chance(hot) ? ids[rng.int(min(ids.count, 3))] : rng.pick(ids)
     }
@@ -270,7 +290,7 @@ final class RandomHistory {
     }
 
     /// The site a new row of `slot` belongs to: its own, or any township's for the county's office.
-    private func ownerForNewRow(_ slot: OfficeSlot) -> String { slot.isCounty ? rng.pick(townships) : slot.site }
+    private func ownerForNewRow(_ slot: OfficeSlot) -> String { slot.isCounty ? rng.pick(owners) : slot.site }
 
     private func insertSQL(_ spec: TableSpec, pk: String, site: String, all: Bool, county: Bool) -> (String, [Value]) {
         var names = ["id", "site_id"], values: [Value] = [.text(pk), .text(site)]
@@ -358,6 +378,80 @@ final class RandomHistory {
         say("\(slot.writer): " + described.joined(separator: ", "))
     }
 
+    // MARK: the site tree
+
+    /// What the tree does to records: the county's office transfers a record to another site (委员调动), replaces one
+    /// with another site's (`INSERT OR REPLACE`) or re-parents the station; an office tries a write its site may not
+    /// make (another site's record), which must be refused when it is made — or, before the office first pulled the
+    /// tree (a station initialised offline), refused by the county and held visibly.
+    private func siteTreeAction(_ slot: OfficeSlot) throws {
+        let db = try Database(path: slot.office.db)
+        guard slot.isCounty else { return try forbiddenWrite(slot, db) }
+        let roll = rng.int(100)
+        if roll < 15 {
+            let target = rng.pick(townships.filter { $0 != stationParent })
+            let before = try readRows(db, [RowRef(table: "sites", pk: Self.station)])
+            try db.run("UPDATE sites SET parent_id = ? WHERE id = ?", [.text(target), .text(Self.station)])
+            let after = try readRows(db, [RowRef(table: "sites", pk: Self.station)])
+            if (after.values.first ?? nil)?["parent_id"] == .text(target) { stationParent = target; reparents += 1 }
+            oracle.recordTransaction(slot.writer, before: before, after: after)
+            say("\(slot.writer): re-parented \(Self.station) under \(target)")
+            return
+        }
+        let spec = rng.pick([TableSpec.named("members"), .named("members"), .named("social_reports"), .named("activities"), .named("proposals")])
+        guard let pk = pickKey(spec.name, for: slot, hot: 0.5) else { return }
+        let row = RowRef(table: spec.name, pk: pk)
+        let before = try readRows(db, [row])
+        guard let current = before[row] ?? nil, case .text(let owner) = current["site_id"] ?? .null else { return }
+        let target = rng.pick(owners.filter { $0 != owner })
+        let replace = roll < 45
+        do {
+            if replace {
+                let (sql, values) = insertSQL(spec, pk: pk, site: target, all: false, county: true)
+                try db.run(sql.replacingOccurrences(of: "INSERT INTO", with: "INSERT OR REPLACE INTO"), values)
+            } else {
+                try db.run("UPDATE \"\(spec.name)\" SET site_id = ? WHERE id = ?", [.text(target), .text(pk)])
+            }
+        } catch {
+            writeRefusals.append("invariant 4 (refuse only what is wrong, when the clerk makes it): \(slot.writer) (kind county) was refused moving \(row) to \(target): \(error)")
+            return
+        }
+        let after = try readRows(db, [row])
+        movedTo[pk] = target
+        moves += 1
+        stats.transactions += 1
+        oracle.recordTransaction(slot.writer, before: before, after: after, replaced: replace ? [row] : [])
+        say("\(slot.writer): \(replace ? "replaced" : "moved") \(row) from \(owner) to \(target)")
+    }
+
+    /// A township or the station writes a record of a site outside its area.
+    private func forbiddenWrite(_ slot: OfficeSlot, _ db: Database) throws {
+        let area: Set<String> = slot.site == stationParent ? [slot.site, Self.station] : [slot.site]
+        let others = owners.filter { !area.contains($0) }
+        guard !others.isEmpty else { return }
+        forbiddenTries += 1
+        let row = RowRef(table: "members", pk: "m-forbidden-\(slot.site)-\(slot.life)-\(forbiddenTries)")
+        let before = try readRows(db, [row])
+        do {
+            try db.run("INSERT INTO members(id, name, site_id) VALUES (?, ?, ?)", [.text(row.pk), .text("越权委员"), .text(rng.pick(others))])
+        } catch {
+            say("\(slot.writer): refused at write time as it should be: \(row)")
+            return
+        }
+        if slot.knowsTree {
+            writeRefusals.append("invariant 4 (refuse what the county will refuse when it is made): \(slot.writer) knows the site tree, yet its write of another site's \(row) was accepted")
+        }
+        // Not checked locally yet (the office has not pulled the tree): the county refuses it; it must stay listed.
+        let after = try readRows(db, [row])
+        expectedHeld.append((slot, row))
+        oracle.excuseHeld(row)
+        oracle.recordTransaction(slot.writer, before: before, after: after, heldBack: true)
+        say("\(slot.writer): wrote another site's \(row) before knowing the tree (the county must refuse it)")
+    }
+
+    /// Rows the county must refuse and their offices must list as held, until the history ends.
+    private var expectedHeld: [(slot: OfficeSlot, row: RowRef)] = []
+
     /// Enough rows with every column set that a default-size pull spans pages (2,000 changes a page).
     private func bulkImport(_ slot: OfficeSlot) throws {
         let db = try Database(path: slot.office.db)
@@ -393,6 +487,7 @@ final class RandomHistory {
         let index = oracle.commandStarted(slot.writer, verb, detail: detail)
         let r = try slot.office.cpsync(args)
         stats.commands += 1
+        if verb != .push && r.ok { slot.knowsTree = true }
         let outcome = r.ok ? "exit 0" : "exit \(r.status): \(brief(r.stderr))"
         oracle.commandFinished(index, outcome: outcome, succeeded: r.ok)
         say("\(slot.writer): cpsync \(args.joined(separator: " ")) → \(outcome)")
@@ -441,6 +536,7 @@ final class RandomHistory {
         oracle.reinstalled(slot.writer)
         slot.life += 1
         slot.deletedHere = []
+        slot.knowsTree = false
         slot.office = try Office.create(slot.site, in: county.ws, daemon: county.daemon, token: slot.token)
         say("\(slot.writer): replica deleted, `cpsync init` again")
     }
@@ -504,6 +600,7 @@ final class RandomHistory {
                 let r = try slot.office.cpsync(["sync", "--json"])
                 stats.commands += 1
                 oracle.commandFinished(index, outcome: r.ok ? "exit 0" : "exit \(r.status): \(brief(r.stderr))", succeeded: r.ok)
+                if r.ok || r.status == 65 { slot.knowsTree = true }
                 if r.ok {
                     if number("pulled", in: r.stdout) != 0 || number("pushed", in: r.stdout) != 0 { moved = true }
                 } else if r.status == 65, try setAsideVisiblyForAKeyCollision(slot) {
@@ -532,7 +629,7 @@ final class RandomHistory {
             let table = String(e.prefix { $0 != "\"" })
             guard let r = e.range(of: "\"pk\":\"") else { return false }
             let pk = String(e[r.upperBound...].prefix { $0 != "\"" })
-            guard pk.contains("shared"), e.contains("\"code\":\"forbidden\"") else { return false }
+            guard pk.contains("shared") || pk.contains("forbidden"), e.contains("\"code\":\"forbidden\"") else { return false }
             rows.append(RowRef(table: table, pk: pk))
         }
         for row in rows { oracle.excuseHeld(row) }
@@ -564,6 +661,16 @@ final class RandomHistory {
             if ok != .text("ok") { violations.append("\(path): integrity_check says \(ok.map(show) ?? "nothing")") }
         }
         let view = try SyncOracle.CountyView(path: county.serverDB, tables: comparedTables)
+        for (slot, row) in expectedHeld where slot.life == slot.writer.life {
+            if view.rows[row] != nil {
+                violations.append("permissions: \(row), another site's record written by \(slot.writer), reached the county")
+            }
+            let listed = try Database(path: slot.office.db).scalar("SELECT count(*) FROM _cp_held WHERE tbl = ? AND pk = ?", [.text(row.table), .text(row.pk)])
+            let there = try Database(path: slot.office.db).scalar("SELECT count(*) FROM members WHERE id = ?", [.text(row.pk)])
+            if there == .integer(1) && listed != .integer(1) {
+                violations.append("invariant 4 (a held change stays listed until a person acts): \(row), refused by the county, is at \(slot.writer) but not listed as held")
+            }
+        }
         violations += oracle.checkNothingLost(view)
         // Rows entered with a fast clock may be held back by the daemon, but never dropped: they stay at their office.
         if let fastSite, let slot = slots.first(where: { $0.site == fastSite }) {
