@@ -12,6 +12,8 @@ public enum CPPCCError: ExitCodeProviding, Sendable, Equatable {
     case csv(file: String, line: Int, reason: String)
     case schemaNotInstalled
     case schemaTooNew(replica: Int, known: Int)
+    /// A report asked of an office for a site outside its own area, where it holds only part of the data.
+    case outsideOfficeArea(site: String, office: String)
 
     public var exitCode: ExitCode { .dataError }
 
@@ -35,6 +37,9 @@ public enum CPPCCError: ExitCodeProviding, Sendable, Equatable {
                       zh: "\(file)：第 \(line) 行：\(reason)；未导入任何数据")
         case .schemaNotInstalled:
             L10n.pick(en: "this replica has no CPPCC tables yet", zh: "此副本尚未安装政协数据表")
+        case .outsideOfficeArea(let site, let office):
+            L10n.pick(en: "this office (\(office)) holds complete records only of its own area, so a report on \(site) would be wrong; make that report at the county office, or give --site a site of this office's area",
+                      zh: "本办公室（\(office)）只保存本辖区的完整数据，统计 \(site) 会得出错误的数字；请在县政协办公室生成该站点的统计，或用 --site 指定本辖区内的站点")
         case .schemaTooNew(let r, let k):
             L10n.pick(en: "this replica uses schema v\(r) but this cpsync knows only up to v\(k); upgrade cpsync to schema v\(r)",
                       zh: "此副本使用数据结构 v\(r)，本版 cpsync 仅支持到 v\(k)；请把 cpsync 升级到支持 v\(r) 的版本")

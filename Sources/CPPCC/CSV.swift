@@ -4,6 +4,17 @@ import Foundation
 
 /// RFC 4180 CSV as Excel reads and writes it: UTF-8 with a byte-order mark, CRLF line ends, fields quoted when they
 /// hold a comma, a quote or a line break (quotes doubled).
+///
+/// Every CSV the tools write (`cpsync export`, `cpsync report --format csv`) goes through `write`, which also makes
+/// each cell open in a spreadsheet (Excel, WPS, LibreOffice) as the text it is (`spreadsheetCell`):
+/// - **number codes stay text**: a cell of digits and the separators people write (`0937-1234567`,
+///   `+86 138 0000 0000`, `13800000001`, `007`, 案号 `2026-001`) is written as the text formula `="…"`, the usual
+///   idiom Excel and WPS read as a text cell, so leading zeros, long numbers (no `1.38E+10`, no rounding after 15
+///   digits) and codes that look like dates survive opening and saving again. Plain counts, years and decimals
+///   (`7`, `2026`, `57.1`) and ISO dates stay numbers and dates;
+/// - **no formula runs** (CSV injection, OWASP; ASVS 1.2.10): any other cell beginning with `=`, `+`, `-`, `@`,
+///   a tab or a carriage return gets a leading apostrophe (`'=1+1`), so it is shown as text.
+/// `value` undoes both when a file is imported again (and `parse` reads the unquoted `="…"` other programs write).
 public enum CSV {
     /// One record and the physical line (1-based) it starts on, for error messages.
     public struct Record: Sendable, Equatable {
@@ -46,6 +57,9 @@ public enum CSV {
                 continue
             }
             switch c {
+            case "=" where atFieldStart && i < scalars.count && scalars[i] == "\"":
+                // `="0937"` unquoted, as other programs write Excel's text idiom: the quoted text is the cell.
+                continue
             case "\"":
                 guard atFieldStart else {
                     throw SyntaxError(line: line, reason: L10n.pick(en: "a quote inside an unquoted field (quote the whole field and double the quote)",
@@ -81,9 +95,51 @@ public enum CSV {
         return records
     }
 
-    /// Writes rows; `bom` prefixes the UTF-8 byte-order mark Excel needs to read Chinese correctly.
+    /// Writes rows; `bom` prefixes the UTF-8 byte-order mark Excel needs to read Chinese correctly. Each cell is made
+    /// safe for a spreadsheet first (`spreadsheetCell`): the one CSV writer of every export.
     public static func write(_ rows: [[String]], bom: Bool = true) -> String {
-        (bom ? "\u{FEFF}" : "") + rows.map { $0.map(quote).joined(separator: ",") + "\r\n" }.joined()
+        (bom ? "\u{FEFF}" : "") + rows.map { $0.map { quote(spreadsheetCell($0)) }.joined(separator: ",") + "\r\n" }.joined()
+    }
+
+    /// The first characters that make a spreadsheet read a cell as a formula (OWASP CSV injection).
+    static let formulaStarts: Set<Unicode.Scalar> = ["=", "+", "-", "@", "\t", "\r"]
+
+    /// What a cell is written as so that a spreadsheet shows `text` and runs nothing (see the type's notes):
+    /// `="0937-1234567"` for a number code, `'=…` for a cell that would start a formula, else `text` itself.
+    public static func spreadsheetCell(_ text: String) -> String {
+        if isNumberCode(text) { return "=\"" + text + "\"" }
+        if let first = text.unicodeScalars.first, formulaStarts.contains(first) { return "'" + text }
+        return text
+    }
+
+    /// The cell as it was before `spreadsheetCell`: `="…"` unwrapped, the apostrophe before a formula character dropped.
+    public static func value(_ cell: String) -> String {
+        let s = cell.unicodeScalars
+        if s.count >= 3, cell.hasPrefix("=\""), cell.hasSuffix("\""), !s.dropFirst(2).dropLast().contains("\"") {
+            return String(String.UnicodeScalarView(s.dropFirst(2).dropLast()))
+        }
+        if s.count >= 2, s.first == "'", formulaStarts.contains(s[s.index(after: s.startIndex)]) { return String(String.UnicodeScalarView(s.dropFirst())) }
+        return cell
+    }
+
+    /// Digits with the separators of phone numbers and codes, which a spreadsheet would turn into a number or a date
+    /// (losing leading zeros, digits after the 15th, or the code itself) — but not a plain count, year or decimal
+    /// without leading zeros (at most six digits before the point) nor an ISO date, which are meant as such.
+    static func isNumberCode(_ text: String) -> Bool {
+        let separators: Set<Unicode.Scalar> = [" ", "+", "-", "(", ")", "/", ".", "（", "）"]
+        var digits = 0, dots = 0, others = 0
+        for c in text.unicodeScalars {
+            if ("0"..."9").contains(c) { digits += 1 } else if c == "." { dots += 1 } else if separators.contains(c) { others += 1 } else { return false }
+        }
+        guard digits > 0 else { return false }
+        let u = Array(text.utf8)
+        if others == 0 && dots <= 1 && u.first != UInt8(ascii: ".") && u.last != UInt8(ascii: ".") {
+            let whole = u.prefix { $0 != UInt8(ascii: ".") }
+            let plain = whole.count <= 6 && (whole.count == 1 || whole.first != UInt8(ascii: "0"))
+            if plain { return false }
+        }
+        if u.count == 10 && others == 2 && dots == 0 && u[4] == UInt8(ascii: "-") && u[7] == UInt8(ascii: "-") { return false }
+        return true
     }
 
     static func quote(_ field: String) -> String {
@@ -112,10 +168,11 @@ public enum CSVTable: String, CaseIterable, Sendable {
             Column(key: "sector", chinese: "界别", aliases: []),
             Column(key: "party", chinese: "党派", aliases: ["政治面貌"]),
             Column(key: "term", chinese: "届别", aliases: ["届次", "届"]),
-            Column(key: "site_id", chinese: "站点", aliases: ["所属站点", "site"]),
-            Column(key: "phone", chinese: "电话", aliases: ["联系电话", "手机"]),
+            Column(key: "site", chinese: "站点", aliases: ["所属站点", "站点名称"]),
+            Column(key: "phone", chinese: "电话", aliases: ["联系电话", "手机", "手机号码"]),
             Column(key: "employer", chinese: "工作单位", aliases: ["单位"]),
             Column(key: "position", chinese: "职务", aliases: []),
+            Column(key: "site_id", chinese: "站点编号", aliases: ["站点ID"]),
         ]
         case .proposals: [
             Column(key: "id", chinese: "编号", aliases: ["ID"]),
@@ -127,7 +184,7 @@ public enum CSVTable: String, CaseIterable, Sendable {
             Column(key: "proposer_id", chinese: "提案人编号", aliases: []),
             Column(key: "proposer", chinese: "第一提案人", aliases: ["提案人"]),
             Column(key: "cosigners", chinese: "联名委员", aliases: ["附议人"]),
-            Column(key: "site_id", chinese: "站点", aliases: ["所属站点", "site"]),
+            Column(key: "site", chinese: "站点", aliases: ["所属站点", "站点名称"]),
             Column(key: "submitted_on", chinese: "提交日期", aliases: []),
             Column(key: "status", chinese: "状态", aliases: ["办理状态"]),
             Column(key: "merged_into", chinese: "并入提案", aliases: []),
@@ -137,6 +194,8 @@ public enum CSVTable: String, CaseIterable, Sendable {
             Column(key: "supervisor", chinese: "督办领导", aliases: ["督办"]),
             Column(key: "filed_on", chinese: "立案日期", aliases: []),
             Column(key: "closed_on", chinese: "办结日期", aliases: []),
+            Column(key: "cosigner_ids", chinese: "联名委员编号", aliases: []),
+            Column(key: "site_id", chinese: "站点编号", aliases: ["站点ID"]),
         ]
         }
     }
@@ -153,28 +212,42 @@ public enum CSVTable: String, CaseIterable, Sendable {
 extension Office {
     /// Exports members or proposals as CSV (Chinese headers unless `englishHeaders`). With Chinese headers under a
     /// zh_* locale, the coded values are Chinese too (状态 已立案, 转为 社情民意, 重点提案 是/否); import reads both.
+    /// People and places are named as people read them: 站点 is the site's name, 第一提案人 and 联名委员 the members'
+    /// names (a member this office does not hold: `outsideMemberLabel`), 并入提案 the target's 案号; the ids follow
+    /// in their own columns (编号, 提案人编号, 联名委员编号, 站点编号) so that the file imports back exactly.
     public func exportCSV(_ table: CSVTable, englishHeaders: Bool = false) throws -> String {
         let cols = table.columns
         let zh = !englishHeaders && L10n.isChinese
         var rows = [cols.map { englishHeaders ? $0.key : $0.chinese }]
+        let sites = try siteNames()
         switch table {
         case .members:
             for m in try members(MemberFilter(), countyOrder: false) {
-                rows.append([m.id, m.name, m.gender, m.sector, m.party, m.term, m.siteID ?? "", m.phone, m.employer, m.position])
+                rows.append([m.id, m.name, m.gender, m.sector, m.party, m.term, Listing.site(m.siteID, sites), m.phone, m.employer, m.position, m.siteID ?? ""])
             }
         case .proposals:
-            let names = Dictionary(try members().map { ($0.id, $0.name) }, uniquingKeysWith: { a, _ in a })
+            let names = try memberNames()
+            func name(_ id: String) -> String { names[id].flatMap { $0.isEmpty ? nil : $0 } ?? Office.outsideMemberLabel }
+            let numbers = Dictionary(try db.query("SELECT id, number FROM proposals").map { ($0[0].str, $0[1].str) }, uniquingKeysWith: { a, _ in a })
             for p in try proposals() {
                 let cos = try db.query("SELECT member_id FROM proposal_cosigners WHERE proposal_id = ? ORDER BY member_id", [.text(p.id)]).map { $0[0].str }
                 rows.append([p.id, p.number, p.session, String(p.year), p.title, p.body, p.proposerID ?? "",
-                             p.proposerID.flatMap { names[$0] } ?? "", cos.joined(separator: ";"), p.siteID ?? "",
-                             p.submittedOn ?? "", zh ? p.status.chinese : p.status.rawValue, p.mergedInto ?? "",
+                             p.proposerID.map(name) ?? "", cos.map(name).joined(separator: "、"), Listing.site(p.siteID, sites),
+                             p.submittedOn ?? "", zh ? p.status.chinese : p.status.rawValue,
+                             p.mergedInto.map { numbers[$0].flatMap { $0.isEmpty ? nil : $0 } ?? $0 } ?? "",
                              p.convertedTo.map { c in zh ? ConversionTarget(rawValue: c)?.chinese ?? c : c } ?? "", p.reviewNote,
-                             zh ? (p.isKey ? "是" : "否") : (p.isKey ? "1" : "0"), p.supervisor, p.filedOn ?? "", p.closedOn ?? ""])
+                             zh ? (p.isKey ? "是" : "否") : (p.isKey ? "1" : "0"), p.supervisor, p.filedOn ?? "", p.closedOn ?? "",
+                             cos.joined(separator: ";"), p.siteID ?? ""])
             }
         }
         return CSV.write(rows)
     }
+
+    /// How a member this office does not hold is named (another office's member: its personal data stays there).
+    public static var outsideMemberLabel: String { L10n.pick(en: "(a member of another office)", zh: "（其他站点委员）") }
+
+    /// Whether `name` is the label of a member this office does not hold, in either language.
+    static func isOutsideMemberLabel(_ name: String) -> Bool { name == "（其他站点委员）" || name == "(a member of another office)" }
 
     /// Imports a CSV file of members or proposals in one transaction. Each row is matched to a record already in the
     /// database (see `CSVImportSummary.matching`): a matched record is updated (or left unchanged when the row says
@@ -209,13 +282,8 @@ extension Office {
             var mergeTargets: [(line: Int, id: String, target: String)] = []
             // The natural key of every row so far, to warn about the same member or proposal twice in the file.
             var seen: [String: Int] = [:]
-            // Members by name and phone, read once (the table has no index on them) and kept up to date as rows add.
-            var byNaturalKey: [String: [String]] = [:]
-            if table == .members {
-                for r in try db.query("SELECT name, phone, id FROM members ORDER BY id") {
-                    byNaturalKey[Self.memberKey(r[0].str, r[1].str), default: []].append(r[2].str)
-                }
-            }
+            // The live members, read once (the table has no index on names) and kept up to date as rows add.
+            var roster = table == .members ? try MemberRoster(self) : MemberRoster()
             for record in records.dropFirst() {
                 if record.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
                 if record.fields.count > keys.count {
@@ -223,10 +291,10 @@ extension Office {
                         en: "\(record.fields.count) fields but the header has \(keys.count)", zh: "有 \(record.fields.count) 个字段，但表头只有 \(keys.count) 列"))
                 }
                 var row: [String: String] = [:]
-                for (k, v) in zip(keys, record.fields) { if let k { row[k] = v.trimmingCharacters(in: .whitespaces) } }
+                for (k, v) in zip(keys, record.fields) { if let k { row[k] = CSV.value(v).trimmingCharacters(in: .whitespaces) } }
                 do {
                     switch table {
-                    case .members: try importMember(row, line: record.line, seen: &seen, index: &byNaturalKey, into: &summary)
+                    case .members: try importMember(row, line: record.line, seen: &seen, roster: &roster, into: &summary)
                     case .proposals:
                         if let m = try importProposal(row, line: record.line, seen: &seen, into: &summary) { mergeTargets.append((record.line, m.id, m.target)) }
                     }
@@ -244,13 +312,17 @@ extension Office {
             }
             for m in mergeTargets {
                 let key = try proposal(m.id).displayKey
-                if m.target == m.id { throw CPPCCError.csv(file: fileName, line: m.line, reason: WorkflowError.mergeIntoItself(key).description) }
-                if try db.scalar("SELECT count(*) FROM proposals WHERE id = ?", [.text(m.target)])?.int64Value == 0 {
+                // 并入提案 is the target's id or its 案号 (what the export writes).
+                let target: String
+                do { target = try resolveID(m.target, in: .proposals) } catch CPPCCError.notFound {
                     throw CPPCCError.csv(file: fileName, line: m.line, reason: WorkflowError.mergeTargetMissing(key, m.target).description)
+                } catch let e as CPPCCError {
+                    throw CPPCCError.csv(file: fileName, line: m.line, reason: e.description)
                 }
+                if target == m.id { throw CPPCCError.csv(file: fileName, line: m.line, reason: WorkflowError.mergeIntoItself(key).description) }
                 let before = try db.scalar("SELECT merged_into FROM proposals WHERE id = ?", [.text(m.id)])?.stringValue
-                try db.run("UPDATE proposals SET merged_into = ? WHERE id = ?", [.text(m.target), .text(m.id)])
-                if before != m.target { summary.markUpdated(line: m.line) }
+                try db.run("UPDATE proposals SET merged_into = ? WHERE id = ?", [.text(target), .text(m.id)])
+                if before != target { summary.markUpdated(line: m.line) }
             }
             return summary
         }
@@ -268,15 +340,29 @@ extension Office {
         return rows
     }
 
-    /// The natural key of a member when a row has no id: name and phone.
+    /// The natural key of a member in a file: name and phone.
     static func memberKey(_ name: String, _ phone: String) -> String { "\(name)\u{1F}\(phone)" }
 
-    private func importMember(_ row: [String: String], line: Int, seen: inout [String: Int], index: inout [String: [String]],
+    /// The site a row names: its 站点 cell (a site's name or id) when the file has one, else its 站点编号; nil when
+    /// neither is given. A 站点 cell naming no known site falls back to the 站点编号 when there is one (so does a
+    /// new office before its first pull brought the site tree).
+    func importedSite(_ row: [String: String]) throws -> String? {
+        let id = row["site_id"].flatMap { $0.isEmpty ? nil : $0 }
+        guard let key = row["site"], !key.isEmpty else { return id }
+        if try db.scalar("SELECT count(*) FROM sites")?.int64Value == 0 { return id ?? key }
+        do { return try resolveID(key, in: .sites) } catch CPPCCError.notFound where id != nil { return id }
+    }
+
+    /// Imports one member row. Which member it is (see `CSVImportSummary`): the 编号 when the row has one; else the
+    /// live member with the same name and phone; else the one live member of that name at the row's site (at any
+    /// site this office holds when the row names none), so a changed phone updates the member instead of adding a
+    /// second one. Two or more members it could be: the row is skipped and listed, never guessed.
+    private func importMember(_ row: [String: String], line: Int, seen: inout [String: Int], roster: inout MemberRoster,
                               into summary: inout CSVImportSummary) throws {
-        func membersNamed(_ name: String, phone: String) -> [String] { index[Self.memberKey(name, phone)] ?? [] }
         func v(_ k: String) -> String { row[k] ?? "" }
+        let site = try importedSite(row)
         var m = Member(name: v("name"), gender: v("gender"), sector: v("sector"), party: v("party"), term: v("term"),
-                       siteID: v("site_id").isEmpty ? nil : v("site_id"), phone: v("phone"), employer: v("employer"), position: v("position"))
+                       siteID: site, phone: v("phone"), employer: v("employer"), position: v("position"))
         let label = m.phone.isEmpty ? m.name : "\(m.name) (\(m.phone))"
         let natural = Self.memberKey(m.name, m.phone)
         if let earlier = seen[natural] {
@@ -285,23 +371,62 @@ extension Office {
                 zh: "第 \(line) 行：\(label) 与第 \(earlier) 行姓名和电话相同，按同一委员处理，保留第 \(line) 行的内容"))
         }
         seen[natural] = line
+        let sites = roster.siteNames
+        func describe(_ ids: [String]) -> String {
+            ids.map { id in
+                let x = roster.members[id]!
+                let place = Listing.site(x.site, sites)
+                return L10n.pick(en: "\(id.prefix(Office.shortIDLength)) \(place)" + (x.phone.isEmpty ? "" : " phone \(x.phone)"),
+                                 zh: "\(id.prefix(Office.shortIDLength)) \(place)" + (x.phone.isEmpty ? "" : " 电话 \(x.phone)"))
+            }.joined(separator: L10n.pick(en: "; ", zh: "；"))
+        }
         var existing: String?
         if !v("id").isEmpty {
             m.id = v("id")
             if try db.scalar("SELECT count(*) FROM members WHERE id = ?", [.text(m.id)])?.int64Value != 0 { existing = m.id }
-            let twins = membersNamed(m.name, phone: m.phone).filter { $0 != m.id }
+            let twins = m.phone.isEmpty ? [] : roster.named(m.name, phone: m.phone).filter { $0 != m.id }
             if !twins.isEmpty {
                 summary.warnings.append(L10n.pick(
                     en: "line \(line): \(label) has the same name and phone as member \(twins.joined(separator: ", ")) already in the database (a duplicate? void one with `cpsync member void`)",
                     zh: "第 \(line) 行：\(label) 与数据库中已有的委员 \(twins.joined(separator: "、")) 姓名和电话相同（是否重复？可用 `cpsync member void` 作废其一）"))
             }
         } else if !m.name.isEmpty {
-            let twins = membersNamed(m.name, phone: m.phone)
-            existing = twins.first
-            if twins.count > 1 {
-                summary.warnings.append(L10n.pick(
-                    en: "line \(line): \(twins.count) members named \(label) are already in the database (\(twins.joined(separator: ", "))); the row updated \(twins[0])",
-                    zh: "第 \(line) 行：数据库中已有 \(twins.count) 位姓名和电话都是 \(label) 的委员（\(twins.joined(separator: "、"))），本行更新了 \(twins[0])"))
+            let samePhone = m.phone.isEmpty ? [] : roster.named(m.name, phone: m.phone)
+            let sameName = roster.named(m.name, site: site)
+            if samePhone.count == 1 {
+                existing = samePhone[0]
+            } else if samePhone.count > 1 {
+                summary.skip(line: line, label: label, reason: L10n.pick(
+                    en: "\(samePhone.count) members named \(m.name) have this phone (\(describe(samePhone))), probably entered twice; the line was not imported: void the extra one with `cpsync member void`, or give the member's id in an 编号 column",
+                    zh: "有 \(samePhone.count) 位委员姓名和电话都相同（\(describe(samePhone))），可能重复登记；本行未导入：请用 `cpsync member void` 作废多余的一位，或在文件中加“编号”列填写其编号"))
+                return
+            } else if sameName.count > 1 {
+                let whereText = site.map { Listing.site($0, sites) }
+                summary.skip(line: line, label: label, reason: L10n.pick(
+                    en: "\(sameName.count) members are named \(m.name)\(whereText.map { " at \($0)" } ?? "") (\(describe(sameName))) and the phone fits none; the line was not imported (which one is not guessed): give the member's id in an 编号 column (`cpsync export members` writes it), or correct the phone",
+                    zh: "\(whereText ?? "本办公室")有 \(sameName.count) 位名叫 \(m.name) 的委员（\(describe(sameName))），电话与其中任何一位都不符，无法确定是哪一位；本行未导入：请在文件中加“编号”列填写其编号（`cpsync export members` 导出的文件带有此列），或改正电话"))
+                return
+            } else if let only = sameName.first {
+                if let claim = roster.claimed[only], claim.natural != natural {
+                    // An earlier line of this file is that member, with another phone: this line is another person.
+                    summary.warnings.append(L10n.pick(
+                        en: "line \(line): \(label) has the name of line \(claim.line) but another phone: added as another member; if it is the same person, keep one of the two lines (and void the extra member with `cpsync member void`)",
+                        zh: "第 \(line) 行：\(label) 与第 \(claim.line) 行同名但电话不同，已作为另一位委员新增；如为同一人，请只保留其中一行（并用 `cpsync member void` 作废多余的委员）"))
+                } else {
+                    existing = only
+                }
+            } else {
+                // Nobody of that name here: added. Say so when the name is at another site or among voided members.
+                let elsewhere = site == nil ? [] : roster.named(m.name, site: nil)
+                if !elsewhere.isEmpty {
+                    summary.warnings.append(L10n.pick(
+                        en: "line \(line): \(label) was added at \(Listing.site(site, sites)); a member of that name is at another site (\(describe(elsewhere))): if it is the same person, give the member's id in an 编号 column instead",
+                        zh: "第 \(line) 行：\(label) 已在 \(Listing.site(site, sites)) 新增；其他站点已有同名委员（\(describe(elsewhere))）：如为同一人，请改为在“编号”列填写其编号"))
+                } else if try db.scalar("SELECT count(*) FROM members WHERE name = ? AND \(Office.voidCondition(voidedOnly: true))", [.text(m.name)])?.int64Value != 0 {
+                    summary.warnings.append(L10n.pick(
+                        en: "line \(line): \(label) was added; a voided member has the same name (if it is the same person, ask the county to restore that record and void this one)",
+                        zh: "第 \(line) 行：\(label) 已新增；有一位已作废的委员与其同名（如为同一人，请县政协恢复原记录并作废本条）"))
+                }
             }
         }
         if let existing {
@@ -320,14 +445,29 @@ extension Office {
             if row["position"] == nil { m.position = old.position }
             let before = try snapshot(.members, existing)
             try updateMember(m)
-            summary.record(line: line, label: label, id: existing, changed: try snapshot(.members, existing) != before)
             let saved = try member(existing)
-            index[Self.memberKey(old.name, old.phone)]?.removeAll { $0 == existing }
-            index[Self.memberKey(saved.name, saved.phone), default: []].append(existing)
+            summary.record(line: line, label: label, id: existing, changed: try snapshot(.members, existing) != before,
+                           changes: Self.memberChanges(old, saved, sites: sites))
+            roster.save(saved, line: line, natural: natural)
         } else {
             let added = try addMember(m)
             summary.recordAdded(line: line, label: label, id: added.id)
-            index[Self.memberKey(added.name, added.phone), default: []].append(added.id)
+            roster.save(added, line: line, natural: natural)
+        }
+    }
+
+    /// "电话：13800000001 → 13900000002" for every field an update changed, as the summary lists them.
+    static func memberChanges(_ old: Member, _ new: Member, sites: [String: String]) -> [String] {
+        let fields: [(String, (Member) -> String)] = [
+            ("name", \.name), ("gender", \.gender), ("sector", \.sector), ("party", \.party), ("term", \.term),
+            ("site", { Listing.site($0.siteID, sites) }), ("phone", \.phone), ("employer", \.employer), ("position", \.position),
+        ]
+        let empty = L10n.pick(en: "(empty)", zh: "（空）")
+        return fields.compactMap { key, get in
+            let a = get(old), b = get(new)
+            guard a != b, let column = CSVTable.members.columns.first(where: { $0.key == key }) else { return nil }
+            return L10n.pick(en: "\(key): \(a.isEmpty ? empty : a) → \(b.isEmpty ? empty : b)",
+                             zh: "\(column.chinese)：\(a.isEmpty ? empty : a) → \(b.isEmpty ? empty : b)")
         }
     }
 
@@ -335,7 +475,7 @@ extension Office {
     private func importProposal(_ row: [String: String], line: Int, seen: inout [String: Int], into summary: inout CSVImportSummary) throws -> (id: String, target: String)? {
         func v(_ k: String) -> String? { row[k].flatMap { $0.isEmpty ? nil : $0 } }
         var proposer = v("proposer_id")
-        if proposer == nil, let name = v("proposer") { proposer = try member(name).id }
+        if proposer == nil, let name = v("proposer"), !Self.isOutsideMemberLabel(name) { proposer = try member(name).id }
         // Which record the row is: its id, else its 案号, else its title and proposer.
         var existing: Proposal?
         if let id = v("id") {
@@ -373,12 +513,19 @@ extension Office {
             converted = t.rawValue
         }
         var p = Proposal(number: v("number") ?? "", session: v("session") ?? "", year: year, title: v("title") ?? "",
-                         body: row["body"] ?? "", proposerID: proposer, siteID: v("site_id"), submittedOn: submitted,
+                         body: row["body"] ?? "", proposerID: proposer, siteID: try importedSite(row), submittedOn: submitted,
                          status: status, mergedInto: nil, convertedTo: converted, reviewNote: v("review_note") ?? "",
                          isKey: isKey, supervisor: v("supervisor") ?? "",
                          filedOn: try Office.date(v("filed_on"), field: "filed_on"), closedOn: try Office.date(v("closed_on"), field: "closed_on"))
         if let id = v("id") { p.id = id }
-        let cosigners = (v("cosigners") ?? "").split(whereSeparator: { ";；、,，".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        // Co-signers: by their ids (联名委员编号) when the file has them, and by name (联名委员) for every name that is
+        // not already one of those members (a name added by hand in Excel); another office's member is only an id.
+        func list(_ k: String) -> [String] {
+            (v(k) ?? "").split(whereSeparator: { ";；、,，".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        }
+        let cosignerIDs = list("cosigner_ids")
+        let knownNames = Set(try cosignerIDs.compactMap { try db.scalar("SELECT name FROM members WHERE id = ?", [.text($0)])?.stringValue })
+        let cosigners = cosignerIDs + list("cosigners").filter { !Self.isOutsideMemberLabel($0) && !knownNames.contains($0) }
         if status == .merged && v("merged_into") == nil && existing?.mergedInto == nil { throw CPPCCError.missingValue(field: L10n.pick(en: "merged into", zh: "并入提案")) }
         if let existing {
             p.id = existing.id
@@ -414,22 +561,87 @@ extension Office {
     }
 }
 
+/// The live (not voided) members an import matches its rows against, by name, kept up to date as rows add and
+/// update members, and which line of the file took each member.
+struct MemberRoster {
+    struct Entry {
+        var name: String
+        var phone: String
+        var site: String?
+    }
+
+    var members: [String: Entry] = [:]
+    /// Site names by id, for the messages.
+    var siteNames: [String: String] = [:]
+    private var byName: [String: Set<String>] = [:]
+    /// Member id → the line of the file that matched or added it, and that line's name and phone (`memberKey`).
+    var claimed: [String: (line: Int, natural: String)] = [:]
+
+    init() {}
+
+    init(_ office: Office) throws {
+        siteNames = try office.siteNames()
+        for r in try office.db.query("SELECT id, name, phone, site_id FROM members WHERE \(Office.voidCondition(voidedOnly: false))") {
+            put(r[0].str, Entry(name: r[1].str, phone: r[2].str, site: r[3].opt))
+        }
+    }
+
+    private mutating func put(_ id: String, _ e: Entry) {
+        if let old = members[id] { byName[old.name]?.remove(id) }
+        members[id] = e
+        byName[e.name, default: []].insert(id)
+    }
+
+    /// The members named `name` with this phone, in id order.
+    func named(_ name: String, phone: String) -> [String] { (byName[name] ?? []).filter { members[$0]?.phone == phone }.sorted() }
+
+    /// The members named `name` at `site` (at any site when nil), in id order.
+    func named(_ name: String, site: String?) -> [String] { (byName[name] ?? []).filter { site == nil || members[$0]?.site == site }.sorted() }
+
+    mutating func save(_ m: Member, line: Int, natural: String) {
+        put(m.id, Entry(name: m.name, phone: m.phone, site: m.siteID))
+        claimed[m.id] = (line, natural)
+    }
+}
+
 /// What an import did, row by row. Rows are matched to records already in the database so that importing the same
-/// file twice adds nothing the second time:
-/// - members: by the `id` (编号) column when the row has one, else by name and phone together (姓名+电话; a row without
-///   a phone matches a member recorded without one);
+/// file twice adds nothing the second time, and a list re-imported after a member's phone changed updates that
+/// member instead of adding a second one:
+/// - members: by the `id` (编号) column when the row has one; else the live member with the same name and phone
+///   (姓名+电话, at any site: a member who moved); else the one live member with that name at the row's site (站点 or
+///   站点编号; at any site this office holds when the row names none). When two or more members could be the row's,
+///   it is not guessed: the row is skipped and listed with the candidates (`skipped`), and the rest is imported.
+///   A row with the name of an earlier line's member but another phone is another person (added, and warned about);
 /// - proposals: by `id` when given, else by 案号 (number), else by title and first proposer together.
 public struct CSVImportSummary: Sendable, Encodable {
     public struct Entry: Sendable, Equatable, Encodable {
         public let line: Int
         public let id: String
         public let label: String
+        /// For an update: what changed, "电话：13800000001 → 13900000002" (members; empty for proposals).
+        public var changes: [String] = []
+
+        init(line: Int, id: String, label: String, changes: [String] = []) {
+            self.line = line
+            self.id = id
+            self.label = label
+            self.changes = changes
+        }
+    }
+
+    /// A line that was not imported, and why (which members it could be).
+    public struct Skipped: Sendable, Equatable, Encodable {
+        public let line: Int
+        public let label: String
+        public let reason: String
     }
 
     public let table: CSVTable
     public var added: [Entry] = []
     public var updated: [Entry] = []
     public var unchanged: [Entry] = []
+    /// Lines not imported because the member they mean cannot be told (two members of the same name).
+    public var skipped: [Skipped] = []
     /// Header cells the program does not know, ignored (序号, 备注, …).
     public var ignoredColumns: [String] = []
     /// Possible duplicates: the same member or proposal twice in the file, or a row like a record already there.
@@ -450,20 +662,25 @@ public struct CSVImportSummary: Sendable, Encodable {
         outcome[id] = .added
     }
 
+    mutating func skip(line: Int, label: String, reason: String) {
+        skipped.append(Skipped(line: line, label: label, reason: reason))
+    }
+
     /// A row matched a record: updated when it changed anything, else unchanged. A record matched by an earlier row
     /// of the file counts once, as its last row (an added one stays added).
-    mutating func record(line: Int, label: String, id: String, changed: Bool) {
+    mutating func record(line: Int, label: String, id: String, changed: Bool, changes: [String] = []) {
         switch outcome[id] {
         case .added: return
         case .updated:
+            let earlier = updated.first { $0.id == id }?.changes ?? []
             updated.removeAll { $0.id == id }
-            updated.append(Entry(line: line, id: id, label: label))
+            updated.append(Entry(line: line, id: id, label: label, changes: earlier + changes))
         case .unchanged:
             unchanged.removeAll { $0.id == id }
             fallthrough
         case nil:
             if changed {
-                updated.append(Entry(line: line, id: id, label: label))
+                updated.append(Entry(line: line, id: id, label: label, changes: changes))
                 outcome[id] = .updated
             } else {
                 unchanged.append(Entry(line: line, id: id, label: label))
@@ -482,7 +699,7 @@ public struct CSVImportSummary: Sendable, Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case table, added, updated, unchanged, warnings, encoding
+        case table, added, updated, unchanged, skipped, warnings, encoding
         case ignoredColumns = "ignored_columns"
     }
 
@@ -492,6 +709,7 @@ public struct CSVImportSummary: Sendable, Encodable {
         try c.encode(added, forKey: .added)
         try c.encode(updated, forKey: .updated)
         try c.encode(unchanged, forKey: .unchanged)
+        try c.encode(skipped, forKey: .skipped)
         try c.encode(ignoredColumns, forKey: .ignoredColumns)
         try c.encode(warnings, forKey: .warnings)
         try c.encode(encoding, forKey: .encoding)

@@ -22,6 +22,7 @@ extension Office {
         static let proposals = LookupTable(table: "proposals", kind: "proposal", label: "number", describe: "trim(number || ' ' || title)")
         static let socialReports = LookupTable(table: "social_reports", kind: "social report", label: nil, describe: "trim(coalesce(reported_on, '') || ' ' || title)")
         static let activities = LookupTable(table: "activities", kind: "activity", label: nil, describe: "trim(coalesce(held_on, '') || ' ' || topic)")
+        static let sites = LookupTable(table: "sites", kind: "site", label: "name", describe: "name")
     }
 
     /// The id of the one row of `t` that `key` names: the exact id, else the rows whose label equals the key,

@@ -70,7 +70,9 @@ public struct ReportPeriod: Encodable, Sendable, Equatable {
 /// `cpsync report --format json` prints this object. Its keys are stable (new keys may be added, none renamed):
 ///
 /// - `year` (int, or null for a period that is not one calendar year), `from`, `to` (dates, both included),
-///   `committee` (the county site's name, or null), `title`, `site` (string or null: the `--site` given; its
+///   `committee` (the name of the office's committee, or null: at a township, street or station office its own
+///   site's; at the county, the county committee's own office, a county daemon or a city, the top of the site tree),
+///   `title`, `site` (string or null: the `--site` given, else a township's, street's or station's own site; its
 ///   descendants are included), `generated_on` (date)
 /// - `overall`: a *figures* object (below) over every site in scope
 /// - `categories_by_unit`: one object per handling unit (承办单位): `unit`; per proposal (件) `lead` (主办),
@@ -78,7 +80,9 @@ public struct ReportPeriod: Encodable, Sendable, Equatable {
 ///   `a`, `b`, `c`, `a_share`, `b_share`, `c_share`, `met_proposer`, `face_to_face_rate`, `evaluated`, `satisfied`,
 ///   `satisfaction_rate`
 /// - `key_proposals`: array of `{id, number, title, status, status_label, supervisor, site_id, proposer, lead_unit}`
-/// - `by_site`: array of `{site_id, name, kind, figures}` for every site in scope, parents first
+/// - `by_site`: array of `{site_id, name, kind, figures}`, the top of the scope first: every site in scope with its own
+///   records, except that a site of kind county below the top (a city's county) counts its whole subtree and the
+///   sites under it get no row of their own
 ///
 /// A *figures* object:
 /// - `proposals`: `received` (past draft), `filed` (立案: filed or any later handling stage), `not_filed`,
@@ -95,10 +99,18 @@ public struct ReportPeriod: Encodable, Sendable, Equatable {
 ///
 /// Every rate is a number: the percentage rounded to one decimal (66.7), or null when its denominator is 0.
 /// Social reports and activities count by their date.
+///
+/// What a report covers unless `--site` says otherwise (`Office.reportScope`): a township's, street's or station's
+/// office holds its own area's records and the county's filed proposals, so its report covers its own subtree
+/// (the county's filed proposals would make its rates wrong) and is titled with its own name; a site of kind county
+/// (the county, its committee's own office, a city) and a daemon's database cover the whole tree, titled with the
+/// top's name. Such an office refuses a `--site` outside its area rather than print partial figures.
 public struct AnnualReport: Encodable, Sendable {
     public let period: ReportPeriod
     public var year: Int? { period.year }
     public let committee: String?
+    /// The site whose name `committee` is (not encoded): the title names `site` only when it is another one.
+    let committeeSite: String?
     public let site: String?
     public let generatedOn: String
     public let overall: Figures
@@ -126,9 +138,10 @@ public struct AnnualReport: Encodable, Sendable {
         try c.encode(bySite, forKey: .bySite)
     }
 
-    /// "某县政协 2026 年度工作统计" / "某县政协 — CPPCC statistics 2026": the committee's name in every format.
+    /// "某县政协 2026 年度工作统计" / "某县政协 — CPPCC statistics 2026": the committee's name in every format; a
+    /// `--site` other than the committee's own adds "（华山镇政协工委及下属站点）".
     public func title(chinese: Bool) -> String {
-        let scope = site.flatMap { id in bySite.first { $0.siteID == id }?.name ?? id }
+        let scope = site.flatMap { id in id == committeeSite ? nil : (bySite.first { $0.siteID == id }?.name ?? id) }
         if chinese {
             return (committee.map { $0 + " " } ?? "") + period.label(chinese: true) + "工作统计" + (scope.map { "（\($0)及下属站点）" } ?? "")
         }
@@ -354,11 +367,34 @@ extension Office {
         try report(period: .year(year), site: site)
     }
 
-    /// Computes the report for `period` over `site` and its descendants (every site when nil).
-    public func report(period: ReportPeriod, site: String? = nil) throws -> AnnualReport {
-        if let site, try db.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(site)])?.int64Value == 0 {
-            throw CPPCCError.notFound(kind: "site", key: site)
+    /// Whose report this office prints and what it covers by default (see `AnnualReport`): the committee (the
+    /// office's own site at a township, street or station; else the top of the tree above it, or of the tree when
+    /// this database's site is not in it, as at a daemon) and the default scope (the own site's subtree, or nil for
+    /// the whole tree).
+    public func reportScope() throws -> (committee: Site?, scope: String?) {
+        let all = try sites()
+        let byID = Dictionary(all.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        if let own = byID[replica.siteID], own.kind != .county { return (own, own.id) }
+        var top = byID[replica.siteID] ?? all.first { $0.parentID.map { byID[$0] == nil } ?? true }
+        for _ in 0..<64 {
+            guard let parent = top?.parentID.flatMap({ byID[$0] }) else { break }
+            top = parent
         }
+        return (top, nil)
+    }
+
+    /// Computes the report for `period` over `site` and its descendants; nil: the office's own scope
+    /// (`reportScope`). An office that holds only its own area refuses a site outside it.
+    public func report(period: ReportPeriod, site requested: String? = nil) throws -> AnnualReport {
+        if let requested, try db.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(requested)])?.int64Value == 0 {
+            throw CPPCCError.notFound(kind: "site", key: requested)
+        }
+        let (committee, ownScope) = try reportScope()
+        if let requested, let ownScope, let committee, !(try siteAndDescendants(ownScope)).contains(requested) {
+            let name = try db.scalar("SELECT name FROM sites WHERE id = ?", [.text(requested)])?.stringValue ?? requested
+            throw CPPCCError.outsideOfficeArea(site: name.isEmpty ? requested : name, office: committee.name.isEmpty ? committee.id : committee.name)
+        }
+        let site = requested ?? ownScope
         let props: [Proposal]
         if let year = period.year {
             props = try proposals(ProposalFilter(year: year, site: site))
@@ -378,8 +414,9 @@ extension Office {
         func replied(_ h: Handler) -> Bool { h.hasReplied && period.reached(h.repliedOn) }
         func evaluation(_ h: Handler) -> Satisfaction? { h.satisfaction.flatMap { replied(h) && period.reached(h.evaluatedOn) ? $0 : nil } }
 
-        func figures(_ siteID: String?) -> AnnualReport.Figures {
-            func inScope(_ s: String?) -> Bool { siteID == nil || s == siteID }
+        /// The figures of the records of `sites` (of every record in scope when nil).
+        func figures(_ sites: Set<String>?) -> AnnualReport.Figures {
+            func inScope(_ s: String?) -> Bool { sites.map { set in s.map(set.contains) ?? false } ?? true }
             var p = AnnualReport.ProposalFigures()
             var h = AnnualReport.HandlingFigures()
             for x in props where inScope(x.siteID) {
@@ -446,20 +483,32 @@ extension Office {
                 units[h.unit] = u
             }
         }
+        // A proposer this office does not hold (another office's member) is named neutrally, never by id.
         let names = try memberNames()
         let key = props.filter(\.isKey).map { p in
             AnnualReport.KeyProposal(id: p.id, number: p.number, title: p.title, status: p.status, statusLabel: p.status.label,
-                                     supervisor: p.supervisor, siteID: p.siteID, proposer: p.proposerID.map { names[$0] ?? $0 },
+                                     supervisor: p.supervisor, siteID: p.siteID,
+                                     proposer: p.proposerID.map { names[$0].flatMap { $0.isEmpty ? nil : $0 } ?? Office.outsideMemberLabel },
                                      leadUnit: handlersByProposal[p.id]?.first { $0.role == .lead }?.unit)
         }
+        // One row per site in scope, the top first, with its own records; a county-kind site below the top (a city's
+        // county) counts its whole subtree, and the sites under it have no row of their own.
         let allSites = try sites()
         let scope = Set(try site.map { try siteAndDescendants($0) } ?? allSites.map(\.id))
-        let bySite = allSites.filter { scope.contains($0.id) }.map {
-            AnnualReport.SiteFigures(siteID: $0.id, name: $0.name, kind: $0.kind, figures: figures($0.id))
+        let top = site ?? committee?.id
+        var rows: [(site: Site, records: Set<String>)] = []
+        var folded = Set<String>()
+        for s in allSites where scope.contains(s.id) && s.kind == .county && s.id != top {
+            let subtree = Set(try siteAndDescendants(s.id))
+            folded.formUnion(subtree.subtracting([s.id]))
+            rows.append((s, subtree))
         }
-        return AnnualReport(period: period, committee: allSites.first { $0.kind == .county }?.name, site: site, generatedOn: Office.today(),
-                            overall: figures(nil), categoriesByUnit: try unitsInOrder(Array(units.values)),
-                            keyProposals: key, bySite: bySite)
+        rows = allSites.filter { scope.contains($0.id) && !folded.contains($0.id) }.map { s in rows.first { $0.site.id == s.id } ?? (s, [s.id]) }
+        rows = rows.filter { $0.site.id == top } + rows.filter { $0.site.id != top }
+        let bySite = rows.map { AnnualReport.SiteFigures(siteID: $0.site.id, name: $0.site.name, kind: $0.site.kind, figures: figures($0.records)) }
+        return AnnualReport(period: period, committee: committee.map { $0.name.isEmpty ? $0.id : $0.name }, committeeSite: committee?.id,
+                            site: site, generatedOn: Office.today(), overall: figures(nil),
+                            categoriesByUnit: try unitsInOrder(Array(units.values)), keyProposals: key, bySite: bySite)
     }
 }
 

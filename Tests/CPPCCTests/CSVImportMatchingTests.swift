@@ -25,10 +25,39 @@ import Testing
         #expect(partial.updated.count == 1 && partial.added.isEmpty)
         let zhang = try o.member("张伟")
         #expect(zhang.position == "主任" && zhang.sector == "科技" && zhang.gender == "男")
-        // Another phone is another person: added, not merged.
-        let other = try o.importCSV(.members, text: "姓名,电话\n张伟,13900000002\n", fileName: "m2.csv")
-        #expect(other.added.count == 1 && other.warnings.isEmpty)
-        #expect(try o.members().count == 3)
+        // The list again after 张伟's phone changed: the one 张伟 is updated (not added twice), and the summary says what changed.
+        let changed = try o.importCSV(.members, text: "姓名,电话\n张伟,13900000002\n", fileName: "m2.csv")
+        #expect(changed.added.isEmpty && changed.updated.count == 1 && changed.warnings.isEmpty, "\(changed)")
+        #expect(changed.updated.first?.changes == ["phone: 13800000001 → 13900000002"], "\(changed.updated)")
+        #expect(try o.members().count == 2 && o.member("张伟").phone == "13900000002")
+    }
+
+    @Test func membersOfTheSameNameAreToldApartByPhoneAndSiteOrSkippedNeverGuessed() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let o = try makeOffice(dir, "county")
+        try o.replica.database.execute("""
+            INSERT INTO sites(id, name, kind, parent_id) VALUES ('county', '某县政协', 'county', NULL),
+              ('huashan', '华山镇政协工委', 'township', 'county'), ('taohe', '桃河乡政协工委', 'township', 'county');
+            """)
+        // Two people of one name in one file (two phones): two members, the second warned about.
+        let first = try o.importCSV(.members, text: "姓名,电话,站点\n李娜,13700000001,华山镇政协工委\n李娜,13700000002,华山镇政协工委\n", fileName: "a.csv")
+        #expect(first.added.count == 2 && first.warnings.count == 1 && first.warnings[0].contains("line 2"), "\(first)")
+        // Their site has two 李娜 now: a phone that fits one picks it; a phone that fits none is skipped and listed.
+        let again = try o.importCSV(.members, text: "姓名,电话,站点,职务\n李娜,13700000002,华山镇政协工委,站长\n李娜,13799999999,华山镇政协工委,主任\n", fileName: "b.csv")
+        #expect(again.updated.count == 1 && again.added.isEmpty && again.skipped.map(\.line) == [3], "\(again)")
+        #expect(again.skipped.first?.reason.contains("13700000001") == true, "the candidates are listed: \(again.skipped)")
+        #expect(try o.members().count == 2)
+        // 李娜 at another site is nobody's twin there: matched within that site only (none: added, and warned about).
+        let other = try o.importCSV(.members, text: "姓名,站点\n李娜,taohe\n", fileName: "c.csv")
+        #expect(other.added.count == 1 && other.warnings.count == 1 && other.warnings[0].contains("华山镇政协工委"), "\(other)")
+        // Without a site the name is looked for everywhere: three 李娜, skipped.
+        let nowhere = try o.importCSV(.members, text: "姓名,界别\n李娜,教育\n", fileName: "d.csv")
+        #expect(nowhere.skipped.count == 1 && nowhere.updated.isEmpty && nowhere.added.isEmpty, "\(nowhere)")
+        // A voided member is not matched: the row adds one, and says a voided member had the name.
+        let zhao = try o.addMember(Member(name: "赵强", siteID: "taohe"))
+        _ = try o.void(.member, zhao.id, reason: "误录")
+        let revived = try o.importCSV(.members, text: "姓名,站点\n赵强,桃河乡政协工委\n", fileName: "e.csv")
+        #expect(revived.added.count == 1 && revived.warnings.count == 1, "\(revived)")
     }
 
     @Test func duplicateMembersInTheFileOrTheDatabaseAreWarnedAbout() throws {
@@ -41,9 +70,10 @@ import Testing
         // A row with its own id that looks like a member already there: added, and warned about.
         let withID = try o.importCSV(.members, text: "编号,姓名,电话\nm-900,王芳,13700000000\n", fileName: "ids.csv")
         #expect(withID.added.count == 1 && withID.warnings.count == 1 && withID.warnings[0].contains("王芳"), "\(withID)")
-        // Now two 王芳 with that phone are in the database: a row without id updates the first and says so.
+        // Now two 王芳 with that phone are in the database: a row without id is not guessed: skipped and listed.
         let ambiguous = try o.importCSV(.members, text: "姓名,电话,职务\n王芳,13700000000,主任\n", fileName: "m.csv")
-        #expect(ambiguous.updated.count == 1 && ambiguous.warnings.count == 1 && ambiguous.warnings[0].contains("2"), "\(ambiguous)")
+        #expect(ambiguous.updated.isEmpty && ambiguous.added.isEmpty && ambiguous.skipped.map(\.line) == [2], "\(ambiguous)")
+        #expect(ambiguous.skipped.first?.reason.contains("m-900") == true, "\(ambiguous.skipped)")
     }
 
     @Test func proposalsMatchByNumberElseByTitleAndProposer() throws {

@@ -151,6 +151,60 @@ import Testing
         #expect(bare.committee == nil && bare.title(chinese: false) == "CPPCC statistics 2026")
     }
 
+    @Test func aTownshipReportsItsOwnAreaUnderItsOwnNameAndNamesNoProposerById() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        // The township's replica also holds the county's filed proposals; its report counts its own area only.
+        let county = try fixture(dir)
+        try county.replica.database.execute("""
+            INSERT INTO members(id, name, site_id) VALUES ('m-t1', '王丽', 't1');
+            UPDATE proposals SET proposer_id = 'm-county-elsewhere' WHERE id = 'p6';
+            INSERT INTO proposals(id, number, year, title, site_id, status, is_key, proposer_id) VALUES
+              ('p9', 'huashan-2026-009', 2026, '九', 's1', 'submitted', 1, 'm-t1');
+            """)
+        let o = try makeOffice(dir, "t1")
+        try exchange(county, o)
+        let r = try o.report(year: 2026)
+        #expect(r.committee == "华山镇政协工委" && r.site == "t1")
+        #expect(r.title(chinese: true) == "华山镇政协工委 2026 年度工作统计")
+        let p = r.overall.proposals
+        #expect([p.received, p.filed] == [4, 1] as [Int], "\(p)")
+        #expect(p.filingRate.text == "25.0%")
+        #expect(r.bySite.map(\.siteID) == ["t1", "s1"])
+        #expect(r.keyProposals.map(\.proposer) == [Office.outsideMemberLabel, "王丽"], "\(r.keyProposals)")
+        for format in ReportFormat.allCases { #expect(!(try format.render(r)).contains("m-county-elsewhere"), "\(format)") }
+        // The same figures as the county's report of that township.
+        let countyView = try fixture(TempDir()).report(year: 2026, site: "t1")
+        #expect(countyView.overall.proposals.received == 3 && countyView.overall.proposals.filed == 1)
+        // A station under it is in its area; another township is not (its data is not all here).
+        #expect(try o.report(year: 2026, site: "s1").title(chinese: true) == "华山镇政协工委 2026 年度工作统计（新街社区联络站及下属站点）")
+        #expect(throws: CPPCCError.outsideOfficeArea(site: "桃河乡政协工委", office: "华山镇政协工委")) { try o.report(year: 2026, site: "t2") }
+    }
+
+    @Test func aCityReportIsTitledWithItsTopAndEachCountyCountsItsSubtree() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        // The city's own office: its site is the top; two counties (kind county) under it, with townships.
+        let o = try makeOffice(dir, "3301")
+        try o.replica.database.execute("""
+            INSERT INTO sites(id, name, kind, parent_id) VALUES ('3301', '杭州市政协', 'county', NULL),
+              ('330102', '上城区政协', 'county', '3301'), ('330102-q', '清波街道政协工委', 'street', '330102'),
+              ('330106', '西湖区政协', 'county', '3301'), ('330106-l', '灵隐街道政协工委', 'street', '330106'),
+              ('330106-jg', '西湖区政协机关', 'county', '330106');
+            INSERT INTO proposals(id, number, year, title, site_id, status) VALUES
+              ('a', '1', 2026, '一', '330102-q', 'filed'), ('b', '2', 2026, '二', '330102-q', 'submitted'),
+              ('c', '3', 2026, '三', '330106-l', 'filed'), ('d', '4', 2026, '四', '330106', 'closed'), ('e', '5', 2026, '五', '3301', 'filed');
+            INSERT INTO members(id, name, site_id) VALUES ('m1', '甲', '330102-q'), ('m2', '乙', '330106-l'), ('m3', '丙', '330106-jg');
+            """)
+        let r = try o.report(year: 2026)
+        #expect(r.committee == "杭州市政协" && r.title(chinese: true) == "杭州市政协 2026 年度工作统计")
+        #expect(r.bySite.map(\.siteID) == ["3301", "330102", "330106"])
+        let counts = r.bySite.map { [$0.figures.proposals.received, $0.figures.proposals.filed, $0.figures.members.members] }
+        #expect(counts == [[1, 1, 0], [2, 1, 1], [2, 2, 2]], "\(counts)")
+        #expect(r.overall.proposals.received == 5)
+        // A county of the city asked for by --site: its own rows, as at the county.
+        let west = try o.report(year: 2026, site: "330106")
+        #expect(west.bySite.map(\.siteID) == ["330106", "330106-jg", "330106-l"] && west.title(chinese: true).hasPrefix("杭州市政协 2026 年度工作统计（西湖区政协"))
+    }
+
     @Test func membersAreCountedPerSiteWithWomenSectorsAndParties() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let o = try fixture(dir)
