@@ -20,6 +20,9 @@ public enum AccountAction: String, Sendable, CaseIterable {
     case adminActivate = "admin-activate"
     /// A record moved to another site (a member changing township): the county's action, pushed by its office.
     case recordMove = "record-move"
+    /// An office deleted a record that had meanwhile left its area (transferred, re-parented): the delete was not
+    /// applied (the record lives on where it went), and is kept here for the admin (Protocol §13.6).
+    case recordDeleteNotApplied = "record-delete-not-applied"
 }
 
 /// One change to sites, tokens or admins: who (`cli:<os user>`), when, what, to which site or admin.

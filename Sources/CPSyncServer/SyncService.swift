@@ -114,6 +114,12 @@ public struct SyncService: Sendable {
                         result.superseded += kept.count
                         result.conflicts += try r.keepDisplaced(kept) { row in try Self.displacer(of: row, pusher: site, in: r) }
                         for row in displaced { try r.refile(table: row.table, pk: row.pk) }
+                        // A delete of a record that had left the site's area is not applied: the record lives on where
+                        // it went, and the admin finds the deletion in the audit trail.
+                        for c in kept where c.column == nil && c.causalLength % 2 == 0 {
+                            try ServerStore.audit(r.database, actor: "site:\(site)", action: .recordDeleteNotApplied, subject: "\(c.table)/\(c.pk)",
+                                                  detail: "owner=\((try? r.database.scalar("SELECT site_id FROM \"\(c.table)\" WHERE id = ?", [.text(c.pk)]))??.stringValue ?? "")")
+                        }
                     }
                     try Self.auditMoves(owners, in: r.database, by: site)
                     var answer = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence)
@@ -209,9 +215,14 @@ public struct SyncService: Sendable {
         let row = refused.row
         guard refused.violation.rule == .owner || refused.violation.rule == .workflow,
               let cl = try r.causalLength(table: row.table, pk: row.pk), cl % 2 == 1,
-              try r.database.scalar("SELECT count(*) FROM \"\(row.table)\" WHERE id = ?", [.text(row.pk)])?.int64Value == 1,
-              refused.indices.allSatisfy({ changes[$0].causalLength == cl })
+              try r.database.scalar("SELECT count(*) FROM \"\(row.table)\" WHERE id = ?", [.text(row.pk)])?.int64Value == 1
         else { return false }
+        // A delete of the current life (with the knowledge cells that come with it, and edits made before it).
+        if refused.indices.contains(where: { changes[$0].column == nil && changes[$0].causalLength == cl + 1 }) {
+            guard refused.indices.allSatisfy({ changes[$0].causalLength == cl || changes[$0].causalLength == cl + 1 }) else { return false }
+            return try AccessRules.everInArea(table: row.table, pk: row.pk, site: site, in: r.database)
+        }
+        guard refused.indices.allSatisfy({ changes[$0].causalLength == cl }) else { return false }
         if refused.indices.contains(where: { changes[$0].column == nil }) {
             // A concurrent insert of the key: the record it made must name the writer's own area.
             guard let owner = refused.indices.lazy.map({ changes[$0] }).first(where: { $0.column == "site_id" })?.value.stringValue else { return false }

@@ -3,15 +3,23 @@ import Foundation
 import Testing
 
 /// Random office histories against the real `cpsyncd` and `cpsync`, judged by an oracle (`SyncOracle`) that knows
-/// only what the clerks did. Each seed: 3–5 township offices and the county committee's own office (a site of kind
-/// county) write with plain SQLite, each only what §2b lets its site write (a township its own rows, never the
+/// only what the clerks did. Each seed is a mixed site tree: 3–5 township offices, the county committee's own office
+/// (a site of kind county), a community liaison station under a township (initialised without a pull, as offline),
+/// a station with no link that syncs only by USB stick (through the county's `cpsyncd import` or relayed by its
+/// township), and a city daemon above the county (`cpsyncd uplink`) with another county. The county's office
+/// transfers records between sites, replaces rows with another site's (`INSERT OR REPLACE`) and re-parents the
+/// station — often racing an office's offline edit of the same record; offices try writes their site may not make
+/// (refused when made, or — before the office knows the tree — refused by the county and listed as held). They write
+/// with plain SQLite, each only what §2b lets its site write (a township its own rows, never the
 /// county's columns; the county office anything): fresh keys, keys the owner and the county office both insert,
 /// updates to NULL, Chinese text, emoji, decomposed accents, big integers, numbers into text columns, deletes,
 /// re-inserts, multi-row transactions, one bulk import that spans pull pages. Interleaved: push, pull (often with
 /// small pages) and sync, clients and the daemon killed -9 mid-transfer, an office reinstalled and a PC clock 3 h fast
 /// (when the seed says so). Then every office syncs until nothing moves, and the invariants of DESIGN.md §2a are
-/// checked: 1 nothing saved is lost, 2 quiescent offices equal the county, 3 conflicts are exactly the concurrent
-/// writes, 4 nothing the rules allow is refused and no office is left unable to sync.
+/// checked: 1 nothing saved is lost, 2 quiescent offices equal the county within their scope, 3 conflicts are exactly
+/// the concurrent writes (a move counts as a write of its row), 4 nothing the rules allow is refused, what they forbid
+/// is refused when made or held and listed, and no office is left unable to sync; and the city holds the county's
+/// records while nothing of the other county reaches the county or its offices.
 ///
 /// `PROPERTY_E2E_SEEDS=N` runs seeds 1…N (default 3; `make soak-e2e` runs 200); `PROPERTY_SEED=S` replays one;
 /// `PROPERTY_VERBOSE=1` prints every step; `PROPERTY_FAST_CLOCK=0|1` forces the fast-clock episode off or on;
@@ -125,6 +133,9 @@ final class OfficeSlot {
     /// A pull or sync of this life exited 0: the office knows the site tree, so the rules refuse a forbidden write
     /// when it is made (before, an office initialised offline is not restricted locally; the county refuses it).
     var knowsTree = false
+    /// A station with no link: it syncs only by changes files on a USB stick (`export-changes`, the county's
+    /// `cpsyncd import` or a township's relay, `import-changes`).
+    var usb = false
     var writer: Writer { Writer(site: site, life: life) }
 
     init(site: String, office: Office, isCounty: Bool, token: String) {
@@ -162,11 +173,21 @@ final class RandomHistory {
     /// The community liaison station (社区联络站) under a township; the county's office may re-parent it.
     static let station = "xiyuan"
     private var stationParent = ""
+    /// The station that syncs by USB stick only, and the township it may relay through.
+    static let usbStation = "nanshan"
+    private var usbParent = ""
+    private var usbRounds = 0, relayed = 0, uplinks = 0
+    /// The city above the county (`cpsyncd uplink`), and another county of that city.
+    private var city: Daemon?
+    private var cityToken = ""
+    static let otherCounty = "330199"
     /// Sites that own records: the townships and the station.
     private var owners: [String] = []
     /// Records the county's office moved to another site (委员调动, `INSERT OR REPLACE`), by key: their owner now.
     private var movedTo: [String: String] = [:]
-    private var moves = 0, reparents = 0, forbiddenTries = 0
+    private var moves = 0, reparents = 0, forbiddenTries = 0, races = 0
+    /// The rows each office wrote lately (the county's office moves these most).
+    private var recentRows: [String: [RowRef]] = [:]
     static let sites = ["huashan", "chengguan", "taohe", "baishui", "qinglong", "dongguan"]
     static let words = ["王芳", "李强", "张伟", "刘洋", "陈静", "关于加强农村饮水安全的提案", "科技界", "中国民主同盟", "八届四次会议",
                         "华山镇卫生院", "县教育局", "社情民意", "基本满意"]
@@ -186,6 +207,7 @@ final class RandomHistory {
         let sites = Array(Self.sites.prefix(officeCount - 1))
         county = try County("random-\(seed)", sites: sites)
         defer {
+            city?.stop()
             if ProcessInfo.processInfo.environment["PROPERTY_KEEP"] == "1" {
                 county.daemon.stop()
                 print("RandomizedSync seed \(seed): files kept in \(county.ws.url.path)")
@@ -200,11 +222,20 @@ final class RandomHistory {
         stationParent = sites[0]
         slots.append(OfficeSlot(site: Self.station, office: try Office.create(Self.station, in: county.ws, daemon: county.daemon, token: stationToken),
                                 isCounty: false, token: stationToken))
+        // A second station, with no link at all, under another township: it syncs by USB stick only.
+        usbParent = sites[min(1, sites.count - 1)]
+        let usbToken = try county.daemon.addSite(Self.usbStation, name: "南山社区联络站", kind: "station", parent: usbParent)
+        let usbSlot = OfficeSlot(site: Self.usbStation, office: try Office.create(Self.usbStation, in: county.ws, daemon: county.daemon, token: usbToken),
+                                 isCounty: false, token: usbToken)
+        usbSlot.usb = true
+        slots.append(usbSlot)
+        // A city daemon above the county, and a second county there whose records must never reach this one.
+        try startCity()
         let token = try county.daemon.addSite(Self.countyOffice, name: "县政协机关", kind: "county", parent: "county")
         slots.append(OfficeSlot(site: Self.countyOffice, office: try Office.create(Self.countyOffice, in: county.ws, daemon: county.daemon, token: token),
                                 isCounty: true, token: token))
         townships = sites
-        owners = sites + [Self.station]
+        owners = sites + [Self.station, Self.usbStation]
 
         let steps = rng.int(in: 80...120)
         let bulkAt = rng.int(in: 3...(steps / 3))
@@ -217,6 +248,7 @@ final class RandomHistory {
         default: break
         }
         var reinstalled: String?
+        let raceAt = Set((0..<rng.int(in: 2...4)).map { _ in rng.int(in: 8...(steps - 5)) })
 
         for i in 0..<steps {
             // The county's office acts often: it is the one that edits other sites' rows.
@@ -224,9 +256,12 @@ final class RandomHistory {
             if i == bulkAt { try bulkImport(slot); continue }
             if i == reinstallAt { try reinstall(slot); reinstalled = slot.site; continue }
             if i == fastAt { try fastClock(slot); continue }
+            if raceAt.contains(i) { try moveRace(); continue }
             switch rng.int(100) {
-            case 0..<49: try writeTransaction(slot)
-            case 49..<55: try siteTreeAction(slot)
+            case 0..<46: try writeTransaction(slot)
+            case 46..<55: try siteTreeAction(slot)
+            case 55..<90 where slot.usb: _ = try usbRound(slot)
+            case 90..<100 where slot.usb: try uplink()
             case 55..<90: try command(slot)
             case 90..<96: try interrupted(slot, crashDaemon: false)
             default: try interrupted(slot, crashDaemon: true)
@@ -234,9 +269,10 @@ final class RandomHistory {
             try checkDaemonAlive()
         }
         let (quiet, stuck) = try quiesce()
-        summary = "\(officeCount) offices, \(steps) steps, \(stats.transactions) transactions, \(stats.commands) commands "
+        summary = "\(slots.count) offices, \(steps) steps, \(stats.transactions) transactions, \(stats.commands) commands "
             + "(\(stats.killed) clients killed, \(stats.crashes) daemon crashes), reinstall: \(reinstalled ?? "none"), "
-            + "fast clock: \(fastSite ?? "none"), site tree: \(moves) records moved, \(reparents) re-parentings, \(forbiddenTries) forbidden writes tried, "
+            + "fast clock: \(fastSite ?? "none"), site tree: \(moves) records moved (\(races) races with an edit), \(reparents) re-parentings, \(forbiddenTries) forbidden writes tried, "
+            + "\(usbRounds) USB rounds (\(relayed) relayed), \(uplinks) uplinks, "
             + "\(quiet ? "quiescent" : "still moving after 5 rounds")"
         return try check(stuck: stuck)
     }
@@ -366,13 +402,25 @@ final class RandomHistory {
         do {
             try db.transaction { for (sql, values) in statements { try db.run(sql, values) } }
         } catch {
-            // Every write here is one the permission rules allow (own rows; county columns only for the county).
+            // Every write here is one the permission rules allow (own rows; county columns only for the county) —
+            // unless the office has already learnt that a record left its area (moved, or its station re-parented):
+            // then refusing it when it is made is right.
+            let area = self.area(of: slot)
+            let left = rows.contains { row in
+                guard !slot.isCounty, case .text(let owner)?? = (before[row] ?? nil)?["site_id"] else { return false }
+                return !area.contains(owner)
+            }
+            if left {
+                say("\(slot.writer): refused, rightly (a record left its area): \(described.joined(separator: ", "))")
+                return
+            }
             writeRefusals.append("invariant 4 (refuse only what is wrong, when the clerk makes it): \(slot.writer) was refused a write its site may make (\(described.joined(separator: ", "))): \(error)")
             say("\(slot.writer): refused: \(error)")
             return
         }
         let after = try readRows(db, rows)
         slot.deletedHere += deleted
+        if !slot.isCounty { recentRows[slot.site, default: []] = Array((recentRows[slot.site, default: []] + rows.filter { !deleted.contains($0) }).suffix(6)) }
         stats.transactions += 1
         oracle.recordTransaction(slot.writer, before: before, after: after)
         say("\(slot.writer): " + described.joined(separator: ", "))
@@ -398,13 +446,25 @@ final class RandomHistory {
             say("\(slot.writer): re-parented \(Self.station) under \(target)")
             return
         }
-        let spec = rng.pick([TableSpec.named("members"), .named("members"), .named("social_reports"), .named("activities"), .named("proposals")])
-        guard let pk = pickKey(spec.name, for: slot, hot: 0.5) else { return }
-        let row = RowRef(table: spec.name, pk: pk)
+        // Mostly a record an office edited lately: its edit may not have reached the county yet (the concurrent case).
+        let recent = recentRows.values.flatMap { $0 }
+        let row: RowRef
+        if !recent.isEmpty && rng.chance(0.7) {
+            row = rng.pick(recent)
+        } else {
+            let spec = rng.pick([TableSpec.named("members"), .named("members"), .named("social_reports"), .named("activities"), .named("proposals")])
+            guard let pk = pickKey(spec.name, for: slot, hot: 0.5) else { return }
+            row = RowRef(table: spec.name, pk: pk)
+        }
+        try move(slot, db, row, replace: roll < 45)
+    }
+
+    /// The county's office moves `row` to another site: `UPDATE … SET site_id` (委员调动) or `INSERT OR REPLACE`.
+    private func move(_ slot: OfficeSlot, _ db: Database, _ row: RowRef, replace: Bool) throws {
+        let spec = TableSpec.named(row.table), pk = row.pk
         let before = try readRows(db, [row])
         guard let current = before[row] ?? nil, case .text(let owner) = current["site_id"] ?? .null else { return }
         let target = rng.pick(owners.filter { $0 != owner })
-        let replace = roll < 45
         do {
             if replace {
                 let (sql, values) = insertSQL(spec, pk: pk, site: target, all: false, county: true)
@@ -424,9 +484,52 @@ final class RandomHistory {
         say("\(slot.writer): \(replace ? "replaced" : "moved") \(row) from \(owner) to \(target)")
     }
 
+    /// The race the site tree is most often lost in: an office edits a record offline while the county's office,
+    /// which has the record, moves it to another site — then either syncs first.
+    private func moveRace() throws {
+        let county = slots.first { $0.isCounty }!
+        let candidates = slots.filter { !$0.isCounty && !$0.usb && !(recentRows[$0.site] ?? []).isEmpty }
+        guard !candidates.isEmpty else { return }
+        let office = rng.pick(candidates)
+        let row = rng.pick(recentRows[office.site]!)
+        try syncNow(office)
+        try syncNow(county)
+        let db = try Database(path: office.office.db)
+        let columns = TableSpec.named(row.table).columns(writableBy: false).filter { if case .choice = $0.kind { return false }; return true }
+        let c = rng.pick(columns)
+        let before = try readRows(db, [row])
+        do { try db.run("UPDATE \"\(row.table)\" SET \"\(c.name)\" = ? WHERE id = ?", [value(c.kind), .text(row.pk)]) } catch {
+            say("\(office.writer): the race's edit of \(row) was refused: \(error)")
+        }
+        oracle.recordTransaction(office.writer, before: before, after: try readRows(db, [row]))
+        races += 1
+        say("\(office.writer): edited \(row).\(c.name) offline (a race with a move)")
+        try move(county, try Database(path: county.office.db), row, replace: rng.chance(0.3))
+        if rng.chance(0.5) { try syncNow(county) }
+    }
+
+    /// A plain `cpsync sync` of one office, told to the oracle.
+    private func syncNow(_ slot: OfficeSlot) throws {
+        if slot.usb { _ = try usbRound(slot, viaCounty: true); return }
+        let index = oracle.commandStarted(slot.writer, .sync)
+        let r = try slot.office.cpsync(["sync"])
+        stats.commands += 1
+        if r.ok || r.status == 65 { slot.knowsTree = true }
+        oracle.commandFinished(index, outcome: r.ok ? "exit 0" : "exit \(r.status): \(brief(r.stderr))", succeeded: r.ok)
+        say("\(slot.writer): cpsync sync → exit \(r.status)")
+    }
+
+    /// The sites whose records `slot` may write: its own and the stations under it now.
+    private func area(of slot: OfficeSlot) -> Set<String> {
+        var area: Set<String> = [slot.site]
+        if stationParent == slot.site { area.insert(Self.station) }
+        if usbParent == slot.site { area.insert(Self.usbStation) }
+        return area
+    }
+
     /// A township or the station writes a record of a site outside its area.
     private func forbiddenWrite(_ slot: OfficeSlot, _ db: Database) throws {
-        let area: Set<String> = slot.site == stationParent ? [slot.site, Self.station] : [slot.site]
+        let area = self.area(of: slot)
         let others = owners.filter { !area.contains($0) }
         guard !others.isEmpty else { return }
         forbiddenTries += 1
@@ -596,6 +699,15 @@ final class RandomHistory {
             var moved = false
             stuck = []
             for slot in slots {
+                if slot.usb {
+                    let (status, didMove) = try usbRound(slot, viaCounty: true)
+                    if didMove { moved = true }
+                    let excused = status == 65 ? try setAsideVisiblyForAKeyCollision(slot) : false
+                    if status != 0 && !excused {
+                        stuck.append("\(slot.writer)'s USB round exits \(status)")
+                    }
+                    continue
+                }
                 let index = oracle.commandStarted(slot.writer, .sync, detail: "(quiescence round \(round))")
                 let r = try slot.office.cpsync(["sync", "--json"])
                 stats.commands += 1
@@ -614,6 +726,111 @@ final class RandomHistory {
             if !moved { return (true, stuck) }
         }
         return (false, stuck)
+    }
+
+    // MARK: the USB station and the city
+
+    /// One trip of the USB stick, done at once (nothing else happens meanwhile, so to the oracle it is one sync): the
+    /// station exports, the county imports (sometimes twice: a clerk retrying) or a township relays it with its next
+    /// sync, and the station imports the reply (sometimes twice). Returns the station's exit status and whether
+    /// anything moved.
+    private func usbRound(_ slot: OfficeSlot, viaCounty: Bool = false) throws -> (Int32, Bool) {
+        usbRounds += 1
+        let relay = !viaCounty && rng.chance(0.4) ? slots.first { $0.site == usbParent } : nil
+        let index = oracle.commandStarted(slot.writer, .sync, detail: relay.map { "(USB stick relayed by \($0.site))" } ?? "(USB stick to the county)")
+        let file = county.ws.path("usb-\(usbRounds).cpsync"), reply = county.ws.path("usb-\(usbRounds)-reply.cpsync")
+        let exported = try slot.office.cpsync(["export-changes", "--to", file, "--json"])
+        guard exported.ok else {
+            oracle.commandFinished(index, outcome: "export exit \(exported.status): \(brief(exported.stderr))", succeeded: false)
+            return (exported.status, false)
+        }
+        var replyPath = reply
+        if let relay {
+            relayed += 1
+            try relay.office.must(["relay-import", file])
+            // The township's own sync forwards the file: to the oracle, a sync of the township as well.
+            let forwarded = oracle.commandStarted(relay.writer, .sync, detail: "(forwarding \(Self.usbStation)'s file)")
+            let r = try relay.office.cpsync(["sync"])
+            oracle.commandFinished(forwarded, outcome: r.ok ? "exit 0" : "exit \(r.status): \(brief(r.stderr))", succeeded: r.ok)
+            if r.ok || r.status == 65 { relay.knowsTree = true }
+            let dir = county.ws.path("replies-\(usbRounds)")
+            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+            _ = try relay.office.cpsync(["relay-replies", "--to", dir])
+            guard let name = try FileManager.default.contentsOfDirectory(atPath: dir).first else {
+                oracle.commandFinished(index, outcome: "no reply from the relay", succeeded: false)
+                return (1, false)
+            }
+            replyPath = (dir as NSString).appendingPathComponent(name)
+        } else {
+            for attempt in 0..<(rng.chance(0.2) ? 2 : 1) {
+                let out = attempt == 0 ? reply : reply + ".again"
+                let imported = try EndToEndTests.run(Binaries.cpsyncd, ["import", file, "--reply", out, "--data", county.daemon.dataDir])
+                guard imported.ok || imported.status == 65 else {
+                    oracle.commandFinished(index, outcome: "county import exit \(imported.status): \(brief(imported.stderr))", succeeded: false)
+                    return (imported.status, false)
+                }
+                replyPath = out
+            }
+        }
+        var applied = 0
+        var last = RunResult(status: 0, stdout: "", stderr: "")
+        for _ in 0..<(rng.chance(0.2) ? 2 : 1) {
+            last = try slot.office.cpsync(["import-changes", replyPath, "--json"])
+            applied += number("applied", in: last.stdout) ?? 0
+        }
+        if last.ok || last.status == 65 { slot.knowsTree = true }
+        oracle.commandFinished(index, outcome: last.ok ? "exit 0" : "exit \(last.status): \(brief(last.stderr))", succeeded: last.ok)
+        stats.commands += 1
+        say("\(slot.writer): USB round \(relay.map { "relayed by \($0.site)" } ?? "to the county") → exit \(last.status)")
+        return (last.status, (number("changes", in: exported.stdout) ?? 0) != 0 || applied != 0)
+    }
+
+    /// The city's daemon, this county registered below it, and another county with a township and a member there.
+    private func startCity() throws {
+        let city = Daemon(dataDir: county.ws.path("city"))
+        _ = try TierTests.siteAdd(city.dataDir, serverID: "\(TierTests.cityCode)-cpsyncd", id: TierTests.cityCode, name: "杭州市政协", kind: "county", parent: nil)
+        cityToken = try TierTests.tierAdd(city.dataDir, id: "county", name: "某县政协", parent: TierTests.cityCode)
+        let other = Daemon(dataDir: county.ws.path("county-\(Self.otherCounty)"))
+        _ = try TierTests.siteAdd(other.dataDir, serverID: "\(Self.otherCounty)-cpsyncd", id: Self.otherCounty, name: "邻县政协", kind: "county", parent: nil)
+        _ = try TierTests.siteAdd(other.dataDir, id: "\(Self.otherCounty)-town", name: "邻县某镇", kind: "township", parent: Self.otherCounty)
+        let otherToken = try TierTests.tierAdd(city.dataDir, id: Self.otherCounty, name: "邻县政协", parent: TierTests.cityCode)
+        try city.start()
+        self.city = city
+        try Database(path: other.dataDir + "/county.db").run(
+            "INSERT INTO members(id, name, site_id) VALUES ('m-\(Self.otherCounty)-1', '邻县委员', '\(Self.otherCounty)-town')")
+        let up = try EndToEndTests.run(Binaries.cpsyncd, ["uplink", "--data", other.dataDir, "--server", city.url, "--token", otherToken])
+        guard up.ok else { throw HarnessError.failed("the other county's uplink: \(up.stderr)") }
+    }
+
+    /// The county syncs up to the city (`cpsyncd uplink`, while its daemon serves).
+    private func uplink() throws {
+        guard let city else { return }
+        uplinks += 1
+        let r = try EndToEndTests.run(Binaries.cpsyncd, ["uplink", "--data", county.daemon.dataDir, "--server", city.url, "--token", cityToken])
+        if !r.ok { uplinkFailures.append("uplink \(uplinks) exits \(r.status): \(brief(r.stderr))") }
+        say("county: uplink to the city → exit \(r.status)")
+    }
+
+    private var uplinkFailures: [String] = []
+
+    /// After the history: the city holds the county's records (without members' personal data), and nothing of the
+    /// other county reached this county or any of its offices.
+    private func checkTiers() throws -> [String] {
+        guard let city else { return [] }
+        var violations: [String] = uplinkFailures
+        for _ in 0..<2 { try uplink() }
+        let up = try TierTests.subtreeDump(city.dataDir + "/county.db", county: "county")
+        let here = try TierTests.subtreeDump(county.serverDB, county: "county")
+        if up != here {
+            let a = Set(up.split(separator: "\n")), b = Set(here.split(separator: "\n"))
+            violations.append("tiers: the city does not hold the county's records after the uplink: at the county only \(b.subtracting(a).prefix(3)); at the city only \(a.subtracting(b).prefix(3))")
+        }
+        for path in [county.serverDB] + slots.map(\.office.db) {
+            let raw = TierTests.rawBytes(path)
+            if raw.contains(Self.otherCounty) { violations.append("tiers: another county's record or site reached \(path)") }
+        }
+        city.stop()
+        return violations
     }
 
     /// A write to a key another site had already used for its own record (the generator's deliberate collisions:
@@ -683,6 +900,7 @@ final class RandomHistory {
             violations += try oracle.checkIdentical(office: slot.writer, path: slot.office.db, county: view, tables: comparedTables)
         }
         violations += oracle.checkConflicts(view)
+        violations += try checkTiers()
         return violations
     }
 }

@@ -108,6 +108,26 @@ import Testing
         try tree.expectEveryOfficeEqualsTheCountyInScope("after the transfer")
     }
 
+    /// (2″) 华山镇 deletes its member offline while the county transfers the member to 城关镇: the member lives on at
+    /// 城关镇 (the delete was made without knowing of the transfer), the deletion is in the county's audit trail for the
+    /// admin, and 华山镇 ends without the member and with nothing stuck.
+    @Test func aDeleteOfAMemberTransferredMeanwhileIsNotAppliedAndIsInTheAuditTrail() throws {
+        let tree = try Tree("delete-moved")
+        defer { tree.cleanup() }
+        try tree.huashan.sql("INSERT INTO members(id, name, phone, site_id) VALUES ('m1', '王芳', '13900000001', 'huashan')")
+        try tree.quiesce()
+        try tree.huashan.sql("DELETE FROM members WHERE id = 'm1'")
+        try tree.xian.sql("UPDATE members SET site_id = 'chengguan' WHERE id = 'm1'")
+        try tree.xian.must(["sync"])
+        let exits = try tree.quiesce()
+        let stuck = try heldCount(tree.huashan)
+        #expect(exits["huashan"] == 0 && stuck == 0, "华山镇 is left with something stuck")
+        #expect(try tree.chengguan.query("SELECT name, phone FROM members WHERE id = 'm1'") == [[.text("王芳"), .text("13900000001")]])
+        #expect(try Database(path: tree.county.serverDB).query("SELECT actor, subject FROM _srv_audit WHERE action = 'record-delete-not-applied'")
+                == [[.text("site:huashan"), .text("members/m1")]])
+        try tree.expectEveryOfficeEqualsTheCountyInScope("after the delete of a transferred member")
+    }
+
     /// (3) The county's office replaces a member row (`INSERT OR REPLACE`) with one of 城关镇 while 华山镇 edits it
     /// offline: within scope this is an edit lost to a delete, kept as a conflict; out of scope it must be too.
     @Test func anEditRacingAReplaceThatMovesTheRowAwayIsKeptAsAConflict() throws {
