@@ -84,6 +84,31 @@ import Testing
         #expect(try county.merge(outbox.map(\.change)).conflicts.isEmpty)
     }
 
+    /// A loss is recorded once (Protocol §13.6): A's edit lost to B's, then C — who had received B's value — edits
+    /// the cell, then A's displaced edit arrives again (a retry after a cut). It is not recorded losing a second time,
+    /// to C's value, which was written after the first judgement and is not concurrent with the first conflict.
+    @Test func aValueThatAlreadyLostAConflictIsNotRecordedLosingAgainToALaterValue() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let (a, county) = try officeAndCounty(dir)
+        let b = try makeReplica(dir, "b"), c = try makeReplica(dir, "c")
+        b.recordsConflicts = false
+        c.recordsConflicts = false
+        try county.database.run("INSERT INTO proposals(id, title) VALUES ('p1', '原题')")
+        for office in [a, b, c] { try sync(county, to: office) }
+        try a.database.run("UPDATE proposals SET title = 'A 的题目' WHERE id = 'p1'")
+        try b.database.run("UPDATE proposals SET title = 'B 的题目' WHERE id = 'p1'")
+        try county.merge(try b.allChanges().filter { $0.version.site == "b" })
+        try a.merge(try county.allChanges())
+        let outbox = try a.outbox().map(\.change)
+        #expect(try county.merge(outbox).conflicts.count == 1)
+        try c.merge(try county.allChanges())
+        try c.database.run("UPDATE proposals SET title = 'C 的题目' WHERE id = 'p1'")
+        try county.merge(try c.allChanges().filter { $0.version.site == "c" })
+        #expect(try county.merge(outbox).conflicts.isEmpty, "A's loss was recorded again")
+        #expect(try county.conflicts().count == 1)
+        #expect(try county.database.scalar("SELECT title FROM proposals WHERE id = 'p1'") == .text("C 的题目"))
+    }
+
     @Test func aValueTheWriterHadSeenDisplacesNothingIntoTheOutbox() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let (a, county) = try officeAndCounty(dir)

@@ -332,6 +332,35 @@ final class SyncOracle {
         return ["invariant 2 (a quiescent office is identical to the county): \(office) differs in \(diffs.count) places; " + diffs.prefix(limit).joined(separator: " | ")]
     }
 
+    /// Invariants 2 and 5 at the level of versions: a quiescent office holds every cell of its scope with the very
+    /// version (clock and site) the county holds, and every version at the county names a site the county knows.
+    func checkVersions(office: Writer, path: String, county: CountyView, limit: Int = 4) throws -> [String] {
+        func versions(_ path: String) throws -> [CellRef: Version] {
+            var out: [CellRef: Version] = [:]
+            for c in try Replica(path: path, create: false).allChanges() where c.causalLength % 2 == 1 {
+                out[CellRef(table: c.table, pk: c.pk, column: c.column ?? "")] = c.version
+            }
+            return out
+        }
+        let inScope = Set(try county.rows(inScopeOf: office.site).keys).subtracting(heldBackRows)
+        let here = try versions(path), there = try versions(county.path)
+        var diffs: [String] = []
+        for (cell, v) in there.sorted(by: { $0.key < $1.key }) where inScope.contains(cell.row) {
+            tally["cell versions compared", default: 0] += 1
+            if here[cell] != v { diffs.append("\(cell): \(office) holds \(here[cell].map { "\($0.hlc.rawValue)@\($0.site)" } ?? "no version"), the county \(v.hlc.rawValue)@\(v.site)") }
+        }
+        return diffs.isEmpty ? [] : ["invariant 2 (versions): \(office) differs from the county in \(diffs.count) cell versions; " + diffs.prefix(limit).joined(separator: " | ")]
+    }
+
+    /// Every version at the county names a site the county knows (a site of its tree, or the county server itself).
+    func checkVersionSites(_ county: CountyView) throws -> [String] {
+        let db = try Database(path: county.path)
+        let known = Set(try db.query("SELECT id FROM sites").compactMap { $0[0].stringValue }
+            + db.query("SELECT s.uuid FROM _cp_state st JOIN _cp_sites s ON s.id = st.site_id").compactMap { $0[0].stringValue })
+        let unknown = Set(try Replica(path: county.path, create: false).allChanges().map(\.version.site)).subtracting(known)
+        return unknown.isEmpty ? [] : ["versions at the county name sites it does not know: \(unknown.sorted().prefix(5))"]
+    }
+
     private func summarize(_ items: [String], limit: Int) -> [String] {
         items.count <= limit ? items : Array(items.prefix(limit)) + ["… and \(items.count - limit) more like these"]
     }

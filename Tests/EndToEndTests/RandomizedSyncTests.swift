@@ -898,7 +898,9 @@ final class RandomHistory {
         }
         for slot in slots {
             violations += try oracle.checkIdentical(office: slot.writer, path: slot.office.db, county: view, tables: comparedTables)
+            violations += try oracle.checkVersions(office: slot.writer, path: slot.office.db, county: view)
         }
+        violations += try oracle.checkVersionSites(view)
         violations += oracle.checkConflicts(view)
         violations += try checkTiers()
         return violations
