@@ -19,10 +19,12 @@ let package = Package(
         .target(name: "CPSyncHTTP", dependencies: ["CLinux"]),
         .target(name: "CPPCC", dependencies: ["CPSyncCore", "CPSyncCLI"]),
         .target(name: "CPSyncProtocol", dependencies: ["CPSyncCore", "CZlib"]),
-        .target(name: "CPSyncServer", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
-        .target(name: "CPSyncClient", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI"]),
+        // The one sync engine: push and pull loops over any upstream (HTTP, a changes file, the county's own import).
+        .target(name: "CPSyncEngine", dependencies: ["CPSyncCore", "CPSyncProtocol"]),
+        .target(name: "CPSyncServer", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPSyncEngine", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
+        .target(name: "CPSyncClient", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPSyncEngine", "CPPCC", "CPSyncCLI"]),
         .executableTarget(name: "cpsync", dependencies: ["CPSyncClient", "CPSyncProtocol", "CPPCC", "CPSyncCLI"]),
-        .executableTarget(name: "cpsyncd", dependencies: ["CPSyncServer", "CPSyncClient", "CPSyncCLI", "CPSyncHTTP"]),
+        .executableTarget(name: "cpsyncd", dependencies: ["CPSyncServer", "CPSyncClient", "CPSyncEngine", "CPSyncCLI", "CPSyncHTTP"]),
         .executableTarget(
             name: "cpsync-bench",
             dependencies: ["CSQLite", "CLinux", "CPSyncCore", "CPSyncProtocol", "CPSyncServer", "CPSyncClient", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
@@ -31,8 +33,9 @@ let package = Package(
         .testTarget(name: "CPSyncCoreTests", dependencies: ["CPSyncCore", "CSQLite"]),
         .testTarget(name: "CPPCCTests", dependencies: ["CPPCC", "CPSyncCore", "CPSyncCLI"]),
         .testTarget(name: "CPSyncProtocolTests", dependencies: ["CPSyncProtocol", "CPSyncCore"]),
+        .testTarget(name: "CPSyncEngineTests", dependencies: ["CPSyncEngine", "CPSyncProtocol", "CPSyncCore"]),
         .testTarget(name: "CPSyncServerTests", dependencies: ["CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
-        .testTarget(name: "CPSyncClientTests", dependencies: ["CPSyncClient", "CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
+        .testTarget(name: "CPSyncClientTests", dependencies: ["CPSyncClient", "CPSyncEngine", "CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
         .testTarget(
             name: "EndToEndTests", dependencies: ["CPSyncCore", "CPPCC", "CPSyncClient", "CPSyncProtocol"], exclude: ["browser"]),
     ]

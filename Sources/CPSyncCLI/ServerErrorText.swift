@@ -24,6 +24,7 @@ public enum ServerErrorText {
         case "protocol_version": "服务器不支持本版本 cpsync 的协议，请升级；数据仍在本机排队"
         case "constraint_violated": "某个值不符合数据规则，请在本办公室更正该记录后重新同步"
         case "batch_id_reused": "同一批次编号已用于不同的内容，未应用任何修改；请报告县政协管理员"
+        case "site_id_taken": "本县的站点标识已被上级的另一个县（或上级自身）使用，未应用任何修改；请改用带行政区划代码的站点标识"
         case "server_error": "服务器内部出错，未应用任何修改；请稍后重试"
         case "unavailable": "服务器暂时不可用（正在启动、停止或繁忙）；请稍后重试"
         case "storage_failed": "服务器的数据库暂时无法写入；数据仍在本机排队，请稍后重试"

@@ -1,5 +1,6 @@
 import CPPCC
 import CPSyncCore
+import CPSyncEngine
 import CPSyncProtocol
 import Foundation
 
@@ -32,12 +33,12 @@ extension SyncClient {
         var batches: [PushRequest] = []
         func add(_ changes: [Change], label: String) {
             guard !changes.isEmpty else { return }
-            batches.append(PushRequest(schemaVersion: schema, batchId: Self.batchID(site: site, after: label, changes: changes), site: site, changes: changes))
+            batches.append(Delivery(site: site, schema: schema, label: label, changes: changes).request)
             summary.batches += 1
             summary.changes += changes.count
         }
-        let outbox = try pendingOutbox()
-        add(try setAsideInvalid(outbox.map(\.change)), label: "outbox")
+        let outbox = try replica.pendingOutbox()
+        add(try replica.withoutInvalid(outbox.map(\.change)), label: "outbox")
         let held = try replica.heldKeys()
         let refs = outbox.filter { !replica.isHeld($0.change, in: held) }.map {
             OutboxRef(id: $0.id, table: $0.change.table, pk: $0.change.pk, column: $0.change.column ?? "", version: $0.change.version)
@@ -48,8 +49,9 @@ extension SyncClient {
         var cursor = pushAfter
         while true {
             // Pages as large as a push may be: the stick has no link speed to adapt to.
-            let (page, own) = try nextPushPage(after: cursor, since: pushSince, maxBytes: PageSizer.range.upperBound)
-            add(try setAsideInvalid(own), label: "\(pushSince)|\(cursor)")
+            let (page, own) = try PushLoop.page(of: replica, after: cursor, since: pushSince, maxBytes: PageSizer.range.upperBound,
+                                                outgoing: .office(site))
+            add(try replica.withoutInvalid(own), label: "\(pushSince)|\(cursor)")
             guard page.hasMore else { cursor = page.cursor; break }
             guard page.cursor > cursor else { throw ClientError.badResponse("the change log did not advance past \(cursor)") }
             cursor = page.cursor
@@ -148,7 +150,7 @@ extension SyncClient {
     private func acknowledge(_ header: ChangeFileHeader, _ results: [BatchResult], _ summary: inout ReplySummary) throws {
         for r in results {
             for g in r.refused {
-                for c in g.changes { try hold(c, code: g.code, message: g.message) }
+                for c in g.changes { try replica.setAside(c, code: g.code, message: g.message) }
                 summary.refused += g.changes.count
             }
             if let e = r.error { summary.errors.append(e.message) } else { summary.acknowledged += 1 }
@@ -201,13 +203,8 @@ extension SyncClient {
         try replica.setMeta(SyncPosition.pullCursor, .integer(max(cursor, end)))
         try replica.setMeta(SyncPosition.pullSince, .integer(end))
         try replica.setMeta(SyncPosition.lastPull, .integer(HLC.wallClock().milliseconds))
-        // As after a pull (`keepToScope`): forget rows that left the scope; a grown tree means asking for all again.
-        let pushed = try replica.meta(SyncPosition.pushSince)?.int64Value ?? 0
-        try SiteScope.purge(replica, unacknowledgedAfter: pushed)
-        let signature = try SiteScope.signature(replica)
-        let known = try replica.meta(SyncPosition.scope)?.stringValue
-        try replica.setMeta(SyncPosition.scope, .text(signature))
-        if let known, known != signature, !Set(signature.split(separator: ",")).isSubset(of: Set(known.split(separator: ","))) {
+        // As after a pull: forget rows that left the scope; a grown tree means asking for all again.
+        if try Self.keepToScope(replica) {
             try replica.setMeta(SyncPosition.pullCursor, .integer(0))
             try replica.setMeta(SyncPosition.pullSince, .integer(0))
             summary.scopeGrew = true

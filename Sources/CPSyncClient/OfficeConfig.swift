@@ -1,6 +1,7 @@
 import CPPCC
 import CPSyncCLI
 import CPSyncCore
+import CPSyncEngine
 import Foundation
 
 /// The office's connection settings and sync positions, kept in the replica's metadata (the file is mode 0600:
@@ -61,17 +62,17 @@ public struct OfficeConfig: Sendable, Equatable {
 /// Where sync stands, kept in the replica's metadata and updated in the same transaction as the data it describes.
 public enum SyncPosition {
     /// The server cursor after the last applied pull page.
-    static let pullCursor = "sync.pull_cursor"
+    static let pullCursor = SyncKeys.office.pullCursor
     /// Where the pull transfer under way started (its low-water mark; see `Replica.changes`); absent: the cursor.
-    static let pullSince = "sync.pull_since"
+    static let pullSince = SyncKeys.office.pullSince
     /// The local sequence up to which own changes were acknowledged by the server.
-    static let pushCursor = "sync.push_cursor"
+    static let pushCursor = SyncKeys.office.pushCursor
     /// Where the push transfer under way started; absent: the push cursor.
-    static let pushSince = "sync.push_since"
-    static let lastPush = "sync.last_push_at"
-    static let lastPull = "sync.last_pull_at"
+    static let pushSince = SyncKeys.office.pushSince
+    static let lastPush = SyncKeys.office.lastPush
+    static let lastPull = SyncKeys.office.lastPull
     /// The office's subtree when it last pulled (`SiteScope.signature`): a tree that grew means pulling again.
     static let scope = "sync.scope"
     /// The county database epoch this office last synced with.
-    static let epoch = "sync.server_epoch"
+    static let epoch = SyncKeys.office.epoch
 }

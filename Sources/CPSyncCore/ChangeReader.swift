@@ -69,13 +69,35 @@ extension Replica {
     /// Every change the replica holds (for tests and full exports).
     public func allChanges() throws -> [Change] { try changes(after: 0).changes }
 
-    private func readSQL(_ t: SyncedTable) -> String {
+    /// Every current change of the given rows, whole (each row's cells from the start), in one read transaction:
+    /// what goes again of a row set aside once the row was written again. Text that is not UTF-8 is left out, as
+    /// when a page is read.
+    public func changes(ofRows rows: Set<RowKey>) throws -> [Change] {
+        try foldLog()
+        guard !rows.isEmpty else { return [] }
+        let ownTransaction = !database.isInTransaction
+        if ownTransaction { try database.execute("BEGIN") }
+        defer { if ownTransaction { try? database.execute("COMMIT") } }
+        var out: [Change] = []
+        for row in rows.sorted(by: { ($0.table, $0.pk) < ($1.table, $1.pk) }) {
+            guard let t = tables[row.table] else { continue }
+            let stmt = try database.statement(readSQL(t, oneRow: true))
+            defer { stmt.reset() }
+            stmt.reset()
+            try stmt.bind([.text(row.pk)])
+            var refused: [RefusedChange] = []
+            if try stmt.step() { try rowChanges(t, stmt, since: 0, scope: nil, into: &out, refused: &refused) }
+        }
+        return out
+    }
+
+    private func readSQL(_ t: SyncedTable, oneRow: Bool = false) -> String {
         let values = t.columns.map { "t." + quoted($0.name) }
         let cols = ["s.pk", "s.cl", "s.seq", "s.rh", "s.rs", "s.rq", "s.cells", "s.tcl", "s.tomb"] + values
         return """
             SELECT \(cols.joined(separator: ", ")) FROM \(t.quotedShadow) AS s
             LEFT JOIN \(t.quotedName) AS t ON t.\(t.quotedPK) = s.pk
-            WHERE s.seq > ? ORDER BY s.seq
+            WHERE \(oneRow ? "s.pk = ?" : "s.seq > ? ORDER BY s.seq")
             """
     }
 

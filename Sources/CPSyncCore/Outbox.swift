@@ -6,7 +6,7 @@
 ///   syncs first.
 /// - The **held** list holds local changes that will not be sent as they are (the county refused them, or the same
 ///   checks run here did), with the reason. Every other change keeps flowing; a new write of the same cell replaces
-///   the held one (`dropSupersededHeld`).
+///   the held ones of its row, which then goes again whole (`supersededHeld`).
 extension Replica {
     /// One displaced own edit waiting to be sent.
     public struct OutboxEntry: Sendable, Hashable {
@@ -72,37 +72,54 @@ extension Replica {
         let column: String
         let version: Version?
 
-        init(_ c: Change) { (row, column, version) = (RowKey(c), c.column ?? "", c.version) }
-        init(_ h: HeldChange) { (row, column, version) = (RowKey(table: h.table, pk: h.pk), h.column ?? "", h.version) }
+        public init(_ c: Change) { (row, column, version) = (RowKey(c), c.column ?? "", c.version) }
+        public init(_ h: HeldChange) { (row, column, version) = (RowKey(table: h.table, pk: h.pk), h.column ?? "", h.version) }
     }
 
-    /// Forgets held changes whose cell has been written again since (the clerk fixed it: the new version travels as
-    /// usual) or whose row is gone. Returns how many were dropped.
+    /// The rows written again since a change of theirs was set aside (the clerk fixed it), or gone since, with every
+    /// held change of them: such a row goes again whole (`changes(ofRows:)`) — its upstream never had its older cells,
+    /// and a push position has passed them — and its held changes are forgotten once the upstream took it
+    /// (`unhold`). Displaced edits held in the outbox stay held as long as they stay there.
+    public func supersededHeld() throws -> (rows: Set<RowKey>, entries: [HeldChange]) {
+        try foldLog()
+        let outboxed = Set(try outbox().map { HeldKey($0.change) })
+        let held = try held().filter { !outboxed.contains(HeldKey($0)) }
+        var rows: Set<RowKey> = []
+        for h in held where try currentVersion(of: h) != h.version { rows.insert(RowKey(table: h.table, pk: h.pk)) }
+        return (rows, held.filter { rows.contains(RowKey(table: $0.table, pk: $0.pk)) })
+    }
+
+    /// Forgets these held changes (as they were read: an entry held again since, with another version, stays),
+    /// except those set aside again meanwhile.
+    public func unhold(_ entries: [HeldChange], except again: Set<HeldKey> = []) throws {
+        try database.transaction {
+            for h in entries where !again.contains(HeldKey(h)) {
+                try database.run("DELETE FROM _cp_held WHERE tbl = ? AND pk = ? AND col = ? AND hlc IS ? AND site IS ?",
+                                 [.text(h.table), .text(h.pk), .text(h.column ?? ""), h.version.map { .integer($0.hlc.rawValue) } ?? .null,
+                                  h.version.map { .text($0.site) } ?? .null])
+            }
+        }
+    }
+
+    /// Forgets held changes whose cell has been written again since (the new version travels as usual) or whose
+    /// row is gone, one by one (a changes file, which cannot wait for an answer to release a row whole). Returns
+    /// how many were dropped.
     @discardableResult
     public func dropSupersededHeld() throws -> Int {
         try foldLog()
-        var dropped = 0
-        // A held displaced edit lives in the outbox: it stays held as long as it stays there.
         let outboxed = Set(try outbox().map { HeldKey($0.change) })
-        try database.transaction {
-            for h in try held() {
-                guard let t = tables[h.table] else { continue }
-                if outboxed.contains(HeldKey(h)) { continue }
-                let current: Version?
-                if let column = h.column {
-                    current = try cellVersion(t, pk: h.pk, column: column)
-                } else {
-                    current = try database.query("SELECT rh, rs FROM \(t.quotedShadow) WHERE pk = ?", [.text(h.pk)]).first.flatMap { r in
-                        r[0].int64Value.flatMap { hlc in siteUUID(r[1].int64Value).map { Version(hlc: HLC(rawValue: hlc), site: $0) } }
-                    }
-                }
-                if current != h.version {
-                    try database.run("DELETE FROM _cp_held WHERE tbl = ? AND pk = ? AND col = ?", [.text(h.table), .text(h.pk), .text(h.column ?? "")])
-                    dropped += 1
-                }
-            }
+        let stale = try held().filter { h in try !outboxed.contains(HeldKey(h)) && currentVersion(of: h) != h.version }
+        try unhold(stale)
+        return stale.count
+    }
+
+    /// The version the replica holds now of a held change's cell (or row).
+    private func currentVersion(of h: HeldChange) throws -> Version? {
+        guard let t = tables[h.table] else { return h.version }
+        if let column = h.column { return try cellVersion(t, pk: h.pk, column: column) }
+        return try database.query("SELECT rh, rs FROM \(t.quotedShadow) WHERE pk = ?", [.text(h.pk)]).first.flatMap { r in
+            r[0].int64Value.flatMap { hlc in siteUUID(r[1].int64Value).map { Version(hlc: HLC(rawValue: hlc), site: $0) } }
         }
-        return dropped
     }
 
     /// The keys of the held changes, for filtering a page.

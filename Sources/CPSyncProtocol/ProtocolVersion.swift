@@ -91,6 +91,9 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// The county database cannot be written (I/O error, read-only file or file system, damaged file); nothing was
     /// applied. Retry later.
     public static let storageFailed = ErrorCode(rawValue: "storage_failed")
+    /// A county's push (to a higher tier) carries a site id another county, or the higher tier itself, already uses
+    /// (names the change index): the county's writer, not one row, is refused; nothing was applied. Rename the site.
+    public static let siteIDTaken = ErrorCode(rawValue: "site_id_taken")
     /// Unexpected server failure; nothing was applied.
     public static let serverError = ErrorCode(rawValue: "server_error")
     /// The server is starting, stopping or overloaded; retry after `Retry-After` seconds.
@@ -101,7 +104,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         .badRequest, .unknownTable, .unknownColumn, .wrongType, .malformedKey, .valueTooLarge, .unauthorized,
         .forbidden, .notFound, .methodNotAllowed, .conflictResolved, .clockSkew, .upgradeRequired, .schemaVersion,
         .cursorAhead, .payloadTooLarge, .protocolVersion, .serverError, .unavailable, .constraintViolated,
-        .batchIdReused, .storageFull, .storageFailed,
+        .batchIdReused, .storageFull, .storageFailed, .siteIDTaken,
     ]
 
     /// The HTTP status that carries this code (500 for codes this build does not know).
@@ -109,7 +112,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         switch rawValue {
         case "bad_request", "unknown_table", "unknown_column", "wrong_type", "malformed_key", "value_too_large", "constraint_violated": 400
         case "unauthorized": 401
-        case "forbidden": 403
+        case "forbidden", "site_id_taken": 403
         case "not_found": 404
         case "method_not_allowed": 405
         case "conflict_resolved", "clock_skew", "upgrade_required", "schema_version", "cursor_ahead", "batch_id_reused": 409

@@ -1,5 +1,6 @@
 import CPPCC
 import CPSyncCore
+import CPSyncEngine
 import CPSyncProtocol
 import Foundation
 
@@ -130,64 +131,80 @@ public struct ChangeFileImporter: Sendable {
         }
     }
 
+    /// One batch, as the station's HTTP client would send it, through the one engine (`Delivery`): first the
+    /// station's bytes verbatim; when the county refuses named changes (a value, a key, a row the site may not
+    /// write), those are set aside for the reply and the rest goes again under a name derived from the batch and what
+    /// is left — the same on every import.
+    private func push(_ request: PushRequest, verbatim: [UInt8], site: String, now: Int64, summary: inout Summary) -> BatchResult {
+        let upstream = CountyImport(service: service, site: site, now: now)
+        var delivery = Delivery(site: site, schema: request.schemaVersion, label: request.batchId, changes: request.changes,
+                                verbatim: PreparedPush(request: request, body: verbatim))
+        var refused: [RefusedGroup] = []
+        summary.batches += 1
+        do {
+            let outcome = try delivery.send(to: upstream) { changes, refusal in
+                refused.append(RefusedGroup(code: refusal.body.code.rawValue, message: refusal.body.message, changes: changes))
+                summary.refused += changes.count
+            }
+            if upstream.replayed {
+                summary.replayed += 1
+            } else {
+                summary.applied += outcome.answer?.applied ?? 0
+                summary.conflicts += outcome.answer?.conflicts ?? 0
+            }
+            return BatchResult(batchId: request.batchId, response: outcome.answer, refused: refused)
+        } catch {
+            let body = error as? ErrorBody ?? ErrorBody(code: .serverError, message: "could not import the batch: \(error); nothing was applied")
+            summary.batches -= 1
+            summary.errors.append(body.message)
+            return BatchResult(batchId: request.batchId, response: nil, refused: refused, error: body)
+        }
+    }
+}
+
+/// The county's own `SyncService` as the upstream of a station's changes file imported at the county: a push here is
+/// the push the station would have made over HTTP (same checks, permissions, batch-id idempotence).
+final class CountyImport: Upstream, @unchecked Sendable {
+    // Sound: `replayedBatch` is only touched under `lock`.
+    let service: SyncService
+    let site: String
+    let now: Int64
+    private let lock = NSLock()
+    private var replayedBatch = false
+
+    init(service: SyncService, site: String, now: Int64) {
+        self.service = service
+        self.site = site
+        self.now = now
+    }
+
+    /// Whether the last batch taken was one the county had taken before (its stored answer was replayed).
+    var replayed: Bool { lock.withLock { replayedBatch } }
+
+    func prepare(_ request: PushRequest) -> PreparedPush { PreparedPush(request: request, body: request.encoded()) }
+
     /// `SyncService.push`, tried again for a while when the database is busy (the daemon may be writing beside this
     /// command): an HTTP client would retry a 503 the same way.
-    private func pushWaitingWhileBusy(_ body: [UInt8], site: String, now: Int64) throws(ErrorBody) -> ([UInt8], Bool) {
+    func push(_ batch: PreparedPush) throws -> PushResponse {
         var attempt = 0
         while true {
-            do { return try service.push(body, site: site, now: now) } catch {
+            do {
+                let (bytes, replayed) = try service.push(batch.body, site: site, now: now)
+                lock.withLock { replayedBatch = replayed }
+                return try PushResponse.decode(bytes)
+            } catch let e as ErrorBody {
                 attempt += 1
-                guard error.code == .unavailable, attempt < 6 else { throw error }
+                guard e.code == .unavailable, attempt < 6 else { throw e }
                 usleep(UInt32(attempt) * 500_000)
             }
         }
     }
 
-    /// One batch, as the station's HTTP client would send it: first the station's bytes verbatim; when the county
-    /// refuses named changes (a value, a key, a row the site may not write), those are set aside for the reply and the
-    /// rest goes again under a batch id derived from the original and what was removed — the same on every import.
-    private func push(_ request: PushRequest, verbatim: [UInt8], site: String, now: Int64, summary: inout Summary) -> BatchResult {
-        var changes = request.changes
-        var original = Array(changes.indices)
-        var removed: [Int] = []
-        var refused: [RefusedGroup] = []
-        for _ in 0...request.changes.count {
-            guard !changes.isEmpty else { break }
-            let batchId = removed.isEmpty ? request.batchId
-                : String(SHA256.hex("\(request.batchId)|without|" + removed.sorted().map(String.init).joined(separator: ",")).prefix(32))
-            let body = removed.isEmpty ? verbatim
-                : PushRequest(protocolVersion: request.protocolVersion, schemaVersion: request.schemaVersion, batchId: batchId, site: site, changes: changes).encoded()
-            do {
-                let (bytes, replayed) = try pushWaitingWhileBusy(body, site: site, now: now)
-                let response = try? PushResponse.decode(bytes)
-                summary.batches += 1
-                if replayed {
-                    summary.replayed += 1
-                } else {
-                    summary.applied += response?.applied ?? 0
-                    summary.conflicts += response?.conflicts ?? 0
-                }
-                return BatchResult(batchId: request.batchId, response: response, refused: refused)
-            } catch {
-                guard [400, 403, 422].contains(error.httpStatus), let i = error.index, i >= 0, i < changes.count else {
-                    summary.errors.append(error.message)
-                    return BatchResult(batchId: request.batchId, response: nil, refused: refused, error: error)
-                }
-                // A value is refused alone; a row the site may not write is refused whole (every such row at once).
-                let named = error.httpStatus == 403
-                    ? Array(Set((error.indices ?? []).filter { $0 >= 0 && $0 < changes.count }
-                        + changes.indices.filter { RowKey(changes[$0]) == RowKey(changes[i]) })).sorted()
-                    : [i]
-                refused.append(RefusedGroup(code: error.code.rawValue, message: error.message, changes: named.map { changes[$0] }))
-                summary.refused += named.count
-                removed += named.map { original[$0] }
-                for j in named.reversed() {
-                    changes.remove(at: j)
-                    original.remove(at: j)
-                }
-            }
-        }
-        summary.batches += 1
-        return BatchResult(batchId: request.batchId, response: nil, refused: refused)
+    func pull(_ query: PullQuery) throws -> PullResponse {
+        try service.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: .site(site))
+    }
+
+    func refusal(in error: any Error) -> Refusal? {
+        (error as? ErrorBody).map { Refusal(status: $0.httpStatus, body: $0) }
     }
 }

@@ -397,12 +397,12 @@ public struct TierService: Sendable {
         func check(_ site: String, index i: Int, what: String) throws {
             if site == county || owners[site] == county || claims.contains(site) { return }
             if let other = owners[site] {
-                throw ErrorBody(code: .forbidden,
+                throw ErrorBody(code: .siteIDTaken,
                                 message: "change \(i) carries site id '\(site)' (\(what)), which county '\(other)' already uses here; site ids must be unique across the counties of this tier (qualify them with the 6-digit division code, e.g. '\(county)-\(site)'); nothing was applied",
                                 site: site, index: i)
             }
             if own.contains(site) {
-                throw ErrorBody(code: .forbidden,
+                throw ErrorBody(code: .siteIDTaken,
                                 message: "change \(i) carries site id '\(site)' (\(what)), which this higher-tier server uses itself; give the county's office or daemon another id (qualify it with the 6-digit division code, e.g. '\(county)-\(site)'); nothing was applied",
                                 site: site, index: i)
             }

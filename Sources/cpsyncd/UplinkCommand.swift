@@ -2,6 +2,7 @@ import CPPCC
 import CPSyncCLI
 import CPSyncClient
 import CPSyncCore
+import CPSyncEngine
 import CPSyncProtocol
 import CPSyncServer
 import Foundation
@@ -52,23 +53,16 @@ enum UplinkCommand {
     }
 }
 
-/// The county's side of a tier: pushes what this county wrote (everything but members' personal data and its own
-/// site row, which the higher tier places), then pulls the higher tier's changes within the county's subtree.
-/// Cursors live in the county database (`uplink.*` meta keys) and move only after an acknowledged batch or with
-/// the page they belong to: a crash or cut link anywhere loses nothing and duplicates nothing, as for an office.
+/// The county's side of a tier: the one sync engine (`PushLoop`, `PullLoop`) over the higher tier's HTTP endpoints,
+/// on the county database through the daemon's one writer. Goes up: what this county's sites wrote, never members'
+/// personal data nor its own site row (which the higher tier places); comes down: the higher tier's changes within
+/// the county's subtree, and rows that left the subtree are forgotten. Positions live in the county database
+/// (`SyncKeys.uplink`); refused rows wait in its held list, as an office's do.
 final class Uplink {
     let store: ServerStore
     let transport: HTTPTransport
     let server: String
     let site: String
-
-    enum Key {
-        static let epoch = "uplink.epoch"
-        static let pushCursor = "uplink.push_cursor"
-        static let pushSince = "uplink.push_since"
-        static let pullCursor = "uplink.pull_cursor"
-        static let pullSince = "uplink.pull_since"
-    }
 
     struct Summary {
         var batches = 0, pushed = 0, applied = 0, conflicts = 0, pulled = 0, pulledApplied = 0
@@ -76,36 +70,10 @@ final class Uplink {
         var held: [(table: String, pk: String, reason: String)] = []
     }
 
-    /// Rows the higher tier refused, with the reason: set aside so that the rest goes (one bad row never blocks the
-    /// others). A held row goes again, whole, when it is written again at the county; `--retry-held` sends everything
-    /// again.
-    static let heldSQL = """
-        CREATE TABLE IF NOT EXISTS _srv_uplink_held (
-          tbl TEXT NOT NULL, pk TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL,
-          PRIMARY KEY (tbl, pk)
-        );
-        """
-
-    /// The rows set aside, oldest first.
-    func heldRows() throws -> [(table: String, pk: String, reason: String)] {
-        try store.write { r in
-            try r.database.execute(Self.heldSQL)
-            return try r.database.query("SELECT tbl, pk, reason FROM _srv_uplink_held ORDER BY at, tbl, pk").map {
-                (table: $0[0].stringValue ?? "", pk: $0[1].stringValue ?? "", reason: $0[2].stringValue ?? "")
-            }
-        }
-    }
-
-    /// Forgets every held row and sends everything again from the start (the higher tier answers what it has as
-    /// already known).
-    func retryHeld() throws {
-        try store.write { r in
-            try r.database.transaction {
-                try r.database.execute(Self.heldSQL)
-                try r.database.run("DELETE FROM _srv_uplink_held")
-                for k in [Key.pushCursor, Key.pushSince] { try r.setMeta(k, .integer(0)) }
-            }
-        }
+    /// The county database, through the daemon's one writer.
+    struct StoreAccess: ReplicaAccess {
+        let store: ServerStore
+        func with<T>(_ body: (Replica) throws -> T) throws -> T { try store.write(body) }
     }
 
     init(store: ServerStore, server: String, token: String, site: String?, caFile: String?) throws {
@@ -121,168 +89,82 @@ final class Uplink {
         }
     }
 
+    /// The rows set aside, oldest first, with the first reason of each.
+    func heldRows() throws -> [(table: String, pk: String, reason: String)] {
+        var seen: Set<RowKey> = []
+        return try store.write { try $0.held() }.compactMap { h in
+            seen.insert(RowKey(table: h.table, pk: h.pk)).inserted ? (h.table, h.pk, h.reason) : nil
+        }
+    }
+
+    /// Forgets every held row and sends everything again from the start (the higher tier answers what it has as
+    /// already known).
+    func retryHeld() throws {
+        try store.write { r in
+            try r.database.transaction {
+                try r.database.run("DELETE FROM _cp_held")
+                try SyncKeys.uplink.setPush(.start, in: r)
+            }
+        }
+    }
+
     func run() throws -> Summary {
         let status: StatusResponse
         do { status = try transport.call("GET", "/v1/status", as: StatusResponse.self) } catch { throw UplinkError.client(server, error) }
         guard status.schemaVersion == CPPCCSchema.version else {
             throw UplinkError.schema(ours: CPPCCSchema.version, theirs: status.schemaVersion)
         }
-        if let epoch = status.epoch {
-            try store.write { r in
-                try r.database.transaction {
-                    if let known = try r.meta(Key.epoch)?.stringValue, known != epoch {
-                        // The higher tier was restored from a backup: send and fetch everything again (idempotent).
-                        for k in [Key.pushCursor, Key.pushSince, Key.pullCursor, Key.pullSince] { try r.setMeta(k, .integer(0)) }
-                    }
-                    try r.setMeta(Key.epoch, .text(epoch))
-                }
-            }
+        let access = StoreAccess(store: store)
+        try access.with { r in
+            // The higher tier restored from a backup: send and fetch everything again (idempotent).
+            try SyncKeys.uplink.adopt(epoch: status.epoch, in: r)
+            try Self.retireOldHeldList(r)
         }
+        let own = try ownSites()
+        let (root, upstream) = (site, HTTPUpstream.tier(transport))
+        let push = PushLoop(access: access, upstream: upstream, keys: .uplink, site: site, schema: CPPCCSchema.version,
+                            outgoing: Outgoing(writers: own, withheld: { Tier.isPersonal($0) || ($0.table == "sites" && $0.pk == root) }))
+        let pull = PullLoop(access: access, upstream: upstream, keys: .uplink, schema: CPPCCSchema.version, incoming: { r, changes in
+            // Personal data never comes down (the higher tier never has it), nor the county's own site row; nothing of
+            // a row that was never the county's is even stored, so no office pulls it.
+            try Tier.withoutExitsOfRowsNotHeld(changes.filter { !Tier.isPersonal($0) && !($0.table == "sites" && $0.pk == root) }, in: r)
+        }, scope: { r in
+            // As an office after its pull: forget the rows that left the county's subtree (not a delete, nothing
+            // travels), sparing what the county has not yet sent up or had refused.
+            let held = Set(try r.held().map { RowKey(table: $0.table, pk: $0.pk) })
+            try Tier.forgetOutOfScope(r, county: root, own: own, pushedSince: try SyncKeys.uplink.push(in: r).since, held: held)
+            return false
+        })
         var summary = Summary()
-        try push(&summary)
-        try pull(&summary)
+        do {
+            let pushed = try push.run()
+            (summary.batches, summary.pushed, summary.applied, summary.conflicts) = (pushed.batches, pushed.sent, pushed.applied, pushed.conflicts)
+            summary.held = pushed.setAside.map { ($0.row.table, $0.row.pk, $0.reason) }
+            let pulled = try pull.run()
+            (summary.pulled, summary.pulledApplied) = (pulled.received, pulled.applied)
+        } catch let e as ClientError {
+            throw UplinkError.client(server, e)
+        } catch let e as EngineError {
+            throw UplinkError.client(server, .badResponse(e.description))
+        }
         return summary
+    }
+
+    /// A county database from before the one engine kept refused rows in `_srv_uplink_held`: the list is dropped
+    /// and everything is sent again (the higher tier answers what it has as already known; what it refuses is held
+    /// again, now in the held list every sync shares).
+    static func retireOldHeldList(_ r: Replica) throws {
+        guard try r.database.scalar("SELECT count(*) FROM sqlite_master WHERE name = '_srv_uplink_held'") != .integer(0) else { return }
+        try r.database.transaction {
+            try r.database.execute("DROP TABLE _srv_uplink_held")
+            try SyncKeys.uplink.setPush(.start, in: r)
+        }
     }
 
     /// Site ids this daemon writes under: its own, its registered sites', and (a city syncing up to a province) the
     /// ids its member counties own. Everything else it holds came from the higher tier and is never sent back.
     func ownSites() throws -> Set<String> {
         Set(try store.sites().map(\.id)).union([store.siteID]).union(try store.tierSites().map(\.site))
-    }
-
-    /// What of a page goes up: changes written by this county's sites, and the knowledge of the deaths they wrote;
-    /// never members' personal data, never the county's own site row.
-    static func upward(_ changes: [Change], own: Set<String>, root: String) -> [Change] {
-        let ownDeaths = Set(changes.filter { $0.column == nil && own.contains($0.version.site) }.map(RowKey.init))
-        return changes.filter { c in
-            if c.table == "sites" && c.pk == root { return false }
-            if Tier.isPersonal(c) { return false }
-            if c.column != nil && c.causalLength % 2 == 0 { return ownDeaths.contains(RowKey(c)) }
-            return own.contains(c.version.site)
-        }
-    }
-
-    func push(_ summary: inout Summary) throws {
-        let own = try ownSites()
-        var cursor = try store.write { try $0.meta(Key.pushCursor)?.int64Value } ?? 0
-        var since = try store.write { try $0.meta(Key.pushSince)?.int64Value } ?? 0
-        while true {
-            let page = try store.write { r in
-                try r.changes(after: cursor, since: since, maxChanges: ProtocolLimits.maxChangesPerPush, maxBytes: 1 << 20)
-            }
-            let up = try wholeHeldRows(Self.upward(page.changes, own: own, root: site))
-            if !up.isEmpty { try send(up, label: "\(since)|\(cursor)", summary: &summary) }
-            let (next, more) = (page.cursor, page.hasMore)
-            try store.write { r in
-                try r.database.transaction {
-                    try r.setMeta(Key.pushCursor, .integer(next))
-                    if !more { try r.setMeta(Key.pushSince, .integer(next)) }
-                }
-            }
-            cursor = next
-            if !more { since = next; break }
-        }
-    }
-
-    /// Sends one batch. A row the higher tier refuses (it names the change and its table) is set aside with the
-    /// reason and the rest is sent again; a refusal of the whole county (a site id, the token) stops the round.
-    func send(_ changes: [Change], label: String, summary: inout Summary) throws {
-        var batch = changes
-        while !batch.isEmpty {
-            var bytes = Array("tier|\(site)|\(label)|".utf8)
-            bytes += PullResponse(changes: batch, cursor: 0, hasMore: false).encoded()
-            let batchId = String(SHA256.hex(bytes).prefix(32))
-            let body = PushRequest(schemaVersion: CPPCCSchema.version, batchId: batchId, site: site, changes: batch).encoded()
-            let result: Result<PushResponse, ClientError>
-            do { result = .success(try transport.call("POST", "/v1/tier/push", body: body, as: PushResponse.self)) } catch {
-                result = .failure(error)
-            }
-            switch result {
-            case .success(let answer):
-                summary.batches += 1
-                summary.pushed += batch.count
-                summary.applied += answer.applied
-                summary.conflicts += answer.conflicts
-                // Rows that went are no longer held.
-                let sent = Set(batch.map(RowKey.init))
-                try store.write { r in
-                    try r.database.execute(Self.heldSQL)
-                    for k in sent { try r.database.run("DELETE FROM _srv_uplink_held WHERE tbl = ? AND pk = ?", [.text(k.table), .text(k.pk)]) }
-                }
-                return
-            case .failure(let error):
-                guard case .server(let status, let e) = error, [400, 403, 422].contains(status), let i = e.index, i >= 0, i < batch.count,
-                      e.table != nil, !(batch[i].table == "sites" && e.message.contains("carries site id")) else {
-                    throw UplinkError.client(server, error)
-                }
-                let key = RowKey(batch[i])
-                try store.write { r in
-                    try r.database.execute(Self.heldSQL)
-                    try r.database.run("INSERT OR REPLACE INTO _srv_uplink_held(tbl, pk, code, reason, at) VALUES (?, ?, ?, ?, ?)",
-                                       [.text(key.table), .text(key.pk), .text(e.code.rawValue), .text(e.message), .integer(HLC.wallClock().milliseconds)])
-                }
-                summary.held.append((key.table, key.pk, e.message))
-                batch.removeAll { RowKey($0) == key }
-            }
-        }
-    }
-
-    /// A held row that shows up again was written again: it goes whole (the page holds only its newer cells, and the
-    /// higher tier never had the older ones).
-    func wholeHeldRows(_ changes: [Change]) throws -> [Change] {
-        let held = Set(try heldRows().map { RowKey(table: $0.table, pk: $0.pk) })
-        let again = Set(changes.map(RowKey.init)).intersection(held)
-        guard !again.isEmpty else { return changes }
-        let own = try ownSites()
-        let whole = try store.write { r in try r.changes(after: 0, since: 0) }.changes.filter { again.contains(RowKey($0)) }
-        return changes.filter { !again.contains(RowKey($0)) } + Self.upward(whole, own: own, root: site)
-    }
-
-    func pull(_ summary: inout Summary) throws {
-        var cursor = try store.write { try $0.meta(Key.pullCursor)?.int64Value } ?? 0
-        var since = try store.write { try $0.meta(Key.pullSince)?.int64Value } ?? 0
-        var didReset = false
-        while true {
-            let query = PullQuery(after: cursor, since: since, limit: ProtocolLimits.defaultPageSize, maxBytes: 1 << 20,
-                                  schemaVersion: CPPCCSchema.version)
-            let page: PullResponse
-            do { page = try transport.call("GET", "/v1/tier/pull?" + query.queryString, as: PullResponse.self) } catch {
-                if case .server(_, let body) = error, body.code == .cursorAhead, !didReset {
-                    didReset = true
-                    (cursor, since) = (0, 0)
-                    continue
-                }
-                throw UplinkError.client(server, error)
-            }
-            // Personal data never comes down (the higher tier never has it), nor the county's own site row.
-            let changes = page.changes.filter { !Tier.isPersonal($0) && !($0.table == "sites" && $0.pk == site) }
-            let applied = try store.write { r in
-                try r.database.transaction {
-                    // Nothing of a row that was never the county's: it is not even stored, so no office pulls it.
-                    let result = try r.merge(try Tier.withoutExitsOfRowsNotHeld(changes, in: r))
-                    try r.setMeta(Key.pullCursor, .integer(page.cursor))
-                    if !page.hasMore { try r.setMeta(Key.pullSince, .integer(page.cursor)) }
-                    return result.applied
-                }
-            }
-            summary.pulled += page.changes.count
-            summary.pulledApplied += applied
-            if !page.hasMore { break }
-            guard page.cursor > cursor else { throw UplinkError.client(server, .badResponse("pull cursor did not advance past \(cursor)")) }
-            cursor = page.cursor
-        }
-        try keepToScope()
-    }
-
-    /// After a pull, as an office after its own: forgets the rows that left the county's subtree (`Tier.forgetOutOfScope`;
-    /// not a delete, nothing travels), sparing what the county has not yet sent up or had refused.
-    func keepToScope() throws {
-        let own = try ownSites()
-        let held = Set(try heldRows().map { RowKey(table: $0.table, pk: $0.pk) })
-        try store.write { r in
-            let pushed = try r.meta(Key.pushSince)?.int64Value ?? 0
-            try Tier.forgetOutOfScope(r, county: site, own: own, pushedSince: pushed, held: held)
-        }
     }
 }
 

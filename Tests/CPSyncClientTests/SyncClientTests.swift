@@ -1,5 +1,6 @@
 import CPPCC
 import CPSyncClient
+import CPSyncEngine
 import CPSyncCore
 import CPSyncHTTP
 import CPSyncProtocol

@@ -168,6 +168,7 @@ enum Vectors {
                   site: "huashan"),
         ErrorBody(code: .storageFull, message: "the county server's disk is full (database or disk is full); free space on it, then sync again; nothing was applied"),
         ErrorBody(code: .storageFailed, message: "the county database cannot be written (disk I/O error); nothing was applied"),
+        ErrorBody(code: .siteIDTaken, message: "change 3 carries site id 'huashan' (the writer of the change), which county '330103' already uses here; site ids must be unique across the counties of this tier (qualify them with the 6-digit division code, e.g. '330102-huashan'); nothing was applied", site: "huashan", index: 3),
     ]
 
     static func encodeErrors() -> [UInt8] {

@@ -165,14 +165,25 @@ final class SyncOracle {
     func excuse(_ w: Write) -> String? {
         for id in writesByCell[w.cell] ?? [] where writes[id].step > w.step {
             let later = writes[id]
-            if possiblySeen(w, by: later.writer, before: later.step) {
+            if possiblySeen(w, by: later.writer, before: later.step) || wroteEqual(w, by: later.writer, before: later.step) {
                 return "overwritten at step \(later.step) by \(later.writer), which had it"
             }
         }
         for d in deletesByRow[w.cell.row] ?? [] where d.step > w.step {
-            if possiblySeen(w, by: d.writer, before: d.step) { return "row deleted at step \(d.step) by \(d.writer), which had it" }
+            if possiblySeen(w, by: d.writer, before: d.step) || wroteEqual(w, by: d.writer, before: d.step) {
+                return "row deleted at step \(d.step) by \(d.writer), which had it"
+            }
         }
         return nil
+    }
+
+    /// Whether `writer` itself wrote `w`'s very value into `w`'s cell after `w` and before `step`: two sites' equal
+    /// concurrent values are one value (never a conflict), so a later overwrite or delete by one of them knew it.
+    func wroteEqual(_ w: Write, by writer: Writer, before step: Int) -> Bool {
+        (writesByCell[w.cell] ?? []).contains { id in
+            let x = writes[id]
+            return x.writer == writer && x.value == w.value && x.step > w.step && x.step < step
+        }
     }
 
     // MARK: the checks

@@ -439,7 +439,7 @@ import Testing
         let phone = push([Change(table: "members", pk: "m-x", column: "phone", value: .text("13900000000"), version: v, causalLength: 1)], "forged-1")
         #expect(phone?.code == .forbidden && phone?.message.contains("personal data") == true, "\(String(describing: phone))")
         let xixing = push([Change(table: "sites", pk: "330108-xixing", column: "name", value: .text("篡改"), version: v, causalLength: 1)], "forged-2")
-        #expect(xixing?.code == .forbidden, "\(String(describing: xixing))")
+        #expect(xixing?.code == .siteIDTaken && xixing?.site == "330108-xixing", "\(String(describing: xixing))")
         let other = push([Change(table: "members", pk: "m-y", column: nil, value: .null, version: v, causalLength: 1),
                           Change(table: "members", pk: "m-y", column: "site_id", value: .text("330108-xixing"), version: v, causalLength: 1)], "forged-3")
         #expect(other?.code == .forbidden && other?.message.contains("outside county '330102'") == true, "\(String(describing: other))")
