@@ -135,7 +135,10 @@ public struct ChangeFileImporter: Sendable {
     private func pushWaitingWhileBusy(_ body: [UInt8], site: String, now: Int64) throws(ErrorBody) -> ([UInt8], Bool) {
         var attempt = 0
         while true {
-            do { return try service.push(body, site: site, now: now) } catch {
+            do {
+                let answer = try service.push(body, site: site, now: now)
+                return (answer.bytes, answer.replayed)
+            } catch {
                 attempt += 1
                 guard error.code == .unavailable, attempt < 6 else { throw error }
                 usleep(UInt32(attempt) * 500_000)
