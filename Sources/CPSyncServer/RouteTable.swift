@@ -27,9 +27,15 @@ struct PathPattern: Sendable, CustomStringConvertible {
     }
 
     /// The parameters by name when `path` matches, nil when it does not.
-    func match(_ path: String) -> [String: String]? {
+    func match(_ path: String) -> [String: String]? { Self.parts(of: path).flatMap(match(parts:)) }
+
+    /// A path's segments, split once for every pattern it is matched against; nil when it does not start with '/'.
+    static func parts(of path: String) -> [String]? {
         guard path.hasPrefix("/") else { return nil }
-        let parts = path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        return path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    func match(parts: [String]) -> [String: String]? {
         guard let r = segments.firstIndex(where: { if case .rest = $0 { true } else { false } }) else {
             return parts.count == segments.count ? Self.bind(segments, parts) : nil
         }
@@ -130,10 +136,11 @@ struct RouteTable: Sendable {
 
     /// The first route whose path and method match; else whether any route has this path.
     func match(method: String, path: String) -> Match {
+        guard let parts = PathPattern.parts(of: path) else { return .notFound }
         var first: Route?
         var allow: [String] = []
         for route in routes {
-            guard let parameters = route.pattern.match(path) else { continue }
+            guard let parameters = route.pattern.match(parts: parts) else { continue }
             if route.methods.contains(method) { return .found(route, parameters: parameters) }
             first = first ?? route
             allow += route.methods.filter { !allow.contains($0) }

@@ -155,6 +155,7 @@ public struct Router: HTTPResponder {
         }
     }
 
+    /// An error as its JSON body with its status, and the headers that tell a client what to do next.
     static func errorResponse(_ error: ErrorBody) -> HTTPResponse {
         var r = HTTPResponse.json(error.encoded(), status: error.httpStatus)
         if error.code == .unauthorized { r.headers.set("WWW-Authenticate", "Bearer realm=\"cpsyncd\"") }
