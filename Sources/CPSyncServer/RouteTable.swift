@@ -4,7 +4,7 @@ import CPSyncProtocol
 
 /// A path such as `/v1/admin/conflicts/{id}/resolve`: literal segments, `{name}` for one segment, and at most one
 /// `{name...}` for one segment or more joined by '/' (an admin's name may hold a '/', and the path is decoded before
-/// it is split). A parameter may be empty, as a literal may not differ.
+/// it is split). A parameter may be an empty segment (`/v1/admin/conflicts/` asks for the conflict "").
 struct PathPattern: Sendable, CustomStringConvertible {
     enum Segment: Sendable, Equatable {
         case literal(String)

@@ -43,6 +43,20 @@ import Testing
         }
     }
 
+    @Test func noRouteHidesAnother() {
+        var seen: Set<String> = []
+        for route in Router.routes.routes {
+            for method in route.methods {
+                #expect(seen.insert("\(method) \(route.pattern)").inserted, "\(method) \(route.pattern) twice")
+                guard case .found(let found, _) = Router.routes.match(method: method, path: Self.samplePath(route)) else {
+                    Issue.record("\(method) \(route.pattern) not found")
+                    continue
+                }
+                #expect(found.name == route.name, "\(method) \(Self.samplePath(route)) reaches \(found.name), not \(route.name)")
+            }
+        }
+    }
+
     @Test func wrongMethodsOnOldAndNewEndpointsNameTheRightOnes() throws {
         let f = try Fixture()
         #expect(f.request("DELETE", "/v1/push").headers["Allow"] == "POST")
