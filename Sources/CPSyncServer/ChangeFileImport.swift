@@ -189,9 +189,9 @@ final class CountyImport: Upstream, @unchecked Sendable {
         var attempt = 0
         while true {
             do {
-                let (bytes, replayed) = try service.push(batch.body, site: site, now: now)
-                lock.withLock { replayedBatch = replayed }
-                return try PushResponse.decode(bytes)
+                let answer = try service.push(batch.body, site: site, now: now)
+                lock.withLock { replayedBatch = answer.replayed }
+                return try PushResponse.decode(answer.bytes)
             } catch let e as ErrorBody {
                 attempt += 1
                 guard e.code == .unavailable, attempt < 6 else { throw e }

@@ -49,164 +49,174 @@ public struct Router: HTTPResponder {
         return r
     }
 
+    /// Every endpoint of the daemon (Protocol/README.md §6), in one place: dispatch, 405 with `Allow` for a known path
+    /// asked with another method, and the `route` names at `/metrics` all come from here.
+    static let routes = RouteTable([
+        Route("GET", "HEAD", path: "/v1/health", name: "health", access: .open) { r, _ throws(ErrorBody) in
+            if let problem = r.sync.health() { throw problem }
+            return r.json(HealthResponse())
+        },
+        Route("GET", path: "/v1/status", name: "status", access: .open) { r, _ in
+            var status = r.sync.status()
+            status.encodings = WireEncoding.accepted
+            return r.json(status)
+        },
+        Route("POST", path: "/v1/push", name: "push",
+              access: .site(refusal: "pushes need a site token, not an admin token")) { r, c throws(ErrorBody) in try r.push(c) },
+        // A station's changes file carried to a township with a link (Protocol §17.5).
+        Route("POST", path: "/v1/relay", name: "relay",
+              access: .site(refusal: "relaying needs a site token, not an admin token")) { r, c throws(ErrorBody) in
+            HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]),
+                         body: try ChangeFileImporter(service: r.sync).relay(c.request.body, by: c.name))
+        },
+        Route("GET", path: "/v1/pull", name: "pull", access: .office) { r, c throws(ErrorBody) in try r.pull(c) },
+        Route("GET", path: "/v1/snapshot", name: "snapshot", access: .office) { r, c throws(ErrorBody) in
+            r.json(try r.snapshots.manifest(for: try c.principal, query: c.request.query))
+        },
+        Route("GET", path: "/v1/snapshot/{id}", name: "snapshot_bytes", access: .office) { r, c throws(ErrorBody) in
+            try r.snapshots.bytes(c["id"], principal: try c.principal, range: c.request.headers["Range"])
+        },
+        Route("GET", path: "/v1/whoami", name: "whoami", access: .token) { r, c throws(ErrorBody) in
+            r.json(try WhoAmI.response(for: try c.principal, store: r.sync.store))
+        },
+        Route("POST", path: "/v1/tier/push", name: "tier_push", access: .token) { r, c throws(ErrorBody) in
+            let (body, replayed) = try r.tier.push(c.request.body, principal: try c.principal)
+            return Self.pushed(body, replayed: replayed)
+        },
+        Route("GET", path: "/v1/tier/pull", name: "tier_pull", access: .token) { r, c throws(ErrorBody) in
+            let query = try Self.pullQuery(c.request)
+            return r.json(try r.tier.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes,
+                                          principal: try c.principal))
+        },
+        Route("GET", path: "/metrics", name: "metrics", access: .open) { r, _ in
+            .text(r.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
+        },
+        Route("GET", path: "/v1/admin/conflicts", name: "admin_conflicts", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.admin.list(try AdminService.filter(from: c.request.query), chinese: c.prefersChinese))
+        },
+        Route("GET", path: "/v1/admin/conflicts/{id}", name: "admin_conflict", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.admin.show(c["id"], chinese: c.prefersChinese))
+        },
+        Route("POST", path: "/v1/admin/conflicts/{id}/resolve", name: "admin_resolve", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.admin.resolve(c["id"], body: c.request.body, admin: c.name, chinese: c.prefersChinese))
+        },
+        Route("GET", path: "/v1/admin/audit", name: "admin_audit", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.admin.audit(try AdminService.filter(from: c.request.query), chinese: c.prefersChinese))
+        },
+        Route("GET", path: "/v1/admin/accounts-audit", name: "admin_accounts_audit", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.admin.accountsAudit(try AdminService.filter(from: c.request.query)))
+        },
+        Route("GET", path: "/v1/admin/sites", name: "admin_sites", access: .admin) { r, _ throws(ErrorBody) in r.json(try r.admin.sites()) },
+        Route("POST", path: "/v1/admin/sites", name: "admin_site_add", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.admin.createSite(body: c.request.body, admin: c.name), status: 201)
+        },
+        Route("POST", path: "/v1/admin/sites/{id}/token", name: "admin_site_token", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.admin.issueToken(c["id"], admin: c.name))
+        },
+        Route("POST", path: "/v1/admin/sites/{id}/revoke", name: "admin_site_revoke", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.admin.revokeSite(c["id"], admin: c.name))
+        },
+        Route("POST", path: "/v1/admin/sites/{id}/move", name: "admin_site_move", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.admin.moveSite(c["id"], body: c.request.body, admin: c.name))
+        },
+        Route("POST", path: "/v1/admin/accounts", name: "admin_account_add", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.admin.createAdmin(body: c.request.body, admin: c.name, chinese: c.prefersChinese), status: 201)
+        },
+        Route("POST", path: "/v1/admin/accounts/{name...}/token", name: "admin_account_token", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.admin.issueAdminToken(c["name"], admin: c.name, chinese: c.prefersChinese))
+        },
+        Route("POST", path: "/v1/admin/accounts/{name...}/revoke", name: "admin_account_revoke", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.admin.revokeAdmin(c["name"], admin: c.name, chinese: c.prefersChinese))
+        },
+        Route("GET", path: "/", name: "root", access: .open) { _, _ in
+            HTTPResponse(status: 302, headers: HTTPHeaders([("Location", "/admin/")]))
+        },
+        Route("GET", "HEAD", path: "/admin", name: "admin_page", access: .open) { _, c in AdminPage.response(for: c.request.path) },
+        Route("GET", "HEAD", path: "/admin/{file...}", name: "admin_page", access: .open) { _, c in AdminPage.response(for: c.request.path) },
+    ])
+
+    /// The request's route name (for metrics and the log) and its answer; every error becomes an error body here.
     func route(_ req: HTTPRequest) -> (String, HTTPResponse) {
-        let path = req.path
-        do throws(ErrorBody) {
-            switch (req.method, path) {
-            case ("GET", "/v1/health"), ("HEAD", "/v1/health"):
-                if let problem = sync.health() { throw problem }
-                return ("health", json(HealthResponse()))
-            case ("GET", "/v1/status"):
-                var status = sync.status()
-                status.encodings = WireEncoding.accepted
-                return ("status", json(status))
-            case ("POST", "/v1/push"):
-                guard case .site(let site) = try authenticate(req) else {
-                    throw ErrorBody(code: .forbidden, message: "pushes need a site token, not an admin token")
-                }
-                try tier.refuseOfficeSync(.site(site))
-                let (body, replayed): ([UInt8], Bool)
-                do { (body, replayed) = try sync.push(try WireEncoding.pushRequest(req), site: site) } catch {
-                    admin.activity.refused(site: site, error)
-                    throw error
-                }
-                admin.activity.pushed(site: site, changes: replayed ? nil : (try? PushResponse.decode(body)).map(\.applied))
-                var response = HTTPResponse.json(body)
-                if replayed { response.headers.set("CPSync-Replayed", "true") }
-                return ("push", response)
-            case ("POST", "/v1/relay"):
-                // A station's changes file carried to a township with a link (Protocol §17.5).
-                guard case .site(let relayer) = try authenticate(req) else {
-                    throw ErrorBody(code: .forbidden, message: "relaying needs a site token, not an admin token")
-                }
-                try tier.refuseOfficeSync(.site(relayer))
-                return ("relay", .init(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]),
-                                       body: try ChangeFileImporter(service: sync).relay(req.body, by: relayer)))
-            case ("GET", "/v1/pull"):
-                let principal = try authenticate(req)
-                try tier.refuseOfficeSync(principal)
-                let query = try PullQuery(parameters: req.query)
-                if let problem = ErrorBody.versionProblem(protocolVersion: query.protocolVersion, officeSchema: query.schemaVersion,
-                                                          serverSchema: CPPCCSchema.version) {
-                    throw problem
-                }
-                let served: PullPrefetch.Ready
-                if let ready = prefetch.take(PullPrefetch.Key(principal: principal.name, query: query, request: req)) {
-                    sync.recordPull(principal, after: query.after, cursor: ready.cursor, changes: ready.changes)
-                    metrics.count("cpsync_pull_pages_read_ahead_total")
-                    served = ready
-                } else {
-                    served = try Self.pullPage(sync, query, principal: principal, request: req, record: true)
-                }
-                if case .site(let site) = principal {
-                    admin.activity.pulled(site: site, cursor: served.cursor, hasMore: served.hasMore, unsent: query.unsent)
-                }
-                if served.hasMore {
-                    var following = query
-                    following.after = served.cursor
-                    let (sync, next) = (sync, following)
-                    prefetch.start(PullPrefetch.Key(principal: principal.name, query: next, request: req)) {
-                        try? Self.pullPage(sync, next, principal: principal, request: req, record: false)
-                    }
-                }
-                return ("pull", served.response)
-            case ("GET", "/v1/snapshot"):
-                let principal = try authenticate(req)
-                try tier.refuseOfficeSync(principal)
-                return ("snapshot", json(try snapshots.manifest(for: principal, query: req.query)))
-            case ("GET", "/v1/whoami"):
-                return ("whoami", json(try WhoAmI.response(for: try authenticate(req), store: sync.store)))
-            case ("POST", "/v1/tier/push"):
-                let (body, replayed) = try tier.push(req.body, principal: try authenticate(req))
-                var response = HTTPResponse.json(body)
-                if replayed { response.headers.set("CPSync-Replayed", "true") }
-                return ("tier_push", response)
-            case ("GET", "/v1/tier/pull"):
-                let principal = try authenticate(req)
-                let query = try PullQuery(parameters: req.query)
-                if let problem = ErrorBody.versionProblem(protocolVersion: query.protocolVersion, officeSchema: query.schemaVersion,
-                                                          serverSchema: CPPCCSchema.version) {
-                    throw problem
-                }
-                return ("tier_pull", json(try tier.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes, principal: principal)))
-            case ("GET", "/metrics"):
-                return ("metrics", .text(metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8"))
-            case ("GET", "/v1/admin/conflicts"):
-                try requireAdmin(req)
-                return ("admin_conflicts", json(try admin.list(try AdminService.filter(from: req.query), chinese: zh(req))))
-            case ("GET", "/v1/admin/audit"):
-                try requireAdmin(req)
-                return ("admin_audit", json(try admin.audit(try AdminService.filter(from: req.query), chinese: zh(req))))
-            case ("GET", "/v1/admin/accounts-audit"):
-                try requireAdmin(req)
-                return ("admin_accounts_audit", json(try admin.accountsAudit(try AdminService.filter(from: req.query))))
-            case ("GET", "/v1/admin/sites"):
-                try requireAdmin(req)
-                return ("admin_sites", json(try admin.sites()))
-            case ("POST", "/v1/admin/sites"):
-                let name = try requireAdmin(req)
-                var r = json(try admin.createSite(body: req.body, admin: name))
-                r.status = 201
-                return ("admin_site_add", r)
-            case ("POST", "/v1/admin/accounts"):
-                let name = try requireAdmin(req)
-                var r = json(try admin.createAdmin(body: req.body, admin: name, chinese: zh(req)))
-                r.status = 201
-                return ("admin_account_add", r)
-            case ("GET", "/"):
-                var r = HTTPResponse(status: 302)
-                r.headers.set("Location", "/admin/")
-                return ("root", r)
-            default:
-                break
+        switch Self.routes.match(method: req.method, path: req.path) {
+        case .found(let route, let parameters):
+            do throws(ErrorBody) {
+                let principal = try admit(req, to: route.access)
+                return (route.name, try route.handle(self, Call(request: req, parameters: parameters, caller: principal)))
+            } catch {
+                return (route.name, Self.errorResponse(error))
             }
-            let parts = path.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
-            if parts.count == 5, parts[1] == "v1", parts[2] == "admin", parts[3] == "conflicts", req.method == "GET" {
-                try requireAdmin(req)
-                return ("admin_conflict", json(try admin.show(parts[4], chinese: zh(req))))
-            }
-            if parts.count == 6, parts[1] == "v1", parts[2] == "admin", parts[3] == "conflicts", parts[5] == "resolve", req.method == "POST" {
-                let name = try requireAdmin(req)
-                return ("admin_resolve", json(try admin.resolve(parts[4], body: req.body, admin: name, chinese: zh(req))))
-            }
-            if parts.count == 6, parts[1] == "v1", parts[2] == "admin", parts[3] == "sites", req.method == "POST",
-               ["token", "revoke", "move"].contains(parts[5]) {
-                let name = try requireAdmin(req)
-                switch parts[5] {
-                case "token": return ("admin_site_token", json(try admin.issueToken(parts[4], admin: name)))
-                case "revoke": return ("admin_site_revoke", json(try admin.revokeSite(parts[4], admin: name)))
-                default: return ("admin_site_move", json(try admin.moveSite(parts[4], body: req.body, admin: name)))
-                }
-            }
-            // An admin name may hold a '/' (the path is decoded before it is split): everything between is the name.
-            if parts.count >= 6, parts[1] == "v1", parts[2] == "admin", parts[3] == "accounts", req.method == "POST",
-               ["token", "revoke"].contains(parts[parts.count - 1]) {
-                let name = try requireAdmin(req), target = parts[4..<(parts.count - 1)].joined(separator: "/")
-                if parts.last == "token" {
-                    return ("admin_account_token", json(try admin.issueAdminToken(target, admin: name, chinese: zh(req))))
-                }
-                return ("admin_account_revoke", json(try admin.revokeAdmin(target, admin: name, chinese: zh(req))))
-            }
-            if parts.count == 4, parts[1] == "v1", parts[2] == "snapshot", req.method == "GET" {
-                let principal = try authenticate(req)
-                try tier.refuseOfficeSync(principal)
-                return ("snapshot_bytes", try snapshots.bytes(parts[3], principal: principal, range: req.headers["Range"]))
-            }
-            if path == "/admin" || path.hasPrefix("/admin/"), req.method == "GET" || req.method == "HEAD" {
-                return ("admin_page", AdminPage.response(for: path))
-            }
-            if ["/v1/health", "/v1/status", "/v1/push", "/v1/pull", "/metrics", "/v1/admin/conflicts", "/v1/admin/audit",
-                "/v1/admin/accounts-audit", "/v1/admin/sites", "/v1/whoami", "/v1/admin/accounts"].contains(path) {
-                throw ErrorBody(code: .methodNotAllowed, message: "\(req.method) is not allowed on \(path)")
-            }
-            throw ErrorBody(code: .notFound, message: "no such endpoint: \(req.method) \(path)")
-        } catch {
-            var r = HTTPResponse.json(error.encoded(), status: error.httpStatus)
-            if error.code == .unauthorized { r.headers.set("WWW-Authenticate", "Bearer realm=\"cpsyncd\"") }
-            if error.code == .unavailable { r.headers.set("Retry-After", "5") }
-            if error.code == .storageFull || error.code == .storageFailed { r.headers.set("Retry-After", "60") }
-            return (routeName(req.path), r)
+        case .methodNotAllowed(let route, let allow):
+            var r = Self.errorResponse(ErrorBody(code: .methodNotAllowed, message: "\(req.method) is not allowed on \(req.path)"))
+            r.headers.set("Allow", allow.joined(separator: ", "))
+            return (route.name, r)
+        case .notFound:
+            return (RouteTable.unknownRouteName,
+                    Self.errorResponse(ErrorBody(code: .notFound, message: "no such endpoint: \(req.method) \(req.path)")))
         }
+    }
+
+    /// An error as its JSON body with its status, and the headers that tell a client what to do next.
+    static func errorResponse(_ error: ErrorBody) -> HTTPResponse {
+        var r = HTTPResponse.json(error.encoded(), status: error.httpStatus)
+        if error.code == .unauthorized { r.headers.set("WWW-Authenticate", "Bearer realm=\"cpsyncd\"") }
+        if error.code == .unavailable { r.headers.set("Retry-After", "5") }
+        if error.code == .storageFull || error.code == .storageFailed { r.headers.set("Retry-After", "60") }
+        return r
+    }
+
+    /// An office's push: what it applied is noted for the dashboard (`SiteActivity`), and so is a refusal.
+    private func push(_ call: Call) throws(ErrorBody) -> HTTPResponse {
+        let site = call.name
+        let answer: SyncService.PushAnswer
+        do { answer = try sync.push(try WireEncoding.pushRequest(call.request), site: site) } catch {
+            admin.activity.refused(site: site, error)
+            throw error
+        }
+        admin.activity.pushed(site: site, changes: answer.applied)
+        return Self.pushed(answer.bytes, replayed: answer.replayed)
+    }
+
+    private static func pushed(_ body: [UInt8], replayed: Bool) -> HTTPResponse {
+        var response = HTTPResponse.json(body)
+        if replayed { response.headers.set("CPSync-Replayed", "true") }
+        return response
+    }
+
+    /// An office's pull: a page read ahead while the office took the one before is served if nothing was committed
+    /// since, and the next page is read ahead when there is one (`PullPrefetch`).
+    private func pull(_ call: Call) throws(ErrorBody) -> HTTPResponse {
+        let (req, principal) = (call.request, try call.principal)
+        let query = try Self.pullQuery(req)
+        let served: PullPrefetch.Ready
+        if let ready = prefetch.take(PullPrefetch.Key(principal: principal.name, query: query, request: req)) {
+            sync.recordPull(principal, after: query.after, cursor: ready.cursor, changes: ready.changes)
+            metrics.count("cpsync_pull_pages_read_ahead_total")
+            served = ready
+        } else {
+            served = try Self.pullPage(sync, query, principal: principal, request: req, record: true)
+        }
+        if case .site(let site) = principal {
+            admin.activity.pulled(site: site, cursor: served.cursor, hasMore: served.hasMore, unsent: query.unsent)
+        }
+        if served.hasMore {
+            var following = query
+            following.after = served.cursor
+            let (sync, next) = (sync, following)
+            prefetch.start(PullPrefetch.Key(principal: principal.name, query: next, request: req)) {
+                try? Self.pullPage(sync, next, principal: principal, request: req, record: false)
+            }
+        }
+        return served.response
+    }
+
+    /// A pull's query, refused when the office speaks another protocol or schema version.
+    private static func pullQuery(_ req: HTTPRequest) throws(ErrorBody) -> PullQuery {
+        let query = try PullQuery(parameters: req.query)
+        if let problem = ErrorBody.versionProblem(protocolVersion: query.protocolVersion, officeSchema: query.schemaVersion,
+                                                  serverSchema: CPPCCSchema.version) {
+            throw problem
+        }
+        return query
     }
 
     /// Waits for pull pages being read ahead (`PullPrefetch`), so that none outlives the server; after `shutdown`.
@@ -223,22 +233,35 @@ public struct Router: HTTPResponder {
         return PullPrefetch.Ready(response: response, changes: page.changes.count, cursor: page.cursor, hasMore: page.hasMore, mark: 0)
     }
 
-    private func routeName(_ path: String) -> String {
-        switch path {
-        case "/v1/push": "push"
-        case "/v1/pull": "pull"
-        case "/v1/status": "status"
-        case "/v1/health": "health"
-        default: path.hasPrefix("/v1/admin") ? "admin" : "other"
-        }
-    }
-
     /// County → city → province (Tier.swift).
     private var tier: TierService { TierService(store: sync.store, maxSkewMs: sync.maxSkewMs, log: log) }
 
-    private func zh(_ req: HTTPRequest) -> Bool { FieldLabels.prefersChinese(req.headers["Accept-Language"]) }
+    private func json<T: WireMessage>(_ m: T, status: Int = 200) -> HTTPResponse { .json(m.encoded(), status: status) }
 
-    private func json<T: WireMessage>(_ m: T) -> HTTPResponse { .json(m.encoded()) }
+    /// The caller a route's `Access` lets in (nil on an open route), or the refusal.
+    private func admit(_ req: HTTPRequest, to access: Access) throws(ErrorBody) -> Principal? {
+        switch access {
+        case .open:
+            return nil
+        case .token:
+            return try authenticate(req)
+        case .office:
+            let principal = try authenticate(req)
+            try tier.refuseOfficeSync(principal)
+            return principal
+        case .site(let refusal):
+            let principal = try authenticate(req)
+            guard case .site = principal else { throw ErrorBody(code: .forbidden, message: refusal) }
+            try tier.refuseOfficeSync(principal)
+            return principal
+        case .admin:
+            let principal = try authenticate(req)
+            guard case .admin = principal else {
+                throw ErrorBody(code: .forbidden, message: "this needs an admin token; site tokens cannot review conflicts")
+            }
+            return principal
+        }
+    }
 
     private func authenticate(_ req: HTTPRequest) throws(ErrorBody) -> Principal {
         let principal: Principal?
@@ -250,13 +273,5 @@ public struct Router: HTTPResponder {
                             message: req.bearerToken == nil ? "missing bearer token (Authorization: Bearer …)" : "unknown or revoked token; ask the county office for a new one")
         }
         return principal
-    }
-
-    @discardableResult
-    private func requireAdmin(_ req: HTTPRequest) throws(ErrorBody) -> String {
-        guard case .admin(let name) = try authenticate(req) else {
-            throw ErrorBody(code: .forbidden, message: "this needs an admin token; site tokens cannot review conflicts")
-        }
-        return name
     }
 }

@@ -27,9 +27,18 @@ public struct SyncService: Sendable {
                        limits: ServerLimits(), epoch: store.epoch)
     }
 
+    /// A push answered: the answer's bytes (stored, so that a retry gets them back byte for byte) and what they say,
+    /// counted before they were encoded.
+    public struct PushAnswer: Sendable {
+        public let bytes: [UInt8]
+        /// A batch applied before: `bytes` are its first answer.
+        public let replayed: Bool
+        /// The changes this push applied; nil for a replay.
+        public let applied: Int?
+    }
+
     /// Applies a push in one transaction, idempotently: a batch id seen before gets its first answer back.
-    /// Returns the answer's bytes and whether it is a replay of a batch applied before.
-    public func push(_ body: [UInt8], site: String, now: Int64 = HLC.wallClock().milliseconds) throws(ErrorBody) -> ([UInt8], Bool) {
+    public func push(_ body: [UInt8], site: String, now: Int64 = HLC.wallClock().milliseconds) throws(ErrorBody) -> PushAnswer {
         try push(try Self.decodePush(body), site: site, now: now)
     }
 
@@ -50,7 +59,7 @@ public struct SyncService: Sendable {
     }
 
     /// Applies a decoded push (from plain JSON or the compact form; see `WireEncoding.pushRequest`).
-    public func push(_ request: PushRequest, site: String, now: Int64 = HLC.wallClock().milliseconds) throws(ErrorBody) -> ([UInt8], Bool) {
+    public func push(_ request: PushRequest, site: String, now: Int64 = HLC.wallClock().milliseconds) throws(ErrorBody) -> PushAnswer {
         if !ProtocolVersion.supported.contains(request.protocolVersion) {
             throw ErrorBody.protocolVersion(request.protocolVersion)
         }
@@ -94,7 +103,7 @@ public struct SyncService: Sendable {
     /// Merges a checked push in one transaction and stores its answer. Rows in `displaced` (see `Replica.keepDisplaced`)
     /// are kept as conflicts and filed again instead of merged; they are found when a first attempt is refused.
     private func apply(_ request: PushRequest, site: String, now: Int64, digest: Concurrent<String>,
-                       displaced: Set<RowKey>) throws(ErrorBody) -> ([UInt8], Bool) {
+                       displaced: Set<RowKey>) throws(ErrorBody) -> PushAnswer {
         let started = Date()
         do {
             let (response, replayed, result) = try store.write { r -> ([UInt8], Bool, MergeResult?) in
@@ -137,7 +146,7 @@ public struct SyncService: Sendable {
             log.event("push", ["site": .text(site), "batch": .text(request.batchId), "changes": .integer(Int64(request.changes.count)),
                                "applied": .integer(Int64(result?.applied ?? 0)), "conflicts": .integer(Int64(result?.conflicts.count ?? 0)),
                                "replayed": .integer(replayed ? 1 : 0), "ms": .integer(Int64(Date().timeIntervalSince(started) * 1000))])
-            return (response, replayed)
+            return PushAnswer(bytes: response, replayed: replayed, applied: result?.applied)
         } catch let e as ErrorBody {
             throw e
         } catch {

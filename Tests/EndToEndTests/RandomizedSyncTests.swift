@@ -881,7 +881,10 @@ final class RandomHistory {
         let view = try SyncOracle.CountyView(path: county.serverDB, tables: comparedTables)
         for (slot, row) in expectedHeld where slot.life == slot.writer.life {
             if view.rows[row] != nil {
-                violations.append("permissions: \(row), another site's record written by \(slot.writer), reached the county")
+                // Who wrote what the county holds of it, for the reader of a failure.
+                let versions = try Replica(path: county.serverDB, create: false).changes(ofRows: [RowKey(table: row.table, pk: row.pk)])
+                    .map { "\($0.column ?? "(row)")=\($0.value.stringValue ?? "-")@\($0.version.site)/cl\($0.causalLength)" }
+                violations.append("permissions: \(row), another site's record written by \(slot.writer), reached the county: \(versions.joined(separator: " "))")
             }
             let listed = try Database(path: slot.office.db).scalar("SELECT count(*) FROM _cp_held WHERE tbl = ? AND pk = ?", [.text(row.table), .text(row.pk)])
             let there = try Database(path: slot.office.db).scalar("SELECT count(*) FROM members WHERE id = ?", [.text(row.pk)])

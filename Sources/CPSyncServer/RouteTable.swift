@@ -1,0 +1,158 @@
+import CPPCC
+import CPSyncHTTP
+import CPSyncProtocol
+
+/// A path such as `/v1/admin/conflicts/{id}/resolve`: literal segments, `{name}` for one segment, and at most one
+/// `{name...}` for one segment or more joined by '/' (an admin's name may hold a '/', and the path is decoded before
+/// it is split). A parameter may be an empty segment (`/v1/admin/conflicts/` asks for the conflict "").
+struct PathPattern: Sendable, CustomStringConvertible {
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case one(String)
+        case rest(String)
+    }
+
+    let segments: [Segment]
+    let description: String
+
+    init(_ text: String) {
+        precondition(text.hasPrefix("/"), "a path pattern starts with '/': \(text)")
+        description = text
+        segments = text.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map { s in
+            guard s.hasPrefix("{"), s.hasSuffix("}") else { return .literal(String(s)) }
+            let name = s.dropFirst().dropLast()
+            return name.hasSuffix("...") ? .rest(String(name.dropLast(3))) : .one(String(name))
+        }
+        precondition(segments.filter { if case .rest = $0 { true } else { false } }.count <= 1, "one {name...} at most: \(text)")
+    }
+
+    /// The parameters by name when `path` matches, nil when it does not.
+    func match(_ path: String) -> [String: String]? { Self.parts(of: path).flatMap(match(parts:)) }
+
+    /// A path's segments, split once for every pattern it is matched against; nil when it does not start with '/'.
+    static func parts(of path: String) -> [String]? {
+        guard path.hasPrefix("/") else { return nil }
+        return path.dropFirst().split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+    }
+
+    func match(parts: [String]) -> [String: String]? {
+        guard let r = segments.firstIndex(where: { if case .rest = $0 { true } else { false } }) else {
+            return parts.count == segments.count ? Self.bind(segments, parts) : nil
+        }
+        let after = segments.count - r - 1
+        guard parts.count >= segments.count,
+              var parameters = Self.bind(Array(segments[..<r]) + segments.suffix(after), Array(parts[..<r]) + parts.suffix(after)),
+              case .rest(let name) = segments[r] else { return nil }
+        parameters[name] = parts[r..<(parts.count - after)].joined(separator: "/")
+        return parameters
+    }
+
+    private static func bind(_ segments: [Segment], _ parts: [String]) -> [String: String]? {
+        var parameters: [String: String] = [:]
+        for (segment, part) in zip(segments, parts) {
+            switch segment {
+            case .literal(let s): guard s == part else { return nil }
+            case .one(let name), .rest(let name): parameters[name] = part
+            }
+        }
+        return parameters
+    }
+}
+
+/// Who may call a route; `Router` checks it before the handler runs, in this order: token, kind of token, and for
+/// office sync that the site is not a county below this server (`TierService.refuseOfficeSync`).
+enum Access: Sendable, Equatable {
+    /// No token needed.
+    case open
+    /// Any valid token, site or admin.
+    case token
+    /// Any valid token of an office or an admin: a member county syncs through the tier routes instead.
+    case office
+    /// A site token of an office; an admin token is refused with `refusal`.
+    case site(refusal: String)
+    /// An admin token.
+    case admin
+}
+
+/// One matched request as a handler sees it.
+struct Call: Sendable {
+    let request: HTTPRequest
+    /// The pattern's parameters, by name.
+    let parameters: [String: String]
+    /// The caller the route's `Access` let in; nil on an `.open` route.
+    let caller: Principal?
+
+    /// The caller on a route that needs a token (there `Router` checked it before the handler ran).
+    var principal: Principal {
+        get throws(ErrorBody) {
+            guard let caller else { throw ErrorBody(code: .unauthorized, message: "missing bearer token (Authorization: Bearer …)") }
+            return caller
+        }
+    }
+
+    /// The site's id or the admin's name (the route's `Access` says which); empty on an `.open` route.
+    var name: String { caller?.name ?? "" }
+
+    /// Messages in Chinese, by `Accept-Language`.
+    var prefersChinese: Bool { FieldLabels.prefersChinese(request.headers["Accept-Language"]) }
+
+    subscript(_ parameter: String) -> String { parameters[parameter] ?? "" }
+}
+
+/// One endpoint: methods and path, the name it has in metrics and logs, who may call it, and what answers it.
+struct Route: Sendable {
+    let methods: [String]
+    let pattern: PathPattern
+    /// The `route` label of `cpsync_http_requests_total` and of the request log line.
+    let name: String
+    let access: Access
+    let handle: @Sendable (Router, Call) throws(ErrorBody) -> HTTPResponse
+
+    init(_ methods: String..., path: String, name: String, access: Access,
+         _ handle: @escaping @Sendable (Router, Call) throws(ErrorBody) -> HTTPResponse) {
+        self.methods = methods
+        pattern = PathPattern(path)
+        self.name = name
+        self.access = access
+        self.handle = handle
+    }
+}
+
+/// The routes of a responder, in one list from which dispatch, 405 with `Allow` and the metric names all come.
+struct RouteTable: Sendable {
+    enum Match {
+        case found(Route, parameters: [String: String])
+        /// The path is known, the method is not: the methods its routes take, for `Allow`; `route` names it in metrics.
+        case methodNotAllowed(Route, allow: [String])
+        case notFound
+    }
+
+    /// The `route` label of a request to no known path.
+    static let unknownRouteName = "other"
+
+    let routes: [Route]
+
+    init(_ routes: [Route]) { self.routes = routes }
+
+    /// The first route whose path and method match; else whether any route has this path.
+    func match(method: String, path: String) -> Match {
+        guard let parts = PathPattern.parts(of: path) else { return .notFound }
+        var first: Route?
+        var allow: [String] = []
+        for route in routes {
+            guard let parameters = route.pattern.match(parts: parts) else { continue }
+            if route.methods.contains(method) { return .found(route, parameters: parameters) }
+            first = first ?? route
+            allow += route.methods.filter { !allow.contains($0) }
+        }
+        guard let first else { return .notFound }
+        return .methodNotAllowed(first, allow: allow)
+    }
+
+    /// Every name a request can be counted under at `/metrics`.
+    var metricNames: [String] {
+        var names: [String] = []
+        for route in routes where !names.contains(route.name) { names.append(route.name) }
+        return names + [Self.unknownRouteName]
+    }
+}
