@@ -21,10 +21,13 @@ enum ConflictsCommand {
             let path = "/v1/admin/conflicts" + (query.isEmpty ? "" : "?" + query.joined(separator: "&"))
             let list = try transport.call("GET", path, as: ConflictListResponse.self)
             if json { Console.out(JSONOutput.snakeCasedKeys(String(decoding: list.encoded(), as: UTF8.self))); return 0 }
-            let header = L10n.isChinese ? ["编号", "表 · 字段", "记录", "胜出值", "另一值", "发现时间"] : ["ID", "TABLE · COLUMN", "ROW", "WINNER", "OTHER", "DETECTED"]
+            // Open and resolved ones side by side (`--status all`): each says which it is, and a resolved one what it
+            // was resolved to (the value the record holds since), not only what won when it was found.
+            let header = L10n.isChinese ? ["编号", "状态", "表 · 字段", "记录", "胜出值", "另一值", "处理结果", "发现时间"]
+                : ["ID", "STATUS", "TABLE · COLUMN", "ROW", "WINNER", "OTHER", "RESOLVED TO", "DETECTED"]
             Console.out(Console.table(header: header, rows: list.conflicts.map {
-                [$0.id, "\($0.tableLabel) · \($0.columnLabel)", short($0.rowLabel), "\(short(text($0.winner.value))) (\($0.winner.siteName))",
-                 "\(short(text($0.other.value))) (\($0.other.siteName))", time($0.detectedAt)]
+                [$0.id, status($0), "\($0.tableLabel) · \($0.columnLabel)", short($0.rowLabel), "\(short(text($0.winner.value))) (\($0.winner.siteName))",
+                 "\(short(text($0.other.value))) (\($0.other.siteName))", $0.resolution.map { short(text($0.value)) } ?? "", time($0.detectedAt)]
             }))
             if list.conflicts.isEmpty { Console.out(L10n.pick(en: "no conflicts", zh: "没有冲突")) }
         case "show":
@@ -90,10 +93,14 @@ enum ConflictsCommand {
         return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
 
+    static func status(_ c: ConflictDTO) -> String {
+        c.status == .open ? L10n.pick(en: "open", zh: "待处理") : L10n.pick(en: "resolved", zh: "已处理")
+    }
+
     static func describe(_ c: ConflictDTO) -> String {
         let zh = L10n.isChinese
         var lines = [
-            (zh ? "冲突 " : "conflict ") + c.id + " · " + (c.status == .open ? (zh ? "待处理" : "open") : (zh ? "已处理" : "resolved")),
+            (zh ? "冲突 " : "conflict ") + c.id + " · " + status(c),
             "\(c.tableLabel) · \(c.columnLabel) · \(c.rowLabel)",
             (zh ? "胜出值（当前）：" : "winner (current): ") + text(c.winner.value) + "  — \(c.winner.siteName) \(time(c.winner.at))",
             (zh ? "另一值：" : "other value: ") + text(c.other.value) + "  — \(c.other.siteName) \(time(c.other.at))",

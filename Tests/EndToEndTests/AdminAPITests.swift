@@ -332,5 +332,13 @@ struct AdminAPITests {
         }
         let open = try county.cli(["list", "--json"])
         #expect(try ConflictListResponse.decode(wireJSON(open.stdout)).conflicts.map(\.column) == ["sector"])
+        // Everything, open and resolved: each line says which, and what a resolved one was resolved to.
+        let all = try county.cli(["list", "--status", "all"], lang: "zh_CN.UTF-8")
+        #expect(all.ok, "\(all.stderr)")
+        let lines = all.stdout.split(separator: "\n").map(String.init)
+        let yearLine = lines.first { $0.contains("年度") }, sectorLine = lines.first { $0.contains("界别") }
+        #expect(all.stdout.contains("状态") && all.stdout.contains("处理结果"), "\(all.stdout)")
+        #expect(yearLine?.contains("已处理") == true && yearLine?.contains("2025") == true, "\(all.stdout)")
+        #expect(sectorLine?.contains("待处理") == true && sectorLine?.contains("已处理") == false, "\(all.stdout)")
     }
 }
