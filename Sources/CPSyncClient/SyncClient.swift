@@ -113,6 +113,17 @@ public final class SyncClient {
     }
 
 
+    /// The open conflicts at the county in which this office's own value was not kept (newest first), so the clerk
+    /// knows which edits an admin has still to decide on. Empty from a county that does not tell (an older daemon).
+    public func lostEdits() throws -> [ConflictDTO] {
+        do {
+            return try transport.call("GET", "/v1/conflicts/lost", as: ConflictListResponse.self).conflicts.sorted { $0.detectedAt > $1.detectedAt }
+        } catch {
+            if case .server(404, _) = error { return [] }
+            throw error
+        }
+    }
+
     /// After a complete pull: forgets the rows that left this office's scope (own unacknowledged changes go first),
     /// and says whether the site tree gave this office new sites (their older records never came: pull again).
     static func keepToScope(_ replica: Replica) throws -> Bool {

@@ -67,6 +67,14 @@ public struct AdminService: Sendable {
         }
     }
 
+    /// The open conflicts in which `site`'s own value was not kept (its edit lost to another site's concurrent one or
+    /// to a delete): the office whose edit lost is told at its next sync, with what was kept instead and by whom.
+    public func lost(by site: String, chinese: Bool = false) throws(ErrorBody) -> ConflictListResponse {
+        var f = Filter()
+        f.site = site
+        return ConflictListResponse(conflicts: try list(f, chinese: chinese).conflicts.filter { $0.other.site == site })
+    }
+
     public func show(_ id: String, chinese: Bool = false) throws(ErrorBody) -> ConflictDTO {
         do {
             return try store.read { r in dto(try r.conflict(id: id), r, chinese) }

@@ -76,6 +76,11 @@ public struct Router: HTTPResponder {
         Route("GET", path: "/v1/snapshot/{id}", name: "snapshot_bytes", access: .office) { r, c throws(ErrorBody) in
             try r.snapshots.bytes(c["id"], principal: try c.principal, range: c.request.headers["Range"])
         },
+        // The office whose edit lost is told (Protocol §6.7): the open conflicts its own value did not win.
+        Route("GET", path: "/v1/conflicts/lost", name: "lost_edits",
+              access: .site(refusal: "lost edits are a site's; an admin lists every conflict at /v1/admin/conflicts")) { r, c throws(ErrorBody) in
+            r.json(try r.admin.lost(by: c.name, chinese: c.prefersChinese))
+        },
         Route("GET", path: "/v1/whoami", name: "whoami", access: .token) { r, c throws(ErrorBody) in
             r.json(try WhoAmI.response(for: try c.principal, store: r.sync.store))
         },

@@ -19,10 +19,12 @@ enum SyncCommand {
         let second = try client.pull()
         SyncNotes.afterTransfer(client)
         if json {
-            Console.out("{\"pulled\":\(first.received + second.received),\"pushed\":\(pushed.sent),\"conflicts\":\(pushed.conflicts),\"cursor\":\(second.cursor),\"held\":\(try client.replica.held().count)}")
+            let lost = (try? client.lostEdits().count) ?? 0
+            Console.out("{\"pulled\":\(first.received + second.received),\"pushed\":\(pushed.sent),\"conflicts\":\(pushed.conflicts),\"cursor\":\(second.cursor),\"held\":\(try client.replica.held().count),\"lostEdits\":\(lost)}")
         } else {
             Console.out(L10n.pick(en: "synced: pulled \(first.received + second.received), pushed \(pushed.sent) changes (\(pushed.conflicts) conflicts for review)",
                                   zh: "同步完成：拉取 \(first.received + second.received) 条，推送 \(pushed.sent) 条（待审核冲突 \(pushed.conflicts) 条）"))
+            LostEditNotes.report(client)
         }
         return try HeldNotes.report(client)
     }

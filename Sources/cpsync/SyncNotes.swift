@@ -1,6 +1,7 @@
 import CPSyncCLI
 import CPSyncClient
 import CPSyncCore
+import CPSyncProtocol
 import Foundation
 
 /// What the transfer verbs tell the clerk besides their summary.
@@ -10,6 +11,39 @@ enum SyncNotes {
         guard client.serverWasRestored else { return }
         Console.err(L10n.pick(en: "note: the county server was restored from a backup; this office sent and received everything again (nothing was lost)",
                               zh: "提示：县政协服务器已从备份恢复，本办公室已重新发送和接收全部数据（数据没有丢失）"))
+    }
+}
+
+/// The office whose edit lost is told: after a sync (and in `status`), the county's open conflicts in which this
+/// office's value was not kept, with the value kept instead and where an admin decides.
+enum LostEditNotes {
+    /// Prints them on stderr (at most `limit`); returns how many there are. A county that cannot be asked says nothing.
+    @discardableResult
+    static func report(_ client: SyncClient, limit: Int = 10) -> Int {
+        guard let lost = try? client.lostEdits(), !lost.isEmpty else { return 0 }
+        Console.err(L10n.pick(
+            en: "\(lost.count) of this office's edits were not kept: another office changed the same field at the same time; each is kept as a conflict for the county's admin to decide:",
+            zh: "本办公室有 \(lost.count) 处修改未被采用：其他站点同时修改了同一字段；每处都已作为冲突保留，由县政协管理员裁定："))
+        for c in lost.prefix(limit) { Console.err("  " + describe(c)) }
+        if lost.count > limit {
+            Console.err(L10n.pick(en: "  … and \(lost.count - limit) more", zh: "  ……另有 \(lost.count - limit) 处"))
+        }
+        Console.err(L10n.pick(en: "  (the admin page, or `cpsync conflicts show ID` with an admin token, shows each one)",
+                              zh: "  （管理员可在管理页面或用 `cpsync conflicts show 编号` 查看每一处）"))
+        return lost.count
+    }
+
+    static func describe(_ c: ConflictDTO) -> String {
+        L10n.pick(en: "conflict \(c.id): \(c.tableLabel) \(c.rowLabel) · \(c.columnLabel): yours \(show(c.other.value)), kept \(show(c.winner.value)) (\(c.winner.siteName))",
+                  zh: "冲突 \(c.id)：\(c.tableLabel) \(c.rowLabel) · \(c.columnLabel)：本站的值「\(show(c.other.value))」，采用的值「\(show(c.winner.value))」（\(c.winner.siteName)）")
+    }
+
+    static func show(_ v: Value) -> String {
+        switch v {
+        case .null: L10n.pick(en: "(empty)", zh: "（空）")
+        case .text(let s): s.count > 30 ? String(s.prefix(29)) + "…" : s
+        default: v.description
+        }
     }
 }
 

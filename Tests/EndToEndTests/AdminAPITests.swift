@@ -342,3 +342,33 @@ struct AdminAPITests {
         #expect(sectorLine?.contains("待处理") == true && sectorLine?.contains("已处理") == false, "\(all.stdout)")
     }
 }
+
+/// The office whose edit lost is told (issue 23 item 8): its next sync lists the county's open conflicts in which its
+/// value was not kept, in Chinese, with the value kept instead; the office whose value won hears nothing; a resolved
+/// conflict is no longer listed. Real daemon, real `cpsync`.
+@Suite struct LostEditsTests {
+    @Test func theOfficeWhoseEditLostIsToldAtItsNextSyncUntilAnAdminDecides() throws {
+        let county = try ConflictCounty.start("lost-edits")
+        defer { county.stop() }
+        try county.makeConflicts()
+        let zh = ["LANG": "zh_CN.UTF-8"]
+        // 西苑乡 wrote last: its values were kept; 华山镇's were not.
+        let loser = try county.a.cpsync(["sync"], env: zh)
+        #expect(loser.ok, "\(loser.stderr)")
+        #expect(loser.stderr.contains("本办公室有 3 处修改未被采用"), "\(loser.stderr)")
+        #expect(loser.stderr.contains("本站的值「关于改善乡村道路的提案」") && loser.stderr.contains("采用的值「关于加快乡村公路建设的提案」（西苑乡）"), "\(loser.stderr)")
+        #expect(loser.stderr.contains("提案 2025-017") && loser.stderr.contains("· 标题："), "the record and field by name: \(loser.stderr)")
+        let winner = try county.b.cpsync(["sync"], env: zh)
+        #expect(winner.ok && !winner.stderr.contains("未被采用"), "\(winner.stderr)")
+        let json = try county.a.cpsync(["sync", "--json"])
+        #expect(json.stdout.contains("\"lostEdits\":3"), "\(json.stdout)")
+        // The endpoint is a site's: an admin token is refused, no token is 401.
+        #expect(try county.http("GET", "/v1/conflicts/lost", token: county.adminToken).status == 403)
+        #expect(try county.http("GET", "/v1/conflicts/lost").status == 401)
+        // An admin decides one: two are left to tell.
+        let title = try county.conflict("proposals", "title")
+        #expect(try county.cli(["resolve", title.id, "--keep"]).ok)
+        let after = try county.a.cpsync(["sync"], env: zh)
+        #expect(after.stderr.contains("本办公室有 2 处修改未被采用") && !after.stderr.contains("关于改善乡村道路的提案"), "\(after.stderr)")
+    }
+}
