@@ -13,8 +13,12 @@ public struct Router: HTTPResponder {
     public let log: EventLog
     public let snapshots: SnapshotService
     let prefetch: PullPrefetch
+    /// The limits `GET /v1/status` announces: the protocol's, with the request body limit the daemon was started with.
+    let limits: ServerLimits
 
-    public init(store: ServerStore, maxSkewMs: Int64 = ProtocolLimits.maxSkewMs, log: EventLog = EventLog()) {
+    public init(store: ServerStore, maxSkewMs: Int64 = ProtocolLimits.maxSkewMs, maxBodyBytes: Int = ProtocolLimits.maxBodyBytes,
+                log: EventLog = EventLog()) {
+        limits = ServerLimits(maxBodyBytes: maxBodyBytes)
         let metrics = Metrics()
         self.metrics = metrics
         self.log = log
@@ -58,6 +62,7 @@ public struct Router: HTTPResponder {
                 return ("health", json(HealthResponse()))
             case ("GET", "/v1/status"):
                 var status = sync.status()
+                status.limits = limits
                 status.encodings = WireEncoding.accepted
                 return ("status", json(status))
             case ("POST", "/v1/push"):
