@@ -263,7 +263,8 @@ public final class SyncClient {
                     ? Array(Set((body.indices ?? []).filter { $0 >= 0 && $0 < batch.count }
                         + batch.indices.filter { RowKey(batch[$0]) == RowKey(bad) })).sorted()
                     : [i]
-                for j in refused { try hold(batch[j], code: body.code.rawValue, message: body.message) }
+                // Each row keeps its own reason (the county names every refused row's rule in `rows`).
+                for j in refused { try hold(batch[j], code: body.code.rawValue, message: body.message(forChange: j)) }
                 for j in refused.reversed() { b.changes.remove(at: j) }
                 encode(&b, schema: schema)
             }

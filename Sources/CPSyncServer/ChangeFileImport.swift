@@ -178,7 +178,13 @@ public struct ChangeFileImporter: Sendable {
                     ? Array(Set((error.indices ?? []).filter { $0 >= 0 && $0 < changes.count }
                         + changes.indices.filter { RowKey(changes[$0]) == RowKey(changes[i]) })).sorted()
                     : [i]
-                refused.append(RefusedGroup(code: error.code.rawValue, message: error.message, changes: named.map { changes[$0] }))
+                // One group per reason: each refused row keeps its own (`rows` of the 403).
+                var groups: [(message: String, indices: [Int])] = []
+                for j in named {
+                    let message = error.message(forChange: j)
+                    if let g = groups.firstIndex(where: { $0.message == message }) { groups[g].indices.append(j) } else { groups.append((message, [j])) }
+                }
+                refused += groups.map { RefusedGroup(code: error.code.rawValue, message: $0.message, changes: $0.indices.map { changes[$0] }) }
                 summary.refused += named.count
                 removed += named.map { original[$0] }
                 for j in named.reversed() {
