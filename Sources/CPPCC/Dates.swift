@@ -113,15 +113,19 @@ public enum DateWarning: CustomStringConvertible, Sendable, Equatable {
         return .yearAhead(year: p.year, thisYear: thisYear)
     }
 
-    public var description: String {
+    /// The warning as a line of its own (“注意：…”).
+    public var description: String { L10n.pick(en: "note: ", zh: "注意：") + detail }
+
+    /// The warning without its “note:” lead, for a list that has its own (an import's warnings).
+    public var detail: String {
         switch self {
         case .farAhead(let field, let date, let today):
             let name = FieldLabels.column(field, chinese: L10n.isChinese)
-            return L10n.pick(en: "note: \(name) \(date) is more than a year after today (\(today)); saved as given — check it is not a typo",
-                             zh: "注意：\(name) \(date) 比今天（\(today)）晚一年以上；已按所填保存，请核对是否录错")
+            return L10n.pick(en: "\(name) \(date) is more than a year after today (\(today)); saved as given — check it is not a typo",
+                             zh: "\(name) \(date) 比今天（\(today)）晚一年以上；已按所填保存，请核对是否录错")
         case .yearAhead(let year, let thisYear):
-            return L10n.pick(en: "note: the year \(year) is more than a year after this one (\(thisYear)); saved as given — check it is not a typo",
-                             zh: "注意：年度 \(year) 比今年（\(thisYear)）晚一年以上；已按所填保存，请核对是否录错")
+            return L10n.pick(en: "the year \(year) is more than a year after this one (\(thisYear)); saved as given — check it is not a typo",
+                             zh: "年度 \(year) 比今年（\(thisYear)）晚一年以上；已按所填保存，请核对是否录错")
         }
     }
 }
