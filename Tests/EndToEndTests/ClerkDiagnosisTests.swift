@@ -113,7 +113,7 @@ import Testing
         let huashan = try county.office("huashan")
         try huashan.must(["member", "add", "--name", "王芳", "--gender", "女", "--site", "huashan"])
         let csv = county.ws.path("提案.csv")
-        try "标题,第一提案人,状态,立案日期\n关于加强农村饮水安全保障的提案,王芳,立案,2026-3\n".write(toFile: csv, atomically: true, encoding: .utf8)
+        try "标题,年度,第一提案人,状态,立案日期\n关于加强农村饮水安全保障的提案,2026,王芳,立案,2026-3\n".write(toFile: csv, atomically: true, encoding: .utf8)
         let r = try huashan.cpsync(["import", "proposals", csv], env: Self.zh)
         #expect(r.status == 65, "\(r.status) \(r.stderr)")
         #expect(!r.stderr.contains("filed_on") && r.stderr.contains("立案日期"), "\(r.stderr)")
@@ -207,6 +207,23 @@ import Testing
         #expect(zhSync.stdout.contains("先拉取、再推送、最后再拉取"), "\(zhSync.stdout)")
     }
 
+    @Test func theAdminPagesSignInHintQuotesTheCommandThatWorks() throws {
+        let county = try County("diag-hint", sites: [])
+        defer { county.cleanup() }
+        let html = try HTTPAnswer.send("GET", county.daemon.url + "/admin/").text
+        let script = try HTTPAnswer.send("GET", county.daemon.url + "/admin/app.js").text
+        #expect(html.contains("cpsyncd admin add --name NAME"), "\(html)")
+        #expect(script.contains("cpsyncd admin add --name NAME") && script.contains("cpsyncd admin add --name 姓名"))
+        // The command the hint quotes does make an admin whose token signs in.
+        let added = try run(Binaries.cpsyncd, ["admin", "add", "--name", "张三", "--data", county.daemon.dataDir])
+        let token = added.stdout.trimmingCharacters(in: .whitespacesAndNewlines).split(whereSeparator: \.isWhitespace).last.map(String.init) ?? ""
+        #expect(added.ok, "\(added.stderr)")
+        #expect(try HTTPAnswer.send("GET", county.daemon.url + "/v1/admin/sites", token: token).status == 200, "\(added.stdout)")
+        for text in [html, script] {
+            #expect(text.range(of: #"admin add (NAME|姓名)"#, options: .regularExpression) == nil, "a hint without --name is left")
+        }
+    }
+
     @Test func ctrlCEndsTheDemoCleanly() throws {
         let ws = Workspace("diag-demo")
         defer { ws.cleanup() }
@@ -226,7 +243,16 @@ import Testing
         p.standardOutput = out
         p.standardError = out
         p.standardInput = FileHandle.nullDevice
+        // A child inherits the signal mask of the thread that starts it, and the test's threads block SIGINT and
+        // SIGTERM: the script would never see the Ctrl-C. Start it as a shell starts it, with both open.
+        var open = sigset_t(), saved = sigset_t()
+        sigemptyset(&open)
+        sigaddset(&open, SIGINT)
+        sigaddset(&open, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &open, &saved)
+        defer { pthread_sigmask(SIG_SETMASK, &saved, nil) }
         try p.run()
+        pthread_sigmask(SIG_SETMASK, &saved, nil)
         let log = Guard<String>("")
         Thread {
             let handle = out.fileHandleForReading
@@ -294,6 +320,65 @@ import Testing
         #expect(try contentDump(db) == (try contentDump(county.serverDB, scope: "huashan")))
     }
 
+    @Test func everyRowOfOneRefusedPushIsHeldWithItsOwnReason() throws {
+        let tree = try PermissionTests.Tree("diag-held")
+        defer { tree.county.cleanup() }
+        // A tampered 华山 office writes four rows the county refuses, each under another rule, in one push.
+        let db = try PermissionTests.withoutRules(tree.huashan)
+        try db.run("INSERT INTO members(id, name, phone, site_id) VALUES ('m-chengguan', '冒名', '13900000000', 'chengguan')")
+        try db.run("UPDATE members SET site_id = 'xiyuan' WHERE id = 'm-huashan'")
+        try db.run("UPDATE sites SET name = '华山县' WHERE id = 'county'")
+        try db.run("UPDATE proposals SET is_key = 1 WHERE id = 'p-huashan'")
+        let rules = ["members/m-chengguan": "owner", "members/m-huashan": "move", "sites/county": "county_table", "proposals/p-huashan": "county_column"]
+        let push = try tree.huashan.cpsync(["push"])
+        #expect(push.status == 65, "\(push.stderr)")
+
+        let status = try tree.huashan.cpsync(["status", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any], "\(status.stdout)")
+        let held = try #require(object["held"] as? [[String: Any]])
+        let rows = Dictionary(grouping: held) { "\($0["table"] as? String ?? "")/\($0["pk"] as? String ?? "")" }
+        #expect(Set(rows.keys) == Set(rules.keys), "\(status.stdout)")
+        for (row, entries) in rows {
+            let pk = String(row.split(separator: "/", maxSplits: 1).last ?? "")
+            for entry in entries {
+                let reason = entry["reason"] as? String ?? ""
+                #expect(entry["code"] as? String == "forbidden", "\(row): \(entry)")
+                #expect(reason.contains("row '\(pk)'") && reason.contains("(rule \(rules[row] ?? "?"))"), "\(row) holds another row's reason: \(reason)")
+            }
+        }
+        // The clerk's list after the push (`table[pk].column: reason`) says the same, line by line.
+        let listed = push.stderr.split(separator: "\n").filter { line in rules.keys.contains { line.contains("[\($0.split(separator: "/")[1])]") } }
+        #expect(!listed.isEmpty, "\(push.stderr)")
+        for line in listed {
+            let pk = line.split(separator: "[", maxSplits: 1).last.map { String($0.prefix { $0 != "]" }) } ?? ""
+            #expect(line.contains("row '\(pk)'"), "\(line)")
+        }
+    }
+
+    @Test func aChangeFileReplyHoldsEveryRefusedRowWithItsOwnReason() throws {
+        let s = try ChangeFileTests.Setup("diag-held-file")
+        defer { s.county.cleanup() }
+        // Before its first exchange the station knows no tree, so nothing stops these locally: another township's
+        // member (rule owner) and a handling unit (the county's table).
+        try s.station.sql("INSERT INTO members(id, name, site_id) VALUES ('m-not-mine', '越权委员', 'chengguan')")
+        try s.station.sql("INSERT INTO proposal_handlers(id, proposal_id, unit) VALUES ('h-not-mine', 'p-x', '县水利局')")
+        let file = s.path("修改.cpsync"), reply = s.path("回执.cpsync")
+        try s.station.must(["export-changes", "--to", file])
+        let imported = try s.countyImport(file, reply: reply)
+        #expect(imported.ok, "\(imported.stderr)")
+        let applied = try s.station.cpsync(["import-changes", reply])
+        #expect(applied.status == 65, "\(applied.stdout) \(applied.stderr)")
+        let status = try s.station.cpsync(["status", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any], "\(status.stdout)")
+        let held = try #require(object["held"] as? [[String: Any]])
+        let rules = ["m-not-mine": "owner", "h-not-mine": "county_table"]
+        #expect(Set(held.compactMap { $0["pk"] as? String }) == Set(rules.keys), "\(status.stdout)")
+        for entry in held {
+            let pk = entry["pk"] as? String ?? "", reason = entry["reason"] as? String ?? ""
+            #expect(reason.contains("row '\(pk)'") && reason.contains("(rule \(rules[pk] ?? "?"))"), "\(pk) holds another row's reason: \(reason)")
+        }
+    }
+
     @Test func theCommandLineKeepsTheLastActiveAdminAsThePageDoes() throws {
         let county = try County("diag-admin", sites: ["huashan"])
         defer { county.cleanup() }
@@ -326,6 +411,15 @@ import Testing
         #expect(activity.ok && activity.stderr.contains("晚一年以上"), "\(activity.stderr)")
         let soon = try huashan.cpsync(["activity", "add", "--kind", "视察", "--topic", "学校", "--date", near], env: Self.zh)
         #expect(soon.ok && !soon.stderr.contains("注意"), "\(soon.stderr)")
+        // An imported list: each such line is named, the rest is not, and everything is imported.
+        let csv = county.ws.path("提案.csv")
+        try "标题,年度,第一提案人,提交日期\n关于远期的导入提案,\(year),王芳,\(far)\n关于当期的导入提案,\(year),王芳,\(near)\n"
+            .write(toFile: csv, atomically: true, encoding: .utf8)
+        let imported = try huashan.cpsync(["import", "proposals", csv], env: Self.zh)
+        #expect(imported.ok, "\(imported.stderr)")
+        #expect(imported.stderr.contains("第 2 行：提交日期 \(far)") && imported.stderr.contains("晚一年以上") && !imported.stderr.contains("第 3 行"),
+                "\(imported.stderr)")
+        #expect(try huashan.query("SELECT count(*) FROM proposals WHERE title LIKE '关于%导入提案'").first?.first == .integer(2))
     }
 }
 
@@ -350,8 +444,9 @@ final class TLSListener {
         guard acceptsConnections(port) else { stop(); throw HarnessError.failed("openssl s_server did not listen on \(port)") }
     }
 
+    /// SIGKILL: the test process starts its children with SIGTERM blocked, and s_server does not unblock it.
     func stop() {
-        if process.isRunning { process.terminate() }
+        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
         process.waitUntilExit()
     }
 }
