@@ -44,7 +44,11 @@ fi
 say "starting cpsyncd on $URL (data: $DATA)"
 "$BIN/cpsyncd" serve --data "$DATA" --listen "$LISTEN" --quiet &
 DAEMON=$!
-trap 'kill -TERM $DAEMON 2>/dev/null; wait $DAEMON 2>/dev/null || true' EXIT
+stop_daemon() { kill -TERM "$DAEMON" 2>/dev/null || true; wait "$DAEMON" 2>/dev/null || true; }
+trap stop_daemon EXIT
+# Ctrl-C is how `make run` is meant to end: the daemon (in the same process group) gets SIGINT too and stops
+# gracefully; wait for it and end as a normal stop (exit 0), so make reports no error.
+trap 'trap - INT TERM EXIT; echo; stop_daemon; echo "cpsyncd stopped."; exit 0' INT TERM
 for _ in $(seq 1 100); do
   curl -fsS "$URL/v1/health" >/dev/null 2>&1 && break
   kill -0 $DAEMON 2>/dev/null || { echo "cpsyncd did not start (is $LISTEN in use?)"; exit 1; }

@@ -25,11 +25,11 @@ public enum CPPCCError: ExitCodeProviding, Sendable, Equatable {
             L10n.pick(en: "'\(key)' matches several \(kind)s (\(c.joined(separator: "; "))); nothing was changed: give one of the ids shown",
                       zh: "'\(key)' 对应多个\(Self.zh(kind))（\(c.joined(separator: "；"))）；未做任何更改：请改用所列的编号之一")
         case .invalidValue(let f, let v, let e):
-            L10n.pick(en: "invalid \(f) '\(v)': expected \(e)", zh: "\(f) 的值 '\(v)' 无效：应为 \(e)")
+            L10n.pick(en: "invalid \(f) '\(v)': expected \(e)", zh: "\(FieldLabels.field(f, chinese: true)) 的值 '\(v)' 无效：应为 \(e)")
         case .missingValue(let f):
-            L10n.pick(en: "\(f) is required", zh: "\(f) 不能为空")
+            L10n.pick(en: "\(f) is required", zh: "\(FieldLabels.field(f, chinese: true)) 不能为空")
         case .unknownReference(let f, let kind, let key):
-            L10n.pick(en: "\(f) '\(key)' does not name a known \(kind)", zh: "\(f) '\(key)' 不是已知的\(Self.zh(kind))")
+            L10n.pick(en: "\(f) '\(key)' does not name a known \(kind)", zh: "\(FieldLabels.field(f, chinese: true)) '\(key)' 不是已知的\(Self.zh(kind))")
         case .duplicate(let kind, let key):
             L10n.pick(en: "\(kind) '\(key)' already exists", zh: "\(Self.zh(kind)) '\(key)' 已存在")
         case .csv(let file, let line, let reason):

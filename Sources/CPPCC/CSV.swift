@@ -557,6 +557,10 @@ extension Office {
             let added = try addProposal(p, cosigners: cosigners)
             summary.recordAdded(line: line, label: "\(added.number) \(added.title)", id: added.id)
         }
+        // Saved as given, as `proposal add` does, but a date years ahead is probably a typo: said per line.
+        if let w = DateWarning.check(p) {
+            summary.warnings.append(L10n.pick(en: "line \(line): ", zh: "第 \(line) 行：") + w.detail)
+        }
         return v("merged_into").map { (p.id, $0) }
     }
 }

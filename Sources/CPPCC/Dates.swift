@@ -41,11 +41,14 @@ public enum DateError: ExitCodeProviding, Sendable, Equatable {
     public var exitCode: ExitCode { .dataError }
 
     public var description: String {
+        let label = { (f: String) in FieldLabels.field(f, chinese: L10n.isChinese) }
         switch self {
-        case .malformed(let field, let value):
+        case .malformed(let raw, let value):
+            let field = label(raw)
             return L10n.pick(en: "\(field) '\(value)' is not a date; write it as YYYY-MM-DD, e.g. 2026-03-05",
                              zh: "\(field) 的值 '\(value)' 不是日期；请按 YYYY-MM-DD 填写，如 2026-03-05")
-        case .noSuchDay(let field, let value, let days):
+        case .noSuchDay(let raw, let value, let days):
+            let field = label(raw)
             let parts = value.split(whereSeparator: { $0 == "-" || $0 == "/" || $0 == "." })
             let (y, m) = (parts.first.map(String.init) ?? "", parts.count > 1 ? Int(parts[1]) ?? 0 : 0)
             if !(1...12).contains(m) {
@@ -86,5 +89,43 @@ extension Office {
     static func checkOrder(_ p: Proposal, _ step: Milestone, on date: String, after earlierStep: Milestone, on earlierDate: String?) throws(DateError) {
         guard let earlierDate, date < earlierDate else { return }
         throw DateError.outOfOrder(proposal: p.displayKey, step: step, date: date, earlierStep: earlierStep, earlierDate: earlierDate)
+    }
+}
+
+/// A date saved as given that is probably a typo: more than a year after today (2062 for 2026, 2027 for 2026-01
+/// in January). Nothing is refused — plans are dated ahead — but the clerk is told, in the reader's language.
+public enum DateWarning: CustomStringConvertible, Sendable, Equatable {
+    /// `field` (a column or option name) holds `date`, more than a year after `today`.
+    case farAhead(field: String, date: String, today: String)
+    /// A proposal's year is more than a year after this one.
+    case yearAhead(year: Int, thisYear: Int)
+
+    /// The warning for `date` in `field`, if it is more than a year after `today` (both YYYY-MM-DD).
+    public static func check(_ date: String?, field: String, today: String = Office.today()) -> DateWarning? {
+        guard let date, let year = Int(today.prefix(4)) else { return nil }
+        return date > String(year + 1) + today.dropFirst(4) ? .farAhead(field: field, date: date, today: today) : nil
+    }
+
+    /// The warnings for a proposal about to be or just saved: its submitted date, else its year.
+    public static func check(_ p: Proposal, today: String = Office.today()) -> DateWarning? {
+        if let w = check(p.submittedOn, field: "submitted_on", today: today) { return w }
+        guard let thisYear = Int(today.prefix(4)), p.year > thisYear + 1 else { return nil }
+        return .yearAhead(year: p.year, thisYear: thisYear)
+    }
+
+    /// The warning as a line of its own (“注意：…”).
+    public var description: String { L10n.pick(en: "note: ", zh: "注意：") + detail }
+
+    /// The warning without its “note:” lead, for a list that has its own (an import's warnings).
+    public var detail: String {
+        switch self {
+        case .farAhead(let field, let date, let today):
+            let name = FieldLabels.column(field, chinese: L10n.isChinese)
+            return L10n.pick(en: "\(name) \(date) is more than a year after today (\(today)); saved as given — check it is not a typo",
+                             zh: "\(name) \(date) 比今天（\(today)）晚一年以上；已按所填保存，请核对是否录错")
+        case .yearAhead(let year, let thisYear):
+            return L10n.pick(en: "the year \(year) is more than a year after this one (\(thisYear)); saved as given — check it is not a typo",
+                             zh: "年度 \(year) 比今年（\(thisYear)）晚一年以上；已按所填保存，请核对是否录错")
+        }
     }
 }

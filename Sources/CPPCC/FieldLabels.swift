@@ -25,6 +25,20 @@ public enum FieldLabels {
         "employer": ("工作单位", "employer"), "position": ("职务", "position"), "review_note": ("审查意见", "review note"),
     ]
 
+    /// Names messages give a value that are not a synced column (an option's, or a CSV column's of its own).
+    static let otherFields: [String: (zh: String, en: String)] = [
+        "filed_on": ("立案日期", "filed on"), "closed_on": ("办结日期", "closed on"), "date": ("日期", "date"),
+        "due": ("答复期限", "due"), "id": ("编号", "id"), "site id": ("站点标识", "site id"),
+    ]
+
+    /// A field named in a message (a column, or a name the message's caller used): in Chinese the column's label,
+    /// never the identifier (`filed_on` → 立案日期); in English as given. An unknown name (an option such as `--date`,
+    /// or a label already in the reader's language) is kept.
+    public static func field(_ f: String, chinese: Bool) -> String {
+        guard chinese else { return f }
+        return (columns[f] ?? otherFields[f])?.zh ?? f
+    }
+
     public static func table(_ t: String, chinese: Bool) -> String { tables[t].map { chinese ? $0.zh : $0.en } ?? t }
     public static func column(_ c: String, chinese: Bool) -> String { columns[c].map { chinese ? $0.zh : $0.en } ?? c }
 

@@ -1,3 +1,4 @@
+import CPSyncCLI
 import CPSyncCore
 import Foundation
 
@@ -40,7 +41,7 @@ public struct Office {
     /// Row ids travel as primary keys: non-empty, at most 128 bytes, no control characters.
     static func checkID(_ id: String) throws {
         if id.isEmpty || id.utf8.count > 128 || id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
-            throw CPPCCError.invalidValue(field: "id", value: String(id.prefix(40)), expected: "1–128 bytes without control characters")
+            throw CPPCCError.invalidValue(field: "id", value: String(id.prefix(40)), expected: L10n.pick(en: "1–128 bytes without control characters", zh: "1–128 字节、不含控制字符"))
         }
     }
 
@@ -56,7 +57,7 @@ public struct Office {
     /// Adds or updates a site (the county seeds the tree; offices receive it by sync).
     public func saveSite(_ site: Site) throws {
         guard Replica.isValidSiteID(site.id) else {
-            throw CPPCCError.invalidValue(field: "site id", value: site.id, expected: "1–64 characters of a–z, 0–9, '-' or '_'")
+            throw CPPCCError.invalidValue(field: "site id", value: site.id, expected: L10n.pick(en: "1–64 characters of a–z, 0–9, '-' or '_'", zh: "1–64 个 a–z、0–9、'-' 或 '_' 字符"))
         }
         try db.run("""
             INSERT INTO sites(id, name, kind, parent_id) VALUES (?, ?, ?, ?)

@@ -228,8 +228,11 @@ extension Office {
         return try nextNumber(year: p.year)
     }
 
-    /// Checks fields and references of a proposal about to be saved.
-    func validate(_ p: inout Proposal) throws {
+    /// Checks fields and references of a proposal about to be saved. `keptProposer`: the proposer it already has,
+    /// not looked up again — an office holds another office's filed proposal without its proposer (members stay
+    /// in their own area), and an edit that keeps the proposer must be judged by what it changes (the access rules
+    /// then say why the office may not), not refused for a member it never held.
+    func validate(_ p: inout Proposal, keptProposer: String? = nil) throws {
         p.title = p.title.trimmingCharacters(in: .whitespacesAndNewlines)
         if p.title.isEmpty { throw CPPCCError.missingValue(field: L10n.pick(en: "title", zh: "标题")) }
         guard (1900...2999).contains(p.year) else {
@@ -237,7 +240,7 @@ extension Office {
         }
         try Office.checkID(p.id)
         p.submittedOn = try Office.date(p.submittedOn, field: L10n.pick(en: "submitted date", zh: "提交日期"))
-        if let m = p.proposerID, try db.scalar("SELECT count(*) FROM members WHERE id = ?", [.text(m)])?.int64Value == 0 {
+        if let m = p.proposerID, m != keptProposer, try db.scalar("SELECT count(*) FROM members WHERE id = ?", [.text(m)])?.int64Value == 0 {
             throw CPPCCError.unknownReference(field: L10n.pick(en: "proposer", zh: "提案人"), kind: "member", key: m)
         }
         if let target = p.mergedInto {
@@ -314,7 +317,7 @@ extension Office {
             // county 案号, nor reuse a number).
             p.number = p.number.trimmingCharacters(in: .whitespacesAndNewlines)
             if p.number.isEmpty { p.number = old.number } else if p.number != old.number { try checkNumber(p) }
-            try validate(&p)
+            try validate(&p, keptProposer: old.proposerID)
             try db.run("""
                 UPDATE proposals SET number = ?2, session = ?3, year = ?4, title = ?5, body = ?6, proposer_id = ?7,
                   site_id = ?8, submitted_on = ?9, is_key = ?14, supervisor = ?15 WHERE id = ?1

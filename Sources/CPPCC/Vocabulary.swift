@@ -5,16 +5,20 @@ import CPSyncCLI
 public protocol Labelled: RawRepresentable, CaseIterable, Sendable where RawValue == String {
     var chinese: String { get }
     var english: String { get }
+    /// Other spellings people use for the same value (short Chinese names: 乡镇 for 乡镇政协工委).
+    var aliases: [String] { get }
 }
 
 extension Labelled {
     /// The label for people: Chinese unless the locale is not Chinese and `english` differs.
     public var label: String { L10n.pick(en: english, zh: chinese) }
 
-    /// Parses the stored code, the Chinese label or the English label (case-insensitive).
+    public var aliases: [String] { [] }
+
+    /// Parses the stored code, the Chinese label, the English label (case-insensitive) or an alias.
     public static func parse(_ text: String) -> Self? {
         let t = text.trimmingCharacters(in: .whitespaces)
-        return allCases.first { $0.rawValue == t || $0.chinese == t || $0.english.lowercased() == t.lowercased() }
+        return allCases.first { $0.rawValue == t || $0.chinese == t || $0.english.lowercased() == t.lowercased() || $0.aliases.contains(t) }
     }
 
     /// Every accepted spelling, for error messages.
@@ -143,6 +147,21 @@ public enum SiteKind: String, Labelled {
     }
 
     public var english: String { rawValue }
+
+    /// The short names clerks write (乡镇, 街道, 联络站; 区县 for the county) and the admin page's.
+    public var aliases: [String] {
+        switch self {
+        case .county: ["区县", "县", "区", "县政协", "区政协", "县级"]
+        case .township: ["乡镇", "乡", "镇", "乡镇政协", "政协工委", "联络组"]
+        case .street: ["街道", "街道工作室"]
+        case .station: ["联络站", "社区", "站"]
+        }
+    }
+
+    /// Every accepted kind, short: for messages and help.
+    public static var shortChoices: String {
+        L10n.pick(en: "county, township, street or station (or 区县, 乡镇, 街道, 联络站)", zh: "区县（county）、乡镇（township）、街道（street）或联络站（station）")
+    }
 }
 
 /// A handling unit's role: 主办 (lead) or 协办 (co).

@@ -79,7 +79,7 @@ public struct Arguments: Sendable {
 
     public mutating func int(_ name: String) throws(UsageError) -> Int? {
         guard let s = option(name) else { return nil }
-        guard let v = Int(s) else { throw UsageError.invalidValue(option: name, value: s, expected: "a whole number") }
+        guard let v = Int(s) else { throw UsageError.invalidValue(option: name, value: s, expected: L10n.pick(en: "a whole number", zh: "整数")) }
         return v
     }
 

@@ -13,6 +13,19 @@ public enum ClientError: Error, CustomStringConvertible, ExitCodeProviding, Send
     case badResponse(String)
     /// The office replica has no server configured.
     case notConfigured(String)
+    /// Something answers at the address, but no cpsync server: the address is wrong (its scheme, port or path), not
+    /// the network. Never retried; exit 64 like any other wrong setting.
+    case wrongAddress(url: String, problem: AddressProblem)
+
+    /// What is wrong with a server address that answers, but not as a cpsync server.
+    public enum AddressProblem: Sendable, Equatable {
+        /// `https://` to a port that speaks plain HTTP (the TLS handshake failed; `suggested` answers).
+        case plainHTTPPort(suggested: String)
+        /// HTTP `status` (404: no such path; nil: an answer that is not the protocol's) where a cpsync server would
+        /// answer; `suggested`: the server's root, when a cpsync server answers there (the address carried a path it
+        /// does not serve).
+        case noServer(status: Int?, suggested: String?)
+    }
 
     public var description: String {
         switch self {
@@ -38,7 +51,22 @@ public enum ClientError: Error, CustomStringConvertible, ExitCodeProviding, Send
         case .badResponse(let m):
             L10n.pick(en: "unexpected answer from the server: \(m); nothing was lost", zh: "服务器返回了无法识别的内容：\(m)；数据没有丢失")
         case .notConfigured(let m): m
+        case .wrongAddress(let url, .plainHTTPPort(let suggested)):
+            L10n.pick(en: "\(url) is a plain HTTP port, not HTTPS (the TLS handshake failed, and plain HTTP answers there): use \(suggested), or the https:// address of the county's TLS proxy",
+                      zh: "\(url) 这个端口提供的是普通 HTTP，不是 HTTPS（TLS 握手失败，而普通 HTTP 可以连通）：请改用 \(suggested)，或县政协 TLS 代理的 https:// 地址")
+        case .wrongAddress(let url, .noServer(let status, let suggested?)):
+            L10n.pick(en: "no cpsync server answers at \(url) (\(Self.answered(status))), but one answers at \(suggested): use --server \(suggested) (without the path)",
+                      zh: "\(url) 不是 cpsync 服务器地址（\(Self.answered(status))），而 \(suggested) 有 cpsync 服务器应答：请改用 --server \(suggested)（去掉路径）")
+        case .wrongAddress(let url, .noServer(let status, nil)):
+            L10n.pick(en: "no cpsync server answers at \(url) (\(Self.answered(status)); something else listens there): check the address — host, port and path — with the county",
+                      zh: "\(url) 不是 cpsync 服务器地址（\(Self.answered(status))，该处是别的服务）：请向县政协核对地址（主机、端口和路径）")
         }
+    }
+
+    /// What answered at a wrong address, in words.
+    private static func answered(_ status: Int?) -> String {
+        guard let status else { return L10n.pick(en: "it answers, but not in the cpsync protocol", zh: "该处有应答，但不是 cpsync 协议") }
+        return L10n.pick(en: "it answers HTTP \(status) where a cpsync server has its API", zh: "该处对 cpsync 接口应答 HTTP \(status)")
     }
 
     public var exitCode: ExitCode {
@@ -48,7 +76,7 @@ public enum ClientError: Error, CustomStringConvertible, ExitCodeProviding, Send
         case .server(let status, let body):
             status >= 500 ? .unavailable : (body.code == .unauthorized || body.code == .forbidden || status == 409 ? .refused : .dataError)
         case .badResponse: .unavailable
-        case .notConfigured: .usage
+        case .notConfigured, .wrongAddress: .usage
         }
     }
 }

@@ -61,6 +61,12 @@ final class CurlSession: @unchecked Sendable {
             return false
         }
 
+        /// CURLE_SSL_CONNECT_ERROR (35): the TLS handshake failed — a cut link, or a port that does not speak TLS.
+        var isHandshakeFailure: Bool {
+            if case .transfer(let code, _) = self { return code == 35 }
+            return false
+        }
+
         /// CURLE_UNSUPPORTED_PROTOCOL (1), CURLE_URL_MALFORMAT (3): the URL is wrong, not the network.
         var isPermanent: Bool {
             if case .transfer(let code, _) = self { return isCertificateProblem || code == 1 || code == 3 }

@@ -177,6 +177,13 @@ public final class HTTPTransport: Sendable {
                 switch error {
                 case .transfer(_, let message) where error.isCertificateProblem:
                     return .failed(.certificate(url: baseURL, reason: message), retryable: false)
+                case .transfer(_, let message) where error.isHandshakeFailure:
+                    // https:// to a plain HTTP port fails the same way as a link cut during the handshake; plain
+                    // HTTP answering on that port tells them apart.
+                    if let plain = plainHTTPAnswering() {
+                        return .failed(.wrongAddress(url: baseURL, problem: .plainHTTPPort(suggested: plain)), retryable: false)
+                    }
+                    return .failed(.unreachable(url: baseURL, reason: message), retryable: true)
                 case .transfer(_, let message):
                     return .failed(.unreachable(url: baseURL, reason: message), retryable: !error.isPermanent)
                 case .unavailable(let message):
@@ -224,6 +231,37 @@ public final class HTTPTransport: Sendable {
         } catch {
             return .failed(.badResponse("\(error)"), retryable: true)
         }
+    }
+
+    /// This `https://` address as `http://` on the same port, when plain HTTP answers there (any status).
+    private func plainHTTPAnswering() -> String? {
+        guard let curl, var parts = URLComponents(string: baseURL), parts.scheme?.lowercased() == "https" else { return nil }
+        parts.scheme = "http"
+        parts.port = parts.port ?? 443
+        guard let plain = parts.string.map({ $0.hasSuffix("/") ? String($0.dropLast()) : $0 }),
+              (try? curl.send(method: "GET", url: plain + "/v1/health", headers: [], body: nil, stallSeconds: min(stallSeconds, 10))) != nil
+        else { return nil }
+        return plain
+    }
+
+    /// Whether a cpsync server answers `GET /v1/status` at `base` (this transport's address when nil): an answer
+    /// that decodes as the protocol's status. One attempt, no retries.
+    public func cpsyncAnswers(at base: String? = nil) -> Bool {
+        guard let url = URL(string: (base ?? baseURL) + "/v1/status"),
+              case .answered(200, let body, _, _) = once("GET", url: url, body: nil, extraHeaders: [], progress: nil) else { return false }
+        return (try? StatusResponse.decode(body)) != nil
+    }
+
+    /// The error for this address when something answered HTTP `status` (nil: something not of the protocol) where a
+    /// cpsync server would answer (a path the server does not serve, another web site): `wrongAddress`, naming the
+    /// server's root when a cpsync server answers there.
+    public func noServer(status: Int?) -> ClientError {
+        var root = URLComponents(string: baseURL)
+        root?.path = ""
+        root?.query = nil
+        root?.fragment = nil
+        let suggested = root?.string.flatMap { $0 != baseURL && cpsyncAnswers(at: $0) ? $0 : nil }
+        return .wrongAddress(url: baseURL, problem: .noServer(status: status, suggested: suggested))
     }
 
     /// Certificate failures are not the network: retrying cannot help, and the message says what to do.

@@ -17,8 +17,11 @@ import Foundation
 public struct SnapshotDownload {
     public let path: String
     public let config: OfficeConfig
-    /// Bytes asked for per request (the server answers at most its `maxRangeBytes`).
-    public var chunkBytes = 1 << 20
+    /// Bytes asked for per request (the server answers at most its `maxRangeBytes`); at least `minimumChunkBytes`.
+    public var chunkBytes = SnapshotDownload.defaultChunkBytes
+    public static let defaultChunkBytes = 1 << 20
+    /// The smallest range worth a request (`cpsync init --chunk-bytes` refuses less).
+    public static let minimumChunkBytes = 4096
     /// Called after each range: (bytes held, total bytes).
     public var progress: ((Int64, Int64) -> Void)?
     /// How long no byte may move before a request is abandoned (then retried).
@@ -32,6 +35,9 @@ public struct SnapshotDownload {
         public var downloaded: Int64
         /// The ordinary pull that followed, from the snapshot's cursor.
         public var pull: SyncClient.PullSummary
+        /// Bytes downloaded before that did not check out (a partial file damaged on disk, or a server whose file
+        /// changed): thrown away, and the snapshot downloaded again from byte 0. 0 when nothing was.
+        public var discardedBytes: Int64 = 0
     }
 
     public init(path: String, config: OfficeConfig) {
@@ -55,11 +61,15 @@ public struct SnapshotDownload {
         }
         try checkTarget()
         var (manifest, resumedFrom, downloaded) = try download(transport)
+        var discarded: Int64 = 0
         if try !verified(manifest) {
             // The bytes held do not make the file the manifest names (a damaged disk, a changed server): once more
-            // from byte 0, then give up.
+            // from byte 0 (the outcome says so), then give up.
+            discarded = manifest.size
             discardPartial()
+            let earlier = downloaded
             (manifest, resumedFrom, downloaded) = try download(transport)
+            downloaded += earlier
             guard try verified(manifest) else {
                 discardPartial()
                 throw SnapshotInstallError.damaged(L10n.pick(en: "the downloaded snapshot does not match its SHA-256 or fails its integrity check",
@@ -68,7 +78,9 @@ public struct SnapshotDownload {
         }
         try install(manifest)
         discardPartial()
-        return try pullAfterInstall(manifest, resumedFrom: resumedFrom, downloaded: downloaded)
+        var outcome = try pullAfterInstall(manifest, resumedFrom: resumedFrom, downloaded: downloaded)
+        outcome.discardedBytes = discarded
+        return outcome
     }
 
     private func pullAfterInstall(_ manifest: SnapshotManifest?, resumedFrom: Int64, downloaded: Int64) throws -> Outcome {

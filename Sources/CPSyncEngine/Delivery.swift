@@ -37,12 +37,13 @@ public struct Delivery {
         public var seconds: Double = 0
     }
 
-    /// Sends the batch until it is taken. `setAside` gets each group of changes the upstream refused (and the
-    /// refusal); a refusal of the whole request, or any other error, is thrown (everything left stays queued).
+    /// Sends the batch until it is taken. `setAside` gets the changes the upstream refused, each with the reason the
+    /// upstream gave for its row (a 403 names every refused row's own rule), and the refusal; a refusal of the whole
+    /// request, or any other error, is thrown (everything left stays queued).
     /// `meanwhile` runs on this thread while the first attempt travels (the request goes on a thread of its own,
     /// which touches no database).
     public mutating func send(to upstream: any Upstream, first prepared: PreparedPush? = nil, meanwhile: (() -> Void)? = nil,
-                              setAside: ([Change], Refusal) throws -> Void) throws -> Outcome {
+                              setAside: ([(change: Change, reason: String)], Refusal) throws -> Void) throws -> Outcome {
         var meanwhile = meanwhile
         defer { meanwhile?() }
         var renamed = false
@@ -72,7 +73,7 @@ public struct Delivery {
                     continue
                 }
                 guard let refused = refusal.refusedIndices(of: changes) else { throw error }
-                try setAside(refused.map { changes[$0] }, refusal)
+                try setAside(refused.map { (changes[$0], refusal.body.message(forChange: $0)) }, refusal)
                 for i in refused.reversed() { changes.remove(at: i) }
                 label += "|without"
             }

@@ -172,11 +172,13 @@ public final class PushLoop {
         var setAside: [(row: RowKey, code: String, reason: String)] = []
         var held: Set<Replica.HeldKey> = []
         let outcome = try ready.delivery.send(to: upstream, first: ready.prepared, meanwhile: meanwhile) { refused, refusal in
+            // Held in one transaction: a kill part-way never leaves part of a row held and the rest free to go alone.
             try access.with { r in
-                try r.database.transaction { for c in refused { try r.setAside(c, code: refusal.body.code.rawValue, message: refusal.body.message) } }
+                try r.database.transaction { for (c, reason) in refused { try r.setAside(c, code: refusal.body.code.rawValue, message: reason) } }
             }
-            for row in Set(refused.map(RowKey.init)) { setAside.append((row, refusal.body.code.rawValue, refusal.body.message)) }
-            held.formUnion(refused.map(Replica.HeldKey.init))
+            var told: Set<RowKey> = []
+            for (c, reason) in refused where told.insert(RowKey(c)).inserted { setAside.append((RowKey(c), refusal.body.code.rawValue, reason)) }
+            held.formUnion(refused.map { Replica.HeldKey($0.change) })
         }
         summary.setAside += setAside
         heldAgain.formUnion(held)

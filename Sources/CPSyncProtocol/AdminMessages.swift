@@ -65,7 +65,7 @@ public struct ResolutionDTO: WireMessage, Hashable {
     public var value: Value
     /// The value the cell held just before.
     public var before: Value
-    /// The admin's name (from `cpsyncd admin add NAME`).
+    /// The admin's name (from `cpsyncd admin add --name NAME`).
     public var by: String
     public var at: Int64
     public var note: String?

@@ -471,7 +471,7 @@ public struct PullResponse: WireMessage, Hashable {
 
 /// Every non-2xx answer: `{"error":{"code":"…","message":"…", optional details}}`. Also usable as a thrown error.
 /// Detail members (omitted when nil, in this order): site, skewMs, table, column, index, minProtocol, maxProtocol,
-/// schemaVersion.
+/// schemaVersion, indices, rows.
 public struct ErrorBody: WireMessage, Error, Hashable, CustomStringConvertible {
     public var code: ErrorCode
     public var message: String
@@ -486,6 +486,9 @@ public struct ErrorBody: WireMessage, Error, Hashable, CustomStringConvertible {
     /// Every refused change's index, when a push is refused for several rows at once (rows a site may not write):
     /// the office sets them all aside in one round trip.
     public var indices: [Int]?
+    /// A 403 naming several rows: each row with its own rule and message (`message` above is the first row's), so
+    /// every row the office sets aside keeps its own reason. Absent from older servers.
+    public var rows: [RowRefusal]?
     /// protocol_version: the supported range.
     public var minProtocol: Int?
     public var maxProtocol: Int?
@@ -508,6 +511,12 @@ public struct ErrorBody: WireMessage, Error, Hashable, CustomStringConvertible {
 
     public var httpStatus: Int { code.httpStatus }
     public var description: String { "\(code.rawValue): \(message)" }
+
+    /// Why the change at `index` of the request was refused: the message of the row that names it in `rows`, else
+    /// the body's own.
+    public func message(forChange index: Int) -> String {
+        rows?.first { $0.indices.contains(index) }?.message ?? message
+    }
 
     // Standard bodies, with the messages the README shows.
     public static func clockSkew(site: String, skewMs: Int64, maxSkewMs: Int64 = ProtocolLimits.maxSkewMs) -> ErrorBody {
@@ -549,11 +558,12 @@ public struct ErrorBody: WireMessage, Error, Hashable, CustomStringConvertible {
             }
             w.byte(UInt8(ascii: "]"))
         }
+        if let rows { w.raw(",\"rows\":"); w.messages(rows) }
         w.raw("}}")
     }
 
     private static let outerKeys = KeyTable(["error"])
-    private static let keys = KeyTable(["code", "message", "site", "skewMs", "table", "column", "index", "minProtocol", "maxProtocol", "schemaVersion", "indices"])
+    private static let keys = KeyTable(["code", "message", "site", "skewMs", "table", "column", "index", "minProtocol", "maxProtocol", "schemaVersion", "indices", "rows"])
     public static func read(from r: inout JSONReader) throws(WireError) -> ErrorBody {
         var outer = try r.beginObject()
         var m: ErrorBody? = nil
@@ -582,10 +592,74 @@ public struct ErrorBody: WireMessage, Error, Hashable, CustomStringConvertible {
             case 10: m.indices = try r.member("indices") { (r: inout JSONReader) throws(WireError) -> [Int]? in
                 r.readNull() ? nil : try r.array(maxCount: 100_000) { (r: inout JSONReader) throws(WireError) -> Int in Int(try r.readInt(in: 0...Int64(Int32.max))) }
             }
+            case 11: m.rows = try r.member("rows") { (r: inout JSONReader) throws(WireError) -> [RowRefusal]? in
+                r.readNull() ? nil : try r.array(maxCount: 100_000) { (r: inout JSONReader) throws(WireError) in try RowRefusal.read(from: &r) }
+            }
             default: try r.skipValue()
             }
         }
         try r.requireMembers(st, keys, 0b11)
+        return m
+    }
+}
+
+/// One row of a push the access rules refuse (an element of a 403's `rows`): the row, the rule and the message that
+/// name it, and the index of every change of it in the request.
+public struct RowRefusal: WireMessage, Hashable {
+    public var table: String
+    public var pk: String
+    /// The column the rule is about (a county-only column), if any.
+    public var column: String?
+    /// The rule's code (`owner`, `move`, `county_table`, `county_column`, `workflow`).
+    public var rule: String
+    public var message: String
+    public var indices: [Int]
+
+    public init(table: String, pk: String, column: String? = nil, rule: String, message: String, indices: [Int]) {
+        self.table = table
+        self.pk = pk
+        self.column = column
+        self.rule = rule
+        self.message = message
+        self.indices = indices
+    }
+
+    public func encode(to w: inout JSONWriter) {
+        w.raw("{\"table\":")
+        w.string(table)
+        w.raw(",\"pk\":")
+        w.string(pk)
+        if let column { w.raw(",\"column\":"); w.string(column) }
+        w.raw(",\"rule\":")
+        w.string(rule)
+        w.raw(",\"message\":")
+        w.string(message)
+        w.raw(",\"indices\":[")
+        for (n, i) in indices.enumerated() {
+            if n > 0 { w.byte(UInt8(ascii: ",")) }
+            w.int(i)
+        }
+        w.raw("]}")
+    }
+
+    private static let keys = KeyTable(["table", "pk", "column", "rule", "message", "indices"])
+    public static func read(from r: inout JSONReader) throws(WireError) -> RowRefusal {
+        var st = try r.beginObject()
+        var m = RowRefusal(table: "", pk: "", rule: "", message: "", indices: [])
+        while let k = try r.nextKey(&st, keys) {
+            switch k {
+            case 0: m.table = try r.memberString("table")
+            case 1: m.pk = try r.memberString("pk")
+            case 2: m.column = try r.memberOptionalString("column")
+            case 3: m.rule = try r.memberString("rule")
+            case 4: m.message = try r.memberString("message")
+            case 5: m.indices = try r.member("indices") { (r: inout JSONReader) throws(WireError) -> [Int] in
+                try r.array(maxCount: 100_000) { (r: inout JSONReader) throws(WireError) -> Int in Int(try r.readInt(in: 0...Int64(Int32.max))) }
+            }
+            default: try r.skipValue()
+            }
+        }
+        try r.requireMembers(st, keys, 0b111011)
         return m
     }
 }

@@ -53,13 +53,29 @@ extension ServerStore {
         );
         """
 
-    /// The actor of a command run on the server: `cli:` and the OS user (USER, LOGNAME, then getlogin()).
-    public static func commandLineActor(environment: [String: String] = ProcessInfo.processInfo.environment) -> String {
+    /// The actor of a command run on the server: `cli:` and the OS user (USER, LOGNAME, getlogin(), then the name
+    /// the password database gives the process's user — under systemd, cron or `sudo -u` the first three are often
+    /// unset); `cli:uid N` only for a user id without a name.
+    public static func commandLineActor(environment: [String: String] = ProcessInfo.processInfo.environment,
+                                        uid: uid_t = getuid()) -> String {
         for key in ["USER", "LOGNAME"] {
             if let v = environment[key], !v.isEmpty { return "cli:" + v }
         }
-        if let login = getlogin() { return "cli:" + String(cString: login) }
-        return "cli:uid\(getuid())"
+        if let login = getlogin(), login.pointee != 0 { return "cli:" + String(cString: login) }
+        if let name = userName(uid) { return "cli:" + name }
+        return "cli:uid\(uid)"
+    }
+
+    /// The login name of `uid` in the password database (getpwuid_r), if it has one.
+    static func userName(_ uid: uid_t) -> String? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        return buffer.withUnsafeMutableBufferPointer { b -> String? in
+            var entry = passwd()
+            var found: UnsafeMutablePointer<passwd>?
+            guard getpwuid_r(uid, &entry, b.baseAddress!, b.count, &found) == 0, found != nil,
+                  let name = entry.pw_name, name.pointee != 0 else { return nil }
+            return String(cString: name)
+        }
     }
 
     /// Names a token in the audit trail without revealing it.
@@ -195,17 +211,17 @@ extension ServerStore {
         }
     }
 
-    /// Revokes an admin's token; the next request with it is refused. With `keepingOneActive` (the admin page) the
-    /// last active admin is not revoked: nobody could sign in to the page any more.
-    public func revokeAdmin(_ name: String, actor: String = ServerStore.commandLineActor(), keepingOneActive: Bool = false) throws {
+    /// Revokes an admin's token; the next request with it is refused. The last active admin is never revoked —
+    /// from the page or the command line alike: nobody could sign in to the page or resolve conflicts any more
+    /// (`cpsyncd admin add` another first; `cpsyncd admin token NAME` replaces a lost or leaked token).
+    public func revokeAdmin(_ name: String, actor: String = ServerStore.commandLineActor()) throws {
         try write { r in
             try r.database.transaction {
                 guard let revoked = try r.database.scalar("SELECT revoked FROM _srv_admins WHERE name = ?", [.text(name)])?.int64Value else {
                     throw ServerError.unknownAdmin(name)
                 }
                 if revoked == 1 { throw ServerError.adminAlreadyRevoked(name) }
-                if keepingOneActive,
-                   try r.database.scalar("SELECT count(*) FROM _srv_admins WHERE revoked = 0 AND name <> ?", [.text(name)])?.int64Value == 0 {
+                if try r.database.scalar("SELECT count(*) FROM _srv_admins WHERE revoked = 0 AND name <> ?", [.text(name)])?.int64Value == 0 {
                     throw ServerError.lastActiveAdmin(name)
                 }
                 try r.database.run("UPDATE _srv_admins SET revoked = 1 WHERE name = ?", [.text(name)])

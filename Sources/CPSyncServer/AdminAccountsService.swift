@@ -4,7 +4,7 @@ import Foundation
 
 /// Managing admin accounts from the admin page: the same store calls as `cpsyncd admin add|token|revoke`
 /// (`addAdmin`, `issueAdminToken`, `revokeAdmin`), audited with the actor `admin:<name>`. The page may not revoke the
-/// last active admin (nobody could sign in any more); the server's own command line still can.
+/// last active admin (nobody could sign in any more), and neither may the command line (one rule, in the store).
 extension AdminService {
     public func createAdmin(body: [UInt8], admin: String, chinese: Bool) throws(ErrorBody) -> AdminTokenResponse {
         let request: AdminCreateRequest
@@ -25,7 +25,7 @@ extension AdminService {
 
     public func revokeAdmin(_ name: String, admin: String, chinese: Bool) throws(ErrorBody) -> AdminAccountDTO {
         try adminAccount(admin, "admin-revoke", name, chinese: chinese) {
-            try store.revokeAdmin(name, actor: "admin:" + admin, keepingOneActive: true)
+            try store.revokeAdmin(name, actor: "admin:" + admin)
         }
         return try adminDTO(name, chinese: chinese)
     }

@@ -33,7 +33,7 @@ enum AdminPageHTML {
             <form id="signin-form" data-testid="signin-form" novalidate>
               <label for="token" data-i18n="tokenLabel">Admin token</label>
               <input id="token" name="token" type="password" autocomplete="off" spellcheck="false" data-testid="token-input">
-              <p class="hint" data-i18n="tokenHint">The token printed by “cpsyncd admin add NAME” on the county server. It is kept only in this browser tab.</p>
+              <p class="hint" data-i18n="tokenHint">The token printed by “cpsyncd admin add --name NAME” on the county server. It is kept only in this browser tab.</p>
               <p id="signin-error" class="error" role="alert" data-testid="signin-error" hidden></p>
               <button type="submit" id="signin" data-testid="signin-button" data-i18n="signIn">Sign in</button>
             </form>

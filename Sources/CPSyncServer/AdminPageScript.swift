@@ -12,7 +12,7 @@ enum AdminPageScript {
           const EN = {
             title: 'CPPCC data sync · county admin', navConflicts: 'Conflicts', navAudit: 'Audit trail', signOut: 'Sign out',
             signInTitle: 'Sign in', tokenLabel: 'Admin token',
-            tokenHint: 'The token printed by “cpsyncd admin add NAME” on the county server. It is kept only in this browser tab.',
+            tokenHint: 'The token printed by “cpsyncd admin add --name NAME” on the county server. It is kept only in this browser tab.',
             signIn: 'Sign in', listTitle: 'Conflicts', filterStatus: 'Status', filterTable: 'Table', filterSite: 'Office (site id)',
             filterFrom: 'Detected from', filterTo: 'to', apply: 'Show', reset: 'Reset', anyTable: 'all tables',
             statusOpen: 'open', statusResolved: 'resolved', statusAll: 'all',
@@ -103,7 +103,7 @@ enum AdminPageScript {
           const ZH = {
             title: '政协数据同步 · 县级管理', navConflicts: '冲突', navAudit: '审计记录', signOut: '退出',
             signInTitle: '登录', tokenLabel: '管理员令牌',
-            tokenHint: '在县级服务器上运行“cpsyncd admin add 姓名”时打印的令牌。令牌只保存在本浏览器标签页中。',
+            tokenHint: '在县级服务器上运行“cpsyncd admin add --name 姓名”时打印的令牌。令牌只保存在本浏览器标签页中。',
             signIn: '登录', listTitle: '冲突列表', filterStatus: '状态', filterTable: '数据表', filterSite: '单位（站点编号）',
             filterFrom: '发现日期 从', filterTo: '至', apply: '查询', reset: '重置', anyTable: '全部数据表',
             statusOpen: '待处理', statusResolved: '已处理', statusAll: '全部',

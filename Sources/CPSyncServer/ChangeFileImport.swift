@@ -143,7 +143,12 @@ public struct ChangeFileImporter: Sendable {
         summary.batches += 1
         do {
             let outcome = try delivery.send(to: upstream) { changes, refusal in
-                refused.append(RefusedGroup(code: refusal.body.code.rawValue, message: refusal.body.message, changes: changes))
+                // One group per reason: each refused row keeps its own (`rows` of the 403).
+                var groups: [(message: String, changes: [Change])] = []
+                for (c, reason) in changes {
+                    if let g = groups.firstIndex(where: { $0.message == reason }) { groups[g].changes.append(c) } else { groups.append((reason, [c])) }
+                }
+                refused += groups.map { RefusedGroup(code: refusal.body.code.rawValue, message: $0.message, changes: $0.changes) }
                 summary.refused += changes.count
             }
             if upstream.replayed {

@@ -12,7 +12,23 @@ import Glibc
 /// Why a backup, restore or lock failed; each case maps to one exit code.
 public enum MaintenanceError: Error, ExitCodeProviding, Sendable {
     /// Another process (a running `cpsyncd serve`, or a restore) holds the data directory.
-    case daemonRunning(dataDirectory: String, detail: String)
+    case daemonRunning(dataDirectory: String, holder: Holder)
+
+    /// How the other process was found.
+    public enum Holder: Sendable, Equatable, CustomStringConvertible {
+        /// It holds the lock file; `pid` as it wrote it there (nil when it wrote none).
+        case lock(file: String, pid: String?)
+        /// It has the county database open.
+        case databaseOpen(String)
+
+        public var description: String {
+            switch self {
+            case .lock(let file, let pid?): L10n.pick(en: "\(file) is held by pid \(pid)", zh: "锁文件 \(file) 由进程 \(pid) 持有")
+            case .lock(let file, nil): L10n.pick(en: "\(file) is locked", zh: "锁文件 \(file) 已被锁定")
+            case .databaseOpen(let db): L10n.pick(en: "\(db) is open in another process", zh: "\(db) 正被另一个进程打开")
+            }
+        }
+    }
     /// The data directory has no county database to back up.
     case noDatabase(String)
     /// A file that should be a county replica is not one.
@@ -24,9 +40,9 @@ public enum MaintenanceError: Error, ExitCodeProviding, Sendable {
 
     public var description: String {
         switch self {
-        case .daemonRunning(let dir, let detail):
-            L10n.pick(en: "a cpsyncd is using \(dir) (\(detail)); stop it first (systemctl stop cpsyncd) — nothing was changed",
-                      zh: "cpsyncd 正在使用 \(dir)（\(detail)）；请先停止服务（systemctl stop cpsyncd）——未做任何改动")
+        case .daemonRunning(let dir, let holder):
+            L10n.pick(en: "a cpsyncd is using \(dir) (\(holder)); stop it first (systemctl stop cpsyncd) — nothing was changed",
+                      zh: "cpsyncd 正在使用 \(dir)（\(holder)）；请先停止服务（systemctl stop cpsyncd）——未做任何改动")
         case .noDatabase(let path):
             L10n.pick(en: "no county database at \(path)", zh: "\(path) 不存在县级数据库")
         case .notACountyReplica(let path, let reason):
@@ -76,8 +92,7 @@ public final class ServerLock: Sendable {
                 close(opened)
                 if busy {
                     let pid = (try? String(contentsOfFile: path, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines) ?? ""
-                    return .failure(.daemonRunning(dataDirectory: dataDirectory,
-                                                   detail: pid.isEmpty ? "\(path) is locked" : "\(path) is held by pid \(pid)"))
+                    return .failure(.daemonRunning(dataDirectory: dataDirectory, holder: .lock(file: path, pid: pid.isEmpty ? nil : pid)))
                 }
                 return .failure(.io(text))
             }
@@ -144,9 +159,9 @@ public enum Maintenance {
             || (FileManager.default.fileExists(atPath: destination, isDirectory: &isDirectory) && isDirectory.boolValue)
         if let keep {
             guard intoDirectory else {
-                throw UsageError.invalidValue(option: "keep", value: String(keep), expected: "to be used with --to DIRECTORY/")
+                throw UsageError.invalidValue(option: "keep", value: String(keep), expected: L10n.pick(en: "to be used with --to DIRECTORY/", zh: "与 --to 目录/ 一起使用"))
             }
-            guard keep >= 1 else { throw UsageError.invalidValue(option: "keep", value: String(keep), expected: "a number ≥ 1") }
+            guard keep >= 1 else { throw UsageError.invalidValue(option: "keep", value: String(keep), expected: L10n.pick(en: "a number ≥ 1", zh: "不小于 1 的整数")) }
         }
         let target: String
         if intoDirectory {
@@ -253,7 +268,7 @@ public enum Maintenance {
                 try old.execute("PRAGMA journal_mode=DELETE")
             } catch {
                 if error.isBusy {
-                    throw MaintenanceError.daemonRunning(dataDirectory: dataDirectory, detail: "county.db is open in another process")
+                    throw MaintenanceError.daemonRunning(dataDirectory: dataDirectory, holder: .databaseOpen(target))
                 }
                 throw MaintenanceError.io("cannot prepare \(target) for restore: \(error)")
             }

@@ -13,8 +13,12 @@ public struct Router: HTTPResponder {
     public let log: EventLog
     public let snapshots: SnapshotService
     let prefetch: PullPrefetch
+    /// The limits `GET /v1/status` announces: the protocol's, with the request body limit the daemon was started with.
+    let limits: ServerLimits
 
-    public init(store: ServerStore, maxSkewMs: Int64 = ProtocolLimits.maxSkewMs, log: EventLog = EventLog()) {
+    public init(store: ServerStore, maxSkewMs: Int64 = ProtocolLimits.maxSkewMs, maxBodyBytes: Int = ProtocolLimits.maxBodyBytes,
+                log: EventLog = EventLog()) {
+        limits = ServerLimits(maxBodyBytes: maxBodyBytes)
         let metrics = Metrics()
         self.metrics = metrics
         self.log = log
@@ -58,6 +62,7 @@ public struct Router: HTTPResponder {
         },
         Route("GET", path: "/v1/status", name: "status", access: .open) { r, _ in
             var status = r.sync.status()
+            status.limits = r.limits
             status.encodings = WireEncoding.accepted
             return r.json(status)
         },

@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncCLI
 
 /// Errors of the server's own administration commands (sites, tokens, admins, the data directory); each maps to
@@ -47,8 +48,8 @@ public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, Ex
             L10n.pick(en: "site id '\(id)' must be 1–64 characters of a–z, 0–9, '-' or '_'",
                       zh: "站点标识 '\(id)' 须为 1–64 个字符，只能包含 a–z、0–9、'-' 或 '_'")
         case .badKind(let kind):
-            L10n.pick(en: "kind '\(kind)' must be one of county, township, street, station",
-                      zh: "类别 '\(kind)' 须为 county、township、street 或 station 之一")
+            L10n.pick(en: "kind '\(kind)' must be one of \(SiteKind.shortChoices)",
+                      zh: "类别 '\(kind)' 须为\(SiteKind.shortChoices)之一")
         case .siteExists(let id):
             L10n.pick(en: "site '\(id)' already exists; use `cpsyncd site token \(id)` to issue a new token",
                       zh: "站点 '\(id)' 已存在；如需新令牌请用 `cpsyncd site token \(id)`")

@@ -191,10 +191,11 @@ public final class ServerStore: Sendable {
     /// Registers a site and returns its token (shown once; only its SHA-256 is stored). The site also enters the
     /// CPPCC `sites` table, so every office learns the site tree. The first site is the root (kind county, no
     /// parent); a later one without a parent goes under the root; kinds nest (`mayPlace`).
-    public func addSite(id: String, name: String, kind: String, parent: String?, actor: String = ServerStore.commandLineActor()) throws -> String {
+    public func addSite(id: String, name: String, kind given: String, parent: String?, actor: String = ServerStore.commandLineActor()) throws -> String {
         guard Replica.isValidSiteID(id) else { throw ServerError.badSiteID(id) }
         guard id != siteID else { throw ServerError.serverSiteID(id) }
-        guard SiteKind(rawValue: kind) != nil else { throw ServerError.badKind(kind) }
+        // The code, the Chinese name or a short one (乡镇): stored as the code.
+        guard let kind = SiteKind.parse(given)?.rawValue else { throw ServerError.badKind(given) }
         let token = Self.newToken()
         try write { r in
             try r.database.transaction {

@@ -186,22 +186,35 @@ public struct SyncService: Sendable {
         var table = violation.table, key = ""
         if case ReplicaError.rowRefused(let t, let k, _) = error { (table, key) = (t, k) }
         let index = changes.firstIndex { RowKey($0) == RowKey(table: table, pk: key) }
-        var body = ErrorBody(code: .forbidden,
-                             message: "site \(site) may not write \(table) row '\(key.prefix(80))' (rule \(violation.rule.rawValue)): \(violation.description); nothing was applied",
+        var body = ErrorBody(code: .forbidden, message: Self.refusalMessage(site: site, row: RowKey(table: table, pk: key), violation),
                              site: site, table: table, column: violation.column, index: index)
-        body.indices = (try? refusedRows(changes, site: site)).flatMap { $0.isEmpty ? nil : $0.flatMap(\.indices).sorted() }
+        if let rows = try? refusedRows(changes, site: site), !rows.isEmpty {
+            body.indices = rows.flatMap(\.indices).sorted()
+            body.rows = rows.map { Self.rowRefusal($0, site: site) }
+        }
         return body
     }
 
-    /// The 403 for rows the access rules refuse (found by `refusedRows`): it names the first row and its rule, and
-    /// every change of every such row in `indices`.
+    /// The 403 for rows the access rules refuse (found by `refusedRows`): it names the first row and its rule, every
+    /// change of every such row in `indices`, and each row with its own rule and message in `rows`.
     func permissionRefusal(_ rows: [RefusedRow], changes: [Change], site: String) -> ErrorBody {
         let first = rows[0]
-        var body = ErrorBody(code: .forbidden,
-                             message: "site \(site) may not write \(first.row.table) row '\(first.row.pk.prefix(80))' (rule \(first.violation.rule.rawValue)): \(first.violation.description); nothing was applied",
+        var body = ErrorBody(code: .forbidden, message: Self.refusalMessage(site: site, row: first.row, first.violation),
                              site: site, table: first.row.table, column: first.violation.column, index: first.indices.first)
         body.indices = rows.flatMap(\.indices).sorted()
+        body.rows = rows.map { Self.rowRefusal($0, site: site) }
         return body
+    }
+
+    /// What a 403 says of one refused row: the site, the row, the rule and why.
+    static func refusalMessage(site: String, row: RowKey, _ violation: AccessRules.Violation) -> String {
+        "site \(site) may not write \(row.table) row '\(row.pk.prefix(80))' (rule \(violation.rule.rawValue)): \(violation.description); nothing was applied"
+    }
+
+    /// One refused row as a 403's `rows` names it.
+    static func rowRefusal(_ refused: RefusedRow, site: String) -> RowRefusal {
+        RowRefusal(table: refused.row.table, pk: refused.row.pk, column: refused.violation.column, rule: refused.violation.rule.rawValue,
+                   message: refusalMessage(site: site, row: refused.row, refused.violation), indices: refused.indices)
     }
 
     /// A row of a push the access rules refused, tried alone: its changes' indices and the rule.

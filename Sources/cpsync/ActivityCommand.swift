@@ -19,6 +19,7 @@ enum ActivityCommand {
                              siteID: args.option("site"), outcome: args.option("outcome") ?? "", participants: args.options("participant"))
             try args.checkAllConsumed()
             a = try office.addActivity(a)
+            if let w = DateWarning.check(a.heldOn, field: "held_on") { Console.err(w.description) }
             Console.out(json ? try CPPCCJSON.encode(a) : L10n.pick(en: "added activity \(a.id)", zh: "已登记履职活动 \(a.id)"))
         case "list":
             let year = try args.int("year")

@@ -1,5 +1,6 @@
 import CPPCC
 import CPSyncCLI
+import CPSyncClient
 import CPSyncProtocol
 
 /// Every verb and sub-verb of `cpsync` with every option and an example (`cpsync help VERB [SUB]`, `VERB --help`).
@@ -15,7 +16,7 @@ enum Help {
             .init("init", en: "create this office's replica, tied to its site on the county server", zh: "创建本办公室数据库，并与县政协服务器上的站点绑定"),
             .init("push", en: "send this office's changes to the county server", zh: "把本办公室的修改推送到县政协服务器"),
             .init("pull", en: "receive the other offices' changes", zh: "从服务器拉取其他办公室的修改"),
-            .init("sync", en: "push, then pull", zh: "先推送再拉取"),
+            .init("sync", en: "pull, push, then pull again", zh: "先拉取、再推送、最后再拉取"),
             .init("status", en: "pending changes, last push and pull, clock skew", zh: "待推送修改、上次推送和拉取、时钟偏差"),
             .init("conflicts", en: "review the conflicts the server found (admin token)", zh: "审核服务器发现的冲突（管理员令牌）"),
             .init("member", en: "the member roster (委员)", zh: "委员名册"),
@@ -47,7 +48,8 @@ enum Help {
                               O("--token TOKEN", "the site token the county admin handed out", "县管理员发放的站点令牌"),
                               O("--ca-file PEM", "trust this certificate authority (a county's own CA)", "信任此 CA 证书（县里自建 CA 时）"),
                               O("--from-snapshot", "a new office: download the county's snapshot of its scope (resumable: run again after a cut), then pull on from it", "新办公室：下载县里该站点范围的快照（可续传：中断后重新运行即可），再从快照处继续拉取"),
-                              O("--chunk-bytes N", "with --from-snapshot: bytes asked per request (default 1048576)", "配合 --from-snapshot：每次请求的字节数（默认 1048576）")],
+                              O("--chunk-bytes N", "with --from-snapshot: bytes asked per request (default \(SnapshotDownload.defaultChunkBytes), at least \(SnapshotDownload.minimumChunkBytes))",
+                                "配合 --from-snapshot：每次请求的字节数（默认 \(SnapshotDownload.defaultChunkBytes)，不小于 \(SnapshotDownload.minimumChunkBytes)）")],
                     example: "cpsync init --db huashan.db --server https://cpsync.example.gov.cn --token 3f9c…"),
         CommandHelp("push", nil, "[--json] [--quiet]", en: "sends this office's changes; warns first when the PC clock is off",
                     zh: "推送本办公室的修改；电脑时钟不准时先给出提示", options: [json, quiet], example: "cpsync push --db huashan.db"),
@@ -56,7 +58,9 @@ enum Help {
                     options: [O("--reset", "pull everything again from the beginning", "从头重新拉取全部数据"),
                               O("--page-size N", "changes per page", "每页修改条数"), json, quiet],
                     example: "cpsync pull --db huashan.db"),
-        CommandHelp("sync", nil, "[--json] [--quiet]", en: "push, then pull; exits 0 only when both completed", zh: "先推送再拉取；两者都完成才返回 0",
+        CommandHelp("sync", nil, "[--json] [--quiet]",
+                    en: "pull, push, then pull again: the first pull brings what others wrote before this office's edits go out, the last one what the push brought back (resolutions, the county's own edits); exits 0 only when all three completed",
+                    zh: "先拉取、再推送、最后再拉取：第一次拉取在推送本办公室修改之前取回他人的修改，最后一次取回推送带来的结果（冲突处理结果、县里的修改）；三步都完成才返回 0",
                     options: [json, quiet], example: "cpsync sync --db huashan.db"),
         CommandHelp("status", nil, "[--json]", en: "pending changes, last push/pull, cursor, server reachability and clock skew; read-only",
                     zh: "待推送修改、上次推送/拉取、拉取位置、服务器是否可连接、时钟偏差（只读）", options: [json],

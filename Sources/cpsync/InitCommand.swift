@@ -19,6 +19,11 @@ enum InitCommand {
         let fromSnapshot = args.flag("from-snapshot"), json = args.flag("json")
         let chunkBytes = try args.int("chunk-bytes")
         try args.checkAllConsumed()
+        if let chunkBytes, chunkBytes < SnapshotDownload.minimumChunkBytes {
+            throw UsageError.invalidValue(option: "chunk-bytes", value: String(chunkBytes),
+                                          expected: L10n.pick(en: "at least \(SnapshotDownload.minimumChunkBytes) (bytes per request)",
+                                                              zh: "不小于 \(SnapshotDownload.minimumChunkBytes) 的整数（每次请求的字节数）"))
+        }
         // Checked before asking the server, so a typo in the URL is said as such.
         guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
             throw ClientError.notConfigured(L10n.pick(en: "server '\(server)' must be an http:// or https:// URL",
@@ -37,6 +42,9 @@ enum InitCommand {
             Console.err(L10n.pick(en: "note: \(why); using --site \(given) as given (the server checks it at the first sync)",
                                   zh: "提示：\(why)；按 --site \(given) 创建（首次同步时由服务器核对）"))
             site = given
+        }
+        if let held = try existingSite(at: path), held != site {
+            throw InitError.otherSite(path: path, holds: held, wanted: site)
         }
         let config = OfficeConfig(server: server, site: site, token: token, caFile: ca)
         if fromSnapshot { return try SnapshotInit.run(path: path, config: config, chunkBytes: chunkBytes, json: json) }
@@ -72,14 +80,32 @@ enum InitCommand {
             return .site(site)
         } catch ClientError.unreachable(let url, let reason) {
             return .unknown(L10n.pick(en: "the server \(url) cannot be reached (\(reason))", zh: "无法连接服务器 \(url)（\(reason)）"))
-        } catch ClientError.certificate(_, let reason) {
-            // Like an unreachable server: with --site the office is created and the first sync says what to fix.
-            return .unknown(L10n.pick(en: "the server's TLS certificate was not accepted (\(reason); give --ca-file FILE.pem)",
-                                      zh: "服务器的 TLS 证书未被信任（\(reason)；请用 --ca-file 文件.pem 指定 CA 证书）"))
+        } catch ClientError.certificate(let url, let reason) {
+            // Not the network: every sync would fail the same way until the CA is given, so nothing is created.
+            throw InitError.untrustedCertificate(url: url, reason: reason)
+        } catch let e as ClientError where e.isWrongAddress {
+            throw InitError.wrongAddress(e)
         } catch ClientError.server(let status, let body) where body.code == ErrorCode.notFound || status == 404 {
+            // An older cpsyncd answers /v1/status but not /v1/whoami; anything else at this address is not a cpsyncd.
+            guard transport.cpsyncAnswers() else { throw InitError.wrongAddress(transport.noServer(status: status)) }
             return .unknown(L10n.pick(en: "the server is older and cannot tell the token's site", zh: "服务器版本较旧，无法告知令牌所属站点"))
+        } catch ClientError.badResponse where !transport.cpsyncAnswers() {
+            // An answer that is not the protocol (another web site at this address), unless a cpsyncd answers after all.
+            throw InitError.wrongAddress(transport.noServer(status: nil))
         }
     }
+
+    /// The site an existing replica file belongs to (nil: no file, or not a replica yet), read without changing it.
+    static func existingSite(at path: String) throws -> String? {
+        guard FileManager.default.fileExists(atPath: path) else { return nil }
+        let db = try Database(path: path, readOnly: true)
+        guard try db.tableExists("_cp_state"), try db.tableExists("_cp_sites") else { return nil }
+        return try db.scalar("SELECT s.uuid FROM _cp_state st JOIN _cp_sites s ON s.id = st.site_id")?.stringValue
+    }
+}
+
+extension ClientError {
+    var isWrongAddress: Bool { if case .wrongAddress = self { true } else { false } }
 }
 
 /// `cpsync init` refused before creating anything.
@@ -87,11 +113,19 @@ enum InitError: ExitCodeProviding {
     case siteMismatch(given: String, token: String, name: String)
     case siteNeeded(reason: String)
     case adminToken(name: String)
+    /// The database file already belongs to another site's office.
+    case otherSite(path: String, holds: String, wanted: String)
+    /// The server's TLS certificate is not trusted (`--ca-file` missing or wrong).
+    case untrustedCertificate(url: String, reason: String)
+    /// Something answers at `--server`, but no cpsync server (`ClientError.wrongAddress`).
+    case wrongAddress(ClientError)
 
     var exitCode: ExitCode {
         switch self {
-        case .siteMismatch, .adminToken: .dataError
+        case .siteMismatch, .adminToken, .otherSite: .dataError
         case .siteNeeded: .usage
+        case .untrustedCertificate: .refused
+        case .wrongAddress(let e): e.exitCode
         }
     }
 
@@ -106,6 +140,14 @@ enum InitError: ExitCodeProviding {
         case .adminToken(let name):
             L10n.pick(en: "this is an admin token (\(name)), not a site token: an office needs its own site's token (`cpsyncd site token SITE` on the county server); nothing was created",
                       zh: "这是管理员令牌（\(name)），不是站点令牌：办公室需要本站点的令牌（在县服务器上运行 `cpsyncd site token 站点`）；未创建任何文件")
+        case .otherSite(let path, let holds, let wanted):
+            L10n.pick(en: "office database \(path) belongs to site '\(holds)', and this token to site '\(wanted)': one database holds one site's office; give --db a new file for '\(wanted)', or use the token of '\(holds)'; nothing was changed",
+                      zh: "办公室数据库 \(path) 属于站点 '\(holds)'，而此令牌属于站点 '\(wanted)'：一个数据库只能属于一个站点；请用 --db 为 '\(wanted)' 指定一个新文件，或改用 '\(holds)' 的令牌；未做任何更改")
+        case .untrustedCertificate(let url, let reason):
+            L10n.pick(en: "the TLS certificate of \(url) is not trusted (\(reason)): give the county's CA certificate with --ca-file FILE.pem (ask the county for it), or check the server's certificate; nothing was created",
+                      zh: "服务器 \(url) 的 TLS 证书不受信任（\(reason)）：请用 --ca-file 文件.pem 指定县政协的 CA 证书（向县政协索取），或检查服务器证书；未创建任何文件")
+        case .wrongAddress(let e):
+            e.description + L10n.pick(en: "; nothing was created", zh: "；未创建任何文件")
         }
     }
 }

@@ -31,6 +31,7 @@ enum ProposalCommand {
             let cosigners = args.options("cosigner")
             try args.checkAllConsumed()
             p = try office.addProposal(p, cosigners: cosigners)
+            if let w = DateWarning.check(p) { Console.err(w.description) }
             let provisional = Proposal.countySequence(of: p.number) == nil
                 ? L10n.pick(en: ", provisional number until the county files it", zh: "，立案前为临时编号") : ""
             Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "added proposal \(p.number) (\(p.id)\(provisional))",
@@ -87,6 +88,7 @@ enum ProposalCommand {
             try args.checkAllConsumed()
             let changed = try office.editProposal(p, cosigners: replace, adding: adding, removing: removing)
             let saved = try office.proposal(p.id)
+            if date != nil || args.option("year") != nil, let w = DateWarning.check(saved) { Console.err(w.description) }
             if json { Console.out(try CPPCCJSON.encode(saved)) } else {
                 Console.out(changed.isEmpty ? L10n.pick(en: "proposal \(saved.displayKey): nothing changed", zh: "提案 \(saved.displayKey)：没有修改")
                             : L10n.pick(en: "updated proposal \(saved.displayKey): \(changed.joined(separator: ", "))",
@@ -126,7 +128,7 @@ enum ProposalCommand {
             let k = try key()
             let to = try args.required("to")
             guard let target = ConversionTarget.parse(to) else {
-                throw UsageError.invalidValue(option: "to", value: to, expected: "letter/委员来信 or social/社情民意")
+                throw UsageError.invalidValue(option: "to", value: to, expected: L10n.pick(en: "letter/委员来信 or social/社情民意", zh: "委员来信（letter）或社情民意（social）"))
             }
             try args.checkAllConsumed()
             try office.convert(k, to: target, on: date)
@@ -135,7 +137,7 @@ enum ProposalCommand {
             let k = try key()
             let unit = try args.required("unit")
             let roleText = args.option("role") ?? "lead"
-            guard let role = HandlerRole.parse(roleText) else { throw UsageError.invalidValue(option: "role", value: roleText, expected: "lead/主办 or co/协办") }
+            guard let role = HandlerRole.parse(roleText) else { throw UsageError.invalidValue(option: "role", value: roleText, expected: L10n.pick(en: "lead/主办 or co/协办", zh: "主办（lead）或协办（co）")) }
             let due = try Office.date(args.option("due"), field: "--due")
             try args.checkAllConsumed()
             try office.assign(k, unit: unit, role: role, due: due, on: date)
@@ -144,7 +146,7 @@ enum ProposalCommand {
             let k = try key()
             let unit = args.option("unit")
             let c = try args.required("category")
-            guard let category = ReplyCategory.parse(c.uppercased()) else { throw UsageError.invalidValue(option: "category", value: c, expected: "A, B or C") }
+            guard let category = ReplyCategory.parse(c.uppercased()) else { throw UsageError.invalidValue(option: "category", value: c, expected: L10n.pick(en: "A, B or C", zh: "A、B 或 C")) }
             let text = try args.required("text")
             let met = args.flag("met")
             try args.checkAllConsumed()
@@ -154,7 +156,7 @@ enum ProposalCommand {
             let k = try key()
             let unit = args.option("unit")
             let s = try args.required("satisfaction")
-            guard let satisfaction = Satisfaction.parse(s) else { throw UsageError.invalidValue(option: "satisfaction", value: s, expected: "满意/satisfied, 基本满意/basically, 不满意/dissatisfied") }
+            guard let satisfaction = Satisfaction.parse(s) else { throw UsageError.invalidValue(option: "satisfaction", value: s, expected: L10n.pick(en: "满意/satisfied, 基本满意/basically, 不满意/dissatisfied", zh: "满意、基本满意或不满意")) }
             try args.checkAllConsumed()
             try office.evaluate(k, unit: unit, satisfaction: satisfaction, on: date)
             try done(k, en: "evaluation recorded", zh: "已登记评价")

@@ -7,7 +7,7 @@ import Foundation
 enum SnapshotInit {
     static func run(path: String, config: OfficeConfig, chunkBytes: Int?, json: Bool) throws -> Int32 {
         var download = SnapshotDownload(path: path, config: config)
-        if let chunkBytes { download.chunkBytes = max(4096, chunkBytes) }
+        if let chunkBytes { download.chunkBytes = chunkBytes }
         if !json && Console.stderrIsTerminal {
             download.progress = { held, total in
                 Console.err("\r" + L10n.pick(en: "downloading snapshot", zh: "正在下载快照") + " \(held * 100 / max(1, total))% (\(held)/\(total) B)",
@@ -15,9 +15,13 @@ enum SnapshotInit {
             }
         }
         let o = try download.run()
+        if o.discardedBytes > 0 && !json {
+            Console.err(L10n.pick(en: "note: the snapshot downloaded so far (\(o.discardedBytes) bytes) did not match its SHA-256 (damaged on disk, or changed on the server); it was thrown away and downloaded again from byte 0",
+                                  zh: "提示：此前已下载的快照（\(o.discardedBytes) 字节）与其 SHA-256 不符（磁盘上已损坏，或服务器上的文件已变）；已丢弃并从第 0 字节重新下载"))
+        }
         if json {
             Console.out("{\"snapshot\":\"\(o.manifest.id)\",\"cursor\":\(o.manifest.cursor),\"size\":\(o.manifest.size),\"raw_size\":\(o.manifest.rawSize ?? o.manifest.size),\"resumed_from\":\(o.resumedFrom),"
-                + "\"downloaded\":\(o.downloaded),\"pulled\":\(o.pull.received),\"pages\":\(o.pull.pages)}")
+                + "\"downloaded\":\(o.downloaded),\"discarded\":\(o.discardedBytes),\"pulled\":\(o.pull.received),\"pages\":\(o.pull.pages)}")
         } else {
             let resumed = o.resumedFrom > 0 ? L10n.pick(en: ", resumed at byte \(o.resumedFrom)", zh: "，从第 \(o.resumedFrom) 字节续传") : ""
             Console.out(L10n.pick(en: "office replica \(path) ready for site '\(config.site)' from snapshot \(o.manifest.id) (\(o.downloaded) bytes downloaded\(resumed)); then pulled \(o.pull.received) changes",

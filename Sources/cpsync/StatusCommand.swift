@@ -16,12 +16,38 @@ enum StatusCommand {
         var reachable = false
         var skew: Int64?
         var serverError: String?
+        // Whether the server accepts this office's token (nil: not known — unreachable, or a server too old for
+        // whoami); a refused token exits 77 as `sync` would.
+        var tokenAccepted: Bool?
+        var exit = ExitCode.ok
+        func failed(_ error: any Error) {
+            serverError = ServerErrors.describe(error)
+            exit = (error as? any ExitCodeProviding)?.exitCode ?? .unavailable
+        }
         do {
             let (_, s) = try client.serverStatus()
             reachable = true
             skew = s
+            do {
+                let who = try client.transport.call("GET", "/v1/whoami", as: WhoAmIResponse.self)
+                guard who.site?.id == local.site else {
+                    throw StatusProblem.tokenOfAnotherSite(office: local.site, token: who.site?.id, admin: who.admin)
+                }
+                tokenAccepted = true
+            } catch ClientError.server(let status, let body) where status == 404 && body.code == .notFound {
+                // An older cpsyncd without whoami: the token is checked at the next sync.
+            } catch {
+                if case ClientError.server(_, let body) = error, body.code == .unauthorized || body.code == .forbidden { tokenAccepted = false }
+                if let problem = error as? StatusProblem, case .tokenOfAnotherSite = problem { tokenAccepted = false }
+                failed(error)
+            }
+        } catch ClientError.server(404, _) {
+            // Something answers at the configured address, but no cpsync server: say which address would.
+            failed(client.transport.noServer(status: 404))
+        } catch ClientError.badResponse where !client.transport.cpsyncAnswers() {
+            failed(client.transport.noServer(status: nil))
         } catch {
-            serverError = ServerErrors.describe(error)
+            failed(error)
         }
         func time(_ ms: Int64?) -> String {
             guard let ms else { return L10n.pick(en: "never", zh: "从未") }
@@ -33,17 +59,19 @@ enum StatusCommand {
             let q = JSONOutput.quoted
             Console.out("{\"site\":\(q(local.site)),\"server\":\(q(local.server)),\"pending\":\(local.pending),\"pull_cursor\":\(local.pullCursor),"
                         + "\"last_push\":\(local.lastPush.map(String.init) ?? "null"),\"last_pull\":\(local.lastPull.map(String.init) ?? "null"),"
-                        + "\"reachable\":\(reachable),\"skew_ms\":\(skew.map(String.init) ?? "null"),\"server_error\":\(q(serverError)),"
+                        + "\"reachable\":\(reachable),\"token_accepted\":\(tokenAccepted.map(String.init) ?? "null"),\"skew_ms\":\(skew.map(String.init) ?? "null"),\"server_error\":\(q(serverError)),"
                         + "\"held\":[" + held.map(heldJSON).joined(separator: ",") + "]}")
         } else {
             let rows: [[String]] = [
                 [L10n.pick(en: "site", zh: "站点"), local.site],
-                [L10n.pick(en: "server", zh: "服务器"), local.server + (reachable ? L10n.pick(en: " (reachable)", zh: "（可连接）") : L10n.pick(en: " (unreachable)", zh: "（无法连接）"))],
+                [L10n.pick(en: "server", zh: "服务器"), local.server + (!reachable ? L10n.pick(en: " (unreachable)", zh: "（无法连接）")
+                    : tokenAccepted == false ? L10n.pick(en: " (reachable, but it refuses this office's token)", zh: "（可连接，但服务器拒绝本办公室的令牌）")
+                    : L10n.pick(en: " (reachable)", zh: "（可连接）"))],
                 [L10n.pick(en: "pending changes", zh: "待推送修改"), String(local.pending)],
                 [L10n.pick(en: "last push", zh: "上次推送"), time(local.lastPush)],
                 [L10n.pick(en: "last pull", zh: "上次拉取"), time(local.lastPull)],
                 [L10n.pick(en: "pull cursor", zh: "拉取位置"), String(local.pullCursor)],
-                [L10n.pick(en: "clock skew", zh: "时钟偏差"), skew.map { "\($0 / 1000) s" } ?? "—"],
+                [L10n.pick(en: "clock skew", zh: "时钟偏差"), skew.map { L10n.pick(en: "\($0 / 1000) s", zh: "\($0 / 1000) 秒") } ?? "—"],
             ]
             Console.out(Console.table(header: ["", ""], rows: rows).split(separator: "\n").dropFirst().joined(separator: "\n"))
             if !held.isEmpty {
@@ -52,7 +80,26 @@ enum StatusCommand {
             }
             if let serverError { Console.err(serverError) }
         }
-        return reachable ? 0 : ExitCode.unavailable.rawValue
+        return exit.rawValue
+    }
+
+    /// What `status` finds wrong with the office's settings beyond what the server's errors say.
+    enum StatusProblem: ExitCodeProviding {
+        /// The server accepts the token, but for another site (or as an admin's).
+        case tokenOfAnotherSite(office: String, token: String?, admin: String?)
+
+        var exitCode: ExitCode { .refused }
+
+        var description: String {
+            switch self {
+            case .tokenOfAnotherSite(let office, let token?, _):
+                L10n.pick(en: "this office database belongs to site '\(office)', but its token is site '\(token)''s: run `cpsync init` again with the token of '\(office)'",
+                          zh: "此办公室数据库属于站点 '\(office)'，而其中的令牌属于站点 '\(token)'：请用 '\(office)' 的令牌重新运行 `cpsync init`")
+            case .tokenOfAnotherSite(let office, nil, let admin):
+                L10n.pick(en: "this office database holds an admin's token (\(admin ?? "")), not the token of site '\(office)': run `cpsync init` again with the site's token",
+                          zh: "此办公室数据库中存的是管理员令牌（\(admin ?? "")），不是站点 '\(office)' 的令牌：请用站点令牌重新运行 `cpsync init`")
+            }
+        }
     }
 
     static func heldJSON(_ h: Replica.HeldChange) -> String {

@@ -5,18 +5,25 @@ import Foundation
 
 /// `cpsyncd serve`: runs the daemon until SIGTERM/SIGINT, then finishes in-flight requests and exits 0.
 enum ServeCommand {
+    // The defaults, in one place: `serve` uses them and `cpsyncd serve --help` prints them.
+    static let defaultListen = "127.0.0.1:8710"
+    static let defaultSkewSeconds = 600
+    static let defaultMaxConnections = HTTPServerConfiguration().maxConnections
+    static let defaultMaxBodyBytes = HTTPServerConfiguration().maxBodyBytes
+    static let defaultUplinkEvery = 300
+
     static func run(_ argv: [String]) throws -> Int32 {
         var args = try Arguments(argv, flags: ["quiet"])
-        let listen = args.option("listen") ?? "127.0.0.1:8710"
-        let skew = try args.int("max-skew-seconds") ?? 600
-        let maxConnections = try args.int("max-connections") ?? 4096
-        let maxBody = try args.int("max-body-bytes") ?? (16 << 20)
+        let listen = args.option("listen") ?? defaultListen
+        let skew = try args.int("max-skew-seconds") ?? defaultSkewSeconds
+        let maxConnections = try args.int("max-connections") ?? defaultMaxConnections
+        let maxBody = try args.int("max-body-bytes") ?? defaultMaxBodyBytes
         let quiet = args.flag("quiet")
         // County → city → province: run `uplink` on a timer beside the server (Protocol/README.md §18).
         let uplinkServer = args.option("uplink-server")
         let uplinkToken = args.option("uplink-token") ?? ProcessInfo.processInfo.environment["CPSYNC_UPLINK_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
         let uplinkSite = args.option("uplink-site"), uplinkCA = args.option("uplink-ca-file")
-        let uplinkEvery = try args.int("uplink-every") ?? 300
+        let uplinkEvery = try args.int("uplink-every") ?? defaultUplinkEvery
         if uplinkServer != nil && uplinkToken == nil {
             throw UsageError.missingArgument("--uplink-token T (or $CPSYNC_UPLINK_TOKEN): the county's token at the higher tier")
         }
@@ -27,7 +34,7 @@ enum ServeCommand {
         let store = try DataOption.open(&args)
         try args.checkAllConsumed()
         guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]) else {
-            throw UsageError.invalidValue(option: "listen", value: listen, expected: "HOST:PORT, e.g. 127.0.0.1:8710")
+            throw UsageError.invalidValue(option: "listen", value: listen, expected: L10n.pick(en: "HOST:PORT, e.g. 127.0.0.1:8710", zh: "主机:端口，如 127.0.0.1:8710"))
         }
         var config = HTTPServerConfiguration()
         config.host = String(listen[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]"))
@@ -36,7 +43,7 @@ enum ServeCommand {
         config.maxBodyBytes = maxBody
         // Load balancers and the bench poll these; they must answer while every worker is busy with a push.
         config.expressPaths = ["/v1/health", "/metrics"]
-        let router = Router(store: store, maxSkewMs: Int64(skew) * 1000, log: EventLog(enabled: !quiet))
+        let router = Router(store: store, maxSkewMs: Int64(skew) * 1000, maxBodyBytes: maxBody, log: EventLog(enabled: !quiet))
         let server = HTTPServer(configuration: config, responder: router)
         try server.start()
         let uplink = try uplinkServer.map { server in

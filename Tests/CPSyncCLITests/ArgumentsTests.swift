@@ -27,7 +27,7 @@ func usageError(_ body: () throws -> Void) -> UsageError? {
         _ = a.option("sector")
         #expect(throws: UsageError.unknownOption("sectr", didYouMean: "sector")) { try a.checkAllConsumed() }
         // Last on the line without a value: unknown if nobody asks for it, a missing value if somebody does.
-        var b = try Arguments(["--bogus"])
+        let b = try Arguments(["--bogus"])
         #expect(throws: UsageError.unknownOption("bogus")) { try b.checkAllConsumed() }
         var c = try Arguments(["--site"])
         #expect(usageError { _ = try c.required("site") } == .missingValue("site"))

@@ -213,6 +213,24 @@ final class CodecTests: XCTestCase {
     }
 
     /// 100,000 changes encoded and decoded; the one-second budget is asserted only in optimized builds.
+    func testAForbiddenPushNamesEachRowWithItsOwnReason() throws {
+        var body = ErrorBody(code: .forbidden, message: "site huashan may not write members row 'm1' (rule owner)", site: "huashan",
+                             table: "members", index: 0)
+        body.indices = [0, 1, 3]
+        body.rows = [RowRefusal(table: "members", pk: "m1", rule: "owner", message: "site huashan may not write members row 'm1' (rule owner)", indices: [0, 1]),
+                     RowRefusal(table: "proposals", pk: "p1", column: "is_key", rule: "county_column",
+                                message: "site huashan may not write proposals row 'p1' (rule county_column)", indices: [3])]
+        let decoded = try ErrorBody.decode(body.encoded())
+        XCTAssertEqual(decoded, body)
+        XCTAssertEqual(decoded.message(forChange: 1), body.rows?[0].message)
+        XCTAssertEqual(decoded.message(forChange: 3), body.rows?[1].message)
+        // A change no row names (an older server sends no rows): the body's own message.
+        XCTAssertEqual(decoded.message(forChange: 2), body.message)
+        let old = try ErrorBody.decode(Array(#"{"error":{"code":"forbidden","message":"m","index":0,"indices":[0,2]}}"#.utf8))
+        XCTAssertNil(old.rows)
+        XCTAssertEqual(old.message(forChange: 2), "m")
+    }
+
     func testThroughput100kChanges() throws {
         let changes = (0..<100_000).map { i -> Change in
             let v: Value = switch i % 4 {

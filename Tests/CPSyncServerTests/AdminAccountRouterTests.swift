@@ -16,14 +16,14 @@ import Testing
         }
     }
 
-    @Test func theLastActiveAdminIsKeptOnlyWhenAskedTo() throws {
+    @Test func theLastActiveAdminIsAlwaysKept() throws {
         let f = try RouterTests.Fixture()
-        #expect(throws: ServerError.lastActiveAdmin("张三")) { try f.store.revokeAdmin("张三", actor: "admin:张三", keepingOneActive: true) }
+        #expect(throws: ServerError.lastActiveAdmin("张三")) { try f.store.revokeAdmin("张三", actor: "admin:张三") }
         _ = try f.store.addAdmin(name: "李四")
-        try f.store.revokeAdmin("张三", actor: "admin:张三", keepingOneActive: true)
-        // The server's own command line may still revoke the last one (it can always add another).
-        try f.store.revokeAdmin("李四")
-        #expect(try f.store.admins().allSatisfy(\.revoked))
+        try f.store.revokeAdmin("张三", actor: "admin:张三")
+        // The command line follows the same rule as the page: the last one stays.
+        #expect(throws: ServerError.lastActiveAdmin("李四")) { try f.store.revokeAdmin("李四") }
+        #expect(try f.store.admins().filter { !$0.revoked }.map(\.name) == ["李四"])
     }
 
     @Test func anAdminIsAddedRotatedAndRevokedThroughTheRouter() throws {

@@ -73,7 +73,7 @@ import Testing
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for name in ["county-20250101T023000Z.db", "county-20250102T023000Z.db", "county-20250103T023000Z.db",
                      "county-20250103T023000Z-1.db", "notes.txt", "county-keep-me.db"] {
-            FileManager.default.createFile(atPath: (dir as NSString).appendingPathComponent(name), contents: Data("x".utf8))
+            _ = FileManager.default.createFile(atPath: (dir as NSString).appendingPathComponent(name), contents: Data("x".utf8))
         }
         let outcome = try Maintenance.backup(dataDirectory: s.path("data"), to: dir + "/", keep: 3,
                                              now: Date(timeIntervalSince1970: 1_767_580_200)) // 2026-01-05T02:30:00Z
@@ -168,7 +168,7 @@ import Testing
         let s = Scratch()
         _ = try Self.county(at: s.path("data"), members: 2000)
         // Not SQLite at all.
-        FileManager.default.createFile(atPath: s.path("junk.db"), contents: Data(repeating: 0x41, count: 8192))
+        _ = FileManager.default.createFile(atPath: s.path("junk.db"), contents: Data(repeating: 0x41, count: 8192))
         // SQLite, but not a county replica.
         try Database(path: s.path("other.db")).execute("CREATE TABLE t(x); INSERT INTO t VALUES (1); PRAGMA journal_mode=DELETE;")
         // A real backup with a damaged page in the middle.
@@ -196,7 +196,7 @@ import Testing
         chmod(s.path("data"), 0o755)
         #expect(Doctor(dataDirectory: s.path("data")).checkDataDirectory().status == .warn)
 
-        FileManager.default.createFile(atPath: s.path("plain"), contents: Data())
+        _ = FileManager.default.createFile(atPath: s.path("plain"), contents: Data())
         let file = Doctor(dataDirectory: s.path("plain")).checkDataDirectory()
         #expect(file.status == .fail && file.detail.contains(s.path("plain")))
         #expect(Doctor(dataDirectory: s.path("absent")).checkDataDirectory().status == .fail)

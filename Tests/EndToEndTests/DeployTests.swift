@@ -48,14 +48,20 @@ import Testing
         // nginx really was in the path: its access log saw the pushes.
         #expect(((try? String(contentsOfFile: nginx.accessLog, encoding: .utf8)) ?? "").contains("POST /v1/push"))
 
-        // An office without the CA file refuses the certificate: a clear TLS error and a non-zero exit.
+        // An office without the CA file refuses the certificate: `init` says so, exits 77 and creates nothing …
         let stranger = Office(site: "huashan", db: ws.path("stranger.db"))
-        #expect(try run(Binaries.cpsync, ["init", "--db", stranger.db, "--server", server, "--site", "huashan", "--token", huashan]).ok)
+        let refusedInit = try run(Binaries.cpsync, ["init", "--db", stranger.db, "--server", server, "--site", "huashan", "--token", huashan])
+        #expect(refusedInit.status == 77 && refusedInit.stderr.contains("--ca-file"), "\(refusedInit.status) \(refusedInit.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: stranger.db))
+        // … and an existing office that no longer has it (its setting cleared) is refused at `pull` the same way.
+        try Database(path: a.db).execute("VACUUM INTO '\(stranger.db)'")
+        try stranger.sql("UPDATE _cp_meta SET value = NULL WHERE key = 'office.ca_file'")
+        let before = try contentDump(stranger.db)
         let refused = try stranger.cpsync(["pull"])
-        #expect(!refused.ok)
+        #expect(refused.status == 77, "\(refused.status) \(refused.stderr)")
         let message = refused.stderr.lowercased()
         #expect(["certificate", "ssl", "tls"].contains { message.contains($0) }, "stderr: \(refused.stderr)")
-        #expect(try stranger.query("SELECT count(*) FROM members") == [[.integer(0)]])
+        #expect(try contentDump(stranger.db) == before)
 
         // /metrics answers from loopback; unknown paths stop at nginx.
         let metrics = try tls.get(port: nginx.port, path: "/metrics")

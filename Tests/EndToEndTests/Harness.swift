@@ -199,9 +199,12 @@ struct Office {
         return office
     }
 
+    /// Runs `cpsync` on this office: `--db` goes after the leading words (`member add`, `proposal edit KEY`), since a
+    /// verb with sub-verbs reads its sub-verb first.
     @discardableResult
     func cpsync(_ args: [String], env: [String: String] = [:]) throws -> RunResult {
-        try run(Binaries.cpsync, [args[0]] + ["--db", db] + args.dropFirst(), env: env)
+        let words = max(1, args.prefix { !$0.hasPrefix("-") }.count)
+        return try run(Binaries.cpsync, Array(args.prefix(words)) + ["--db", db] + args.dropFirst(words), env: env)
     }
 
     /// Runs `cpsync VERB` and fails the test's precondition when it exits non-zero.

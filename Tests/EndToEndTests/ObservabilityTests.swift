@@ -234,7 +234,7 @@ import Testing
                 "\(result.stdout)")
 
         // A path that is a regular file fails the same way for everybody.
-        FileManager.default.createFile(atPath: ws.path("file"), contents: Data())
+        _ = FileManager.default.createFile(atPath: ws.path("file"), contents: Data())
         let file = try run(Binaries.cpsyncd, ["doctor", "--data", ws.path("file"), "--listen", listen])
         #expect(file.status == 1)
         #expect(file.stdout.contains("FAIL data dir: \(ws.path("file")) is not a directory"), "\(file.stdout)")
