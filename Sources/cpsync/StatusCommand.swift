@@ -76,9 +76,11 @@ enum StatusCommand {
             Console.out(Console.table(header: ["", ""], rows: rows).split(separator: "\n").dropFirst().joined(separator: "\n"))
             if !held.isEmpty {
                 Console.out(L10n.pick(en: "set aside (not sent; fix each record, then sync):", zh: "暂缓发送（请更正以下记录后重新同步）："))
-                for h in held { Console.out("  " + HeldNotes.describe(h)) }
+                for h in held { Console.out("  " + HeldNotes.describe(h, in: client.replica.database)) }
             }
             if let serverError { Console.err(serverError) }
+            // The county's open conflicts this office's value lost (a reachable county that accepts the token).
+            if reachable && tokenAccepted != false { LostEditNotes.report(client) }
         }
         return exit.rawValue
     }

@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncCLI
 import CPSyncClient
 import CPSyncCore
@@ -56,13 +57,36 @@ enum HeldNotes {
         guard !held.isEmpty else { return 0 }
         Console.err(L10n.pick(en: "\(held.count) changes are set aside and were not sent (everything else was); fix each record and sync again:",
                               zh: "有 \(held.count) 条修改被暂缓、未发送（其余修改均已发送）；请逐条更正后重新同步："))
-        for h in held.prefix(20) { Console.err("  " + describe(h)) }
+        for h in held.prefix(20) { Console.err("  " + describe(h, in: client.replica.database)) }
         if held.count > 20 { Console.err(L10n.pick(en: "  … and \(held.count - 20) more (cpsync status --json lists all)", zh: "  ……另有 \(held.count - 20) 条（cpsync status --json 列出全部）")) }
         return ExitCode.dataError.rawValue
     }
 
-    static func describe(_ h: Replica.HeldChange) -> String {
-        "\(h.table)[\(h.pk)]" + (h.column.map { ".\($0)" } ?? "") + ": " + h.reason
+    /// One held change as the clerk reads it: the record by its name (a member's name, a proposal's number and
+    /// title), the field by its label, what to do in the clerk's language — and, apart, the technical detail as the
+    /// county or the local check gave it.
+    static func describe(_ h: Replica.HeldChange, in db: Database) -> String {
+        let zh = L10n.isChinese
+        let record = FieldLabels.table(h.table, chinese: zh) + (zh ? "" : " ") + quoted(FieldLabels.row(h.table, pk: h.pk, in: db))
+        let field = h.column.map { " · " + FieldLabels.column($0, chinese: zh) } ?? ""
+        guard zh else { return record + field + ": " + h.reason }
+        return record + field + "：" + chinese(code: h.code) + "（技术信息：" + h.reason + "）"
+    }
+
+    static func quoted(_ label: String) -> String { L10n.isChinese ? "「\(label)」" : "'\(label)'" }
+
+    /// What a held change's code asks of the clerk, in Chinese (the codes are the county's, §10, and the local checks').
+    static func chinese(code: String) -> String {
+        switch code {
+        case "forbidden": "本站无权修改这条记录（它不属于本站辖区，或已由县政协办理）；如确需修改，请联系县政协"
+        case "constraint_violated": "该字段的值不符合数据规则，请更正后重新同步"
+        case "wrong_type": "该字段的值类型不对，请更正后重新同步"
+        case "malformed_key": "记录编号无效（为空、过长或含控制字符），请删除该记录后重新录入"
+        case "value_too_large": "内容超出字段允许的长度，请缩短后重新同步"
+        case "invalid_text": "文字不是有效的编码（可能由其他软件写入），请重新输入该字段"
+        case "unknown_table", "unknown_column": "县政协的服务器不认识这个表或字段（版本不一致），请报告县政协管理员"
+        default: ServerErrorText.chinese(code: code) ?? "县政协未接受这条修改，请报告县政协管理员"
+        }
     }
 }
 

@@ -346,12 +346,15 @@ import Testing
                 #expect(reason.contains("row '\(pk)'") && reason.contains("(rule \(rules[row] ?? "?"))"), "\(row) holds another row's reason: \(reason)")
             }
         }
-        // The clerk's list after the push (`table[pk].column: reason`) says the same, line by line.
-        let listed = push.stderr.split(separator: "\n").filter { line in rules.keys.contains { line.contains("[\($0.split(separator: "/")[1])]") } }
-        #expect(!listed.isEmpty, "\(push.stderr)")
-        for line in listed {
-            let pk = line.split(separator: "[", maxSplits: 1).last.map { String($0.prefix { $0 != "]" }) } ?? ""
-            #expect(line.contains("row '\(pk)'"), "\(line)")
+        // The clerk's list after the push (the record by name, then the reason) says the same, line by line: every
+        // refused row has a line, and each line carries its own row's reason.
+        let listed = push.stderr.split(separator: "\n").filter { $0.hasPrefix("  ") }.map(String.init)
+        for key in rules.keys {
+            let pk = String(key.split(separator: "/")[1])
+            let lines = listed.filter { $0.contains("row '\(pk)'") }
+            #expect(!lines.isEmpty, "no line for \(key): \(push.stderr)")
+            #expect(lines.allSatisfy { line in rules.keys.filter { $0 != key }.allSatisfy { !line.contains("row '\($0.split(separator: "/")[1])'") } },
+                    "\(key)'s line names another row: \(lines)")
         }
     }
 

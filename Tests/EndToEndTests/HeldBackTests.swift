@@ -22,6 +22,12 @@ import Testing
         let first = try a.cpsync(["sync"])
         #expect(first.status == 65, "\(first.stderr)")
         #expect(first.stderr.contains("set aside"), "\(first.stderr)")
+        // In Chinese, each names the record and the field and says what to do; the technical detail stands apart.
+        let zhStatus = try a.cpsync(["status"], env: ["LANG": "zh_CN.UTF-8"])
+        #expect(zhStatus.stdout.contains("提案「年份写成小数」 · 年度：该字段的值类型不对") && zhStatus.stdout.contains("（技术信息："), "\(zhStatus.stdout)")
+        #expect(zhStatus.stdout.contains("文字不是有效的编码") && zhStatus.stdout.contains("记录编号无效"), "\(zhStatus.stdout)")
+        let beforeDetail = zhStatus.stdout.split(separator: "\n").filter { $0.contains("技术信息") }.map { $0.components(separatedBy: "（技术信息")[0] }
+        #expect(!beforeDetail.isEmpty && beforeDetail.allSatisfy { !$0.contains("column") && !$0.contains("takes") }, "English only in the technical part: \(beforeDetail)")
         let server = try Database(path: county.serverDB)
         #expect(try server.scalar("SELECT name FROM members WHERE id = 'm-good'") == .text("王芳"))
         #expect(try server.scalar("SELECT count(*) FROM members WHERE id = ?", [.text(longKey)]) == .integer(0))
