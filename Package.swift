@@ -19,7 +19,12 @@ let package = Package(
         .target(name: "CPSyncHTTP", dependencies: ["CLinux"]),
         .target(name: "CPPCC", dependencies: ["CPSyncCore", "CPSyncCLI"]),
         .target(name: "CPSyncProtocol", dependencies: ["CPSyncCore", "CZlib"]),
-        .target(name: "CPSyncServer", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
+        .target(
+            name: "CPSyncServer", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI", "CPSyncHTTP"],
+            exclude: ["AdminPage"], plugins: ["EmbedFilesPlugin"]),
+        // The admin page's .html/.css/.js become Swift constants at build time (one binary to install).
+        .executableTarget(name: "EmbedFiles", path: "Sources/BuildTools/EmbedFiles"),
+        .plugin(name: "EmbedFilesPlugin", capability: .buildTool(), dependencies: ["EmbedFiles"], path: "Sources/BuildTools/EmbedFilesPlugin"),
         .target(name: "CPSyncClient", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPPCC", "CPSyncCLI"]),
         .executableTarget(name: "cpsync", dependencies: ["CPSyncClient", "CPSyncProtocol", "CPPCC", "CPSyncCLI"]),
         .executableTarget(name: "cpsyncd", dependencies: ["CPSyncServer", "CPSyncClient", "CPSyncCLI", "CPSyncHTTP"]),
@@ -39,6 +44,6 @@ let package = Package(
 )
 
 // One set of Swift settings for every target.
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.type != .plugin {
     target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("ExistentialAny")]
 }

@@ -56,6 +56,23 @@ enum AdminBrowser {
         return nil
     }
 
+    /// The page's files in the source tree (embedded into cpsyncd at build time).
+    static func pageFile(_ name: String) -> String {
+        packageRoot.appendingPathComponent("Sources/CPSyncServer/AdminPage").appendingPathComponent(name).path
+    }
+
+    /// `node --check`: nil when the script parses, else node's message.
+    static func nodeSyntaxError(_ path: String, node: String) throws -> String? {
+        let r = try run(node, ["--check", path], timeout: 60)
+        return r.ok ? nil : (r.stderr + r.stdout).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Chromium's own parser (`Runtime.compileScript`, the script is not run): nil when it parses, else its message.
+    static func chromiumSyntaxError(_ path: String) throws -> String? {
+        let o = try drive("parse", url: "-", token: "-", conflict: "-", lang: "en-US", prefix: "parse", extra: ["--js", path])
+        return o.string("syntaxError")
+    }
+
     /// Whether a file is a non-trivial PNG.
     static func isPNG(_ path: String) -> Bool {
         guard let d = FileManager.default.contents(atPath: path), d.count > 1000 else { return false }
@@ -99,6 +116,46 @@ struct AdminPageTests {
         #expect(js.contains("sessionStorage") && js.contains("'Bearer '") && js.contains("Accept-Language"))
         #expect(!js.contains("document.cookie") && !js.contains("localStorage"))
         #expect(try #require(bodies["/admin/app.css"]).contains("@media print"))
+    }
+
+    /// The daemon serves the page's files exactly as they are in the source tree: they are embedded at build time,
+    /// so an edit to `admin.js` reaches the binary with the next build and nothing is installed beside it.
+    @Test func theServedPageIsTheSourceTreesFiles() throws {
+        let county = try ConflictCounty.start("admin-page-files")
+        defer { county.stop() }
+        for (path, file) in [("/admin/", "admin.html"), ("/admin/index.html", "admin.html"), ("/admin/app.js", "admin.js"),
+                             ("/admin/app.css", "admin.css")] {
+            let onDisk = try String(contentsOfFile: AdminBrowser.pageFile(file), encoding: .utf8)
+            let r = try county.http("GET", path)
+            #expect(r.status == 200 && r.text == onDisk, "\(path) is not \(file) as it is in Sources/CPSyncServer/AdminPage")
+        }
+    }
+
+    /// The script parses (a syntax error would leave the page blank in every browser): with `node --check` when
+    /// node is installed (`.ci/install-deps test` installs it) and with Chromium's parser; a broken copy is refused by
+    /// both, so the check can fail.
+    @Test(.timeLimit(.minutes(2))) func theAdminScriptPassesASyntaxCheck() throws {
+        let script = AdminBrowser.pageFile("admin.js")
+        let work = Workspace("admin-js")
+        defer { work.cleanup() }
+        let broken = work.path("broken.js")
+        let source = try String(contentsOfFile: script, encoding: .utf8)
+        try source.replacingOccurrences(of: "function el(tag, attrs, ...children) {", with: "function el(tag, attrs, ...children) {{")
+            .write(toFile: broken, atomically: true, encoding: .utf8)
+        var checked: [String] = []
+        if let node = AdminBrowser.which("node") ?? AdminBrowser.which("nodejs") {
+            #expect(try AdminBrowser.nodeSyntaxError(script, node: node) == nil)
+            let error = try AdminBrowser.nodeSyntaxError(broken, node: node)
+            #expect(error?.contains("SyntaxError") == true, "node must refuse the broken copy: \(error ?? "accepted")")
+            checked.append("node")
+        }
+        if ["chromium", "chromium-browser", "google-chrome"].contains(where: { AdminBrowser.which($0) != nil }) {
+            #expect(try AdminBrowser.chromiumSyntaxError(script) == nil)
+            let error = try AdminBrowser.chromiumSyntaxError(broken)
+            #expect(error?.contains("SyntaxError") == true, "chromium must refuse the broken copy: \(error ?? "accepted")")
+            checked.append("chromium")
+        }
+        if checked.isEmpty { try Test.cancel("neither node nor chromium is installed (.ci/install-deps test installs both)") }
     }
 
     @Test(.timeLimit(.minutes(3))) func adminResolvesAConflictInTheBrowserAndOfficesReceiveIt() throws {
