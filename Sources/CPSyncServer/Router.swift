@@ -170,11 +170,12 @@ public struct Router: HTTPResponder {
                 return ("admin_resolve", json(try admin.resolve(parts[4], body: req.body, admin: name, chinese: zh(req))))
             }
             if parts.count == 6, parts[1] == "v1", parts[2] == "admin", parts[3] == "sites", req.method == "POST",
-               ["token", "revoke", "move"].contains(parts[5]) {
+               ["token", "revoke", "move", "kind"].contains(parts[5]) {
                 let name = try requireAdmin(req)
                 switch parts[5] {
                 case "token": return ("admin_site_token", json(try admin.issueToken(parts[4], admin: name)))
                 case "revoke": return ("admin_site_revoke", json(try admin.revokeSite(parts[4], admin: name)))
+                case "kind": return ("admin_site_kind", json(try admin.setSiteKind(parts[4], body: req.body, admin: name)))
                 default: return ("admin_site_move", json(try admin.moveSite(parts[4], body: req.body, admin: name)))
                 }
             }

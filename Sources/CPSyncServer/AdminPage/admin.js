@@ -6,12 +6,14 @@
   const zh = (navigator.language || '').toLowerCase().startsWith('zh');
   const TOKEN_KEY = 'cpsync.adminToken';
   const MAX_DIFF = 2000;
+  /** Values of at most this many characters are compared as a whole (a name, a sector), not character by character. */
+  const SHORT = 8;
 
   const EN = {
     title: 'CPPCC data sync · county admin', navConflicts: 'Conflicts', navAudit: 'Audit trail', signOut: 'Sign out',
     signInTitle: 'Sign in', tokenLabel: 'Admin token',
     tokenHint: 'The token printed by “cpsyncd admin add NAME” on the county server. It is kept only in this browser tab.',
-    signIn: 'Sign in', listTitle: 'Conflicts', filterStatus: 'Status', filterTable: 'Table', filterSite: 'Office (site id)',
+    signIn: 'Sign in', listTitle: 'Conflicts', filterStatus: 'Status', filterTable: 'Table', filterSite: 'Office', anyOffice: 'all offices',
     filterFrom: 'Detected from', filterTo: 'to', apply: 'Show', reset: 'Reset', anyTable: 'all tables',
     statusOpen: 'open', statusResolved: 'resolved', statusAll: 'all',
     colId: '#', colWhat: 'Table · field', colRow: 'Record', colWinner: 'Current value · decision', colOther: 'Other value · note',
@@ -21,17 +23,18 @@
     accountsTitle: 'Sites, tokens and admins', accountsSubject: 'Site or admin', accountsDetail: 'Detail',
     accountsCount: (n) => n === 1 ? '1 change' : n + ' changes', accountsNone: 'No changes to sites, tokens or admins yet.',
     accountActions: { 'site-add': 'site added', 'site-revoke': 'site token revoked', 'site-activate': 'site re-activated (new token)',
-      'site-token': 'new site token issued', 'site-move': 'site moved', 'admin-add': 'admin added', 'admin-revoke': 'admin token revoked', 'admin-token': 'new admin token issued', 'admin-activate': 'admin re-activated (new token)', 'record-move': 'record moved to another site', 'record-delete-not-applied': 'deletion not applied (the record had moved to another site)' },
-    moved: (from, to) => 'parent ' + from + ' → ' + to,
+      'site-token': 'new site token issued', 'site-move': 'site moved', 'site-kind': 'site kind changed', 'admin-add': 'admin added', 'admin-revoke': 'admin token revoked', 'admin-token': 'new admin token issued', 'admin-activate': 'admin re-activated (new token)', 'record-move': 'record moved to another site', 'record-delete-not-applied': 'deletion not applied (the record had moved to another site)' },
+    moved: (from, to) => 'parent ' + from + ' → ' + to, kindMoved: (from, to) => 'kind ' + from + ' → ' + to,
     tokenMissing: 'Enter the admin token.', signingIn: 'Signing in…', signedOut: 'Signed out.',
     loading: 'Loading…', review: 'Review', count: (n) => n === 1 ? '1 conflict' : n + ' conflicts',
     none: 'No conflicts match these filters.', auditCount: (n) => n === 1 ? '1 entry' : n + ' entries',
     auditNone: 'No audit entries yet.', wins: 'wins', winner: 'Current value (wins)', other: 'Other value',
+    winsExplained: '“wins”: the value the automatic merge kept; every office has it now, until an admin decides otherwise.',
     writtenBy: 'written by', at: 'at', detected: 'Detected', record: 'Record', key: 'key',
     nullValue: '(no value)', emptyText: '(empty text)', blob: (n) => 'binary data, ' + n + ' bytes',
-    diffLegend: 'Highlighted: characters that are only in this value.',
+    diffLegend: 'Highlighted: where the other value differs from the current one.',
     diffTooLong: 'The values are too long to compare character by character.',
-    onlyHere: 'only in this value',
+    onlyHere: 'not in the current value',
     actionsTitle: 'Resolve', keep: 'Keep the current value', takeOther: 'Take the other value', setValue: 'Set a new value',
     newValue: 'New value', typeInteger: 'a whole number', typeReal: 'a number', typeText: 'text',
     newValueHint: (t) => 'Typed like the current value: ' + t + '.',
@@ -72,7 +75,11 @@
     tokenStatus: { active: 'active', revoked: 'revoked', unused: 'never used' },
     kinds: { county: 'county CPPCC', township: 'township committee', street: 'street office', station: 'liaison station' },
     manageTitle: 'Sites and tokens', tokenOnce: 'Shown only this once: give it to the office now (cpsync init --token …). It is not stored in this page.',
-    done: 'Done', addSiteTitle: 'Add a site', siteName: 'Name', siteId: 'Id (a–z, 0–9, - or _)', siteParent: 'Under',
+    done: 'Done', copy: 'Copy', copied: 'Copied.', copyFailed: 'Could not copy automatically: the token is selected, press Ctrl+C.',
+    chooseKind: '(choose)', badKindMissing: 'Choose the site’s kind.', changeKind: 'Change',
+    confirmKind: (n, k) => 'Make ' + n + ' a ' + k + '? Every office receives the change at its next sync.',
+    kindChanged: (n, k) => n + ' is now a ' + k + '.',
+    addSiteTitle: 'Add a site', siteName: 'Name', siteId: 'Id (a–z, 0–9, - or _)', siteParent: 'Under',
     addSite: 'Add and issue token', noParent: '(top of the tree)', adminsTitle: 'Admin accounts',
     adminsHint: 'Admins can also be managed on the county server: cpsyncd admin add --name NAME / cpsyncd admin token NAME / cpsyncd admin revoke NAME.',
     addAdminTitle: 'Add an admin', adminName: 'Name (1–64 characters)', addAdmin: 'Add and issue token', you: '(you)',
@@ -102,7 +109,7 @@
     title: '政协数据同步 · 县级管理', navConflicts: '冲突', navAudit: '审计记录', signOut: '退出',
     signInTitle: '登录', tokenLabel: '管理员令牌',
     tokenHint: '在县级服务器上运行“cpsyncd admin add 姓名”时打印的令牌。令牌只保存在本浏览器标签页中。',
-    signIn: '登录', listTitle: '冲突列表', filterStatus: '状态', filterTable: '数据表', filterSite: '单位（站点编号）',
+    signIn: '登录', listTitle: '冲突列表', filterStatus: '状态', filterTable: '数据表', filterSite: '单位', anyOffice: '全部单位',
     filterFrom: '发现日期 从', filterTo: '至', apply: '查询', reset: '重置', anyTable: '全部数据表',
     statusOpen: '待处理', statusResolved: '已处理', statusAll: '全部',
     colId: '编号', colWhat: '数据表 · 字段', colRow: '记录', colWinner: '当前值／处理结果', colOther: '另一值／备注',
@@ -112,15 +119,16 @@
     accountsTitle: '站点、令牌和管理员', accountsSubject: '站点或管理员', accountsDetail: '详情',
     accountsCount: (n) => '共 ' + n + ' 条变更', accountsNone: '暂无站点、令牌或管理员的变更。',
     accountActions: { 'site-add': '新增站点', 'site-revoke': '吊销站点令牌', 'site-activate': '重新启用站点（新令牌）',
-      'site-token': '更换站点令牌', 'site-move': '调整站点上级', 'admin-add': '新增管理员', 'admin-revoke': '吊销管理员令牌', 'admin-token': '更换管理员令牌', 'admin-activate': '重新启用管理员（新令牌）', 'record-move': '记录变更所属站点', 'record-delete-not-applied': '删除未执行（该记录已转到其他站点）' },
-    moved: (from, to) => '上级 ' + from + ' → ' + to,
+      'site-token': '更换站点令牌', 'site-move': '调整站点上级', 'site-kind': '更改站点类别', 'admin-add': '新增管理员', 'admin-revoke': '吊销管理员令牌', 'admin-token': '更换管理员令牌', 'admin-activate': '重新启用管理员（新令牌）', 'record-move': '记录变更所属站点', 'record-delete-not-applied': '删除未执行（该记录已转到其他站点）' },
+    moved: (from, to) => '上级 ' + from + ' → ' + to, kindMoved: (from, to) => '类别 ' + from + ' → ' + to,
     tokenMissing: '请输入管理员令牌。', signingIn: '正在登录…', signedOut: '已退出。',
     loading: '正在加载…', review: '审核', count: (n) => '共 ' + n + ' 条冲突',
     none: '没有符合条件的冲突。', auditCount: (n) => '共 ' + n + ' 条记录', auditNone: '暂无审计记录。',
     wins: '胜出', winner: '当前值（胜出）', other: '另一值',
+    winsExplained: '“胜出”：自动合并时保留的值，目前各单位看到的都是它；管理员处理后以处理结果为准。',
     writtenBy: '写入单位', at: '时间', detected: '发现时间', record: '记录', key: '主键',
     nullValue: '（无值）', emptyText: '（空文本）', blob: (n) => '二进制数据，' + n + ' 字节',
-    diffLegend: '高亮部分：只出现在该值中的字符。', diffTooLong: '内容过长，无法逐字比较。', onlyHere: '仅此值有',
+    diffLegend: '高亮部分：另一值与当前值不同之处。', diffTooLong: '内容过长，无法逐字比较。', onlyHere: '当前值中没有',
     actionsTitle: '处理', keep: '保留当前值', takeOther: '采用另一值', setValue: '设为新值',
     newValue: '新值', typeInteger: '整数', typeReal: '数字', typeText: '文本',
     newValueHint: (t) => '按当前值的类型填写：' + t + '。',
@@ -142,24 +150,28 @@
     err400: '服务器拒绝了请求：', errNetwork: '无法连接县级服务器，请检查网络后重试。',
     errServer: '服务器出错：', errHttp: '服务器返回了意外的结果：HTTP ',
     navSites: '同步概况', navAccounts: '站点与令牌', sitesTitle: '各单位同步情况', refresh: '刷新',
-    colOffice: '单位', colLastPush: '最近上传', colLastPull: '最近下载', colPending: '待下载',
+    colOffice: '单位', colLastPush: '最近推送', colLastPull: '最近拉取', colPending: '待拉取',
     colHeld: '暂缓（被拒）', colToken: '令牌', colKind: '类别', colMove: '调整上级', colAdmin: '管理员', colCreated: '创建时间',
-    sitesHint: '待下载：该单位上次下载之后县里有变动的记录。暂缓：县级服务器拒收的上传（电脑时钟超前太多，或无权写入、数值不合规的记录）；这些修改保留在该单位，改正后会自动上传。',
+    sitesHint: '待拉取：该单位上次拉取之后县里有变动的记录。暂缓：县级服务器拒收的推送（电脑时钟超前太多，或无权写入、数值不合规的记录）；这些修改保留在该单位，改正后会自动推送。',
     sitesCount: (n, k) => '共 ' + n + ' 个单位' + (k ? ' · ' + k + ' 个需要处理' : ' · 均正常'),
     sitesNone: '还没有单位：请在“站点与令牌”中添加。', serverTime: '服务器时间',
     ago: (s) => s < 60 ? '刚刚' : s < 3600 ? Math.floor(s / 60) + ' 分钟前' : s < 86400 ? Math.floor(s / 3600) + ' 小时前' : Math.floor(s / 86400) + ' 天前',
-    never: '从未', neverPulled: '从未下载', upToDate: '已是最新',
+    never: '从未', neverPulled: '从未拉取', upToDate: '已是最新',
     pendingRecords: (n, more) => (more ? '超过 ' : '') + n + ' 条记录',
     pushedChanges: (n) => '应用 ' + n + ' 项修改',
-    unsent: (n) => '单位报告待上传 ' + n + ' 项',
-    clockAhead: (m) => '电脑时钟超前约 ' + m + ' 分钟，上传被拒', refused: (n, why) => n + ' 项修改被拒（' + why + '）',
+    unsent: (n) => '单位报告待推送 ' + n + ' 项',
+    clockAhead: (m) => '电脑时钟超前约 ' + m + ' 分钟，推送被拒', refused: (n, why) => n + ' 项修改被拒（' + why + '）',
     refusedTimes: (n) => '累计被拒 ' + n + ' 次', reason: '服务器说明', noneHeld: '无',
     codes: { forbidden: '无权写入', wrong_type: '数值类型不符', malformed_key: '记录主键有误', value_too_large: '内容过长',
       constraint_violated: '数值不合规', unknown_column: '未知字段', unknown_table: '未知数据表', bad_request: '格式错误' },
     tokenStatus: { active: '有效', revoked: '已吊销', unused: '从未使用' },
     kinds: { county: '区/县政协', township: '乡镇政协工委', street: '街道委员工作室', station: '社区联络站' },
     manageTitle: '站点与令牌', tokenOnce: '令牌只显示这一次：请立即交给该单位（cpsync init --token …），本页面不会保存。',
-    done: '完成', addSiteTitle: '添加站点', siteName: '名称', siteId: '标识（a–z、0–9、- 或 _）', siteParent: '上级',
+    done: '完成', copy: '复制', copied: '已复制。', copyFailed: '无法自动复制：令牌已选中，请按 Ctrl+C 复制。',
+    chooseKind: '（请选择）', badKindMissing: '请选择站点类别。', changeKind: '更改',
+    confirmKind: (n, k) => '把“' + n + '”的类别改为' + k + '？各单位下次同步时收到。',
+    kindChanged: (n, k) => '“' + n + '”的类别已改为' + k + '。',
+    addSiteTitle: '添加站点', siteName: '名称', siteId: '标识（a–z、0–9、- 或 _）', siteParent: '上级',
     addSite: '添加并签发令牌', noParent: '（顶层，无上级）', adminsTitle: '管理员账户',
     adminsHint: '也可在县级服务器上管理：cpsyncd admin add --name 姓名 / cpsyncd admin token 姓名 / cpsyncd admin revoke 姓名。',
     addAdminTitle: '添加管理员', adminName: '姓名（1–64 个字符）', addAdmin: '添加并签发令牌', you: '（本人）',
@@ -247,6 +259,7 @@
   function siteText(side) { return side.siteName && side.siteName !== side.site ? side.siteName + ' (' + side.site + ')' : side.site; }
   function field(c) { return c.tableLabel + ' · ' + c.columnLabel; }
   function statusText(s) { return s === 'open' ? T.statusOpen : s === 'resolved' ? T.statusResolved : s; }
+  function winBadge() { return el('span', { class: 'badge win', title: T.winsExplained, 'data-testid': 'win-badge', text: T.wins }); }
   function valueNode(v, testid) {
     return el('span', { class: isPlaceholder(v) ? 'value placeholder' : 'value', 'data-testid': testid }, valueText(v));
   }
@@ -286,20 +299,29 @@
     return ops;
   }
 
-  /** The two values side by side with the characters only one of them has marked. */
+  /** Whether two values are shown whole rather than compared character by character: numbers, values made of
+   *  digits and their separators (a phone number, a date, an id number: one digit marked says less than the two
+   *  numbers side by side), and short values. */
+  function wholeValues(a, b) {
+    if (kind(a) !== 'text' || kind(b) !== 'text') return true;
+    const texts = [a, b];
+    if (texts.every((t) => /^[0-9\s+\-().\/:,#*xX]*$/.test(t))) return true;
+    return texts.every((t) => Array.from(t).length <= SHORT);
+  }
+
+  /** The two values side by side: the current value (the one kept) plain, and in the other value the characters
+   *  the current one does not have highlighted. Null when the values are shown whole. */
   function diffNodes(winner, other) {
-    const comparable = (v) => ['text', 'integer', 'real'].includes(kind(v)) && v !== '';
-    if (!comparable(winner) || !comparable(other)) return null;
+    const comparable = (v) => kind(v) === 'text' && v !== '';
+    if (!comparable(winner) || !comparable(other) || wholeValues(winner, other)) return null;
     const ops = diff(valueText(winner), valueText(other));
     if (!ops) return { tooLong: true };
-    const left = el('span', { class: 'value', 'data-testid': 'winner-value' });
     const right = el('span', { class: 'value', 'data-testid': 'other-value' });
     for (const o of ops) {
-      if (o.op === 'eq') { left.appendChild(document.createTextNode(o.text)); right.appendChild(document.createTextNode(o.text)); }
-      else if (o.op === 'del') left.appendChild(el('del', { class: 'diff-del', title: T.onlyHere }, o.text));
-      else right.appendChild(el('ins', { class: 'diff-ins', title: T.onlyHere }, o.text));
+      if (o.op === 'eq') right.appendChild(document.createTextNode(o.text));
+      else if (o.op === 'ins') right.appendChild(el('ins', { class: 'diff-ins', title: T.onlyHere }, o.text));
     }
-    return { left, right };
+    return { right };
   }
 
   // ---- API --------------------------------------------------------------------------------------------
@@ -374,6 +396,9 @@
     clear($('accounts-rows'));
     clear($('detail'));
     for (const id of ['sites-rows', 'manage-rows', 'admin-rows', 'token-value', 'token-box-text']) clear($(id));
+    const offices = $('filter-site');
+    while (offices.options.length > 1) offices.remove(1);
+    offices.removeAttribute('data-loaded');
     myName = null;
     $('add-admin-error').hidden = true;
     $('token-box').hidden = true;
@@ -423,9 +448,22 @@
     return q.toString();
   }
 
+  /** The office filter's choices: every site by name, indented as in the tree; the choice made stays. */
+  async function loadOfficeChoices() {
+    let data;
+    try { data = await api('GET', '/v1/admin/sites'); } catch (e) { return; }  // the list reports errors itself
+    const select = $('filter-site');
+    const chosen = select.value;
+    while (select.options.length > 1) select.remove(1);
+    for (const s of data.sites || []) select.appendChild(el('option', { value: s.id }, '\u00a0'.repeat(2 * (s.depth || 0)) + s.name));
+    select.value = Array.from(select.options).some((o) => o.value === chosen) ? chosen : '';
+    select.setAttribute('data-loaded', 'true');
+  }
+
   let listGeneration = 0;
   async function loadList() {
     show('list-view');
+    if ($('filter-site').getAttribute('data-loaded') !== 'true') await loadOfficeChoices();
     const gen = ++listGeneration;
     $('list-summary').textContent = T.loading;
     let data;
@@ -438,9 +476,10 @@
     clear(rows);
     const list = data.conflicts || [];
     $('list-summary').textContent = list.length ? T.count(list.length) : T.none;
+    $('wins-legend').hidden = !list.some((c) => c.status === 'open');
     for (const c of list) {
       const side = (s, testid, wins) => el('td', { class: 'side' },
-        el('div', {}, valueNode(s.value, testid), wins ? el('span', { class: 'badge win', text: T.wins }) : null),
+        el('div', {}, valueNode(s.value, testid), wins ? winBadge() : null),
         el('div', { class: 'meta' }, siteText(s) + ' · ' + time(s.at)));
       const r = c.status === 'resolved' ? c.resolution : null;
       // A resolved conflict shows what the admin decided, not the merge's winner of the time.
@@ -503,13 +542,14 @@
 
     const d = diffNodes(c.winner.value, c.other.value);
     const card = (title, s, valueEl, cls, testid, wins) => el('article', { class: 'side-card ' + cls, 'data-testid': testid },
-      el('h3', {}, title, wins ? el('span', { class: 'badge win', text: T.wins }) : null),
+      el('h3', {}, title, wins ? winBadge() : null),
       el('p', { class: 'meta', 'data-testid': testid + '-site' }, T.writtenBy + ' ' + siteText(s) + ' · ' + time(s.at)),
       el('div', { class: 'value-box' }, valueEl));
     box.appendChild(el('div', { class: 'compare', 'data-testid': 'compare' },
-      card(c.status === 'open' ? T.winner : T.winnerThen, c.winner, d && d.left ? d.left : valueNode(c.winner.value, 'winner-value'), 'winner', 'winner-card', c.status === 'open'),
+      card(c.status === 'open' ? T.winner : T.winnerThen, c.winner, valueNode(c.winner.value, 'winner-value'), 'winner', 'winner-card', c.status === 'open'),
       card(T.other, c.other, d && d.right ? d.right : valueNode(c.other.value, 'other-value'), 'other', 'other-card', false)));
-    if (d && d.left) box.appendChild(el('p', { class: 'hint legend' }, el('del', { class: 'diff-del' }, 'abc'), ' ', el('ins', { class: 'diff-ins' }, 'abc'), ' ', T.diffLegend));
+    if (c.status === 'open') box.appendChild(el('p', { class: 'hint', 'data-testid': 'wins-legend' }, T.winsExplained));
+    if (d && d.right) box.appendChild(el('p', { class: 'hint legend', 'data-testid': 'diff-legend' }, el('ins', { class: 'diff-ins' }, 'abc'), ' ', T.diffLegend));
     if (d && d.tooLong) box.appendChild(el('p', { class: 'hint' }, T.diffTooLong));
 
     if (c.status === 'open') box.appendChild(actionsPanel(c));
@@ -668,13 +708,13 @@
     $('accounts-summary').textContent = entries.length ? T.accountsCount(entries.length) : T.accountsNone;
     for (const a of entries.slice().reverse()) {
       const action = String(a.action || '');
-      const move = action === 'site-move' ? /^from=(\S*) to=(\S*)$/.exec(a.detail || '') : null;
+      const move = action === 'site-move' || action === 'site-kind' ? /^from=(\S*) to=(\S*)$/.exec(a.detail || '') : null;
       rows.appendChild(el('tr', { 'data-testid': 'accounts-row', 'data-action': action },
         el('td', { class: 'when' }, time(a.at)),
         el('td', {}, a.actor || ''),
         el('td', {}, T.accountActions[action] || action),
         el('td', {}, a.subject || ''),
-        el('td', {}, move ? T.moved(move[1], move[2]) : detailText(a.detail))));
+        el('td', {}, !move ? detailText(a.detail) : action === 'site-kind' ? T.kindMoved(kindText(move[1]), kindText(move[2])) : T.moved(move[1], move[2]))));
     }
     labelCells(document.querySelector('[data-testid=accounts-table]'));
   }
@@ -780,13 +820,37 @@
   }
   function closeConfirm() { manageAction = null; $('manage-confirm').hidden = true; }
   function showToken(text, token, hint) {
+    $('token-copied').hidden = true;
     $('token-box-text').textContent = text;
     $('token-once').textContent = hint || T.tokenOnce;
     $('token-value').textContent = token;
     $('token-box').hidden = false;
     $('token-box').scrollIntoView({ block: 'nearest' });
   }
-  function closeTokenBox() { clear($('token-value')); clear($('token-box-text')); $('token-box').hidden = true; }
+  function closeTokenBox() { clear($('token-value')); clear($('token-box-text')); $('token-copied').hidden = true; $('token-box').hidden = true; }
+
+  /** Copies the token shown. The Clipboard API exists only on https or localhost; on plain http in an intranet the
+   *  token is selected and copied as a selection, and if even that is refused it stays selected for Ctrl+C. */
+  async function copyToken() {
+    const value = $('token-value');
+    let ok = false;
+    if (navigator.clipboard && window.isSecureContext) {
+      try { await navigator.clipboard.writeText(value.textContent); ok = true; } catch (e) { ok = false; }
+    }
+    const selection = window.getSelection();
+    if (!ok) {
+      const range = document.createRange();
+      range.selectNodeContents(value);
+      selection.removeAllRanges();
+      selection.addRange(range);
+      try { ok = document.execCommand('copy'); } catch (e) { ok = false; }
+    }
+    if (ok) selection.removeAllRanges();
+    const note = $('token-copied');
+    note.textContent = ok ? T.copied : T.copyFailed;
+    note.setAttribute('data-ok', ok ? 'true' : 'false');
+    note.hidden = false;
+  }
 
   async function manage(method, path, body, done) {
     hideBanner();
@@ -832,9 +896,9 @@
       const revokeButton = el('button', { type: 'button', class: 'secondary danger', 'data-testid': 'revoke-token', disabled: s.token === 'revoked' }, T.revokeToken);
       revokeButton.addEventListener('click', () => ask2(T.confirmRevoke(s.name), () => manage('POST', '/v1/admin/sites/' + encodeURIComponent(s.id) + '/revoke', undefined,
         () => banner('success', T.revoked(s.name)))));
-      rows.appendChild(el('tr', { 'data-testid': 'manage-row', 'data-site-id': s.id, 'data-token': s.token },
+      rows.appendChild(el('tr', { 'data-testid': 'manage-row', 'data-site-id': s.id, 'data-token': s.token, 'data-kind': s.kind },
         officeCell(s),
-        el('td', {}, kindText(s.kind)),
+        el('td', {}, kindCell(s, sites, byId)),
         el('td', {}, tokenBadge(s)),
         el('td', {}, s.parent ? el('div', { class: 'inline-form' }, select, moveButton) : el('span', { class: 'muted' }, T.noParent)),
         el('td', {}, el('div', { class: 'action-buttons' }, tokenButton, revokeButton))));
@@ -851,6 +915,26 @@
     rows.setAttribute('data-loaded', 'true');
   }
 
+  /** A site's kind, and where the tree allows another (a township, street or station under its parent, holding
+   *  the sites under it), a choice to correct it; a county-kind site keeps its kind (the server refuses it too). */
+  function kindCell(s, sites, byId) {
+    const parent = s.parent ? byId.get(s.parent) : null;
+    const children = sites.filter((x) => x.parent === s.id);
+    const allowed = s.kind === 'county' || !parent ? [] : KINDS.filter((k) => k !== 'county' &&
+      mayPlace(k, parent.kind, parent.id === treeRoot) && children.every((c) => mayPlace(c.kind, k, false)));
+    if (allowed.length < 2 || !allowed.includes(s.kind)) return el('span', { 'data-testid': 'site-kind' }, kindText(s.kind));
+    const select = el('select', { 'data-testid': 'kind-select', 'aria-label': T.colKind + ' · ' + s.name },
+      allowed.map((k) => el('option', { value: k, selected: k === s.kind }, kindText(k))));
+    const button = el('button', { type: 'button', class: 'secondary', 'data-testid': 'change-kind' }, T.changeKind);
+    button.addEventListener('click', () => {
+      const kind = select.value;
+      if (kind === s.kind) return;
+      ask2(T.confirmKind(s.name, kindText(kind)), () => manage('POST', '/v1/admin/sites/' + encodeURIComponent(s.id) + '/kind', { kind },
+        () => banner('success', T.kindChanged(s.name, kindText(kind)))));
+    });
+    return el('div', { class: 'inline-form' }, select, button);
+  }
+
   async function addSite(ev) {
     ev.preventDefault();
     const err = $('add-error');
@@ -859,6 +943,7 @@
     let problem = null;
     if (!name) problem = T.badSiteName;
     else if (!/^[a-z0-9_-]{1,64}$/.test(id)) problem = T.badSiteId;
+    else if (!kind) problem = T.badKindMissing;
     else if (parentKind && !mayPlace(kind, parentKind, parent === treeRoot)) problem = T.badPlacement(kindText(kind), kindText(parentKind));
     if (problem) { err.textContent = problem; err.hidden = false; return; }
     err.hidden = true;
@@ -868,6 +953,7 @@
         showToken(T.added(name), r.token);
         $('add-id').value = '';
         $('add-name').value = '';
+        $('add-kind').value = '';
       });
     } finally { $('add-submit').disabled = false; }
   }
@@ -955,8 +1041,9 @@
     }
     const sel = $('filter-table');
     for (const [name, labels] of Object.entries(TABLES)) sel.appendChild(el('option', { value: name }, zh ? labels[0] : labels[1]));
+    $('add-kind').appendChild(el('option', { value: '' }, T.chooseKind));
     for (const k of KINDS) $('add-kind').appendChild(el('option', { value: k }, T.kinds[k]));
-    $('add-kind').value = 'township';
+    $('add-kind').value = '';
   }
 
   function start() {
@@ -974,6 +1061,7 @@
     $('add-site').addEventListener('submit', addSite);
     $('add-admin').addEventListener('submit', addAdmin);
     $('token-box-close').addEventListener('click', closeTokenBox);
+    $('token-copy').addEventListener('click', copyToken);
     $('manage-confirm-yes').addEventListener('click', () => { const f = manageAction; closeConfirm(); if (f) f(); });
     $('manage-confirm-no').addEventListener('click', closeConfirm);
     route();
