@@ -21,7 +21,12 @@ let package = Package(
         .target(name: "CPSyncProtocol", dependencies: ["CPSyncCore", "CZlib"]),
         // The one sync engine: push and pull loops over any upstream (HTTP, a changes file, the county's own import).
         .target(name: "CPSyncEngine", dependencies: ["CPSyncCore", "CPSyncProtocol"]),
-        .target(name: "CPSyncServer", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPSyncEngine", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
+        .target(
+            name: "CPSyncServer", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPSyncEngine", "CPPCC", "CPSyncCLI", "CPSyncHTTP"],
+            exclude: ["AdminPage"], plugins: ["EmbedFilesPlugin"]),
+        // The admin page's .html/.css/.js become Swift constants at build time (one binary to install).
+        .executableTarget(name: "EmbedFiles", path: "Sources/BuildTools/EmbedFiles"),
+        .plugin(name: "EmbedFilesPlugin", capability: .buildTool(), dependencies: ["EmbedFiles"], path: "Sources/BuildTools/EmbedFilesPlugin"),
         .target(name: "CPSyncClient", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPSyncEngine", "CPPCC", "CPSyncCLI"]),
         .executableTarget(name: "cpsync", dependencies: ["CPSyncClient", "CPSyncProtocol", "CPPCC", "CPSyncCLI"]),
         .executableTarget(name: "cpsyncd", dependencies: ["CPSyncServer", "CPSyncClient", "CPSyncEngine", "CPSyncCLI", "CPSyncHTTP"]),
@@ -42,6 +47,6 @@ let package = Package(
 )
 
 // One set of Swift settings for every target.
-for target in package.targets where target.type != .system {
+for target in package.targets where target.type != .system && target.type != .plugin {
     target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("ExistentialAny")]
 }

@@ -432,7 +432,7 @@ public struct AuditListResponse: WireMessage, Hashable {
 
 /// One change to sites, tokens or admins: `{"id","at","actor","action","subject","detail"}`, all members always
 /// present. `actor` is `cli:<os user>` for `cpsyncd` commands; `action` is one of `site-add`, `site-revoke`,
-/// `site-activate`, `site-token`, `site-move`, `admin-add`, `admin-revoke`; `subject` the site id or admin name;
+/// `site-activate`, `site-token`, `site-move`, `site-kind`, `admin-add`, `admin-revoke`; `subject` the site id or admin name;
 /// `detail` `key=value` pairs (tokens only as the first 8 hex digits of their SHA-256).
 public struct AccountEventDTO: WireMessage, Hashable {
     public var id: String

@@ -275,6 +275,28 @@ public struct SiteMoveRequest: WireMessage, Hashable {
     }
 }
 
+/// `POST /v1/admin/sites/{id}/kind`: `{"kind":"township"|"street"|"station"}`.
+public struct SiteKindRequest: WireMessage, Hashable {
+    public var kind: String
+    public init(kind: String) { self.kind = kind }
+
+    public func encode(to w: inout JSONWriter) {
+        w.raw("{\"kind\":"); w.string(kind)
+        w.byte(UInt8(ascii: "}"))
+    }
+
+    private static let keys = KeyTable(["kind"])
+    public static func read(from r: inout JSONReader) throws(WireError) -> SiteKindRequest {
+        var st = try r.beginObject()
+        var m = SiteKindRequest(kind: "")
+        while let k = try r.nextKey(&st, keys) {
+            if k == 0 { m.kind = try r.memberString("kind") } else { try r.skipValue() }
+        }
+        try r.requireMembers(st, keys, 0b1)
+        return m
+    }
+}
+
 /// A site's new token, shown once: `{"site":SiteStatus,"token":"…"}` (answer of creating a site and of
 /// `POST /v1/admin/sites/{id}/token`).
 public struct SiteTokenResponse: WireMessage, Hashable {

@@ -12,6 +12,8 @@ public enum AccountAction: String, Sendable, CaseIterable {
     case siteActivate = "site-activate"
     case siteToken = "site-token"
     case siteMove = "site-move"
+    /// A site's kind corrected (a township entered as a street): the admin page.
+    case siteKind = "site-kind"
     case adminAdd = "admin-add"
     case adminRevoke = "admin-revoke"
     /// An active admin's token replaced (`cpsyncd admin token`, or the admin page).
@@ -150,6 +152,45 @@ extension ServerStore {
                     try db.run("INSERT INTO sites(id, name, kind, parent_id) SELECT id, name, kind, parent FROM _srv_sites WHERE id = ?", [.text(id)])
                 }
                 try Self.audit(db, actor: actor, action: .siteMove, subject: id, detail: "from=\(current ?? "-") to=\(parent)")
+                // Versions are written here, by the writer, so pulls on reader connections only ever read.
+                try r.foldLog()
+                return true
+            }
+        }
+    }
+
+    /// Corrects a site's kind (a station entered as a township): `_srv_sites.kind` and the synced `sites.kind`, so
+    /// every office receives it. Returns false when the site already has that kind (nothing written). Only townships,
+    /// streets and stations change kind: a county-kind site pulls and writes like the county, so becoming one (or
+    /// ceasing to be one) is another site, not a correction. The tree keeps its shape (`mayPlace`), under the site's
+    /// parent and for the sites under it.
+    @discardableResult
+    public func setSiteKind(_ id: String, kind: String, actor: String = ServerStore.commandLineActor()) throws -> Bool {
+        guard SiteKind(rawValue: kind) != nil else { throw ServerError.badKind(kind) }
+        return try write { r in
+            try r.database.transaction {
+                let db = r.database
+                guard let row = try db.query("SELECT kind, parent FROM _srv_sites WHERE id = ?", [.text(id)]).first else {
+                    throw ServerError.unknownSite(id)
+                }
+                let current = row[0].stringValue ?? ""
+                if current == kind { return false }
+                if current == SiteKind.county.rawValue || kind == SiteKind.county.rawValue {
+                    throw ServerError.countyKindChange(site: id, from: current, to: kind)
+                }
+                if let parent = row[1].stringValue { try Self.checkPlacement(db, site: id, kind: kind, parent: parent) }
+                for child in try db.query("SELECT id, kind FROM sites WHERE parent_id = ? ORDER BY id", [.text(id)]) {
+                    let (childID, childKind) = (child[0].stringValue ?? "", child[1].stringValue ?? "")
+                    if !Self.mayPlace(childKind, under: kind, parentIsRoot: false) {
+                        throw ServerError.badPlacement(site: childID, kind: childKind, parent: id, parentKind: kind)
+                    }
+                }
+                try db.run("UPDATE _srv_sites SET kind = ? WHERE id = ?", [.text(kind), .text(id)])
+                try db.run("UPDATE sites SET kind = ? WHERE id = ?", [.text(kind), .text(id)])
+                if db.changes == 0 {
+                    try db.run("INSERT INTO sites(id, name, kind, parent_id) SELECT id, name, kind, parent FROM _srv_sites WHERE id = ?", [.text(id)])
+                }
+                try Self.audit(db, actor: actor, action: .siteKind, subject: id, detail: "from=\(current) to=\(kind)")
                 // Versions are written here, by the writer, so pulls on reader connections only ever read.
                 try r.foldLog()
                 return true

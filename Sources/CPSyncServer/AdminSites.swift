@@ -141,6 +141,16 @@ extension AdminService {
         return try siteStatus(id)
     }
 
+    /// Corrects a site's kind (`ServerStore.setSiteKind`): a township, street or station only, as the tree allows.
+    public func setSiteKind(_ id: String, body: [UInt8], admin: String) throws(ErrorBody) -> SiteStatusDTO {
+        let request: SiteKindRequest
+        do { request = try SiteKindRequest.decode(body) } catch {
+            throw ErrorBody(code: .badRequest, message: "malformed kind change: \(error)")
+        }
+        _ = try account(admin, "site-kind", id) { try store.setSiteKind(id, kind: request.kind, actor: "admin:" + admin) }
+        return try siteStatus(id)
+    }
+
     /// Runs an account change; its refusals become 404 (no such site) or 400 with the command's own message.
     private func account<T>(_ admin: String, _ action: String, _ subject: String, _ body: () throws -> T) throws(ErrorBody) -> T {
         try account(admin, action, subject, refusal: { e in

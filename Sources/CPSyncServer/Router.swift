@@ -129,6 +129,9 @@ public struct Router: HTTPResponder {
         Route("POST", path: "/v1/admin/sites/{id}/move", name: "admin_site_move", access: .admin) { r, c throws(ErrorBody) in
             r.json(try r.admin.moveSite(c["id"], body: c.request.body, admin: c.name))
         },
+        Route("POST", path: "/v1/admin/sites/{id}/kind", name: "admin_site_kind", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.admin.setSiteKind(c["id"], body: c.request.body, admin: c.name))
+        },
         Route("POST", path: "/v1/admin/accounts", name: "admin_account_add", access: .admin) { r, c throws(ErrorBody) in
             r.json(try r.admin.createAdmin(body: c.request.body, admin: c.name, chinese: c.prefersChinese), status: 201)
         },

@@ -25,6 +25,8 @@ public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, Ex
     case moveServerSite(String)
     /// `site add`/`site move` under a parent whose kind cannot hold the site's (a township under a station).
     case badPlacement(site: String, kind: String, parent: String, parentKind: String)
+    /// A kind change to or from county (the admin page): a county-kind site pulls and writes like the county.
+    case countyKindChange(site: String, from: String, to: String)
     /// `site add` of a first site that is not the county at the top of the tree (another kind, or given a parent).
     case noRoot(site: String, kind: String)
     case badAdminName(String)
@@ -77,6 +79,9 @@ public enum ServerError: Error, CustomStringConvertible, Sendable, Equatable, Ex
         case .badPlacement(let site, let kind, let parent, let parentKind):
             L10n.pick(en: "cannot place '\(site)' (a \(kind)) under '\(parent)' (a \(parentKind.isEmpty ? "site of no known kind" : parentKind)): \(Self.treeRule.en); nothing was changed",
                       zh: "不能把 '\(site)'（\(Self.kindName(kind))）放在 '\(parent)'（\(Self.kindName(parentKind))）之下：\(Self.treeRule.zh)；未做任何改动")
+        case .countyKindChange(let site, let from, let to):
+            L10n.pick(en: "cannot make '\(site)' (a \(from)) a \(to): only townships, streets and stations change kind; a county-kind site reads and writes everything like the county, so add a new site instead; nothing was changed",
+                      zh: "不能把 '\(site)'（\(Self.kindName(from))）改为\(Self.kindName(to))：只有乡镇、街道和联络站可以更改类别；县级站点与县政协一样读写全部数据，请另行添加站点；未做任何改动")
         case .noRoot(let site, let kind):
             L10n.pick(en: "cannot add '\(site)' (a \(kind)): the site tree has no county at its top yet, and the first site is that county itself (--kind county, no --parent), e.g. `cpsyncd site add --id county --name 某县政协 --kind county`; \(Self.treeRule.en); nothing was changed",
                       zh: "不能添加 '\(site)'（\(Self.kindName(kind))）：站点树还没有顶层的县政协，第一个站点必须是县政协本身（--kind county，不带 --parent），例如 `cpsyncd site add --id county --name 某县政协 --kind county`；\(Self.treeRule.zh)；未做任何改动")

@@ -226,6 +226,34 @@ struct AdminDashboardTests {
         #expect(mine.map(\.action) == ["site-add", "site-move", "site-token", "site-revoke", "site-activate"], "\(mine)")
         #expect(mine.allSatisfy { $0.subject == "xinjian" })
         #expect(!audit.contains { $0.detail.contains(answer.token) || $0.detail.contains(again.token) })
+
+        // A site's kind is corrected as the tree allows: a township, street or station only; not into a shape the
+        // tree refuses (under its parent, or for the sites under it); it reaches the offices and the audit trail.
+        for (path, body, status, needle) in [
+            ("huashan", #"{"kind":"station"}"#, 400, "cannot place 'xiyuan' (a station) under 'huashan' (a station)"),
+            ("xinjian", #"{"kind":"township"}"#, 400, "cannot place 'xinjian' (a township) under 'chengguan' (a township)"),
+            ("county", #"{"kind":"township"}"#, 400, "only townships, streets and stations change kind"),
+            ("dongling", #"{"kind":"county"}"#, 400, "only townships, streets and stations change kind"),
+            ("dongling", #"{"kind":"village"}"#, 400, "kind 'village'"),
+            ("dongling", "{}", 400, "malformed"),
+            ("ghost", #"{"kind":"street"}"#, 404, "no site 'ghost'"),
+        ] {
+            let r = try post("/v1/admin/sites/\(path)/kind", body)
+            #expect(r.status == status && r.text.contains(needle), "\(path) \(body): \(r.status) \(r.text)")
+        }
+        #expect(try post("/v1/admin/sites/huashan/kind", #"{"kind":"street"}"#, token: county.tokens["huashan"]).status == 403)
+        #expect(try county.http("POST", "/v1/admin/sites/huashan/kind", body: #"{"kind":"street"}"#).status == 401)
+        #expect(try county.http("GET", "/v1/admin/sites/huashan/kind", token: admin).status == 404)
+        let street = try post("/v1/admin/sites/huashan/kind", #"{"kind":"street"}"#)
+        #expect(street.status == 200, "\(street.text)")
+        #expect(try SiteStatusDTO.decode(street.bytes).kind == "street")
+        #expect(try post("/v1/admin/sites/huashan/kind", #"{"kind":"street"}"#).status == 200, "the same kind again changes nothing")
+        let huashan = try county.office("huashan")
+        try huashan.must(["sync"])
+        #expect(try huashan.query("SELECT kind FROM sites WHERE id = 'huashan'") == [[.text("street")]])
+        let kinds = try AccountAuditResponse.decode(try county.http("GET", "/v1/admin/accounts-audit", token: admin).bytes).entries
+            .filter { $0.action == "site-kind" }
+        #expect(kinds.map { "\($0.actor) \($0.subject) \($0.detail)" } == ["admin:zhang huashan from=township to=street"], "once, by its admin")
     }
 
     @Test(.timeLimit(.minutes(3))) func theDashboardFitsA390PixelScreenAndSitesAreManagedInTheBrowser() throws {
@@ -241,7 +269,9 @@ struct AdminDashboardTests {
         // Chinese throughout: navigation and headers carry no Latin letters.
         let latin = try Regex("[A-Za-z]")
         for text in zh.strings("nav") + zh.strings("headers") { #expect(!text.contains(latin), "not Chinese: \(text)") }
-        #expect(zh.strings("headers") == ["单位", "最近上传", "最近下载", "待下载", "暂缓（被拒）", "令牌"])
+        #expect(zh.strings("headers") == ["单位", "最近推送", "最近拉取", "待拉取", "暂缓（被拒）", "令牌"], "the CLI's words: 推送/拉取")
+        let dashboardText = zh.string("dashboardText") ?? ""
+        #expect(dashboardText.contains("推送") && !dashboardText.contains("上传") && !dashboardText.contains("下载"), "\(dashboardText)")
         #expect(zh.strings("latinDashboard").isEmpty, "English on the Chinese dashboard: \(zh.strings("latinDashboard"))")
         #expect(zh.strings("latinAccounts").isEmpty, "English on the Chinese site management: \(zh.strings("latinAccounts"))")
         #expect(zh.string("summary")?.contains("共 6 个单位") == true, "\(zh.string("summary") ?? "")")
@@ -272,12 +302,26 @@ struct AdminDashboardTests {
         for (name, o) in zh["overflow390Views"] as? [String: Any] ?? [:] { fits(o, "\(name) at 390 px") }
         #expect((zh["overflow390Views"] as? [String: Any])?.count == 3)
         #expect(zh["rows390"] as? Int == 6)
-        #expect((zh["cellLabels390"] as? [String])?.dropFirst().first == "\"最近上传\"", "each fact under its column name: \(zh["cellLabels390"] ?? "")")
+        #expect((zh["cellLabels390"] as? [String])?.dropFirst().first == "\"最近推送\"", "each fact under its column name: \(zh["cellLabels390"] ?? "")")
 
         // Managing: the tree's rule before anything is sent, then a new station with its token shown once, then revoked.
+        #expect(zh.string("addKindDefault") == "", "a new site's kind is chosen, not defaulted")
+        #expect(zh.string("kindMissingError") == "请选择站点类别。")
         #expect(zh.string("placementError") == "乡镇政协工委不能设在社区联络站之下。", "\(zh.string("placementError") ?? "")")
         let token = zh.string("newToken") ?? ""
         #expect(token.count >= 40, "the new token is shown: \(token)")
+        // The token is copied: with the Clipboard API, and without it (plain http in an intranet).
+        #expect(zh.string("copyLabel") == "复制" && zh.string("copyNote") == "已复制。" && zh.string("copyOk") == "true")
+        #expect(zh.string("clipboard") == token, "the clipboard holds the token")
+        #expect(zh.string("copyFallbackOk") == "true" && zh.string("clipboardFallback") == token, "copied as a selection without the Clipboard API")
+        // A kind can be corrected where the tree allows another: not the county's, not a station's under a township,
+        // not a township's holding stations into a station.
+        let choices = (zh["kindChoices"] as? [String: Any] ?? [:]).compactMapValues { $0 as? [String] }
+        #expect(choices == ["huashan": ["township", "street"], "chengguan": ["township", "street"], "dongling": ["township", "street", "station"]],
+                "\(zh["kindChoices"] ?? "")")
+        #expect(zh.string("kindQuestion") == "把“东岭街道委员工作室”的类别改为乡镇政协工委？各单位下次同步时收到。", "\(zh.string("kindQuestion") ?? "")")
+        #expect(zh.string("kindBanner") == "“东岭街道委员工作室”的类别已改为乡镇政协工委。", "\(zh.string("kindBanner") ?? "")")
+        #expect(try county.dashboard().sites.first { $0.id == "dongling" }?.kind == "township")
         #expect(zh.string("tokenBoxText")?.contains("新建社区联络站") == true)
         #expect(zh.string("revokeQuestion")?.contains("吊销“新建社区联络站”的令牌") == true)
         #expect(zh.string("revokeBanner") == "已吊销“新建社区联络站”的令牌。")
@@ -295,7 +339,7 @@ struct AdminDashboardTests {
 
         // An English browser gets the same page in English, and it fits too.
         let en = try AdminBrowser.drive("dashboard", url: county.daemon.url, token: county.adminToken, conflict: "none", lang: "en-US",
-                                        prefix: "admin-en", extra: ["--new-id", "xinjian-en", "--new-name", "新建联络站二"])
+                                        prefix: "admin-en", extra: ["--new-id", "xinjian-en", "--new-name", "新建联络站二", "--kind-to", "street"])
         for shot in en.screenshots { print("screenshot: \(shot)") }
         #expect(en.string("htmlLang") == "en")
         #expect(en.strings("headers") == ["Office", "Last push", "Last pull", "Waiting to be pulled", "Held back", "Token"])
@@ -306,6 +350,10 @@ struct AdminDashboardTests {
         #expect((enRows["chengguan"]?["held"] as? String)?.contains("min ahead: pushes refused") == true)
         #expect(enRows["dongling"]?["tokenText"] as? String == "never used")
         #expect(en.string("placementError") == "A township committee cannot sit under a liaison station.", "\(en.string("placementError") ?? "")")
+        #expect(en.string("kindMissingError") == "Choose the site’s kind.")
+        #expect(en.string("copyOk") == "true" && en.string("clipboard") == en.string("newToken"))
+        #expect(en.string("kindBanner") == "东岭街道委员工作室 is now a street office.", "\(en.string("kindBanner") ?? "")")
+        #expect(try county.dashboard().sites.first { $0.id == "dongling" }?.kind == "street")
         fits(en["overflow1280"], "English dashboard at 1280 px")
         fits(en["overflow390"], "English dashboard at 390 px")
         for (name, o) in en["overflow390Views"] as? [String: Any] ?? [:] { fits(o, "English \(name) at 390 px") }

@@ -56,6 +56,23 @@ enum AdminBrowser {
         return nil
     }
 
+    /// The page's files in the source tree (embedded into cpsyncd at build time).
+    static func pageFile(_ name: String) -> String {
+        packageRoot.appendingPathComponent("Sources/CPSyncServer/AdminPage").appendingPathComponent(name).path
+    }
+
+    /// `node --check`: nil when the script parses, else node's message.
+    static func nodeSyntaxError(_ path: String, node: String) throws -> String? {
+        let r = try run(node, ["--check", path], timeout: 60)
+        return r.ok ? nil : (r.stderr + r.stdout).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Chromium's own parser (`Runtime.compileScript`, the script is not run): nil when it parses, else its message.
+    static func chromiumSyntaxError(_ path: String) throws -> String? {
+        let o = try drive("parse", url: "-", token: "-", conflict: "-", lang: "en-US", prefix: "parse", extra: ["--js", path])
+        return o.string("syntaxError")
+    }
+
     /// Whether a file is a non-trivial PNG.
     static func isPNG(_ path: String) -> Bool {
         guard let d = FileManager.default.contents(atPath: path), d.count > 1000 else { return false }
@@ -101,13 +118,67 @@ struct AdminPageTests {
         #expect(try #require(bodies["/admin/app.css"]).contains("@media print"))
     }
 
+    /// The daemon serves the page's files exactly as they are in the source tree: they are embedded at build time,
+    /// so an edit to `admin.js` reaches the binary with the next build and nothing is installed beside it.
+    @Test func theServedPageIsTheSourceTreesFiles() throws {
+        let county = try ConflictCounty.start("admin-page-files")
+        defer { county.stop() }
+        for (path, file) in [("/admin/", "admin.html"), ("/admin/index.html", "admin.html"), ("/admin/app.js", "admin.js"),
+                             ("/admin/app.css", "admin.css")] {
+            let onDisk = try String(contentsOfFile: AdminBrowser.pageFile(file), encoding: .utf8)
+            let r = try county.http("GET", path)
+            #expect(r.status == 200 && r.text == onDisk, "\(path) is not \(file) as it is in Sources/CPSyncServer/AdminPage")
+        }
+    }
+
+    /// The script parses (a syntax error would leave the page blank in every browser): with `node --check` when
+    /// node is installed (`.ci/install-deps test` installs it) and with Chromium's parser; a broken copy is refused by
+    /// both, so the check can fail.
+    @Test(.timeLimit(.minutes(2))) func theAdminScriptPassesASyntaxCheck() throws {
+        let script = AdminBrowser.pageFile("admin.js")
+        let work = Workspace("admin-js")
+        defer { work.cleanup() }
+        let broken = work.path("broken.js")
+        let source = try String(contentsOfFile: script, encoding: .utf8)
+        try source.replacingOccurrences(of: "function el(tag, attrs, ...children) {", with: "function el(tag, attrs, ...children) {{")
+            .write(toFile: broken, atomically: true, encoding: .utf8)
+        var checked: [String] = []
+        if let node = AdminBrowser.which("node") ?? AdminBrowser.which("nodejs") {
+            #expect(try AdminBrowser.nodeSyntaxError(script, node: node) == nil)
+            let error = try AdminBrowser.nodeSyntaxError(broken, node: node)
+            #expect(error?.contains("SyntaxError") == true, "node must refuse the broken copy: \(error ?? "accepted")")
+            checked.append("node")
+        }
+        if ["chromium", "chromium-browser", "google-chrome"].contains(where: { AdminBrowser.which($0) != nil }) {
+            #expect(try AdminBrowser.chromiumSyntaxError(script) == nil)
+            let error = try AdminBrowser.chromiumSyntaxError(broken)
+            #expect(error?.contains("SyntaxError") == true, "chromium must refuse the broken copy: \(error ?? "accepted")")
+            checked.append("chromium")
+        }
+        if checked.isEmpty { try Test.cancel("neither node nor chromium is installed (.ci/install-deps test installs both)") }
+    }
+
     @Test(.timeLimit(.minutes(3))) func adminResolvesAConflictInTheBrowserAndOfficesReceiveIt() throws {
         let county = try ConflictCounty.start("admin-page-browser")
         defer { county.stop() }
         try county.makeConflicts()
+        // Two offices change the member's phone offline to numbers one digit apart.
+        try county.a.sql("UPDATE members SET phone = '13812345678' WHERE id = ?", [.text(ConflictCounty.member)])
+        try county.b.sql("UPDATE members SET phone = '13812345679' WHERE id = ?", [.text(ConflictCounty.member)])
+        try county.a.must(["sync"])
+        try county.b.must(["sync"])
+        try county.a.must(["sync"])
         let title = try county.conflict("proposals", "title")
         let sector = try county.conflict("members", "sector")
+        let phone = try county.conflict("members", "phone")
         let markup = ConflictCounty.markup
+        func offices(_ o: AdminBrowser.Outcome) -> [String] {
+            (o["officeChoices"] as? [Any] ?? []).map { (($0 as? [String: Any])?["text"] as? String ?? $0 as? String ?? "").trimmingCharacters(in: .whitespaces) }
+        }
+        func drawnPlainly(_ o: AdminBrowser.Outcome) -> Bool {
+            let d = o["winnerDrawn"] as? [String: Any] ?? [:]
+            return d["marks"] as? Int == 0 && d["struck"] as? Bool == false
+        }
 
         // Chinese browser: Chinese labels; the member named `<img src=x onerror=alert(1)>` and a sector holding a
         // <script> show as text; no dialog opens, no <img> element exists.
@@ -124,13 +195,21 @@ struct AdminPageTests {
         #expect(zh.strings("actionLabels").contains("采用另一值"))
         #expect(zh["imgElements"] as? Int == 0)
         #expect(zh.strings("scriptElements") == ["/admin/app.js"])
+        // "胜出" is explained (a legend under the list and in the detail, and the badge's tooltip); the winner is drawn
+        // plainly (it is the value kept, not a deleted one); the office filter names the offices.
+        let zhLegend = zh.string("winsLegend") ?? ""
+        #expect(zhLegend.contains("胜出") && zhLegend.contains("自动合并时保留的值"), "\(zhLegend)")
+        #expect(!zh.strings("winBadgeTitles").isEmpty && zh.strings("winBadgeTitles").allSatisfy { $0 == zhLegend })
+        #expect(zh.string("detailWinsLegend") == zhLegend)
+        #expect(drawnPlainly(zh), "\(zh["winnerDrawn"] ?? "")")
+        #expect(offices(zh) == ["全部单位", "某县政协", "华山镇", "西苑乡"], "\(offices(zh))")
         #expect(zh.dialogs.isEmpty, "no alert may fire: \(zh.dialogs)")
         #expect(zh.problems.isEmpty, "console errors or CSP violations: \(zh.problems)")
 
         // English browser: a bad token is refused, then sign in, list, side-by-side diff, take the other value after
         // confirming, audit, sign out.
         let en = try AdminBrowser.drive("review", url: county.daemon.url, token: county.adminToken, conflict: title.id, lang: "en-US",
-                                        prefix: "admin-en")
+                                        prefix: "admin-en", extra: ["--phone-conflict", phone.id])
         let winner = title.winner.value.stringValue ?? "", other = title.other.value.stringValue ?? ""
         #expect(en.string("htmlLang") == "en")
         #expect(en.string("badTokenError")?.contains("not accepted") == true, "\(en.string("badTokenError") ?? "")")
@@ -147,7 +226,23 @@ struct AdminPageTests {
         #expect(en.string("winnerValue") == winner && en.string("otherValue") == other)
         #expect(en.string("winnerSite")?.contains(title.winner.siteName) == true)
         #expect(en.string("otherSite")?.contains(title.other.siteName) == true)
-        #expect(!en.strings("deleted").isEmpty && !en.strings("inserted").isEmpty, "the difference is highlighted")
+        #expect(en.strings("deleted").isEmpty, "the current value is not drawn as deleted: \(en.strings("deleted"))")
+        #expect(!en.strings("inserted").isEmpty, "the difference is highlighted in the other value")
+        #expect(drawnPlainly(en), "\(en["winnerDrawn"] ?? "")")
+        #expect(en.string("diffLegend")?.contains("where the other value differs") == true, "\(en.string("diffLegend") ?? "")")
+        let enLegend = en.string("winsLegend") ?? ""
+        #expect(enLegend.contains("the value the automatic merge kept"), "\(enLegend)")
+        #expect(!en.strings("winBadgeTitles").isEmpty && en.strings("winBadgeTitles").allSatisfy { $0 == enLegend })
+        #expect(en.string("detailWinsLegend") == enLegend)
+        // The office filter: the offices by name; the county has no conflict, 华山镇 all four.
+        #expect(offices(en) == ["all offices", "某县政协", "华山镇", "西苑乡"], "\(offices(en))")
+        #expect(((en["officeChoices"] as? [[String: Any]]) ?? []).map { $0["value"] as? String ?? "?" } == ["", "county", "huashan", "xiyuan"])
+        #expect(en["quietOfficeRows"] as? Int == 0 && en.string("quietOfficeSummary") == "No conflicts match these filters.")
+        #expect(en["busyOfficeRows"] as? Int == 4)
+        // Phone numbers one digit apart: both whole, nothing marked.
+        #expect(en.string("phoneWinner") == phone.winner.value.stringValue && en.string("phoneOther") == phone.other.value.stringValue)
+        #expect(Set([en.string("phoneWinner") ?? "", en.string("phoneOther") ?? ""]) == ["13812345678", "13812345679"])
+        #expect(en["phoneMarks"] as? Int == 0 && en["phoneDiffLegend"] as? Bool == false)
         #expect(en["stillOpenAfterCancel"] as? Bool == true, "cancel sends nothing")
         #expect(en.string("confirmSummary")?.contains(other) == true)
         #expect(en.string("bannerKind") == "success")

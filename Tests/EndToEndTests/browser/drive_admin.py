@@ -314,6 +314,18 @@ def sign_in(b, token):
     b.click("#signin")
 
 
+WINNER_MARKS = """(() => {
+    // How the current (winning) value is drawn: no marks inside it, and nothing struck through or red.
+    const v = document.querySelector('[data-testid=winner-value]');
+    const all = [v, ...v.querySelectorAll('*')];
+    return {marks: v.querySelectorAll('del, ins, mark, s, strike').length,
+            struck: all.some(e => getComputedStyle(e).textDecorationLine.includes('line-through')),
+            color: getComputedStyle(v).color};
+})()"""
+
+OTHER_MARKS = "document.querySelectorAll('[data-testid=compare] ins, [data-testid=compare] del, [data-testid=compare] mark').length"
+
+
 def scenario_review(b, a, obs, shots):
     """English: a bad token, sign in, list, side-by-side view, take the other value (confirmed), audit, sign out."""
     b.navigate(a.url + "/admin/#/conflicts")
@@ -335,7 +347,21 @@ def scenario_review(b, a, obs, shots):
         other: (r.querySelector('[data-testid=list-other-value]') || {}).textContent || null,
         text: r.textContent }))""")
     obs["listSummary"] = b.text("#list-summary")
+    obs["winsLegend"] = b.js("(() => { const e = document.getElementById('wins-legend'); return e.hidden ? null : e.textContent; })()")
+    obs["winBadgeTitles"] = b.js("Array.from(document.querySelectorAll('[data-testid=win-badge]')).map(e => e.title)")
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-list.png")))
+    # The office filter offers the offices by name; an office with no conflict lists none, then all again.
+    obs["officeChoices"] = b.js("Array.from(document.getElementById('filter-site').options).map(o => ({value: o.value, text: o.textContent}))")
+    b.js("document.getElementById('filter-site').value = %s" % json.dumps(a.quiet_site))
+    b.click("#filter-apply")
+    b.wait("!document.querySelector(%s) && document.getElementById('list-summary').textContent !== 'Loading…'" % json.dumps(row(a.conflict)),
+           "the list filtered to an office without conflicts")
+    obs["quietOfficeSummary"] = b.text("#list-summary")
+    obs["quietOfficeRows"] = b.js("document.querySelectorAll('[data-testid=conflict-row]').length")
+    b.js("document.getElementById('filter-site').value = %s" % json.dumps(a.busy_site))
+    b.click("#filter-apply")
+    b.wait("!!document.querySelector(%s)" % json.dumps(row(a.conflict)), "the list filtered to an office with conflicts")
+    obs["busyOfficeRows"] = b.js("document.querySelectorAll('[data-testid=conflict-row]').length")
 
     b.click(row(a.conflict) + " [data-testid=open-conflict]")
     b.wait("document.getElementById('detail').getAttribute('data-conflict-id') === %s && !!document.querySelector('[data-testid=compare]')"
@@ -348,6 +374,9 @@ def scenario_review(b, a, obs, shots):
     obs["otherSite"] = b.text("[data-testid=other-card-site]")
     obs["deleted"] = b.texts("[data-testid=winner-value] del")
     obs["inserted"] = b.texts("[data-testid=other-value] ins")
+    obs["winnerDrawn"] = b.js(WINNER_MARKS)
+    obs["detailWinsLegend"] = b.text("[data-testid=wins-legend]")
+    obs["diffLegend"] = b.text("[data-testid=diff-legend]")
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-side-by-side.png")))
 
     # A type check before anything is sent, then cancel, then take the other value for real.
@@ -373,6 +402,17 @@ def scenario_review(b, a, obs, shots):
     obs["resolvedOverflow390"] = b.overflow()
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-resolved-390.png")))
     b.resize(1280, 900, False)
+
+    if a.phone_conflict:
+        # Phone numbers differ in a digit or two: both shown whole, nothing marked.
+        b.js("location.hash = %s" % json.dumps("#/conflicts/" + a.phone_conflict))
+        b.wait("document.getElementById('detail').getAttribute('data-conflict-id') === %s && !!document.querySelector('[data-testid=compare]')"
+               % json.dumps(a.phone_conflict), "the phone conflict")
+        obs["phoneWinner"] = b.text("[data-testid=winner-value]")
+        obs["phoneOther"] = b.text("[data-testid=other-value]")
+        obs["phoneMarks"] = b.js(OTHER_MARKS)
+        obs["phoneDiffLegend"] = b.js("!!document.querySelector('[data-testid=diff-legend]')")
+        shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-phone.png")))
 
     b.click("#nav-audit")
     b.wait("!!document.querySelector('[data-testid=audit-row][data-conflict-id=%s]')" % json.dumps(a.conflict), "the audit entry")
@@ -418,6 +458,9 @@ def scenario_xss(b, a, obs, shots):
     obs["listRowLabels"] = b.texts("[data-testid=conflict-row-label]")
     obs["listFields"] = b.texts("[data-testid=conflict-field]")
     obs["listValues"] = b.texts("[data-testid=list-winner-value], [data-testid=list-other-value]")
+    obs["winsLegend"] = b.js("(() => { const e = document.getElementById('wins-legend'); return e.hidden ? null : e.textContent; })()")
+    obs["winBadgeTitles"] = b.js("Array.from(document.querySelectorAll('[data-testid=win-badge]')).map(e => e.title)")
+    obs["officeChoices"] = b.texts("#filter-site option")
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-list.png")))
     b.click(row(a.conflict) + " [data-testid=open-conflict]")
     b.wait("document.getElementById('detail').getAttribute('data-conflict-id') === %s" % json.dumps(a.conflict), "the side-by-side view")
@@ -425,6 +468,8 @@ def scenario_xss(b, a, obs, shots):
     obs["winnerValue"] = b.text("[data-testid=winner-value]")
     obs["otherValue"] = b.text("[data-testid=other-value]")
     obs["actionLabels"] = b.texts("[data-testid=actions] button")
+    obs["winnerDrawn"] = b.js(WINNER_MARKS)
+    obs["detailWinsLegend"] = b.text("[data-testid=wins-legend]")
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-side-by-side.png")))
     time.sleep(0.3)  # give a stray onerror handler time to fire, if the markup had been parsed
     obs["imgElements"] = b.js("document.querySelectorAll('img').length")
@@ -473,7 +518,10 @@ LATIN_TEXT = """(() => {
 
 def scenario_dashboard(b, a, obs, shots):
     """The sync dashboard at 1280 and 390 px (no horizontal overflow), the other views at 390 px, managing sites
-    (add one under a parent, its token shown once; a placement the tree refuses; revoke), and signing out."""
+    (add one under a parent once a kind is chosen, its token shown once and copied; a placement the tree refuses;
+    revoke; a site's kind corrected), and signing out."""
+    b.call("Browser.grantPermissions", {"permissions": ["clipboardReadWrite", "clipboardSanitizedWrite"], "origin": a.url}, session=False)
+    b.call("Emulation.setFocusEmulationEnabled", {"enabled": True})
     b.navigate(a.url + "/admin/")
     obs["htmlLang"] = b.js("document.documentElement.lang")
     b.js("sessionStorage.clear()")
@@ -488,6 +536,7 @@ def scenario_dashboard(b, a, obs, shots):
     obs["rows"] = b.js(SITE_ROWS)
     obs["overflow1280"] = b.overflow()
     obs["latinDashboard"] = b.js(LATIN_TEXT)
+    obs["dashboardText"] = b.js("document.getElementById('sites-view').innerText")
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-dashboard-1280.png")))
 
     b.resize(390, 844, True)
@@ -511,9 +560,17 @@ def scenario_dashboard(b, a, obs, shots):
     b.js("location.hash = '#/accounts'")
     b.wait("document.getElementById('manage-rows').getAttribute('data-loaded') === 'true'", "the site management table")
     obs["manageRows"] = b.js("Array.from(document.querySelectorAll('[data-testid=manage-row]')).map(r => r.getAttribute('data-site-id'))")
-    # A township under a station is refused before anything is sent.
+    obs["kindChoices"] = b.js("""Object.fromEntries(Array.from(document.querySelectorAll('[data-testid=manage-row]')).map(r => {
+        const s = r.querySelector('[data-testid=kind-select]');
+        return [r.getAttribute('data-site-id'), s ? Array.from(s.options).map(o => o.value) : null]; }))""")
+    # The kind is chosen, not defaulted: nothing is sent until it is.
+    obs["addKindDefault"] = b.js("document.getElementById('add-kind').value")
     b.type("#add-name", a.new_name)
     b.type("#add-id", a.new_id)
+    b.click("#add-submit")
+    b.wait("!document.getElementById('add-error').hidden", "the missing-kind error")
+    obs["kindMissingError"] = b.text("#add-error")
+    # A township under a station is refused before anything is sent.
     b.js("document.getElementById('add-kind').value = 'township'; document.getElementById('add-parent').value = %s" % json.dumps(a.station))
     b.click("#add-submit")
     b.wait("!document.getElementById('add-error').hidden", "the placement error")
@@ -526,6 +583,21 @@ def scenario_dashboard(b, a, obs, shots):
     obs["tokenBoxText"] = b.text("#token-box-text")
     obs["newRowToken"] = b.js("document.querySelector('[data-testid=manage-row][data-site-id=%s]').getAttribute('data-token')" % json.dumps(a.new_id))
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-accounts-1280.png")))
+    # Copy: with the Clipboard API (loopback is a secure context), then as on plain http in an intranet (no API:
+    # the selection is copied).
+    obs["copyLabel"] = b.text("#token-copy")
+    b.click("#token-copy")
+    b.wait("!document.getElementById('token-copied').hidden", "the copy confirmation")
+    obs["copyNote"] = b.text("#token-copied")
+    obs["copyOk"] = b.js("document.getElementById('token-copied').getAttribute('data-ok')")
+    obs["clipboard"] = b.js("navigator.clipboard.readText()")
+    b.js("""(async () => { window.cpsyncClipboard = navigator.clipboard; await navigator.clipboard.writeText('');
+        Object.defineProperty(navigator, 'clipboard', {value: undefined, configurable: true});
+        document.getElementById('token-copied').hidden = true; })()""")
+    b.click("#token-copy")
+    b.wait("!document.getElementById('token-copied').hidden", "the copy confirmation without the Clipboard API")
+    obs["copyFallbackOk"] = b.js("document.getElementById('token-copied').getAttribute('data-ok')")
+    obs["clipboardFallback"] = b.js("window.cpsyncClipboard.readText()")
     b.click("#token-box-close")
     b.click("[data-testid=manage-row][data-site-id=%s] [data-testid=revoke-token]" % json.dumps(a.new_id))
     b.wait("!document.getElementById('manage-confirm').hidden", "the revoke confirmation")
@@ -535,6 +607,15 @@ def scenario_dashboard(b, a, obs, shots):
            "the new site's token to show as revoked")
     obs["revokeBanner"] = b.text("#banner")
     obs["tokenBoxAfter"] = b.text("#token-value")
+    # A site's kind corrected: confirmed, sent, shown.
+    kind_row = "[data-testid=manage-row][data-site-id=%s]" % json.dumps(a.kind_site)
+    b.js("document.querySelector(%s).value = %s" % (json.dumps(kind_row + " [data-testid=kind-select]"), json.dumps(a.kind_to)))
+    b.click(kind_row + " [data-testid=change-kind]")
+    b.wait("!document.getElementById('manage-confirm').hidden", "the kind confirmation")
+    obs["kindQuestion"] = b.text("#manage-confirm-text")
+    b.click("#manage-confirm-yes")
+    b.wait("document.querySelector(%s).getAttribute('data-kind') === %s" % (json.dumps(kind_row), json.dumps(a.kind_to)), "the new kind")
+    obs["kindBanner"] = b.text("#banner")
     obs["latinAccounts"] = b.js(LATIN_TEXT)
 
     b.click("#signout")
@@ -620,17 +701,35 @@ def scenario_admins(b, a, obs, shots):
     b.wait("!document.getElementById('signin-view').hidden", "the sign-in form after signing out")
 
 
+def scenario_parse(b, a, obs, shots):
+    """Compiles a script file without running it (the JS syntax check when node is not installed): V8's own parser,
+    as the page will meet it."""
+    with open(a.js, encoding="utf-8") as f:
+        source = f.read()
+    r = b.call("Runtime.compileScript", {"expression": source, "sourceURL": os.path.basename(a.js), "persistScript": False})
+    d = r.get("exceptionDetails")
+    obs["syntaxError"] = None if d is None else "%s:%s:%s %s" % (
+        os.path.basename(a.js), d.get("lineNumber", 0) + 1, d.get("columnNumber", 0) + 1,
+        d.get("exception", {}).get("description") or d.get("text", ""))
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--url", required=True)
     p.add_argument("--token", required=True)
     p.add_argument("--conflict", required=True)
-    p.add_argument("--scenario", choices=["review", "xss", "accounts", "dashboard", "admins"], required=True)
+    p.add_argument("--scenario", choices=["review", "xss", "accounts", "dashboard", "admins", "parse"], required=True)
+    p.add_argument("--js", help="the script the parse scenario compiles")
     p.add_argument("--new-admin", default="李科长")
     p.add_argument("--new-id", default="xinjian")
     p.add_argument("--new-name", default="新建社区联络站")
     p.add_argument("--parent", default="huashan")
     p.add_argument("--station", default="xiyuan")
+    p.add_argument("--kind-site", default="dongling", help="dashboard: the site whose kind is corrected")
+    p.add_argument("--kind-to", default="township")
+    p.add_argument("--phone-conflict", default=None, help="review: a conflict between two phone numbers")
+    p.add_argument("--quiet-site", default="county", help="review: an office without conflicts, for the filter")
+    p.add_argument("--busy-site", default="huashan", help="review: an office with conflicts")
     p.add_argument("--lang", default="en-US")
     p.add_argument("--out", required=True)
     p.add_argument("--prefix", default="admin")
@@ -654,7 +753,7 @@ def main():
         b.start()
         result["browser"] = b.version
         {"review": scenario_review, "xss": scenario_xss, "accounts": scenario_accounts, "dashboard": scenario_dashboard,
-         "admins": scenario_admins}[a.scenario](
+         "admins": scenario_admins, "parse": scenario_parse}[a.scenario](
             b, a, result["observations"], result["screenshots"])
         result["ok"] = True
         status = 0
