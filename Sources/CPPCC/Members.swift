@@ -77,13 +77,9 @@ extension Office {
             m.gender = g.rawValue
         }
         m.phone = m.phone.trimmingCharacters(in: .whitespaces)
-        if !m.phone.isEmpty {
-            // Digits with the separators people write (0937-1234567, +86 138…, two numbers with / or 、); no letters.
-            let allowed = Set("0123456789 +-()（）/、,，;；转")
-            guard m.phone.allSatisfy(allowed.contains), m.phone.filter(\.isNumber).count >= 3 else {
-                throw CPPCCError.invalidValue(field: L10n.pick(en: "phone", zh: "电话"), value: m.phone,
-                                              expected: L10n.pick(en: "a phone number such as 13800000000 or 0937-1234567", zh: "电话号码，如 13800000000 或 0937-1234567"))
-            }
+        if !m.phone.isEmpty, !FieldRules.isPhone(m.phone) {
+            throw CPPCCError.invalidValue(field: L10n.pick(en: "phone", zh: "电话"), value: m.phone,
+                                          expected: L10n.pick(en: FieldRules.phoneExpected.en, zh: FieldRules.phoneExpected.zh))
         }
         try Office.checkID(m.id)
         try checkSite(m.siteID)

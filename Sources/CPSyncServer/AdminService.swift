@@ -75,6 +75,12 @@ public struct AdminService: Sendable {
         return ConflictListResponse(conflicts: try list(f, chinese: chinese).conflicts.filter { $0.other.site == site })
     }
 
+    /// The table and column a conflict is about (404 for an unknown id).
+    func column(of id: String) throws(ErrorBody) -> (table: String, column: String) {
+        let c = try show(id)
+        return (c.table, c.column)
+    }
+
     public func show(_ id: String, chinese: Bool = false) throws(ErrorBody) -> ConflictDTO {
         do {
             return try store.read { r in dto(try r.conflict(id: id), r, chinese) }
@@ -94,7 +100,14 @@ public struct AdminService: Sendable {
         switch request.action {
         case .keep: action = .keep
         case .takeOther: action = .takeOther
-        case .set: action = .set(request.value ?? .null)
+        case .set:
+            // The value an admin types is held to the field's rules, as a clerk's is (a phone is a phone).
+            let field = try column(of: id)
+            do throws(FieldRules.Problem) {
+                action = .set(try FieldRules.check(table: field.table, column: field.column, value: request.value ?? .null))
+            } catch {
+                throw ErrorBody(code: .constraintViolated, message: error.english + "; nothing was changed", table: error.table, column: error.column)
+            }
         }
         do {
             let c = try store.write { r -> ConflictDTO in

@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncCLI
 import CPSyncClient
 import CPSyncCore
@@ -49,7 +50,13 @@ enum ConflictsCommand {
             if let set {
                 // The value's type follows the column: ask the server what the other values look like.
                 let c = try transport.call("GET", "/v1/admin/conflicts/\(id)", as: ConflictDTO.self)
-                request.value = try typed(set, like: c.winner.value)
+                // The field's rules, here first (the county checks again): a phone is a phone, a date a date.
+                let value = try typed(set, like: c.winner.value)
+                do throws(FieldRules.Problem) {
+                    request.value = try FieldRules.check(table: c.table, column: c.column, value: value)
+                } catch {
+                    throw UsageError.invalidValue(option: "set", value: set, expected: L10n.pick(en: error.expectedEN, zh: error.expectedZH))
+                }
             }
             let c = try transport.call("POST", "/v1/admin/conflicts/\(id)/resolve", body: request.encoded(), as: ConflictDTO.self)
             if json { Console.out(JSONOutput.snakeCasedKeys(String(decoding: c.encoded(), as: UTF8.self))); return 0 }

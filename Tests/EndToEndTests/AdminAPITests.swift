@@ -372,3 +372,35 @@ struct AdminAPITests {
         #expect(after.stderr.contains("本办公室有 2 处修改未被采用") && !after.stderr.contains("关于改善乡村道路的提案"), "\(after.stderr)")
     }
 }
+
+/// An admin's new value for a conflict is held to the field's rules, as a clerk's is (issue 23 item 5): the command
+/// refuses it before sending, and the county refuses it when sent anyway; nothing is changed.
+@Suite struct ResolveValueRulesTests {
+    @Test func aNewValueThatIsNotAPhoneIsRefusedByTheCommandAndByTheCounty() throws {
+        let county = try ConflictCounty.start("resolve-rules")
+        defer { county.stop() }
+        try county.makeConflicts()
+        try county.a.sql("UPDATE members SET phone = '13800000001' WHERE id = ?", [.text(ConflictCounty.member)])
+        try county.b.sql("UPDATE members SET phone = '13800000002' WHERE id = ?", [.text(ConflictCounty.member)])
+        try county.a.must(["sync"])
+        try county.b.must(["sync"])
+        let phone = try county.conflict("members", "phone")
+        let zh = try county.cli(["resolve", phone.id, "--set", "不是电话"], lang: "zh_CN.UTF-8")
+        #expect(zh.status == 64 && zh.stderr.contains("电话号码，如 13800000000"), "\(zh.status) \(zh.stderr)")
+        let en = try county.cli(["resolve", phone.id, "--set", "call me"])
+        #expect(en.status == 64 && en.stderr.contains("a phone number"), "\(en.stderr)")
+        // Past the command (any HTTP client): the county holds the same rule.
+        let raw = try county.http("POST", "/v1/admin/conflicts/\(phone.id)/resolve", token: county.adminToken,
+                                  body: #"{"action":"set","value":"不是电话"}"#)
+        #expect(raw.status == 400 && raw.text.contains("constraint_violated") && raw.text.contains("phone"), "\(raw.status) \(raw.text)")
+        #expect(try county.conflict("members", "phone").status == .open, "nothing was changed")
+        let dated = try county.http("POST", "/v1/admin/conflicts/\(try county.conflict("proposals", "year").id)/resolve", token: county.adminToken,
+                                    body: #"{"action":"set","value":{"i":"3500"}}"#)
+        #expect(dated.status == 400 && dated.text.contains("year"), "\(dated.text)")
+        // A real number, written as people write it, is taken.
+        let ok = try county.cli(["resolve", phone.id, "--set", "0937-1234567"])
+        #expect(ok.ok, "\(ok.stderr)")
+        try county.a.must(["sync"])
+        #expect(try county.cell(county.a, "SELECT phone FROM members WHERE id = '\(ConflictCounty.member)'") == .text("0937-1234567"))
+    }
+}
