@@ -30,34 +30,47 @@ public enum FieldRules {
         text.allSatisfy(phoneCharacters.contains) && text.filter(\.isNumber).count >= 3
     }
 
+    /// What a field takes, in both languages, for fields with a rule (the admin page's new-value box says it).
+    public static func expected(table: String, column: String) -> (en: String, zh: String)? {
+        switch (table, column) {
+        case ("members", "phone"): phoneExpected
+        case ("members", "gender"): ("男 or 女", "男 或 女")
+        case ("members", "name"), ("proposals", "title"), ("social_reports", "title"), ("activities", "topic"): ("a text that is not empty", "非空的文字")
+        case ("proposals", "year"): ("a year 1900–2999", "1900–2999 之间的年份")
+        case (_, let c) where c.hasSuffix("_on"): ("a date YYYY-MM-DD, e.g. 2026-03-05", "YYYY-MM-DD 格式的日期，如 2026-03-05")
+        default: nil
+        }
+    }
+
     /// The value normalised as the clerk's commands store it, or the problem. Fields without a rule take any value
     /// (the schema's own CHECK rules still apply when it is written).
     public static func check(table: String, column: String, value: Value) throws(Problem) -> Value {
-        func problem(_ en: String, _ zh: String) -> Problem {
-            Problem(table: table, column: column, value: value.stringValue ?? value.description, expectedEN: en, expectedZH: zh)
+        func problem() -> Problem {
+            let e = expected(table: table, column: column) ?? ("a valid value", "有效的值")
+            return Problem(table: table, column: column, value: value.stringValue ?? value.description, expectedEN: e.en, expectedZH: e.zh)
         }
         let text = value.stringValue?.trimmingCharacters(in: .whitespaces)
         switch (table, column) {
         case ("members", "phone"):
             guard let text, !text.isEmpty else { return value }
-            guard isPhone(text) else { throw problem(phoneExpected.en, phoneExpected.zh) }
+            guard isPhone(text) else { throw problem() }
             return .text(text)
         case ("members", "gender"):
             guard let text, !text.isEmpty else { return value }
-            guard let g = Gender.parseLoose(text) else { throw problem("男 or 女", "男 或 女") }
+            guard let g = Gender.parseLoose(text) else { throw problem() }
             return .text(g.rawValue)
         case ("members", "name"), ("proposals", "title"), ("social_reports", "title"), ("activities", "topic"):
-            guard let text, !text.isEmpty else { throw problem("a text that is not empty", "非空的文字") }
+            guard let text, !text.isEmpty else { throw problem() }
             return .text(text)
         case ("proposals", "year"):
             // A value of another type is the schema's to refuse (wrong_type); the rule is the range.
             guard case .integer(let y) = value else { return value }
-            guard (1900...2999).contains(y) else { throw problem("a year 1900–2999", "1900–2999 之间的年份") }
+            guard (1900...2999).contains(y) else { throw problem() }
             return value
         case (_, let c) where c.hasSuffix("_on"):
             guard let text, !text.isEmpty else { return value }
             do { return try Office.date(text, field: c).map { .text($0) } ?? value } catch {
-                throw problem("a date YYYY-MM-DD, e.g. 2026-03-05", "YYYY-MM-DD 格式的日期，如 2026-03-05")
+                throw problem()
             }
         default:
             return value

@@ -149,6 +149,9 @@ public struct ConflictDTO: WireMessage, Hashable {
     public var detectedAt: Int64
     public var status: Conflict.Status
     public var resolution: ResolutionDTO?
+    /// What the field takes, in the request's language, when it has a rule (a phone number, a date…); omitted
+    /// otherwise. The admin page's new-value box says it.
+    public var expects: String?
 
     public init(id: String, table: String, tableLabel: String, column: String, columnLabel: String, pk: String, rowLabel: String,
                 winner: ConflictSideDTO, other: ConflictSideDTO, detectedAt: Int64, status: Conflict.Status, resolution: ResolutionDTO?) {
@@ -201,11 +204,15 @@ public struct ConflictDTO: WireMessage, Hashable {
         w.string(status.rawValue)
         w.raw(",\"resolution\":")
         w.optionalMessage(resolution)
+        if let expects {
+            w.raw(",\"expects\":")
+            w.string(expects)
+        }
         w.byte(UInt8(ascii: "}"))
     }
 
     private static let keys = KeyTable(["id", "table", "tableLabel", "column", "columnLabel", "pk", "rowLabel", "winner", "other",
-                                        "detectedAt", "status", "resolution"])
+                                        "detectedAt", "status", "resolution", "expects"])
     public static func read(from r: inout JSONReader) throws(WireError) -> ConflictDTO {
         var st = try r.beginObject()
         let empty = ConflictSideDTO(value: .null, site: "", siteName: "", hlc: 0, at: 0)
@@ -233,6 +240,7 @@ public struct ConflictDTO: WireMessage, Hashable {
                     return v
                 }
             case 11: m.resolution = try r.memberOptionalMessage("resolution", ResolutionDTO.self)
+            case 12: m.expects = try r.memberString("expects")
             default: try r.skipValue()
             }
         }

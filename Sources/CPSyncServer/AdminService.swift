@@ -160,7 +160,9 @@ public struct AdminService: Sendable {
     }
 
     private func dto(_ c: Conflict, _ r: Replica, _ chinese: Bool) -> ConflictDTO {
-        ConflictDTO(c, tableLabel: FieldLabels.table(c.table, chinese: chinese), columnLabel: FieldLabels.column(c.column, chinese: chinese),
-                    rowLabel: FieldLabels.row(c.table, pk: c.pk, in: r.database), siteName: { store.siteName($0) })
+        var d = ConflictDTO(c, tableLabel: FieldLabels.table(c.table, chinese: chinese), columnLabel: FieldLabels.column(c.column, chinese: chinese),
+                            rowLabel: FieldLabels.row(c.table, pk: c.pk, in: r.database), siteName: { store.siteName($0) })
+        d.expects = FieldRules.expected(table: c.table, column: c.column).map { chinese ? $0.zh : $0.en }
+        return d
     }
 }

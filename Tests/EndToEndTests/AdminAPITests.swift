@@ -385,6 +385,10 @@ struct AdminAPITests {
         try county.a.must(["sync"])
         try county.b.must(["sync"])
         let phone = try county.conflict("members", "phone")
+        // The page's new-value box says what the field takes, in the reader's language.
+        #expect(try county.conflict("members", "phone", language: "zh-CN").expects == "电话号码，如 13800000000 或 0937-1234567")
+        let sector = try county.conflict("members", "sector")
+        #expect(phone.expects?.contains("a phone number") == true && sector.expects == nil)
         let zh = try county.cli(["resolve", phone.id, "--set", "不是电话"], lang: "zh_CN.UTF-8")
         #expect(zh.status == 64 && zh.stderr.contains("电话号码，如 13800000000"), "\(zh.status) \(zh.stderr)")
         let en = try county.cli(["resolve", phone.id, "--set", "call me"])

@@ -38,6 +38,7 @@
     actionsTitle: 'Resolve', keep: 'Keep the current value', takeOther: 'Take the other value', setValue: 'Set a new value',
     newValue: 'New value', typeInteger: 'a whole number', typeReal: 'a number', typeText: 'text',
     newValueHint: (t) => 'Typed like the current value: ' + t + '.',
+    newValueTakes: (t) => 'This field takes ' + t + '.',
     confirmTitle: 'Please confirm', note: 'Note (optional)', confirm: 'Confirm', cancel: 'Cancel',
     confirmKeep: (f, v) => 'Keep “' + v + '” as ' + f + '.',
     confirmTake: (f, v) => 'Replace ' + f + ' with the other value “' + v + '”.',
@@ -132,6 +133,7 @@
     actionsTitle: '处理', keep: '保留当前值', takeOther: '采用另一值', setValue: '设为新值',
     newValue: '新值', typeInteger: '整数', typeReal: '数字', typeText: '文本',
     newValueHint: (t) => '按当前值的类型填写：' + t + '。',
+    newValueTakes: (t) => '此字段应填：' + t + '。',
     confirmTitle: '请确认', note: '备注（可选）', confirm: '确认', cancel: '取消',
     confirmKeep: (f, v) => '保留“' + v + '”作为' + f + '。',
     confirmTake: (f, v) => '将' + f + '改为另一值“' + v + '”。',
@@ -573,7 +575,8 @@
         el('label', { for: 'set-value' }, T.newValue),
         input,
         el('button', { type: 'button', id: 'action-set', 'data-testid': 'action-set', disabled: type === 'blob' }, T.setValue)),
-      el('p', { class: 'hint', id: 'set-hint' }, type === 'blob' ? T.noSetBlob : T.newValueHint(typeName)),
+      // What the field takes when it has a rule (the county checks it: a phone number, a date…), else its type.
+      el('p', { class: 'hint', id: 'set-hint', 'data-testid': 'set-hint' }, type === 'blob' ? T.noSetBlob : c.expects ? T.newValueTakes(c.expects) : T.newValueHint(typeName)),
       el('p', { class: 'error', id: 'set-error', role: 'alert', 'data-testid': 'set-error', hidden: true }),
       confirmPanel());
     panel.querySelector('#action-keep').addEventListener('click', () => ask({ action: 'keep' }, T.confirmKeep(c.columnLabel, valueText(c.winner.value))));
