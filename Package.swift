@@ -39,7 +39,7 @@ let package = Package(
         .testTarget(name: "CPPCCTests", dependencies: ["CPPCC", "CPSyncCore", "CPSyncCLI"]),
         .testTarget(name: "CPSyncProtocolTests", dependencies: ["CPSyncProtocol", "CPSyncCore"]),
         .testTarget(name: "CPSyncEngineTests", dependencies: ["CPSyncEngine", "CPSyncProtocol", "CPSyncCore"]),
-        .testTarget(name: "CPSyncServerTests", dependencies: ["CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
+        .testTarget(name: "CPSyncServerTests", dependencies: ["CPSyncServer", "CPSyncEngine", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
         .testTarget(name: "CPSyncClientTests", dependencies: ["CPSyncClient", "CPSyncEngine", "CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
         .testTarget(
             name: "EndToEndTests", dependencies: ["CPSyncCore", "CPPCC", "CPSyncClient", "CPSyncProtocol"], exclude: ["browser"]),

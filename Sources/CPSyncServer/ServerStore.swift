@@ -1,6 +1,7 @@
 import CPPCC
 import CPSyncCLI
 import CPSyncCore
+import CPSyncEngine
 import Foundation
 
 /// Who a bearer token belongs to.
@@ -82,6 +83,7 @@ public final class ServerStore: Sendable {
         replica.recordsConflicts = true
         try replica.database.execute(Self.serverTablesSQL)
         try Self.migrateBatches(replica.database)
+        try Self.retireUplinkHeldList(replica)
         // After the migration, which would drop an index made on the old table: stored answers expire by age.
         try replica.database.execute("CREATE INDEX IF NOT EXISTS _srv_batches_at ON _srv_batches(at)")
         try SiteActivity.install(replica.database)
@@ -122,6 +124,17 @@ public final class ServerStore: Sendable {
                   SELECT site, batch_id, NULL, response, at FROM _srv_batches_v1;
                 DROP TABLE _srv_batches_v1;
                 """)
+        }
+    }
+
+    /// A county database from before the one sync engine kept the rows its higher tier refused in `_srv_uplink_held`:
+    /// the list is dropped and the uplink sends everything again (the higher tier answers what it has as already
+    /// known; what it refuses is held again, now in the held list every sync shares).
+    static func retireUplinkHeldList(_ r: Replica) throws {
+        guard try r.database.scalar("SELECT count(*) FROM sqlite_master WHERE name = '_srv_uplink_held'") != .integer(0) else { return }
+        try r.database.transaction {
+            try r.database.execute("DROP TABLE _srv_uplink_held")
+            try SyncKeys.uplink.setPush(.start, in: r)
         }
     }
 

@@ -102,7 +102,7 @@ final class Uplink {
     func retryHeld() throws {
         try store.write { r in
             try r.database.transaction {
-                try r.database.run("DELETE FROM _cp_held")
+                try r.unhold(try r.held())
                 try SyncKeys.uplink.setPush(.start, in: r)
             }
         }
@@ -118,7 +118,6 @@ final class Uplink {
         try access.with { r in
             // The higher tier restored from a backup: send and fetch everything again (idempotent).
             try SyncKeys.uplink.adopt(epoch: status.epoch, in: r)
-            try Self.retireOldHeldList(r)
         }
         let own = try ownSites()
         let (root, upstream) = (site, HTTPUpstream.tier(transport))
@@ -148,17 +147,6 @@ final class Uplink {
             throw UplinkError.client(server, .badResponse(e.description))
         }
         return summary
-    }
-
-    /// A county database from before the one engine kept refused rows in `_srv_uplink_held`: the list is dropped
-    /// and everything is sent again (the higher tier answers what it has as already known; what it refuses is held
-    /// again, now in the held list every sync shares).
-    static func retireOldHeldList(_ r: Replica) throws {
-        guard try r.database.scalar("SELECT count(*) FROM sqlite_master WHERE name = '_srv_uplink_held'") != .integer(0) else { return }
-        try r.database.transaction {
-            try r.database.execute("DROP TABLE _srv_uplink_held")
-            try SyncKeys.uplink.setPush(.start, in: r)
-        }
     }
 
     /// Site ids this daemon writes under: its own, its registered sites', and (a city syncing up to a province) the

@@ -1,3 +1,5 @@
+import CPSyncCore
+import CPSyncEngine
 import CPSyncServer
 import Foundation
 import Testing
@@ -33,6 +35,22 @@ import Testing
         _ = try store.addSite(id: "county-office", name: "某县政协", kind: "county", parent: nil)
         _ = try store.addSite(id: "huashan", name: "华山镇政协工委", kind: "township", parent: "county-office")
         #expect(try store.sites().map(\.id) == ["county-office", "huashan"])
+    }
+
+    @Test func anUplinkHeldListOfAnOlderBuildIsRetiredAndEverythingGoesUpAgain() throws {
+        let s = Scratch()
+        let store = try ServerStore(dataDirectory: s.dir.path)
+        try store.write { r in
+            try r.database.execute("CREATE TABLE _srv_uplink_held (tbl TEXT NOT NULL, pk TEXT NOT NULL, code TEXT NOT NULL, reason TEXT NOT NULL, at INTEGER NOT NULL, PRIMARY KEY (tbl, pk))")
+            try r.database.run("INSERT INTO _srv_uplink_held VALUES ('members', 'm-1', 'forbidden', 'x', 1)")
+            try SyncKeys.uplink.setPush(Position(cursor: 50, since: 50), in: r)
+        }
+        let reopened = try ServerStore(dataDirectory: s.dir.path)
+        let (tables, position) = try reopened.write { r in
+            (try r.database.scalar("SELECT count(*) FROM sqlite_master WHERE name = '_srv_uplink_held'"), try SyncKeys.uplink.push(in: r))
+        }
+        #expect(tables == .integer(0))
+        #expect(position == .start, "the rows it held go up again, and are held again if refused")
     }
 
     @Test func theCommandLineActorIsTheOSUserPrefixedWithCli() {
