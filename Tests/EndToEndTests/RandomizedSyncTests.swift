@@ -21,7 +21,8 @@ import Testing
 /// is refused when made or held and listed, and no office is left unable to sync; and the city holds the county's
 /// records while nothing of the other county reaches the county or its offices.
 ///
-/// `PROPERTY_E2E_SEEDS=N` runs seeds 1…N (default 3; `make soak-e2e` runs 200); `PROPERTY_SEED=S` replays one;
+/// `PROPERTY_E2E_SEEDS=N` runs seeds 1…N (default 3; `make soak-e2e` runs 200), from `PROPERTY_E2E_FIRST=F` when given
+/// (F…F+N−1: two halves can run side by side); `PROPERTY_SEED=S` replays one;
 /// `PROPERTY_VERBOSE=1` prints every step; `PROPERTY_FAST_CLOCK=0|1` forces the fast-clock episode off or on;
 /// `PROPERTY_KEEP=1` keeps the replicas and the county database. (`make test` exports `PROPERTY_SEEDS=50` for the
 /// in-process property tests; a separate variable keeps this test's default at a few seeds.)
@@ -30,7 +31,8 @@ import Testing
         let env = ProcessInfo.processInfo.environment
         if let one = env["PROPERTY_SEED"].flatMap(UInt64.init) { return [one] }
         let n = env["PROPERTY_E2E_SEEDS"].flatMap(Int.init) ?? 3
-        return (1...max(1, n)).map { UInt64($0) }
+        let first = env["PROPERTY_E2E_FIRST"].flatMap(Int.init) ?? 1
+        return (max(1, first)..<max(1, first) + max(1, n)).map { UInt64($0) }
     }
 
     @Test func randomOfficeHistoriesLoseNoSavedValueAndConvergeOnTheCounty() throws {
