@@ -14,6 +14,17 @@ extension SyncClient {
     enum FilePosition {
         static let replySeq = "sync.file_reply_seq"
         static let replyAt = "sync.file_reply_at"
+        /// The ids of the changes files this database wrote, newest last (the last `keptExports`): a reply is
+        /// imported only when it answers one of them. Absent in a database from before this was kept (then any
+        /// reply for the site is taken, as before).
+        static let exports = "sync.file_exports"
+        static let keptExports = 64
+    }
+
+    /// Starts the list of this database's changes files (a new database: replies to files of an earlier
+    /// installation are refused from now on).
+    public static func startExportList(_ replica: Replica) throws {
+        try replica.setMeta(FilePosition.exports, .text(""))
     }
 
     public struct ExportSummary: Sendable, Equatable {
@@ -24,7 +35,7 @@ extension SyncClient {
 
     /// The station's unacknowledged changes as a signed changes file: the outbox first, then the change log after
     /// the push cursor — the batches `push` would send, with the same batch ids — and the station's pull position.
-    /// Writes nothing but set-aside (held) changes, as a push does.
+    /// Writes nothing but set-aside (held) changes, as a push does, and the file's id (its reply is this database's).
     public func exportChanges(now: Int64 = HLC.wallClock().milliseconds) throws -> (bytes: [UInt8], summary: ExportSummary) {
         try replica.dropSupersededHeld()
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
@@ -62,7 +73,11 @@ extension SyncClient {
             pullAfter: try replica.meta(SyncPosition.pullCursor)?.int64Value ?? 0, pullSince: try replica.meta(SyncPosition.pullSince)?.int64Value ?? 0,
             pushAfter: pushAfter, pushSince: pushSince, pushThrough: cursor, outbox: refs, batches: batches.count)
         let file = ChangeFile(header: header, lines: batches.map { $0.encoded() })
-        return (file.signed(key: ChangeFile.key(token: config.token, site: site)), summary)
+        let signed = file.signed(key: ChangeFile.key(token: config.token, site: site))
+        // Remembered (the only write of an export besides set-aside changes): its reply is this database's to import.
+        let known = try replica.meta(FilePosition.exports)?.stringValue.map { $0.split(separator: ",").map(String.init) } ?? []
+        try replica.setMeta(FilePosition.exports, .text((known + [header.fileId]).suffix(FilePosition.keptExports).joined(separator: ",")))
+        return (signed, summary)
     }
 
     public struct ReplySummary: Sendable, Equatable {
@@ -100,6 +115,11 @@ extension SyncClient {
         let key = ChangeFile.key(token: config.token, site: site)
         let file = try ChangeFile.open(bytes) { _ in key }
         let header = file.header
+        if let exported = try replica.meta(FilePosition.exports)?.stringValue {
+            guard let answered = header.replyTo, exported.split(separator: ",").contains(Substring(answered)) else {
+                throw ChangeFileError.notThisDatabase(site: site)
+            }
+        }
         let results = try (0..<header.batches).map { i throws(ChangeFileError) in try file.decode(BatchResult.self, line: i) }
         let pages = try (header.batches..<header.batches + header.pages).map { i throws(ChangeFileError) in
             try file.decode(PullResponse.self, line: i, limits: WireLimits(maxChanges: ProtocolLimits.maxPageSize))

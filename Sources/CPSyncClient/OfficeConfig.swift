@@ -45,6 +45,7 @@ public struct OfficeConfig: Sendable, Equatable {
             try replica.setMeta(keys.server, .text(config.server))
             try replica.setMeta(keys.token, .text(config.token))
             try replica.setMeta(keys.caFile, config.caFile.map { .text($0) } ?? .null)
+            if fresh { try SyncClient.startExportList(replica) }
         }
         return replica
     }

@@ -324,6 +324,10 @@ public enum ChangeFileError: Error, CustomStringConvertible, Equatable, Sendable
     /// The county does not know the site, or the site is revoked.
     case unknownSite(String)
     case revokedSite(String)
+    /// A reply to a changes file this station's database did not write: an earlier installation of the station (its
+    /// database deleted and made again), or another copy of it. Its acknowledgement would pass over changes the
+    /// county never received.
+    case notThisDatabase(site: String)
 
     public var english: String {
         switch self {
@@ -339,6 +343,8 @@ public enum ChangeFileError: Error, CustomStringConvertible, Equatable, Sendable
         case .wrongSite(let file, let here): "this reply is for site '\(file)', but this office is '\(here)'; give it to that station; nothing was applied"
         case .unknownSite(let site): "site '\(site)' is not registered on this county server; nothing was applied"
         case .revokedSite(let site): "site '\(site)' is revoked on this county server (`cpsyncd site activate \(site)` re-activates it); nothing was applied"
+        case .notThisDatabase(let site):
+            "this reply answers a changes file that this database of '\(site)' did not write (an earlier installation of the station, or another copy of its database); nothing was applied: export again and take the new file to the county"
         }
     }
 
@@ -355,6 +361,8 @@ public enum ChangeFileError: Error, CustomStringConvertible, Equatable, Sendable
         case .wrongSite(let file, let here): "这份回执属于站点 '\(file)'，本办公室是 '\(here)'，请交给该联络站；未导入任何内容"
         case .unknownSite(let site): "站点 '\(site)' 未在本县服务器登记；未导入任何内容"
         case .revokedSite(let site): "站点 '\(site)' 已被吊销（可用 `cpsyncd site activate \(site)` 重新启用）；未导入任何内容"
+        case .notThisDatabase(let site):
+            "这份回执答复的修改文件不是本机站点 '\(site)' 的这个数据库导出的（可能是联络站重装之前导出的，或另一份数据库副本）；未导入任何内容：请重新导出修改文件并送到县里"
         }
     }
 

@@ -234,6 +234,31 @@ import Testing
         #expect(try a.restampFutureVersions(nowMs: now, maxSkewMs: 600_000) == 0)
     }
 
+    @Test func ownDisplacedEditsStampedTooFarAheadAreStampedAgainToo() throws {
+        // A fast-clock edit a pull displaced waits in the outbox, which goes first: left in the future, the county
+        // would refuse every push (and every changes file) of the office for ever.
+        let dir = TempDir(); defer { dir.cleanup() }
+        let a = try makeReplica(dir, "a")
+        a.recordsConflicts = false
+        let now = HLC.wallClock().milliseconds
+        let future = HLC(milliseconds: now + 3 * 3_600_000).rawValue
+        try a.database.run("""
+            INSERT INTO _cp_outbox(tbl, pk, col, val, hlc, site, cl, base_hlc, base_site) VALUES
+              ('proposals', 'p1', 'title', '快了三小时', ?, 'a', 1, NULL, NULL),
+              ('proposals', 'p2', 'title', '也快了', ?, 'a', 1, NULL, NULL),
+              ('proposals', 'p3', 'title', '别站的', ?, 'b', 1, NULL, NULL)
+            """, [.integer(future), .integer(future), .integer(future)])
+        // The replica's own clock is right (a restamp before set it back): only the outbox is ahead.
+        #expect(try a.clock.milliseconds - now < 600_000)
+        #expect(try a.restampFutureVersions(nowMs: now, maxSkewMs: 600_000) == 2)
+        let entries = try a.outbox()
+        let own = entries.filter { $0.change.version.site == "a" }
+        #expect(own.count == 2 && own.allSatisfy { !ClockPolicy.tooFarAhead($0.change.version, base: $0.change.base, nowMs: now, maxSkewMs: 600_000) })
+        #expect(Set(own.map(\.change.version)).count == 2, "each keeps a version of its own")
+        #expect(entries.first { $0.change.pk == "p3" }?.change.version.hlc.rawValue == future, "another site's version is not this site's to stamp")
+        #expect(try a.restampFutureVersions(nowMs: now, maxSkewMs: 600_000) == 0)
+    }
+
     @Test func aStampFollowingABaseThatWasAheadIsAccepted() {
         let now = HLC.wallClock().milliseconds
         let future = Version(hlc: HLC(milliseconds: now + 86_400_000), site: "county")

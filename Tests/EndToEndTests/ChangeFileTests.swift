@@ -55,7 +55,8 @@ import Testing
         return jsonInt(r.stdout, "changes") ?? -1
     }
 
-    static func meta(_ office: Office) throws -> [[Value]] { try office.query("SELECT key, value FROM _cp_meta ORDER BY key") }
+    /// The office's positions and settings (not the list of files it exported, which every export adds to).
+    static func meta(_ office: Office) throws -> [[Value]] { try office.query("SELECT key, value FROM _cp_meta WHERE key != 'sync.file_exports' ORDER BY key") }
 
     static func jsonInt(_ text: String, _ key: String) -> Int? {
         guard let r = text.range(of: "\"\(key)\":") else { return nil }
@@ -288,6 +289,38 @@ import Testing
         let export = try s.station.cpsync(["export-changes", "--to", again])
         #expect(export.status == 0 || export.status == 65, "\(export.stderr)")
         #expect(try !Self.cells(of: again, token: s.token, site: "xiyuan").contains { $0.contains("m-not-mine") })
+    }
+
+    @Test func aReplyToAFileOfAnEarlierInstallationIsRefusedAndLosesNothing() throws {
+        // The station's database is deleted and made again (a reinstalled PC); a reply to a file the old database
+        // wrote turns up. Its acknowledgement would mark the new database's changes as received: refused, nothing changed.
+        let s = try Setup("file-reinstalled")
+        defer { s.county.cleanup() }
+        try s.station.clerk(["member", "add", "--id", "m-xy-old", "--name", "旧库委员", "--site", "xiyuan"])
+        let oldFile = s.path("旧库.cpsync"), oldReply = s.path("旧库回执.cpsync")
+        try s.station.must(["export-changes", "--to", oldFile])
+        #expect(try s.countyImport(oldFile, reply: oldReply).ok)
+        try FileManager.default.removeItem(atPath: s.station.db)
+        let station = try ChangeFileTests.offlineOffice("xiyuan", token: s.token, in: s.county.ws)
+        try station.clerk(["member", "add", "--id", "m-xy-new", "--name", "新库委员", "--site", "xiyuan"])
+        let before = try Self.meta(station)
+        let stale = try station.cpsync(["import-changes", oldReply], env: ["LANG": "zh_CN.UTF-8"])
+        #expect(stale.status == 65 && stale.stderr.contains("不是本机站点 'xiyuan' 的这个数据库导出的"), "\(stale.status) \(stale.stderr)")
+        #expect(try Self.meta(station) == before, "no position moved")
+        #expect(try Self.pending(station) > 0, "the new database's changes still wait to go")
+        // Its own file's reply is taken, and the new member reaches the county.
+        let newFile = s.path("新库.cpsync"), newReply = s.path("新库回执.cpsync")
+        try station.must(["export-changes", "--to", newFile])
+        #expect(try s.countyImport(newFile, reply: newReply).ok)
+        try station.must(["import-changes", newReply])
+        #expect(try Database(path: s.county.serverDB).scalar("SELECT name FROM members WHERE id = 'm-xy-new'") == .text("新库委员"))
+        // (The earlier installation's records come back with the reply under the station's own site id: sent once more,
+        // known at the county, and then nothing is left.)
+        let again = s.path("再次.cpsync"), againReply = s.path("再次回执.cpsync")
+        try station.must(["export-changes", "--to", again])
+        #expect(try s.countyImport(again, reply: againReply).ok)
+        try station.must(["import-changes", againReply])
+        #expect(try Self.pending(station) == 0)
     }
 
     @Test func aLostStickLosesNothingAndAFoundOneChangesNothing() throws {

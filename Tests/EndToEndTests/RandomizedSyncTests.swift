@@ -747,7 +747,7 @@ final class RandomHistory {
             oracle.commandFinished(index, outcome: "export exit \(exported.status): \(brief(exported.stderr))", succeeded: false)
             return (exported.status, false)
         }
-        var replyPath = reply
+        var replies = [reply]
         if let relay {
             relayed += 1
             try relay.office.must(["relay-import", file])
@@ -759,29 +759,39 @@ final class RandomHistory {
             let dir = county.ws.path("replies-\(usbRounds)")
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             _ = try relay.office.cpsync(["relay-replies", "--to", dir])
-            guard let name = try FileManager.default.contentsOfDirectory(atPath: dir).first else {
+            // The township writes every reply it holds for its stations (earlier rounds', an earlier installation's):
+            // the clerk takes them all; the station takes what answers its own files and refuses the rest.
+            replies = try FileManager.default.contentsOfDirectory(atPath: dir).sorted().map { (dir as NSString).appendingPathComponent($0) }
+            guard !replies.isEmpty else {
                 oracle.commandFinished(index, outcome: "no reply from the relay", succeeded: false)
                 return (1, false)
             }
-            replyPath = (dir as NSString).appendingPathComponent(name)
         } else {
             for attempt in 0..<(rng.chance(0.2) ? 2 : 1) {
                 let out = attempt == 0 ? reply : reply + ".again"
                 let imported = try EndToEndTests.run(Binaries.cpsyncd, ["import", file, "--reply", out, "--data", county.daemon.dataDir])
-                guard imported.ok || imported.status == 65 else {
+                // 77: a batch was refused as a whole (a clock too far ahead): the reply says so, and the clerk carries it
+                // back all the same — it is how the station learns to stamp its changes again.
+                let replied = imported.status == 77 && FileManager.default.fileExists(atPath: out)
+                guard imported.ok || imported.status == 65 || replied else {
                     oracle.commandFinished(index, outcome: "county import exit \(imported.status): \(brief(imported.stderr))", succeeded: false)
                     return (imported.status, false)
                 }
-                replyPath = out
+                replies = [out]
             }
         }
         var applied = 0
         var last = RunResult(status: 0, stdout: "", stderr: "")
-        for _ in 0..<(rng.chance(0.2) ? 2 : 1) {
-            last = try slot.office.cpsync(["import-changes", replyPath, "--json"])
-            applied += number("applied", in: last.stdout) ?? 0
+        var took = false
+        for replyPath in replies {
+            for _ in 0..<(rng.chance(0.2) ? 2 : 1) {
+                let r = try slot.office.cpsync(["import-changes", replyPath, "--json"])
+                applied += number("applied", in: r.stdout) ?? 0
+                // Taken (0, or 65 with changes still set aside): its JSON summary is printed. A refused reply has none.
+                if (r.ok || r.status == 65) && r.stdout.contains("\"pull_skipped\"") { took = true; last = r } else if !took { last = r }
+            }
         }
-        if last.ok || last.status == 65 { slot.knowsTree = true }
+        if took { slot.knowsTree = true }
         oracle.commandFinished(index, outcome: last.ok ? "exit 0" : "exit \(last.status): \(brief(last.stderr))", succeeded: last.ok)
         stats.commands += 1
         say("\(slot.writer): USB round \(relay.map { "relayed by \($0.site)" } ?? "to the county") → exit \(last.status)")
