@@ -408,9 +408,13 @@ final class RandomHistory {
             // unless the office has already learnt that a record left its area (moved, or its station re-parented):
             // then refusing it when it is made is right.
             let area = self.area(of: slot)
-            let left = rows.contains { row in
-                guard !slot.isCounty, case .text(let owner)?? = (before[row] ?? nil)?["site_id"] else { return false }
-                return !area.contains(owner)
+            let left = try rows.contains { row in
+                guard !slot.isCounty else { return false }
+                if case .text(let owner)?? = (before[row] ?? nil)?["site_id"] { return !area.contains(owner) }
+                // A key whose last life was another site's record: only that site's area brings it back (a dead row
+                // belongs to the owner of its last life).
+                let dead = try db.scalar("SELECT site FROM _cppcc_dead_owner WHERE tbl = ? AND pk = ?", [.text(row.table), .text(row.pk)])
+                return dead?.stringValue.map { !area.contains($0) } ?? false
             }
             if left {
                 say("\(slot.writer): refused, rightly (a record left its area): \(described.joined(separator: ", "))")
