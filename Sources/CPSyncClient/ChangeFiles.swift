@@ -212,7 +212,12 @@ extension SyncClient {
             return
         }
         guard end > since else { return }
+        // Pages from the start (a reset, a restored county, a grown tree) bring the whole scope: what they do not bring
+        // has left it (as after an online pull from the start, `PullLoop.sweepsFullTransfers`).
+        let sweeping = header.pullSince == 0 && header.pullAfter == 0
+        if sweeping { try replica.startSweep() }
         for page in pages {
+            if sweeping { try replica.noteSwept(page.changes) }
             let r = try replica.merge(page.changes)
             summary.pages += 1
             summary.received += page.changes.count
@@ -220,6 +225,7 @@ extension SyncClient {
             progress?("pull", summary.pages, summary.pages < pages.count)
             if pause > 0 { usleep(UInt32(pause * 1_000_000)) }
         }
+        if sweeping { try replica.finishSweep(unacknowledgedAfter: try SyncKeys.office.push(in: replica).since) }
         try replica.setMeta(SyncPosition.pullCursor, .integer(max(cursor, end)))
         try replica.setMeta(SyncPosition.pullSince, .integer(end))
         try replica.setMeta(SyncPosition.lastPull, .integer(HLC.wallClock().milliseconds))

@@ -102,6 +102,9 @@ public final class SyncClient {
         let tracker = meter.map { TransferTracker(.pull, start: start, head: nil, report: $0) }
         let loop = PullLoop(access: DirectAccess(replica), upstream: upstream(tracker), keys: .office, schema: schema, scope: Self.keepToScope)
         loop.pageSize = pullPageSize
+        // A pull from the start forgets the rows that left this office's scope meanwhile (no leave notice comes then).
+        loop.sweepsFullTransfers = true
+        loop.acknowledgedThrough = { try SyncKeys.office.push(in: $0).since }
         loop.sizer = sizer
         loop.pageSeconds = pageSeconds
         // What is still to send, set-aside changes included: the county's admin dashboard shows it.

@@ -35,6 +35,12 @@ public final class PullLoop {
     public var observer: (any TransferObserver)?
     /// Called after each page: (pages done, whether more follow).
     public var progress: ((Int, Bool) -> Void)?
+    /// A pull from the start forgets, once complete, the rows held here that it did not bring (`Replica.finishSweep`):
+    /// for a replica with a scope, the rows that left it. Never for a county below a city: the city holds nothing of
+    /// what the county withholds (its own site row), which must not be forgotten.
+    public var sweepsFullTransfers = false
+    /// Where own changes count as acknowledged up to (rows with own changes after it are never swept).
+    public var acknowledgedThrough: ((Replica) throws -> Int64)?
 
     public init(access: any ReplicaAccess, upstream: any Upstream, keys: SyncKeys, schema: Int,
                 incoming: ((Replica, [Change]) throws -> [Change])? = nil, scope: ScopeKeeper? = nil) {
@@ -75,6 +81,9 @@ public final class PullLoop {
         // fails, the download is awaited and dropped, so no thread outlives the pull.
         var next: PageFetch?
         defer { _ = next?.wait() }
+        // A transfer from the start (or one resumed whose start was 0) notes what it brings.
+        var sweeping = sweepsFullTransfers && position.since == 0
+        if sweeping && position.cursor == 0 { try access.with { try $0.startSweep() } }
         while true {
             let fetch = next ?? startFetch(after: position)
             next = nil
@@ -86,6 +95,8 @@ public final class PullLoop {
                 didReset = true
                 position = .start
                 try access.with { try keys.setPull(.start, in: $0) }
+                sweeping = sweepsFullTransfers
+                if sweeping { try access.with { try $0.startSweep() } }
                 continue
             }
             let page = try answer.get()
@@ -99,6 +110,10 @@ public final class PullLoop {
                     let merged = try r.merge(try incoming?(r, page.changes) ?? page.changes)
                     try keys.setPull(reached, in: r)
                     try r.setMeta(keys.lastPull, .integer(HLC.wallClock().milliseconds))
+                    if sweeping {
+                        try r.noteSwept(page.changes)
+                        if !page.hasMore { try r.finishSweep(unacknowledgedAfter: try acknowledgedThrough?(r) ?? 0) }
+                    }
                     return merged
                 }
             }

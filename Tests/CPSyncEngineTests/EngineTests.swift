@@ -200,6 +200,35 @@ func pullLoop(_ office: Replica, _ upstream: MemoryUpstream, pageSize: Int = 7) 
     }
 }
 
+@Suite struct FullTransferSweepTests {
+    @Test func aPullFromTheStartForgetsWhatLeftButKeepsWhatMustGoFirst() throws {
+        let county = try replica("county"), office = try replica("taohe")
+        let upstream = MemoryUpstream(county)
+        // What the office holds from earlier pulls: one record still the county's to send, one that has left its
+        // scope since (the county will not send it again), one refused and set aside here, one written and not sent.
+        try county.database.run("INSERT INTO members(id, name, site_id) VALUES ('m-stays', '留下的', 'taohe')")
+        _ = try pullLoop(office, upstream).run()
+        try office.database.run("INSERT INTO members(id, name, site_id) VALUES ('m-left', '调走的', 'taohe')")
+        try office.database.run("INSERT INTO members(id, name, site_id) VALUES ('m-held', '暂缓的', 'taohe')")
+        _ = try pushLoop(office, upstream).run()
+        try county.forget([(table: "members", pk: "m-left")])   // as if out of the office's scope: never sent to it again
+        let held = try office.changes(ofRows: [RowKey(table: "members", pk: "m-held")])
+        for c in held { try office.setAside(c, code: "forbidden", message: "暂缓") }
+        try office.database.run("INSERT INTO members(id, name, site_id) VALUES ('m-new', '新录的', 'taohe')")
+        let loop = pullLoop(office, upstream)
+        loop.sweepsFullTransfers = true
+        loop.acknowledgedThrough = { try SyncKeys.office.push(in: $0).since }
+        _ = try loop.run(reset: true)
+        let ids = try office.database.query("SELECT id FROM members ORDER BY id").compactMap { $0[0].stringValue }
+        #expect(ids == ["m-held", "m-new", "m-stays"], "\(ids)")
+        #expect(try office.database.scalar("SELECT count(*) FROM _cp_v_members WHERE pk = 'm-left'") == .integer(0), "forgotten, not deleted")
+        // A pull that does not start from the start forgets nothing.
+        try county.forget([(table: "members", pk: "m-stays")])
+        _ = try loop.run()
+        #expect(try office.database.scalar("SELECT count(*) FROM members WHERE id = 'm-stays'") == .integer(1))
+    }
+}
+
 @Suite struct BatchAndRefusalTests {
     let v = Version(hlc: HLC(rawValue: 1 << 20), site: "huashan")
 
