@@ -89,14 +89,14 @@ extension Replica {
         return (rows, held.filter { rows.contains(RowKey(table: $0.table, pk: $0.pk)) })
     }
 
-    /// Forgets these held changes (as they were read: an entry held again since, with another version, stays),
-    /// except those set aside again meanwhile.
-    public func unhold(_ entries: [HeldChange], except again: Set<HeldKey> = []) throws {
+    /// Forgets these held changes as they were read: an entry held again since (with another version, or set aside
+    /// again at or after `heldSince`, ms — by the upstream or by the checks here) stays.
+    public func unhold(_ entries: [HeldChange], heldSince: Int64 = .max) throws {
         try database.transaction {
-            for h in entries where !again.contains(HeldKey(h)) {
-                try database.run("DELETE FROM _cp_held WHERE tbl = ? AND pk = ? AND col = ? AND hlc IS ? AND site IS ?",
+            for h in entries {
+                try database.run("DELETE FROM _cp_held WHERE tbl = ? AND pk = ? AND col = ? AND hlc IS ? AND site IS ? AND at < ?",
                                  [.text(h.table), .text(h.pk), .text(h.column ?? ""), h.version.map { .integer($0.hlc.rawValue) } ?? .null,
-                                  h.version.map { .text($0.site) } ?? .null])
+                                  h.version.map { .text($0.site) } ?? .null, .integer(heldSince)])
             }
         }
     }

@@ -115,18 +115,19 @@ public final class PushLoop {
     /// Held rows written again go again whole (the upstream never had their older cells); their held changes are
     /// forgotten once the upstream took them (those it refuses again are held again).
     private func sendReleased(_ released: (rows: Set<RowKey>, entries: [Replica.HeldChange]), through cursor: Int64, _ summary: inout Summary) throws {
+        // What is set aside again from here on (by the checks here or by the upstream) stays held.
+        let started = HLC.wallClock().milliseconds
         let changes = try access.with { r in outgoing.select(try r.changes(ofRows: released.rows)) }
-        var again: Set<Replica.HeldKey> = []
         var start = 0
         while start < changes.count {
             // Whole rows, at most a push's changes per batch.
             var end = min(changes.count, start + ProtocolLimits.maxChangesPerPush)
             while end < changes.count && end > start + 1 && RowKey(changes[end - 1]) == RowKey(changes[end]) { end -= 1 }
             var batch = try make(Array(changes[start..<end]), label: "released|\(cursor)|\(start)")
-            try deliver(&batch, sentThrough: cursor, &summary, heldAgain: &again)
+            try deliver(&batch, sentThrough: cursor, &summary)
             start = end
         }
-        try access.with { try $0.unhold(released.entries, except: again) }
+        try access.with { try $0.unhold(released.entries, heldSince: started) }
     }
 
     /// The next page of the log after `cursor` and its batch, checked, named and encoded (nil: nothing of it goes).
@@ -154,23 +155,15 @@ public final class PushLoop {
     }
 
     private func deliver(_ ready: inout Ready?, sentThrough: Int64, _ summary: inout Summary, meanwhile: (() -> Void)? = nil) throws {
-        var again: Set<Replica.HeldKey> = []
-        try deliver(&ready, sentThrough: sentThrough, &summary, heldAgain: &again, meanwhile: meanwhile)
-    }
-
-    private func deliver(_ ready: inout Ready?, sentThrough: Int64, _ summary: inout Summary, heldAgain: inout Set<Replica.HeldKey>,
-                         meanwhile: (() -> Void)? = nil) throws {
         guard var r = ready else { meanwhile?(); return }
-        try deliver(&r, sentThrough: sentThrough, &summary, heldAgain: &heldAgain, meanwhile: meanwhile)
+        try deliver(&r, sentThrough: sentThrough, &summary, meanwhile: meanwhile)
         ready = r
     }
 
     /// Sends one batch; what the upstream refuses is set aside; rows it kept as conflicts (displaced) are forgotten
     /// here unless written again after `sentThrough` (the pull brings the upstream's version).
-    private func deliver(_ ready: inout Ready, sentThrough: Int64, _ summary: inout Summary, heldAgain: inout Set<Replica.HeldKey>,
-                         meanwhile: (() -> Void)?) throws {
+    private func deliver(_ ready: inout Ready, sentThrough: Int64, _ summary: inout Summary, meanwhile: (() -> Void)?) throws {
         var setAside: [(row: RowKey, code: String, reason: String)] = []
-        var held: Set<Replica.HeldKey> = []
         let outcome = try ready.delivery.send(to: upstream, first: ready.prepared, meanwhile: meanwhile) { refused, refusal in
             // Held in one transaction: a kill part-way never leaves part of a row held and the rest free to go alone.
             try access.with { r in
@@ -178,10 +171,8 @@ public final class PushLoop {
             }
             var told: Set<RowKey> = []
             for (c, reason) in refused where told.insert(RowKey(c)).inserted { setAside.append((RowKey(c), refusal.body.code.rawValue, reason)) }
-            held.formUnion(refused.map { Replica.HeldKey($0.change) })
         }
         summary.setAside += setAside
-        heldAgain.formUnion(held)
         guard let answer = outcome.answer else { return }
         // Pages are sized in plain-JSON bytes (what `maxBytes` counts), whatever form they travelled in.
         sizer.observe(bytes: ready.estimatedBytes, seconds: outcome.seconds, target: pageSeconds)

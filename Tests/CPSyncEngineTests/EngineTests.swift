@@ -167,6 +167,22 @@ func pullLoop(_ office: Replica, _ upstream: MemoryUpstream, pageSize: Int = 7) 
         #expect(try county.database.scalar("SELECT count(*) FROM members") == .integer(0))
     }
 
+    @Test func aCellStillWrongWhenItsRowIsReleasedStaysHeldAndListed() throws {
+        // Two cells of one row fail the checks here; the clerk fixes one: the row goes again whole, the fixed cell
+        // reaches the county, and the one still wrong stays set aside and listed — not dropped from the list unsent.
+        let county = try replica("county"), office = try replica("huashan")
+        let upstream = MemoryUpstream(county)
+        try office.database.run("INSERT INTO members(id, name, phone, site_id) VALUES ('m-2', x'00ff', x'01', 'huashan')")
+        let first = try pushLoop(office, upstream).run()
+        #expect(first.batches == 1, "the row's existence and site went")
+        #expect(try Set(office.held().compactMap(\.column)) == ["name", "phone"])
+        try office.database.run("UPDATE members SET name = '王芳' WHERE id = 'm-2'")
+        _ = try pushLoop(office, upstream).run()
+        #expect(try county.database.scalar("SELECT name FROM members WHERE id = 'm-2'") == .text("王芳"))
+        #expect(try office.held().compactMap(\.column) == ["phone"], "the wrong phone is still listed")
+        #expect(try county.database.scalar("SELECT phone FROM members WHERE id = 'm-2'") == .null)
+    }
+
     @Test func aPullBeyondARestoredUpstreamStartsAgainFromTheStart() throws {
         let county = try replica("county"), office = try replica("xiyuan")
         try county.database.run("INSERT INTO members(id, name, site_id) VALUES ('m-1', '赵六', 'xiyuan')")
