@@ -214,8 +214,7 @@ extension SyncClient {
         guard end > since else { return }
         // Pages from the start (a reset, a restored county, a grown tree) bring the whole scope: what they do not bring
         // has left it (as after an online pull from the start, `PullLoop.sweepsFullTransfers`).
-        let sweeping = header.pullSince == 0 && header.pullAfter == 0
-        if sweeping { try replica.startSweep() }
+        let sweeping = try header.pullSince == 0 && header.pullAfter == 0 && replica.startSweep()
         for page in pages {
             if sweeping { try replica.noteSwept(page.changes) }
             let r = try replica.merge(page.changes)

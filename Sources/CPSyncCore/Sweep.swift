@@ -7,10 +7,27 @@
 extension Replica {
     static let sweepSQL = "CREATE TABLE IF NOT EXISTS _cp_sweep (tbl TEXT NOT NULL, pk TEXT NOT NULL, PRIMARY KEY (tbl, pk))"
 
-    /// Begins a full transfer's note of the rows it brings (in the caller's transaction).
-    public func startSweep() throws {
+    static let sweepKey = "sync.sweep_underway"
+
+    /// Begins a full transfer's note of the rows it brings, when this replica holds any rows (a new one has nothing to
+    /// forget, and its first pull — the largest — notes nothing). Returns whether the transfer sweeps.
+    @discardableResult
+    public func startSweep() throws -> Bool {
+        try foldLog()
+        var holds = false
+        for name in syncedTables {
+            guard let t = tables[name] else { continue }
+            if try database.scalar("SELECT EXISTS (SELECT 1 FROM \(t.quotedShadow))") == .integer(1) { holds = true; break }
+        }
         try database.execute(Self.sweepSQL)
         try database.run("DELETE FROM _cp_sweep")
+        try setMeta(Self.sweepKey, holds ? .integer(1) : .null)
+        return holds
+    }
+
+    /// Whether a full transfer that sweeps is under way (it was cut short and resumes).
+    public func sweepUnderway() throws -> Bool {
+        try meta(Self.sweepKey) == .integer(1)
     }
 
     /// Notes the rows a page of the full transfer brought (in the page's transaction).
@@ -41,6 +58,7 @@ extension Replica {
         try database.transaction {
             try forget(gone)
             try database.run("DELETE FROM _cp_sweep")
+            try setMeta(Self.sweepKey, .null)
         }
         return gone.count
     }

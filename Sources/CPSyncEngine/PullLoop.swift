@@ -82,8 +82,10 @@ public final class PullLoop {
         var next: PageFetch?
         defer { _ = next?.wait() }
         // A transfer from the start (or one resumed whose start was 0) notes what it brings.
-        var sweeping = sweepsFullTransfers && position.since == 0
-        if sweeping && position.cursor == 0 { try access.with { try $0.startSweep() } }
+        var sweeping = false
+        if sweepsFullTransfers && position.since == 0 {
+            sweeping = try access.with { r in position.cursor == 0 ? try r.startSweep() : try r.sweepUnderway() }
+        }
         while true {
             let fetch = next ?? startFetch(after: position)
             next = nil
@@ -95,8 +97,7 @@ public final class PullLoop {
                 didReset = true
                 position = .start
                 try access.with { try keys.setPull(.start, in: $0) }
-                sweeping = sweepsFullTransfers
-                if sweeping { try access.with { try $0.startSweep() } }
+                sweeping = try sweepsFullTransfers && access.with { try $0.startSweep() }
                 continue
             }
             let page = try answer.get()
