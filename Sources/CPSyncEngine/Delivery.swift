@@ -13,16 +13,12 @@ public struct Delivery {
     public private(set) var changes: [Change]
     /// The changes the batch was made of (those set aside by local checks excluded), for the progress display.
     public let count: Int
-    /// The first attempt's body when it must go byte for byte as made elsewhere (a station's file at the county).
-    var verbatim: PreparedPush?
-
-    public init(site: String, schema: Int, label: String, changes: [Change], verbatim: PreparedPush? = nil) {
+    public init(site: String, schema: Int, label: String, changes: [Change]) {
         self.site = site
         self.schema = schema
         self.label = label
         self.changes = changes
         self.count = changes.count
-        self.verbatim = verbatim
     }
 
     public var request: PushRequest {
@@ -47,7 +43,7 @@ public struct Delivery {
         var meanwhile = meanwhile
         defer { meanwhile?() }
         var renamed = false
-        var next = verbatim ?? prepared
+        var next = prepared
         for _ in 0...count + 1 {
             guard !changes.isEmpty else { return Outcome() }
             let batch = next ?? upstream.prepare(request)

@@ -137,12 +137,12 @@ public struct ChangeFileImporter: Sendable {
     /// is left — the same on every import.
     private func push(_ request: PushRequest, verbatim: [UInt8], site: String, now: Int64, summary: inout Summary) -> BatchResult {
         let upstream = CountyImport(service: service, site: site, now: now)
-        var delivery = Delivery(site: site, schema: request.schemaVersion, label: request.batchId, changes: request.changes,
-                                verbatim: PreparedPush(request: request, body: verbatim))
+        var delivery = Delivery(site: site, schema: request.schemaVersion, label: request.batchId, changes: request.changes)
         var refused: [RefusedGroup] = []
         summary.batches += 1
         do {
-            let outcome = try delivery.send(to: upstream) { changes, refusal in
+            // The first attempt goes byte for byte as the station wrote it.
+            let outcome = try delivery.send(to: upstream, first: PreparedPush(request: request, body: verbatim)) { changes, refusal in
                 // One group per reason: each refused row keeps its own (`rows` of the 403).
                 var groups: [(message: String, changes: [Change])] = []
                 for (c, reason) in changes {
