@@ -15,32 +15,34 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CPSyncCore", dependencies: ["CSQLite"]),
         .systemLibrary(name: "CLinux"),
-        .target(name: "CPSyncCLI", dependencies: ["CLinux"]),
+        // User text: the reader's language, exit codes, the errors that render themselves where they are shown.
+        .target(name: "CPSyncText"),
+        .target(name: "CPSyncCLI", dependencies: ["CLinux", "CPSyncText"]),
         .target(name: "CPSyncHTTP", dependencies: ["CLinux"]),
-        .target(name: "CPPCC", dependencies: ["CPSyncCore", "CPSyncCLI"]),
-        .target(name: "CPSyncProtocol", dependencies: ["CPSyncCore", "CZlib"]),
+        .target(name: "CPPCC", dependencies: ["CPSyncCore", "CPSyncText"]),
+        .target(name: "CPSyncProtocol", dependencies: ["CPSyncCore", "CPSyncText", "CZlib"]),
         // The one sync engine: push and pull loops over any upstream (HTTP, a changes file, the county's own import).
         .target(name: "CPSyncEngine", dependencies: ["CPSyncCore", "CPSyncProtocol"]),
         .target(
-            name: "CPSyncServer", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPSyncEngine", "CPPCC", "CPSyncCLI", "CPSyncHTTP"],
+            name: "CPSyncServer", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPSyncEngine", "CPPCC", "CPSyncText", "CPSyncHTTP"],
             exclude: ["AdminPage"], plugins: ["EmbedFilesPlugin"]),
         // The admin page's .html/.css/.js become Swift constants at build time (one binary to install).
         .executableTarget(name: "EmbedFiles", path: "Sources/BuildTools/EmbedFiles"),
         .plugin(name: "EmbedFilesPlugin", capability: .buildTool(), dependencies: ["EmbedFiles"], path: "Sources/BuildTools/EmbedFilesPlugin"),
-        .target(name: "CPSyncClient", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPSyncEngine", "CPPCC", "CPSyncCLI"]),
+        .target(name: "CPSyncClient", dependencies: ["CPSyncCore", "CPSyncProtocol", "CPSyncEngine", "CPPCC", "CPSyncText"]),
         .executableTarget(name: "cpsync", dependencies: ["CPSyncClient", "CPSyncProtocol", "CPPCC", "CPSyncCLI"]),
         .executableTarget(name: "cpsyncd", dependencies: ["CPSyncServer", "CPSyncClient", "CPSyncEngine", "CPSyncCLI", "CPSyncHTTP"]),
         .executableTarget(
             name: "cpsync-bench",
             dependencies: ["CSQLite", "CLinux", "CPSyncCore", "CPSyncProtocol", "CPSyncServer", "CPSyncClient", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
         .testTarget(name: "CPSyncHTTPTests", dependencies: ["CPSyncHTTP"]),
-        .testTarget(name: "CPSyncCLITests", dependencies: ["CPSyncCLI"]),
+        .testTarget(name: "CPSyncCLITests", dependencies: ["CPSyncCLI", "CPSyncText"]),
         .testTarget(name: "CPSyncCoreTests", dependencies: ["CPSyncCore", "CSQLite"]),
-        .testTarget(name: "CPPCCTests", dependencies: ["CPPCC", "CPSyncCore", "CPSyncCLI"]),
+        .testTarget(name: "CPPCCTests", dependencies: ["CPPCC", "CPSyncCore", "CPSyncText"]),
         .testTarget(name: "CPSyncProtocolTests", dependencies: ["CPSyncProtocol", "CPSyncCore"]),
         .testTarget(name: "CPSyncEngineTests", dependencies: ["CPSyncEngine", "CPSyncProtocol", "CPSyncCore"]),
-        .testTarget(name: "CPSyncServerTests", dependencies: ["CPSyncServer", "CPSyncEngine", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
-        .testTarget(name: "CPSyncClientTests", dependencies: ["CPSyncClient", "CPSyncEngine", "CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
+        .testTarget(name: "CPSyncServerTests", dependencies: ["CPSyncServer", "CPSyncText", "CPSyncEngine", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
+        .testTarget(name: "CPSyncClientTests", dependencies: ["CPSyncClient", "CPSyncText", "CPSyncEngine", "CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
         .testTarget(
             name: "EndToEndTests", dependencies: ["CPSyncCore", "CPPCC", "CPSyncClient", "CPSyncProtocol"], exclude: ["browser"]),
     ]

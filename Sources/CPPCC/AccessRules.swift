@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 
 /// Who may write what: the permission matrix of the CPPCC tables, in one place. The site tree is the permission
@@ -85,28 +85,28 @@ public enum AccessRules {
     }
 
     /// A write refused by the rules: which table and rule, in the clerk's language.
-    public struct Violation: Error, CustomStringConvertible, Sendable, Equatable {
+    public struct Violation: Error, Renderable, Equatable {
         public let table: String
         public let rule: Rule
         public let column: String?
 
-        public var description: String {
+        public func text(in language: Language) -> String {
             let t = FieldLabels.table(table, chinese: true)
             switch rule {
             case .countyTable:
-                return L10n.pick(en: "only the county committee writes \(table); nothing was changed",
+                return language.pick(en: "only the county committee writes \(table); nothing was changed",
                                  zh: "\(t)只能由县政协维护，本站点不能修改；未做任何更改")
             case .owner:
-                return L10n.pick(en: "this \(table) record belongs to a site outside this office's area; nothing was changed",
+                return language.pick(en: "this \(table) record belongs to a site outside this office's area; nothing was changed",
                                  zh: "该\(t)记录不属于本站点及下级站点，本站点不能修改；未做任何更改")
             case .move:
-                return L10n.pick(en: "moving a record to another site is done by the county committee; nothing was changed",
+                return language.pick(en: "moving a record to another site is done by the county committee; nothing was changed",
                                  zh: "记录变更所属站点（如委员调动）须由县政协办理；未做任何更改")
             case .countyColumn:
-                return L10n.pick(en: "\(table).\(column ?? "") is recorded by the county committee; nothing was changed",
+                return language.pick(en: "\(table).\(column ?? "") is recorded by the county committee; nothing was changed",
                                  zh: "\(t)的“\(column.map { FieldLabels.column($0, chinese: true) } ?? "")”由县政协填写；未做任何更改")
             case .workflow:
-                return L10n.pick(en: "the proposal is in the county committee's handling (review, filing, assignment, replies, closing); an office only drafts and submits; nothing was changed",
+                return language.pick(en: "the proposal is in the county committee's handling (review, filing, assignment, replies, closing); an office only drafts and submits; nothing was changed",
                                  zh: "该提案已进入县政协办理环节（审查、立案、交办、答复、办结），本站点只能起草和提交；未做任何更改")
             }
         }

@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 import Foundation
 
@@ -25,7 +25,7 @@ public enum CSV {
     /// A malformed file; `line` is where the offending record starts.
     public struct SyntaxError: Error, Sendable, Equatable {
         public let line: Int
-        public let reason: String
+        public let reason: Phrase
     }
 
     /// Parses `text` (a leading BOM is ignored). Accepts CRLF, LF and CR line ends.
@@ -62,7 +62,7 @@ public enum CSV {
                 continue
             case "\"":
                 guard atFieldStart else {
-                    throw SyntaxError(line: line, reason: L10n.pick(en: "a quote inside an unquoted field (quote the whole field and double the quote)",
+                    throw SyntaxError(line: line, reason: Phrase(en: "a quote inside an unquoted field (quote the whole field and double the quote)",
                                                                   zh: "未加引号的字段中出现引号（请用引号括起整个字段，并把引号写两遍）"))
                 }
                 inQuotes = true
@@ -79,14 +79,14 @@ public enum CSV {
                 recordLine = line
             default:
                 if wasQuoted {
-                    throw SyntaxError(line: line, reason: L10n.pick(en: "text after a closing quote", zh: "右引号之后还有文字"))
+                    throw SyntaxError(line: line, reason: Phrase(en: "text after a closing quote", zh: "右引号之后还有文字"))
                 }
                 field.append(c)
                 atFieldStart = false
             }
         }
         if inQuotes {
-            throw SyntaxError(line: recordLine, reason: L10n.pick(en: "a quoted field is never closed", zh: "引号没有闭合"))
+            throw SyntaxError(line: recordLine, reason: Phrase(en: "a quoted field is never closed", zh: "引号没有闭合"))
         }
         if !field.isEmpty || !fields.isEmpty || wasQuoted {
             endField()
@@ -215,9 +215,9 @@ extension Office {
     /// People and places are named as people read them: 站点 is the site's name, 第一提案人 and 联名委员 the members'
     /// names (a member this office does not hold: `outsideMemberLabel`), 并入提案 the target's 案号; the ids follow
     /// in their own columns (编号, 提案人编号, 联名委员编号, 站点编号) so that the file imports back exactly.
-    public func exportCSV(_ table: CSVTable, englishHeaders: Bool = false) throws -> String {
+    public func exportCSV(_ table: CSVTable, englishHeaders: Bool = false, in language: Language) throws -> String {
         let cols = table.columns
-        let zh = !englishHeaders && L10n.isChinese
+        let zh = !englishHeaders && language.isChinese
         var rows = [cols.map { englishHeaders ? $0.key : $0.chinese }]
         let sites = try siteNames()
         switch table {
@@ -227,7 +227,7 @@ extension Office {
             }
         case .proposals:
             let names = try memberNames()
-            func name(_ id: String) -> String { names[id].flatMap { $0.isEmpty ? nil : $0 } ?? Office.outsideMemberLabel }
+            func name(_ id: String) -> String { names[id].flatMap { $0.isEmpty ? nil : $0 } ?? Office.outsideMemberLabel(in: language) }
             let numbers = Dictionary(try db.query("SELECT id, number FROM proposals").map { ($0[0].str, $0[1].str) }, uniquingKeysWith: { a, _ in a })
             for p in try proposals() {
                 let cos = try db.query("SELECT member_id FROM proposal_cosigners WHERE proposal_id = ? ORDER BY member_id", [.text(p.id)]).map { $0[0].str }
@@ -244,7 +244,7 @@ extension Office {
     }
 
     /// How a member this office does not hold is named (another office's member: its personal data stays there).
-    public static var outsideMemberLabel: String { L10n.pick(en: "(a member of another office)", zh: "（其他站点委员）") }
+    public static func outsideMemberLabel(in language: Language) -> String { language.pick(en: "(a member of another office)", zh: "（其他站点委员）") }
 
     /// Whether `name` is the label of a member this office does not hold, in either language.
     static func isOutsideMemberLabel(_ name: String) -> Bool { name == "（其他站点委员）" || name == "(a member of another office)" }
@@ -255,11 +255,11 @@ extension Office {
     /// Columns the program does not know (序号, 备注, …) are ignored and named in the summary. The first bad row
     /// stops the import with its line number and nothing is kept.
     @discardableResult
-    public func importCSV(_ table: CSVTable, text: String, fileName: String) throws -> CSVImportSummary {
+    public func importCSV(_ table: CSVTable, text: String, fileName: String, in language: Language) throws -> CSVImportSummary {
         let records: [CSV.Record]
         do { records = try CSV.parse(text) } catch { throw CPPCCError.csv(file: fileName, line: error.line, reason: error.reason) }
         guard let header = records.first else {
-            throw CPPCCError.csv(file: fileName, line: 1, reason: L10n.pick(en: "the file is empty", zh: "文件为空"))
+            throw CPPCCError.csv(file: fileName, line: 1, reason: Phrase(en: "the file is empty", zh: "文件为空"))
         }
         var summary = CSVImportSummary(table: table)
         var keys: [String?] = []
@@ -273,7 +273,7 @@ extension Office {
         }
         for r in table.required where !keys.contains(r) {
             let c = table.columns.first { $0.key == r }!
-            throw CPPCCError.csv(file: fileName, line: header.line, reason: L10n.pick(
+            throw CPPCCError.csv(file: fileName, line: header.line, reason: Phrase(
                 en: "missing column \(c.chinese)/\(c.key)" + Self.ignoredNote(summary.ignoredColumns, en: true),
                 zh: "缺少列 \(c.chinese)/\(c.key)" + Self.ignoredNote(summary.ignoredColumns, en: false)))
         }
@@ -287,27 +287,27 @@ extension Office {
             for record in records.dropFirst() {
                 if record.fields.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
                 if record.fields.count > keys.count {
-                    throw CPPCCError.csv(file: fileName, line: record.line, reason: L10n.pick(
+                    throw CPPCCError.csv(file: fileName, line: record.line, reason: Phrase(
                         en: "\(record.fields.count) fields but the header has \(keys.count)", zh: "有 \(record.fields.count) 个字段，但表头只有 \(keys.count) 列"))
                 }
                 var row: [String: String] = [:]
                 for (k, v) in zip(keys, record.fields) { if let k { row[k] = CSV.value(v).trimmingCharacters(in: .whitespaces) } }
                 do {
                     switch table {
-                    case .members: try importMember(row, line: record.line, seen: &seen, roster: &roster, into: &summary)
+                    case .members: try importMember(row, line: record.line, seen: &seen, roster: &roster, into: &summary, language)
                     case .proposals:
-                        if let m = try importProposal(row, line: record.line, seen: &seen, into: &summary) { mergeTargets.append((record.line, m.id, m.target)) }
+                        if let m = try importProposal(row, line: record.line, seen: &seen, into: &summary, language) { mergeTargets.append((record.line, m.id, m.target)) }
                     }
                 } catch let e as CPPCCError {
-                    throw CPPCCError.csv(file: fileName, line: record.line, reason: e.description)
+                    throw CPPCCError.csv(file: fileName, line: record.line, reason: Phrase(e))
                 } catch let e as WorkflowError {
-                    throw CPPCCError.csv(file: fileName, line: record.line, reason: e.description)
+                    throw CPPCCError.csv(file: fileName, line: record.line, reason: Phrase(e))
                 } catch let e as DateError {
-                    throw CPPCCError.csv(file: fileName, line: record.line, reason: e.description)
+                    throw CPPCCError.csv(file: fileName, line: record.line, reason: Phrase(e))
                 } catch let e as NumberingError {
-                    throw CPPCCError.csv(file: fileName, line: record.line, reason: e.description)
+                    throw CPPCCError.csv(file: fileName, line: record.line, reason: Phrase(e))
                 } catch let e as SQLiteError {
-                    throw CPPCCError.csv(file: fileName, line: record.line, reason: e.message)
+                    throw CPPCCError.csv(file: fileName, line: record.line, reason: Phrase(stringLiteral: e.message))
                 }
             }
             for m in mergeTargets {
@@ -315,11 +315,11 @@ extension Office {
                 // 并入提案 is the target's id or its 案号 (what the export writes).
                 let target: String
                 do { target = try resolveID(m.target, in: .proposals) } catch CPPCCError.notFound {
-                    throw CPPCCError.csv(file: fileName, line: m.line, reason: WorkflowError.mergeTargetMissing(key, m.target).description)
+                    throw CPPCCError.csv(file: fileName, line: m.line, reason: Phrase(WorkflowError.mergeTargetMissing(key, m.target)))
                 } catch let e as CPPCCError {
-                    throw CPPCCError.csv(file: fileName, line: m.line, reason: e.description)
+                    throw CPPCCError.csv(file: fileName, line: m.line, reason: Phrase(e))
                 }
-                if target == m.id { throw CPPCCError.csv(file: fileName, line: m.line, reason: WorkflowError.mergeIntoItself(key).description) }
+                if target == m.id { throw CPPCCError.csv(file: fileName, line: m.line, reason: Phrase(WorkflowError.mergeIntoItself(key))) }
                 let before = try db.scalar("SELECT merged_into FROM proposals WHERE id = ?", [.text(m.id)])?.stringValue
                 try db.run("UPDATE proposals SET merged_into = ? WHERE id = ?", [.text(target), .text(m.id)])
                 if before != target { summary.markUpdated(line: m.line) }
@@ -358,7 +358,7 @@ extension Office {
     /// site this office holds when the row names none), so a changed phone updates the member instead of adding a
     /// second one. Two or more members it could be: the row is skipped and listed, never guessed.
     private func importMember(_ row: [String: String], line: Int, seen: inout [String: Int], roster: inout MemberRoster,
-                              into summary: inout CSVImportSummary) throws {
+                              into summary: inout CSVImportSummary, _ language: Language) throws {
         func v(_ k: String) -> String { row[k] ?? "" }
         let site = try importedSite(row)
         var m = Member(name: v("name"), gender: v("gender"), sector: v("sector"), party: v("party"), term: v("term"),
@@ -366,7 +366,7 @@ extension Office {
         let label = m.phone.isEmpty ? m.name : "\(m.name) (\(m.phone))"
         let natural = Self.memberKey(m.name, m.phone)
         if let earlier = seen[natural] {
-            summary.warnings.append(L10n.pick(
+            summary.warnings.append(language.pick(
                 en: "line \(line): \(label) is already on line \(earlier) (same name and phone); both lines were taken as one member, line \(line)'s values kept",
                 zh: "第 \(line) 行：\(label) 与第 \(earlier) 行姓名和电话相同，按同一委员处理，保留第 \(line) 行的内容"))
         }
@@ -376,9 +376,9 @@ extension Office {
             ids.map { id in
                 let x = roster.members[id]!
                 let place = Listing.site(x.site, sites)
-                return L10n.pick(en: "\(id.prefix(Office.shortIDLength)) \(place)" + (x.phone.isEmpty ? "" : " phone \(x.phone)"),
+                return language.pick(en: "\(id.prefix(Office.shortIDLength)) \(place)" + (x.phone.isEmpty ? "" : " phone \(x.phone)"),
                                  zh: "\(id.prefix(Office.shortIDLength)) \(place)" + (x.phone.isEmpty ? "" : " 电话 \(x.phone)"))
-            }.joined(separator: L10n.pick(en: "; ", zh: "；"))
+            }.joined(separator: language.pick(en: "; ", zh: "；"))
         }
         var existing: String?
         if !v("id").isEmpty {
@@ -386,7 +386,7 @@ extension Office {
             if try db.scalar("SELECT count(*) FROM members WHERE id = ?", [.text(m.id)])?.int64Value != 0 { existing = m.id }
             let twins = m.phone.isEmpty ? [] : roster.named(m.name, phone: m.phone).filter { $0 != m.id }
             if !twins.isEmpty {
-                summary.warnings.append(L10n.pick(
+                summary.warnings.append(language.pick(
                     en: "line \(line): \(label) has the same name and phone as member \(twins.joined(separator: ", ")) already in the database (a duplicate? void one with `cpsync member void`)",
                     zh: "第 \(line) 行：\(label) 与数据库中已有的委员 \(twins.joined(separator: "、")) 姓名和电话相同（是否重复？可用 `cpsync member void` 作废其一）"))
             }
@@ -396,20 +396,20 @@ extension Office {
             if samePhone.count == 1 {
                 existing = samePhone[0]
             } else if samePhone.count > 1 {
-                summary.skip(line: line, label: label, reason: L10n.pick(
+                summary.skip(line: line, label: label, reason: language.pick(
                     en: "\(samePhone.count) members named \(m.name) have this phone (\(describe(samePhone))), probably entered twice; the line was not imported: void the extra one with `cpsync member void`, or give the member's id in an 编号 column",
                     zh: "有 \(samePhone.count) 位委员姓名和电话都相同（\(describe(samePhone))），可能重复登记；本行未导入：请用 `cpsync member void` 作废多余的一位，或在文件中加“编号”列填写其编号"))
                 return
             } else if sameName.count > 1 {
                 let whereText = site.map { Listing.site($0, sites) }
-                summary.skip(line: line, label: label, reason: L10n.pick(
+                summary.skip(line: line, label: label, reason: language.pick(
                     en: "\(sameName.count) members are named \(m.name)\(whereText.map { " at \($0)" } ?? "") (\(describe(sameName))) and the phone fits none; the line was not imported (which one is not guessed): give the member's id in an 编号 column (`cpsync export members` writes it), or correct the phone",
                     zh: "\(whereText ?? "本办公室")有 \(sameName.count) 位名叫 \(m.name) 的委员（\(describe(sameName))），电话与其中任何一位都不符，无法确定是哪一位；本行未导入：请在文件中加“编号”列填写其编号（`cpsync export members` 导出的文件带有此列），或改正电话"))
                 return
             } else if let only = sameName.first {
                 if let claim = roster.claimed[only], claim.natural != natural {
                     // An earlier line of this file is that member, with another phone: this line is another person.
-                    summary.warnings.append(L10n.pick(
+                    summary.warnings.append(language.pick(
                         en: "line \(line): \(label) has the name of line \(claim.line) but another phone: added as another member; if it is the same person, keep one of the two lines (and void the extra member with `cpsync member void`)",
                         zh: "第 \(line) 行：\(label) 与第 \(claim.line) 行同名但电话不同，已作为另一位委员新增；如为同一人，请只保留其中一行（并用 `cpsync member void` 作废多余的委员）"))
                 } else {
@@ -419,11 +419,11 @@ extension Office {
                 // Nobody of that name here: added. Say so when the name is at another site or among voided members.
                 let elsewhere = site == nil ? [] : roster.named(m.name, site: nil)
                 if !elsewhere.isEmpty {
-                    summary.warnings.append(L10n.pick(
+                    summary.warnings.append(language.pick(
                         en: "line \(line): \(label) was added at \(Listing.site(site, sites)); a member of that name is at another site (\(describe(elsewhere))): if it is the same person, give the member's id in an 编号 column instead",
                         zh: "第 \(line) 行：\(label) 已在 \(Listing.site(site, sites)) 新增；其他站点已有同名委员（\(describe(elsewhere))）：如为同一人，请改为在“编号”列填写其编号"))
                 } else if try db.scalar("SELECT count(*) FROM members WHERE name = ? AND \(Office.voidCondition(voidedOnly: true))", [.text(m.name)])?.int64Value != 0 {
-                    summary.warnings.append(L10n.pick(
+                    summary.warnings.append(language.pick(
                         en: "line \(line): \(label) was added; a voided member has the same name (if it is the same person, ask the county to restore that record and void this one)",
                         zh: "第 \(line) 行：\(label) 已新增；有一位已作废的委员与其同名（如为同一人，请县政协恢复原记录并作废本条）"))
                 }
@@ -447,7 +447,7 @@ extension Office {
             try updateMember(m)
             let saved = try member(existing)
             summary.record(line: line, label: label, id: existing, changed: try snapshot(.members, existing) != before,
-                           changes: Self.memberChanges(old, saved, sites: sites))
+                           changes: Self.memberChanges(old, saved, sites: sites, in: language))
             roster.save(saved, line: line, natural: natural)
         } else {
             let added = try addMember(m)
@@ -457,22 +457,22 @@ extension Office {
     }
 
     /// "电话：13800000001 → 13900000002" for every field an update changed, as the summary lists them.
-    static func memberChanges(_ old: Member, _ new: Member, sites: [String: String]) -> [String] {
+    static func memberChanges(_ old: Member, _ new: Member, sites: [String: String], in language: Language) -> [String] {
         let fields: [(String, (Member) -> String)] = [
             ("name", \.name), ("gender", \.gender), ("sector", \.sector), ("party", \.party), ("term", \.term),
             ("site", { Listing.site($0.siteID, sites) }), ("phone", \.phone), ("employer", \.employer), ("position", \.position),
         ]
-        let empty = L10n.pick(en: "(empty)", zh: "（空）")
+        let empty = language.pick(en: "(empty)", zh: "（空）")
         return fields.compactMap { key, get in
             let a = get(old), b = get(new)
             guard a != b, let column = CSVTable.members.columns.first(where: { $0.key == key }) else { return nil }
-            return L10n.pick(en: "\(key): \(a.isEmpty ? empty : a) → \(b.isEmpty ? empty : b)",
+            return language.pick(en: "\(key): \(a.isEmpty ? empty : a) → \(b.isEmpty ? empty : b)",
                              zh: "\(column.chinese)：\(a.isEmpty ? empty : a) → \(b.isEmpty ? empty : b)")
         }
     }
 
     /// Imports one proposal row; returns its merge target, to be checked once every row is in.
-    private func importProposal(_ row: [String: String], line: Int, seen: inout [String: Int], into summary: inout CSVImportSummary) throws -> (id: String, target: String)? {
+    private func importProposal(_ row: [String: String], line: Int, seen: inout [String: Int], into summary: inout CSVImportSummary, _ language: Language) throws -> (id: String, target: String)? {
         func v(_ k: String) -> String? { row[k].flatMap { $0.isEmpty ? nil : $0 } }
         var proposer = v("proposer_id")
         if proposer == nil, let name = v("proposer"), !Self.isOutsideMemberLabel(name) { proposer = try member(name).id }
@@ -489,27 +489,27 @@ extension Office {
         let label = [v("number"), v("title")].compactMap { $0 }.joined(separator: " ")
         let natural = v("id") ?? v("number") ?? "\(v("title") ?? "")\u{1F}\(proposer ?? "")"
         if let earlier = seen[natural] {
-            summary.warnings.append(L10n.pick(en: "line \(line): \(label) is already on line \(earlier); both lines were taken as one proposal, line \(line)'s values kept",
+            summary.warnings.append(language.pick(en: "line \(line): \(label) is already on line \(earlier); both lines were taken as one proposal, line \(line)'s values kept",
                                               zh: "第 \(line) 行：\(label) 与第 \(earlier) 行是同一提案，按同一提案处理，保留第 \(line) 行的内容"))
         }
         seen[natural] = line
-        let submitted = try Office.date(v("submitted_on"), field: L10n.pick(en: "submitted date", zh: "提交日期"))
+        let submitted = try Office.date(v("submitted_on"), field: FieldName(en: "submitted date", zh: "提交日期"))
         guard let year = v("year").map({ Int($0) }) ?? submitted.flatMap({ Int($0.prefix(4)) }) ?? existing?.year else {
-            throw CPPCCError.invalidValue(field: L10n.pick(en: "year", zh: "年度"), value: v("year") ?? "", expected: L10n.pick(en: "a year such as 2026", zh: "年份，如 2026"))
+            throw CPPCCError.invalidValue(field: FieldName(en: "year", zh: "年度"), value: v("year") ?? "", expected: Phrase(en: "a year such as 2026", zh: "年份，如 2026"))
         }
         // No status column (or an empty cell) keeps a known proposal's status; a new one is 已提交.
         guard let status = v("status").map({ ProposalStatus.parse($0) }) ?? existing?.status ?? .submitted else {
-            throw CPPCCError.invalidValue(field: L10n.pick(en: "status", zh: "状态"), value: v("status") ?? "", expected: ProposalStatus.choices)
+            throw CPPCCError.invalidValue(field: FieldName(en: "status", zh: "状态"), value: v("status") ?? "", expected: Phrase(stringLiteral: ProposalStatus.choices))
         }
         let isKey: Bool
         switch v("is_key") ?? (existing?.isKey == true ? "1" : "0") {
         case "1", "是", "true", "yes", "Y", "y": isKey = true
         case "0", "否", "false", "no", "N", "n": isKey = false
-        case let other: throw CPPCCError.invalidValue(field: L10n.pick(en: "key proposal", zh: "重点提案"), value: other, expected: "1/0, 是/否")
+        case let other: throw CPPCCError.invalidValue(field: FieldName(en: "key proposal", zh: "重点提案"), value: other, expected: "1/0, 是/否")
         }
         var converted: String?
         if let c = v("converted_to") {
-            guard let t = ConversionTarget.parse(c) else { throw CPPCCError.invalidValue(field: "converted_to", value: c, expected: ConversionTarget.choices) }
+            guard let t = ConversionTarget.parse(c) else { throw CPPCCError.invalidValue(field: "converted_to", value: c, expected: Phrase(stringLiteral: ConversionTarget.choices)) }
             converted = t.rawValue
         }
         var p = Proposal(number: v("number") ?? "", session: v("session") ?? "", year: year, title: v("title") ?? "",
@@ -526,7 +526,7 @@ extension Office {
         let cosignerIDs = list("cosigner_ids")
         let knownNames = Set(try cosignerIDs.compactMap { try db.scalar("SELECT name FROM members WHERE id = ?", [.text($0)])?.stringValue })
         let cosigners = cosignerIDs + list("cosigners").filter { !Self.isOutsideMemberLabel($0) && !knownNames.contains($0) }
-        if status == .merged && v("merged_into") == nil && existing?.mergedInto == nil { throw CPPCCError.missingValue(field: L10n.pick(en: "merged into", zh: "并入提案")) }
+        if status == .merged && v("merged_into") == nil && existing?.mergedInto == nil { throw CPPCCError.missingValue(field: FieldName(en: "merged into", zh: "并入提案")) }
         if let existing {
             p.id = existing.id
             // Cells a file leaves out keep what the record has.
@@ -559,7 +559,7 @@ extension Office {
         }
         // Saved as given, as `proposal add` does, but a date years ahead is probably a typo: said per line.
         if let w = DateWarning.check(p) {
-            summary.warnings.append(L10n.pick(en: "line \(line): ", zh: "第 \(line) 行：") + w.detail)
+            summary.warnings.append(language.pick(en: "line \(line): ", zh: "第 \(line) 行：") + w.detail(in: language))
         }
         return v("merged_into").map { (p.id, $0) }
     }

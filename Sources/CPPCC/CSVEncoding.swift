@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -13,12 +13,12 @@ public enum CSVEncoding: String, Sendable, Equatable {
     case gb18030 = "GB18030"
 
     /// A file that is neither: the message says how to save it so that it is.
-    public struct Unreadable: Error, Sendable, Equatable, CustomStringConvertible {
+    public struct Unreadable: Error, Renderable, Equatable {
         public let file: String
-        public let detail: String
-        public var description: String {
-            L10n.pick(en: "'\(file)' is not a CSV file this program can read (\(detail)); open it in Excel or WPS and save it as “CSV UTF-8 (comma delimited)” (文件 → 另存为 → CSV UTF-8), then import again; nothing was imported",
-                      zh: "无法读取文件 '\(file)'（\(detail)）；请用 Excel 或 WPS 打开，另存为“CSV UTF-8（逗号分隔）”（文件 → 另存为 → CSV UTF-8）后重新导入；未导入任何记录")
+        public let detail: Phrase
+        public func text(in language: Language) -> String {
+            language.pick(en: "'\(file)' is not a CSV file this program can read (\(detail.english)); open it in Excel or WPS and save it as “CSV UTF-8 (comma delimited)” (文件 → 另存为 → CSV UTF-8), then import again; nothing was imported",
+                      zh: "无法读取文件 '\(file)'（\(detail.chinese)）；请用 Excel 或 WPS 打开，另存为“CSV UTF-8（逗号分隔）”（文件 → 另存为 → CSV UTF-8）后重新导入；未导入任何记录")
         }
     }
 
@@ -27,13 +27,13 @@ public enum CSVEncoding: String, Sendable, Equatable {
     public static func decode(_ data: Data, file: String) throws(Unreadable) -> (text: String, encoding: CSVEncoding) {
         let bytes = [UInt8](data)
         if bytes.starts(with: [0xFF, 0xFE]) || bytes.starts(with: [0xFE, 0xFF]) {
-            throw Unreadable(file: file, detail: L10n.pick(en: "it is UTF-16, Excel's “Unicode text”", zh: "文件是 UTF-16 编码，即 Excel 的“Unicode 文本”"))
+            throw Unreadable(file: file, detail: Phrase(en: "it is UTF-16, Excel's “Unicode text”", zh: "文件是 UTF-16 编码，即 Excel 的“Unicode 文本”"))
         }
         if let text = String(validating: bytes, as: UTF8.self) {
             return (text, bytes.starts(with: [0xEF, 0xBB, 0xBF]) ? .utf8BOM : .utf8)
         }
         if let text = convert(bytes, from: "GB18030") { return (text, .gb18030) }
-        throw Unreadable(file: file, detail: L10n.pick(en: "it is neither UTF-8 nor GB18030/GBK", zh: "既不是 UTF-8 也不是 GB18030/GBK 编码"))
+        throw Unreadable(file: file, detail: Phrase(en: "it is neither UTF-8 nor GB18030/GBK", zh: "既不是 UTF-8 也不是 GB18030/GBK 编码"))
     }
 
     /// `bytes` converted from `encoding` to a String by iconv; nil when a byte sequence is invalid or incomplete.

@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 
 /// The dated steps of a proposal, in the order they happen.
 public enum Milestone: String, Sendable, Equatable {
@@ -28,11 +28,11 @@ public enum Milestone: String, Sendable, Equatable {
 }
 
 /// A date that is not a real day, or a step dated before the step it follows. Nothing was changed; exit 65.
-public enum DateError: ExitCodeProviding, Sendable, Equatable {
+public enum DateError: UserFacingError, Sendable, Equatable {
     /// Not of the form YYYY-MM-DD (or YYYY/MM/DD, YYYY.MM.DD).
-    case malformed(field: String, value: String)
+    case malformed(field: FieldName, value: String)
     /// Well formed, but the month has no such day (2026-02-30) or there is no such month.
-    case noSuchDay(field: String, value: String, daysInMonth: Int)
+    case noSuchDay(field: FieldName, value: String, daysInMonth: Int)
     /// `step` on `date` would come before `earlierStep`, which happened on `earlierDate`.
     case outOfOrder(proposal: String, step: Milestone, date: String, earlierStep: Milestone, earlierDate: String)
     /// A period whose first day comes after its last.
@@ -40,31 +40,31 @@ public enum DateError: ExitCodeProviding, Sendable, Equatable {
 
     public var exitCode: ExitCode { .dataError }
 
-    public var description: String {
-        let label = { (f: String) in FieldLabels.field(f, chinese: L10n.isChinese) }
+    public func text(in language: Language) -> String {
+        let label = { (f: FieldName) in f.text(in: language) }
         switch self {
         case .malformed(let raw, let value):
             let field = label(raw)
-            return L10n.pick(en: "\(field) '\(value)' is not a date; write it as YYYY-MM-DD, e.g. 2026-03-05",
+            return language.pick(en: "\(field) '\(value)' is not a date; write it as YYYY-MM-DD, e.g. 2026-03-05",
                              zh: "\(field) 的值 '\(value)' 不是日期；请按 YYYY-MM-DD 填写，如 2026-03-05")
         case .noSuchDay(let raw, let value, let days):
             let field = label(raw)
             let parts = value.split(whereSeparator: { $0 == "-" || $0 == "/" || $0 == "." })
             let (y, m) = (parts.first.map(String.init) ?? "", parts.count > 1 ? Int(parts[1]) ?? 0 : 0)
             if !(1...12).contains(m) {
-                return L10n.pick(en: "\(field) '\(value)' is not a date: there is no month \(m)", zh: "\(field) 的值 '\(value)' 不是有效日期：没有 \(m) 月")
+                return language.pick(en: "\(field) '\(value)' is not a date: there is no month \(m)", zh: "\(field) 的值 '\(value)' 不是有效日期：没有 \(m) 月")
             }
-            return L10n.pick(en: "\(field) '\(value)' is not a date: \(y)-\(String(format: "%02d", m)) has \(days) days",
+            return language.pick(en: "\(field) '\(value)' is not a date: \(y)-\(String(format: "%02d", m)) has \(days) days",
                              zh: "\(field) 的值 '\(value)' 不是有效日期：\(y)年\(m)月只有 \(days) 天")
         case .periodReversed(let from, let to):
-            return L10n.pick(en: "--from \(from) is after --to \(to); give the first day with --from and the last with --to",
+            return language.pick(en: "--from \(from) is after --to \(to); give the first day with --from and the last with --to",
                              zh: "--from \(from) 晚于 --to \(to)；请用 --from 填起始日、--to 填截止日")
         case .outOfOrder(let p, let step, let date, let earlier, let earlierDate):
             if step == .due {
-                return L10n.pick(en: "proposal \(p): the reply cannot be due on \(date), before it was assigned (\(earlierDate)); give a later --due",
+                return language.pick(en: "proposal \(p): the reply cannot be due on \(date), before it was assigned (\(earlierDate)); give a later --due",
                                  zh: "提案 \(p)：答复期限 \(date) 早于交办日期 \(earlierDate)；请填写更晚的 --due")
             }
-            return L10n.pick(en: "proposal \(p) cannot be \(step.english) on \(date): it was \(earlier.english) on \(earlierDate), and that comes first; give the real date with --date",
+            return language.pick(en: "proposal \(p) cannot be \(step.english) on \(date): it was \(earlier.english) on \(earlierDate), and that comes first; give the real date with --date",
                              zh: "提案 \(p) 的\(step.chinese)日期 \(date) 不能早于\(earlier.chinese)日期 \(earlierDate)；请用 --date 填写实际日期")
         }
     }
@@ -94,7 +94,7 @@ extension Office {
 
 /// A date saved as given that is probably a typo: more than a year after today (2062 for 2026, 2027 for 2026-01
 /// in January). Nothing is refused — plans are dated ahead — but the clerk is told, in the reader's language.
-public enum DateWarning: CustomStringConvertible, Sendable, Equatable {
+public enum DateWarning: Renderable, Sendable, Equatable {
     /// `field` (a column or option name) holds `date`, more than a year after `today`.
     case farAhead(field: String, date: String, today: String)
     /// A proposal's year is more than a year after this one.
@@ -114,17 +114,17 @@ public enum DateWarning: CustomStringConvertible, Sendable, Equatable {
     }
 
     /// The warning as a line of its own (“注意：…”).
-    public var description: String { L10n.pick(en: "note: ", zh: "注意：") + detail }
+    public func text(in language: Language) -> String { language.pick(en: "note: ", zh: "注意：") + detail(in: language) }
 
     /// The warning without its “note:” lead, for a list that has its own (an import's warnings).
-    public var detail: String {
+    public func detail(in language: Language) -> String {
         switch self {
         case .farAhead(let field, let date, let today):
-            let name = FieldLabels.column(field, chinese: L10n.isChinese)
-            return L10n.pick(en: "\(name) \(date) is more than a year after today (\(today)); saved as given — check it is not a typo",
+            let name = FieldLabels.column(field, chinese: language.isChinese)
+            return language.pick(en: "\(name) \(date) is more than a year after today (\(today)); saved as given — check it is not a typo",
                              zh: "\(name) \(date) 比今天（\(today)）晚一年以上；已按所填保存，请核对是否录错")
         case .yearAhead(let year, let thisYear):
-            return L10n.pick(en: "the year \(year) is more than a year after this one (\(thisYear)); saved as given — check it is not a typo",
+            return language.pick(en: "the year \(year) is more than a year after this one (\(thisYear)); saved as given — check it is not a typo",
                              zh: "年度 \(year) 比今年（\(thisYear)）晚一年以上；已按所填保存，请核对是否录错")
         }
     }

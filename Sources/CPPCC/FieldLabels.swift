@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 
 /// Words for the CPPCC tables and columns, and a human label for a row: what an admin sees in a conflict.
@@ -42,12 +42,6 @@ public enum FieldLabels {
     public static func table(_ t: String, chinese: Bool) -> String { tables[t].map { chinese ? $0.zh : $0.en } ?? t }
     public static func column(_ c: String, chinese: Bool) -> String { columns[c].map { chinese ? $0.zh : $0.en } ?? c }
 
-    /// Chinese when the request prefers it (`Accept-Language: zh…`), else the daemon's own locale.
-    public static func prefersChinese(_ acceptLanguage: String?) -> Bool {
-        guard let a = acceptLanguage?.lowercased(), !a.isEmpty else { return L10n.isChinese }
-        return a.hasPrefix("zh")
-    }
-
     /// A row's human label: proposal number + title, member name, report title…; the key when there is none.
     public static func row(_ table: String, pk: String, in db: Database) -> String {
         let sql: String
@@ -63,4 +57,29 @@ public enum FieldLabels {
         guard let label = (try? db.scalar(sql, [.text(pk)]))??.stringValue, !label.isEmpty else { return pk }
         return label
     }
+}
+
+/// A field a message names: a column or option as the code knows it (`submitted_on`, `--reason`), shown in Chinese by
+/// its label (`FieldLabels.field`), or a name given in both languages where no column has it (“site order”).
+public struct FieldName: Renderable, Hashable, ExpressibleByStringLiteral, CustomStringConvertible {
+    public let name: String
+    let chinese: String?
+
+    public init(_ name: String) {
+        self.name = name
+        chinese = nil
+    }
+
+    public init(en: String, zh: String) {
+        name = en
+        chinese = zh
+    }
+
+    public init(stringLiteral value: String) { self.init(value) }
+
+    public func text(in language: Language) -> String {
+        language.isChinese ? chinese ?? FieldLabels.field(name, chinese: true) : name
+    }
+
+    public var description: String { name }
 }

@@ -69,7 +69,7 @@ public enum FieldRules {
             return value
         case (_, let c) where c.hasSuffix("_on"):
             guard let text, !text.isEmpty else { return value }
-            do { return try Office.date(text, field: c).map { .text($0) } ?? value } catch {
+            do { return try Office.date(text, field: FieldName(c)).map { .text($0) } ?? value } catch {
                 throw problem()
             }
         default:

@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 
 /// Finding the record a clerk means: by its exact id, by what people call it (a member's name, a proposal's 案号),

@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 import Foundation
 
@@ -69,17 +69,17 @@ extension Office {
     /// Checks a member's fields and references; normalises gender.
     func validate(_ m: inout Member) throws {
         m.name = m.name.trimmingCharacters(in: .whitespacesAndNewlines)
-        if m.name.isEmpty { throw CPPCCError.missingValue(field: L10n2.name) }
+        if m.name.isEmpty { throw CPPCCError.missingValue(field: MemberFields.name) }
         if !m.gender.isEmpty {
             guard let g = Gender.parseLoose(m.gender) else {
-                throw CPPCCError.invalidValue(field: L10n2.gender, value: m.gender, expected: "男/女")
+                throw CPPCCError.invalidValue(field: MemberFields.gender, value: m.gender, expected: "男/女")
             }
             m.gender = g.rawValue
         }
         m.phone = m.phone.trimmingCharacters(in: .whitespaces)
         if !m.phone.isEmpty, !FieldRules.isPhone(m.phone) {
-            throw CPPCCError.invalidValue(field: L10n.pick(en: "phone", zh: "电话"), value: m.phone,
-                                          expected: L10n.pick(en: FieldRules.phoneExpected.en, zh: FieldRules.phoneExpected.zh))
+            throw CPPCCError.invalidValue(field: FieldName(en: "phone", zh: "电话"), value: m.phone,
+                                          expected: Phrase(en: FieldRules.phoneExpected.en, zh: FieldRules.phoneExpected.zh))
         }
         try Office.checkID(m.id)
         try checkSite(m.siteID)
@@ -155,7 +155,7 @@ extension Office {
 }
 
 /// Field names for error messages.
-enum L10n2 {
-    static var name: String { L10n.pick(en: "name", zh: "姓名") }
-    static var gender: String { L10n.pick(en: "gender", zh: "性别") }
+enum MemberFields {
+    static let name = FieldName(en: "name", zh: "姓名")
+    static let gender = FieldName(en: "gender", zh: "性别")
 }

@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 
 /// Proposal numbers (案号) that never collide.
 ///
@@ -41,7 +41,7 @@ extension ProposalStatus {
 }
 
 /// A proposal number that cannot be given; nothing was changed. Exit code 65.
-public enum NumberingError: ExitCodeProviding, Sendable, Equatable {
+public enum NumberingError: UserFacingError, Sendable, Equatable {
     /// An office typed a number of the county's 案号 form.
     case countyNumberAtOffice(String, provisional: String)
     /// Another proposal on this replica already has the number.
@@ -51,16 +51,16 @@ public enum NumberingError: ExitCodeProviding, Sendable, Equatable {
 
     public var exitCode: ExitCode { .dataError }
 
-    public var description: String {
+    public func text(in language: Language) -> String {
         switch self {
         case .countyNumberAtOffice(let n, let provisional):
-            L10n.pick(en: "'\(n)' is a county 案号; the county gives it at filing (立案). Leave --number out and this office gives the provisional number \(provisional)",
+            language.pick(en: "'\(n)' is a county 案号; the county gives it at filing (立案). Leave --number out and this office gives the provisional number \(provisional)",
                       zh: "'\(n)' 是县政协的案号，由县政协在立案时给出；请去掉 --number，本站点将给出临时编号 \(provisional)")
         case .numberTaken(let n, let id):
-            L10n.pick(en: "number '\(n)' is already used by proposal \(id); leave --number out to get a new one",
+            language.pick(en: "number '\(n)' is already used by proposal \(id); leave --number out to get a new one",
                       zh: "编号 '\(n)' 已被提案 \(id) 使用；请去掉 --number，由系统给出新编号")
         case .provisionalNotFound(let n):
-            L10n.pick(en: "no proposal has the number '\(n)'; a provisional number is replaced by the county's 案号 at filing (立案): find the proposal in `cpsync proposal list` and use its 案号 or id",
+            language.pick(en: "no proposal has the number '\(n)'; a provisional number is replaced by the county's 案号 at filing (立案): find the proposal in `cpsync proposal list` and use its 案号 or id",
                       zh: "找不到编号为 '\(n)' 的提案；临时编号在立案时由县政协的案号取代：请在 `cpsync proposal list` 中查到该提案，改用其案号或编号")
         }
     }

@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 import Foundation
 
@@ -26,7 +26,7 @@ public struct Office {
 
     /// Checks a YYYY-MM-DD date (also accepts YYYY/MM/DD and YYYY.MM.DD, as Excel writes them) and normalises it.
     /// A day the month does not have (2026-02-30) is refused with `field` named.
-    public static func date(_ text: String?, field: String) throws(DateError) -> String? {
+    public static func date(_ text: String?, field: FieldName) throws(DateError) -> String? {
         guard let raw = text?.trimmingCharacters(in: .whitespaces), !raw.isEmpty else { return nil }
         let parts = raw.split(whereSeparator: { $0 == "-" || $0 == "/" || $0 == "." }).map(String.init)
         guard parts.count == 3, parts[0].count == 4, parts[1].count <= 2, parts[2].count <= 2,
@@ -41,7 +41,7 @@ public struct Office {
     /// Row ids travel as primary keys: non-empty, at most 128 bytes, no control characters.
     static func checkID(_ id: String) throws {
         if id.isEmpty || id.utf8.count > 128 || id.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7f }) {
-            throw CPPCCError.invalidValue(field: "id", value: String(id.prefix(40)), expected: L10n.pick(en: "1–128 bytes without control characters", zh: "1–128 字节、不含控制字符"))
+            throw CPPCCError.invalidValue(field: "id", value: String(id.prefix(40)), expected: Phrase(en: "1–128 bytes without control characters", zh: "1–128 字节、不含控制字符"))
         }
     }
 
@@ -57,7 +57,7 @@ public struct Office {
     /// Adds or updates a site (the county seeds the tree; offices receive it by sync).
     public func saveSite(_ site: Site) throws {
         guard Replica.isValidSiteID(site.id) else {
-            throw CPPCCError.invalidValue(field: "site id", value: site.id, expected: L10n.pick(en: "1–64 characters of a–z, 0–9, '-' or '_'", zh: "1–64 个 a–z、0–9、'-' 或 '_' 字符"))
+            throw CPPCCError.invalidValue(field: "site id", value: site.id, expected: Phrase(en: "1–64 characters of a–z, 0–9, '-' or '_'", zh: "1–64 个 a–z、0–9、'-' 或 '_' 字符"))
         }
         try db.run("""
             INSERT INTO sites(id, name, kind, parent_id) VALUES (?, ?, ?, ?)
@@ -80,7 +80,7 @@ public struct Office {
         guard let site else { return }
         if try db.scalar("SELECT count(*) FROM sites")?.int64Value == 0 { return }
         if try db.scalar("SELECT count(*) FROM sites WHERE id = ?", [.text(site)])?.int64Value == 0 {
-            throw CPPCCError.unknownReference(field: field, kind: "site", key: site)
+            throw CPPCCError.unknownReference(field: FieldName(field), kind: "site", key: site)
         }
     }
 

@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 import Foundation
 
@@ -234,14 +234,14 @@ extension Office {
     /// then say why the office may not), not refused for a member it never held.
     func validate(_ p: inout Proposal, keptProposer: String? = nil) throws {
         p.title = p.title.trimmingCharacters(in: .whitespacesAndNewlines)
-        if p.title.isEmpty { throw CPPCCError.missingValue(field: L10n.pick(en: "title", zh: "标题")) }
+        if p.title.isEmpty { throw CPPCCError.missingValue(field: FieldName(en: "title", zh: "标题")) }
         guard (1900...2999).contains(p.year) else {
-            throw CPPCCError.invalidValue(field: L10n.pick(en: "year", zh: "年度"), value: String(p.year), expected: "1900–2999")
+            throw CPPCCError.invalidValue(field: FieldName(en: "year", zh: "年度"), value: String(p.year), expected: "1900–2999")
         }
         try Office.checkID(p.id)
-        p.submittedOn = try Office.date(p.submittedOn, field: L10n.pick(en: "submitted date", zh: "提交日期"))
+        p.submittedOn = try Office.date(p.submittedOn, field: FieldName(en: "submitted date", zh: "提交日期"))
         if let m = p.proposerID, m != keptProposer, try db.scalar("SELECT count(*) FROM members WHERE id = ?", [.text(m)])?.int64Value == 0 {
-            throw CPPCCError.unknownReference(field: L10n.pick(en: "proposer", zh: "提案人"), kind: "member", key: m)
+            throw CPPCCError.unknownReference(field: FieldName(en: "proposer", zh: "提案人"), kind: "member", key: m)
         }
         if let target = p.mergedInto {
             if target == p.id { throw WorkflowError.mergeIntoItself(p.displayKey) }
@@ -250,7 +250,7 @@ extension Office {
             }
         }
         if let c = p.convertedTo, ConversionTarget(rawValue: c) == nil {
-            throw CPPCCError.invalidValue(field: "converted_to", value: c, expected: ConversionTarget.choices)
+            throw CPPCCError.invalidValue(field: "converted_to", value: c, expected: Phrase(stringLiteral: ConversionTarget.choices))
         }
         try checkSite(p.siteID)
     }

@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 import Foundation
 
@@ -7,7 +7,7 @@ import Foundation
 extension Office {
     /// Saves `member` (every field) and returns the labels of the columns that changed.
     @discardableResult
-    public func editMember(_ member: Member) throws -> [String] {
+    public func editMember(_ member: Member) throws -> [FieldName] {
         try db.transaction {
             let before = try self.member(member.id)
             try updateMember(member)
@@ -20,7 +20,7 @@ extension Office {
     /// workflow's columns change only through its steps) and its co-signers: `cosigners` replaces them all when
     /// given, then `removing` and `adding` apply. Returns the labels of what changed.
     @discardableResult
-    public func editProposal(_ proposal: Proposal, cosigners replacement: [String]? = nil, adding: [String] = [], removing: [String] = []) throws -> [String] {
+    public func editProposal(_ proposal: Proposal, cosigners replacement: [String]? = nil, adding: [String] = [], removing: [String] = []) throws -> [FieldName] {
         try db.transaction {
             let before = try self.proposal(proposal.id)
             let cosignersBefore = try cosignerIDs(of: proposal.id)
@@ -33,15 +33,15 @@ extension Office {
             for key in removing {
                 let m = try member(key)
                 guard try cosignerIDs(of: proposal.id).contains(m.id) else {
-                    throw CPPCCError.invalidValue(field: L10n.pick(en: "co-signer", zh: "联名人"), value: m.name,
-                                                  expected: L10n.pick(en: "a co-signer of \(before.displayKey)", zh: "提案 \(before.displayKey) 的联名人"))
+                    throw CPPCCError.invalidValue(field: FieldName(en: "co-signer", zh: "联名人"), value: m.name,
+                                                  expected: Phrase(en: "a co-signer of \(before.displayKey)", zh: "提案 \(before.displayKey) 的联名人"))
                 }
                 try removeCosigner(proposal.id, memberID: m.id)
             }
             for key in adding { try addCosigner(proposal.id, member: key) }
             let after = try self.proposal(proposal.id)
             var changed = Self.changedColumns(before.values, after.values, columns: Proposal.columns)
-            if try cosignerIDs(of: proposal.id) != cosignersBefore { changed.append(FieldLabels.table("proposal_cosigners", chinese: L10n.isChinese)) }
+            if try cosignerIDs(of: proposal.id) != cosignersBefore { changed.append(FieldName(en: FieldLabels.table("proposal_cosigners", chinese: false), zh: FieldLabels.table("proposal_cosigners", chinese: true))) }
             return changed
         }
     }
@@ -54,8 +54,10 @@ extension Office {
         try db.run("DELETE FROM proposal_cosigners WHERE proposal_id = ? AND member_id = ?", [.text(proposalID), .text(memberID)])
     }
 
-    static func changedColumns(_ a: [Value], _ b: [Value], columns: String) -> [String] {
+    static func changedColumns(_ a: [Value], _ b: [Value], columns: String) -> [FieldName] {
         let names = columns.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
-        return zip(names, zip(a, b)).filter { $0.1.0 != $0.1.1 }.map { FieldLabels.column($0.0, chinese: L10n.isChinese) }
+        return zip(names, zip(a, b)).filter { $0.1.0 != $0.1.1 }.map {
+            FieldName(en: FieldLabels.column($0.0, chinese: false), zh: FieldLabels.column($0.0, chinese: true))
+        }
     }
 }

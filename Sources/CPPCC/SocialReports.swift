@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 import Foundation
 
@@ -54,9 +54,9 @@ extension Office {
     public func addSocialReport(_ report: SocialReport) throws -> SocialReport {
         var r = report
         r.title = r.title.trimmingCharacters(in: .whitespacesAndNewlines)
-        if r.title.isEmpty { throw CPPCCError.missingValue(field: L10n.pick(en: "title", zh: "标题")) }
+        if r.title.isEmpty { throw CPPCCError.missingValue(field: FieldName(en: "title", zh: "标题")) }
         try Office.checkID(r.id)
-        r.reportedOn = try Office.date(r.reportedOn, field: L10n.pick(en: "date", zh: "日期")) ?? Office.today()
+        r.reportedOn = try Office.date(r.reportedOn, field: FieldName(en: "date", zh: "日期")) ?? Office.today()
         return try db.transaction {
             if let m = r.reporterID { r.reporterID = try member(m).id }
             if r.siteID == nil, let m = r.reporterID { r.siteID = try member(m).siteID }
@@ -137,9 +137,9 @@ extension Office {
     public func addActivity(_ activity: Activity) throws -> Activity {
         var a = activity
         a.topic = a.topic.trimmingCharacters(in: .whitespacesAndNewlines)
-        if a.topic.isEmpty { throw CPPCCError.missingValue(field: L10n.pick(en: "topic", zh: "主题")) }
+        if a.topic.isEmpty { throw CPPCCError.missingValue(field: FieldName(en: "topic", zh: "主题")) }
         try Office.checkID(a.id)
-        a.heldOn = try Office.date(a.heldOn, field: L10n.pick(en: "date", zh: "日期")) ?? Office.today()
+        a.heldOn = try Office.date(a.heldOn, field: FieldName(en: "date", zh: "日期")) ?? Office.today()
         return try db.transaction {
             if a.siteID == nil { a.siteID = try defaultSite() }
             try checkSite(a.siteID)

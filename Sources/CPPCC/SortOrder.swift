@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 import Foundation
 
@@ -30,8 +30,8 @@ extension Office {
         let cleaned = items.map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         var seen = Set<String>()
         for item in cleaned where !seen.insert(item).inserted {
-            throw CPPCCError.invalidValue(field: list == .sites ? L10n.pick(en: "site order", zh: "站点顺序") : L10n.pick(en: "unit order", zh: "承办单位顺序"),
-                                          value: item, expected: L10n.pick(en: "each name once", zh: "每项只出现一次"))
+            throw CPPCCError.invalidValue(field: list == .sites ? FieldName(en: "site order", zh: "站点顺序") : FieldName(en: "unit order", zh: "承办单位顺序"),
+                                          value: item, expected: Phrase(en: "each name once", zh: "每项只出现一次"))
         }
         if list == .sites { for id in cleaned { try checkSite(id) } }
         try replica.setMeta(list.metaKey, .text(cleaned.joined(separator: "\n")))

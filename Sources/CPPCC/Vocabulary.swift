@@ -1,5 +1,5 @@
 import Foundation
-import CPSyncCLI
+import CPSyncText
 
 /// A value stored as a short English code and shown in Chinese (or English), parsed from either.
 public protocol Labelled: RawRepresentable, CaseIterable, Sendable where RawValue == String {
@@ -10,8 +10,8 @@ public protocol Labelled: RawRepresentable, CaseIterable, Sendable where RawValu
 }
 
 extension Labelled {
-    /// The label for people: Chinese unless the locale is not Chinese and `english` differs.
-    public var label: String { L10n.pick(en: english, zh: chinese) }
+    /// The label for people in `language`.
+    public func label(in language: Language) -> String { language.pick(en: english, zh: chinese) }
 
     public var aliases: [String] { [] }
 
@@ -159,8 +159,8 @@ public enum SiteKind: String, Labelled {
     }
 
     /// Every accepted kind, short: for messages and help.
-    public static var shortChoices: String {
-        L10n.pick(en: "county, township, street or station (or 区县, 乡镇, 街道, 联络站)", zh: "区县（county）、乡镇（township）、街道（street）或联络站（station）")
+    public static func shortChoices(in language: Language) -> String {
+        language.pick(en: "county, township, street or station (or 区县, 乡镇, 街道, 联络站)", zh: "区县（county）、乡镇（township）、街道（street）或联络站（station）")
     }
 }
 

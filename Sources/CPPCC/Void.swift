@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 
 /// Void (作废): a record entered by mistake, or that should no longer count, is kept — with the day it was voided
@@ -36,22 +36,22 @@ public struct VoidState: Sendable, Equatable {
 }
 
 /// A void or restore that cannot be done; nothing was changed. Exit code 65.
-public enum VoidError: ExitCodeProviding, Sendable, Equatable {
+public enum VoidError: UserFacingError, Sendable, Equatable {
     case alreadyVoided(kind: String, key: String, on: String)
     case notVoided(kind: String, key: String)
     case restoreIsCounty(kind: String, key: String)
 
     public var exitCode: ExitCode { .dataError }
 
-    public var description: String {
+    public func text(in language: Language) -> String {
         switch self {
         case .alreadyVoided(let kind, let key, let on):
-            L10n.pick(en: "\(kind) \(key) was already voided on \(on); nothing was changed",
+            language.pick(en: "\(kind) \(key) was already voided on \(on); nothing was changed",
                       zh: "\(CPPCCError.zh(kind)) \(key) 已于 \(on) 作废；未做任何更改")
         case .notVoided(let kind, let key):
-            L10n.pick(en: "\(kind) \(key) is not voided; nothing was changed", zh: "\(CPPCCError.zh(kind)) \(key) 未作废；未做任何更改")
+            language.pick(en: "\(kind) \(key) is not voided; nothing was changed", zh: "\(CPPCCError.zh(kind)) \(key) 未作废；未做任何更改")
         case .restoreIsCounty(let kind, let key):
-            L10n.pick(en: "restoring a voided \(kind) (\(key)) is done by the county committee; ask the county office; nothing was changed",
+            language.pick(en: "restoring a voided \(kind) (\(key)) is done by the county committee; ask the county office; nothing was changed",
                       zh: "恢复已作废的\(CPPCCError.zh(kind))（\(key)）须由县政协办理；请联系县政协；未做任何更改")
         }
     }
@@ -73,7 +73,7 @@ extension Office {
     @discardableResult
     public func void(_ kind: VoidRecords.Kind, _ key: String, reason: String, on date: String? = nil) throws -> String {
         let reason = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-        if reason.isEmpty { throw CPPCCError.missingValue(field: L10n.pick(en: "--reason", zh: "作废原因 --reason")) }
+        if reason.isEmpty { throw CPPCCError.missingValue(field: FieldName(en: "--reason", zh: "作废原因 --reason")) }
         let day = try Office.date(date, field: "--date") ?? Office.today()
         return try db.transaction {
             let id = try resolveVoidable(kind, key)

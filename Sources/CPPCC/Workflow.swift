@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 import Foundation
 
@@ -29,7 +29,7 @@ public enum Workflow {
 }
 
 /// A workflow step that cannot be taken; nothing was changed. Exit code 65.
-public enum WorkflowError: ExitCodeProviding, Sendable, Equatable {
+public enum WorkflowError: UserFacingError, Sendable, Equatable {
     case illegalTransition(String, from: ProposalStatus, to: ProposalStatus)
     case notAssignedYet(String)
     case noHandlers(String)
@@ -42,55 +42,55 @@ public enum WorkflowError: ExitCodeProviding, Sendable, Equatable {
     case unitNeeded(String, units: [String])
     case duplicateUnit(String, unit: String)
     case notRepliedByUnit(String, unit: String)
-    case alreadyPast(String, status: ProposalStatus, step: String)
+    case alreadyPast(String, status: ProposalStatus, step: Phrase)
 
     public var exitCode: ExitCode { .dataError }
 
     private static func s(_ status: ProposalStatus) -> String { "\(status.chinese) (\(status.rawValue))" }
 
-    public var description: String {
+    public func text(in language: Language) -> String {
         switch self {
         case .illegalTransition(let p, let from, let to):
             let allowed = Workflow.next(after: from)
             let hint = allowed.isEmpty
-                ? L10n.pick(en: "it is final", zh: "该状态为终态")
-                : L10n.pick(en: "next steps: ", zh: "可进行的下一步：") + allowed.map { Self.s($0) }.joined(separator: ", ")
-            return L10n.pick(en: "proposal \(p) is \(Self.s(from)); it cannot move to \(Self.s(to)) (\(hint))",
+                ? language.pick(en: "it is final", zh: "该状态为终态")
+                : language.pick(en: "next steps: ", zh: "可进行的下一步：") + allowed.map { Self.s($0) }.joined(separator: ", ")
+            return language.pick(en: "proposal \(p) is \(Self.s(from)); it cannot move to \(Self.s(to)) (\(hint))",
                              zh: "提案 \(p) 当前为 \(Self.s(from))，不能改为 \(Self.s(to))（\(hint)）")
         case .notAssignedYet(let p):
-            return L10n.pick(en: "proposal \(p) has not been assigned yet; assign it before recording a reply",
+            return language.pick(en: "proposal \(p) has not been assigned yet; assign it before recording a reply",
                              zh: "提案 \(p) 尚未交办；请先交办承办单位，再登记答复")
         case .noHandlers(let p):
-            return L10n.pick(en: "proposal \(p) has no handling unit; name one with --unit to assign it",
+            return language.pick(en: "proposal \(p) has no handling unit; name one with --unit to assign it",
                              zh: "提案 \(p) 没有承办单位；请用 --unit 指定承办单位后交办")
         case .leadRepliesMissing(let p, let units):
-            return L10n.pick(en: "proposal \(p) still waits for the reply of its lead unit(s): \(units.joined(separator: ", "))",
+            return language.pick(en: "proposal \(p) still waits for the reply of its lead unit(s): \(units.joined(separator: ", "))",
                              zh: "提案 \(p) 仍在等待主办单位答复：\(units.joined(separator: "、"))")
         case .evaluationsMissing(let p, let units):
-            return L10n.pick(en: "proposal \(p) has replies not yet evaluated: \(units.joined(separator: ", ")); evaluate them before closing",
+            return language.pick(en: "proposal \(p) has replies not yet evaluated: \(units.joined(separator: ", ")); evaluate them before closing",
                              zh: "提案 \(p) 尚有答复未评价：\(units.joined(separator: "、"))；请先评价再办结")
         case .mergeIntoItself(let p):
-            return L10n.pick(en: "proposal \(p) cannot be merged into itself", zh: "提案 \(p) 不能并入自身")
+            return language.pick(en: "proposal \(p) cannot be merged into itself", zh: "提案 \(p) 不能并入自身")
         case .mergeTargetMissing(let p, let t):
-            return L10n.pick(en: "proposal \(p) cannot be merged into '\(t)': no such proposal",
+            return language.pick(en: "proposal \(p) cannot be merged into '\(t)': no such proposal",
                              zh: "提案 \(p) 不能并入 '\(t)'：找不到该提案")
         case .mergeTargetNotActive(let p, let t, let status):
-            return L10n.pick(en: "proposal \(p) cannot be merged into \(t), which is \(Self.s(status)); merge it into a proposal that is still being handled",
+            return language.pick(en: "proposal \(p) cannot be merged into \(t), which is \(Self.s(status)); merge it into a proposal that is still being handled",
                              zh: "提案 \(p) 不能并入 \(t)（\(Self.s(status))）；请并入仍在办理的提案")
         case .unknownUnit(let p, let unit, let units):
-            return L10n.pick(en: "'\(unit)' is not a handling unit of proposal \(p) (units: \(units.joined(separator: ", ")))",
+            return language.pick(en: "'\(unit)' is not a handling unit of proposal \(p) (units: \(units.joined(separator: ", ")))",
                              zh: "'\(unit)' 不是提案 \(p) 的承办单位（承办单位：\(units.joined(separator: "、"))）")
         case .unitNeeded(let p, let units):
-            return L10n.pick(en: "proposal \(p) has several handling units (\(units.joined(separator: ", "))); name one with --unit",
+            return language.pick(en: "proposal \(p) has several handling units (\(units.joined(separator: ", "))); name one with --unit",
                              zh: "提案 \(p) 有多个承办单位（\(units.joined(separator: "、"))）；请用 --unit 指定")
         case .duplicateUnit(let p, let unit):
-            return L10n.pick(en: "'\(unit)' already handles proposal \(p)", zh: "'\(unit)' 已是提案 \(p) 的承办单位")
+            return language.pick(en: "'\(unit)' already handles proposal \(p)", zh: "'\(unit)' 已是提案 \(p) 的承办单位")
         case .notRepliedByUnit(let p, let unit):
-            return L10n.pick(en: "'\(unit)' has not replied to proposal \(p) yet; record its reply before the evaluation",
+            return language.pick(en: "'\(unit)' has not replied to proposal \(p) yet; record its reply before the evaluation",
                              zh: "'\(unit)' 尚未答复提案 \(p)；请先登记答复再评价")
         case .alreadyPast(let p, let status, let step):
-            return L10n.pick(en: "proposal \(p) is already \(Self.s(status)); \(step) is no longer possible",
-                             zh: "提案 \(p) 已是 \(Self.s(status))，不能再\(step)")
+            return language.pick(en: "proposal \(p) is already \(Self.s(status)); \(step.english) is no longer possible",
+                             zh: "提案 \(p) 已是 \(Self.s(status))，不能再\(step.chinese)")
         }
     }
 }
@@ -183,7 +183,7 @@ extension Office {
             if unit.isEmpty { throw WorkflowError.noHandlers(p.displayKey) }
             switch p.status {
             case .filed, .assigned: break
-            case .replied, .evaluated, .closed: throw WorkflowError.alreadyPast(p.displayKey, status: p.status, step: L10n.pick(en: "assigning", zh: "交办"))
+            case .replied, .evaluated, .closed: throw WorkflowError.alreadyPast(p.displayKey, status: p.status, step: Phrase(en: "assigning", zh: "交办"))
             default: throw WorkflowError.illegalTransition(p.displayKey, from: p.status, to: .assigned)
             }
             if try handlers(of: p.id).contains(where: { $0.unit == unit }) { throw WorkflowError.duplicateUnit(p.displayKey, unit: unit) }
@@ -219,7 +219,7 @@ extension Office {
             let p = try proposal(key)
             if p.status.rank < ProposalStatus.assigned.rank { throw WorkflowError.notAssignedYet(p.displayKey) }
             if p.status.rank > ProposalStatus.replied.rank {
-                throw WorkflowError.alreadyPast(p.displayKey, status: p.status, step: L10n.pick(en: "recording a reply", zh: "登记答复"))
+                throw WorkflowError.alreadyPast(p.displayKey, status: p.status, step: Phrase(en: "recording a reply", zh: "登记答复"))
             }
             let all = try handlers(of: p.id)
             let h = try handler(p, unit: unit, among: all)
@@ -250,7 +250,7 @@ extension Office {
                 throw WorkflowError.leadRepliesMissing(p.displayKey, units: try pendingLeadReplies(p.id))
             }
             if p.status.rank > ProposalStatus.evaluated.rank {
-                throw WorkflowError.alreadyPast(p.displayKey, status: p.status, step: L10n.pick(en: "evaluating", zh: "评价"))
+                throw WorkflowError.alreadyPast(p.displayKey, status: p.status, step: Phrase(en: "evaluating", zh: "评价"))
             }
             let all = try handlers(of: p.id)
             let targets: [Handler]

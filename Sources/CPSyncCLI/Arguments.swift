@@ -130,19 +130,4 @@ extension UsageError {
     }
 }
 
-/// Exit codes shared by `cpsync` and `cpsyncd` (documented in the README).
-public enum ExitCode: Int32, Sendable {
-    case ok = 0
-    /// A general failure not covered below.
-    case failure = 1
-    /// The data given was refused (bad value, impossible workflow step, bad CSV row); nothing was changed.
-    case dataError = 65
-    /// The server could not be reached, or the connection broke; nothing was lost, run the command again.
-    case unavailable = 69
-    /// The server refused the request (authentication, authorisation, clock skew, conflict state).
-    case refused = 77
-    /// A local file or database problem (missing, locked, not a replica).
-    case ioError = 74
-    /// The command line was wrong.
-    case usage = 64
-}
+

@@ -1,16 +1,13 @@
+@_exported import CPSyncText
 import Foundation
 
-/// Picks Chinese or English user-facing text from the locale: Chinese when LC_ALL, LC_MESSAGES or LANG is zh_*.
+/// The tools' language (`Language.locale`), for text the tools themselves print: help, tables, notes. Text of the
+/// modules below comes as values that render themselves (`Renderable.text(in:)`), in `Language.locale` here.
 public enum L10n {
-    public static let isChinese: Bool = {
-        let env = ProcessInfo.processInfo.environment
-        for key in ["LC_ALL", "LC_MESSAGES", "LANG"] {
-            if let v = env[key], !v.isEmpty { return v.lowercased().hasPrefix("zh") }
-        }
-        return false
-    }()
+    public static var isChinese: Bool { Language.locale.isChinese }
+    public static var language: Language { Language.locale }
 
-    public static func pick(en: String, zh: String) -> String { isChinese ? zh : en }
+    public static func pick(en: String, zh: String) -> String { Language.locale.pick(en: en, zh: zh) }
 }
 
 /// Writes to standard output/error through FileHandle (stdout itself is not concurrency-safe in Swift 6).
@@ -27,25 +24,7 @@ public enum Console {
     public static var stderrIsTerminal: Bool { isatty(2) == 1 }
 
     /// Renders rows as an aligned text table, counting CJK characters as two columns wide.
-    public static func table(header: [String], rows: [[String]]) -> String {
-        let all = [header] + rows
-        let n = header.count
-        var widths = Array(repeating: 0, count: n)
-        for row in all { for (i, cell) in row.prefix(n).enumerated() { widths[i] = max(widths[i], displayWidth(cell)) } }
-        return all.map { row in
-            row.prefix(n).enumerated().map { i, cell in
-                i == n - 1 ? cell : cell + String(repeating: " ", count: widths[i] - displayWidth(cell))
-            }.joined(separator: "  ")
-        }.joined(separator: "\n")
-    }
+    public static func table(header: [String], rows: [[String]]) -> String { TextTable.render(header: header, rows: rows) }
 
-    public static func displayWidth(_ s: String) -> Int {
-        s.unicodeScalars.reduce(0) { w, u in
-            let v = u.value
-            let wide = (0x1100...0x115F).contains(v) || (0x2E80...0xA4CF).contains(v) || (0xAC00...0xD7A3).contains(v)
-                || (0xF900...0xFAFF).contains(v) || (0xFE30...0xFE4F).contains(v) || (0xFF00...0xFF60).contains(v)
-                || (0xFFE0...0xFFE6).contains(v) || (0x1F300...0x1FAFF).contains(v) || (0x20000...0x3FFFD).contains(v)
-            return w + (wide ? 2 : 1)
-        }
-    }
+    public static func displayWidth(_ s: String) -> Int { TextTable.displayWidth(s) }
 }

@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import CPSyncProtocol
 import Foundation
 #if canImport(FoundationNetworking)
@@ -68,14 +68,17 @@ public final class HTTPTransport: Sendable {
     /// libcurl, whenever it can be loaded (see CurlSession for why); URLSession is the fallback.
     let curl: CurlSession?
     let curlProblem: String?
+    /// The language the server renders its messages in (`Accept-Language`): the reader's, given by the tool.
+    let language: Language
 
     /// - Parameters:
     ///   - caFile: a PEM file of the county's private CA, trusted for HTTPS (county intranets use their own).
     ///   - deadlineSeconds: how long no byte may move before an attempt is abandoned (then retried if safe).
     ///   - budgetSeconds: how long after creation retries may still start; default five times `deadlineSeconds`,
     ///     at least 30 s. A transfer that keeps moving is never cut by it.
+    ///   - language: the reader's; the server writes its messages in it.
     public init(baseURL: String, token: String?, caFile: String? = nil, deadlineSeconds: Double = 60,
-                budgetSeconds: Double? = nil, retry: RetryPolicy = RetryPolicy()) {
+                budgetSeconds: Double? = nil, retry: RetryPolicy = RetryPolicy(), language: Language = .english) {
         var curl: CurlSession?
         var problem: String?
         let ca = caFile.flatMap { $0.isEmpty ? nil : $0 }
@@ -90,6 +93,7 @@ public final class HTTPTransport: Sendable {
         self.stallSeconds = deadlineSeconds
         self.retryDeadline = ProcessInfo.processInfo.systemUptime + (budgetSeconds ?? max(30, deadlineSeconds * 5))
         self.retry = retry
+        self.language = language
         let config = URLSessionConfiguration.ephemeral
         // URLSession's request timeout is an idle timeout: exactly the progress rule. No total.
         config.timeoutIntervalForRequest = deadlineSeconds
@@ -160,7 +164,7 @@ public final class HTTPTransport: Sendable {
     private func once(_ method: String, url: URL, body: [UInt8]?, extraHeaders: [(String, String)],
                       progress: ((TransferProgress) -> Void)?) -> Attempt {
         // One header list for both ways of sending.
-        var headers = [("Accept", "application/json"), ("Accept-Language", L10n.isChinese ? "zh-CN,zh;q=0.9" : "en")]
+        var headers = [("Accept", "application/json"), ("Accept-Language", language.acceptLanguage)]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
         if body != nil { headers.append(("Content-Type", "application/json")) }
         for (name, value) in extraHeaders {

@@ -1,5 +1,5 @@
 import CPPCC
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 import CPSyncEngine
 import Foundation
@@ -25,15 +25,15 @@ public struct OfficeConfig: Sendable, Equatable {
     /// existing replica of another site.
     public static func initialise(path: String, config: OfficeConfig) throws -> Replica {
         guard Replica.isValidSiteID(config.site) else {
-            throw ClientError.notConfigured(L10n.pick(en: "site id '\(config.site)' must be 1–64 characters of a–z, 0–9, '-' or '_'",
+            throw ClientError.notConfigured(Phrase(en: "site id '\(config.site)' must be 1–64 characters of a–z, 0–9, '-' or '_'",
                                                       zh: "站点标识 '\(config.site)' 只能由 1–64 个 a–z、0–9、'-'、'_' 组成"))
         }
         guard let url = URL(string: config.server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-            throw ClientError.notConfigured(L10n.pick(en: "server '\(config.server)' must be an http:// or https:// URL",
+            throw ClientError.notConfigured(Phrase(en: "server '\(config.server)' must be an http:// or https:// URL",
                                                       zh: "服务器地址 '\(config.server)' 必须是 http:// 或 https:// 开头的网址"))
         }
         if let ca = config.caFile, !FileManager.default.isReadableFile(atPath: ca) {
-            throw ClientError.notConfigured(L10n.pick(en: "CA file '\(ca)' cannot be read", zh: "无法读取 CA 证书文件 '\(ca)'"))
+            throw ClientError.notConfigured(Phrase(en: "CA file '\(ca)' cannot be read", zh: "无法读取 CA 证书文件 '\(ca)'"))
         }
         let fresh = !FileManager.default.fileExists(atPath: path)
         if fresh { _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600]) }
@@ -53,7 +53,7 @@ public struct OfficeConfig: Sendable, Equatable {
     /// The settings stored in an office replica.
     public static func load(from replica: Replica) throws -> OfficeConfig {
         guard let server = try replica.meta(keys.server)?.stringValue, let token = try replica.meta(keys.token)?.stringValue else {
-            throw ClientError.notConfigured(L10n.pick(en: "this replica has no server configured; run `cpsync init --server URL --site ID --token TOKEN`",
+            throw ClientError.notConfigured(Phrase(en: "this replica has no server configured; run `cpsync init --server URL --site ID --token TOKEN`",
                                                       zh: "此数据库尚未配置服务器；请先运行 `cpsync init --server 网址 --site 站点 --token 令牌`"))
         }
         return OfficeConfig(server: server, site: replica.siteID, token: token, caFile: try replica.meta(keys.caFile)?.stringValue)

@@ -1,5 +1,5 @@
 import CPPCC
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 import CPSyncProtocol
 import Foundation
@@ -40,6 +40,9 @@ public struct SnapshotDownload {
         public var discardedBytes: Int64 = 0
     }
 
+    /// The reader's language: the server writes its messages in it.
+    public var language: Language = .english
+
     public init(path: String, config: OfficeConfig) {
         self.path = path
         self.config = config
@@ -52,7 +55,8 @@ public struct SnapshotDownload {
     /// Downloads (or resumes), verifies, installs, then pulls. Nothing is installed unless the whole file checked out.
     public func run() throws -> Outcome {
         try checkConfig()
-        let transport = HTTPTransport(baseURL: config.server, token: config.token, caFile: config.caFile, deadlineSeconds: deadlineSeconds)
+        let transport = HTTPTransport(baseURL: config.server, token: config.token, caFile: config.caFile, deadlineSeconds: deadlineSeconds,
+                                      language: language)
         if try installedBefore() {
             // A run stopped between installing and tidying up: the office is made; only the pull is left.
             let held = FileManager.default.contents(atPath: manifestPath).flatMap { try? SnapshotManifest.decode($0) }
@@ -72,7 +76,7 @@ public struct SnapshotDownload {
             downloaded += earlier
             guard try verified(manifest) else {
                 discardPartial()
-                throw SnapshotInstallError.damaged(L10n.pick(en: "the downloaded snapshot does not match its SHA-256 or fails its integrity check",
+                throw SnapshotInstallError.damaged(Phrase(en: "the downloaded snapshot does not match its SHA-256 or fails its integrity check",
                                                       zh: "下载的快照与 SHA-256 不符或未通过完整性检查"))
             }
         }
@@ -103,11 +107,11 @@ public struct SnapshotDownload {
 
     private func checkConfig() throws {
         guard Replica.isValidSiteID(config.site) else {
-            throw ClientError.notConfigured(L10n.pick(en: "site id '\(config.site)' must be 1–64 characters of a–z, 0–9, '-' or '_'",
+            throw ClientError.notConfigured(Phrase(en: "site id '\(config.site)' must be 1–64 characters of a–z, 0–9, '-' or '_'",
                                                       zh: "站点标识 '\(config.site)' 只能由 1–64 个 a–z、0–9、'-'、'_' 组成"))
         }
         guard let url = URL(string: config.server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-            throw ClientError.notConfigured(L10n.pick(en: "server '\(config.server)' must be an http:// or https:// URL",
+            throw ClientError.notConfigured(Phrase(en: "server '\(config.server)' must be an http:// or https:// URL",
                                                       zh: "服务器地址 '\(config.server)' 必须是 http:// 或 https:// 开头的网址"))
         }
     }
@@ -280,34 +284,34 @@ public struct SnapshotDownload {
 }
 
 /// Why a snapshot could not be installed. Nothing of the office was changed.
-public enum SnapshotInstallError: Error, CustomStringConvertible, ExitCodeProviding {
+public enum SnapshotInstallError: UserFacingError {
     /// The office database already holds data: a snapshot would replace it.
     case officeNotEmpty(path: String)
     /// The server's CPPCC schema differs from this cpsync's.
     case schema(server: Int, office: Int)
     /// The download does not check out (hash or integrity) twice in a row.
-    case damaged(String)
+    case damaged(Phrase)
     /// The server serves its snapshots in an encoding this cpsync cannot read.
     case encoding(String)
     /// The verified copy could not be put in place.
     case install(path: String, reason: String)
 
-    public var description: String {
+    public func text(in language: Language) -> String {
         switch self {
         case .officeNotEmpty(let path):
-            L10n.pick(en: "office database \(path) already holds data (or belongs to another site); a snapshot only sets up a new office — run `cpsync pull` there instead, or give --db a new file",
+            language.pick(en: "office database \(path) already holds data (or belongs to another site); a snapshot only sets up a new office — run `cpsync pull` there instead, or give --db a new file",
                       zh: "办公室数据库 \(path) 已有数据（或属于其他站点）；快照只用于新建办公室——请在该数据库上运行 `cpsync pull`，或用 --db 指定一个新文件")
         case .schema(let server, let office):
-            L10n.pick(en: "the county server's snapshot has schema v\(server) and this cpsync v\(office); upgrade the older one, or set up with `cpsync init` and `cpsync pull`",
+            language.pick(en: "the county server's snapshot has schema v\(server) and this cpsync v\(office); upgrade the older one, or set up with `cpsync init` and `cpsync pull`",
                       zh: "县政协服务器快照的数据结构为 v\(server)，本机 cpsync 为 v\(office)；请升级较旧的一方，或改用 `cpsync init` 加 `cpsync pull`")
         case .damaged(let reason):
-            L10n.pick(en: "\(reason); nothing was installed, run the command again to download it afresh",
-                      zh: "\(reason)；未安装任何内容，请重新运行命令重新下载")
+            language.pick(en: "\(reason.english); nothing was installed, run the command again to download it afresh",
+                      zh: "\(reason.chinese)；未安装任何内容，请重新运行命令重新下载")
         case .encoding(let name):
-            L10n.pick(en: "the county server sends snapshots encoded as '\(name)', which this cpsync cannot read; upgrade cpsync, or set up with `cpsync init` and `cpsync pull`",
+            language.pick(en: "the county server sends snapshots encoded as '\(name)', which this cpsync cannot read; upgrade cpsync, or set up with `cpsync init` and `cpsync pull`",
                       zh: "县政协服务器的快照编码为 '\(name)'，本机 cpsync 无法读取；请升级 cpsync，或改用 `cpsync init` 加 `cpsync pull`")
         case .install(let path, let reason):
-            L10n.pick(en: "could not put the snapshot in place at \(path): \(reason); the download is kept, run the command again",
+            language.pick(en: "could not put the snapshot in place at \(path): \(reason); the download is kept, run the command again",
                       zh: "无法把快照放到 \(path)：\(reason)；已下载的文件保留，请重新运行命令")
         }
     }

@@ -1,3 +1,4 @@
+import CPSyncText
 import CPPCC
 import CPSyncCore
 import CPSyncEngine
@@ -25,11 +26,13 @@ public final class SyncClient {
     /// The current page size in bytes (learned per command run; starts at `PageSizer.initialBytes`).
     public private(set) var sizer = PageSizer()
 
-    public init(replica: Replica, deadlineSeconds: Double = 60) throws {
+    /// `language`: the reader's; the server writes its messages in it.
+    public init(replica: Replica, deadlineSeconds: Double = 60, language: Language = .english) throws {
         self.replica = replica
         replica.recordsConflicts = false
         config = try OfficeConfig.load(from: replica)
-        transport = HTTPTransport(baseURL: config.server, token: config.token, caFile: config.caFile, deadlineSeconds: deadlineSeconds)
+        transport = HTTPTransport(baseURL: config.server, token: config.token, caFile: config.caFile, deadlineSeconds: deadlineSeconds,
+                                  language: language)
     }
 
     public typealias PushSummary = PushLoop.Summary

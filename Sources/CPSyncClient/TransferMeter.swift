@@ -1,4 +1,4 @@
-import CPSyncCLI
+import CPSyncText
 import Foundation
 
 /// Where a push or pull stands, for a progress display: bytes moved, changes done, and how far through the transfer

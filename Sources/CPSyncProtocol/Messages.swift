@@ -1,4 +1,5 @@
 import CPSyncCore
+import CPSyncText
 import Foundation
 
 /// A protocol v1 message with a canonical JSON form (see `Protocol/README.md` § Canonical JSON).
@@ -494,6 +495,9 @@ public struct ErrorBody: WireMessage, Error, Hashable, CustomStringConvertible {
     public var maxProtocol: Int?
     /// upgrade_required / schema_version: the server's schema version.
     public var schemaVersion: Int?
+    /// The refusal in both languages, where the server has words for it (not on the wire): the server writes
+    /// `message` in the request's language from it (`Accept-Language`); without it `message` is the English detail.
+    public var localized: Phrase?
 
     public init(code: ErrorCode, message: String, site: String? = nil, skewMs: Int64? = nil, table: String? = nil,
                 column: String? = nil, index: Int? = nil, minProtocol: Int? = nil, maxProtocol: Int? = nil, schemaVersion: Int? = nil) {

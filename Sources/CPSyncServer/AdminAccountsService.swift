@@ -1,3 +1,4 @@
+import CPSyncText
 import CPSyncCore
 import CPSyncProtocol
 import Foundation
@@ -35,7 +36,7 @@ extension AdminService {
         do { found = try store.admins().first { $0.name == name } } catch {
             throw ErrorBody(code: .serverError, message: "could not read the admins: \(error)")
         }
-        guard let a = found else { throw ErrorBody(code: .notFound, message: Self.adminMessage(.unknownAdmin(name), chinese: chinese)) }
+        guard let a = found else { throw ErrorBody(.notFound, Self.adminMessage(.unknownAdmin(name))) }
         return AdminAccountDTO(name: a.name, createdAt: a.createdAt, revoked: a.revoked)
     }
 
@@ -43,15 +44,15 @@ extension AdminService {
     private func adminAccount<T>(_ admin: String, _ action: String, _ subject: String, chinese: Bool,
                                  _ body: () throws -> T) throws(ErrorBody) -> T {
         try account(admin, action, subject, refusal: { e in
-            if case .unknownAdmin = e { return ErrorBody(code: .notFound, message: Self.adminMessage(e, chinese: chinese)) }
-            return ErrorBody(code: .badRequest, message: Self.adminMessage(e, chinese: chinese))
+            if case .unknownAdmin = e { return ErrorBody(.notFound, Self.adminMessage(e)) }
+            return ErrorBody(.badRequest, Self.adminMessage(e))
         }, body)
     }
 
     /// The page's wording of the store's refusals: in the browser's language (not the daemon's), and without the
     /// command names the command line's messages point to.
-    static func adminMessage(_ e: ServerError, chinese: Bool) -> String {
-        func pick(_ en: String, _ zh: String) -> String { chinese ? zh : en }
+    static func adminMessage(_ e: ServerError) -> Phrase {
+        func pick(_ en: String, _ zh: String) -> Phrase { Phrase(en: en, zh: zh) }
         switch e {
         case .badAdminName(let n):
             return pick("admin name '\(n)' must be 1–64 characters, without spaces at either end or control characters; nothing was changed",
@@ -68,7 +69,7 @@ extension AdminService {
             return pick("keep at least one active admin account: '\(n)' is the last one (add another admin first); nothing was changed",
                         "至少保留一个有效的管理员账户：“\(n)”是最后一个有效的管理员（请先添加另一位管理员）；未做任何改动")
         default:
-            return e.description
+            return Phrase(e)
         }
     }
 }

@@ -151,11 +151,12 @@ extension AdminService {
         return try siteStatus(id)
     }
 
-    /// Runs an account change; its refusals become 404 (no such site) or 400 with the command's own message.
+    /// Runs an account change; its refusals become 404 (no such site) or 400 with the command's own wording, in the
+    /// request's language.
     private func account<T>(_ admin: String, _ action: String, _ subject: String, _ body: () throws -> T) throws(ErrorBody) -> T {
         try account(admin, action, subject, refusal: { e in
-            if case .unknownSite = e { return ErrorBody(code: .notFound, message: e.description) }
-            return ErrorBody(code: .badRequest, message: e.description)
+            if case .unknownSite = e { return ErrorBody(.notFound, e) }
+            return ErrorBody(.badRequest, e)
         }, body)
     }
 

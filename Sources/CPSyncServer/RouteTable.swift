@@ -1,3 +1,4 @@
+import CPSyncText
 import CPPCC
 import CPSyncHTTP
 import CPSyncProtocol
@@ -93,8 +94,9 @@ struct Call: Sendable {
     /// The site's id or the admin's name (the route's `Access` says which); empty on an `.open` route.
     var name: String { caller?.name ?? "" }
 
-    /// Messages in Chinese, by `Accept-Language`.
-    var prefersChinese: Bool { FieldLabels.prefersChinese(request.headers["Accept-Language"]) }
+    /// The reader's language, by `Accept-Language` (English when it names neither): every message of the answer.
+    var language: Language { Language(acceptLanguage: request.headers["Accept-Language"]) }
+    var prefersChinese: Bool { language.isChinese }
 
     subscript(_ parameter: String) -> String { parameters[parameter] ?? "" }
 }

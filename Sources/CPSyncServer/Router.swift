@@ -1,3 +1,4 @@
+import CPSyncText
 import CPPCC
 import CPSyncCore
 import CPSyncHTTP
@@ -156,7 +157,7 @@ public struct Router: HTTPResponder {
                 let principal = try admit(req, to: route.access)
                 return (route.name, try route.handle(self, Call(request: req, parameters: parameters, caller: principal)))
             } catch {
-                return (route.name, Self.errorResponse(error))
+                return (route.name, Self.errorResponse(error, in: Language(acceptLanguage: req.headers["Accept-Language"])))
             }
         case .methodNotAllowed(let route, let allow):
             var r = Self.errorResponse(ErrorBody(code: .methodNotAllowed, message: "\(req.method) is not allowed on \(req.path)"))
@@ -168,9 +169,15 @@ public struct Router: HTTPResponder {
         }
     }
 
-    /// An error as its JSON body with its status, and the headers that tell a client what to do next.
-    static func errorResponse(_ error: ErrorBody) -> HTTPResponse {
+    /// An error as its JSON body with its status, and the headers that tell a client what to do next. One language
+    /// rule for every body: `message` is in the request's language (`Accept-Language`) where the server has words for
+    /// the refusal (`localized`), else the English detail; `Content-Language` says which.
+    static func errorResponse(_ error: ErrorBody, in language: Language = .english) -> HTTPResponse {
+        var error = error
+        let written = error.localized == nil ? Language.english : language
+        if let localized = error.localized { error.message = localized.text(in: language) }
         var r = HTTPResponse.json(error.encoded(), status: error.httpStatus)
+        r.headers.set("Content-Language", written.rawValue)
         if error.code == .unauthorized { r.headers.set("WWW-Authenticate", "Bearer realm=\"cpsyncd\"") }
         if error.code == .unavailable { r.headers.set("Retry-After", "5") }
         if error.code == .storageFull || error.code == .storageFailed { r.headers.set("Retry-After", "60") }

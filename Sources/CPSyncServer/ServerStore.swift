@@ -1,5 +1,5 @@
 import CPPCC
-import CPSyncCLI
+import CPSyncText
 import CPSyncCore
 import CPSyncEngine
 import Foundation

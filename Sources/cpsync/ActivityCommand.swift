@@ -29,7 +29,7 @@ enum ActivityCommand {
             try args.checkAllConsumed()
             let acts = try office.activities(year: year, site: site, kind: k, voidedOnly: voided)
             if json { Console.out(try CPPCCJSON.encode(acts)) } else {
-                let t = Listing.activities(acts, names: try office.memberNames(), sites: try office.siteNames(), ids: try office.shortIDs(in: "activities"))
+                let t = Listing.activities(acts, names: try office.memberNames(), sites: try office.siteNames(), ids: try office.shortIDs(in: "activities"), in: L10n.language)
                 Console.out(Console.table(header: t.header, rows: t.rows))
             }
         default:

@@ -66,17 +66,17 @@ struct AdminConfig: Equatable {
     /// file) the office replica's settings.
     static func transport(_ args: inout Arguments) throws -> HTTPTransport {
         let server = args.option("server"), token = args.option("token"), ca = args.option("ca-file")
-        if let server, let token { return HTTPTransport(baseURL: server, token: token, caFile: ca) }
+        if let server, let token { return HTTPTransport(baseURL: server, token: token, caFile: ca, language: L10n.language) }
         let explicitDB = args.option("db") != nil || ProcessInfo.processInfo.environment["CPSYNC_DB"] != nil
         if !explicitDB, let file = try load() {
             guard let s = server ?? file.server, let t = token ?? file.token else {
                 throw AdminConfigError.incomplete(path: location()!.path, missing: (server ?? file.server) == nil ? "server" : "token")
             }
-            return HTTPTransport(baseURL: s, token: t, caFile: ca ?? file.caFile)
+            return HTTPTransport(baseURL: s, token: t, caFile: ca ?? file.caFile, language: L10n.language)
         }
         let replica = try OfficeFile.open(&args)
         let config = try OfficeConfig.load(from: replica)
-        return HTTPTransport(baseURL: server ?? config.server, token: token ?? config.token, caFile: ca ?? config.caFile)
+        return HTTPTransport(baseURL: server ?? config.server, token: token ?? config.token, caFile: ca ?? config.caFile, language: L10n.language)
     }
 }
 

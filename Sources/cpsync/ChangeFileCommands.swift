@@ -12,7 +12,7 @@ enum ExportChangesCommand {
         let json = args.flag("json")
         let overwrite = args.flag("overwrite")
         let to = try args.required("to")
-        let client = try SyncClient(replica: try OfficeFile.open(&args))
+        let client = try SyncClient(replica: try OfficeFile.open(&args), language: L10n.language)
         try args.checkAllConsumed()
         if let extra = args.positionals.first { throw UsageError.unexpectedArgument(extra) }
         try ChangeFileIO.checkDestination(to, overwrite: overwrite, protected: .officeDatabase(client.replica.database.path))
@@ -37,7 +37,7 @@ enum ImportChangesCommand {
         let json = args.flag("json")
         guard let path = args.positionals.first else { throw UsageError.missingArgument("REPLY (the county's reply file)") }
         if args.positionals.count > 1 { throw UsageError.unexpectedArgument(args.positionals[1]) }
-        let client = try SyncClient(replica: try OfficeFile.open(&args))
+        let client = try SyncClient(replica: try OfficeFile.open(&args), language: L10n.language)
         try args.checkAllConsumed()
         let bytes = try ChangeFileIO.read(path)
         // Test hook: seconds to wait after each page, inside the import's transaction.

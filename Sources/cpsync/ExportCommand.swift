@@ -15,7 +15,7 @@ enum ExportCommand {
         let out = args.option("out")
         let english = args.flag("english-headers")
         try args.checkAllConsumed()
-        try write(try office.exportCSV(table, englishHeaders: english), to: out)
+        try write(try office.exportCSV(table, englishHeaders: english, in: L10n.language), to: out)
         return ExitCode.ok.rawValue
     }
 

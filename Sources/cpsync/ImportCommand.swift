@@ -19,7 +19,7 @@ enum ImportCommand {
         guard let data = FileManager.default.contents(atPath: path) else { throw CommandFileError(path: path, reason: "not readable") }
         let decoded: (text: String, encoding: CSVEncoding)
         do { decoded = try CSVEncoding.decode(data, file: path) } catch { throw ImportFileError(underlying: error) }
-        var summary = try office.importCSV(table, text: decoded.text, fileName: path)
+        var summary = try office.importCSV(table, text: decoded.text, fileName: path, in: L10n.language)
         summary.encoding = decoded.encoding.rawValue
         if json {
             Console.out(try CPPCCJSON.encode(summary))

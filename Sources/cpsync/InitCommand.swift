@@ -26,7 +26,7 @@ enum InitCommand {
         }
         // Checked before asking the server, so a typo in the URL is said as such.
         guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-            throw ClientError.notConfigured(L10n.pick(en: "server '\(server)' must be an http:// or https:// URL",
+            throw ClientError.notConfigured(Phrase(en: "server '\(server)' must be an http:// or https:// URL",
                                                       zh: "服务器地址 '\(server)' 必须是 http:// 或 https:// 开头的网址"))
         }
         let learnt = try ask(server: server, token: token, caFile: ca)
@@ -73,7 +73,7 @@ enum InitCommand {
     /// Asks the server whose token this is. A refused token or an admin token ends `init` here (nothing created).
     static func ask(server: String, token: String, caFile: String?) throws -> Learnt {
         let transport = HTTPTransport(baseURL: server, token: token, caFile: caFile, deadlineSeconds: 10, budgetSeconds: 15,
-                                      retry: RetryPolicy(initialDelaySeconds: 0.5, maxDelaySeconds: 2, maxAttempts: 2))
+                                      retry: RetryPolicy(initialDelaySeconds: 0.5, maxDelaySeconds: 2, maxAttempts: 2), language: L10n.language)
         do {
             let who = try transport.call("GET", "/v1/whoami", as: WhoAmIResponse.self)
             guard who.principal == "site", let site = who.site else { throw InitError.adminToken(name: who.admin ?? "") }

@@ -28,14 +28,14 @@ enum MemberCommand {
             try args.checkAllConsumed()
             let ms = try office.members(filter)
             if json { Console.out(try CPPCCJSON.encode(ms)) } else {
-                let t = Listing.members(ms, sites: try office.siteNames(), ids: try office.shortIDs(in: "members"))
+                let t = Listing.members(ms, sites: try office.siteNames(), ids: try office.shortIDs(in: "members"), in: L10n.language)
                 Console.out(Console.table(header: t.header, rows: t.rows))
             }
         case "show":
             let key = try positional(args, "member ID (or its first characters) or name")
             try args.checkAllConsumed()
             let m = try office.member(key)
-            Console.out(json ? try CPPCCJSON.encode(m) : Listing.details(Listing.member(m, sites: try office.siteNames()) + (try VoidVerbs.detail(.member, id: m.id, office))))
+            Console.out(json ? try CPPCCJSON.encode(m) : Listing.details(Listing.member(m, sites: try office.siteNames(), in: L10n.language) + (try VoidVerbs.detail(.member, id: m.id, office))))
         case "edit":
             let key = try positional(args, "member ID or name")
             var m = try office.member(key)
@@ -46,7 +46,7 @@ enum MemberCommand {
             let saved = try office.member(m.id)
             Console.out(json ? try CPPCCJSON.encode(saved) : changed.isEmpty
                 ? L10n.pick(en: "member \(saved.name): nothing changed", zh: "委员 \(saved.name)：没有修改")
-                : L10n.pick(en: "updated member \(saved.name): \(changed.joined(separator: ", "))", zh: "已更新委员 \(saved.name)：\(changed.joined(separator: "、"))"))
+                : L10n.pick(en: "updated member \(saved.name): \(changed.map { $0.text(in: .english) }.joined(separator: ", "))", zh: "已更新委员 \(saved.name)：\(changed.map { $0.text(in: .chinese) }.joined(separator: "、"))"))
         default:
             throw UsageError.unknownCommand("member \(sub)")
         }

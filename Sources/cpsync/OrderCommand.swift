@@ -25,7 +25,7 @@ enum OrderCommand {
                 return ExitCode.ok.rawValue
             }
             Console.out(L10n.pick(en: "sites, in the order lists and the report use:", zh: "站点（列表和统计表按此顺序）："))
-            for (n, site) in try office.sites().enumerated() { Console.out("  \(n + 1). \(site.name) (\(site.id)) · \(site.kind.label)") }
+            for (n, site) in try office.sites().enumerated() { Console.out("  \(n + 1). \(site.name) (\(site.id)) · \(site.kind.label(in: L10n.language))") }
             Console.out(L10n.pick(en: "handling units:", zh: "承办单位："))
             for (n, unit) in units.enumerated() { Console.out("  \(n + 1). \(unit)") }
             if try office.order(.sites).isEmpty && office.order(.units).isEmpty {

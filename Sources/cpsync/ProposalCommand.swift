@@ -16,8 +16,8 @@ enum ProposalCommand {
         func key() throws -> String { try MemberCommand.positional(args, "proposal number (案号), ID or the ID's first characters") }
         func done(_ id: String, en: String, zh: String) throws {
             let p = try office.proposal(id)
-            Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "proposal \(p.displayKey): \(en) — now \(p.status.label)",
-                                                                 zh: "提案 \(p.displayKey)：\(zh)，当前状态 \(p.status.label)"))
+            Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "proposal \(p.displayKey): \(en) — now \(p.status.label(in: L10n.language))",
+                                                                 zh: "提案 \(p.displayKey)：\(zh)，当前状态 \(p.status.label(in: L10n.language))"))
         }
         switch sub {
         case "add":
@@ -45,7 +45,7 @@ enum ProposalCommand {
             try args.checkAllConsumed()
             let ps = try office.proposals(filter)
             if json { Console.out(try CPPCCJSON.encode(ps)) } else {
-                let t = Listing.proposals(ps, names: try office.memberNames(), sites: try office.siteNames(), ids: try office.shortIDs(in: "proposals"))
+                let t = Listing.proposals(ps, names: try office.memberNames(), sites: try office.siteNames(), ids: try office.shortIDs(in: "proposals"), in: L10n.language)
                 Console.out(Console.table(header: t.header, rows: t.rows))
             }
         case "show":
@@ -60,10 +60,10 @@ enum ProposalCommand {
             } else {
                 // Another office's filed proposal arrives without its proposer (members stay in their own scope).
                 let proposer = p.proposerID.flatMap { (try? office.member($0))?.name }
-                Console.out(Listing.details(Listing.proposal(p, proposer: proposer, cosigners: cosigners, sites: try office.siteNames())
+                Console.out(Listing.details(Listing.proposal(p, proposer: proposer, cosigners: cosigners, sites: try office.siteNames(), in: L10n.language)
                                                 + (try VoidVerbs.detail(.proposal, id: p.id, office))))
                 if !handlers.isEmpty {
-                    let t = Listing.handlers(handlers)
+                    let t = Listing.handlers(handlers, in: L10n.language)
                     Console.out("\n" + Console.table(header: t.header, rows: t.rows))
                 }
             }
@@ -91,8 +91,8 @@ enum ProposalCommand {
             if date != nil || args.option("year") != nil, let w = DateWarning.check(saved) { Console.err(w.description) }
             if json { Console.out(try CPPCCJSON.encode(saved)) } else {
                 Console.out(changed.isEmpty ? L10n.pick(en: "proposal \(saved.displayKey): nothing changed", zh: "提案 \(saved.displayKey)：没有修改")
-                            : L10n.pick(en: "updated proposal \(saved.displayKey): \(changed.joined(separator: ", "))",
-                                        zh: "已更新提案 \(saved.displayKey)：\(changed.joined(separator: "、"))"))
+                            : L10n.pick(en: "updated proposal \(saved.displayKey): \(changed.map { $0.text(in: .english) }.joined(separator: ", "))",
+                                        zh: "已更新提案 \(saved.displayKey)：\(changed.map { $0.text(in: .chinese) }.joined(separator: "、"))"))
             }
         case "submit":
             let k = try key(); try args.checkAllConsumed()

@@ -10,7 +10,7 @@ enum PullCommand {
         let json = args.flag("json")
         let quiet = args.flag("quiet")
         let reset = args.flag("reset")
-        let client = try SyncClient(replica: try OfficeDatabase.open(&args))
+        let client = try SyncClient(replica: try OfficeDatabase.open(&args), language: L10n.language)
         if let size = try args.int("page-size") { client.pullPageSize = max(1, size) }
         try args.checkAllConsumed()
         client.meter = Progress.meter(enabled: !json && !quiet)

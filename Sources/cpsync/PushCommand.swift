@@ -9,7 +9,7 @@ enum PushCommand {
         var args = try Arguments(argv, flags: ["json", "quiet"])
         let json = args.flag("json")
         let quiet = args.flag("quiet")
-        let client = try SyncClient(replica: try OfficeDatabase.open(&args))
+        let client = try SyncClient(replica: try OfficeDatabase.open(&args), language: L10n.language)
         try args.checkAllConsumed()
         client.meter = Progress.meter(enabled: !json && !quiet)
         ClockCheck.warnIfSkewed(client)

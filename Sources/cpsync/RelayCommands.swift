@@ -11,7 +11,7 @@ enum RelayImportCommand {
         let json = args.flag("json")
         guard let path = args.positionals.first else { throw UsageError.missingArgument("FILE (the station's changes file)") }
         if args.positionals.count > 1 { throw UsageError.unexpectedArgument(args.positionals[1]) }
-        let client = try SyncClient(replica: try OfficeFile.open(&args))
+        let client = try SyncClient(replica: try OfficeFile.open(&args), language: L10n.language)
         try args.checkAllConsumed()
         let bytes = try ChangeFileIO.read(path)
         let (header, isNew) = try ChangeFileCommand.run { try client.storeRelayed(bytes) }
@@ -33,7 +33,7 @@ enum RelayRepliesCommand {
         var args = try Arguments(argv, flags: ["json"])
         let json = args.flag("json")
         let dir = try args.required("to")
-        let client = try SyncClient(replica: try OfficeFile.open(&args))
+        let client = try SyncClient(replica: try OfficeFile.open(&args), language: L10n.language)
         try args.checkAllConsumed()
         if let extra = args.positionals.first { throw UsageError.unexpectedArgument(extra) }
         var written: [String] = [], waiting = 0, refused = 0

@@ -18,7 +18,7 @@ enum ReportCommand {
         let out = args.option("out")
         if let extra = args.positionals.first { throw UsageError.unexpectedArgument(extra) }
         try args.checkAllConsumed()
-        let text = try format.render(try office.report(period: period, site: site), englishHeaders: englishHeaders)
+        let text = try format.render(try office.report(period: period, site: site, in: L10n.language), englishHeaders: englishHeaders, in: L10n.language)
         try ExportCommand.write(text, to: out)
         return ExitCode.ok.rawValue
     }

@@ -9,6 +9,6 @@ enum ServerErrors {
         guard L10n.isChinese, let e = error as? ClientError, case .server(let status, let body) = e else { return "\(error)" }
         // These two already say it in Chinese with the numbers from the body.
         if body.code == .clockSkew || body.code == .upgradeRequired { return e.description }
-        return ServerErrorText.describe(code: body.code.rawValue, status: status, message: body.message)
+        return ServerErrorText.describe(code: body.code.rawValue, status: status, message: body.message, in: L10n.language)
     }
 }

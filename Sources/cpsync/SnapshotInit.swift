@@ -7,6 +7,7 @@ import Foundation
 enum SnapshotInit {
     static func run(path: String, config: OfficeConfig, chunkBytes: Int?, json: Bool) throws -> Int32 {
         var download = SnapshotDownload(path: path, config: config)
+        download.language = L10n.language
         if let chunkBytes { download.chunkBytes = chunkBytes }
         if !json && Console.stderrIsTerminal {
             download.progress = { held, total in

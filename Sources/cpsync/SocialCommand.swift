@@ -24,7 +24,7 @@ enum SocialCommand {
             try args.checkAllConsumed()
             let rs = try office.socialReports(year: year, site: site, adoptedOnly: adopted, voidedOnly: voided)
             if json { Console.out(try CPPCCJSON.encode(rs)) } else {
-                let t = Listing.socialReports(rs, names: try office.memberNames(), sites: try office.siteNames(), ids: try office.shortIDs(in: "social_reports"))
+                let t = Listing.socialReports(rs, names: try office.memberNames(), sites: try office.siteNames(), ids: try office.shortIDs(in: "social_reports"), in: L10n.language)
                 Console.out(Console.table(header: t.header, rows: t.rows))
             }
         case "adopt":

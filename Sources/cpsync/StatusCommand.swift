@@ -9,7 +9,7 @@ enum StatusCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         var args = try Arguments(argv, flags: ["json"])
         let json = args.flag("json")
-        let client = try SyncClient(replica: try OfficeDatabase.open(&args), deadlineSeconds: 10)
+        let client = try SyncClient(replica: try OfficeDatabase.open(&args), deadlineSeconds: 10, language: L10n.language)
         try args.checkAllConsumed()
         let local = try client.localStatus()
         let held = try client.replica.held()

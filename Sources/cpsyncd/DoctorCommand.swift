@@ -9,7 +9,9 @@ enum DoctorCommand {
         let listen = args.option("listen") ?? "127.0.0.1:8710"
         let data = try DataOption.directory(&args)
         try args.checkAllConsumed()
-        let checks = Doctor(dataDirectory: data, listen: listen).run()
+        var doctor = Doctor(dataDirectory: data, listen: listen)
+        doctor.language = L10n.language
+        let checks = doctor.run()
         for check in checks { Console.out(check.description) }
         return checks.contains { $0.status == .fail } ? 1 : 0
     }

@@ -43,7 +43,7 @@ enum SiteCommand {
                 Console.out("[" + items.joined(separator: ",") + "]")
             } else {
                 Console.out(Console.table(header: L10n.isChinese ? ["标识", "名称", "类别", "上级", "创建时间", "状态"] : ["ID", "NAME", "KIND", "PARENT", "CREATED", "STATE"],
-                                          rows: sites.map { [$0.id, $0.name, SiteKind(rawValue: $0.kind)?.label ?? $0.kind, $0.parent ?? "-", Accounts.time($0.createdAt),
+                                          rows: sites.map { [$0.id, $0.name, SiteKind(rawValue: $0.kind)?.label(in: L10n.language) ?? $0.kind, $0.parent ?? "-", Accounts.time($0.createdAt),
                                                              $0.revoked ? L10n.pick(en: "revoked", zh: "已吊销") : L10n.pick(en: "active", zh: "有效")] }))
             }
         case "revoke":

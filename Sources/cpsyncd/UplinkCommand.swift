@@ -79,7 +79,7 @@ final class Uplink {
     init(store: ServerStore, server: String, token: String, site: String?, caFile: String?) throws {
         self.store = store
         self.server = server
-        transport = HTTPTransport(baseURL: server, token: token, caFile: caFile)
+        transport = HTTPTransport(baseURL: server, token: token, caFile: caFile, language: L10n.language)
         if let site {
             self.site = site
         } else {
@@ -115,7 +115,7 @@ final class Uplink {
             throw UplinkError.schema(ours: CPPCCSchema.version, theirs: status.schemaVersion)
         }
         let access = StoreAccess(store: store)
-        try access.with { r in
+        _ = try access.with { r in
             // The higher tier restored from a backup: send and fetch everything again (idempotent).
             try SyncKeys.uplink.adopt(epoch: status.epoch, in: r)
         }

@@ -1,5 +1,6 @@
 import CPPCC
 import CPSyncCore
+import CPSyncText
 import Foundation
 import Testing
 
@@ -43,17 +44,17 @@ import Testing
         var edited = m
         edited.employer = "华山镇\"农技\"站, 二楼\n东侧"
         try a.updateMember(edited)
-        let members = try a.exportCSV(.members), proposals = try a.exportCSV(.proposals)
+        let members = try a.exportCSV(.members, in: .english), proposals = try a.exportCSV(.proposals, in: .english)
         let b = try makeOffice(dir, "other")
         for site in try a.sites() { try b.saveSite(site) }  // every office holds the site tree: 站点 is written by name
-        #expect(try b.importCSV(.members, text: members, fileName: "m.csv").added.count == 12)
-        #expect(try b.importCSV(.proposals, text: proposals, fileName: "p.csv").added.count == 14)
-        let (bm, bp) = (try b.exportCSV(.members), try b.exportCSV(.proposals))
+        #expect(try b.importCSV(.members, text: members, fileName: "m.csv", in: .english).added.count == 12)
+        #expect(try b.importCSV(.proposals, text: proposals, fileName: "p.csv", in: .english).added.count == 14)
+        let (bm, bp) = (try b.exportCSV(.members, in: .english), try b.exportCSV(.proposals, in: .english))
         #expect(bm == members, "\(bm)\n\(members)")
         #expect(bp == proposals, "\(bp)\n\(proposals)")
         #expect(try b.member(m.id).employer == edited.employer)
         // Importing the same file again updates in place: nothing is duplicated.
-        let again = try b.importCSV(.members, text: members, fileName: "m.csv")
+        let again = try b.importCSV(.members, text: members, fileName: "m.csv", in: .english)
         #expect(try b.members().count == 12)
         #expect(again.added.isEmpty && again.updated.isEmpty && again.unchanged.count == 12)
     }
@@ -61,8 +62,8 @@ import Testing
     @Test func chineseAndEnglishHeadersAreBothAccepted() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let o = try makeOffice(dir, "county")
-        try o.importCSV(.members, text: "\u{FEFF}姓名,性别,界别,党派\r\n李秀英,女,教育,民盟\r\n", fileName: "zh.csv")
-        try o.importCSV(.members, text: "name,gender,sector\nJohn,M,经济\n", fileName: "en.csv")
+        try o.importCSV(.members, text: "\u{FEFF}姓名,性别,界别,党派\r\n李秀英,女,教育,民盟\r\n", fileName: "zh.csv", in: .english)
+        try o.importCSV(.members, text: "name,gender,sector\nJohn,M,经济\n", fileName: "en.csv", in: .english)
         #expect(try o.member("李秀英").sector == "教育")
         #expect(try o.member("John").gender == "男")
     }
@@ -72,9 +73,9 @@ import Testing
         let o = try makeOffice(dir, "county")
         // Line 2 spans two physical lines; the bad gender is on the record starting at line 4.
         let text = "姓名,性别,工作单位\r\n王建国,男,\"县发改局\r\n二楼\"\r\n李四,未知,县教育局\r\n"
-        #expect(throws: CPPCCError.self) { try o.importCSV(.members, text: text, fileName: "members.csv") }
+        #expect(throws: CPPCCError.self) { try o.importCSV(.members, text: text, fileName: "members.csv", in: .english) }
         do {
-            try o.importCSV(.members, text: text, fileName: "members.csv")
+            try o.importCSV(.members, text: text, fileName: "members.csv", in: .english)
         } catch let e as CPPCCError {
             guard case .csv(let file, let line, _) = e else { Issue.record("wrong error \(e)"); return }
             #expect(file == "members.csv" && line == 4)
@@ -89,10 +90,10 @@ import Testing
         let dir = TempDir(); defer { dir.cleanup() }
         let o = try makeOffice(dir, "county")
         let text = "number,year,title,submitted_on\n2026-001,2026,一,2026-02-28\n2026-002,2026,二,2026-02-30\n"
-        #expect(throws: CPPCCError.self) { try o.importCSV(.proposals, text: text, fileName: "p.csv") }
-        do { try o.importCSV(.proposals, text: text, fileName: "p.csv") } catch let e as CPPCCError {
+        #expect(throws: CPPCCError.self) { try o.importCSV(.proposals, text: text, fileName: "p.csv", in: .english) }
+        do { try o.importCSV(.proposals, text: text, fileName: "p.csv", in: .english) } catch let e as CPPCCError {
             guard case .csv(_, let line, let reason) = e else { Issue.record("wrong error \(e)"); return }
-            #expect(line == 3 && reason.contains("2026-02-30"), "\(e)")
+            #expect(line == 3 && reason.english.contains("2026-02-30"), "\(e)")
         }
         #expect(try o.proposals().isEmpty)
     }
@@ -101,16 +102,16 @@ import Testing
         let dir = TempDir(); defer { dir.cleanup() }
         let o = try makeOffice(dir, "county")
         #expect(throws: CPPCCError.csv(file: "f.csv", line: 3, reason: CSVReason.unclosed)) {
-            try o.importCSV(.members, text: "姓名\n张三\n\"李四\n", fileName: "f.csv")
+            try o.importCSV(.members, text: "姓名\n张三\n\"李四\n", fileName: "f.csv", in: .english)
         }
-        #expect(throws: CPPCCError.self) { try o.importCSV(.proposals, text: "标题,状态\n提案,飞了\n", fileName: "p.csv") }
+        #expect(throws: CPPCCError.self) { try o.importCSV(.proposals, text: "标题,状态\n提案,飞了\n", fileName: "p.csv", in: .english) }
         #expect(try o.members().isEmpty && o.proposals().isEmpty)
     }
 }
 
 enum CSVReason {
-    static var unclosed: String { (try? CSV.parse("\"x")).map { _ in "" } ?? syntaxReason("\"x") }
-    static func syntaxReason(_ text: String) -> String {
+    static var unclosed: Phrase { (try? CSV.parse("\"x")).map { _ in "" } ?? syntaxReason("\"x") }
+    static func syntaxReason(_ text: String) -> Phrase {
         do { _ = try CSV.parse(text); return "" } catch { return error.reason }
     }
 }

@@ -1,5 +1,5 @@
 import CPPCC
-import CPSyncCLI
+import CPSyncText
 import Testing
 
 @Suite struct DateTests {

@@ -68,12 +68,12 @@ import Testing
         let m = try o.addMember(Member(name: "张伟", siteID: "huashan"))
         try o.addProposal(Proposal(year: 2026, title: "提案", proposerID: m.id))
         let sites = try o.siteNames()
-        let members = Listing.members(try o.members(), sites: sites)
+        let members = Listing.members(try o.members(), sites: sites, in: .english)
         #expect(members.rows[0].contains("华山镇政协工委") && !members.rows[0].contains("huashan"))
-        let proposals = Listing.proposals(try o.proposals(), names: try o.memberNames(), sites: sites)
+        let proposals = Listing.proposals(try o.proposals(), names: try o.memberNames(), sites: sites, in: .english)
         #expect(proposals.rows[0][3] == "华山镇政协工委")
         // A site the tree does not (yet) have is printed by its id rather than left blank.
         #expect(Listing.site("liushu", sites) == "liushu")
-        #expect(Listing.member(m, sites: sites).contains { $0.1 == "华山镇政协工委 (huashan)" })
+        #expect(Listing.member(m, sites: sites, in: .english).contains { $0.1 == "华山镇政协工委 (huashan)" })
     }
 }

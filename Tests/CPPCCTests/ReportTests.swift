@@ -40,7 +40,7 @@ import Testing
 
     @Test func overallFiguresMatchTheHandCountedYear() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let r = try fixture(dir).report(year: 2026)
+        let r = try fixture(dir).report(year: 2026, in: .english)
         let p = r.overall.proposals, h = r.overall.handling
         #expect([p.received, p.filed, p.notFiled, p.merged, p.converted, p.closed] == [7, 4, 1, 1, 1, 2] as [Int])
         #expect(p.filingRate.text == "57.1%")
@@ -59,7 +59,7 @@ import Testing
 
     @Test func perSiteFiguresAndEmptySitesPrintADashNotNaN() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let r = try fixture(dir).report(year: 2026)
+        let r = try fixture(dir).report(year: 2026, in: .english)
         let county = try #require(r.bySite.first { $0.siteID == "county" }).figures
         #expect(county.proposals.filingRate.text == "75.0%" && county.proposals.completionRate.text == "66.7%")
         let t1 = try #require(r.bySite.first { $0.siteID == "t1" }).figures
@@ -67,24 +67,24 @@ import Testing
         let t2 = try #require(r.bySite.first { $0.siteID == "t2" }).figures
         #expect(t2.proposals.filingRate.text == "—" && t2.handling.satisfactionRate.text == "—")
         #expect(t2.proposals.filingRate.percent == nil)
-        let json = try ReportFormat.json.render(r)
+        let json = try ReportFormat.json.render(r, in: .english)
         #expect(!json.contains("NaN") && json.contains("\"filing_rate\" : null") && json.contains("\"filing_rate\" : 57.1"))
-        for format in ReportFormat.allCases { #expect(!(try format.render(r)).contains("NaN")) }
+        for format in ReportFormat.allCases { #expect(!(try format.render(r, in: .english)).contains("NaN")) }
     }
 
     @Test func aSiteReportIncludesItsDescendantsOnly() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let r = try fixture(dir).report(year: 2026, site: "t1")
+        let r = try fixture(dir).report(year: 2026, site: "t1", in: .english)
         #expect(r.overall.proposals.received == 3)
         #expect(r.overall.socialReports.received == 1)  // from station s1
         #expect(r.overall.activities.byKind["study"] == 2)
         #expect(Set(r.bySite.map(\.siteID)) == ["t1", "s1"])
-        #expect(throws: CPPCCError.notFound(kind: "site", key: "nowhere")) { try fixture(TempDir()).report(year: 2026, site: "nowhere") }
+        #expect(throws: CPPCCError.notFound(kind: "site", key: "nowhere")) { try fixture(TempDir()).report(year: 2026, site: "nowhere", in: .english) }
     }
 
     @Test func htmlIsOneSelfContainedPageWithCharts() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let html = try ReportFormat.html.render(try fixture(dir).report(year: 2026))
+        let html = try ReportFormat.html.render(try fixture(dir).report(year: 2026, in: .english), in: .english)
         #expect(html.hasPrefix("<!DOCTYPE html>") && html.contains("<svg") && html.contains("@media print"))
         #expect(!html.contains("<script") && !html.contains("src=") && !html.contains("<link"))
     }
@@ -96,7 +96,7 @@ import Testing
             INSERT INTO proposal_handlers(id, proposal_id, unit, role, replied_on, reply, category, met_proposer, satisfaction) VALUES
               ('h9', 'p1', '县教育局', 'co', '2026-05-05', '协办答复', 'A', 0, 'satisfied');
             """)
-        let r = try o.report(year: 2026)
+        let r = try o.report(year: 2026, in: .english)
         let edu = try #require(r.categoriesByUnit.first { $0.unit == "县教育局" })
         #expect([edu.lead, edu.co, edu.handled, edu.closed] == [1, 1, 2, 1] as [Int])
         #expect([edu.replies, edu.a, edu.b, edu.c, edu.metProposer, edu.evaluated, edu.satisfied] == [2, 1, 1, 0, 0, 2, 1] as [Int])
@@ -108,7 +108,7 @@ import Testing
         #expect(traffic.lead == 1 && traffic.replies == 0 && traffic.faceToFaceRate.text == "—" && traffic.completionRate.text == "0.0%")
         // The busiest units first.
         #expect(r.categoriesByUnit.map(\.unit).prefix(2).sorted() == ["县教育局", "县水利局"])
-        let json = try ReportFormat.json.render(r)
+        let json = try ReportFormat.json.render(r, in: .english)
         for key in ["\"lead\" : 1", "\"co\" : 1", "\"completion_rate\" : 50", "\"face_to_face_rate\" : 0", "\"a_share\" : 50"] {
             #expect(json.contains(key), "JSON lacks \(key)")
         }
@@ -122,14 +122,14 @@ import Testing
             UPDATE proposals SET closed_on = '2026-07-10' WHERE id = 'p8';
             UPDATE proposals SET submitted_on = '2026-07-05' WHERE id = 'p2';
             """)
-        let half = try o.report(period: .range(from: "2026-01-01", to: "2026-06-30"))
+        let half = try o.report(period: .range(from: "2026-01-01", to: "2026-06-30"), in: .english)
         #expect(half.year == nil && half.period.from == "2026-01-01" && half.period.to == "2026-06-30")
         #expect(half.overall.proposals.received == 6)  // p2 was submitted in July
         #expect(half.overall.proposals.closed == 1)  // p8 was closed in July
         #expect(half.overall.handling.replies == 3)
-        let may = try o.report(period: .range(from: "2026-01-01", to: "2026-05-01"))
+        let may = try o.report(period: .range(from: "2026-01-01", to: "2026-05-01"), in: .english)
         #expect(may.overall.handling.replies == 1 && may.overall.handling.evaluated == 1)
-        let march = try o.report(period: .range(from: "2026-03-01", to: "2026-03-31"))
+        let march = try o.report(period: .range(from: "2026-03-01", to: "2026-03-31"), in: .english)
         #expect(march.overall.socialReports.received == 1 && march.overall.activities.total == 0)
         #expect(half.title(chinese: true) == "某县政协 2026年1月1日至6月30日工作统计")
         #expect(try ReportPeriod.range(from: "2026-01-01", to: "2026-12-31") == .year(2026))
@@ -139,15 +139,15 @@ import Testing
 
     @Test func theCommitteesNameIsInTheTitleOfEveryFormat() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let r = try fixture(dir).report(year: 2026)
+        let r = try fixture(dir).report(year: 2026, in: .english)
         #expect(r.committee == "某县政协")
         #expect(r.title(chinese: true) == "某县政协 2026 年度工作统计" && r.title(chinese: false).hasPrefix("某县政协 — "))
-        for format in ReportFormat.allCases { #expect(try format.render(r).contains("某县政协"), "\(format) lacks the committee") }
+        for format in ReportFormat.allCases { #expect(try format.render(r, in: .english).contains("某县政协"), "\(format) lacks the committee") }
         #expect(ReportFormat.csv(r, chineseHeaders: true).contains("报表,标题,某县政协 2026 年度工作统计"))
-        let t1 = try fixture(TempDir()).report(year: 2026, site: "t1")
+        let t1 = try fixture(TempDir()).report(year: 2026, site: "t1", in: .english)
         #expect(t1.title(chinese: true) == "某县政协 2026 年度工作统计（华山镇政协工委及下属站点）")
         // No county in the site tree: no name rather than a wrong one.
-        let bare = try makeOffice(dir, "x").report(year: 2026)
+        let bare = try makeOffice(dir, "x").report(year: 2026, in: .english)
         #expect(bare.committee == nil && bare.title(chinese: false) == "CPPCC statistics 2026")
     }
 
@@ -163,21 +163,21 @@ import Testing
             """)
         let o = try makeOffice(dir, "t1")
         try exchange(county, o)
-        let r = try o.report(year: 2026)
+        let r = try o.report(year: 2026, in: .english)
         #expect(r.committee == "华山镇政协工委" && r.site == "t1")
         #expect(r.title(chinese: true) == "华山镇政协工委 2026 年度工作统计")
         let p = r.overall.proposals
         #expect([p.received, p.filed] == [4, 1] as [Int], "\(p)")
         #expect(p.filingRate.text == "25.0%")
         #expect(r.bySite.map(\.siteID) == ["t1", "s1"])
-        #expect(r.keyProposals.map(\.proposer) == [Office.outsideMemberLabel, "王丽"], "\(r.keyProposals)")
-        for format in ReportFormat.allCases { #expect(!(try format.render(r)).contains("m-county-elsewhere"), "\(format)") }
+        #expect(r.keyProposals.map(\.proposer) == [Office.outsideMemberLabel(in: .english), "王丽"], "\(r.keyProposals)")
+        for format in ReportFormat.allCases { #expect(!(try format.render(r, in: .english)).contains("m-county-elsewhere"), "\(format)") }
         // The same figures as the county's report of that township.
-        let countyView = try fixture(TempDir()).report(year: 2026, site: "t1")
+        let countyView = try fixture(TempDir()).report(year: 2026, site: "t1", in: .english)
         #expect(countyView.overall.proposals.received == 3 && countyView.overall.proposals.filed == 1)
         // A station under it is in its area; another township is not (its data is not all here).
-        #expect(try o.report(year: 2026, site: "s1").title(chinese: true) == "华山镇政协工委 2026 年度工作统计（新街社区联络站及下属站点）")
-        #expect(throws: CPPCCError.outsideOfficeArea(site: "桃河乡政协工委", office: "华山镇政协工委")) { try o.report(year: 2026, site: "t2") }
+        #expect(try o.report(year: 2026, site: "s1", in: .english).title(chinese: true) == "华山镇政协工委 2026 年度工作统计（新街社区联络站及下属站点）")
+        #expect(throws: CPPCCError.outsideOfficeArea(site: "桃河乡政协工委", office: "华山镇政协工委")) { try o.report(year: 2026, site: "t2", in: .english) }
     }
 
     @Test func aCityReportIsTitledWithItsTopAndEachCountyCountsItsSubtree() throws {
@@ -194,14 +194,14 @@ import Testing
               ('c', '3', 2026, '三', '330106-l', 'filed'), ('d', '4', 2026, '四', '330106', 'closed'), ('e', '5', 2026, '五', '3301', 'filed');
             INSERT INTO members(id, name, site_id) VALUES ('m1', '甲', '330102-q'), ('m2', '乙', '330106-l'), ('m3', '丙', '330106-jg');
             """)
-        let r = try o.report(year: 2026)
+        let r = try o.report(year: 2026, in: .english)
         #expect(r.committee == "杭州市政协" && r.title(chinese: true) == "杭州市政协 2026 年度工作统计")
         #expect(r.bySite.map(\.siteID) == ["3301", "330102", "330106"])
         let counts = r.bySite.map { [$0.figures.proposals.received, $0.figures.proposals.filed, $0.figures.members.members] }
         #expect(counts == [[1, 1, 0], [2, 1, 1], [2, 2, 2]], "\(counts)")
         #expect(r.overall.proposals.received == 5)
         // A county of the city asked for by --site: its own rows, as at the county.
-        let west = try o.report(year: 2026, site: "330106")
+        let west = try o.report(year: 2026, site: "330106", in: .english)
         #expect(west.bySite.map(\.siteID) == ["330106", "330106-jg", "330106-l"] && west.title(chinese: true).hasPrefix("杭州市政协 2026 年度工作统计（西湖区政协"))
     }
 
@@ -213,22 +213,22 @@ import Testing
               ('m1', '张伟', '男', '科技', '中共', 'county'), ('m2', '刘芳', '女', '经济', '民盟', 'county'),
               ('m3', '王丽', '女', '科技', '', 't1'), ('m4', '赵明', '男', '教育', '民进', 's1');
             """)
-        let r = try o.report(year: 2026)
+        let r = try o.report(year: 2026, in: .english)
         let all = r.overall.members
         #expect([all.members, all.women, all.sectorsRepresented] == [4, 2, 3] as [Int])
         #expect(all.womenShare.text == "50.0%" && all.sectors["科技"] == 2)
         #expect(all.byParty == ["中共": 1, "民盟": 1, "": 1, "民进": 1])
         let t1 = try #require(r.bySite.first { $0.siteID == "t1" }).figures.members
         #expect([t1.members, t1.women, t1.sectorsRepresented] == [1, 1, 1] as [Int])
-        #expect(try o.report(year: 2026, site: "t1").overall.members.members == 2)  // with station s1
-        let text = try ReportFormat.text.render(r)
+        #expect(try o.report(year: 2026, site: "t1", in: .english).overall.members.members == 2)  // with station s1
+        let text = try ReportFormat.text.render(r, in: .english)
         #expect(text.contains("中共 1") && text.contains("not given 1"))
-        #expect(try ReportFormat.json.render(r).contains("\"sectors_represented\" : 3"))
+        #expect(try ReportFormat.json.render(r, in: .english).contains("\"sectors_represented\" : 3"))
     }
 
     @Test func theCSVHasChineseHeadersAndNamesOrTheEnglishKeys() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let r = try fixture(dir).report(year: 2026)
+        let r = try fixture(dir).report(year: 2026, in: .english)
         let zh = ReportFormat.csv(r, chineseHeaders: true)
         #expect(zh.hasPrefix("\u{FEFF}范围,指标,数值\r\n") || zh.hasPrefix("\u{FEFF}范围,指标,数值\n"), "\(zh.prefix(40))")
         for line in ["合计,收到提案,7", "华山镇政协工委,收到提案,3", "承办单位：县水利局,主办件数,2", "承办单位：县水利局,A类占比,50.0%", "重点提案：2026-006,状态,已评价"] {
@@ -243,7 +243,7 @@ import Testing
 
     @Test func theHTMLIsLaidOutForA4WithASignOffBlock() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let html = try ReportFormat.html.render(try fixture(dir).report(year: 2026))
+        let html = try ReportFormat.html.render(try fixture(dir).report(year: 2026, in: .english), in: .english)
         #expect(html.contains("@page{size:A4") && html.contains("width:100%"))
         #expect(html.contains("class=\"sign\"") && html.contains("某县政协"))
         // The figures come first, right under the title: no page of charts before them.

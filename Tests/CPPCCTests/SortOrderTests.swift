@@ -15,7 +15,7 @@ import Testing
         #expect(try o.sites().map(\.id) == ["county", "zz-beiguan", "huashan", "liushu", "taohe", "chengguan", "huashan-xinjie"])
         try o.setOrder(.sites, ["taohe", "chengguan", "huashan"])
         #expect(try o.sites().map(\.id) == ["county", "taohe", "chengguan", "huashan", "zz-beiguan", "liushu", "huashan-xinjie"])
-        #expect(try o.report(year: 2026).bySite.map(\.siteID) == ["county", "taohe", "chengguan", "huashan", "zz-beiguan", "liushu", "huashan-xinjie"])
+        #expect(try o.report(year: 2026, in: .english).bySite.map(\.siteID) == ["county", "taohe", "chengguan", "huashan", "zz-beiguan", "liushu", "huashan-xinjie"])
         // Members follow their site's place, then their name in pinyin order.
         let sitesOfMembers = try o.members().compactMap(\.siteID)
         let order = try o.sites().map(\.id)
@@ -31,11 +31,11 @@ import Testing
         let dir = TempDir(); defer { dir.cleanup() }
         let o = try makeOffice(dir, "county")
         try o.seedDemo()
-        let units = try o.report(year: 2026).categoriesByUnit.map(\.unit)
+        let units = try o.report(year: 2026, in: .english).categoriesByUnit.map(\.unit)
         #expect(units.count > 3)
         let wanted = ["县住房和城乡建设局", "县水利局", "县教育局"]
         try o.setOrder(.units, wanted)
-        let ordered = try o.report(year: 2026).categoriesByUnit.map(\.unit)
+        let ordered = try o.report(year: 2026, in: .english).categoriesByUnit.map(\.unit)
         #expect(Array(ordered.prefix(3)) == wanted && Set(ordered) == Set(units), "\(ordered)")
         #expect(Array(try o.handlingUnits().prefix(3)) == wanted)
         // cheng < hua in pinyin, though 华 (U+534E) < 城 (U+57CE) by code point.

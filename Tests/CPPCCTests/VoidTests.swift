@@ -10,7 +10,7 @@ import Testing
         let dir = TempDir(); defer { dir.cleanup() }
         let o = try makeOffice(dir, "county")
         try o.seedDemo()
-        let before = try o.report(year: 2026)
+        let before = try o.report(year: 2026, in: .english)
         let member = try o.member("周红梅").id
         let social = try #require(try o.socialReports(year: 2026).first { $0.adopted })
         let activity = try #require(try o.activities(year: 2026).first)
@@ -28,7 +28,7 @@ import Testing
         // Kept: still found by its key, with everything it had.
         #expect(try o.proposal("2026-001").status == .closed && o.handlers(of: "p2026-001").count == 2)
 
-        let after = try o.report(year: 2026)
+        let after = try o.report(year: 2026, in: .english)
         #expect(after.overall.proposals.received == before.overall.proposals.received - 1)
         #expect(after.overall.proposals.closed == before.overall.proposals.closed - 1)
         #expect(!after.keyProposals.contains { $0.id == "p2026-001" })
@@ -40,7 +40,7 @@ import Testing
         for (kind, key) in [(VoidRecords.Kind.proposal, "2026-001"), (.member, member), (.social, social.id), (.activity, activity.id)] {
             try o.restore(kind, key)
         }
-        let restored = try o.report(year: 2026)
+        let restored = try o.report(year: 2026, in: .english)
         #expect(restored.overall.proposals.received == before.overall.proposals.received)
         #expect(restored.keyProposals.map(\.id) == before.keyProposals.map(\.id))
         #expect(restored.overall.members.members == before.overall.members.members)

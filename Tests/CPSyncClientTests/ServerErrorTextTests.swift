@@ -1,4 +1,5 @@
-import CPSyncCLI
+import CPSyncProtocol
+import CPSyncText
 import CPSyncProtocol
 import Testing
 

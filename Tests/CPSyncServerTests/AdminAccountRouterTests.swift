@@ -2,6 +2,7 @@ import CPSyncCore
 import CPSyncHTTP
 import CPSyncProtocol
 import CPSyncServer
+import CPSyncText
 import Foundation
 import Testing
 
@@ -46,5 +47,41 @@ import Testing
         #expect(f.request("GET", "/v1/admin/accounts", token: f.admin).status == 405)
         let actions = try f.store.accountEvents().filter { $0.actor.hasPrefix("admin:") }.map { "\($0.actor) \($0.action)" }
         #expect(actions == ["admin:张三 admin-add", "admin:县/办公室 admin-token", "admin:张三 admin-revoke"])
+    }
+}
+
+/// One language rule for every error body the server writes: the request's `Accept-Language`, never the daemon's
+/// locale; `Content-Language` says which language `message` is in.
+@Suite struct ErrorLanguageTests {
+    static let zh = [("Accept-Language", "en;q=0.3, zh-CN;q=0.9")]
+    static let en = [("Accept-Language", "en-GB")]
+
+    @Test func aSiteRefusalIsWrittenInTheRequestsLanguage() throws {
+        let f = try RouterTests.Fixture()
+        let path = "/v1/admin/sites/ghost/revoke"
+        let chinese = f.request("POST", path, token: f.admin, headers: Self.zh)
+        let english = f.request("POST", path, token: f.admin, headers: Self.en)
+        let none = f.request("POST", path, token: f.admin)
+        #expect(chinese.status == 404 && english.status == 404 && none.status == 404)
+        let zhBody = try ErrorBody.decode(chinese.body), enBody = try ErrorBody.decode(english.body), bare = try ErrorBody.decode(none.body)
+        #expect(zhBody.code == .notFound && zhBody.message.contains("没有站点 'ghost'"), "\(zhBody.message)")
+        #expect(enBody.message.contains("no site 'ghost'") && bare.message == enBody.message, "\(enBody.message)")
+        #expect(chinese.headers["Content-Language"] == "zh" && english.headers["Content-Language"] == "en")
+    }
+
+    @Test func aProtocolRefusalWithoutWordsKeepsItsEnglishDetailAndSaysSo() throws {
+        let f = try RouterTests.Fixture()
+        let r = f.request("GET", "/v1/no-such-endpoint", token: f.admin, headers: Self.zh)
+        #expect(r.status == 404 && r.headers["Content-Language"] == "en")
+        #expect(try ErrorBody.decode(r.body).message.hasPrefix("no such endpoint"))
+    }
+
+    @Test func acceptLanguageIsReadByWeight() {
+        #expect(Language(acceptLanguage: "zh-CN,zh;q=0.9,en;q=0.8") == .chinese)
+        #expect(Language(acceptLanguage: "en-US,en;q=0.9,zh-CN;q=0.8") == .english)
+        #expect(Language(acceptLanguage: "fr, zh;q=0.5") == .chinese)
+        #expect(Language(acceptLanguage: "zh;q=0, en;q=0.1") == .english)
+        #expect(Language(acceptLanguage: "fr-FR") == .english && Language(acceptLanguage: nil) == .english)
+        #expect(Language(acceptLanguage: "ZH-tw") == .chinese)
     }
 }

@@ -1,5 +1,8 @@
-/// The server's errors in the clerk's language. The server sends a stable code and English detail (Protocol/README.md
-/// §10); under zh_* the client shows the code's Chinese text and keeps the server's detail after it.
+import CPSyncText
+
+/// The protocol's error codes in the reader's language: the one wording of each code (Protocol/README.md §10), used
+/// where a body is shown — by the tools for a server's refusal, by the server for the `message` of a body it renders
+/// for a request in another language than the one its detail was written in.
 public enum ServerErrorText {
     /// Chinese for every error code of protocol v1 (and of the HTTP layer), with what to do; nil for a code this build
     /// does not know (then the HTTP status decides, as §10 says).
@@ -38,10 +41,10 @@ public enum ServerErrorText {
         }
     }
 
-    /// What the client prints for a server error: under zh the Chinese text with the HTTP status, the code and the
+    /// What the client prints for a server error: in Chinese the code's text with the HTTP status, the code and the
     /// server's own detail; in English the detail as the server wrote it.
-    public static func describe(code: String, status: Int, message: String) -> String {
-        guard L10n.isChinese else { return "the server refused the request (HTTP \(status), \(code)): \(message)" }
+    public static func describe(code: String, status: Int, message: String, in language: Language) -> String {
+        guard language == .chinese else { return "the server refused the request (HTTP \(status), \(code)): \(message)" }
         let text = chinese(code: code) ?? "服务器拒绝了请求"
         return "\(text)（HTTP \(status)，\(code)；服务器说明：\(message)）"
     }

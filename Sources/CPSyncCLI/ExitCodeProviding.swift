@@ -1,4 +1,0 @@
-/// An error that knows which exit code it maps to.
-public protocol ExitCodeProviding: Error, CustomStringConvertible {
-    var exitCode: ExitCode { get }
-}
