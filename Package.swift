@@ -35,16 +35,18 @@ let package = Package(
         .executableTarget(
             name: "cpsync-bench",
             dependencies: ["CSQLite", "CLinux", "CPSyncCore", "CPSyncProtocol", "CPSyncServer", "CPSyncClient", "CPPCC", "CPSyncCLI", "CPSyncHTTP"]),
+        // What every test target shares: temporary directories, reading a command's --json output.
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "CPSyncHTTPTests", dependencies: ["CPSyncHTTP"]),
         .testTarget(name: "CPSyncCLITests", dependencies: ["CPSyncCLI", "CPSyncText"]),
-        .testTarget(name: "CPSyncCoreTests", dependencies: ["CPSyncCore", "CSQLite"]),
-        .testTarget(name: "CPPCCTests", dependencies: ["CPPCC", "CPSyncCore", "CPSyncText"]),
+        .testTarget(name: "CPSyncCoreTests", dependencies: ["TestSupport", "CPSyncCore", "CSQLite"]),
+        .testTarget(name: "CPPCCTests", dependencies: ["TestSupport", "CPPCC", "CPSyncCore", "CPSyncText"]),
         .testTarget(name: "CPSyncProtocolTests", dependencies: ["CPSyncProtocol", "CPSyncCore"]),
         .testTarget(name: "CPSyncEngineTests", dependencies: ["CPSyncEngine", "CPSyncProtocol", "CPSyncCore"]),
-        .testTarget(name: "CPSyncServerTests", dependencies: ["CPSyncServer", "CPSyncText", "CPSyncEngine", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
-        .testTarget(name: "CPSyncClientTests", dependencies: ["CPSyncClient", "CPSyncText", "CPSyncEngine", "CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
+        .testTarget(name: "CPSyncServerTests", dependencies: ["TestSupport", "CPSyncServer", "CPSyncText", "CPSyncEngine", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
+        .testTarget(name: "CPSyncClientTests", dependencies: ["TestSupport", "CPSyncClient", "CPSyncText", "CPSyncEngine", "CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
         .testTarget(
-            name: "EndToEndTests", dependencies: ["CPSyncCore", "CPPCC", "CPSyncClient", "CPSyncProtocol"], exclude: ["browser"]),
+            name: "EndToEndTests", dependencies: ["TestSupport", "CPSyncCore", "CPPCC", "CPSyncClient", "CPSyncProtocol"], exclude: ["browser"]),
     ]
 )
 

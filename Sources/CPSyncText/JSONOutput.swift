@@ -54,19 +54,26 @@ public enum JSONOutput {
             while k < s.count && (s[k] == " " || s[k] == "\n" || s[k] == "\t" || s[k] == "\r") { k += 1 }
             if k < s.count && s[k] == ":" {
                 out.append("\"")
-                for (n, u) in token.dropFirst().dropLast().enumerated() {
-                    if u.properties.isUppercase && u.isASCII {
-                        if n > 0 { out.append("_") }
-                        out.append(contentsOf: String(u).lowercased().unicodeScalars)
-                    } else {
-                        out.append(u)
-                    }
-                }
+                out.append(contentsOf: snakeCase(String(String.UnicodeScalarView(token.dropFirst().dropLast()))).unicodeScalars)
                 out.append("\"")
             } else {
                 out.append(contentsOf: token)
             }
             i = j + 1
+        }
+        return String(out)
+    }
+
+    /// `alreadyKnown` → `already_known`: the tools' keys, from Swift's and the wire's camelCase names.
+    public static func snakeCase(_ key: String) -> String {
+        var out = String.UnicodeScalarView()
+        for (n, u) in key.unicodeScalars.enumerated() {
+            if u.properties.isUppercase && u.isASCII {
+                if n > 0 { out.append("_") }
+                out.append(contentsOf: String(u).lowercased().unicodeScalars)
+            } else {
+                out.append(u)
+            }
         }
         return String(out)
     }

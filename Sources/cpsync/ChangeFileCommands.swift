@@ -19,7 +19,9 @@ enum ExportChangesCommand {
         let (bytes, s) = try ChangeFileCommand.run { try client.exportChanges() }
         try ChangeFileIO.write(bytes, to: to, overwrite: overwrite)
         if json {
-            Console.out("{\"batches\":\(s.batches),\"changes\":\(s.changes),\"outbox\":\(s.outbox),\"bytes\":\(bytes.count),\"held\":\(try client.replica.held().count)}")
+            struct Written: Encodable { let batches, changes, outbox, bytes, held: Int }
+            Console.out(try JSONOutput.encode(Written(batches: s.batches, changes: s.changes, outbox: s.outbox, bytes: bytes.count,
+                                                      held: try client.replica.held().count)))
         } else {
             Console.out(L10n.pick(
                 en: "wrote \(s.changes) changes in \(s.batches) batches to \(to); carry it to the county (`cpsyncd import`). They stay queued here until the county's reply is imported (`cpsync import-changes`)",
@@ -44,7 +46,18 @@ enum ImportChangesCommand {
         let pause = (ProcessInfo.processInfo.environment["CPSYNC_TEST_IMPORT_PAUSE_MS"].flatMap(Double.init) ?? 0) / 1000
         let s = try ChangeFileCommand.run { try client.importReply(bytes, pauseBetweenPages: pause) }
         if json {
-            Console.out("{\"already_imported\":\(s.alreadyImported),\"acknowledged\":\(s.acknowledged),\"push_acknowledged\":\(s.pushAcknowledged),\"refused\":\(s.refused),\"errors\":\(s.errors.count),\"pages\":\(s.pages),\"received\":\(s.received),\"applied\":\(s.applied),\"pull_skipped\":\(s.pullSkipped),\"restamped\":\(s.restamped),\"held\":\(try client.replica.held().count)}")
+            struct Imported: Encodable {
+                let alreadyImported, pushAcknowledged, pullSkipped: Bool
+                let acknowledged, refused, errors, pages, received, applied, restamped, held: Int
+                enum CodingKeys: String, CodingKey {
+                    case acknowledged, refused, errors, pages, received, applied, restamped, held
+                    case alreadyImported = "already_imported", pushAcknowledged = "push_acknowledged", pullSkipped = "pull_skipped"
+                }
+            }
+            Console.out(try JSONOutput.encode(Imported(
+                alreadyImported: s.alreadyImported, pushAcknowledged: s.pushAcknowledged, pullSkipped: s.pullSkipped,
+                acknowledged: s.acknowledged, refused: s.refused, errors: s.errors.count, pages: s.pages, received: s.received,
+                applied: s.applied, restamped: s.restamped, held: try client.replica.held().count)))
         } else if s.alreadyImported {
             Console.out(L10n.pick(en: "this reply was imported before (or a newer one was); nothing was changed",
                                   zh: "这份回执已导入过（或已导入更新的回执）；未做任何改动"))

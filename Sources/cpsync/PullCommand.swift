@@ -17,7 +17,8 @@ enum PullCommand {
         let s = try client.pull(reset: reset)
         SyncNotes.afterTransfer(client)
         if json {
-            Console.out("{\"pages\":\(s.pages),\"received\":\(s.received),\"applied\":\(s.applied),\"cursor\":\(s.cursor)}")
+            struct Pulled: Encodable { let pages, received, applied: Int; let cursor: Int64 }
+            Console.out(try JSONOutput.encode(Pulled(pages: s.pages, received: s.received, applied: s.applied, cursor: s.cursor)))
         } else {
             Console.out(L10n.pick(en: "pulled \(s.received) changes in \(s.pages) pages (\(s.applied) new here)",
                                   zh: "已拉取 \(s.received) 条修改，共 \(s.pages) 页（本机新增 \(s.applied) 条）"))

@@ -17,7 +17,12 @@ enum PushCommand {
         try RelayNotes.forward(client)
         SyncNotes.afterTransfer(client)
         if json {
-            Console.out("{\"batches\":\(s.batches),\"sent\":\(s.sent),\"applied\":\(s.applied),\"already_known\":\(s.alreadyKnown),\"conflicts\":\(s.conflicts),\"held\":\(try client.replica.held().count)}")
+            struct Pushed: Encodable {
+                let batches, sent, applied, alreadyKnown, conflicts, held: Int
+                enum CodingKeys: String, CodingKey { case batches, sent, applied, conflicts, held, alreadyKnown = "already_known" }
+            }
+            Console.out(try JSONOutput.encode(Pushed(batches: s.batches, sent: s.sent, applied: s.applied, alreadyKnown: s.alreadyKnown,
+                                                     conflicts: s.conflicts, held: try client.replica.held().count)))
         } else {
             Console.out(L10n.pick(en: "pushed \(s.sent) changes in \(s.batches) batches (\(s.applied) new on the server, \(s.conflicts) conflicts for review)",
                                   zh: "已推送 \(s.sent) 条修改，共 \(s.batches) 批（服务器新增 \(s.applied) 条，待审核冲突 \(s.conflicts) 条）"))

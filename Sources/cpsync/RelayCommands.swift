@@ -16,7 +16,12 @@ enum RelayImportCommand {
         let bytes = try ChangeFileIO.read(path)
         let (header, isNew) = try ChangeFileCommand.run { try client.storeRelayed(bytes) }
         if json {
-            Console.out("{\"site\":\"\(header.site)\",\"file_id\":\"\(header.fileId)\",\"new\":\(isNew)}")
+            struct Kept: Encodable {
+                let site, fileId: String
+                let new: Bool
+                enum CodingKeys: String, CodingKey { case site, new, fileId = "file_id" }
+            }
+            Console.out(try JSONOutput.encode(Kept(site: header.site, fileId: header.fileId, new: isNew)))
         } else {
             Console.out(isNew
                 ? L10n.pick(en: "kept the changes of site '\(header.site)'; the next `cpsync push` or `sync` forwards them to the county, then `cpsync relay-replies --to DIR` writes the reply for the clerk",
@@ -52,7 +57,8 @@ enum RelayRepliesCommand {
             }
         }
         if json {
-            Console.out("{\"written\":\(written.count),\"waiting\":\(waiting),\"refused\":\(refused)}")
+            struct Replies: Encodable { let written, waiting, refused: Int }
+            Console.out(try JSONOutput.encode(Replies(written: written.count, waiting: waiting, refused: refused)))
         } else {
             for p in written { Console.out(p) }
             Console.out(L10n.pick(en: "\(written.count) replies written; \(waiting) files wait for the next push", zh: "已写出 \(written.count) 份回执；\(waiting) 个文件等待下次推送"))

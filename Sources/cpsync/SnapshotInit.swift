@@ -21,8 +21,18 @@ enum SnapshotInit {
                                   zh: "提示：此前已下载的快照（\(o.discardedBytes) 字节）与其 SHA-256 不符（磁盘上已损坏，或服务器上的文件已变）；已丢弃并从第 0 字节重新下载"))
         }
         if json {
-            Console.out("{\"snapshot\":\"\(o.manifest.id)\",\"cursor\":\(o.manifest.cursor),\"size\":\(o.manifest.size),\"raw_size\":\(o.manifest.rawSize ?? o.manifest.size),\"resumed_from\":\(o.resumedFrom),"
-                + "\"downloaded\":\(o.downloaded),\"discarded\":\(o.discardedBytes),\"pulled\":\(o.pull.received),\"pages\":\(o.pull.pages)}")
+            struct Installed: Encodable {
+                let snapshot: String
+                let cursor: Int64
+                let size, rawSize, resumedFrom, downloaded, discarded, pulled, pages: Int
+                enum CodingKeys: String, CodingKey {
+                    case snapshot, cursor, size, downloaded, discarded, pulled, pages, rawSize = "raw_size", resumedFrom = "resumed_from"
+                }
+            }
+            Console.out(try JSONOutput.encode(Installed(
+                snapshot: o.manifest.id, cursor: o.manifest.cursor, size: Int(o.manifest.size), rawSize: Int(o.manifest.rawSize ?? o.manifest.size),
+                resumedFrom: Int(o.resumedFrom), downloaded: Int(o.downloaded), discarded: Int(o.discardedBytes), pulled: o.pull.received,
+                pages: o.pull.pages)))
         } else {
             let resumed = o.resumedFrom > 0 ? L10n.pick(en: ", resumed at byte \(o.resumedFrom)", zh: "，从第 \(o.resumedFrom) 字节续传") : ""
             Console.out(L10n.pick(en: "office replica \(path) ready for site '\(config.site)' from snapshot \(o.manifest.id) (\(o.downloaded) bytes downloaded\(resumed)); then pulled \(o.pull.received) changes",

@@ -56,11 +56,10 @@ enum StatusCommand {
             return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
         }
         if json {
-            let q = JSONOutput.quoted
-            Console.out("{\"site\":\(q(local.site)),\"server\":\(q(local.server)),\"pending\":\(local.pending),\"pull_cursor\":\(local.pullCursor),"
-                        + "\"last_push\":\(local.lastPush.map(String.init) ?? "null"),\"last_pull\":\(local.lastPull.map(String.init) ?? "null"),"
-                        + "\"reachable\":\(reachable),\"token_accepted\":\(tokenAccepted.map(String.init) ?? "null"),\"skew_ms\":\(skew.map(String.init) ?? "null"),\"server_error\":\(q(serverError)),"
-                        + "\"held\":[" + held.map(heldJSON).joined(separator: ",") + "]}")
+            Console.out(try JSONOutput.encode(Report(
+                site: local.site, server: local.server, pending: local.pending, pullCursor: local.pullCursor, lastPush: local.lastPush,
+                lastPull: local.lastPull, reachable: reachable, tokenAccepted: tokenAccepted, skewMs: skew, serverError: serverError,
+                held: held.map { Held(table: $0.table, pk: $0.pk, column: $0.column, code: $0.code, reason: $0.reason, at: $0.at) })))
         } else {
             let rows: [[String]] = [
                 [L10n.pick(en: "site", zh: "站点"), local.site],
@@ -104,15 +103,29 @@ enum StatusCommand {
         }
     }
 
-    static func heldJSON(_ h: Replica.HeldChange) -> String {
-        var w = JSONWriter(capacity: 128)
-        w.raw("{\"table\":"); w.string(h.table)
-        w.raw(",\"pk\":"); w.string(h.pk)
-        w.raw(",\"column\":"); w.optionalString(h.column)
-        w.raw(",\"code\":"); w.string(h.code)
-        w.raw(",\"reason\":"); w.string(h.reason)
-        w.raw(",\"at\":"); w.int(h.at)
-        w.raw("}")
-        return String(decoding: w.bytes, as: UTF8.self)
+    /// `status --json`: the office's state and what the server said.
+    struct Report: Encodable {
+        let site, server: String
+        let pending: Int
+        let pullCursor: Int64
+        let lastPush, lastPull: Int64?
+        let reachable: Bool
+        let tokenAccepted: Bool?
+        let skewMs: Int64?
+        let serverError: String?
+        let held: [Held]
+        enum CodingKeys: String, CodingKey {
+            case site, server, pending, reachable, held
+            case pullCursor = "pull_cursor", lastPush = "last_push", lastPull = "last_pull", tokenAccepted = "token_accepted"
+            case skewMs = "skew_ms", serverError = "server_error"
+        }
+    }
+
+    /// A held change as `status --json` lists it.
+    struct Held: Encodable {
+        let table, pk: String
+        let column: String?
+        let code, reason: String
+        let at: Int64
     }
 }

@@ -20,7 +20,14 @@ enum SyncCommand {
         SyncNotes.afterTransfer(client)
         if json {
             let lost = (try? client.lostEdits().count) ?? 0
-            Console.out("{\"pulled\":\(first.received + second.received),\"pushed\":\(pushed.sent),\"conflicts\":\(pushed.conflicts),\"cursor\":\(second.cursor),\"held\":\(try client.replica.held().count),\"lostEdits\":\(lost)}")
+            struct Synced: Encodable {
+                let pulled, pushed, conflicts: Int
+                let cursor: Int64
+                let held, lostEdits: Int
+                enum CodingKeys: String, CodingKey { case pulled, pushed, conflicts, cursor, held, lostEdits = "lost_edits" }
+            }
+            Console.out(try JSONOutput.encode(Synced(pulled: first.received + second.received, pushed: pushed.sent, conflicts: pushed.conflicts,
+                                                     cursor: second.cursor, held: try client.replica.held().count, lostEdits: lost)))
         } else {
             Console.out(L10n.pick(en: "synced: pulled \(first.received + second.received), pushed \(pushed.sent) changes (\(pushed.conflicts) conflicts for review)",
                                   zh: "同步完成：拉取 \(first.received + second.received) 条，推送 \(pushed.sent) 条（待审核冲突 \(pushed.conflicts) 条）"))

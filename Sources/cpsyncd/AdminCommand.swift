@@ -24,8 +24,8 @@ enum AdminCommand {
             let store = try DataOption.openExisting(data)
             let admins = try store.admins()
             if json {
-                let items = admins.map { "{\"name\":\(Accounts.quote($0.name)),\"created\":\($0.createdAt),\"revoked\":\($0.revoked)}" }
-                Console.out("[" + items.joined(separator: ",") + "]")
+                struct Admin: Encodable { let name: String; let created: Int64; let revoked: Bool }
+                Console.out(try JSONOutput.encode(admins.map { Admin(name: $0.name, created: $0.createdAt, revoked: $0.revoked) }))
             } else {
                 Console.out(Console.table(header: L10n.isChinese ? ["名称", "创建时间", "状态"] : ["NAME", "CREATED", "STATE"],
                                           rows: admins.map { [$0.name, Accounts.time($0.createdAt),

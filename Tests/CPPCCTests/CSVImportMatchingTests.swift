@@ -2,6 +2,7 @@ import CPPCC
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// Importing a file twice adds nothing the second time; rows are matched by id, else by a natural key (members:
 /// name + phone; proposals: 案号, else title + proposer); unknown columns are ignored and named; duplicates warned.

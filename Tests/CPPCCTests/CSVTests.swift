@@ -3,6 +3,7 @@ import CPSyncCore
 import CPSyncText
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct CSVTests {
     @Test func quotedFieldsKeepCommasQuotesAndLineBreaks() throws {

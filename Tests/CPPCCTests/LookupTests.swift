@@ -2,6 +2,7 @@ import CPPCC
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// Every record can be addressed by a short unique start of its id as well as by its number or name; a key that
 /// fits several records is refused listing the candidates; lists print site names and the short ids.

@@ -2,6 +2,7 @@ import CPPCC
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// Proposal numbers (案号): offices give provisional numbers built from their own site id, the county gives the
 /// 案号 at 立案, so two offices numbering offline never hand out the same one.

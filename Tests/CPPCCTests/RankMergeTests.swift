@@ -2,6 +2,7 @@ import CPPCC
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct RankMergeTests {
     /// Two offices sharing one proposal under review.

@@ -2,6 +2,7 @@ import CPPCC
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct ReportTests {
     /// A hand-built year: county (4 received, 3 filed, 2 closed), township t1 (3 received, 1 filed, a draft that

@@ -2,6 +2,7 @@ import CPPCC
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// Sites and handling units in the county's order: without a setting the county first, then by kind and by name in
 /// Chinese (pinyin) order, never by code point; with one, as the county set it, the rest after.

@@ -1,17 +1,7 @@
 import CPPCC
 import CPSyncCore
 import Foundation
-
-/// A fresh temporary directory, removed with `cleanup()`.
-struct TempDir {
-    let url: URL
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("cppcc-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
-}
+import TestSupport
 
 /// A replica with the CPPCC schema installed, site id = `name`. In memory: the tests exercise the SQL, not the
 /// disk, and stay fast.

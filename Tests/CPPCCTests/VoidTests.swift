@@ -2,6 +2,7 @@ import CPPCC
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// Void (作废): a voided member, proposal, social report or activity is kept with its reason but leaves the lists
 /// and the report; only a county-kind site restores it; the void travels by sync like any other write.

@@ -2,6 +2,7 @@ import CPPCC
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct WorkflowTests {
     func office(_ dir: TempDir) throws -> (Office, String) {

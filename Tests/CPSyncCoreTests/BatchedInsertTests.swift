@@ -1,6 +1,7 @@
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// A merge inserts the rows it creates several per statement (`PendingInserts`). What must hold: the tables end the
 /// same as when every row has its own merge (one insert each), a trigger that reads another table sees the rows

@@ -1,6 +1,7 @@
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 
 /// Property: replicas that received the same changes, in any order, any number of times, hold identical content.

@@ -1,6 +1,7 @@
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// A merge killed half-way (SIGKILL to a child process) leaves the replica exactly as before the batch.
 @Suite struct CrashSafetyTests {

@@ -2,6 +2,7 @@ import CPSyncCore
 import CSQLite
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct DatabaseTests {
     static let edgeValues: [Value] = [

@@ -1,6 +1,7 @@
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// The engine's side of "nothing is lost": paging never drops cells, displaced own edits are kept for the county,
 /// edits lost to deletes are conflicts, and clocks that were wrong heal. The end-to-end side runs the binaries.

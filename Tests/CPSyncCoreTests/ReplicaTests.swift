@@ -1,6 +1,7 @@
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 @Suite struct ReplicaTests {
     @Test func insertsUpdatesAndDeletesAreCaptured() throws {

@@ -1,16 +1,6 @@
 import CPSyncCore
 import Foundation
-
-/// A fresh temporary directory, removed by the caller with `cleanup()`.
-struct TempDir {
-    let url: URL
-    init() {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("cpsync-core-\(UUID().uuidString)")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
-}
+import TestSupport
 
 /// The test table used across core tests: a TEXT key and a few typed columns, all with defaults.
 let proposalsSQL = """

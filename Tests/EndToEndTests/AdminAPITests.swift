@@ -5,13 +5,14 @@ import Foundation
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import TestSupport
 #endif
 
 /// A county daemon, an admin and two offices — 华山镇 and 西苑乡, a liaison station under it — that edit the same
 /// cells offline (records of the station, which both may write): conflicts made the real way, through `cpsync init`,
 /// SQL on the replicas and `cpsync sync`.
 final class ConflictCounty {
-    let ws: Workspace
+    let ws: TempDir
     let daemon: Daemon
     let adminToken: String
     let siteToken: String
@@ -22,7 +23,7 @@ final class ConflictCounty {
     static let member = "0b8e5d2c-7f14-4a6b-8c3e-000000000042"
     static let markup = "<img src=x onerror=alert(1)>"
 
-    private init(ws: Workspace, daemon: Daemon, adminToken: String, siteToken: String, a: Office, b: Office) {
+    private init(ws: TempDir, daemon: Daemon, adminToken: String, siteToken: String, a: Office, b: Office) {
         self.ws = ws
         self.daemon = daemon
         self.adminToken = adminToken
@@ -32,7 +33,7 @@ final class ConflictCounty {
     }
 
     static func start(_ name: String) throws -> ConflictCounty {
-        let ws = Workspace(name)
+        let ws = TempDir(name)
         let daemon = Daemon(dataDir: ws.path("county"))
         do {
             _ = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
@@ -361,7 +362,7 @@ struct AdminAPITests {
         let winner = try county.b.cpsync(["sync"], env: zh)
         #expect(winner.ok && !winner.stderr.contains("未被采用"), "\(winner.stderr)")
         let json = try county.a.cpsync(["sync", "--json"])
-        #expect(json.stdout.contains("\"lostEdits\":3"), "\(json.stdout)")
+        #expect(JSONText.int(json.stdout, "lost_edits") == 3, "\(json.stdout)")
         // The endpoint is a site's: an admin token is refused, no token is 401.
         #expect(try county.http("GET", "/v1/conflicts/lost", token: county.adminToken).status == 403)
         #expect(try county.http("GET", "/v1/conflicts/lost").status == 401)

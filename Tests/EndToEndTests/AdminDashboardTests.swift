@@ -3,6 +3,7 @@ import CPSyncCore
 import CPSyncProtocol
 import Foundation
 import Testing
+import TestSupport
 
 /// A county whose offices are in every state an admin has to tell apart, made the real way (the `cpsync` binary,
 /// SQL on the replicas, one hand-made push from an office whose clock runs an hour ahead):
@@ -16,14 +17,14 @@ import Testing
 /// | taohe 桃河社区联络站 | station, chengguan | synced once, then its token was revoked |
 /// | dongling 东岭街道委员工作室 | street, county | never used |
 final class DashboardCounty {
-    let ws: Workspace
+    let ws: TempDir
     let daemon: Daemon
     let adminToken: String
     let tokens: [String: String]
 
     static let order = ["county", "huashan", "xiyuan", "chengguan", "taohe", "dongling"]
 
-    private init(ws: Workspace, daemon: Daemon, adminToken: String, tokens: [String: String]) {
+    private init(ws: TempDir, daemon: Daemon, adminToken: String, tokens: [String: String]) {
         self.ws = ws
         self.daemon = daemon
         self.adminToken = adminToken
@@ -31,7 +32,7 @@ final class DashboardCounty {
     }
 
     static func start(_ name: String) throws -> DashboardCounty {
-        let ws = Workspace(name)
+        let ws = TempDir(name)
         let daemon = Daemon(dataDir: ws.path("county"))
         do {
             var tokens: [String: String] = [:]

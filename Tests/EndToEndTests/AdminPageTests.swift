@@ -2,6 +2,7 @@ import CPSyncCore
 import CPSyncProtocol
 import Foundation
 import Testing
+import TestSupport
 
 /// Runs `browser/drive_admin.py` (headless Chromium over the DevTools pipe) and hands back what it saw.
 enum AdminBrowser {
@@ -136,7 +137,7 @@ struct AdminPageTests {
     /// both, so the check can fail.
     @Test(.timeLimit(.minutes(2))) func theAdminScriptPassesASyntaxCheck() throws {
         let script = AdminBrowser.pageFile("admin.js")
-        let work = Workspace("admin-js")
+        let work = TempDir("admin-js")
         defer { work.cleanup() }
         let broken = work.path("broken.js")
         let source = try String(contentsOfFile: script, encoding: .utf8)

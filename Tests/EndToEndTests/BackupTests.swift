@@ -1,11 +1,12 @@
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// `cpsyncd backup` while offices push, and `cpsyncd restore`, with the real binaries.
 @Suite(.serialized) struct BackupTests {
     @Test func backupTakenWhileOfficesPushHoldsEveryAcknowledgedChangeAndRestores() throws {
-        let ws = Workspace("backup")
+        let ws = TempDir("backup")
         defer { ws.cleanup() }
         let daemon = Daemon(dataDir: ws.path("data"))
         defer { daemon.stop() }
@@ -73,13 +74,13 @@ import Testing
         let second = Daemon(dataDir: restoredDir)
         defer { second.stop() }
         try second.start()
-        let fresh = try Office.create("huashan", in: Workspace("backup-fresh"), daemon: second, token: tokens["huashan"]!)
+        let fresh = try Office.create("huashan", in: TempDir("backup-fresh"), daemon: second, token: tokens["huashan"]!)
         defer { try? FileManager.default.removeItem(atPath: (fresh.db as NSString).deletingLastPathComponent) }
         try fresh.must(["pull"])
     }
 
     @Test func restoreRefusesADataDirectoryInUse() throws {
-        let ws = Workspace("restore-busy")
+        let ws = TempDir("restore-busy")
         defer { ws.cleanup() }
         let daemon = Daemon(dataDir: ws.path("data"))
         defer { daemon.stop() }
@@ -111,7 +112,7 @@ import Testing
     }
 
     @Test func backupIntoADirectoryKeepsTheNewest() throws {
-        let ws = Workspace("backup-keep")
+        let ws = TempDir("backup-keep")
         defer { ws.cleanup() }
         _ = try run(Binaries.cpsyncd, ["site", "add", "--data", ws.path("data"), "--id", "county", "--name", "县", "--kind", "county"])
         for _ in 0..<4 {

@@ -2,6 +2,7 @@ import CPSyncCore
 import CPSyncProtocol
 import Foundation
 import Testing
+import TestSupport
 
 /// Sync by USB stick (Protocol/README.md §17), with the real binaries: a station with no link exports its changes,
 /// the county imports them as the station's push (`cpsyncd import`, while the daemon serves), and the reply carried
@@ -41,7 +42,7 @@ import Testing
         }
     }
 
-    static func offlineOffice(_ site: String, token: String, in ws: Workspace) throws -> Office {
+    static func offlineOffice(_ site: String, token: String, in ws: TempDir) throws -> Office {
         let office = Office(site: site, db: ws.path("\(site).db"))
         let r = try run(Binaries.cpsync, ["init", "--db", office.db, "--server", "http://127.0.0.1:9", "--site", site, "--token", token])
         guard r.ok else { throw HarnessError.failed("init \(site): \(r.stderr)") }
@@ -52,16 +53,11 @@ import Testing
     /// for a server that never answers here). The export replaces the previous count's file (`--overwrite`).
     static func pending(_ office: Office) throws -> Int {
         let r = try office.cpsync(["export-changes", "--to", office.db + ".pending.cpsync", "--overwrite", "--json"])
-        return jsonInt(r.stdout, "changes") ?? -1
+        return JSONText.int(r.stdout, "changes") ?? -1
     }
 
     /// The office's positions and settings (not the list of files it exported, which every export adds to).
     static func meta(_ office: Office) throws -> [[Value]] { try office.query("SELECT key, value FROM _cp_meta WHERE key != 'sync.file_exports' ORDER BY key") }
-
-    static func jsonInt(_ text: String, _ key: String) -> Int? {
-        guard let r = text.range(of: "\"\(key)\":") else { return nil }
-        return Int(text[r.upperBound...].prefix { $0.isNumber })
-    }
 
     /// The (table, pk, column) of every change a changes file carries.
     static func cells(of path: String, token: String, site: String) throws -> Set<String> {
@@ -115,23 +111,23 @@ import Testing
         try s.station.clerk(["member", "add", "--id", "m-xy-1", "--name", "王秀英", "--site", "xiyuan", "--sector", "教育", "--employer", "西苑小学"])
         try s.station.sql("INSERT INTO proposals(id, title, body, site_id, status) VALUES ('p-xy-1', '关于西苑社区增设老年食堂的提案', '建议在社区服务中心开设老年食堂。', 'xiyuan', 'draft')")
         try s.station.sql("INSERT INTO social_reports(id, title, site_id) VALUES ('s-xy-1', '西苑社区停车难问题', 'xiyuan')")
-        #expect(try s.station.cpsync(["status", "--json"]).stdout.contains("\"reachable\":false"), "the station has no link")
+        #expect(JSONText.bool(try s.station.cpsync(["status", "--json"]).stdout, "reachable") == false, "the station has no link")
         let pendingBefore = try Self.pending(s.station)
         #expect(pendingBefore > 0)
 
         let file = s.path("西苑-修改.cpsync"), reply = s.path("西苑-回执.cpsync")
         let exported = try s.station.must(["export-changes", "--to", file, "--json"])
-        #expect(Self.jsonInt(exported.stdout, "changes") == pendingBefore, "the file holds every pending change: \(exported.stdout)")
+        #expect(JSONText.int(exported.stdout, "changes") == pendingBefore, "the file holds every pending change: \(exported.stdout)")
         #expect(try Self.pending(s.station) == pendingBefore, "exporting acknowledges nothing")
         let imported = try s.countyImport(file, reply: reply)
         #expect(imported.ok, "\(imported.stderr)")
-        #expect(Self.jsonInt(imported.stdout, "applied") == pendingBefore, "\(imported.stdout)")
+        #expect(JSONText.int(imported.stdout, "applied") == pendingBefore, "\(imported.stdout)")
         let server = try Database(path: s.county.serverDB)
         #expect(try server.query("SELECT name, employer FROM members WHERE id = 'm-xy-1'") == [[.text("王秀英"), .text("西苑小学")]])
         #expect(try server.query("SELECT title FROM proposals WHERE id = 'p-xy-1'") == [[.text("关于西苑社区增设老年食堂的提案")]])
 
         let applied = try s.station.must(["import-changes", reply, "--json"])
-        #expect(applied.stdout.contains("\"push_acknowledged\":true"), "\(applied.stdout)")
+        #expect(JSONText.bool(applied.stdout, "push_acknowledged") == true, "\(applied.stdout)")
         #expect(try Self.pending(s.station) == 0)
         #expect(try contentDump(s.station.db) == contentDump(s.county.serverDB, scope: "xiyuan"), "the station holds exactly its scope")
         #expect(try s.station.query("SELECT name FROM members ORDER BY id") == [[.text("刘德厚")], [.text("王秀英")]])
@@ -163,7 +159,7 @@ import Testing
         // The county: the same file again applies nothing (every batch replays its stored answer).
         let again = try s.countyImport(e1, reply: r1again)
         #expect(again.ok, "\(again.stderr)")
-        #expect(Self.jsonInt(again.stdout, "applied") == 0 && Self.jsonInt(again.stdout, "replayed") == Self.jsonInt(again.stdout, "batches"), "\(again.stdout)")
+        #expect(JSONText.int(again.stdout, "applied") == 0 && JSONText.int(again.stdout, "replayed") == JSONText.int(again.stdout, "batches"), "\(again.stdout)")
         #expect(try contentDump(s.county.serverDB) == countyAfterFirst)
         #expect(try Database(path: s.county.serverDB).query("SELECT count(*) FROM _cp_conflicts") == conflictsAfterFirst)
 
@@ -171,7 +167,7 @@ import Testing
         try s.station.must(["import-changes", r1])
         let dump1 = try contentDump(s.station.db), meta1 = try Self.meta(s.station)
         let twice = try s.station.must(["import-changes", r1, "--json"])
-        #expect(twice.stdout.contains("\"already_imported\":true"), "\(twice.stdout)")
+        #expect(JSONText.bool(twice.stdout, "already_imported") == true, "\(twice.stdout)")
         #expect(try contentDump(s.station.db) == dump1)
         #expect(try Self.meta(s.station) == meta1)
 
@@ -184,7 +180,7 @@ import Testing
         #expect(dump2.contains("周新") && dump2.contains("13800001111"))
         for old in [r1, r1again] {
             let r = try s.station.must(["import-changes", old, "--json"])
-            #expect(r.stdout.contains("\"already_imported\":true"), "\(r.stdout)")
+            #expect(JSONText.bool(r.stdout, "already_imported") == true, "\(r.stdout)")
         }
         #expect(try contentDump(s.station.db) == dump2)
         #expect(try Self.meta(s.station) == meta2)
@@ -273,7 +269,7 @@ import Testing
         try s.station.must(["export-changes", "--to", file])
         let r = try s.countyImport(file, reply: reply)
         #expect(r.ok, "\(r.stderr)")
-        #expect((Self.jsonInt(r.stdout, "refused") ?? 0) > 0, "\(r.stdout)")
+        #expect((JSONText.int(r.stdout, "refused") ?? 0) > 0, "\(r.stdout)")
         let server = try Database(path: s.county.serverDB)
         #expect(try server.query("SELECT count(*) FROM members WHERE id = 'm-not-mine'") == [[.integer(0)]])
         #expect(try server.query("SELECT name FROM members WHERE id = 'm-xy-1'") == [[.text("王秀英")]])
@@ -369,7 +365,7 @@ import Testing
         let pendingBefore = try Self.pending(s.station)
         let file = s.path("大文件.cpsync"), reply = s.path("回执.cpsync")
         let exported = try s.station.must(["export-changes", "--to", file, "--json"])
-        #expect((Self.jsonInt(exported.stdout, "batches") ?? 0) >= 3, "several batches: \(exported.stdout)")
+        #expect((JSONText.int(exported.stdout, "batches") ?? 0) >= 3, "several batches: \(exported.stdout)")
 
         // The county's import, killed between batches at a random moment, then run again.
         var killedCounty = 0
@@ -396,7 +392,7 @@ import Testing
         }
         #expect(killedStation > 0, "the station import was never killed mid-way")
         let applied = try s.station.must(["import-changes", reply, "--json"])
-        #expect((Self.jsonInt(applied.stdout, "pages") ?? 0) >= 2, "several pages: \(applied.stdout)")
+        #expect((JSONText.int(applied.stdout, "pages") ?? 0) >= 2, "several pages: \(applied.stdout)")
         #expect(try Self.pending(s.station) == 0)
         #expect(try s.station.query("SELECT count(*) FROM members") == [[.integer(Int64(count))]])
         #expect(try contentDump(s.station.db) == contentDump(s.county.serverDB, scope: "xiyuan"))
@@ -426,14 +422,14 @@ import Testing
         // 华山镇, above the station, keeps the file (once), forwards it at its next push and keeps the reply.
         let huashan = try s.county.office("huashan")
         try huashan.must(["sync"])
-        #expect(try huashan.must(["relay-import", file, "--json"]).stdout.contains("\"new\":true"))
-        #expect(try huashan.must(["relay-import", file, "--json"]).stdout.contains("\"new\":false"))
+        #expect(JSONText.bool(try huashan.must(["relay-import", file, "--json"]).stdout, "new") == true)
+        #expect(JSONText.bool(try huashan.must(["relay-import", file, "--json"]).stdout, "new") == false)
         let pushed = try huashan.must(["push"])
         #expect(pushed.stderr.contains("forwarded 1"), "\(pushed.stderr)")
         #expect(try server.query("SELECT name FROM members WHERE id = 'm-xy-1'") == [[.text("王秀英")]])
         let dir = s.path("华山回执")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        #expect(try huashan.must(["relay-replies", "--to", dir, "--json"]).stdout.contains("\"written\":1"))
+        #expect(JSONText.int(try huashan.must(["relay-replies", "--to", dir, "--json"]).stdout, "written") == 1)
         let replies = try FileManager.default.contentsOfDirectory(atPath: dir)
         #expect(replies.count == 1)
         try s.station.must(["import-changes", (dir as NSString).appendingPathComponent(replies[0])])
@@ -483,7 +479,7 @@ import Testing
         #expect(try Self.pending(s.station) == 0)
         // A reply from before the restore, imported late: it changes nothing (no second reset).
         let metaNow = try Self.meta(s.station), dumpNow = try contentDump(s.station.db)
-        #expect(try s.station.must(["import-changes", oldEpochReply, "--json"]).stdout.contains("\"already_imported\":true"))
+        #expect(JSONText.bool(try s.station.must(["import-changes", oldEpochReply, "--json"]).stdout, "already_imported") == true)
         #expect(try Self.meta(s.station) == metaNow)
         #expect(try contentDump(s.station.db) == dumpNow)
         #expect(try server.query("SELECT name FROM members WHERE id LIKE 'm-xy-%' ORDER BY id") == [[.text("王秀英")], [.text("李建国")]])
@@ -510,7 +506,7 @@ import Testing
 
         // The reply, imported while the clock is still fast: the county's records arrive, the change stays queued.
         let stillFast = try run(faketime, ["-f", "+3h", Binaries.cpsync, "import-changes", "--db", s.station.db, reply, "--json"])
-        #expect(stillFast.status == 77 && stillFast.stdout.contains("\"restamped\":0"), "\(stillFast.stdout) \(stillFast.stderr)")
+        #expect(stillFast.status == 77 && JSONText.int(stillFast.stdout, "restamped") == 0, "\(stillFast.stdout) \(stillFast.stderr)")
         #expect(try s.station.query("SELECT name FROM members WHERE id = 'm-county-xy'") == [[.text("刘德厚")]])
         #expect(try Self.pending(s.station) == pending)
 
@@ -519,7 +515,7 @@ import Testing
         try s.station.must(["export-changes", "--to", file2])
         #expect(try s.countyImport(file2, reply: reply2).status == 77)
         let healed = try s.station.cpsync(["import-changes", reply2, "--json"])
-        #expect(healed.status == 77 && !healed.stdout.contains("\"restamped\":0"), "\(healed.stdout) \(healed.stderr)")
+        #expect(healed.status == 77 && JSONText.int(healed.stdout, "restamped") != 0, "\(healed.stdout) \(healed.stderr)")
         try s.exchange("对钟以后")
         #expect(try Self.pending(s.station) == 0)
         #expect(try Database(path: s.county.serverDB).query("SELECT name FROM members WHERE id = 'm-xy-1'") == [[.text("王秀英")]])

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Under zh_*, the server's errors are shown in Chinese by their protocol code with the server's own detail kept,
 /// and exports with Chinese headers carry Chinese status values (which import reads back).
@@ -24,7 +25,7 @@ import Testing
     }
 
     @Test func exportsWithChineseHeadersCarryChineseValuesThatImportReadsBack() throws {
-        let ws = Workspace("zh-export")
+        let ws = TempDir("zh-export")
         defer { ws.cleanup() }
         let db = ["--db", ws.path("county.db")]
         #expect(try run(Binaries.cpsync, ["demo", "seed"] + db).ok)

@@ -4,6 +4,7 @@ import CPSyncCore
 import CPSyncProtocol
 import Foundation
 import Testing
+import TestSupport
 
 /// What a clerk or an admin is told when something is wrong — a revoked token, a wrong server address, an untrusted
 /// certificate, a database of another office, a typo in a date — said correctly, in Chinese under zh_CN, with the
@@ -34,7 +35,7 @@ import Testing
         #expect(status.stderr.contains("吊销"), "\(status.stderr)")
         let json = try huashan.cpsync(["status", "--json"])
         #expect(json.status == 77)
-        #expect(json.stdout.contains("\"token_accepted\":false") && json.stdout.contains("\"reachable\":true"), "\(json.stdout)")
+        #expect(JSONText.bool(json.stdout, "token_accepted") == false && JSONText.bool(json.stdout, "reachable") == true, "\(json.stdout)")
     }
 
     // MARK: a wrong server address
@@ -70,7 +71,7 @@ import Testing
     }
 
     @Test func initRefusesAnUntrustedCertificateWith77AndCreatesNothing() throws {
-        let ws = Workspace("diag-tls")
+        let ws = TempDir("diag-tls")
         defer { ws.cleanup() }
         let certificates = try TestCertificates(in: ws)
         let listener = try TLSListener(certificates)
@@ -225,7 +226,7 @@ import Testing
     }
 
     @Test func ctrlCEndsTheDemoCleanly() throws {
-        let ws = Workspace("diag-demo")
+        let ws = TempDir("diag-demo")
         defer { ws.cleanup() }
         let script = DemoTests.script
         let p = Process()

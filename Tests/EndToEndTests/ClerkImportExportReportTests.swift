@@ -2,6 +2,7 @@ import CPPCC
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// What a county's clerks do with their lists and reports, through the real binaries in a zh_CN locale: a member
 /// list re-imported after a phone changed (GB18030 from older Excel, UTF-8 from newer, cpsync's own export) updates
@@ -34,7 +35,7 @@ import Testing
     }
 
     @Test func reimportingTheMemberListAfterAPhoneChangedUpdatesTheMemberAndNeverAddsASecondOne() throws {
-        let ws = Workspace("clerk-import")
+        let ws = TempDir("clerk-import")
         defer { ws.cleanup() }
         let db = ws.path("county.db")
         #expect(try run(Binaries.cpsync, ["demo", "seed", "--db", db]).ok)
@@ -93,7 +94,7 @@ import Testing
     }
 
     @Test func theProposalExportNamesCoSignersAndSitesKeepsNumberCodesAsTextAndRunsNoFormula() throws {
-        let ws = Workspace("clerk-export")
+        let ws = TempDir("clerk-export")
         defer { ws.cleanup() }
         let db = ws.path("county.db")
         #expect(try run(Binaries.cpsync, ["demo", "seed", "--db", db]).ok)
@@ -197,7 +198,7 @@ import Testing
     }
 
     @Test func aCityReportIsTitledWithTheCityAndEachCountyRowCountsItsSubtree() throws {
-        let ws = Workspace("clerk-city")
+        let ws = TempDir("clerk-city")
         defer { ws.cleanup() }
         let (city, cityToken) = try TierTests.makeCity(ws)
         // 滨江区 sorts before 杭州市 in pinyin: the title must still be the city's.

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// The command line of the real binaries: help for every verb and sub-verb, `--version`, "did you mean", and that
 /// asking for help or reading never creates a database or a data directory.
@@ -19,16 +20,16 @@ import Testing
 
     /// An environment in which a command that opened its default database or data directory would create it inside
     /// `ws` (where the test looks).
-    static func isolated(_ ws: Workspace) -> [String: String] {
+    static func isolated(_ ws: TempDir) -> [String: String] {
         ["CPSYNC_DB": ws.path("office.db"), "CPSYNC_DATA": ws.path("county-data"), "CPSYNCD_CONF": ws.path("no-such.conf")]
     }
 
-    static func entries(_ ws: Workspace) -> [String] {
+    static func entries(_ ws: TempDir) -> [String] {
         (try? FileManager.default.contentsOfDirectory(atPath: ws.url.path)) ?? []
     }
 
     @Test func helpOfEveryVerbAndSubVerbShowsItsOptionsAndAnExampleAndCreatesNothing() throws {
-        let ws = Workspace("help")
+        let ws = TempDir("help")
         defer { ws.cleanup() }
         for (binary, commands, common) in [(Binaries.cpsync, Self.cpsyncCommands, "--db PATH"), (Binaries.cpsyncd, Self.cpsyncdCommands, "--data DIR")] {
             for (verb, subs) in commands {
@@ -65,7 +66,7 @@ import Testing
 
     /// Every option a sub-verb's help lists is one the command takes: none is refused as unknown.
     @Test func everyOptionTheHelpListsIsAcceptedByItsCommand() throws {
-        let ws = Workspace("helpopts")
+        let ws = TempDir("helpopts")
         defer { ws.cleanup() }
         let env = Self.isolated(ws)
         #expect(try run(Binaries.cpsync, ["demo", "seed"], env: env).ok)
@@ -110,7 +111,7 @@ import Testing
     }
 
     @Test func aMistypedVerbSubVerbOrOptionIsAnsweredWithTheNearestSpelling() throws {
-        let ws = Workspace("typo")
+        let ws = TempDir("typo")
         defer { ws.cleanup() }
         let env = Self.isolated(ws)
         let verb = try run(Binaries.cpsync, ["membr", "list"], env: env)
@@ -133,7 +134,7 @@ import Testing
     }
 
     @Test func readOnlyVerbsNeverCreateADatabaseAndSayWhereTheyLooked() throws {
-        let ws = Workspace("readonly")
+        let ws = TempDir("readonly")
         defer { ws.cleanup() }
         let env = Self.isolated(ws)
         let missing = ws.path("office.db")
@@ -161,7 +162,7 @@ import Testing
 /// (exit 65) naming the option, in the user's language.
 @Suite struct CommandLineDateTests {
     @Test func aDayThatDoesNotExistAndAnOutOfOrderStepAreRefusedByTheRealBinary() throws {
-        let ws = Workspace("dates")
+        let ws = TempDir("dates")
         defer { ws.cleanup() }
         let db = ["--db", ws.path("county.db")]
         #expect(try run(Binaries.cpsync, ["demo", "seed"] + db).ok)
@@ -184,7 +185,7 @@ import Testing
 /// `cpsync report` through the real binary: a period, the committee's name, Chinese or English CSV headers.
 @Suite struct ReportCommandLineTests {
     @Test func aPeriodReportCarriesTheCommitteeAndItsCSVHeadersFollowTheLocaleOrTheFlag() throws {
-        let ws = Workspace("report")
+        let ws = TempDir("report")
         defer { ws.cleanup() }
         let db = ["--db", ws.path("county.db")]
         #expect(try run(Binaries.cpsync, ["demo", "seed"] + db).ok)

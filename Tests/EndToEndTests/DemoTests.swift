@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `make run`'s demo script, run for real against the built binaries (in a temporary data directory, on a free
 /// loopback port), twice: a second run on the same data directory must work too.
@@ -21,7 +22,7 @@ import Testing
     }
 
     @Test func demoRunsTwoOfficesThroughTheDaemonAndShowsTheConflict() throws {
-        let ws = Workspace("demo")
+        let ws = TempDir("demo")
         defer { ws.cleanup() }
         for round in 1...2 {
             let r = try run("/bin/bash", [Self.script], env: [

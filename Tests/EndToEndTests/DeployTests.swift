@@ -1,6 +1,7 @@
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// The deployment files, exercised for real: nginx (the repository's own config, templated only for ports and
 /// paths) terminating TLS with a private CA in front of a real cpsyncd, `systemd-analyze verify` on the units,
@@ -10,7 +11,7 @@ import Testing
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("deploy")
 
     @Test func nginxTerminatesTLSWithThePrivateCAAndOfficesSyncThroughIt() throws {
-        let ws = Workspace("nginx")
+        let ws = TempDir("nginx")
         defer { ws.cleanup() }
         let daemon = Daemon(dataDir: ws.path("data"))
         defer { daemon.stop() }
@@ -73,7 +74,7 @@ import Testing
 
     @Test func systemdUnitsVerify() throws {
         let analyze = try #require(which("systemd-analyze"), "systemd-analyze is missing: apt-get install systemd (make test-deps)")
-        let ws = Workspace("units")
+        let ws = TempDir("units")
         defer { ws.cleanup() }
         // verify insists that ExecStart= exists; point it at the binary under test instead of /usr/local/bin.
         let units = ["cpsyncd.service", "cpsyncd-backup.service", "cpsyncd-backup.timer"]
@@ -162,7 +163,7 @@ struct TestCertificates {
     let certificate: String
     let key: String
 
-    init(in ws: Workspace) throws {
+    init(in ws: TempDir) throws {
         let openssl = try #require(which("openssl"), "openssl is missing: apt-get install openssl (make test-deps)")
         caFile = ws.path("ca.pem")
         certificate = ws.path("server.crt")
@@ -215,7 +216,7 @@ final class Nginx {
     private let binary: String
     private var process: Process?
 
-    init(ws: Workspace, upstreamPort: UInt16, tls: TestCertificates) throws {
+    init(ws: TempDir, upstreamPort: UInt16, tls: TestCertificates) throws {
         binary = try #require(which("nginx"), "nginx is missing: apt-get install nginx-light (make test-deps)")
         let prefix = ws.path("nginx")
         self.prefix = prefix

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `cpsync member edit` and `cpsync proposal edit` through the real binary: every field, checked as when adding,
 /// the changed fields named, an empty value clearing a field, co-signers added, removed and replaced.
@@ -9,7 +10,7 @@ import Testing
     }
 
     @Test func everyMemberFieldIsEditedAndCheckedAndAnEmptyValueClearsIt() throws {
-        let ws = Workspace("member-edit")
+        let ws = TempDir("member-edit")
         defer { ws.cleanup() }
         let db = ["--db", ws.path("county.db")]
         #expect(try run(Binaries.cpsync, ["demo", "seed"] + db).ok)
@@ -36,7 +37,7 @@ import Testing
     }
 
     @Test func everyProposalDetailAndItsCosignersAreEdited() throws {
-        let ws = Workspace("proposal-edit")
+        let ws = TempDir("proposal-edit")
         defer { ws.cleanup() }
         let db = ["--db", ws.path("county.db")]
         #expect(try run(Binaries.cpsync, ["demo", "seed"] + db).ok)

@@ -1,6 +1,7 @@
 import CPPCC
 import CPSyncCore
 import Foundation
+import TestSupport
 
 /// Runs the real `cpsyncd` and `cpsync` binaries on 127.0.0.1 with random ports and temporary directories.
 /// Everything started here is stopped by `stop()`/`cleanup()` (tests call them in `defer`).
@@ -80,17 +81,6 @@ final class Guard<T>: @unchecked Sendable {
     func set(_ v: T) { lock.lock(); value = v; lock.unlock() }
     func get() -> T { lock.lock(); defer { lock.unlock() }; return value }
     func update(_ f: (inout T) -> Void) { lock.lock(); f(&value); lock.unlock() }
-}
-
-/// A temporary directory for one test.
-final class Workspace {
-    let url: URL
-    init(_ name: String = "e2e") {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("cpsync-\(name)-\(UUID().uuidString.prefix(8))")
-        try? FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    }
-    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
-    func cleanup() { try? FileManager.default.removeItem(at: url) }
 }
 
 /// A real `cpsyncd serve` on 127.0.0.1 with a random port.
@@ -192,7 +182,7 @@ struct Office {
     let site: String
     let db: String
 
-    static func create(_ site: String, in ws: Workspace, daemon: Daemon, token: String) throws -> Office {
+    static func create(_ site: String, in ws: TempDir, daemon: Daemon, token: String) throws -> Office {
         let office = Office(site: site, db: ws.path("\(site).db"))
         let r = try run(Binaries.cpsync, ["init", "--db", office.db, "--server", daemon.url, "--site", site, "--token", token])
         guard r.ok else { throw HarnessError.failed("init \(site): \(r.stderr)") }
@@ -246,12 +236,12 @@ func contentDump(_ path: String, scope site: String? = nil,
 
 /// A county daemon with sites county, huashan, chengguan, taohe (or the ones given) registered, started.
 struct County {
-    let ws: Workspace
+    let ws: TempDir
     let daemon: Daemon
     var tokens: [String: String] = [:]
 
     init(_ name: String, sites: [String] = ["huashan", "chengguan", "taohe"], start: Bool = true) throws {
-        ws = Workspace(name)
+        ws = TempDir(name)
         daemon = Daemon(dataDir: ws.path("data"))
         tokens["county"] = try daemon.addSite("county", name: "某县政协", kind: "county", parent: nil)
         let names = ["huashan": "华山镇政协工委", "chengguan": "城关镇政协工委", "taohe": "桃河镇政协联络组"]

@@ -1,12 +1,13 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `cpsync import` through the real binary: the same file twice adds nothing the second time and the summary says
 /// what was added, updated and unchanged; a GB18030 file (made here with iconv, as older Excel saves it) is read;
 /// a UTF-8 BOM is accepted; 序号/备注 and unknown columns are ignored and named; duplicates are warned about.
 @Suite struct ImportEndToEndTests {
     /// `text` encoded by the system's iconv (the same bytes Excel writes when it saves "CSV" on a Chinese Windows).
-    static func iconv(_ text: String, to encoding: String, in ws: Workspace) throws -> Data {
+    static func iconv(_ text: String, to encoding: String, in ws: TempDir) throws -> Data {
         let utf8 = ws.path("utf8-\(UUID().uuidString.prefix(6)).txt")
         try Data(text.utf8).write(to: URL(fileURLWithPath: utf8))
         // `run` decodes stdout as UTF-8: the converted bytes go to a file.
@@ -17,7 +18,7 @@ import Testing
     }
 
     @Test func aGB18030FileFromOlderExcelImportsAndTheSecondImportAddsNothing() throws {
-        let ws = Workspace("import")
+        let ws = TempDir("import")
         defer { ws.cleanup() }
         let db = ws.path("office.db")
         #expect(try run(Binaries.cpsync, ["demo", "seed", "--db", db]).ok)
@@ -59,7 +60,7 @@ import Testing
     }
 
     @Test func aFileInNeitherEncodingIsRefusedWithTheFixAndNothingIsImported() throws {
-        let ws = Workspace("import-bad")
+        let ws = TempDir("import-bad")
         defer { ws.cleanup() }
         let db = ws.path("office.db")
         #expect(try run(Binaries.cpsync, ["demo", "seed", "--db", db]).ok)

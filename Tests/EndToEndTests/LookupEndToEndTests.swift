@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// Through the real `cpsync`: lists print site names, and records are addressed by a short unique start of their id
 /// as well as by number or name; an ambiguous start is refused (exit 65) listing the candidates.
 @Suite struct LookupEndToEndTests {
     @Test func listsShowSiteNamesAndAShortIdPicksTheRecord() throws {
-        let ws = Workspace("lookup")
+        let ws = TempDir("lookup")
         defer { ws.cleanup() }
         let db = ["--db", ws.path("county.db")]
         #expect(try run(Binaries.cpsync, ["demo", "seed"] + db).ok)

@@ -1,6 +1,7 @@
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// Focused, deterministic end-to-end cases of invariants 1, 2 and 4 (DESIGN.md §2a), each one a way a clerk's value
 /// has been seen to vanish or be held up. Real `cpsyncd` and `cpsync` processes on 127.0.0.1.
@@ -52,7 +53,7 @@ import Testing
         try a.must(["sync"])
         let b = try countyOffice(county)  // it holds every township's members
         let pulled = try b.must(["pull", "--json"])
-        #expect(pulled.stdout.contains("\"pages\":1,") == false, "the pull should span pages: \(pulled.stdout)")
+        #expect(JSONText.int(pulled.stdout, "pages") != 1, "the pull should span pages: \(pulled.stdout)")
         var diffs: [String] = []
         for i in 0..<10 { diffs += try differences("members", String(format: "m%05d", i), office: b.db, county: county.serverDB) }
         #expect(diffs.isEmpty, "invariant 2: a multi-page pull skipped cells of the 10 renamed members: \(diffs.prefix(8).joined(separator: "; "))")
@@ -97,7 +98,7 @@ import Testing
         try a.must(["status"])
         try a.sql("UPDATE members SET phone = '13999999999' WHERE id = 'm00000'")
         let pushed = try a.must(["push", "--json"])
-        let batches = pushed.stdout.range(of: "\"batches\":").map { Int(pushed.stdout[$0.upperBound...].prefix { $0.isNumber }) ?? 0 } ?? 0
+        let batches = JSONText.int(pushed.stdout, "batches") ?? 0
         #expect(batches > 1, "1,500 members should take more than one push page: \(pushed.stdout)")
         let diffs = try differences("members", "m00000", office: a.db, county: county.serverDB)
         #expect(diffs.isEmpty, "invariant 1: the county lost cells of the first member, pushed in a later page than its insert: \(diffs.joined(separator: "; "))")

@@ -2,6 +2,7 @@ import CPSyncClient
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// `/metrics`, the JSON log lines and `cpsyncd doctor`, against a real daemon.
 @Suite(.serialized) struct ObservabilityTests {
@@ -146,7 +147,7 @@ import Testing
     }
 
     @Test func metricsParseAndCountersMoveWithTrafficAndEveryLogLineIsJSON() throws {
-        let ws = Workspace("metrics")
+        let ws = TempDir("metrics")
         defer { ws.cleanup() }
         let daemon = Daemon(dataDir: ws.path("data"))
         defer { daemon.stop() }
@@ -190,7 +191,7 @@ import Testing
     }
 
     @Test func doctorPassesALiveDaemonAndSpeaksChinese() throws {
-        let ws = Workspace("doctor")
+        let ws = TempDir("doctor")
         defer { ws.cleanup() }
         let daemon = Daemon(dataDir: ws.path("data"))
         defer { daemon.stop() }
@@ -211,7 +212,7 @@ import Testing
     /// on a directory owned by root with mode 0755: the kernel really refuses the write. As any other user the
     /// directory is simply chmod 0500.
     @Test func doctorFailsClearlyOnADataDirectoryItCannotWrite() throws {
-        let ws = Workspace("doctor-ro")
+        let ws = TempDir("doctor-ro")
         defer {
             chmod(ws.path("data"), 0o700)
             ws.cleanup()

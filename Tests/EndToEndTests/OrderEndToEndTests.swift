@@ -1,11 +1,12 @@
 import Foundation
 import Testing
+import TestSupport
 
 /// `cpsync order` through the real binary: the county's order of handling units and sites, set from a GB18030 or
 /// UTF-8 file or the command line, used by `cpsync report` and the member list; refusals change nothing.
 @Suite struct OrderEndToEndTests {
     @Test func theReportAndListsFollowTheOrderTheCountySet() throws {
-        let ws = Workspace("order")
+        let ws = TempDir("order")
         defer { ws.cleanup() }
         let db = ["--db", ws.path("county.db")]
         #expect(try run(Binaries.cpsync, ["demo", "seed"] + db).ok)

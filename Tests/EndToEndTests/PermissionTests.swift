@@ -1,6 +1,7 @@
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// The site tree is the permission tree, on the office (a write is refused the moment it is made, through `cpsync`
 /// or plain SQLite, and nothing is queued) and on the county (a forged push is refused with 403 naming the row and
@@ -150,7 +151,7 @@ import Testing
         #expect(try server.scalar("SELECT name FROM members WHERE id = 'm-own-79'") == .text("华山委员79"))
         #expect(try server.scalar("SELECT count(*) FROM members WHERE id = 'm-forged'") == .integer(0))
         let status = try tree.huashan.cpsync(["status", "--json"]).stdout
-        let held = try #require(status.components(separatedBy: "\"held\":[").last)
+        let held = try #require(JSONText.member(status, "held"))
         #expect(held.contains("m-forged") && held.contains("forbidden"), "\(status)")
         #expect(!held.contains("m-own-"), "an own row was set aside: \(status)")
         // Nothing is left to send but the forged row: a second push sends nothing new and the county is unchanged.
@@ -174,9 +175,9 @@ import Testing
         #expect(try server.scalar("SELECT count(*) FROM members WHERE id = 'm-forged'") == .integer(0))
         #expect(try server.scalar("SELECT name || phone FROM members WHERE id = 'm-own-2399'") == .text("华山委员239913900002399"))
         let status = try tree.huashan.cpsync(["status", "--json"]).stdout
-        let held = try #require(status.components(separatedBy: "\"held\":[").last)
+        let held = try #require(JSONText.member(status, "held"))
         #expect(held.contains("m-forged") && !held.contains("m-own-"), "\(status)")
-        #expect(status.contains("\"pending\":0"), "\(status)")
+        #expect(JSONText.int(status, "pending") == 0, "\(status)")
         // The county office pulls them all, page by page: it ends with exactly the county's members.
         try tree.countyOffice.must(["pull"])
         let members = "SELECT id, name, gender, phone, site_id FROM members ORDER BY id"

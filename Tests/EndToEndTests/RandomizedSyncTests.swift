@@ -1,6 +1,7 @@
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// Random office histories against the real `cpsyncd` and `cpsync`, judged by an oracle (`SyncOracle`) that knows
 /// only what the clerks did. Each seed is a mixed site tree: 3–5 township offices, the county committee's own office
@@ -721,10 +722,10 @@ final class RandomHistory {
                 oracle.commandFinished(index, outcome: r.ok ? "exit 0" : "exit \(r.status): \(brief(r.stderr))", succeeded: r.ok)
                 if r.ok || r.status == 65 { slot.knowsTree = true }
                 if r.ok {
-                    if number("pulled", in: r.stdout) != 0 || number("pushed", in: r.stdout) != 0 { moved = true }
+                    if JSONText.int(r.stdout, "pulled") != 0 || JSONText.int(r.stdout, "pushed") != 0 { moved = true }
                 } else if r.status == 65, try setAsideVisiblyForAKeyCollision(slot) {
                     // Invariant 4 allows it: set aside, listed with the reason, everything else sent.
-                    if number("pulled", in: r.stdout) != 0 || number("pushed", in: r.stdout) != 0 { moved = true }
+                    if JSONText.int(r.stdout, "pulled") != 0 || JSONText.int(r.stdout, "pushed") != 0 { moved = true }
                 } else {
                     stuck.append("\(slot.writer)'s sync exits \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
                 }
@@ -790,7 +791,7 @@ final class RandomHistory {
         for replyPath in replies {
             for _ in 0..<(rng.chance(0.2) ? 2 : 1) {
                 let r = try slot.office.cpsync(["import-changes", replyPath, "--json"])
-                applied += number("applied", in: r.stdout) ?? 0
+                applied += JSONText.int(r.stdout, "applied") ?? 0
                 // Taken (0, or 65 with changes still set aside): its JSON summary is printed. A refused reply has none.
                 if (r.ok || r.status == 65) && r.stdout.contains("\"pull_skipped\"") { took = true; last = r } else if !took { last = r }
             }
@@ -799,7 +800,7 @@ final class RandomHistory {
         oracle.commandFinished(index, outcome: last.ok ? "exit 0" : "exit \(last.status): \(brief(last.stderr))", succeeded: last.ok)
         stats.commands += 1
         say("\(slot.writer): USB round \(relay.map { "relayed by \($0.site)" } ?? "to the county") → exit \(last.status)")
-        return (last.status, (number("changes", in: exported.stdout) ?? 0) != 0 || applied != 0)
+        return (last.status, (JSONText.int(exported.stdout, "changes") ?? 0) != 0 || applied != 0)
     }
 
     /// The city's daemon, this county registered below it, and another county with a township and a member there.
@@ -856,14 +857,11 @@ final class RandomHistory {
     /// values stay visibly at the office). Any other held change is a violation.
     private func setAsideVisiblyForAKeyCollision(_ slot: OfficeSlot) throws -> Bool {
         let status = try slot.office.cpsync(["status", "--json"]).stdout
-        guard let list = status.components(separatedBy: "\"held\":[").last, list.count > 2 else { return false }
-        let entries = list.components(separatedBy: "{\"table\":\"").dropFirst()
+        guard let entries = JSONText.objects(status, "held"), !entries.isEmpty else { return false }
         var rows: [RowRef] = []
         for e in entries {
-            let table = String(e.prefix { $0 != "\"" })
-            guard let r = e.range(of: "\"pk\":\"") else { return false }
-            let pk = String(e[r.upperBound...].prefix { $0 != "\"" })
-            guard pk.contains("shared") || pk.contains("forbidden"), e.contains("\"code\":\"forbidden\"") else { return false }
+            guard let table = e["table"] as? String, let pk = e["pk"] as? String else { return false }
+            guard pk.contains("shared") || pk.contains("forbidden"), e["code"] as? String == "forbidden" else { return false }
             rows.append(RowRef(table: table, pk: pk))
         }
         for row in rows { oracle.excuseHeld(row) }
@@ -874,11 +872,6 @@ final class RandomHistory {
     private func brief(_ stderr: String) -> String {
         let line = stderr.split(separator: "\n").first.map(String.init) ?? ""
         return line.count > 90 ? String(line.prefix(90)) + "…" : line
-    }
-
-    private func number(_ key: String, in json: String) -> Int? {
-        guard let r = json.range(of: "\"\(key)\":") else { return nil }
-        return Int(json[r.upperBound...].prefix { $0.isNumber || $0 == "-" })
     }
 
     private func check(stuck: [String]) throws -> [String] {

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
+import TestSupport
 #endif
 
 /// "Nothing is lost across the site tree", with the real binaries: a reply of `cpsyncd import` (and a station's
@@ -49,7 +50,7 @@ import FoundationNetworking
             let leftovers = try FileManager.default.contentsOfDirectory(atPath: county.ws.url.path).filter { $0.hasSuffix(".part") }
             #expect(leftovers.isEmpty, "\(leftovers)")
             let applied = try station.must(["import-changes", reply, "--json"])
-            #expect(applied.stdout.contains("\"push_acknowledged\":true"), "\(applied.stdout)")
+            #expect(JSONText.bool(applied.stdout, "push_acknowledged") == true, "\(applied.stdout)")
             #expect(try ChangeFileTests.pending(station) == 0)
         }
     }
@@ -119,7 +120,7 @@ import FoundationNetworking
         #expect(try s.imported())
         #expect(Self.bytes(reply) != earlier)
         let applied = try s.station.must(["import-changes", reply, "--json"])
-        #expect(applied.stdout.contains("\"push_acknowledged\":true"), "\(applied.stdout)")
+        #expect(JSONText.bool(applied.stdout, "push_acknowledged") == true, "\(applied.stdout)")
         #expect(try ChangeFileTests.pending(s.station) == 0)
     }
 
@@ -172,7 +173,7 @@ import FoundationNetworking
     // MARK: - one shape of the site tree
 
     @Test func theFirstSiteIsTheCountyItselfAndTheOnlyTop() throws {
-        let ws = Workspace("shape-first")
+        let ws = TempDir("shape-first")
         defer { ws.cleanup() }
         let data = ws.path("data")
         let township = try Self.cpsyncd(data, ["site", "add", "--id", "huashan", "--name", "华山镇政协工委", "--kind", "township"])
@@ -248,7 +249,7 @@ import FoundationNetworking
     }
 
     @Test func aCountyRegistersAtTheCityOnlyDirectlyUnderTheCityRoot() throws {
-        let ws = Workspace("shape-tier")
+        let ws = TempDir("shape-tier")
         defer { ws.cleanup() }
         let city = ws.path("city")
         #expect(try Self.cpsyncd(city, ["site", "add", "--server-id", "3301-cpsyncd", "--id", "3301", "--name", "杭州市政协", "--kind", "county"]).ok)

@@ -3,6 +3,7 @@ import CPSyncCore
 import CPSyncProtocol
 import Foundation
 import Testing
+import TestSupport
 
 /// A new office from a snapshot (Protocol/README.md §16), with the real `cpsyncd` and `cpsync`: the snapshot holds
 /// exactly the office's scope, the office continues with ordinary pulls from its cursor without missing or repeating
@@ -135,7 +136,7 @@ import Testing
 
         let snapshotOffice = Office(site: "taohe", db: county.ws.path("taohe.db"))
         try snapshotOffice.must(["pull"])
-        let plainSpace = Workspace("snapshot-plain")
+        let plainSpace = TempDir("snapshot-plain")
         defer { plainSpace.cleanup() }
         let plain = try Office.create("taohe", in: plainSpace, daemon: county.daemon, token: county.tokens["taohe"]!)
         try plain.must(["pull"])
@@ -221,10 +222,10 @@ import Testing
         let again = try initFromSnapshot(db, county, site: "huashan", server: proxy.url, extra: ["--chunk-bytes", String(chunk)])
         #expect(again.ok, "the re-run exited \(again.status): \(again.stderr)")
         let outcome = again.stdout
-        let resumedFrom = jsonInt(outcome, "resumed_from") ?? -1
-        let total = jsonInt(outcome, "size") ?? -1
+        let resumedFrom = JSONText.int(outcome, "resumed_from") ?? -1
+        let total = JSONText.int(outcome, "size") ?? -1
         // The gzip bytes take enough ranges for the kill to land midway, and are fewer than the SQLite file's.
-        #expect(total >= 8 * chunk && total < jsonInt(outcome, "raw_size") ?? 0, "\(outcome)")
+        #expect(total >= 8 * chunk && total < JSONText.int(outcome, "raw_size") ?? 0, "\(outcome)")
         #expect(resumedFrom >= held && resumedFrom > 0, "the re-run started at byte \(resumedFrom), the partial file held \(held): \(outcome)")
         let ranges = servedRanges(county)
         let served = ranges.reduce(0) { $0 + $1.bytes }
@@ -234,7 +235,7 @@ import Testing
         #expect(served - servedBeforeKill <= total - resumedFrom + chunk, "the re-run downloaded more than what was missing")
         #expect(!FileManager.default.fileExists(atPath: part), "the partial file is removed once installed")
 
-        let plainSpace = Workspace("snapshot-kill-plain")
+        let plainSpace = TempDir("snapshot-kill-plain")
         defer { plainSpace.cleanup() }
         let plain = try Office.create("huashan", in: plainSpace, daemon: county.daemon, token: county.tokens["huashan"]!)
         try plain.must(["pull"])
@@ -280,7 +281,7 @@ import Testing
 
         let again = try initFromSnapshot(db, county, site: "huashan")
         #expect(again.ok, "exit \(again.status): \(again.stderr)")
-        #expect(jsonInt(again.stdout, "resumed_from") == 0, "the damaged part must be fetched again from byte 0: \(again.stdout)")
+        #expect(JSONText.int(again.stdout, "resumed_from") == 0, "the damaged part must be fetched again from byte 0: \(again.stdout)")
         #expect(try Database(path: db).integrityProblems().isEmpty)
         #expect(try contentDump(db) == (try contentDump(county.serverDB, scope: "huashan")))
     }
@@ -360,11 +361,6 @@ private func snapshotBytes(_ haystack: [UInt8], contain needle: [UInt8]) -> Bool
         i += 1
     }
     return false
-}
-
-private func jsonInt(_ text: String, _ key: String) -> Int? {
-    guard let r = text.range(of: "\"\(key)\":") else { return nil }
-    return Int(text[r.upperBound...].prefix { $0.isNumber || $0 == "-" })
 }
 
 private func firstDifference(_ a: String, _ b: String) -> String {

@@ -2,6 +2,7 @@ import CPPCC
 import CPSyncCore
 import Foundation
 import Testing
+import TestSupport
 
 /// A county holds nothing of another county (Protocol/README.md §18, "What comes down"), with the real binaries: a
 /// city, two counties uplinking to it. What the other county writes after a county's first pull — members,
@@ -26,7 +27,7 @@ import Testing
     }
 
     @Test func aCountyHoldsNothingOfAnotherCountyAndARowMovedToItLeavesTheFirst() throws {
-        let ws = Workspace("tier-scope")
+        let ws = TempDir("tier-scope")
         defer { ws.cleanup() }
         let (city, cityToken) = try TierTests.makeCity(ws)
         let a = try TierTests.TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委")],

@@ -3,6 +3,7 @@ import CPSyncCore
 import CPSyncProtocol
 import Foundation
 import Testing
+import TestSupport
 
 /// County → city (Protocol/README.md §18) with the real binaries: a city daemon, county daemons below it (each with
 /// offices syncing through `cpsync`), and `cpsyncd uplink` carrying each county's data up and the city's changes
@@ -37,7 +38,7 @@ import Testing
         let cityToken: String
         var db: String { daemon.dataDir + "/county.db" }
 
-        init(_ code: String, name: String, offices: [(String, String)], serverID: String?, ws: Workspace, city: Daemon) throws {
+        init(_ code: String, name: String, offices: [(String, String)], serverID: String?, ws: TempDir, city: Daemon) throws {
             self.code = code
             daemon = Daemon(dataDir: ws.path("county-\(code)"))
             tokens[code] = try TierTests.siteAdd(daemon.dataDir, serverID: serverID, id: code, name: name, kind: "county", parent: nil)
@@ -45,7 +46,7 @@ import Testing
             cityToken = try TierTests.tierAdd(city.dataDir, id: code, name: name, parent: TierTests.cityCode)
         }
 
-        func office(_ site: String, ws: Workspace) throws -> Office { try Office.create(site, in: ws, daemon: daemon, token: tokens[site]!) }
+        func office(_ site: String, ws: TempDir) throws -> Office { try Office.create(site, in: ws, daemon: daemon, token: tokens[site]!) }
 
         @discardableResult
         func uplink(to city: Daemon, env: [String: String] = [:]) throws -> RunResult {
@@ -53,7 +54,7 @@ import Testing
         }
     }
 
-    static func makeCity(_ ws: Workspace) throws -> (Daemon, String) {
+    static func makeCity(_ ws: TempDir) throws -> (Daemon, String) {
         let city = Daemon(dataDir: ws.path("city"))
         let token = try siteAdd(city.dataDir, serverID: "\(cityCode)-cpsyncd", id: cityCode, name: "杭州市政协", kind: "county", parent: nil)
         return (city, token)
@@ -104,7 +105,7 @@ import Testing
     }
 
     @Test func countiesSyncUpToTheCityWithoutPersonalDataAndAnOfflineCountyCatchesUp() throws {
-        let ws = Workspace("tier")
+        let ws = TempDir("tier")
         defer { ws.cleanup() }
         let (city, cityToken) = try Self.makeCity(ws)
         let a = try TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委"), ("330102-hubin", "湖滨街道政协工委")],
@@ -205,7 +206,7 @@ import Testing
     }
 
     @Test func countyToCityToProvince() throws {
-        let ws = Workspace("tier-province")
+        let ws = TempDir("tier-province")
         defer { ws.cleanup() }
         let province = Daemon(dataDir: ws.path("province"))
         _ = try Self.siteAdd(province.dataDir, serverID: "33-cpsyncd", id: "33", name: "浙江省政协", kind: "county", parent: nil)
@@ -246,7 +247,7 @@ import Testing
     }
 
     @Test func serveRunsTheUplinkOnATimer() throws {
-        let ws = Workspace("tier-serve")
+        let ws = TempDir("tier-serve")
         defer { ws.cleanup() }
         let (city, _) = try Self.makeCity(ws)
         let a = try TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委")], serverID: "330102-cpsyncd", ws: ws, city: city)
@@ -293,7 +294,7 @@ import Testing
     }
 
     @Test func badUplinkAndTierCommandsSayWhatToFix() throws {
-        let ws = Workspace("tier-usage")
+        let ws = TempDir("tier-usage")
         defer { ws.cleanup() }
         let (city, _) = try Self.makeCity(ws)
         let a = try TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委")], serverID: "330102-cpsyncd", ws: ws, city: city)
@@ -321,7 +322,7 @@ import Testing
     }
 
     @Test func aRowTheCityRefusesIsHeldBackAndTheRestStillGoes() throws {
-        let ws = Workspace("tier-held")
+        let ws = TempDir("tier-held")
         defer { ws.cleanup() }
         let (city, _) = try Self.makeCity(ws)
         let a = try TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委")], serverID: "330102-cpsyncd", ws: ws, city: city)
@@ -355,7 +356,7 @@ import Testing
     }
 
     @Test func aConflictBetweenTwoOfficesOfOneCountyIsReviewedAtThatCountyOnly() throws {
-        let ws = Workspace("tier-conflict")
+        let ws = TempDir("tier-conflict")
         defer { ws.cleanup() }
         let (city, _) = try Self.makeCity(ws)
         let a = try TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委")], serverID: "330102-cpsyncd", ws: ws, city: city)
@@ -388,7 +389,7 @@ import Testing
     }
 
     @Test func aSiteIDAnotherCountyOwnsIsRefusedAndNothingIsLost() throws {
-        let ws = Workspace("tier-ids")
+        let ws = TempDir("tier-ids")
         defer { ws.cleanup() }
         let (city, _) = try Self.makeCity(ws)
         defer { city.stop() }
