@@ -11,6 +11,9 @@ public struct JSONWriter: Sendable {
 
     @inline(__always) public mutating func byte(_ b: UInt8) { bytes.append(b) }
 
+    /// Appends bytes verbatim.
+    @inline(__always) public mutating func append(_ b: [UInt8]) { bytes.append(contentsOf: b) }
+
     /// Appends ASCII / UTF-8 text verbatim (member names with their punctuation, literals).
     @inline(__always) public mutating func raw(_ s: StaticString) {
         bytes.append(contentsOf: UnsafeBufferPointer(start: s.utf8Start, count: s.utf8CodeUnitCount))
