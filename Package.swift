@@ -15,7 +15,7 @@ let package = Package(
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CPSyncCore", dependencies: ["CSQLite"]),
         .systemLibrary(name: "CLinux"),
-        .target(name: "CPSyncCLI", dependencies: ["CLinux"]),
+        .target(name: "CPSyncCLI", dependencies: ["CLinux", "CPSyncCore"]),
         .target(name: "CPSyncHTTP", dependencies: ["CLinux"]),
         .target(name: "CPPCC", dependencies: ["CPSyncCore", "CPSyncCLI"]),
         .target(name: "CPSyncProtocol", dependencies: ["CPSyncCore", "CZlib"]),

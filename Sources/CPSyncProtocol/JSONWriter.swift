@@ -1,3 +1,5 @@
+import CPSyncCore
+
 /// A byte-level writer of canonical JSON: no whitespace, members in the fixed order each message documents,
 /// strings escaped minimally (only `"`, `\` and control characters; everything else raw UTF-8), integers in plain
 /// decimal, doubles in Swift's shortest round-trip form. Never appends a trailing newline.
@@ -32,38 +34,7 @@ public struct JSONWriter: Sendable {
         if let s { string(s) } else { null() }
     }
 
-    mutating func appendEscaped(_ buf: UnsafeBufferPointer<UInt8>) {
-        bytes.append(UInt8(ascii: "\""))
-        var run = 0
-        var i = 0
-        let n = buf.count
-        while i < n {
-            let c = buf[i]
-            if c < 0x20 || c == 0x22 || c == 0x5c {
-                if run < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<i])) }
-                bytes.append(UInt8(ascii: "\\"))
-                switch c {
-                case 0x22: bytes.append(0x22)
-                case 0x5c: bytes.append(0x5c)
-                case 0x08: bytes.append(UInt8(ascii: "b"))
-                case 0x0c: bytes.append(UInt8(ascii: "f"))
-                case 0x0a: bytes.append(UInt8(ascii: "n"))
-                case 0x0d: bytes.append(UInt8(ascii: "r"))
-                case 0x09: bytes.append(UInt8(ascii: "t"))
-                default:
-                    bytes.append(UInt8(ascii: "u"))
-                    bytes.append(UInt8(ascii: "0"))
-                    bytes.append(UInt8(ascii: "0"))
-                    bytes.append(hexDigit(c >> 4))
-                    bytes.append(hexDigit(c & 0xf))
-                }
-                run = i + 1
-            }
-            i += 1
-        }
-        if run < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<n])) }
-        bytes.append(UInt8(ascii: "\""))
-    }
+    mutating func appendEscaped(_ buf: UnsafeBufferPointer<UInt8>) { JSONString.append(buf, to: &bytes) }
 
     /// A JSON integer in plain decimal.
     public mutating func int(_ v: Int64) {
@@ -110,8 +81,6 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "\""))
     }
 }
-
-@inline(__always) private func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x61 + v - 10 }
 
 enum Base64 {
     static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
