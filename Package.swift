@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(name: "CPSyncCLITests", dependencies: ["CPSyncCLI", "CPSyncText"]),
         .testTarget(name: "CPSyncCoreTests", dependencies: ["TestSupport", "CPSyncCore", "CSQLite"]),
         .testTarget(name: "CPPCCTests", dependencies: ["TestSupport", "CPPCC", "CPSyncCore", "CPSyncText"]),
-        .testTarget(name: "CPSyncProtocolTests", dependencies: ["CPSyncProtocol", "CPSyncCore"]),
+        .testTarget(name: "CPSyncProtocolTests", dependencies: ["CPSyncProtocol", "CPSyncCore", "CPSyncText"]),
         .testTarget(name: "CPSyncEngineTests", dependencies: ["CPSyncEngine", "CPSyncProtocol", "CPSyncCore"]),
         .testTarget(name: "CPSyncServerTests", dependencies: ["TestSupport", "CPSyncServer", "CPSyncText", "CPSyncEngine", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),
         .testTarget(name: "CPSyncClientTests", dependencies: ["TestSupport", "CPSyncClient", "CPSyncText", "CPSyncEngine", "CPSyncServer", "CPSyncProtocol", "CPSyncCore", "CPPCC"]),

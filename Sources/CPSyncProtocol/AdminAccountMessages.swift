@@ -6,21 +6,7 @@ public struct AdminCreateRequest: WireMessage, Hashable {
     public var name: String
     public init(name: String) { self.name = name }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"name\":"); w.string(name)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["name"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> AdminCreateRequest {
-        var st = try r.beginObject()
-        var m = AdminCreateRequest(name: "")
-        while let k = try r.nextKey(&st, keys) {
-            if k == 0 { m.name = try r.memberString("name") } else { try r.skipValue() }
-        }
-        try r.requireMembers(st, keys, 0b1)
-        return m
-    }
+    public static let wire = WireShape(AdminCreateRequest(name: ""), [.required("name", \.name)])
 }
 
 /// An admin's new token, shown once: `{"admin":AdminAccount,"token":"…"}` (answer of adding an admin and of
@@ -34,24 +20,7 @@ public struct AdminTokenResponse: WireMessage, Hashable {
         self.token = token
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"admin\":"); admin.encode(to: &w)
-        w.raw(",\"token\":"); w.string(token)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["admin", "token"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> AdminTokenResponse {
-        var st = try r.beginObject()
-        var m = AdminTokenResponse(admin: AdminAccountDTO(name: "", createdAt: 0, revoked: false), token: "")
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.admin = try r.memberMessage("admin", AdminAccountDTO.self)
-            case 1: m.token = try r.memberString("token")
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b11)
-        return m
-    }
+    public static let wire = WireShape(AdminTokenResponse(admin: AdminAccountDTO.wire.blank, token: ""), [
+        .required("admin", \.admin), .required("token", \.token),
+    ])
 }

@@ -25,37 +25,10 @@ public struct ConflictSideDTO: WireMessage, Hashable {
 
     public var version: Version { Version(hlc: HLC(rawValue: hlc), site: site) }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"value\":")
-        w.value(value)
-        w.raw(",\"site\":")
-        w.string(site)
-        w.raw(",\"siteName\":")
-        w.string(siteName)
-        w.raw(",\"hlc\":")
-        w.int(hlc)
-        w.raw(",\"at\":")
-        w.int(at)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["value", "site", "siteName", "hlc", "at"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> ConflictSideDTO {
-        var st = try r.beginObject()
-        var m = ConflictSideDTO(value: .null, site: "", siteName: "", hlc: 0, at: 0)
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.value = try r.memberValue("value")
-            case 1: m.site = try r.memberString("site")
-            case 2: m.siteName = try r.memberString("siteName")
-            case 3: m.hlc = try r.memberInt64("hlc")
-            case 4: m.at = try r.memberInt64("at")
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b1_1111)
-        return m
-    }
+    public static let wire = WireShape(ConflictSideDTO(value: .null, site: "", siteName: "", hlc: 0, at: 0), [
+        .required("value", \.value), .required("site", \.site), .required("siteName", \.siteName), .required("hlc", \.hlc),
+        .required("at", \.at),
+    ])
 }
 
 /// How a conflict was resolved: `{"action":…,"value":V,"before":V,"by":"…","at":<ms>,"note":"…"|null}`.
@@ -83,53 +56,10 @@ public struct ResolutionDTO: WireMessage, Hashable {
         self.init(action: r.action, value: r.value, before: r.before, by: r.by, at: r.at, note: r.note)
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"action\":")
-        w.string(action.rawValue)
-        w.raw(",\"value\":")
-        w.value(value)
-        w.raw(",\"before\":")
-        w.value(before)
-        w.raw(",\"by\":")
-        w.string(by)
-        w.raw(",\"at\":")
-        w.int(at)
-        w.raw(",\"note\":")
-        w.optionalString(note)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["action", "value", "before", "by", "at", "note"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> ResolutionDTO {
-        var st = try r.beginObject()
-        var m = ResolutionDTO(action: .keep, value: .null, before: .null, by: "", at: 0, note: nil)
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.action = try r.memberAction("action")
-            case 1: m.value = try r.memberValue("value")
-            case 2: m.before = try r.memberValue("before")
-            case 3: m.by = try r.memberString("by")
-            case 4: m.at = try r.memberInt64("at")
-            case 5: m.note = try r.memberOptionalString("note")
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b01_1111)
-        return m
-    }
-}
-
-extension JSONReader {
-    mutating func memberAction(_ key: String) throws(WireError) -> Resolution.Action {
-        try member(key) { (r: inout JSONReader) throws(WireError) -> Resolution.Action in
-            let at = r.offset
-            let s = try r.readString()
-            guard let a = Resolution.Action(rawValue: s) else {
-                throw WireError(message: "expected \"keep\", \"take-other\" or \"set\", found \"\(s)\"", offset: at)
-            }
-            return a
-        }
-    }
+    public static let wire = WireShape(ResolutionDTO(action: .keep, value: .null, before: .null, by: "", at: 0, note: nil), [
+        .required("action", \.action, .oneOf([.keep, .takeOther, .set])), .required("value", \.value), .required("before", \.before),
+        .required("by", \.by), .required("at", \.at), .optional("note", \.note),
+    ])
 }
 
 /// A conflict as the admin endpoints show it. Member order: id, table, tableLabel, column, columnLabel, pk,
@@ -179,74 +109,15 @@ public struct ConflictDTO: WireMessage, Hashable {
                   detectedAt: c.detectedAt, status: c.status, resolution: c.resolution.map(ResolutionDTO.init))
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"id\":")
-        w.string(id)
-        w.raw(",\"table\":")
-        w.string(table)
-        w.raw(",\"tableLabel\":")
-        w.string(tableLabel)
-        w.raw(",\"column\":")
-        w.string(column)
-        w.raw(",\"columnLabel\":")
-        w.string(columnLabel)
-        w.raw(",\"pk\":")
-        w.string(pk)
-        w.raw(",\"rowLabel\":")
-        w.string(rowLabel)
-        w.raw(",\"winner\":")
-        winner.encode(to: &w)
-        w.raw(",\"other\":")
-        other.encode(to: &w)
-        w.raw(",\"detectedAt\":")
-        w.int(detectedAt)
-        w.raw(",\"status\":")
-        w.string(status.rawValue)
-        w.raw(",\"resolution\":")
-        w.optionalMessage(resolution)
-        if let expects {
-            w.raw(",\"expects\":")
-            w.string(expects)
-        }
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["id", "table", "tableLabel", "column", "columnLabel", "pk", "rowLabel", "winner", "other",
-                                        "detectedAt", "status", "resolution", "expects"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> ConflictDTO {
-        var st = try r.beginObject()
-        let empty = ConflictSideDTO(value: .null, site: "", siteName: "", hlc: 0, at: 0)
-        var m = ConflictDTO(id: "", table: "", tableLabel: "", column: "", columnLabel: "", pk: "", rowLabel: "", winner: empty,
-                            other: empty, detectedAt: 0, status: .open, resolution: nil)
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.id = try r.memberString("id")
-            case 1: m.table = try r.memberString("table")
-            case 2: m.tableLabel = try r.memberString("tableLabel")
-            case 3: m.column = try r.memberString("column")
-            case 4: m.columnLabel = try r.memberString("columnLabel")
-            case 5: m.pk = try r.memberString("pk")
-            case 6: m.rowLabel = try r.memberString("rowLabel")
-            case 7: m.winner = try r.memberMessage("winner", ConflictSideDTO.self)
-            case 8: m.other = try r.memberMessage("other", ConflictSideDTO.self)
-            case 9: m.detectedAt = try r.memberInt64("detectedAt")
-            case 10:
-                m.status = try r.member("status") { (r: inout JSONReader) throws(WireError) -> Conflict.Status in
-                    let at = r.offset
-                    let s = try r.readString()
-                    guard let v = Conflict.Status(rawValue: s) else {
-                        throw WireError(message: "expected \"open\" or \"resolved\", found \"\(s)\"", offset: at)
-                    }
-                    return v
-                }
-            case 11: m.resolution = try r.memberOptionalMessage("resolution", ResolutionDTO.self)
-            case 12: m.expects = try r.memberString("expects")
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b0111_1111_1111)
-        return m
-    }
+    public static let wire = WireShape(
+        ConflictDTO(id: "", table: "", tableLabel: "", column: "", columnLabel: "", pk: "", rowLabel: "", winner: ConflictSideDTO.wire.blank,
+                    other: ConflictSideDTO.wire.blank, detectedAt: 0, status: .open, resolution: nil), [
+        .required("id", \.id), .required("table", \.table), .required("tableLabel", \.tableLabel), .required("column", \.column),
+        .required("columnLabel", \.columnLabel), .required("pk", \.pk), .required("rowLabel", \.rowLabel),
+        .required("winner", \.winner), .required("other", \.other), .required("detectedAt", \.detectedAt),
+        .required("status", \.status, .oneOf([.open, .resolved])), .optional("resolution", \.resolution),
+        .omitted("expects", \.expects, String.wireCodec.whenPresent),
+    ])
 }
 
 /// `GET /v1/admin/conflicts` answer: `{"conflicts":[…]}`, oldest detection first.
@@ -254,22 +125,7 @@ public struct ConflictListResponse: WireMessage, Hashable {
     public var conflicts: [ConflictDTO]
     public init(conflicts: [ConflictDTO]) { self.conflicts = conflicts }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"conflicts\":")
-        w.messages(conflicts)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["conflicts"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> ConflictListResponse {
-        var st = try r.beginObject()
-        var m = ConflictListResponse(conflicts: [])
-        while let k = try r.nextKey(&st, keys) {
-            if k == 0 { m.conflicts = try r.memberArray("conflicts", ConflictDTO.self) } else { try r.skipValue() }
-        }
-        try r.requireMembers(st, keys, 0b1)
-        return m
-    }
+    public static let wire = WireShape(ConflictListResponse(conflicts: []), [.required("conflicts", \.conflicts)])
 }
 
 /// `POST /v1/admin/conflicts/{id}/resolve` body: `{"action":"keep"|"take-other"|"set","value":V,"note":"…"}`;
@@ -285,30 +141,13 @@ public struct ResolveRequest: WireMessage, Hashable {
         self.note = note
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"action\":")
-        w.string(action.rawValue)
-        if let value { w.raw(",\"value\":"); w.value(value) }
-        if let note { w.raw(",\"note\":"); w.string(note) }
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["action", "value", "note"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> ResolveRequest {
-        var st = try r.beginObject()
-        var m = ResolveRequest(action: .keep)
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.action = try r.memberAction("action")
-            case 1: m.value = try r.memberValue("value")
-            case 2: m.note = try r.memberOptionalString("note")
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b1)
-        if m.action == .set && m.value == nil { throw r.fail("action \"set\" needs a \"value\"") }
-        if m.action != .set && m.value != nil { throw r.fail("only action \"set\" takes a \"value\"") }
-        return m
+    public static let wire = WireShape(ResolveRequest(action: .keep), [
+        .required("action", \.action, .oneOf([.keep, .takeOther, .set])), .omitted("value", \.value, Value.wireCodec.whenPresent),
+        .omitted("note", \.note),
+    ]) { m in
+        if m.action == .set && m.value == nil { return "action \"set\" needs a \"value\"" }
+        if m.action != .set && m.value != nil { return "only action \"set\" takes a \"value\"" }
+        return nil
     }
 }
 
@@ -354,65 +193,12 @@ public struct AuditEntryDTO: WireMessage, Hashable {
         self.note = note
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"id\":")
-        w.string(id)
-        w.raw(",\"at\":")
-        w.int(at)
-        w.raw(",\"by\":")
-        w.string(by)
-        w.raw(",\"action\":")
-        w.string(action)
-        w.raw(",\"conflictId\":")
-        w.optionalString(conflictId)
-        w.raw(",\"table\":")
-        w.optionalString(table)
-        w.raw(",\"column\":")
-        w.optionalString(column)
-        w.raw(",\"pk\":")
-        w.optionalString(pk)
-        w.raw(",\"before\":")
-        w.value(before)
-        w.raw(",\"after\":")
-        w.value(after)
-        w.raw(",\"note\":")
-        w.optionalString(note)
-        w.raw(",\"tableLabel\":")
-        w.optionalString(tableLabel)
-        w.raw(",\"columnLabel\":")
-        w.optionalString(columnLabel)
-        w.raw(",\"rowLabel\":")
-        w.optionalString(rowLabel)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["id", "at", "by", "action", "conflictId", "table", "column", "pk", "before", "after", "note",
-                                        "tableLabel", "columnLabel", "rowLabel"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> AuditEntryDTO {
-        var st = try r.beginObject()
-        var m = AuditEntryDTO(id: "", at: 0, by: "", action: "")
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.id = try r.memberString("id")
-            case 1: m.at = try r.memberInt64("at")
-            case 2: m.by = try r.memberString("by")
-            case 3: m.action = try r.memberString("action")
-            case 4: m.conflictId = try r.memberOptionalString("conflictId")
-            case 5: m.table = try r.memberOptionalString("table")
-            case 6: m.column = try r.memberOptionalString("column")
-            case 7: m.pk = try r.memberOptionalString("pk")
-            case 8: m.before = try r.memberValue("before")
-            case 9: m.after = try r.memberValue("after")
-            case 10: m.note = try r.memberOptionalString("note")
-            case 11: m.tableLabel = try r.memberOptionalString("tableLabel")
-            case 12: m.columnLabel = try r.memberOptionalString("columnLabel")
-            case 13: m.rowLabel = try r.memberOptionalString("rowLabel")
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b1111)
-        return m
-    }
+    public static let wire = WireShape(AuditEntryDTO(id: "", at: 0, by: "", action: ""), [
+        .required("id", \.id), .required("at", \.at), .required("by", \.by), .required("action", \.action),
+        .optional("conflictId", \.conflictId), .optional("table", \.table), .optional("column", \.column), .optional("pk", \.pk),
+        .optional("before", \.before), .optional("after", \.after), .optional("note", \.note),
+        .optional("tableLabel", \.tableLabel), .optional("columnLabel", \.columnLabel), .optional("rowLabel", \.rowLabel),
+    ])
 }
 
 /// `GET /v1/admin/audit` answer: `{"entries":[…]}`, oldest first.
@@ -420,22 +206,7 @@ public struct AuditListResponse: WireMessage, Hashable {
     public var entries: [AuditEntryDTO]
     public init(entries: [AuditEntryDTO]) { self.entries = entries }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"entries\":")
-        w.messages(entries)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["entries"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> AuditListResponse {
-        var st = try r.beginObject()
-        var m = AuditListResponse(entries: [])
-        while let k = try r.nextKey(&st, keys) {
-            if k == 0 { m.entries = try r.memberArray("entries", AuditEntryDTO.self) } else { try r.skipValue() }
-        }
-        try r.requireMembers(st, keys, 0b1)
-        return m
-    }
+    public static let wire = WireShape(AuditListResponse(entries: []), [.required("entries", \.entries)])
 }
 
 /// One change to sites, tokens or admins: `{"id","at","actor","action","subject","detail"}`, all members always
@@ -459,40 +230,10 @@ public struct AccountEventDTO: WireMessage, Hashable {
         self.detail = detail
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"id\":")
-        w.string(id)
-        w.raw(",\"at\":")
-        w.int(at)
-        w.raw(",\"actor\":")
-        w.string(actor)
-        w.raw(",\"action\":")
-        w.string(action)
-        w.raw(",\"subject\":")
-        w.string(subject)
-        w.raw(",\"detail\":")
-        w.string(detail)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["id", "at", "actor", "action", "subject", "detail"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> AccountEventDTO {
-        var st = try r.beginObject()
-        var m = AccountEventDTO(id: "", at: 0, actor: "", action: "", subject: "", detail: "")
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.id = try r.memberString("id")
-            case 1: m.at = try r.memberInt64("at")
-            case 2: m.actor = try r.memberString("actor")
-            case 3: m.action = try r.memberString("action")
-            case 4: m.subject = try r.memberString("subject")
-            case 5: m.detail = try r.memberString("detail")
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b11_1111)
-        return m
-    }
+    public static let wire = WireShape(AccountEventDTO(id: "", at: 0, actor: "", action: "", subject: "", detail: ""), [
+        .required("id", \.id), .required("at", \.at), .required("actor", \.actor), .required("action", \.action),
+        .required("subject", \.subject), .required("detail", \.detail),
+    ])
 }
 
 /// `GET /v1/admin/accounts-audit` answer: `{"entries":[AccountEvent…]}`, oldest first.
@@ -500,20 +241,5 @@ public struct AccountAuditResponse: WireMessage, Hashable {
     public var entries: [AccountEventDTO]
     public init(entries: [AccountEventDTO]) { self.entries = entries }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"entries\":")
-        w.messages(entries)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["entries"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> AccountAuditResponse {
-        var st = try r.beginObject()
-        var m = AccountAuditResponse(entries: [])
-        while let k = try r.nextKey(&st, keys) {
-            if k == 0 { m.entries = try r.memberArray("entries", AccountEventDTO.self) } else { try r.skipValue() }
-        }
-        try r.requireMembers(st, keys, 0b1)
-        return m
-    }
+    public static let wire = WireShape(AccountAuditResponse(entries: []), [.required("entries", \.entries)])
 }

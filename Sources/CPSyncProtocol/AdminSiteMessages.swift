@@ -1,9 +1,52 @@
 /// The admin endpoints on sites and accounts: the sync dashboard (`GET /v1/admin/sites`) and managing sites and
 /// their tokens from the admin page (Protocol/README.md §6.5).
 
+/// A site as the county registered it: `{"id","name","kind","parent"}`, `parent` null (or absent, or "") for a site
+/// at the top. The body of `POST /v1/admin/sites`, the `site` of `GET /v1/whoami`, and the first members of a
+/// dashboard row.
+public struct SiteDTO: SiteShape, WireMessage, Hashable {
+    public var id: String
+    public var name: String
+    /// `county`, `township`, `street` or `station`.
+    public var kind: String
+    /// The parent site's id; nil for the county.
+    public var parent: String?
+
+    public init(id: String, name: String, kind: String, parent: String?) {
+        self.id = id
+        self.name = name
+        self.kind = kind
+        self.parent = parent
+    }
+
+    public static let wire = WireShape(SiteDTO(id: "", name: "", kind: "", parent: nil), siteMembers(parentRequired: false)) { m in
+        if m.parent == "" { m.parent = nil }
+        return nil
+    }
+}
+
+/// `POST /v1/admin/sites` body.
+public typealias SiteCreateRequest = SiteDTO
+
+/// A type whose JSON begins with a site's members.
+public protocol SiteShape: Sendable {
+    var id: String { get set }
+    var name: String { get set }
+    var kind: String { get set }
+    var parent: String? { get set }
+}
+
+extension SiteShape {
+    /// id, name, kind (required) and parent (written as null when nil).
+    static func siteMembers(parentRequired: Bool) -> [WireMember<Self>] {
+        [.required("id", \.id), .required("name", \.name), .required("kind", \.kind),
+         parentRequired ? .required("parent", \.parent) : .optional("parent", \.parent)]
+    }
+}
+
 /// One office as the dashboard shows it. Member order as declared; nullable members are written as `null`, never
 /// omitted. Times are ms since 1970.
-public struct SiteStatusDTO: WireMessage, Hashable {
+public struct SiteStatusDTO: SiteShape, WireMessage, Hashable {
     public var id: String
     public var name: String
     /// `county`, `township`, `street` or `station`.
@@ -69,69 +112,16 @@ public struct SiteStatusDTO: WireMessage, Hashable {
         self.refusals = refusals
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"id\":"); w.string(id)
-        w.raw(",\"name\":"); w.string(name)
-        w.raw(",\"kind\":"); w.string(kind)
-        w.raw(",\"parent\":"); w.optionalString(parent)
-        w.raw(",\"depth\":"); w.int(depth)
-        w.raw(",\"token\":"); w.string(token)
-        w.raw(",\"createdAt\":"); w.int(createdAt)
-        w.raw(",\"lastPushAt\":"); w.optionalInt(lastPushAt)
-        w.raw(",\"lastPushChanges\":"); w.optionalInt(lastPushChanges)
-        w.raw(",\"lastPullAt\":"); w.optionalInt(lastPullAt)
-        w.raw(",\"pullCursor\":"); w.optionalInt(pullCursor)
-        w.raw(",\"pending\":"); w.int(pending)
-        w.raw(",\"pendingMore\":"); w.bool(pendingMore)
-        w.raw(",\"reportedUnsent\":"); w.optionalInt(reportedUnsent)
-        w.raw(",\"clockRefusedAt\":"); w.optionalInt(clockRefusedAt)
-        w.raw(",\"clockSkewMs\":"); w.optionalInt(clockSkewMs)
-        w.raw(",\"clockAhead\":"); w.bool(clockAhead)
-        w.raw(",\"refusedAt\":"); w.optionalInt(refusedAt)
-        w.raw(",\"refusedChanges\":"); w.optionalInt(refusedChanges)
-        w.raw(",\"refusedCode\":"); w.optionalString(refusedCode)
-        w.raw(",\"refusedReason\":"); w.optionalString(refusedReason)
-        w.raw(",\"refusals\":"); w.int(refusals)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["id", "name", "kind", "parent", "depth", "token", "createdAt", "lastPushAt", "lastPushChanges",
-                                        "lastPullAt", "pullCursor", "pending", "pendingMore", "reportedUnsent", "clockRefusedAt",
-                                        "clockSkewMs", "clockAhead", "refusedAt", "refusedChanges", "refusedCode", "refusedReason",
-                                        "refusals"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> SiteStatusDTO {
-        var st = try r.beginObject()
-        var m = SiteStatusDTO(id: "", name: "", kind: "", parent: nil, depth: 0, token: "", createdAt: 0)
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.id = try r.memberString("id")
-            case 1: m.name = try r.memberString("name")
-            case 2: m.kind = try r.memberString("kind")
-            case 3: m.parent = try r.memberOptionalString("parent")
-            case 4: m.depth = try r.memberCount("depth")
-            case 5: m.token = try r.memberString("token")
-            case 6: m.createdAt = try r.memberInt64("createdAt")
-            case 7: m.lastPushAt = try r.memberOptionalInt64("lastPushAt")
-            case 8: m.lastPushChanges = try r.memberOptionalInt64("lastPushChanges")
-            case 9: m.lastPullAt = try r.memberOptionalInt64("lastPullAt")
-            case 10: m.pullCursor = try r.memberOptionalInt64("pullCursor")
-            case 11: m.pending = try r.memberInt64("pending")
-            case 12: m.pendingMore = try r.memberBool("pendingMore")
-            case 13: m.reportedUnsent = try r.memberOptionalInt64("reportedUnsent")
-            case 14: m.clockRefusedAt = try r.memberOptionalInt64("clockRefusedAt")
-            case 15: m.clockSkewMs = try r.memberOptionalInt64("clockSkewMs")
-            case 16: m.clockAhead = try r.memberBool("clockAhead")
-            case 17: m.refusedAt = try r.memberOptionalInt64("refusedAt")
-            case 18: m.refusedChanges = try r.memberOptionalInt64("refusedChanges")
-            case 19: m.refusedCode = try r.memberOptionalString("refusedCode")
-            case 20: m.refusedReason = try r.memberOptionalString("refusedReason")
-            case 21: m.refusals = try r.memberInt64("refusals")
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b11_1111_1111_1111_1111_1111)
-        return m
-    }
+    public static let wire = WireShape(SiteStatusDTO(id: "", name: "", kind: "", parent: nil, depth: 0, token: "", createdAt: 0),
+                                       siteMembers(parentRequired: true) + [
+        .required("depth", \.depth), .required("token", \.token), .required("createdAt", \.createdAt),
+        .required("lastPushAt", \.lastPushAt), .required("lastPushChanges", \.lastPushChanges), .required("lastPullAt", \.lastPullAt),
+        .required("pullCursor", \.pullCursor), .required("pending", \.pending), .required("pendingMore", \.pendingMore),
+        .required("reportedUnsent", \.reportedUnsent), .required("clockRefusedAt", \.clockRefusedAt),
+        .required("clockSkewMs", \.clockSkewMs), .required("clockAhead", \.clockAhead), .required("refusedAt", \.refusedAt),
+        .required("refusedChanges", \.refusedChanges), .required("refusedCode", \.refusedCode),
+        .required("refusedReason", \.refusedReason), .required("refusals", \.refusals),
+    ])
 }
 
 /// An admin account: `{"name","createdAt","revoked"}`.
@@ -146,28 +136,9 @@ public struct AdminAccountDTO: WireMessage, Hashable {
         self.revoked = revoked
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"name\":"); w.string(name)
-        w.raw(",\"createdAt\":"); w.int(createdAt)
-        w.raw(",\"revoked\":"); w.bool(revoked)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["name", "createdAt", "revoked"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> AdminAccountDTO {
-        var st = try r.beginObject()
-        var m = AdminAccountDTO(name: "", createdAt: 0, revoked: false)
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.name = try r.memberString("name")
-            case 1: m.createdAt = try r.memberInt64("createdAt")
-            case 2: m.revoked = try r.memberBool("revoked")
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b111)
-        return m
-    }
+    public static let wire = WireShape(AdminAccountDTO(name: "", createdAt: 0, revoked: false), [
+        .required("name", \.name), .required("createdAt", \.createdAt), .required("revoked", \.revoked),
+    ])
 }
 
 /// `GET /v1/admin/sites` answer: `{"serverTime","head","sites":[SiteStatus…],"admins":[AdminAccount…]}`, sites in
@@ -186,71 +157,9 @@ public struct SiteListResponse: WireMessage, Hashable {
         self.admins = admins
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"serverTime\":"); w.int(serverTime)
-        w.raw(",\"head\":"); w.int(head)
-        w.raw(",\"sites\":"); w.messages(sites)
-        w.raw(",\"admins\":"); w.messages(admins)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["serverTime", "head", "sites", "admins"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> SiteListResponse {
-        var st = try r.beginObject()
-        var m = SiteListResponse(serverTime: 0, head: 0, sites: [], admins: [])
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.serverTime = try r.memberInt64("serverTime")
-            case 1: m.head = try r.memberInt64("head")
-            case 2: m.sites = try r.memberArray("sites", SiteStatusDTO.self)
-            case 3: m.admins = try r.memberArray("admins", AdminAccountDTO.self)
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b1111)
-        return m
-    }
-}
-
-/// `POST /v1/admin/sites` body: `{"id","name","kind","parent"}` (`parent` optional or null: a site at the top).
-public struct SiteCreateRequest: WireMessage, Hashable {
-    public var id: String
-    public var name: String
-    public var kind: String
-    public var parent: String?
-
-    public init(id: String, name: String, kind: String, parent: String?) {
-        self.id = id
-        self.name = name
-        self.kind = kind
-        self.parent = parent
-    }
-
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"id\":"); w.string(id)
-        w.raw(",\"name\":"); w.string(name)
-        w.raw(",\"kind\":"); w.string(kind)
-        w.raw(",\"parent\":"); w.optionalString(parent)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["id", "name", "kind", "parent"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> SiteCreateRequest {
-        var st = try r.beginObject()
-        var m = SiteCreateRequest(id: "", name: "", kind: "", parent: nil)
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.id = try r.memberString("id")
-            case 1: m.name = try r.memberString("name")
-            case 2: m.kind = try r.memberString("kind")
-            case 3: m.parent = try r.memberOptionalString("parent")
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b111)
-        if m.parent == "" { m.parent = nil }
-        return m
-    }
+    public static let wire = WireShape(SiteListResponse(serverTime: 0, head: 0, sites: [], admins: []), [
+        .required("serverTime", \.serverTime), .required("head", \.head), .required("sites", \.sites), .required("admins", \.admins),
+    ])
 }
 
 /// `POST /v1/admin/sites/{id}/move` body: `{"parent":"…"}`.
@@ -258,21 +167,7 @@ public struct SiteMoveRequest: WireMessage, Hashable {
     public var parent: String
     public init(parent: String) { self.parent = parent }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"parent\":"); w.string(parent)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["parent"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> SiteMoveRequest {
-        var st = try r.beginObject()
-        var m = SiteMoveRequest(parent: "")
-        while let k = try r.nextKey(&st, keys) {
-            if k == 0 { m.parent = try r.memberString("parent") } else { try r.skipValue() }
-        }
-        try r.requireMembers(st, keys, 0b1)
-        return m
-    }
+    public static let wire = WireShape(SiteMoveRequest(parent: ""), [.required("parent", \.parent)])
 }
 
 /// `POST /v1/admin/sites/{id}/kind`: `{"kind":"township"|"street"|"station"}`.
@@ -280,21 +175,7 @@ public struct SiteKindRequest: WireMessage, Hashable {
     public var kind: String
     public init(kind: String) { self.kind = kind }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"kind\":"); w.string(kind)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["kind"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> SiteKindRequest {
-        var st = try r.beginObject()
-        var m = SiteKindRequest(kind: "")
-        while let k = try r.nextKey(&st, keys) {
-            if k == 0 { m.kind = try r.memberString("kind") } else { try r.skipValue() }
-        }
-        try r.requireMembers(st, keys, 0b1)
-        return m
-    }
+    public static let wire = WireShape(SiteKindRequest(kind: ""), [.required("kind", \.kind)])
 }
 
 /// A site's new token, shown once: `{"site":SiteStatus,"token":"…"}` (answer of creating a site and of
@@ -308,34 +189,7 @@ public struct SiteTokenResponse: WireMessage, Hashable {
         self.token = token
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"site\":"); site.encode(to: &w)
-        w.raw(",\"token\":"); w.string(token)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["site", "token"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> SiteTokenResponse {
-        var st = try r.beginObject()
-        var m = SiteTokenResponse(site: SiteStatusDTO(id: "", name: "", kind: "", parent: nil, depth: 0, token: "", createdAt: 0), token: "")
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.site = try r.memberMessage("site", SiteStatusDTO.self)
-            case 1: m.token = try r.memberString("token")
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b11)
-        return m
-    }
-}
-
-extension JSONWriter {
-    mutating func optionalInt(_ v: Int64?) { if let v { int(v) } else { null() } }
-}
-
-extension JSONReader {
-    mutating func memberOptionalInt64(_ key: String) throws(WireError) -> Int64? {
-        try member(key) { (r: inout JSONReader) throws(WireError) -> Int64? in r.readNull() ? nil : try r.readInt64() }
-    }
+    public static let wire = WireShape(SiteTokenResponse(site: SiteStatusDTO.wire.blank, token: ""), [
+        .required("site", \.site), .required("token", \.token),
+    ])
 }

@@ -184,3 +184,9 @@ extension JSONReader {
         try array(maxCount: limits.maxChanges) { (r: inout JSONReader) throws(WireError) in try r.readChange() }
     }
 }
+
+extension Change {
+    /// The JSON form of a page's changes: the hand-tuned `changes` / `readChanges` of the hot path.
+    public static let arrayCodec = WireCodec<[Change]>(write: { cs, w in w.changes(cs) },
+                                                       read: { (r: inout JSONReader) throws(WireError) in try r.readChanges() })
+}

@@ -6,7 +6,7 @@ import Foundation
 // `{"hmac":"<hex>"}` over every byte before it. Canonical JSON never holds a raw newline, so lines frame it.
 
 /// What a change file carries.
-public enum ChangeFileKind: String, Sendable {
+public enum ChangeFileKind: String, Sendable, CaseIterable {
     /// A station's unacknowledged changes, carried to the county (`cpsync export-changes`).
     case changes
     /// The county's answer: push acknowledgements and pull pages, carried back (`cpsyncd import --reply`).
@@ -30,42 +30,20 @@ public struct OutboxRef: WireMessage, Hashable {
         self.version = version
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"id\":")
-        w.int(id)
-        w.raw(",\"table\":")
-        w.string(table)
-        w.raw(",\"pk\":")
-        w.string(pk)
-        w.raw(",\"col\":")
-        w.string(column)
-        w.raw(",\"hlc\":")
-        w.int(version.hlc.rawValue)
-        w.raw(",\"site\":")
-        w.string(version.site)
-        w.byte(UInt8(ascii: "}"))
+    /// `version`'s two members on the wire.
+    var hlc: Int64 {
+        get { version.hlc.rawValue }
+        set { version = Version(hlc: HLC(rawValue: newValue), site: version.site) }
+    }
+    var site: String {
+        get { version.site }
+        set { version = Version(hlc: version.hlc, site: newValue) }
     }
 
-    private static let keys = KeyTable(["id", "table", "pk", "col", "hlc", "site"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> OutboxRef {
-        var st = try r.beginObject()
-        var m = OutboxRef(id: 0, table: "", pk: "", column: "", version: Version(hlc: HLC(rawValue: 0), site: ""))
-        var hlc: Int64 = 0, site = ""
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.id = try r.memberInt64("id")
-            case 1: m.table = try r.memberString("table")
-            case 2: m.pk = try r.memberString("pk")
-            case 3: m.column = try r.memberString("col")
-            case 4: hlc = try r.memberInt64("hlc")
-            case 5: site = try r.memberString("site")
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b11_1111)
-        m.version = Version(hlc: HLC(rawValue: hlc), site: site)
-        return m
-    }
+    public static let wire = WireShape(OutboxRef(id: 0, table: "", pk: "", column: "", version: Version(hlc: HLC(rawValue: 0), site: "")), [
+        .required("id", \.id), .required("table", \.table), .required("pk", \.pk), .required("col", \.column),
+        .required("hlc", \.hlc), .required("site", \.site),
+    ])
 }
 
 /// The first line of a change file. Positions are the station's sync cursors (see §13.1): in a `changes` file where
@@ -134,90 +112,19 @@ public struct ChangeFileHeader: WireMessage, Hashable {
 
     public static let currentVersion = 1
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"cpsyncChangeFile\":")
-        w.int(version)
-        w.raw(",\"kind\":")
-        w.string(kind.rawValue)
-        w.raw(",\"site\":")
-        w.string(site)
-        w.raw(",\"fileId\":")
-        w.string(fileId)
-        w.raw(",\"replyTo\":")
-        w.optionalString(replyTo)
-        w.raw(",\"createdAt\":")
-        w.int(createdAt)
-        w.raw(",\"epoch\":")
-        w.optionalString(epoch)
-        w.raw(",\"schemaVersion\":")
-        w.int(schemaVersion)
-        w.raw(",\"pullAfter\":")
-        w.int(pullAfter)
-        w.raw(",\"pullSince\":")
-        w.int(pullSince)
-        w.raw(",\"pullCursor\":")
-        if let pullCursor { w.int(pullCursor) } else { w.null() }
-        w.raw(",\"pushAfter\":")
-        w.int(pushAfter)
-        w.raw(",\"pushSince\":")
-        w.int(pushSince)
-        w.raw(",\"pushThrough\":")
-        w.int(pushThrough)
-        w.raw(",\"pushComplete\":")
-        if let pushComplete { w.bool(pushComplete) } else { w.null() }
-        w.raw(",\"outbox\":")
-        w.messages(outbox)
-        w.raw(",\"batches\":")
-        w.int(batches)
-        w.raw(",\"pages\":")
-        w.int(pages)
-        w.raw(",\"serverSeq\":")
-        if let serverSeq { w.int(serverSeq) } else { w.null() }
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let requiredMask: UInt64 = [0, 1, 2, 3, 5, 7, 8, 9, 11, 12, 13, 15, 16, 17].reduce(0) { $0 | (1 << UInt64($1)) }
-    private static let keys = KeyTable(["cpsyncChangeFile", "kind", "site", "fileId", "replyTo", "createdAt", "epoch", "schemaVersion",
-                                        "pullAfter", "pullSince", "pullCursor", "pushAfter", "pushSince", "pushThrough", "pushComplete",
-                                        "outbox", "batches", "pages", "serverSeq"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> ChangeFileHeader {
-        var st = try r.beginObject()
-        var m = ChangeFileHeader(kind: .changes, site: "", fileId: "", createdAt: 0, epoch: nil, schemaVersion: 0, pullAfter: 0, pullSince: 0,
-                                 pushAfter: 0, pushSince: 0, pushThrough: 0, outbox: [], batches: 0)
-        func optionalInt(_ r: inout JSONReader, _ key: String) throws(WireError) -> Int64? {
-            try r.member(key) { (r: inout JSONReader) throws(WireError) -> Int64? in r.readNull() ? nil : try r.readInt(in: 0...Int64.max) }
-        }
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.version = try r.memberCount("cpsyncChangeFile")
-            case 1:
-                let kind = try r.memberString("kind")
-                guard let known = ChangeFileKind(rawValue: kind) else { throw r.fail("kind: unknown change file kind '\(kind)'") }
-                m.kind = known
-            case 2: m.site = try r.memberString("site")
-            case 3: m.fileId = try r.memberString("fileId")
-            case 4: m.replyTo = try r.memberOptionalString("replyTo")
-            case 5: m.createdAt = try r.memberInt64("createdAt")
-            case 6: m.epoch = try r.memberOptionalString("epoch")
-            case 7: m.schemaVersion = try r.memberCount("schemaVersion")
-            case 8: m.pullAfter = try r.memberInt64("pullAfter", in: 0...Int64.max)
-            case 9: m.pullSince = try r.memberInt64("pullSince", in: 0...Int64.max)
-            case 10: m.pullCursor = try optionalInt(&r, "pullCursor")
-            case 11: m.pushAfter = try r.memberInt64("pushAfter", in: 0...Int64.max)
-            case 12: m.pushSince = try r.memberInt64("pushSince", in: 0...Int64.max)
-            case 13: m.pushThrough = try r.memberInt64("pushThrough", in: 0...Int64.max)
-            case 14: m.pushComplete = try r.member("pushComplete") { (r: inout JSONReader) throws(WireError) -> Bool? in r.readNull() ? nil : try r.readBool() }
-            case 15: m.outbox = try r.memberArray("outbox", OutboxRef.self)
-            case 16: m.batches = try r.memberCount("batches")
-            case 17: m.pages = try r.memberCount("pages")
-            case 18: m.serverSeq = try optionalInt(&r, "serverSeq")
-            default: try r.skipValue()
-            }
-        }
+    public static let wire = WireShape(
+        ChangeFileHeader(kind: .changes, site: "", fileId: "", createdAt: 0, epoch: nil, schemaVersion: 0, pullAfter: 0, pullSince: 0,
+                         pushAfter: 0, pushSince: 0, pushThrough: 0, outbox: [], batches: 0), [
         // Required: everything but the nullable members (replyTo, epoch, pullCursor, pushComplete, serverSeq).
-        try r.requireMembers(st, keys, requiredMask)
-        return m
-    }
+        .required("cpsyncChangeFile", \.version), .required("kind", \.kind, .oneOf(ChangeFileKind.allCases)),
+        .required("site", \.site), .required("fileId", \.fileId), .optional("replyTo", \.replyTo),
+        .required("createdAt", \.createdAt), .optional("epoch", \.epoch), .required("schemaVersion", \.schemaVersion),
+        .required("pullAfter", \.pullAfter, .nonNegative), .required("pullSince", \.pullSince, .nonNegative),
+        .optional("pullCursor", \.pullCursor, WireCodec.nonNegative.orNull), .required("pushAfter", \.pushAfter, .nonNegative),
+        .required("pushSince", \.pushSince, .nonNegative), .required("pushThrough", \.pushThrough, .nonNegative),
+        .optional("pushComplete", \.pushComplete), .required("outbox", \.outbox), .required("batches", \.batches),
+        .required("pages", \.pages), .optional("serverSeq", \.serverSeq, WireCodec.nonNegative.orNull),
+    ])
 }
 
 /// Changes of one batch the county refused, with its reason (code and message as in the HTTP error body); the
@@ -233,31 +140,9 @@ public struct RefusedGroup: WireMessage, Hashable {
         self.changes = changes
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"code\":")
-        w.string(code)
-        w.raw(",\"message\":")
-        w.string(message)
-        w.raw(",\"changes\":")
-        w.changes(changes)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["code", "message", "changes"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> RefusedGroup {
-        var st = try r.beginObject()
-        var m = RefusedGroup(code: "", message: "", changes: [])
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.code = try r.memberString("code")
-            case 1: m.message = try r.memberString("message")
-            case 2: m.changes = try r.member("changes") { (r: inout JSONReader) throws(WireError) in try r.readChanges() }
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b111)
-        return m
-    }
+    public static let wire = WireShape(RefusedGroup(code: "", message: "", changes: []), [
+        .required("code", \.code), .required("message", \.message), .required("changes", \.changes, Change.arrayCodec),
+    ])
 }
 
 /// How the county settled one batch of a changes file: its push answer (`response`, the HTTP 200 body), the changes
@@ -275,34 +160,10 @@ public struct BatchResult: WireMessage, Hashable {
         self.error = error
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"batchId\":")
-        w.string(batchId)
-        w.raw(",\"response\":")
-        w.optionalMessage(response)
-        w.raw(",\"refused\":")
-        w.messages(refused)
-        w.raw(",\"error\":")
-        w.optionalMessage(error)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["batchId", "response", "refused", "error"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> BatchResult {
-        var st = try r.beginObject()
-        var m = BatchResult(batchId: "", response: nil)
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.batchId = try r.memberString("batchId")
-            case 1: m.response = try r.memberOptionalMessage("response", PushResponse.self)
-            case 2: m.refused = try r.memberArray("refused", RefusedGroup.self)
-            case 3: m.error = try r.memberOptionalMessage("error", ErrorBody.self)
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b1)
-        return m
-    }
+    public static let wire = WireShape(BatchResult(batchId: "", response: nil), [
+        .required("batchId", \.batchId), .optional("response", \.response), .optional("refused", \.refused),
+        .optional("error", \.error),
+    ])
 }
 
 /// Why a change file was refused. Nothing was applied in every case. Both languages are here (the protocol module

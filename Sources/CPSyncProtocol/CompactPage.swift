@@ -313,9 +313,9 @@ extension PullResponse: CompactMessage {
         while let k = try r.nextKey(&st, compactKeys) {
             switch k {
             case 0: try r.member("compact") { (r: inout JSONReader) throws(WireError) in try r.readCompactVersion() }
-            case 1: m.cursor = try r.memberInt64("cursor", in: 0...Int64.max)
-            case 2: m.hasMore = try r.memberBool("hasMore")
-            case 3: m.head = try r.member("head") { (r: inout JSONReader) throws(WireError) -> Int64? in r.readNull() ? nil : try r.readInt(in: 0...Int64.max) }
+            case 1: m.cursor = try r.member("cursor", .nonNegative)
+            case 2: m.hasMore = try r.member("hasMore", Bool.wireCodec)
+            case 3: m.head = try r.member("head", WireCodec.nonNegative.orNull)
             case 4...7: try body.read(member: k - 4, &r)
             default: try r.skipValue()
             }
@@ -351,11 +351,11 @@ extension PushRequest: CompactMessage {
         var body = CompactBody()
         while let k = try r.nextKey(&st, compactKeys) {
             switch k {
-            case 0: m.protocolVersion = try r.memberCount("protocol")
+            case 0: m.protocolVersion = try r.member("protocol", Int.wireCodec)
             case 1: try r.member("compact") { (r: inout JSONReader) throws(WireError) in try r.readCompactVersion() }
-            case 2: m.schemaVersion = try r.memberCount("schemaVersion")
-            case 3: m.batchId = try r.memberString("batchId")
-            case 4: m.site = try r.memberString("site")
+            case 2: m.schemaVersion = try r.member("schemaVersion", Int.wireCodec)
+            case 3: m.batchId = try r.member("batchId", String.wireCodec)
+            case 4: m.site = try r.member("site", String.wireCodec)
             case 5...8: try body.read(member: k - 5, &r)
             default: try r.skipValue()
             }

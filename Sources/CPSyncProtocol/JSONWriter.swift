@@ -1,3 +1,6 @@
+import CPSyncText
+import CPSyncCore
+
 /// A byte-level writer of canonical JSON: no whitespace, members in the fixed order each message documents,
 /// strings escaped minimally (only `"`, `\` and control characters; everything else raw UTF-8), integers in plain
 /// decimal, doubles in Swift's shortest round-trip form. Never appends a trailing newline.
@@ -10,6 +13,9 @@ public struct JSONWriter: Sendable {
     }
 
     @inline(__always) public mutating func byte(_ b: UInt8) { bytes.append(b) }
+
+    /// Appends bytes verbatim.
+    @inline(__always) public mutating func append(_ b: [UInt8]) { bytes.append(contentsOf: b) }
 
     /// Appends ASCII / UTF-8 text verbatim (member names with their punctuation, literals).
     @inline(__always) public mutating func raw(_ s: StaticString) {
@@ -29,38 +35,7 @@ public struct JSONWriter: Sendable {
         if let s { string(s) } else { null() }
     }
 
-    mutating func appendEscaped(_ buf: UnsafeBufferPointer<UInt8>) {
-        bytes.append(UInt8(ascii: "\""))
-        var run = 0
-        var i = 0
-        let n = buf.count
-        while i < n {
-            let c = buf[i]
-            if c < 0x20 || c == 0x22 || c == 0x5c {
-                if run < i { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<i])) }
-                bytes.append(UInt8(ascii: "\\"))
-                switch c {
-                case 0x22: bytes.append(0x22)
-                case 0x5c: bytes.append(0x5c)
-                case 0x08: bytes.append(UInt8(ascii: "b"))
-                case 0x0c: bytes.append(UInt8(ascii: "f"))
-                case 0x0a: bytes.append(UInt8(ascii: "n"))
-                case 0x0d: bytes.append(UInt8(ascii: "r"))
-                case 0x09: bytes.append(UInt8(ascii: "t"))
-                default:
-                    bytes.append(UInt8(ascii: "u"))
-                    bytes.append(UInt8(ascii: "0"))
-                    bytes.append(UInt8(ascii: "0"))
-                    bytes.append(hexDigit(c >> 4))
-                    bytes.append(hexDigit(c & 0xf))
-                }
-                run = i + 1
-            }
-            i += 1
-        }
-        if run < n { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[run..<n])) }
-        bytes.append(UInt8(ascii: "\""))
-    }
+    mutating func appendEscaped(_ buf: UnsafeBufferPointer<UInt8>) { JSONString.append(buf, to: &bytes) }
 
     /// A JSON integer in plain decimal.
     public mutating func int(_ v: Int64) {
@@ -107,8 +82,6 @@ public struct JSONWriter: Sendable {
         bytes.append(UInt8(ascii: "\""))
     }
 }
-
-@inline(__always) private func hexDigit(_ v: UInt8) -> UInt8 { v < 10 ? 0x30 + v : 0x61 + v - 10 }
 
 enum Base64 {
     static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)

@@ -1,88 +1,5 @@
 import CPSyncCore
 import CPSyncText
-import Foundation
-
-/// A protocol v1 message with a canonical JSON form (see `Protocol/README.md` § Canonical JSON).
-public protocol WireMessage: Sendable {
-    /// Appends the canonical JSON of `self`.
-    func encode(to w: inout JSONWriter)
-    /// Reads one message; unknown members are skipped, known ones may come in any order.
-    static func read(from r: inout JSONReader) throws(WireError) -> Self
-}
-
-extension WireMessage {
-    /// The canonical JSON bytes (no trailing newline).
-    public func encoded() -> [UInt8] {
-        var w = JSONWriter(capacity: 256)
-        encode(to: &w)
-        return w.bytes
-    }
-
-    public func encodedData() -> Data { Data(encoded()) }
-
-    public static func decode(_ bytes: UnsafeRawBufferPointer, limits: WireLimits = .default) throws(WireError) -> Self {
-        try JSONReader.read(bytes, limits: limits) { (r: inout JSONReader) throws(WireError) in try Self.read(from: &r) }
-    }
-
-    public static func decode(_ bytes: [UInt8], limits: WireLimits = .default) throws(WireError) -> Self {
-        let result = bytes.withUnsafeBytes { buf in
-            Result { () throws(WireError) -> Self in try decode(buf, limits: limits) }
-        }
-        return try result.get()
-    }
-
-    public static func decode(_ data: Data, limits: WireLimits = .default) throws(WireError) -> Self {
-        let result = data.withUnsafeBytes { buf in
-            Result { () throws(WireError) -> Self in try decode(buf, limits: limits) }
-        }
-        return try result.get()
-    }
-}
-
-extension JSONReader {
-    mutating func memberString(_ key: String) throws(WireError) -> String {
-        try member(key) { (r: inout JSONReader) throws(WireError) in try r.readString() }
-    }
-    mutating func memberOptionalString(_ key: String) throws(WireError) -> String? {
-        try member(key) { (r: inout JSONReader) throws(WireError) in try r.readOptionalString() }
-    }
-    mutating func memberInt64(_ key: String, in range: ClosedRange<Int64> = Int64.min...Int64.max) throws(WireError) -> Int64 {
-        try member(key) { (r: inout JSONReader) throws(WireError) in try r.readInt(in: range) }
-    }
-    mutating func memberCount(_ key: String) throws(WireError) -> Int {
-        Int(try memberInt64(key, in: 0...Int64(Int32.max)))
-    }
-    mutating func memberBool(_ key: String) throws(WireError) -> Bool {
-        try member(key) { (r: inout JSONReader) throws(WireError) in try r.readBool() }
-    }
-    mutating func memberValue(_ key: String) throws(WireError) -> Value {
-        try member(key) { (r: inout JSONReader) throws(WireError) in try r.readValue() }
-    }
-    mutating func memberMessage<T: WireMessage>(_ key: String, _ type: T.Type) throws(WireError) -> T {
-        try member(key) { (r: inout JSONReader) throws(WireError) in try T.read(from: &r) }
-    }
-    mutating func memberOptionalMessage<T: WireMessage>(_ key: String, _ type: T.Type) throws(WireError) -> T? {
-        try member(key) { (r: inout JSONReader) throws(WireError) -> T? in r.readNull() ? nil : try T.read(from: &r) }
-    }
-    mutating func memberArray<T: WireMessage>(_ key: String, _ type: T.Type) throws(WireError) -> [T] {
-        try member(key) { (r: inout JSONReader) throws(WireError) in
-            try r.array(maxCount: r.limits.maxChanges) { (e: inout JSONReader) throws(WireError) in try T.read(from: &e) }
-        }
-    }
-}
-
-extension JSONWriter {
-    public mutating func message<T: WireMessage>(_ m: T) { m.encode(to: &self) }
-    public mutating func optionalMessage<T: WireMessage>(_ m: T?) { if let m { m.encode(to: &self) } else { null() } }
-    public mutating func messages<T: WireMessage>(_ ms: [T]) {
-        byte(UInt8(ascii: "["))
-        for (i, m) in ms.enumerated() {
-            if i > 0 { byte(UInt8(ascii: ",")) }
-            m.encode(to: &self)
-        }
-        byte(UInt8(ascii: "]"))
-    }
-}
 
 // MARK: - health and status
 
@@ -91,22 +8,7 @@ public struct HealthResponse: WireMessage, Hashable {
     public var ok: Bool
     public init(ok: Bool = true) { self.ok = ok }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"ok\":")
-        w.bool(ok)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["ok"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> HealthResponse {
-        var st = try r.beginObject()
-        var m = HealthResponse()
-        while let k = try r.nextKey(&st, keys) {
-            if k == 0 { m.ok = try r.memberBool("ok") } else { try r.skipValue() }
-        }
-        try r.requireMembers(st, keys, 0b1)
-        return m
-    }
+    public static let wire = WireShape(HealthResponse(), [.required("ok", \.ok)])
 }
 
 /// The limits a server announces in `GET /v1/status`.
@@ -124,34 +26,10 @@ public struct ServerLimits: WireMessage, Hashable {
         self.defaultPageSize = defaultPageSize
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"maxBodyBytes\":")
-        w.int(maxBodyBytes)
-        w.raw(",\"maxChangesPerPush\":")
-        w.int(maxChangesPerPush)
-        w.raw(",\"maxPageSize\":")
-        w.int(maxPageSize)
-        w.raw(",\"defaultPageSize\":")
-        w.int(defaultPageSize)
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["maxBodyBytes", "maxChangesPerPush", "maxPageSize", "defaultPageSize"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> ServerLimits {
-        var st = try r.beginObject()
-        var m = ServerLimits()
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.maxBodyBytes = try r.memberCount("maxBodyBytes")
-            case 1: m.maxChangesPerPush = try r.memberCount("maxChangesPerPush")
-            case 2: m.maxPageSize = try r.memberCount("maxPageSize")
-            case 3: m.defaultPageSize = try r.memberCount("defaultPageSize")
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b0111)
-        return m
-    }
+    public static let wire = WireShape(ServerLimits(), [
+        .required("maxBodyBytes", \.maxBodyBytes), .required("maxChangesPerPush", \.maxChangesPerPush),
+        .required("maxPageSize", \.maxPageSize), .optional("defaultPageSize", \.defaultPageSize),
+    ])
 }
 
 /// `GET /v1/status`.
@@ -187,55 +65,12 @@ public struct StatusResponse: WireMessage, Hashable {
         self.limits = limits
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"protocol\":")
-        w.int(protocolVersion)
-        w.raw(",\"minProtocol\":")
-        w.int(minProtocol)
-        w.raw(",\"schemaVersion\":")
-        w.int(schemaVersion)
-        w.raw(",\"serverTime\":")
-        w.int(serverTime)
-        w.raw(",\"serverSite\":")
-        w.string(serverSite)
-        w.raw(",\"maxSkewMs\":")
-        w.int(maxSkewMs)
-        w.raw(",\"limits\":")
-        limits.encode(to: &w)
-        if let epoch {
-            w.raw(",\"epoch\":")
-            w.string(epoch)
-        }
-        if let encodings {
-            w.raw(",\"encodings\":")
-            w.strings(encodings)
-        }
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["protocol", "minProtocol", "schemaVersion", "serverTime", "serverSite", "maxSkewMs", "limits", "epoch", "encodings"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> StatusResponse {
-        var st = try r.beginObject()
-        var m = StatusResponse(schemaVersion: 0, serverTime: 0)
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.protocolVersion = try r.memberCount("protocol")
-            case 1: m.minProtocol = try r.memberCount("minProtocol")
-            case 2: m.schemaVersion = try r.memberCount("schemaVersion")
-            case 3: m.serverTime = try r.memberInt64("serverTime")
-            case 4: m.serverSite = try r.memberString("serverSite")
-            case 5: m.maxSkewMs = try r.memberInt64("maxSkewMs", in: 0...Int64.max)
-            case 6: m.limits = try r.memberMessage("limits", ServerLimits.self)
-            case 7: m.epoch = try r.memberOptionalString("epoch")
-            case 8: m.encodings = try r.member("encodings") { (r: inout JSONReader) throws(WireError) -> [String]? in
-                r.readNull() ? nil : try r.readStrings(maxCount: 64)
-            }
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b111_1111)
-        return m
-    }
+    public static let wire = WireShape(StatusResponse(schemaVersion: 0, serverTime: 0), [
+        .required("protocol", \.protocolVersion), .required("minProtocol", \.minProtocol),
+        .required("schemaVersion", \.schemaVersion), .required("serverTime", \.serverTime), .required("serverSite", \.serverSite),
+        .required("maxSkewMs", \.maxSkewMs, .nonNegative), .required("limits", \.limits), .omitted("epoch", \.epoch),
+        .omitted("encodings", \.encodings, String.wireCodec.array(maxCount: 64).orNull),
+    ])
 
     /// How far the office clock `localMs` is ahead of the server (negative: behind), given the request's round trip.
     public func skewMs(localMs: Int64, roundTripMs: Int64 = 0) -> Int64 { localMs - (serverTime + roundTripMs / 2) }
@@ -262,43 +97,16 @@ public struct PushRequest: WireMessage, Hashable {
         self.changes = changes
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"protocol\":")
-        w.int(protocolVersion)
-        w.raw(",\"schemaVersion\":")
-        w.int(schemaVersion)
-        w.raw(",\"batchId\":")
-        w.string(batchId)
-        w.raw(",\"site\":")
-        w.string(site)
-        w.raw(",\"changes\":")
-        w.changes(changes)
-        w.byte(UInt8(ascii: "}"))
-    }
+    public static let wire = WireShape(PushRequest(schemaVersion: 0, batchId: "", site: "", changes: []), [
+        .required("protocol", \.protocolVersion), .required("schemaVersion", \.schemaVersion), .required("batchId", \.batchId),
+        .required("site", \.site), .required("changes", \.changes, Change.arrayCodec),
+    ])
 
     /// Canonical bytes, with capacity reserved for the change array.
     public func encoded() -> [UInt8] {
         var w = JSONWriter(capacity: 128 + changes.count * 200)
         encode(to: &w)
         return w.bytes
-    }
-
-    private static let keys = KeyTable(["protocol", "schemaVersion", "batchId", "site", "changes"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> PushRequest {
-        var st = try r.beginObject()
-        var m = PushRequest(schemaVersion: 0, batchId: "", site: "", changes: [])
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.protocolVersion = try r.memberCount("protocol")
-            case 1: m.schemaVersion = try r.memberCount("schemaVersion")
-            case 2: m.batchId = try r.memberString("batchId")
-            case 3: m.site = try r.memberString("site")
-            case 4: m.changes = try r.member("changes") { (r: inout JSONReader) throws(WireError) in try r.readChanges() }
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b1_1111)
-        return m
     }
 
     /// Reads only the `protocol` member of a push body (any order, rest skipped), so that a server can answer 426
@@ -344,71 +152,11 @@ public struct PushResponse: WireMessage, Hashable {
                   conflicts: result.conflicts.count, serverSeq: serverSeq)
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"batchId\":")
-        w.string(batchId)
-        w.raw(",\"applied\":")
-        w.int(applied)
-        w.raw(",\"alreadyKnown\":")
-        w.int(alreadyKnown)
-        w.raw(",\"superseded\":")
-        w.int(superseded)
-        w.raw(",\"conflicts\":")
-        w.int(conflicts)
-        w.raw(",\"serverSeq\":")
-        w.int(serverSeq)
-        if !displaced.isEmpty {
-            w.raw(",\"displaced\":[")
-            for (i, row) in displaced.enumerated() {
-                w.raw(i == 0 ? "{\"table\":" : ",{\"table\":")
-                w.string(row.table)
-                w.raw(",\"pk\":")
-                w.string(row.pk)
-                w.byte(UInt8(ascii: "}"))
-            }
-            w.byte(UInt8(ascii: "]"))
-        }
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["batchId", "applied", "alreadyKnown", "superseded", "conflicts", "serverSeq", "displaced"])
-    private static let rowKeys = KeyTable(["table", "pk"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> PushResponse {
-        var st = try r.beginObject()
-        var m = PushResponse(batchId: "", applied: 0, alreadyKnown: 0, superseded: 0, conflicts: 0, serverSeq: 0)
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.batchId = try r.memberString("batchId")
-            case 1: m.applied = try r.memberCount("applied")
-            case 2: m.alreadyKnown = try r.memberCount("alreadyKnown")
-            case 3: m.superseded = try r.memberCount("superseded")
-            case 4: m.conflicts = try r.memberCount("conflicts")
-            case 5: m.serverSeq = try r.memberInt64("serverSeq", in: 0...Int64.max)
-            case 6:
-                m.displaced = try r.member("displaced") { (r: inout JSONReader) throws(WireError) -> [RowKey] in
-                    var rows: [RowKey] = []
-                    try r.beginArray()
-                    while try r.nextElement(rows.count) {
-                        var row = try r.beginObject()
-                        var table = "", pk = ""
-                        while let k = try r.nextKey(&row, rowKeys) {
-                            switch k {
-                            case 0: table = try r.memberString("table")
-                            case 1: pk = try r.memberString("pk")
-                            default: try r.skipValue()
-                            }
-                        }
-                        try r.requireMembers(row, rowKeys, 0b11)
-                        rows.append(RowKey(table: table, pk: pk))
-                    }
-                    return rows
-                }
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b11_1111)
-        return m
-    }
+    public static let wire = WireShape(PushResponse(batchId: "", applied: 0, alreadyKnown: 0, superseded: 0, conflicts: 0, serverSeq: 0), [
+        .required("batchId", \.batchId), .required("applied", \.applied), .required("alreadyKnown", \.alreadyKnown),
+        .required("superseded", \.superseded), .required("conflicts", \.conflicts), .required("serverSeq", \.serverSeq, .nonNegative),
+        .omittedWhenEmpty("displaced", \.displaced, RowKey.wireCodec.array(maxCount: .max)),
+    ])
 }
 
 /// `GET /v1/pull` answer (200).
@@ -430,19 +178,10 @@ public struct PullResponse: WireMessage, Hashable {
 
     public init(page: ChangePage) { self.init(changes: page.changes, cursor: page.cursor, hasMore: page.hasMore) }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"changes\":")
-        w.changes(changes)
-        w.raw(",\"cursor\":")
-        w.int(cursor)
-        w.raw(",\"hasMore\":")
-        w.bool(hasMore)
-        if let head {
-            w.raw(",\"head\":")
-            w.int(head)
-        }
-        w.byte(UInt8(ascii: "}"))
-    }
+    public static let wire = WireShape(PullResponse(changes: [], cursor: 0, hasMore: false), [
+        .required("changes", \.changes, Change.arrayCodec), .required("cursor", \.cursor, .nonNegative),
+        .required("hasMore", \.hasMore), .omitted("head", \.head, WireCodec.nonNegative.orNull),
+    ])
 
     public func encoded() -> [UInt8] {
         var w = JSONWriter(capacity: 64 + changes.count * 200)
@@ -450,22 +189,7 @@ public struct PullResponse: WireMessage, Hashable {
         return w.bytes
     }
 
-    private static let keys = KeyTable(["changes", "cursor", "hasMore", "head"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> PullResponse {
-        var st = try r.beginObject()
-        var m = PullResponse(changes: [], cursor: 0, hasMore: false)
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.changes = try r.member("changes") { (r: inout JSONReader) throws(WireError) in try r.readChanges() }
-            case 1: m.cursor = try r.memberInt64("cursor", in: 0...Int64.max)
-            case 2: m.hasMore = try r.memberBool("hasMore")
-            case 3: m.head = try r.member("head") { (r: inout JSONReader) throws(WireError) -> Int64? in r.readNull() ? nil : try r.readInt(in: 0...Int64.max) }
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b111)
-        return m
-    }
+
 }
 
 // MARK: - errors
@@ -541,70 +265,23 @@ public struct ErrorBody: WireMessage, Error, Hashable, CustomStringConvertible {
                   schemaVersion: serverSchema)
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"error\":{\"code\":")
-        w.string(code.rawValue)
-        w.raw(",\"message\":")
-        w.string(message)
-        if let site { w.raw(",\"site\":"); w.string(site) }
-        if let skewMs { w.raw(",\"skewMs\":"); w.int(skewMs) }
-        if let table { w.raw(",\"table\":"); w.string(table) }
-        if let column { w.raw(",\"column\":"); w.string(column) }
-        if let index { w.raw(",\"index\":"); w.int(index) }
-        if let minProtocol { w.raw(",\"minProtocol\":"); w.int(minProtocol) }
-        if let maxProtocol { w.raw(",\"maxProtocol\":"); w.int(maxProtocol) }
-        if let schemaVersion { w.raw(",\"schemaVersion\":"); w.int(schemaVersion) }
-        if let indices {
-            w.raw(",\"indices\":[")
-            for (n, i) in indices.enumerated() {
-                if n > 0 { w.byte(UInt8(ascii: ",")) }
-                w.int(i)
-            }
-            w.byte(UInt8(ascii: "]"))
-        }
-        if let rows { w.raw(",\"rows\":"); w.messages(rows) }
-        w.raw("}}")
+    public static let wire = WireShape(ErrorBody(code: .serverError, message: ""), [
+        .required("code", \.code, String.wireCodec.map({ ErrorCode(rawValue: $0) }, from: { $0.rawValue })),
+        .required("message", \.message), .omitted("site", \.site), .omitted("skewMs", \.skewMs), .omitted("table", \.table),
+        .omitted("column", \.column), .omitted("index", \.index), .omitted("minProtocol", \.minProtocol),
+        .omitted("maxProtocol", \.maxProtocol), .omitted("schemaVersion", \.schemaVersion),
+        .omitted("indices", \.indices, Int.wireCodec.array(maxCount: 100_000).orNull),
+        .omitted("rows", \.rows, RowRefusal.wireCodec.array(maxCount: 100_000).orNull),
+    ])
+
+    /// The body is `{"error":{…}}`: `wire` states the inner object.
+    private struct Envelope: WireMessage {
+        var error: ErrorBody
+        static let wire = WireShape(Envelope(error: ErrorBody.wire.blank), [.required("error", \.error, ErrorBody.wire.codec)])
     }
 
-    private static let outerKeys = KeyTable(["error"])
-    private static let keys = KeyTable(["code", "message", "site", "skewMs", "table", "column", "index", "minProtocol", "maxProtocol", "schemaVersion", "indices", "rows"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> ErrorBody {
-        var outer = try r.beginObject()
-        var m: ErrorBody? = nil
-        while let k = try r.nextKey(&outer, outerKeys) {
-            if k == 0 { m = try r.member("error") { (r: inout JSONReader) throws(WireError) in try readInner(&r) } } else { try r.skipValue() }
-        }
-        try r.requireMembers(outer, outerKeys, 0b1)
-        return m!
-    }
-
-    private static func readInner(_ r: inout JSONReader) throws(WireError) -> ErrorBody {
-        var st = try r.beginObject()
-        var m = ErrorBody(code: .serverError, message: "")
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.code = ErrorCode(rawValue: try r.memberString("code"))
-            case 1: m.message = try r.memberString("message")
-            case 2: m.site = try r.memberOptionalString("site")
-            case 3: m.skewMs = try r.member("skewMs") { (r: inout JSONReader) throws(WireError) -> Int64? in r.readNull() ? nil : try r.readInt64() }
-            case 4: m.table = try r.memberOptionalString("table")
-            case 5: m.column = try r.memberOptionalString("column")
-            case 6: m.index = try r.member("index") { (r: inout JSONReader) throws(WireError) -> Int? in r.readNull() ? nil : Int(try r.readInt(in: 0...Int64(Int32.max))) }
-            case 7: m.minProtocol = try r.member("minProtocol") { (r: inout JSONReader) throws(WireError) -> Int? in r.readNull() ? nil : Int(try r.readInt(in: 0...Int64(Int32.max))) }
-            case 8: m.maxProtocol = try r.member("maxProtocol") { (r: inout JSONReader) throws(WireError) -> Int? in r.readNull() ? nil : Int(try r.readInt(in: 0...Int64(Int32.max))) }
-            case 9: m.schemaVersion = try r.member("schemaVersion") { (r: inout JSONReader) throws(WireError) -> Int? in r.readNull() ? nil : Int(try r.readInt(in: 0...Int64(Int32.max))) }
-            case 10: m.indices = try r.member("indices") { (r: inout JSONReader) throws(WireError) -> [Int]? in
-                r.readNull() ? nil : try r.array(maxCount: 100_000) { (r: inout JSONReader) throws(WireError) -> Int in Int(try r.readInt(in: 0...Int64(Int32.max))) }
-            }
-            case 11: m.rows = try r.member("rows") { (r: inout JSONReader) throws(WireError) -> [RowRefusal]? in
-                r.readNull() ? nil : try r.array(maxCount: 100_000) { (r: inout JSONReader) throws(WireError) in try RowRefusal.read(from: &r) }
-            }
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b11)
-        return m
-    }
+    public func encode(to w: inout JSONWriter) { Envelope(error: self).encode(to: &w) }
+    public static func read(from r: inout JSONReader) throws(WireError) -> ErrorBody { try Envelope.read(from: &r).error }
 }
 
 /// One row of a push the access rules refuse (an element of a 403's `rows`): the row, the rule and the message that
@@ -628,42 +305,19 @@ public struct RowRefusal: WireMessage, Hashable {
         self.indices = indices
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"table\":")
-        w.string(table)
-        w.raw(",\"pk\":")
-        w.string(pk)
-        if let column { w.raw(",\"column\":"); w.string(column) }
-        w.raw(",\"rule\":")
-        w.string(rule)
-        w.raw(",\"message\":")
-        w.string(message)
-        w.raw(",\"indices\":[")
-        for (n, i) in indices.enumerated() {
-            if n > 0 { w.byte(UInt8(ascii: ",")) }
-            w.int(i)
-        }
-        w.raw("]}")
-    }
+    public static let wire = WireShape(RowRefusal(table: "", pk: "", rule: "", message: "", indices: []), [
+        .required("table", \.table), .required("pk", \.pk), .omitted("column", \.column), .required("rule", \.rule),
+        .required("message", \.message), .required("indices", \.indices, Int.wireCodec.array(maxCount: 100_000)),
+    ])
+}
 
-    private static let keys = KeyTable(["table", "pk", "column", "rule", "message", "indices"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> RowRefusal {
-        var st = try r.beginObject()
-        var m = RowRefusal(table: "", pk: "", rule: "", message: "", indices: [])
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.table = try r.memberString("table")
-            case 1: m.pk = try r.memberString("pk")
-            case 2: m.column = try r.memberOptionalString("column")
-            case 3: m.rule = try r.memberString("rule")
-            case 4: m.message = try r.memberString("message")
-            case 5: m.indices = try r.member("indices") { (r: inout JSONReader) throws(WireError) -> [Int] in
-                try r.array(maxCount: 100_000) { (r: inout JSONReader) throws(WireError) -> Int in Int(try r.readInt(in: 0...Int64(Int32.max))) }
-            }
-            default: try r.skipValue()
-            }
-        }
-        try r.requireMembers(st, keys, 0b111011)
-        return m
+/// A row of `PushResponse.displaced`: `{"table","pk"}`.
+extension RowKey: WireValue {
+    private struct Members: WireMessage {
+        var table = "", pk = ""
+        static let wire = WireShape(Members(), [.required("table", \.table), .required("pk", \.pk)])
+    }
+    public static var wireCodec: WireCodec<RowKey> {
+        Members.wireCodec.map({ RowKey(table: $0.table, pk: $0.pk) }, from: { Members(table: $0.table, pk: $0.pk) })
     }
 }

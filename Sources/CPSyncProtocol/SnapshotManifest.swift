@@ -56,72 +56,13 @@ public struct SnapshotManifest: WireMessage, Hashable {
             && id.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("0"..."9").contains($0) || $0 == "-" || $0 == "_" }
     }
 
-    public func encode(to w: inout JSONWriter) {
-        w.raw("{\"id\":")
-        w.string(id)
-        if let site {
-            w.raw(",\"site\":")
-            w.string(site)
-        }
-        w.raw(",\"cursor\":")
-        w.int(cursor)
-        w.raw(",\"size\":")
-        w.int(size)
-        w.raw(",\"sha256\":")
-        w.string(sha256)
-        w.raw(",\"schemaVersion\":")
-        w.int(schemaVersion)
-        if let epoch {
-            w.raw(",\"epoch\":")
-            w.string(epoch)
-        }
-        w.raw(",\"createdAt\":")
-        w.int(createdAt)
-        w.raw(",\"expiresAt\":")
-        w.int(expiresAt)
-        w.raw(",\"maxRangeBytes\":")
-        w.int(maxRangeBytes)
-        if let encoding {
-            w.raw(",\"encoding\":")
-            w.string(encoding)
-        }
-        if let rawSize {
-            w.raw(",\"rawSize\":")
-            w.int(rawSize)
-        }
-        if let rawSha256 {
-            w.raw(",\"rawSha256\":")
-            w.string(rawSha256)
-        }
-        w.byte(UInt8(ascii: "}"))
-    }
-
-    private static let keys = KeyTable(["id", "site", "cursor", "size", "sha256", "schemaVersion", "epoch", "createdAt", "expiresAt",
-                                        "maxRangeBytes", "encoding", "rawSize", "rawSha256"])
-    public static func read(from r: inout JSONReader) throws(WireError) -> SnapshotManifest {
-        var st = try r.beginObject()
-        var m = SnapshotManifest(id: "", site: nil, cursor: 0, size: 0, sha256: "", schemaVersion: 0, epoch: nil, createdAt: 0, expiresAt: 0,
-                                 maxRangeBytes: 0)
-        while let k = try r.nextKey(&st, keys) {
-            switch k {
-            case 0: m.id = try r.memberString("id")
-            case 1: m.site = try r.memberOptionalString("site")
-            case 2: m.cursor = try r.memberInt64("cursor", in: 0...Int64.max)
-            case 3: m.size = try r.memberInt64("size", in: 0...Int64.max)
-            case 4: m.sha256 = try r.memberString("sha256")
-            case 5: m.schemaVersion = try r.memberCount("schemaVersion")
-            case 6: m.epoch = try r.memberOptionalString("epoch")
-            case 7: m.createdAt = try r.memberInt64("createdAt")
-            case 8: m.expiresAt = try r.memberInt64("expiresAt")
-            case 9: m.maxRangeBytes = try r.memberCount("maxRangeBytes")
-            case 10: m.encoding = try r.memberOptionalString("encoding")
-            case 11: m.rawSize = try r.memberOptionalInt64("rawSize")
-            case 12: m.rawSha256 = try r.memberOptionalString("rawSha256")
-            default: try r.skipValue()
-            }
-        }
-        // id, cursor, size, sha256, schemaVersion, maxRangeBytes
-        try r.requireMembers(st, keys, 0b10_0011_1101)
-        return m
-    }
+    public static let wire = WireShape(
+        SnapshotManifest(id: "", site: nil, cursor: 0, size: 0, sha256: "", schemaVersion: 0, epoch: nil, createdAt: 0, expiresAt: 0,
+                         maxRangeBytes: 0), [
+        .required("id", \.id), .omitted("site", \.site), .required("cursor", \.cursor, .nonNegative),
+        .required("size", \.size, .nonNegative), .required("sha256", \.sha256), .required("schemaVersion", \.schemaVersion),
+        .omitted("epoch", \.epoch), .optional("createdAt", \.createdAt), .optional("expiresAt", \.expiresAt),
+        .required("maxRangeBytes", \.maxRangeBytes), .omitted("encoding", \.encoding), .omitted("rawSize", \.rawSize),
+        .omitted("rawSha256", \.rawSha256),
+    ])
 }

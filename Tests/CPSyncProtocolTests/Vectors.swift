@@ -179,7 +179,7 @@ enum Vectors {
             w.raw("{\"status\":")
             w.int(e.httpStatus)
             w.raw(",\"body\":")
-            w.message(e)
+            e.encode(to: &w)
             w.byte(UInt8(ascii: "}"))
         }
         w.raw("]}")
@@ -278,7 +278,7 @@ enum Vectors {
     static func files() -> [(String, [UInt8])] {
         var resolve = JSONWriter()
         resolve.raw("{\"requests\":")
-        resolve.messages(resolveRequests)
+        ResolveRequest.wireCodec.array().write(resolveRequests, &resolve)
         resolve.byte(UInt8(ascii: "}"))
         return [
             ("values.json", encodeValues()),
