@@ -159,9 +159,19 @@ public struct AdminService: Sendable {
         (try? store.read { r in try r.database.scalar("SELECT count(*) FROM _cp_conflicts WHERE status = 'open'")?.int64Value ?? 0 }).map(Int.init) ?? 0
     }
 
+    /// A side's site as the admin knows it: its name, and at a city (or province) the member county it came from —
+    /// two counties may both have a 城关镇 — or the county's own name for its daemon's writes.
+    private func siteName(_ site: String, _ chinese: Bool) -> String? {
+        let name = store.siteName(site)
+        guard let county = store.tierCounty(of: site), county != site else { return name }
+        let countyName = store.siteName(county) ?? county
+        guard let name else { return countyName }
+        return chinese ? "\(name)（\(countyName)）" : "\(name) (\(countyName))"
+    }
+
     private func dto(_ c: Conflict, _ r: Replica, _ chinese: Bool) -> ConflictDTO {
         var d = ConflictDTO(c, tableLabel: FieldLabels.table(c.table, chinese: chinese), columnLabel: FieldLabels.column(c.column, chinese: chinese),
-                            rowLabel: FieldLabels.row(c.table, pk: c.pk, in: r.database), siteName: { store.siteName($0) })
+                            rowLabel: FieldLabels.row(c.table, pk: c.pk, in: r.database), siteName: { siteName($0, chinese) })
         d.expects = FieldRules.expected(table: c.table, column: c.column).map { chinese ? $0.zh : $0.en }
         return d
     }

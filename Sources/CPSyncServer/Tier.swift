@@ -252,6 +252,15 @@ extension ServerStore {
         Set((try? read { r in try r.database.query("SELECT uuid FROM _cp_sites").compactMap { $0[0].stringValue } }) ?? [])
     }
 
+    /// The member county that owns `site` (sent it up first), at a higher tier; nil for the higher tier's own sites,
+    /// and at a county.
+    public func tierCounty(of site: String) -> String? {
+        try? read { r in
+            guard try r.database.scalar("SELECT count(*) FROM sqlite_master WHERE name = '_srv_tier_sites'")?.int64Value == 1 else { return nil }
+            return try r.database.scalar("SELECT county FROM _srv_tier_sites WHERE site = ?", [.text(site)])?.stringValue
+        }
+    }
+
     /// The site ids each member county owns (`site`, `county`), for attribution.
     public func tierSites() throws -> [(site: String, county: String)] {
         try read { r in
