@@ -214,7 +214,7 @@ import Testing
         let bench = Binaries.directory.appendingPathComponent("cpsync-bench").path
         try #require(FileManager.default.isExecutableFile(atPath: bench), "build cpsync-bench first (swift build)")
         let verbs = ["core": ["--rows N", "--metadata-rows N", "--json"], "sync": ["--cells N", "--json"],
-                     "scope": ["--members N", "--proposals N", "--townships N", "--json"],
+                     "scope": ["--members N", "--proposals N", "--townships N", "--edits N", "--json"],
                      "snapshot": ["--members N", "--proposals N", "--townships N", "--json"],
                      "load": ["--offices N", "--slow N", "--rows N", "--pull-from now|zero", "--json"], "wire": ["--members N", "--json"],
                      "crash-merge": ["--db PATH", "--rows N"]]
