@@ -4,7 +4,7 @@ BUILD_FLAGS ?=
 PROPERTY_SEEDS ?= 50
 export PROPERTY_SEEDS
 
-.PHONY: deps test-deps build release run test bench bench-core bench-sync bench-scope bench-snapshot bench-load bench-wire soak soak-convergence soak-e2e fuzz clean
+.PHONY: deps test-deps build release run test bench bench-core bench-sync bench-scope bench-scope-large bench-snapshot bench-load bench-wire soak soak-convergence soak-e2e fuzz clean
 
 # System packages the build needs (the SQLite headers). Idempotent; only installs what is absent.
 deps:
@@ -47,6 +47,10 @@ bench-wire: release
 # A new township's initial pull in a county of 30,000 members and 3,000 proposals (30 townships), against the county's.
 bench-scope: release
 	.build/release/cpsync-bench scope --members 30000 --proposals 3000 --townships 30
+
+# The same in the county of issue 22: 100,000 members, 60 townships; township_rows_read_per_sent after county-wide edits.
+bench-scope-large: release
+	.build/release/cpsync-bench scope --members 100000 --proposals 10000 --townships 60
 
 # A new township and a full county copy set up from a snapshot vs by plain pulls, same county as bench-scope.
 bench-snapshot: release

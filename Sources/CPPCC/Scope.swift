@@ -49,7 +49,9 @@ public final class SiteScope: RowScope {
         return ids
     }
 
-    public func scopeColumns(of table: String) -> [String] {
+    public func scopeColumns(of table: String) -> [String] { Self.scopeColumns(of: table) }
+
+    static func scopeColumns(of table: String) -> [String] {
         switch table {
         case "members", "social_reports", "activities": ["site_id"]
         case "proposals": ["site_id", "status"]
@@ -58,6 +60,30 @@ public final class SiteScope: RowScope {
         default: []
         }
     }
+
+    /// The county's index of rows by the site that holds them (`ScopeIndex`): `contains` in SQL, a row's bucket being
+    /// the site whose subtree holds it. Rows without a site, filed proposals and their handlers are everyone's.
+    public static let index: ScopeIndex = {
+        let everyone = ScopeIndex.everyoneSQL
+        let site = { (row: String) in "CASE WHEN typeof(\(row).site_id) = 'text' THEN \(row).site_id ELSE \(everyone) END" }
+        let isPublic = { (row: String) in "\(row).status IN (\(publicStatuses.sorted().map { "'\($0)'" }.joined(separator: ", ")))" }
+        let parent = { (table: String, key: String, bucket: String) in
+            "coalesce((SELECT \(bucket) FROM \(table) AS p WHERE p.id = t.\(key)), \(ScopeIndex.nobodySQL))"
+        }
+        let buckets: [(table: String, sql: String, parent: (table: String, key: String)?)] = [
+            ("members", site("t"), nil),
+            ("proposals", "CASE WHEN \(isPublic("t")) THEN \(everyone) ELSE \(site("t")) END", nil),
+            ("social_reports", site("t"), nil),
+            ("activities", site("t"), nil),
+            ("proposal_cosigners", parent("proposals", "proposal_id", site("p")), ("proposals", "proposal_id")),
+            ("proposal_handlers", parent("proposals", "proposal_id", "CASE WHEN \(isPublic("p")) THEN \(everyone) ELSE \(site("p")) END"),
+             ("proposals", "proposal_id")),
+            ("activity_participants", parent("activities", "activity_id", site("p")), ("activities", "activity_id")),
+        ]
+        return ScopeIndex(tables: buckets.map { .init(name: $0.table, bucketSQL: $0.sql, scopeColumns: scopeColumns(of: $0.table), parent: $0.parent) })
+    }()
+
+    public func buckets() throws -> Set<String>? { try subtree() }
 
     func owns(_ site: Value) throws -> Bool {
         guard case .text(let s) = site else { return site.isNull }

@@ -50,6 +50,8 @@ public struct ChangePage: Sendable {
     public var hasMore: Bool
     /// Cells the replica holds but cannot send as they are (text that is not UTF-8): set aside, never sent.
     public var refused: [RefusedChange] = []
+    /// Rows read to make the page, and rows it sends (a scoped read skips what its scope does not hold).
+    public var rowsRead = 0, rowsSent = 0
 
     public init(changes: [Change], cursor: Int64, hasMore: Bool, refused: [RefusedChange] = []) {
         self.changes = changes

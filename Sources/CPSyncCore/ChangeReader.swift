@@ -29,17 +29,21 @@ extension Replica {
         // rows that make up the page are read.
         var cursors: [(table: SyncedTable, statement: Statement, seq: Int64)] = []
         defer { for c in cursors { c.statement.reset() } }
+        // A scoped read of an indexed table reads its scope's rows only (see ScopeIndex), the others every row.
+        let index = try scope.flatMap { scope in try scopeIndex?.reading(for: scope, in: self) }
         for name in syncedTables {
             guard let t = tables[name] else { continue }
-            let stmt = try database.statement(readSQL(t))
+            let candidates = index?.candidatesSQL(t)
+            let stmt = try database.statement(readSQL(t, candidates: candidates))
             stmt.reset()
-            try stmt.bind([.integer(after)])
+            try stmt.bind(candidates == nil ? [.integer(after)] : index!.bindings(after: after, since: since))
             if try stmt.step() { cursors.append((t, stmt, stmt.int64(2))) } else { stmt.reset() }
         }
         var page = ChangePage(changes: [], cursor: max(after, 0), hasMore: false)
         var rows = 0, bytes = 0
         while let next = cursors.indices.min(by: { cursors[$0].seq < cursors[$1].seq }), rows < limit {
             let c = cursors[next]
+            page.rowsRead += 1
             var refused: [RefusedChange] = []
             // A row's changes go straight into the page (no copy through a row array), and out again if the row
             // does not fit.
@@ -52,6 +56,7 @@ extension Replica {
                 break
             }
             bytes += rowBytes
+            if page.changes.count > before { page.rowsSent += 1 }
             page.refused += refused
             rows += 1
             page.cursor = c.seq
@@ -91,9 +96,18 @@ extension Replica {
         return out
     }
 
-    private func readSQL(_ t: SyncedTable, oneRow: Bool = false) -> String {
+    /// `candidates`: a query of the keys to read (in place of every row after `?1`; see `ScopeIndex.Reading`).
+    private func readSQL(_ t: SyncedTable, oneRow: Bool = false, candidates: String? = nil) -> String {
         let values = t.columns.map { "t." + quoted($0.name) }
         let cols = ["s.pk", "s.cl", "s.seq", "s.rh", "s.rs", "s.rq", "s.cells", "s.tcl", "s.tomb"] + values
+        if let candidates {
+            // CROSS JOIN: the few candidates drive the read, then sorted, rather than a walk of every row after ?1.
+            return """
+                SELECT \(cols.joined(separator: ", ")) FROM (\(candidates)) AS c CROSS JOIN \(t.quotedShadow) AS s ON s.pk = c.pk
+                LEFT JOIN \(t.quotedName) AS t ON t.\(t.quotedPK) = s.pk
+                ORDER BY s.seq
+                """
+        }
         return """
             SELECT \(cols.joined(separator: ", ")) FROM \(t.quotedShadow) AS s
             LEFT JOIN \(t.quotedName) AS t ON t.\(t.quotedPK) = s.pk
@@ -179,4 +193,11 @@ public protocol RowScope {
     func scopeColumns(of table: String) -> [String]
     /// Whether a live row, given its current values by column name, is in scope.
     func contains(table: String, pk: String, value: (String) -> Value) throws -> Bool
+    /// The site buckets (see `ScopeIndex`) holding every row this scope contains, besides `ScopeIndex.everyone`;
+    /// nil: read every row and ask `contains`.
+    func buckets() throws -> Set<String>?
+}
+
+extension RowScope {
+    public func buckets() throws -> Set<String>? { nil }
 }

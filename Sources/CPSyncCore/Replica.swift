@@ -9,6 +9,8 @@ public final class Replica {
     public let siteID: String
     /// Whether merges record real conflicts in `_cp_conflicts` (the county server does; it sees every change).
     public var recordsConflicts = true
+    /// The scope index this replica keeps and its scoped reads use (the county's; see `ScopeIndex`); nil: none.
+    public var scopeIndex: ScopeIndex?
 
     var tables: [String: SyncedTable] = [:]
     var rules: [String: [String: MergeRule]] = [:]

@@ -18,6 +18,8 @@ public final class Metrics: Sendable {
         "cpsync_push_refused_total": ("counter", "pushes refused before merging, by reason"),
         "cpsync_pull_pages_total": ("counter", "pull pages served"),
         "cpsync_pull_pages_read_ahead_total": ("counter", "pull pages served from a read ahead (no commit since it was read)"),
+        "cpsync_pull_rows_read_total": ("counter", "rows read to make pull pages (a scoped pull reads through the scope index)"),
+        "cpsync_pull_rows_sent_total": ("counter", "rows put on pull pages"),
         "cpsync_changes_merged_total": ("counter", "changes applied by pushes"),
         "cpsync_conflicts_detected_total": ("counter", "real conflicts recorded"),
         "cpsync_conflicts_open": ("gauge", "conflicts waiting for an admin"),

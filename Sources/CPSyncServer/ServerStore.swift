@@ -88,7 +88,12 @@ public final class ServerStore: Sendable {
         try replica.database.execute("CREATE INDEX IF NOT EXISTS _srv_batches_at ON _srv_batches(at)")
         try SiteActivity.install(replica.database)
         try CPPCCSchema.install(on: replica)
+        // The index scoped pulls read (a county from before it gets it here, its rows bucketed once; cursors and
+        // content are untouched: the index is derived from them).
+        try SiteScope.index.install(on: replica)
+        replica.scopeIndex = SiteScope.index
         try replica.foldLog()
+        try SiteScope.index.refresh(replica)
         if try replica.database.scalar("SELECT value FROM _srv_meta WHERE key = 'epoch'") == nil {
             try Self.startNewEpoch(in: replica.database)
         }
@@ -185,7 +190,9 @@ public final class ServerStore: Sendable {
     public func read<T>(_ body: (Replica) throws -> T) throws -> T {
         let replica = try readers.withLock { pool -> Replica in
             if let r = pool.popLast() { return r }
-            return try Replica(path: databasePath, create: false)
+            let r = try Replica(path: databasePath, create: false)
+            r.scopeIndex = SiteScope.index
+            return r
         }
         defer { readers.withLock { if $0.count < 8 { $0.append(replica) } } }
         return try body(replica)

@@ -409,6 +409,9 @@ public struct SyncService: Sendable {
                 let scope: SiteScope? = if case .site(let site) = principal { try SiteScope.of(site: site, in: r.database) } else { nil }
                 return try r.changes(after: after, since: since, maxChanges: limit, maxBytes: maxBytes ?? Int.max, scope: scope)
             }
+            // What a scoped pull reads against what it sends (`cpsync-bench scope`: township_rows_read_per_sent).
+            metrics.add("cpsync_pull_rows_read_total", Double(page.rowsRead))
+            metrics.add("cpsync_pull_rows_sent_total", Double(page.rowsSent))
             if record { recordPull(principal, after: after, cursor: page.cursor, changes: page.changes.count) }
             return PullResponse(changes: page.changes, cursor: page.cursor, hasMore: page.hasMore)
         } catch let e as ErrorBody {

@@ -29,10 +29,12 @@ enum SyncBenchmark {
         let daemon = try DaemonProcess(path: daemonPath, data: data)
         defer { daemon.stop() }
 
-        // Office A holds the rows: one row = 9 cells plus its existence.
-        let rows = max(1, cells / (memberColumns.count + 1))
         let a = try OfficeConfig.initialise(path: dir.appendingPathComponent("a.db").path,
                                             config: OfficeConfig(server: daemon.url, site: "office-a", token: tokenA))
+        // Office A holds the rows: an inserted row sends every column of the table (not only the ones written) plus
+        // its existence, so N cells are N / (columns + 1) rows.
+        let cellsPerRow = try a.columns(of: "members").count + 1
+        let rows = max(1, (cells + cellsPerRow / 2) / cellsPerRow)
         let b = try OfficeConfig.initialise(path: dir.appendingPathComponent("b.db").path,
                                             config: OfficeConfig(server: daemon.url, site: "office-b", token: tokenB))
         try a.database.transaction {
@@ -58,7 +60,7 @@ enum SyncBenchmark {
         defer { sink.shutdown(gracePeriodSeconds: 1) }
         var bodies: [[UInt8]] = []
         var start = 0
-        let perPage = ProtocolLimits.maxChangesPerPush / (memberColumns.count + 1) * (memberColumns.count + 1)
+        let perPage = ProtocolLimits.maxChangesPerPush / cellsPerRow * cellsPerRow
         while start < own.count {
             let page = Array(own[start..<min(own.count, start + perPage)])
             bodies.append(PushRequest(schemaVersion: CPPCCSchema.version, batchId: UUID().uuidString, site: "office-a", changes: page).encoded())

@@ -210,4 +210,27 @@ import TestSupport
         let neither = try run(Binaries.cpsync, ["report"] + db)
         #expect(neither.status == 64 && neither.stderr.contains("--year"), "\(neither.stderr)")
     }
+
+    @Test func theBenchmarkToolListsEveryVerbAndEachVerbItsOptions() throws {
+        let bench = Binaries.directory.appendingPathComponent("cpsync-bench").path
+        try #require(FileManager.default.isExecutableFile(atPath: bench), "build cpsync-bench first (swift build)")
+        let verbs = ["core": ["--rows N", "--metadata-rows N", "--json"], "sync": ["--cells N", "--json"],
+                     "scope": ["--members N", "--proposals N", "--townships N", "--edits N", "--json"],
+                     "snapshot": ["--members N", "--proposals N", "--townships N", "--json"],
+                     "load": ["--offices N", "--slow N", "--rows N", "--pull-from now|zero", "--json"], "wire": ["--members N", "--json"],
+                     "crash-merge": ["--db PATH", "--rows N"]]
+        for form in [["--help"], ["-h"], ["help"]] {
+            let r = try run(bench, form)
+            #expect(r.status == 0, "cpsync-bench \(form[0]): \(r.stderr)")
+            for verb in verbs.keys { #expect(r.stdout.contains("    \(verb) "), "cpsync-bench \(form[0]) lacks \(verb): \(r.stdout)") }
+        }
+        for (verb, options) in verbs {
+            let r = try run(bench, [verb, "--help"])
+            #expect(r.status == 0, "cpsync-bench \(verb) --help: \(r.stderr)")
+            for option in options { #expect(r.stdout.contains("[\(option)]"), "cpsync-bench \(verb) --help lacks \(option): \(r.stdout)") }
+        }
+        let unknown = try run(bench, ["core", "--no-such-option"])
+        #expect(unknown.status == 64 && unknown.stderr.contains("usage: cpsync-bench core"), "\(unknown.stderr)")
+        #expect(try run(bench, ["no-such-verb"]).status == 64)
+    }
 }

@@ -1,0 +1,220 @@
+import CPPCC
+import CPSyncCore
+import CPSyncServer
+import Foundation
+import Testing
+
+/// The county's scope index (`SiteScope.index`): a scoped read through it sends exactly what a read of every row
+/// sends, whatever was written (moves, re-parenting, deletes and revivals, children before their parents, workflow
+/// steps that make a proposal public), whether the index is up to date or not, and on a county upgraded to it.
+@Suite struct ScopeIndexTests {
+    final class Scratch {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cpsync-index-\(UUID().uuidString.prefix(8))")
+        deinit { try? FileManager.default.removeItem(at: dir) }
+    }
+
+    /// A small deterministic generator (the seed is printed on failure).
+    struct Random {
+        var state: UInt64
+        mutating func next(_ n: Int) -> Int {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Int((state >> 33) % UInt64(n))
+        }
+    }
+
+    static let sites = ["t1", "t2", "s1", "s2"]
+    static let statuses = ["draft", "submitted", "under_review", "filed", "assigned", "replied"]
+
+    /// Random writes at the county, as its clerks or a tool would make them (captured, folded, indexed).
+    static func write(_ db: Database, steps: Int, _ rng: inout Random) throws {
+        func site() -> Value { rng.next(8) == 0 ? .null : .text(sites[rng.next(sites.count)]) }
+        func key(_ prefix: String) -> String { "\(prefix)\(rng.next(12))" }
+        for _ in 0..<steps {
+            switch rng.next(12) {
+            case 0, 1:
+                try db.run("INSERT OR REPLACE INTO members(id, name, site_id) VALUES (?, ?, ?)", [.text(key("m")), .text("名\(rng.next(99))"), site()])
+            case 2:
+                try db.run("UPDATE members SET phone = ? WHERE id = ?", [.text("\(rng.next(9999))"), .text(key("m"))])
+            case 3:
+                try db.run("UPDATE members SET site_id = ? WHERE id = ?", [site(), .text(key("m"))])
+            case 4:
+                try db.run("DELETE FROM \(["members", "proposals", "proposal_cosigners", "activities"][rng.next(4)]) WHERE id LIKE ?", [.text("%\(rng.next(12))")])
+            case 5:
+                try db.run("INSERT OR IGNORE INTO proposals(id, title, site_id, status) VALUES (?, ?, ?, ?)",
+                           [.text(key("p")), .text("题\(rng.next(99))"), site(), .text(statuses[rng.next(3)])])
+            case 6:
+                // Forward only: the county's own rule refuses a step back.
+                let p = key("p")
+                if let current = try db.scalar("SELECT status FROM proposals WHERE id = ?", [.text(p)])?.stringValue,
+                   let i = statuses.firstIndex(of: current), i + 1 < statuses.count {
+                    try db.run("UPDATE proposals SET status = ? WHERE id = ?", [.text(statuses[i + 1 + rng.next(statuses.count - i - 1)]), .text(p)])
+                }
+            case 7:
+                try db.run("UPDATE proposals SET site_id = ?, title = ? WHERE id = ?", [site(), .text("改\(rng.next(99))"), .text(key("p"))])
+            case 8:
+                // Children, their parents there or not (yet).
+                let table = ["proposal_cosigners", "proposal_handlers"][rng.next(2)]
+                try db.run("INSERT OR REPLACE INTO \(table)(id, proposal_id) VALUES (?, ?)", [.text(key(table == "proposal_handlers" ? "h" : "c")), .text(key("p"))])
+            case 9:
+                try db.run("INSERT OR REPLACE INTO activities(id, topic, site_id) VALUES (?, ?, ?)", [.text(key("a")), .text("视察"), site()])
+            case 10:
+                try db.run("INSERT OR REPLACE INTO activity_participants(id, activity_id, member_id) VALUES (?, ?, ?)",
+                           [.text(key("ap")), .text(key("a")), .text(key("m"))])
+            default:
+                // Re-parenting: s1 and s2 move between the townships.
+                try db.run("UPDATE sites SET parent_id = ? WHERE id = ?", [.text(["t1", "t2"][rng.next(2)]), .text(["s1", "s2"][rng.next(2)])])
+            }
+        }
+    }
+
+    /// Every page of a transfer from `after` (with the transfer's start `since`), pages of at most `maxChanges`.
+    static func transfer(_ r: Replica, site: String, after: Int64, since: Int64, maxChanges: Int) throws -> [Change] {
+        var out: [Change] = []
+        var cursor = after
+        while true {
+            let scope = try #require(try SiteScope.of(site: site, in: r.database))
+            let page = try r.changes(after: cursor, since: since, maxChanges: maxChanges, scope: scope)
+            out += page.changes
+            cursor = page.cursor
+            if !page.hasMore { return out }
+        }
+    }
+
+    /// Indexed and plain reads of every site's scope, from each of `marks`, agree change for change.
+    static func expectSameReads(_ r: Replica, marks: [Int64], seed: UInt64, _ what: String) throws {
+        let index = r.scopeIndex
+        defer { r.scopeIndex = index }
+        for site in sites + ["nowhere"] {
+            for (i, since) in marks.enumerated() {
+                for after in marks[i...] {
+                    for maxChanges in [Int.max, 7] {
+                        r.scopeIndex = index
+                        let indexed = try transfer(r, site: site, after: after, since: since, maxChanges: maxChanges)
+                        r.scopeIndex = nil
+                        let plain = try transfer(r, site: site, after: after, since: since, maxChanges: maxChanges)
+                        guard indexed != plain else { continue }
+                        let first = zip(indexed, plain).enumerated().first { $0.element.0 != $0.element.1 }?.offset ?? min(indexed.count, plain.count)
+                        Issue.record("""
+                            seed \(seed), \(what): \(site) after \(after) since \(since), pages of \(maxChanges): \(indexed.count) changes \
+                            indexed, \(plain.count) read plainly; first difference at \(first): \
+                            \(indexed.indices.contains(first) ? "\(indexed[first])" : "none") indexed, \(plain.indices.contains(first) ? "\(plain[first])" : "none") plainly
+                            """)
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    static func county(_ s: Scratch) throws -> ServerStore {
+        let store = try ServerStore(dataDirectory: s.dir.path)
+        try store.write { r in
+            try r.database.execute("""
+                INSERT INTO sites(id, name, kind, parent_id) VALUES ('county', '县', 'county', NULL), ('t1', '甲镇', 'township', 'county'),
+                  ('t2', '乙镇', 'township', 'county'), ('s1', '一站', 'station', 't1'), ('s2', '二站', 'station', 't2')
+                """)
+        }
+        return store
+    }
+
+    @Test func aScopedReadThroughTheIndexSendsWhatAReadOfEveryRowSends() throws {
+        for seed in UInt64(1)...6 {
+            let s = Scratch()
+            let store = try Self.county(s)
+            var rng = Random(state: seed)
+            try store.write { r in
+                var marks: [Int64] = [0]
+                for _ in 0..<4 {
+                    try Self.write(r.database, steps: 60, &rng)
+                    try r.foldLog()
+                    marks.append(try r.sequence)
+                }
+                #expect(try r.database.scalar("SELECT count(*) FROM _cp_v_members WHERE bk IS NULL")?.int64Value == 0)
+                try Self.expectSameReads(r, marks: marks, seed: seed, "index up to date")
+            }
+        }
+    }
+
+    @Test func rowsWrittenWithoutTheIndexAreReadUntilItCatchesUp() throws {
+        for seed in UInt64(11)...16 {
+            let s = Scratch()
+            let store = try Self.county(s)
+            var rng = Random(state: seed)
+            var marks: [Int64] = [0]
+            try store.write { r in
+                try Self.write(r.database, steps: 120, &rng)
+                try r.foldLog()
+                marks.append(try r.sequence)
+            }
+            // Another process (a cpsyncd command beside the daemon) writes with a replica that keeps no index:
+            // parents and children alike wait unbucketed.
+            let other = try Replica(path: store.databasePath, create: false)
+            try Self.write(other.database, steps: 120, &rng)
+            try other.foldLog()
+            marks.append(try other.sequence)
+            try store.read { r in
+                #expect(try r.database.scalar("SELECT count(*) FROM _cp_v_proposals WHERE bk IS NULL")?.int64Value ?? 0 > 0)
+                try Self.expectSameReads(r, marks: marks, seed: seed, "rows not bucketed yet")
+            }
+            try store.write { r in
+                try SiteScope.index.refresh(r)
+                try Self.expectSameReads(r, marks: marks, seed: seed, "after the index caught up")
+            }
+        }
+    }
+
+    @Test func aCountyFromBeforeTheIndexGetsItWhenOpenedAndItsCursorsReadTheSame() throws {
+        let s = Scratch()
+        var marks: [Int64] = [0]
+        var before: [String: [Change]] = [:]
+        do {
+            let store = try Self.county(s)
+            var rng = Random(state: 42)
+            try store.write { r in
+                for _ in 0..<3 {
+                    try Self.write(r.database, steps: 80, &rng)
+                    try r.foldLog()
+                    marks.append(try r.sequence)
+                }
+                // The county as an older cpsyncd left it: no index columns.
+                r.scopeIndex = nil
+                for t in SiteScope.index.tables {
+                    try r.database.execute("""
+                        DROP INDEX "_cp_v_\(t.name)_bk"; DROP INDEX "_cp_v_\(t.name)_mq";
+                        ALTER TABLE "_cp_v_\(t.name)" DROP COLUMN bk; ALTER TABLE "_cp_v_\(t.name)" DROP COLUMN mq
+                        """)
+                }
+                for site in Self.sites { before[site] = try Self.transfer(r, site: site, after: marks[1], since: marks[1], maxChanges: 5) }
+            }
+        }
+        let store = try ServerStore(dataDirectory: s.dir.path)
+        try store.read { r in
+            #expect(try r.database.scalar("SELECT count(*) FROM _cp_v_members WHERE bk IS NULL")?.int64Value == 0)
+            #expect(try r.sequence == marks.last!)
+            for site in Self.sites {
+                #expect(try Self.transfer(r, site: site, after: marks[1], since: marks[1], maxChanges: 5) == before[site], "\(site)")
+            }
+            try Self.expectSameReads(r, marks: marks, seed: 42, "an upgraded county")
+        }
+    }
+
+    @Test func aTownshipsPullAfterCountyWideEditsReadsAboutTheRowsItIsSent() throws {
+        let s = Scratch()
+        let store = try Self.county(s)
+        try store.write { r in
+            try r.database.transaction {
+                for i in 0..<600 {
+                    try r.database.run("INSERT INTO members(id, name, site_id) VALUES (?, ?, ?)", [.text("m\(i)"), .text("名"), .text(Self.sites[i % 4])])
+                }
+            }
+            try r.foldLog()
+            let mark = try r.sequence
+            try r.database.execute("UPDATE members SET phone = '139' WHERE rowid % 3 = 0")
+            try r.foldLog()
+            let scope = try #require(try SiteScope.of(site: "t2", in: r.database))
+            let page = try r.changes(after: mark, since: mark, scope: scope)
+            // t2 holds its own members and s2's: half of the 200 edited; and the site tree.
+            #expect(page.rowsSent == 100 && page.rowsRead == page.rowsSent, "read \(page.rowsRead), sent \(page.rowsSent)")
+        }
+    }
+}
