@@ -9,14 +9,17 @@ extension Replica {
     /// are, for triggers that check what a site may write (`_cp_state.acting`, read by the domain's rules); nil
     /// for changes that come from the county, which are trusted. `checked`: the caller has just run
     /// `firstInvalidChange(in:)` on these very changes and found none (the checks are not run twice).
+    /// `displaced`: what to do with a concurrent edit the merge overwrites, for this merge only (default: the
+    /// replica's own way, `recordsConflicts`).
     @discardableResult
-    public func merge(_ changes: [Change], actingFor: String? = nil, checked: Bool = false) throws -> MergeResult {
+    public func merge(_ changes: [Change], actingFor: String? = nil, checked: Bool = false,
+                      displaced: DisplacedEdits? = nil) throws -> MergeResult {
         if !checked { try MergeValidator(replica: self).validate(changes) }
         return try database.transaction {
             // Local writes logged before this merge come first: they happened before it.
             try foldLog()
             try database.run("UPDATE _cp_state SET merging = 1, acting = ?", [actingFor.map { .text($0) } ?? .null])
-            var merger = try RowMerger(replica: self)
+            var merger = try RowMerger(replica: self, displaced: displaced)
             var result = MergeResult()
             // Changes read from a replica come grouped by row; each run of one row is merged at once. A row that
             // appears in two runs is merged twice, which the merge's idempotence makes harmless.
@@ -35,6 +38,47 @@ extension Replica {
             try database.execute("UPDATE _cp_state SET merging = 0, acting = NULL")
             return result
         }
+    }
+}
+
+/// What a merge does with a concurrent edit it overwrites, or that a delete ended, whose writer had not seen the
+/// winner: nothing may be lost, and a conflict is reviewed at one level only.
+public enum DisplacedEdits: Sendable, Equatable {
+    /// Recorded as a conflict with both values, for an admin here (a county with no higher tier).
+    case recorded
+    /// An office: its own edit (of these sites) waits in the outbox and goes up with the next push, where the county
+    /// records the conflict.
+    case sentUp(Set<String>)
+    /// A county below a city, with the city's sites (those whose versions came down and are not the county's): a
+    /// conflict with one of their versions (the city's own edit) is the city's to review — the county's side waits in
+    /// the outbox for the uplink, and nothing is recorded here, so an admin meets it once. Every other conflict is
+    /// recorded here (a site not known to be the city's counts as the county's: at worst reviewed twice, never lost).
+    case recordedExcept(upstream: Set<String>)
+
+    /// What happens to a concurrent pair: recorded, or the losing side kept for the upstream (if it is one this
+    /// replica speaks for), or nothing (the upstream has both, or neither is this replica's).
+    enum Outcome { case record, keepCurrent, keepIncoming, nothing }
+
+    func outcome(current: String, incoming: String, incomingWins: Bool) -> Outcome {
+        switch self {
+        case .recorded:
+            return .record
+        case .sentUp(let own):
+            return incomingWins && own.contains(current) ? .keepCurrent : .nothing
+        case .recordedExcept(let upstream):
+            let (ownCurrent, ownIncoming) = (!upstream.contains(current), !upstream.contains(incoming))
+            if ownCurrent && ownIncoming { return .record }
+            if incomingWins { return ownCurrent ? .keepCurrent : .nothing }
+            return ownIncoming ? .keepIncoming : .nothing
+        }
+    }
+}
+
+extension Replica {
+    /// This replica's own way with displaced edits: recorded at the county, an office's own sent up.
+    public var displacedEdits: DisplacedEdits {
+        guard recordsConflicts else { return .sentUp([siteID]) }
+        return upstreamSites.map { .recordedExcept(upstream: $0) } ?? .recorded
     }
 }
 

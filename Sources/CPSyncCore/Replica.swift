@@ -7,8 +7,12 @@ public final class Replica {
     public let database: Database
     /// This replica's site id (a UUID, lower case).
     public let siteID: String
-    /// Whether merges record real conflicts in `_cp_conflicts` (the county server does; it sees every change).
+    /// Whether merges record real conflicts in `_cp_conflicts` (the county server does; it sees every change);
+    /// otherwise (an office) its own displaced edits wait in the outbox for the county (`DisplacedEdits`).
     public var recordsConflicts = true
+    /// A county below a higher tier: the higher tier's sites (whose versions came down); a conflict with one of their
+    /// versions is the higher tier's to review (`DisplacedEdits.recordedExcept`). nil: no higher tier.
+    public var upstreamSites: Set<String>?
     /// The scope index this replica keeps and its scoped reads use (the county's; see `ScopeIndex`); nil: none.
     public var scopeIndex: ScopeIndex?
 

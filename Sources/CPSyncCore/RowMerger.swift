@@ -143,9 +143,12 @@ struct RowMerger {
     private var last: TableStatements?
     /// Table rows the merge created, not yet inserted: see `PendingInserts`.
     private var pending = PendingInserts()
+    /// Recorded as conflicts here, or kept in the outbox for the upstream.
+    let displaced: DisplacedEdits
 
-    init(replica: Replica) throws {
+    init(replica: Replica, displaced: DisplacedEdits? = nil) throws {
         self.replica = replica
+        self.displaced = displaced ?? replica.displacedEdits
         self.db = replica.database
         let row = try db.query("SELECT seq, hlc FROM _cp_state")[0]
         seq = row[0].int64Value ?? 0
@@ -275,15 +278,23 @@ struct RowMerger {
             let incomingWins = Self.wins(c.pointee.value, c.pointee.version, over: curValue, cur.version, rule: rule)
             let concurrent = (concurrentInsert || cur.version.site != c.pointee.version.site) && c.pointee.base != cur.version && cur.base != c.pointee.version
                 && rule.concurrentValuesConflict(curValue, c.pointee.value)
-            if concurrent && replica.recordsConflicts {
-                if let conflict = try recordConflict(t, pk: key.pk, column: column, incoming: c.pointee, current: cur.version,
-                                                     currentValue: curValue, incomingWins: incomingWins) {
-                    result.conflicts.append(conflict)
+            if concurrent {
+                switch displaced.outcome(current: cur.version.site, incoming: c.pointee.version.site, incomingWins: incomingWins) {
+                case .record:
+                    if let conflict = try recordConflict(t, pk: key.pk, column: column, incoming: c.pointee, current: cur.version,
+                                                         currentValue: curValue, incomingWins: incomingWins) {
+                        result.conflicts.append(conflict)
+                    }
+                case .keepCurrent:
+                    // An edit overwritten by a value its writer had not seen: it must still reach the level that keeps
+                    // both (the county for an office). It waits in the outbox until a push is acknowledged.
+                    try keepInOutbox(t, pk: key.pk, column: column, value: curValue, version: cur.version, base: cur.base, causalLength: st.cl)
+                case .keepIncoming:
+                    try keepInOutbox(t, pk: key.pk, column: column, value: c.pointee.value, version: c.pointee.version,
+                                     base: c.pointee.base, causalLength: c.pointee.causalLength)
+                case .nothing:
+                    break
                 }
-            } else if concurrent && incomingWins && cur.version.site == replica.siteID {
-                // An office's own edit overwritten by a value its writer had not seen: the edit must still reach the
-                // county, which keeps both. It waits in the outbox until a push is acknowledged.
-                try keepInOutbox(t, pk: key.pk, column: column, value: curValue, version: cur.version, base: cur.base, causalLength: st.cl)
             }
             if incomingWins {
                 st.cells[i] = CellMeta(version: c.pointee.version, base: c.pointee.base, seq: 0)
@@ -312,18 +323,23 @@ struct RowMerger {
 
     /// An edit lost to a delete (or to a replacement of the row) whose writer had not seen it. The county records
     /// the conflict (winner: the deletion, with no value); an office keeps its own lost edit in the outbox so that
-    /// the county learns of it.
+    /// the county learns of it (and a county below a city its sites' edits lost to the city's delete: `DisplacedEdits`).
     private mutating func lostEdit(_ t: SyncedTable, pk: String, column i: Int, value: Value, version: Version, base: Version?,
                                    causalLength: Int64, killer: Version, into result: inout MergeResult, incoming: Bool = false) throws {
         let column = t.columns[i].name
-        if replica.recordsConflicts {
+        let outcome = incoming ? displaced.outcome(current: killer.site, incoming: version.site, incomingWins: false)
+            : displaced.outcome(current: version.site, incoming: killer.site, incomingWins: true)
+        switch outcome {
+        case .record:
             let lost = Change(table: t.name, pk: pk, column: column, value: value, version: version, causalLength: causalLength, base: base)
             if let conflict = try recordConflict(t, pk: pk, column: column, incoming: lost, current: killer, currentValue: .null,
                                                  incomingWins: false) {
                 result.conflicts.append(conflict)
             }
-        } else if !incoming && version.site == replica.siteID {
+        case .keepCurrent, .keepIncoming:
             try keepInOutbox(t, pk: pk, column: column, value: value, version: version, base: base, causalLength: causalLength)
+        case .nothing:
+            break
         }
     }
 

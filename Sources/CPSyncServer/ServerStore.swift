@@ -94,6 +94,7 @@ public final class ServerStore: Sendable {
         replica.scopeIndex = SiteScope.index
         try replica.foldLog()
         try SiteScope.index.refresh(replica)
+        try Self.noteUpstreamSites(replica)
         if try replica.database.scalar("SELECT value FROM _srv_meta WHERE key = 'epoch'") == nil {
             try Self.startNewEpoch(in: replica.database)
         }

@@ -115,6 +115,8 @@ public struct SyncService: Sendable {
                         return (bytes, true, nil)
                     }
                     try Self.checkChanges(request.changes, in: r)
+                    // `cpsyncd uplink` may have run in another process since: which sites are the higher tier's.
+                    try ServerStore.noteUpstreamSites(r)
                     let owners = try Self.owners(of: request.changes, in: r.database)
                     let merged = displaced.isEmpty ? request.changes : request.changes.filter { !displaced.contains(RowKey($0)) }
                     var result = try r.merge(merged, actingFor: site, checked: true)

@@ -486,3 +486,16 @@ public struct TierService: Sendable {
         }
     }
 }
+
+extension ServerStore {
+    /// A county that syncs up (`cpsyncd uplink` has run): the sites whose versions came from the higher tier — every
+    /// version site that is not the county's own, its registered sites' or (a city) its member counties' — so that
+    /// a conflict with the higher tier's own edit is reviewed there only (`DisplacedEdits.recordedExcept`).
+    static func noteUpstreamSites(_ r: Replica) throws {
+        guard try r.meta("uplink.epoch") != nil || r.meta("uplink.pull_cursor") != nil else { return }
+        let own = Set(try r.database.query("SELECT id FROM sites UNION SELECT id FROM _srv_sites").compactMap { $0[0].stringValue }).union([r.siteID])
+            .union(try r.database.tableExists("_srv_tier_sites")
+                ? r.database.query("SELECT site FROM _srv_tier_sites").compactMap { $0[0].stringValue } : [])
+        r.upstreamSites = Set(try r.database.query("SELECT uuid FROM _cp_sites").compactMap { $0[0].stringValue }).subtracting(own)
+    }
+}

@@ -124,9 +124,12 @@ final class Uplink {
         let push = PushLoop(access: access, upstream: upstream, keys: .uplink, site: site, schema: CPPCCSchema.version,
                             outgoing: Outgoing(writers: own, withheld: { Tier.isPersonal($0) || ($0.table == "sites" && $0.pk == root) }))
         let pull = PullLoop(access: access, upstream: upstream, keys: .uplink, schema: CPPCCSchema.version, incoming: { r, changes in
+            // A conflict between one of the county's sites and the higher tier's own edit is the higher tier's to
+            // review: the sites whose versions come down and are not the county's are noted before they merge.
+            r.upstreamSites = (r.upstreamSites ?? []).union(Set(changes.map(\.version.site)).subtracting(own))
             // Personal data never comes down (the higher tier never has it), nor the county's own site row; nothing of
             // a row that was never the county's is even stored, so no office pulls it.
-            try Tier.withoutExitsOfRowsNotHeld(changes.filter { !Tier.isPersonal($0) && !($0.table == "sites" && $0.pk == root) }, in: r)
+            return try Tier.withoutExitsOfRowsNotHeld(changes.filter { !Tier.isPersonal($0) && !($0.table == "sites" && $0.pk == root) }, in: r)
         }, scope: { r in
             // As an office after its pull: forget the rows that left the county's subtree (not a delete, nothing
             // travels), sparing what the county has not yet sent up or had refused.

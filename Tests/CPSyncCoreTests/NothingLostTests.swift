@@ -268,3 +268,59 @@ import TestSupport
         #expect(ClockPolicy.tooFarAhead(edit, base: nil, nowMs: now, maxSkewMs: 600_000))
     }
 }
+
+/// A county below a city: a conflict with the city's own edit is the city's to review; the county keeps its side for
+/// the uplink instead of recording it a second time — and records conflicts among its own sites as before.
+@Suite struct UpstreamConflictTests {
+    /// A county replica, and the title of `p1` as written by `site` (one edit each, made apart: concurrent).
+    func county(_ dir: TempDir) throws -> Replica {
+        let c = try makeReplica(dir, "county")
+        c.upstreamSites = ["city"]
+        return c
+    }
+
+    func edit(_ dir: TempDir, _ site: String, _ title: String, base: Replica? = nil) throws -> [Change] {
+        let r = try makeReplica(dir, site + "-\(UUID().uuidString.prefix(4))", site: site)
+        if let base { try r.merge(try base.changes(after: 0).changes) }
+        try r.database.run("INSERT INTO proposals(id, title) VALUES ('p1', '原题') ON CONFLICT(id) DO UPDATE SET title = excluded.title", [])
+        try r.database.run("UPDATE proposals SET title = ? WHERE id = 'p1'", [.text(title)])
+        try r.foldLog()
+        return try r.changes(after: 0).changes.filter { $0.column == "title" }
+    }
+
+    @Test func theCitysLaterEditComingDownKeepsTheCountySideForTheUplink() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let c = try county(dir)
+        try c.merge(try edit(dir, "qingbo", "清波的标题"), actingFor: "qingbo")
+        Thread.sleep(forTimeInterval: 0.01)
+        let merged = try c.merge(try edit(dir, "city", "市政协的标题"))
+        #expect(try merged.conflicts.isEmpty && c.conflicts().isEmpty)
+        #expect(try c.database.scalar("SELECT title FROM proposals WHERE id = 'p1'") == .text("市政协的标题"))
+        #expect(try c.outbox().map(\.change.value) == [.text("清波的标题")], "the county's side goes up for the city to record")
+    }
+
+    @Test func anOfficesEditArrivingAfterTheCitysAndLosingIsKeptForTheUplink() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let c = try county(dir)
+        let office = try edit(dir, "qingbo", "清波的标题")
+        Thread.sleep(forTimeInterval: 0.01)
+        try c.merge(try edit(dir, "city", "市政协的标题"))
+        let merged = try c.merge(office, actingFor: "qingbo")
+        #expect(try merged.conflicts.isEmpty && c.conflicts().isEmpty)
+        #expect(try c.outbox().map(\.change.value) == [.text("清波的标题")])
+    }
+
+    @Test func twoOfficesOfTheCountyStillConflictHere() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let c = try county(dir)
+        try c.merge(try edit(dir, "qingbo", "清波的标题"), actingFor: "qingbo")
+        Thread.sleep(forTimeInterval: 0.01)
+        try c.merge(try edit(dir, "hubin", "湖滨的标题"), actingFor: "hubin")
+        #expect(try c.conflicts().count == 1 && c.outbox().isEmpty)
+        // Without a higher tier, the city's edit would be recorded here too (what the upstream rule changes).
+        c.upstreamSites = nil
+        Thread.sleep(forTimeInterval: 0.01)
+        try c.merge(try edit(dir, "city", "市政协的标题"))
+        #expect(try c.conflicts().count == 2)
+    }
+}

@@ -388,6 +388,50 @@ import TestSupport
         #expect(try countyDB.scalar("SELECT count(*) FROM _cp_conflicts WHERE status = 'open'") == .integer(1))
     }
 
+    @Test func aConflictBetweenACountyOfficeAndTheCitysOwnEditIsReviewedAtTheCityOnlyNamingTheCounty() throws {
+        let ws = TempDir("tier-city-conflict")
+        defer { ws.cleanup() }
+        let (city, cityToken) = try Self.makeCity(ws)
+        let a = try TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委")], serverID: "330102-cpsyncd", ws: ws, city: city)
+        let admin = try city.addAdmin("市政协管理员")
+        defer { city.stop(); a.daemon.stop() }
+        try city.start()
+        try a.daemon.start()
+        let qingbo = try a.office("330102-qingbo", ws: ws)
+        let cityOffice = try Office.create(Self.cityCode, in: ws, daemon: city, token: cityToken)
+        try qingbo.must(["sync"])
+        try qingbo.sql("INSERT INTO proposals(id, title, site_id, status) VALUES ('p1', '关于背街小巷改造的建议', '330102-qingbo', 'draft')")
+        try qingbo.must(["sync"])
+        #expect(try a.uplink(to: city).ok)
+        try cityOffice.must(["sync"])
+        // 清波 and the city's own office edit the title, neither having seen the other's edit; the city's is the later,
+        // so it wins and comes down to the county, where 清波's edit was.
+        try qingbo.sql("UPDATE proposals SET title = '关于清波街道背街小巷改造的建议' WHERE id = 'p1'")
+        Thread.sleep(forTimeInterval: 0.05)
+        try cityOffice.sql("UPDATE proposals SET title = '关于背街小巷改造的建议（市政协修改）' WHERE id = 'p1'")
+        try cityOffice.must(["sync"])
+        try qingbo.must(["sync"])
+        let r = try a.uplink(to: city)
+        #expect(r.ok, "\(r.stderr)")
+        try qingbo.must(["sync"])
+        try cityOffice.must(["sync"])
+        let cityDB = try Database(path: city.dataDir + "/county.db"), countyDB = try Database(path: a.db)
+        // One conflict, kept at the city with both values; the county did not record it a second time.
+        #expect(try cityDB.scalar("SELECT count(*) FROM _cp_conflicts WHERE tbl = 'proposals' AND status = 'open'") == .integer(1))
+        #expect(try countyDB.scalar("SELECT count(*) FROM _cp_conflicts") == .integer(0))
+        let title = try cityDB.scalar("SELECT title FROM proposals WHERE id = 'p1'")
+        #expect(title == .text("关于背街小巷改造的建议（市政协修改）"))
+        #expect(try countyDB.scalar("SELECT title FROM proposals WHERE id = 'p1'") == title)
+        #expect(try qingbo.query("SELECT title FROM proposals WHERE id = 'p1'").first?.first == title)
+        let values = try cityDB.query("SELECT winner_value, other_value FROM _cp_conflicts").first ?? []
+        #expect(Set(values.compactMap(\.stringValue)) == ["关于背街小巷改造的建议（市政协修改）", "关于清波街道背街小巷改造的建议"], "\(values)")
+        // The city's admin reads which county the office's side came from.
+        let list = try run(Binaries.cpsync, ["conflicts", "list", "--server", city.url, "--token", admin, "--json"],
+                           env: ["LANG": "zh_CN.UTF-8", "HOME": ws.path("home")])
+        #expect(list.ok, "\(list.stderr)")
+        #expect(list.stdout.contains("清波街道政协工委（上城区政协）"), "\(list.stdout)")
+    }
+
     @Test func aSiteIDAnotherCountyOwnsIsRefusedAndNothingIsLost() throws {
         let ws = TempDir("tier-ids")
         defer { ws.cleanup() }
