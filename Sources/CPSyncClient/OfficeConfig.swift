@@ -21,17 +21,22 @@ public struct OfficeConfig: Sendable, Equatable {
 
     static let keys = (server: "office.server", token: "office.token", caFile: "office.ca_file")
 
+    /// The settings' own checks: a site id the protocol accepts, a server given as an http(s) URL.
+    func check() throws(ClientError) {
+        guard Replica.isValidSiteID(site) else {
+            throw .notConfigured(Phrase(en: "site id '\(site)' must be 1–64 characters of a–z, 0–9, '-' or '_'",
+                                        zh: "站点标识 '\(site)' 只能由 1–64 个 a–z、0–9、'-'、'_' 组成"))
+        }
+        guard let url = URL(string: server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
+            throw .notConfigured(Phrase(en: "server '\(server)' must be an http:// or https:// URL",
+                                        zh: "服务器地址 '\(server)' 必须是 http:// 或 https:// 开头的网址"))
+        }
+    }
+
     /// Creates the office replica with the CPPCC schema and stores the settings. Refuses to overwrite an
     /// existing replica of another site.
     public static func initialise(path: String, config: OfficeConfig) throws -> Replica {
-        guard Replica.isValidSiteID(config.site) else {
-            throw ClientError.notConfigured(Phrase(en: "site id '\(config.site)' must be 1–64 characters of a–z, 0–9, '-' or '_'",
-                                                      zh: "站点标识 '\(config.site)' 只能由 1–64 个 a–z、0–9、'-'、'_' 组成"))
-        }
-        guard let url = URL(string: config.server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-            throw ClientError.notConfigured(Phrase(en: "server '\(config.server)' must be an http:// or https:// URL",
-                                                      zh: "服务器地址 '\(config.server)' 必须是 http:// 或 https:// 开头的网址"))
-        }
+        try config.check()
         if let ca = config.caFile, !FileManager.default.isReadableFile(atPath: ca) {
             throw ClientError.notConfigured(Phrase(en: "CA file '\(ca)' cannot be read", zh: "无法读取 CA 证书文件 '\(ca)'"))
         }

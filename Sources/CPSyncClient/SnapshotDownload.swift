@@ -105,16 +105,7 @@ public struct SnapshotDownload {
         return try replica.meta(Self.installedKey)?.stringValue == held.id && replica.siteID == config.site
     }
 
-    private func checkConfig() throws {
-        guard Replica.isValidSiteID(config.site) else {
-            throw ClientError.notConfigured(Phrase(en: "site id '\(config.site)' must be 1–64 characters of a–z, 0–9, '-' or '_'",
-                                                      zh: "站点标识 '\(config.site)' 只能由 1–64 个 a–z、0–9、'-'、'_' 组成"))
-        }
-        guard let url = URL(string: config.server), ["http", "https"].contains(url.scheme ?? ""), url.host != nil else {
-            throw ClientError.notConfigured(Phrase(en: "server '\(config.server)' must be an http:// or https:// URL",
-                                                      zh: "服务器地址 '\(config.server)' 必须是 http:// 或 https:// 开头的网址"))
-        }
-    }
+    private func checkConfig() throws { try config.check() }
 
     /// A snapshot replaces the office database only while it holds nothing: no versioned row and no pull yet.
     private func checkTarget() throws {

@@ -45,9 +45,10 @@ public struct SyncService: Sendable {
     /// A plain-JSON push body decoded. A body of a protocol version this server does not know is answered 426
     /// whether or not it decodes as this version's push. Decoding first spares the separate scan of the whole body
     /// that `peekProtocolVersion` makes; the peek runs only when the body does not decode.
-    static func decodePush(_ body: [UInt8]) throws(ErrorBody) -> PushRequest {
+    static func decodePush(_ body: [UInt8], compact: Bool = false) throws(ErrorBody) -> PushRequest {
+        let limits = WireLimits(maxChanges: ProtocolLimits.maxChangesPerPush)
         do {
-            return try PushRequest.decode(body, limits: WireLimits(maxChanges: ProtocolLimits.maxChangesPerPush))
+            return compact ? try PushRequest.decodeCompact(body, limits: limits) : try PushRequest.decode(body, limits: limits)
         } catch {
             if let v = body.withUnsafeBytes({ PushRequest.peekProtocolVersion($0) }), !ProtocolVersion.supported.contains(v) {
                 throw ErrorBody.protocolVersion(v)

@@ -17,19 +17,8 @@ enum WireEncoding {
     /// inflated), and decoded from whichever form it came in (compact or plain JSON), once.
     static func pushRequest(_ req: HTTPRequest, maxBytes: Int = ProtocolLimits.maxBodyBytes) throws(ErrorBody) -> PushRequest {
         let body = try inflated(req, maxBytes: maxBytes)
-        guard CompactForm.names(req.headers["Content-Type"]) else { return try SyncService.decodePush(body) }
-        // An unsupported protocol version is answered as for a plain body (426): a body that decodes has its version
-        // checked by the push; the separate scan of the whole body for it runs only when the body does not decode.
-        do {
-            return try PushRequest.decodeCompact(body, limits: WireLimits(maxChanges: ProtocolLimits.maxChangesPerPush))
-        } catch {
-            if let v = body.withUnsafeBytes({ PushRequest.peekProtocolVersion($0) }), !ProtocolVersion.supported.contains(v) {
-                throw ErrorBody.protocolVersion(v)
-            }
-            var e = error.errorBody
-            e.message += "; nothing was applied"
-            throw e
-        }
+        // Either form: an unsupported protocol version is answered 426 alike (`SyncService.decodePush`).
+        return try SyncService.decodePush(body, compact: CompactForm.names(req.headers["Content-Type"]))
     }
 
     /// The request body, inflated if it came gzip-encoded. Any other content coding is refused (400).

@@ -36,7 +36,9 @@ enum ImportCommand {
             throw ReplyNotWritten(error: error)
         }
         if json {
-            Console.out("{\"site\":\(Accounts.quote(s.site)),\"batches\":\(s.batches),\"applied\":\(s.applied),\"replayed\":\(s.replayed),\"conflicts\":\(s.conflicts),\"refused\":\(s.refused),\"errors\":\(s.errors.count),\"pages\":\(s.pages),\"pulled\":\(s.pulled)}")
+            struct Imported: Encodable { let site: String; let batches, applied, replayed, conflicts, refused, errors, pages, pulled: Int }
+            Console.out(try JSONOutput.encode(Imported(site: s.site, batches: s.batches, applied: s.applied, replayed: s.replayed, conflicts: s.conflicts,
+                                                       refused: s.refused, errors: s.errors.count, pages: s.pages, pulled: s.pulled)))
         } else {
             Console.out(L10n.pick(
                 en: "imported \(s.batches) batches of site '\(s.site)' (\(s.applied) changes new, \(s.replayed) batches seen before, \(s.conflicts) conflicts for review, \(s.refused) refused); reply with \(s.pulled) changes written to \(out): carry it back to the station (`cpsync import-changes`)",

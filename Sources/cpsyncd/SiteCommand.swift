@@ -36,11 +36,10 @@ enum SiteCommand {
             let store = try DataOption.openExisting(data)
             let sites = try store.sites()
             if json {
-                let items = sites.map {
-                    "{\"id\":\(Accounts.quote($0.id)),\"name\":\(Accounts.quote($0.name)),\"kind\":\(Accounts.quote($0.kind)),"
-                        + "\"parent\":\($0.parent.map(Accounts.quote) ?? "null"),\"revoked\":\($0.revoked),\"created\":\($0.createdAt)}"
-                }
-                Console.out("[" + items.joined(separator: ",") + "]")
+                struct Listed: Encodable { let id, name, kind: String; let parent: String?; let revoked: Bool; let created: Int64 }
+                Console.out(try JSONOutput.encode(sites.map {
+                    Listed(id: $0.id, name: $0.name, kind: $0.kind, parent: $0.parent, revoked: $0.revoked, created: $0.createdAt)
+                }))
             } else {
                 Console.out(Console.table(header: L10n.isChinese ? ["标识", "名称", "类别", "上级", "创建时间", "状态"] : ["ID", "NAME", "KIND", "PARENT", "CREATED", "STATE"],
                                           rows: sites.map { [$0.id, $0.name, SiteKind(rawValue: $0.kind)?.label(in: L10n.language) ?? $0.kind, $0.parent ?? "-", Accounts.time($0.createdAt),
@@ -108,7 +107,4 @@ enum Accounts {
         f.dateFormat = "yyyy-MM-dd HH:mm"
         return f.string(from: Date(timeIntervalSince1970: Double(ms) / 1000))
     }
-
-    /// A JSON string literal (quotes, backslashes and control characters escaped).
-    static func quote(_ s: String) -> String { JSONOutput.quoted(s) }
 }

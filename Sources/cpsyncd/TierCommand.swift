@@ -32,11 +32,16 @@ enum TierCommand {
             var owned: [String: [String]] = [:]
             for (site, county) in try store.tierSites() { owned[county, default: []].append(site) }
             if json {
-                let items = counties.map {
-                    "{\"id\":\(Accounts.quote($0.id)),\"name\":\(Accounts.quote($0.name)),\"parent\":\($0.parent.map(Accounts.quote) ?? "null"),"
-                        + "\"revoked\":\($0.revoked),\"siteIds\":[\((owned[$0.id] ?? []).map(Accounts.quote).joined(separator: ","))]}"
+                struct Listed: Encodable {
+                    let id, name: String
+                    let parent: String?
+                    let revoked: Bool
+                    let siteIds: [String]
+                    enum CodingKeys: String, CodingKey { case id, name, parent, revoked, siteIds = "site_ids" }
                 }
-                Console.out("[" + items.joined(separator: ",") + "]")
+                Console.out(try JSONOutput.encode(counties.map {
+                    Listed(id: $0.id, name: $0.name, parent: $0.parent, revoked: $0.revoked, siteIds: owned[$0.id] ?? [])
+                }))
             } else {
                 Console.out(Console.table(header: L10n.isChinese ? ["标识", "名称", "上级", "状态", "已使用的站点标识"] : ["ID", "NAME", "PARENT", "STATE", "SITE IDS SENT"],
                                           rows: counties.map { [$0.id, $0.name, $0.parent ?? "-",

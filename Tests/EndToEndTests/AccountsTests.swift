@@ -33,7 +33,9 @@ import Testing
         let refused = try office.cpsync(["pull"])
         #expect(refused.status == 77, "\(refused.stderr)")
         let listed = try Self.cpsyncd(county, ["site", "list", "--json"])
-        #expect(listed.stdout.contains(#"{"id":"huashan","name":"华山镇政协工委","kind":"township","parent":"county","revoked":true"#), "\(listed.stdout)")
+        let huashan = (try JSONSerialization.jsonObject(with: Data(listed.stdout.utf8)) as? [[String: Any]])?.first { $0["id"] as? String == "huashan" }
+        #expect(huashan?["name"] as? String == "华山镇政协工委" && huashan?["kind"] as? String == "township", "\(listed.stdout)")
+        #expect(huashan?["parent"] as? String == "county" && huashan?["revoked"] as? Bool == true, "\(listed.stdout)")
 
         // Revoking twice, or rotating with `activate` an active site, is refused data (65) and changes nothing.
         #expect(try Self.cpsyncd(county, ["site", "revoke", "huashan"]).status == 65)

@@ -466,7 +466,9 @@ import TestSupport
         #expect(try !b.uplink(to: city).ok)
         // The city's list of counties says who sent which ids.
         let list = try run(Binaries.cpsyncd, ["tier", "list", "--json", "--data", city.dataDir])
-        #expect(list.ok && list.stdout.contains("{\"id\":\"330102\",\"name\":\"上城区政协\",\"parent\":\"3301\",\"revoked\":false,\"siteIds\":[\"330102-cpsyncd\",\"huashan\"]}"),
+        let listed = ((try? JSONSerialization.jsonObject(with: Data(list.stdout.utf8))) as? [[String: Any]])?.first { $0["id"] as? String == "330102" }
+        #expect(list.ok && listed?["name"] as? String == "上城区政协" && listed?["parent"] as? String == "3301" && listed?["revoked"] as? Bool == false
+                && listed?["site_ids"] as? [String] == ["330102-cpsyncd", "huashan"],
                 "\(list.stdout)")
 
         // The city's checks hold for a county that forges requests: personal data, another county's rows, the office
