@@ -371,89 +371,134 @@ extension Office {
                 zh: "第 \(line) 行：\(label) 与第 \(earlier) 行姓名和电话相同，按同一委员处理，保留第 \(line) 行的内容"))
         }
         seen[natural] = line
-        let sites = roster.siteNames
-        func describe(_ ids: [String]) -> String {
-            ids.map { id in
-                let x = roster.members[id]!
-                let place = Listing.site(x.site, sites)
-                return language.pick(en: "\(id.prefix(Office.shortIDLength)) \(place)" + (x.phone.isEmpty ? "" : " phone \(x.phone)"),
-                                 zh: "\(id.prefix(Office.shortIDLength)) \(place)" + (x.phone.isEmpty ? "" : " 电话 \(x.phone)"))
-            }.joined(separator: language.pick(en: "; ", zh: "；"))
-        }
+        let imported = ImportedMember(line: line, label: label, natural: natural)
         var existing: String?
         if !v("id").isEmpty {
             m.id = v("id")
-            if try db.scalar("SELECT count(*) FROM members WHERE id = ?", [.text(m.id)])?.int64Value != 0 { existing = m.id }
-            let twins = m.phone.isEmpty ? [] : roster.named(m.name, phone: m.phone).filter { $0 != m.id }
-            if !twins.isEmpty {
-                summary.warnings.append(language.pick(
-                    en: "line \(line): \(label) has the same name and phone as member \(twins.joined(separator: ", ")) already in the database (a duplicate? void one with `cpsync member void`)",
-                    zh: "第 \(line) 行：\(label) 与数据库中已有的委员 \(twins.joined(separator: "、")) 姓名和电话相同（是否重复？可用 `cpsync member void` 作废其一）"))
-            }
+            existing = try memberByID(m, imported, roster: roster, into: &summary, language)
         } else if !m.name.isEmpty {
-            let samePhone = m.phone.isEmpty ? [] : roster.named(m.name, phone: m.phone)
-            let sameName = roster.named(m.name, site: site)
-            if samePhone.count == 1 {
-                existing = samePhone[0]
-            } else if samePhone.count > 1 {
-                summary.skip(line: line, label: label, reason: language.pick(
-                    en: "\(samePhone.count) members named \(m.name) have this phone (\(describe(samePhone))), probably entered twice; the line was not imported: void the extra one with `cpsync member void`, or give the member's id in an 编号 column",
-                    zh: "有 \(samePhone.count) 位委员姓名和电话都相同（\(describe(samePhone))），可能重复登记；本行未导入：请用 `cpsync member void` 作废多余的一位，或在文件中加“编号”列填写其编号"))
-                return
-            } else if sameName.count > 1 {
-                let whereText = site.map { Listing.site($0, sites) }
-                summary.skip(line: line, label: label, reason: language.pick(
-                    en: "\(sameName.count) members are named \(m.name)\(whereText.map { " at \($0)" } ?? "") (\(describe(sameName))) and the phone fits none; the line was not imported (which one is not guessed): give the member's id in an 编号 column (`cpsync export members` writes it), or correct the phone",
-                    zh: "\(whereText ?? "本办公室")有 \(sameName.count) 位名叫 \(m.name) 的委员（\(describe(sameName))），电话与其中任何一位都不符，无法确定是哪一位；本行未导入：请在文件中加“编号”列填写其编号（`cpsync export members` 导出的文件带有此列），或改正电话"))
-                return
-            } else if let only = sameName.first {
-                if let claim = roster.claimed[only], claim.natural != natural {
-                    // An earlier line of this file is that member, with another phone: this line is another person.
-                    summary.warnings.append(language.pick(
-                        en: "line \(line): \(label) has the name of line \(claim.line) but another phone: added as another member; if it is the same person, keep one of the two lines (and void the extra member with `cpsync member void`)",
-                        zh: "第 \(line) 行：\(label) 与第 \(claim.line) 行同名但电话不同，已作为另一位委员新增；如为同一人，请只保留其中一行（并用 `cpsync member void` 作废多余的委员）"))
-                } else {
-                    existing = only
-                }
-            } else {
-                // Nobody of that name here: added. Say so when the name is at another site or among voided members.
-                let elsewhere = site == nil ? [] : roster.named(m.name, site: nil)
-                if !elsewhere.isEmpty {
-                    summary.warnings.append(language.pick(
-                        en: "line \(line): \(label) was added at \(Listing.site(site, sites)); a member of that name is at another site (\(describe(elsewhere))): if it is the same person, give the member's id in an 编号 column instead",
-                        zh: "第 \(line) 行：\(label) 已在 \(Listing.site(site, sites)) 新增；其他站点已有同名委员（\(describe(elsewhere))）：如为同一人，请改为在“编号”列填写其编号"))
-                } else if try db.scalar("SELECT count(*) FROM members WHERE name = ? AND \(Office.voidCondition(voidedOnly: true))", [.text(m.name)])?.int64Value != 0 {
-                    summary.warnings.append(language.pick(
-                        en: "line \(line): \(label) was added; a voided member has the same name (if it is the same person, ask the county to restore that record and void this one)",
-                        zh: "第 \(line) 行：\(label) 已新增；有一位已作废的委员与其同名（如为同一人，请县政协恢复原记录并作废本条）"))
-                }
+            switch try memberByName(m, imported, roster: roster, into: &summary, language) {
+            case .member(let id): existing = id
+            case .newMember: break
+            case .skipped: return
             }
         }
         if let existing {
-            // Columns the file does not have keep what the record holds (a file of names and phones does not blank
-            // every member's sector); a cell left empty in a column the file has clears it, except the site, which an
-            // empty cell leaves where it is.
-            let old = try member(existing)
-            m.id = existing
-            if row["gender"] == nil { m.gender = old.gender }
-            if row["sector"] == nil { m.sector = old.sector }
-            if row["party"] == nil { m.party = old.party }
-            if row["term"] == nil { m.term = old.term }
-            if m.siteID == nil { m.siteID = old.siteID }
-            if row["phone"] == nil { m.phone = old.phone }
-            if row["employer"] == nil { m.employer = old.employer }
-            if row["position"] == nil { m.position = old.position }
-            let before = try snapshot(.members, existing)
-            try updateMember(m)
-            let saved = try member(existing)
-            summary.record(line: line, label: label, id: existing, changed: try snapshot(.members, existing) != before,
-                           changes: Self.memberChanges(old, saved, sites: sites, in: language))
-            roster.save(saved, line: line, natural: natural)
+            try updateImportedMember(existing, to: m, cells: row, imported, roster: &roster, into: &summary, language)
         } else {
             let added = try addMember(m)
             summary.recordAdded(line: line, label: label, id: added.id)
             roster.save(added, line: line, natural: natural)
         }
+    }
+
+    /// A member row of a file: its line, what the messages call it, and its name and phone (`memberKey`).
+    private struct ImportedMember {
+        let line: Int
+        let label: String
+        let natural: String
+    }
+
+    /// Which member a row without an 编号 is.
+    private enum MemberMatch {
+        case member(String)
+        case newMember
+        /// More than one member it could be: listed in the summary, not imported.
+        case skipped
+    }
+
+    /// The member a row with an 编号 updates (nil: a new member with that id). Warns when live members have its
+    /// name and phone under other ids.
+    private func memberByID(_ m: Member, _ imported: ImportedMember, roster: MemberRoster, into summary: inout CSVImportSummary,
+                            _ language: Language) throws -> String? {
+        let (line, label) = (imported.line, imported.label)
+        let existing = try db.scalar("SELECT count(*) FROM members WHERE id = ?", [.text(m.id)])?.int64Value != 0 ? m.id : nil
+        let twins = m.phone.isEmpty ? [] : roster.named(m.name, phone: m.phone).filter { $0 != m.id }
+        if !twins.isEmpty {
+            summary.warnings.append(language.pick(
+                en: "line \(line): \(label) has the same name and phone as member \(twins.joined(separator: ", ")) already in the database (a duplicate? void one with `cpsync member void`)",
+                zh: "第 \(line) 行：\(label) 与数据库中已有的委员 \(twins.joined(separator: "、")) 姓名和电话相同（是否重复？可用 `cpsync member void` 作废其一）"))
+        }
+        return existing
+    }
+
+    /// The member a row without an 编号 is, by name and phone, else by name at its site (see `importMember`).
+    private func memberByName(_ m: Member, _ imported: ImportedMember, roster: MemberRoster, into summary: inout CSVImportSummary,
+                              _ language: Language) throws -> MemberMatch {
+        let (line, label, site, sites) = (imported.line, imported.label, m.siteID, roster.siteNames)
+        let samePhone = m.phone.isEmpty ? [] : roster.named(m.name, phone: m.phone)
+        let sameName = roster.named(m.name, site: site)
+        if samePhone.count == 1 { return .member(samePhone[0]) }
+        if samePhone.count > 1 {
+            let candidates = Self.describe(samePhone, roster, language)
+            summary.skip(line: line, label: label, reason: language.pick(
+                en: "\(samePhone.count) members named \(m.name) have this phone (\(candidates)), probably entered twice; the line was not imported: void the extra one with `cpsync member void`, or give the member's id in an 编号 column",
+                zh: "有 \(samePhone.count) 位委员姓名和电话都相同（\(candidates)），可能重复登记；本行未导入：请用 `cpsync member void` 作废多余的一位，或在文件中加“编号”列填写其编号"))
+            return .skipped
+        }
+        if sameName.count > 1 {
+            let whereText = site.map { Listing.site($0, sites) }
+            let candidates = Self.describe(sameName, roster, language)
+            summary.skip(line: line, label: label, reason: language.pick(
+                en: "\(sameName.count) members are named \(m.name)\(whereText.map { " at \($0)" } ?? "") (\(candidates)) and the phone fits none; the line was not imported (which one is not guessed): give the member's id in an 编号 column (`cpsync export members` writes it), or correct the phone",
+                zh: "\(whereText ?? "本办公室")有 \(sameName.count) 位名叫 \(m.name) 的委员（\(candidates)），电话与其中任何一位都不符，无法确定是哪一位；本行未导入：请在文件中加“编号”列填写其编号（`cpsync export members` 导出的文件带有此列），或改正电话"))
+            return .skipped
+        }
+        if let only = sameName.first {
+            guard let claim = roster.claimed[only], claim.natural != imported.natural else { return .member(only) }
+            // An earlier line of this file is that member, with another phone: this line is another person.
+            summary.warnings.append(language.pick(
+                en: "line \(line): \(label) has the name of line \(claim.line) but another phone: added as another member; if it is the same person, keep one of the two lines (and void the extra member with `cpsync member void`)",
+                zh: "第 \(line) 行：\(label) 与第 \(claim.line) 行同名但电话不同，已作为另一位委员新增；如为同一人，请只保留其中一行（并用 `cpsync member void` 作废多余的委员）"))
+            return .newMember
+        }
+        // Nobody of that name here: added. Say so when the name is at another site or among voided members.
+        let elsewhere = site == nil ? [] : roster.named(m.name, site: nil)
+        if !elsewhere.isEmpty {
+            let candidates = Self.describe(elsewhere, roster, language)
+            summary.warnings.append(language.pick(
+                en: "line \(line): \(label) was added at \(Listing.site(site, sites)); a member of that name is at another site (\(candidates)): if it is the same person, give the member's id in an 编号 column instead",
+                zh: "第 \(line) 行：\(label) 已在 \(Listing.site(site, sites)) 新增；其他站点已有同名委员（\(candidates)）：如为同一人，请改为在“编号”列填写其编号"))
+        } else if try db.scalar("SELECT count(*) FROM members WHERE name = ? AND \(Office.voidCondition(voidedOnly: true))", [.text(m.name)])?.int64Value != 0 {
+            summary.warnings.append(language.pick(
+                en: "line \(line): \(label) was added; a voided member has the same name (if it is the same person, ask the county to restore that record and void this one)",
+                zh: "第 \(line) 行：\(label) 已新增；有一位已作废的委员与其同名（如为同一人，请县政协恢复原记录并作废本条）"))
+        }
+        return .newMember
+    }
+
+    /// The members a row could be, for its message: short id, site and phone of each.
+    private static func describe(_ ids: [String], _ roster: MemberRoster, _ language: Language) -> String {
+        ids.map { id in
+            let x = roster.members[id]!
+            let place = Listing.site(x.site, roster.siteNames)
+            return language.pick(en: "\(id.prefix(Office.shortIDLength)) \(place)" + (x.phone.isEmpty ? "" : " phone \(x.phone)"),
+                                 zh: "\(id.prefix(Office.shortIDLength)) \(place)" + (x.phone.isEmpty ? "" : " 电话 \(x.phone)"))
+        }.joined(separator: language.pick(en: "; ", zh: "；"))
+    }
+
+    /// Updates member `existing` from a row. Columns the file does not have keep what the record holds (a file of
+    /// names and phones does not blank every member's sector); a cell left empty in a column the file has clears it,
+    /// except the site, which an empty cell leaves where it is.
+    private func updateImportedMember(_ existing: String, to given: Member, cells row: [String: String], _ imported: ImportedMember,
+                                      roster: inout MemberRoster, into summary: inout CSVImportSummary, _ language: Language) throws {
+        var m = given
+        let old = try member(existing)
+        m.id = existing
+        if row["gender"] == nil { m.gender = old.gender }
+        if row["sector"] == nil { m.sector = old.sector }
+        if row["party"] == nil { m.party = old.party }
+        if row["term"] == nil { m.term = old.term }
+        if m.siteID == nil { m.siteID = old.siteID }
+        if row["phone"] == nil { m.phone = old.phone }
+        if row["employer"] == nil { m.employer = old.employer }
+        if row["position"] == nil { m.position = old.position }
+        let before = try snapshot(.members, existing)
+        try updateMember(m)
+        let saved = try member(existing)
+        summary.record(line: imported.line, label: imported.label, id: existing, changed: try snapshot(.members, existing) != before,
+                       changes: Self.memberChanges(old, saved, sites: roster.siteNames, in: language))
+        roster.save(saved, line: imported.line, natural: imported.natural)
     }
 
     /// "电话：13800000001 → 13900000002" for every field an update changed, as the summary lists them.
@@ -473,19 +518,10 @@ extension Office {
 
     /// Imports one proposal row; returns its merge target, to be checked once every row is in.
     private func importProposal(_ row: [String: String], line: Int, seen: inout [String: Int], into summary: inout CSVImportSummary, _ language: Language) throws -> (id: String, target: String)? {
-        func v(_ k: String) -> String? { row[k].flatMap { $0.isEmpty ? nil : $0 } }
+        func v(_ k: String) -> String? { Self.cell(row, k) }
         var proposer = v("proposer_id")
         if proposer == nil, let name = v("proposer"), !Self.isOutsideMemberLabel(name) { proposer = try member(name).id }
-        // Which record the row is: its id, else its 案号, else its title and proposer.
-        var existing: Proposal?
-        if let id = v("id") {
-            existing = try db.scalar("SELECT count(*) FROM proposals WHERE id = ?", [.text(id)])?.int64Value != 0 ? try proposal(id) : nil
-        } else if let number = v("number") {
-            existing = try db.query("SELECT id FROM proposals WHERE number = ? ORDER BY id LIMIT 1", [.text(number)]).first.map { try proposal($0[0].str) }
-        } else if let title = v("title") {
-            existing = try db.query("SELECT id FROM proposals WHERE title = ? AND proposer_id IS ? ORDER BY id LIMIT 1", [.text(title), textOrNull(proposer)])
-                .first.map { try proposal($0[0].str) }
-        }
+        let existing = try importedProposalRecord(row, proposer: proposer)
         let label = [v("number"), v("title")].compactMap { $0 }.joined(separator: " ")
         let natural = v("id") ?? v("number") ?? "\(v("title") ?? "")\u{1F}\(proposer ?? "")"
         if let earlier = seen[natural] {
@@ -493,6 +529,45 @@ extension Office {
                                               zh: "第 \(line) 行：\(label) 与第 \(earlier) 行是同一提案，按同一提案处理，保留第 \(line) 行的内容"))
         }
         seen[natural] = line
+        var p = try importedProposal(row, proposer: proposer, existing: existing)
+        let cosigners = try importedCosigners(row)
+        if p.status == .merged && v("merged_into") == nil && existing?.mergedInto == nil { throw CPPCCError.missingValue(field: FieldName(en: "merged into", zh: "并入提案")) }
+        if let existing {
+            let changed = try updateImportedProposal(&p, existing, cells: row, cosigners: cosigners)
+            summary.record(line: line, label: label.isEmpty ? existing.displayKey : label, id: p.id, changed: changed)
+        } else {
+            // Imported rows carry their recorded status as is: a CSV is historical data, not a workflow step.
+            // No number: `addProposal` gives the county's next 案号 to a filed row, else a provisional one.
+            let added = try addProposal(p, cosigners: cosigners)
+            summary.recordAdded(line: line, label: "\(added.number) \(added.title)", id: added.id)
+        }
+        // Saved as given, as `proposal add` does, but a date years ahead is probably a typo: said per line.
+        if let w = DateWarning.check(p) {
+            summary.warnings.append(language.pick(en: "line \(line): ", zh: "第 \(line) 行：") + w.detail(in: language))
+        }
+        return v("merged_into").map { (p.id, $0) }
+    }
+
+    /// A proposal row's cell, nil when the file has no such column or the cell is empty.
+    private static func cell(_ row: [String: String], _ key: String) -> String? { row[key].flatMap { $0.isEmpty ? nil : $0 } }
+
+    /// The record a proposal row is: its id, else its 案号, else its title and proposer; nil for a new one.
+    private func importedProposalRecord(_ row: [String: String], proposer: String?) throws -> Proposal? {
+        func v(_ k: String) -> String? { Self.cell(row, k) }
+        if let id = v("id") {
+            return try db.scalar("SELECT count(*) FROM proposals WHERE id = ?", [.text(id)])?.int64Value != 0 ? try proposal(id) : nil
+        } else if let number = v("number") {
+            return try db.query("SELECT id FROM proposals WHERE number = ? ORDER BY id LIMIT 1", [.text(number)]).first.map { try proposal($0[0].str) }
+        } else if let title = v("title") {
+            return try db.query("SELECT id FROM proposals WHERE title = ? AND proposer_id IS ? ORDER BY id LIMIT 1", [.text(title), textOrNull(proposer)])
+                .first.map { try proposal($0[0].str) }
+        }
+        return nil
+    }
+
+    /// The proposal a row gives, its cells checked; an empty year, status or key cell keeps what `existing` has.
+    private func importedProposal(_ row: [String: String], proposer: String?, existing: Proposal?) throws -> Proposal {
+        func v(_ k: String) -> String? { Self.cell(row, k) }
         let submitted = try Office.date(v("submitted_on"), field: FieldName(en: "submitted date", zh: "提交日期"))
         guard let year = v("year").map({ Int($0) }) ?? submitted.flatMap({ Int($0.prefix(4)) }) ?? existing?.year else {
             throw CPPCCError.invalidValue(field: FieldName(en: "year", zh: "年度"), value: v("year") ?? "", expected: Phrase(en: "a year such as 2026", zh: "年份，如 2026"))
@@ -518,50 +593,47 @@ extension Office {
                          isKey: isKey, supervisor: v("supervisor") ?? "",
                          filedOn: try Office.date(v("filed_on"), field: "filed_on"), closedOn: try Office.date(v("closed_on"), field: "closed_on"))
         if let id = v("id") { p.id = id }
-        // Co-signers: by their ids (联名委员编号) when the file has them, and by name (联名委员) for every name that is
-        // not already one of those members (a name added by hand in Excel); another office's member is only an id.
+        return p
+    }
+
+    /// A proposal row's co-signers: by their ids (联名委员编号) when the file has them, and by name (联名委员) for every
+    /// name that is not already one of those members (a name added by hand in Excel); another office's member is only
+    /// an id.
+    private func importedCosigners(_ row: [String: String]) throws -> [String] {
         func list(_ k: String) -> [String] {
-            (v(k) ?? "").split(whereSeparator: { ";；、,，".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            (Self.cell(row, k) ?? "").split(whereSeparator: { ";；、,，".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
         }
         let cosignerIDs = list("cosigner_ids")
         let knownNames = Set(try cosignerIDs.compactMap { try db.scalar("SELECT name FROM members WHERE id = ?", [.text($0)])?.stringValue })
-        let cosigners = cosignerIDs + list("cosigners").filter { !Self.isOutsideMemberLabel($0) && !knownNames.contains($0) }
-        if status == .merged && v("merged_into") == nil && existing?.mergedInto == nil { throw CPPCCError.missingValue(field: FieldName(en: "merged into", zh: "并入提案")) }
-        if let existing {
-            p.id = existing.id
-            // Cells a file leaves out keep what the record has.
-            if row["body"] == nil { p.body = existing.body }
-            if p.session.isEmpty { p.session = existing.session }
-            if p.proposerID == nil { p.proposerID = existing.proposerID }
-            if p.siteID == nil { p.siteID = existing.siteID }
-            if p.submittedOn == nil { p.submittedOn = existing.submittedOn }
-            if v("review_note") == nil { p.reviewNote = existing.reviewNote }
-            if v("supervisor") == nil { p.supervisor = existing.supervisor }
-            if p.convertedTo == nil { p.convertedTo = existing.convertedTo }
-            if p.filedOn == nil { p.filedOn = existing.filedOn }
-            if p.closedOn == nil { p.closedOn = existing.closedOn }
-            if status.rank < existing.status.rank {
-                throw WorkflowError.illegalTransition(existing.displayKey, from: existing.status, to: status)
-            }
-            let before = try snapshot(.proposals, p.id)
-            try updateProposalDetails(p)
-            try validate(&p)
-            try db.run("UPDATE proposals SET status = ?, converted_to = ?, review_note = ?, filed_on = ?, closed_on = ? WHERE id = ?",
-                       [.text(status.rawValue), textOrNull(p.convertedTo), .text(p.reviewNote),
-                        textOrNull(p.filedOn), textOrNull(p.closedOn), .text(p.id)])
-            for c in cosigners { try addCosigner(p.id, member: c) }
-            summary.record(line: line, label: label.isEmpty ? existing.displayKey : label, id: p.id, changed: try snapshot(.proposals, p.id) != before)
-        } else {
-            // Imported rows carry their recorded status as is: a CSV is historical data, not a workflow step.
-            // No number: `addProposal` gives the county's next 案号 to a filed row, else a provisional one.
-            let added = try addProposal(p, cosigners: cosigners)
-            summary.recordAdded(line: line, label: "\(added.number) \(added.title)", id: added.id)
+        return cosignerIDs + list("cosigners").filter { !Self.isOutsideMemberLabel($0) && !knownNames.contains($0) }
+    }
+
+    /// Updates `existing` from a row's proposal `p` (which takes its id) and adds the row's co-signers; cells the file
+    /// leaves out keep what the record has. A status is never moved back. Returns whether the record changed.
+    private func updateImportedProposal(_ p: inout Proposal, _ existing: Proposal, cells row: [String: String], cosigners: [String]) throws -> Bool {
+        let status = p.status
+        p.id = existing.id
+        if row["body"] == nil { p.body = existing.body }
+        if p.session.isEmpty { p.session = existing.session }
+        if p.proposerID == nil { p.proposerID = existing.proposerID }
+        if p.siteID == nil { p.siteID = existing.siteID }
+        if p.submittedOn == nil { p.submittedOn = existing.submittedOn }
+        if Self.cell(row, "review_note") == nil { p.reviewNote = existing.reviewNote }
+        if Self.cell(row, "supervisor") == nil { p.supervisor = existing.supervisor }
+        if p.convertedTo == nil { p.convertedTo = existing.convertedTo }
+        if p.filedOn == nil { p.filedOn = existing.filedOn }
+        if p.closedOn == nil { p.closedOn = existing.closedOn }
+        if status.rank < existing.status.rank {
+            throw WorkflowError.illegalTransition(existing.displayKey, from: existing.status, to: status)
         }
-        // Saved as given, as `proposal add` does, but a date years ahead is probably a typo: said per line.
-        if let w = DateWarning.check(p) {
-            summary.warnings.append(language.pick(en: "line \(line): ", zh: "第 \(line) 行：") + w.detail(in: language))
-        }
-        return v("merged_into").map { (p.id, $0) }
+        let before = try snapshot(.proposals, p.id)
+        try updateProposalDetails(p)
+        try validate(&p)
+        try db.run("UPDATE proposals SET status = ?, converted_to = ?, review_note = ?, filed_on = ?, closed_on = ? WHERE id = ?",
+                   [.text(status.rawValue), textOrNull(p.convertedTo), .text(p.reviewNote),
+                    textOrNull(p.filedOn), textOrNull(p.closedOn), .text(p.id)])
+        for c in cosigners { try addCosigner(p.id, member: c) }
+        return try snapshot(.proposals, p.id) != before
     }
 }
 

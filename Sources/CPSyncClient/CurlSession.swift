@@ -114,76 +114,22 @@ final class CurlSession: @unchecked Sendable {
               progress: ((TransferProgress) -> Void)? = nil) throws(Failure) -> (status: Int, body: [UInt8], headers: [(String, String)]) {
         lock.lock()
         defer { lock.unlock() }
-        if let handle { easyReset(handle) } else { handle = easyInit() }
-        guard let handle else { throw .transfer(code: 2, message: "curl_easy_init failed") }
-        var list: OpaquePointer?
-        for (k, v) in headers { list = slistAppend(list, "\(k): \(v)") }
-        list = slistAppend(list, "Expect:")  // no 100-continue round trip
+        let handle = try resetHandle()
+        let list = headerList(headers)
         defer { slistFree(list) }
         let sink = Sink()
         sink.progress = progress
         let unmanaged = Unmanaged.passRetained(sink)
         defer { unmanaged.release() }
-        let write: WriteCallback = { data, size, count, user in
-            guard let data, let user else { return 0 }
-            let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
-            let n = size * count
-            data.withMemoryRebound(to: UInt8.self, capacity: n) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
-            return n
-        }
-        let header: WriteCallback = { data, size, count, user in
-            guard let data, let user else { return 0 }
-            let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
-            let n = size * count
-            data.withMemoryRebound(to: UInt8.self, capacity: n) {
-                sink.headerLines.append(String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self))
-            }
-            return n
-        }
-        let xferInfo: XferInfoCallback = { user, downloadTotal, downloaded, uploadTotal, uploaded in
-            guard let user else { return 0 }
-            let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
-            let now = TransferProgress(sent: Int(uploaded), toSend: Int(uploadTotal), received: Int(downloaded),
-                                       toReceive: Int(downloadTotal))
-            // libcurl calls about once a second even when nothing moved; report changes only.
-            if now != sink.last {
-                sink.last = now
-                sink.progress?(now)
-            }
-            return 0
-        }
         var errorBuffer = [CChar](repeating: 0, count: 256)
         let rc: Int32 = url.withCString { urlPtr in
             (caFile ?? "").withCString { caPtr in
                 method.withCString { methodPtr in
                     errorBuffer.withUnsafeMutableBufferPointer { errPtr in
                         (body ?? []).withUnsafeBufferPointer { bodyPtr in
-                            _ = setPointer(handle, Option.url, urlPtr)
-                            if caFile != nil { _ = setPointer(handle, Option.caInfo, caPtr) }
-                            _ = setPointer(handle, Option.errorBuffer, errPtr.baseAddress)
-                            _ = setLong(handle, Option.noSignal, 1)
-                            // Below 1 byte/s for `stallSeconds`: abandoned. No total timeout.
-                            _ = setLong(handle, Option.lowSpeedLimit, 1)
-                            _ = setLong(handle, Option.lowSpeedTime, max(1, Int(stallSeconds.rounded(.up))))
-                            _ = setLong(handle, Option.connectTimeoutMS, Int(min(stallSeconds, 30) * 1000))
-                            _ = setPointer(handle, Option.httpHeader, list.map { UnsafeRawPointer($0) })
-                            _ = setPointer(handle, Option.writeFunction, unsafeBitCast(write, to: UnsafeRawPointer.self))
-                            _ = setPointer(handle, Option.writeData, unmanaged.toOpaque())
-                            _ = setPointer(handle, Option.headerFunction, unsafeBitCast(header, to: UnsafeRawPointer.self))
-                            _ = setPointer(handle, Option.headerData, unmanaged.toOpaque())
-                            if progress != nil {
-                                _ = setLong(handle, Option.noProgress, 0)
-                                _ = setPointer(handle, Option.xferInfoFunction, unsafeBitCast(xferInfo, to: UnsafeRawPointer.self))
-                                _ = setPointer(handle, Option.xferInfoData, unmanaged.toOpaque())
-                            }
-                            if body != nil {
-                                // POSTFIELDS with an explicit size: binary-safe, not copied (the buffer outlives perform).
-                                _ = setLong(handle, Option.postFieldSizeLarge, bodyPtr.count)
-                                _ = setPointer(handle, Option.postFields, bodyPtr.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(("" as StaticString).utf8Start))
-                            } else {
-                                _ = setLong(handle, Option.httpGet, 1)
-                            }
-                            if method != "GET" && method != "POST" { _ = setPointer(handle, Option.customRequest, methodPtr) }
+                            setConnection(handle, url: urlPtr, caInfo: caPtr, errorBuffer: errPtr.baseAddress, stallSeconds: stallSeconds)
+                            setCallbacks(handle, headers: list, sink: unmanaged.toOpaque(), progress: progress != nil)
+                            setRequest(handle, method: method, methodPtr, body: body == nil ? nil : bodyPtr)
                             return easyPerform(handle)
                         }
                     }
@@ -196,13 +142,113 @@ final class CurlSession: @unchecked Sendable {
         }
         var status = 0
         _ = getLong(handle, Option.responseCode, &status)
-        // Header lines of the final response only (an interim 100 Continue comes first).
+        return (status, sink.bytes, Self.finalResponseFields(sink.headerLines))
+    }
+
+    /// The easy handle, made on first use and reset (its connection kept) for every later request.
+    private func resetHandle() throws(Failure) -> OpaquePointer {
+        if let handle { easyReset(handle) } else { handle = easyInit() }
+        guard let handle else { throw .transfer(code: 2, message: "curl_easy_init failed") }
+        return handle
+    }
+
+    /// The request's header lines for libcurl, freed by the caller with `slistFree`.
+    private func headerList(_ headers: [(String, String)]) -> OpaquePointer? {
+        var list: OpaquePointer?
+        for (k, v) in headers { list = slistAppend(list, "\(k): \(v)") }
+        list = slistAppend(list, "Expect:")  // no 100-continue round trip
+        return list
+    }
+
+    /// Where to connect, whom to trust, where libcurl writes its error text, and when a stalled transfer is given up.
+    private func setConnection(_ handle: OpaquePointer, url: UnsafePointer<CChar>, caInfo: UnsafePointer<CChar>,
+                               errorBuffer: UnsafeMutablePointer<CChar>?, stallSeconds: Double) {
+        _ = setPointer(handle, Option.url, url)
+        if caFile != nil { _ = setPointer(handle, Option.caInfo, caInfo) }
+        _ = setPointer(handle, Option.errorBuffer, errorBuffer)
+        _ = setLong(handle, Option.noSignal, 1)
+        // Below 1 byte/s for `stallSeconds`: abandoned. No total timeout.
+        _ = setLong(handle, Option.lowSpeedLimit, 1)
+        _ = setLong(handle, Option.lowSpeedTime, max(1, Int(stallSeconds.rounded(.up))))
+        _ = setLong(handle, Option.connectTimeoutMS, Int(min(stallSeconds, 30) * 1000))
+    }
+
+    /// The header lines sent, and the callbacks that fill the `Sink` (`sink`): body, header lines and, when asked
+    /// for, progress.
+    private func setCallbacks(_ handle: OpaquePointer, headers list: OpaquePointer?, sink: UnsafeMutableRawPointer, progress: Bool) {
+        let write = Self.writeBody, header = Self.writeHeader, xferInfo = Self.reportProgress
+        _ = setPointer(handle, Option.httpHeader, list.map { UnsafeRawPointer($0) })
+        _ = setPointer(handle, Option.writeFunction, unsafeBitCast(write, to: UnsafeRawPointer.self))
+        _ = setPointer(handle, Option.writeData, sink)
+        _ = setPointer(handle, Option.headerFunction, unsafeBitCast(header, to: UnsafeRawPointer.self))
+        _ = setPointer(handle, Option.headerData, sink)
+        if progress {
+            _ = setLong(handle, Option.noProgress, 0)
+            _ = setPointer(handle, Option.xferInfoFunction, unsafeBitCast(xferInfo, to: UnsafeRawPointer.self))
+            _ = setPointer(handle, Option.xferInfoData, sink)
+        }
+    }
+
+    /// The method and the body: a POST of `body` when there is one, else a GET; any other method by name.
+    private func setRequest(_ handle: OpaquePointer, method: String, _ methodPtr: UnsafePointer<CChar>, body: UnsafeBufferPointer<UInt8>?) {
+        if let body {
+            // POSTFIELDS with an explicit size: binary-safe, not copied (the buffer outlives perform).
+            _ = setLong(handle, Option.postFieldSizeLarge, body.count)
+            _ = setPointer(handle, Option.postFields, body.baseAddress.map { UnsafeRawPointer($0) } ?? UnsafeRawPointer(("" as StaticString).utf8Start))
+        } else {
+            _ = setLong(handle, Option.httpGet, 1)
+        }
+        if method != "GET" && method != "POST" { _ = setPointer(handle, Option.customRequest, methodPtr) }
+    }
+
+    /// libcurl's write callback: appends the bytes to the sink's body.
+    private static var writeBody: WriteCallback {
+        { data, size, count, user in
+            guard let data, let user else { return 0 }
+            let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
+            let n = size * count
+            data.withMemoryRebound(to: UInt8.self, capacity: n) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
+            return n
+        }
+    }
+
+    /// libcurl's header callback: one header line (with its line end) at a call.
+    private static var writeHeader: WriteCallback {
+        { data, size, count, user in
+            guard let data, let user else { return 0 }
+            let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
+            let n = size * count
+            data.withMemoryRebound(to: UInt8.self, capacity: n) {
+                sink.headerLines.append(String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self))
+            }
+            return n
+        }
+    }
+
+    /// libcurl's progress callback: passes the counts on to the sink's `progress` when they changed.
+    private static var reportProgress: XferInfoCallback {
+        { user, downloadTotal, downloaded, uploadTotal, uploaded in
+            guard let user else { return 0 }
+            let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
+            let now = TransferProgress(sent: Int(uploaded), toSend: Int(uploadTotal), received: Int(downloaded),
+                                       toReceive: Int(downloadTotal))
+            // libcurl calls about once a second even when nothing moved; report changes only.
+            if now != sink.last {
+                sink.last = now
+                sink.progress?(now)
+            }
+            return 0
+        }
+    }
+
+    /// Header lines of the final response only (an interim 100 Continue comes first), as name and value.
+    private static func finalResponseFields(_ lines: [String]) -> [(String, String)] {
         var fields: [(String, String)] = []
-        for line in sink.headerLines {
+        for line in lines {
             if line.hasPrefix("HTTP/") { fields.removeAll(); continue }
             guard let colon = line.firstIndex(of: ":") else { continue }
             fields.append((String(line[..<colon]), line[line.index(after: colon)...].trimmingCharacters(in: .whitespacesAndNewlines)))
         }
-        return (status, sink.bytes, fields)
+        return fields
     }
 }

@@ -167,11 +167,54 @@ struct RowMerger {
         s.scratch = nil
         defer { s.scratch = st }
         try load(s, pk: key.pk, into: &st)
-        var maxCL = st.cl
         var hint = 0
-        // Knowledge: cell changes at an even (dead) causal length carry the version a deleter held of each cell (and
-        // that version's base: what it had overwritten).
+        let (maxCL, knowledge) = scan(changes, t, from: st.cl, hint: &hint)
+        if maxCL > st.cl {
+            try beginLife(maxCL, of: &st, knowledge: knowledge, changes, t, pk: key.pk, into: &result)
+        }
+        // Two inserts of one key in the same life (an office reinstalled before it pulled its own old records, or
+        // two offices choosing the same key) are concurrent whoever made them: their differing cells are conflicts.
+        var concurrentInsert = false
+        for j in changes.indices {
+            let c = first + j
+            if c.pointee.causalLength < st.cl {
+                try mergeEarlierLife(c, &st, t, pk: key.pk, hint: &hint, into: &result)
+                continue
+            }
+            guard let column = c.pointee.column, let i = t.index(of: column, hint: &hint) else {
+                Self.mergeRowVersion(c, &st, concurrentInsert: &concurrentInsert, into: &result)
+                continue
+            }
+            if c.pointee.causalLength % 2 == 0 {
+                Self.mergeDeathKnowledge(c, column: i, &st, into: &result)
+                continue
+            }
+            guard let current = st.cells[i] else {
+                Self.takeFirstVersion(c, at: i, &st, into: &result)
+                continue
+            }
+            if current.version == c.pointee.version {
+                result.alreadyKnown += 1
+                continue
+            }
+            try mergeCell(c, over: current, column: column, at: i, &st, s, pk: key.pk, concurrentInsert: concurrentInsert, into: &result)
+        }
+        guard st.anyChange else { return }
+        do { try write(s, pk: key.pk, &st) } catch let e as SQLiteError where e.message.hasPrefix("cpsync-") {
+            // A trigger refused the row (a domain rule): name the row, so the sender knows which change to fix.
+            throw ReplicaError.rowRefused(table: t.name, key: key.pk, reason: e.message)
+        }
+    }
+
+    /// One pass over a row's run before it is merged: moves the clock past every version, and returns the highest
+    /// causal length (at least `cl`, the row's) and the knowledge: cell changes at an even (dead) causal length carry
+    /// the version a deleter held of each cell (and that version's base: what it had overwritten).
+    @inline(__always)
+    private mutating func scan(_ changes: UnsafeBufferPointer<Change>, _ t: SyncedTable, from cl: Int64,
+                               hint: inout Int) -> (maxCL: Int64, knowledge: [Int64: [Int: CellMeta]]) {
+        var maxCL = cl
         var knowledge: [Int64: [Int: CellMeta]] = [:]
+        guard let first = changes.baseAddress else { return (maxCL, knowledge) }
         for j in changes.indices {
             let c = first + j
             hlc = max(hlc, c.pointee.version.hlc.rawValue)
@@ -181,135 +224,139 @@ struct RowMerger {
                 knowledge[c.pointee.causalLength, default: [:]][i] = CellMeta(version: c.pointee.version, base: c.pointee.base, seq: 0)
             }
         }
-        if maxCL > st.cl {
-            // A later life of the row: what this replica held of the current one no longer counts. Each of its
-            // cells that the writer of the death had not seen is an edit lost to a delete, kept as a conflict.
-            if st.isAlive {
-                let killer = changes.filter { $0.column == nil && $0.causalLength == st.cl + 1 }.map(\.version).max()
-                    ?? changes.filter { $0.column == nil && $0.causalLength == maxCL }.map(\.version).max()
-                // With the deleter's knowledge, a cell it had not seen (whoever wrote it: a reinstalled office does not
-                // know its own old records) is lost; without it (an older sender), only other sites' cells are.
-                let seen = knowledge[st.cl + 1]
-                for i in t.columns.indices {
-                    guard let cell = st.cells[i], let killer else { continue }
-                    if let seen {
-                        if Self.saw(seen[i], cell.version) { continue }
-                    } else if cell.version.site == killer.site {
-                        continue
-                    }
-                    try lostEdit(t, pk: key.pk, column: i, value: st.values[i] ?? .null, version: cell.version, base: cell.base,
-                                 causalLength: st.cl, killer: killer, into: &result)
+        return (maxCL, knowledge)
+    }
+
+    /// Moves the row to a later life, `maxCL`: what this replica held of the current one no longer counts. Each of
+    /// its cells that the writer of the death had not seen is an edit lost to a delete, kept as a conflict. The
+    /// death's knowledge becomes the row's tomb.
+    private mutating func beginLife(_ maxCL: Int64, of st: inout RowState, knowledge: [Int64: [Int: CellMeta]],
+                                    _ changes: UnsafeBufferPointer<Change>, _ t: SyncedTable, pk: String,
+                                    into result: inout MergeResult) throws {
+        if st.isAlive {
+            let killer = changes.filter { $0.column == nil && $0.causalLength == st.cl + 1 }.map(\.version).max()
+                ?? changes.filter { $0.column == nil && $0.causalLength == maxCL }.map(\.version).max()
+            // With the deleter's knowledge, a cell it had not seen (whoever wrote it: a reinstalled office does not
+            // know its own old records) is lost; without it (an older sender), only other sites' cells are.
+            let seen = knowledge[st.cl + 1]
+            for i in t.columns.indices {
+                guard let cell = st.cells[i], let killer else { continue }
+                if let seen {
+                    if Self.saw(seen[i], cell.version) { continue }
+                } else if cell.version.site == killer.site {
+                    continue
                 }
+                try lostEdit(t, pk: pk, column: i, value: st.values[i] ?? .null, version: cell.version, base: cell.base,
+                             causalLength: st.cl, killer: killer, into: &result)
             }
-            st.cl = maxCL
-            st.rowVersion = nil
-            RowState.clear(&st.cells)
-            RowState.clear(&st.values)
-            st.newLife = true
+        }
+        st.cl = maxCL
+        st.rowVersion = nil
+        RowState.clear(&st.cells)
+        RowState.clear(&st.values)
+        st.newLife = true
+        st.rowChanged = true
+        let tcl = maxCL % 2 == 0 ? maxCL : maxCL - 1
+        if let k = knowledge[tcl] {
+            st.tombCL = tcl
+            st.tomb = t.columns.indices.map { k[$0] }
+        } else if st.tombCL != tcl {
+            st.tombCL = tcl
+            RowState.clear(&st.tomb)
+        }
+    }
+
+    /// A change of an earlier life, arriving late: superseded. An edit the deleter had not seen is kept.
+    private mutating func mergeEarlierLife(_ c: UnsafePointer<Change>, _ st: inout RowState, _ t: SyncedTable, pk: String,
+                                           hint: inout Int, into result: inout MergeResult) throws {
+        if c.pointee.causalLength % 2 == 1, let column = c.pointee.column, let i = t.index(of: column, hint: &hint) {
+            let known = st.tombCL == c.pointee.causalLength + 1
+            let seen = known ? st.tomb[i] : nil
+            let killer = st.rowVersion ?? c.pointee.version
+            if (known || killer.site != c.pointee.version.site) && !Self.saw(seen, c.pointee.version) {
+                try lostEdit(t, pk: pk, column: i, value: c.pointee.value, version: c.pointee.version, base: c.pointee.base,
+                             causalLength: c.pointee.causalLength, killer: killer, into: &result, incoming: true)
+            }
+        }
+        result.superseded += 1
+    }
+
+    /// A change of the row itself (no column: an insert or a delete) in its current life: the later version wins.
+    @inline(__always)
+    private static func mergeRowVersion(_ c: UnsafePointer<Change>, _ st: inout RowState, concurrentInsert: inout Bool,
+                                        into result: inout MergeResult) {
+        if st.isAlive, c.pointee.causalLength == st.cl, let current = st.rowVersion, current != c.pointee.version { concurrentInsert = true }
+        if let current = st.rowVersion, !(current < c.pointee.version) {
+            if current == c.pointee.version { result.alreadyKnown += 1 } else { result.superseded += 1 }
+        } else {
+            st.rowVersion = c.pointee.version
             st.rowChanged = true
-            let tcl = maxCL % 2 == 0 ? maxCL : maxCL - 1
-            if let k = knowledge[tcl] {
-                st.tombCL = tcl
-                st.tomb = t.columns.indices.map { k[$0] }
-            } else if st.tombCL != tcl {
-                st.tombCL = tcl
-                RowState.clear(&st.tomb)
+            result.applied += 1
+        }
+    }
+
+    /// A cell change at a dead causal length: the deleter's knowledge of cell `i` in the current death.
+    @inline(__always)
+    private static func mergeDeathKnowledge(_ c: UnsafePointer<Change>, column i: Int, _ st: inout RowState, into result: inout MergeResult) {
+        if st.tombCL != c.pointee.causalLength {
+            st.tombCL = c.pointee.causalLength
+            RowState.clear(&st.tomb)
+        }
+        if let k = st.tomb[i], !(k.version < c.pointee.version) {
+            result.alreadyKnown += 1
+        } else {
+            st.tomb[i] = CellMeta(version: c.pointee.version, base: c.pointee.base, seq: 0)
+            st.rowChanged = true
+            result.applied += 1
+        }
+    }
+
+    /// The first version of cell `i` in the row's current life: taken.
+    @inline(__always)
+    private static func takeFirstVersion(_ c: UnsafePointer<Change>, at i: Int, _ st: inout RowState, into result: inout MergeResult) {
+        st.cells[i] = CellMeta(version: c.pointee.version, base: c.pointee.base, seq: 0)
+        st.values[i] = c.pointee.value
+        st.cellChanged[i] = true
+        st.valuesChanged = true
+        result.applied += 1
+    }
+
+    /// A cell change in the row's current life over another version of the cell (`cur`): the tie-break (`wins`)
+    /// decides, and two versions neither writer had seen are a conflict (recorded at the county; at an office its own
+    /// losing edit is kept in the outbox).
+    private func mergeCell(_ c: UnsafePointer<Change>, over cur: CellMeta, column: String, at i: Int, _ st: inout RowState,
+                           _ s: TableStatements, pk: String, concurrentInsert: Bool, into result: inout MergeResult) throws {
+        let rule = s.rules[i]
+        let curValue = st.values[i] ?? .null
+        let incomingWins = Self.wins(c.pointee.value, c.pointee.version, over: curValue, cur.version, rule: rule)
+        let concurrent = (concurrentInsert || cur.version.site != c.pointee.version.site) && c.pointee.base != cur.version && cur.base != c.pointee.version
+            && rule.concurrentValuesConflict(curValue, c.pointee.value)
+        if concurrent {
+            switch displaced.outcome(current: cur.version.site, incoming: c.pointee.version.site, incomingWins: incomingWins) {
+            case .record:
+                if let conflict = try recordConflict(s.table, pk: pk, column: column, incoming: c.pointee, current: cur.version,
+                                                     currentValue: curValue, incomingWins: incomingWins) {
+                    result.conflicts.append(conflict)
+                }
+            case .keepCurrent:
+                // An edit overwritten by a value its writer had not seen: it must still reach the level that keeps both
+                // (the county for an office). It waits in the outbox until a push is acknowledged.
+                try keepInOutbox(s.table, pk: pk, column: column, value: curValue, version: cur.version, base: cur.base, causalLength: st.cl)
+            case .keepIncoming:
+                try keepInOutbox(s.table, pk: pk, column: column, value: c.pointee.value, version: c.pointee.version,
+                                 base: c.pointee.base, causalLength: c.pointee.causalLength)
+            case .nothing:
+                break
             }
         }
-        // Two inserts of one key in the same life (an office reinstalled before it pulled its own old records, or
-        // two offices choosing the same key) are concurrent whoever made them: their differing cells are conflicts.
-        var concurrentInsert = false
-        for j in changes.indices {
-            let c = first + j
-            if c.pointee.causalLength < st.cl {
-                // A change of an earlier life, arriving late: superseded. An edit the deleter had not seen is kept.
-                if c.pointee.causalLength % 2 == 1, let column = c.pointee.column, let i = t.index(of: column, hint: &hint) {
-                    let known = st.tombCL == c.pointee.causalLength + 1
-                    let seen = known ? st.tomb[i] : nil
-                    let killer = st.rowVersion ?? c.pointee.version
-                    if (known || killer.site != c.pointee.version.site) && !Self.saw(seen, c.pointee.version) {
-                        try lostEdit(t, pk: key.pk, column: i, value: c.pointee.value, version: c.pointee.version, base: c.pointee.base,
-                                     causalLength: c.pointee.causalLength, killer: killer, into: &result, incoming: true)
-                    }
-                }
-                result.superseded += 1
-                continue
-            }
-            guard let column = c.pointee.column, let i = t.index(of: column, hint: &hint) else {
-                if st.isAlive, c.pointee.causalLength == st.cl, let current = st.rowVersion, current != c.pointee.version { concurrentInsert = true }
-                if let current = st.rowVersion, !(current < c.pointee.version) {
-                    if current == c.pointee.version { result.alreadyKnown += 1 } else { result.superseded += 1 }
-                } else {
-                    st.rowVersion = c.pointee.version
-                    st.rowChanged = true
-                    result.applied += 1
-                }
-                continue
-            }
-            if c.pointee.causalLength % 2 == 0 {
-                // Knowledge of the current death.
-                if st.tombCL != c.pointee.causalLength {
-                    st.tombCL = c.pointee.causalLength
-                    RowState.clear(&st.tomb)
-                }
-                if let k = st.tomb[i], !(k.version < c.pointee.version) {
-                    result.alreadyKnown += 1
-                } else {
-                    st.tomb[i] = CellMeta(version: c.pointee.version, base: c.pointee.base, seq: 0)
-                    st.rowChanged = true
-                    result.applied += 1
-                }
-                continue
-            }
-            let rule = s.rules[i]
-            guard let cur = st.cells[i] else {
-                st.cells[i] = CellMeta(version: c.pointee.version, base: c.pointee.base, seq: 0)
-                st.values[i] = c.pointee.value
-                st.cellChanged[i] = true
-                st.valuesChanged = true
-                result.applied += 1
-                continue
-            }
-            if cur.version == c.pointee.version {
-                result.alreadyKnown += 1
-                continue
-            }
-            let curValue = st.values[i] ?? .null
-            let incomingWins = Self.wins(c.pointee.value, c.pointee.version, over: curValue, cur.version, rule: rule)
-            let concurrent = (concurrentInsert || cur.version.site != c.pointee.version.site) && c.pointee.base != cur.version && cur.base != c.pointee.version
-                && rule.concurrentValuesConflict(curValue, c.pointee.value)
-            if concurrent {
-                switch displaced.outcome(current: cur.version.site, incoming: c.pointee.version.site, incomingWins: incomingWins) {
-                case .record:
-                    if let conflict = try recordConflict(t, pk: key.pk, column: column, incoming: c.pointee, current: cur.version,
-                                                         currentValue: curValue, incomingWins: incomingWins) {
-                        result.conflicts.append(conflict)
-                    }
-                case .keepCurrent:
-                    // An edit overwritten by a value its writer had not seen: it must still reach the level that keeps
-                    // both (the county for an office). It waits in the outbox until a push is acknowledged.
-                    try keepInOutbox(t, pk: key.pk, column: column, value: curValue, version: cur.version, base: cur.base, causalLength: st.cl)
-                case .keepIncoming:
-                    try keepInOutbox(t, pk: key.pk, column: column, value: c.pointee.value, version: c.pointee.version,
-                                     base: c.pointee.base, causalLength: c.pointee.causalLength)
-                case .nothing:
-                    break
-                }
-            }
-            if incomingWins {
-                st.cells[i] = CellMeta(version: c.pointee.version, base: c.pointee.base, seq: 0)
-                st.values[i] = c.pointee.value
-                st.cellChanged[i] = true
-                st.valuesChanged = st.valuesChanged || curValue != c.pointee.value
-                result.applied += 1
-            } else {
-                result.superseded += 1
-            }
-        }
-        guard st.anyChange else { return }
-        do { try write(s, pk: key.pk, &st) } catch let e as SQLiteError where e.message.hasPrefix("cpsync-") {
-            // A trigger refused the row (a domain rule): name the row, so the sender knows which change to fix.
-            throw ReplicaError.rowRefused(table: t.name, key: key.pk, reason: e.message)
+        if incomingWins {
+            st.cells[i] = CellMeta(version: c.pointee.version, base: c.pointee.base, seq: 0)
+            st.values[i] = c.pointee.value
+            st.cellChanged[i] = true
+            st.valuesChanged = st.valuesChanged || curValue != c.pointee.value
+            result.applied += 1
+        } else {
+            result.superseded += 1
         }
     }
 
@@ -324,7 +371,7 @@ struct RowMerger {
     /// An edit lost to a delete (or to a replacement of the row) whose writer had not seen it. The county records
     /// the conflict (winner: the deletion, with no value); an office keeps its own lost edit in the outbox so that
     /// the county learns of it (and a county below a city its sites' edits lost to the city's delete: `DisplacedEdits`).
-    private mutating func lostEdit(_ t: SyncedTable, pk: String, column i: Int, value: Value, version: Version, base: Version?,
+    private func lostEdit(_ t: SyncedTable, pk: String, column i: Int, value: Value, version: Version, base: Version?,
                                    causalLength: Int64, killer: Version, into result: inout MergeResult, incoming: Bool = false) throws {
         let column = t.columns[i].name
         let outcome = incoming ? displaced.outcome(current: killer.site, incoming: version.site, incomingWins: false)
@@ -597,7 +644,6 @@ struct RowMerger {
     mutating func finish() throws {
         try flushInserts()
         for s in prepared.values { try flushShadows(s) }
-        try replica.scopeIndex?.refresh(replica)
         try db.run("UPDATE _cp_state SET seq = ?, hlc = max(hlc, ?)", [.integer(seq), .integer(hlc)])
     }
 }

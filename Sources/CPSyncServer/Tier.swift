@@ -307,6 +307,29 @@ public struct TierService: Sendable {
     /// Applies a member county's push in one transaction, idempotently (the batch table of offices, keyed by site).
     public func push(_ body: [UInt8], principal: Principal, now: Int64 = HLC.wallClock().milliseconds) throws(ErrorBody) -> ([UInt8], Bool) {
         let county = try requireMember(principal)
+        let request = try decodePush(body, county: county)
+        try checkChanges(request.changes, county: county, now: now)
+        let digest = SyncService.digest(request.changes)
+        let started = Date()
+        do {
+            let (response, replayed, result) = try store.write { r -> ([UInt8], Bool, MergeResult?) in
+                try r.database.transaction { try apply(request, county: county, digest: digest, now: now, in: r) }
+            }
+            log.event("tier_push", ["county": .text(county), "batch": .text(request.batchId), "changes": .integer(Int64(request.changes.count)),
+                                    "applied": .integer(Int64(result?.applied ?? 0)), "conflicts": .integer(Int64(result?.conflicts.count ?? 0)),
+                                    "replayed": .integer(replayed ? 1 : 0), "ms": .integer(Int64(Date().timeIntervalSince(started) * 1000))])
+            return (response, replayed)
+        } catch let e as ErrorBody {
+            log.event("tier_push_refused", ["county": .text(county), "batch": .text(request.batchId), "error": .text(e.message)])
+            throw e
+        } catch {
+            throw failure(error, applying: request)
+        }
+    }
+
+    /// The push request in `body`, checked before any change is looked at: protocol and schema version, the
+    /// county's own site, a batch id.
+    private func decodePush(_ body: [UInt8], county: String) throws(ErrorBody) -> PushRequest {
         if let v = body.withUnsafeBytes({ PushRequest.peekProtocolVersion($0) }), !ProtocolVersion.supported.contains(v) {
             throw ErrorBody.protocolVersion(v)
         }
@@ -325,67 +348,70 @@ public struct TierService: Sendable {
         guard !request.batchId.isEmpty, request.batchId.utf8.count <= 128 else {
             throw ErrorBody(code: .badRequest, message: "batchId must be 1–128 characters")
         }
-        if let i = request.changes.firstIndex(where: Tier.isPersonal) {
-            let c = request.changes[i]
+        return request
+    }
+
+    /// Refuses a push that carries members' personal data, or a version too far ahead of this server's clock.
+    private func checkChanges(_ changes: [Change], county: String, now: Int64) throws(ErrorBody) {
+        if let i = changes.firstIndex(where: Tier.isPersonal) {
+            let c = changes[i]
             throw ErrorBody(code: .forbidden,
                             message: "change \(i) carries \(c.table).\(c.column ?? ""), members' personal data, which stays in the county and never goes to a higher tier; nothing was applied",
                             site: county, table: c.table, column: c.column, index: i)
         }
-        if let ahead = request.changes.filter({ !SyncService.isKnowledge($0) && ClockPolicy.tooFarAhead($0.version, base: $0.base, nowMs: now, maxSkewMs: maxSkewMs) })
+        if let ahead = changes.filter({ !SyncService.isKnowledge($0) && ClockPolicy.tooFarAhead($0.version, base: $0.base, nowMs: now, maxSkewMs: maxSkewMs) })
             .map(\.version.hlc.milliseconds).max() {
             throw ErrorBody.clockSkew(site: county, skewMs: ahead - now, maxSkewMs: maxSkewMs)
         }
-        let digest = SyncService.digest(request.changes)
-        let started = Date()
-        do {
-            let (response, replayed, result) = try store.write { r -> ([UInt8], Bool, MergeResult?) in
-                try r.database.transaction {
-                    try r.database.execute(Tier.registrySQL)
-                    if let bytes = try SyncService.storedAnswer(for: request, site: county, digest: digest, in: r.database, naming: "county \(county)") {
-                        return (bytes, true, nil)
-                    }
-                    try SyncService.checkChanges(request.changes, in: r)
-                    let claims = try checkSiteIDs(request.changes, county: county, db: r.database)
-                    let keys = Self.rows(of: request.changes)
-                    try checkRows(keys, request.changes, county: county, db: r.database, when: "before")
-                    var result = try r.merge(request.changes, actingFor: county, checked: true)
-                    try checkRows(keys, request.changes, county: county, db: r.database, when: "after")
-                    // Both versions from sites of this county: the county recorded it when they met there.
-                    let countySites = Set(try r.database.query("SELECT site FROM _srv_tier_sites WHERE county = ?", [.text(county)])
-                        .compactMap { $0[0].stringValue }).union(claims).union([county])
-                    var kept: [Conflict] = []
-                    for c in result.conflicts {
-                        if countySites.contains(c.winnerVersion.site) && countySites.contains(c.otherVersion.site) {
-                            try r.database.run("DELETE FROM _cp_conflicts WHERE id = ?", [.integer(Int64(c.id) ?? -1)])
-                        } else {
-                            kept.append(c)
-                        }
-                    }
-                    result.conflicts = kept
-                    for s in claims.sorted() {
-                        try r.database.run("INSERT OR IGNORE INTO _srv_tier_sites(site, county, at) VALUES (?, ?, ?)",
-                                           [.text(s), .text(county), .integer(now)])
-                    }
-                    let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
-                    try SyncService.storeAnswer(response, for: request, site: county, digest: digest, in: r.database, now: now)
-                    return (response, false, result)
-                }
-            }
-            log.event("tier_push", ["county": .text(county), "batch": .text(request.batchId), "changes": .integer(Int64(request.changes.count)),
-                                    "applied": .integer(Int64(result?.applied ?? 0)), "conflicts": .integer(Int64(result?.conflicts.count ?? 0)),
-                                    "replayed": .integer(replayed ? 1 : 0), "ms": .integer(Int64(Date().timeIntervalSince(started) * 1000))])
-            return (response, replayed)
-        } catch let e as ErrorBody {
-            log.event("tier_push_refused", ["county": .text(county), "batch": .text(request.batchId), "error": .text(e.message)])
-            throw e
-        } catch {
-            if let problem = StorageProblem(error, databasePath: store.databasePath) { throw problem.errorBody(nothingApplied: true) }
-            if let sqlite = SyncService.sqliteError(error), sqlite.isConstraint {
-                throw ConstraintLocator(store: store).errorBody(for: sqlite, in: request.changes)
-            }
-            if let e = error as? ReplicaError { throw SyncService.errorBody(e, databasePath: store.databasePath) }
-            throw ErrorBody(code: .serverError, message: "could not apply the county's push: \(error); nothing was applied")
+    }
+
+    /// The push inside its transaction: the stored answer of a batch seen before (replayed: true), else the merge of
+    /// its changes, checked against the county's sites and rows, and its answer stored.
+    private func apply(_ request: PushRequest, county: String, digest: String, now: Int64, in r: Replica) throws -> ([UInt8], Bool, MergeResult?) {
+        try r.database.execute(Tier.registrySQL)
+        if let bytes = try SyncService.storedAnswer(for: request, site: county, digest: digest, in: r.database, naming: "county \(county)") {
+            return (bytes, true, nil)
         }
+        try SyncService.checkChanges(request.changes, in: r)
+        let claims = try checkSiteIDs(request.changes, county: county, db: r.database)
+        let keys = Self.rows(of: request.changes)
+        try checkRows(keys, request.changes, county: county, db: r.database, when: "before")
+        var result = try r.merge(request.changes, actingFor: county, checked: true)
+        try checkRows(keys, request.changes, county: county, db: r.database, when: "after")
+        try dropCountyConflicts(&result, county: county, claims: claims, db: r.database)
+        for s in claims.sorted() {
+            try r.database.run("INSERT OR IGNORE INTO _srv_tier_sites(site, county, at) VALUES (?, ?, ?)",
+                               [.text(s), .text(county), .integer(now)])
+        }
+        let response = PushResponse(batchId: request.batchId, result: result, serverSeq: try r.sequence).encoded()
+        try SyncService.storeAnswer(response, for: request, site: county, digest: digest, in: r.database, now: now)
+        return (response, false, result)
+    }
+
+    /// Forgets the merge's conflicts between two versions from sites of this county (`claims`: the sites this push
+    /// makes its own): the county recorded each of them when they met there.
+    private func dropCountyConflicts(_ result: inout MergeResult, county: String, claims: Set<String>, db: Database) throws {
+        let countySites = Set(try db.query("SELECT site FROM _srv_tier_sites WHERE county = ?", [.text(county)])
+            .compactMap { $0[0].stringValue }).union(claims).union([county])
+        var kept: [Conflict] = []
+        for c in result.conflicts {
+            if countySites.contains(c.winnerVersion.site) && countySites.contains(c.otherVersion.site) {
+                try db.run("DELETE FROM _cp_conflicts WHERE id = ?", [.integer(Int64(c.id) ?? -1)])
+            } else {
+                kept.append(c)
+            }
+        }
+        result.conflicts = kept
+    }
+
+    /// The refusal sent for an error other than an `ErrorBody` while the push was applied (nothing was).
+    private func failure(_ error: any Error, applying request: PushRequest) -> ErrorBody {
+        if let problem = StorageProblem(error, databasePath: store.databasePath) { return problem.errorBody(nothingApplied: true) }
+        if let sqlite = SyncService.sqliteError(error), sqlite.isConstraint {
+            return ConstraintLocator(store: store).errorBody(for: sqlite, in: request.changes)
+        }
+        if let e = error as? ReplicaError { return SyncService.errorBody(e, databasePath: store.databasePath) }
+        return ErrorBody(code: .serverError, message: "could not apply the county's push: \(error); nothing was applied")
     }
 
     /// Site ids of a push: every version site of what it wrote and every site-tree row it sends must be this

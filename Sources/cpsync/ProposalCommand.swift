@@ -12,15 +12,46 @@ enum ProposalCommand {
         let json = args.flag("json")
         if try VoidVerbs.run(.proposal, sub, &args, office, json: json) { return ExitCode.ok.rawValue }
         // Checked before any step: 2026-02-30 is refused here, naming --date.
-        let date = try Office.date(args.option("date"), field: "--date")
-        func key() throws -> String { try MemberCommand.positional(args, "proposal number (案号), ID or the ID's first characters") }
-        func done(_ id: String, en: String, zh: String) throws {
+        let verbs = Verbs(office: office, json: json, date: try Office.date(args.option("date"), field: "--date"))
+        switch sub {
+        case "add": try verbs.add(&args)
+        case "list": try verbs.list(&args)
+        case "show": try verbs.show(&args)
+        case "edit": try verbs.edit(&args)
+        case "submit": try verbs.submit(&args)
+        case "review": try verbs.review(&args)
+        case "file": try verbs.file(&args)
+        case "reject": try verbs.reject(&args)
+        case "merge": try verbs.merge(&args)
+        case "convert": try verbs.convert(&args)
+        case "assign": try verbs.assign(&args)
+        case "reply": try verbs.reply(&args)
+        case "evaluate": try verbs.evaluate(&args)
+        case "close": try verbs.close(&args)
+        default: throw UsageError.unknownCommand("proposal \(sub)")
+        }
+        return ExitCode.ok.rawValue
+    }
+
+    /// The sub-verbs, each given what every one of them shares: the office, the output form and the checked --date.
+    private struct Verbs {
+        let office: Office
+        let json: Bool
+        let date: String?
+
+        /// The proposal a step names.
+        private func key(_ args: Arguments) throws -> String {
+            try MemberCommand.positional(args, "proposal number (案号), ID or the ID's first characters")
+        }
+
+        /// Prints a workflow step's outcome: the proposal, or its key, what was done and the status it is now in.
+        private func done(_ id: String, en: String, zh: String) throws {
             let p = try office.proposal(id)
             Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "proposal \(p.displayKey): \(en) — now \(p.status.label(in: L10n.language))",
                                                                  zh: "提案 \(p.displayKey)：\(zh)，当前状态 \(p.status.label(in: L10n.language))"))
         }
-        switch sub {
-        case "add":
+
+        func add(_ args: inout Arguments) throws {
             let title = try args.required("title")
             let submitted = date
             let year = try args.int("year") ?? submitted.flatMap { Int($0.prefix(4)) } ?? Int(Office.today().prefix(4))!
@@ -36,7 +67,9 @@ enum ProposalCommand {
                 ? L10n.pick(en: ", provisional number until the county files it", zh: "，立案前为临时编号") : ""
             Console.out(json ? try CPPCCJSON.encode(p) : L10n.pick(en: "added proposal \(p.number) (\(p.id)\(provisional))",
                                                                  zh: "已登记提案 \(p.number)（\(p.id)\(provisional)）"))
-        case "list":
+        }
+
+        func list(_ args: inout Arguments) throws {
             var filter = ProposalFilter(year: try args.int("year"), site: args.option("site"), keyOnly: args.flag("key"), voidedOnly: args.flag("voided"))
             if let s = args.option("status") {
                 guard let st = ProposalStatus.parse(s) else { throw UsageError.invalidValue(option: "status", value: s, expected: ProposalStatus.choices) }
@@ -48,8 +81,10 @@ enum ProposalCommand {
                 let t = Listing.proposals(ps, names: try office.memberNames(), sites: try office.siteNames(), ids: try office.shortIDs(in: "proposals"), in: L10n.language)
                 Console.out(Console.table(header: t.header, rows: t.rows))
             }
-        case "show":
-            let k = try key()
+        }
+
+        func show(_ args: inout Arguments) throws {
+            let k = try key(args)
             try args.checkAllConsumed()
             let p = try office.proposal(k)
             let handlers = try office.handlers(of: p.id)
@@ -67,9 +102,27 @@ enum ProposalCommand {
                     Console.out("\n" + Console.table(header: t.header, rows: t.rows))
                 }
             }
-        case "edit":
-            let k = try key()
+        }
+
+        func edit(_ args: inout Arguments) throws {
+            let k = try key(args)
             var p = try office.proposal(k)
+            try applyEdits(&args, to: &p)
+            let replace = args.option("cosigners").map { $0.split(whereSeparator: { ";；、,，".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
+            let adding = args.options("cosigner"), removing = args.options("remove-cosigner")
+            try args.checkAllConsumed()
+            let changed = try office.editProposal(p, cosigners: replace, adding: adding, removing: removing)
+            let saved = try office.proposal(p.id)
+            if date != nil || args.option("year") != nil, let w = DateWarning.check(saved) { Console.err(w.description) }
+            if json { Console.out(try CPPCCJSON.encode(saved)) } else {
+                Console.out(changed.isEmpty ? L10n.pick(en: "proposal \(saved.displayKey): nothing changed", zh: "提案 \(saved.displayKey)：没有修改")
+                            : L10n.pick(en: "updated proposal \(saved.displayKey): \(changed.map { $0.text(in: .english) }.joined(separator: ", "))",
+                                        zh: "已更新提案 \(saved.displayKey)：\(changed.map { $0.text(in: .chinese) }.joined(separator: "、"))"))
+            }
+        }
+
+        /// The fields `proposal edit` sets from its options (all but the co-signers).
+        private func applyEdits(_ args: inout Arguments, to p: inout Proposal) throws {
             if let v = args.option("title") { p.title = v }
             if let v = args.option("body") { p.body = v }
             if let path = args.option("body-file") { p.body = try bodyFile(path) }
@@ -83,27 +136,22 @@ enum ProposalCommand {
             let key = args.flag("key"), notKey = args.flag("not-key")
             if key && notKey { throw UsageError.invalidValue(option: "key", value: "--not-key", expected: L10n.pick(en: "one of --key and --not-key", zh: "--key 与 --not-key 二选一")) }
             if key { p.isKey = true } else if notKey { p.isKey = false }
-            let replace = args.option("cosigners").map { $0.split(whereSeparator: { ";；、,，".contains($0) }).map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
-            let adding = args.options("cosigner"), removing = args.options("remove-cosigner")
-            try args.checkAllConsumed()
-            let changed = try office.editProposal(p, cosigners: replace, adding: adding, removing: removing)
-            let saved = try office.proposal(p.id)
-            if date != nil || args.option("year") != nil, let w = DateWarning.check(saved) { Console.err(w.description) }
-            if json { Console.out(try CPPCCJSON.encode(saved)) } else {
-                Console.out(changed.isEmpty ? L10n.pick(en: "proposal \(saved.displayKey): nothing changed", zh: "提案 \(saved.displayKey)：没有修改")
-                            : L10n.pick(en: "updated proposal \(saved.displayKey): \(changed.map { $0.text(in: .english) }.joined(separator: ", "))",
-                                        zh: "已更新提案 \(saved.displayKey)：\(changed.map { $0.text(in: .chinese) }.joined(separator: "、"))"))
-            }
-        case "submit":
-            let k = try key(); try args.checkAllConsumed()
+        }
+
+        func submit(_ args: inout Arguments) throws {
+            let k = try key(args); try args.checkAllConsumed()
             try office.submit(k, on: date)
             try done(k, en: "submitted", zh: "已提交")
-        case "review":
-            let k = try key(); try args.checkAllConsumed()
+        }
+
+        func review(_ args: inout Arguments) throws {
+            let k = try key(args); try args.checkAllConsumed()
             try office.startReview(k)
             try done(k, en: "under review", zh: "进入审查")
-        case "file":
-            let k = try key()
+        }
+
+        func file(_ args: inout Arguments) throws {
+            let k = try key(args)
             let isKey = args.flag("key")
             let supervisor = args.option("supervisor")
             try args.checkAllConsumed()
@@ -112,20 +160,26 @@ enum ProposalCommand {
             // The key the clerk typed may be the provisional number the filing just replaced.
             let was = before.number == filed.number ? "" : L10n.pick(en: " (was \(before.displayKey))", zh: "（原编号 \(before.displayKey)）")
             try done(filed.id, en: "filed as 案号 \(filed.number)" + was, zh: "已立案，案号 \(filed.number)" + was)
-        case "reject":
-            let k = try key()
+        }
+
+        func reject(_ args: inout Arguments) throws {
+            let k = try key(args)
             let reason = try args.required("reason")
             try args.checkAllConsumed()
             try office.reject(k, reason: reason)
             try done(k, en: "not filed", zh: "不予立案")
-        case "merge":
-            let k = try key()
+        }
+
+        func merge(_ args: inout Arguments) throws {
+            let k = try key(args)
             let target = try args.required("into")
             try args.checkAllConsumed()
             try office.merge(k, into: target)
             try done(k, en: "merged into \(target)", zh: "已并入 \(target)")
-        case "convert":
-            let k = try key()
+        }
+
+        func convert(_ args: inout Arguments) throws {
+            let k = try key(args)
             let to = try args.required("to")
             guard let target = ConversionTarget.parse(to) else {
                 throw UsageError.invalidValue(option: "to", value: to, expected: L10n.pick(en: "letter/委员来信 or social/社情民意", zh: "委员来信（letter）或社情民意（social）"))
@@ -133,8 +187,10 @@ enum ProposalCommand {
             try args.checkAllConsumed()
             try office.convert(k, to: target, on: date)
             try done(k, en: "converted to \(target.english)", zh: "已转为\(target.chinese)")
-        case "assign":
-            let k = try key()
+        }
+
+        func assign(_ args: inout Arguments) throws {
+            let k = try key(args)
             let unit = try args.required("unit")
             let roleText = args.option("role") ?? "lead"
             guard let role = HandlerRole.parse(roleText) else { throw UsageError.invalidValue(option: "role", value: roleText, expected: L10n.pick(en: "lead/主办 or co/协办", zh: "主办（lead）或协办（co）")) }
@@ -142,8 +198,10 @@ enum ProposalCommand {
             try args.checkAllConsumed()
             try office.assign(k, unit: unit, role: role, due: due, on: date)
             try done(k, en: "assigned to \(unit)", zh: "已交办 \(unit)")
-        case "reply":
-            let k = try key()
+        }
+
+        func reply(_ args: inout Arguments) throws {
+            let k = try key(args)
             let unit = args.option("unit")
             let c = try args.required("category")
             guard let category = ReplyCategory.parse(c.uppercased()) else { throw UsageError.invalidValue(option: "category", value: c, expected: L10n.pick(en: "A, B or C", zh: "A、B 或 C")) }
@@ -152,22 +210,23 @@ enum ProposalCommand {
             try args.checkAllConsumed()
             try office.reply(k, unit: unit, category: category, text: text, metProposer: met, on: date)
             try done(k, en: "reply recorded", zh: "已登记答复")
-        case "evaluate":
-            let k = try key()
+        }
+
+        func evaluate(_ args: inout Arguments) throws {
+            let k = try key(args)
             let unit = args.option("unit")
             let s = try args.required("satisfaction")
             guard let satisfaction = Satisfaction.parse(s) else { throw UsageError.invalidValue(option: "satisfaction", value: s, expected: L10n.pick(en: "满意/satisfied, 基本满意/basically, 不满意/dissatisfied", zh: "满意、基本满意或不满意")) }
             try args.checkAllConsumed()
             try office.evaluate(k, unit: unit, satisfaction: satisfaction, on: date)
             try done(k, en: "evaluation recorded", zh: "已登记评价")
-        case "close":
-            let k = try key(); try args.checkAllConsumed()
+        }
+
+        func close(_ args: inout Arguments) throws {
+            let k = try key(args); try args.checkAllConsumed()
             try office.close(k, on: date)
             try done(k, en: "closed", zh: "已办结")
-        default:
-            throw UsageError.unknownCommand("proposal \(sub)")
         }
-        return ExitCode.ok.rawValue
     }
 
     /// A proposal's text from a file (UTF-8, or GB18030 as older Windows editors save it).
