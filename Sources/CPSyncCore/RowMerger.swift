@@ -644,6 +644,7 @@ struct RowMerger {
     mutating func finish() throws {
         try flushInserts()
         for s in prepared.values { try flushShadows(s) }
+        try replica.scopeIndex?.refresh(replica)
         try db.run("UPDATE _cp_state SET seq = ?, hlc = max(hlc, ?)", [.integer(seq), .integer(hlc)])
     }
 }

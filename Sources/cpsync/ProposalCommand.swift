@@ -5,8 +5,11 @@ import Foundation
 /// `cpsync proposal …`: proposals (提案) and their workflow, from submission to 办结.
 enum ProposalCommand {
     // Every sub-verb and option is described in Help.swift.
+    static let subVerbs = ["add", "list", "show", "edit", "submit", "review", "file", "reject", "merge", "convert", "assign", "reply",
+                           "evaluate", "close", "void", "restore"]
+
     static func run(_ argv: [String]) throws -> Int32 {
-        guard let sub = argv.first else { throw UsageError.missingArgument("proposal add|list|show|edit|file|reject|merge|convert|assign|reply|evaluate|close|void|restore") }
+        guard let sub = argv.first else { throw UsageError.missingArgument("proposal " + subVerbs.joined(separator: "|")) }
         var args = try Arguments(Array(argv.dropFirst()), flags: ["json", "draft", "key", "not-key", "met", "voided"])
         let office = try Office(OfficeFile.open(&args))
         let json = args.flag("json")
@@ -28,7 +31,7 @@ enum ProposalCommand {
         case "reply": try verbs.reply(&args)
         case "evaluate": try verbs.evaluate(&args)
         case "close": try verbs.close(&args)
-        default: throw UsageError.unknownCommand("proposal \(sub)")
+        default: throw UsageError.unknownCommand("proposal \(sub)", didYouMean: Suggestion.nearest(to: sub, among: subVerbs).map { "proposal " + $0 })
         }
         return ExitCode.ok.rawValue
     }
