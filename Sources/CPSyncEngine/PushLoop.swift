@@ -118,16 +118,35 @@ public final class PushLoop {
         // What is set aside again from here on (by the checks here or by the upstream) stays held.
         let started = HLC.wallClock().milliseconds
         let changes = try access.with { r in outgoing.select(try r.changes(ofRows: released.rows)) }
+        // The cells that went (a refused one is held again from `started` on, and stays): only their entries are
+        // forgotten. A held cell that does not go again — nothing of it is this office's to send any more, or the
+        // checks here set it aside — stays held and listed: never dropped unsent.
+        var went: Set<ReleasedCell> = []
         var start = 0
         while start < changes.count {
             // Whole rows, at most a push's changes per batch.
             var end = min(changes.count, start + ProtocolLimits.maxChangesPerPush)
             while end < changes.count && end > start + 1 && RowKey(changes[end - 1]) == RowKey(changes[end]) { end -= 1 }
             var batch = try make(Array(changes[start..<end]), label: "released|\(cursor)|\(start)")
+            let sending = batch?.delivery.changes ?? []
             try deliver(&batch, sentThrough: cursor, &summary)
+            for c in sending {
+                went.insert(ReleasedCell(row: RowKey(c), column: c.column ?? ""))
+                went.insert(ReleasedCell(row: RowKey(c), column: nil))
+            }
             start = end
         }
-        try access.with { try $0.unhold(released.entries, heldSince: started) }
+        let taken = released.entries.filter { h in
+            // A cell's entry: that cell went. The row's own entry: something of the row went.
+            went.contains(ReleasedCell(row: RowKey(table: h.table, pk: h.pk), column: h.column))
+        }
+        try access.with { try $0.unhold(taken, heldSince: started) }
+    }
+
+    /// A cell of a released row that went again (`column` nil: some cell of the row went).
+    private struct ReleasedCell: Hashable {
+        let row: RowKey
+        let column: String?
     }
 
     /// The next page of the log after `cursor` and its batch, checked, named and encoded (nil: nothing of it goes).

@@ -183,6 +183,27 @@ func pullLoop(_ office: Replica, _ upstream: MemoryUpstream, pageSize: Int = 7) 
         #expect(try county.database.scalar("SELECT phone FROM members WHERE id = 'm-2'") == .null)
     }
 
+    @Test func aReleasedRowsHeldCellThatDoesNotGoAgainStaysHeld() throws {
+        // A held row written again is released whole, but a held cell of it that does not go again (nothing of it is
+        // this office's to send now: here, withheld) must stay held and listed — never dropped from the list unsent.
+        let county = try replica("county"), office = try replica("huashan")
+        let upstream = MemoryUpstream(county)
+        upstream.refuses = { $0.pk == "m-bad" }
+        try office.database.run("INSERT INTO members(id, name, phone, site_id) VALUES ('m-bad', '错挂委员', '13800000000', 'qinglong')")
+        _ = try pushLoop(office, upstream).run()
+        #expect(try office.held().contains { $0.column == "name" })
+        upstream.refuses = { _ in false }
+        Thread.sleep(forTimeInterval: 0.005)  // entries are forgotten when held before the release began (ms)
+        try office.database.run("UPDATE members SET site_id = 'huashan' WHERE id = 'm-bad'")
+        let loop = PushLoop(access: DirectAccess(office), upstream: upstream, keys: .office, site: office.siteID, schema: 1,
+                            outgoing: Outgoing(writers: [office.siteID], withheld: { $0.column == "name" }))
+        _ = try loop.run()
+        #expect(try county.database.scalar("SELECT site_id FROM members WHERE id = 'm-bad'") == .text("huashan"), "the rest of the row went")
+        #expect(try county.database.scalar("SELECT name FROM members WHERE id = 'm-bad'") == .text(""), "the name did not go")
+        let held = try office.held()
+        #expect(held.compactMap(\.column) == ["name"], "the name is still listed: \(held.map { $0.column ?? "-" })")
+    }
+
     @Test func aPullBeyondARestoredUpstreamStartsAgainFromTheStart() throws {
         let county = try replica("county"), office = try replica("xiyuan")
         try county.database.run("INSERT INTO members(id, name, site_id) VALUES ('m-1', '赵六', 'xiyuan')")
