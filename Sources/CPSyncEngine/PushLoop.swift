@@ -136,9 +136,15 @@ public final class PushLoop {
             }
             start = end
         }
+        // Rows the clerk deleted since (the fix of a record that cannot go, e.g. an over-long key): nothing of them is
+        // to be sent, so their entries go too.
+        let gone = try access.with { r in
+            try Set(released.rows.filter { row in try r.causalLength(table: row.table, pk: row.pk).map { $0 % 2 == 0 } ?? true })
+        }
         let taken = released.entries.filter { h in
             // A cell's entry: that cell went. The row's own entry: something of the row went.
-            went.contains(ReleasedCell(row: RowKey(table: h.table, pk: h.pk), column: h.column))
+            let row = RowKey(table: h.table, pk: h.pk)
+            return gone.contains(row) || went.contains(ReleasedCell(row: row, column: h.column))
         }
         try access.with { try $0.unhold(taken, heldSince: started) }
     }
