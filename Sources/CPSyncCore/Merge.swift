@@ -9,17 +9,15 @@ extension Replica {
     /// are, for triggers that check what a site may write (`_cp_state.acting`, read by the domain's rules); nil
     /// for changes that come from the county, which are trusted. `checked`: the caller has just run
     /// `firstInvalidChange(in:)` on these very changes and found none (the checks are not run twice).
-    /// `displaced`: what to do with a concurrent edit the merge overwrites, for this merge only (default: the
-    /// replica's own way, `recordsConflicts`).
+    /// What it does with a concurrent edit it overwrites is the replica's own way (`displacedEdits`).
     @discardableResult
-    public func merge(_ changes: [Change], actingFor: String? = nil, checked: Bool = false,
-                      displaced: DisplacedEdits? = nil) throws -> MergeResult {
+    public func merge(_ changes: [Change], actingFor: String? = nil, checked: Bool = false) throws -> MergeResult {
         if !checked { try MergeValidator(replica: self).validate(changes) }
         return try database.transaction {
             // Local writes logged before this merge come first: they happened before it.
             try foldLog()
             try database.run("UPDATE _cp_state SET merging = 1, acting = ?", [actingFor.map { .text($0) } ?? .null])
-            var merger = try RowMerger(replica: self, displaced: displaced)
+            var merger = try RowMerger(replica: self)
             var result = MergeResult()
             // Changes read from a replica come grouped by row; each run of one row is merged at once. A row that
             // appears in two runs is merged twice, which the merge's idempotence makes harmless.
@@ -75,7 +73,8 @@ public enum DisplacedEdits: Sendable, Equatable {
 }
 
 extension Replica {
-    /// This replica's own way with displaced edits: recorded at the county, an office's own sent up.
+    /// This replica's own way with displaced edits: an office's own sent up; recorded at a county, except those with
+    /// the higher tier's versions once it syncs up (`upstreamSites`).
     public var displacedEdits: DisplacedEdits {
         guard recordsConflicts else { return .sentUp([siteID]) }
         return upstreamSites.map { .recordedExcept(upstream: $0) } ?? .recorded

@@ -146,9 +146,9 @@ struct RowMerger {
     /// Recorded as conflicts here, or kept in the outbox for the upstream.
     let displaced: DisplacedEdits
 
-    init(replica: Replica, displaced: DisplacedEdits? = nil) throws {
+    init(replica: Replica) throws {
         self.replica = replica
-        self.displaced = displaced ?? replica.displacedEdits
+        self.displaced = replica.displacedEdits
         self.db = replica.database
         let row = try db.query("SELECT seq, hlc FROM _cp_state")[0]
         seq = row[0].int64Value ?? 0

@@ -256,7 +256,7 @@ extension ServerStore {
     /// and at a county.
     public func tierCounty(of site: String) -> String? {
         try? read { r in
-            guard try r.database.scalar("SELECT count(*) FROM sqlite_master WHERE name = '_srv_tier_sites'")?.int64Value == 1 else { return nil }
+            guard try r.database.tableExists("_srv_tier_sites") else { return nil }
             return try r.database.scalar("SELECT county FROM _srv_tier_sites WHERE site = ?", [.text(site)])?.stringValue
         }
     }
