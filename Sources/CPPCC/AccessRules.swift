@@ -26,12 +26,13 @@ import CPSyncCore
 ///
 /// Voiding (作废) a record is an office's for its own area; restoring a voided record is the county's.
 /// | activity_participants | edit participants of its subtree's activities | the activity's `site_id` |
+/// | *_attachments | attach files to its subtree's records (proposals: while 草稿/已提交) | the record's `site_id` |
 public enum AccessRules {
     /// Tables the access rules' triggers read: a copy of a replica (a snapshot) must keep them.
     public static let ownTables: Set<String> = ["_cppcc_acting", "_cppcc_dead_owner", "_cppcc_former_owner"]
 
     /// Bumped whenever the SQL below changes, so replicas re-install it.
-    static let version = 7
+    static let version = 8
     static let metaKey = "cppcc.access_rules"
 
     /// Tables whose records can be voided (schema v2).
@@ -68,7 +69,9 @@ public enum AccessRules {
         TableRule(table: "social_reports", owner: .column("site_id"), countyColumns: ["adopted", "instruction", "forwarded_to"], gated: false),
         TableRule(table: "activities", owner: .column("site_id"), countyColumns: [], gated: false),
         TableRule(table: "activity_participants", owner: .parent(table: "activities", key: "activity_id", gated: false), countyColumns: [], gated: false),
-    ]
+    ] + Attachments.kinds.map {
+        TableRule(table: $0.table, owner: .parent(table: $0.parent, key: $0.key, gated: $0.gated), countyColumns: [], gated: false)
+    }
 
     /// The rule a trigger names when it refuses a write.
     public enum Rule: String, Sendable, CaseIterable {
@@ -210,9 +213,9 @@ public enum AccessRules {
 
     /// Every view and trigger of the rules, dropping earlier versions first. Idempotent. `voidable`: the schema has the
     /// void columns (v2 and later).
-    static func installSQL(voidable hasVoid: Bool) -> String {
+    static func installSQL(voidable hasVoid: Bool, attachments: Bool = true) -> String {
         var sql = viewsSQL + actingSQL
-        for r in rules {
+        for r in rules where attachments || Attachments.kind(of: r.table) == nil {
             for kind in ["ins", "upd", "del"] { sql += "DROP TRIGGER IF EXISTS \"cppcc_acl_\(kind)_\(r.table)\";\n" }
             var ins: [String] = [], upd: [String] = [], del: [String] = []
             let t = r.table
@@ -332,10 +335,11 @@ public enum AccessRules {
     static func install(on replica: Replica) throws {
         let hasVoid = try replica.database.scalar("SELECT count(*) FROM pragma_table_info('members') WHERE name = 'voided_on'")?.int64Value == 1
         // The rules depend on this build's version and on the schema's columns: a migration re-installs them.
-        let installed = "\(version)\(hasVoid ? "+void" : "")"
+        let hasAttachments = try replica.database.tableExists(Attachments.kinds[0].table)
+        let installed = "\(version)\(hasVoid ? "+void" : "")\(hasAttachments ? "+attachments" : "")"
         guard try replica.meta(metaKey)?.stringValue != installed else { return }
         try replica.database.transaction {
-            try replica.database.execute(installSQL(voidable: hasVoid))
+            try replica.database.execute(installSQL(voidable: hasVoid, attachments: hasAttachments))
             try replica.setMeta(metaKey, .text(installed))
         }
     }

@@ -54,6 +54,7 @@ public enum CPPCCError: UserFacingError, Sendable, Equatable {
         case "handler": "承办单位"
         case "social report": "社情民意信息"
         case "activity": "活动"
+        case "attachment": "附件"
         default: kind
         }
     }

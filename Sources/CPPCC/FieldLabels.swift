@@ -8,6 +8,8 @@ public enum FieldLabels {
         "proposal_cosigners": ("联名", "co-signer"), "proposal_handlers": ("承办单位", "handling unit"),
         "social_reports": ("社情民意", "social report"), "activities": ("履职活动", "activity"),
         "activity_participants": ("活动参加人", "participant"),
+        "proposal_attachments": ("提案附件", "proposal attachment"), "activity_attachments": ("活动附件", "activity attachment"),
+        "social_report_attachments": ("社情民意附件", "social report attachment"), "member_attachments": ("委员附件", "member attachment"),
     ]
     public static let columns: [String: (zh: String, en: String)] = [
         "name": ("名称", "name"), "gender": ("性别", "gender"), "sector": ("界别", "sector"), "party": ("党派", "party"),
@@ -22,7 +24,10 @@ public enum FieldLabels {
         "reported_on": ("反映日期", "reported on"), "forwarded_to": ("报送单位", "forwarded to"), "adopted": ("是否采用", "adopted"),
         "instruction": ("领导批示", "instruction"), "kind": ("类别", "kind"), "topic": ("主题", "topic"), "held_on": ("日期", "held on"),
         "outcome": ("成果", "outcome"), "parent_id": ("上级站点", "parent site"),
-        "employer": ("工作单位", "employer"), "position": ("职务", "position"), "review_note": ("审查意见", "review note"),
+        "employer": ("工作单位", "employer"), "size": ("大小", "size"), "sha256": ("校验值", "SHA-256"),
+        "media_type": ("文件类型", "media type"), "added_by": ("添加站点", "added by"), "added_at": ("添加时间", "added at"),
+        "proposal_id": ("提案", "proposal"), "activity_id": ("活动", "activity"), "social_report_id": ("社情民意", "social report"),
+        "member_id": ("委员", "member"), "position": ("职务", "position"), "review_note": ("审查意见", "review note"),
     ]
 
     /// Names messages give a value that are not a synced column (an option's, or a CSV column's of its own).

@@ -20,7 +20,7 @@ import CPSyncCore
 /// `Replica.migrate`, so capture is re-installed for the new columns) and the queued changes go out unchanged.
 public enum CPPCCSchema {
     /// The schema version this build installs and expects.
-    public static let version = 2
+    public static let version = 3
     /// The replica meta key that holds the installed version.
     public static let metaKey = "schema_version"
 
@@ -38,13 +38,15 @@ public enum CPPCCSchema {
     }
 
     /// Every migration after v1, in order. v2 adds void (作废): a voided record is kept, leaves lists and the
-    /// report, and can be restored by the county (Void.swift). v3 is the worked example (and what the migration
-    /// tests exercise): this build installs v2 (`version`), and a later release that raises `version` to 3 will
-    /// upgrade offices to it.
+    /// report, and can be restored by the county (Void.swift). v3 adds the attachment tables (Attachments.swift).
+    /// v4 is the worked example (and what the migration tests exercise): this build installs v3 (`version`), and a
+    /// later release that raises `version` to 4 will upgrade offices to it.
     public static let migrations: [Migration] = [
         Migration(version: 2, summary: "voided_on and void_reason (作废) on members, proposals, social_reports, activities",
                   sql: VoidRecords.tables.map { "ALTER TABLE \($0) ADD COLUMN voided_on TEXT; ALTER TABLE \($0) ADD COLUMN void_reason TEXT;" }.joined(separator: "\n")),
-        Migration(version: 3, summary: "members.wechat (微信号)", sql: "ALTER TABLE members ADD COLUMN wechat TEXT"),
+        Migration(version: 3, summary: "attachments (附件): proposal_attachments, activity_attachments, social_report_attachments, member_attachments",
+                  sql: Attachments.migrationSQL),
+        Migration(version: 4, summary: "members.wechat (微信号)", sql: "ALTER TABLE members ADD COLUMN wechat TEXT"),
     ]
 
     /// The highest version this build knows how to reach.
@@ -190,6 +192,10 @@ public enum CPPCCSchema {
         if try replica.mergeRule(table: "proposals", column: "status") != statusRule {
             try replica.setMergeRule(statusRule, table: "proposals", column: "status")
         }
+        // Tables a migration created are synced (again after a crash between the migration and this).
+        for t in tables + Attachments.tables where try replica.database.tableExists(t) && !replica.syncedTables.contains(t) {
+            try replica.makeSynced(t)
+        }
         try AccessRules.install(on: replica)
     }
 
@@ -206,6 +212,7 @@ public enum CPPCCSchema {
                 try db.execute(m.sql)
                 try db.run("INSERT OR REPLACE INTO _cp_meta(key, value) VALUES (?, ?)", [.text(metaKey), .integer(Int64(m.version))])
             }
+            for t in Attachments.tables where m.version == 3 { try replica.makeSynced(t) }
         }
     }
 

@@ -12,6 +12,7 @@ import CPSyncCore
 /// | proposal_handlers | those of the proposals it holds |
 /// | social_reports, activities | its subtree's |
 /// | activity_participants | those of its subtree's activities |
+/// | *_attachments | those of the records it holds (a filed proposal's, as its handlers) |
 ///
 /// Records without a site (NULL) are everyone's. The county applies the rules when it reads a pull page
 /// (`Replica.changes(scope:)`): rows out of scope are not sent, a row that entered the scope comes whole, a row that
@@ -57,7 +58,7 @@ public final class SiteScope: RowScope {
         case "proposals": ["site_id", "status"]
         case "proposal_cosigners", "proposal_handlers": ["proposal_id"]
         case "activity_participants": ["activity_id"]
-        default: []
+        default: Attachments.kind(of: table).map { [$0.key] } ?? []
         }
     }
 
@@ -79,7 +80,11 @@ public final class SiteScope: RowScope {
             ("proposal_handlers", parent("proposals", "proposal_id", "CASE WHEN \(isPublic("p")) THEN \(everyone) ELSE \(site("p")) END"),
              ("proposals", "proposal_id")),
             ("activity_participants", parent("activities", "activity_id", site("p")), ("activities", "activity_id")),
-        ]
+        ] + Attachments.kinds.map { k in
+            // An attachment goes where its record goes (a filed proposal's files with it, to every office).
+            (k.table, parent(k.parent, k.key, k.parent == "proposals" ? "CASE WHEN \(isPublic("p")) THEN \(everyone) ELSE \(site("p")) END" : site("p")),
+             (k.parent, k.key))
+        }
         return ScopeIndex(tables: buckets.map { .init(name: $0.table, bucketSQL: $0.sql, scopeColumns: scopeColumns(of: $0.table), parent: $0.parent) })
     }()
 
@@ -118,7 +123,10 @@ public final class SiteScope: RowScope {
             guard let p = try parent("activities", value("activity_id")) else { return false }
             return try owns(p.site.map { .text($0) } ?? .null)
         default:
-            return true
+            guard let k = Attachments.kind(of: table) else { return true }
+            guard let p = try parent(k.parent, value(k.key)) else { return false }
+            if let status = p.status, Self.publicStatuses.contains(status) { return true }
+            return try owns(p.site.map { .text($0) } ?? .null)
         }
     }
 
@@ -143,7 +151,7 @@ public final class SiteScope: RowScope {
 
     /// The tables whose rows a scope decides, parents first (a child's scope reads its parent as it is now).
     static let scopedTables = ["sites", "members", "proposals", "social_reports", "activities",
-                               "proposal_cosigners", "proposal_handlers", "activity_participants"]
+                               "proposal_cosigners", "proposal_handlers", "activity_participants"] + Attachments.tables
 
     /// The live rows of `replica` (of the CPPCC tables, and of any other synced table after them) that `scope` does not
     /// contain, less those `spare` keeps.

@@ -18,6 +18,8 @@ public final class SyncClient {
     public var progress: ((String, Int, Bool) -> Void)?
     /// Called as bytes move and after each page, with bytes, changes, rate and the fraction done (for a progress bar).
     public var meter: ((TransferSnapshot) -> Void)?
+    /// Called after each chunk of an attached file: (hash, bytes held on the receiving side, size, whether sending).
+    public var fileProgress: ((_ hash: String, _ held: Int64, _ size: Int64, _ sending: Bool) -> Void)?
     /// The body forms to use where the server supports them (Protocol/README.md §15); `CPSYNC_WIRE` overrides.
     public var wire = WireFormat.fromEnvironment()
     /// Pages are sized for the link: about this many seconds of transfer at the speed the last pages moved, so a

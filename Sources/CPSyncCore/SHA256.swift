@@ -12,9 +12,58 @@ public enum SHA256 {
         0x748f82ee, 0x78a5636f, 0x84c87814, 0x8cc70208, 0x90befffa, 0xa4506ceb, 0xbef9a3f7, 0xc67178f2,
     ]
 
+    typealias State = (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32)
+    static let initial: State = (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+
+    /// A hash fed in pieces (a file read in bounded chunks): `update` any number of times, then `finish` once.
+    /// Equal to `hash` of the pieces joined.
+    public struct Hasher: Sendable {
+        private var h: State = SHA256.initial
+        private var pending: [UInt8] = []
+        private var length: UInt64 = 0
+
+        public init() {}
+
+        public mutating func update(_ bytes: some Collection<UInt8>) {
+            length += UInt64(bytes.count)
+            pending.append(contentsOf: bytes)
+            let whole = pending.count / 64 * 64
+            guard whole > 0 else { return }
+            SHA256.blocks(pending, count: whole, into: &h)
+            pending.removeFirst(whole)
+        }
+
+        public mutating func finish() -> [UInt8] {
+            var tail = pending
+            tail.append(0x80)
+            while tail.count % 64 != 56 { tail.append(0) }
+            let bitLength = length &* 8
+            for i in (0..<8).reversed() { tail.append(UInt8(truncatingIfNeeded: bitLength >> (UInt64(i) * 8))) }
+            SHA256.blocks(tail, count: tail.count, into: &h)
+            pending = []
+            return SHA256.digest(h)
+        }
+
+        /// Lower-case hex of `finish()`.
+        public mutating func finishHex() -> String { SHA256.hexDigits(finish()) }
+    }
+
+    static func blocks(_ bytes: [UInt8], count: Int, into h: inout State) {
+        k.withUnsafeBufferPointer { kb in
+            withUnsafeTemporaryAllocation(of: UInt32.self, capacity: 64) { w in
+                bytes.withUnsafeBufferPointer { m in
+                    for chunk in stride(from: 0, to: count, by: 64) { block(m.baseAddress! + chunk, &h, w.baseAddress!, kb.baseAddress!) }
+                }
+            }
+        }
+    }
+
+    static func digest(_ h: State) -> [UInt8] {
+        [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7].flatMap { v in (0..<4).reversed().map { UInt8(truncatingIfNeeded: v >> (UInt32($0) * 8)) } }
+    }
+
     public static func hash(_ message: [UInt8]) -> [UInt8] {
-        var h: (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32) =
-            (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
+        var h: State = initial
         // Whole blocks straight from the message; only the tail (with the padding and length) is copied.
         let whole = message.count / 64 * 64
         var tail = Array(message[whole...])
@@ -35,11 +84,11 @@ public enum SHA256 {
                 }
             }
         }
-        return [h.0, h.1, h.2, h.3, h.4, h.5, h.6, h.7].flatMap { v in (0..<4).reversed().map { UInt8(truncatingIfNeeded: v >> (UInt32($0) * 8)) } }
+        return digest(h)
     }
 
     @inline(__always)
-    private static func block(_ p: UnsafePointer<UInt8>, _ h: inout (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32),
+    static func block(_ p: UnsafePointer<UInt8>, _ h: inout (UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32, UInt32),
                               _ w: UnsafeMutablePointer<UInt32>, _ k: UnsafePointer<UInt32>) {
         for i in 0..<16 {
             w[i] = UInt32(p[i * 4]) << 24 | UInt32(p[i * 4 + 1]) << 16 | UInt32(p[i * 4 + 2]) << 8 | UInt32(p[i * 4 + 3])
@@ -64,9 +113,12 @@ public enum SHA256 {
     /// Lower-case hex of the SHA-256 of `text`'s UTF-8 bytes.
     public static func hex(_ text: String) -> String { hex(Array(text.utf8)) }
 
-    public static func hex(_ bytes: [UInt8]) -> String {
+    public static func hex(_ bytes: [UInt8]) -> String { hexDigits(hash(bytes)) }
+
+    /// Lower-case hex of raw bytes (a digest).
+    public static func hexDigits(_ bytes: [UInt8]) -> String {
         let digits = Array("0123456789abcdef".utf8)
-        return String(decoding: hash(bytes).flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
+        return String(decoding: bytes.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 15)]] }, as: UTF8.self)
     }
 
     @inline(__always)

@@ -37,6 +37,10 @@ public enum ServerErrorText {
         case "transfer_encoding_not_supported": "服务器不支持这种传输编码"
         case "http_version_not_supported": "服务器不支持此 HTTP 版本"
         case "expectation_failed": "服务器不接受该请求"
+        case "file_too_large": "附件超过县政协允许的大小；附件记录已保存，文件本身未上传，请压缩或拆分后重新添加"
+        case "quota_exceeded": "本站点的附件存储已达县政协设定的限额；文件未上传，请联系县政协提高限额；其他数据不受影响"
+        case "hash_mismatch": "附件在传输中损坏（校验值不符），已丢弃这部分；请重新同步，文件会重新发送"
+        case "offset_mismatch": "附件续传位置与服务器不一致；请重新同步，会从服务器已有的位置继续"
         default: nil
         }
     }

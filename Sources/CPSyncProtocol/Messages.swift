@@ -50,6 +50,8 @@ public struct StatusResponse: WireMessage, Hashable {
     /// What the server reads besides plain JSON bodies (§15): `compact-1` (compact push bodies) and `gzip`
     /// (`Content-Encoding: gzip` request bodies). Omitted by servers that read plain JSON only.
     public var encodings: [String]?
+    /// The county's limits on attached files (§19); omitted by servers without attachments.
+    public var attachments: BlobLimits?
 
     public init(protocolVersion: Int = ProtocolVersion.current, minProtocol: Int = ProtocolVersion.minimum, schemaVersion: Int,
                 serverTime: Int64, serverSite: String = "cpsyncd", maxSkewMs: Int64 = ProtocolLimits.maxSkewMs,
@@ -69,7 +71,7 @@ public struct StatusResponse: WireMessage, Hashable {
         .required("protocol", \.protocolVersion), .required("minProtocol", \.minProtocol),
         .required("schemaVersion", \.schemaVersion), .required("serverTime", \.serverTime), .required("serverSite", \.serverSite),
         .required("maxSkewMs", \.maxSkewMs, .nonNegative), .required("limits", \.limits), .omitted("epoch", \.epoch),
-        .omitted("encodings", \.encodings, String.wireCodec.array(maxCount: 64).orNull),
+        .omitted("encodings", \.encodings, String.wireCodec.array(maxCount: 64).orNull), .omitted("attachments", \.attachments),
     ])
 
     /// How far the office clock `localMs` is ahead of the server (negative: behind), given the request's round trip.

@@ -94,6 +94,14 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
     /// A county's push (to a higher tier) carries a site id another county, or the higher tier itself, already uses
     /// (names the change index): the county's writer, not one row, is refused; nothing was applied. Rename the site.
     public static let siteIDTaken = ErrorCode(rawValue: "site_id_taken")
+    /// An attached file larger than the county's per-file limit (413).
+    public static let fileTooLarge = ErrorCode(rawValue: "file_too_large")
+    /// An attached file would take the site past its storage quota (403).
+    public static let quotaExceeded = ErrorCode(rawValue: "quota_exceeded")
+    /// A file's bytes do not hash to its name: damaged or tampered on the way; discarded, send it again (422).
+    public static let hashMismatch = ErrorCode(rawValue: "hash_mismatch")
+    /// A chunk not at the offset where the county's copy ends (409); `received` in the body says where.
+    public static let offsetMismatch = ErrorCode(rawValue: "offset_mismatch")
     /// Unexpected server failure; nothing was applied.
     public static let serverError = ErrorCode(rawValue: "server_error")
     /// The server is starting, stopping or overloaded; retry after `Retry-After` seconds.
@@ -104,7 +112,7 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         .badRequest, .unknownTable, .unknownColumn, .wrongType, .malformedKey, .valueTooLarge, .unauthorized,
         .forbidden, .notFound, .methodNotAllowed, .conflictResolved, .clockSkew, .upgradeRequired, .schemaVersion,
         .cursorAhead, .payloadTooLarge, .protocolVersion, .serverError, .unavailable, .constraintViolated,
-        .batchIdReused, .storageFull, .storageFailed, .siteIDTaken,
+        .batchIdReused, .storageFull, .storageFailed, .siteIDTaken, .fileTooLarge, .quotaExceeded, .hashMismatch, .offsetMismatch,
     ]
 
     /// The HTTP status that carries this code (500 for codes this build does not know).
@@ -112,11 +120,12 @@ public struct ErrorCode: RawRepresentable, Hashable, Sendable, CustomStringConve
         switch rawValue {
         case "bad_request", "unknown_table", "unknown_column", "wrong_type", "malformed_key", "value_too_large", "constraint_violated": 400
         case "unauthorized": 401
-        case "forbidden", "site_id_taken": 403
+        case "forbidden", "site_id_taken", "quota_exceeded": 403
         case "not_found": 404
         case "method_not_allowed": 405
-        case "conflict_resolved", "clock_skew", "upgrade_required", "schema_version", "cursor_ahead", "batch_id_reused": 409
-        case "payload_too_large": 413
+        case "conflict_resolved", "clock_skew", "upgrade_required", "schema_version", "cursor_ahead", "batch_id_reused", "offset_mismatch": 409
+        case "payload_too_large", "file_too_large": 413
+        case "hash_mismatch": 422
         case "protocol_version": 426
         case "unavailable", "storage_failed": 503
         case "storage_full": 507

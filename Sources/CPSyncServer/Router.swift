@@ -13,12 +13,13 @@ public struct Router: HTTPResponder {
     public let metrics: Metrics
     public let log: EventLog
     public let snapshots: SnapshotService
+    public let attachments: AttachmentService
     let prefetch: PullPrefetch
     /// The limits `GET /v1/status` announces: the protocol's, with the request body limit the daemon was started with.
     let limits: ServerLimits
 
     public init(store: ServerStore, maxSkewMs: Int64 = ProtocolLimits.maxSkewMs, maxBodyBytes: Int = ProtocolLimits.maxBodyBytes,
-                log: EventLog = EventLog()) {
+                log: EventLog = EventLog(), attachmentLimits: BlobLimits = BlobLimits()) {
         limits = ServerLimits(maxBodyBytes: maxBodyBytes)
         let metrics = Metrics()
         self.metrics = metrics
@@ -26,6 +27,7 @@ public struct Router: HTTPResponder {
         sync = SyncService(store: store, maxSkewMs: maxSkewMs, metrics: metrics, log: log)
         admin = AdminService(store: store, log: log)
         snapshots = SnapshotService(store: store, log: log, metrics: metrics)
+        attachments = AttachmentService(store: store, limits: attachmentLimits, log: log, metrics: metrics)
         prefetch = PullPrefetch(store: store)
         let admin = self.admin
         metrics.gauge("cpsync_conflicts_open") { Double(admin.openConflictCount()) }
@@ -65,7 +67,19 @@ public struct Router: HTTPResponder {
             var status = r.sync.status()
             status.limits = r.limits
             status.encodings = WireEncoding.accepted
+            status.attachments = r.attachments.limits
             return r.json(status)
+        },
+        // Attached files' bytes (Protocol §19): state, one chunk up, a range down.
+        Route("GET", path: "/v1/blobs/{sha256}/state", name: "blob_state", access: .office) { r, c throws(ErrorBody) in
+            r.json(try r.attachments.state(c["sha256"], query: c.request.query, principal: try c.principal))
+        },
+        Route("PUT", path: "/v1/blobs/{sha256}", name: "blob_put",
+              access: .site(refusal: "files are sent by a site's office, not with an admin token")) { r, c throws(ErrorBody) in
+            r.json(try r.attachments.upload(c["sha256"], query: c.request.query, body: c.request.body, principal: try c.principal))
+        },
+        Route("GET", path: "/v1/blobs/{sha256}", name: "blob_get", access: .token) { r, c throws(ErrorBody) in
+            try r.attachments.download(c["sha256"], principal: try c.principal, range: c.request.headers["Range"])
         },
         Route("POST", path: "/v1/push", name: "push",
               access: .site(refusal: "pushes need a site token, not an admin token")) { r, c throws(ErrorBody) in try r.push(c) },

@@ -63,7 +63,9 @@ public enum Tier {
         case "proposal_cosigners", "proposal_handlers":
             sql = "SELECT p.site_id FROM \(table) c JOIN proposals p ON p.id = c.proposal_id WHERE c.id = ?"
         case "activity_participants": sql = "SELECT a.site_id FROM activity_participants c JOIN activities a ON a.id = c.activity_id WHERE c.id = ?"
-        default: return nil
+        default:
+            guard let k = Attachments.kind(of: table) else { return nil }
+            sql = "SELECT p.site_id FROM \(k.table) c JOIN \(k.parent) p ON p.id = c.\(k.key) WHERE c.id = ?"
         }
         return try db.query(sql, [.text(pk)]).first?[0]
     }
@@ -92,7 +94,7 @@ public final class TierScope: RowScope {
         case "members", "social_reports", "activities", "proposals": ["site_id"]
         case "proposal_cosigners", "proposal_handlers": ["proposal_id"]
         case "activity_participants": ["activity_id"]
-        default: []
+        default: Attachments.kind(of: table).map { [$0.key] } ?? []
         }
     }
 
@@ -124,7 +126,9 @@ public final class TierScope: RowScope {
         case "activity_participants":
             guard let site = try parentSite("activities", value("activity_id")) else { return false }
             return try owns(site)
-        default: return false
+        default:
+            guard let k = Attachments.kind(of: table), let site = try parentSite(k.parent, value(k.key)) else { return false }
+            return try owns(site)
         }
     }
 }
@@ -161,7 +165,7 @@ extension Tier {
         case "members", "social_reports", "activities", "proposals": .cell("site_id")
         case "proposal_cosigners", "proposal_handlers": .parent(table: "proposals", key: "proposal_id")
         case "activity_participants": .parent(table: "activities", key: "activity_id")
-        default: nil
+        default: Attachments.kind(of: table).map { .parent(table: $0.parent, key: $0.key) }
         }
     }
 

@@ -7,6 +7,9 @@ import CPSyncProtocol
 enum Help {
     private typealias O = HelpOption
     private static let json = O("--json", "machine-readable output", "输出 JSON，供脚本使用")
+    private static let attachments = O("--attachments all|recent|none",
+        "which attached files' bytes to fetch (kept for later syncs; default all): recent = the last \(FilePolicy.recentDays) days; the others on demand with `cpsync attach get`",
+        "下载哪些附件文件（保存为以后同步的设置，默认 all）：recent 为最近 \(FilePolicy.recentDays) 天的；其余可用 `cpsync attach get` 随时下载")
     private static let quiet = O("--quiet", "no progress line on stderr (bytes, rate, time left)", "不在标准错误输出显示进度（字节、速度、剩余时间）")
 
     static let catalog = HelpCatalog(
@@ -23,6 +26,7 @@ enum Help {
             .init("proposal", en: "proposals (提案) and their workflow, from submission to 办结", zh: "提案及其办理流程，从提交到办结"),
             .init("social", en: "social-conditions information (社情民意信息)", zh: "社情民意信息"),
             .init("activity", en: "duty activities (履职活动)", zh: "履职活动"),
+            .init("attach", en: "files attached to records: signed originals, reply letters, photos (附件)", zh: "记录的附件：提案原件、答复函、活动照片等"),
             .init("report", en: "the statistics of a year or period, for the annual work summary", zh: "年度或时段统计，供年度工作总结使用"),
             .init("import", en: "read members or proposals from a CSV file saved by Excel", zh: "从 Excel 保存的 CSV 文件导入委员或提案"),
             .init("export", en: "write members or proposals as CSV for Excel", zh: "把委员或提案导出为 Excel 可用的 CSV"),
@@ -40,32 +44,32 @@ enum Help {
                  zh: "所有命令都接受 --db 路径（默认 $CPSYNC_DB 或 ./cpsync.db）；脚本可用 --json"))
 
     static let commands: [CommandHelp] = [
-        CommandHelp("init", nil, "--server URL --token TOKEN [--site ID] [--ca-file PEM] [--from-snapshot [--chunk-bytes N] [--json]]",
+        CommandHelp("init", nil, "--server URL --token TOKEN [--site ID] [--ca-file PEM] [--attachments all|recent|none] [--from-snapshot [--chunk-bytes N] [--json]]",
                     en: "creates the office database and stores the server, site and token in it; run once per office. The site comes from the server (the token's site); a --site that differs is refused and nothing is created",
                     zh: "创建办公室数据库并保存服务器、站点和令牌；每个办公室运行一次。站点由服务器按令牌确认；--site 与令牌不符时拒绝，不创建任何文件",
                     options: [O("--server URL", "the county server, e.g. https://cpsync.example.gov.cn", "县政协服务器地址"),
                               O("--site ID", "this office's site id as the county registered it; needed only when the server cannot be reached", "县里登记的本办公室站点标识；仅在无法连接服务器时必需"),
                               O("--token TOKEN", "the site token the county admin handed out", "县管理员发放的站点令牌"),
-                              O("--ca-file PEM", "trust this certificate authority (a county's own CA)", "信任此 CA 证书（县里自建 CA 时）"),
+                              O("--ca-file PEM", "trust this certificate authority (a county's own CA)", "信任此 CA 证书（县里自建 CA 时）"), attachments,
                               O("--from-snapshot", "a new office: download the county's snapshot of its scope (resumable: run again after a cut), then pull on from it", "新办公室：下载县里该站点范围的快照（可续传：中断后重新运行即可），再从快照处继续拉取"),
                               O("--chunk-bytes N", "with --from-snapshot: bytes asked per request (default \(SnapshotDownload.defaultChunkBytes), at least \(SnapshotDownload.minimumChunkBytes))",
                                 "配合 --from-snapshot：每次请求的字节数（默认 \(SnapshotDownload.defaultChunkBytes)，不小于 \(SnapshotDownload.minimumChunkBytes)）")],
                     example: "cpsync init --db huashan.db --server https://cpsync.example.gov.cn --token 3f9c…"),
         CommandHelp("push", nil, "[--json] [--quiet]", en: "sends this office's changes; warns first when the PC clock is off",
                     zh: "推送本办公室的修改；电脑时钟不准时先给出提示", options: [json, quiet], example: "cpsync push --db huashan.db"),
-        CommandHelp("pull", nil, "[--reset] [--page-size N] [--json] [--quiet]", en: "receives the other offices' changes in pages",
+        CommandHelp("pull", nil, "[--reset] [--page-size N] [--attachments all|recent|none] [--json] [--quiet]", en: "receives the other offices' changes in pages",
                     zh: "分页拉取其他办公室的修改",
                     options: [O("--reset", "pull everything again from the beginning", "从头重新拉取全部数据"),
-                              O("--page-size N", "changes per page", "每页修改条数"), json, quiet],
+                              O("--page-size N", "changes per page", "每页修改条数"), attachments, json, quiet],
                     example: "cpsync pull --db huashan.db"),
-        CommandHelp("sync", nil, "[--json] [--quiet]",
+        CommandHelp("sync", nil, "[--attachments all|recent|none] [--json] [--quiet]",
                     en: "pull, push, then pull again: the first pull brings what others wrote before this office's edits go out, the last one what the push brought back (resolutions, the county's own edits); exits 0 only when all three completed",
                     zh: "先拉取、再推送、最后再拉取：第一次拉取在推送本办公室修改之前取回他人的修改，最后一次取回推送带来的结果（冲突处理结果、县里的修改）；三步都完成才返回 0",
-                    options: [json, quiet], example: "cpsync sync --db huashan.db"),
+                    options: [attachments, json, quiet], example: "cpsync sync --db huashan.db"),
         CommandHelp("status", nil, "[--json]", en: "pending changes, last push/pull, cursor, server reachability and clock skew; read-only",
                     zh: "待推送修改、上次推送/拉取、拉取位置、服务器是否可连接、时钟偏差（只读）", options: [json],
                     example: "cpsync status --db huashan.db"),
-    ] + conflicts + member + proposal + social + activity + order + [
+    ] + conflicts + member + proposal + social + activity + attach + order + [
         CommandHelp("report", nil, "(--year Y | --from DATE --to DATE) [--site ID] [--format text|json|csv|html] [--english-headers] [--out FILE]",
                     en: "the statistics the annual work summary quotes, for a year or any period; read-only",
                     zh: "年度工作总结引用的统计数据，可按年度或任意时段（只读）",
@@ -278,6 +282,27 @@ enum Help {
                     options: [O("--instruction TEXT", "the leader's instruction (批示)", "领导批示"), O("--forwarded-to UNIT", "sent on to", "报送单位"), json],
                     example: "cpsync social adopt 3f2a --instruction 请民政局研究落实"),
     ] + voidHelp("social", "ID", example: "3f2a9c10")
+
+    static let attach: [CommandHelp] = {
+        let record = O("--proposal NUMBER | --activity ID | --social ID | --member ID", "the record (one of them): a proposal by 案号, the others by id or its first characters",
+                       "所属记录（四选一）：提案用案号，其他用编号或其前几位")
+        return [
+            CommandHelp("attach", "add", "(--proposal NUMBER | --activity ID | --social ID | --member ID) FILE [--name NAME] [--json]",
+                        en: "attaches a file to a record; the file is checked against the county's limits (size, type) first, and goes to the county with the next sync, resuming after a cut",
+                        zh: "为记录添加附件；先按县政协的限制（大小、类型）检查，下次同步时发送到县里，断线后可续传",
+                        options: [record, O("--name NAME", "the file name to show (default: the file's own)", "显示的文件名（默认用文件本身的名字）"), json],
+                        example: "cpsync attach add --proposal 2026-015 提案原件.pdf"),
+            CommandHelp("attach", "list", "[--proposal NUMBER | --activity ID | --social ID | --member ID] [--json]",
+                        en: "lists attachments (of one record, or all), and whether the file is on this PC; read-only", zh: "列出附件（某条记录的或全部），以及文件是否已在本机（只读）",
+                        options: [record, json], example: "cpsync attach list --proposal 2026-015"),
+            CommandHelp("attach", "get", "ID --to PATH [--json]", en: "saves an attached file to PATH (a directory: under its name); fetches it from the county first when it is not here",
+                        zh: "把附件文件保存到 PATH（目录则用原文件名）；本机没有时先从县里下载",
+                        options: [O("--to PATH", "where to save it (required)", "保存位置（必填）"), json],
+                        example: "cpsync attach get 5c1e9a0b --to ~/桌面/"),
+            CommandHelp("attach", "remove", "ID [--json]", en: "removes an attachment (the removal syncs as any delete)", zh: "删除附件（删除会像其他修改一样同步）",
+                        options: [json], example: "cpsync attach remove 5c1e9a0b"),
+        ]
+    }()
 
     static let activity: [CommandHelp] = [
         CommandHelp("activity", "add", "--kind K --topic T [--date D] [--site ID] [--outcome TEXT] [--participant MEMBER]… [--json]",

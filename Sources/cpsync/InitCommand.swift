@@ -18,6 +18,7 @@ enum InitCommand {
         let given = args.option("site"), ca = args.option("ca-file")
         let fromSnapshot = args.flag("from-snapshot"), json = args.flag("json")
         let chunkBytes = try args.int("chunk-bytes")
+        let policy = try FilePolicyOption.parse(&args)
         try args.checkAllConsumed()
         if let chunkBytes, chunkBytes < SnapshotDownload.minimumChunkBytes {
             throw UsageError.invalidValue(option: "chunk-bytes", value: String(chunkBytes),
@@ -47,8 +48,13 @@ enum InitCommand {
             throw InitError.otherSite(path: path, holds: held, wanted: site)
         }
         let config = OfficeConfig(server: server, site: site, token: token, caFile: ca)
-        if fromSnapshot { return try SnapshotInit.run(path: path, config: config, chunkBytes: chunkBytes, json: json) }
+        if fromSnapshot {
+            let code = try SnapshotInit.run(path: path, config: config, chunkBytes: chunkBytes, json: json)
+            if let policy, let replica = try? Replica(path: path, create: false) { try policy.remember(in: replica) }
+            return code
+        }
         let replica = try OfficeConfig.initialise(path: path, config: config)
+        try policy?.remember(in: replica)
         if case .site(let s) = learnt {
             try replica.database.transaction {
                 try replica.setMeta(OfficeSiteMeta.name, .text(s.name))

@@ -16,17 +16,21 @@ enum PushCommand {
         let s = try client.push()
         try RelayNotes.forward(client)
         SyncNotes.afterTransfer(client)
+        let (files, filesRefused) = try FileNotes.transfer(client, send: true, fetch: false, quiet: json || quiet)
         if json {
             struct Pushed: Encodable {
                 let batches, sent, applied, alreadyKnown, conflicts, held: Int
-                enum CodingKeys: String, CodingKey { case batches, sent, applied, conflicts, held, alreadyKnown = "already_known" }
+                let files: FileTransferJSON
+                enum CodingKeys: String, CodingKey { case batches, sent, applied, conflicts, held, files, alreadyKnown = "already_known" }
             }
             Console.out(try JSONOutput.encode(Pushed(batches: s.batches, sent: s.sent, applied: s.applied, alreadyKnown: s.alreadyKnown,
-                                                     conflicts: s.conflicts, held: try client.replica.held().count)))
+                                                     conflicts: s.conflicts, held: try client.replica.held().count,
+                                                     files: FileTransferJSON(files, refused: try client.replica.blobRefusals().count))))
         } else {
             Console.out(L10n.pick(en: "pushed \(s.sent) changes in \(s.batches) batches (\(s.applied) new on the server, \(s.conflicts) conflicts for review)",
                                   zh: "已推送 \(s.sent) 条修改，共 \(s.batches) 批（服务器新增 \(s.applied) 条，待审核冲突 \(s.conflicts) 条）"))
         }
-        return try HeldNotes.report(client)
+        let held = try HeldNotes.report(client)
+        return held != 0 ? held : filesRefused ? ExitCode.dataError.rawValue : 0
     }
 }

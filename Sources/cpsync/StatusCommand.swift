@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncCLI
 import CPSyncClient
 import CPSyncCore
@@ -13,6 +14,8 @@ enum StatusCommand {
         try args.checkAllConsumed()
         let local = try client.localStatus()
         let held = try client.replica.held()
+        let files = try client.filesWaiting()
+        let refusedFiles = try client.replica.blobRefusals().count
         var reachable = false
         var skew: Int64?
         var serverError: String?
@@ -59,7 +62,8 @@ enum StatusCommand {
             Console.out(try JSONOutput.encode(Report(
                 site: local.site, server: local.server, pending: local.pending, pullCursor: local.pullCursor, lastPush: local.lastPush,
                 lastPull: local.lastPull, reachable: reachable, tokenAccepted: tokenAccepted, skewMs: skew, serverError: serverError,
-                held: held.map { Held(table: $0.table, pk: $0.pk, column: $0.column, code: $0.code, reason: $0.reason, at: $0.at) })))
+                held: held.map { Held(table: $0.table, pk: $0.pk, column: $0.column, code: $0.code, reason: $0.reason, at: $0.at) },
+                files: Files(toSend: files.upFiles, toSendBytes: files.up, toReceive: files.downFiles, toReceiveBytes: files.down, refused: refusedFiles))))
         } else {
             let rows: [[String]] = [
                 [L10n.pick(en: "site", zh: "站点"), local.site],
@@ -71,6 +75,9 @@ enum StatusCommand {
                 [L10n.pick(en: "last pull", zh: "上次拉取"), time(local.lastPull)],
                 [L10n.pick(en: "pull cursor", zh: "拉取位置"), String(local.pullCursor)],
                 [L10n.pick(en: "clock skew", zh: "时钟偏差"), skew.map { L10n.pick(en: "\($0 / 1000) s", zh: "\($0 / 1000) 秒") } ?? "—"],
+                [L10n.pick(en: "files to send", zh: "待发送附件"), L10n.pick(en: "\(files.upFiles) (\(ByteCount(files.up).text(in: .english)))", zh: "\(files.upFiles) 个（\(ByteCount(files.up).text(in: .chinese))）")
+                    + (refusedFiles > 0 ? L10n.pick(en: "; \(refusedFiles) refused by the county", zh: "；\(refusedFiles) 个被县里拒收") : "")],
+                [L10n.pick(en: "files to receive", zh: "待接收附件"), L10n.pick(en: "\(files.downFiles) (\(ByteCount(files.down).text(in: .english)))", zh: "\(files.downFiles) 个（\(ByteCount(files.down).text(in: .chinese))）")],
             ]
             Console.out(Console.table(header: ["", ""], rows: rows).split(separator: "\n").dropFirst().joined(separator: "\n"))
             if !held.isEmpty {
@@ -114,10 +121,23 @@ enum StatusCommand {
         let skewMs: Int64?
         let serverError: String?
         let held: [Held]
+        let files: Files
         enum CodingKeys: String, CodingKey {
-            case site, server, pending, reachable, held
+            case site, server, pending, reachable, held, files
             case pullCursor = "pull_cursor", lastPush = "last_push", lastPull = "last_pull", tokenAccepted = "token_accepted"
             case skewMs = "skew_ms", serverError = "server_error"
+        }
+    }
+
+    /// Attached files waiting each way (bytes: what is still to move).
+    struct Files: Encodable {
+        let toSend: Int
+        let toSendBytes: Int64
+        let toReceive: Int
+        let toReceiveBytes: Int64
+        let refused: Int
+        enum CodingKeys: String, CodingKey {
+            case refused, toSend = "to_send", toSendBytes = "to_send_bytes", toReceive = "to_receive", toReceiveBytes = "to_receive_bytes"
         }
     }
 

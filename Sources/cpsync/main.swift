@@ -13,6 +13,7 @@ let verbs: [String: ([String]) throws -> Int32] = [
     "proposal": ProposalCommand.run,
     "social": SocialCommand.run,
     "activity": ActivityCommand.run,
+    "attach": AttachCommand.run,
     "report": ReportCommand.run,
     "import": ImportCommand.run,
     "export": ExportCommand.run,

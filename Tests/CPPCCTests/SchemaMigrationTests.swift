@@ -10,7 +10,7 @@ import TestSupport
         let o = try makeOffice(dir, "county")
         #expect(try CPPCCSchema.installedVersion(of: o.replica) == CPPCCSchema.version)
         try CPPCCSchema.install(on: o.replica)
-        #expect(Set(o.replica.syncedTables) == Set(CPPCCSchema.tables))
+        #expect(Set(o.replica.syncedTables) == Set(CPPCCSchema.tables + Attachments.tables))
     }
 
     @Test func aPopulatedReplicaMigratesToTheNextVersionAndTheNewColumnSyncs() throws {
@@ -21,8 +21,8 @@ import TestSupport
         let b = try makeOffice(dir, "huashan")
         try exchange(a, b)
 
-        try CPPCCSchema.migrate(a.replica, to: 3)
-        #expect(try CPPCCSchema.installedVersion(of: a.replica) == 3)
+        try CPPCCSchema.migrate(a.replica, to: 4)
+        #expect(try CPPCCSchema.installedVersion(of: a.replica) == 4)
         #expect(try dump(a, excluding: ["wechat"]) == before)  // every row kept
         #expect(try a.replica.database.scalar("SELECT count(*) FROM members WHERE wechat IS NOT NULL") == .integer(0))
         let zhang = try a.member("张伟").id
@@ -31,7 +31,7 @@ import TestSupport
         let captured = try a.replica.changes(after: seq).changes
         #expect(captured.map(\.column) == ["wechat"])
 
-        try CPPCCSchema.migrate(b.replica, to: 3)
+        try CPPCCSchema.migrate(b.replica, to: 4)
         try b.replica.merge(captured)
         #expect(try b.replica.database.scalar("SELECT wechat FROM members WHERE id = ?", [.text(zhang)]) == .text("zhangwei_hs"))
         try exchange(b, a)
@@ -43,7 +43,7 @@ import TestSupport
         let a = try makeOffice(dir, "county"), old = try makeOffice(dir, "taohe")
         let m = try a.addMember(Member(name: "杨丽"))
         try exchange(a, old)
-        try CPPCCSchema.migrate(a.replica, to: 3)
+        try CPPCCSchema.migrate(a.replica, to: 4)
         let seq = try a.replica.sequence
         try a.replica.database.run("UPDATE members SET wechat = 'yangli', phone = '13800000000' WHERE id = ?", [.text(m.id)])
         let changes = try a.replica.changes(after: seq).changes
@@ -54,6 +54,20 @@ import TestSupport
         try old.replica.database.run("UPDATE members SET sector = '农业' WHERE id = ?", [.text(m.id)])
         try exchange(old, a)
         #expect(try a.member(m.id).sector == "农业")
+    }
+
+    @Test func aV2ReplicaGainsTheAttachmentTablesSyncedAndRuled() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let replica = try Replica(path: dir.path("v2.db"), siteID: "huashan")
+        try CPPCCSchema.install(on: replica, upTo: 2)
+        #expect(!(try replica.database.tableExists("member_attachments")))
+        try CPPCCSchema.prepare(replica)
+        #expect(try CPPCCSchema.installedVersion(of: replica) == CPPCCSchema.version)
+        #expect(Set(Attachments.tables).isSubset(of: Set(replica.syncedTables)))
+        let seq = try replica.sequence
+        try replica.database.run("INSERT INTO member_attachments(id, member_id, name, size, sha256) VALUES ('a1', NULL, '照片.jpg', 3, ?)",
+                                 [.text(String(repeating: "a", count: 64))])
+        #expect(try replica.changes(after: seq).changes.contains { $0.table == "member_attachments" && $0.column == "name" })
     }
 
     @Test func unknownVersionsAreRefused() throws {

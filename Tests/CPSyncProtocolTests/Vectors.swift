@@ -169,6 +169,10 @@ enum Vectors {
         ErrorBody(code: .storageFull, message: "the county server's disk is full (database or disk is full); free space on it, then sync again; nothing was applied"),
         ErrorBody(code: .storageFailed, message: "the county database cannot be written (disk I/O error); nothing was applied"),
         ErrorBody(code: .siteIDTaken, message: "change 3 carries site id 'huashan' (the writer of the change), which county '330103' already uses here; site ids must be unique across the counties of this tier (qualify them with the 6-digit division code, e.g. '330102-huashan'); nothing was applied", site: "huashan", index: 3),
+        ErrorBody(code: .fileTooLarge, message: "the file is 73400320 bytes; this county accepts attached files up to 52428800 bytes; nothing was stored"),
+        ErrorBody(code: .quotaExceeded, message: "site huashan stores 2147000000 bytes of attachments; this file (1048576 bytes) would pass its quota of 2147483648 bytes; nothing was stored"),
+        ErrorBody(code: .hashMismatch, message: "the bytes received hash to 5d41402abc4b2a76b9719d911017c592ae3d8b4e5fa9a6e4b8a0e8f3b0c7d1a2, not to 2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824; the partial file was discarded: send it again from the start"),
+        ErrorBody(code: .offsetMismatch, message: "the county holds 262144 bytes of this file; send from offset 262144"),
     ]
 
     static func encodeErrors() -> [UInt8] {

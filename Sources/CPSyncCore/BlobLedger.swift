@@ -1,0 +1,38 @@
+/// What a replica knows of its files' transfers to its upstream: which files the upstream acknowledged whole, and
+/// which it refused with what reason (kept until the clerk removes the attachment or the next run sends it after
+/// all). Local only (`_cp_blob_sent`, `_cp_blob_refused`), never synced; losing it costs one question per file.
+extension Replica {
+    static let blobLedgerSQL = """
+        CREATE TABLE IF NOT EXISTS _cp_blob_sent (sha256 TEXT PRIMARY KEY NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS _cp_blob_refused (sha256 TEXT PRIMARY KEY NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
+        """
+
+    public func blobsSent() throws -> Set<String> {
+        try database.execute(Self.blobLedgerSQL)
+        return Set(try database.query("SELECT sha256 FROM _cp_blob_sent").compactMap { $0[0].stringValue })
+    }
+
+    public func noteBlobSent(_ hash: String) throws {
+        try database.execute(Self.blobLedgerSQL)
+        try database.transaction {
+            try database.run("INSERT OR REPLACE INTO _cp_blob_sent(sha256, at) VALUES (?, ?)", [.text(hash), .integer(HLC.wallClock().milliseconds)])
+            try database.run("DELETE FROM _cp_blob_refused WHERE sha256 = ?", [.text(hash)])
+        }
+    }
+
+    public func noteBlobRefused(_ hash: String, code: String, message: String) throws {
+        try database.execute(Self.blobLedgerSQL)
+        try database.run("INSERT OR REPLACE INTO _cp_blob_refused(sha256, code, message, at) VALUES (?, ?, ?, ?)",
+                         [.text(hash), .text(code), .text(message), .integer(HLC.wallClock().milliseconds)])
+    }
+
+    /// The files the upstream refused: hash → (code, message).
+    public func blobRefusals() throws -> [String: (code: String, message: String)] {
+        try database.execute(Self.blobLedgerSQL)
+        var out: [String: (code: String, message: String)] = [:]
+        for r in try database.query("SELECT sha256, code, message FROM _cp_blob_refused") {
+            if let h = r[0].stringValue { out[h] = (r[1].stringValue ?? "", r[2].stringValue ?? "") }
+        }
+        return out
+    }
+}

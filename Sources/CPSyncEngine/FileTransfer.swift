@@ -1,0 +1,153 @@
+import CPSyncCore
+import CPSyncProtocol
+
+/// An upstream that also moves attached files' bytes (Protocol/README.md §19): the county over HTTP, or a changes
+/// file carried by hand (its companion directory).
+public protocol FileUpstream: Upstream {
+    /// How many bytes of the file the upstream holds (`size` when it has it whole).
+    func fileState(_ hash: String, size: Int64) throws -> Int64
+    /// Sends `chunk`, the bytes of the file from `offset`; returns the bytes the upstream holds after it.
+    func sendFile(_ hash: String, size: Int64, offset: Int64, chunk: [UInt8]) throws -> Int64
+    /// Up to `length` bytes of the file from `offset`.
+    func fetchFile(_ hash: String, size: Int64, offset: Int64, length: Int) throws -> [UInt8]
+}
+
+/// Moves the bytes of attached files between a replica's `BlobStore` and its upstream, after the rows that name
+/// them went (push) or came (pull) through the loops: files resume where the other side's copy ends (a cut link, a
+/// killed process, another day), go in chunks small enough for a poor link, are never whole in memory, and are
+/// verified by their SHA-256 before they are kept (`BlobStore`). A file the upstream refuses (too large, over the
+/// site's quota) is noted with the reason and not sent again until the reason can change; the rows are never held
+/// back for it. Which files to move is the caller's (`BlobReference`s of its domain).
+public final class FileTransfer {
+    let store: BlobStore
+    let upstream: any FileUpstream
+    let access: any ReplicaAccess
+    /// Bytes per request.
+    public var chunkBytes = BlobProtocol.defaultChunkBytes
+    /// Link failures in a row (no byte moved between them) before the transfer gives up for this run.
+    public var maxFailuresInARow = 4
+    /// Called after every chunk: (hash, bytes of the file held on the receiving side, its size).
+    public var progress: ((String, Int64, Int64) -> Void)?
+
+    public struct Summary: Sendable, Equatable, Encodable {
+        public var sentFiles = 0
+        public var sentBytes: Int64 = 0
+        public var fetchedFiles = 0
+        public var fetchedBytes: Int64 = 0
+        /// Files this side could not send (a refusal); the reason is kept in the replica (`blobRefusals`).
+        public var refused = 0
+        /// Files the upstream does not have for this replica yet (another office has not sent them).
+        public var unavailable = 0
+        public init() {}
+    }
+
+    public init(store: BlobStore, upstream: any FileUpstream, access: any ReplicaAccess) {
+        self.store = store
+        self.upstream = upstream
+        self.access = access
+    }
+
+    // MARK: Sending
+
+    /// Sends every file of `files` that this replica holds and has not had acknowledged. A link failure that outlasts
+    /// `maxFailuresInARow` is thrown (the rest waits for the next run, each file resuming where it stopped).
+    public func send(_ files: [BlobReference], summary: inout Summary) throws {
+        let sent = try access.with { try $0.blobsSent() }
+        for file in files where !sent.contains(file.hash) && store.has(file.hash) {
+            do {
+                let moved = try sendOne(file)
+                try access.with { try $0.noteBlobSent(file.hash) }
+                summary.sentFiles += 1
+                summary.sentBytes += moved
+            } catch let error {
+                guard let refusal = upstream.refusal(in: error) else { throw error }
+                try access.with { try $0.noteBlobRefused(file.hash, code: refusal.body.code.rawValue, message: refusal.body.message) }
+                summary.refused += 1
+            }
+        }
+    }
+
+    /// Sends one file from where the upstream's copy ends; returns the bytes that travelled.
+    func sendOne(_ file: BlobReference) throws -> Int64 {
+        var offset = try retrying { try upstream.fileState(file.hash, size: file.size) }
+        var moved: Int64 = 0
+        var restarts = 0
+        while offset < file.size {
+            let chunk = try store.read(file.hash, offset: offset, length: chunkBytes)
+            guard !chunk.isEmpty else { throw BlobError.missing(file.hash) }
+            do {
+                let at = offset
+                // A chunk whose answer was lost is sent again; if it had arrived, the upstream says where it is (409).
+                offset = try retrying { try upstream.sendFile(file.hash, size: file.size, offset: at, chunk: chunk) }
+                moved += Int64(chunk.count)
+            } catch let error {
+                // Out of step (a chunk of an earlier attempt arrived after all): continue where the upstream is.
+                // Damaged on the way: the upstream discarded its copy; start once more from nothing.
+                guard let r = upstream.refusal(in: error), (r.body.code == .offsetMismatch || r.body.code == .hashMismatch) && restarts < 3 else { throw error }
+                restarts += 1
+                offset = try retrying { try upstream.fileState(file.hash, size: file.size) }
+            }
+            progress?(file.hash, offset, file.size)
+        }
+        return moved
+    }
+
+    // MARK: Fetching
+
+    /// Fetches every file of `files` this replica lacks, each resuming from its partial copy. A file the upstream
+    /// does not have (yet) for this replica is counted `unavailable`; a file whose bytes do not match its hash is
+    /// discarded and fetched again from nothing (up to twice), else `BlobError.hashMismatch` is thrown.
+    public func fetch(_ files: [BlobReference], summary: inout Summary) throws {
+        for file in files where !store.has(file.hash) {
+            do {
+                summary.fetchedBytes += try fetchOne(file)
+                summary.fetchedFiles += 1
+            } catch let error {
+                guard let r = upstream.refusal(in: error), r.status == 404 || r.status == 403 else { throw error }
+                summary.unavailable += 1
+            }
+        }
+    }
+
+    func fetchOne(_ file: BlobReference) throws -> Int64 {
+        var moved: Int64 = 0
+        var attempts = 0
+        while true {
+            var offset = store.received(file.hash)
+            do {
+                while offset < file.size {
+                    let at = offset
+                    let length = Int(min(Int64(chunkBytes), file.size - at))
+                    let bytes = try retrying { try upstream.fetchFile(file.hash, size: file.size, offset: at, length: length) }
+                    guard !bytes.isEmpty else { throw BlobError.pastEnd(size: file.size) }
+                    offset = try store.append(file.hash, size: file.size, at: at, bytes)
+                    moved += Int64(bytes.count)
+                    progress?(file.hash, offset, file.size)
+                }
+                if file.size == 0 && !store.has(file.hash) { try store.append(file.hash, size: 0, at: 0, []) }
+                return moved
+            } catch BlobError.hashMismatch(let expected, let actual) {
+                attempts += 1
+                if attempts >= 2 { throw BlobError.hashMismatch(expected: expected, actual: actual) }
+            } catch BlobError.offsetMismatch {
+                attempts += 1
+                store.discardPartial(file.hash)
+                if attempts >= 2 { throw BlobError.offsetMismatch(expected: 0) }
+            }
+        }
+    }
+
+    // MARK: Link failures
+
+    /// Runs `body`, again after a link failure (not a refusal) up to `maxFailuresInARow` times.
+    func retrying<T>(_ body: () throws -> T) throws -> T {
+        var failures = 0
+        while true {
+            do { return try body() } catch let error {
+                if upstream.refusal(in: error) != nil || error is BlobError { throw error }
+                failures += 1
+                if failures >= maxFailuresInARow { throw error }
+            }
+        }
+    }
+}

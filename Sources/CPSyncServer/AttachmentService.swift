@@ -1,0 +1,228 @@
+import CPPCC
+import CPSyncCore
+import CPSyncHTTP
+import CPSyncProtocol
+import Foundation
+
+/// The county's side of attached files (Protocol/README.md §19): the bytes, kept by SHA-256 in `DATA/files/`, apart
+/// from the attachment rows (which sync as every row does).
+///
+/// - `GET /v1/blobs/{sha256}/state?size=N`: how much of a file the county holds (a resumed upload starts there).
+/// - `PUT /v1/blobs/{sha256}?size=N&offset=O`: one chunk (≤ `BlobProtocol.maxChunkBytes`) at the offset where the
+///   county's copy ends; the last chunk is verified against the name and the file moved into place, or discarded.
+///   The per-file limit and the site's quota are checked before a byte is stored.
+/// - `GET /v1/blobs/{sha256}` with `Range`: bytes of a whole file, to a caller whose scope holds a live attachment
+///   row naming it (a county-kind site and admins: any); to anyone else 404, as for a file that is not here.
+///
+/// Which site stored which file, and since when no live row names it, is kept in `_srv_blobs` (for the quota and
+/// the collection rule, `collect`).
+public final class AttachmentService: Sendable {
+    let store: ServerStore
+    public let blobs: BlobStore
+    public let limits: BlobLimits
+    let log: EventLog
+    let metrics: Metrics
+    /// Appends to one partial file one at a time (two offices sending the same file at once).
+    private let appending = NSLock()
+
+    static let schemaSQL = """
+        CREATE TABLE IF NOT EXISTS _srv_blobs (
+          sha256 TEXT PRIMARY KEY NOT NULL,
+          size INTEGER NOT NULL,
+          site TEXT NOT NULL,
+          stored_at INTEGER NOT NULL,
+          unreferenced_since INTEGER
+        );
+        CREATE INDEX IF NOT EXISTS _srv_blobs_site ON _srv_blobs(site);
+        """
+
+    /// Makes `DATA/files/` and the table; a failure there (a read-only disk) shows on the first transfer, as a
+    /// refusal naming the path, not at start-up: every other route keeps working.
+    public init(store: ServerStore, limits: BlobLimits = BlobLimits(), log: EventLog, metrics: Metrics) {
+        self.store = store
+        self.limits = limits
+        self.log = log
+        self.metrics = metrics
+        let directory = (store.dataDirectory as NSString).appendingPathComponent("files")
+        blobs = (try? BlobStore(directory: directory)) ?? BlobStore(unchecked: directory)
+        _ = try? store.write { try $0.database.execute(Self.schemaSQL) }
+    }
+
+    // MARK: Upload
+
+    public func state(_ hash: String, query: [String: String], principal: Principal) throws(ErrorBody) -> BlobState {
+        let size = try Self.size(hash, query)
+        return BlobState(sha256: hash, size: size, received: blobs.has(hash) ? size : blobs.received(hash))
+    }
+
+    public func upload(_ hash: String, query: [String: String], body: [UInt8], principal: Principal) throws(ErrorBody) -> BlobState {
+        let size = try Self.size(hash, query)
+        guard let offsetText = query["offset"], let offset = Int64(offsetText), offset >= 0 else {
+            throw ErrorBody(code: .badRequest, message: "a chunk needs ?offset=N, the byte of the file its first byte is")
+        }
+        guard body.count <= BlobProtocol.maxChunkBytes else {
+            throw ErrorBody(code: .payloadTooLarge, message: "a chunk carries at most \(BlobProtocol.maxChunkBytes) bytes; this one has \(body.count)")
+        }
+        if blobs.has(hash) {
+            try note(hash, size: size, site: principal.name)
+            return BlobState(sha256: hash, size: size, received: size)
+        }
+        guard size <= limits.maxFileBytes else {
+            throw ErrorBody(code: .fileTooLarge, message: "the file is \(size) bytes; this county accepts attached files up to \(limits.maxFileBytes) bytes; nothing was stored")
+        }
+        if offset == 0 { try checkQuota(site: principal.name, size: size) }
+        let received: Int64
+        appending.lock()
+        defer { appending.unlock() }
+        do {
+            received = try blobs.append(hash, size: size, at: offset, body)
+        } catch {
+            throw Self.refusal(error, hash: hash, size: size)
+        }
+        metrics.add("cpsync_blob_bytes_received_total", Double(body.count))
+        if received == size {
+            try note(hash, size: size, site: principal.name)
+            log.event("blob_stored", ["sha256": .text(hash), "size": .integer(size), "site": .text(principal.name)])
+        }
+        return BlobState(sha256: hash, size: size, received: received)
+    }
+
+    private func checkQuota(site: String, size: Int64) throws(ErrorBody) {
+        let used: Int64
+        do {
+            used = try store.read { try $0.database.scalar("SELECT coalesce(sum(size), 0) FROM _srv_blobs WHERE site = ?", [.text(site)])?.int64Value ?? 0 }
+        } catch { throw ErrorBody(code: .storageFailed, message: "cannot read the attachment quota: \(error)") }
+        guard used + size <= limits.siteQuotaBytes else {
+            throw ErrorBody(code: .quotaExceeded, message: "site \(site) stores \(used) bytes of attachments; this file (\(size) bytes) would pass its quota of \(limits.siteQuotaBytes) bytes; nothing was stored")
+        }
+    }
+
+    /// Records who stored a whole file (the first site to: its quota carries it).
+    private func note(_ hash: String, size: Int64, site: String) throws(ErrorBody) {
+        do {
+            try store.write {
+                try $0.database.run("INSERT OR IGNORE INTO _srv_blobs(sha256, size, site, stored_at) VALUES (?, ?, ?, ?)",
+                                    [.text(hash), .integer(size), .text(site), .integer(Int64(Date().timeIntervalSince1970 * 1000))])
+            }
+        } catch { throw ErrorBody(code: .storageFailed, message: "cannot record the stored file: \(error)") }
+    }
+
+    static func refusal(_ error: BlobError, hash: String, size: Int64) -> ErrorBody {
+        switch error {
+        case .offsetMismatch(let expected):
+            ErrorBody(code: .offsetMismatch, message: "the county holds \(expected) bytes of this file; send from offset \(expected)")
+        case .pastEnd(let size):
+            ErrorBody(code: .badRequest, message: "the chunk goes past the file's size (\(size) bytes)")
+        case .hashMismatch(let expected, let actual):
+            ErrorBody(code: .hashMismatch, message: "the bytes received hash to \(actual), not to \(expected); the partial file was discarded: send it again from the start")
+        case .badHash(let h):
+            ErrorBody(code: .badRequest, message: "'\(h.prefix(80))' is not a SHA-256 in lower-case hex")
+        case .missing:
+            ErrorBody(code: .notFound, message: "file \(hash) is not here")
+        case .io(let path, let e):
+            ErrorBody(code: e == ENOSPC ? .storageFull : .storageFailed, message: "cannot write \(path): \(String(cString: strerror(e)))")
+        }
+    }
+
+    static func size(_ hash: String, _ query: [String: String]) throws(ErrorBody) -> Int64 {
+        guard BlobStore.isHash(hash) else {
+            throw ErrorBody(code: .badRequest, message: "'\(hash.prefix(80))' is not a SHA-256 in lower-case hex")
+        }
+        guard let text = query["size"], let size = Int64(text), size >= 0 else {
+            throw ErrorBody(code: .badRequest, message: "give the file's size in bytes: ?size=N")
+        }
+        return size
+    }
+
+    // MARK: Download
+
+    public func download(_ hash: String, principal: Principal, range: String?) throws(ErrorBody) -> HTTPResponse {
+        let absent = ErrorBody(code: .notFound, message: "no file \(hash.prefix(80)) that this token's records hold is stored here")
+        guard BlobStore.isHash(hash), blobs.has(hash) else { throw absent }
+        guard try mayRead(hash, principal: principal) else { throw absent }
+        let size = Int(blobs.received(hash))
+        var start = 0, end = min(size, BlobProtocol.maxChunkBytes) - 1
+        if let range {
+            guard let r = SnapshotService.parseRange(range, size: size) else {
+                var response = HTTPResponse.json(ErrorBody(code: .badRequest, message: "range '\(range.prefix(80))' is not one satisfiable byte range of this \(size)-byte file").encoded(), status: 416)
+                response.headers.set("Content-Range", "bytes */\(size)")
+                return response
+            }
+            (start, end) = (r.lowerBound, min(r.upperBound, r.lowerBound + BlobProtocol.maxChunkBytes - 1))
+        } else if size > BlobProtocol.maxChunkBytes {
+            throw ErrorBody(code: .payloadTooLarge, message: "the file is \(size) bytes; fetch it in ranges of at most \(BlobProtocol.maxChunkBytes) bytes")
+        }
+        let body: [UInt8]
+        do { body = size == 0 ? [] : try blobs.read(hash, offset: Int64(start), length: end - start + 1) } catch { throw absent }
+        var response = HTTPResponse(status: range == nil ? 200 : 206, body: body)
+        response.headers.set("Content-Type", "application/octet-stream")
+        response.headers.set("Accept-Ranges", "bytes")
+        response.headers.set("ETag", "\"\(hash)\"")
+        if range != nil { response.headers.set("Content-Range", "bytes \(start)-\(max(start, end))/\(size)") }
+        metrics.add("cpsync_blob_bytes_sent_total", Double(body.count))
+        return response
+    }
+
+    /// Whether the caller's scope holds a live attachment row naming `hash`.
+    func mayRead(_ hash: String, principal: Principal) throws(ErrorBody) -> Bool {
+        do {
+            return try store.read { r in
+                guard case .site(let site) = principal, let scope = try SiteScope.of(site: site, in: r.database) else { return true }
+                for row in try Attachments.rows(naming: hash, in: r.database) {
+                    guard let kind = Attachments.kind(of: row.table) else { continue }
+                    if try scope.contains(table: row.table, pk: row.pk, value: { $0 == kind.key ? .text(row.recordID) : .null }) { return true }
+                }
+                return false
+            }
+        } catch { throw ErrorBody(code: .storageFailed, message: "cannot read the attachment rows: \(error)") }
+    }
+
+    // MARK: Collection
+
+    /// What a collection did.
+    public struct Collection: Sendable, Encodable {
+        public var kept = 0
+        public var unreferenced = 0
+        public var removed = 0
+        public var removedBytes: Int64 = 0
+    }
+
+    /// The rule: the bytes of a file are removed only when no live attachment row names it **and** none has for
+    /// `graceDays` (90 by default) — the time an office may go without syncing. An office that attached the file
+    /// keeps its own copy while its own rows name it, and sends it again if the county lacks it; a restored row
+    /// names a file the county keeps for the grace period. A file some row names is never removed.
+    public func collect(graceDays: Int = 90, now: Date = Date()) throws -> Collection {
+        let nowMs = Int64(now.timeIntervalSince1970 * 1000), graceMs = Int64(graceDays) * 86_400_000
+        var result = Collection()
+        let named = try store.read { r in Set(try Attachments.referenced(in: r).map(\.hash)) }
+        for hash in blobs.all() {
+            if named.contains(hash) {
+                result.kept += 1
+                try store.write { try $0.database.run("UPDATE _srv_blobs SET unreferenced_since = NULL WHERE sha256 = ?", [.text(hash)]) }
+                continue
+            }
+            let since = try store.write { r -> Int64 in
+                try r.database.run("INSERT OR IGNORE INTO _srv_blobs(sha256, size, site, stored_at) VALUES (?, ?, '', ?)",
+                                   [.text(hash), .integer(blobs.received(hash)), .integer(nowMs)])
+                try r.database.run("UPDATE _srv_blobs SET unreferenced_since = ? WHERE sha256 = ? AND unreferenced_since IS NULL", [.integer(nowMs), .text(hash)])
+                return try r.database.scalar("SELECT unreferenced_since FROM _srv_blobs WHERE sha256 = ?", [.text(hash)])?.int64Value ?? nowMs
+            }
+            guard nowMs - since >= graceMs else { result.unreferenced += 1; continue }
+            // Checked again in the writer: a row naming it may have arrived meanwhile.
+            let removed = try store.write { r -> Bool in
+                guard try Attachments.rows(naming: hash, in: r.database).isEmpty else { return false }
+                try r.database.run("DELETE FROM _srv_blobs WHERE sha256 = ?", [.text(hash)])
+                return true
+            }
+            if removed {
+                result.removed += 1
+                result.removedBytes += blobs.received(hash)
+                blobs.remove(hash)
+                log.event("blob_removed", ["sha256": .text(hash)])
+            } else {
+                result.kept += 1
+            }
+        }
+        return result
+    }
+}
