@@ -74,6 +74,7 @@ extension SyncClient {
         var summary = FileTransfer.Summary()
         if let limits = try serverStatus().status.attachments { try limits.remember(in: replica) }
         let referenced = try Attachments.referenced(in: replica)
+        try replica.forgetBlobRefusals(except: Set(referenced.filter { $0.addedBy == replica.siteID }.map(\.hash)))
         guard !referenced.isEmpty else { return summary }
         let transfer = FileTransfer(store: try files, upstream: upstream(), access: DirectAccess(replica))
         if send {

@@ -26,6 +26,12 @@ extension Replica {
                          [.text(hash), .text(code), .text(message), .integer(HLC.wallClock().milliseconds)])
     }
 
+    /// Forgets the refusals of files no longer to send (the clerk removed the attachment).
+    public func forgetBlobRefusals(except keep: Set<String>) throws {
+        let refused = try blobRefusals().keys.filter { !keep.contains($0) }
+        for hash in refused { try database.run("DELETE FROM _cp_blob_refused WHERE sha256 = ?", [.text(hash)]) }
+    }
+
     /// The files the upstream refused: hash → (code, message).
     public func blobRefusals() throws -> [String: (code: String, message: String)] {
         try database.execute(Self.blobLedgerSQL)

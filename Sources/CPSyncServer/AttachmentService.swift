@@ -50,9 +50,23 @@ public final class AttachmentService: Sendable {
 
     // MARK: Upload
 
+    /// A file the county would refuse (too large, over the site's quota) is refused here already, before any of its
+    /// bytes travel.
     public func state(_ hash: String, query: [String: String], principal: Principal) throws(ErrorBody) -> BlobState {
         let size = try Self.size(hash, query)
-        return BlobState(sha256: hash, size: size, received: blobs.has(hash) ? size : blobs.received(hash))
+        if blobs.has(hash) { return BlobState(sha256: hash, size: size, received: size) }
+        let received = blobs.received(hash)
+        if received == 0, case .site(let site) = principal {
+            try checkSize(size)
+            try checkQuota(site: site, size: size)
+        }
+        return BlobState(sha256: hash, size: size, received: received)
+    }
+
+    private func checkSize(_ size: Int64) throws(ErrorBody) {
+        guard size <= limits.maxFileBytes else {
+            throw ErrorBody(code: .fileTooLarge, message: "the file is \(size) bytes; this county accepts attached files up to \(limits.maxFileBytes) bytes; nothing was stored")
+        }
     }
 
     public func upload(_ hash: String, query: [String: String], body: [UInt8], principal: Principal) throws(ErrorBody) -> BlobState {
@@ -67,9 +81,7 @@ public final class AttachmentService: Sendable {
             try note(hash, size: size, site: principal.name)
             return BlobState(sha256: hash, size: size, received: size)
         }
-        guard size <= limits.maxFileBytes else {
-            throw ErrorBody(code: .fileTooLarge, message: "the file is \(size) bytes; this county accepts attached files up to \(limits.maxFileBytes) bytes; nothing was stored")
-        }
+        try checkSize(size)
         if offset == 0 { try checkQuota(site: principal.name, size: size) }
         let received: Int64
         appending.lock()

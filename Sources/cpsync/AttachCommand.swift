@@ -29,7 +29,8 @@ enum AttachCommand {
             let record = try recordOption(&args, required: false)
             try args.checkAllConsumed()
             let list = try Attachments.list(office, record: record, store: store)
-            if json { Console.out(try JSONOutput.encode(list.map(Listed.init))); break }
+            struct Listing: Encodable { let attachments: [Listed] }
+            if json { Console.out(try JSONOutput.encode(Listing(attachments: list.map(Listed.init)))); break }
             guard !list.isEmpty else { Console.out(L10n.pick(en: "no attachments", zh: "没有附件")); break }
             let header = L10n.isChinese ? ["编号", "所属", "文件名", "大小", "添加", "本机"] : ["id", "record", "name", "size", "added", "here"]
             Console.out(Console.table(header: header, rows: list.map { a in

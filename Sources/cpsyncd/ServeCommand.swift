@@ -1,4 +1,5 @@
 import CPSyncCLI
+import CPSyncCore
 import CPSyncHTTP
 import CPSyncServer
 import Foundation
@@ -19,6 +20,7 @@ enum ServeCommand {
         let maxConnections = try args.int("max-connections") ?? defaultMaxConnections
         let maxBody = try args.int("max-body-bytes") ?? defaultMaxBodyBytes
         let quiet = args.flag("quiet")
+        let attachmentLimits = try AttachmentOptions.limits(&args)
         // County → city → province: run `uplink` on a timer beside the server (Protocol/README.md §18).
         let uplinkServer = args.option("uplink-server")
         let uplinkToken = args.option("uplink-token") ?? ProcessInfo.processInfo.environment["CPSYNC_UPLINK_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
@@ -43,7 +45,8 @@ enum ServeCommand {
         config.maxBodyBytes = maxBody
         // Load balancers and the bench poll these; they must answer while every worker is busy with a push.
         config.expressPaths = ["/v1/health", "/metrics"]
-        let router = Router(store: store, maxSkewMs: Int64(skew) * 1000, maxBodyBytes: maxBody, log: EventLog(enabled: !quiet))
+        let router = Router(store: store, maxSkewMs: Int64(skew) * 1000, maxBodyBytes: maxBody, log: EventLog(enabled: !quiet),
+                            attachmentLimits: attachmentLimits)
         let server = HTTPServer(configuration: config, responder: router)
         try server.start()
         let uplink = try uplinkServer.map { server in

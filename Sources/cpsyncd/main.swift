@@ -16,6 +16,7 @@ let verbs: [String: ([String]) throws -> Int32] = [
     "import": ImportCommand.run,
     "uplink": UplinkCommand.run,
     "tier": TierCommand.run,
+    "attachments": AttachmentsCommand.run,
 ]
 
 let argv = Array(CommandLine.arguments.dropFirst())

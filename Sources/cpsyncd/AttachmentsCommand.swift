@@ -1,0 +1,53 @@
+import CPSyncCLI
+import CPSyncCore
+import CPSyncServer
+import Foundation
+
+/// `cpsyncd serve --attachment-max-mb N --attachment-quota-mb N --attachment-types LIST`: the county's limits on
+/// attached files, announced to offices in `GET /v1/status` and enforced on upload.
+enum AttachmentOptions {
+    static let defaults = BlobLimits()
+
+    static func limits(_ args: inout Arguments) throws -> BlobLimits {
+        var limits = defaults
+        if let mb = try args.int("attachment-max-mb") {
+            guard mb > 0 else { throw UsageError.invalidValue(option: "attachment-max-mb", value: String(mb), expected: L10n.pick(en: "a positive number of megabytes", zh: "正整数（MB）")) }
+            limits.maxFileBytes = Int64(mb) << 20
+        }
+        if let mb = try args.int("attachment-quota-mb") {
+            guard mb > 0 else { throw UsageError.invalidValue(option: "attachment-quota-mb", value: String(mb), expected: L10n.pick(en: "a positive number of megabytes", zh: "正整数（MB）")) }
+            limits.siteQuotaBytes = Int64(mb) << 20
+        }
+        if let types = args.option("attachment-types") {
+            let list = types.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            guard !list.isEmpty, list.allSatisfy({ $0.contains("/") }) else {
+                throw UsageError.invalidValue(option: "attachment-types", value: types,
+                                              expected: L10n.pick(en: "media types separated by commas, e.g. application/pdf,image/*", zh: "用逗号分隔的文件类型，如 application/pdf,image/*"))
+            }
+            limits.allowedTypes = list
+        }
+        return limits
+    }
+}
+
+/// `cpsyncd attachments gc [--grace-days N] [--json]`: removes the bytes of files no live attachment row has named
+/// for N days (default 90): the documented rule that never drops a file some office still needs (Protocol §19.5).
+enum AttachmentsCommand {
+    static func run(_ argv: [String]) throws -> Int32 {
+        guard argv.first == "gc" else { throw UsageError.unknownCommand("attachments \(argv.first ?? "")") }
+        var args = try Arguments(Array(argv.dropFirst()), flags: ["json"])
+        let grace = try args.int("grace-days") ?? 90
+        let json = args.flag("json")
+        let store = try DataOption.open(&args)
+        try args.checkAllConsumed()
+        guard grace >= 1 else {
+            throw UsageError.invalidValue(option: "grace-days", value: String(grace), expected: L10n.pick(en: "at least 1", zh: "不小于 1"))
+        }
+        let service = AttachmentService(store: store, log: EventLog(enabled: false), metrics: Metrics())
+        let result = try service.collect(graceDays: grace)
+        if json { Console.out(try JSONOutput.encode(result)); return 0 }
+        Console.out(L10n.pick(en: "attachments: \(result.kept) files kept (named by a record), \(result.unreferenced) unnamed for less than \(grace) days (kept), \(result.removed) removed (\(result.removedBytes) bytes)",
+                              zh: "附件：保留 \(result.kept) 个（有记录引用），\(result.unreferenced) 个无引用但未满 \(grace) 天（保留），删除 \(result.removed) 个（\(result.removedBytes) 字节）"))
+        return 0
+    }
+}

@@ -1,0 +1,252 @@
+import CPPCC
+import CPSyncCore
+import Foundation
+import Testing
+import TestSupport
+
+/// Attached files with the real `cpsync` and `cpsyncd`: through a throttled link with cuts, across a killed process,
+/// tampered on the way, within scope, within the county's limits — and never lost.
+@Suite(.serialized) struct AttachmentEndToEndTests {
+    /// `bytes` of pseudo-random content (seeded: the same file every run), written at `path`; its SHA-256.
+    @discardableResult
+    static func makeFile(_ path: String, bytes: Int, seed: UInt64) -> String {
+        var rng = SplitMix64(seed: seed)
+        var data = [UInt8](repeating: 0, count: bytes)
+        for i in stride(from: 0, to: bytes, by: 8) {
+            var v = rng.next()
+            for j in i..<min(bytes, i + 8) { data[j] = UInt8(truncatingIfNeeded: v); v >>= 8 }
+        }
+        FileManager.default.createFile(atPath: path, contents: Data(data))
+        return SHA256.hexDigits(SHA256.hash(data))
+    }
+
+    /// A member of the `files` object of a command's `--json`.
+    static func files(_ text: String, _ key: String) -> Int? {
+        ((JSONText.object(text)?["files"] as? [String: Any])?[key] as? NSNumber)?.intValue
+    }
+
+    static func filesOnDisk(_ dir: String) -> [String] {
+        let all = (try? FileManager.default.subpathsOfDirectory(atPath: dir)) ?? []
+        return all.filter { !$0.hasPrefix("partial") && BlobStore.isHash(($0 as NSString).lastPathComponent) }
+            .map { ($0 as NSString).lastPathComponent }.sorted()
+    }
+
+    static func office(_ county: County, _ site: String, server: String) throws -> Office {
+        let office = Office(site: site, db: county.ws.path("\(site).db"))
+        let r = try run(Binaries.cpsync, ["init", "--db", office.db, "--server", server, "--site", site, "--token", county.tokens[site]!])
+        guard r.ok else { throw HarnessError.failed("init \(site): \(r.stderr)") }
+        return office
+    }
+
+    /// A 2 MB scan attached at a township goes through a 64 KB/s link cut once mid-file: the one `sync` resumes where
+    /// the county's copy ends (the bytes relayed stay well under twice the file), and the county office receives it
+    /// byte for byte.
+    @Test func aTwoMegabyteFileThroughAThrottledLinkWithACutArrivesWhole() throws {
+        let county = try County("attach-cut", sites: ["huashan"])
+        defer { county.cleanup() }
+        let proxy = try ThrottlingProxy(upstream: county.daemon.port, bytesPerSecond: 64 * 1024)
+        defer { proxy.stop() }
+        let huashan = try Self.office(county, "huashan", server: proxy.url)
+        let countyOffice = try county.office("county")
+        try huashan.must(["member", "add", "--name", "王芳", "--site", "huashan"])
+        let hash = Self.makeFile(county.ws.path("提案原件.pdf"), bytes: 2_000_000, seed: 7)
+        let added = try huashan.must(["attach", "add", "--member", "王芳", county.ws.path("提案原件.pdf"), "--json"])
+        #expect(JSONText.string(added.stdout, "sha256") == hash)
+        let status = try huashan.must(["status", "--json"])
+        #expect(Self.files(status.stdout, "to_send") == 1, "\(status.stdout)")
+
+        let result = Guard<RunResult?>(nil)
+        let db = huashan.db
+        Thread.detachNewThread { result.set(try? run(Binaries.cpsync, ["sync", "--db", db, "--json"], timeout: 240)) }
+        var cut = false
+        for _ in 0..<2400 where result.get() == nil {
+            Thread.sleep(forTimeInterval: 0.05)
+            if !cut && proxy.bytesRelayed > 800_000 { proxy.cutAll(); cut = true }
+        }
+        let sync = try #require(result.get(), "cpsync sync did not finish")
+        #expect(cut)
+        #expect(sync.ok, "exit \(sync.status): \(sync.stderr)")
+        #expect(proxy.bytesRelayed < 3_200_000, "resumed, not sent again from the start: \(proxy.bytesRelayed) bytes relayed")
+        #expect(Self.filesOnDisk(county.daemon.dataDir + "/files") == [hash])
+        #expect(try BlobStore.hashFile(county.daemon.dataDir + "/files/\(hash.prefix(2))/\(hash)") == hash)
+
+        try countyOffice.must(["sync"])
+        let list = try countyOffice.must(["attach", "list", "--json"])
+        #expect(list.stdout.contains(hash) && list.stdout.contains("提案原件.pdf"), "\(list.stdout)")
+        let id = try #require(JSONText.objects(list.stdout, "attachments")?.first?["id"] as? String)
+        try countyOffice.must(["attach", "get", id, "--to", county.ws.path("saved.pdf")])
+        #expect(FileManager.default.contents(atPath: county.ws.path("saved.pdf")) == FileManager.default.contents(atPath: county.ws.path("提案原件.pdf")))
+        let after = try huashan.must(["status", "--json"])
+        #expect(Self.files(after.stdout, "to_send") == 0, "\(after.stdout)")
+    }
+
+    /// `kill -9` of the office mid-upload and mid-download: the next run continues from the partial copy on the other
+    /// side, and the file arrives whole.
+    @Test func aKilledUploadAndAKilledDownloadResumeWhereTheyStopped() throws {
+        let county = try County("attach-kill", sites: ["huashan"])
+        defer { county.cleanup() }
+        let proxy = try ThrottlingProxy(upstream: county.daemon.port, bytesPerSecond: 256 * 1024)
+        defer { proxy.stop() }
+        let huashan = try Self.office(county, "huashan", server: proxy.url)
+        let countyOffice = try Self.office(county, "county", server: proxy.url)
+        try huashan.must(["member", "add", "--name", "李明", "--site", "huashan"])
+        let hash = Self.makeFile(county.ws.path("调研照片.jpg"), bytes: 3_000_000, seed: 11)
+        try huashan.must(["attach", "add", "--member", "李明", county.ws.path("调研照片.jpg")])
+
+        func killMidway(_ args: [String], db: String, partial: () -> Int64) throws -> Int64 {
+            let p = Process()
+            p.executableURL = URL(fileURLWithPath: Binaries.cpsync)
+            p.arguments = args + ["--db", db, "--quiet"]
+            p.standardOutput = FileHandle.nullDevice
+            p.standardError = FileHandle.nullDevice
+            try p.run()
+            for _ in 0..<1200 where p.isRunning && partial() < 700_000 { Thread.sleep(forTimeInterval: 0.02) }
+            kill(p.processIdentifier, SIGKILL)
+            p.waitUntilExit()
+            return partial()
+        }
+        let countyPartial = county.daemon.dataDir + "/files/partial/\(hash)"
+        let uploaded = try killMidway(["sync"], db: huashan.db) { Int64((try? FileManager.default.attributesOfItem(atPath: countyPartial)[.size] as? Int) ?? 0) }
+        #expect(uploaded > 0 && uploaded < 3_000_000, "killed mid-upload at \(uploaded) bytes")
+        var mark = proxy.bytesRelayed
+        try huashan.must(["sync"])
+        print("upload killed at \(uploaded) bytes; the next sync relayed \(proxy.bytesRelayed - mark)")
+        #expect(proxy.bytesRelayed - mark < 3_000_000 - Int(uploaded) / 2, "the upload resumed at \(uploaded)")
+        #expect(Self.filesOnDisk(county.daemon.dataDir + "/files") == [hash])
+
+        let officePartial = countyOffice.db + ".files/partial/\(hash)"
+        let downloaded = try killMidway(["sync"], db: countyOffice.db) { Int64((try? FileManager.default.attributesOfItem(atPath: officePartial)[.size] as? Int) ?? 0) }
+        #expect(downloaded > 0 && downloaded < 3_000_000, "killed mid-download at \(downloaded) bytes")
+        mark = proxy.bytesRelayed
+        try countyOffice.must(["sync"])
+        print("download killed at \(downloaded) bytes; the next sync relayed \(proxy.bytesRelayed - mark)")
+        #expect(proxy.bytesRelayed - mark < 3_000_000 - Int(downloaded) / 2, "the download resumed at \(downloaded)")
+        #expect(Self.filesOnDisk(countyOffice.db + ".files") == [hash])
+        #expect(try BlobStore.hashFile(countyOffice.db + ".files/\(hash.prefix(2))/\(hash)") == hash)
+    }
+
+    /// A chunk changed on the way is refused when the file is complete (its bytes do not hash to its name), the
+    /// partial copy is discarded, and the real office's next sync sends the file whole.
+    @Test func aTamperedChunkIsRefusedAndNothingOfItIsKept() throws {
+        let county = try County("attach-tamper", sites: ["huashan"])
+        defer { county.cleanup() }
+        let huashan = try county.office("huashan")
+        // ASCII, so that each chunk is sent as exactly these bytes.
+        let text = String(repeating: "CPPCC inspection report, Huashan township. ", count: 2000)
+        let path = county.ws.path("视察报告.txt")
+        FileManager.default.createFile(atPath: path, contents: Data(text.utf8))
+        let hash = SHA256.hex(text)
+        let size = text.utf8.count
+        var tampered = Array(text.utf8)
+        tampered[size / 2] = UInt8(ascii: "X")
+        let token = county.tokens["huashan"]!
+        let base = county.daemon.url + "/v1/blobs/\(hash)?size=\(size)"
+        let sent = size / 2 + 1
+        let first = try HTTPAnswer.send("PUT", base + "&offset=0", token: token, body: String(decoding: tampered[0..<sent], as: UTF8.self))
+        #expect(first.status == 200 && JSONText.int(first.text, "received") == sent, "\(first.text)")
+        let rest = Array(tampered[sent...])
+        let last = try HTTPAnswer.send("PUT", base + "&offset=\(sent)", token: token, body: String(decoding: rest, as: UTF8.self))
+        #expect(last.status == 422 && last.errorCode == "hash_mismatch", "\(last.status) \(last.text)")
+        #expect(Self.filesOnDisk(county.daemon.dataDir + "/files").isEmpty)
+        let state = try HTTPAnswer.send("GET", county.daemon.url + "/v1/blobs/\(hash)/state?size=\(size)", token: token)
+        #expect(JSONText.int(state.text, "received") == 0, "\(state.text)")
+        // An admin token cannot upload; a bad hash is a 400, not a path.
+        let admin = try county.daemon.addAdmin("审核员")
+        #expect(try HTTPAnswer.send("PUT", base + "&offset=0", token: admin, body: "x").status == 403)
+        #expect([400, 404].contains(try HTTPAnswer.send("GET", county.daemon.url + "/v1/blobs/..%2F..%2Fcounty.db/state?size=1", token: token).status))
+        #expect(try HTTPAnswer.send("GET", county.daemon.url + "/v1/blobs/not-a-hash/state?size=1", token: token).status == 400)
+
+        try huashan.must(["member", "add", "--name", "张伟", "--site", "huashan"])
+        try huashan.must(["attach", "add", "--member", "张伟", path])
+        try huashan.must(["sync"])
+        #expect(Self.filesOnDisk(county.daemon.dataDir + "/files") == [hash])
+    }
+
+    /// A township receives only the files of records in its scope: chengguan holds neither huashan's attachment rows
+    /// nor the bytes (checked in its files on disk), and cannot fetch them by hash; the county office receives both.
+    @Test func aTownshipNeverReceivesAnotherTownshipsAttachments() throws {
+        let county = try County("attach-scope", sites: ["huashan", "chengguan"])
+        defer { county.cleanup() }
+        let huashan = try county.office("huashan"), chengguan = try county.office("chengguan"), countyOffice = try county.office("county")
+        try huashan.must(["member", "add", "--name", "王芳", "--site", "huashan"])
+        try chengguan.must(["member", "add", "--name", "赵强", "--site", "chengguan"])
+        let secret = Self.makeFile(county.ws.path("王芳身份证.jpg"), bytes: 40_000, seed: 3)
+        let own = Self.makeFile(county.ws.path("赵强照片.jpg"), bytes: 30_000, seed: 4)
+        try huashan.must(["attach", "add", "--member", "王芳", county.ws.path("王芳身份证.jpg")])
+        try chengguan.must(["attach", "add", "--member", "赵强", county.ws.path("赵强照片.jpg")])
+        for o in [huashan, chengguan, countyOffice, huashan, chengguan] { try o.must(["sync"]) }
+        #expect(Self.filesOnDisk(chengguan.db + ".files") == [own])
+        #expect(try chengguan.query("SELECT count(*) FROM member_attachments")[0][0] == .integer(1))
+        #expect(Self.filesOnDisk(huashan.db + ".files") == [secret])
+        #expect(Self.filesOnDisk(countyOffice.db + ".files") == [secret, own].sorted())
+        let probe = try HTTPAnswer.send("GET", county.daemon.url + "/v1/blobs/\(secret)", token: county.tokens["chengguan"]!, headers: ["Range": "bytes=0-99"])
+        #expect(probe.status == 404, "another township's file by its hash: \(probe.status)")
+        #expect(try HTTPAnswer.send("GET", county.daemon.url + "/v1/blobs/\(secret)", token: county.tokens["huashan"]!, headers: ["Range": "bytes=0-99"]).status == 206)
+        // A second county PC with the policy none: the rows come, the bytes only on demand (`attach get`).
+        let lean = Office(site: "county", db: county.ws.path("county-lean.db"))
+        let initialised = try run(Binaries.cpsync, ["init", "--db", lean.db, "--server", county.daemon.url, "--token", county.tokens["county"]!, "--attachments", "none"])
+        #expect(initialised.ok, "\(initialised.stderr)")
+        try lean.must(["sync"])
+        #expect(try lean.query("SELECT count(*) FROM member_attachments")[0][0] == .integer(2))
+        #expect(Self.filesOnDisk(lean.db + ".files").isEmpty)
+        let waiting = try lean.must(["status", "--json"])
+        #expect(Self.files(waiting.stdout, "to_receive") == 0, "the policy wants none: \(waiting.stdout)")
+        let list = try lean.must(["attach", "list", "--json"])
+        let wang = try #require(JSONText.objects(list.stdout, "attachments")?.first { $0["sha256"] as? String == secret })
+        #expect(wang["present"] as? Bool == false)
+        try lean.must(["attach", "get", try #require(wang["id"] as? String), "--to", county.ws.path("取回.jpg")])
+        #expect(try BlobStore.hashFile(county.ws.path("取回.jpg")) == secret)
+        #expect(Self.filesOnDisk(lean.db + ".files") == [secret])
+    }
+
+    /// The county's limits: an office that learned them refuses a bigger file when the clerk attaches it; a file
+    /// attached before it learned them is refused by the county on upload, named after the sync (exit 65), while its
+    /// record and everything else went; the collection rule keeps every file a record names.
+    @Test func theCountysLimitsRefuseClearlyAndLoseNothingElse() throws {
+        let county = try County("attach-limits", sites: ["huashan"], start: false)
+        defer { county.cleanup() }
+        try county.daemon.start(extraArgs: ["--attachment-max-mb", "1", "--attachment-types", "application/pdf,image/*"])
+        let huashan = try county.office("huashan"), countyOffice = try county.office("county")
+        try huashan.must(["member", "add", "--name", "王芳", "--site", "huashan"])
+        Self.makeFile(county.ws.path("大扫描件.pdf"), bytes: 1_500_000, seed: 5)
+        // Not synced yet: the office knows the default limits only, so it accepts the file now.
+        try huashan.must(["attach", "add", "--member", "王芳", county.ws.path("大扫描件.pdf")])
+        try huashan.must(["member", "add", "--name", "李明", "--site", "huashan"])
+        let sync = try huashan.cpsync(["sync"], env: ["LANG": "zh_CN.UTF-8"])
+        #expect(sync.status == 65, "exit \(sync.status)")
+        #expect(sync.stderr.contains("被县政协拒收") && sync.stderr.contains("附件超过县政协允许的大小"), "\(sync.stderr)")
+        // The records went: both members and the attachment row are at the county.
+        let db = try Database(path: county.serverDB)
+        #expect(try db.scalar("SELECT count(*) FROM members") == .integer(2))
+        #expect(try db.scalar("SELECT count(*) FROM member_attachments") == .integer(1))
+        let status = try huashan.cpsync(["status", "--json"])
+        #expect(Self.files(status.stdout, "refused") == 1, "\(status.stdout)")
+        // Now it knows the limits: a bigger file is refused at once, with nothing written.
+        let again = try huashan.cpsync(["attach", "add", "--member", "李明", county.ws.path("大扫描件.pdf")], env: ["LANG": "zh_CN.UTF-8"])
+        #expect(again.status == 65 && again.stderr.contains("县政协只接收不超过 1.0 MB 的文件"), "\(again.stderr)")
+        FileManager.default.createFile(atPath: county.ws.path("说明.docx"), contents: Data("x".utf8))
+        let type = try huashan.cpsync(["attach", "add", "--member", "李明", county.ws.path("说明.docx")])
+        #expect(type.status == 65 && type.stderr.contains("does not accept"), "\(type.stderr)")
+        #expect(try huashan.query("SELECT count(*) FROM member_attachments")[0][0] == .integer(1))
+
+        // The clerk removes the refused attachment: nothing is refused any more.
+        let listed = try huashan.must(["attach", "list", "--json"])
+        let big = try #require(JSONText.objects(listed.stdout, "attachments")?.first?["id"] as? String)
+        try huashan.must(["attach", "remove", big])
+        let clean = try huashan.must(["sync", "--json"])
+        #expect(Self.files(clean.stdout, "refused") == 0, "\(clean.stdout)")
+
+        // A small file goes; the collection rule keeps it while a record names it, and after its removal for the grace days.
+        let small = Self.makeFile(county.ws.path("小照片.png"), bytes: 20_000, seed: 6)
+        let added = try huashan.must(["attach", "add", "--member", "李明", county.ws.path("小照片.png"), "--json"])
+        try huashan.must(["sync", "--json"])
+        try countyOffice.must(["sync"])
+        var gc = try run(Binaries.cpsyncd, ["attachments", "gc", "--data", county.daemon.dataDir, "--json"])
+        #expect(gc.ok && JSONText.int(gc.stdout, "removed") == 0 && JSONText.int(gc.stdout, "kept") == 1, "\(gc.stdout) \(gc.stderr)")
+        try huashan.must(["attach", "remove", try #require(JSONText.string(added.stdout, "id"))])
+        try huashan.must(["sync", "--json"])
+        gc = try run(Binaries.cpsyncd, ["attachments", "gc", "--data", county.daemon.dataDir, "--json"])
+        #expect(gc.ok && JSONText.int(gc.stdout, "removed") == 0 && JSONText.int(gc.stdout, "unreferenced") == 1, "\(gc.stdout) \(gc.stderr)")
+        #expect(Self.filesOnDisk(county.daemon.dataDir + "/files") == [small], "kept for the grace period")
+    }
+}
