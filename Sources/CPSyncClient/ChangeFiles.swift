@@ -36,7 +36,8 @@ extension SyncClient {
     /// The station's unacknowledged changes as a signed changes file: the outbox first, then the change log after
     /// the push cursor — the batches `push` would send, with the same batch ids — and the station's pull position.
     /// Writes nothing but set-aside (held) changes, as a push does, and the file's id (its reply is this database's).
-    public func exportChanges(now: Int64 = HLC.wallClock().milliseconds) throws -> (bytes: [UInt8], summary: ExportSummary) {
+    /// `files`: the hashes of the attached files carried beside it (`FILE.files/`), signed with it.
+    public func exportChanges(now: Int64 = HLC.wallClock().milliseconds, files: [String] = []) throws -> (bytes: [UInt8], summary: ExportSummary) {
         try replica.dropSupersededHeld()
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
         let site = replica.siteID
@@ -71,7 +72,8 @@ extension SyncClient {
             kind: .changes, site: site, fileId: UUID().uuidString.lowercased(), createdAt: now,
             epoch: try replica.meta(SyncPosition.epoch)?.stringValue, schemaVersion: schema,
             pullAfter: try replica.meta(SyncPosition.pullCursor)?.int64Value ?? 0, pullSince: try replica.meta(SyncPosition.pullSince)?.int64Value ?? 0,
-            pushAfter: pushAfter, pushSince: pushSince, pushThrough: cursor, outbox: refs, batches: batches.count)
+            pushAfter: pushAfter, pushSince: pushSince, pushThrough: cursor, outbox: refs, batches: batches.count,
+            files: files.isEmpty ? nil : files)
         let file = ChangeFile(header: header, lines: batches.map { $0.encoded() })
         let signed = file.signed(key: ChangeFile.key(token: config.token, site: site))
         // Remembered (the only write of an export besides set-aside changes): its reply is this database's to import.
@@ -101,6 +103,8 @@ extension SyncClient {
         public var scopeGrew = false
         /// Own changes stamped again after a clock-skew refusal (the PC clock is right now): the next export sends them.
         public var restamped = 0
+        /// This station's attached files the county holds now (they need not be carried again).
+        public var filesHeld: [String] = []
     }
 
     /// Applies a county reply in one transaction: holds what the county refused, moves the push cursor and empties
@@ -125,6 +129,7 @@ extension SyncClient {
             try file.decode(PullResponse.self, line: i, limits: WireLimits(maxChanges: ProtocolLimits.maxPageSize))
         }
         var summary = ReplySummary()
+        summary.filesHeld = header.files ?? []
         try replica.database.transaction {
             var lastSeq = try replica.meta(FilePosition.replySeq)?.int64Value ?? -1
             var lastAt = try replica.meta(FilePosition.replyAt)?.int64Value ?? -1

@@ -75,11 +75,15 @@ extension SyncClient {
         if let limits = try serverStatus().status.attachments { try limits.remember(in: replica) }
         let referenced = try Attachments.referenced(in: replica)
         try replica.forgetBlobRefusals(except: Set(referenced.filter { $0.addedBy == replica.siteID }.map(\.hash)))
-        guard !referenced.isEmpty else { return summary }
+        // A station's files carried here on a stick and kept for forwarding (`relay-import`) go up as this office's.
+        let relayed = try replica.blobsRelayed()
+        guard !referenced.isEmpty || !relayed.isEmpty else { return summary }
         let transfer = FileTransfer(store: try files, upstream: upstream(), access: DirectAccess(replica))
         if send {
             transfer.progress = fileProgress.map { p in { p($0, $1, $2, true) } }
-            try transfer.send(referenced.filter { $0.addedBy == replica.siteID }, summary: &summary)
+            let store = try files
+            let carried = relayed.filter { store.has($0) }.map { BlobReference(hash: $0, size: store.received($0), addedAt: "", addedBy: "") }
+            try transfer.send(referenced.filter { $0.addedBy == replica.siteID } + carried, summary: &summary)
         }
         if fetch {
             transfer.progress = fileProgress.map { p in { p($0, $1, $2, false) } }
@@ -95,6 +99,13 @@ extension SyncClient {
         transfer.progress = fileProgress.map { p in { p($0, $1, $2, false) } }
         try transfer.fetch([file], summary: &summary)
         return summary
+    }
+
+    /// This office's own attached files the county has not acknowledged: what a stick carries (`export-changes`).
+    public func filesToCarry() throws -> [BlobReference] {
+        let store = try files
+        let sent = try replica.blobsSent()
+        return try Attachments.referenced(in: replica).filter { $0.addedBy == replica.siteID && !sent.contains($0.hash) && store.has($0.hash) }
     }
 
     /// Bytes still to go each way: own files not acknowledged by the county, and files the policy wants that are

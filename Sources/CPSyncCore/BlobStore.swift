@@ -90,6 +90,46 @@ public struct BlobStore: Sendable {
         return (hash, size)
     }
 
+    /// Copies the file at `source` into the store only if its bytes hash to `hash` (a file carried on a stick, named
+    /// by its hash): true when it is here now, false when its bytes are something else (nothing kept).
+    @discardableResult
+    public func add(file source: String, expecting hash: String) throws(BlobError) -> Bool {
+        guard Self.isHash(hash) else { throw .badHash(hash) }
+        if has(hash) { return true }
+        let tmp = "\(directory)/partial/carried-\(getpid())-\(UInt64.random(in: 0...UInt64.max))"
+        defer { unlink(tmp) }
+        var hasher = SHA256.Hasher()
+        _ = try Self.copy(source, to: tmp) { hasher.update($0) }
+        guard hasher.finishHex() == hash else { return false }
+        try install(tmp, as: hash)
+        return true
+    }
+
+    /// Copies the whole files `hashes` (those here) into `directory`, each named by its hash: a companion directory
+    /// for a stick. Returns the hashes written.
+    public func export(_ hashes: [String], toDirectory dir: String) throws(BlobError) -> [String] {
+        try Self.makeDirectory(dir)
+        var written: [String] = []
+        for hash in hashes where has(hash) {
+            if Self.fileSize("\(dir)/\(hash)") != Self.fileSize(path(hash)) { try export(hash, to: "\(dir)/\(hash)") }
+            written.append(hash)
+        }
+        return written
+    }
+
+    /// Takes the files of a companion directory `dir` whose names are among `hashes` and whose bytes match them.
+    /// Returns (stored, damaged): damaged files are left out, and say so.
+    public func take(fromDirectory dir: String, hashes: [String]) throws(BlobError) -> (stored: [String], damaged: [String]) {
+        var stored: [String] = [], damaged: [String] = []
+        for hash in hashes where Self.isHash(hash) && Self.fileSize("\(dir)/\(hash)") != nil {
+            if try add(file: "\(dir)/\(hash)", expecting: hash) { stored.append(hash) } else { damaged.append(hash) }
+        }
+        return (stored, damaged)
+    }
+
+    /// The names of a companion directory's files that are hashes.
+    public static func hashes(inDirectory dir: String) -> [String] { list(dir).filter(isHash).sorted() }
+
     /// Up to `length` bytes of the whole file `hash` from `offset` (fewer at its end).
     public func read(_ hash: String, offset: Int64, length: Int) throws(BlobError) -> [UInt8] {
         guard has(hash) else { throw .missing(hash) }

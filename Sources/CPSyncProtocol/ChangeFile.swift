@@ -84,11 +84,16 @@ public struct ChangeFileHeader: WireMessage, Hashable {
     /// reply: the county's change sequence when the reply was made; a station ignores a reply not newer than the last
     /// one it imported.
     public var serverSeq: Int64?
+    /// Attached files (§19.6): changes — the SHA-256 of each file in the companion directory `FILE.files/` (the
+    /// signature covers the list; each file's bytes are checked against its name); reply — the station's files the
+    /// county now holds (the station stops carrying them). Omitted when there are none.
+    public var files: [String]?
 
     public init(version: Int = ChangeFileHeader.currentVersion, kind: ChangeFileKind, site: String, fileId: String, replyTo: String? = nil,
                 createdAt: Int64, epoch: String?, schemaVersion: Int, pullAfter: Int64, pullSince: Int64, pullCursor: Int64? = nil,
                 pushAfter: Int64, pushSince: Int64, pushThrough: Int64, pushComplete: Bool? = nil, outbox: [OutboxRef],
-                batches: Int, pages: Int = 0, serverSeq: Int64? = nil) {
+                batches: Int, pages: Int = 0, serverSeq: Int64? = nil, files: [String]? = nil) {
+        self.files = files
         self.version = version
         self.kind = kind
         self.site = site
@@ -124,6 +129,7 @@ public struct ChangeFileHeader: WireMessage, Hashable {
         .required("pushSince", \.pushSince, .nonNegative), .required("pushThrough", \.pushThrough, .nonNegative),
         .optional("pushComplete", \.pushComplete), .required("outbox", \.outbox), .required("batches", \.batches),
         .required("pages", \.pages), .optional("serverSeq", \.serverSeq, WireCodec.nonNegative.orNull),
+        .omitted("files", \.files, String.wireCodec.array(maxCount: 100_000).orNull),
     ])
 }
 

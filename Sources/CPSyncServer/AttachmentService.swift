@@ -109,6 +109,11 @@ public final class AttachmentService: Sendable {
         }
     }
 
+    /// Files a station carried on a stick (`cpsyncd import`): counted to its quota as uploads are.
+    public func noteCarried(_ hashes: [String], site: String) throws {
+        for h in hashes { try note(h, size: blobs.received(h), site: site) }
+    }
+
     /// Records who stored a whole file (the first site to: its quota carries it).
     private func note(_ hash: String, size: Int64, site: String) throws(ErrorBody) {
         do {

@@ -28,7 +28,14 @@ public struct ChangeFileImporter: Sendable {
         public var errors: [String] = []
         public var pages = 0
         public var pulled = 0
+        /// Attached files: the station's the county holds now (acknowledged in the reply), and those the reply's rows
+        /// name (for the reply's companion directory).
+        public var filesHeld: [String] = []
+        public var filesNamed: [String] = []
     }
+
+    /// Where the county keeps attached files.
+    var blobs: BlobStore? { try? BlobStore(directory: (service.store.dataDirectory as NSString).appendingPathComponent("files")) }
 
     /// Checks the file (signature with the station's key, kind, site registered and active, schema), applies its
     /// batches and returns the signed reply. Throws `ChangeFileError` or `ErrorBody` before anything is applied.
@@ -85,11 +92,23 @@ public struct ChangeFileImporter: Sendable {
             cursor = page.cursor
         }
         let serverSeq = max(cursor, try store.read { r in try r.sequence })
+        // Files: the station's that are here now (carried beside the file and stored before the import, or sent
+        // earlier by any office) are acknowledged; the reply's rows name the files the station is to receive.
+        let blobs = self.blobs
+        summary.filesHeld = (header.files ?? []).filter { blobs?.has($0) ?? false }
+        var named = Set<String>()
+        for page in pages {
+            for c in page.changes where c.column == "sha256" && c.causalLength % 2 == 1 && Attachments.kind(of: c.table) != nil {
+                if let h = c.value.stringValue, BlobStore.isHash(h) { named.insert(h) }
+            }
+        }
+        summary.filesNamed = named.sorted()
         let reply = ChangeFileHeader(
             kind: .reply, site: site, fileId: UUID().uuidString.lowercased(), replyTo: header.fileId, createdAt: now, epoch: store.epoch,
             schemaVersion: CPPCCSchema.version, pullAfter: after, pullSince: since, pullCursor: cursor,
             pushAfter: header.pushAfter, pushSince: header.pushSince, pushThrough: header.pushThrough, pushComplete: complete,
-            outbox: header.outbox, batches: results.count, pages: pages.count, serverSeq: serverSeq)
+            outbox: header.outbox, batches: results.count, pages: pages.count, serverSeq: serverSeq,
+            files: summary.filesHeld.isEmpty ? nil : summary.filesHeld)
         let lines = results.map { $0.encoded() } + pages.map { $0.encoded() }
         service.log.event("file_import", ["site": .text(site), "file": .text(header.fileId), "batches": .integer(Int64(summary.batches)),
                                           "applied": .integer(Int64(summary.applied)), "replayed": .integer(Int64(summary.replayed)),

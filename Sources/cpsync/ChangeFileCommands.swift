@@ -16,16 +16,23 @@ enum ExportChangesCommand {
         try args.checkAllConsumed()
         if let extra = args.positionals.first { throw UsageError.unexpectedArgument(extra) }
         try ChangeFileIO.checkDestination(to, overwrite: overwrite, protected: .officeDatabase(client.replica.database.path))
-        let (bytes, s) = try ChangeFileCommand.run { try client.exportChanges() }
+        // Attached files not yet acknowledged travel beside the file, in `FILE.files/`, named by their hashes (signed in it).
+        let carried = try client.filesToCarry().map(\.hash)
+        let written = carried.isEmpty ? [] : try client.files.export(carried, toDirectory: to + ".files")
+        let (bytes, s) = try ChangeFileCommand.run { try client.exportChanges(files: written) }
         try ChangeFileIO.write(bytes, to: to, overwrite: overwrite)
         if json {
-            struct Written: Encodable { let batches, changes, outbox, bytes, held: Int }
+            struct Written: Encodable { let batches, changes, outbox, bytes, held, files: Int }
             Console.out(try JSONOutput.encode(Written(batches: s.batches, changes: s.changes, outbox: s.outbox, bytes: bytes.count,
-                                                      held: try client.replica.held().count)))
+                                                      held: try client.replica.held().count, files: written.count)))
         } else {
             Console.out(L10n.pick(
                 en: "wrote \(s.changes) changes in \(s.batches) batches to \(to); carry it to the county (`cpsyncd import`). They stay queued here until the county's reply is imported (`cpsync import-changes`)",
                 zh: "已把 \(s.changes) 条修改（\(s.batches) 批）写入 \(to)；请带到县政协导入（`cpsyncd import`）。在导入县里的回执（`cpsync import-changes`）之前，这些修改仍保留在本机"))
+            if !written.isEmpty {
+                Console.out(L10n.pick(en: "\(written.count) attached files are in \(to).files/: carry that folder with it",
+                                      zh: "\(written.count) 个附件文件在 \(to).files/ 文件夹中：请连同该文件夹一起带去"))
+            }
         }
         return try HeldNotes.report(client)
     }
@@ -45,6 +52,14 @@ enum ImportChangesCommand {
         // Test hook: seconds to wait after each page, inside the import's transaction.
         let pause = (ProcessInfo.processInfo.environment["CPSYNC_TEST_IMPORT_PAUSE_MS"].flatMap(Double.init) ?? 0) / 1000
         let s = try ChangeFileCommand.run { try client.importReply(bytes, pauseBetweenPages: pause) }
+        // The county's files for this station's records, beside the reply; and the own files it acknowledged.
+        let companion = path + ".files"
+        let (_, damaged) = try client.files.take(fromDirectory: companion, hashes: BlobStore.hashes(inDirectory: companion))
+        for hash in s.filesHeld { try client.replica.noteBlobSent(hash) }
+        for hash in damaged {
+            Console.err(L10n.pick(en: "the attached file \(hash.prefix(12))… beside the reply is damaged (its bytes do not match); it was not kept: export again",
+                                  zh: "回执旁的附件文件 \(hash.prefix(12))… 已损坏（内容与校验值不符），未保存：请重新导出一次"))
+        }
         if json {
             struct Imported: Encodable {
                 let alreadyImported, pushAcknowledged, pullSkipped: Bool

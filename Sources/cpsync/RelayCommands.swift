@@ -15,6 +15,9 @@ enum RelayImportCommand {
         try args.checkAllConsumed()
         let bytes = try ChangeFileIO.read(path)
         let (header, isNew) = try ChangeFileCommand.run { try client.storeRelayed(bytes) }
+        // The station's attached files beside it go up with this office's next sync.
+        let (kept, _) = try client.files.take(fromDirectory: path + ".files", hashes: header.files ?? [])
+        try client.replica.noteBlobsRelayed(kept)
         if json {
             struct Kept: Encodable {
                 let site, fileId: String

@@ -1,4 +1,5 @@
 import CPSyncCLI
+import CPSyncCore
 import CPSyncProtocol
 import CPSyncServer
 import Foundation
@@ -22,6 +23,14 @@ enum ImportCommand {
         var importer = ChangeFileImporter(service: SyncService(store: store, log: EventLog(enabled: false)))
         // Test hook: seconds to wait after each batch, to kill the process mid-import.
         importer.pauseBetweenBatches = (ProcessInfo.processInfo.environment["CPSYNC_TEST_IMPORT_PAUSE_MS"].flatMap(Double.init) ?? 0) / 1000
+        // The station's attached files, beside its file: each stored only if its bytes match its name (a name the
+        // signed file lists; a file whose signature then fails leaves only verified, unnamed bytes for `attachments gc`).
+        let companion = path + ".files"
+        let listed = (try? ChangeFile.peekHeader(bytes).files) ?? nil
+        let blobs = try BlobStore(directory: (store.dataDirectory as NSString).appendingPathComponent("files"))
+        let (stored, damaged) = try blobs.take(fromDirectory: companion, hashes: listed ?? [])
+        let site = (try? ChangeFile.peekHeader(bytes).site) ?? ""
+        try AttachmentService(store: store, log: EventLog(enabled: false), metrics: Metrics()).noteCarried(stored, site: site)
         let reply: [UInt8], s: ChangeFileImporter.Summary
         do {
             (reply, s) = try importer.importFile(bytes)
@@ -35,6 +44,8 @@ enum ImportCommand {
         } catch {
             throw ReplyNotWritten(error: error)
         }
+        // The files the reply's records name, beside it, for the station.
+        let carried = s.filesNamed.isEmpty ? [] : try blobs.export(s.filesNamed, toDirectory: out + ".files")
         if json {
             struct Imported: Encodable { let site: String; let batches, applied, replayed, conflicts, refused, errors, pages, pulled: Int }
             Console.out(try JSONOutput.encode(Imported(site: s.site, batches: s.batches, applied: s.applied, replayed: s.replayed, conflicts: s.conflicts,
@@ -43,6 +54,14 @@ enum ImportCommand {
             Console.out(L10n.pick(
                 en: "imported \(s.batches) batches of site '\(s.site)' (\(s.applied) changes new, \(s.replayed) batches seen before, \(s.conflicts) conflicts for review, \(s.refused) refused); reply with \(s.pulled) changes written to \(out): carry it back to the station (`cpsync import-changes`)",
                 zh: "已导入站点 '\(s.site)' 的 \(s.batches) 批修改（新增 \(s.applied) 条，\(s.replayed) 批此前已导入，待审核冲突 \(s.conflicts) 条，拒收 \(s.refused) 条）；回执（含 \(s.pulled) 条修改）已写入 \(out)，请带回联络站导入（`cpsync import-changes`）"))
+        }
+        if !carried.isEmpty {
+            Console.out(L10n.pick(en: "\(carried.count) attached files for the station are in \(out).files/: carry that folder back with the reply",
+                                  zh: "给联络站的 \(carried.count) 个附件文件在 \(out).files/ 文件夹中：请连同回执一起带回"))
+        }
+        for hash in damaged {
+            Console.err(L10n.pick(en: "the attached file \(hash.prefix(12))… beside the station's file is damaged (its bytes do not match); not stored: the station carries it again next time",
+                                  zh: "联络站文件旁的附件 \(hash.prefix(12))… 已损坏（内容与校验值不符），未保存；联络站下次会再带来"))
         }
         for e in s.errors {
             Console.err(L10n.pick(en: "a batch was refused: \(e); the reply says so and the station keeps those changes queued",

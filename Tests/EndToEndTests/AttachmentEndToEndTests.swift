@@ -250,3 +250,65 @@ import TestSupport
         #expect(Self.filesOnDisk(county.daemon.dataDir + "/files") == [small], "kept for the grace period")
     }
 }
+
+/// Files by USB stick: a station with no link carries its attached files beside its changes file (`FILE.files/`,
+/// listed in the signed header), the county stores those whose bytes match and acknowledges them in its reply, and
+/// the reply carries back the files of the station's records; a township relaying a station's file uploads them.
+@Suite(.serialized) struct AttachmentUSBTests {
+    @Test func aStationsFilesTravelByStickBothWaysAndByRelay() throws {
+        let county = try County("attach-usb", sites: ["huashan"])
+        defer { county.cleanup() }
+        let stationToken = try county.daemon.addSite("nanshan", name: "南山社区联络站", kind: "station", parent: "huashan")
+        let station = try Office.create("nanshan", in: county.ws, daemon: county.daemon, token: stationToken)
+        let huashan = try county.office("huashan"), countyOffice = try county.office("county")
+        try station.must(["member", "add", "--name", "周敏", "--site", "nanshan"])
+        let photo = AttachmentEndToEndTests.makeFile(county.ws.path("走访照片.jpg"), bytes: 150_000, seed: 21)
+        try station.must(["attach", "add", "--member", "周敏", county.ws.path("走访照片.jpg")])
+
+        let file = county.ws.path("u1.cpsync"), reply = county.ws.path("u1-reply.cpsync")
+        let exported = try station.must(["export-changes", "--to", file, "--json"])
+        #expect(JSONText.int(exported.stdout, "files") == 1, "\(exported.stdout)")
+        #expect(AttachmentEndToEndTests.filesOnDisk(file + ".files") == [photo])
+        // A damaged copy on the stick is not stored; the good one is, when it comes.
+        let good = try Data(contentsOf: URL(fileURLWithPath: file + ".files/\(photo)"))
+        var bad = good
+        bad[100] ^= 0xFF
+        try bad.write(to: URL(fileURLWithPath: file + ".files/\(photo)"))
+        var imported = try run(Binaries.cpsyncd, ["import", "--data", county.daemon.dataDir, file, "--reply", reply, "--json"], env: ["LANG": "zh_CN.UTF-8"])
+        #expect(imported.ok && imported.stderr.contains("已损坏"), "\(imported.stderr)")
+        #expect(AttachmentEndToEndTests.filesOnDisk(county.daemon.dataDir + "/files").isEmpty)
+        try station.must(["import-changes", reply])
+        var status = try station.must(["status", "--json"])
+        #expect(AttachmentEndToEndTests.files(status.stdout, "to_send") == 1, "not acknowledged: carried again: \(status.stdout)")
+
+        try good.write(to: URL(fileURLWithPath: file + ".files/\(photo)"))
+        let reply2 = county.ws.path("u1-reply2.cpsync")
+        imported = try run(Binaries.cpsyncd, ["import", "--data", county.daemon.dataDir, file, "--reply", reply2, "--json"])
+        #expect(imported.ok, "\(imported.stderr)")
+        #expect(AttachmentEndToEndTests.filesOnDisk(county.daemon.dataDir + "/files") == [photo])
+        try station.must(["import-changes", reply2])
+        status = try station.must(["status", "--json"])
+        #expect(AttachmentEndToEndTests.files(status.stdout, "to_send") == 0, "acknowledged in the signed reply: \(status.stdout)")
+
+        // The county office attaches the visit's minutes to the station's member; the next reply carries them back.
+        try countyOffice.must(["sync"])
+        let minutes = AttachmentEndToEndTests.makeFile(county.ws.path("走访记录.pdf"), bytes: 60_000, seed: 22)
+        try countyOffice.must(["attach", "add", "--member", "周敏", county.ws.path("走访记录.pdf")])
+        try countyOffice.must(["sync"])
+        let file2 = county.ws.path("u2.cpsync"), reply3 = county.ws.path("u2-reply.cpsync")
+        try station.must(["export-changes", "--to", file2])
+        #expect(try run(Binaries.cpsyncd, ["import", "--data", county.daemon.dataDir, file2, "--reply", reply3]).ok)
+        #expect(AttachmentEndToEndTests.filesOnDisk(reply3 + ".files") == [minutes])
+        try station.must(["import-changes", reply3])
+        #expect(AttachmentEndToEndTests.filesOnDisk(station.db + ".files") == [photo, minutes].sorted())
+
+        // A second file, relayed by the township: its sync uploads the station's file.
+        let plan = AttachmentEndToEndTests.makeFile(county.ws.path("活动方案.pdf"), bytes: 80_000, seed: 23)
+        try station.must(["attach", "add", "--member", "周敏", county.ws.path("活动方案.pdf")])
+        let file3 = county.ws.path("u3.cpsync")
+        try station.must(["export-changes", "--to", file3])
+        try huashan.must(["relay-import", file3])
+        try huashan.must(["sync"])
+        #expect(AttachmentEndToEndTests.filesOnDisk(county.daemon.dataDir + "/files") == [photo, minutes, plan].sorted())
+    }
+}
