@@ -302,6 +302,12 @@ public enum AccessRules {
         return sql
     }
 
+    /// The record a row of `table` belongs to (its table and the column naming it), for tables of child rows.
+    public static func parent(of table: String) -> (table: String, key: String)? {
+        guard let rule = rules.first(where: { $0.table == table }), case .parent(let parent, let key, _) = rule.owner else { return nil }
+        return (parent, key)
+    }
+
     /// Whether a record was ever in `site`'s area: it, or its parent record, belongs or once belonged to a site that
     /// is or once was in `site`'s subtree (transfers and re-parentings are remembered by the rules' triggers). A write
     /// the rules refuse now may still have been made in good faith before the record left the area.

@@ -108,6 +108,7 @@ public enum Attachments {
         if !limits.allows(mediaType: mediaType) { throw AttachmentError.typeNotAllowed(name: fileName, mediaType: mediaType) }
         let stored: (hash: String, size: Int64)
         do { stored = try store.add(file: path) } catch { throw AttachmentError.store(error) }
+        try office.replica.noteBlobOwn(stored.hash)
         let row = Attachment(id: Office.newID(), table: record.kind.table, recordID: recordID, name: fileName, size: stored.size,
                              sha256: stored.hash, mediaType: mediaType, addedBy: office.replica.siteID, addedAt: timestamp(), present: true)
         try office.replica.database.run("""

@@ -57,7 +57,9 @@ public enum FieldLabels {
         case "activities": sql = "SELECT topic FROM activities WHERE id = ?"
         case "proposal_handlers":
             sql = "SELECT trim(coalesce(p.number, '') || ' ' || coalesce(p.title, '') || ' · ' || h.unit) FROM proposal_handlers h LEFT JOIN proposals p ON p.id = h.proposal_id WHERE h.id = ?"
-        default: return pk
+        default:
+            guard Attachments.kind(of: table) != nil else { return pk }
+            sql = "SELECT name FROM \"\(table)\" WHERE id = ?"
         }
         guard let label = (try? db.scalar(sql, [.text(pk)]))??.stringValue, !label.isEmpty else { return pk }
         return label

@@ -68,28 +68,62 @@ extension SyncClient {
     }
 
     /// Sends this office's own attached files the county lacks, then fetches the files of the office's records its
-    /// policy wants (`FilePolicy`), each resuming where it stopped. Learns the county's limits on the way (an office
-    /// then refuses at attach time what the county would refuse). Run after the rows went and came.
+    /// policy wants (`FilePolicy`), each resuming where it stopped, and deletes the files it no longer needs. Learns
+    /// the county's limits on the way (an office then refuses at attach time what the county would refuse). Run after
+    /// the rows went and came.
     public func transferFiles(send: Bool = true, fetch: Bool = true) throws -> FileTransfer.Summary {
         var summary = FileTransfer.Summary()
         if let limits = try serverStatus().status.attachments { try limits.remember(in: replica) }
         let referenced = try Attachments.referenced(in: replica)
-        try replica.forgetBlobRefusals(except: Set(referenced.filter { $0.addedBy == replica.siteID }.map(\.hash)))
-        // A station's files carried here on a stick and kept for forwarding (`relay-import`) go up as this office's.
-        let relayed = try replica.blobsRelayed()
-        guard !referenced.isEmpty || !relayed.isEmpty else { return summary }
+        let outgoing = try outgoingFiles(referenced)
+        try replica.forgetBlobRefusals(except: Set(outgoing.map(\.hash)))
+        let held = try files.all()
+        guard !referenced.isEmpty || !outgoing.isEmpty || !held.isEmpty else { return summary }
         let transfer = FileTransfer(store: try files, upstream: upstream(), access: DirectAccess(replica))
         if send {
             transfer.progress = fileProgress.map { p in { p($0, $1, $2, true) } }
-            let store = try files
-            let carried = relayed.filter { store.has($0) }.map { BlobReference(hash: $0, size: store.received($0), addedAt: "", addedBy: "") }
-            try transfer.send(referenced.filter { $0.addedBy == replica.siteID } + carried, summary: &summary)
+            try transfer.send(outgoing, summary: &summary)
         }
         if fetch {
             transfer.progress = fileProgress.map { p in { p($0, $1, $2, false) } }
             try transfer.fetch(try FilePolicy.of(replica).wanted(referenced), summary: &summary)
+            summary.forgotten = try forgetFilesNotHeld(referenced)
         }
         return summary
+    }
+
+    /// The files this office is to send, held here and not acknowledged by the county: those it attached (whatever
+    /// became of their rows since: a record transferred to another township takes its attachment out of this
+    /// office's rows, but its bytes may be here only), those its rows say it added (an earlier life of this replica),
+    /// and a station's relayed through it.
+    func outgoingFiles(_ referenced: [BlobReference]) throws -> [BlobReference] {
+        let store = try files
+        let sent = try replica.blobsSent()
+        var out: [String: BlobReference] = [:]
+        for r in referenced where r.addedBy == replica.siteID { out[r.hash] = r }
+        let carried = try replica.blobsOwn() + (try replica.blobsRelayed())
+        for hash in carried where out[hash] == nil && store.has(hash) {
+            out[hash] = BlobReference(hash: hash, size: store.received(hash), addedAt: "", addedBy: replica.siteID)
+        }
+        return out.values.filter { !sent.contains($0.hash) && store.has($0.hash) }.sorted { $0.hash < $1.hash }
+    }
+
+    /// An office keeps the bytes of the files its rows name and of the files it is still to send; the others (a
+    /// record transferred to another township, an attachment removed) are deleted here — the county has them — so
+    /// that an office holds only its scope's files. Returns how many were deleted.
+    func forgetFilesNotHeld(_ referenced: [BlobReference]) throws -> Int {
+        let store = try files
+        let keep = Set(referenced.map(\.hash)).union(try outgoingFiles(referenced).map(\.hash))
+        var forgotten = 0
+        // A file stored in the last hour is kept whatever: a clerk's `attach add` stores the bytes before it writes
+        // the row that names them, and a sync running meanwhile must not take them. (`CPSYNC_FILE_KEEP_SECONDS`: a
+        // test hook, for a check right after a history.)
+        let young = ProcessInfo.processInfo.environment["CPSYNC_FILE_KEEP_SECONDS"].flatMap(Double.init) ?? 3600
+        for hash in store.all() where !keep.contains(hash) && (store.age(hash) ?? 0) >= young {
+            store.remove(hash)
+            forgotten += 1
+        }
+        return forgotten
     }
 
     /// Fetches one file now, whatever the policy (`cpsync attach get` of a file not here yet).
@@ -102,19 +136,14 @@ extension SyncClient {
     }
 
     /// This office's own attached files the county has not acknowledged: what a stick carries (`export-changes`).
-    public func filesToCarry() throws -> [BlobReference] {
-        let store = try files
-        let sent = try replica.blobsSent()
-        return try Attachments.referenced(in: replica).filter { $0.addedBy == replica.siteID && !sent.contains($0.hash) && store.has($0.hash) }
-    }
+    public func filesToCarry() throws -> [BlobReference] { try outgoingFiles(try Attachments.referenced(in: replica)) }
 
     /// Bytes still to go each way: own files not acknowledged by the county, and files the policy wants that are
     /// not here (for `cpsync status`).
     public func filesWaiting() throws -> (up: Int64, upFiles: Int, down: Int64, downFiles: Int) {
         let store = try files
         let referenced = try Attachments.referenced(in: replica)
-        let sent = try replica.blobsSent()
-        let up = referenced.filter { $0.addedBy == replica.siteID && !sent.contains($0.hash) && store.has($0.hash) }
+        let up = try outgoingFiles(referenced)
         let down = try FilePolicy.of(replica).wanted(referenced).filter { !store.has($0.hash) }
         return (up.reduce(0) { $0 + $1.size }, up.count, down.reduce(0) { $0 + $1.size - store.received($1.hash) }, down.count)
     }

@@ -4,6 +4,7 @@
 extension Replica {
     static let blobLedgerSQL = """
         CREATE TABLE IF NOT EXISTS _cp_blob_sent (sha256 TEXT PRIMARY KEY NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS _cp_blob_own (sha256 TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS _cp_blob_relayed (sha256 TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS _cp_blob_refused (sha256 TEXT PRIMARY KEY NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
         """
@@ -31,6 +32,17 @@ extension Replica {
     public func forgetBlobRefusals(except keep: Set<String>) throws {
         let refused = try blobRefusals().keys.filter { !keep.contains($0) }
         for hash in refused { try database.run("DELETE FROM _cp_blob_refused WHERE sha256 = ?", [.text(hash)]) }
+    }
+
+    /// Files this replica attached (`cpsync attach add`), whatever became of their rows.
+    public func blobsOwn() throws -> [String] {
+        try database.execute(Self.blobLedgerSQL)
+        return try database.query("SELECT sha256 FROM _cp_blob_own ORDER BY sha256").compactMap { $0[0].stringValue }
+    }
+
+    public func noteBlobOwn(_ hash: String) throws {
+        try database.execute(Self.blobLedgerSQL)
+        try database.run("INSERT OR IGNORE INTO _cp_blob_own(sha256) VALUES (?)", [.text(hash)])
     }
 
     /// Files of a station kept here for forwarding (`relay-import`), not yet acknowledged by the upstream.

@@ -158,6 +158,15 @@ public struct BlobStore: Sendable {
         guard rename(tmp, destination) == 0 else { throw .io(path: destination, errno: errno) }
     }
 
+    /// Seconds since the whole file `hash` was stored here (nil when it is not).
+    public func age(_ hash: String) -> Double? {
+        var st = stat()
+        guard Self.isHash(hash), stat(path(hash), &st) == 0 else { return nil }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Double(now.tv_sec - st.st_mtim.tv_sec)
+    }
+
     /// Deletes the file `hash` and any partial transfer of it.
     public func remove(_ hash: String) {
         guard Self.isHash(hash) else { return }

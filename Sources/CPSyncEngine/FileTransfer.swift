@@ -38,6 +38,8 @@ public final class FileTransfer {
         public var refused = 0
         /// Files the upstream does not have for this replica yet (another office has not sent them).
         public var unavailable = 0
+        /// Files deleted here because nothing here names them any more (and the county has them).
+        public var forgotten = 0
         public init() {}
     }
 

@@ -55,6 +55,12 @@ public final class AttachmentService: Sendable {
     public func state(_ hash: String, query: [String: String], principal: Principal) throws(ErrorBody) -> BlobState {
         let size = try Self.size(hash, query)
         if blobs.has(hash) { return BlobState(sha256: hash, size: size, received: size) }
+        if size == 0 {
+            // An empty file has no chunk to send: it is stored when first asked about, if its name is the empty hash.
+            do { try blobs.append(hash, size: 0, at: 0, []) } catch { throw Self.refusal(error, hash: hash, size: 0) }
+            try note(hash, size: 0, site: principal.name)
+            return BlobState(sha256: hash, size: 0, received: 0)
+        }
         let received = blobs.received(hash)
         if received == 0, case .site(let site) = principal {
             try checkSize(size)

@@ -104,7 +104,7 @@ public struct SyncService: Sendable {
     /// Merges a checked push in one transaction and stores its answer. Rows in `displaced` (see `Replica.keepDisplaced`)
     /// are kept as conflicts and filed again instead of merged; they are found when a first attempt is refused.
     private func apply(_ request: PushRequest, site: String, now: Int64, digest: Concurrent<String>,
-                       displaced: Set<RowKey>) throws(ErrorBody) -> PushAnswer {
+                       displaced: Set<RowKey>, adopted: Set<RowKey> = []) throws(ErrorBody) -> PushAnswer {
         let started = Date()
         do {
             let (response, replayed, result) = try store.write { r -> ([UInt8], Bool, MergeResult?) in
@@ -119,8 +119,15 @@ public struct SyncService: Sendable {
                     // `cpsyncd uplink` may have run in another process since: which sites are the higher tier's.
                     try ServerStore.noteUpstreamSites(r)
                     let owners = try Self.owners(of: request.changes, in: r.database)
-                    let merged = displaced.isEmpty ? request.changes : request.changes.filter { !displaced.contains(RowKey($0)) }
+                    let apart = displaced.union(adopted)
+                    let merged = apart.isEmpty ? request.changes : request.changes.filter { !apart.contains(RowKey($0)) }
                     var result = try r.merge(merged, actingFor: site, checked: true)
+                    if !adopted.isEmpty {
+                        // New children of records that left the writer's area meanwhile: they follow their record.
+                        let children = try r.merge(request.changes.filter { adopted.contains(RowKey($0)) }, checked: true)
+                        result.applied += children.applied
+                        result.conflicts += children.conflicts
+                    }
                     if !displaced.isEmpty {
                         let kept = request.changes.filter { displaced.contains(RowKey($0)) }
                         result.superseded += kept.count
@@ -156,10 +163,11 @@ public struct SyncService: Sendable {
             if AccessRules.violation(in: error) != nil, displaced.isEmpty,
                let rows = try? refusedRows(request.changes, site: site), !rows.isEmpty {
                 let moved = (try? store.read { r in try rows.filter { try Self.isDisplaced($0, changes: request.changes, site: site, in: r) } }) ?? []
-                if moved.count == rows.count {
-                    return try apply(request, site: site, now: now, digest: digest, displaced: Set(moved.map(\.row)))
+                let adopted = (try? store.read { r in try rows.filter { try Self.isNewChildOfARecordThatLeft($0, changes: request.changes, site: site, in: r) } }) ?? []
+                if moved.count + adopted.count == rows.count {
+                    return try apply(request, site: site, now: now, digest: digest, displaced: Set(moved.map(\.row)), adopted: Set(adopted.map(\.row)))
                 }
-                let refused = rows.filter { row in !moved.contains { $0.row == row.row } }
+                let refused = rows.filter { row in !moved.contains { $0.row == row.row } && !adopted.contains { $0.row == row.row } }
                 metrics.count("cpsync_push_refused_total", labels: ["reason": "permission"])
                 throw permissionRefusal(refused, changes: request.changes, site: site)
             }
@@ -254,6 +262,23 @@ public struct SyncService: Sendable {
             return try SiteScope(site: site, database: r.database).subtree().contains(owner)
         }
         return try AccessRules.everInArea(table: row.table, pk: row.pk, site: site, in: r.database)
+    }
+
+    /// Whether a refused row is a new child (an attachment, a co-signer, a participant) that the writer made in good
+    /// faith for a record of its area, which has since left its area (transferred, re-parented) or entered the
+    /// county's handling: the row is new (no life at the county), and its record was once in the writer's area. Such a
+    /// row is kept and follows its record (merged as the county's), never dropped: the writer forgets it when its scope
+    /// does. A child of a record never in the writer's area stays refused.
+    static func isNewChildOfARecordThatLeft(_ refused: RefusedRow, changes: [Change], site: String, in r: Replica) throws -> Bool {
+        let row = refused.row
+        guard refused.violation.rule == .owner || refused.violation.rule == .workflow,
+              let parent = AccessRules.parent(of: row.table),
+              try r.causalLength(table: row.table, pk: row.pk) == nil,
+              refused.indices.allSatisfy({ changes[$0].causalLength == 1 }),
+              let record = refused.indices.lazy.map({ changes[$0] }).first(where: { $0.column == parent.key })?.value.stringValue
+        else { return false }
+        // (A record deleted meanwhile counts too: the child is kept at the county, where an admin can restore its record.)
+        return try AccessRules.everInArea(table: parent.table, pk: record, site: site, in: r.database)
     }
 
     /// The version that displaced a writer of `row`: the newest write by another site of the cells that decide who

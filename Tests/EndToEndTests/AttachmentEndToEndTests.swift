@@ -199,6 +199,33 @@ import TestSupport
         #expect(Self.filesOnDisk(lean.db + ".files") == [secret])
     }
 
+    /// A clerk attaches a file to a member while the county transfers that member to another township (委员调动):
+    /// the attachment was made in good faith for a record of the clerk's area, so it is kept and follows the member —
+    /// the row and the file reach the county and the new township, and the old township forgets both (it holds
+    /// only its scope). Refused and then forgotten with the record, it was lost (found by the randomized test).
+    @Test func aFileAttachedToAMemberTransferredMeanwhileFollowsTheMember() throws {
+        let county = try County("attach-moved", sites: ["huashan", "chengguan"])
+        defer { county.cleanup() }
+        let huashan = try county.office("huashan"), chengguan = try county.office("chengguan"), countyOffice = try county.office("county")
+        try huashan.must(["member", "add", "--name", "王芳", "--site", "huashan"])
+        try huashan.must(["sync"])
+        try countyOffice.must(["sync"])
+        try countyOffice.sql("UPDATE members SET site_id = 'chengguan' WHERE name = '王芳'")
+        try countyOffice.must(["sync"])
+        let hash = Self.makeFile(county.ws.path("调动前的照片.jpg"), bytes: 50_000, seed: 31)
+        try huashan.must(["attach", "add", "--member", "王芳", county.ws.path("调动前的照片.jpg")])
+        let sync = try huashan.cpsync(["sync", "--json"], env: ["CPSYNC_FILE_KEEP_SECONDS": "0"])
+        #expect(sync.ok, "exit \(sync.status): \(sync.stderr)")
+        let db = try Database(path: county.serverDB)
+        #expect(try db.scalar("SELECT count(*) FROM member_attachments WHERE sha256 = ?", [.text(hash)]) == .integer(1))
+        #expect(Self.filesOnDisk(county.daemon.dataDir + "/files") == [hash])
+        try chengguan.must(["sync"])
+        #expect(Self.filesOnDisk(chengguan.db + ".files") == [hash])
+        try huashan.cpsync(["sync"], env: ["CPSYNC_FILE_KEEP_SECONDS": "0"])
+        #expect(try huashan.query("SELECT count(*) FROM member_attachments")[0][0] == .integer(0))
+        #expect(Self.filesOnDisk(huashan.db + ".files").isEmpty, "sent, acknowledged and out of scope: forgotten")
+    }
+
     /// The county's limits: an office that learned them refuses a bigger file when the clerk attaches it; a file
     /// attached before it learned them is refused by the county on upload, named after the sync (exit 65), while its
     /// record and everything else went; the collection rule keeps every file a record names.

@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncCore
 import Foundation
 import Testing
@@ -121,7 +122,7 @@ struct TableSpec {
 
 /// The synced tables the checks compare.
 let comparedTables = ["sites", "members", "proposals", "proposal_cosigners", "proposal_handlers", "social_reports", "activities",
-                    "activity_participants"]
+                    "activity_participants"] + Attachments.tables
 
 /// One office PC: its site and the current life of its replica file.
 final class OfficeSlot {
@@ -170,6 +171,9 @@ final class RandomHistory {
     private var daemonDeaths: [String] = []
     private var writeRefusals: [String] = []
     private var townships: [String] = []
+    private var attached = 0, detached = 0
+    /// The hashes of the files each site attached (every life), and of the station's files a township relayed.
+    private var filesOf: [String: Set<String>] = [:]
 
     /// The county committee's office: a site of kind county.
     static let countyOffice = "xian"
@@ -261,7 +265,8 @@ final class RandomHistory {
             if i == fastAt { try fastClock(slot); continue }
             if raceAt.contains(i) { try moveRace(); continue }
             switch rng.int(100) {
-            case 0..<46: try writeTransaction(slot)
+            case 0..<36: try writeTransaction(slot)
+            case 36..<46: try attachmentAction(slot)
             case 46..<55: try siteTreeAction(slot)
             case 55..<90 where slot.usb: _ = try usbRound(slot)
             case 90..<100 where slot.usb: try uplink()
@@ -275,7 +280,7 @@ final class RandomHistory {
         summary = "\(slots.count) offices, \(steps) steps, \(stats.transactions) transactions, \(stats.commands) commands "
             + "(\(stats.killed) clients killed, \(stats.crashes) daemon crashes), reinstall: \(reinstalled ?? "none"), "
             + "fast clock: \(fastSite ?? "none"), site tree: \(moves) records moved (\(races) races with an edit), \(reparents) re-parentings, \(forbiddenTries) forbidden writes tried, "
-            + "\(usbRounds) USB rounds (\(relayed) relayed), \(uplinks) uplinks, "
+            + "\(usbRounds) USB rounds (\(relayed) relayed), \(uplinks) uplinks, \(attached) files attached (\(detached) removed), "
             + "\(quiet ? "quiescent" : "still moving after 5 rounds")"
         return try check(stuck: stuck)
     }
@@ -431,6 +436,112 @@ final class RandomHistory {
         stats.transactions += 1
         oracle.recordTransaction(slot.writer, before: before, after: after)
         say("\(slot.writer): " + described.joined(separator: ", "))
+    }
+
+    // MARK: attached files
+
+    /// A clerk attaches a file to a record of the office's area with `cpsync attach add` (random bytes, sometimes a
+    /// file attached before: the same hash; sometimes empty), or removes an attachment with `cpsync attach remove`.
+    /// Both are writes of an attachment row for the oracle; the bytes are checked after the history (`checkFiles`).
+    private func attachmentAction(_ slot: OfficeSlot) throws {
+        let db = try Database(path: slot.office.db)
+        let area = self.area(of: slot)
+        func inArea(_ site: Value) -> Bool { slot.isCounty || (site.stringValue.map(area.contains) ?? false) }
+        if rng.chance(0.3) {
+            // Remove one of the attachments this office may remove.
+            var candidates: [RowRef] = []
+            for k in Attachments.kinds {
+                for r in try db.query("SELECT a.id, p.site_id, \(k.parent == "proposals" ? "p.status" : "NULL") FROM \(k.table) a JOIN \(k.parent) p ON p.id = a.\(k.key) ORDER BY a.id") {
+                    guard inArea(r[1]) else { continue }
+                    if !slot.isCounty, let status = r[2].stringValue, !["draft", "submitted"].contains(status) { continue }
+                    candidates.append(RowRef(table: k.table, pk: r[0].stringValue ?? ""))
+                }
+            }
+            guard !candidates.isEmpty else { return }
+            let row = rng.pick(candidates)
+            let before = try readRows(db, [row])
+            let r = try slot.office.cpsync(["attach", "remove", row.pk])
+            guard r.ok else {
+                writeRefusals.append("invariant 4 (refuse only what is wrong, when the clerk makes it): \(slot.writer) was refused removing the attachment \(row) of its area: \(brief(r.stderr))")
+                return
+            }
+            let after = try readRows(db, [row])
+            stats.transactions += 1
+            detached += 1
+            slot.deletedHere.append(row)
+            oracle.recordTransaction(slot.writer, before: before, after: after)
+            say("\(slot.writer): cpsync attach remove \(row)")
+            return
+        }
+        // Attach to a record of its area (a proposal only while drafted or submitted, unless the county's office).
+        var choices: [(kind: Attachments.Kind, record: String)] = []
+        for kind in Attachments.kinds {
+            let status = kind.parent == "proposals" ? "status" : "NULL"
+            for r in try db.query("SELECT id, site_id, \(status) FROM \(kind.parent) ORDER BY id") where inArea(r[1]) {
+                if !slot.isCounty, let s = r[2].stringValue, !["draft", "submitted"].contains(s) { continue }
+                if let id = r[0].stringValue { choices.append((kind, id)) }
+            }
+        }
+        guard !choices.isEmpty else { return }
+        let (kind, record) = rng.pick(choices)
+        counter += 1
+        let names = ["提案原件.pdf", "答复函.pdf", "视察照片.jpg", "调研材料.docx", "委员照片.png", "座谈会记录.txt"]
+        let path = county.ws.path("file-\(seed)-\(counter)-" + rng.pick(names))
+        let size = rng.chance(0.1) ? 0 : rng.int(in: 1...180_000)
+        var gen = SplitMix64(seed: rng.chance(0.2) ? 7 : UInt64(counter) &* 7919 &+ seed)
+        FileManager.default.createFile(atPath: path, contents: Data((0..<size).map { _ in UInt8(truncatingIfNeeded: gen.next()) }))
+        let added = try slot.office.cpsync(["attach", "add", "--\(kind.option)", record, path, "--json"])
+        guard added.ok, let id = JSONText.string(added.stdout, "id"), let hash = JSONText.string(added.stdout, "sha256") else {
+            writeRefusals.append("invariant 4 (refuse only what is wrong, when the clerk makes it): \(slot.writer) was refused attaching a file to \(kind.parent)[\(record)] of its area: \(brief(added.stderr))")
+            return
+        }
+        let row = RowRef(table: kind.table, pk: id)
+        let after = try readRows(db, [row])
+        stats.transactions += 1
+        attached += 1
+        filesOf[slot.site, default: []].insert(hash)
+        let before: [RowRef: [String: Value]?] = [row: nil]
+        oracle.recordTransaction(slot.writer, before: before, after: after)
+        say("\(slot.writer): cpsync attach add --\(kind.option) \(record) (\(size) bytes, \(hash.prefix(8))) → \(row)")
+    }
+
+    /// Whether a sync's `--json` says files went or came.
+    private func filesMoved(_ json: String) -> Bool {
+        guard let files = JSONText.object(json)?["files"] as? [String: Any] else { return false }
+        return (files["sent"] as? NSNumber)?.intValue ?? 0 > 0 || (files["received"] as? NSNumber)?.intValue ?? 0 > 0
+    }
+
+    /// The bytes after the history: (1) every live attachment row at the county has its file at the county, whole
+    /// (nothing lost); (2) every quiescent office with a link holds the file of every attachment row it holds
+    /// (its policy is `all`); (3) an office holds no file that none of its rows names (only its scope's files).
+    private func checkFiles(_ view: SyncOracle.CountyView) throws -> [String] {
+        var violations: [String] = []
+        let countyFiles = try BlobStore(directory: county.daemon.dataDir + "/files")
+        for (row, values) in view.rows where Attachments.kind(of: row.table) != nil {
+            guard let hash = values["sha256"]?.stringValue, BlobStore.isHash(hash) else { continue }
+            if !countyFiles.has(hash) {
+                violations.append("invariant 1 (files): \(row), attached by \(values["added_by"]?.stringValue ?? "?"), is at the county but its file \(hash.prefix(12)) is not")
+            } else if try BlobStore.hashFile(countyFiles.path(hash)) != hash {
+                violations.append("invariant 1 (files): the county's copy of \(hash.prefix(12)) does not hash to its name")
+            }
+        }
+        for slot in slots {
+            // One more pull that may delete the files nothing names (the office keeps files younger than an hour).
+            _ = try slot.usb ? nil : slot.office.cpsync(["pull", "--quiet"], env: ["CPSYNC_FILE_KEEP_SECONDS": "0"])
+            let store = try BlobStore(directory: slot.office.db + ".files")
+            let rows = try readAllRows(slot.office.db, tables: Attachments.tables)
+            let named = Set(rows.values.compactMap { $0["sha256"]?.stringValue })
+            if !slot.usb {
+                for (row, values) in rows.sorted(by: { $0.key < $1.key }) {
+                    guard let hash = values["sha256"]?.stringValue, BlobStore.isHash(hash) else { continue }
+                    if !store.has(hash) { violations.append("invariant 2 (files): \(slot.writer) holds \(row) but not its file \(hash.prefix(12))") }
+                }
+            }
+            for hash in store.all() where !named.contains(hash) && !(filesOf[slot.site] ?? []).contains(hash) {
+                violations.append("scope (files): \(slot.writer) holds the file \(hash.prefix(12)), which none of its records names")
+            }
+        }
+        return violations
     }
 
     // MARK: the site tree
@@ -722,10 +833,10 @@ final class RandomHistory {
                 oracle.commandFinished(index, outcome: r.ok ? "exit 0" : "exit \(r.status): \(brief(r.stderr))", succeeded: r.ok)
                 if r.ok || r.status == 65 { slot.knowsTree = true }
                 if r.ok {
-                    if JSONText.int(r.stdout, "pulled") != 0 || JSONText.int(r.stdout, "pushed") != 0 { moved = true }
+                    if JSONText.int(r.stdout, "pulled") != 0 || JSONText.int(r.stdout, "pushed") != 0 || filesMoved(r.stdout) { moved = true }
                 } else if r.status == 65, try setAsideVisiblyForAKeyCollision(slot) {
                     // Invariant 4 allows it: set aside, listed with the reason, everything else sent.
-                    if JSONText.int(r.stdout, "pulled") != 0 || JSONText.int(r.stdout, "pushed") != 0 { moved = true }
+                    if JSONText.int(r.stdout, "pulled") != 0 || JSONText.int(r.stdout, "pushed") != 0 || filesMoved(r.stdout) { moved = true }
                 } else {
                     stuck.append("\(slot.writer)'s sync exits \(r.status): \(r.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
                 }
@@ -756,6 +867,7 @@ final class RandomHistory {
         if let relay {
             relayed += 1
             try relay.office.must(["relay-import", file])
+            filesOf[relay.site, default: []].formUnion(BlobStore.hashes(inDirectory: file + ".files"))
             // The township's own sync forwards the file: to the oracle, a sync of the township as well.
             let forwarded = oracle.commandStarted(relay.writer, .sync, detail: "(forwarding \(Self.usbStation)'s file)")
             let r = try relay.office.cpsync(["sync"])
@@ -902,6 +1014,7 @@ final class RandomHistory {
             }
         }
         violations += oracle.checkNothingLost(view)
+        violations += try checkFiles(view)
         // Rows entered with a fast clock may be held back by the daemon, but never dropped: they stay at their office.
         if let fastSite, let slot = slots.first(where: { $0.site == fastSite }) {
             let here = try readAllRows(slot.office.db, tables: ["members"])
