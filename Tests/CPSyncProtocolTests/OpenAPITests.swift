@@ -25,7 +25,7 @@ for f, s in [("changeset.json", "PushRequest"), ("pull-page.json", "PullResponse
              ("audit.json", "AuditListResponse"), ("accounts-audit.json", "AccountAuditResponse"),
              ("admin-sites.json", "SiteListResponse"), ("admin-token.json", "AdminTokenResponse"),
              ("compact-changeset.json", "CompactPushRequest"), ("compact-pull-page.json", "CompactPullResponse"),
-             ("whoami-site.json", "WhoAmIResponse"), ("whoami-admin.json", "WhoAmIResponse")]:
+             ("whoami-site.json", "WhoAmIResponse"), ("whoami-admin.json", "WhoAmIResponse"), ("blob-state.json", "BlobState")]:
     check(f, s, load(f))
 for i, v in enumerate(load("values.json")["values"]):
     check("values.json[%d] %s" % (i, v["name"]), "Value", v["value"])

@@ -51,6 +51,7 @@ final class VectorTests: XCTestCase {
         try check("pull-page.json", PullResponse.self, Vectors.pullPage)
         try check("push-response.json", PushResponse.self, Vectors.pushResponse)
         try check("status.json", StatusResponse.self, Vectors.status)
+        try check("blob-state.json", BlobState.self, Vectors.blobState)
         try check("health.json", HealthResponse.self, HealthResponse())
         try check("conflict.json", ConflictListResponse.self, Vectors.conflicts)
         try check("audit.json", AuditListResponse.self, Vectors.audit)

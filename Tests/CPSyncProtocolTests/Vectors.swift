@@ -138,7 +138,12 @@ enum Vectors {
     static let pushResponse = PushResponse(batchId: "5b2e8f3a-9c1d-4e7f-a0b2-c3d4e5f60718", applied: 6, alreadyKnown: 1, superseded: 0,
                                            conflicts: 1, serverSeq: 1_050)
 
-    static let status = StatusResponse(schemaVersion: 3, serverTime: 1_763_900_300_000)
+    static let status: StatusResponse = {
+        var s = StatusResponse(schemaVersion: 3, serverTime: 1_763_900_300_000)
+        s.attachments = BlobLimits()
+        return s
+    }()
+    static let blobState = BlobState(sha256: "2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824", size: 2_000_000, received: 786_432)
 
     static let errors: [ErrorBody] = [
         ErrorBody(code: .badRequest, message: "malformed request: changes[3].val: expected a value: null, a string, {\"i\":\"<decimal>\"}, {\"f\":<number>} or {\"b\":\"<base64>\"}, found a number (at byte 512)"),
@@ -290,6 +295,7 @@ enum Vectors {
             ("pull-page.json", pullPage.encoded()),
             ("push-response.json", pushResponse.encoded()),
             ("status.json", status.encoded()),
+            ("blob-state.json", blobState.encoded()),
             ("health.json", HealthResponse().encoded()),
             ("errors.json", encodeErrors()),
             ("conflict.json", conflicts.encoded()),
