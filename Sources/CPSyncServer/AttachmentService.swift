@@ -200,6 +200,38 @@ public final class AttachmentService: Sendable {
         } catch { throw ErrorBody(code: .storageFailed, message: "cannot read the attachment rows: \(error)") }
     }
 
+    // MARK: The admin page
+
+    /// Every attachment the county holds (at most `limit`, newest first), with its record's label and whether the
+    /// bytes are here; `query` filters by file name or record label (contains).
+    public func list(query: String? = nil, limit: Int = 500, chinese: Bool) throws(ErrorBody) -> AttachmentListResponse {
+        do {
+            return try store.read { r in
+                let office = try Office(r)
+                let names = try office.siteNames()
+                var out: [AttachmentDTO] = []
+                for a in try Attachments.list(office, store: blobs) {
+                    var d = AttachmentDTO()
+                    d.id = a.id
+                    d.table = a.table
+                    d.tableLabel = FieldLabels.table(a.table, chinese: chinese)
+                    d.record = a.recordID
+                    d.recordLabel = FieldLabels.row(a.recordTable, pk: a.recordID, in: r.database)
+                    (d.name, d.size, d.sha256, d.mediaType, d.addedAt, d.present) = (a.name, a.size, a.sha256, a.mediaType, a.addedAt, a.present)
+                    d.addedBy = a.addedBy
+                    d.addedByName = names[a.addedBy] ?? a.addedBy
+                    if let q = query?.trimmingCharacters(in: .whitespaces), !q.isEmpty,
+                       !d.name.localizedCaseInsensitiveContains(q) && !d.recordLabel.localizedCaseInsensitiveContains(q) { continue }
+                    out.append(d)
+                    if out.count >= limit { break }
+                }
+                return AttachmentListResponse(attachments: out)
+            }
+        } catch {
+            throw ErrorBody(code: .serverError, message: "cannot list the attachments: \(error)")
+        }
+    }
+
     // MARK: Collection
 
     /// What a collection did.

@@ -35,7 +35,7 @@ public struct Router: HTTPResponder {
 
     /// Every response carries these: a strict CSP (the admin page loads nothing from elsewhere) and no sniffing.
     static let securityHeaders = [
-        ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
+        ("Content-Security-Policy", "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"),
         ("X-Content-Type-Options", "nosniff"),
         ("Referrer-Policy", "no-referrer"),
         ("Cache-Control", "no-store"),
@@ -124,6 +124,9 @@ public struct Router: HTTPResponder {
         },
         Route("POST", path: "/v1/admin/conflicts/{id}/resolve", name: "admin_resolve", access: .admin) { r, c throws(ErrorBody) in
             r.json(try r.admin.resolve(c["id"], body: c.request.body, admin: c.name, chinese: c.prefersChinese))
+        },
+        Route("GET", path: "/v1/admin/attachments", name: "admin_attachments", access: .admin) { r, c throws(ErrorBody) in
+            r.json(try r.attachments.list(query: c.request.query["q"], chinese: c.prefersChinese))
         },
         Route("GET", path: "/v1/admin/audit", name: "admin_audit", access: .admin) { r, c throws(ErrorBody) in
             r.json(try r.admin.audit(try AdminService.filter(from: c.request.query), chinese: c.prefersChinese))

@@ -83,7 +83,7 @@ enum AdminBrowser {
 
 @Suite("Admin page: served under a strict CSP, reviewed in a real browser")
 struct AdminPageTests {
-    static let csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+    static let csp = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
     @Test func adminPageIsServedWithStrictCSPAndNoInlineCode() throws {
         let county = try ConflictCounty.start("admin-page-static")

@@ -226,6 +226,40 @@ import TestSupport
         #expect(Self.filesOnDisk(huashan.db + ".files").isEmpty, "sent, acknowledged and out of scope: forgotten")
     }
 
+    /// The admin page lists a record's attachments with their sizes, previews an image and downloads the bytes
+    /// (checked by their SHA-256 in the browser), in Chinese for a zh browser.
+    @Test func theAdminPageListsPreviewsAndDownloadsAttachments() throws {
+        let county = try County("attach-page", sites: ["huashan"])
+        defer { county.cleanup() }
+        let huashan = try county.office("huashan")
+        try huashan.must(["member", "add", "--name", "王芳", "--site", "huashan"])
+        // A real 1×1 PNG, and a PDF-named file of random bytes.
+        let png = Data(base64Encoded: "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==")!
+        FileManager.default.createFile(atPath: county.ws.path("委员照片.png"), contents: png)
+        let pdf = Self.makeFile(county.ws.path("履职报告.pdf"), bytes: 30_000, seed: 41)
+        try huashan.must(["attach", "add", "--member", "王芳", county.ws.path("履职报告.pdf")])
+        Thread.sleep(forTimeInterval: 1.1)  // a later added_at: the photo is listed first
+        try huashan.must(["attach", "add", "--member", "王芳", county.ws.path("委员照片.png")])
+        try huashan.must(["sync"])
+        let admin = try county.daemon.addAdmin("王科长")
+        let api = try HTTPAnswer.send("GET", county.daemon.url + "/v1/admin/attachments?q=" + "照片".addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed)!,
+                                      token: admin, headers: ["Accept-Language": "zh-CN"])
+        #expect(api.status == 200 && api.text.contains("委员照片.png") && !api.text.contains("履职报告.pdf"), "\(api.text)")
+        #expect(try HTTPAnswer.send("GET", county.daemon.url + "/v1/admin/attachments", token: county.tokens["huashan"]!).status == 403)
+
+        let zh = try AdminBrowser.drive("files", url: county.daemon.url, token: admin, conflict: "-", lang: "zh-CN", prefix: "files-zh")
+        #expect(zh.string("filesTitle") == "附件")
+        #expect(zh.string("filesSummary") == "共 2 个文件")
+        let files = zh["files"] as? [[String: Any]] ?? []
+        #expect(files.map { $0["name"] as? String } == ["委员照片.png", "履职报告.pdf"])
+        #expect(files.last?["size"] as? String == "29 KB")
+        #expect((files.first?["cells"] as? [String])?.first?.contains("王芳") == true, "\(files)")
+        #expect((zh["imageWidth"] as? NSNumber)?.intValue == 1)
+        #expect(zh.string("downloadSha256") == SHA256.hexDigits(SHA256.hash(Array(png))))
+        #expect(files.last?["sha256"] as? String == pdf)
+        #expect(zh.problems.isEmpty, "console errors or CSP violations: \(zh.problems)")
+    }
+
     /// The county's limits: an office that learned them refuses a bigger file when the clerk attaches it; a file
     /// attached before it learned them is refused by the county on upload, named after the sync (exit 65), while its
     /// record and everything else went; the collection rule keeps every file a record names.

@@ -18,6 +18,10 @@
     statusOpen: 'open', statusResolved: 'resolved', statusAll: 'all',
     colId: '#', colWhat: 'Table · field', colRow: 'Record', colWinner: 'Current value · decision', colOther: 'Other value · note',
     colDetected: 'Detected', colStatus: 'Status', colActions: 'Actions', back: '← all conflicts',
+    navFiles: 'Attachments', filesTitle: 'Attached files', filesSearch: 'File or record', filesRecord: 'Record', filesName: 'File',
+    filesSize: 'Size', filesAdded: 'Added', filesPreview: 'Preview', filesDownload: 'Download', filesShow: 'Show',
+    filesMissing: 'not at the county yet (the office has not sent it)', filesNone: 'No attached files.',
+    filesCount: (n) => n === 1 ? '1 file' : n + ' files', filesFetching: 'Fetching…',
     auditTitle: 'Audit trail', auditAt: 'When', auditBy: 'Who', auditAction: 'Action', auditWhat: 'Record · field',
     auditBefore: 'Before', auditAfter: 'After', auditNote: 'Note', footer: 'cpsyncd · county server',
     accountsTitle: 'Sites, tokens and admins', accountsSubject: 'Site or admin', accountsDetail: 'Detail',
@@ -115,6 +119,9 @@
     statusOpen: '待处理', statusResolved: '已处理', statusAll: '全部',
     colId: '编号', colWhat: '数据表 · 字段', colRow: '记录', colWinner: '当前值／处理结果', colOther: '另一值／备注',
     colDetected: '发现时间', colStatus: '状态', colActions: '操作', back: '← 返回冲突列表',
+    navFiles: '附件', filesTitle: '附件', filesSearch: '文件名或记录', filesRecord: '所属记录', filesName: '文件', filesSize: '大小',
+    filesAdded: '添加', filesPreview: '预览', filesDownload: '下载', filesShow: '显示',
+    filesMissing: '县里尚无此文件（添加它的办公室尚未发送）', filesNone: '暂无附件。', filesCount: (n) => '共 ' + n + ' 个文件', filesFetching: '正在下载…',
     auditTitle: '审计记录', auditAt: '时间', auditBy: '操作人', auditAction: '操作', auditWhat: '记录 · 字段',
     auditBefore: '原值', auditAfter: '新值', auditNote: '备注', footer: 'cpsyncd · 县级服务器',
     accountsTitle: '站点、令牌和管理员', accountsSubject: '站点或管理员', accountsDetail: '详情',
@@ -380,7 +387,7 @@
   }
 
   // ---- views ------------------------------------------------------------------------------------------
-  const views = ['signin-view', 'sites-view', 'accounts-view', 'list-view', 'detail-view', 'audit-view'];
+  const views = ['signin-view', 'sites-view', 'accounts-view', 'list-view', 'detail-view', 'audit-view', 'files-view'];
   function show(view) {
     for (const v of views) $(v).hidden = v !== view;
     $('nav').hidden = view === 'signin-view';
@@ -388,6 +395,7 @@
     $('nav-accounts').classList.toggle('current', view === 'accounts-view');
     $('nav-conflicts').classList.toggle('current', view === 'list-view' || view === 'detail-view');
     $('nav-audit').classList.toggle('current', view === 'audit-view');
+    $('nav-files').classList.toggle('current', view === 'files-view');
     document.body.setAttribute('data-view', view);
   }
 
@@ -395,6 +403,7 @@
     sessionStorage.removeItem(TOKEN_KEY);
     clear($('conflict-rows'));
     clear($('audit-rows'));
+    clear($('files-rows'));
     clear($('accounts-rows'));
     clear($('detail'));
     for (const id of ['sites-rows', 'manage-rows', 'admin-rows', 'token-value', 'token-box-text']) clear($(id));
@@ -698,6 +707,81 @@
     }
     labelCells(document.querySelector('[data-testid=audit-table]'));
     await loadAccountsAudit();
+  }
+
+  // ---- attached files ---------------------------------------------------------------------------------
+  function sizeText(n) {
+    if (n < 1024) return n + ' B';
+    if (n < 1024 * 1024) return Math.round(n / 1024) + ' KB';
+    return (n / 1024 / 1024).toFixed(1) + ' MB';
+  }
+
+  // A file's bytes, fetched with the admin token in ranges of at most 4 MiB (the server's limit per answer).
+  async function fileBlob(f) {
+    const parts = [];
+    const step = 4 * 1024 * 1024;
+    for (let start = 0; start < f.size || (f.size === 0 && parts.length === 0); start += step) {
+      const end = Math.min(f.size, start + step) - 1;
+      const headers = { Authorization: 'Bearer ' + token() };
+      if (f.size > 0) headers.Range = 'bytes=' + start + '-' + end;
+      let res;
+      try { res = await fetch('/v1/blobs/' + encodeURIComponent(f.sha256), { headers, credentials: 'omit', cache: 'no-store', redirect: 'error' }); }
+      catch (e) { throw new ApiError(0, 'network', T.errNetwork); }
+      if (!res.ok) throw new ApiError(res.status, '', T.filesMissing);
+      parts.push(await res.blob());
+      if (f.size === 0) break;
+    }
+    return new Blob(parts, { type: f.mediaType || 'application/octet-stream' });
+  }
+
+  async function loadFiles() {
+    show('files-view');
+    $('files-summary').textContent = T.loading;
+    const q = $('files-q').value.trim();
+    let data;
+    try { data = await api('GET', '/v1/admin/attachments' + (q ? '?q=' + encodeURIComponent(q) : '')); }
+    catch (e) { $('files-summary').textContent = ''; showError(e); return; }
+    const rows = $('files-rows');
+    clear(rows);
+    const files = data.attachments || [];
+    $('files-summary').textContent = files.length ? T.filesCount(files.length) : T.filesNone;
+    for (const f of files) {
+      const download = el('button', { type: 'button', class: 'secondary', 'data-testid': 'file-download' }, T.filesDownload);
+      download.disabled = !f.present;
+      download.addEventListener('click', async () => {
+        banner('info', T.filesFetching);
+        try {
+          const url = URL.createObjectURL(await fileBlob(f));
+          const a = el('a', { href: url, download: f.name });
+          document.body.appendChild(a);
+          a.click();
+          a.remove();
+          setTimeout(() => URL.revokeObjectURL(url), 60000);
+          hideBanner();
+        } catch (e) { showError(e); }
+      });
+      const preview = el('td', { 'data-testid': 'file-preview' });
+      if (!f.present) preview.appendChild(el('span', { class: 'meta' }, T.filesMissing));
+      else if (String(f.mediaType).startsWith('image/') && f.size <= 4 * 1024 * 1024) {
+        const show = el('button', { type: 'button', class: 'secondary', 'data-testid': 'file-show' }, T.filesShow);
+        show.addEventListener('click', async () => {
+          try {
+            const img = el('img', { class: 'thumb', alt: f.name, 'data-testid': 'file-image' });
+            img.src = URL.createObjectURL(await fileBlob(f));
+            clear(preview);
+            preview.appendChild(img);
+          } catch (e) { showError(e); }
+        });
+        preview.appendChild(show);
+      }
+      rows.appendChild(el('tr', { 'data-testid': 'file-row', 'data-sha256': f.sha256 },
+        el('td', {}, el('div', {}, f.recordLabel || f.record), el('div', { class: 'meta' }, f.tableLabel)),
+        el('td', {}, el('div', { 'data-testid': 'file-name' }, f.name), download),
+        el('td', { 'data-testid': 'file-size' }, sizeText(f.size)),
+        el('td', { class: 'when' }, el('div', {}, f.addedByName || f.addedBy), el('div', { class: 'meta' }, String(f.addedAt).replace('T', ' ').replace('Z', ''))),
+        preview));
+    }
+    labelCells(document.querySelector('[data-testid=files-table]'));
   }
 
   // Changes to sites, tokens and admins (cpsyncd site …, cpsyncd admin …), newest first.
@@ -1030,6 +1114,7 @@
     const m = /^\/conflicts\/([^/]+)$/.exec(h);
     if (m) { loadDetail(decodeURIComponent(m[1])); return; }
     if (h === '/audit') { loadAudit(); return; }
+    if (h === '/attachments') { loadFiles(); return; }
     if (h === '/conflicts') { loadList(); return; }
     if (h === '/accounts') { loadAccounts(); return; }
     loadSites();
@@ -1062,6 +1147,7 @@
     window.addEventListener('hashchange', () => { hideBanner(); route(); });
     $('sites-refresh').addEventListener('click', () => { hideBanner(); loadSites(); });
     $('add-site').addEventListener('submit', addSite);
+    $('files-filter').addEventListener('submit', (ev) => { ev.preventDefault(); hideBanner(); loadFiles(); });
     $('add-admin').addEventListener('submit', addAdmin);
     $('token-box-close').addEventListener('click', closeTokenBox);
     $('token-copy').addEventListener('click', copyToken);

@@ -491,6 +491,33 @@ def scenario_accounts(b, a, obs, shots):
     shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-accounts.png")))
 
 
+def scenario_files(b, a, obs, shots):
+    """The attachments view: a record's files with their sizes, an image previewed, a file downloaded (its bytes read
+    back in the page and hashed, so the check is of the bytes)."""
+    b.navigate(a.url + "/admin/#/attachments")
+    b.js("sessionStorage.clear()")
+    sign_in(b, a.token)
+    b.wait("!!document.querySelector('[data-testid=file-row]')", "the attachment rows")
+    obs["filesTitle"] = b.text("[data-i18n=filesTitle]")
+    obs["filesSummary"] = b.text("#files-summary")
+    obs["files"] = b.js("""Array.from(document.querySelectorAll('[data-testid=file-row]')).map(r => ({
+        sha256: r.getAttribute('data-sha256'), name: r.querySelector('[data-testid=file-name]').textContent,
+        size: r.querySelector('[data-testid=file-size]').textContent, cells: Array.from(r.cells).map(c => c.textContent) }))""")
+    b.click("[data-testid=file-show]")
+    b.wait("(() => { const i = document.querySelector('[data-testid=file-image]'); return !!i && i.complete && i.naturalWidth > 0; })()",
+           "the previewed image")
+    obs["imageWidth"] = b.js("document.querySelector('[data-testid=file-image]').naturalWidth")
+    # The download's bytes, fetched by the page's own function through the same path the button takes.
+    obs["downloadSha256"] = b.js("""(async () => {
+        const r = document.querySelector('[data-testid=file-row]');
+        const res = await fetch('/v1/blobs/' + r.getAttribute('data-sha256'), { headers: { Authorization: 'Bearer ' + sessionStorage.getItem('cpsync.adminToken'), Range: 'bytes=0-4194303' } });
+        const buf = await res.arrayBuffer();
+        const d = await crypto.subtle.digest('SHA-256', buf);
+        return Array.from(new Uint8Array(d)).map(x => x.toString(16).padStart(2, '0')).join('');
+    })()""")
+    shots.append(b.screenshot(os.path.join(a.out, a.prefix + "-files.png")))
+
+
 SITE_ROWS = """Array.from(document.querySelectorAll('[data-testid=site-row]')).map(r => ({
     id: r.getAttribute('data-site-id'), token: r.getAttribute('data-token'), attention: r.getAttribute('data-attention'),
     name: r.querySelector('[data-testid=site-name]').textContent,
@@ -718,7 +745,7 @@ def main():
     p.add_argument("--url", required=True)
     p.add_argument("--token", required=True)
     p.add_argument("--conflict", required=True)
-    p.add_argument("--scenario", choices=["review", "xss", "accounts", "dashboard", "admins", "parse"], required=True)
+    p.add_argument("--scenario", choices=["review", "xss", "accounts", "dashboard", "admins", "parse", "files"], required=True)
     p.add_argument("--js", help="the script the parse scenario compiles")
     p.add_argument("--new-admin", default="李科长")
     p.add_argument("--new-id", default="xinjian")
@@ -753,7 +780,7 @@ def main():
         b.start()
         result["browser"] = b.version
         {"review": scenario_review, "xss": scenario_xss, "accounts": scenario_accounts, "dashboard": scenario_dashboard,
-         "admins": scenario_admins, "parse": scenario_parse}[a.scenario](
+         "admins": scenario_admins, "parse": scenario_parse, "files": scenario_files}[a.scenario](
             b, a, result["observations"], result["screenshots"])
         result["ok"] = True
         status = 0
