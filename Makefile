@@ -4,6 +4,8 @@ BUILD_FLAGS ?=
 PROPERTY_SEEDS ?= 50
 export PROPERTY_SEEDS
 
+
+.PHONY: bench-attach soak-attach
 .PHONY: deps test-deps build release run test bench bench-core bench-sync bench-scope bench-scope-large bench-snapshot bench-load bench-wire soak soak-convergence soak-e2e fuzz clean
 
 # System packages the build needs (the SQLite headers). Idempotent; only installs what is absent.
@@ -55,6 +57,14 @@ bench-scope-large: release
 # A new township and a full county copy set up from a snapshot vs by plain pulls, same county as bench-scope.
 bench-snapshot: release
 	.build/release/cpsync-bench snapshot --members 30000 --proposals 3000 --townships 30
+
+# One 200 MB attached file pushed and pulled through a real daemon against a raw POST of its bytes; peak RSS of each process.
+bench-attach: release
+	.build/release/cpsync-bench attach --mb 200
+
+# A 20 MB attachment over a 32 KB/s link cut twice (the slow-link soak of issue 24; about 11 minutes).
+soak-attach: build
+	ATTACH_SOAK=1 $(SWIFT) test --skip-build --filter AttachmentSlowLinkSoak
 
 # Long property runs: `make soak` runs both soaks below; PROPERTY_SEEDS=N make soak sets the seeds of both.
 soak: soak-convergence soak-e2e

@@ -108,6 +108,9 @@ extension SyncClient {
         return out.values.filter { !sent.contains($0.hash) && store.has($0.hash) }.sorted { $0.hash < $1.hash }
     }
 
+    /// Deletes the files this office no longer needs (see `forgetFilesNotHeld`); returns how many.
+    public func forgetFiles() throws -> Int { try forgetFilesNotHeld(try Attachments.referenced(in: replica)) }
+
     /// An office keeps the bytes of the files its rows name and of the files it is still to send; the others (a
     /// record transferred to another township, an attachment removed) are deleted here — the county has them — so
     /// that an office holds only its scope's files. Returns how many were deleted.

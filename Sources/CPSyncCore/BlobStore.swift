@@ -47,6 +47,19 @@ public struct BlobStore: Sendable {
         return Self.fileSize(path(hash)) ?? Self.fileSize(partialPath(hash)) ?? 0
     }
 
+    /// How many bytes of the file `hash` (of `size` bytes) are here, after settling a transfer a crash interrupted
+    /// between its last byte and the move into place: a partial copy that is whole is verified now (kept, or
+    /// discarded when its bytes hash otherwise). So `size` is returned only for a whole, verified file.
+    public func settle(_ hash: String, size: Int64) throws(BlobError) -> Int64 {
+        guard Self.isHash(hash) else { throw .badHash(hash) }
+        if has(hash) { return size }
+        let partial = Self.fileSize(partialPath(hash)) ?? 0
+        guard partial >= size else { return partial }
+        if partial > size { unlink(partialPath(hash)); return 0 }
+        do { try complete(hash) } catch .hashMismatch { return 0 }
+        return size
+    }
+
     /// Appends `bytes` at `offset` of the transfer of `hash` (of `size` bytes in all) and returns the bytes now
     /// held. The offset must be where the partial file ends (else `offsetMismatch` says where); bytes past `size`
     /// are refused. When the last byte arrives the file is verified and moved into place (`complete`).

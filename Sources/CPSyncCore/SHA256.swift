@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+
 /// SHA-256 (FIPS 180-4). The toolchain has no crypto library on Linux; this hashes tokens (only the hash is
 /// stored) and derives content-addressed push batch ids.
 public enum SHA256 {
@@ -16,15 +21,22 @@ public enum SHA256 {
     static let initial: State = (0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19)
 
     /// A hash fed in pieces (a file read in bounded chunks): `update` any number of times, then `finish` once.
-    /// Equal to `hash` of the pieces joined.
-    public struct Hasher: Sendable {
+    /// Equal to `hash` of the pieces joined. Not to be copied while in use (a copy shares the system library's state).
+    public struct Hasher: @unchecked Sendable {
         private var h: State = SHA256.initial
         private var pending: [UInt8] = []
         private var length: UInt64 = 0
+        /// The system's SHA-256 (libcrypto, with the CPU's SHA instructions) when it can be loaded.
+        private let fast: FastSHA256.Context? = FastSHA256.Context()
 
         public init() {}
 
         public mutating func update(_ bytes: some Collection<UInt8>) {
+            if let fast {
+                if let done = bytes.withContiguousStorageIfAvailable({ fast.update($0) }) { return done }
+                fast.update(Array(bytes).withUnsafeBufferPointer { $0 })
+                return
+            }
             length += UInt64(bytes.count)
             pending.append(contentsOf: bytes)
             let whole = pending.count / 64 * 64
@@ -34,6 +46,7 @@ public enum SHA256 {
         }
 
         public mutating func finish() -> [UInt8] {
+            if let fast { return fast.finish() }
             var tail = pending
             tail.append(0x80)
             while tail.count % 64 != 56 { tail.append(0) }
@@ -63,6 +76,16 @@ public enum SHA256 {
     }
 
     public static func hash(_ message: [UInt8]) -> [UInt8] {
+        // Long messages (files) through the system's SHA-256 when it is there; short ones (tokens, batch ids) here.
+        if message.count >= 4096, let fast = FastSHA256.Context() {
+            message.withUnsafeBufferPointer { fast.update($0) }
+            return fast.finish()
+        }
+        return portable(message)
+    }
+
+    /// This file's own SHA-256 (FIPS 180-4), used where libcrypto is not there and for short messages.
+    public static func portable(_ message: [UInt8]) -> [UInt8] {
         var h: State = initial
         // Whole blocks straight from the message; only the tail (with the padding and length) is copied.
         let whole = message.count / 64 * 64
@@ -123,4 +146,53 @@ public enum SHA256 {
 
     @inline(__always)
     private static func rotr(_ x: UInt32, _ n: UInt32) -> UInt32 { (x &>> n) | (x &<< (32 &- n)) }
+}
+
+/// The system's SHA-256 (`SHA256_Init/Update/Final` of libcrypto, which uses the CPU's SHA instructions: about 1.8 GB/s
+/// on the county server against about 0.3 GB/s for the portable code), loaded with `dlopen` as libcurl is: nothing to
+/// install to build, and without it everything hashes with the portable code, to the same digests.
+enum FastSHA256 {
+    typealias Init = @convention(c) (UnsafeMutableRawPointer) -> Int32
+    typealias Update = @convention(c) (UnsafeMutableRawPointer, UnsafeRawPointer?, Int) -> Int32
+    typealias Final = @convention(c) (UnsafeMutablePointer<UInt8>, UnsafeMutableRawPointer) -> Int32
+
+    struct Functions: @unchecked Sendable {
+        let initialise: Init
+        let update: Update
+        let final: Final
+    }
+
+    static let functions: Functions? = {
+        if ProcessInfo.processInfo.environment["CPSYNC_PORTABLE_SHA256"] == "1" { return nil }
+        guard let lib = dlopen("libcrypto.so.3", RTLD_NOW) ?? dlopen("libcrypto.so", RTLD_NOW),
+              let i = dlsym(lib, "SHA256_Init"), let u = dlsym(lib, "SHA256_Update"), let f = dlsym(lib, "SHA256_Final") else { return nil }
+        return Functions(initialise: unsafeBitCast(i, to: Init.self), update: unsafeBitCast(u, to: Update.self), final: unsafeBitCast(f, to: Final.self))
+    }()
+
+    /// One running hash (`SHA256_CTX` is 112 bytes; 256 are reserved).
+    final class Context {
+        let state = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 16)
+        let f: Functions
+
+        init?() {
+            guard let f = FastSHA256.functions else {
+                state.deallocate()
+                return nil
+            }
+            self.f = f
+            guard f.initialise(state) == 1 else { return nil }
+        }
+
+        deinit { state.deallocate() }
+
+        func update(_ bytes: UnsafeBufferPointer<UInt8>) {
+            _ = f.update(state, bytes.baseAddress, bytes.count)
+        }
+
+        func finish() -> [UInt8] {
+            var out = [UInt8](repeating: 0, count: 32)
+            _ = out.withUnsafeMutableBufferPointer { f.final($0.baseAddress!, state) }
+            return out
+        }
+    }
 }

@@ -1,5 +1,6 @@
 import CPSyncCore
 import CPSyncProtocol
+import Foundation
 
 /// An upstream that also moves attached files' bytes (Protocol/README.md §19): the county over HTTP, or a changes
 /// file carried by hand (its companion directory).
@@ -22,8 +23,17 @@ public final class FileTransfer {
     let store: BlobStore
     let upstream: any FileUpstream
     let access: any ReplicaAccess
-    /// Bytes per request.
+    /// Bytes per request: 256 KiB to start, doubled while a chunk takes under a quarter of a second (a fast link: up
+    /// to 1 MiB: more costs the daemon memory and gains little), halved when one takes over 4 s (a poor link: down to 64 KiB), so a cut loses little either way.
     public var chunkBytes = BlobProtocol.defaultChunkBytes
+    static let chunkRange = (64 << 10)...(1 << 20)
+
+    /// Adapts `chunkBytes` to how long a chunk of `bytes` took.
+    func pace(_ bytes: Int, seconds: Double) {
+        guard bytes >= chunkBytes / 2 else { return }
+        if seconds < 0.25 { chunkBytes = min(Self.chunkRange.upperBound, chunkBytes * 2) }
+        else if seconds > 4 { chunkBytes = max(Self.chunkRange.lowerBound, chunkBytes / 2) }
+    }
     /// Link failures in a row (no byte moved between them) before the transfer gives up for this run.
     public var maxFailuresInARow = 4
     /// Called after every chunk: (hash, bytes of the file held on the receiving side, its size).
@@ -79,8 +89,10 @@ public final class FileTransfer {
             guard !chunk.isEmpty else { throw BlobError.missing(file.hash) }
             do {
                 let at = offset
+                let started = ProcessInfo.processInfo.systemUptime
                 // A chunk whose answer was lost is sent again; if it had arrived, the upstream says where it is (409).
                 offset = try retrying { try upstream.sendFile(file.hash, size: file.size, offset: at, chunk: chunk) }
+                pace(chunk.count, seconds: ProcessInfo.processInfo.systemUptime - started)
                 moved += Int64(chunk.count)
             } catch let error {
                 // Out of step (a chunk of an earlier attempt arrived after all): continue where the upstream is.
@@ -115,12 +127,14 @@ public final class FileTransfer {
         var moved: Int64 = 0
         var attempts = 0
         while true {
-            var offset = store.received(file.hash)
+            var offset = try store.settle(file.hash, size: file.size)
             do {
                 while offset < file.size {
                     let at = offset
                     let length = Int(min(Int64(chunkBytes), file.size - at))
+                    let started = ProcessInfo.processInfo.systemUptime
                     let bytes = try retrying { try upstream.fetchFile(file.hash, size: file.size, offset: at, length: length) }
+                    pace(bytes.count, seconds: ProcessInfo.processInfo.systemUptime - started)
                     guard !bytes.isEmpty else { throw BlobError.pastEnd(size: file.size) }
                     offset = try store.append(file.hash, size: file.size, at: at, bytes)
                     moved += Int64(bytes.count)

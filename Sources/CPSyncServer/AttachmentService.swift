@@ -61,7 +61,12 @@ public final class AttachmentService: Sendable {
             try note(hash, size: 0, site: principal.name)
             return BlobState(sha256: hash, size: 0, received: 0)
         }
-        let received = blobs.received(hash)
+        let received: Int64
+        do { received = try blobs.settle(hash, size: size) } catch { throw Self.refusal(error, hash: hash, size: size) }
+        if received == size {
+            try note(hash, size: size, site: principal.name)
+            return BlobState(sha256: hash, size: size, received: size)
+        }
         if received == 0, case .site(let site) = principal {
             try checkSize(size)
             try checkQuota(site: site, size: size)

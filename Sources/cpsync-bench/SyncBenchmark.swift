@@ -121,9 +121,9 @@ final class DaemonProcess {
     let process = Process()
     private(set) var url = ""
 
-    init(path: String, data: String) throws {
+    init(path: String, data: String, extra: [String] = []) throws {
         process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0", "--quiet"]
+        process.arguments = ["serve", "--data", data, "--listen", "127.0.0.1:0", "--quiet"] + extra
         let err = Pipe()
         process.standardError = err
         try process.run()

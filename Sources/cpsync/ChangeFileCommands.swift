@@ -56,6 +56,7 @@ enum ImportChangesCommand {
         let companion = path + ".files"
         let (_, damaged) = try client.files.take(fromDirectory: companion, hashes: BlobStore.hashes(inDirectory: companion))
         for hash in s.filesHeld { try client.replica.noteBlobSent(hash) }
+        _ = try client.forgetFiles()
         for hash in damaged {
             Console.err(L10n.pick(en: "the attached file \(hash.prefix(12))… beside the reply is damaged (its bytes do not match); it was not kept: export again",
                                   zh: "回执旁的附件文件 \(hash.prefix(12))… 已损坏（内容与校验值不符），未保存：请重新导出一次"))

@@ -21,6 +21,11 @@ import TestSupport
                 #expect(h.finish() == SHA256.hash(data), "n=\(n) piece=\(piece)")
             }
         }
+        // The system's SHA-256 (libcrypto, when loaded) and the portable code agree, around the 4 KiB switch and beyond.
+        for n in [0, 3, 4095, 4096, 4097, 70_000, 1 << 20] {
+            let data = Self.bytes(n, seed: UInt64(n) + 99)
+            #expect(SHA256.hash(data) == SHA256.portable(data), "n=\(n)")
+        }
         var abc = SHA256.Hasher()
         abc.update(Array("abc".utf8))
         #expect(abc.finishHex() == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")

@@ -373,3 +373,33 @@ import TestSupport
         #expect(AttachmentEndToEndTests.filesOnDisk(county.daemon.dataDir + "/files") == [photo, minutes, plan].sorted())
     }
 }
+
+/// The slow-link soak of attached files (`make soak-attach`, about 11 minutes; not in `make test`): a 20 MB file
+/// pushed through a 32 KB/s link cut twice, by one `cpsync sync` that resumes after each cut, arriving whole.
+@Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["ATTACH_SOAK"] == "1")) struct AttachmentSlowLinkSoak {
+    @Test(.timeLimit(.minutes(30))) func aTwentyMegabyteFileAt32KBpsWithTwoCutsArrivesWhole() throws {
+        let county = try County("attach-soak", sites: ["huashan"])
+        defer { county.cleanup() }
+        let proxy = try ThrottlingProxy(upstream: county.daemon.port, bytesPerSecond: 32 * 1024)
+        defer { proxy.stop() }
+        let huashan = Office(site: "huashan", db: county.ws.path("huashan.db"))
+        #expect(try run(Binaries.cpsync, ["init", "--db", huashan.db, "--server", proxy.url, "--site", "huashan", "--token", county.tokens["huashan"]!]).ok)
+        try huashan.must(["member", "add", "--name", "王芳", "--site", "huashan"])
+        let hash = AttachmentEndToEndTests.makeFile(county.ws.path("全年提案扫描件.pdf"), bytes: 20 << 20, seed: 51)
+        try huashan.must(["attach", "add", "--member", "王芳", county.ws.path("全年提案扫描件.pdf")])
+        let started = Date()
+        let result = Guard<RunResult?>(nil)
+        let db = huashan.db
+        Thread.detachNewThread { result.set(try? run(Binaries.cpsync, ["sync", "--db", db, "--json"], timeout: 1500)) }
+        var cuts = 0
+        for _ in 0..<30_000 where result.get() == nil {
+            Thread.sleep(forTimeInterval: 0.05)
+            if cuts < 2 && proxy.bytesRelayed > (cuts + 1) * 7_000_000 { proxy.cutAll(); cuts += 1 }
+        }
+        let sync = try #require(result.get(), "cpsync sync did not finish")
+        print("20 MB through 32 KB/s with \(cuts) cuts: \(Int(Date().timeIntervalSince(started))) s, \(proxy.bytesRelayed) bytes relayed")
+        #expect(cuts == 2 && sync.ok, "exit \(sync.status): \(sync.stderr)")
+        #expect(proxy.bytesRelayed < 22_500_000, "resumed after each cut, not sent again")
+        #expect(AttachmentEndToEndTests.filesOnDisk(county.daemon.dataDir + "/files") == [hash])
+    }
+}

@@ -172,6 +172,8 @@ final class RandomHistory {
     private var writeRefusals: [String] = []
     private var townships: [String] = []
     private var attached = 0, detached = 0
+    /// The reply the USB station took last (the check imports it again, to run its file clean-up at once).
+    private var lastReply: String?
     /// The hashes of the files each site attached (every life), and of the station's files a township relayed.
     private var filesOf: [String: Set<String>] = [:]
 
@@ -527,7 +529,11 @@ final class RandomHistory {
         }
         for slot in slots {
             // One more pull that may delete the files nothing names (the office keeps files younger than an hour).
-            _ = try slot.usb ? nil : slot.office.cpsync(["pull", "--quiet"], env: ["CPSYNC_FILE_KEEP_SECONDS": "0"])
+            if !slot.usb {
+                _ = try slot.office.cpsync(["pull", "--quiet"], env: ["CPSYNC_FILE_KEEP_SECONDS": "0"])
+            } else if let lastReply {
+                _ = try slot.office.cpsync(["import-changes", lastReply], env: ["CPSYNC_FILE_KEEP_SECONDS": "0"])
+            }
             let store = try BlobStore(directory: slot.office.db + ".files")
             let rows = try readAllRows(slot.office.db, tables: Attachments.tables)
             let named = Set(rows.values.compactMap { $0["sha256"]?.stringValue })
@@ -905,7 +911,7 @@ final class RandomHistory {
                 let r = try slot.office.cpsync(["import-changes", replyPath, "--json"])
                 applied += JSONText.int(r.stdout, "applied") ?? 0
                 // Taken (0, or 65 with changes still set aside): its JSON summary is printed. A refused reply has none.
-                if (r.ok || r.status == 65) && r.stdout.contains("\"pull_skipped\"") { took = true; last = r } else if !took { last = r }
+                if (r.ok || r.status == 65) && r.stdout.contains("\"pull_skipped\"") { took = true; last = r; lastReply = replyPath } else if !took { last = r }
             }
         }
         if took { slot.knowsTree = true }

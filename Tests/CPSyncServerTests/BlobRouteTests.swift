@@ -1,0 +1,50 @@
+import CPSyncCore
+import CPSyncHTTP
+import CPSyncProtocol
+import CPSyncServer
+import Foundation
+import Testing
+
+/// The county's file endpoints through `Router.respond(to:)`: a whole partial copy left by a crash between its last
+/// byte and its move into place is settled (verified and kept, or discarded) before the county says it has it, so an
+/// office never takes "received = size" for a file the county does not have.
+@Suite struct BlobRouteTests {
+    @Test func aWholePartialCopyLeftByACrashIsVerifiedBeforeTheCountySaysItHasIt() throws {
+        let f = try RouterTests.Fixture()
+        let data = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
+        let hash = SHA256.hexDigits(SHA256.hash(data))
+        let partial = f.dir.appendingPathComponent("files/partial/\(hash)")
+        // As a daemon killed after writing the last chunk, before `complete`: the partial copy is whole.
+        FileManager.default.createFile(atPath: partial.path, contents: Data(data))
+        let state = f.request("GET", "/v1/blobs/\(hash)/state?size=\(data.count)", token: f.huashan)
+        #expect(state.status == 200)
+        #expect(try BlobState.decode(state.body).received == Int64(data.count))
+        #expect(FileManager.default.fileExists(atPath: f.dir.appendingPathComponent("files/\(hash.prefix(2))/\(hash)").path), "kept, verified")
+        // Damaged in the same way: discarded, and the county says it has nothing.
+        var bad = data
+        bad[5] ^= 1
+        let other = SHA256.hexDigits(SHA256.hash(data + [1]))
+        FileManager.default.createFile(atPath: f.dir.appendingPathComponent("files/partial/\(other)").path, contents: Data(bad + [1]))
+        let damaged = f.request("GET", "/v1/blobs/\(other)/state?size=\(data.count + 1)", token: f.huashan)
+        #expect(try BlobState.decode(damaged.body).received == 0)
+        #expect(!FileManager.default.fileExists(atPath: f.dir.appendingPathComponent("files/partial/\(other)").path))
+    }
+
+    @Test func chunksAreAppendedInOrderAndTheFileIsServedInRangesToItsScopeOnly() throws {
+        let f = try RouterTests.Fixture()
+        let data = (0..<10_000).map { UInt8(truncatingIfNeeded: $0 &* 13) }
+        let hash = SHA256.hexDigits(SHA256.hash(data))
+        var r = f.request("PUT", "/v1/blobs/\(hash)?size=10000&offset=0", token: f.huashan, body: Array(data[0..<4000]))
+        #expect(try r.status == 200 && BlobState.decode(r.body).received == 4000)
+        r = f.request("PUT", "/v1/blobs/\(hash)?size=10000&offset=0", token: f.huashan, body: Array(data[0..<4000]))
+        #expect(try r.status == 409 && ErrorBody.decode(r.body).code == .offsetMismatch)
+        r = f.request("PUT", "/v1/blobs/\(hash)?size=10000&offset=4000", token: f.huashan, body: Array(data[4000...]))
+        #expect(try r.status == 200 && BlobState.decode(r.body).received == 10_000)
+        // No row names it: only an admin (or a county-kind site) may read it.
+        #expect(f.request("GET", "/v1/blobs/\(hash)", token: f.chengguan, headers: [("Range", "bytes=0-9")]).status == 404)
+        r = f.request("GET", "/v1/blobs/\(hash)", token: f.admin, headers: [("Range", "bytes=9990-20000")])
+        #expect(r.status == 206 && r.body == Array(data[9990...]) && r.headers["Content-Range"] == "bytes 9990-9999/10000")
+        #expect(f.request("GET", "/v1/blobs/\(hash)", token: f.admin, headers: [("Range", "bytes=20000-")]).status == 416)
+        #expect(f.request("PUT", "/v1/blobs/\(hash)?size=10000&offset=0", token: f.admin, body: [1]).status == 403)
+    }
+}
