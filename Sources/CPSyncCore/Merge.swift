@@ -33,6 +33,9 @@ extension Replica {
                 }
             }
             try merger.finish()
+            // A record that moved (another site, a stage that makes it public) takes its children to the readers
+            // it now reaches: they are filed again, so the next scoped pulls read them (see ScopeIndex).
+            if let index = scopeIndex { try index.refileChildren(movedBy: changes, in: self) }
             try database.execute("UPDATE _cp_state SET merging = 0, acting = NULL")
             return result
         }

@@ -125,6 +125,31 @@ public struct ScopeIndex: Sendable {
         return count
     }
 
+    /// Files again the children of every parent row whose scope cells `changes` write (a member transferred, a
+    /// proposal filed): a child's own cells do not change when its parent moves, so without this a reader the parent
+    /// now reaches would get the parent whole and never its children (attachments, co-signers, handlers), and a
+    /// reader it left would keep them. Filed again, a child is read by the next pull of every scope: whole where it
+    /// is now contained, its parent key alone where it is not (the reader forgets it) — as a moved row is.
+    public func refileChildren(movedBy changes: [Change], in replica: Replica) throws {
+        var moved: [String: Set<String>] = [:]
+        for table in tables where tables.contains(where: { $0.parent?.table == table.name }) {
+            let columns = Set(table.scopeColumns)
+            for c in changes where c.table == table.name {
+                if let column = c.column, columns.contains(column) { moved[table.name, default: []].insert(c.pk) }
+            }
+        }
+        guard !moved.isEmpty else { return }
+        for child in tables {
+            guard let parent = child.parent, let pks = moved[parent.table], let t = replica.tables[child.name] else { continue }
+            let find = try replica.database.statement("SELECT \(t.quotedPK) FROM \(t.quotedName) WHERE \(quoted(parent.key)) = ?")
+            var found: [String] = []
+            for pk in pks.sorted() {
+                try find.forEachRow([.text(pk)]) { s in if let k = s.string(0) { found.append(k) } }
+            }
+            for pk in found { try replica.refile(table: child.name, pk: pk) }
+        }
+    }
+
     /// How a read of changes for `scope` uses the index in the current read transaction; nil when it cannot (no
     /// buckets from the scope, a site id SQLite and Swift might compare differently, the index missing, or logged
     /// writes not folded yet, which the table rows already show but the buckets do not).
