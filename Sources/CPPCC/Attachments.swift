@@ -108,8 +108,9 @@ public enum Attachments {
         if !limits.allows(mediaType: mediaType) { throw AttachmentError.typeNotAllowed(name: fileName, mediaType: mediaType) }
         let stored: (hash: String, size: Int64)
         do { stored = try store.add(file: path) } catch { throw AttachmentError.store(error) }
-        try office.replica.noteBlobOwn(stored.hash)
-        let row = Attachment(id: Office.newID(), table: record.kind.table, recordID: recordID, name: fileName, size: stored.size,
+        let id = Office.newID()
+        try office.replica.noteBlobOwn(stored.hash, table: record.kind.table, pk: id)
+        let row = Attachment(id: id, table: record.kind.table, recordID: recordID, name: fileName, size: stored.size,
                              sha256: stored.hash, mediaType: mediaType, addedBy: office.replica.siteID, addedAt: timestamp(), present: true)
         try office.replica.database.run("""
             INSERT INTO \(row.table)(id, \(record.kind.key), name, size, sha256, media_type, added_by, added_at)

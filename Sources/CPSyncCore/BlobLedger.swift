@@ -4,7 +4,7 @@
 extension Replica {
     static let blobLedgerSQL = """
         CREATE TABLE IF NOT EXISTS _cp_blob_sent (sha256 TEXT PRIMARY KEY NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
-        CREATE TABLE IF NOT EXISTS _cp_blob_own (sha256 TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS _cp_blob_attached (sha256 TEXT NOT NULL, tbl TEXT NOT NULL, pk TEXT NOT NULL, PRIMARY KEY (sha256, tbl, pk)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS _cp_blob_relayed (sha256 TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS _cp_blob_refused (sha256 TEXT PRIMARY KEY NOT NULL, code TEXT NOT NULL, message TEXT NOT NULL, at INTEGER NOT NULL) WITHOUT ROWID;
         """
@@ -34,15 +34,25 @@ extension Replica {
         for hash in refused { try database.run("DELETE FROM _cp_blob_refused WHERE sha256 = ?", [.text(hash)]) }
     }
 
-    /// Files this replica attached (`cpsync attach add`), whatever became of their rows.
+    /// Files this replica attached (`cpsync attach add`) to be sent: those of a row that is alive here or that left
+    /// this replica's scope (forgotten: its bytes may be here only), not those whose every row was deleted here (the
+    /// clerk removed the attachment).
     public func blobsOwn() throws -> [String] {
         try database.execute(Self.blobLedgerSQL)
-        return try database.query("SELECT sha256 FROM _cp_blob_own ORDER BY sha256").compactMap { $0[0].stringValue }
+        var out: [String] = []
+        var last = ""
+        for r in try database.query("SELECT sha256, tbl, pk FROM _cp_blob_attached ORDER BY sha256") {
+            guard let hash = r[0].stringValue, let table = r[1].stringValue, let pk = r[2].stringValue, hash != last else { continue }
+            let cl = try causalLength(table: table, pk: pk)
+            if cl == nil || cl! % 2 == 1 { out.append(hash); last = hash }
+        }
+        return out
     }
 
-    public func noteBlobOwn(_ hash: String) throws {
+    /// Records that this replica attached the file `hash` as the row `pk` of `table` (before the row is written).
+    public func noteBlobOwn(_ hash: String, table: String, pk: String) throws {
         try database.execute(Self.blobLedgerSQL)
-        try database.run("INSERT OR IGNORE INTO _cp_blob_own(sha256) VALUES (?)", [.text(hash)])
+        try database.run("INSERT OR IGNORE INTO _cp_blob_attached(sha256, tbl, pk) VALUES (?, ?, ?)", [.text(hash), .text(table), .text(pk)])
     }
 
     /// Files of a station kept here for forwarding (`relay-import`), not yet acknowledged by the upstream.

@@ -34,8 +34,10 @@ extension Replica {
             }
             try merger.finish()
             // A record that moved (another site, a stage that makes it public) takes its children to the readers
-            // it now reaches: they are filed again, so the next scoped pulls read them (see ScopeIndex).
-            if let index = scopeIndex { try index.refileChildren(movedBy: changes, in: self) }
+            // it now reaches: they are filed again, so the next scoped pulls read them (see ScopeIndex). Done where
+            // the move is written (a site's push), not where it arrives from above: a county below a city would
+            // take children filed again for its own changes, unacknowledged, and send them up again.
+            if let index = scopeIndex, actingFor != nil { try index.refileChildren(movedBy: changes, in: self) }
             try database.execute("UPDATE _cp_state SET merging = 0, acting = NULL")
             return result
         }

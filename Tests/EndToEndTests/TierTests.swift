@@ -1,4 +1,5 @@
 import CPSyncClient
+import CPPCC
 import CPSyncCore
 import CPSyncProtocol
 import Foundation
@@ -475,7 +476,7 @@ import TestSupport
         // endpoints.
         let transport = HTTPTransport(baseURL: city.url, token: a.cityToken, deadlineSeconds: 10, budgetSeconds: 10)
         func push(_ changes: [Change], _ id: String) -> ErrorBody? {
-            let body = PushRequest(schemaVersion: 2, batchId: id, site: a.code, changes: changes).encoded()
+            let body = PushRequest(schemaVersion: CPPCCSchema.version, batchId: id, site: a.code, changes: changes).encoded()
             do { _ = try transport.call("POST", "/v1/tier/push", body: body, as: PushResponse.self); return nil } catch {
                 if case .server(_, let e) = error { return e }
                 return ErrorBody(code: .serverError, message: "\(error)")
@@ -492,7 +493,7 @@ import TestSupport
         #expect(other?.code == .forbidden && other?.message.contains("outside county '330102'") == true, "\(String(describing: other))")
         #expect(try contentDump(city.dataDir + "/county.db") == before)
         do {
-            _ = try transport.call("GET", "/v1/pull?after=0&schemaVersion=2", as: PullResponse.self)
+            _ = try transport.call("GET", "/v1/pull?after=0&schemaVersion=\(CPPCCSchema.version)", as: PullResponse.self)
             Issue.record("a member county pulled through the office endpoint")
         } catch {
             guard case .server(let status, let e) = error else { Issue.record("\(error)"); return }
