@@ -53,7 +53,8 @@ public struct BlobStore: Sendable {
     public func settle(_ hash: String, size: Int64) throws(BlobError) -> Int64 {
         guard Self.isHash(hash) else { throw .badHash(hash) }
         if has(hash) { return size }
-        let partial = Self.fileSize(partialPath(hash)) ?? 0
+        // No partial copy at all: nothing here (an empty file too: it is stored by its one empty append).
+        guard let partial = Self.fileSize(partialPath(hash)) else { return 0 }
         guard partial >= size else { return partial }
         if partial > size { unlink(partialPath(hash)); return 0 }
         do { try complete(hash) } catch .hashMismatch { return 0 }

@@ -180,7 +180,7 @@ extension Tier {
     /// - rows the county placed itself (the placing cell's current version is one of `own`'s): only the higher tier
     ///   moves a row out of the county, and what the county wrote outside its tree (a site id it does not know) stays
     ///   the county's to fix;
-    /// - the children of a spared row.
+    /// - the children of a spared row, and of a row deleted here (they did not leave the county).
     ///
     /// Returns how many rows were forgotten.
     @discardableResult
@@ -193,8 +193,14 @@ extension Tier {
             case .cell(let column):
                 return try replica.writer(table: table, pk: pk, column: column).map(own.contains) ?? false
             case .parent(let parent, let key):
-                guard let parentKey = try replica.database.scalar("SELECT \(key) FROM \(table) WHERE id = ?", [.text(pk)])?.stringValue,
-                      try replica.holdsRow(table: parent, pk: parentKey) else { return false }
+                guard let parentKey = try replica.database.scalar("SELECT \(key) FROM \(table) WHERE id = ?", [.text(pk)])?.stringValue
+                else { return false }
+                guard try replica.holdsRow(table: parent, pk: parentKey) else {
+                    // A child of a record deleted here (an attachment, a participant whose record someone deleted
+                    // meanwhile) did not leave the county: it stays, as at the county of a single tier. A child of a
+                    // record forgotten here (moved to another county) leaves with it.
+                    return try replica.causalLength(table: parent, pk: parentKey).map { $0 % 2 == 0 } ?? false
+                }
                 return try spared(parent, parentKey)
             case nil:
                 // A table the site tree does not place is not the county's scope to decide.

@@ -68,6 +68,20 @@ import TestSupport
         #expect(throws: BlobError.badHash("../etc/passwd")) { try store.append("../etc/passwd", size: 1, at: 0, [1]) }
     }
 
+    @Test func settlingFinishesAWholePartialCopyAndLeavesEverythingElse() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let store = try BlobStore(directory: dir.path("files"))
+        let empty = SHA256.hexDigits(SHA256.hash([]))
+        #expect(try store.settle(empty, size: 0) == 0 && !store.has(empty), "nothing here, not even an empty file")
+        #expect(try store.append(empty, size: 0, at: 0, []) == 0 && store.has(empty))
+        let data = Self.bytes(5000, seed: 9)
+        let hash = SHA256.hexDigits(SHA256.hash(data))
+        try store.append(hash, size: 5000, at: 0, Array(data[0..<100]))
+        #expect(try store.settle(hash, size: 5000) == 100)
+        FileManager.default.createFile(atPath: dir.path("files/partial/\(hash)"), contents: Data(data))
+        #expect(try store.settle(hash, size: 5000) == 5000 && store.has(hash))
+    }
+
     @Test func aFileAddedFromDiskIsHashedOnTheWayAndExportedWhole() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let store = try BlobStore(directory: dir.path("files"))
