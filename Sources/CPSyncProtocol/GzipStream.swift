@@ -129,6 +129,11 @@ public final class GzipInflater {
 public struct StreamDigest: Sendable, Equatable {
     public var size: Int64
     public var sha256: String
+
+    public init(size: Int64, sha256: String) {
+        self.size = size
+        self.sha256 = sha256
+    }
 }
 
 /// gzip from file to file in bounded buffers, hashing both sides on the way.

@@ -7,14 +7,14 @@ import Foundation
 /// Snapshots of an office's scope (Protocol/README.md §16): a new office downloads one SQLite file instead of
 /// replaying every change of its scope through pulls, then pulls on from the snapshot's cursor.
 ///
-/// A snapshot is made once per (site, cursor) into `<data>/snapshots/` and kept `keepSeconds`: the copy is taken
-/// with SQLite's online backup API inside the read transaction that also reads the cursor, so the file holds
-/// exactly the changes up to that cursor, whatever is committed meanwhile. Then, in the copy only, the rows the site
-/// may not hold are forgotten, the server's own tables (accounts, token hashes, push answers, audit) and the
-/// county's conflicts are dropped, and `VACUUM` rewrites the file so no freed page keeps what was removed. The
-/// finished file is gzipped once and only the gzip file (`<id>.db.gz`) is kept: offices on poor links download a
-/// fraction of the SQLite file's size. The gzip bytes are served in ranges of at most `maxRangeBytes`, so a download
-/// cut anywhere resumes where it stopped.
+/// A snapshot is made once per (site, cursor) into `<data>/snapshots/` and kept `keepSeconds`. `ReplicaSnapshot.write`
+/// reads the cursor and copies the rows in one read transaction of a connection of its own, so the file holds exactly
+/// the changes up to that cursor, whatever is committed meanwhile; the rows the site may not hold are left out in SQL
+/// (`SiteScope.snapshotConditions`), the server's own tables (accounts, token hashes, push answers, audit) and the
+/// county's conflicts are not copied, and what the office rebuilds on install (indexes, shadow keys) is not shipped:
+/// the compact form. The file is built fresh, so no page holds a row left out. It is gzipped once, file to file, and
+/// only the gzip file (`<id>.db.gz`) is kept. The gzip bytes are served in ranges of at most `maxRangeBytes`, so a
+/// download cut anywhere resumes where it stopped. No step holds more than a bounded buffer of the county.
 public final class SnapshotService: Sendable {
     public let store: ServerStore
     public let directory: String
@@ -27,8 +27,9 @@ public final class SnapshotService: Sendable {
     public let reuseSeconds: Double
     /// At most this many snapshots are kept; the oldest go first.
     public let maxKept: Int
-    /// The most bytes one answer carries (the handler holds them in memory).
-    public static let maxRangeBytes = 8 << 20
+    /// The most bytes one answer carries: the handler reads them into memory and the answer is serialized with a
+    /// copy, so this bounds what a download costs the daemon (offices ask for 1 MiB by default).
+    public static let maxRangeBytes = 2 << 20
     /// One snapshot is made at a time: making one reads the whole county database.
     private let making = Guarded(())
 

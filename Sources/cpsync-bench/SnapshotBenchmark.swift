@@ -86,6 +86,7 @@ enum SnapshotBenchmark {
             phaseRSS.append(("daemon_peak_rss_after_\(name)_mb", Double(daemon.peakRSSBytes()) / 1_048_576))
             return result
         }
+        phase("start") { () }
         let townshipPlain = try phase("township_pull") { try plain("t00", tokens[0]) }
         let townshipSnapshot = try phase("township_snapshot") { try snapshot("t00", tokens[0]) }
         let countyPlain = try phase("county_pull") { try plain("county", countyToken) }
@@ -121,7 +122,7 @@ enum SnapshotBenchmark {
         if json {
             Console.out("{" + figures.map { "\"\($0.0)\":\(CoreBenchmark.format($0.1))" }.joined(separator: ",") + "}")
         } else {
-            for (k, v) in figures { Console.out(k.padding(toLength: 32, withPad: " ", startingAt: 0) + CoreBenchmark.format(v)) }
+            for (k, v) in figures { Console.out(k.padding(toLength: 44, withPad: " ", startingAt: 0) + CoreBenchmark.format(v)) }
         }
     }
 
