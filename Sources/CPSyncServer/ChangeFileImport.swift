@@ -46,16 +46,18 @@ public struct ChangeFileImporter: Sendable {
         let file = try ChangeFile.open(bytes) { _ in key }
         let header = file.header
         try service.checkSchema(header.schemaVersion)
-        let requests = try (0..<header.batches).map { i throws(ChangeFileError) in try file.decode(PushRequest.self, line: i) }
-        for (i, r) in requests.enumerated() where r.site != site {
-            throw ChangeFileError.malformed("line \(i + 2) is a batch of site '\(r.site)' in a file of '\(site)'")
+        // Every batch is checked before any is applied, and decoded again when it is: one decoded batch at a time.
+        for i in 0..<header.batches {
+            let r = try file.decode(PushRequest.self, line: i)
+            if r.site != site { throw ChangeFileError.malformed("line \(i + 2) is a batch of site '\(r.site)' in a file of '\(site)'") }
         }
 
         var summary = Summary()
         summary.site = site
         var results: [BatchResult] = []
         var complete = true
-        for (i, request) in requests.enumerated() {
+        for i in 0..<header.batches {
+            let request = try file.decode(PushRequest.self, line: i)
             let result = push(request, verbatim: file.lines[i], site: site, now: now, summary: &summary)
             results.append(result)
             if pauseBetweenBatches > 0 { usleep(UInt32(pauseBetweenBatches * 1_000_000)) }
@@ -73,11 +75,12 @@ public struct ChangeFileImporter: Sendable {
         if (header.epoch.map { $0 != store.epoch } ?? false) || after > latest {
             (after, since) = (0, 0)
         }
-        var pages: [PullResponse] = []
+        // Each page is kept as its encoded line only.
+        var pages: [[UInt8]] = []
         var cursor = after
         while true {
             let page = try service.pull(after: cursor, since: since, limit: ProtocolLimits.maxPageSize, maxBytes: 4 << 20, principal: .site(site))
-            pages.append(page)
+            pages.append(page.encoded())
             summary.pages += 1
             summary.pulled += page.changes.count
             guard page.hasMore else { cursor = page.cursor; break }
@@ -90,7 +93,7 @@ public struct ChangeFileImporter: Sendable {
             schemaVersion: CPPCCSchema.version, pullAfter: after, pullSince: since, pullCursor: cursor,
             pushAfter: header.pushAfter, pushSince: header.pushSince, pushThrough: header.pushThrough, pushComplete: complete,
             outbox: header.outbox, batches: results.count, pages: pages.count, serverSeq: serverSeq)
-        let lines = results.map { $0.encoded() } + pages.map { $0.encoded() }
+        let lines = results.map { $0.encoded() } + pages
         service.log.event("file_import", ["site": .text(site), "file": .text(header.fileId), "batches": .integer(Int64(summary.batches)),
                                           "applied": .integer(Int64(summary.applied)), "replayed": .integer(Int64(summary.replayed)),
                                           "refused": .integer(Int64(summary.refused)), "errors": .integer(Int64(summary.errors.count)),
