@@ -4,9 +4,7 @@ BUILD_FLAGS ?=
 PROPERTY_SEEDS ?= 50
 export PROPERTY_SEEDS
 
-
-.PHONY: bench-attach soak-attach
-.PHONY: deps test-deps build release run test bench bench-core bench-sync bench-scope bench-scope-large bench-snapshot bench-load bench-wire soak soak-convergence soak-e2e fuzz clean
+.PHONY: deps test-deps build release run test bench bench-core bench-sync bench-scope bench-scope-large bench-snapshot bench-snapshot-large bench-load bench-wire bench-attach soak soak-convergence soak-e2e soak-attach fuzz clean
 
 # System packages the build needs (the SQLite headers). Idempotent; only installs what is absent.
 deps:
@@ -65,6 +63,11 @@ bench-attach: release
 # A 20 MB attachment over a 32 KB/s link cut twice (the slow-link soak of issue 24; about 11 minutes).
 soak-attach: build
 	ATTACH_SOAK=1 $(SWIFT) test --skip-build --filter AttachmentSlowLinkSoak
+
+# The same at 200,000 members: the daemon's peak RSS through the whole bench (goal <= 100 MB), township_time_ratio
+# (goal <= 1.0) and county_snapshot_vs_domain_gzip (goal <= 1.2). Heavy: about two minutes on two cores.
+bench-snapshot-large: release
+	.build/release/cpsync-bench snapshot --members 200000 --proposals 20000 --townships 60
 
 # Long property runs: `make soak` runs both soaks below; PROPERTY_SEEDS=N make soak sets the seeds of both.
 soak: soak-convergence soak-e2e

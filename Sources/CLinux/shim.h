@@ -1,7 +1,8 @@
 // Linux headers the Glibc module does not export: the HTTP server's event loop needs epoll and eventfd; change
-// files are renamed into place without replacing an existing file (renameat2).
+// files are renamed into place without replacing an existing file (renameat2); the daemon bounds malloc (mallopt).
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
 #include <sys/resource.h>

@@ -42,10 +42,11 @@ extension SyncClient {
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
         let site = replica.siteID
         var summary = ExportSummary()
-        var batches: [PushRequest] = []
+        // Each batch is kept as its encoded line only (not also as a request): what the file will hold.
+        var batches: [[UInt8]] = []
         func add(_ changes: [Change], label: String) {
             guard !changes.isEmpty else { return }
-            batches.append(Delivery(site: site, schema: schema, label: label, changes: changes).request)
+            batches.append(Delivery(site: site, schema: schema, label: label, changes: changes).request.encoded())
             summary.batches += 1
             summary.changes += changes.count
         }
@@ -74,7 +75,7 @@ extension SyncClient {
             pullAfter: try replica.meta(SyncPosition.pullCursor)?.int64Value ?? 0, pullSince: try replica.meta(SyncPosition.pullSince)?.int64Value ?? 0,
             pushAfter: pushAfter, pushSince: pushSince, pushThrough: cursor, outbox: refs, batches: batches.count,
             files: files.isEmpty ? nil : files)
-        let file = ChangeFile(header: header, lines: batches.map { $0.encoded() })
+        let file = ChangeFile(header: header, lines: batches)
         let signed = file.signed(key: ChangeFile.key(token: config.token, site: site))
         // Remembered (the only write of an export besides set-aside changes): its reply is this database's to import.
         let known = try replica.meta(FilePosition.exports)?.stringValue.map { $0.split(separator: ",").map(String.init) } ?? []
@@ -125,9 +126,9 @@ extension SyncClient {
             }
         }
         let results = try (0..<header.batches).map { i throws(ChangeFileError) in try file.decode(BatchResult.self, line: i) }
-        let pages = try (header.batches..<header.batches + header.pages).map { i throws(ChangeFileError) in
-            try file.decode(PullResponse.self, line: i, limits: WireLimits(maxChanges: ProtocolLimits.maxPageSize))
-        }
+        // Pull pages are decoded one at a time as they are merged (a damaged one rolls the whole import back), so the
+        // import holds the file's bytes and one decoded page, not every page decoded.
+        let pages = header.batches..<header.batches + header.pages
         var summary = ReplySummary()
         summary.filesHeld = header.files ?? []
         try replica.database.transaction {
@@ -162,7 +163,7 @@ extension SyncClient {
                 let now = max(HLC.wallClock().milliseconds, header.createdAt)
                 summary.restamped = try replica.restampFutureVersions(nowMs: now, maxSkewMs: ProtocolLimits.maxSkewMs)
             }
-            try applyPull(header, pages, &summary, pause: pauseBetweenPages)
+            try applyPull(header, file, pages: pages, &summary, pause: pauseBetweenPages)
             try replica.setMeta(FilePosition.replySeq, .integer(seq))
             try replica.setMeta(FilePosition.replyAt, .integer(header.createdAt))
         }
@@ -207,7 +208,7 @@ extension SyncClient {
 
     /// The pull half: the pages are one complete transfer from (`pullAfter`, `pullSince`) to `pullCursor`; they are
     /// applied when the station holds everything before that start (§13.1), then the scope is kept as after a pull.
-    private func applyPull(_ header: ChangeFileHeader, _ pages: [PullResponse], _ summary: inout ReplySummary, pause: Double) throws {
+    private func applyPull(_ header: ChangeFileHeader, _ file: ChangeFile, pages: Range<Int>, _ summary: inout ReplySummary, pause: Double) throws {
         let cursor = try replica.meta(SyncPosition.pullCursor)?.int64Value ?? 0
         let since = try replica.meta(SyncPosition.pullSince)?.int64Value ?? 0
         let end = header.pullCursor ?? header.pullAfter
@@ -220,7 +221,8 @@ extension SyncClient {
         // Pages from the start (a reset, a restored county, a grown tree) bring the whole scope: what they do not bring
         // has left it (as after an online pull from the start, `PullLoop.sweepsFullTransfers`).
         let sweeping = try header.pullSince == 0 && header.pullAfter == 0 && replica.startSweep()
-        for page in pages {
+        for line in pages {
+            let page = try file.decode(PullResponse.self, line: line, limits: WireLimits(maxChanges: ProtocolLimits.maxPageSize))
             if sweeping { try replica.noteSwept(page.changes) }
             let r = try replica.merge(page.changes)
             summary.pages += 1

@@ -135,7 +135,7 @@ public struct SnapshotDownload {
             switch manifest.encoding {
             case nil:
                 break
-            case SnapshotManifest.gzipEncoding?:
+            case SnapshotManifest.gzipEncoding?, SnapshotManifest.compactGzipEncoding?:
                 guard let rawSize = manifest.rawSize, rawSize > 0, let rawSha = manifest.rawSha256, rawSha.utf8.count == 64 else {
                     throw ClientError.badResponse("gzip snapshot manifest '\(manifest.id)' without a positive rawSize and a rawSha256")
                 }
@@ -203,21 +203,24 @@ public struct SnapshotDownload {
     /// SQLite file `install` makes the office's.
     private func verified(_ manifest: SnapshotManifest) throws -> Bool {
         removeInstalling()
-        guard let data = FileManager.default.contents(atPath: partPath), Int64(data.count) == manifest.size else { return false }
-        let served = [UInt8](data)
-        guard SHA256.hex(served) == manifest.sha256 else { return false }
-        if manifest.encoding == SnapshotManifest.gzipEncoding {
-            guard let rawSize = manifest.rawSize, rawSize > 0, rawSize <= Int64(Int.max), let rawSha = manifest.rawSha256 else { return false }
-            let raw: [UInt8]
+        // Read in chunks: neither the served bytes nor the SQLite file is held whole (a county's is large).
+        guard let size = (try? FileManager.default.attributesOfItem(atPath: partPath))?[.size] as? NSNumber,
+              size.int64Value == manifest.size else { return false }
+        let served = try GzipFile.digest(partPath)
+        guard served.size == manifest.size, served.sha256 == manifest.sha256 else { return false }
+        if SnapshotManifest.isGzip(manifest.encoding) {
+            guard let rawSize = manifest.rawSize, rawSize > 0, let rawSha = manifest.rawSha256 else { return false }
+            let raw: StreamDigest
             do {
-                raw = try Gzip.decompress(served, maxBytes: Int(rawSize))
-            } catch {
-                // Not gzip, damaged, or more than the manifest said it holds: nothing is written.
+                raw = try GzipFile.decompress(partPath, to: installingPath, maxBytes: rawSize)
+            } catch is GzipError {
+                // Not gzip, damaged, or more than the manifest said it holds: nothing is kept.
+                removeInstalling()
                 return false
             }
-            guard Int64(raw.count) == rawSize, SHA256.hex(raw) == rawSha else { return false }
-            guard FileManager.default.createFile(atPath: installingPath, contents: Data(raw), attributes: [.posixPermissions: 0o600]) else {
-                throw SnapshotInstallError.install(path: installingPath, reason: String(cString: strerror(errno)))
+            guard raw.size == rawSize, raw.sha256 == rawSha else {
+                removeInstalling()
+                return false
             }
         } else {
             try FileManager.default.copyItem(atPath: partPath, toPath: installingPath)
@@ -237,6 +240,9 @@ public struct SnapshotDownload {
     private func install(_ manifest: SnapshotManifest) throws {
         let fm = FileManager.default
         do {
+            // The compact form gets its shadows, indexes and triggers back first (`ReplicaSnapshot.expand`; it leaves a
+            // file in the replica form as it is, so it is asked of the file, whatever the manifest's encoding).
+            try ReplicaSnapshot.expand(at: installingPath)
             let replica = try ReplicaSnapshot.adopt(at: installingPath, siteID: config.site)
             replica.recordsConflicts = false
             try CPPCCSchema.install(on: replica)

@@ -29,12 +29,30 @@ public enum SHA256 {
         /// The system's SHA-256 (libcrypto, with the CPU's SHA instructions) when it can be loaded.
         private let fast: FastSHA256.Context? = FastSHA256.Context()
 
+        /// Bytes hashed so far.
+        public var count: Int64 { Int64(length) }
+
         public init() {}
+
+        /// Bytes where they lie (a file's chunk, a message signed in place).
+        public mutating func update(_ bytes: UnsafeRawBufferPointer) {
+            update(bytes.bindMemory(to: UInt8.self))
+        }
+
+        public mutating func update(_ bytes: UnsafeBufferPointer<UInt8>) {
+            if let fast {
+                length += UInt64(bytes.count)
+                fast.update(bytes)
+                return
+            }
+            update(Array(bytes))
+        }
 
         public mutating func update(_ bytes: some Collection<UInt8>) {
             if let fast {
-                if let done = bytes.withContiguousStorageIfAvailable({ fast.update($0) }) { return done }
-                fast.update(Array(bytes).withUnsafeBufferPointer { $0 })
+                length += UInt64(bytes.count)
+                if bytes.withContiguousStorageIfAvailable({ fast.update($0) }) != nil { return }
+                Array(bytes).withUnsafeBufferPointer { fast.update($0) }
                 return
             }
             length += UInt64(bytes.count)

@@ -268,16 +268,32 @@ public struct ChangeFile: Sendable {
         return key(tokenHash: bytes, site: site)
     }
 
-    /// The file's bytes: header, lines, and the signature line, each ending in `\n`.
+    /// The file's bytes: header, lines, and the signature line, each ending in `\n`. Built in one buffer and signed
+    /// in place: no other copy of the file is made.
     public func signed(key: [UInt8]) -> [UInt8] {
         var out = header.encoded()
+        out.reserveCapacity(out.count + 1 + lines.reduce(0) { $0 + $1.count + 1 } + 80)
         out.append(0x0A)
         for line in lines {
             out += line
             out.append(0x0A)
         }
-        out += Array("{\"hmac\":\"\(HMACSHA256.hex(key: key, message: out))\"}\n".utf8)
+        let mac = out.withUnsafeBytes { Self.macHex(key: key, message: $0) }
+        out += Array("{\"hmac\":\"\(mac)\"}\n".utf8)
         return out
+    }
+
+    /// HMAC-SHA256 (as `HMACSHA256.hex`) of bytes where they lie: the message is hashed in place, never copied.
+    static func macHex(key: [UInt8], message: UnsafeRawBufferPointer) -> String {
+        var k = key.count > 64 ? SHA256.hash(key) : key
+        k += [UInt8](repeating: 0, count: 64 - k.count)
+        var inner = SHA256.Hasher()
+        inner.update(k.map { $0 ^ 0x36 })
+        inner.update(message)
+        var outer = SHA256.Hasher()
+        outer.update(k.map { $0 ^ 0x5c })
+        outer.update(inner.finish())
+        return outer.finishHex()
     }
 
     /// The header as written, before the signature is checked (to find whose key checks it). Never act on it alone.
@@ -301,12 +317,12 @@ public struct ChangeFile: Sendable {
             throw ChangeFileError.truncated
         }
         let given = String(decoding: trailer.dropFirst(prefix.count).prefix(64), as: UTF8.self)
-        let signedBytes = Array(bytes[...lastBreak])
-        let expected = HMACSHA256.hex(key: try key(header), message: signedBytes)
+        // Checked and split where the bytes lie: the only copy made is of the content lines.
+        let signingKey = try key(header)
+        let expected = bytes.withUnsafeBytes { macHex(key: signingKey, message: UnsafeRawBufferPointer(rebasing: $0[...lastBreak])) }
         guard HMACSHA256.equal(Array(expected.utf8), Array(given.utf8)) else { throw ChangeFileError.badSignature(site: header.site) }
-        var lines = signedBytes.split(separator: 0x0A, omittingEmptySubsequences: false).map(Array.init)
-        lines.removeLast() // after the final newline
-        lines.removeFirst() // the header
+        // The header, then the content lines (the last one ends at `lastBreak`).
+        let lines = bytes[..<lastBreak].split(separator: 0x0A, omittingEmptySubsequences: false).dropFirst().map(Array.init)
         let expectedLines = header.kind == .changes ? header.batches : header.batches + header.pages
         guard lines.count == expectedLines else {
             throw ChangeFileError.malformed("the header announces \(expectedLines) lines, the file holds \(lines.count)")

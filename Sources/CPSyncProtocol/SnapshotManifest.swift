@@ -1,6 +1,7 @@
 /// `GET /v1/snapshot`: what a new office downloads instead of replaying every change of its scope (Protocol/README.md
 /// §6.7 and §16). The file's bytes come from `GET /v1/snapshot/{id}` in ranges: the SQLite file gzipped once when the
-/// snapshot was made (`encoding` "gzip"), or the SQLite file itself when `encoding` is absent.
+/// snapshot was made (`encoding` "gzip", or "cpsync-compact+gzip" for the compact form an office expands on install),
+/// or the SQLite file itself when `encoding` is absent.
 public struct SnapshotManifest: WireMessage, Hashable {
     /// Names this snapshot; its bytes are at `/v1/snapshot/{id}` and its ETag is `"{id}"`. Letters, digits, `-`, `_`.
     public var id: String
@@ -14,7 +15,8 @@ public struct SnapshotManifest: WireMessage, Hashable {
     public var size: Int64
     /// SHA-256 of those served bytes, 64 lower-case hex digits.
     public var sha256: String
-    /// How the served bytes are encoded: "gzip" (one gzip stream of the SQLite file), or nil for the SQLite file itself.
+    /// How the served bytes are encoded: "gzip" (one gzip stream of the SQLite file), "cpsync-compact+gzip" (one gzip
+    /// stream of the SQLite file in the compact form), or nil for the SQLite file itself.
     public var encoding: String?
     /// With an encoding: size and SHA-256 of the SQLite file the served bytes inflate to (an office refuses to
     /// inflate beyond `rawSize`).
@@ -47,8 +49,15 @@ public struct SnapshotManifest: WireMessage, Hashable {
         self.rawSha256 = rawSha256
     }
 
-    /// The `encoding` of a gzipped snapshot.
+    /// The `encoding` of a gzipped snapshot: the SQLite file of a replica, gzipped.
     public static let gzipEncoding = "gzip"
+    /// The `encoding` of a gzipped snapshot in the compact form (what cpsyncd makes now): a SQLite file without the
+    /// indexes and shadow keys the office rebuilds (`ReplicaSnapshot.write`), gzipped. An office that cannot expand it
+    /// refuses the encoding by name instead of installing a file it cannot use.
+    public static let compactGzipEncoding = "cpsync-compact+gzip"
+
+    /// Whether `encoding` names gzipped bytes.
+    public static func isGzip(_ encoding: String?) -> Bool { encoding == gzipEncoding || encoding == compactGzipEncoding }
 
     /// Whether `id` has the shape the server gives ids (so it can name a file and a path segment).
     public static func isValidID(_ id: String) -> Bool {

@@ -53,16 +53,18 @@ public struct ChangeFileImporter: Sendable {
         let file = try ChangeFile.open(bytes) { _ in key }
         let header = file.header
         try service.checkSchema(header.schemaVersion)
-        let requests = try (0..<header.batches).map { i throws(ChangeFileError) in try file.decode(PushRequest.self, line: i) }
-        for (i, r) in requests.enumerated() where r.site != site {
-            throw ChangeFileError.malformed("line \(i + 2) is a batch of site '\(r.site)' in a file of '\(site)'")
+        // Every batch is checked before any is applied, and decoded again when it is: one decoded batch at a time.
+        for i in 0..<header.batches {
+            let r = try file.decode(PushRequest.self, line: i)
+            if r.site != site { throw ChangeFileError.malformed("line \(i + 2) is a batch of site '\(r.site)' in a file of '\(site)'") }
         }
 
         var summary = Summary()
         summary.site = site
         var results: [BatchResult] = []
         var complete = true
-        for (i, request) in requests.enumerated() {
+        for i in 0..<header.batches {
+            let request = try file.decode(PushRequest.self, line: i)
             let result = push(request, verbatim: file.lines[i], site: site, now: now, summary: &summary)
             results.append(result)
             if pauseBetweenBatches > 0 { usleep(UInt32(pauseBetweenBatches * 1_000_000)) }
@@ -80,11 +82,17 @@ public struct ChangeFileImporter: Sendable {
         if (header.epoch.map { $0 != store.epoch } ?? false) || after > latest {
             (after, since) = (0, 0)
         }
-        var pages: [PullResponse] = []
+        // Each page is kept as its encoded line only.
+        var pages: [[UInt8]] = []
+        var named = Set<String>()
         var cursor = after
         while true {
             let page = try service.pull(after: cursor, since: since, limit: ProtocolLimits.maxPageSize, maxBytes: 4 << 20, principal: .site(site))
-            pages.append(page)
+            pages.append(page.encoded())
+            // The files its attachment rows name go beside the reply.
+            for c in page.changes where c.column == "sha256" && c.causalLength % 2 == 1 && Attachments.kind(of: c.table) != nil {
+                if let h = c.value.stringValue, BlobStore.isHash(h) { named.insert(h) }
+            }
             summary.pages += 1
             summary.pulled += page.changes.count
             guard page.hasMore else { cursor = page.cursor; break }
@@ -96,12 +104,6 @@ public struct ChangeFileImporter: Sendable {
         // earlier by any office) are acknowledged; the reply's rows name the files the station is to receive.
         let blobs = self.blobs
         summary.filesHeld = (header.files ?? []).filter { blobs?.has($0) ?? false }
-        var named = Set<String>()
-        for page in pages {
-            for c in page.changes where c.column == "sha256" && c.causalLength % 2 == 1 && Attachments.kind(of: c.table) != nil {
-                if let h = c.value.stringValue, BlobStore.isHash(h) { named.insert(h) }
-            }
-        }
         summary.filesNamed = named.sorted()
         let reply = ChangeFileHeader(
             kind: .reply, site: site, fileId: UUID().uuidString.lowercased(), replyTo: header.fileId, createdAt: now, epoch: store.epoch,
@@ -109,7 +111,7 @@ public struct ChangeFileImporter: Sendable {
             pushAfter: header.pushAfter, pushSince: header.pushSince, pushThrough: header.pushThrough, pushComplete: complete,
             outbox: header.outbox, batches: results.count, pages: pages.count, serverSeq: serverSeq,
             files: summary.filesHeld.isEmpty ? nil : summary.filesHeld)
-        let lines = results.map { $0.encoded() } + pages.map { $0.encoded() }
+        let lines = results.map { $0.encoded() } + pages
         service.log.event("file_import", ["site": .text(site), "file": .text(header.fileId), "batches": .integer(Int64(summary.batches)),
                                           "applied": .integer(Int64(summary.applied)), "replayed": .integer(Int64(summary.replayed)),
                                           "refused": .integer(Int64(summary.refused)), "errors": .integer(Int64(summary.errors.count)),

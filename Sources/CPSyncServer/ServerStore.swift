@@ -187,12 +187,20 @@ public final class ServerStore: Sendable {
         return true
     }
 
+    /// The page cache of each reader connection, in KiB.
+    static let readerCacheKiB = 4_096
+
     /// Runs `body` with a reader connection from the pool (concurrent with other readers and the writer).
     public func read<T>(_ body: (Replica) throws -> T) throws -> T {
         let replica = try readers.withLock { pool -> Replica in
             if let r = pool.popLast() { return r }
             let r = try Replica(path: databasePath, create: false)
             r.scopeIndex = SiteScope.index
+            // Readers only read: the 16 MiB page cache a connection gets for merges (`Database.cacheKiB`) would let up
+            // to eight of them hold 128 MiB of a large county. 4 MiB each, the kernel's page cache behind them: a
+            // township's plain pull of a 200,000-member county peaked the daemon at 68–71 MB with 16 MiB, 44 MB with
+            // 2 MiB, at the same pull time (issue 22; `make bench-snapshot-large`).
+            try r.database.execute("PRAGMA cache_size=-\(Self.readerCacheKiB)")
             return r
         }
         defer { readers.withLock { if $0.count < 8 { $0.append(replica) } } }

@@ -7,14 +7,14 @@ import Foundation
 /// Snapshots of an office's scope (Protocol/README.md §16): a new office downloads one SQLite file instead of
 /// replaying every change of its scope through pulls, then pulls on from the snapshot's cursor.
 ///
-/// A snapshot is made once per (site, cursor) into `<data>/snapshots/` and kept `keepSeconds`: the copy is taken
-/// with SQLite's online backup API inside the read transaction that also reads the cursor, so the file holds
-/// exactly the changes up to that cursor, whatever is committed meanwhile. Then, in the copy only, the rows the site
-/// may not hold are forgotten, the server's own tables (accounts, token hashes, push answers, audit) and the
-/// county's conflicts are dropped, and `VACUUM` rewrites the file so no freed page keeps what was removed. The
-/// finished file is gzipped once and only the gzip file (`<id>.db.gz`) is kept: offices on poor links download a
-/// fraction of the SQLite file's size. The gzip bytes are served in ranges of at most `maxRangeBytes`, so a download
-/// cut anywhere resumes where it stopped.
+/// A snapshot is made once per (site, cursor) into `<data>/snapshots/` and kept `keepSeconds`. `ReplicaSnapshot.write`
+/// reads the cursor and copies the rows in one read transaction of a connection of its own, so the file holds exactly
+/// the changes up to that cursor, whatever is committed meanwhile; the rows the site may not hold are left out in SQL
+/// (`SiteScope.snapshotConditions`), the server's own tables (accounts, token hashes, push answers, audit) and the
+/// county's conflicts are not copied, and what the office rebuilds on install (indexes, shadow keys) is not shipped:
+/// the compact form. The file is built fresh, so no page holds a row left out. It is gzipped once, file to file, and
+/// only the gzip file (`<id>.db.gz`) is kept. The gzip bytes are served in ranges of at most `maxRangeBytes`, so a
+/// download cut anywhere resumes where it stopped. No step holds more than a bounded buffer of the county.
 public final class SnapshotService: Sendable {
     public let store: ServerStore
     public let directory: String
@@ -27,8 +27,9 @@ public final class SnapshotService: Sendable {
     public let reuseSeconds: Double
     /// At most this many snapshots are kept; the oldest go first.
     public let maxKept: Int
-    /// The most bytes one answer carries (the handler holds them in memory).
-    public static let maxRangeBytes = 8 << 20
+    /// The most bytes one answer carries: the handler reads them into memory and the answer is serialized with a
+    /// copy, so this bounds what a download costs the daemon (offices ask for 1 MiB by default).
+    public static let maxRangeBytes = 2 << 20
     /// One snapshot is made at a time: making one reads the whole county database.
     private let making = Guarded(())
 
@@ -92,56 +93,50 @@ public final class SnapshotService: Sendable {
 
     /// Makes a snapshot of `site`'s scope (nil: everything) and keeps it. `whileCopying` runs inside the read
     /// transaction, after the cursor was read and before the copy (tests commit writes there).
+    ///
+    /// Every step goes from file to file in bounded buffers, so the daemon's memory does not grow with the county:
+    /// `ReplicaSnapshot.write` copies the rows in scope with SQL into a new compact file (out-of-scope rows are never
+    /// read into Swift), and `GzipFile.compress` deflates it chunk by chunk, hashing both sides on the way.
     func make(site: String?, whileCopying: () throws -> Void = {}) throws -> SnapshotManifest {
         let started = Date()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let temporary = path(".tmp-\(UUID().uuidString.lowercased()).db")
-        defer { try? FileManager.default.removeItem(atPath: temporary) }
-        // The cursor and the copy come from one read transaction: one snapshot of the county database.
-        let cursor = try store.read { r -> Int64 in
-            let db = r.database
-            try db.execute("BEGIN DEFERRED")
-            defer { try? db.execute("COMMIT") }
-            let cursor = try db.scalar("SELECT seq FROM _cp_state")?.int64Value ?? 0
-            try whileCopying()
-            try db.backup(into: temporary)
-            return cursor
+        defer { for suffix in ["", "-journal", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: temporary + suffix) } }
+        var written: ReplicaSnapshot.Written?
+        for attempt in 0..<3 where written == nil {
+            for suffix in ["", "-journal", "-wal", "-shm"] { try? FileManager.default.removeItem(atPath: temporary + suffix) }
+            do {
+                written = try ReplicaSnapshot.write(from: store.databasePath, into: temporary, keepingEmpty: AccessRules.ownTables,
+                                                    keep: { db in try site.map { try SiteScope.snapshotConditions(site: $0, in: db) } ?? [:] },
+                                                    whileCopying: whileCopying)
+            } catch ReplicaSnapshot.WriteError.unfoldedWrites where attempt < 2 {
+                // Another process wrote to the county database (its capture log): fold those writes as the daemon's
+                // next merge would, so that the snapshot holds their versions, and copy again.
+                try store.write { try $0.foldLog() }
+            }
         }
-        var forgotten = 0
-        var cutMs: Int64 = 0
-        var dropped: [String] = []
-        do {
-            let copy = try Replica(path: temporary, create: false)
-            try copy.foldLog()
-            let cutting = Date()
-            if let site { forgotten = try SiteScope.keepOnly(site: site, in: copy) }
-            cutMs = Int64(Date().timeIntervalSince(cutting) * 1000)
-            dropped = try ReplicaSnapshot.strip(copy, keeping: AccessRules.ownTables)
-            let problems = try copy.database.integrityProblems()
-            guard problems.isEmpty else { throw SnapshotError.damaged(problems.joined(separator: "; ")) }
-            try copy.database.execute("PRAGMA journal_mode=DELETE")
-        }
-        let raw = [UInt8](try Data(contentsOf: URL(fileURLWithPath: temporary)))
+        guard let written else { throw ReplicaSnapshot.WriteError.unfoldedWrites }
+        let copiedMs = Int64(Date().timeIntervalSince(started) * 1000)
         let compressing = Date()
-        let bytes = Gzip.compress(raw, level: Self.gzipLevel)
-        let gzipMs = Int64(Date().timeIntervalSince(compressing) * 1000)
-        let now = HLC.wallClock().milliseconds
-        let id = "\(site ?? "county-all")-\(cursor)-\(UUID().uuidString.lowercased().prefix(8))"
-        let manifest = SnapshotManifest(id: id, site: site, cursor: cursor, size: Int64(bytes.count), sha256: SHA256.hex(bytes),
-                                        schemaVersion: CPPCCSchema.version, epoch: store.epoch, createdAt: now,
-                                        expiresAt: now + Int64(keepSeconds * 1000), maxRangeBytes: Self.maxRangeBytes,
-                                        encoding: SnapshotManifest.gzipEncoding, rawSize: Int64(raw.count), rawSha256: SHA256.hex(raw))
-        // Only the gzip file is kept; the SQLite copy goes with `temporary`.
         let packed = path(".tmp-\(UUID().uuidString.lowercased()).gz")
         defer { try? FileManager.default.removeItem(atPath: packed) }
-        try Data(bytes).write(to: URL(fileURLWithPath: packed))
+        let (raw, gzip) = try GzipFile.compress(temporary, to: packed, level: Self.gzipLevel)
+        let gzipMs = Int64(Date().timeIntervalSince(compressing) * 1000)
+        let now = HLC.wallClock().milliseconds
+        let cursor = written.cursor
+        let id = "\(site ?? "county-all")-\(cursor)-\(UUID().uuidString.lowercased().prefix(8))"
+        let manifest = SnapshotManifest(id: id, site: site, cursor: cursor, size: gzip.size, sha256: gzip.sha256,
+                                        schemaVersion: CPPCCSchema.version, epoch: store.epoch, createdAt: now,
+                                        expiresAt: now + Int64(keepSeconds * 1000), maxRangeBytes: Self.maxRangeBytes,
+                                        encoding: SnapshotManifest.compactGzipEncoding, rawSize: raw.size, rawSha256: raw.sha256)
+        // Only the gzip file is kept; the SQLite file goes with `temporary`.
         try FileManager.default.moveItem(atPath: packed, toPath: dataPath(id))
         // The manifest last: a snapshot without one is unfinished and is cleaned up.
         try Data(manifest.encoded()).write(to: URL(fileURLWithPath: path(id + ".json")), options: .atomic)
         metrics.count("cpsync_snapshots_made_total")
-        log.event("snapshot_made", ["id": .text(id), "site": .text(site ?? "*"), "cursor": .integer(cursor), "bytes": .integer(Int64(bytes.count)),
-                                    "raw_bytes": .integer(Int64(raw.count)), "gzip_ms": .integer(gzipMs),
-                                    "rows_left_out": .integer(Int64(forgotten)), "cut_ms": .integer(cutMs), "tables_dropped": .text(dropped.joined(separator: ",")),
+        log.event("snapshot_made", ["id": .text(id), "site": .text(site ?? "*"), "cursor": .integer(cursor), "bytes": .integer(gzip.size),
+                                    "raw_bytes": .integer(raw.size), "copy_ms": .integer(copiedMs), "gzip_ms": .integer(gzipMs),
+                                    "rows_left_out": .integer(written.rowsLeftOut), "tables_dropped": .text(written.tablesDropped.joined(separator: ",")),
                                     "ms": .integer(Int64(Date().timeIntervalSince(started) * 1000))])
         return manifest
     }
@@ -171,12 +166,10 @@ public final class SnapshotService: Sendable {
             throw ErrorBody(code: .payloadTooLarge,
                             message: "snapshot '\(id)' is \(size) bytes; fetch it in ranges of at most \(Self.maxRangeBytes) bytes (Range: bytes=0-\(Self.maxRangeBytes - 1))")
         }
-        var body: [UInt8] = []
+        // One pread of the range into the answer's bytes: nothing else of the file is read or held.
+        let body: [UInt8]
         do {
-            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: dataPath(id)))
-            defer { try? handle.close() }
-            try handle.seek(toOffset: UInt64(start))
-            body = [UInt8](try handle.read(upToCount: max(0, end - start + 1)) ?? Data())
+            body = try ChunkFile(reading: dataPath(id)).read(at: Int64(start), count: max(0, end - start + 1))
         } catch {
             throw gone
         }
@@ -224,7 +217,7 @@ public final class SnapshotService: Sendable {
     func load(_ id: String) throws -> SnapshotManifest? {
         guard let data = FileManager.default.contents(atPath: path(id + ".json")),
               FileManager.default.fileExists(atPath: dataPath(id)),
-              let m = try? SnapshotManifest.decode(data), m.encoding == SnapshotManifest.gzipEncoding,
+              let m = try? SnapshotManifest.decode(data), m.encoding == SnapshotManifest.compactGzipEncoding,
               m.expiresAt > HLC.wallClock().milliseconds else { return nil }
         return m
     }
@@ -246,18 +239,6 @@ public final class SnapshotService: Sendable {
                 : name.hasSuffix(".db") ? String(name.dropLast(3)) : name
             // A temporary copy may be in the making by this process only under `making`, which the caller holds.
             if !keep.contains(id) { try? fm.removeItem(atPath: path(name)) }
-        }
-    }
-}
-
-/// Why a snapshot could not be made.
-enum SnapshotError: Error, CustomStringConvertible {
-    /// The copy failed `PRAGMA integrity_check` (the county database itself may be damaged: run `cpsyncd doctor`).
-    case damaged(String)
-
-    var description: String {
-        switch self {
-        case .damaged(let problems): "the snapshot copy failed its integrity check (\(problems)); check the county database with `cpsyncd doctor`"
         }
     }
 }

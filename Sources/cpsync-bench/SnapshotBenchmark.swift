@@ -34,7 +34,9 @@ enum SnapshotBenchmark {
         let json = args.flag("json")
         try args.checkAllConsumed()
         let workspace = try BenchWorkspace("snapshot")
-        defer { workspace.remove() }
+        // CPSYNC_BENCH_KEEP=1 keeps the county and the offices for a look afterwards.
+        let keep = ProcessInfo.processInfo.environment["CPSYNC_BENCH_KEEP"] == "1"
+        defer { if keep { Console.out("kept: \(workspace.dir.path)") } else { workspace.remove() } }
         let dir = workspace.dir, daemonPath = workspace.daemonPath
         let data = workspace.data
         let (countyToken, tokens) = try ScopeBenchmark.seed(ServerStore(dataDirectory: data), members: members, proposals: proposals,
@@ -77,10 +79,20 @@ enum SnapshotBenchmark {
             return f
         }
 
-        let townshipPlain = try plain("t00", tokens[0])
-        let townshipSnapshot = try snapshot("t00", tokens[0])
-        let countyPlain = try plain("county", countyToken)
-        let countySnapshot = try snapshot("county", countyToken)
+        // The daemon's peak RSS after each phase (VmHWM only grows): which phase set the peak.
+        var phaseRSS: [(String, Double)] = []
+        func phase<T>(_ name: String, _ body: () throws -> T) rethrows -> T {
+            let result = try body()
+            phaseRSS.append(("daemon_peak_rss_after_\(name)_mb", Double(daemon.peakRSSBytes()) / 1_048_576))
+            return result
+        }
+        phase("start") { () }
+        let townshipPlain = try phase("township_pull") { try plain("t00", tokens[0]) }
+        let townshipSnapshot = try phase("township_snapshot") { try snapshot("t00", tokens[0]) }
+        let countyPlain = try phase("county_pull") { try plain("county", countyToken) }
+        let countySnapshot = try phase("county_snapshot") { try snapshot("county", countyToken) }
+        let domainGzip = try domainTablesGzipBytes(dir.appendingPathComponent("county-snapshot.db").path,
+                                                   scratch: dir.appendingPathComponent("domain-only.db").path)
         guard townshipPlain.dump == townshipSnapshot.dump, countyPlain.dump == countySnapshot.dump else {
             throw BenchError("a snapshot office differs from the plain-pull office of its site")
         }
@@ -102,13 +114,40 @@ enum SnapshotBenchmark {
             ("county_snapshot_gzip_mb", Double(countySnapshot.bytes) / mb),
             ("county_snapshot_raw_mb", Double(countySnapshot.rawBytes) / mb),
             ("county_time_ratio", (countySnapshot.makeSeconds + countySnapshot.seconds) / max(0.001, countyPlain.seconds)),
+            ("domain_tables_gzip_mb", Double(domainGzip) / mb),
+            ("county_snapshot_vs_domain_gzip", Double(countySnapshot.bytes) / Double(max(1, domainGzip))),
+        ] + phaseRSS + [
             ("daemon_peak_rss_mb", Double(daemon.peakRSSBytes()) / mb),
         ]
         if json {
             Console.out("{" + figures.map { "\"\($0.0)\":\(CoreBenchmark.format($0.1))" }.joined(separator: ",") + "}")
         } else {
-            for (k, v) in figures { Console.out(k.padding(toLength: 32, withPad: " ", startingAt: 0) + CoreBenchmark.format(v)) }
+            for (k, v) in figures { Console.out(k.padding(toLength: 44, withPad: " ", startingAt: 0) + CoreBenchmark.format(v)) }
         }
+    }
+
+    /// The domain tables of the county office alone — a SQLite file holding only them, as the schema makes them
+    /// (their indexes too), with no sync metadata — gzipped at level 6: what a snapshot's bytes are measured against.
+    static func domainTablesGzipBytes(_ office: String, scratch: String) throws -> Int {
+        let domain = ["sites", "members", "proposals", "proposal_cosigners", "proposal_handlers", "social_reports", "activities", "activity_participants"]
+        do {
+            let db = try Database(path: office, readOnly: true)
+            let schema = try db.query("SELECT type, name, tbl_name, sql FROM sqlite_schema WHERE sql IS NOT NULL AND type IN ('table', 'index')")
+            let copy = try Database(path: scratch)
+            try copy.execute("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF")
+            try copy.run("ATTACH DATABASE ? AS office", [.text(office)])
+            for row in schema where row[0].stringValue == "table" && domain.contains(row[1].stringValue ?? "") {
+                try copy.execute(row[3].stringValue ?? "")
+                try copy.execute("INSERT INTO main.\"\(row[1].stringValue ?? "")\" SELECT * FROM office.\"\(row[1].stringValue ?? "")\"")
+            }
+            for row in schema where row[0].stringValue == "index" && domain.contains(row[2].stringValue ?? "") {
+                try copy.execute(row[3].stringValue ?? "")
+            }
+            try copy.execute("DETACH DATABASE office")
+        }
+        defer { try? FileManager.default.removeItem(atPath: scratch) }
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: scratch)))
+        return Gzip.compress(bytes, level: 6).count
     }
 
     /// The domain tables of a replica file, rows ordered by key (sync metadata excluded), for comparing two offices.

@@ -14,6 +14,8 @@ enum ServeCommand {
     static let defaultUplinkEvery = 300
 
     static func run(_ argv: [String]) throws -> Int32 {
+        // Before any thread starts: freed memory goes back instead of piling up in per-thread arenas (issue 22).
+        ProcessMemory.bound()
         var args = try Arguments(argv, flags: ["quiet"])
         let listen = args.option("listen") ?? defaultListen
         let skew = try args.int("max-skew-seconds") ?? defaultSkewSeconds

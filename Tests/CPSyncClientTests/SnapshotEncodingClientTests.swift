@@ -118,7 +118,7 @@ import Testing
     @Test func aGzipSnapshotIsInflatedCheckedAndInstalled() throws {
         let setup = try Setup(.asServed)
         let outcome = try setup.download().run()
-        #expect(outcome.manifest.encoding == "gzip")
+        #expect(outcome.manifest.encoding == SnapshotManifest.compactGzipEncoding)
         #expect(outcome.downloaded == outcome.manifest.size && outcome.manifest.size < outcome.manifest.rawSize ?? 0,
                 "downloaded \(outcome.downloaded) of \(outcome.manifest.size) gzip bytes for \(outcome.manifest.rawSize ?? 0) SQLite bytes")
         let names = try setup.members()

@@ -35,7 +35,7 @@ import Testing
         let served = dir + "/snapshots/\(manifest.id).db.gz"
         #expect(!FileManager.default.fileExists(atPath: dir + "/snapshots/\(manifest.id).db"))
         let packed = [UInt8](try Data(contentsOf: URL(fileURLWithPath: served)))
-        #expect(manifest.encoding == "gzip" && Gzip.isGzip(packed))
+        #expect(manifest.encoding == SnapshotManifest.compactGzipEncoding && Gzip.isGzip(packed))
         #expect(SHA256.hex(packed) == manifest.sha256 && Int64(packed.count) == manifest.size)
         let data = try Gzip.decompress(packed, maxBytes: Int(manifest.rawSize ?? 0))
         #expect(SHA256.hex(data) == manifest.rawSha256 && Int64(data.count) == manifest.rawSize)
