@@ -72,12 +72,17 @@ public final class FileTransfer {
                 summary.sentFiles += 1
                 summary.sentBytes += moved
             } catch let error {
-                guard let refusal = upstream.refusal(in: error) else { throw error }
+                // The file itself refused (too large, over the quota): noted, the others go on. Anything else (the
+                // token, the link, the server) is the whole transfer's, and stops it with everything still to send.
+                guard let refusal = upstream.refusal(in: error), Self.refusesTheFile.contains(refusal.body.code) else { throw error }
                 try access.with { try $0.noteBlobRefused(file.hash, code: refusal.body.code.rawValue, message: refusal.body.message) }
                 summary.refused += 1
             }
         }
     }
+
+    /// The refusals that concern one file, not the sender.
+    static let refusesTheFile: Set<ErrorCode> = [.fileTooLarge, .quotaExceeded]
 
     /// Sends one file from where the upstream's copy ends; returns the bytes that travelled.
     func sendOne(_ file: BlobReference) throws -> Int64 {
@@ -97,9 +102,11 @@ public final class FileTransfer {
             } catch let error {
                 // Out of step (a chunk of an earlier attempt arrived after all): continue where the upstream is.
                 // Damaged on the way: the upstream discarded its copy; start once more from nothing.
+                // Three times in a row without progress is a fault, not a cut: it stops.
                 guard let r = upstream.refusal(in: error), (r.body.code == .offsetMismatch || r.body.code == .hashMismatch) && restarts < 3 else { throw error }
-                restarts += 1
+                let before = offset
                 offset = try retrying { try upstream.fileState(file.hash, size: file.size) }
+                restarts = offset > before ? 0 : restarts + 1
             }
             progress?(file.hash, offset, file.size)
         }
@@ -117,7 +124,7 @@ public final class FileTransfer {
                 summary.fetchedBytes += try fetchOne(file)
                 summary.fetchedFiles += 1
             } catch let error {
-                guard let r = upstream.refusal(in: error), r.status == 404 || r.status == 403 else { throw error }
+                guard let r = upstream.refusal(in: error), r.status == 404 else { throw error }
                 summary.unavailable += 1
             }
         }
