@@ -865,7 +865,9 @@ final class RandomHistory {
         let index = oracle.commandStarted(slot.writer, .sync, detail: relay.map { "(USB stick relayed by \($0.site))" } ?? "(USB stick to the county)")
         let file = county.ws.path("usb-\(usbRounds).cpsync"), reply = county.ws.path("usb-\(usbRounds)-reply.cpsync")
         let exported = try slot.office.cpsync(["export-changes", "--to", file, "--json"])
-        guard exported.ok else {
+        // 65 with the file written: some changes are set aside (listed), the rest is in the file — the clerk carries
+        // it all the same (the station would otherwise never receive the county's changes again).
+        guard exported.ok || (exported.status == 65 && FileManager.default.fileExists(atPath: file)) else {
             oracle.commandFinished(index, outcome: "export exit \(exported.status): \(brief(exported.stderr))", succeeded: false)
             return (exported.status, false)
         }
