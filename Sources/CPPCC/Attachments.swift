@@ -101,8 +101,9 @@ public enum Attachments {
         guard !fileName.isEmpty, fileName.utf8.count <= 255, !fileName.contains("/") else {
             throw AttachmentError.badName(fileName)
         }
-        guard let size = try? FileManager.default.attributesOfItem(atPath: path)[.size] as? Int64 ?? Int64(0),
-              FileManager.default.isReadableFile(atPath: path) else { throw AttachmentError.unreadable(path: path) }
+        guard let size = BlobStore.regularFileSize(path), FileManager.default.isReadableFile(atPath: path) else {
+            throw AttachmentError.unreadable(path: path)
+        }
         let mediaType = mediaType(forName: fileName)
         if size > limits.maxFileBytes { throw AttachmentError.tooLarge(name: fileName, size: size, limit: limits.maxFileBytes) }
         if !limits.allows(mediaType: mediaType) { throw AttachmentError.typeNotAllowed(name: fileName, mediaType: mediaType) }

@@ -257,6 +257,9 @@ public struct BlobStore: Sendable {
         }
     }
 
+    /// The size of the regular file at `path` (nil for none, or a directory).
+    public static func regularFileSize(_ path: String) -> Int64? { fileSize(path) }
+
     static func fileSize(_ path: String) -> Int64? {
         var st = stat()
         guard stat(path, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG else { return nil }
