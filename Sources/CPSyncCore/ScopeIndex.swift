@@ -69,13 +69,15 @@ public struct ScopeIndex: Sendable {
         }
     }
 
-    /// Whether every indexed table of `replica` has its index columns.
+    /// Whether every indexed table of `replica` has its index columns: asked by every scoped read, so by one look at
+    /// the schema for the `(bk, seq)` indexes `install` creates in the transaction that adds the columns (a shadow
+    /// made again by a migration loses both), rather than a `pragma_table_info` per table.
     func isInstalled(on replica: Replica) throws -> Bool {
-        for table in tables where replica.tables[table.name] != nil {
-            if try replica.database.scalar("SELECT count(*) FROM pragma_table_info(?) WHERE name = 'bk'",
-                                           [.text(shadowName(table.name))])?.int64Value == 0 { return false }
-        }
-        return true
+        let names = tables.filter { replica.tables[$0.name] != nil }.map { Value.text(shadowName($0.name) + "_bk") }
+        guard !names.isEmpty else { return true }
+        let list = Array(repeating: "?", count: names.count).joined(separator: ", ")
+        return try replica.database.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN (\(list))",
+                                           names)?.int64Value == Int64(names.count)
     }
 
     /// Buckets the rows written since the last refresh (NULL `bk`), parents first, and the children of every parent

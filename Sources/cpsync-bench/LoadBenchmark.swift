@@ -197,40 +197,69 @@ enum LoadBenchmark {
     /// /proc/PID/stat) over the whole phase, divided by the syncs, is the cost of a quiescent office.
     static func quiescentSyncs(rounds: Int, port: UInt16, tokens: [String], cursors: [Int64], daemon: Int32) throws -> Quiescent? {
         guard rounds > 0 else { return nil }
-        let record = Recorder()
-        let next = Counter()
-        let total = rounds * tokens.count
-        let cpuBefore = processCPUSeconds(pid: daemon)
-        let threads = (0..<8).map { _ in
-            Thread {
-                while true {
-                    let n = next.increment() - 1
-                    guard n < total else { break }
-                    let office = n % tokens.count
-                    let connection = BenchConnection(port: port, token: tokens[office])
-                    let started = Date()
-                    do {
-                        _ = try connection.request("GET", "/v1/status", record: nil)
-                        let query = PullQuery(after: cursors[office], since: cursors[office], limit: ProtocolLimits.defaultPageSize,
-                                              maxBytes: 1 << 20, schemaVersion: CPPCCSchema.version, unsent: 0)
-                        _ = try connection.request("GET", "/v1/pull?" + query.queryString, record: nil, headers: [
-                            ("Accept", "\(CompactForm.mediaType), application/json;q=0.5"), ("Accept-Encoding", "gzip")])
-                        record.latency("quiescent", Date().timeIntervalSince(started))
-                    } catch {
-                        record.failure("\(error)")
-                    }
-                    connection.close()
+        // First every office pulls what the offices after it pushed (not measured), so that nothing is left to pull.
+        let upToDate = Cursors(count: tokens.count, start: 0)
+        let catchUp = Recorder()
+        inParallel(tokens.count) { office in
+            let connection = BenchConnection(port: port, token: tokens[office])
+            defer { connection.close() }
+            var cursor = cursors[office]
+            for _ in 0..<1000 {
+                let query = PullQuery(after: cursor, schemaVersion: CPPCCSchema.version)
+                guard let page = try? pageEnd(connection.request("GET", "/v1/pull?" + query.queryString, record: nil)) else {
+                    catchUp.failure("catch-up pull of office \(office)")
+                    return
                 }
-                next.finished()
+                cursor = page.cursor
+                if !page.hasMore { break }
+            }
+            upToDate.set(office, cursor)
+        }
+        if let failure = catchUp.snapshot().failures.first { throw BenchError(failure) }
+        let heads = upToDate.all
+        let record = Recorder()
+        let cpuBefore = processCPUSeconds(pid: daemon)
+        inParallel(rounds * tokens.count) { n in
+            let office = n % tokens.count
+            let connection = BenchConnection(port: port, token: tokens[office])
+            defer { connection.close() }
+            let started = Date()
+            do {
+                _ = try connection.request("GET", "/v1/status", record: nil)
+                let query = PullQuery(after: heads[office], since: heads[office], limit: ProtocolLimits.defaultPageSize,
+                                      maxBytes: 1 << 20, schemaVersion: CPPCCSchema.version, unsent: 0)
+                let body = try connection.request("GET", "/v1/pull?" + query.queryString, record: nil, headers: [
+                    ("Accept", "\(CompactForm.mediaType), application/json;q=0.5"), ("Accept-Encoding", "gzip")])
+                let plain = Gzip.isGzip(body) ? try Gzip.decompress(body, maxBytes: 1 << 30) : body
+                let changes = try ((try? PullResponse.decodeCompact(plain)) ?? PullResponse.decode(plain)).changes.count
+                guard changes == 0 else { throw BenchError("office \(office) was not quiescent: \(changes) changes to pull") }
+                record.latency("quiescent", Date().timeIntervalSince(started))
+            } catch {
+                record.failure("\(error)")
             }
         }
-        threads.forEach { $0.start() }
-        next.waitFinished(8)
         let cpu = processCPUSeconds(pid: daemon) - cpuBefore
         let r = record.snapshot()
+        if let failure = r.failures.first { Console.out("error: \(failure)") }
         let values = r.latencies["quiescent"] ?? []
         return Quiescent(syncs: values.count, failed: r.failures.count, p50: percentile(values, 0.5), p99: percentile(values, 0.99),
                          cpuSeconds: cpu)
+    }
+
+    /// `body(0..<count)` on eight threads, each taking the next number; returns when all are done.
+    static func inParallel(_ count: Int, _ body: @escaping @Sendable (Int) -> Void) {
+        let next = Counter()
+        for _ in 0..<8 {
+            Thread {
+                while true {
+                    let n = next.increment() - 1
+                    guard n < count else { break }
+                    body(n)
+                }
+                next.finished()
+            }.start()
+        }
+        next.waitFinished(8)
     }
 
     /// CPU seconds (user + system) of a whole process, from /proc/PID/stat (clock ticks of 1/100 s).
