@@ -12,7 +12,9 @@
 ///
 /// The merge writes shadow rows whole (`INSERT OR REPLACE`), which leaves both columns NULL: a NULL bucket means
 /// "not indexed yet", and the reader reads those rows too. `refresh` (run by every `RowMerger.finish` of a replica
-/// with an index) fills them, and re-buckets the children of every parent written. Nothing a reader sends depends
+/// with an index) fills them, and re-buckets the children of every parent written. A new key of a table without
+/// children gets both columns as its shadow row is inserted (`insertBucketing`), the values `refresh` would give
+/// it, without the row being written twice. Nothing a reader sends depends
 /// on whether a refresh ran; only what it reads. An index added to an existing replica starts with every row NULL.
 public struct ScopeIndex: Sendable {
     /// How one table's rows are bucketed.
@@ -125,6 +127,19 @@ public struct ScopeIndex: Sendable {
             }
         }
         return count
+    }
+
+    /// How a merge buckets the new keys of `table` as it inserts their shadow rows, so that `refresh` need not write
+    /// them a second time: the bucket as an SQL expression over the shadow row's bound key (`?K`) and causal length
+    /// (`?C`), and the scope columns whose latest sequence is the row's `mq`. Only for an indexed table no other one
+    /// takes its bucket from (a parent's written rows re-bucket its children in `refresh`), on a replica with the
+    /// index installed; nil otherwise. The table's row must be in the table when its shadow row is inserted.
+    public func insertBucketing(for name: String, in replica: Replica) throws -> (bucketSQL: String, scopeColumns: [Int])? {
+        guard let table = tables.first(where: { $0.name == name }), !tables.contains(where: { $0.parent?.table == name }),
+              let t = replica.tables[name], try isInstalled(on: replica) else { return nil }
+        let bucket = "CASE WHEN ?C % 2 = 0 THEN \(Self.everyoneSQL) ELSE coalesce((SELECT \(table.bucketSQL) FROM \(t.quotedName) AS t "
+            + "WHERE t.\(t.quotedPK) = ?K), \(Self.everyoneSQL)) END"
+        return (bucket, table.scopeColumns.compactMap { t.columnIndex[$0] })
     }
 
     /// How a read of changes for `scope` uses the index in the current read transaction; nil when it cannot (no
