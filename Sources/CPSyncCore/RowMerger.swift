@@ -436,10 +436,9 @@ struct RowMerger {
         /// number of rows.
         var inserts: [InsertShape: Statement] = [:]
         /// New keys' shadow rows are inserted with their scope index columns (`ScopeIndex.insertBucketing`).
-        let bucketing: (bucketSQL: String, scopeColumns: [Int])?
+        let bucketing: ScopeIndex.InsertBucketing?
 
-        init(_ t: SyncedTable, db: Database, rules byName: [String: MergeRule],
-             bucketing: (bucketSQL: String, scopeColumns: [Int])? = nil) throws {
+        init(_ t: SyncedTable, db: Database, rules byName: [String: MergeRule], bucketing: ScopeIndex.InsertBucketing? = nil) throws {
             table = t
             self.bucketing = bucketing
             rules = t.columns.map { byName[$0.name] ?? .lww }
@@ -463,8 +462,7 @@ struct RowMerger {
                 // Ten values a row (the nine below, then mq); the bucket reads the row's key and causal length again.
                 let values = (0..<rows).map { r in
                     let b = r * 10
-                    let bucket = bucketing.bucketSQL.replacingOccurrences(of: "?K", with: "?\(b + 1)").replacingOccurrences(of: "?C", with: "?\(b + 2)")
-                    return "(" + (1...9).map { "?\(b + $0)" }.joined(separator: ", ") + ", \(bucket), ?\(b + 10))"
+                    return "(" + (1...9).map { "?\(b + $0)" }.joined(separator: ", ") + ", \(bucketing.bucketSQL(b + 1, b + 2)), ?\(b + 10))"
                 }
                 sql = "INSERT INTO \(table.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb, bk, mq) VALUES " + values.joined(separator: ", ")
             } else {
@@ -647,8 +645,21 @@ struct RowMerger {
     /// their table rows: the pending table rows go first.
     mutating func flushShadows(_ s: TableStatements) throws {
         guard !s.shadowKeys.isEmpty else { return }
-        if s.bucketing != nil { try flushInserts() }
-        try s.insertShadows(rows: s.shadowKeys.count, db: db).executeInPlace(s.shadowBatch)
+        if s.bucketing != nil {
+            try flushInserts()
+            // A statement with a subquery per row is costly to prepare: the rows go in statements of a few sizes,
+            // each prepared once per connection, rather than one statement of each remainder's size.
+            var done = 0
+            let count = s.shadowKeys.count
+            while done < count {
+                let rows = [PendingInserts.batchRows, 16, 1].first { $0 <= count - done }!
+                let values = done == 0 && rows == count ? s.shadowBatch : Array(s.shadowBatch[(done * 10)..<((done + rows) * 10)])
+                try s.insertShadows(rows: rows, db: db).executeInPlace(values)
+                done += rows
+            }
+        } else {
+            try s.insertShadows(rows: s.shadowKeys.count, db: db).executeInPlace(s.shadowBatch)
+        }
         s.shadowKeys.removeAll(keepingCapacity: true)
         s.shadowBatch.removeAll(keepingCapacity: true)
     }

@@ -130,16 +130,24 @@ public struct ScopeIndex: Sendable {
     }
 
     /// How a merge buckets the new keys of `table` as it inserts their shadow rows, so that `refresh` need not write
-    /// them a second time: the bucket as an SQL expression over the shadow row's bound key (`?K`) and causal length
-    /// (`?C`), and the scope columns whose latest sequence is the row's `mq`. Only for an indexed table no other one
-    /// takes its bucket from (a parent's written rows re-bucket its children in `refresh`), on a replica with the
-    /// index installed; nil otherwise. The table's row must be in the table when its shadow row is inserted.
-    public func insertBucketing(for name: String, in replica: Replica) throws -> (bucketSQL: String, scopeColumns: [Int])? {
+    /// them a second time. Only for an indexed table no other one takes its bucket from (a parent's written rows
+    /// re-bucket its children in `refresh`), on a replica with the index installed; nil otherwise. The table's row
+    /// must be in the table when its shadow row is inserted.
+    public func insertBucketing(for name: String, in replica: Replica) throws -> InsertBucketing? {
         guard let table = tables.first(where: { $0.name == name }), !tables.contains(where: { $0.parent?.table == name }),
               let t = replica.tables[name], try isInstalled(on: replica) else { return nil }
-        let bucket = "CASE WHEN ?C % 2 = 0 THEN \(Self.everyoneSQL) ELSE coalesce((SELECT \(table.bucketSQL) FROM \(t.quotedName) AS t "
-            + "WHERE t.\(t.quotedPK) = ?K), \(Self.everyoneSQL)) END"
-        return (bucket, table.scopeColumns.compactMap { t.columnIndex[$0] })
+        let (head, tail) = ("CASE WHEN ?", " % 2 = 0 THEN \(Self.everyoneSQL) ELSE coalesce((SELECT \(table.bucketSQL) FROM \(t.quotedName) AS t WHERE t.\(t.quotedPK) = ?")
+        let end = "), \(Self.everyoneSQL)) END"
+        return InsertBucketing(bucketSQL: { key, cl in head + String(cl) + tail + String(key) + end },
+                               scopeColumns: table.scopeColumns.compactMap { t.columnIndex[$0] })
+    }
+
+    /// The bucket of a new shadow row as it is inserted (what `refresh` would give it), and its `mq`.
+    public struct InsertBucketing: Sendable {
+        /// The bucket as an SQL expression over the numbered parameters of the row's key and causal length.
+        public let bucketSQL: @Sendable (_ key: Int, _ causalLength: Int) -> String
+        /// The columns whose latest sequence is the row's `mq` (`scopeColumns`, by index).
+        public let scopeColumns: [Int]
     }
 
     /// How a read of changes for `scope` uses the index in the current read transaction; nil when it cannot (no
