@@ -93,7 +93,7 @@ public final class ServerStore: Sendable {
         try SiteScope.index.install(on: replica)
         // Every scoped pull walks the site tree down from its site (`SiteScope.subtree`): by parent, not by a scan of
         // every site per level (a county of a thousand offices).
-        try replica.database.execute("CREATE INDEX IF NOT EXISTS _srv_sites_parent ON sites(parent_id)")
+        try replica.database.execute("CREATE INDEX IF NOT EXISTS sites_parent ON sites(parent_id)")
         replica.scopeIndex = SiteScope.index
         try replica.foldLog()
         try SiteScope.index.refresh(replica)
