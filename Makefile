@@ -4,7 +4,7 @@ BUILD_FLAGS ?=
 PROPERTY_SEEDS ?= 50
 export PROPERTY_SEEDS
 
-.PHONY: deps test-deps build release run test bench bench-core bench-sync bench-scope bench-scope-large bench-snapshot bench-snapshot-large bench-load bench-wire bench-attach soak soak-convergence soak-e2e soak-attach fuzz clean
+.PHONY: deps test-deps build release run test bench bench-core bench-sync bench-scope bench-scope-large bench-snapshot bench-snapshot-large bench-load bench-load-1000 bench-load-3000 bench-quiescent bench-wire bench-attach soak soak-convergence soak-e2e soak-attach fuzz clean
 
 # System packages the build needs (the SQLite headers). Idempotent; only installs what is absent.
 deps:
@@ -39,6 +39,19 @@ bench-sync: release
 # 300 offices syncing at once against a real daemon, plus 50 slowloris clients and a health check every 50 ms.
 bench-load: release
 	.build/release/cpsync-bench load --offices 300 --slow 50
+
+# A city's worth of offices on one daemon (issue 22): 1,000 offices at once, then 3,000 (shed with 503 and a paced
+# Retry-After, retried as the office client retries). The bench raises its own descriptor limit toward the hard one.
+bench-load-1000: release
+	.build/release/cpsync-bench load --offices 1000 --slow 50
+
+bench-load-3000: release
+	.build/release/cpsync-bench load --offices 3000 --slow 50
+
+# The daemon's CPU per sync of an office with nothing to send or receive (status + an empty pull on a new connection),
+# over three rounds of 1,000 offices after they have all synced.
+bench-quiescent: release
+	.build/release/cpsync-bench load --offices 1000 --slow 0 --quiescent 3
 
 # Bytes on the wire per change in each body form (plain JSON, gzip, compact, compact + gzip), through a real daemon.
 bench-wire: release

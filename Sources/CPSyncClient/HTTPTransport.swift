@@ -22,7 +22,8 @@ public struct RetryPolicy: Sendable {
 
     /// The wait before attempt `attempt + 1` (attempt counts from 1): the server's `Retry-After` when it gave one,
     /// else exponential backoff; either with random jitter, so offices told to come back together do not.
-    func delay(afterAttempt attempt: Int, retryAfter: Double?) -> Double {
+    /// (`cpsync-bench load` retries with it too.)
+    public func delay(afterAttempt attempt: Int, retryAfter: Double?) -> Double {
         if let retryAfter {
             return retryAfter + Double.random(in: 0...max(0.05, min(1, retryAfter * 0.5)))
         }

@@ -33,10 +33,15 @@ extension Replica {
         let index = try scope.flatMap { scope in try scopeIndex?.reading(for: scope, in: self) }
         for name in syncedTables {
             guard let t = tables[name] else { continue }
-            let candidates = index?.candidatesSQL(t)
-            let stmt = try database.statement(readSQL(t, candidates: candidates))
+            let buckets = index.flatMap { $0.tables.contains(t.name) ? $0.buckets.count : nil } ?? -1
+            let sql: String
+            if let known = t.readSQLs[buckets] { sql = known } else {
+                sql = readSQL(t, candidates: buckets < 0 ? nil : index?.candidatesSQL(t))
+                t.readSQLs[buckets] = sql
+            }
+            let stmt = try database.statement(sql)
             stmt.reset()
-            try stmt.bind(candidates == nil ? [.integer(after)] : index!.bindings(after: after, since: since))
+            try stmt.bind(buckets < 0 ? [.integer(after)] : index!.bindings(after: after, since: since))
             if try stmt.step() { cursors.append((t, stmt, stmt.int64(2))) } else { stmt.reset() }
         }
         var page = ChangePage(changes: [], cursor: max(after, 0), hasMore: false)

@@ -435,9 +435,12 @@ struct RowMerger {
         /// Insert statements by the set of columns present (bit i: column i; at most 62 columns are synced) and the
         /// number of rows.
         var inserts: [InsertShape: Statement] = [:]
+        /// New keys' shadow rows are inserted with their scope index columns (`ScopeIndex.insertBucketing`).
+        let bucketing: ScopeIndex.InsertBucketing?
 
-        init(_ t: SyncedTable, db: Database, rules byName: [String: MergeRule]) throws {
+        init(_ t: SyncedTable, db: Database, rules byName: [String: MergeRule], bucketing: ScopeIndex.InsertBucketing? = nil) throws {
             table = t
+            self.bucketing = bucketing
             rules = t.columns.map { byName[$0.name] ?? .lww }
             empty = RowState(columnCount: t.columns.count)
             fresh = try db.scalar("SELECT NOT EXISTS (SELECT 1 FROM \(t.quotedShadow))")?.int64Value == 1
@@ -454,9 +457,20 @@ struct RowMerger {
         /// entries, with a statement journal, for keys that cannot exist).
         func insertShadows(rows: Int, db: Database) throws -> Statement {
             if let s = shadowInserts[rows] { return s }
-            let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            let s = try db.statement("INSERT INTO \(table.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES "
-                + Array(repeating: row, count: rows).joined(separator: ", "))
+            let sql: String
+            if let bucketing {
+                // Ten values a row (the nine below, then mq); the bucket reads the row's key and causal length again.
+                let values = (0..<rows).map { r in
+                    let b = r * 10
+                    return "(" + (1...9).map { "?\(b + $0)" }.joined(separator: ", ") + ", \(bucketing.bucketSQL(b + 1, b + 2)), ?\(b + 10))"
+                }
+                sql = "INSERT INTO \(table.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb, bk, mq) VALUES " + values.joined(separator: ", ")
+            } else {
+                let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                sql = "INSERT INTO \(table.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES "
+                    + Array(repeating: row, count: rows).joined(separator: ", ")
+            }
+            let s = try db.statement(sql)
             shadowInserts[rows] = s
             return s
         }
@@ -482,7 +496,8 @@ struct RowMerger {
 
         if let s = prepared[table] { last = s; return s }
         guard let t = replica.tables[table] else { throw ReplicaError.unknownTable(table) }
-        let s = try TableStatements(t, db: db, rules: replica.rules[table] ?? [:])
+        let s = try TableStatements(t, db: db, rules: replica.rules[table] ?? [:],
+                                    bucketing: try replica.scopeIndex?.insertBucketing(for: table, in: replica))
         prepared[table] = s
         last = s
         return s
@@ -588,6 +603,11 @@ struct RowMerger {
         }
         if batched {
             shadowRow(&s.shadowBatch)
+            if let bucketing = s.bucketing {
+                // The scope index's `mq`, as `ScopeIndex.refresh` finds it: the latest sequence of a scope cell.
+                let moved = st.isAlive ? bucketing.scopeColumns.compactMap { st.cells[$0]?.seq }.max() : nil
+                s.shadowBatch.append(moved.map { .integer($0) } ?? .null)
+            }
             s.shadowKeys.append(pk)
             if s.shadowKeys.count == PendingInserts.batchRows { try flushShadows(s) }
         } else {
@@ -621,10 +641,25 @@ struct RowMerger {
     }
 
     /// Inserts the table's pending new shadow rows with one statement. Only the merge reads shadow rows (`load`), and
-    /// it flushes them first when it looks for one of their keys.
-    func flushShadows(_ s: TableStatements) throws {
+    /// it flushes them first when it looks for one of their keys. Shadow rows bucketed as they are inserted read
+    /// their table rows: the pending table rows go first.
+    mutating func flushShadows(_ s: TableStatements) throws {
         guard !s.shadowKeys.isEmpty else { return }
-        try s.insertShadows(rows: s.shadowKeys.count, db: db).executeInPlace(s.shadowBatch)
+        if s.bucketing != nil {
+            try flushInserts()
+            // A statement with a subquery per row is costly to prepare: the rows go in statements of a few sizes,
+            // each prepared once per connection, rather than one statement of each remainder's size.
+            var done = 0
+            let count = s.shadowKeys.count
+            while done < count {
+                let rows = [PendingInserts.batchRows, 16, 1].first { $0 <= count - done }!
+                let values = done == 0 && rows == count ? s.shadowBatch : Array(s.shadowBatch[(done * 10)..<((done + rows) * 10)])
+                try s.insertShadows(rows: rows, db: db).executeInPlace(values)
+                done += rows
+            }
+        } else {
+            try s.insertShadows(rows: s.shadowKeys.count, db: db).executeInPlace(s.shadowBatch)
+        }
         s.shadowKeys.removeAll(keepingCapacity: true)
         s.shadowBatch.removeAll(keepingCapacity: true)
     }

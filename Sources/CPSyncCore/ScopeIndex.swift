@@ -12,7 +12,9 @@
 ///
 /// The merge writes shadow rows whole (`INSERT OR REPLACE`), which leaves both columns NULL: a NULL bucket means
 /// "not indexed yet", and the reader reads those rows too. `refresh` (run by every `RowMerger.finish` of a replica
-/// with an index) fills them, and re-buckets the children of every parent written. Nothing a reader sends depends
+/// with an index) fills them, and re-buckets the children of every parent written. A new key of a table without
+/// children gets both columns as its shadow row is inserted (`insertBucketing`), the values `refresh` would give
+/// it, without the row being written twice. Nothing a reader sends depends
 /// on whether a refresh ran; only what it reads. An index added to an existing replica starts with every row NULL.
 public struct ScopeIndex: Sendable {
     /// How one table's rows are bucketed.
@@ -69,13 +71,15 @@ public struct ScopeIndex: Sendable {
         }
     }
 
-    /// Whether every indexed table of `replica` has its index columns.
+    /// Whether every indexed table of `replica` has its index columns: asked by every scoped read, so by one look at
+    /// the schema for the `(bk, seq)` indexes `install` creates in the transaction that adds the columns (a shadow
+    /// made again by a migration loses both), rather than a `pragma_table_info` per table.
     func isInstalled(on replica: Replica) throws -> Bool {
-        for table in tables where replica.tables[table.name] != nil {
-            if try replica.database.scalar("SELECT count(*) FROM pragma_table_info(?) WHERE name = 'bk'",
-                                           [.text(shadowName(table.name))])?.int64Value == 0 { return false }
-        }
-        return true
+        let names = tables.filter { replica.tables[$0.name] != nil }.map { Value.text(shadowName($0.name) + "_bk") }
+        guard !names.isEmpty else { return true }
+        let list = Array(repeating: "?", count: names.count).joined(separator: ", ")
+        return try replica.database.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN (\(list))",
+                                           names)?.int64Value == Int64(names.count)
     }
 
     /// Buckets the rows written since the last refresh (NULL `bk`), parents first, and the children of every parent
@@ -148,6 +152,27 @@ public struct ScopeIndex: Sendable {
             }
             for pk in found { try replica.refile(table: child.name, pk: pk) }
         }
+    }
+
+    /// How a merge buckets the new keys of `table` as it inserts their shadow rows, so that `refresh` need not write
+    /// them a second time. Only for an indexed table no other one takes its bucket from (a parent's written rows
+    /// re-bucket its children in `refresh`), on a replica with the index installed; nil otherwise. The table's row
+    /// must be in the table when its shadow row is inserted.
+    public func insertBucketing(for name: String, in replica: Replica) throws -> InsertBucketing? {
+        guard let table = tables.first(where: { $0.name == name }), !tables.contains(where: { $0.parent?.table == name }),
+              let t = replica.tables[name], try isInstalled(on: replica) else { return nil }
+        let (head, tail) = ("CASE WHEN ?", " % 2 = 0 THEN \(Self.everyoneSQL) ELSE coalesce((SELECT \(table.bucketSQL) FROM \(t.quotedName) AS t WHERE t.\(t.quotedPK) = ?")
+        let end = "), \(Self.everyoneSQL)) END"
+        return InsertBucketing(bucketSQL: { key, cl in head + String(cl) + tail + String(key) + end },
+                               scopeColumns: table.scopeColumns.compactMap { t.columnIndex[$0] })
+    }
+
+    /// The bucket of a new shadow row as it is inserted (what `refresh` would give it), and its `mq`.
+    public struct InsertBucketing: Sendable {
+        /// The bucket as an SQL expression over the numbered parameters of the row's key and causal length.
+        public let bucketSQL: @Sendable (_ key: Int, _ causalLength: Int) -> String
+        /// The columns whose latest sequence is the row's `mq` (`scopeColumns`, by index).
+        public let scopeColumns: [Int]
     }
 
     /// How a read of changes for `scope` uses the index in the current read transaction; nil when it cannot (no

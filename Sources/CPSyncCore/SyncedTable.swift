@@ -5,6 +5,9 @@ final class SyncedTable {
     let primaryKey: String
     let columns: [ColumnInfo]
     let columnIndex: [String: Int]
+    /// The SQL of `changes`' reads of this table, by the number of scope buckets read (see `ScopeIndex.Reading`;
+    /// -1: every row after the cursor): built once per connection instead of once per page.
+    var readSQLs: [Int: String] = [:]
 
     init(name: String, database: Database) throws {
         let all = try database.columns(of: name)

@@ -314,10 +314,11 @@ final class EventLoop {
         let job = Job(fd: connection.fd, connectionID: connection.id, request: request, head: head,
                       isLastAllowed: connection.served >= configuration.maxRequestsPerConnection,
                       sessionStartedAt: connection.sessionStartedAt)
-        if !pool.submit(job, express: configuration.expressPaths.contains(head.path)) {
+        let lane = configuration.expressPaths.contains(head.path) ? .light : shared.responder.lane(method: head.method, path: head.path)
+        if let retryAfter = pool.submit(job, lane: lane) {
             var response = HTTPResponse.error(status: 503, code: "unavailable",
                                               message: "the server is busy; retry in a moment")
-            response.headers.set("Retry-After", String(configuration.retryAfterSeconds))
+            response.headers.set("Retry-After", String(retryAfter))
             queue(response, on: connection, method: head.method, close: stopping || !head.keepAlive,
                   requestBytes: head.byteCount + body.count)
         }

@@ -58,14 +58,14 @@ public final class HTTPServer: Sendable {
                                                           : max(4, ProcessInfo.processInfo.activeProcessorCount * 4)
             let shared = ServerShared(configuration: configuration, responder: responder, log: log, waker: waker,
                                       maxConnections: Self.connectionLimit(configuration.maxConnections,
-                                                                           reserve: 64 + workers))
-            let pool = WorkerPool(capacity: max(1, configuration.maxQueuedRequests))
+                                                                           reserve: 64 + workers + configuration.lightThreads))
+            let pool = WorkerPool(capacity: max(1, configuration.maxQueuedRequests), retryAfterSeconds: configuration.retryAfterSeconds)
             guard let epollFD = EventLoop.makeEpoll(listenFD: listenFD, wakeFD: waker.fd) else {
                 let code = errno
                 close(listenFD)
                 throw HTTPServerError.socketFailed(operation: "epoll", address: address, errno: code)
             }
-            pool.start(threads: workers) { job in shared.execute(job) }
+            pool.start(threads: workers, lightThreads: max(1, configuration.lightThreads)) { job in shared.execute(job) }
             state.phase = .running
             state.boundPort = port
             state.shared = shared

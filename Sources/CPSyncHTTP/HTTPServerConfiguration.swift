@@ -29,9 +29,12 @@ public struct HTTPServerConfiguration: Sendable {
     public var workerThreads = 0
     /// Complete requests waiting for a worker beyond this are answered 503 with `Retry-After`.
     public var maxQueuedRequests = 1024
-    /// Paths served ahead of the queue by a worker of their own as well (health checks must answer under load).
+    /// Paths always served in the light lane (see `RequestLane`), besides those the responder names there.
     public var expressPaths: Set<String> = []
-    /// The `Retry-After` seconds sent with every 503 the server itself produces.
+    /// Threads that serve only the light lane (the regular workers take light requests first as well).
+    public var lightThreads = 2
+    /// The shortest `Retry-After` seconds sent with a 503 the server itself produces; a full queue's refusals are
+    /// told to come back later, spread over the time the queue takes to drain (see `WorkerPool`).
     public var retryAfterSeconds = 1
 
     public init() {}

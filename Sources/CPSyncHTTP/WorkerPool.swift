@@ -13,56 +13,76 @@ struct Job: Sendable {
     let sessionStartedAt: Double
 }
 
-/// A fixed set of threads running the responder, fed by a bounded queue: the number of threads, not the number of
-/// connections, bounds the memory and the concurrency of request handling.
+/// A fixed set of threads running the responder, fed by two bounded queues: the number of threads, not the number
+/// of connections, bounds the memory and the concurrency of request handling.
 ///
 /// Regular jobs are taken oldest exchange first, not first come first served: when 300 offices arrive at once, a
 /// FIFO queue advances all of them in lockstep (every status, then every push, then every pull) so every sync ends
 /// near the end of the burst and every office pulls every other office's push. Serving the exchange that began
 /// first lets offices finish one after another, as a thread per connection did, with bounded threads.
 ///
-/// Express jobs (health checks) go ahead of the queue and have one thread of their own besides, so they are
-/// answered even while every regular worker is busy with a slow push.
+/// Light jobs (`RequestLane.light`: health, status, whoami, metrics) go ahead of the regular queue and have threads
+/// of their own besides, so they are answered while every regular worker is busy with a slow push and a thousand
+/// more wait behind it.
+///
+/// A job refused because its queue is full is told when to come back (`Retry-After`): appointments are handed out
+/// at the rate the workers have been finishing jobs, one after another, so a burst of refused offices returns
+/// spread over the time the queue needs to drain instead of all together into a queue that is still full.
 final class WorkerPool: Sendable {
     private struct Queue {
-        var express: [Job] = []
+        var light: [Job] = []
         var regular: [Job] = []
         var stopping = false
         var threadsRunning = 0
+        /// Regular jobs finished, smoothed: seconds between two completions (0 until one finished).
+        var secondsPerJob = 0.0
+        var lastCompletion = 0.0
+        /// The latest appointment given to a refused job (monotonic seconds).
+        var nextAppointment = 0.0
     }
 
     private let queue = Locked(Queue())
     private let capacity: Int
+    /// The shortest `Retry-After` (the configured one) and the longest one ever given.
+    private let minRetryAfter: Int
+    static let maxRetryAfter = 120
 
-    init(capacity: Int) {
+    init(capacity: Int, retryAfterSeconds: Int = 1) {
         self.capacity = capacity
+        minRetryAfter = max(1, retryAfterSeconds)
     }
 
-    /// Starts `threads` regular workers and one express worker, each calling `execute` for every job it takes.
-    func start(threads: Int, execute: @escaping @Sendable (Job) -> Void) {
-        queue.withLock { $0.threadsRunning = threads + 1 }
-        for index in 0...threads {
-            let expressOnly = index == threads
+    /// Starts `threads` regular workers and `lightThreads` light-only workers, each calling `execute` for every job
+    /// it takes.
+    func start(threads: Int, lightThreads: Int = 2, execute: @escaping @Sendable (Job) -> Void) {
+        queue.withLock { $0.threadsRunning = threads + lightThreads }
+        for index in 0..<(threads + lightThreads) {
+            let lightOnly = index >= threads
             Thread.detachNewThread { [self] in
-                Thread.current.name = expressOnly ? "http-express" : "http-worker"
-                // Regular workers yield the CPU to the event loop and the express worker when the cores are busy,
-                // so accepting, writing and health checks stay prompt under a burst of pulls.
-                if !expressOnly { _ = cpsync_nice_current_thread(5) }
-                while let job = take(expressOnly: expressOnly) { execute(job) }
+                Thread.current.name = lightOnly ? "http-light" : "http-worker"
+                // Regular workers yield the CPU to the event loop and the light workers when the cores are busy,
+                // so accepting, writing, status and health checks stay prompt under a burst of pushes and pulls.
+                if !lightOnly { _ = cpsync_nice_current_thread(5) }
+                while let (job, light) = take(lightOnly: lightOnly) {
+                    execute(job)
+                    if !light { finished() }
+                }
                 queue.withLock { $0.threadsRunning -= 1 }
             }
         }
     }
 
-    /// Queues a job; false when the queue is full (the caller answers 503).
-    func submit(_ job: Job, express: Bool) -> Bool {
+    /// Queues a job on its lane; nil when queued, else the seconds the client should wait before it asks again
+    /// (the queue is full: the caller answers 503 with `Retry-After`).
+    func submit(_ job: Job, lane: RequestLane) -> Int? {
         queue.withLock { queue in
-            if express {
-                // Express jobs are few and tiny; a bound still keeps a flood of them finite.
-                guard queue.express.count < capacity else { return false }
-                queue.express.append(job)
-            } else {
-                guard queue.regular.count < capacity else { return false }
+            switch lane {
+            case .light:
+                // Light jobs are few and tiny; a bound still keeps a flood of them finite.
+                guard queue.light.count < capacity else { return minRetryAfter }
+                queue.light.append(job)
+            case .regular:
+                guard queue.regular.count < capacity else { return appointment(&queue) }
                 // Sorted by exchange start; equal starts keep their arrival order.
                 var low = 0, high = queue.regular.count
                 while low < high {
@@ -71,7 +91,31 @@ final class WorkerPool: Sendable {
                 }
                 queue.regular.insert(job, at: low)
             }
-            return true
+            return nil
+        }
+    }
+
+    /// When a refused job should come back: after the queue ahead of it has drained at the rate jobs have been
+    /// finishing, and after every job refused before it (one completion apart). The configured minimum while no
+    /// rate is known yet.
+    private func appointment(_ queue: inout Queue) -> Int {
+        guard queue.secondsPerJob > 0 else { return minRetryAfter }
+        let now = Socket.now()
+        let drained = now + Double(queue.regular.count) * queue.secondsPerJob
+        queue.nextAppointment = max(queue.nextAppointment + queue.secondsPerJob, drained)
+        let wait = Int((queue.nextAppointment - now).rounded(.up))
+        return min(Self.maxRetryAfter, max(minRetryAfter, wait))
+    }
+
+    /// Notes a regular job done, for the rate appointments are given at.
+    private func finished() {
+        let now = Socket.now()
+        queue.withLock { queue in
+            if queue.lastCompletion > 0 {
+                let gap = min(now - queue.lastCompletion, 1)
+                queue.secondsPerJob = queue.secondsPerJob == 0 ? gap : queue.secondsPerJob * 0.95 + gap * 0.05
+            }
+            queue.lastCompletion = now
         }
     }
 
@@ -80,19 +124,19 @@ final class WorkerPool: Sendable {
         queue.withLock { $0.stopping = true }
     }
 
-    /// The next job, express first; nil once the pool is stopping and the queue is empty.
-    private func take(expressOnly: Bool) -> Job? {
+    /// The next job, light first, and whether it was light; nil once the pool is stopping and the queues are empty.
+    private func take(lightOnly: Bool) -> (Job, Bool)? {
         while true {
-            let job = queue.withLock { queue -> Job? in
-                if !queue.express.isEmpty { return queue.express.removeFirst() }
-                if !expressOnly, !queue.regular.isEmpty { return queue.regular.removeFirst() }
+            let job = queue.withLock { queue -> (Job, Bool)? in
+                if !queue.light.isEmpty { return (queue.light.removeFirst(), true) }
+                if !lightOnly, !queue.regular.isEmpty { return (queue.regular.removeFirst(), false) }
                 return nil
             }
             if let job { return job }
             var stopping = false
             _ = queue.wait(until: nil) { queue in
                 stopping = queue.stopping
-                return queue.stopping || !queue.express.isEmpty || (!expressOnly && !queue.regular.isEmpty)
+                return queue.stopping || !queue.light.isEmpty || (!lightOnly && !queue.regular.isEmpty)
             }
             if stopping { return nil }
         }

@@ -101,21 +101,27 @@ struct Call: Sendable {
     subscript(_ parameter: String) -> String { parameters[parameter] ?? "" }
 }
 
-/// One endpoint: methods and path, the name it has in metrics and logs, who may call it, and what answers it.
+/// One endpoint: methods and path, the name it has in metrics and logs, who may call it, the queue it waits in for
+/// a worker, and what answers it.
 struct Route: Sendable {
     let methods: [String]
     let pattern: PathPattern
     /// The `route` label of `cpsync_http_requests_total` and of the request log line.
     let name: String
     let access: Access
+    /// `.light` for small read-only answers that must never wait behind pushes (a literal path only: the event
+    /// loop looks it up before the request is queued).
+    let lane: RequestLane
     let handle: @Sendable (Router, Call) throws(ErrorBody) -> HTTPResponse
 
-    init(_ methods: String..., path: String, name: String, access: Access,
+    init(_ methods: String..., path: String, name: String, access: Access, lane: RequestLane = .regular,
          _ handle: @escaping @Sendable (Router, Call) throws(ErrorBody) -> HTTPResponse) {
         self.methods = methods
         pattern = PathPattern(path)
+        precondition(lane == .regular || !path.contains("{"), "a light route has a literal path: \(path)")
         self.name = name
         self.access = access
+        self.lane = lane
         self.handle = handle
     }
 }
@@ -133,8 +139,20 @@ struct RouteTable: Sendable {
     static let unknownRouteName = "other"
 
     let routes: [Route]
+    /// The methods of each light route's path (see `Route.lane`).
+    private let light: [String: Set<String>]
 
-    init(_ routes: [Route]) { self.routes = routes }
+    init(_ routes: [Route]) {
+        self.routes = routes
+        var light: [String: Set<String>] = [:]
+        for route in routes where route.lane == .light { light[route.pattern.description, default: []].formUnion(route.methods) }
+        self.light = light
+    }
+
+    /// The lane a request waits in: its route's (by a dictionary lookup: asked on the event loop for every request).
+    func lane(method: String, path: String) -> RequestLane {
+        light[path]?.contains(method) == true ? .light : .regular
+    }
 
     /// The first route whose path and method match; else whether any route has this path.
     func match(method: String, path: String) -> Match {

@@ -56,14 +56,17 @@ public struct Router: HTTPResponder {
         return r
     }
 
+    /// The lane of a request, from the route table (`Route.lane`).
+    public func lane(method: String, path: String) -> RequestLane { Self.routes.lane(method: method, path: path) }
+
     /// Every endpoint of the daemon (Protocol/README.md §6), in one place: dispatch, 405 with `Allow` for a known path
     /// asked with another method, and the `route` names at `/metrics` all come from here.
     static let routes = RouteTable([
-        Route("GET", "HEAD", path: "/v1/health", name: "health", access: .open) { r, _ throws(ErrorBody) in
+        Route("GET", "HEAD", path: "/v1/health", name: "health", access: .open, lane: .light) { r, _ throws(ErrorBody) in
             if let problem = r.sync.health() { throw problem }
             return r.json(HealthResponse())
         },
-        Route("GET", path: "/v1/status", name: "status", access: .open) { r, _ in
+        Route("GET", path: "/v1/status", name: "status", access: .open, lane: .light) { r, _ in
             var status = r.sync.status()
             status.limits = r.limits
             status.encodings = WireEncoding.accepted
@@ -101,7 +104,7 @@ public struct Router: HTTPResponder {
               access: .site(refusal: "lost edits are a site's; an admin lists every conflict at /v1/admin/conflicts")) { r, c throws(ErrorBody) in
             r.json(try r.admin.lost(by: c.name, chinese: c.prefersChinese))
         },
-        Route("GET", path: "/v1/whoami", name: "whoami", access: .token) { r, c throws(ErrorBody) in
+        Route("GET", path: "/v1/whoami", name: "whoami", access: .token, lane: .light) { r, c throws(ErrorBody) in
             r.json(try WhoAmI.response(for: try c.principal, store: r.sync.store))
         },
         Route("POST", path: "/v1/tier/push", name: "tier_push", access: .token) { r, c throws(ErrorBody) in
@@ -113,7 +116,7 @@ public struct Router: HTTPResponder {
             return r.json(try r.tier.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes,
                                           principal: try c.principal))
         },
-        Route("GET", path: "/metrics", name: "metrics", access: .open) { r, _ in
+        Route("GET", path: "/metrics", name: "metrics", access: .open, lane: .light) { r, _ in
             .text(r.metrics.render(), contentType: "text/plain; version=0.0.4; charset=utf-8")
         },
         Route("GET", path: "/v1/admin/conflicts", name: "admin_conflicts", access: .admin) { r, c throws(ErrorBody) in

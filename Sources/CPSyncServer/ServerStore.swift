@@ -91,6 +91,9 @@ public final class ServerStore: Sendable {
         // The index scoped pulls read (a county from before it gets it here, its rows bucketed once; cursors and
         // content are untouched: the index is derived from them).
         try SiteScope.index.install(on: replica)
+        // Every scoped pull walks the site tree down from its site (`SiteScope.subtree`): by parent, not by a scan of
+        // every site per level (a county of a thousand offices).
+        try replica.database.execute("CREATE INDEX IF NOT EXISTS sites_parent ON sites(parent_id)")
         replica.scopeIndex = SiteScope.index
         try replica.foldLog()
         try SiteScope.index.refresh(replica)

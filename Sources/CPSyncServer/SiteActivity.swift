@@ -68,7 +68,9 @@ public final class SiteActivity: Sendable {
     /// Records an accepted push (a replayed batch counts as contact too).
     public func pushed(site: String, changes: Int?, at: Int64 = HLC.wallClock().milliseconds) {
         try? store.write { r in
-            try r.database.transaction {
+            // Bookkeeping for the dashboard, written after the push's own (durable) commit: it does not wait for the
+            // disk again (a power cut may undo it; the office's next push writes it again).
+            try r.database.transaction(durable: false) {
                 try self.flush(r.database)
                 try r.database.run("""
                     INSERT INTO _srv_site_activity(site, last_push_at, last_push_changes) VALUES (?1, ?2, ?3)

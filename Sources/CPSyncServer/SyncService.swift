@@ -81,7 +81,13 @@ public struct SyncService: Sendable {
         // anything else is refused rather than registered (a bad office must not grow the site table).
         let baseSites = Set(request.changes.compactMap { $0.base?.site })
         if !baseSites.isEmpty {
-            let known = Set((try? store.sites().map(\.id)) ?? []).union([store.siteID]).union(store.knownVersionSites())
+            // Each site a base names, looked up by key (a push names a few; the county may have a thousand sites).
+            let known = baseSites.filter { site in
+                site == store.siteID || ((try? store.read { r in
+                    try r.database.scalar("SELECT EXISTS (SELECT 1 FROM _srv_sites WHERE id = ?1) OR EXISTS (SELECT 1 FROM _cp_sites WHERE uuid = ?1)",
+                                          [.text(site)])?.int64Value == 1
+                }) ?? false)
+            }
             if let (i, c) = request.changes.enumerated().first(where: { $0.element.base.map { !known.contains($0.site) } ?? false }) {
                 throw ErrorBody(code: .badRequest,
                                 message: "change \(i) has a base from site '\(c.base!.site)', which this server does not know; nothing was applied",

@@ -45,8 +45,8 @@ enum ServeCommand {
         config.port = port
         config.maxConnections = maxConnections
         config.maxBodyBytes = maxBody
-        // Load balancers and the bench poll these; they must answer while every worker is busy with a push.
-        config.expressPaths = ["/v1/health", "/metrics"]
+        // Health, status, whoami and metrics answer while every worker is busy with a push: the route table puts
+        // them in the light lane (`Route.lane`).
         let router = Router(store: store, maxSkewMs: Int64(skew) * 1000, maxBodyBytes: maxBody, log: EventLog(enabled: !quiet),
                             attachmentLimits: attachmentLimits)
         let server = HTTPServer(configuration: config, responder: router)
