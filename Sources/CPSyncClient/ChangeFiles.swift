@@ -217,7 +217,16 @@ extension SyncClient {
             summary.pullSkipped = true
             return
         }
-        guard end > since else { return }
+        // A reply with nothing new still keeps the scope: the push half may just have acknowledged a row of this
+        // station that has left its scope (its record deleted or moved meanwhile), which can only be forgotten now.
+        guard end > since else {
+            if try Self.keepToScope(replica) {
+                try replica.setMeta(SyncPosition.pullCursor, .integer(0))
+                try replica.setMeta(SyncPosition.pullSince, .integer(0))
+                summary.scopeGrew = true
+            }
+            return
+        }
         // Pages from the start (a reset, a restored county, a grown tree) bring the whole scope: what they do not bring
         // has left it (as after an online pull from the start, `PullLoop.sweepsFullTransfers`).
         let sweeping = try header.pullSince == 0 && header.pullAfter == 0 && replica.startSweep()
