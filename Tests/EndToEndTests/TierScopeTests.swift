@@ -125,3 +125,38 @@ import TestSupport
         #expect(try Database(path: b.db).scalar("SELECT topic FROM activities WHERE id = 'act-a'") == .text("视察河坊街"))
     }
 }
+
+/// A county below a city keeps the children of a record deleted there: an attachment (or a participant) whose
+/// activity someone deleted meanwhile did not leave the county, so the uplink's clean-up must not forget it — it did,
+/// counting orphans as moved out (the randomized soak).
+@Suite(.serialized) struct TierOrphanTests {
+    @Test func aCountyKeepsTheChildrenOfARecordDeletedThereAfterItsUplink() throws {
+        let ws = TempDir("tier-orphans")
+        defer { ws.cleanup() }
+        let (city, _) = try TierTests.makeCity(ws)
+        let a = try TierTests.TierCounty("330102", name: "上城区政协", offices: [("330102-qingbo", "清波街道政协工委")],
+                                         serverID: "330102-cpsyncd", ws: ws, city: city)
+        defer { city.stop(); a.daemon.stop() }
+        try city.start()
+        try a.daemon.start()
+        let aCounty = try a.office("330102", ws: ws), qingbo = try a.office("330102-qingbo", ws: ws)
+        for o in [aCounty, qingbo] { try o.must(["sync"]) }
+        try qingbo.sql("INSERT INTO activities(id, kind, topic, site_id) VALUES ('act-o', 'inspection', '视察', '330102-qingbo')")
+        try qingbo.must(["sync"])
+        let first = try a.uplink(to: city)
+        #expect(first.ok, "\(first.stderr)")
+        // The county office deletes the activity while the township, not knowing, attaches a file and adds a participant.
+        try aCounty.must(["sync"])
+        try aCounty.sql("DELETE FROM activities WHERE id = 'act-o'")
+        try qingbo.sql("INSERT INTO activity_participants(id, activity_id, member_id) VALUES ('ap-o', 'act-o', NULL)")
+        FileManager.default.createFile(atPath: ws.path("视察照片.jpg"), contents: Data(repeating: 7, count: 1000))
+        try qingbo.must(["attach", "add", "--activity", "act-o", ws.path("视察照片.jpg")])
+        try qingbo.must(["sync"])
+        try aCounty.must(["sync"])
+        let db = try Database(path: a.db)
+        #expect(try db.scalar("SELECT count(*) FROM activity_attachments") == .integer(1))
+        for _ in 0..<2 { let r = try a.uplink(to: city); #expect(r.ok, "\(r.stderr)") }
+        #expect(try db.scalar("SELECT count(*) FROM activity_attachments") == .integer(1), "forgotten by the county's uplink clean-up")
+        #expect(try db.scalar("SELECT count(*) FROM activity_participants WHERE id = 'ap-o'") == .integer(1))
+    }
+}
