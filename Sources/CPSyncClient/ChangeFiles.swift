@@ -219,14 +219,14 @@ extension SyncClient {
         }
         // A reply with nothing new still keeps the scope: the push half may just have acknowledged a row of this
         // station that has left its scope (its record deleted or moved meanwhile), which can only be forgotten now.
-        guard end > since else {
-            if try Self.keepToScope(replica) {
-                try replica.setMeta(SyncPosition.pullCursor, .integer(0))
-                try replica.setMeta(SyncPosition.pullSince, .integer(0))
-                summary.scopeGrew = true
-            }
-            return
+        // As after a pull: forget rows that left the scope; a grown tree means asking for all again.
+        func keepScope() throws {
+            guard try Self.keepToScope(replica) else { return }
+            try replica.setMeta(SyncPosition.pullCursor, .integer(0))
+            try replica.setMeta(SyncPosition.pullSince, .integer(0))
+            summary.scopeGrew = true
         }
+        guard end > since else { return try keepScope() }
         // Pages from the start (a reset, a restored county, a grown tree) bring the whole scope: what they do not bring
         // has left it (as after an online pull from the start, `PullLoop.sweepsFullTransfers`).
         let sweeping = try header.pullSince == 0 && header.pullAfter == 0 && replica.startSweep()
@@ -244,11 +244,6 @@ extension SyncClient {
         try replica.setMeta(SyncPosition.pullCursor, .integer(max(cursor, end)))
         try replica.setMeta(SyncPosition.pullSince, .integer(end))
         try replica.setMeta(SyncPosition.lastPull, .integer(HLC.wallClock().milliseconds))
-        // As after a pull: forget rows that left the scope; a grown tree means asking for all again.
-        if try Self.keepToScope(replica) {
-            try replica.setMeta(SyncPosition.pullCursor, .integer(0))
-            try replica.setMeta(SyncPosition.pullSince, .integer(0))
-            summary.scopeGrew = true
-        }
+        try keepScope()
     }
 }

@@ -36,6 +36,11 @@ public final class AttachmentService: Sendable {
         CREATE INDEX IF NOT EXISTS _srv_blobs_site ON _srv_blobs(site);
         """
 
+    /// Where a county keeps attached files' bytes: `DATA/files/`.
+    public static func filesDirectory(of store: ServerStore) -> String {
+        (store.dataDirectory as NSString).appendingPathComponent("files")
+    }
+
     /// Makes `DATA/files/` and the table; a failure there (a read-only disk) shows on the first transfer, as a
     /// refusal naming the path, not at start-up: every other route keeps working.
     public init(store: ServerStore, limits: BlobLimits = BlobLimits(), log: EventLog, metrics: Metrics) {
@@ -43,7 +48,7 @@ public final class AttachmentService: Sendable {
         self.limits = limits
         self.log = log
         self.metrics = metrics
-        let directory = (store.dataDirectory as NSString).appendingPathComponent("files")
+        let directory = Self.filesDirectory(of: store)
         blobs = (try? BlobStore(directory: directory)) ?? BlobStore(unchecked: directory)
         _ = try? store.write { try $0.database.execute(Self.schemaSQL) }
     }

@@ -35,7 +35,7 @@ public struct ChangeFileImporter: Sendable {
     }
 
     /// Where the county keeps attached files.
-    var blobs: BlobStore? { try? BlobStore(directory: (service.store.dataDirectory as NSString).appendingPathComponent("files")) }
+    var blobs: BlobStore? { try? BlobStore(directory: AttachmentService.filesDirectory(of: service.store)) }
 
     /// Checks the file (signature with the station's key, kind, site registered and active, schema), applies its
     /// batches and returns the signed reply. Throws `ChangeFileError` or `ErrorBody` before anything is applied.

@@ -27,7 +27,7 @@ enum ImportCommand {
         // signed file lists; a file whose signature then fails leaves only verified, unnamed bytes for `attachments gc`).
         let companion = path + ".files"
         let listed = (try? ChangeFile.peekHeader(bytes).files) ?? nil
-        let blobs = try BlobStore(directory: (store.dataDirectory as NSString).appendingPathComponent("files"))
+        let blobs = try BlobStore(directory: AttachmentService.filesDirectory(of: store))
         let (stored, damaged) = try blobs.take(fromDirectory: companion, hashes: listed ?? [])
         let site = (try? ChangeFile.peekHeader(bytes).site) ?? ""
         try AttachmentService(store: store, log: EventLog(enabled: false), metrics: Metrics()).noteCarried(stored, site: site)
