@@ -447,7 +447,14 @@ struct RowMerger {
             loadShadow = try db.statement("SELECT cl, seq, rh, rs, rq, cells, tcl, tomb FROM \(t.quotedShadow) WHERE pk = ?")
             let select = t.columns.isEmpty ? "1" : t.columns.map { quoted($0.name) }.joined(separator: ", ")
             loadRow = try db.statement("SELECT \(select) FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
-            writeShadow = try db.statement("INSERT OR REPLACE INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)")
+            // An existing key's shadow row is written whole, in place; the scope index's columns, where the shadow
+            // has them, say it waits to be bucketed again (`ScopeIndex.rewriteAssignments`).
+            let rewrite = ["cl", "seq", "rh", "rs", "rq", "cells", "tcl", "tomb"].map { "\($0) = excluded.\($0)" }
+                + ScopeIndex.rewriteAssignments(shadowColumns: Set(try db.columns(of: shadowName(t.name)).map(\.name)))
+            writeShadow = try db.statement("""
+                INSERT INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (pk) DO UPDATE SET \(rewrite.joined(separator: ", "))
+                """)
             deleteRow = try db.statement("DELETE FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
             updateRow = t.columns.isEmpty ? nil : try db.statement(
                 "UPDATE \(t.quotedName) SET \(t.columns.map { "\(quoted($0.name)) = ?" }.joined(separator: ", ")) WHERE \(t.quotedPK) = ?")
@@ -459,12 +466,12 @@ struct RowMerger {
             if let s = shadowInserts[rows] { return s }
             let sql: String
             if let bucketing {
-                // Ten values a row (the nine below, then mq); the bucket reads the row's key and causal length again.
+                // Nine values a row; the bucket reads the row's key and causal length again.
                 let values = (0..<rows).map { r in
-                    let b = r * 10
-                    return "(" + (1...9).map { "?\(b + $0)" }.joined(separator: ", ") + ", \(bucketing.bucketSQL(b + 1, b + 2)), ?\(b + 10))"
+                    let b = r * 9
+                    return "(" + (1...9).map { "?\(b + $0)" }.joined(separator: ", ") + ", \(bucketing.bucketSQL(b + 1, b + 2)))"
                 }
-                sql = "INSERT INTO \(table.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb, bk, mq) VALUES " + values.joined(separator: ", ")
+                sql = "INSERT INTO \(table.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb, bk) VALUES " + values.joined(separator: ", ")
             } else {
                 let row = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
                 sql = "INSERT INTO \(table.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES "
@@ -603,11 +610,6 @@ struct RowMerger {
         }
         if batched {
             shadowRow(&s.shadowBatch)
-            if let bucketing = s.bucketing {
-                // The scope index's `mq`, as `ScopeIndex.refresh` finds it: the latest sequence of a scope cell.
-                let moved = st.isAlive ? bucketing.scopeColumns.compactMap { st.cells[$0]?.seq }.max() : nil
-                s.shadowBatch.append(moved.map { .integer($0) } ?? .null)
-            }
             s.shadowKeys.append(pk)
             if s.shadowKeys.count == PendingInserts.batchRows { try flushShadows(s) }
         } else {
@@ -653,7 +655,7 @@ struct RowMerger {
             let count = s.shadowKeys.count
             while done < count {
                 let rows = [PendingInserts.batchRows, 16, 1].first { $0 <= count - done }!
-                let values = done == 0 && rows == count ? s.shadowBatch : Array(s.shadowBatch[(done * 10)..<((done + rows) * 10)])
+                let values = done == 0 && rows == count ? s.shadowBatch : Array(s.shadowBatch[(done * 9)..<((done + rows) * 9)])
                 try s.insertShadows(rows: rows, db: db).executeInPlace(values)
                 done += rows
             }
@@ -679,7 +681,7 @@ struct RowMerger {
     mutating func finish() throws {
         try flushInserts()
         for s in prepared.values { try flushShadows(s) }
-        try replica.scopeIndex?.refresh(replica)
+        try replica.scopeIndex?.refresh(replica, sequence: seq)
         try db.run("UPDATE _cp_state SET seq = ?, hlc = max(hlc, ?)", [.integer(seq), .integer(hlc)])
     }
 }

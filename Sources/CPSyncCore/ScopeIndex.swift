@@ -6,16 +6,21 @@
 ///   shared records, rows without a site) or `nobody` (no scope holds it: a child without a parent). A scope reads
 ///   the buckets of its subtree and `everyone`; `RowScope.contains` still decides each row read, so a bucket only
 ///   has to hold every row that scope contains (a wider bucket costs reads, never correctness).
-/// - `mq`, the sequence at which a cell that decides the scope (`RowScope.scopeColumns`) was last written: a row
-///   moved (or made) after a transfer began goes to every reader in part (see `rowChanges`), so it is read whatever
-///   its bucket.
+/// - `ob`, while the row waits to be bucketed again: the bucket its readers held it in before it was written.
 ///
-/// The merge writes shadow rows whole (`INSERT OR REPLACE`), which leaves both columns NULL: a NULL bucket means
-/// "not indexed yet", and the reader reads those rows too. `refresh` (run by every `RowMerger.finish` of a replica
-/// with an index) fills them, and re-buckets the children of every parent written. A new key of a table without
-/// children gets both columns as its shadow row is inserted (`insertBucketing`), the values `refresh` would give
-/// it, without the row being written twice. Nothing a reader sends depends
-/// on whether a refresh ran; only what it reads. An index added to an existing replica starts with every row NULL.
+/// A row that leaves a bucket is told to that bucket's readers: `_cp_moves` keeps (table, old bucket, sequence, key)
+/// for every row whose bucket changed, the sequence being the replica's when it moved. A read whose transfer began
+/// before a move reads the moved rows of its buckets too, and `rowChanges` sends each one it no longer contains as
+/// a notice (its scope cells alone), so the reader forgets it. A row made in one bucket is never read by the others:
+/// they never held it. (A reader that wrote the row itself and moved it out of its own scope forgets it by its own
+/// purge after the pull, `SiteScope.purge`.)
+///
+/// The merge writes an existing shadow row whole by upsert (`rewriteAssignments`): `bk` becomes NULL, "not indexed
+/// yet", and the reader reads those rows too; `ob` keeps the bucket held. `refresh` (run by every `RowMerger.finish`
+/// of a replica with an index) buckets them, notes the moves, and buckets again the children of every parent written.
+/// A new key gets its bucket as its shadow row is inserted (`insertBucketing`), the value `refresh` would give it,
+/// without the row being written twice. Nothing a reader sends depends on whether a refresh ran, except notices of
+/// rows it could not have held; an index added to an existing replica starts with every row NULL.
 public struct ScopeIndex: Sendable {
     /// How one table's rows are bucketed.
     public struct Table: Sendable {
@@ -51,24 +56,50 @@ public struct ScopeIndex: Sendable {
         self.tables = tables
     }
 
-    /// Adds the index columns to the shadows of the indexed tables that lack them (rows then wait for `refresh`).
-    /// Idempotent; run after every schema install or migration, which may re-create a shadow.
+    /// Adds the index columns to the shadows of the indexed tables that lack them (rows then wait for `refresh`), and
+    /// the moves table. Idempotent; run after every schema install or migration, which may re-create a shadow. What
+    /// a reader is told of rows written before stays as it was: rows of a table that had no index are noted moved
+    /// from `everyone` at their last write, and rows a county indexed by an earlier cpsyncd marked moved (`mq`, the
+    /// sequence a row last moved or was made at) at that mark — read once more by every transfer begun before.
     public func install(on replica: Replica) throws {
         let db = replica.database
         try db.transaction {
+            try db.execute(Self.movesDDL)
             for table in tables {
                 guard let t = replica.tables[table.name] else { continue }
                 let shadow = shadowName(t.name)
-                if try db.scalar("SELECT count(*) FROM pragma_table_info(?) WHERE name = 'bk'", [.text(shadow)])?.int64Value == 0 {
-                    // No declared type: a bucket is TEXT or INTEGER as written.
-                    try db.execute("ALTER TABLE \(t.quotedShadow) ADD COLUMN bk; ALTER TABLE \(t.quotedShadow) ADD COLUMN mq INTEGER")
+                let columns = Set(try db.columns(of: shadow).map(\.name))
+                // No declared type: a bucket is TEXT or INTEGER as written.
+                if !columns.contains("bk") {
+                    try db.execute("ALTER TABLE \(t.quotedShadow) ADD COLUMN bk")
+                    // Rows written before there was an index may have left a reader's scope in a transfer still under
+                    // way: read by every reader whose transfer began before their last write, as a plain read would.
+                    try db.run("INSERT OR IGNORE INTO _cp_moves(tbl, bk, seq, pk) SELECT ?, \(Self.everyone), seq, pk FROM \(t.quotedShadow) WHERE cl % 2 = 1",
+                               [.text(t.name)])
                 }
-                try db.execute("""
-                    CREATE INDEX IF NOT EXISTS \(quoted(shadow + "_bk")) ON \(t.quotedShadow)(bk, seq);
-                    CREATE INDEX IF NOT EXISTS \(quoted(shadow + "_mq")) ON \(t.quotedShadow)(mq);
-                    """)
+                if !columns.contains("ob") { try db.execute("ALTER TABLE \(t.quotedShadow) ADD COLUMN ob") }
+                if columns.contains("mq") {
+                    try db.run("INSERT OR IGNORE INTO _cp_moves(tbl, bk, seq, pk) SELECT ?, \(Self.everyone), mq, pk FROM \(t.quotedShadow) WHERE mq IS NOT NULL",
+                               [.text(t.name)])
+                    try db.execute("DROP INDEX IF EXISTS \(quoted(shadow + "_mq")); ALTER TABLE \(t.quotedShadow) DROP COLUMN mq")
+                }
+                try db.execute("CREATE INDEX IF NOT EXISTS \(quoted(shadow + "_bk")) ON \(t.quotedShadow)(bk, seq)")
             }
         }
+    }
+
+    /// Rows that left a bucket: (table, the bucket left, the replica's sequence then, key).
+    static let movesDDL = """
+        CREATE TABLE IF NOT EXISTS _cp_moves (tbl TEXT NOT NULL, bk NOT NULL, seq INTEGER NOT NULL, pk TEXT NOT NULL,
+          PRIMARY KEY (tbl, bk, seq, pk)) WITHOUT ROWID
+        """
+
+    /// The assignments an upsert of an existing shadow row makes to the index columns the shadow has (`columns`): the
+    /// row waits for `refresh`, remembering the bucket it was read in. Any writer of the shadow keeps the index right
+    /// this way, one that keeps no index itself (a `cpsyncd` command beside the daemon) too.
+    public static func rewriteAssignments(shadowColumns columns: Set<String>) -> [String] {
+        (columns.contains("ob") ? ["ob = coalesce(bk, ob)"] : []) + (columns.contains("bk") ? ["bk = NULL"] : [])
+            + (columns.contains("mq") ? ["mq = NULL"] : [])
     }
 
     /// Whether every indexed table of `replica` has its index columns: asked by every scoped read, so by one look at
@@ -82,51 +113,53 @@ public struct ScopeIndex: Sendable {
                                            names)?.int64Value == Int64(names.count)
     }
 
-    /// Buckets the rows written since the last refresh (NULL `bk`), parents first, and the children of every parent
-    /// row among them. Inside the caller's transaction when there is one. Returns how many rows were bucketed.
+    /// Buckets the rows written since the last refresh (NULL `bk`), parents first; notes every row that left a
+    /// bucket (`_cp_moves`, at `sequence`, the replica's sequence after the writes: default, the one it has); and has
+    /// the children of every parent row among them bucketed again after it. Inside the caller's transaction when
+    /// there is one. Returns how many rows were bucketed.
     @discardableResult
-    public func refresh(_ replica: Replica) throws -> Int {
+    public func refresh(_ replica: Replica, sequence: Int64? = nil) throws -> Int {
         let db = replica.database
         var count = 0
         try db.transaction {
+            let now = try sequence ?? db.scalar("SELECT seq FROM _cp_state")?.int64Value ?? 0
+            let noteMove = try db.statement("INSERT OR IGNORE INTO _cp_moves(tbl, bk, seq, pk) VALUES (?, ?, ?, ?)")
             for table in tables {
                 guard let t = replica.tables[table.name] else { continue }
-                let scopeColumns = table.scopeColumns.compactMap { t.columnIndex[$0] }
                 let children = tables.filter { $0.parent?.table == table.name }.compactMap { c in replica.tables[c.name].map { (c, $0) } }
                 let read = try db.statement("""
-                    SELECT s.pk, s.cl, s.seq, s.cells, CASE WHEN s.cl % 2 = 0 OR t.\(t.quotedPK) IS NULL THEN \(Self.everyoneSQL) ELSE (\(table.bucketSQL)) END
+                    SELECT s.pk, s.ob, CASE WHEN s.cl % 2 = 0 OR t.\(t.quotedPK) IS NULL THEN \(Self.everyoneSQL) ELSE (\(table.bucketSQL)) END
                     FROM \(t.quotedShadow) AS s LEFT JOIN \(t.quotedName) AS t ON t.\(t.quotedPK) = s.pk WHERE s.bk IS NULL
                     """)
-                var rows: [(pk: Value, bucket: Value, moved: Value)] = []
-                var cells = [CellMeta?](repeating: nil, count: t.columns.count)
+                var rows: [(pk: Value, held: Value, bucket: Value)] = []
                 try read.forEachRow { s in
-                    var moved = Value.null
-                    if s.int64(1) % 2 == 1, case .blob(let bytes) = s.column(3) {
-                        for i in cells.indices { cells[i] = nil }
-                        CellCodec.decode(bytes, into: &cells, rowSeq: s.int64(2), siteID: replica.siteUUID)
-                        if let m = scopeColumns.compactMap({ cells[$0]?.seq }).max() { moved = .integer(m) }
-                    }
-                    let bucket = s.column(4)
-                    rows.append((s.column(0), bucket.isNull ? .integer(Self.everyone) : bucket, moved))
+                    let bucket = s.column(2)
+                    rows.append((s.column(0), s.column(1), bucket.isNull ? .integer(Self.everyone) : bucket))
                 }
                 guard !rows.isEmpty else { continue }
-                let write = try db.statement("UPDATE \(t.quotedShadow) SET bk = ?, mq = ? WHERE pk = ?")
-                // Children already bucketed follow their parent now; those not yet bucketed are, after it.
-                let rebucket = try children.map { c, ct in
+                let write = try db.statement("UPDATE \(t.quotedShadow) SET bk = ?, ob = NULL WHERE pk = ?")
+                // Children already bucketed wait to be bucketed again after their parent (their table comes later).
+                let unbucket = try children.map { c, ct in
                     try db.statement("""
-                        UPDATE \(ct.quotedShadow) AS s SET bk = CASE WHEN s.cl % 2 = 0 THEN \(Self.everyoneSQL) ELSE
-                          coalesce((SELECT \(c.bucketSQL) FROM \(ct.quotedName) AS t WHERE t.\(ct.quotedPK) = s.pk), \(Self.everyoneSQL)) END
-                        WHERE s.bk IS NOT NULL AND s.pk IN (SELECT \(ct.quotedPK) FROM \(ct.quotedName) WHERE \(quoted(c.parent!.key)) = ?)
+                        UPDATE \(ct.quotedShadow) SET ob = bk, bk = NULL
+                        WHERE bk IS NOT NULL AND pk IN (SELECT \(ct.quotedPK) FROM \(ct.quotedName) WHERE \(quoted(c.parent!.key)) = ?)
                         """)
                 }
                 for row in rows {
-                    try write.execute([row.bucket, row.moved, row.pk])
-                    for r in rebucket { try r.execute([row.pk]) }
+                    try write.execute([row.bucket, row.pk])
+                    if Self.left(row.held, for: row.bucket) { try noteMove.execute([.text(t.name), row.held, .integer(now), row.pk]) }
+                    for u in unbucket { try u.execute([row.pk]) }
                 }
                 count += rows.count
             }
         }
         return count
+    }
+
+    /// Whether a row held in bucket `held` (NULL: none yet) and now in `bucket` must be told to `held`'s readers:
+    /// nobody read `nobody`, and every reader reads `everyone`.
+    static func left(_ held: Value, for bucket: Value) -> Bool {
+        !held.isNull && held != .integer(nobody) && held != bucket && bucket != .integer(everyone)
     }
 
     /// Files again the children of every parent row whose scope cells `changes` write (a member transferred, a
@@ -163,16 +196,13 @@ public struct ScopeIndex: Sendable {
               let t = replica.tables[name], try isInstalled(on: replica) else { return nil }
         let (head, tail) = ("CASE WHEN ?", " % 2 = 0 THEN \(Self.everyoneSQL) ELSE coalesce((SELECT \(table.bucketSQL) FROM \(t.quotedName) AS t WHERE t.\(t.quotedPK) = ?")
         let end = "), \(Self.everyoneSQL)) END"
-        return InsertBucketing(bucketSQL: { key, cl in head + String(cl) + tail + String(key) + end },
-                               scopeColumns: table.scopeColumns.compactMap { t.columnIndex[$0] })
+        return InsertBucketing(bucketSQL: { key, cl in head + String(cl) + tail + String(key) + end })
     }
 
-    /// The bucket of a new shadow row as it is inserted (what `refresh` would give it), and its `mq`.
+    /// The bucket of a new shadow row as it is inserted (what `refresh` would give it).
     public struct InsertBucketing: Sendable {
         /// The bucket as an SQL expression over the numbered parameters of the row's key and causal length.
         public let bucketSQL: @Sendable (_ key: Int, _ causalLength: Int) -> String
-        /// The columns whose latest sequence is the row's `mq` (`scopeColumns`, by index).
-        public let scopeColumns: [Int]
     }
 
     /// How a read of changes for `scope` uses the index in the current read transaction; nil when it cannot (no
@@ -197,19 +227,20 @@ public struct ScopeIndex: Sendable {
         let tables: Set<String>
         let buckets: [Value]
 
-        /// The rows of `t` a scoped page may hold after `?1`: its buckets, rows not bucketed yet, and rows moved after
-        /// the transfer began (`?2`); in sequence order.
+        /// The rows of `t` a scoped page may hold after `?1`: its buckets, rows not bucketed yet, and rows that left
+        /// one of its buckets after the transfer began (`?2`).
         func candidatesSQL(_ t: SyncedTable) -> String? {
             guard tables.contains(t.name) else { return nil }
             let list = (0..<buckets.count).map { "?\($0 + 3)" }.joined(separator: ", ")
             return """
                 SELECT pk FROM \(t.quotedShadow) WHERE bk IN (\(list)) AND seq > ?1
                 UNION SELECT pk FROM \(t.quotedShadow) WHERE bk IS NULL AND seq > ?1
-                UNION SELECT pk FROM \(t.quotedShadow) WHERE mq > ?2 AND seq > ?1
+                UNION SELECT m.pk FROM _cp_moves AS m JOIN \(t.quotedShadow) AS s ON s.pk = m.pk
+                  WHERE m.tbl = \(ChangeCapture.literal(t.name)) AND m.bk IN (\(list)) AND m.seq > ?2 AND s.seq > ?1
                 """
         }
 
-        /// The values bound after `after` and `since` (`since` 0 reads no moved rows: a transfer from the start has
+        /// The values bound after `after` and `since` (`since` 0 reads no moves: a transfer from the start has
         /// nothing to leave).
         func bindings(after: Int64, since: Int64) -> [Value] {
             [.integer(after), .integer(since > 0 ? since : Int64.max)] + buckets

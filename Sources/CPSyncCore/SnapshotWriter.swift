@@ -13,8 +13,8 @@
 /// `expand` ran; its manifest's encoding says so (`SnapshotManifest.compactGzipEncoding`), so an office that cannot
 /// expand it refuses it.
 extension ReplicaSnapshot {
-    /// The shadow columns of the county's scope index (`ScopeIndex`: `bk`, `mq`), which no office reads.
-    static let countyOnlyColumns = ["bk", "mq"]
+    /// The shadow columns of the county's scope index (`ScopeIndex`: `bk`, `ob`; `mq` of an older one), which no office reads.
+    static let countyOnlyColumns = ["bk", "ob", "mq"]
     /// The table listing, in order, the statements `expand` runs (`kind`: shadow, index, trigger, view).
     static let ddlTable = "_cp_snapshot_ddl"
     /// The table holding the shadow rows of synced table `table` in the compact form.
