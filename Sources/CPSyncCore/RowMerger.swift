@@ -437,6 +437,9 @@ struct RowMerger {
         var inserts: [InsertShape: Statement] = [:]
         /// New keys' shadow rows are inserted with their scope index columns (`ScopeIndex.insertBucketing`).
         let bucketing: ScopeIndex.InsertBucketing?
+        /// The new keys of a table other tables take their bucket from: their children (made before them, bucketed
+        /// `nobody`) are bucketed again by `ScopeIndex.refresh`.
+        var insertedParents: [String] = []
 
         init(_ t: SyncedTable, db: Database, rules byName: [String: MergeRule], bucketing: ScopeIndex.InsertBucketing? = nil) throws {
             table = t
@@ -611,6 +614,7 @@ struct RowMerger {
         if batched {
             shadowRow(&s.shadowBatch)
             s.shadowKeys.append(pk)
+            if s.bucketing?.hasChildren == true { s.insertedParents.append(pk) }
             if s.shadowKeys.count == PendingInserts.batchRows { try flushShadows(s) }
         } else {
             s.shadowValues.removeAll(keepingCapacity: true)
@@ -681,7 +685,11 @@ struct RowMerger {
     mutating func finish() throws {
         try flushInserts()
         for s in prepared.values { try flushShadows(s) }
-        try replica.scopeIndex?.refresh(replica, sequence: seq)
+        if let index = replica.scopeIndex {
+            var inserted: [String: [String]] = [:]
+            for s in prepared.values where !s.insertedParents.isEmpty { inserted[s.table.name] = s.insertedParents }
+            try index.refresh(replica, sequence: seq, insertedParents: inserted)
+        }
         try db.run("UPDATE _cp_state SET seq = ?, hlc = max(hlc, ?)", [.integer(seq), .integer(hlc)])
     }
 }

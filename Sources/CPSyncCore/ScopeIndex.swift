@@ -115,10 +115,11 @@ public struct ScopeIndex: Sendable {
 
     /// Buckets the rows written since the last refresh (NULL `bk`), parents first; notes every row that left a
     /// bucket (`_cp_moves`, at `sequence`, the replica's sequence after the writes: default, the one it has); and has
-    /// the children of every parent row among them bucketed again after it. Inside the caller's transaction when
-    /// there is one. Returns how many rows were bucketed.
+    /// the children of every parent row among them, and of the parents `insertedParents` names (new keys bucketed
+    /// as they were inserted, by table), bucketed again after it. Inside the caller's transaction when there is one.
+    /// Returns how many rows were bucketed.
     @discardableResult
-    public func refresh(_ replica: Replica, sequence: Int64? = nil) throws -> Int {
+    public func refresh(_ replica: Replica, sequence: Int64? = nil, insertedParents: [String: [String]] = [:]) throws -> Int {
         let db = replica.database
         var count = 0
         try db.transaction {
@@ -126,7 +127,6 @@ public struct ScopeIndex: Sendable {
             let noteMove = try db.statement("INSERT OR IGNORE INTO _cp_moves(tbl, bk, seq, pk) VALUES (?, ?, ?, ?)")
             for table in tables {
                 guard let t = replica.tables[table.name] else { continue }
-                let children = tables.filter { $0.parent?.table == table.name }.compactMap { c in replica.tables[c.name].map { (c, $0) } }
                 let read = try db.statement("""
                     SELECT s.pk, s.ob, CASE WHEN s.cl % 2 = 0 OR t.\(t.quotedPK) IS NULL THEN \(Self.everyoneSQL) ELSE (\(table.bucketSQL)) END
                     FROM \(t.quotedShadow) AS s LEFT JOIN \(t.quotedName) AS t ON t.\(t.quotedPK) = s.pk WHERE s.bk IS NULL
@@ -136,21 +136,29 @@ public struct ScopeIndex: Sendable {
                     let bucket = s.column(2)
                     rows.append((s.column(0), s.column(1), bucket.isNull ? .integer(Self.everyone) : bucket))
                 }
-                guard !rows.isEmpty else { continue }
-                let write = try db.statement("UPDATE \(t.quotedShadow) SET bk = ?, ob = NULL WHERE pk = ?")
+                if !rows.isEmpty {
+                    let write = try db.statement("UPDATE \(t.quotedShadow) SET bk = ?, ob = NULL WHERE pk = ?")
+                    for row in rows {
+                        try write.execute([row.bucket, row.pk])
+                        if Self.left(row.held, for: row.bucket) { try noteMove.execute([.text(t.name), row.held, .integer(now), row.pk]) }
+                    }
+                    count += rows.count
+                }
                 // Children already bucketed wait to be bucketed again after their parent (their table comes later).
-                let unbucket = try children.map { c, ct in
-                    try db.statement("""
-                        UPDATE \(ct.quotedShadow) SET ob = bk, bk = NULL
-                        WHERE bk IS NOT NULL AND pk IN (SELECT \(ct.quotedPK) FROM \(ct.quotedName) WHERE \(quoted(c.parent!.key)) = ?)
+                let parents = rows.compactMap { $0.pk.stringValue } + (insertedParents[table.name] ?? [])
+                for child in tables where child.parent?.table == table.name && !parents.isEmpty {
+                    guard let ct = replica.tables[child.name] else { continue }
+                    // Keys a batch at a time (the unused places NULL, which matches no key).
+                    let batch = 64
+                    let unbucket = try db.statement("""
+                        UPDATE \(ct.quotedShadow) SET ob = bk, bk = NULL WHERE bk IS NOT NULL AND pk IN
+                          (SELECT \(ct.quotedPK) FROM \(ct.quotedName) WHERE \(quoted(child.parent!.key)) IN (\(Array(repeating: "?", count: batch).joined(separator: ", "))))
                         """)
+                    for start in stride(from: 0, to: parents.count, by: batch) {
+                        let keys = parents[start..<min(parents.count, start + batch)].map { Value.text($0) }
+                        try unbucket.execute(keys + Array(repeating: .null, count: batch - keys.count))
+                    }
                 }
-                for row in rows {
-                    try write.execute([row.bucket, row.pk])
-                    if Self.left(row.held, for: row.bucket) { try noteMove.execute([.text(t.name), row.held, .integer(now), row.pk]) }
-                    for u in unbucket { try u.execute([row.pk]) }
-                }
-                count += rows.count
             }
         }
         return count
@@ -188,21 +196,23 @@ public struct ScopeIndex: Sendable {
     }
 
     /// How a merge buckets the new keys of `table` as it inserts their shadow rows, so that `refresh` need not write
-    /// them a second time. Only for an indexed table no other one takes its bucket from (a parent's written rows
-    /// re-bucket its children in `refresh`), on a replica with the index installed; nil otherwise. The table's row
-    /// must be in the table when its shadow row is inserted.
+    /// them a second time (a parent's new keys are named to `refresh`, which buckets their children again), on a
+    /// replica with the index installed; nil otherwise. The table's row must be in the table when its shadow row is
+    /// inserted.
     public func insertBucketing(for name: String, in replica: Replica) throws -> InsertBucketing? {
-        guard let table = tables.first(where: { $0.name == name }), !tables.contains(where: { $0.parent?.table == name }),
-              let t = replica.tables[name], try isInstalled(on: replica) else { return nil }
+        guard let table = tables.first(where: { $0.name == name }), let t = replica.tables[name], try isInstalled(on: replica) else { return nil }
         let (head, tail) = ("CASE WHEN ?", " % 2 = 0 THEN \(Self.everyoneSQL) ELSE coalesce((SELECT \(table.bucketSQL) FROM \(t.quotedName) AS t WHERE t.\(t.quotedPK) = ?")
         let end = "), \(Self.everyoneSQL)) END"
-        return InsertBucketing(bucketSQL: { key, cl in head + String(cl) + tail + String(key) + end })
+        return InsertBucketing(bucketSQL: { key, cl in head + String(cl) + tail + String(key) + end },
+                               hasChildren: tables.contains { $0.parent?.table == name })
     }
 
     /// The bucket of a new shadow row as it is inserted (what `refresh` would give it).
     public struct InsertBucketing: Sendable {
         /// The bucket as an SQL expression over the numbered parameters of the row's key and causal length.
         public let bucketSQL: @Sendable (_ key: Int, _ causalLength: Int) -> String
+        /// Other tables take their bucket from this one's rows: the merge names its new keys to `refresh`.
+        public let hasChildren: Bool
     }
 
     /// How a read of changes for `scope` uses the index in the current read transaction; nil when it cannot (no
