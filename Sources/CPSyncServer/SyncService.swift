@@ -113,7 +113,8 @@ public struct SyncService: Sendable {
                        displaced: Set<RowKey>, adopted: Set<RowKey> = []) throws(ErrorBody) -> PushAnswer {
         let started = Date()
         do {
-            let (response, replayed, result) = try store.write { r -> ([UInt8], Bool, MergeResult?) in
+            // Committed with the other pushes waiting for the writer (one wait for the disk for a burst of offices).
+            let (response, replayed, result) = try store.writeTogether { r -> ([UInt8], Bool, MergeResult?) in
                 try r.database.transaction {
                     if let bytes = try Self.storedAnswer(for: request, site: site, digest: digest.wait(), in: r.database, naming: "site \(site)") {
                         // The rows it named are filed again: the office forgets them when it reads this answer, and
