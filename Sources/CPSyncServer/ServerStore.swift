@@ -170,8 +170,12 @@ public final class ServerStore: Sendable {
         var result: T?
         try group.run({ r in result = try body(r) }) { jobs in
             let failure = writer.withLock { WriteGroup.commit(jobs, in: $0) }
-            if let failure, let problem = StorageProblem(failure, databasePath: databasePath) { health.writeFailed(problem) }
-            else if failure == nil { health.writeSucceeded() }
+            // A write that failed on the storage (a full database fails one statement, the group may still commit).
+            if let problem = jobs.lazy.compactMap({ $0.failure.flatMap { StorageProblem($0, databasePath: self.databasePath) } }).first {
+                health.writeFailed(problem)
+            } else if failure == nil {
+                health.writeSucceeded()
+            }
         }
         return result!
     }
