@@ -148,6 +148,18 @@ import Testing
         }
     }
 
+    /// `rounds` rounds of `steps` random writes at the county, each folded; the marks before and after each round.
+    static func history(_ r: Replica, seed: UInt64, rounds: Int, steps: Int) throws -> [Mark] {
+        var rng = Random(state: seed)
+        var marks = [try mark(r)]
+        for _ in 0..<rounds {
+            try write(r.database, steps: steps, &rng)
+            try r.foldLog()
+            marks.append(try mark(r))
+        }
+        return marks
+    }
+
     static func county(_ s: Scratch) throws -> ServerStore {
         let store = try ServerStore(dataDirectory: s.dir.path)
         try store.write { r in
@@ -163,14 +175,8 @@ import Testing
         for seed in UInt64(1)...6 {
             let s = Scratch()
             let store = try Self.county(s)
-            var rng = Random(state: seed)
             try store.write { r in
-                var marks = [try Self.mark(r)]
-                for _ in 0..<4 {
-                    try Self.write(r.database, steps: 60, &rng)
-                    try r.foldLog()
-                    marks.append(try Self.mark(r))
-                }
+                let marks = try Self.history(r, seed: seed, rounds: 4, steps: 60)
                 #expect(try r.database.scalar("SELECT count(*) FROM _cp_v_members WHERE bk IS NULL")?.int64Value == 0)
                 try Self.expectSameReads(r, marks: marks, seed: seed, "index up to date")
             }
@@ -260,14 +266,8 @@ import Testing
         var before: [String: [Change]] = [:]
         do {
             let store = try Self.county(s)
-            var rng = Random(state: 42)
             try store.write { r in
-                marks.append(try Self.mark(r))
-                for _ in 0..<3 {
-                    try Self.write(r.database, steps: 80, &rng)
-                    try r.foldLog()
-                    marks.append(try Self.mark(r))
-                }
+                marks = try Self.history(r, seed: 42, rounds: 3, steps: 80)
                 // The county as an older cpsyncd left it: no index columns.
                 r.scopeIndex = nil
                 for t in SiteScope.index.tables {
@@ -298,14 +298,8 @@ import Testing
         var marks: [Mark] = []
         do {
             let store = try Self.county(s)
-            var rng = Random(state: 43)
             try store.write { r in
-                marks.append(try Self.mark(r))
-                for _ in 0..<3 {
-                    try Self.write(r.database, steps: 80, &rng)
-                    try r.foldLog()
-                    marks.append(try Self.mark(r))
-                }
+                marks = try Self.history(r, seed: 43, rounds: 3, steps: 80)
                 r.scopeIndex = nil
                 for t in SiteScope.index.tables {
                     // Its mark: the last write of a row's scope cells, approximated (wider) by the row's last write.
