@@ -38,7 +38,7 @@ extension Replica {
             // the move is written (a site's push), not where it arrives from above: a county below a city would
             // take children filed again for its own changes, unacknowledged, and send them up again.
             if let index = scopeIndex, actingFor != nil { try index.refileChildren(movedBy: changes, in: self) }
-            try database.execute("UPDATE _cp_state SET merging = 0, acting = NULL")
+            try database.run("UPDATE _cp_state SET merging = 0, acting = NULL")
             return result
         }
     }

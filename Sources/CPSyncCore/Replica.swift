@@ -17,6 +17,8 @@ public final class Replica {
     public var scopeIndex: ScopeIndex?
 
     var tables: [String: SyncedTable] = [:]
+    /// What `schemaCached` found, and the schema version it holds for.
+    private var schemaCache: (version: Int64, values: [String: Any]) = (-1, [:])
     var rules: [String: [String: MergeRule]] = [:]
     var siteIDs: [Int64: String] = [:]
     var siteNumbers: [String: Int64] = [:]
@@ -222,6 +224,17 @@ public final class Replica {
             }
         }
         try loadSchema()
+    }
+
+    /// The value `find` gives for `key`, found again only when the schema changed (`PRAGMA schema_version`, which any
+    /// connection's change of the schema moves): for facts about the schema asked on every request.
+    func schemaCached<T>(_ key: String, _ find: () throws -> T) throws -> T {
+        let version = try database.scalar("PRAGMA schema_version")?.int64Value ?? 0
+        if version != schemaCache.version { schemaCache = (version, [:]) }
+        if let known = schemaCache.values[key] as? T { return known }
+        let found = try find()
+        schemaCache.values[key] = found
+        return found
     }
 
     /// The local sequence: every captured write and every merged row takes the next number.

@@ -441,7 +441,9 @@ struct RowMerger {
         /// `nobody`) are bucketed again by `ScopeIndex.refresh`.
         var insertedParents: [String] = []
 
-        init(_ t: SyncedTable, db: Database, rules byName: [String: MergeRule], bucketing: ScopeIndex.InsertBucketing? = nil) throws {
+        /// `shadowColumns`: the columns the table's shadow has (the scope index's among them, or not).
+        init(_ t: SyncedTable, db: Database, rules byName: [String: MergeRule], shadowColumns: Set<String>,
+             bucketing: ScopeIndex.InsertBucketing? = nil) throws {
             table = t
             self.bucketing = bucketing
             rules = t.columns.map { byName[$0.name] ?? .lww }
@@ -453,7 +455,7 @@ struct RowMerger {
             // An existing key's shadow row is written whole, in place; the scope index's columns, where the shadow
             // has them, say it waits to be bucketed again (`ScopeIndex.rewriteAssignments`).
             let rewrite = ["cl", "seq", "rh", "rs", "rq", "cells", "tcl", "tomb"].map { "\($0) = excluded.\($0)" }
-                + ScopeIndex.rewriteAssignments(shadowColumns: Set(try db.columns(of: shadowName(t.name)).map(\.name)))
+                + ScopeIndex.rewriteAssignments(shadowColumns: shadowColumns)
             writeShadow = try db.statement("""
                 INSERT INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (pk) DO UPDATE SET \(rewrite.joined(separator: ", "))
@@ -506,7 +508,8 @@ struct RowMerger {
 
         if let s = prepared[table] { last = s; return s }
         guard let t = replica.tables[table] else { throw ReplicaError.unknownTable(table) }
-        let s = try TableStatements(t, db: db, rules: replica.rules[table] ?? [:],
+        let columns = try replica.schemaCached("shadow-columns:" + table) { Set(try db.columns(of: shadowName(table)).map(\.name)) }
+        let s = try TableStatements(t, db: db, rules: replica.rules[table] ?? [:], shadowColumns: columns,
                                     bucketing: try replica.scopeIndex?.insertBucketing(for: table, in: replica))
         prepared[table] = s
         last = s

@@ -104,13 +104,16 @@ public struct ScopeIndex: Sendable {
 
     /// Whether every indexed table of `replica` has its index columns: asked by every scoped read, so by one look at
     /// the schema for the `(bk, seq)` indexes `install` creates in the transaction that adds the columns (a shadow
-    /// made again by a migration loses both), rather than a `pragma_table_info` per table.
+    /// made again by a migration loses both), rather than a `pragma_table_info` per table; asked again only when the
+    /// schema changed.
     func isInstalled(on replica: Replica) throws -> Bool {
-        let names = tables.filter { replica.tables[$0.name] != nil }.map { Value.text(shadowName($0.name) + "_bk") }
-        guard !names.isEmpty else { return true }
-        let list = Array(repeating: "?", count: names.count).joined(separator: ", ")
-        return try replica.database.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN (\(list))",
-                                           names)?.int64Value == Int64(names.count)
+        try replica.schemaCached("scope-index-installed") {
+            let names = tables.filter { replica.tables[$0.name] != nil }.map { Value.text(shadowName($0.name) + "_bk") }
+            guard !names.isEmpty else { return true }
+            let list = Array(repeating: "?", count: names.count).joined(separator: ", ")
+            return try replica.database.scalar("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name IN (\(list))",
+                                               names)?.int64Value == Int64(names.count)
+        }
     }
 
     /// Buckets the rows written since the last refresh (NULL `bk`), parents first; notes every row that left a
@@ -127,17 +130,17 @@ public struct ScopeIndex: Sendable {
             let noteMove = try db.statement("INSERT OR IGNORE INTO _cp_moves(tbl, bk, seq, pk) VALUES (?, ?, ?, ?)")
             for table in tables {
                 guard let t = replica.tables[table.name] else { continue }
-                let read = try db.statement("""
+                let read = try db.statement(t.sql("index-refresh") { """
                     SELECT s.pk, s.ob, CASE WHEN s.cl % 2 = 0 OR t.\(t.quotedPK) IS NULL THEN \(Self.everyoneSQL) ELSE (\(table.bucketSQL)) END
                     FROM \(t.quotedShadow) AS s LEFT JOIN \(t.quotedName) AS t ON t.\(t.quotedPK) = s.pk WHERE s.bk IS NULL
-                    """)
+                    """ })
                 var rows: [(pk: Value, held: Value, bucket: Value)] = []
                 try read.forEachRow { s in
                     let bucket = s.column(2)
                     rows.append((s.column(0), s.column(1), bucket.isNull ? .integer(Self.everyone) : bucket))
                 }
                 if !rows.isEmpty {
-                    let write = try db.statement("UPDATE \(t.quotedShadow) SET bk = ?, ob = NULL WHERE pk = ?")
+                    let write = try db.statement(t.sql("index-write") { "UPDATE \(t.quotedShadow) SET bk = ?, ob = NULL WHERE pk = ?" })
                     for row in rows {
                         try write.execute([row.bucket, row.pk])
                         if Self.left(row.held, for: row.bucket) { try noteMove.execute([.text(t.name), row.held, .integer(now), row.pk]) }
@@ -150,10 +153,10 @@ public struct ScopeIndex: Sendable {
                     guard let ct = replica.tables[child.name] else { continue }
                     // Keys a batch at a time (the unused places NULL, which matches no key).
                     let batch = 64
-                    let unbucket = try db.statement("""
+                    let unbucket = try db.statement(ct.sql("index-unbucket") { """
                         UPDATE \(ct.quotedShadow) SET ob = bk, bk = NULL WHERE bk IS NOT NULL AND pk IN
                           (SELECT \(ct.quotedPK) FROM \(ct.quotedName) WHERE \(quoted(child.parent!.key)) IN (\(Array(repeating: "?", count: batch).joined(separator: ", "))))
-                        """)
+                        """ })
                     for start in stride(from: 0, to: parents.count, by: batch) {
                         let keys = parents[start..<min(parents.count, start + batch)].map { Value.text($0) }
                         try unbucket.execute(keys + Array(repeating: .null, count: batch - keys.count))

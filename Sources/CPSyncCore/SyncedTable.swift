@@ -8,6 +8,13 @@ final class SyncedTable {
     /// The SQL of `changes`' reads of this table, by the number of scope buckets read (see `ScopeIndex.Reading`;
     /// -1: every row after the cursor): built once per connection instead of once per page.
     var readSQLs: [Int: String] = [:]
+    /// Other SQL built from this table's names, by what it is for (the scope index's statements): built once per
+    /// connection.
+    var sqls: [String: String] = [:]
+    /// Its names, quoted for SQL.
+    let quotedName: String
+    let quotedShadow: String
+    let quotedPK: String
 
     init(name: String, database: Database) throws {
         let all = try database.columns(of: name)
@@ -26,6 +33,17 @@ final class SyncedTable {
         var index: [String: Int] = [:]
         for (i, c) in columns.enumerated() { index[c.name] = i }
         self.columnIndex = index
+        quotedName = quoted(name)
+        quotedShadow = quoted(shadowName(name))
+        quotedPK = quoted(pk.name)
+    }
+
+    /// The SQL `build` makes, built the first time it is asked for `key` on this connection.
+    func sql(_ key: String, _ build: () -> String) -> String {
+        if let known = sqls[key] { return known }
+        let made = build()
+        sqls[key] = made
+        return made
     }
 
     /// The index of a column by name. Changes come grouped by row in column order, so the column after the last one
@@ -41,8 +59,4 @@ final class SyncedTable {
         hint = i + 1 == columns.count ? 0 : i + 1
         return i
     }
-
-    var quotedName: String { quoted(name) }
-    var quotedShadow: String { quoted(shadowName(name)) }
-    var quotedPK: String { quoted(primaryKey) }
 }
