@@ -6,9 +6,10 @@ import Foundation
 /// pulled up to, and the pushes the county refused (a clock too far ahead; values or rows it may not write), kept in
 /// `_srv_site_activity`, one row per site.
 ///
-/// Pulls never wait for the writer: their bookkeeping is noted in memory and written when the writer is free (or
-/// at the next push, or when the dashboard is read), so a long merge never slows a pull down. A daemon killed in
-/// between forgets at most the pull times since the last write; the next pull records them again.
+/// Pulls and pushes never wait for the writer for it: their bookkeeping is noted in memory and written when the
+/// writer is free (at most once a second, or when the dashboard is read), so a long merge never slows a pull down and
+/// a burst of pushes is not followed by a burst of bookkeeping writes. A daemon killed in between forgets at most the
+/// times since the last write; the next pull or push records them again.
 public final class SiteActivity: Sendable {
     static let tableSQL = """
         CREATE TABLE IF NOT EXISTS _srv_site_activity (
@@ -42,8 +43,15 @@ public final class SiteActivity: Sendable {
         var unsent: Int64?
     }
 
+    /// A push not yet written to the table (`changes` nil: a replayed batch, which keeps the count before it).
+    struct Push: Sendable {
+        var at: Int64
+        var changes: Int64?
+    }
+
     let store: ServerStore
     private let pending = Guarded<[String: Pull]>([:])
+    private let pendingPushes = Guarded<[String: Push]>([:])
     /// When pulls were last written (ms): under a stream of pulls they are written at most once a second.
     private let lastFlush = Guarded<Int64>(0)
 
@@ -57,6 +65,11 @@ public final class SiteActivity: Sendable {
             let reported = unsent ?? p[site]?.unsent
             p[site] = Pull(at: at, cursor: cursor, more: hasMore, unsent: reported)
         }
+        flushIfDue(at: at)
+    }
+
+    /// Writes the notes when the writer is free, at most once a second.
+    private func flushIfDue(at: Int64) {
         let due = lastFlush.withLock { last -> Bool in
             guard at - last >= 1000 || at < last else { return false }
             last = at
@@ -65,19 +78,10 @@ public final class SiteActivity: Sendable {
         if due { _ = try? store.tryWrite { r in try self.flush(r.database) } }
     }
 
-    /// Records an accepted push (a replayed batch counts as contact too).
+    /// Notes an accepted push (a replayed batch counts as contact too), written as pulls are.
     public func pushed(site: String, changes: Int?, at: Int64 = HLC.wallClock().milliseconds) {
-        try? store.write { r in
-            // Bookkeeping for the dashboard, written after the push's own (durable) commit: it does not wait for the
-            // disk again (a power cut may undo it; the office's next push writes it again).
-            try r.database.transaction(durable: false) {
-                try self.flush(r.database)
-                try r.database.run("""
-                    INSERT INTO _srv_site_activity(site, last_push_at, last_push_changes) VALUES (?1, ?2, ?3)
-                    ON CONFLICT(site) DO UPDATE SET last_push_at = ?2, last_push_changes = coalesce(?3, last_push_changes)
-                    """, [.text(site), .integer(at), changes.map { .integer(Int64($0)) } ?? .null])
-            }
-        }
+        pendingPushes.withLock { p in p[site] = Push(at: at, changes: changes.map(Int64.init) ?? p[site]?.changes) }
+        flushIfDue(at: at)
     }
 
     /// Records a refused push: a clock too far ahead, or changes the county refused (their rows are held back at
@@ -112,16 +116,29 @@ public final class SiteActivity: Sendable {
     static let heldBackCodes: Set<ErrorCode> = [.forbidden, .badRequest, .unknownTable, .unknownColumn, .wrongType, .malformedKey,
                                                 .valueTooLarge, .constraintViolated]
 
-    /// Writes the noted pulls (the caller holds the writer).
+    /// Writes the noted pulls and pushes (the caller holds the writer).
     func flush(_ db: Database) throws {
         let notes = pending.withLock { p -> [String: Pull] in
             let all = p
             p.removeAll()
             return all
         }
-        guard !notes.isEmpty else { return }
+        let pushes = pendingPushes.withLock { p -> [String: Push] in
+            let all = p
+            p.removeAll()
+            return all
+        }
+        guard !notes.isEmpty || !pushes.isEmpty else { return }
         do {
-            try db.transaction {
+            // Bookkeeping for the dashboard: it does not wait for the disk (a power cut may undo it; the next pull or
+            // push writes it again).
+            try db.transaction(durable: false) {
+                for (site, n) in pushes {
+                    try db.run("""
+                        INSERT INTO _srv_site_activity(site, last_push_at, last_push_changes) VALUES (?1, ?2, ?3)
+                        ON CONFLICT(site) DO UPDATE SET last_push_at = ?2, last_push_changes = coalesce(?3, last_push_changes)
+                        """, [.text(site), .integer(n.at), n.changes.map { .integer($0) } ?? .null])
+                }
                 for (site, n) in notes {
                     try db.run("""
                         INSERT INTO _srv_site_activity(site, last_pull_at, pull_cursor, pull_more, reported_unsent) VALUES (?1, ?2, ?3, ?4, ?5)
@@ -133,6 +150,7 @@ public final class SiteActivity: Sendable {
         } catch {
             // Keep what could not be written for the next try (newer notes win).
             pending.withLock { p in for (k, v) in notes where p[k] == nil { p[k] = v } }
+            pendingPushes.withLock { p in for (k, v) in pushes where p[k] == nil { p[k] = v } }
             throw error
         }
     }
@@ -153,6 +171,12 @@ public final class SiteActivity: Sendable {
                     refusedAt: row[10].int64Value, refusedChanges: row[11].int64Value, refusedCode: row[12].stringValue,
                     refusedReason: row[13].stringValue, refusals: row[14].int64Value ?? 0)
             }
+        }
+        for (site, n) in pendingPushes.withLock({ $0 }) {
+            var rec = out[site] ?? Record()
+            rec.lastPushAt = n.at
+            if let c = n.changes { rec.lastPushChanges = c }
+            out[site] = rec
         }
         for (site, n) in pending.withLock({ $0 }) {
             var rec = out[site] ?? Record()
