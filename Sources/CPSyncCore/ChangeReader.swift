@@ -33,6 +33,9 @@ extension Replica {
         let index = try scope.flatMap { scope in try scopeIndex?.reading(for: scope, in: self) }
         for name in syncedTables {
             guard let t = tables[name] else { continue }
+            // A table with nothing after the cursor is passed by one look at its sequence index (most tables, in most
+            // pulls: one office's edits touch a table or two).
+            guard try database.scalar(t.sql("max-seq") { "SELECT max(seq) FROM \(t.quotedShadow)" })?.int64Value ?? 0 > after else { continue }
             let buckets = index.flatMap { $0.tables.contains(t.name) ? $0.buckets.count : nil } ?? -1
             let sql: String
             if let known = t.readSQLs[buckets] { sql = known } else {
