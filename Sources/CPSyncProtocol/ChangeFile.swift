@@ -172,6 +172,23 @@ public struct BatchResult: WireMessage, Hashable {
     ])
 }
 
+/// `POST /v1/relay` in its file-store form (§17.5): the request names the station's changes file the relayer
+/// uploaded to the county's file store (`PUT /v1/blobs/{sha256}`); the answer names the county's reply there
+/// (`GET /v1/blobs/{sha256}` with ranges). Neither file travels in one body, so neither is bounded by the body limit.
+public struct RelayFile: WireMessage, Hashable {
+    public var sha256: String
+    public var size: Int64
+
+    public init(sha256: String, size: Int64) {
+        self.sha256 = sha256
+        self.size = size
+    }
+
+    public static let wire = WireShape(RelayFile(sha256: "", size: 0), [
+        .required("sha256", \.sha256), .required("size", \.size, .nonNegative),
+    ])
+}
+
 /// Why a change file was refused. Nothing was applied in every case. Both languages are here (the protocol module
 /// has no locale); the commands pick one.
 public enum ChangeFileError: Error, CustomStringConvertible, Equatable, Sendable {

@@ -34,6 +34,7 @@ public final class AttachmentService: Sendable {
           unreferenced_since INTEGER
         );
         CREATE INDEX IF NOT EXISTS _srv_blobs_site ON _srv_blobs(site);
+        CREATE TABLE IF NOT EXISTS _srv_relay_replies (sha256 TEXT NOT NULL, site TEXT NOT NULL, PRIMARY KEY (sha256, site)) WITHOUT ROWID;
         """
 
     /// Where a county keeps attached files' bytes: `DATA/files/`.
@@ -201,6 +202,8 @@ public final class AttachmentService: Sendable {
         do {
             return try store.read { r in
                 guard case .site(let site) = principal, let scope = try SiteScope.of(site: site, in: r.database) else { return true }
+                // The reply to a station's file this site relayed (§17.5).
+                if try !r.database.query("SELECT 1 FROM _srv_relay_replies WHERE sha256 = ? AND site = ?", [.text(hash), .text(site)]).isEmpty { return true }
                 for row in try Attachments.rows(naming: hash, in: r.database) {
                     guard let kind = Attachments.kind(of: row.table) else { continue }
                     if try scope.contains(table: row.table, pk: row.pk, value: { $0 == kind.key ? .text(row.recordID) : .null }) { return true }

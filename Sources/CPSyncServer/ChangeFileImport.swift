@@ -143,12 +143,48 @@ public struct ChangeFileImporter: Sendable {
         return summary
     }
 
-    /// `POST /v1/relay`: a township (or any office above the station) forwards a station's changes file it received
-    /// on a stick. The relayer must hold the station in its subtree; the file itself is checked as by `importFile`
-    /// (the station's signature). Returns the signed reply, for the relayer to keep for the clerk.
+    /// `POST /v1/relay` with the file as the body (an older township; bounded by the body limit): a township (or any
+    /// office above the station) forwards a station's changes file it received on a stick. The relayer must hold the
+    /// station in its subtree; the file itself is checked as by `importFile` (the station's signature). Returns the
+    /// signed reply, for the relayer to keep for the clerk.
     public func relay(_ bytes: [UInt8], by relayer: String) throws(ErrorBody) -> [UInt8] {
         let station: String
         do { station = try ChangeFile.peekHeader(bytes).site } catch { throw Self.errorBody(error) }
+        return try relaying(station, by: relayer) { try importFile(bytes).reply }
+    }
+
+    /// `POST /v1/relay` naming a file the relayer uploaded to the county's file store (§17.5): imported from there a
+    /// line at a time, its reply written to the file store (readable by the relayer: `_srv_relay_replies`) and named
+    /// in the answer. No size limit but the file store's.
+    public func relay(stored file: RelayFile, by relayer: String) throws(ErrorBody) -> RelayFile {
+        guard let blobs, BlobStore.isHash(file.sha256), blobs.has(file.sha256), blobs.received(file.sha256) == file.size else {
+            throw ErrorBody(code: .notFound, message: "the county does not hold the file \(file.sha256.prefix(80)) of \(file.size) bytes: upload it first (PUT /v1/blobs/{sha256}); nothing was applied")
+        }
+        let path = blobs.path(file.sha256)
+        let station: String
+        do { station = try ChangeFile.Reader.peekHeader(path: path).site } catch let e as ChangeFileError { throw Self.errorBody(e) } catch {
+            throw ErrorBody(code: .storageFailed, message: "cannot read the relayed file: \(error); nothing was applied")
+        }
+        return try relaying(station, by: relayer) {
+            let replyPath = "\(try Self.workDirectory(of: service.store))/\(UUID().uuidString.lowercased())-reply.cpsync"
+            defer { unlink(replyPath) }
+            _ = try importFile(path: path, reply: replyPath)
+            let (hash, size) = try blobs.add(file: replyPath)
+            let upload = try service.store.write { w -> Bool in
+                try w.database.run("INSERT OR IGNORE INTO _srv_relay_replies(sha256, site) VALUES (?, ?)", [.text(hash), .text(relayer)])
+                // The station's file is imported: its upload is not kept, nor counted to the relayer's quota (a retry
+                // uploads it again). The reply stays until `attachments gc` collects it (no row names it).
+                guard try Attachments.rows(naming: file.sha256, in: w.database).isEmpty else { return false }
+                try w.database.run("DELETE FROM _srv_blobs WHERE sha256 = ?", [.text(file.sha256)])
+                return true
+            }
+            if upload { blobs.remove(file.sha256) }
+            return RelayFile(sha256: hash, size: size)
+        }
+    }
+
+    /// Runs `body` (the import of `station`'s file) when `relayer` may relay it, with its errors as HTTP errors.
+    private func relaying<T>(_ station: String, by relayer: String, _ body: () throws -> T) throws(ErrorBody) -> T {
         do {
             let inSubtree = try service.store.read { r -> Bool in
                 guard let scope = try SiteScope.of(site: relayer, in: r.database) else { return true }
@@ -158,8 +194,7 @@ public struct ChangeFileImporter: Sendable {
                 throw ErrorBody(code: .forbidden, message: "site \(relayer) may not relay the changes of site \(station): it is not under \(relayer) in the site tree; nothing was applied",
                                 site: station)
             }
-            let (reply, _) = try importFile(bytes)
-            return reply
+            return try body()
         } catch let e as ErrorBody {
             throw e
         } catch let e as ChangeFileError {

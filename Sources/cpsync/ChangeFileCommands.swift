@@ -114,7 +114,13 @@ enum ChangeFileCommand {
 
     /// A failed write of a change file (the stick full, pulled out) in the clerk's words (exit 74).
     static func writing<T>(_ path: String, _ body: () throws -> T) throws -> T {
-        do { return try body() } catch let e as ChunkFileError { throw ChangeFileIOError.cannotWrite(path, String(cString: strerror(e.code))) }
+        do {
+            return try body()
+        } catch let e as ChunkFileError {
+            throw ChangeFileIOError.cannotWrite(path, String(cString: strerror(e.code)))
+        } catch BlobError.io(_, let code) {
+            throw ChangeFileIOError.cannotWrite(path, String(cString: strerror(code)))
+        }
     }
 }
 
