@@ -96,7 +96,9 @@ extension SyncClient {
             WHERE replied_at IS NULL AND error IS NULL AND sha256 IS NOT NULL ORDER BY received_at
             """)
         guard !waiting.isEmpty else { return (0, 0) }
-        let county = upstream()
+        // Uploaded as a relayed file: the county's limits on attached files (size, quota) are not its limits.
+        var county = upstream()
+        county.uploadQuery = "&relay=1"
         let transfer = FileTransfer(store: try relayStore, upstream: county, access: DirectAccess(replica))
         var forwarded = 0, refused = 0
         func hash(of id: String) throws -> String { try replica.database.scalar("SELECT sha256 FROM _cp_relay WHERE file_id = ?", [.text(id)])?.stringValue ?? "" }

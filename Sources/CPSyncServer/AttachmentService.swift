@@ -73,7 +73,7 @@ public final class AttachmentService: Sendable {
             try note(hash, size: size, site: principal.name)
             return BlobState(sha256: hash, size: size, received: size)
         }
-        if received == 0, case .site(let site) = principal {
+        if received == 0, query["relay"] != "1", case .site(let site) = principal {
             try checkSize(size)
             try checkQuota(site: site, size: size)
         }
@@ -98,8 +98,11 @@ public final class AttachmentService: Sendable {
             try note(hash, size: size, site: principal.name)
             return BlobState(sha256: hash, size: size, received: size)
         }
-        try checkSize(size)
-        if offset == 0 { try checkQuota(site: principal.name, size: size) }
+        // A station's changes file relayed (§17.5) is not an attachment: removed once imported, not counted.
+        if query["relay"] != "1" {
+            try checkSize(size)
+            if offset == 0 { try checkQuota(site: principal.name, size: size) }
+        }
         let received: Int64
         appending.lock()
         defer { appending.unlock() }
