@@ -163,10 +163,13 @@ public final class SiteScope: RowScope {
             let columns = try replica.database.columns(of: table).map(\.name)
             let index = Dictionary(uniqueKeysWithValues: columns.enumerated().map { ($1, $0) })
             guard let key = index[try replica.primaryKey(of: table)] else { continue }
-            for row in try replica.database.query("SELECT \(columns.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \"\(table)\"") {
-                guard let pk = row[key].stringValue else { continue }
-                if try scope.contains(table: table, pk: pk, value: { index[$0].map { row[$0] } ?? .null }) { continue }
-                if try spare(table, pk) { continue }
+            // A row at a time, each value read when the scope asks for it: memory holds a row, not the table (an
+            // office's long texts would otherwise be read whole after every pull).
+            let rows = try replica.database.statement("SELECT \(columns.map { "\"\($0)\"" }.joined(separator: ", ")) FROM \"\(table)\"")
+            try rows.forEachRow { row in
+                guard let pk = row.column(Int32(key)).stringValue else { return }
+                if try scope.contains(table: table, pk: pk, value: { index[$0].map { row.column(Int32($0)) } ?? .null }) { return }
+                if try spare(table, pk) { return }
                 out.append((table, pk))
             }
         }

@@ -41,35 +41,67 @@ public enum ChangeFileIO {
     /// exclusively), fsync, then a rename that never replaces an existing file unless `overwrite`, and an fsync of
     /// the directory. A file that appeared at `path` meanwhile is refused (`destinationExists`), never replaced.
     public static func write(_ bytes: [UInt8], to path: String, overwrite: Bool) throws(ChangeFileIOError) {
+        do {
+            try write(to: path, overwrite: overwrite) { temporary in
+                let fd = open(temporary, O_WRONLY | O_TRUNC)
+                guard fd >= 0 else { throw ChangeFileIOError.cannotWrite(path, String(cString: strerror(errno))) }
+                defer { close(fd) }
+                var written = 0
+                let ok = bytes.withUnsafeBytes { buf -> Bool in
+                    while written < buf.count {
+                        let n = Foundation.write(fd, buf.baseAddress! + written, buf.count - written)
+                        if n <= 0 { return false }
+                        written += n
+                    }
+                    return fsync(fd) == 0
+                }
+                guard ok else { throw ChangeFileIOError.cannotWrite(path, String(cString: strerror(errno))) }
+            }
+        } catch let e as ChangeFileIOError {
+            throw e
+        } catch {
+            throw .cannotWrite(path, "\(error)")
+        }
+    }
+
+    /// Writes a file to `path` as `write` does, the bytes made by `produce`, which writes them (synced) to the
+    /// temporary path it is given — a file of any size, never whole in memory (`ChangeFile.Writer`). Whatever
+    /// `produce` throws leaves nothing behind and is thrown again as it is (`cannotWrite(path, reason)` says a
+    /// failure of its writes in the clerk's words).
+    public static func write<T>(to path: String, overwrite: Bool, _ produce: (String) throws -> T) throws -> T {
         let directory = (path as NSString).deletingLastPathComponent
         let name = (path as NSString).lastPathComponent
         let tag = UUID().uuidString.prefix(8).lowercased()
         let temporary = (directory.isEmpty ? "" : directory + "/") + ".\(name).\(tag).part"
+        // Claimed exclusively: a name of its own, whatever `produce` opens it with after.
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o600)
-        guard fd >= 0 else { throw .cannotWrite(path, String(cString: strerror(errno))) }
-        var written = 0
-        let ok = bytes.withUnsafeBytes { buf -> Bool in
-            while written < buf.count {
-                let n = Foundation.write(fd, buf.baseAddress! + written, buf.count - written)
-                if n <= 0 { return false }
-                written += n
-            }
-            return fsync(fd) == 0
-        }
-        let why = ok ? "" : String(cString: strerror(errno))
+        guard fd >= 0 else { throw ChangeFileIOError.cannotWrite(path, String(cString: strerror(errno))) }
         close(fd)
-        guard ok else {
+        let result: T
+        do {
+            result = try produce(temporary)
+        } catch {
             unlink(temporary)
-            throw .cannotWrite(path, why)
+            throw error
         }
         guard (overwrite ? rename(temporary, path) : renameNoReplace(temporary, path)) == 0 else {
             let error = errno
             unlink(temporary)
-            if error == EEXIST { throw .destinationExists(path) }
-            throw .cannotWrite(path, String(cString: strerror(error)))
+            if error == EEXIST { throw ChangeFileIOError.destinationExists(path) }
+            throw ChangeFileIOError.cannotWrite(path, String(cString: strerror(error)))
         }
         let dfd = open(directory.isEmpty ? "." : directory, O_RDONLY)
         if dfd >= 0 { fsync(dfd); close(dfd) }
+        return result
+    }
+
+    /// Checks that a change file can be read before anything is done with it (a missing file, a stick not mounted:
+    /// said plainly, exit 74); the file is then read a line at a time.
+    public static func checkReadable(_ path: String) throws(ChangeFileIOError) {
+        var info = stat()
+        let fd = open(path, O_RDONLY)
+        defer { if fd >= 0 { close(fd) } }
+        guard fd >= 0, fstat(fd, &info) == 0, (info.st_mode & S_IFMT) == S_IFREG else { throw .cannotRead(path) }
     }
 
     /// `rename` that refuses (EEXIST) when `to` exists. Where the file system cannot say so atomically (an old kernel,

@@ -31,27 +31,30 @@ extension SyncClient {
         public var batches = 0
         public var changes = 0
         public var outbox = 0
+        /// The file's size in bytes.
+        public var bytes: Int64 = 0
     }
 
     /// The station's unacknowledged changes as a signed changes file: the outbox first, then the change log after
     /// the push cursor — the batches `push` would send, with the same batch ids — and the station's pull position.
     /// Writes nothing but set-aside (held) changes, as a push does, and the file's id (its reply is this database's).
-    /// `files`: the hashes of the attached files carried beside it (`FILE.files/`), signed with it.
-    public func exportChanges(now: Int64 = HLC.wallClock().milliseconds, files: [String] = []) throws -> (bytes: [UInt8], summary: ExportSummary) {
+    /// `files`: the hashes of the attached files carried beside it (`FILE.files/`), signed with it. The file is
+    /// written to `path` a batch at a time (`ChangeFile.Writer`: give a temporary name, moved into place after).
+    public func exportChanges(to path: String, now: Int64 = HLC.wallClock().milliseconds, files: [String] = []) throws -> ExportSummary {
         try replica.dropSupersededHeld()
         let schema = try CPPCCSchema.installedVersion(of: replica) ?? CPPCCSchema.version
         let site = replica.siteID
         var summary = ExportSummary()
-        // Each batch is kept as its encoded line only (not also as a request): what the file will hold.
-        var batches: [[UInt8]] = []
-        func add(_ changes: [Change], label: String) {
+        // Each batch goes to the file as it is made: memory holds one batch, not the file.
+        let batches = try ChangeFile.Writer(path: path)
+        func add(_ changes: [Change], label: String) throws {
             guard !changes.isEmpty else { return }
-            batches.append(Delivery(site: site, schema: schema, label: label, changes: changes).request.encoded())
+            try batches.append(Delivery(site: site, schema: schema, label: label, changes: changes).request.encoded())
             summary.batches += 1
             summary.changes += changes.count
         }
         let outbox = try replica.pendingOutbox()
-        add(try replica.withoutInvalid(outbox.map(\.change)), label: "outbox")
+        try add(try replica.withoutInvalid(outbox.map(\.change)), label: "outbox")
         let held = try replica.heldKeys()
         let refs = outbox.filter { !replica.isHeld($0.change, in: held) }.map {
             OutboxRef(id: $0.id, table: $0.change.table, pk: $0.change.pk, column: $0.change.column ?? "", version: $0.change.version)
@@ -64,7 +67,7 @@ extension SyncClient {
             // Pages as large as a push may be: the stick has no link speed to adapt to.
             let (page, own) = try PushLoop.page(of: replica, after: cursor, since: pushSince, maxBytes: PageSizer.range.upperBound,
                                                 outgoing: .office(site))
-            add(try replica.withoutInvalid(own), label: "\(pushSince)|\(cursor)")
+            try add(try replica.withoutInvalid(own), label: "\(pushSince)|\(cursor)")
             guard page.hasMore else { cursor = page.cursor; break }
             guard page.cursor > cursor else { throw ClientError.badResponse("the change log did not advance past \(cursor)") }
             cursor = page.cursor
@@ -73,14 +76,13 @@ extension SyncClient {
             kind: .changes, site: site, fileId: UUID().uuidString.lowercased(), createdAt: now,
             epoch: try replica.meta(SyncPosition.epoch)?.stringValue, schemaVersion: schema,
             pullAfter: try replica.meta(SyncPosition.pullCursor)?.int64Value ?? 0, pullSince: try replica.meta(SyncPosition.pullSince)?.int64Value ?? 0,
-            pushAfter: pushAfter, pushSince: pushSince, pushThrough: cursor, outbox: refs, batches: batches.count,
+            pushAfter: pushAfter, pushSince: pushSince, pushThrough: cursor, outbox: refs, batches: batches.lines,
             files: files.isEmpty ? nil : files)
-        let file = ChangeFile(header: header, lines: batches)
-        let signed = file.signed(key: ChangeFile.key(token: config.token, site: site))
+        summary.bytes = try batches.finish(header: header, key: ChangeFile.key(token: config.token, site: site))
         // Remembered (the only write of an export besides set-aside changes): its reply is this database's to import.
         let known = try replica.meta(FilePosition.exports)?.stringValue.map { $0.split(separator: ",").map(String.init) } ?? []
         try replica.setMeta(FilePosition.exports, .text((known + [header.fileId]).suffix(FilePosition.keptExports).joined(separator: ",")))
-        return (signed, summary)
+        return summary
     }
 
     public struct ReplySummary: Sendable, Equatable {
@@ -111,23 +113,24 @@ extension SyncClient {
     /// Applies a county reply in one transaction: holds what the county refused, moves the push cursor and empties
     /// the outbox of what it acknowledged, merges the pull pages and stores their cursor. A kill at any point leaves
     /// the station as before; a reply not newer than the last one imported changes nothing.
+    /// The file at `path` is read a line at a time: memory holds one page, not the file.
     /// `pauseBetweenPages` (seconds) is a test hook for killing the process mid-import.
-    public func importReply(_ bytes: [UInt8], pauseBetweenPages: Double = 0) throws -> ReplySummary {
+    public func importReply(path: String, pauseBetweenPages: Double = 0) throws -> ReplySummary {
         let site = replica.siteID
-        let peeked = try ChangeFile.peekHeader(bytes)
+        let peeked = try ChangeFile.Reader.peekHeader(path: path)
         guard peeked.kind == .reply else { throw ChangeFileError.wrongKind(expected: .reply, got: peeked.kind) }
         guard peeked.site == site else { throw ChangeFileError.wrongSite(file: peeked.site, here: site) }
         let key = ChangeFile.key(token: config.token, site: site)
-        let file = try ChangeFile.open(bytes) { _ in key }
+        let file = try ChangeFile.Reader(path: path) { _ in key }
         let header = file.header
         if let exported = try replica.meta(FilePosition.exports)?.stringValue {
             guard let answered = header.replyTo, exported.split(separator: ",").contains(Substring(answered)) else {
                 throw ChangeFileError.notThisDatabase(site: site)
             }
         }
-        let results = try (0..<header.batches).map { i throws(ChangeFileError) in try file.decode(BatchResult.self, line: i) }
-        // Pull pages are decoded one at a time as they are merged (a damaged one rolls the whole import back), so the
-        // import holds the file's bytes and one decoded page, not every page decoded.
+        // The batch results are small (answers and refused changes); the pull pages after them are read and decoded
+        // one at a time as they are merged (a damaged one rolls the whole import back).
+        let results = try (0..<header.batches).map { _ in try file.next(BatchResult.self)!.message }
         let pages = header.batches..<header.batches + header.pages
         var summary = ReplySummary()
         summary.filesHeld = header.files ?? []
@@ -208,7 +211,7 @@ extension SyncClient {
 
     /// The pull half: the pages are one complete transfer from (`pullAfter`, `pullSince`) to `pullCursor`; they are
     /// applied when the station holds everything before that start (§13.1), then the scope is kept as after a pull.
-    private func applyPull(_ header: ChangeFileHeader, _ file: ChangeFile, pages: Range<Int>, _ summary: inout ReplySummary, pause: Double) throws {
+    private func applyPull(_ header: ChangeFileHeader, _ file: ChangeFile.Reader, pages: Range<Int>, _ summary: inout ReplySummary, pause: Double) throws {
         let cursor = try replica.meta(SyncPosition.pullCursor)?.int64Value ?? 0
         let since = try replica.meta(SyncPosition.pullSince)?.int64Value ?? 0
         let end = header.pullCursor ?? header.pullAfter
@@ -230,8 +233,7 @@ extension SyncClient {
         // Pages from the start (a reset, a restored county, a grown tree) bring the whole scope: what they do not bring
         // has left it (as after an online pull from the start, `PullLoop.sweepsFullTransfers`).
         let sweeping = try header.pullSince == 0 && header.pullAfter == 0 && replica.startSweep()
-        for line in pages {
-            let page = try file.decode(PullResponse.self, line: line, limits: WireLimits(maxChanges: ProtocolLimits.maxPageSize))
+        while let (page, _) = try file.next(PullResponse.self, limits: WireLimits(maxChanges: ProtocolLimits.maxPageSize)) {
             if sweeping { try replica.noteSwept(page.changes) }
             let r = try replica.merge(page.changes)
             summary.pages += 1

@@ -42,11 +42,11 @@ public enum FilePolicy: String, Sendable, CaseIterable {
 
 extension HTTPUpstream: FileUpstream {
     public func fileState(_ hash: String, size: Int64) throws -> Int64 {
-        try transport.call("GET", "/v1/blobs/\(hash)/state?size=\(size)", as: BlobState.self).received
+        try transport.call("GET", "/v1/blobs/\(hash)/state?size=\(size)\(uploadQuery)", as: BlobState.self).received
     }
 
     public func sendFile(_ hash: String, size: Int64, offset: Int64, chunk: [UInt8]) throws -> Int64 {
-        try transport.call("PUT", "/v1/blobs/\(hash)?size=\(size)&offset=\(offset)", body: chunk,
+        try transport.call("PUT", "/v1/blobs/\(hash)?size=\(size)&offset=\(offset)\(uploadQuery)", body: chunk,
                            headers: [("Content-Type", "application/octet-stream")], as: BlobState.self,
                            progress: tracker.map { t in { t.moved($0) } }).received
     }

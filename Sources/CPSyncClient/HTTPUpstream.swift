@@ -13,6 +13,8 @@ public struct HTTPUpstream: Upstream {
     /// The server's `encodings` (its status); nil: plain JSON only.
     public let accepts: [String]?
     let tracker: TransferTracker?
+    /// Added to the query of the file uploads (`&relay=1`: a station's changes file relayed, §17.5).
+    public var uploadQuery = ""
 
     init(transport: HTTPTransport, push: String, pull: String, wire: WireFormat, accepts: [String]?, tracker: TransferTracker? = nil) {
         self.transport = transport

@@ -85,7 +85,7 @@ public final class FileTransfer {
     static let refusesTheFile: Set<ErrorCode> = [.fileTooLarge, .quotaExceeded]
 
     /// Sends one file from where the upstream's copy ends; returns the bytes that travelled.
-    func sendOne(_ file: BlobReference) throws -> Int64 {
+    public func sendOne(_ file: BlobReference) throws -> Int64 {
         var offset = try retrying { try upstream.fileState(file.hash, size: file.size) }
         var moved: Int64 = 0
         var restarts = 0

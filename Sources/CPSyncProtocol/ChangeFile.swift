@@ -172,6 +172,23 @@ public struct BatchResult: WireMessage, Hashable {
     ])
 }
 
+/// `POST /v1/relay` in its file-store form (§17.5): the request names the station's changes file the relayer
+/// uploaded to the county's file store (`PUT /v1/blobs/{sha256}`); the answer names the county's reply there
+/// (`GET /v1/blobs/{sha256}` with ranges). Neither file travels in one body, so neither is bounded by the body limit.
+public struct RelayFile: WireMessage, Hashable {
+    public var sha256: String
+    public var size: Int64
+
+    public init(sha256: String, size: Int64) {
+        self.sha256 = sha256
+        self.size = size
+    }
+
+    public static let wire = WireShape(RelayFile(sha256: "", size: 0), [
+        .required("sha256", \.sha256), .required("size", \.size, .nonNegative),
+    ])
+}
+
 /// Why a change file was refused. Nothing was applied in every case. Both languages are here (the protocol module
 /// has no locale); the commands pick one.
 public enum ChangeFileError: Error, CustomStringConvertible, Equatable, Sendable {
@@ -195,6 +212,9 @@ public enum ChangeFileError: Error, CustomStringConvertible, Equatable, Sendable
     /// database deleted and made again), or another copy of it. Its acknowledgement would pass over changes the
     /// county never received.
     case notThisDatabase(site: String)
+    /// A line (1-based) longer than any batch or page may be (`ChangeFile.maxLineBytes`): not read, since reading it
+    /// would take memory without bound.
+    case lineTooLong(line: Int, limit: Int)
 
     public var english: String {
         switch self {
@@ -210,6 +230,8 @@ public enum ChangeFileError: Error, CustomStringConvertible, Equatable, Sendable
         case .wrongSite(let file, let here): "this reply is for site '\(file)', but this office is '\(here)'; give it to that station; nothing was applied"
         case .unknownSite(let site): "site '\(site)' is not registered on this county server; nothing was applied"
         case .revokedSite(let site): "site '\(site)' is revoked on this county server (`cpsyncd site activate \(site)` re-activates it); nothing was applied"
+        case .lineTooLong(let line, let limit):
+            "line \(line) of the change file is longer than \(limit) bytes, more than any batch or page may be: the file is damaged or was not written by cpsync; export it again; nothing was applied"
         case .notThisDatabase(let site):
             "this reply answers a changes file that this database of '\(site)' did not write (an earlier installation of the station, or another copy of its database); nothing was applied: export again and take the new file to the county"
         }
@@ -228,6 +250,8 @@ public enum ChangeFileError: Error, CustomStringConvertible, Equatable, Sendable
         case .wrongSite(let file, let here): "这份回执属于站点 '\(file)'，本办公室是 '\(here)'，请交给该联络站；未导入任何内容"
         case .unknownSite(let site): "站点 '\(site)' 未在本县服务器登记；未导入任何内容"
         case .revokedSite(let site): "站点 '\(site)' 已被吊销（可用 `cpsyncd site activate \(site)` 重新启用）；未导入任何内容"
+        case .lineTooLong(let line, let limit):
+            "修改文件第 \(line) 行超过 \(limit) 字节，比任何一批修改或一页数据都长：文件已损坏或不是 cpsync 写出的；请重新导出；未导入任何内容"
         case .notThisDatabase(let site):
             "这份回执答复的修改文件不是本机站点 '\(site)' 的这个数据库导出的（可能是联络站重装之前导出的，或另一份数据库副本）；未导入任何内容：请重新导出修改文件并送到县里"
         }
@@ -279,28 +303,42 @@ public struct ChangeFile: Sendable {
             out.append(0x0A)
         }
         let mac = out.withUnsafeBytes { Self.macHex(key: key, message: $0) }
-        out += Array("{\"hmac\":\"\(mac)\"}\n".utf8)
+        out += Self.signatureLine(mac)
         return out
+    }
+
+    /// The last line of a file: `{"hmac":"<hex>"}` and its `\n`.
+    static func signatureLine(_ macHex: String) -> [UInt8] { Array("{\"hmac\":\"\(macHex)\"}\n".utf8) }
+
+    /// The bytes of a signature line, without its `\n`.
+    static let signatureBytes = 75
+
+    /// The MAC a signature line gives (its bytes without the `\n`), or nil when it is not one: a copy cut short.
+    static func givenMAC(_ trailer: some Collection<UInt8>) -> String? {
+        let prefix = "{\"hmac\":\"".utf8, suffix = "\"}".utf8
+        guard trailer.count == prefix.count + 64 + suffix.count, trailer.starts(with: prefix), trailer.suffix(suffix.count).elementsEqual(suffix) else {
+            return nil
+        }
+        return String(decoding: trailer.dropFirst(prefix.count).prefix(64), as: UTF8.self)
     }
 
     /// HMAC-SHA256 (as `HMACSHA256.hex`) of bytes where they lie: the message is hashed in place, never copied.
     static func macHex(key: [UInt8], message: UnsafeRawBufferPointer) -> String {
-        var k = key.count > 64 ? SHA256.hash(key) : key
-        k += [UInt8](repeating: 0, count: 64 - k.count)
-        var inner = SHA256.Hasher()
-        inner.update(k.map { $0 ^ 0x36 })
-        inner.update(message)
-        var outer = SHA256.Hasher()
-        outer.update(k.map { $0 ^ 0x5c })
-        outer.update(inner.finish())
-        return outer.finishHex()
+        var mac = HMACSHA256.Hasher(key: key)
+        mac.update(message)
+        return mac.finishHex()
     }
 
     /// The header as written, before the signature is checked (to find whose key checks it). Never act on it alone.
     public static func peekHeader(_ bytes: [UInt8]) throws(ChangeFileError) -> ChangeFileHeader {
         guard let end = bytes.firstIndex(of: 0x0A) else { throw .notAChangeFile }
+        return try header(line: Array(bytes[..<end]))
+    }
+
+    /// The header line decoded, of a version this cpsync reads.
+    static func header(line: [UInt8]) throws(ChangeFileError) -> ChangeFileHeader {
         let header: ChangeFileHeader
-        do { header = try ChangeFileHeader.decode(Array(bytes[..<end])) } catch { throw .notAChangeFile }
+        do { header = try ChangeFileHeader.decode(line) } catch { throw .notAChangeFile }
         guard header.version == ChangeFileHeader.currentVersion else { throw .unsupportedVersion(header.version) }
         return header
     }
@@ -311,12 +349,7 @@ public struct ChangeFile: Sendable {
         guard bytes.last == 0x0A else { throw ChangeFileError.truncated }
         let body = bytes.dropLast()
         guard let lastBreak = body.lastIndex(of: 0x0A) else { throw ChangeFileError.truncated }
-        let trailer = Array(body[(lastBreak + 1)...])
-        let prefix = "{\"hmac\":\"".utf8, suffix = "\"}".utf8
-        guard trailer.count == prefix.count + 64 + suffix.count, trailer.starts(with: prefix), trailer.suffix(suffix.count).elementsEqual(suffix) else {
-            throw ChangeFileError.truncated
-        }
-        let given = String(decoding: trailer.dropFirst(prefix.count).prefix(64), as: UTF8.self)
+        guard let given = givenMAC(body[(lastBreak + 1)...]) else { throw ChangeFileError.truncated }
         // Checked and split where the bytes lie: the only copy made is of the content lines.
         let signingKey = try key(header)
         let expected = bytes.withUnsafeBytes { macHex(key: signingKey, message: UnsafeRawBufferPointer(rebasing: $0[...lastBreak])) }

@@ -34,6 +34,7 @@ public final class AttachmentService: Sendable {
           unreferenced_since INTEGER
         );
         CREATE INDEX IF NOT EXISTS _srv_blobs_site ON _srv_blobs(site);
+        CREATE TABLE IF NOT EXISTS _srv_relay_replies (sha256 TEXT NOT NULL, site TEXT NOT NULL, PRIMARY KEY (sha256, site)) WITHOUT ROWID;
         """
 
     /// Where a county keeps attached files' bytes: `DATA/files/`.
@@ -72,7 +73,7 @@ public final class AttachmentService: Sendable {
             try note(hash, size: size, site: principal.name)
             return BlobState(sha256: hash, size: size, received: size)
         }
-        if received == 0, case .site(let site) = principal {
+        if received == 0, query["relay"] != "1", case .site(let site) = principal {
             try checkSize(size)
             try checkQuota(site: site, size: size)
         }
@@ -97,8 +98,11 @@ public final class AttachmentService: Sendable {
             try note(hash, size: size, site: principal.name)
             return BlobState(sha256: hash, size: size, received: size)
         }
-        try checkSize(size)
-        if offset == 0 { try checkQuota(site: principal.name, size: size) }
+        // A station's changes file relayed (§17.5) is not an attachment: removed once imported, not counted.
+        if query["relay"] != "1" {
+            try checkSize(size)
+            if offset == 0 { try checkQuota(site: principal.name, size: size) }
+        }
         let received: Int64
         appending.lock()
         defer { appending.unlock() }
@@ -201,6 +205,8 @@ public final class AttachmentService: Sendable {
         do {
             return try store.read { r in
                 guard case .site(let site) = principal, let scope = try SiteScope.of(site: site, in: r.database) else { return true }
+                // The reply to a station's file this site relayed (§17.5).
+                if try !r.database.query("SELECT 1 FROM _srv_relay_replies WHERE sha256 = ? AND site = ?", [.text(hash), .text(site)]).isEmpty { return true }
                 for row in try Attachments.rows(naming: hash, in: r.database) {
                     guard let kind = Attachments.kind(of: row.table) else { continue }
                     if try scope.contains(table: row.table, pk: row.pk, value: { $0 == kind.key ? .text(row.recordID) : .null }) { return true }

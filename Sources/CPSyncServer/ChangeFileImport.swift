@@ -38,10 +38,35 @@ public struct ChangeFileImporter: Sendable {
     var blobs: BlobStore? { try? BlobStore(directory: AttachmentService.filesDirectory(of: service.store)) }
 
     /// Checks the file (signature with the station's key, kind, site registered and active, schema), applies its
-    /// batches and returns the signed reply. Throws `ChangeFileError` or `ErrorBody` before anything is applied.
+    /// batches and returns the signed reply (in memory: for tests and the relay of an older township, bounded by the
+    /// request body limit). Throws `ChangeFileError` or `ErrorBody` before anything is applied.
     public func importFile(_ bytes: [UInt8], now: Int64 = HLC.wallClock().milliseconds) throws -> (reply: [UInt8], summary: Summary) {
+        let directory = try Self.workDirectory(of: service.store)
+        let tag = UUID().uuidString.lowercased()
+        let (path, replyPath) = ("\(directory)/\(tag).cpsync", "\(directory)/\(tag)-reply.cpsync")
+        defer { unlink(path); unlink(replyPath) }
+        let file = try ChunkFile(creating: path)
+        try file.write(bytes)
+        try file.close()
+        let summary = try importFile(path: path, reply: replyPath, now: now)
+        var reply: [UInt8] = []
+        try ChunkFile(reading: replyPath).forEachChunk { reply += $0 }
+        return (reply, summary)
+    }
+
+    /// Where files of an import are written on their way (a relayed body, a reply): `DATA/relay/`.
+    static func workDirectory(of store: ServerStore) throws -> String {
+        let directory = (store.dataDirectory as NSString).appendingPathComponent("relay")
+        if mkdir(directory, 0o700) != 0 && errno != EEXIST { throw BlobError.io(path: directory, errno: errno) }
+        return directory
+    }
+
+    /// As `importFile(_:)`, a file at `path` read a line at a time, the reply written a line at a time to `reply`
+    /// (`ChangeFile.Writer`: a temporary name, for the caller to move into place). Memory holds one batch or page,
+    /// not the files.
+    public func importFile(path: String, reply replyPath: String, now: Int64 = HLC.wallClock().milliseconds) throws -> Summary {
         let store = service.store
-        let peeked = try ChangeFile.peekHeader(bytes)
+        let peeked = try ChangeFile.Reader.peekHeader(path: path)
         guard peeked.kind == .changes else { throw ChangeFileError.wrongKind(expected: .changes, got: peeked.kind) }
         let site = peeked.site
         let row = try store.read { r in
@@ -50,23 +75,23 @@ public struct ChangeFileImporter: Sendable {
         guard let row, let hash = row[0].stringValue else { throw ChangeFileError.unknownSite(site) }
         if row[1].int64Value == 1 { throw ChangeFileError.revokedSite(site) }
         guard let key = ChangeFile.key(tokenHashHex: hash, site: site) else { throw ChangeFileError.badSignature(site: site) }
-        let file = try ChangeFile.open(bytes) { _ in key }
+        let file = try ChangeFile.Reader(path: path) { _ in key }
         let header = file.header
         try service.checkSchema(header.schemaVersion)
-        // Every batch is checked before any is applied, and decoded again when it is: one decoded batch at a time.
-        for i in 0..<header.batches {
-            let r = try file.decode(PushRequest.self, line: i)
-            if r.site != site { throw ChangeFileError.malformed("line \(i + 2) is a batch of site '\(r.site)' in a file of '\(site)'") }
+        // Every batch is checked before any is applied, and read and decoded again when it is: one batch at a time.
+        while let (r, _) = try file.next(PushRequest.self) {
+            if r.site != site { throw ChangeFileError.malformed("line \(file.index + 1) is a batch of site '\(r.site)' in a file of '\(site)'") }
         }
+        file.rewind()
+        // The reply's lines go to it as they are made: the batch results, then the pull pages.
+        let reply = try ChangeFile.Writer(path: replyPath)
 
         var summary = Summary()
         summary.site = site
-        var results: [BatchResult] = []
         var complete = true
-        for i in 0..<header.batches {
-            let request = try file.decode(PushRequest.self, line: i)
-            let result = push(request, verbatim: file.lines[i], site: site, now: now, summary: &summary)
-            results.append(result)
+        while let (request, line) = try file.next(PushRequest.self) {
+            let result = push(request, verbatim: line, site: site, now: now, summary: &summary)
+            try reply.append(result.encoded())
             if pauseBetweenBatches > 0 { usleep(UInt32(pauseBetweenBatches * 1_000_000)) }
             // As over HTTP, a batch refused as a whole ends the push: the rest stays queued at the station.
             if result.error != nil {
@@ -74,6 +99,7 @@ public struct ChangeFileImporter: Sendable {
                 break
             }
         }
+        let results = reply.lines
 
         // The pull half, for the station's scope, after its cursor; from the start when the county's history is not
         // the one the station synced with (a restored database).
@@ -82,13 +108,11 @@ public struct ChangeFileImporter: Sendable {
         if (header.epoch.map { $0 != store.epoch } ?? false) || after > latest {
             (after, since) = (0, 0)
         }
-        // Each page is kept as its encoded line only.
-        var pages: [[UInt8]] = []
         var named = Set<String>()
         var cursor = after
         while true {
             let page = try service.pull(after: cursor, since: since, limit: ProtocolLimits.maxPageSize, maxBytes: 4 << 20, principal: .site(site))
-            pages.append(page.encoded())
+            try reply.append(page.encoded())
             // The files its attachment rows name go beside the reply.
             for c in page.changes where c.column == "sha256" && c.causalLength % 2 == 1 && Attachments.kind(of: c.table) != nil {
                 if let h = c.value.stringValue, BlobStore.isHash(h) { named.insert(h) }
@@ -105,26 +129,62 @@ public struct ChangeFileImporter: Sendable {
         let blobs = self.blobs
         summary.filesHeld = (header.files ?? []).filter { blobs?.has($0) ?? false }
         summary.filesNamed = named.sorted()
-        let reply = ChangeFileHeader(
+        let replyHeader = ChangeFileHeader(
             kind: .reply, site: site, fileId: UUID().uuidString.lowercased(), replyTo: header.fileId, createdAt: now, epoch: store.epoch,
             schemaVersion: CPPCCSchema.version, pullAfter: after, pullSince: since, pullCursor: cursor,
             pushAfter: header.pushAfter, pushSince: header.pushSince, pushThrough: header.pushThrough, pushComplete: complete,
-            outbox: header.outbox, batches: results.count, pages: pages.count, serverSeq: serverSeq,
+            outbox: header.outbox, batches: results, pages: summary.pages, serverSeq: serverSeq,
             files: summary.filesHeld.isEmpty ? nil : summary.filesHeld)
-        let lines = results.map { $0.encoded() } + pages
         service.log.event("file_import", ["site": .text(site), "file": .text(header.fileId), "batches": .integer(Int64(summary.batches)),
                                           "applied": .integer(Int64(summary.applied)), "replayed": .integer(Int64(summary.replayed)),
                                           "refused": .integer(Int64(summary.refused)), "errors": .integer(Int64(summary.errors.count)),
                                           "pulled": .integer(Int64(summary.pulled))])
-        return (ChangeFile(header: reply, lines: lines).signed(key: key), summary)
+        try reply.finish(header: replyHeader, key: key)
+        return summary
     }
 
-    /// `POST /v1/relay`: a township (or any office above the station) forwards a station's changes file it received
-    /// on a stick. The relayer must hold the station in its subtree; the file itself is checked as by `importFile`
-    /// (the station's signature). Returns the signed reply, for the relayer to keep for the clerk.
+    /// `POST /v1/relay` with the file as the body (an older township; bounded by the body limit): a township (or any
+    /// office above the station) forwards a station's changes file it received on a stick. The relayer must hold the
+    /// station in its subtree; the file itself is checked as by `importFile` (the station's signature). Returns the
+    /// signed reply, for the relayer to keep for the clerk.
     public func relay(_ bytes: [UInt8], by relayer: String) throws(ErrorBody) -> [UInt8] {
         let station: String
         do { station = try ChangeFile.peekHeader(bytes).site } catch { throw Self.errorBody(error) }
+        return try relaying(station, by: relayer) { try importFile(bytes).reply }
+    }
+
+    /// `POST /v1/relay` naming a file the relayer uploaded to the county's file store (§17.5): imported from there a
+    /// line at a time, its reply written to the file store (readable by the relayer: `_srv_relay_replies`) and named
+    /// in the answer. No size limit but the file store's.
+    public func relay(stored file: RelayFile, by relayer: String) throws(ErrorBody) -> RelayFile {
+        guard let blobs, BlobStore.isHash(file.sha256), blobs.has(file.sha256), blobs.received(file.sha256) == file.size else {
+            throw ErrorBody(code: .notFound, message: "the county does not hold the file \(file.sha256.prefix(80)) of \(file.size) bytes: upload it first (PUT /v1/blobs/{sha256}); nothing was applied")
+        }
+        let path = blobs.path(file.sha256)
+        let station: String
+        do { station = try ChangeFile.Reader.peekHeader(path: path).site } catch let e as ChangeFileError { throw Self.errorBody(e) } catch {
+            throw ErrorBody(code: .storageFailed, message: "cannot read the relayed file: \(error); nothing was applied")
+        }
+        return try relaying(station, by: relayer) {
+            let replyPath = "\(try Self.workDirectory(of: service.store))/\(UUID().uuidString.lowercased())-reply.cpsync"
+            defer { unlink(replyPath) }
+            _ = try importFile(path: path, reply: replyPath)
+            let (hash, size) = try blobs.add(file: replyPath)
+            let upload = try service.store.write { w -> Bool in
+                try w.database.run("INSERT OR IGNORE INTO _srv_relay_replies(sha256, site) VALUES (?, ?)", [.text(hash), .text(relayer)])
+                // The station's file is imported: its upload is not kept, nor counted to the relayer's quota (a retry
+                // uploads it again). The reply stays until `attachments gc` collects it (no row names it).
+                guard try Attachments.rows(naming: file.sha256, in: w.database).isEmpty else { return false }
+                try w.database.run("DELETE FROM _srv_blobs WHERE sha256 = ?", [.text(file.sha256)])
+                return true
+            }
+            if upload { blobs.remove(file.sha256) }
+            return RelayFile(sha256: hash, size: size)
+        }
+    }
+
+    /// Runs `body` (the import of `station`'s file) when `relayer` may relay it, with its errors as HTTP errors.
+    private func relaying<T>(_ station: String, by relayer: String, _ body: () throws -> T) throws(ErrorBody) -> T {
         do {
             let inSubtree = try service.store.read { r -> Bool in
                 guard let scope = try SiteScope.of(site: relayer, in: r.database) else { return true }
@@ -134,8 +194,7 @@ public struct ChangeFileImporter: Sendable {
                 throw ErrorBody(code: .forbidden, message: "site \(relayer) may not relay the changes of site \(station): it is not under \(relayer) in the site tree; nothing was applied",
                                 site: station)
             }
-            let (reply, _) = try importFile(bytes)
-            return reply
+            return try body()
         } catch let e as ErrorBody {
             throw e
         } catch let e as ChangeFileError {

@@ -86,11 +86,14 @@ public struct Router: HTTPResponder {
         },
         Route("POST", path: "/v1/push", name: "push",
               access: .site(refusal: "pushes need a site token, not an admin token")) { r, c throws(ErrorBody) in try r.push(c) },
-        // A station's changes file carried to a township with a link (Protocol §17.5).
+        // A station's changes file carried to a township with a link (Protocol §17.5): named in the file store, or
+        // (an older township) as the body.
         Route("POST", path: "/v1/relay", name: "relay",
               access: .site(refusal: "relaying needs a site token, not an admin token")) { r, c throws(ErrorBody) in
-            HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]),
-                         body: try ChangeFileImporter(service: r.sync).relay(c.request.body, by: c.name))
+            let importer = ChangeFileImporter(service: r.sync)
+            if let stored = try? RelayFile.decode(c.request.body) { return r.json(try importer.relay(stored: stored, by: c.name)) }
+            return HTTPResponse(status: 200, headers: HTTPHeaders([("Content-Type", "application/octet-stream")]),
+                                body: try importer.relay(c.request.body, by: c.name))
         },
         Route("GET", path: "/v1/pull", name: "pull", access: .office) { r, c throws(ErrorBody) in try r.pull(c) },
         Route("GET", path: "/v1/snapshot", name: "snapshot", access: .office) { r, c throws(ErrorBody) in

@@ -19,11 +19,15 @@ enum ExportChangesCommand {
         // Attached files not yet acknowledged travel beside the file, in `FILE.files/`, named by their hashes (signed in it).
         let carried = try client.filesToCarry().map(\.hash)
         let written = carried.isEmpty ? [] : try client.files.export(carried, toDirectory: to + ".files")
-        let (bytes, s) = try ChangeFileCommand.run { try client.exportChanges(files: written) }
-        try ChangeFileIO.write(bytes, to: to, overwrite: overwrite)
+        // Written a batch at a time to a temporary file beside `to`, then moved into place.
+        let s = try ChangeFileCommand.run {
+            try ChangeFileIO.write(to: to, overwrite: overwrite) { temporary in
+                try ChangeFileCommand.writing(to) { try client.exportChanges(to: temporary, files: written) }
+            }
+        }
         if json {
             struct Written: Encodable { let batches, changes, outbox, bytes, held, files: Int }
-            Console.out(try JSONOutput.encode(Written(batches: s.batches, changes: s.changes, outbox: s.outbox, bytes: bytes.count,
+            Console.out(try JSONOutput.encode(Written(batches: s.batches, changes: s.changes, outbox: s.outbox, bytes: Int(s.bytes),
                                                       held: try client.replica.held().count, files: written.count)))
         } else {
             Console.out(L10n.pick(
@@ -48,10 +52,10 @@ enum ImportChangesCommand {
         if args.positionals.count > 1 { throw UsageError.unexpectedArgument(args.positionals[1]) }
         let client = try SyncClient(replica: try OfficeFile.open(&args), language: L10n.language)
         try args.checkAllConsumed()
-        let bytes = try ChangeFileIO.read(path)
+        try ChangeFileIO.checkReadable(path)
         // Test hook: seconds to wait after each page, inside the import's transaction.
         let pause = (ProcessInfo.processInfo.environment["CPSYNC_TEST_IMPORT_PAUSE_MS"].flatMap(Double.init) ?? 0) / 1000
-        let s = try ChangeFileCommand.run { try client.importReply(bytes, pauseBetweenPages: pause) }
+        let s = try ChangeFileCommand.run { try client.importReply(path: path, pauseBetweenPages: pause) }
         // The county's files for this station's records, beside the reply; and the own files it acknowledged.
         let companion = path + ".files"
         let (_, damaged) = try client.files.take(fromDirectory: companion, hashes: BlobStore.hashes(inDirectory: companion))
@@ -106,6 +110,17 @@ enum ImportChangesCommand {
 enum ChangeFileCommand {
     static func run<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let e as ChangeFileError { throw ChangeFileRefused(error: e) }
+    }
+
+    /// A failed write of a change file (the stick full, pulled out) in the clerk's words (exit 74).
+    static func writing<T>(_ path: String, _ body: () throws -> T) throws -> T {
+        do {
+            return try body()
+        } catch let e as ChunkFileError {
+            throw ChangeFileIOError.cannotWrite(path, String(cString: strerror(e.code)))
+        } catch BlobError.io(_, let code) {
+            throw ChangeFileIOError.cannotWrite(path, String(cString: strerror(code)))
+        }
     }
 }
 

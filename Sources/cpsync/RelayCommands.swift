@@ -13,8 +13,8 @@ enum RelayImportCommand {
         if args.positionals.count > 1 { throw UsageError.unexpectedArgument(args.positionals[1]) }
         let client = try SyncClient(replica: try OfficeFile.open(&args), language: L10n.language)
         try args.checkAllConsumed()
-        let bytes = try ChangeFileIO.read(path)
-        let (header, isNew) = try ChangeFileCommand.run { try client.storeRelayed(bytes) }
+        try ChangeFileIO.checkReadable(path)
+        let (header, isNew) = try ChangeFileCommand.run { try client.storeRelayed(path: path) }
         // The station's attached files beside it go up with this office's next sync.
         let (kept, _) = try client.files.take(fromDirectory: path + ".files", hashes: header.files ?? [])
         try client.replica.noteBlobsRelayed(kept)
@@ -49,7 +49,10 @@ enum RelayRepliesCommand {
             if let reply = f.reply {
                 let path = (dir as NSString).appendingPathComponent("\(f.site)-回执-\(f.fileId.prefix(8)).cpsync")
                 // The reply's own name in DIR: written again, it is the same reply (or a later one for that file).
-                try ChangeFileIO.write(reply, to: path, overwrite: true)
+                let store = try client.relayStore
+                try ChangeFileIO.write(to: path, overwrite: true) { temporary in
+                    try ChangeFileCommand.writing(path) { try store.export(reply, to: temporary) }
+                }
                 written.append(path)
             } else if let error = f.error {
                 refused += 1

@@ -18,7 +18,7 @@ enum ImportCommand {
         try args.checkAllConsumed()
         let path = try Accounts.onePositional(args, "FILE (the station's changes file)")
         try ChangeFileIO.checkDestination(out, overwrite: overwrite, protected: .dataDirectory(data))
-        let bytes = try ChangeFileIO.read(path)
+        try ChangeFileIO.checkReadable(path)
         let store = try DataOption.openExisting(data)
         var importer = ChangeFileImporter(service: SyncService(store: store, log: EventLog(enabled: false)))
         // Test hook: seconds to wait after each batch, to kill the process mid-import.
@@ -26,23 +26,26 @@ enum ImportCommand {
         // The station's attached files, beside its file: each stored only if its bytes match its name (a name the
         // signed file lists; a file whose signature then fails leaves only verified, unnamed bytes for `attachments gc`).
         let companion = path + ".files"
-        let listed = (try? ChangeFile.peekHeader(bytes).files) ?? nil
+        let peeked = try? ChangeFile.Reader.peekHeader(path: path)
+        let listed = peeked?.files
         let blobs = try BlobStore(directory: AttachmentService.filesDirectory(of: store))
         let (stored, damaged) = try blobs.take(fromDirectory: companion, hashes: listed ?? [])
-        let site = (try? ChangeFile.peekHeader(bytes).site) ?? ""
+        let site = peeked?.site ?? ""
         try AttachmentService(store: store, log: EventLog(enabled: false), metrics: Metrics()).noteCarried(stored, site: site)
-        let reply: [UInt8], s: ChangeFileImporter.Summary
+        // The reply is written a line at a time to a temporary file beside `out`, moved into place when whole.
+        let s: ChangeFileImporter.Summary
         do {
-            (reply, s) = try importer.importFile(bytes)
+            s = try ChangeFileIO.write(to: out, overwrite: overwrite) { temporary in try importer.importFile(path: path, reply: temporary) }
         } catch let e as ChangeFileError {
             throw ImportRefused(message: L10n.pick(en: e.english, zh: e.chinese))
         } catch let e as ErrorBody {
             throw ImportRefused(message: e.message)
-        }
-        do throws(ChangeFileIOError) {
-            try ChangeFileIO.write(reply, to: out, overwrite: overwrite)
-        } catch {
-            throw ReplyNotWritten(error: error)
+        } catch let e as ChunkFileError where e.path == path {
+            throw ChangeFileIOError.cannotRead(path)
+        } catch let e as ChunkFileError {
+            throw ReplyNotWritten(error: .cannotWrite(out, String(cString: strerror(e.code))))
+        } catch let e as ChangeFileIOError {
+            throw ReplyNotWritten(error: e)
         }
         // The files the reply's records name, beside it, for the station.
         let carried = s.filesNamed.isEmpty ? [] : try blobs.export(s.filesNamed, toDirectory: out + ".files")

@@ -1,3 +1,4 @@
+import CPPCC
 import CPSyncCore
 import CPSyncHTTP
 import CPSyncProtocol
@@ -46,5 +47,47 @@ import Testing
         #expect(r.status == 206 && r.body == Array(data[9990...]) && r.headers["Content-Range"] == "bytes 9990-9999/10000")
         #expect(f.request("GET", "/v1/blobs/\(hash)", token: f.admin, headers: [("Range", "bytes=20000-")]).status == 416)
         #expect(f.request("PUT", "/v1/blobs/\(hash)?size=10000&offset=0", token: f.admin, body: [1]).status == 403)
+    }
+
+    /// `POST /v1/relay` in both forms: naming a file uploaded with `relay=1` (beyond the attachment limit, not kept
+    /// once imported; the reply readable by the relayer alone, in ranges), and an older township's file as the body.
+    @Test func aRelayNamesAFileInTheStoreAndTheReplyIsTheRelayersOnlyAndTheBodyFormStillWorks() throws {
+        // Attached files of at most 10 bytes: a relayed file is not one.
+        let f = try RouterTests.Fixture(attachmentLimits: BlobLimits(maxFileBytes: 10))
+        let token = try f.store.addSite(id: "xiyuan", name: "西苑社区联络站", kind: "station", parent: "huashan")
+        let station = try f.office("xiyuan")
+        try station.database.execute("INSERT INTO members(id, name, site_id) VALUES ('m-xy-1', '王秀英', 'xiyuan')")
+        let batch = PushRequest(schemaVersion: CPPCCSchema.version, batchId: "b-1", site: "xiyuan", changes: try station.allChanges())
+        let header = ChangeFileHeader(kind: .changes, site: "xiyuan", fileId: UUID().uuidString, createdAt: HLC.wallClock().milliseconds,
+                                      epoch: nil, schemaVersion: CPPCCSchema.version, pullAfter: 0, pullSince: 0, pushAfter: 0, pushSince: 0,
+                                      pushThrough: 3, outbox: [], batches: 1)
+        let file = ChangeFile(header: header, lines: [batch.encoded()]).signed(key: ChangeFile.key(token: token, site: "xiyuan"))
+        let hash = SHA256.hexDigits(SHA256.hash(file)), size = file.count
+        let named = RelayFile(sha256: hash, size: Int64(size)).encoded()
+
+        // Not uploaded yet: 404, nothing applied.
+        #expect(f.request("POST", "/v1/relay", token: f.huashan, body: named).status == 404)
+        // Uploaded as a relayed file: past the attachment size limit (as an attachment it is refused).
+        #expect(f.request("PUT", "/v1/blobs/\(hash)?size=\(size)&offset=0", token: f.huashan, body: file).status == 413)
+        var r = f.request("PUT", "/v1/blobs/\(hash)?size=\(size)&offset=0&relay=1", token: f.huashan, body: file)
+        #expect(try r.status == 200 && BlobState.decode(r.body).received == Int64(size), "\(String(decoding: r.body, as: UTF8.self))")
+        // Another township may not relay it.
+        #expect(f.request("POST", "/v1/relay", token: f.chengguan, body: named).status == 403)
+        r = f.request("POST", "/v1/relay", token: f.huashan, body: named)
+        #expect(r.status == 200, "\(String(decoding: r.body, as: UTF8.self))")
+        let reply = try RelayFile.decode(r.body)
+        #expect(try f.store.read { try $0.database.scalar("SELECT name FROM members WHERE id = 'm-xy-1'") } == .text("王秀英"))
+        #expect(!FileManager.default.fileExists(atPath: f.dir.appendingPathComponent("files/\(hash.prefix(2))/\(hash)").path), "imported: not kept")
+        // The reply, in ranges, to the relayer only.
+        #expect(f.request("GET", "/v1/blobs/\(reply.sha256)", token: f.chengguan, headers: [("Range", "bytes=0-")]).status == 404)
+        r = f.request("GET", "/v1/blobs/\(reply.sha256)", token: f.huashan, headers: [("Range", "bytes=0-\(reply.size - 1)")])
+        #expect(r.status == 206 && Int64(r.body.count) == reply.size)
+        let opened = try ChangeFile.open(r.body) { _ in ChangeFile.key(token: token, site: "xiyuan") }
+        #expect(opened.header.replyTo == header.fileId && opened.header.kind == .reply)
+
+        // An older township's form: the file as the body, the reply as the answer's body (the batch replayed).
+        r = f.request("POST", "/v1/relay", token: f.huashan, body: file)
+        #expect(r.status == 200 && r.headers["Content-Type"] == "application/octet-stream")
+        #expect(try ChangeFile.open(r.body) { _ in ChangeFile.key(token: token, site: "xiyuan") }.header.replyTo == header.fileId)
     }
 }

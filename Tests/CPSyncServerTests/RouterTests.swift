@@ -16,14 +16,14 @@ import Testing
         let chengguan: String
         let admin: String
 
-        init() throws {
+        init(attachmentLimits: BlobLimits = BlobLimits()) throws {
             dir = FileManager.default.temporaryDirectory.appendingPathComponent("cpsync-router-\(UUID().uuidString.prefix(8))")
             store = try ServerStore(dataDirectory: dir.path)
             _ = try store.addSite(id: "county", name: "某县政协", kind: "county", parent: nil)
             huashan = try store.addSite(id: "huashan", name: "华山镇政协工委", kind: "township", parent: "county")
             chengguan = try store.addSite(id: "chengguan", name: "城关镇政协工委", kind: "township", parent: "county")
             admin = try store.addAdmin(name: "张三")
-            router = Router(store: store, log: EventLog(enabled: false))
+            router = Router(store: store, log: EventLog(enabled: false), attachmentLimits: attachmentLimits)
         }
 
         deinit { try? FileManager.default.removeItem(at: dir) }

@@ -419,7 +419,10 @@ import TestSupport
         try station.must(["export-changes", "--to", file3])
         try huashan.must(["relay-import", file3])
         try huashan.must(["sync"])
-        #expect(AttachmentEndToEndTests.filesOnDisk(county.daemon.dataDir + "/files") == [photo, minutes, plan].sorted())
+        // Beside them, only the county's reply to the relayed file (§17.5; the station's file itself is not kept).
+        let replies = try Database(path: county.serverDB).query("SELECT sha256 FROM _srv_relay_replies").compactMap { $0[0].stringValue }
+        #expect(replies.count == 1)
+        #expect(AttachmentEndToEndTests.filesOnDisk(county.daemon.dataDir + "/files").filter { !replies.contains($0) } == [photo, minutes, plan].sorted())
     }
 }
 

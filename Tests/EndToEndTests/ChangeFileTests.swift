@@ -451,6 +451,47 @@ import TestSupport
         #expect(try server.query("SELECT phone FROM members WHERE id = 'm-xy-1'") == [[.text("")]])
     }
 
+    /// A township that kept a station's file as a BLOB in its replica (before files were kept beside it) forwards it
+    /// after the upgrade: the row's bytes move to `<db>.relay/`, the file goes by the file store, and an answered
+    /// row's reply is written for the clerk as before.
+    @Test func aRelayKeptInsideTheReplicaByAnOlderTownshipIsForwardedAfterTheUpgrade() throws {
+        let s = try Setup("file-relay-upgrade")
+        defer { s.county.cleanup() }
+        try s.station.clerk(["member", "add", "--id", "m-xy-old", "--name", "赵立新", "--site", "xiyuan"])
+        let file = s.path("旧.cpsync")
+        try s.station.must(["export-changes", "--to", file])
+        let huashan = try s.county.office("huashan")
+        try huashan.must(["sync"])
+        let bytes = try Self.ChangeFileIO_read(file)
+        let header = try ChangeFile.peekHeader(bytes)
+        // The table as an older township made it.
+        try huashan.sql("DROP TABLE IF EXISTS _cp_relay")
+        try huashan.sql("""
+            CREATE TABLE _cp_relay (
+              file_id TEXT PRIMARY KEY NOT NULL, site TEXT NOT NULL, file BLOB NOT NULL, received_at INTEGER NOT NULL,
+              reply BLOB, replied_at INTEGER, error TEXT
+            )
+            """)
+        try huashan.sql("INSERT INTO _cp_relay(file_id, site, file, received_at) VALUES (?, 'xiyuan', ?, 1)", [.text(header.fileId), .blob(bytes)])
+        try huashan.sql("INSERT INTO _cp_relay(file_id, site, file, received_at, reply, replied_at) VALUES ('answered-before', 'xiyuan', x'00', 2, ?, 3)",
+                        [.blob(Array("an earlier reply\n".utf8))])
+
+        let pushed = try huashan.must(["push"])
+        #expect(pushed.stderr.contains("forwarded 1"), "\(pushed.stderr)")
+        #expect(try huashan.query("SELECT file_id, length(file), reply IS NULL, sha256 IS NOT NULL FROM _cp_relay ORDER BY received_at")
+                == [[.text(header.fileId), .integer(0), .integer(1), .integer(1)], [.text("answered-before"), .integer(0), .integer(1), .integer(1)]])
+        let server = try Database(path: s.county.serverDB)
+        #expect(try server.query("SELECT name FROM members WHERE id = 'm-xy-old'") == [[.text("赵立新")]])
+        let dir = s.path("回执")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        #expect(JSONText.int(try huashan.must(["relay-replies", "--to", dir, "--json"]).stdout, "written") == 2)
+        let replies = try FileManager.default.contentsOfDirectory(atPath: dir).map { (dir as NSString).appendingPathComponent($0) }
+        #expect(try replies.map { try Self.ChangeFileIO_read($0) }.contains(Array("an earlier reply\n".utf8)))
+        let reply = try #require(replies.first { $0.contains(header.fileId.prefix(8)) })
+        try s.station.must(["import-changes", reply])
+        #expect(try Self.pending(s.station) == 0)
+    }
+
     @Test func aCountyRestoredFromABackupGetsTheStationsChangesAgain() throws {
         let s = try Setup("file-restore")
         defer { s.county.cleanup() }
