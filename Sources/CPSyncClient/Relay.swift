@@ -115,6 +115,12 @@ extension SyncClient {
                     _ = try transfer.sendOne(BlobReference(hash: hash, size: size, addedAt: "", addedBy: replica.siteID))
                 } catch let error {
                     guard let r = county.refusal(in: error), (400..<500).contains(r.status) else { throw error }
+                    if r.status == 404 && size <= Int64(ProtocolLimits.maxBodyBytes) {
+                        // A county from before the file store (no `/v1/blobs`): the file goes whole in the request, as
+                        // it did then (up to the body limit).
+                        if try forwardWhole(id, hash: hash, refuse: refuse) { forwarded += 1 }
+                        continue
+                    }
                     try refuse(id, r.body.message)
                     continue
                 }
@@ -145,6 +151,27 @@ extension SyncClient {
             forwarded += 1
         }
         return (forwarded, refused)
+    }
+
+    /// Forwards a kept file whole (`POST /v1/relay` with the file as the body: a county from before the file store)
+    /// and keeps the reply it answers with. True when answered; a refusal is kept by `refuse`.
+    private func forwardWhole(_ id: String, hash: String, refuse: (String, String) throws -> Void) throws -> Bool {
+        let store = try relayStore
+        guard let data = FileManager.default.contents(atPath: store.path(hash)) else { throw BlobError.missing(hash) }
+        let answer = try transport.send("POST", "/v1/relay", body: [UInt8](data))
+        if (200..<300).contains(answer.status) {
+            let (reply, size) = try Self.keep(answer.body, in: store)
+            try replica.database.run("UPDATE _cp_relay SET reply_sha256 = ?, reply_size = ?, replied_at = ? WHERE file_id = ?",
+                                     [.text(reply), .integer(size), .integer(HLC.wallClock().milliseconds), .text(id)])
+            store.remove(hash)
+            return true
+        }
+        guard (400..<500).contains(answer.status) else {
+            throw ClientError.server(status: answer.status, body: (try? ErrorBody.decode(answer.body))
+                ?? ErrorBody(code: .serverError, message: "HTTP \(answer.status) without an error body"))
+        }
+        try refuse(id, (try? ErrorBody.decode(answer.body))?.message ?? "HTTP \(answer.status)")
+        return false
     }
 
     /// The kept files, oldest first.
