@@ -34,8 +34,13 @@ enum ImportCommand {
         try AttachmentService(store: store, log: EventLog(enabled: false), metrics: Metrics()).noteCarried(stored, site: site)
         // The reply is written a line at a time to a temporary file beside `out`, moved into place when whole.
         let s: ChangeFileImporter.Summary
+        // Whether the import ran before the reply failed (its temporary file may fail before it starts).
+        var started = false
         do {
-            s = try ChangeFileIO.write(to: out, overwrite: overwrite) { temporary in try importer.importFile(path: path, reply: temporary) }
+            s = try ChangeFileIO.write(to: out, overwrite: overwrite) { temporary in
+                started = true
+                return try importer.importFile(path: path, reply: temporary)
+            }
         } catch let e as ChangeFileError {
             throw ImportRefused(message: L10n.pick(en: e.english, zh: e.chinese))
         } catch let e as ErrorBody {
@@ -43,9 +48,9 @@ enum ImportCommand {
         } catch let e as ChunkFileError where e.path == path {
             throw ChangeFileIOError.cannotRead(path)
         } catch let e as ChunkFileError {
-            throw ReplyNotWritten(error: .cannotWrite(out, String(cString: strerror(e.code))))
+            throw ReplyNotWritten(error: .cannotWrite(out, String(cString: strerror(e.code))), imported: started)
         } catch let e as ChangeFileIOError {
-            throw ReplyNotWritten(error: e)
+            throw ReplyNotWritten(error: e, imported: started)
         }
         // The files the reply's records name, beside it, for the station.
         let carried = s.filesNamed.isEmpty ? [] : try blobs.export(s.filesNamed, toDirectory: out + ".files")
@@ -85,6 +90,8 @@ struct ImportRefused: ExitCodeProviding {
 /// path meanwhile): importing the same file again applies nothing twice and writes the reply.
 struct ReplyNotWritten: ExitCodeProviding {
     let error: ChangeFileIOError
+    /// Whether the station's changes were imported before the reply failed.
+    let imported: Bool
     var exitCode: ExitCode { error.exitCode }
     var description: String {
         let what = switch error {
@@ -95,6 +102,10 @@ struct ReplyNotWritten: ExitCodeProviding {
             L10n.pick(en: "a file appeared at '\(path)' during the import; it was not replaced",
                       zh: "导入期间 '\(path)' 处出现了一个文件；未覆盖该文件")
         default: error.description
+        }
+        guard imported else {
+            return what + L10n.pick(en: "; nothing was imported: run the same import again with a --reply path that works",
+                                    zh: "；未导入任何内容：请换一个可写入的 --reply 路径再执行一次同样的导入")
         }
         return what + L10n.pick(en: "; the station's changes were imported: run the same import again with a --reply path that works (nothing is applied twice, and the reply is written)",
                                 zh: "；联络站的修改已导入：请换一个可写入的 --reply 路径再执行一次同样的导入（不会重复导入，并会写出回执）")

@@ -147,6 +147,23 @@ import TestSupport
         #expect(try Self.pending(s.station) == 0)
     }
 
+    /// A reply that cannot even be begun (its folder is missing) says nothing was imported, and nothing was; once the
+    /// clerk names a folder that works, the same import applies the station's changes.
+    @Test func aReplyThatCannotBeBegunSaysNothingWasImported() throws {
+        let s = try Setup("file-noreply")
+        defer { s.county.cleanup() }
+        try s.station.clerk(["member", "add", "--id", "m-xy-9", "--name", "孙丽娟", "--site", "xiyuan"])
+        let file = s.path("西苑-修改.cpsync")
+        try s.station.must(["export-changes", "--to", file])
+        let nowhere = s.path("没有这个文件夹/西苑-回执.cpsync")
+        let r = try run(Binaries.cpsyncd, ["import", "--data", s.county.daemon.dataDir, file, "--reply", nowhere], env: ["LANG": "zh_CN.UTF-8"])
+        // Said before the import (the folder is checked first: "未做任何改动") or after the reply's file failed to be made.
+        #expect(r.status != 0 && (r.stderr.contains("未做任何改动") || r.stderr.contains("未导入任何内容")), "\(r.status) \(r.stderr)")
+        #expect(try Database(path: s.county.serverDB).query("SELECT count(*) FROM members WHERE id = 'm-xy-9'") == [[.integer(0)]])
+        #expect(try s.countyImport(file, reply: s.path("西苑-回执.cpsync")).ok)
+        #expect(try Database(path: s.county.serverDB).query("SELECT name FROM members WHERE id = 'm-xy-9'") == [[.text("孙丽娟")]])
+    }
+
     @Test func importingTwiceOrAnOlderReplyChangesNothing() throws {
         let s = try Setup("file-twice")
         defer { s.county.cleanup() }
