@@ -1,0 +1,135 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+extension BlobStore {
+    /// A transfer under way: the partial file of `hash`, open (and locked: one writer at a time) for appends at its
+    /// end, with the running SHA-256 of the bytes it holds, so that the last byte verifies the file without reading
+    /// it again (`BlobStore.partial`).
+    ///
+    /// The running hash is kept beside the file (`partial/<hash>.sha256`, `save`) for the next process to resume
+    /// with. It is trusted only for the very file it was saved after: the same inode, length and change time (a
+    /// byte written since, by anything, changes the time) and an intact record; otherwise the partial file is hashed
+    /// again from its first byte. So the digest compared with the name is always of the bytes the file holds.
+    public final class Partial {
+        public let hash: String
+        public let size: Int64
+        /// Bytes the partial file holds, all of them in the running hash.
+        public private(set) var length: Int64
+        private let store: BlobStore
+        private let fd: Int32
+        private var hasher: SHA256.Hasher
+
+        private init(_ store: BlobStore, hash: String, size: Int64, fd: Int32, length: Int64, hasher: SHA256.Hasher) {
+            (self.store, self.hash, self.size, self.fd, self.length, self.hasher) = (store, hash, size, fd, length, hasher)
+        }
+
+        deinit { close(fd) }
+
+        /// Takes `fd` (open on the partial file, locked): its bytes so far, hashed by the saved state when it is
+        /// trusted, else read again. A file longer than `size` is emptied.
+        static func open(_ store: BlobStore, hash: String, size: Int64, fd: Int32) throws(BlobError) -> Partial {
+            let path = store.partialPath(hash)
+            var st = stat()
+            guard fstat(fd, &st) == 0 else { close(fd); throw .io(path: path, errno: errno) }
+            var hasher = SHA256.Hasher()
+            if Int64(st.st_size) > size {
+                unlink(store.hashStatePath(hash))
+                guard ftruncate(fd, 0) == 0 else { close(fd); throw .io(path: path, errno: errno) }
+            } else if let saved = Checkpoint.load(store.hashStatePath(hash), for: st) {
+                hasher = saved
+            } else {
+                do { try BlobStore.readChunks(fd: fd, path: path) { hasher.update($0) } } catch { close(fd); throw error }
+            }
+            return Partial(store, hash: hash, size: size, fd: fd, length: hasher.count, hasher: hasher)
+        }
+
+        /// Appends `bytes` at the end (never past `size`: `pastEnd`).
+        public func write(_ bytes: UnsafeRawBufferPointer) throws(BlobError) {
+            guard length + Int64(bytes.count) <= size else { throw .pastEnd(size: size) }
+            do {
+                try BlobStore.writeAll(fd, bytes, at: length, path: store.partialPath(hash))
+            } catch {
+                // Half a write: the file is put back to what the hash has taken.
+                _ = ftruncate(fd, off_t(length))
+                throw error
+            }
+            hasher.update(bytes)
+            length += Int64(bytes.count)
+        }
+
+        public func write(_ bytes: [UInt8]) throws(BlobError) {
+            let failure = bytes.withUnsafeBytes { b -> BlobError? in
+                do throws(BlobError) { try write(b) } catch { return error }
+                return nil
+            }
+            if let failure { throw failure }
+        }
+
+        /// Keeps the running hash beside the file, for a later process to go on from (not flushed: a record the
+        /// disk lost, or one that does not match the file any more, only costs reading the file again).
+        public func save() {
+            var st = stat()
+            guard fstat(fd, &st) == 0, Int64(st.st_size) == length else { return }
+            let path = store.hashStatePath(hash)
+            let record = Checkpoint.record(st, hasher.saved)
+            let tmp = path + ".new"
+            let out = Glibc.open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+            guard out >= 0 else { return }
+            let wrote = (try? BlobStore.writeAll(out, record, at: 0, path: tmp)) != nil
+            close(out)
+            if !wrote || rename(tmp, path) != 0 { unlink(tmp); unlink(path) }
+        }
+
+        /// The last byte is here: moves the file into place if its bytes hash to its name; otherwise deletes it
+        /// (`hashMismatch`: the transfer starts again from nothing).
+        public func finish() throws(BlobError) {
+            guard length == size else { throw .offsetMismatch(expected: length) }
+            unlink(store.hashStatePath(hash))
+            let actual = hasher.finishHex()
+            guard actual == hash else {
+                unlink(store.partialPath(hash))
+                throw .hashMismatch(expected: hash, actual: actual)
+            }
+            try store.install(store.partialPath(hash), as: hash)
+        }
+    }
+
+    /// The saved running hash of a partial file: magic, the file's device, inode, change time and length, the
+    /// hash's state (`SHA256.Hasher.saved`), and the SHA-256 of all that.
+    enum Checkpoint {
+        static let magic = Array("cpsync-partial-sha256-1\n".utf8)
+
+        static func record(_ st: stat, _ saved: [UInt8]) -> [UInt8] {
+            var out = magic
+            for field in identity(st) { withUnsafeBytes(of: field.bigEndian) { out += $0 } }
+            out += saved
+            return out + SHA256.portable(out)
+        }
+
+        /// The hash saved for the file `st` describes; nil when there is none, it is damaged, or it was saved for
+        /// other bytes.
+        static func load(_ path: String, for st: stat) -> SHA256.Hasher? {
+            let fd = Glibc.open(path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { return nil }
+            defer { close(fd) }
+            var buffer = [UInt8](repeating: 0, count: 512)
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, $0.count) }
+            let fields = magic.count + 5 * 8
+            guard n >= fields + 40 + 32, n < buffer.count else { return nil }
+            let body = Array(buffer[0..<(n - 32)])
+            guard SHA256.portable(body) == Array(buffer[(n - 32)..<n]), body.starts(with: magic) else { return nil }
+            let saved = identity(st).enumerated().allSatisfy { i, field in
+                body[(magic.count + i * 8)..<(magic.count + i * 8 + 8)].reduce(0) { $0 << 8 | UInt64($1) } == field
+            }
+            guard saved, let hasher = SHA256.Hasher(saved: Array(body[fields...])), hasher.count == Int64(st.st_size) else { return nil }
+            return hasher
+        }
+
+        private static func identity(_ st: stat) -> [UInt64] {
+            [UInt64(st.st_dev), UInt64(st.st_ino), UInt64(bitPattern: Int64(st.st_ctim.tv_sec)), UInt64(st.st_ctim.tv_nsec), UInt64(st.st_size)]
+        }
+    }
+}
