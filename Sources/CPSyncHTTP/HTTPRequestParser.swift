@@ -76,6 +76,15 @@ struct HTTPRequestParser {
             case .body(let head, let bodyStart):
                 guard buffer.count - bodyStart >= head.contentLength else { return nil }
                 let end = bodyStart + head.contentLength
+                if end == buffer.count && head.contentLength >= 64 * 1024 {
+                    // A large body that ends the bytes received (nothing pipelined after it) is the buffer itself,
+                    // its head moved out of the way: no second copy of the body.
+                    var body = buffer
+                    buffer = []
+                    body.removeFirst(bodyStart)
+                    beginNextRequest(at: 0)
+                    return .request(head, body: body)
+                }
                 let body = Array(buffer[bodyStart..<end])
                 beginNextRequest(at: end)
                 return .request(head, body: body)
@@ -116,9 +125,10 @@ struct HTTPRequestParser {
                 guard requestLine != nil else { continue }
                 let head = try makeHead()
                 state = .body(head, bodyStart: scan)
-                // Reserve for the body, but no more than a little ahead of what arrived: a slow client that
-                // announces 16 MiB costs memory only as its bytes actually come in.
-                buffer.reserveCapacity(scan + min(head.contentLength, 256 * 1024))
+                // Reserve for the whole body (already checked against the limit), so that it arrives without a copy
+                // per doubling: a reservation takes address space, and memory only as the bytes come in (a slow
+                // client that announces 16 MiB costs what it sends).
+                buffer.reserveCapacity(scan + head.contentLength)
                 return head
             } else if requestLine == nil {
                 requestLine = try parseRequestLine(buffer[line])
