@@ -16,17 +16,28 @@ extension BlobStore {
     public final class Partial {
         public let hash: String
         public let size: Int64
-        /// Bytes the partial file holds, all of them in the running hash.
-        public private(set) var length: Int64
+        /// Bytes taken: those in the file (all of them in the running hash) and those still in `pending`.
+        public var length: Int64 { written + Int64(pending.count) }
+        private var written: Int64
+        /// Small pieces (libcurl hands a body over 16 KiB at a time) gathered into writes of `block` bytes: a file
+        /// system writes and flushes large writes much faster than many small ones.
+        private var pending: [UInt8] = []
+        static let block = 1 << 20
         private let store: BlobStore
         private let fd: Int32
         private var hasher: SHA256.Hasher
+        /// `finish` ran: the file is in place or gone, nothing more to keep.
+        private var finished = false
 
         private init(_ store: BlobStore, hash: String, size: Int64, fd: Int32, length: Int64, hasher: SHA256.Hasher) {
-            (self.store, self.hash, self.size, self.fd, self.length, self.hasher) = (store, hash, size, fd, length, hasher)
+            (self.store, self.hash, self.size, self.fd, self.written, self.hasher) = (store, hash, size, fd, length, hasher)
         }
 
-        deinit { close(fd) }
+        deinit {
+            // Left midway (a cut link that outlasted the retries, an error): what came is kept for the next run.
+            if !finished { save() }
+            close(fd)
+        }
 
         /// Takes `fd` (open on the partial file, locked): its bytes so far, hashed by the saved state when it is
         /// trusted, else read again. A file longer than `size` is emptied.
@@ -49,15 +60,33 @@ extension BlobStore {
         /// Appends `bytes` at the end (never past `size`: `pastEnd`).
         public func write(_ bytes: UnsafeRawBufferPointer) throws(BlobError) {
             guard length + Int64(bytes.count) <= size else { throw .pastEnd(size: size) }
+            if pending.isEmpty && bytes.count >= Self.block { return try put(bytes) }
+            if pending.capacity < Self.block { pending.reserveCapacity(Self.block) }
+            pending.append(contentsOf: bytes)
+            if pending.count >= Self.block { try flush() }
+        }
+
+        /// Writes what `write` gathered. On a failure those bytes are dropped (`length` says so).
+        func flush() throws(BlobError) {
+            guard !pending.isEmpty else { return }
+            defer { pending.removeAll(keepingCapacity: true) }
+            let failure = pending.withUnsafeBytes { b -> BlobError? in
+                do throws(BlobError) { try put(b) } catch { return error }
+                return nil
+            }
+            if let failure { throw failure }
+        }
+
+        private func put(_ bytes: UnsafeRawBufferPointer) throws(BlobError) {
             do {
-                try BlobStore.writeAll(fd, bytes, at: length, path: store.partialPath(hash))
+                try BlobStore.writeAll(fd, bytes, at: written, path: store.partialPath(hash))
             } catch {
                 // Half a write: the file is put back to what the hash has taken.
-                _ = ftruncate(fd, off_t(length))
+                _ = ftruncate(fd, off_t(written))
                 throw error
             }
             hasher.update(bytes)
-            length += Int64(bytes.count)
+            written += Int64(bytes.count)
         }
 
         public func write(_ bytes: [UInt8]) throws(BlobError) {
@@ -72,7 +101,7 @@ extension BlobStore {
         /// disk lost, or one that does not match the file any more, only costs reading the file again).
         public func save() {
             var st = stat()
-            guard fstat(fd, &st) == 0, Int64(st.st_size) == length else { return }
+            guard (try? flush()) != nil, fstat(fd, &st) == 0, Int64(st.st_size) == written else { return }
             let path = store.hashStatePath(hash)
             let record = Checkpoint.record(st, hasher.saved)
             let tmp = path + ".new"
@@ -86,7 +115,9 @@ extension BlobStore {
         /// The last byte is here: moves the file into place if its bytes hash to its name; otherwise deletes it
         /// (`hashMismatch`: the transfer starts again from nothing).
         public func finish() throws(BlobError) {
-            guard length == size else { throw .offsetMismatch(expected: length) }
+            try flush()
+            finished = true
+            guard written == size else { throw .offsetMismatch(expected: written) }
             unlink(store.hashStatePath(hash))
             let actual = hasher.finishHex()
             guard actual == hash else {
