@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -77,15 +78,24 @@ extension BlobStore {
             if let failure { throw failure }
         }
 
+        /// Writes `bytes` at the end of the file while another thread hashes them (on two cores a block costs the
+        /// slower of the two, not their sum), and starts their way to the disk, so that `finish`'s flush has little
+        /// left to wait for.
         private func put(_ bytes: UnsafeRawBufferPointer) throws(BlobError) {
+            let before = hasher.saved
+            let hashing = HashJob(hasher, bytes)
+            DispatchQueue.global().async { hashing.run() }
             do {
                 try BlobStore.writeAll(fd, bytes, at: written, path: store.partialPath(hash))
             } catch {
-                // Half a write: the file is put back to what the hash has taken.
+                // Half a write: the file is put back to what the hash had taken, and so is the hash.
+                hashing.wait()
                 _ = ftruncate(fd, off_t(written))
+                hasher = SHA256.Hasher(saved: before) ?? SHA256.Hasher()
                 throw error
             }
-            hasher.update(bytes)
+            Writeback.start(fd, at: written, count: bytes.count)
+            hasher = hashing.wait()
             written += Int64(bytes.count)
         }
 
@@ -125,6 +135,40 @@ extension BlobStore {
                 throw .hashMismatch(expected: hash, actual: actual)
             }
             try store.install(store.partialPath(hash), as: hash)
+        }
+    }
+
+    /// One block hashed on another thread (`Partial.put`).
+    final class HashJob: @unchecked Sendable {
+        // Sound: `hasher` and `bytes` are used by `run` (on the other thread) only before it signals `done`, and by
+        // the caller only after `wait` has seen that signal; `bytes` stay valid until then (the caller waits).
+        private var hasher: SHA256.Hasher
+        private let bytes: UnsafeRawBufferPointer
+        private let done = DispatchSemaphore(value: 0)
+
+        init(_ hasher: SHA256.Hasher, _ bytes: UnsafeRawBufferPointer) { (self.hasher, self.bytes) = (hasher, bytes) }
+
+        func run() {
+            hasher.update(bytes)
+            done.signal()
+        }
+
+        /// The hash with the block taken, once it is.
+        @discardableResult
+        func wait() -> SHA256.Hasher {
+            done.wait()
+            return hasher
+        }
+    }
+
+    /// Starts writing a range of a file to the disk without waiting for it (`sync_file_range(SYNC_FILE_RANGE_WRITE)`,
+    /// Linux; loaded by name as the Glibc module does not export it). Only a head start for a later `fsync`.
+    enum Writeback {
+        typealias SyncFileRange = @convention(c) (Int32, Int64, Int64, UInt32) -> Int32
+        static let syncFileRange: SyncFileRange? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "sync_file_range").map { unsafeBitCast($0, to: SyncFileRange.self) }
+
+        static func start(_ fd: Int32, at offset: Int64, count: Int) {
+            _ = syncFileRange?(fd, offset, Int64(count), 2 /* SYNC_FILE_RANGE_WRITE */)
         }
     }
 
