@@ -137,7 +137,8 @@ public final class FileTransfer {
     }
 
     /// Fetches one file into its partial copy, its bytes written (and hashed) as they arrive, from where the copy
-    /// ends; returns the bytes that travelled.
+    /// ends; returns the bytes that travelled. The running hash is saved when the transfer stops short (`Partial`
+    /// saves it as it closes): a process killed midway leaves none, and the next run reads its partial copy again.
     func fetchOne(_ file: BlobReference) throws -> Int64 {
         var moved: Int64 = 0
         var attempts = 0
@@ -158,7 +159,6 @@ public final class FileTransfer {
                     let got = Int(partial.length - before)
                     pace(got, seconds: ProcessInfo.processInfo.systemUptime - started)
                     guard got > 0 else { throw BlobError.pastEnd(size: file.size) }
-                    partial.save()
                     moved += Int64(got)
                     progress?(file.hash, partial.length, file.size)
                 }
