@@ -29,6 +29,8 @@ extension BlobStore {
         private var hasher: SHA256.Hasher
         /// `finish` ran: the file is in place or gone, nothing more to keep.
         private var finished = false
+        /// The length the running hash was last saved at (nil: not saved by this writer).
+        private var saved: Int64?
 
         private init(_ store: BlobStore, hash: String, size: Int64, fd: Int32, length: Int64, hasher: SHA256.Hasher) {
             (self.store, self.hash, self.size, self.fd, self.written, self.hasher) = (store, hash, size, fd, length, hasher)
@@ -111,7 +113,8 @@ extension BlobStore {
         /// disk lost, or one that does not match the file any more, only costs reading the file again).
         public func save() {
             var st = stat()
-            guard (try? flush()) != nil, fstat(fd, &st) == 0, Int64(st.st_size) == written else { return }
+            guard (try? flush()) != nil, saved != written, fstat(fd, &st) == 0, Int64(st.st_size) == written else { return }
+            saved = written
             let path = store.hashStatePath(hash)
             let record = Checkpoint.record(st, hasher.saved)
             let tmp = path + ".new"
