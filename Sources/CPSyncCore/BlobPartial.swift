@@ -20,8 +20,10 @@ extension BlobStore {
         /// Bytes taken: those in the file (all of them in the running hash) and those still in `pending`.
         public var length: Int64 { written + Int64(pending.count) }
         private var written: Int64
-        /// Small pieces (libcurl hands a body over 16 KiB at a time) gathered into writes of `block` bytes: a file
-        /// system writes and flushes large writes much faster than many small ones.
+        /// Small pieces (libcurl hands a body over 16 KiB at a time) gathered into writes of `block` bytes, and large
+        /// ones (a 4 MiB chunk) cut into writes of that size: a file system takes 1 MiB writes much faster than
+        /// many small ones, and (measured: Linux 6.18, ext4) a 4 MiB write's copy into the page cache cost about
+        /// seven times that of four 1 MiB writes.
         private var pending: [UInt8] = []
         static let block = 1 << 20
         private let store: BlobStore
@@ -63,9 +65,14 @@ extension BlobStore {
         /// Appends `bytes` at the end (never past `size`: `pastEnd`).
         public func write(_ bytes: UnsafeRawBufferPointer) throws(BlobError) {
             guard length + Int64(bytes.count) <= size else { throw .pastEnd(size: size) }
-            if pending.isEmpty && bytes.count >= Self.block { return try put(bytes) }
+            var at = 0
+            while pending.isEmpty && bytes.count - at >= Self.block {
+                try put(UnsafeRawBufferPointer(rebasing: bytes[at..<(at + Self.block)]))
+                at += Self.block
+            }
+            guard at < bytes.count else { return }
             if pending.capacity < Self.block { pending.reserveCapacity(Self.block) }
-            pending.append(contentsOf: bytes)
+            pending.append(contentsOf: bytes[at...])
             if pending.count >= Self.block { try flush() }
         }
 
