@@ -37,7 +37,7 @@ final class CurlSession: @unchecked Sendable {
         static let headerData: Int32 = 10029, headerFunction: Int32 = 20079
         static let noProgress: Int32 = 43, xferInfoData: Int32 = 10057, xferInfoFunction: Int32 = 20219
         static let lowSpeedLimit: Int32 = 19, lowSpeedTime: Int32 = 20
-        static let noSignal: Int32 = 99, connectTimeoutMS: Int32 = 156, httpGet: Int32 = 80
+        static let noSignal: Int32 = 99, connectTimeoutMS: Int32 = 156, httpGet: Int32 = 80, bufferSize: Int32 = 98
         static let responseCode: Int32 = 0x200000 + 2
     }
 
@@ -105,13 +105,26 @@ final class CurlSession: @unchecked Sendable {
         var headerLines: [String] = []
         var progress: ((TransferProgress) -> Void)?
         var last = TransferProgress()
+        /// The status of the response being received (its status line: the final response's in the end).
+        var status = 0
+        /// Where the body goes, as it arrives, when the status is one of `streamed` (false: stop the transfer).
+        var receive: ((UnsafeRawBufferPointer) -> Bool)?
+        var streamed: Set<Int> = []
+    }
+
+    /// A body handed over as it arrives instead of collected: for answers of the `statuses` (an error's body is
+    /// collected as usual). `receive` returns false to stop the transfer.
+    struct Receiver {
+        let statuses: Set<Int>
+        let receive: (UnsafeRawBufferPointer) -> Bool
     }
 
     /// One request; returns the status, body and headers, or throws the transfer error libcurl reports.
     /// `stallSeconds`: the transfer is abandoned when no byte moved for this long (not a total: a slow link that
-    /// keeps moving is never cut).
+    /// keeps moving is never cut). With `receiver`, the body of an answer it takes goes to it (the body returned is
+    /// then empty).
     func send(method: String, url: String, headers: [(String, String)], body: [UInt8]?, stallSeconds: Double,
-              progress: ((TransferProgress) -> Void)? = nil) throws(Failure) -> (status: Int, body: [UInt8], headers: [(String, String)]) {
+              progress: ((TransferProgress) -> Void)? = nil, receiver: Receiver? = nil) throws(Failure) -> (status: Int, body: [UInt8], headers: [(String, String)]) {
         lock.lock()
         defer { lock.unlock() }
         let handle = try resetHandle()
@@ -119,6 +132,8 @@ final class CurlSession: @unchecked Sendable {
         defer { slistFree(list) }
         let sink = Sink()
         sink.progress = progress
+        sink.receive = receiver?.receive
+        sink.streamed = receiver?.statuses ?? []
         let unmanaged = Unmanaged.passRetained(sink)
         defer { unmanaged.release() }
         var errorBuffer = [CChar](repeating: 0, count: 256)
@@ -171,6 +186,8 @@ final class CurlSession: @unchecked Sendable {
         _ = setLong(handle, Option.lowSpeedLimit, 1)
         _ = setLong(handle, Option.lowSpeedTime, max(1, Int(stallSeconds.rounded(.up))))
         _ = setLong(handle, Option.connectTimeoutMS, Int(min(stallSeconds, 30) * 1000))
+        // Reads of 512 KiB (libcurl's most) instead of 16 KiB: a file's chunk in a few calls, not hundreds.
+        _ = setLong(handle, Option.bufferSize, 512 << 10)
     }
 
     /// The header lines sent, and the callbacks that fill the `Sink` (`sink`): body, header lines and, when asked
@@ -201,12 +218,15 @@ final class CurlSession: @unchecked Sendable {
         if method != "GET" && method != "POST" { _ = setPointer(handle, Option.customRequest, methodPtr) }
     }
 
-    /// libcurl's write callback: appends the bytes to the sink's body.
+    /// libcurl's write callback: hands the bytes to the sink's receiver, or appends them to its body.
     private static var writeBody: WriteCallback {
         { data, size, count, user in
             guard let data, let user else { return 0 }
             let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
             let n = size * count
+            if let receive = sink.receive, sink.streamed.contains(sink.status) {
+                return receive(UnsafeRawBufferPointer(start: data, count: n)) ? n : 0
+            }
             data.withMemoryRebound(to: UInt8.self, capacity: n) { sink.bytes.append(contentsOf: UnsafeBufferPointer(start: $0, count: n)) }
             return n
         }
@@ -220,6 +240,9 @@ final class CurlSession: @unchecked Sendable {
             let n = size * count
             data.withMemoryRebound(to: UInt8.self, capacity: n) {
                 sink.headerLines.append(String(decoding: UnsafeBufferPointer(start: $0, count: n), as: UTF8.self))
+            }
+            if let line = sink.headerLines.last, line.hasPrefix("HTTP/") {
+                sink.status = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
             }
             return n
         }

@@ -51,13 +51,32 @@ extension HTTPUpstream: FileUpstream {
                            progress: tracker.map { t in { t.moved($0) } }).received
     }
 
-    public func fetchFile(_ hash: String, size: Int64, offset: Int64, length: Int) throws -> [UInt8] {
-        let r = try transport.checked(try transport.send("GET", "/v1/blobs/\(hash)", headers: [("Range", "bytes=\(offset)-\(offset + Int64(length) - 1)")],
-                                                         progress: tracker.map { t in { t.moved($0) } }))
+    public func fetchFile(_ hash: String, size: Int64, offset: Int64, length: Int, into receive: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        var got = 0
+        var failure: (any Error)?
+        // The bytes of the range asked for (a whole file's first bytes may come as a plain 200), never more.
+        let answer: HTTPTransport.Response
+        do {
+            answer = try transport.receive("/v1/blobs/\(hash)", headers: [("Range", "bytes=\(offset)-\(offset + Int64(length) - 1)")],
+                                           statuses: offset == 0 ? [200, 206] : [206], progress: tracker.map { t in { t.moved($0) } }) { bytes in
+                do {
+                    try receive(UnsafeRawBufferPointer(rebasing: bytes.prefix(length - got)))
+                    got += min(bytes.count, length - got)
+                    return true
+                } catch {
+                    failure = error
+                    return false
+                }
+            }
+        } catch {
+            // The receiver's own failure (the disk), not the link's.
+            throw failure ?? error
+        }
+        let r = try transport.checked(answer)
         guard r.status == 206 || (r.status == 200 && offset == 0) else {
             throw ClientError.badResponse("HTTP \(r.status) for a range of file \(hash)")
         }
-        return r.body.count > length ? Array(r.body.prefix(length)) : r.body
+        return got
     }
 }
 

@@ -161,9 +161,26 @@ public final class HTTPTransport: Sendable {
         }
     }
 
+    /// A GET whose body, when the answer's status is one of `statuses`, goes to `receive` as it arrives (a file's
+    /// bytes, never whole in memory; `receive` returns false to stop); any other answer comes back as from `send`.
+    /// One attempt, never retried here: bytes handed over cannot be taken back, so the caller asks again from where
+    /// they stopped.
+    public func receive(_ path: String, headers: [(String, String)] = [], statuses: Set<Int>, progress: ((TransferProgress) -> Void)? = nil,
+                        into receive: (UnsafeRawBufferPointer) -> Bool) throws(ClientError) -> Response {
+        guard let url = URL(string: baseURL + path) else { throw ClientError.notConfigured("bad server URL '\(baseURL)'") }
+        if let problem = curlProblem { throw ClientError.notConfigured("cannot use the CA file: \(problem)") }
+        let outcome = withoutActuallyEscaping(receive) { receive in
+            once("GET", url: url, body: nil, extraHeaders: headers, progress: progress, receiver: CurlSession.Receiver(statuses: statuses, receive: receive))
+        }
+        switch outcome {
+        case .answered(let status, let bytes, _, let fields): return Response(status: status, body: bytes, headers: fields)
+        case .failed(let error, _): throw error
+        }
+    }
+
     /// One attempt over libcurl or URLSession.
     private func once(_ method: String, url: URL, body: [UInt8]?, extraHeaders: [(String, String)],
-                      progress: ((TransferProgress) -> Void)?) -> Attempt {
+                      progress: ((TransferProgress) -> Void)?, receiver: CurlSession.Receiver? = nil) -> Attempt {
         // One header list for both ways of sending.
         var headers = [("Accept", "application/json"), ("Accept-Language", language.acceptLanguage)]
         if let token { headers.append(("Authorization", "Bearer \(token)")) }
@@ -175,7 +192,7 @@ public final class HTTPTransport: Sendable {
         if let curl {
             do {
                 let answer = try curl.send(method: method, url: url.absoluteString, headers: headers, body: body,
-                                           stallSeconds: stallSeconds, progress: progress)
+                                           stallSeconds: stallSeconds, progress: progress, receiver: receiver)
                 let after = answer.headers.first { $0.0.lowercased() == "retry-after" }.flatMap { Self.retryAfter($0.1) }
                 return Self.inflating(.answered(status: answer.status, body: answer.body, retryAfter: after, headers: answer.headers))
             } catch {
@@ -218,6 +235,11 @@ public final class HTTPTransport: Sendable {
         guard let result = box.wait(seconds: max(stallSeconds * 4, 3600)) else {
             task.cancel()
             return .failed(.unreachable(url: baseURL, reason: "no answer"), retryable: true)
+        }
+        // Without libcurl a body to hand over came whole (a chunk of a file: bounded); it is handed over now.
+        if let receiver, case .answered(let status, let bytes, let after, let fields) = result, receiver.statuses.contains(status) {
+            guard bytes.withUnsafeBytes(receiver.receive) else { return .failed(.badResponse("the body was not taken"), retryable: false) }
+            return .answered(status: status, body: [], retryAfter: after, headers: fields)
         }
         return result
     }

@@ -8,8 +8,8 @@ import Darwin
 /// transfers under way in `DIR/partial/<hash>`. The same on an office (beside its replica) and at the county.
 ///
 /// Nothing is ever whole in memory: a file comes in by appends at its known offset (a resumed transfer continues
-/// where the partial file ends), is hashed in bounded reads when its last byte arrives, and only a file whose hash is
-/// its name is moved into place (`rename`, after `fsync`). A partial file whose bytes do not hash to its name is
+/// where the partial file ends), is hashed as its bytes are written (`Partial`), and only a file whose hash is its
+/// name is moved into place (`rename`, after `fsync`). A partial file whose bytes do not hash to its name is
 /// discarded, never kept. A crash at any point leaves either the whole verified file or a partial one to resume.
 public struct BlobStore: Sendable {
     public let directory: String
@@ -37,6 +37,8 @@ public struct BlobStore: Sendable {
 
     public func path(_ hash: String) -> String { "\(directory)/\(hash.prefix(2))/\(hash)" }
     func partialPath(_ hash: String) -> String { "\(directory)/partial/\(hash)" }
+    /// Where the running hash of a partial file is kept (`Partial.save`).
+    func hashStatePath(_ hash: String) -> String { "\(directory)/partial/\(hash).sha256" }
 
     /// Whether the whole, verified file is here.
     public func has(_ hash: String) -> Bool { Self.isHash(hash) && Self.fileSize(path(hash)) != nil }
@@ -56,40 +58,45 @@ public struct BlobStore: Sendable {
         // No partial copy at all: nothing here (an empty file too: it is stored by its one empty append).
         guard let partial = Self.fileSize(partialPath(hash)) else { return 0 }
         guard partial >= size else { return partial }
-        if partial > size { unlink(partialPath(hash)); return 0 }
-        do { try complete(hash) } catch .hashMismatch { return 0 }
+        if partial > size { discardPartial(hash); return 0 }
+        do { try self.partial(hash, size: size)?.finish() } catch .hashMismatch { return 0 }
         return size
     }
 
     /// Appends `bytes` at `offset` of the transfer of `hash` (of `size` bytes in all) and returns the bytes now
     /// held. The offset must be where the partial file ends (else `offsetMismatch` says where); bytes past `size`
-    /// are refused. When the last byte arrives the file is verified and moved into place (`complete`).
+    /// are refused. When the last byte arrives the file is verified and moved into place (`Partial.finish`).
     @discardableResult
     public func append(_ hash: String, size: Int64, at offset: Int64, _ bytes: [UInt8]) throws(BlobError) -> Int64 {
         guard Self.isHash(hash) else { throw .badHash(hash) }
         if has(hash) { return size }
         let have = Self.fileSize(partialPath(hash)) ?? 0
         guard offset == have else { throw .offsetMismatch(expected: have) }
-        guard offset + Int64(bytes.count) <= size else { throw .pastEnd(size: size) }
-        let fd = open(partialPath(hash), O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .io(path: partialPath(hash), errno: errno) }
-        defer { close(fd) }
-        try Self.writeAll(fd, bytes, at: offset, path: partialPath(hash))
-        let now = offset + Int64(bytes.count)
-        if now == size { try complete(hash) }
-        return now
+        guard let partial = try partial(hash, size: size) else { return size }
+        guard offset == partial.length else { throw .offsetMismatch(expected: partial.length) }
+        try partial.write(bytes)
+        if partial.length == size { try partial.finish() } else { partial.save() }
+        return partial.length
     }
 
-    /// Verifies the partial file of `hash` and moves it into place; a file whose bytes hash otherwise is deleted
-    /// (`hashMismatch`: the transfer starts again from nothing).
-    public func complete(_ hash: String) throws(BlobError) {
-        let partial = partialPath(hash)
-        let actual = try Self.hashFile(partial)
-        guard actual == hash else {
-            unlink(partial)
-            throw .hashMismatch(expected: hash, actual: actual)
+    /// The transfer of `hash` (of `size` bytes), open for appends where its partial file ends (created when there is
+    /// none); nil when the whole file is here (another transfer finished it meanwhile).
+    public func partial(_ hash: String, size: Int64) throws(BlobError) -> Partial? {
+        guard Self.isHash(hash) else { throw .badHash(hash) }
+        while !has(hash) {
+            let fd = open(partialPath(hash), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw .io(path: partialPath(hash), errno: errno) }
+            // One writer at a time; the one before may have finished the file and moved it into place meanwhile
+            // (this descriptor would then hold the whole file): look again.
+            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+            var held = stat(), named = stat()
+            guard fstat(fd, &held) == 0, stat(partialPath(hash), &named) == 0, held.st_ino == named.st_ino, held.st_dev == named.st_dev else {
+                close(fd)
+                continue
+            }
+            return try Partial.open(self, hash: hash, size: size, fd: fd)
         }
-        try install(partial, as: hash)
+        return nil
     }
 
     /// Copies the file at `source` into the store, hashing it on the way; returns its hash and size. Bounded memory.
@@ -146,12 +153,19 @@ public struct BlobStore: Sendable {
 
     /// Up to `length` bytes of the whole file `hash` from `offset` (fewer at its end).
     public func read(_ hash: String, offset: Int64, length: Int) throws(BlobError) -> [UInt8] {
+        var out: [UInt8] = []
+        try read(hash, offset: offset, length: length, into: &out)
+        return out
+    }
+
+    /// The same into `out`, whose memory is reused (a sender's one buffer for every chunk).
+    public func read(_ hash: String, offset: Int64, length: Int, into out: inout [UInt8]) throws(BlobError) {
         guard has(hash) else { throw .missing(hash) }
         let fd = open(path(hash), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(path: path(hash), errno: errno) }
         defer { close(fd) }
         let want = max(0, length)
-        var out = [UInt8](repeating: 0, count: want)
+        if out.count < want { out += repeatElement(0, count: want - out.count) } else { out.removeLast(out.count - want) }
         var got = 0
         while got < want {
             let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, want - got, off_t(offset) + off_t(got)) }
@@ -160,7 +174,6 @@ public struct BlobStore: Sendable {
             got += n
         }
         out.removeLast(out.count - got)
-        return out
     }
 
     /// Copies the whole file `hash` to `destination` (written beside it, then renamed: never half a file there).
@@ -185,12 +198,13 @@ public struct BlobStore: Sendable {
     public func remove(_ hash: String) {
         guard Self.isHash(hash) else { return }
         unlink(path(hash))
-        unlink(partialPath(hash))
+        discardPartial(hash)
     }
 
     /// Drops a partial transfer (a download to start again).
     public func discardPartial(_ hash: String) {
         guard Self.isHash(hash) else { return }
+        unlink(hashStatePath(hash))
         unlink(partialPath(hash))
     }
 
@@ -205,7 +219,7 @@ public struct BlobStore: Sendable {
 
     // MARK: - Files
 
-    private func install(_ file: String, as hash: String) throws(BlobError) {
+    func install(_ file: String, as hash: String) throws(BlobError) {
         let fd = open(file, O_RDONLY | O_CLOEXEC)
         if fd >= 0 { fsync(fd); close(fd) }
         try Self.makeDirectory("\(directory)/\(hash.prefix(2))")
@@ -225,6 +239,11 @@ public struct BlobStore: Sendable {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(path: path, errno: errno) }
         defer { close(fd) }
+        try readChunks(fd: fd, path: path, body)
+    }
+
+    /// Reads `fd` from where it stands to its end, in bounded chunks.
+    static func readChunks(fd: Int32, path: String, _ body: ([UInt8]) throws(BlobError) -> Void) throws(BlobError) {
         var buffer = [UInt8](repeating: 0, count: ioChunk)
         while true {
             let n = buffer.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress!, ioChunk) }
@@ -248,10 +267,18 @@ public struct BlobStore: Sendable {
         return size
     }
 
-    private static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int64, path: String) throws(BlobError) {
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], at offset: Int64, path: String) throws(BlobError) {
+        let failure = bytes.withUnsafeBytes { b -> BlobError? in
+            do throws(BlobError) { try writeAll(fd, b, at: offset, path: path) } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int64, path: String) throws(BlobError) {
         var done = 0
         while done < bytes.count {
-            let n = bytes.withUnsafeBytes { pwrite(fd, $0.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done)) }
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset) + off_t(done))
             if n < 0 { if errno == EINTR { continue }; throw .io(path: path, errno: errno) }
             done += n
         }

@@ -77,6 +77,33 @@ public enum SHA256 {
 
         /// Lower-case hex of `finish()`.
         public mutating func finishHex() -> String { SHA256.hexDigits(finish()) }
+
+        /// Where the hash stands, to be carried across processes (a transfer resumed another day): the eight state
+        /// words, the byte count and the bytes of the unfinished block, in the portable form whichever code hashes.
+        public var saved: [UInt8] {
+            let (words, count, tail) = fast?.saved ?? (h, length, pending)
+            var out = [UInt8]()
+            out.reserveCapacity(40 + tail.count)
+            for w in [words.0, words.1, words.2, words.3, words.4, words.5, words.6, words.7] { withUnsafeBytes(of: w.bigEndian) { out += $0 } }
+            withUnsafeBytes(of: count.bigEndian) { out += $0 }
+            return out + tail
+        }
+
+        /// A hash that goes on from `saved`; nil when those bytes are not a saved state.
+        public init?(saved: [UInt8]) {
+            guard saved.count >= 40 else { return nil }
+            func word(_ at: Int, _ size: Int) -> UInt64 { saved[at..<at + size].reduce(0) { $0 << 8 | UInt64($1) } }
+            let w = (0..<8).map { UInt32(word($0 * 4, 4)) }
+            let count = word(32, 8), tail = Array(saved[40...])
+            guard tail.count == Int(count % 64) else { return nil }
+            h = (w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7])
+            length = count
+            pending = tail
+            if let fast {
+                fast.restore(h, count: count, tail: tail)
+                pending = []
+            }
+        }
     }
 
     static func blocks(_ bytes: [UInt8], count: Int, into h: inout State) {
@@ -184,7 +211,8 @@ enum FastSHA256 {
         if ProcessInfo.processInfo.environment["CPSYNC_PORTABLE_SHA256"] == "1" { return nil }
         guard let lib = dlopen("libcrypto.so.3", RTLD_NOW) ?? dlopen("libcrypto.so", RTLD_NOW),
               let i = dlsym(lib, "SHA256_Init"), let u = dlsym(lib, "SHA256_Update"), let f = dlsym(lib, "SHA256_Final") else { return nil }
-        return Functions(initialise: unsafeBitCast(i, to: Init.self), update: unsafeBitCast(u, to: Update.self), final: unsafeBitCast(f, to: Final.self))
+        let functions = Functions(initialise: unsafeBitCast(i, to: Init.self), update: unsafeBitCast(u, to: Update.self), final: unsafeBitCast(f, to: Final.self))
+        return Context.layoutHolds(functions) ? functions : nil
     }()
 
     /// One running hash (`SHA256_CTX` is 112 bytes; 256 are reserved).
@@ -192,13 +220,14 @@ enum FastSHA256 {
         let state = UnsafeMutableRawPointer.allocate(byteCount: 256, alignment: 16)
         let f: Functions
 
-        init?() {
-            guard let f = FastSHA256.functions else {
-                state.deallocate()
-                return nil
-            }
+        convenience init?() {
+            guard let f = FastSHA256.functions else { return nil }
+            self.init(f)
+        }
+
+        private init(_ f: Functions) {
             self.f = f
-            guard f.initialise(state) == 1 else { return nil }
+            _ = f.initialise(state)
         }
 
         deinit { state.deallocate() }
@@ -211,6 +240,42 @@ enum FastSHA256 {
             var out = [UInt8](repeating: 0, count: 32)
             _ = out.withUnsafeMutableBufferPointer { f.final($0.baseAddress!, state) }
             return out
+        }
+
+        // `SHA256_CTX` as OpenSSL's sha.h declares it: `h[8]`, `Nl`, `Nh` (the count in bits), `data[16]` (the
+        // unfinished block's bytes), `num` (how many), `md_len` — 32-bit words. `layoutHolds` checks it once against
+        // the portable code before the library is used at all.
+
+        /// The state words, the byte count and the unfinished block's bytes.
+        var saved: (SHA256.State, UInt64, [UInt8]) {
+            let w = state.assumingMemoryBound(to: UInt32.self)
+            let count = (UInt64(w[9]) << 32 | UInt64(w[8])) / 8
+            return ((w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]), count,
+                    Array(UnsafeRawBufferPointer(start: state + 40, count: Int(min(w[26], 63)))))
+        }
+
+        /// Goes on from a saved state (a fresh context's).
+        func restore(_ h: SHA256.State, count: UInt64, tail: [UInt8]) {
+            let w = state.assumingMemoryBound(to: UInt32.self)
+            (w[0], w[1], w[2], w[3], w[4], w[5], w[6], w[7]) = h
+            (w[8], w[9]) = (UInt32(truncatingIfNeeded: count << 3), UInt32(truncatingIfNeeded: count >> 29))
+            tail.withUnsafeBytes { (state + 40).copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            w[26] = UInt32(tail.count)
+        }
+
+        /// Whether the library's context is laid out as `saved` reads it: 67 bytes hashed, saved, restored into a new
+        /// context and finished give the portable digest, and the saved words are the portable code's.
+        static func layoutHolds(_ f: Functions) -> Bool {
+            let message = [UInt8](repeating: 0x61, count: 67)
+            let a = Context(f)
+            message.withUnsafeBufferPointer { a.update($0) }
+            let (h, count, tail) = a.saved
+            var portable = SHA256.initial
+            SHA256.blocks(message, count: 64, into: &portable)
+            guard count == 67, tail == [0x61, 0x61, 0x61], SHA256.digest(h) == SHA256.digest(portable) else { return false }
+            let b = Context(f)
+            b.restore(h, count: count, tail: tail)
+            return b.finish() == SHA256.portable(message)
         }
     }
 }

@@ -9,8 +9,10 @@ public protocol FileUpstream: Upstream {
     func fileState(_ hash: String, size: Int64) throws -> Int64
     /// Sends `chunk`, the bytes of the file from `offset`; returns the bytes the upstream holds after it.
     func sendFile(_ hash: String, size: Int64, offset: Int64, chunk: [UInt8]) throws -> Int64
-    /// Up to `length` bytes of the file from `offset`.
-    func fetchFile(_ hash: String, size: Int64, offset: Int64, length: Int) throws -> [UInt8]
+    /// Up to `length` bytes of the file from `offset`, handed to `receive` as they arrive (never whole in memory);
+    /// returns how many. After a failure, the bytes handed over before it are kept (the next request starts after
+    /// them); an error `receive` throws is thrown as it is.
+    func fetchFile(_ hash: String, size: Int64, offset: Int64, length: Int, into receive: (UnsafeRawBufferPointer) throws -> Void) throws -> Int
 }
 
 /// Moves the bytes of attached files between a replica's `BlobStore` and its upstream, after the rows that name
@@ -24,9 +26,10 @@ public final class FileTransfer {
     let upstream: any FileUpstream
     let access: any ReplicaAccess
     /// Bytes per request: 256 KiB to start, doubled while a chunk takes under a quarter of a second (a fast link: up
-    /// to 1 MiB: more costs the daemon memory and gains little), halved when one takes over 4 s (a poor link: down to 64 KiB), so a cut loses little either way.
+    /// to the protocol's 4 MiB, where a request's round trip is small beside its bytes), halved when one takes over
+    /// 4 s (a poor link: down to 64 KiB), so a cut loses little either way.
     public var chunkBytes = BlobProtocol.defaultChunkBytes
-    static let chunkRange = (64 << 10)...(1 << 20)
+    static let chunkRange = (64 << 10)...BlobProtocol.maxChunkBytes
 
     /// Adapts `chunkBytes` to how long a chunk of `bytes` took.
     func pace(_ bytes: Int, seconds: Double) {
@@ -89,8 +92,10 @@ public final class FileTransfer {
         var offset = try retrying { try upstream.fileState(file.hash, size: file.size) }
         var moved: Int64 = 0
         var restarts = 0
+        // One buffer for every chunk: its memory is reused, not made anew per request.
+        var chunk: [UInt8] = []
         while offset < file.size {
-            let chunk = try store.read(file.hash, offset: offset, length: chunkBytes)
+            try store.read(file.hash, offset: offset, length: chunkBytes, into: &chunk)
             guard !chunk.isEmpty else { throw BlobError.missing(file.hash) }
             do {
                 let at = offset
@@ -125,37 +130,43 @@ public final class FileTransfer {
                 summary.fetchedFiles += 1
             } catch let error {
                 guard let r = upstream.refusal(in: error), r.status == 404 else { throw error }
+                if store.received(file.hash) == 0 { store.discardPartial(file.hash) }
                 summary.unavailable += 1
             }
         }
     }
 
+    /// Fetches one file into its partial copy, its bytes written (and hashed) as they arrive, from where the copy
+    /// ends; returns the bytes that travelled. The running hash is saved when the transfer stops short (`Partial`
+    /// saves it as it closes): a process killed midway leaves none, and the next run reads its partial copy again.
     func fetchOne(_ file: BlobReference) throws -> Int64 {
         var moved: Int64 = 0
         var attempts = 0
         while true {
-            var offset = try store.settle(file.hash, size: file.size)
             do {
-                while offset < file.size {
-                    let at = offset
-                    let length = Int(min(Int64(chunkBytes), file.size - at))
+                guard let partial = try store.partial(file.hash, size: file.size) else { return moved }
+                while partial.length < file.size {
                     let started = ProcessInfo.processInfo.systemUptime
-                    let bytes = try retrying { try upstream.fetchFile(file.hash, size: file.size, offset: at, length: length) }
-                    pace(bytes.count, seconds: ProcessInfo.processInfo.systemUptime - started)
-                    guard !bytes.isEmpty else { throw BlobError.pastEnd(size: file.size) }
-                    offset = try store.append(file.hash, size: file.size, at: at, bytes)
-                    moved += Int64(bytes.count)
-                    progress?(file.hash, offset, file.size)
+                    // A link cut midway keeps the bytes that came: the next attempt asks from after them.
+                    let before = partial.length
+                    try retrying {
+                        let at = partial.length
+                        guard at < file.size else { return }
+                        _ = try upstream.fetchFile(file.hash, size: file.size, offset: at, length: Int(min(Int64(chunkBytes), file.size - at))) {
+                            try partial.write($0)
+                        }
+                    }
+                    let got = Int(partial.length - before)
+                    pace(got, seconds: ProcessInfo.processInfo.systemUptime - started)
+                    guard got > 0 else { throw BlobError.pastEnd(size: file.size) }
+                    moved += Int64(got)
+                    progress?(file.hash, partial.length, file.size)
                 }
-                if file.size == 0 && !store.has(file.hash) { try store.append(file.hash, size: 0, at: 0, []) }
+                try partial.finish()
                 return moved
             } catch BlobError.hashMismatch(let expected, let actual) {
                 attempts += 1
                 if attempts >= 2 { throw BlobError.hashMismatch(expected: expected, actual: actual) }
-            } catch BlobError.offsetMismatch {
-                attempts += 1
-                store.discardPartial(file.hash)
-                if attempts >= 2 { throw BlobError.offsetMismatch(expected: 0) }
             }
         }
     }

@@ -35,6 +35,8 @@ final class ServerShared: Sendable {
         let fd: Int32
         let connectionID: Int
         let bytes: [UInt8]
+        /// The body's file, opened here, written after `bytes` (`HTTPConnection.file`).
+        var file: HTTPConnection.FileBody?
         let close: Bool
         let entry: HTTPAccessLogEntry
     }
@@ -42,7 +44,17 @@ final class ServerShared: Sendable {
     /// Runs on a worker thread: calls the responder, serializes, hands the bytes to the loop.
     func execute(_ job: Job) {
         let head = job.head
-        let response = responder.respond(to: job.request)
+        var response = responder.respond(to: job.request)
+        var file: HTTPConnection.FileBody?
+        if let range = response.file, head.method != "HEAD", range.count > 0 {
+            // Opened here, not by the loop: a file that went meanwhile is an error answer, not a cut connection.
+            let fileFD = open(range.path, O_RDONLY | O_CLOEXEC)
+            if fileFD >= 0 {
+                file = HTTPConnection.FileBody(fd: fileFD, offset: range.offset, remaining: range.count)
+            } else {
+                response = .error(status: 404, code: "not_found", message: "the file is not here any more")
+            }
+        }
         let responderCloses = response.headers.values(for: "Connection").flatMap(commaSeparatedTokens).contains("close")
         let close = !head.keepAlive || job.isLastAllowed || responderCloses || isStopping
         let bytes = ResponseSerializer.serialize(response, isHEAD: head.method == "HEAD", close: close,
@@ -52,7 +64,7 @@ final class ServerShared: Sendable {
                                        durationSeconds: 0, requestBytes: head.byteCount + job.request.body.count,
                                        responseBytes: 0, remoteAddress: job.request.remoteAddress)
         completions.withLock {
-            $0.append(Completion(fd: job.fd, connectionID: job.connectionID, bytes: bytes, close: close, entry: entry))
+            $0.append(Completion(fd: job.fd, connectionID: job.connectionID, bytes: bytes, file: file, close: close, entry: entry))
         }
         waker.signal()
     }
@@ -228,7 +240,7 @@ final class EventLoop {
     private func drive(_ connection: HTTPConnection) {
         var reads = 0
         while true {
-            if connection.written < connection.output.count {
+            if connection.written < connection.output.count || connection.file != nil {
                 guard flush(connection) else { return }
             }
             if let pending = connection.pending {
@@ -301,6 +313,21 @@ final class EventLoop {
         }
         connection.output = []
         connection.written = 0
+        while let file = connection.file {
+            switch Socket.sendFile(connection.fd, from: file.fd, at: file.offset, count: file.remaining) {
+            case .wrote(let count) where count > 0:
+                connection.file?.offset += Int64(count)
+                connection.file?.remaining -= count
+                if file.remaining == count { connection.closeFile() }
+                connection.lastProgressAt = Socket.now()
+            case .wouldBlock:
+                return false
+            case .wrote, .failed:
+                // The file ended early (or cannot be read): the answer cannot be completed, the connection must go.
+                closeConnection(connection)
+                return false
+            }
+        }
         return true
     }
 
@@ -349,11 +376,15 @@ final class EventLoop {
         }
         for completion in done {
             guard let connection = connections[completion.fd], connection.id == completion.connectionID,
-                  connection.stage == .responding else { continue }
+                  connection.stage == .responding else {
+                if let file = completion.file { close(file.fd) }
+                continue
+            }
             // Usually nothing is pending: take the bytes as they are instead of copying a large page.
             if connection.output.isEmpty { connection.output = completion.bytes } else { connection.output += completion.bytes }
+            connection.file = completion.file
             var entry = completion.entry
-            entry.responseBytes = completion.bytes.count
+            entry.responseBytes = completion.bytes.count + (completion.file?.remaining ?? 0)
             connection.pending = .init(entry: entry, close: completion.close)
             connection.stage = .writing
             connection.lastProgressAt = Socket.now()
@@ -412,6 +443,7 @@ final class EventLoop {
         }
         // Closing removes the descriptor from the epoll set; a later event for a reused number finds the new record.
         close(connection.fd)
+        connection.closeFile()
         shared.control.withLock { $0.openConnections = connections.count }
     }
 

@@ -1,3 +1,5 @@
+import Glibc
+
 /// One client connection's state. Confined to the event loop thread (never `Sendable`); holds no buffer of its
 /// own beyond the bytes the peer actually sent, so a waiting socket costs a few hundred bytes.
 final class HTTPConnection {
@@ -28,6 +30,8 @@ final class HTTPConnection {
     /// Bytes to write and how many are written already.
     var output: [UInt8] = []
     var written = 0
+    /// The rest of a body written from a file, after `output`.
+    var file: FileBody?
     var pending: PendingResponse?
     /// The head of the request being read, once it is complete.
     var head: HTTPRequestHead?
@@ -43,6 +47,18 @@ final class HTTPConnection {
     var readable = true
     var drainUntil = 0.0
     var discarded = 0
+
+    /// A response body still to be sent from an open file (`HTTPResponse.file`).
+    struct FileBody: Sendable {
+        let fd: Int32
+        var offset: Int64
+        var remaining: Int
+    }
+
+    func closeFile() {
+        if let file { close(file.fd) }
+        file = nil
+    }
 
     init(fd: Int32, id: Int, remoteAddress: String, configuration: HTTPServerConfiguration, now: Double) {
         self.fd = fd

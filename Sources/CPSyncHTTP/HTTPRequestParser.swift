@@ -33,7 +33,8 @@ struct HTTPRequestParser {
 
     private enum State {
         case head
-        case body(HTTPRequestHead, bodyStart: Int)
+        /// The body is coming into `body`; `next` is where the bytes after it (a pipelined request) begin in `buffer`.
+        case body(HTTPRequestHead, next: Int)
         case failed(HTTPRequestError)
     }
 
@@ -41,6 +42,8 @@ struct HTTPRequestParser {
     let maxBodyBytes: Int
 
     private var buffer: [UInt8] = []
+    /// The body of the request being read, apart from `buffer`: it is handed over as it is, never copied again.
+    private var body: [UInt8] = []
     /// First byte of the request being parsed; everything before it is consumed.
     private var start = 0
     /// Next byte to examine while looking for line ends in the head.
@@ -56,7 +59,13 @@ struct HTTPRequestParser {
     }
 
     mutating func append<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
-        buffer.append(contentsOf: bytes)
+        var rest = bytes[...]
+        if case .body(let head, _) = state, body.count < head.contentLength {
+            let take = min(rest.count, head.contentLength - body.count)
+            body += rest.prefix(take)
+            rest = rest.dropFirst(take)
+        }
+        buffer += rest
     }
 
     /// Whether bytes of an unfinished request are buffered (a stall now is a slow client, not an idle one).
@@ -73,12 +82,12 @@ struct HTTPRequestParser {
                 throw error
             case .head:
                 return try parseHead().map(Event.head)
-            case .body(let head, let bodyStart):
-                guard buffer.count - bodyStart >= head.contentLength else { return nil }
-                let end = bodyStart + head.contentLength
-                let body = Array(buffer[bodyStart..<end])
-                beginNextRequest(at: end)
-                return .request(head, body: body)
+            case .body(let head, let next):
+                guard body.count == head.contentLength else { return nil }
+                let whole = body
+                body = []
+                beginNextRequest(at: next)
+                return .request(head, body: whole)
             }
         } catch {
             state = .failed(error)
@@ -115,10 +124,14 @@ struct HTTPRequestParser {
                 // RFC 9112 §2.2: ignore empty lines before the request line (stray CRLF after a body).
                 guard requestLine != nil else { continue }
                 let head = try makeHead()
-                state = .body(head, bodyStart: scan)
-                // Reserve for the body, but no more than a little ahead of what arrived: a slow client that
-                // announces 16 MiB costs memory only as its bytes actually come in.
-                buffer.reserveCapacity(scan + min(head.contentLength, 256 * 1024))
+                // The body goes to an array of its own, reserved whole (already checked against the limit): it
+                // arrives without a copy per doubling and is handed over as it is. A reservation takes address
+                // space, and memory only as the bytes come in (a slow client that announces 16 MiB costs what it
+                // sends).
+                let take = min(buffer.count - scan, head.contentLength)
+                body.reserveCapacity(head.contentLength)
+                body += buffer[scan..<(scan + take)]
+                state = .body(head, next: scan + take)
                 return head
             } else if requestLine == nil {
                 requestLine = try parseRequestLine(buffer[line])

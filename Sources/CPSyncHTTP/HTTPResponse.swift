@@ -9,11 +9,30 @@ public struct HTTPResponse: Sendable, Equatable {
     public var status: Int
     public var headers: HTTPHeaders
     public var body: [UInt8]
+    /// A body the server writes straight from a file (`sendfile`), instead of `body`: a range of a stored file,
+    /// never in memory.
+    public var file: FileRange?
+
+    /// `count` bytes of the file at `path` from `offset`.
+    public struct FileRange: Sendable, Equatable {
+        public var path: String
+        public var offset: Int64
+        public var count: Int
+
+        public init(path: String, offset: Int64, count: Int) {
+            (self.path, self.offset, self.count) = (path, offset, count)
+        }
+    }
 
     public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = []) {
         self.status = status
         self.headers = headers
         self.body = body
+    }
+
+    public init(status: Int, headers: HTTPHeaders = HTTPHeaders(), file: FileRange) {
+        self.init(status: status, headers: headers)
+        self.file = file
     }
 
     /// A text response, UTF-8 encoded.
@@ -139,7 +158,7 @@ enum ResponseSerializer {
             headers.remove("Content-Length")
         } else if !(isHEAD && response.body.isEmpty && headers.contains("Content-Length")) {
             // A HEAD handler may state the length of the body it did not build; otherwise the body decides.
-            headers.set("Content-Length", String(response.body.count))
+            headers.set("Content-Length", String(response.file?.count ?? response.body.count))
         }
         if !headers.contains("Date") { headers.add("Date", httpDate()) }
         if close {

@@ -59,6 +59,21 @@ enum Socket {
         }
     }
 
+    /// One `sendfile` of up to `count` bytes of `file` from `offset` to the socket `fd` (non-blocking: never waits
+    /// for the peer). `.wrote(0)`: the file ended first.
+    static func sendFile(_ fd: Int32, from file: Int32, at offset: Int64, count: Int) -> WriteResult {
+        var position = off_t(offset)
+        while true {
+            let n = sendfile(fd, file, &position, count)
+            if n >= 0 { return .wrote(n) }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            default: return .failed
+            }
+        }
+    }
+
     static func setNonBlocking(_ fd: Int32) {
         _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
     }

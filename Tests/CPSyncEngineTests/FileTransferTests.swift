@@ -62,10 +62,16 @@ final class MemoryFileUpstream: FileUpstream, @unchecked Sendable {
         return held
     }
 
-    func fetchFile(_ hash: String, size: Int64, offset: Int64, length: Int) throws -> [UInt8] {
-        if try request() { throw MemoryUpstream.LinkDown() }
+    func fetchFile(_ hash: String, size: Int64, offset: Int64, length: Int, into receive: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {
+        let cut = try request()
+        if cut && !afterWriting { throw MemoryUpstream.LinkDown() }
         guard store.has(hash) else { throw ErrorBody(code: .notFound, message: "not here") }
-        return try store.read(hash, offset: offset, length: length)
+        let bytes = try store.read(hash, offset: offset, length: length)
+        // Cut after writing: half the bytes came before the link broke.
+        let sent = cut ? bytes.prefix(bytes.count / 2) : bytes[...]
+        try sent.withUnsafeBytes { try receive($0) }
+        if cut { throw MemoryUpstream.LinkDown() }
+        return sent.count
     }
 }
 

@@ -2,11 +2,16 @@ import Foundation
 import Testing
 @testable import CPSyncHTTP
 
-/// Echoes method, path and body; `/slow` sleeps 0.5 s after flagging that it started.
+/// Echoes method, path and body; `/slow` sleeps 0.5 s after flagging that it started; `/file?path&offset&count`
+/// answers with that range of a file.
 private struct EchoResponder: HTTPResponder {
     let slowStarted = Locked(false)
 
     func respond(to request: HTTPRequest) -> HTTPResponse {
+        if request.path == "/file", let path = request.query["path"], let offset = request.query["offset"].flatMap(Int64.init),
+           let count = request.query["count"].flatMap(Int.init) {
+            return HTTPResponse(status: 206, file: .init(path: path, offset: offset, count: count))
+        }
         if request.path == "/slow" {
             slowStarted.withLock { $0 = true }
             Thread.sleep(forTimeInterval: 0.5)
@@ -61,6 +66,30 @@ private func makeServer(_ configure: (inout HTTPServerConfiguration) -> Void = {
         try client.expect("HTTP/1.1 100 Continue\r\n\r\n")
         try client.send("xyz")
         #expect(try client.readResponse().text == "PUT /up xyz")
+    }
+
+    @Test func aFileRangeIsWrittenFromTheFileAndTheConnectionGoesOn() throws {
+        let path = NSTemporaryDirectory() + "cpsync-file-body-\(getpid())"
+        defer { unlink(path) }
+        let data = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
+        FileManager.default.createFile(atPath: path, contents: Data(data))
+        let server = try makeServer()
+        defer { server.shutdown(gracePeriodSeconds: 2) }
+        let client = try TestClient(port: server.boundPort)
+        // Larger than the socket takes at once: written as the client reads.
+        try client.send("GET /file?path=\(path)&offset=1000&count=2500000 HTTP/1.1\r\nHost: h\r\n\r\n")
+        let range = try client.readResponse()
+        #expect(range.status == 206 && range.headers["Content-Length"] == "2500000")
+        #expect(range.body == Array(data[1000..<2_501_000]))
+        try client.send("HEAD /file?path=\(path)&offset=0&count=10 HTTP/1.1\r\nHost: h\r\n\r\nGET /after HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(try client.readResponse(bodyExpected: false).headers["Content-Length"] == "10")
+        #expect(try client.readResponse().text == "GET /after ")
+        // A file that went meanwhile: an error answer, not a cut connection.
+        try client.send("GET /file?path=\(path).gone&offset=0&count=10 HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(try client.readResponse().status == 404)
+        // A file shorter than the answer said: the connection closes mid-body rather than hang.
+        try client.send("GET /file?path=\(path)&offset=2999990&count=100 HTTP/1.1\r\nHost: h\r\n\r\n")
+        #expect(throws: (any Error).self) { try client.readResponse() }
     }
 
     @Test func headResponseHasContentLengthButNoBody() throws {
