@@ -59,7 +59,7 @@ enum AttachBenchmark {
 
     static func writeRandomFile(_ path: String, bytes: Int) throws {
         guard let out = FileHandle(forWritingAtPath: path) ?? {
-            FileManager.default.createFile(atPath: path, contents: nil)
+            _ = FileManager.default.createFile(atPath: path, contents: nil)
             return FileHandle(forWritingAtPath: path)
         }() else { throw BenchError("cannot write \(path)") }
         defer { try? out.close() }

@@ -72,7 +72,7 @@ private func makeServer(_ configure: (inout HTTPServerConfiguration) -> Void = {
         let path = NSTemporaryDirectory() + "cpsync-file-body-\(getpid())"
         defer { unlink(path) }
         let data = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ $0 >> 9) }
-        FileManager.default.createFile(atPath: path, contents: Data(data))
+        #expect(FileManager.default.createFile(atPath: path, contents: Data(data)))
         let server = try makeServer()
         defer { server.shutdown(gracePeriodSeconds: 2) }
         let client = try TestClient(port: server.boundPort)
