@@ -20,7 +20,7 @@ import TestSupport
 
     static func file(_ dir: TempDir, _ name: String, bytes: Int) -> String {
         let path = dir.path(name)
-        FileManager.default.createFile(atPath: path, contents: Data((0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
+        _ = FileManager.default.createFile(atPath: path, contents: Data((0..<bytes).map { UInt8(truncatingIfNeeded: $0 &* 31) }))
         return path
     }
 
