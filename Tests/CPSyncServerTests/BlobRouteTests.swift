@@ -10,6 +10,15 @@ import Testing
 /// byte and its move into place is settled (verified and kept, or discarded) before the county says it has it, so an
 /// office never takes "received = size" for a file the county does not have.
 @Suite struct BlobRouteTests {
+    /// The bytes an answer carries: the range of a file the server writes from it (`HTTPResponse.file`), or its body.
+    static func served(_ file: HTTPResponse.FileRange?, else body: [UInt8]) throws -> [UInt8] {
+        guard let range = file else { return body }
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: range.path))
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(range.offset))
+        return Array(try handle.read(upToCount: range.count) ?? Data())
+    }
+
     @Test func aWholePartialCopyLeftByACrashIsVerifiedBeforeTheCountySaysItHasIt() throws {
         let f = try RouterTests.Fixture()
         let data = (0..<300_000).map { UInt8(truncatingIfNeeded: $0 &* 7) }
@@ -46,13 +55,7 @@ import Testing
         r = f.request("GET", "/v1/blobs/\(hash)", token: f.admin, headers: [("Range", "bytes=9990-20000")])
         #expect(r.status == 206 && r.headers["Content-Range"] == "bytes 9990-9999/10000")
         // The body is the stored file's range, written by the server straight from the file.
-        let served = try r.file.map { range in
-            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: range.path))
-            defer { try? handle.close() }
-            try handle.seek(toOffset: UInt64(range.offset))
-            return Array(try handle.read(upToCount: range.count) ?? Data())
-        }
-        #expect(served == Array(data[9990...]))
+        #expect(try Self.served(r.file, else: r.body) == Array(data[9990...]))
         #expect(f.request("GET", "/v1/blobs/\(hash)", token: f.admin, headers: [("Range", "bytes=20000-")]).status == 416)
         #expect(f.request("PUT", "/v1/blobs/\(hash)?size=10000&offset=0", token: f.admin, body: [1]).status == 403)
     }
@@ -89,8 +92,9 @@ import Testing
         // The reply, in ranges, to the relayer only.
         #expect(f.request("GET", "/v1/blobs/\(reply.sha256)", token: f.chengguan, headers: [("Range", "bytes=0-")]).status == 404)
         r = f.request("GET", "/v1/blobs/\(reply.sha256)", token: f.huashan, headers: [("Range", "bytes=0-\(reply.size - 1)")])
-        #expect(r.status == 206 && Int64(r.body.count) == reply.size)
-        let opened = try ChangeFile.open(r.body) { _ in ChangeFile.key(token: token, site: "xiyuan") }
+        let replyBytes = try Self.served(r.file, else: r.body)
+        #expect(r.status == 206 && Int64(replyBytes.count) == reply.size)
+        let opened = try ChangeFile.open(replyBytes) { _ in ChangeFile.key(token: token, site: "xiyuan") }
         #expect(opened.header.replyTo == header.fileId && opened.header.kind == .reply)
 
         // An older township's form: the file as the body, the reply as the answer's body (the batch replayed).
