@@ -452,11 +452,13 @@ struct RowMerger {
             loadShadow = try db.statement("SELECT cl, seq, rh, rs, rq, cells, tcl, tomb FROM \(t.quotedShadow) WHERE pk = ?")
             let select = t.columns.isEmpty ? "1" : t.columns.map { quoted($0.name) }.joined(separator: ", ")
             loadRow = try db.statement("SELECT \(select) FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
-            // An existing key's shadow row is written whole, in place; the scope index's columns, where the shadow
-            // has them, say it waits to be bucketed again (`ScopeIndex.rewriteAssignments`).
-            let rewrite = ["cl", "seq", "rh", "rs", "rq", "cells", "tcl", "tomb"].map { "\($0) = excluded.\($0)" }
-                + ScopeIndex.rewriteAssignments(shadowColumns: shadowColumns)
-            writeShadow = try db.statement("""
+            // An existing key's shadow row is written whole. Where the shadow has the scope index's columns, in place,
+            // saying it waits to be bucketed again (`ScopeIndex.rewriteAssignments`); elsewhere (an office) replaced.
+            let index = ScopeIndex.rewriteAssignments(shadowColumns: shadowColumns)
+            let rewrite = ["cl", "seq", "rh", "rs", "rq", "cells", "tcl", "tomb"].map { "\($0) = excluded.\($0)" } + index
+            writeShadow = try db.statement(index.isEmpty
+                ? "INSERT OR REPLACE INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                : """
                 INSERT INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (pk) DO UPDATE SET \(rewrite.joined(separator: ", "))
                 """)
