@@ -321,12 +321,15 @@ public final class HTTPTransport: Sendable {
 
     /// The response if it is 2xx; an error body becomes `ClientError.server`.
     public func checked(_ r: Response) throws(ClientError) -> Response {
-        guard (200..<300).contains(r.status) else {
-            if let e = try? ErrorBody.decode(r.body) { throw ClientError.server(status: r.status, body: e) }
-            throw ClientError.server(status: r.status, body: ErrorBody(code: r.status >= 500 ? .serverError : .badRequest,
-                                                                       message: "HTTP \(r.status) without an error body"))
-        }
+        guard (200..<300).contains(r.status) else { throw Self.failure(r) }
         return r
+    }
+
+    /// What a response that is not 2xx says: its error body, or one naming its status.
+    public static func failure(_ r: Response) -> ClientError {
+        if let e = try? ErrorBody.decode(r.body) { return .server(status: r.status, body: e) }
+        return .server(status: r.status, body: ErrorBody(code: r.status >= 500 ? .serverError : .badRequest,
+                                                         message: "HTTP \(r.status) without an error body"))
     }
 }
 

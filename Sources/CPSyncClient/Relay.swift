@@ -137,8 +137,7 @@ extension SyncClient {
                     try refuse(id, (try? ErrorBody.decode(answer.body))?.message ?? "HTTP \(answer.status)")
                     continue
                 } else {
-                    throw ClientError.server(status: answer.status, body: (try? ErrorBody.decode(answer.body))
-                        ?? ErrorBody(code: .serverError, message: "HTTP \(answer.status) without an error body"))
+                    throw HTTPTransport.failure(answer)
                 }
             }
             guard let reply else { continue }
@@ -166,10 +165,7 @@ extension SyncClient {
             store.remove(hash)
             return true
         }
-        guard (400..<500).contains(answer.status) else {
-            throw ClientError.server(status: answer.status, body: (try? ErrorBody.decode(answer.body))
-                ?? ErrorBody(code: .serverError, message: "HTTP \(answer.status) without an error body"))
-        }
+        guard (400..<500).contains(answer.status) else { throw HTTPTransport.failure(answer) }
         try refuse(id, (try? ErrorBody.decode(answer.body))?.message ?? "HTTP \(answer.status)")
         return false
     }

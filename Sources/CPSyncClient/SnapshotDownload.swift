@@ -179,9 +179,7 @@ public struct SnapshotDownload {
                     // Expired on the server (kept a day) or changed: start on a current one.
                     expired = true
                 default:
-                    if let e = try? ErrorBody.decode(r.body) { throw ClientError.server(status: r.status, body: e) }
-                    throw ClientError.server(status: r.status, body: ErrorBody(code: r.status >= 500 ? .serverError : .badRequest,
-                                                                               message: "HTTP \(r.status) without an error body"))
+                    throw HTTPTransport.failure(r)
                 }
                 if expired { break }
                 // Whatever a crash leaves, the part file holds only bytes that were written whole and in order.
