@@ -148,8 +148,10 @@ public struct ScopeIndex: Sendable {
                     count += rows.count
                 }
                 // Children already bucketed wait to be bucketed again after their parent (their table comes later).
+                let children = tables.filter { $0.parent?.table == table.name }
+                guard !children.isEmpty else { continue }
                 let parents = rows.compactMap { $0.pk.stringValue } + (insertedParents[table.name] ?? [])
-                for child in tables where child.parent?.table == table.name && !parents.isEmpty {
+                for child in children where !parents.isEmpty {
                     guard let ct = replica.tables[child.name] else { continue }
                     // Keys a batch at a time (the unused places NULL, which matches no key).
                     let batch = 64

@@ -118,16 +118,8 @@ public final class SiteActivity: Sendable {
 
     /// Writes the noted pulls and pushes (the caller holds the writer).
     func flush(_ db: Database) throws {
-        let notes = pending.withLock { p -> [String: Pull] in
-            let all = p
-            p.removeAll()
-            return all
-        }
-        let pushes = pendingPushes.withLock { p -> [String: Push] in
-            let all = p
-            p.removeAll()
-            return all
-        }
+        let notes = pending.withLock { p in defer { p.removeAll() }; return p }
+        let pushes = pendingPushes.withLock { p in defer { p.removeAll() }; return p }
         guard !notes.isEmpty || !pushes.isEmpty else { return }
         do {
             // Bookkeeping for the dashboard: it does not wait for the disk (a power cut may undo it; the next pull or
