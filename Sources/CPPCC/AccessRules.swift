@@ -32,7 +32,7 @@ public enum AccessRules {
     public static let ownTables: Set<String> = ["_cppcc_acting", "_cppcc_dead_owner", "_cppcc_former_owner"]
 
     /// Bumped whenever the SQL below changes, so replicas re-install it.
-    static let version = 8
+    static let version = 9
     static let metaKey = "cppcc.access_rules"
 
     /// Tables whose records can be voided (schema v2).
@@ -166,8 +166,9 @@ public enum AccessRules {
     /// The subtree of the site a merge acts for, kept in a table while the merge runs (empty otherwise, and empty
     /// when that site is not restricted). The recursive view costs a walk of the site tree and a temporary b-tree
     /// each time a trigger reads it; a push writes thousands of rows, so the walk is done once, when the merge
-    /// starts (`_cp_state.merging`/`acting` set), and again whenever the site tree changes during a merge. Written
-    /// inside the merge's transaction, so no other connection ever sees it filled.
+    /// starts (`_cp_state.merging`/`acting` set), and again whenever the site tree changes during a merge; when the
+    /// merge ends it is only emptied (no walk). Written inside the merge's transaction, so no other connection ever
+    /// sees it filled.
     static let actingSQL = """
         CREATE TABLE IF NOT EXISTS _cppcc_acting (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS _cppcc_dead_owner (tbl TEXT NOT NULL, pk TEXT NOT NULL, site TEXT NOT NULL, PRIMARY KEY (tbl, pk)) WITHOUT ROWID;
@@ -176,11 +177,14 @@ public enum AccessRules {
         CREATE TRIGGER cppcc_former_parent AFTER UPDATE OF parent_id ON sites WHEN OLD.parent_id IS NOT NULL AND OLD.parent_id IS NOT NEW.parent_id
         BEGIN INSERT OR IGNORE INTO _cppcc_former_owner(tbl, pk, site) VALUES ('sites', OLD.id, OLD.parent_id); END;
         DROP TRIGGER IF EXISTS cppcc_scope_state;
+        DROP TRIGGER IF EXISTS cppcc_scope_state_end;
         DROP TRIGGER IF EXISTS cppcc_scope_sites_ins;
         DROP TRIGGER IF EXISTS cppcc_scope_sites_upd;
         DROP TRIGGER IF EXISTS cppcc_scope_sites_del;
-        CREATE TRIGGER cppcc_scope_state AFTER UPDATE OF merging, acting ON _cp_state
+        CREATE TRIGGER cppcc_scope_state AFTER UPDATE OF merging, acting ON _cp_state WHEN NEW.merging = 1
         BEGIN \(refreshActing) END;
+        CREATE TRIGGER cppcc_scope_state_end AFTER UPDATE OF merging, acting ON _cp_state WHEN NEW.merging IS NOT 1
+        BEGIN DELETE FROM _cppcc_acting; END;
         CREATE TRIGGER cppcc_scope_sites_ins AFTER INSERT ON sites WHEN \(merging)
         BEGIN \(refreshActing) END;
         CREATE TRIGGER cppcc_scope_sites_upd AFTER UPDATE ON sites WHEN \(merging)

@@ -108,24 +108,25 @@ public final class Database {
     /// (pulled again), a push cursor (the acknowledged page is sent again and answered as the first time).
     public func transaction<T>(durable: Bool, _ body: () throws -> T) throws -> T {
         let depth = transactionDepth
+        // Prepared once per connection (`run`): a county's writer opens a savepoint for every push of a group.
         if depth == 0 {
-            if !durable { try execute("PRAGMA synchronous=NORMAL") }
-            try execute("BEGIN IMMEDIATE")
+            if !durable { try run("PRAGMA synchronous=NORMAL") }
+            try run("BEGIN IMMEDIATE")
         } else {
-            try execute("SAVEPOINT cp_sp\(depth)")
+            try run(Self.savepointSQL(depth))
         }
         transactionDepth = depth + 1
         // Exactly one level is left on every path out, whichever statement failed.
         defer {
             transactionDepth = depth
-            if depth == 0 && !durable { try? execute("PRAGMA synchronous=FULL") }
+            if depth == 0 && !durable { try? run("PRAGMA synchronous=FULL") }
         }
         do {
             let result = try body()
             if depth == 0 {
-                try execute("COMMIT")
+                try run("COMMIT")
             } else {
-                try execute("RELEASE cp_sp\(depth)")
+                try run(Self.releaseSQL(depth))
             }
             return result
         } catch {
@@ -139,6 +140,11 @@ public final class Database {
             throw error
         }
     }
+
+    private static let savepoints = (0..<8).map { "SAVEPOINT cp_sp\($0)" }
+    private static let releases = (0..<8).map { "RELEASE cp_sp\($0)" }
+    static func savepointSQL(_ depth: Int) -> String { depth < savepoints.count ? savepoints[depth] : "SAVEPOINT cp_sp\(depth)" }
+    static func releaseSQL(_ depth: Int) -> String { depth < releases.count ? releases[depth] : "RELEASE cp_sp\(depth)" }
 
     /// Names of the columns of `table` in order, with declared type, NOT NULL, default and primary-key position.
     public func columns(of table: String) throws(SQLiteError) -> [ColumnInfo] {

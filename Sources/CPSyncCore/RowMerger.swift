@@ -450,27 +450,39 @@ struct RowMerger {
             empty = RowState(columnCount: t.columns.count)
             fresh = try db.scalar("SELECT NOT EXISTS (SELECT 1 FROM \(t.quotedShadow))")?.int64Value == 1
             loadShadow = try db.statement("SELECT cl, seq, rh, rs, rq, cells, tcl, tomb FROM \(t.quotedShadow) WHERE pk = ?")
-            let select = t.columns.isEmpty ? "1" : t.columns.map { quoted($0.name) }.joined(separator: ", ")
-            loadRow = try db.statement("SELECT \(select) FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
+            // The SQL text is built once per connection (`SyncedTable.sql`); a merge makes these statements per table.
+            loadRow = try db.statement(t.sql("merge.load-row") {
+                "SELECT \(t.columns.isEmpty ? "1" : t.columns.map { quoted($0.name) }.joined(separator: ", ")) FROM \(t.quotedName) WHERE \(t.quotedPK) = ?"
+            })
             // An existing key's shadow row is written whole. Where the shadow has the scope index's columns, in place,
             // saying it waits to be bucketed again (`ScopeIndex.rewriteAssignments`); elsewhere (an office) replaced.
             let index = ScopeIndex.rewriteAssignments(shadowColumns: shadowColumns)
             let rewrite = ["cl", "seq", "rh", "rs", "rq", "cells", "tcl", "tomb"].map { "\($0) = excluded.\($0)" } + index
             writeShadow = try db.statement(index.isEmpty
-                ? "INSERT OR REPLACE INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
-                : """
-                INSERT INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (pk) DO UPDATE SET \(rewrite.joined(separator: ", "))
-                """)
-            deleteRow = try db.statement("DELETE FROM \(t.quotedName) WHERE \(t.quotedPK) = ?")
-            updateRow = t.columns.isEmpty ? nil : try db.statement(
-                "UPDATE \(t.quotedName) SET \(t.columns.map { "\(quoted($0.name)) = ?" }.joined(separator: ", ")) WHERE \(t.quotedPK) = ?")
+                ? t.sql("merge.replace-shadow") { "INSERT OR REPLACE INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" }
+                : t.sql("merge.upsert-shadow." + index.joined(separator: ",")) {
+                    """
+                    INSERT INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (pk) DO UPDATE SET \(rewrite.joined(separator: ", "))
+                    """
+                })
+            deleteRow = try db.statement(t.sql("merge.delete-row") { "DELETE FROM \(t.quotedName) WHERE \(t.quotedPK) = ?" })
+            updateRow = t.columns.isEmpty ? nil : try db.statement(t.sql("merge.update-row") {
+                "UPDATE \(t.quotedName) SET \(t.columns.map { "\(quoted($0.name)) = ?" }.joined(separator: ", ")) WHERE \(t.quotedPK) = ?"
+            })
         }
 
         /// A plain `INSERT` of `rows` new shadow rows (REPLACE would make SQLite ready to delete rows and their index
         /// entries, with a statement journal, for keys that cannot exist).
         func insertShadows(rows: Int, db: Database) throws -> Statement {
             if let s = shadowInserts[rows] { return s }
+            let key = "merge.insert-shadows.\(rows)." + (bucketing.map { $0.bucketSQL(1, 2) } ?? "")
+            let s = try db.statement(table.sql(key) { Self.insertShadowsSQL(table, rows: rows, bucketing: bucketing) })
+            shadowInserts[rows] = s
+            return s
+        }
+
+        static func insertShadowsSQL(_ table: SyncedTable, rows: Int, bucketing: ScopeIndex.InsertBucketing?) -> String {
             let sql: String
             if let bucketing {
                 // Nine values a row; the bucket reads the row's key and causal length again.
@@ -484,18 +496,18 @@ struct RowMerger {
                 sql = "INSERT INTO \(table.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES "
                     + Array(repeating: row, count: rows).joined(separator: ", ")
             }
-            let s = try db.statement(sql)
-            shadowInserts[rows] = s
-            return s
+            return sql
         }
 
         /// `INSERT` of `rows` rows of the columns in `present` (the key first), prepared once per merge.
         func insert(_ present: UInt64, rows: Int, db: Database) throws -> Statement {
             let key = InsertShape(present: present, rows: rows)
             if let s = inserts[key] { return s }
-            let names = [table.quotedPK] + table.columns.indices.filter { present & (1 << UInt64($0)) != 0 }.map { quoted(table.columns[$0].name) }
-            let row = "(" + Array(repeating: "?", count: names.count).joined(separator: ", ") + ")"
-            let s = try db.statement("INSERT INTO \(table.quotedName) (\(names.joined(separator: ", "))) VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))")
+            let s = try db.statement(table.sql("merge.insert.\(present).\(rows)") {
+                let names = [table.quotedPK] + table.columns.indices.filter { present & (1 << UInt64($0)) != 0 }.map { quoted(table.columns[$0].name) }
+                let row = "(" + Array(repeating: "?", count: names.count).joined(separator: ", ") + ")"
+                return "INSERT INTO \(table.quotedName) (\(names.joined(separator: ", "))) VALUES \(Array(repeating: row, count: rows).joined(separator: ", "))"
+            })
             inserts[key] = s
             return s
         }

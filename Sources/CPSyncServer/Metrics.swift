@@ -47,12 +47,15 @@ public final class Metrics: Sendable {
     public func observe(_ name: String, seconds: Double, labels: [String: String] = [:]) {
         let k = Self.key(name, labels)
         state.withLock { s in
-            var h = s.histograms[k] ?? (Array(repeating: 0, count: Self.buckets.count), 0, 0)
-            for (i, b) in Self.buckets.enumerated() where seconds <= b { h.buckets[i] += 1 }
-            h.sum += seconds
-            h.count += 1
-            s.histograms[k] = h
+            // Updated where it lies: a copy taken out and put back copies its buckets on every request.
+            Self.note(seconds, in: &s.histograms[k, default: (Array(repeating: 0, count: Self.buckets.count), 0, 0)])
         }
+    }
+
+    private static func note(_ seconds: Double, in h: inout (buckets: [Int], sum: Double, count: Int)) {
+        for (i, b) in buckets.enumerated() where seconds <= b { h.buckets[i] += 1 }
+        h.sum += seconds
+        h.count += 1
     }
 
     /// A gauge read at scrape time.

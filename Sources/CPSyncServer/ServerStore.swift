@@ -212,6 +212,11 @@ public final class ServerStore: Sendable {
 
     /// The page cache of each reader connection, in KiB.
     static let readerCacheKiB = 4_096
+    /// Reader connections kept open between reads: at least as many as read at once (the HTTP server's 8 workers and
+    /// 2 light ones, and the daemon's own timers). With 8 kept, a burst of 1,000 offices opened and closed a
+    /// connection (schema read, statements prepared again) for every tenth read. Only connections that were needed at
+    /// once are ever kept, so this bounds nothing the concurrency did not already reach.
+    static let readersKept = 16
 
     /// Runs `body` with a reader connection from the pool (concurrent with other readers and the writer).
     public func read<T>(_ body: (Replica) throws -> T) throws -> T {
@@ -226,7 +231,7 @@ public final class ServerStore: Sendable {
             try r.database.execute("PRAGMA cache_size=-\(Self.readerCacheKiB)")
             return r
         }
-        defer { readers.withLock { if $0.count < 8 { $0.append(replica) } } }
+        defer { readers.withLock { if $0.count < Self.readersKept { $0.append(replica) } } }
         return try body(replica)
     }
 
