@@ -279,16 +279,19 @@ public final class AttachmentService: Sendable {
                 return try r.database.scalar("SELECT unreferenced_since FROM _srv_blobs WHERE sha256 = ?", [.text(hash)])?.int64Value ?? nowMs
             }
             guard nowMs - since >= graceMs else { result.unreferenced += 1; continue }
-            // Checked again in the writer: a row naming it may have arrived meanwhile.
+            // Checked again in the writer, and the bytes removed there too: a push merged between the check and the
+            // removal could name the file, and its office, asking next whether the county holds the file, would be
+            // told yes a moment before it went. Holding the writer, no row arrives until the file is gone.
+            let size = blobs.received(hash)
             let removed = try store.write { r -> Bool in
                 guard try Attachments.rows(naming: hash, in: r.database).isEmpty else { return false }
                 try r.database.run("DELETE FROM _srv_blobs WHERE sha256 = ?", [.text(hash)])
+                blobs.remove(hash)
                 return true
             }
             if removed {
                 result.removed += 1
-                result.removedBytes += blobs.received(hash)
-                blobs.remove(hash)
+                result.removedBytes += size
                 log.event("blob_removed", ["sha256": .text(hash)])
             } else {
                 result.kept += 1
