@@ -17,11 +17,14 @@ import TestSupport
 /// updates to NULL, Chinese text, emoji, decomposed accents, big integers, numbers into text columns, deletes,
 /// re-inserts, multi-row transactions, one bulk import that spans pull pages. Interleaved: push, pull (often with
 /// small pages) and sync, clients and the daemon killed -9 mid-transfer, an office reinstalled and a PC clock 3 h fast
-/// (when the seed says so). Then every office syncs until nothing moves, and the invariants of DESIGN.md §2a are
-/// checked: 1 nothing saved is lost, 2 quiescent offices equal the county within their scope, 3 conflicts are exactly
+/// (when the seed says so). Files are attached (often the same bytes again, after a removal), removed and fetched on
+/// demand (`cpsync attach get`) by offices of each file policy (`all`, `recent`, `none`, by seed), and the county
+/// collects unnamed files with no grace period (`cpsyncd attachments gc`) at random steps, while clients sync and in
+/// races with an offline re-attach of the same file. Then every office syncs until nothing moves, and the invariants
+/// of DESIGN.md §2a are checked: 1 nothing saved is lost, 2 quiescent offices equal the county within their scope, 3 conflicts are exactly
 /// the concurrent writes (a move counts as a write of its row), 4 nothing the rules allow is refused, what they forbid
 /// is refused when made or held and listed, and no office is left unable to sync; and the city holds the county's
-/// records while nothing of the other county reaches the county or its offices.
+/// records while nothing of the other county reaches the county or its offices; and the files' rules (`checkFiles`).
 ///
 /// `PROPERTY_E2E_SEEDS=N` runs seeds 1…N (default 3; `make soak-e2e` runs 200), from `PROPERTY_E2E_FIRST=F` when given
 /// (F…F+N−1: two halves can run side by side); `PROPERTY_SEED=S` replays one;
