@@ -551,7 +551,7 @@ final class RandomHistory {
         let path = county.ws.path("file-\(seed)-\(counter)-" + rng.pick(names))
         let bytes = given ?? (rng.chance(0.1) ? 0 : rng.int(in: 1...180_000), rng.chance(0.2) ? 7 : UInt64(counter) &* 7919 &+ seed)
         var gen = SplitMix64(seed: bytes.seed)
-        FileManager.default.createFile(atPath: path, contents: Data((0..<bytes.size).map { _ in UInt8(truncatingIfNeeded: gen.next()) }))
+        _ = FileManager.default.createFile(atPath: path, contents: Data((0..<bytes.size).map { _ in UInt8(truncatingIfNeeded: gen.next()) }))
         let added = try slot.office.cpsync(["attach", "add", "--\(kind.option)", record, path, "--json"])
         guard added.ok, let id = JSONText.string(added.stdout, "id"), let hash = JSONText.string(added.stdout, "sha256") else {
             writeRefusals.append("invariant 4 (refuse only what is wrong, when the clerk makes it): \(slot.writer) was refused attaching a file to \(kind.parent)[\(record)] of its area: \(brief(added.stderr))")
