@@ -50,9 +50,15 @@ extension Replica {
     }
 
     /// Records that this replica attached the file `hash` as the row `pk` of `table` (before the row is written).
+    /// An earlier acknowledgement of the same file is forgotten: it says what the upstream held then, and it may have
+    /// collected those bytes since (no row named them: `cpsyncd attachments gc`), so the new row's file is asked
+    /// about once more — one question, no byte travels if the upstream still has it.
     public func noteBlobOwn(_ hash: String, table: String, pk: String) throws {
         try database.execute(Self.blobLedgerSQL)
-        try database.run("INSERT OR IGNORE INTO _cp_blob_attached(sha256, tbl, pk) VALUES (?, ?, ?)", [.text(hash), .text(table), .text(pk)])
+        try database.transaction {
+            try database.run("INSERT OR IGNORE INTO _cp_blob_attached(sha256, tbl, pk) VALUES (?, ?, ?)", [.text(hash), .text(table), .text(pk)])
+            try database.run("DELETE FROM _cp_blob_sent WHERE sha256 = ?", [.text(hash)])
+        }
     }
 
     /// Files of a station kept here for forwarding (`relay-import`), not yet acknowledged by the upstream.

@@ -32,15 +32,23 @@ enum AttachmentOptions {
 
 /// `cpsyncd attachments gc [--grace-days N] [--json]`: removes the bytes of files no live attachment row has named
 /// for N days (default 90): the documented rule that never drops a file some office still needs (Protocol §19.5).
+///
+/// `CPSYNC_TEST_GC_GRACE_DAYS=N` (a test hook, as `CPSYNC_FILE_KEEP_SECONDS` is the office's): the grace period when
+/// `--grace-days` is not given, and it may be 0 — a test history collects at once what no row names, to show that
+/// nothing an office still needs goes with it. An administrator's `--grace-days` stays at least 1.
 enum AttachmentsCommand {
+    static let testGraceVariable = "CPSYNC_TEST_GC_GRACE_DAYS"
+
     static func run(_ argv: [String]) throws -> Int32 {
         guard argv.first == "gc" else { throw UsageError.unknownCommand("attachments \(argv.first ?? "")") }
         var args = try Arguments(Array(argv.dropFirst()), flags: ["json"])
-        let grace = try args.int("grace-days") ?? 90
+        let given = try args.int("grace-days")
+        let hook = ProcessInfo.processInfo.environment[testGraceVariable].flatMap(Int.init).flatMap { $0 >= 0 ? $0 : nil }
+        let grace = given ?? hook ?? 90
         let json = args.flag("json")
         let store = try DataOption.open(&args)
         try args.checkAllConsumed()
-        guard grace >= 1 else {
+        guard grace >= 1 || (given == nil && hook != nil) else {
             throw UsageError.invalidValue(option: "grace-days", value: String(grace), expected: L10n.pick(en: "at least 1", zh: "不小于 1"))
         }
         let service = AttachmentService(store: store, log: EventLog(enabled: false), metrics: Metrics())

@@ -361,6 +361,44 @@ import TestSupport
     }
 }
 
+extension AttachmentEndToEndTests {
+    /// The clerk removes an attachment, the county collects its bytes (no row names them), and the same file is
+    /// attached again (the same signed original): the office's acknowledgement of the first upload says nothing of
+    /// what the county holds now, so the next sync must send the bytes again — and an office that holds the record
+    /// receives them. (It did not: the county kept the row and lacked the file for good.)
+    @Test func aFileAttachedAgainAfterTheCountyCollectedItIsSentAgain() throws {
+        let county = try County("attach-again", sites: ["huashan"])
+        defer { county.cleanup() }
+        let huashan = try county.office("huashan"), countyOffice = try county.office("county")
+        try huashan.must(["member", "add", "--name", "王芳", "--site", "huashan"])
+        let photo = Self.makeFile(county.ws.path("委员照片.png"), bytes: 30_000, seed: 31)
+        let first = try huashan.must(["attach", "add", "--member", "王芳", county.ws.path("委员照片.png"), "--json"])
+        try huashan.must(["sync"])
+        try huashan.must(["attach", "remove", try #require(JSONText.string(first.stdout, "id"))])
+        try huashan.must(["sync"])
+        let gc = try run(Binaries.cpsyncd, ["attachments", "gc", "--data", county.daemon.dataDir, "--json"], env: ["CPSYNC_TEST_GC_GRACE_DAYS": "0"])
+        #expect(gc.ok && JSONText.int(gc.stdout, "removed") == 1, "\(gc.stdout) \(gc.stderr)")
+        #expect(Self.filesOnDisk(county.daemon.dataDir + "/files").isEmpty)
+
+        try huashan.must(["attach", "add", "--member", "王芳", county.ws.path("委员照片.png")])
+        let sync = try huashan.must(["sync", "--json"])
+        #expect(Self.files(sync.stdout, "sent") == 1, "\(sync.stdout)")
+        #expect(Self.filesOnDisk(county.daemon.dataDir + "/files") == [photo])
+        try countyOffice.must(["sync"])
+        #expect(Self.filesOnDisk(countyOffice.db + ".files") == [photo])
+    }
+
+    /// Without the test hook an administrator's grace period stays at least a day.
+    @Test func aGracePeriodOfNoDaysIsATestHookOnly() throws {
+        let county = try County("attach-gc-grace", sites: ["huashan"])
+        defer { county.cleanup() }
+        let refused = try run(Binaries.cpsyncd, ["attachments", "gc", "--data", county.daemon.dataDir, "--grace-days", "0"])
+        #expect(refused.status == 64, "exit \(refused.status): \(refused.stderr)")
+        let hooked = try run(Binaries.cpsyncd, ["attachments", "gc", "--data", county.daemon.dataDir, "--json"], env: ["CPSYNC_TEST_GC_GRACE_DAYS": "0"])
+        #expect(hooked.ok && JSONText.int(hooked.stdout, "removed") == 0, "\(hooked.stdout) \(hooked.stderr)")
+    }
+}
+
 /// Files by USB stick: a station with no link carries its attached files beside its changes file (`FILE.files/`,
 /// listed in the signed header), the county stores those whose bytes match and acknowledges them in its reply, and
 /// the reply carries back the files of the station's records; a township relaying a station's file uploads them.

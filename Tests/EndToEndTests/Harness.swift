@@ -182,9 +182,11 @@ struct Office {
     let site: String
     let db: String
 
-    static func create(_ site: String, in ws: TempDir, daemon: Daemon, token: String) throws -> Office {
+    /// `attachments`: the office's file policy (`all` when nil: `init` without `--attachments`).
+    static func create(_ site: String, in ws: TempDir, daemon: Daemon, token: String, attachments: String? = nil) throws -> Office {
         let office = Office(site: site, db: ws.path("\(site).db"))
-        let r = try run(Binaries.cpsync, ["init", "--db", office.db, "--server", daemon.url, "--site", site, "--token", token])
+        let r = try run(Binaries.cpsync, ["init", "--db", office.db, "--server", daemon.url, "--site", site, "--token", token]
+                        + (attachments.map { ["--attachments", $0] } ?? []))
         guard r.ok else { throw HarnessError.failed("init \(site): \(r.stderr)") }
         return office
     }
@@ -249,7 +251,9 @@ struct County {
         if start { try daemon.start() }
     }
 
-    func office(_ site: String) throws -> Office { try Office.create(site, in: ws, daemon: daemon, token: tokens[site]!) }
+    func office(_ site: String, attachments: String? = nil) throws -> Office {
+        try Office.create(site, in: ws, daemon: daemon, token: tokens[site]!, attachments: attachments)
+    }
     var serverDB: String { daemon.dataDir + "/county.db" }
     func cleanup() { daemon.stop(); ws.cleanup() }
 }

@@ -87,6 +87,9 @@ final class SyncOracle {
 
     func note(_ s: String) { notes.append("step \(step): \(s)") }
 
+    /// Counts one thing a check outside the oracle looked at (the files' checks), for the seed's summary.
+    func counted(_ what: String, _ n: Int = 1) { tally[what, default: 0] += n }
+
     /// One committed transaction at `writer`: the touched rows before and after (nil: absent), column by column.
     /// `replaced`: rows an `INSERT OR REPLACE` ended and began again (a delete and an insert of every cell).
     func recordTransaction(_ writer: Writer, before: [RowRef: [String: Value]?], after: [RowRef: [String: Value]?], heldBack: Bool = false,

@@ -17,11 +17,14 @@ import TestSupport
 /// updates to NULL, Chinese text, emoji, decomposed accents, big integers, numbers into text columns, deletes,
 /// re-inserts, multi-row transactions, one bulk import that spans pull pages. Interleaved: push, pull (often with
 /// small pages) and sync, clients and the daemon killed -9 mid-transfer, an office reinstalled and a PC clock 3 h fast
-/// (when the seed says so). Then every office syncs until nothing moves, and the invariants of DESIGN.md §2a are
-/// checked: 1 nothing saved is lost, 2 quiescent offices equal the county within their scope, 3 conflicts are exactly
+/// (when the seed says so). Files are attached (often the same bytes again, after a removal), removed and fetched on
+/// demand (`cpsync attach get`) by offices of each file policy (`all`, `recent`, `none`, by seed), and the county
+/// collects unnamed files with no grace period (`cpsyncd attachments gc`) at random steps, while clients sync and in
+/// races with an offline re-attach of the same file. Then every office syncs until nothing moves, and the invariants
+/// of DESIGN.md §2a are checked: 1 nothing saved is lost, 2 quiescent offices equal the county within their scope, 3 conflicts are exactly
 /// the concurrent writes (a move counts as a write of its row), 4 nothing the rules allow is refused, what they forbid
 /// is refused when made or held and listed, and no office is left unable to sync; and the city holds the county's
-/// records while nothing of the other county reaches the county or its offices.
+/// records while nothing of the other county reaches the county or its offices; and the files' rules (`checkFiles`).
 ///
 /// `PROPERTY_E2E_SEEDS=N` runs seeds 1…N (default 3; `make soak-e2e` runs 200), from `PROPERTY_E2E_FIRST=F` when given
 /// (F…F+N−1: two halves can run side by side); `PROPERTY_SEED=S` replays one;
@@ -140,6 +143,8 @@ final class OfficeSlot {
     /// A station with no link: it syncs only by changes files on a USB stick (`export-changes`, the county's
     /// `cpsyncd import` or a township's relay, `import-changes`).
     var usb = false
+    /// Which attached files' bytes the office fetches (`cpsync init --attachments all|recent|none`, kept at a reinstall).
+    var policy = "all"
     var writer: Writer { Writer(site: site, life: life) }
 
     init(site: String, office: Office, isCounty: Bool, token: String) {
@@ -176,6 +181,18 @@ final class RandomHistory {
     private var lastReply: String?
     /// The hashes of the files each site attached (every life), and of the station's files a township relayed.
     private var filesOf: [String: Set<String>] = [:]
+    /// The bytes of every file attached, by hash (its size and generator seed), in the order first attached: a clerk
+    /// attaches the same file again (the same hash), often one whose attachment was removed (`removedFiles`).
+    private var fileBytes: [String: (size: Int, seed: UInt64)] = [:]
+    private var knownFiles: [String] = []
+    private var removedFiles: [String] = []
+    /// Files some attachment row named as added now (not backdated): an office of policy `recent` may hold these.
+    private var everRecent: Set<String> = []
+    /// The files each site asked for with `cpsync attach get` (every life).
+    private var asked: [String: Set<String>] = [:]
+    private var collections = 0, collected = 0, collectRaces = 0, gets = 0, backdated = 0
+    /// What the collections and the on-demand fetches did wrong, as they happened.
+    private var fileViolations: [String] = []
 
     /// The county committee's office: a site of kind county.
     static let countyOffice = "xian"
@@ -224,13 +241,20 @@ final class RandomHistory {
                 county.cleanup()
             }
         }
-        for s in sites { slots.append(OfficeSlot(site: s, office: try county.office(s), isCounty: false, token: county.tokens[s]!)) }
+        for s in sites {
+            let policy = randomPolicy()
+            let slot = OfficeSlot(site: s, office: try county.office(s, attachments: policy), isCounty: false, token: county.tokens[s]!)
+            slot.policy = policy
+            slots.append(slot)
+        }
         // The site tree: a community liaison station under the first township, initialised without a pull (as offline):
         // its first writes are not checked locally, and a forbidden one is refused at its first push.
         let stationToken = try county.daemon.addSite(Self.station, name: "西苑社区联络站", kind: "station", parent: sites[0])
         stationParent = sites[0]
-        slots.append(OfficeSlot(site: Self.station, office: try Office.create(Self.station, in: county.ws, daemon: county.daemon, token: stationToken),
+        let stationPolicy = randomPolicy()
+        slots.append(OfficeSlot(site: Self.station, office: try Office.create(Self.station, in: county.ws, daemon: county.daemon, token: stationToken, attachments: stationPolicy),
                                 isCounty: false, token: stationToken))
+        slots.last!.policy = stationPolicy
         // A second station, with no link at all, under another township: it syncs by USB stick only.
         usbParent = sites[min(1, sites.count - 1)]
         let usbToken = try county.daemon.addSite(Self.usbStation, name: "南山社区联络站", kind: "station", parent: usbParent)
@@ -241,8 +265,10 @@ final class RandomHistory {
         // A city daemon above the county, and a second county there whose records must never reach this one.
         try startCity()
         let token = try county.daemon.addSite(Self.countyOffice, name: "县政协机关", kind: "county", parent: "county")
-        slots.append(OfficeSlot(site: Self.countyOffice, office: try Office.create(Self.countyOffice, in: county.ws, daemon: county.daemon, token: token),
+        let countyPolicy = randomPolicy()
+        slots.append(OfficeSlot(site: Self.countyOffice, office: try Office.create(Self.countyOffice, in: county.ws, daemon: county.daemon, token: token, attachments: countyPolicy),
                                 isCounty: true, token: token))
+        slots.last!.policy = countyPolicy
         townships = sites
         owners = sites + [Self.station, Self.usbStation]
 
@@ -258,6 +284,7 @@ final class RandomHistory {
         }
         var reinstalled: String?
         let raceAt = Set((0..<rng.int(in: 2...4)).map { _ in rng.int(in: 8...(steps - 5)) })
+        let collectRaceAt = Set((0..<rng.int(in: 1...3)).map { _ in rng.int(in: 8...(steps - 5)) })
 
         for i in 0..<steps {
             // The county's office acts often: it is the one that edits other sites' rows.
@@ -266,10 +293,12 @@ final class RandomHistory {
             if i == reinstallAt { try reinstall(slot); reinstalled = slot.site; continue }
             if i == fastAt { try fastClock(slot); continue }
             if raceAt.contains(i) { try moveRace(); continue }
+            if collectRaceAt.contains(i) { try collectRace(); continue }
             switch rng.int(100) {
-            case 0..<36: try writeTransaction(slot)
-            case 36..<46: try attachmentAction(slot)
+            case 0..<33: try writeTransaction(slot)
+            case 33..<46: try attachmentAction(slot)
             case 46..<55: try siteTreeAction(slot)
+            case 55..<58: try collect()
             case 55..<90 where slot.usb: _ = try usbRound(slot)
             case 90..<100 where slot.usb: try uplink()
             case 55..<90: try command(slot)
@@ -282,7 +311,9 @@ final class RandomHistory {
         summary = "\(slots.count) offices, \(steps) steps, \(stats.transactions) transactions, \(stats.commands) commands "
             + "(\(stats.killed) clients killed, \(stats.crashes) daemon crashes), reinstall: \(reinstalled ?? "none"), "
             + "fast clock: \(fastSite ?? "none"), site tree: \(moves) records moved (\(races) races with an edit), \(reparents) re-parentings, \(forbiddenTries) forbidden writes tried, "
-            + "\(usbRounds) USB rounds (\(relayed) relayed), \(uplinks) uplinks, \(attached) files attached (\(detached) removed), "
+            + "\(usbRounds) USB rounds (\(relayed) relayed), \(uplinks) uplinks, \(attached) files attached (\(detached) removed, \(backdated) dated back), "
+            + "\(collections) collections (\(collected) files collected, \(collectRaces) races), \(gets) attach gets, "
+            + "file policies: \(slots.contains { $0.policy != "all" } ? slots.filter { $0.policy != "all" }.map { "\($0.site) \($0.policy)" }.joined(separator: ", ") : "all"), "
             + "\(quiet ? "quiescent" : "still moving after 5 rounds")"
         return try check(stuck: stuck)
     }
@@ -416,9 +447,12 @@ final class RandomHistory {
             // unless the office has already learnt that a record left its area (moved, or its station re-parented):
             // then refusing it when it is made is right.
             let area = self.area(of: slot)
-            let left = try rows.contains { row in
+            let left = try zip(rows, owners).contains { row, newOwner in
                 guard !slot.isCounty else { return false }
                 if case .text(let owner)?? = (before[row] ?? nil)?["site_id"] { return !area.contains(owner) }
+                // A deleted key inserted again for the site that first owned it, which is no longer in this area
+                // (the record was moved before this office deleted it): another site's record, rightly refused.
+                if !area.contains(newOwner) { return true }
                 // A key whose last life was another site's record: only that site's area brings it back (a dead row
                 // belongs to the owner of its last life).
                 let dead = try db.scalar("SELECT site FROM _cppcc_dead_owner WHERE tbl = ? AND pk = ?", [.text(row.table), .text(row.pk)])
@@ -442,69 +476,203 @@ final class RandomHistory {
 
     // MARK: attached files
 
-    /// A clerk attaches a file to a record of the office's area with `cpsync attach add` (random bytes, sometimes a
-    /// file attached before: the same hash; sometimes empty), or removes an attachment with `cpsync attach remove`.
-    /// Both are writes of an attachment row for the oracle; the bytes are checked after the history (`checkFiles`).
+    /// A clerk attaches a file to a record of the office's area with `cpsync attach add` (random bytes; sometimes a
+    /// file attached before — the same hash —, often one whose attachment was removed; sometimes empty; sometimes
+    /// dated back past the `recent` policy's 30 days), or removes an attachment with `cpsync attach remove`; or, at
+    /// an office whose policy leaves files, fetches one on demand (`cpsync attach get`). Attaching and removing are
+    /// writes of an attachment row for the oracle; the bytes are checked after the history (`checkFiles`).
     private func attachmentAction(_ slot: OfficeSlot) throws {
+        if !slot.usb && rng.chance(slot.policy == "all" ? 0.05 : 0.4) { return try attachGet(slot) }
         let db = try Database(path: slot.office.db)
-        let area = self.area(of: slot)
-        func inArea(_ site: Value) -> Bool { slot.isCounty || (site.stringValue.map(area.contains) ?? false) }
         if rng.chance(0.3) {
-            // Remove one of the attachments this office may remove.
-            var candidates: [RowRef] = []
-            for k in Attachments.kinds {
-                for r in try db.query("SELECT a.id, p.site_id, \(k.parent == "proposals" ? "p.status" : "NULL") FROM \(k.table) a JOIN \(k.parent) p ON p.id = a.\(k.key) ORDER BY a.id") {
-                    guard inArea(r[1]) else { continue }
-                    if !slot.isCounty, let status = r[2].stringValue, !["draft", "submitted"].contains(status) { continue }
-                    candidates.append(RowRef(table: k.table, pk: r[0].stringValue ?? ""))
-                }
-            }
+            let candidates = try removableAttachments(slot, db)
             guard !candidates.isEmpty else { return }
-            let row = rng.pick(candidates)
-            let before = try readRows(db, [row])
-            let r = try slot.office.cpsync(["attach", "remove", row.pk])
-            guard r.ok else {
-                writeRefusals.append("invariant 4 (refuse only what is wrong, when the clerk makes it): \(slot.writer) was refused removing the attachment \(row) of its area: \(brief(r.stderr))")
-                return
-            }
-            let after = try readRows(db, [row])
-            stats.transactions += 1
-            detached += 1
-            slot.deletedHere.append(row)
-            oracle.recordTransaction(slot.writer, before: before, after: after)
-            say("\(slot.writer): cpsync attach remove \(row)")
+            try removeAttachment(slot, db, rng.pick(candidates))
             return
         }
-        // Attach to a record of its area (a proposal only while drafted or submitted, unless the county's office).
+        var bytes: (size: Int, seed: UInt64)?
+        if !knownFiles.isEmpty && rng.chance(0.25) {
+            let hash = !removedFiles.isEmpty && rng.chance(0.6) ? rng.pick(removedFiles) : rng.pick(knownFiles)
+            bytes = fileBytes[hash]
+        }
+        try attach(slot, db, bytes: bytes)
+    }
+
+    /// The attachments `slot` may remove: those of its area's records (a proposal's only while drafted or submitted,
+    /// unless the county's office).
+    private func removableAttachments(_ slot: OfficeSlot, _ db: Database) throws -> [RowRef] {
+        let area = self.area(of: slot)
+        var candidates: [RowRef] = []
+        for k in Attachments.kinds {
+            for r in try db.query("SELECT a.id, p.site_id, \(k.parent == "proposals" ? "p.status" : "NULL") FROM \(k.table) a JOIN \(k.parent) p ON p.id = a.\(k.key) ORDER BY a.id") {
+                guard slot.isCounty || (r[1].stringValue.map(area.contains) ?? false) else { continue }
+                if !slot.isCounty, let status = r[2].stringValue, !["draft", "submitted"].contains(status) { continue }
+                candidates.append(RowRef(table: k.table, pk: r[0].stringValue ?? ""))
+            }
+        }
+        return candidates
+    }
+
+    /// `cpsync attach remove` of `row` at `slot`.
+    private func removeAttachment(_ slot: OfficeSlot, _ db: Database, _ row: RowRef) throws {
+        let before = try readRows(db, [row])
+        let r = try slot.office.cpsync(["attach", "remove", row.pk])
+        guard r.ok else {
+            writeRefusals.append("invariant 4 (refuse only what is wrong, when the clerk makes it): \(slot.writer) was refused removing the attachment \(row) of its area: \(brief(r.stderr))")
+            return
+        }
+        let after = try readRows(db, [row])
+        stats.transactions += 1
+        detached += 1
+        slot.deletedHere.append(row)
+        if let hash = (before[row] ?? nil)?["sha256"]?.stringValue, fileBytes[hash] != nil, !removedFiles.contains(hash) { removedFiles.append(hash) }
+        oracle.recordTransaction(slot.writer, before: before, after: after)
+        say("\(slot.writer): cpsync attach remove \(row)")
+    }
+
+    /// `cpsync attach add` at `slot` to a record of its area (a proposal only while drafted or submitted, unless the
+    /// county's office): new bytes, or `bytes` (a file attached before). Returns the file's hash, nil when the office
+    /// has no record to attach to.
+    @discardableResult
+    private func attach(_ slot: OfficeSlot, _ db: Database, bytes given: (size: Int, seed: UInt64)? = nil) throws -> String? {
+        let area = self.area(of: slot)
         var choices: [(kind: Attachments.Kind, record: String)] = []
         for kind in Attachments.kinds {
             let status = kind.parent == "proposals" ? "status" : "NULL"
-            for r in try db.query("SELECT id, site_id, \(status) FROM \(kind.parent) ORDER BY id") where inArea(r[1]) {
+            for r in try db.query("SELECT id, site_id, \(status) FROM \(kind.parent) ORDER BY id") where slot.isCounty || (r[1].stringValue.map(area.contains) ?? false) {
                 if !slot.isCounty, let s = r[2].stringValue, !["draft", "submitted"].contains(s) { continue }
                 if let id = r[0].stringValue { choices.append((kind, id)) }
             }
         }
-        guard !choices.isEmpty else { return }
+        guard !choices.isEmpty else { return nil }
         let (kind, record) = rng.pick(choices)
         counter += 1
         let names = ["提案原件.pdf", "答复函.pdf", "视察照片.jpg", "调研材料.docx", "委员照片.png", "座谈会记录.txt"]
         let path = county.ws.path("file-\(seed)-\(counter)-" + rng.pick(names))
-        let size = rng.chance(0.1) ? 0 : rng.int(in: 1...180_000)
-        var gen = SplitMix64(seed: rng.chance(0.2) ? 7 : UInt64(counter) &* 7919 &+ seed)
-        FileManager.default.createFile(atPath: path, contents: Data((0..<size).map { _ in UInt8(truncatingIfNeeded: gen.next()) }))
+        let bytes = given ?? (rng.chance(0.1) ? 0 : rng.int(in: 1...180_000), rng.chance(0.2) ? 7 : UInt64(counter) &* 7919 &+ seed)
+        var gen = SplitMix64(seed: bytes.seed)
+        _ = FileManager.default.createFile(atPath: path, contents: Data((0..<bytes.size).map { _ in UInt8(truncatingIfNeeded: gen.next()) }))
         let added = try slot.office.cpsync(["attach", "add", "--\(kind.option)", record, path, "--json"])
         guard added.ok, let id = JSONText.string(added.stdout, "id"), let hash = JSONText.string(added.stdout, "sha256") else {
             writeRefusals.append("invariant 4 (refuse only what is wrong, when the clerk makes it): \(slot.writer) was refused attaching a file to \(kind.parent)[\(record)] of its area: \(brief(added.stderr))")
-            return
+            return nil
         }
         let row = RowRef(table: kind.table, pk: id)
+        // Attached 40–400 days ago (before this office first synced it): outside the `recent` policy's 30 days.
+        var when = "now"
+        if rng.chance(0.25) {
+            let f = ISO8601DateFormatter()
+            f.formatOptions = [.withInternetDateTime]
+            let days = rng.int(in: 40...400)
+            try db.run("UPDATE \(kind.table) SET added_at = ? WHERE id = ?", [.text(f.string(from: Date().addingTimeInterval(-Double(days) * 86_400))), .text(id)])
+            backdated += 1
+            when = "\(days) days ago"
+        } else {
+            everRecent.insert(hash)
+        }
         let after = try readRows(db, [row])
         stats.transactions += 1
         attached += 1
         filesOf[slot.site, default: []].insert(hash)
+        if fileBytes[hash] == nil { fileBytes[hash] = bytes; knownFiles.append(hash) }
         let before: [RowRef: [String: Value]?] = [row: nil]
         oracle.recordTransaction(slot.writer, before: before, after: after)
-        say("\(slot.writer): cpsync attach add --\(kind.option) \(record) (\(size) bytes, \(hash.prefix(8))) → \(row)")
+        say("\(slot.writer): cpsync attach add --\(kind.option) \(record) (\(bytes.size) bytes, \(hash.prefix(8)), added \(when)) → \(row)")
+        return hash
+    }
+
+    /// `cpsync attach get` of one attachment the office holds (mostly one whose file it does not hold), right after a
+    /// sync: when the county holds the file and the row, the bytes must come, whatever the office's policy, and hash
+    /// to the row's name; whatever the outcome, a file saved must hash right.
+    private func attachGet(_ slot: OfficeSlot) throws {
+        let status = try syncNow(slot)
+        guard status == 0 || status == 65 else { return }
+        let rows = try readAllRows(slot.office.db, tables: Attachments.tables)
+        guard !rows.isEmpty else { return }
+        let store = try BlobStore(directory: slot.office.db + ".files")
+        let all = rows.keys.sorted()
+        let missing = all.filter { !store.has(rows[$0]?["sha256"]?.stringValue ?? "") }
+        let row = !missing.isEmpty && rng.chance(0.8) ? rng.pick(missing) : rng.pick(all)
+        guard let hash = rows[row]?["sha256"]?.stringValue else { return }
+        let held = store.has(hash)
+        let atCounty = try BlobStore(directory: county.daemon.dataDir + "/files").has(hash)
+            && (try readRows(try Database(path: county.serverDB), [row])[row] ?? nil) != nil
+        asked[slot.site, default: []].insert(hash)
+        gets += 1
+        counter += 1
+        let to = county.ws.path("got-\(seed)-\(counter)")
+        let r = try slot.office.cpsync(["attach", "get", row.pk, "--to", to, "--json"])
+        say("\(slot.writer) (policy \(slot.policy)): cpsync attach get \(row) (\(hash.prefix(8)), \(held ? "held here" : "not held here"), \(atCounty ? "at the county" : "not at the county")) → exit \(r.status)")
+        if r.ok {
+            let got = try BlobStore.hashFile(to)
+            if got != hash { fileViolations.append("attach get: \(slot.writer) saved \(row)'s file as bytes hashing to \(got.prefix(12)), not \(hash.prefix(12))") }
+            try? FileManager.default.removeItem(atPath: to)
+        } else if atCounty || held {
+            fileViolations.append("attach get: \(slot.writer) (policy \(slot.policy)) could not get \(row)'s file \(hash.prefix(12)), which \(held ? "it holds" : "the county holds with the row"): exit \(r.status): \(brief(r.stderr))")
+        }
+    }
+
+    /// `cpsyncd attachments gc` with no grace period (the test hook), while the daemon serves. Unless a client runs
+    /// meanwhile (`quietly` false), the county's rows stand still: no file a live row names may go.
+    private func collect(quietly: Bool = true) throws {
+        let dir = county.daemon.dataDir + "/files"
+        let before = Set(try BlobStore(directory: dir).all())
+        let r = try EndToEndTests.run(Binaries.cpsyncd, ["attachments", "gc", "--data", county.daemon.dataDir, "--json"], env: ["CPSYNC_TEST_GC_GRACE_DAYS": "0"])
+        collections += 1
+        guard r.ok else {
+            fileViolations.append("collection: cpsyncd attachments gc exits \(r.status): \(brief(r.stderr))")
+            return
+        }
+        collected += JSONText.int(r.stdout, "removed") ?? 0
+        say("county: cpsyncd attachments gc (no grace\(quietly ? "" : ", while a client runs")) → \(JSONText.int(r.stdout, "removed") ?? 0) removed")
+        guard quietly else { return }
+        let named = try countyNamedFiles()
+        for hash in before.subtracting(try BlobStore(directory: dir).all()).sorted() where named.contains(hash) {
+            fileViolations.append("collection: gc removed \(hash.prefix(12)) at step \(oracle.step), which a live attachment row at the county names")
+        }
+    }
+
+    /// The files the county's live attachment rows name.
+    private func countyNamedFiles() throws -> Set<String> {
+        let db = try Database(path: county.serverDB)
+        var named: Set<String> = []
+        for t in Attachments.tables {
+            for r in try db.query("SELECT sha256 FROM \(t)") { if let h = r[0].stringValue { named.insert(h) } }
+        }
+        return named
+    }
+
+    /// The race collection is most often lost in: an office removes an attachment and syncs, the county collects its
+    /// bytes at once, while the same file (the same hash) is attached — offline, before or after — at another office
+    /// or at the same one (a re-attach after a remove); then that office syncs, now or later.
+    private func collectRace() throws {
+        let linked = slots.filter { !$0.usb }
+        let a = rng.pick(linked)
+        let db = try Database(path: a.office.db)
+        if try removableAttachments(a, db).isEmpty {
+            // Nothing to remove here yet: the clerk attaches a file first (it reaches the county with the sync below).
+            guard try attach(a, db) != nil else { return }
+        }
+        try syncNow(a)
+        let removable = try removableAttachments(a, db)
+        let hashes = try readRows(db, removable).compactMapValues { $0?["sha256"]?.stringValue }
+        let candidates = removable.filter { hashes[$0].map { fileBytes[$0] != nil } ?? false }
+        guard !candidates.isEmpty else { return }
+        let row = rng.pick(candidates)
+        guard let hash = hashes[row], let bytes = fileBytes[hash] else { return }
+        let b = rng.chance(0.4) ? a : rng.pick(linked.filter { $0 !== a })
+        let attachFirst = rng.chance(0.5)
+        collectRaces += 1
+        say("collection race: \(a.writer) removes \(row) (\(hash.prefix(8))), \(b.writer) attaches the same file \(attachFirst ? "before" : "after") the county collects it")
+        if attachFirst { try attach(b, try Database(path: b.office.db), bytes: bytes) }
+        try removeAttachment(a, db, row)
+        try syncNow(a)
+        try collect()
+        if !attachFirst { try attach(b, try Database(path: b.office.db), bytes: bytes) }
+        if rng.chance(0.5) {
+            try syncNow(b)
+            if rng.chance(0.5) { try collect() }
+        }
     }
 
     /// Whether a sync's `--json` says files went or came.
@@ -513,20 +681,34 @@ final class RandomHistory {
         return (files["sent"] as? NSNumber)?.intValue ?? 0 > 0 || (files["received"] as? NSNumber)?.intValue ?? 0 > 0
     }
 
-    /// The bytes after the history: (1) every live attachment row at the county has its file at the county, whole
-    /// (nothing lost); (2) every quiescent office with a link holds the file of every attachment row it holds
-    /// (its policy is `all`); (3) an office holds no file that none of its rows names (only its scope's files).
+    /// The bytes after the history and a last collection with no grace period: (1) every live attachment row at the
+    /// county has its file at the county, whole (no collection took a file a row names or an office still had to
+    /// send: nothing lost); (2) the county holds no file that no live row names (the garbage is collected); (3) every
+    /// quiescent office with a link holds the files its policy wants of the rows it holds (`all`: every one; `recent`:
+    /// those of rows added in the last 30 days; `none`: none); (4) an office holds no file that none of its rows
+    /// names (only its scope's files); (5) nor one its policy leaves that it neither attached nor asked for
+    /// (`recent`: of rows all added earlier than 30 days ago; `none`: any).
     private func checkFiles(_ view: SyncOracle.CountyView) throws -> [String] {
         var violations: [String] = []
+        try collect()
         let countyFiles = try BlobStore(directory: county.daemon.dataDir + "/files")
+        var named: Set<String> = []
         for (row, values) in view.rows where Attachments.kind(of: row.table) != nil {
             guard let hash = values["sha256"]?.stringValue, BlobStore.isHash(hash) else { continue }
+            named.insert(hash)
+            oracle.counted("county files checked")
             if !countyFiles.has(hash) {
-                violations.append("invariant 1 (files): \(row), attached by \(values["added_by"]?.stringValue ?? "?"), is at the county but its file \(hash.prefix(12)) is not")
+                violations.append("invariant 1 (files): \(row), attached by \(values["added_by"]?.stringValue ?? "?"), is at the county but its file \(hash.prefix(12)) is not\(removedFiles.contains(hash) ? " (a file attached again after a removal)" : "")")
             } else if try BlobStore.hashFile(countyFiles.path(hash)) != hash {
                 violations.append("invariant 1 (files): the county's copy of \(hash.prefix(12)) does not hash to its name")
             }
         }
+        for hash in countyFiles.all().sorted() where !named.contains(hash) {
+            violations.append("collection: after the history and a collection with no grace period the county still holds \(hash.prefix(12)), which no live attachment row names")
+        }
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime]
+        let recentSince = f.string(from: Date().addingTimeInterval(-30 * 86_400))
         for slot in slots {
             // One more pull that may delete the files nothing names (the office keeps files younger than an hour).
             if !slot.usb {
@@ -536,15 +718,28 @@ final class RandomHistory {
             }
             let store = try BlobStore(directory: slot.office.db + ".files")
             let rows = try readAllRows(slot.office.db, tables: Attachments.tables)
-            let named = Set(rows.values.compactMap { $0["sha256"]?.stringValue })
+            var recentHere: Set<String> = []
+            for values in rows.values {
+                if let hash = values["sha256"]?.stringValue, (values["added_at"]?.stringValue ?? "") >= recentSince { recentHere.insert(hash) }
+            }
+            let namedHere = Set(rows.values.compactMap { $0["sha256"]?.stringValue })
             if !slot.usb {
                 for (row, values) in rows.sorted(by: { $0.key < $1.key }) {
                     guard let hash = values["sha256"]?.stringValue, BlobStore.isHash(hash) else { continue }
-                    if !store.has(hash) { violations.append("invariant 2 (files): \(slot.writer) holds \(row) but not its file \(hash.prefix(12))") }
+                    let wanted = slot.policy == "all" || (slot.policy == "recent" && recentHere.contains(hash))
+                    oracle.counted("office files checked (\(slot.policy))")
+                    if wanted && !store.has(hash) {
+                        violations.append("invariant 2 (files): \(slot.writer) (policy \(slot.policy)) holds \(row) but not its file \(hash.prefix(12))")
+                    }
                 }
             }
-            for hash in store.all() where !named.contains(hash) && !(filesOf[slot.site] ?? []).contains(hash) {
-                violations.append("scope (files): \(slot.writer) holds the file \(hash.prefix(12)), which none of its records names")
+            let own = (filesOf[slot.site] ?? []).union(asked[slot.site] ?? [])
+            for hash in store.all().sorted() where !own.contains(hash) {
+                if !namedHere.contains(hash) {
+                    violations.append("scope (files): \(slot.writer) holds the file \(hash.prefix(12)), which none of its records names")
+                } else if slot.policy == "none" || (slot.policy == "recent" && !recentHere.contains(hash) && !everRecent.contains(hash)) {
+                    violations.append("policy (files): \(slot.writer) (policy \(slot.policy)) holds the file \(hash.prefix(12)), which it neither attached nor asked for\(slot.policy == "recent" ? " and every row naming it was added more than 30 days ago" : "")")
+                }
             }
         }
         return violations
@@ -632,15 +827,26 @@ final class RandomHistory {
         if rng.chance(0.5) { try syncNow(county) }
     }
 
-    /// A plain `cpsync sync` of one office, told to the oracle.
-    private func syncNow(_ slot: OfficeSlot) throws {
-        if slot.usb { _ = try usbRound(slot, viaCounty: true); return }
+    /// A plain `cpsync sync` of one office, told to the oracle; its exit status.
+    @discardableResult
+    private func syncNow(_ slot: OfficeSlot) throws -> Int32 {
+        if slot.usb { return try usbRound(slot, viaCounty: true).0 }
         let index = oracle.commandStarted(slot.writer, .sync)
         let r = try slot.office.cpsync(["sync"])
         stats.commands += 1
         if r.ok || r.status == 65 { slot.knowsTree = true }
         oracle.commandFinished(index, outcome: r.ok ? "exit 0" : "exit \(r.status): \(brief(r.stderr))", succeeded: r.ok)
         say("\(slot.writer): cpsync sync → exit \(r.status)")
+        return r.status
+    }
+
+    /// An office's file policy: mostly `all` (the default), else `recent` or `none`.
+    private func randomPolicy() -> String {
+        switch rng.int(10) {
+        case 0..<5: "all"
+        case 5..<8: "recent"
+        default: "none"
+        }
     }
 
     /// The sites whose records `slot` may write: its own and the stations under it now.
@@ -738,6 +944,8 @@ final class RandomHistory {
         p.standardError = FileHandle.nullDevice
         p.standardInput = FileHandle.nullDevice
         try p.run()
+        // Sometimes the county collects files meanwhile (its rows move: judged after the history).
+        if rng.chance(0.15) { try collect(quietly: false) }
         usleep(UInt32(delayMs * 1000))
         if crashDaemon {
             county.daemon.crash()
@@ -765,7 +973,7 @@ final class RandomHistory {
         slot.life += 1
         slot.deletedHere = []
         slot.knowsTree = false
-        slot.office = try Office.create(slot.site, in: county.ws, daemon: county.daemon, token: slot.token)
+        slot.office = try Office.create(slot.site, in: county.ws, daemon: county.daemon, token: slot.token, attachments: slot.policy)
         say("\(slot.writer): replica deleted, `cpsync init` again")
     }
 
@@ -862,13 +1070,16 @@ final class RandomHistory {
     private func usbRound(_ slot: OfficeSlot, viaCounty: Bool = false) throws -> (Int32, Bool) {
         usbRounds += 1
         let relay = !viaCounty && rng.chance(0.4) ? slots.first { $0.site == usbParent } : nil
-        let index = oracle.commandStarted(slot.writer, .sync, detail: relay.map { "(USB stick relayed by \($0.site))" } ?? "(USB stick to the county)")
+        // Relayed, the round is two commands to the oracle: the export (sent), and — after the township's sync that
+        // forwards it, whose changes the reply may carry — the import of the reply (received).
+        var indices = [oracle.commandStarted(slot.writer, relay == nil ? .sync : .push, detail: relay.map { "(USB stick relayed by \($0.site))" } ?? "(USB stick to the county)")]
+        func finished(_ outcome: String, _ succeeded: Bool) { for i in indices { oracle.commandFinished(i, outcome: outcome, succeeded: succeeded) } }
         let file = county.ws.path("usb-\(usbRounds).cpsync"), reply = county.ws.path("usb-\(usbRounds)-reply.cpsync")
         let exported = try slot.office.cpsync(["export-changes", "--to", file, "--json"])
         // 65 with the file written: some changes are set aside (listed), the rest is in the file — the clerk carries
         // it all the same (the station would otherwise never receive the county's changes again).
         guard exported.ok || (exported.status == 65 && FileManager.default.fileExists(atPath: file)) else {
-            oracle.commandFinished(index, outcome: "export exit \(exported.status): \(brief(exported.stderr))", succeeded: false)
+            finished("export exit \(exported.status): \(brief(exported.stderr))", false)
             return (exported.status, false)
         }
         var replies = [reply]
@@ -881,6 +1092,7 @@ final class RandomHistory {
             let r = try relay.office.cpsync(["sync"])
             oracle.commandFinished(forwarded, outcome: r.ok ? "exit 0" : "exit \(r.status): \(brief(r.stderr))", succeeded: r.ok)
             if r.ok || r.status == 65 { relay.knowsTree = true }
+            indices.append(oracle.commandStarted(slot.writer, .pull, detail: "(the reply relayed by \(relay.site))"))
             let dir = county.ws.path("replies-\(usbRounds)")
             try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
             _ = try relay.office.cpsync(["relay-replies", "--to", dir])
@@ -888,7 +1100,7 @@ final class RandomHistory {
             // the clerk takes them all; the station takes what answers its own files and refuses the rest.
             replies = try FileManager.default.contentsOfDirectory(atPath: dir).sorted().map { (dir as NSString).appendingPathComponent($0) }
             guard !replies.isEmpty else {
-                oracle.commandFinished(index, outcome: "no reply from the relay", succeeded: false)
+                finished("no reply from the relay", false)
                 return (1, false)
             }
         } else {
@@ -899,7 +1111,7 @@ final class RandomHistory {
                 // back all the same — it is how the station learns to stamp its changes again.
                 let replied = imported.status == 77 && FileManager.default.fileExists(atPath: out)
                 guard imported.ok || imported.status == 65 || replied else {
-                    oracle.commandFinished(index, outcome: "county import exit \(imported.status): \(brief(imported.stderr))", succeeded: false)
+                    finished("county import exit \(imported.status): \(brief(imported.stderr))", false)
                     return (imported.status, false)
                 }
                 replies = [out]
@@ -917,7 +1129,7 @@ final class RandomHistory {
             }
         }
         if took { slot.knowsTree = true }
-        oracle.commandFinished(index, outcome: last.ok ? "exit 0" : "exit \(last.status): \(brief(last.stderr))", succeeded: last.ok)
+        finished(last.ok ? "exit 0" : "exit \(last.status): \(brief(last.stderr))", last.ok)
         stats.commands += 1
         say("\(slot.writer): USB round \(relay.map { "relayed by \($0.site)" } ?? "to the county") → exit \(last.status)")
         return (last.status, (JSONText.int(exported.stdout, "changes") ?? 0) != 0 || applied != 0)
@@ -995,7 +1207,7 @@ final class RandomHistory {
     }
 
     private func check(stuck: [String]) throws -> [String] {
-        var violations: [String] = daemonDeaths + writeRefusals
+        var violations: [String] = daemonDeaths + writeRefusals + fileViolations
         for s in stuck {
             violations.append("invariant 4 (one bad change never blocks the others): after the history, \(s)")
         }
