@@ -262,7 +262,8 @@ public final class AttachmentService: Sendable {
     /// `graceDays` (90 by default) — the time an office may go without syncing. An office that attached the file
     /// keeps its own copy while its own rows name it, and sends it again if the county lacks it; a restored row
     /// names a file the county keeps for the grace period. A file some row names is never removed.
-    public func collect(graceDays: Int = 90, now: Date = Date()) throws -> Collection {
+    /// `beforeRemoving` (tests): called with a file's hash after its last check, just before its bytes are removed.
+    public func collect(graceDays: Int = 90, now: Date = Date(), beforeRemoving: (String) -> Void = { _ in }) throws -> Collection {
         let nowMs = Int64(now.timeIntervalSince1970 * 1000), graceMs = Int64(graceDays) * 86_400_000
         var result = Collection()
         let named = try store.read { r in Set(try Attachments.referenced(in: r).map(\.hash)) }
@@ -286,6 +287,7 @@ public final class AttachmentService: Sendable {
             let removed = try store.write { r -> Bool in
                 guard try Attachments.rows(naming: hash, in: r.database).isEmpty else { return false }
                 try r.database.run("DELETE FROM _srv_blobs WHERE sha256 = ?", [.text(hash)])
+                beforeRemoving(hash)
                 blobs.remove(hash)
                 return true
             }

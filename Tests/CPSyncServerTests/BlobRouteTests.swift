@@ -103,3 +103,61 @@ import Testing
         #expect(try ChangeFile.open(r.body) { _ in ChangeFile.key(token: token, site: "xiyuan") }.header.replyTo == header.fileId)
     }
 }
+
+/// `attachments gc` against a push naming the file it is collecting: no office may be told the county holds a file
+/// that a row it pushed names and that is then removed (it would never send it again).
+@Suite struct CollectionRaceTests {
+    final class Box: @unchecked Sendable {
+        let lock = NSLock()
+        var pushed: Int?
+        var toldHeld: Int64?
+    }
+
+    @Test func aPushNamingAFileWaitsUntilItsCollectionEndsSoTheOfficeSendsItAgain() throws {
+        let f = try RouterTests.Fixture()
+        let data = Array("华山镇 2026 年视察照片".utf8) + (0..<5_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        let hash = SHA256.hexDigits(SHA256.hash(data))
+        // The file is at the county, named by no row (its attachment was removed long ago).
+        #expect(f.request("PUT", "/v1/blobs/\(hash)?size=\(data.count)&offset=0", token: f.huashan, body: data).status == 200)
+        // Meanwhile an office attached the same bytes again to a member, offline.
+        let office = try f.office("huashan")
+        try office.database.run("INSERT INTO members(id, name, site_id) VALUES ('m-hs-1', '李建国', 'huashan')")
+        try office.database.run("""
+            INSERT INTO member_attachments(id, member_id, name, size, sha256, media_type, added_by, added_at)
+            VALUES ('a-hs-1', 'm-hs-1', '视察照片.jpg', ?, ?, 'image/jpeg', 'huashan', '2026-12-07T08:00:00Z')
+            """, [.integer(Int64(data.count)), .text(hash)])
+        let own = try office.allChanges().filter { $0.version.site == "huashan" }
+        let push = PushRequest(schemaVersion: CPPCCSchema.version, batchId: "b-gc-race", site: "huashan", changes: own).encoded()
+
+        let service = AttachmentService(store: f.store, log: EventLog(enabled: false), metrics: Metrics())
+        let box = Box()
+        let pushed = DispatchSemaphore(value: 0)
+        let result = try service.collect(graceDays: 0) { _ in
+            // The office syncs at this very moment: its rows first, then it asks whether the county holds the file.
+            let router = f.router, token = f.huashan
+            Thread {
+                var headers = HTTPHeaders([])
+                headers.set("Authorization", "Bearer \(token)")
+                let status = router.respond(to: HTTPRequest(method: "POST", target: "/v1/push", headers: headers, body: push, remoteAddress: "127.0.0.1:1")).status
+                box.lock.withLock { box.pushed = status }
+                pushed.signal()
+            }.start()
+            if pushed.wait(timeout: .now() + 1) == .success {
+                let state = f.request("GET", "/v1/blobs/\(hash)/state?size=\(data.count)", token: f.huashan)
+                box.lock.withLock { box.toldHeld = (try? BlobState.decode(state.body))?.received }
+                pushed.signal()
+            }
+        }
+        _ = pushed.wait(timeout: .now() + 30)
+        #expect(result.removed == 1, "nothing named the file when the collection looked")
+        #expect(box.lock.withLock { box.pushed } == 200)
+        let told = box.lock.withLock { box.toldHeld }
+        #expect(told == nil, "the push waited for the collection (it holds the writer) instead of landing between its check and the removal")
+        // After the collection the office asks, as its sync does after the rows: the county says it lacks the file,
+        // so the office sends it again and the row the push brought has its file.
+        let after = f.request("GET", "/v1/blobs/\(hash)/state?size=\(data.count)", token: f.huashan)
+        #expect(try BlobState.decode(after.body).received == 0)
+        #expect(f.request("PUT", "/v1/blobs/\(hash)?size=\(data.count)&offset=0", token: f.huashan, body: data).status == 200)
+        #expect(FileManager.default.fileExists(atPath: f.dir.appendingPathComponent("files/\(hash.prefix(2))/\(hash)").path))
+    }
+}
