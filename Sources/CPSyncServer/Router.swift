@@ -289,13 +289,13 @@ public struct Router: HTTPResponder {
         case .token:
             return try authenticate(req)
         case .office:
-            let principal = try authenticate(req)
-            try tier.refuseOfficeSync(principal)
+            let (principal, memberCounty) = try authenticateNotingTier(req)
+            try tier.refuseOfficeSync(principal, memberCounty: memberCounty)
             return principal
         case .site(let refusal):
-            let principal = try authenticate(req)
+            let (principal, memberCounty) = try authenticateNotingTier(req)
             guard case .site = principal else { throw ErrorBody(code: .forbidden, message: refusal) }
-            try tier.refuseOfficeSync(principal)
+            try tier.refuseOfficeSync(principal, memberCounty: memberCounty)
             return principal
         case .admin:
             let principal = try authenticate(req)
@@ -306,15 +306,18 @@ public struct Router: HTTPResponder {
         }
     }
 
-    private func authenticate(_ req: HTTPRequest) throws(ErrorBody) -> Principal {
-        let principal: Principal?
-        do { principal = try sync.store.authenticate(req.bearerToken) } catch {
+    private func authenticate(_ req: HTTPRequest) throws(ErrorBody) -> Principal { try authenticateNotingTier(req).principal }
+
+    /// The request's principal, and whether it is a county registered below this server (one read for both).
+    private func authenticateNotingTier(_ req: HTTPRequest) throws(ErrorBody) -> (principal: Principal, memberCounty: Bool) {
+        let found: (principal: Principal, memberCounty: Bool)?
+        do { found = try sync.store.authenticateNotingTier(req.bearerToken) } catch {
             throw ErrorBody(code: .serverError, message: "could not check the token: \(error)")
         }
-        guard let principal else {
+        guard let found else {
             throw ErrorBody(code: .unauthorized,
                             message: req.bearerToken == nil ? "missing bearer token (Authorization: Bearer …)" : "unknown or revoked token; ask the county office for a new one")
         }
-        return principal
+        return found
     }
 }

@@ -317,15 +317,26 @@ public final class ServerStore: Sendable {
     }
 
     /// The principal a bearer token stands for, or nil (unknown or revoked).
-    public func authenticate(_ token: String?) throws -> Principal? {
+    public func authenticate(_ token: String?) throws -> Principal? { try authenticateNotingTier(token)?.principal }
+
+    /// The principal a bearer token stands for, and whether it is a county registered below this server (`cpsyncd
+    /// tier add`, see `isMemberCounty`), found in the same read: every office request needs both.
+    public func authenticateNotingTier(_ token: String?) throws -> (principal: Principal, memberCounty: Bool)? {
         guard let token, !token.isEmpty, token.utf8.count <= 200 else { return nil }
         let hash = SHA256.hex(token)
         return try read { r in
-            if let id = try r.database.scalar("SELECT id FROM _srv_sites WHERE token_hash = ? AND revoked = 0", [.text(hash)])?.stringValue {
-                return .site(id)
+            if let row = try r.database.query("SELECT id, kind = 'county' FROM _srv_sites WHERE token_hash = ? AND revoked = 0", [.text(hash)]).first,
+               let id = row[0].stringValue {
+                // Only a county-kind site can be a member county (asked only then; no tier table: none is).
+                var member = false
+                if row[1].int64Value == 1 {
+                    let found = try? r.database.scalar("SELECT EXISTS (SELECT 1 FROM _srv_tier_members WHERE site = ?)", [.text(id)])
+                    member = found.flatMap { $0 }?.int64Value == 1
+                }
+                return (.site(id), member)
             }
             if let name = try r.database.scalar("SELECT name FROM _srv_admins WHERE token_hash = ? AND revoked = 0", [.text(hash)])?.stringValue {
-                return .admin(name)
+                return (.admin(name), false)
             }
             return nil
         }

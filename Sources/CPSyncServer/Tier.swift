@@ -296,7 +296,13 @@ public struct TierService: Sendable {
 
     /// `/v1/push` and `/v1/pull` refuse a member county: kind county would let it write and read everything there.
     public func refuseOfficeSync(_ principal: Principal) throws(ErrorBody) {
-        guard case .site(let site) = principal, store.isMemberCounty(site) else { return }
+        guard case .site(let site) = principal else { return }
+        try refuseOfficeSync(principal, memberCounty: store.isMemberCounty(site))
+    }
+
+    /// The same, told whether the site is a member county (`ServerStore.authenticateNotingTier` read it already).
+    public func refuseOfficeSync(_ principal: Principal, memberCounty: Bool) throws(ErrorBody) {
+        guard case .site(let site) = principal, memberCounty else { return }
         throw ErrorBody(code: .forbidden,
                         message: "site '\(site)' is a county below this server (`cpsyncd tier add`): it syncs with `cpsyncd uplink` (/v1/tier/push and /v1/tier/pull), not as an office; nothing was applied",
                         site: site)
