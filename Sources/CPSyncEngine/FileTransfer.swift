@@ -84,6 +84,11 @@ public final class FileTransfer {
         }
     }
 
+    /// The refusals of a chunk after which the file goes on from where the upstream's copy ends.
+    static let resumable: Set<ErrorCode> = [.offsetMismatch, .hashMismatch, .unavailable]
+    /// How long to wait after the upstream said another upload of the file is writing it.
+    public var busyWaitSeconds = 1.0
+
     /// The refusals that concern one file, not the sender.
     static let refusesTheFile: Set<ErrorCode> = [.fileTooLarge, .quotaExceeded]
 
@@ -105,10 +110,13 @@ public final class FileTransfer {
                 pace(chunk.count, seconds: ProcessInfo.processInfo.systemUptime - started)
                 moved += Int64(chunk.count)
             } catch let error {
-                // Out of step (a chunk of an earlier attempt arrived after all): continue where the upstream is.
+                // Out of step (a chunk of an earlier attempt arrived after all, or part of it: the upstream keeps
+                // what came of a cut chunk): continue where the upstream is.
                 // Damaged on the way: the upstream discarded its copy; start once more from nothing.
+                // Busy: another upload of the file is writing it (this one's own, cut a moment ago): wait a little.
                 // Three times in a row without progress is a fault, not a cut: it stops.
-                guard let r = upstream.refusal(in: error), (r.body.code == .offsetMismatch || r.body.code == .hashMismatch) && restarts < 3 else { throw error }
+                guard let r = upstream.refusal(in: error), Self.resumable.contains(r.body.code) && restarts < 3 else { throw error }
+                if r.body.code == .unavailable { Thread.sleep(forTimeInterval: busyWaitSeconds) }
                 let before = offset
                 offset = try retrying { try upstream.fileState(file.hash, size: file.size) }
                 restarts = offset > before ? 0 : restarts + 1
