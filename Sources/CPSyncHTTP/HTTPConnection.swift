@@ -1,7 +1,8 @@
 import Glibc
 
 /// One client connection's state. Confined to the event loop thread (never `Sendable`); holds no buffer of its
-/// own beyond the bytes the peer actually sent, so a waiting socket costs a few hundred bytes.
+/// own beyond the bytes the peer actually sent (and, while a body is streamed, the piece it fills), so a waiting
+/// socket costs a few hundred bytes.
 final class HTTPConnection {
     enum Stage {
         /// Reading (or waiting for) the next request.

@@ -322,7 +322,7 @@ public final class AttachmentService: Sendable {
 /// bytes the partial file holds. A chunk cut short leaves what was written, its running hash saved with it
 /// (`BlobStore.Partial`), for the office to resume from (it asks `GET /v1/blobs/{sha256}/state`).
 public final class BlobUpload: @unchecked Sendable {
-    // Sound: the mutable state (`partial`, `taken`) is only touched under `lock` (the HTTP server calls one piece at a
+    // Sound: the mutable state (`partial`) is only touched under `lock` (the HTTP server calls one piece at a
     // time, but from different threads).
     private let lock = NSLock()
     private let service: AttachmentService
@@ -331,7 +331,6 @@ public final class BlobUpload: @unchecked Sendable {
     private let site: String
     /// Nil when the whole file was here already: the chunk's bytes are not needed.
     private var partial: BlobStore.Partial?
-    private var taken = 0
 
     fileprivate init(_ service: AttachmentService, hash: String, size: Int64, site: String, partial: BlobStore.Partial?) {
         (self.service, self.hash, self.size, self.site, self.partial) = (service, hash, size, site, partial)
@@ -341,7 +340,7 @@ public final class BlobUpload: @unchecked Sendable {
     public func take(_ bytes: UnsafeRawBufferPointer) throws(ErrorBody) {
         lock.lock()
         defer { lock.unlock() }
-        taken += bytes.count
+        service.metrics.add("cpsync_blob_bytes_received_total", Double(bytes.count))
         guard let partial else { return }
         do { try partial.write(bytes) } catch { throw AttachmentService.refusal(error, hash: hash, size: size) }
     }
@@ -359,7 +358,6 @@ public final class BlobUpload: @unchecked Sendable {
     public func finish() throws(ErrorBody) -> BlobState {
         lock.lock()
         defer { lock.unlock() }
-        service.metrics.add("cpsync_blob_bytes_received_total", Double(taken))
         guard let partial else { return BlobState(sha256: hash, size: size, received: size) }
         self.partial = nil
         do {
