@@ -38,6 +38,8 @@ final class CurlSession: @unchecked Sendable {
         static let noProgress: Int32 = 43, xferInfoData: Int32 = 10057, xferInfoFunction: Int32 = 20219
         static let lowSpeedLimit: Int32 = 19, lowSpeedTime: Int32 = 20
         static let noSignal: Int32 = 99, connectTimeoutMS: Int32 = 156, httpGet: Int32 = 80, bufferSize: Int32 = 98
+        static let upload: Int32 = 46, readFunction: Int32 = 20012, readData: Int32 = 10009
+        static let inFileSizeLarge: Int32 = 30115, uploadBufferSize: Int32 = 280
         static let responseCode: Int32 = 0x200000 + 2
     }
 
@@ -53,6 +55,8 @@ final class CurlSession: @unchecked Sendable {
         case unavailable(String)
         /// libcurl's result code and message.
         case transfer(code: Int32, message: String)
+        /// The file a body is read from could not be read.
+        case file(path: String, errno: Int32)
 
         /// CURLE_PEER_FAILED_VERIFICATION (60, formerly 51), CURLE_SSL_CERTPROBLEM (58), CURLE_SSL_CACERT_BADFILE (77):
         /// the certificate or the CA file, not the network. Retrying cannot help.
@@ -110,6 +114,18 @@ final class CurlSession: @unchecked Sendable {
         /// Where the body goes, as it arrives, when the status is one of `streamed` (false: stop the transfer).
         var receive: ((UnsafeRawBufferPointer) -> Bool)?
         var streamed: Set<Int> = []
+        /// The request body read from a file as libcurl sends it (`FileSlice`): its descriptor, where the next byte
+        /// is, and how many are left.
+        var source: (fd: Int32, offset: Int64, remaining: Int)?
+        var sourceError: Int32 = 0
+    }
+
+    /// A request body sent straight from a file: `count` bytes of the file at `path` from `offset`, read as libcurl
+    /// sends them (never whole in memory, no copy of the chunk beforehand).
+    struct FileSlice {
+        let path: String
+        let offset: Int64
+        let count: Int
     }
 
     /// A body handed over as it arrives instead of collected: for answers of the `statuses` (an error's body is
@@ -123,7 +139,8 @@ final class CurlSession: @unchecked Sendable {
     /// `stallSeconds`: the transfer is abandoned when no byte moved for this long (not a total: a slow link that
     /// keeps moving is never cut). With `receiver`, the body of an answer it takes goes to it (the body returned is
     /// then empty).
-    func send(method: String, url: String, headers: [(String, String)], body: [UInt8]?, stallSeconds: Double,
+    /// With `file`, the body is that slice of a file (`body` is then ignored).
+    func send(method: String, url: String, headers: [(String, String)], body: [UInt8]?, file: FileSlice? = nil, stallSeconds: Double,
               progress: ((TransferProgress) -> Void)? = nil, receiver: Receiver? = nil) throws(Failure) -> (status: Int, body: [UInt8], headers: [(String, String)]) {
         lock.lock()
         defer { lock.unlock() }
@@ -134,6 +151,12 @@ final class CurlSession: @unchecked Sendable {
         sink.progress = progress
         sink.receive = receiver?.receive
         sink.streamed = receiver?.statuses ?? []
+        if let file {
+            let fd = open(file.path, O_RDONLY | O_CLOEXEC)
+            guard fd >= 0 else { throw .file(path: file.path, errno: errno) }
+            sink.source = (fd, file.offset, file.count)
+        }
+        defer { if let source = sink.source { close(source.fd) } }
         let unmanaged = Unmanaged.passRetained(sink)
         defer { unmanaged.release() }
         var errorBuffer = [CChar](repeating: 0, count: 256)
@@ -144,13 +167,18 @@ final class CurlSession: @unchecked Sendable {
                         (body ?? []).withUnsafeBufferPointer { bodyPtr in
                             setConnection(handle, url: urlPtr, caInfo: caPtr, errorBuffer: errPtr.baseAddress, stallSeconds: stallSeconds)
                             setCallbacks(handle, headers: list, sink: unmanaged.toOpaque(), progress: progress != nil)
-                            setRequest(handle, method: method, methodPtr, body: body == nil ? nil : bodyPtr)
+                            if let file {
+                                setUpload(handle, methodPtr, count: file.count, sink: unmanaged.toOpaque())
+                            } else {
+                                setRequest(handle, method: method, methodPtr, body: body == nil ? nil : bodyPtr)
+                            }
                             return easyPerform(handle)
                         }
                     }
                 }
             }
         }
+        if sink.sourceError != 0, let file { throw .file(path: file.path, errno: sink.sourceError) }
         guard rc == 0 else {
             let detail = String(decoding: errorBuffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
             throw .transfer(code: rc, message: detail.isEmpty ? (strError(rc).map { String(cString: $0) } ?? "error \(rc)") : detail)
@@ -216,6 +244,38 @@ final class CurlSession: @unchecked Sendable {
             _ = setLong(handle, Option.httpGet, 1)
         }
         if method != "GET" && method != "POST" { _ = setPointer(handle, Option.customRequest, methodPtr) }
+    }
+
+    /// An upload of `count` bytes read from the sink's `source` as they go (`method` by name, PUT for cpsync), in
+    /// sends of up to 512 KiB instead of libcurl's 64 KiB.
+    private func setUpload(_ handle: OpaquePointer, _ methodPtr: UnsafePointer<CChar>, count: Int, sink: UnsafeMutableRawPointer) {
+        let read = Self.readBody
+        _ = setLong(handle, Option.upload, 1)
+        _ = setLong(handle, Option.inFileSizeLarge, count)
+        _ = setLong(handle, Option.uploadBufferSize, 512 << 10)
+        _ = setPointer(handle, Option.readFunction, unsafeBitCast(read, to: UnsafeRawPointer.self))
+        _ = setPointer(handle, Option.readData, sink)
+        _ = setPointer(handle, Option.customRequest, methodPtr)
+    }
+
+    /// libcurl's read callback: the next bytes of the body from the sink's file (`CURL_READFUNC_ABORT` on a read
+    /// error; a file shorter than announced ends the body early, which libcurl reports as a failed transfer).
+    private static var readBody: WriteCallback {
+        { data, size, count, user in
+            guard let data, let user else { return 0x1000_0000 }
+            let sink = Unmanaged<Sink>.fromOpaque(user).takeUnretainedValue()
+            guard let source = sink.source, source.remaining > 0 else { return 0 }
+            while true {
+                let n = pread(source.fd, data, min(size * count, source.remaining), off_t(source.offset))
+                if n < 0 && errno == EINTR { continue }
+                guard n >= 0 else {
+                    sink.sourceError = errno
+                    return 0x1000_0000
+                }
+                sink.source = (source.fd, source.offset + Int64(n), source.remaining - n)
+                return n
+            }
+        }
     }
 
     /// libcurl's write callback: hands the bytes to the sink's receiver, or appends them to its body.

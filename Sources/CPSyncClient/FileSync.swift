@@ -45,10 +45,11 @@ extension HTTPUpstream: FileUpstream {
         try transport.call("GET", "/v1/blobs/\(hash)/state?size=\(size)\(uploadQuery)", as: BlobState.self).received
     }
 
-    public func sendFile(_ hash: String, size: Int64, offset: Int64, chunk: [UInt8]) throws -> Int64 {
-        try transport.call("PUT", "/v1/blobs/\(hash)?size=\(size)&offset=\(offset)\(uploadQuery)", body: chunk,
-                           headers: [("Content-Type", "application/octet-stream")], as: BlobState.self,
-                           progress: tracker.map { t in { t.moved($0) } }).received
+    public func sendFile(_ hash: String, size: Int64, offset: Int64, length: Int, from path: String) throws -> Int64 {
+        let r = try transport.checked(try transport.upload("/v1/blobs/\(hash)?size=\(size)&offset=\(offset)\(uploadQuery)", file: path,
+                                                           offset: offset, count: length, headers: [("Content-Type", "application/octet-stream")],
+                                                           progress: tracker.map { t in { t.moved($0) } }))
+        do { return try BlobState.decode(r.body).received } catch { throw ClientError.badResponse("\(error)") }
     }
 
     public func fetchFile(_ hash: String, size: Int64, offset: Int64, length: Int, into receive: (UnsafeRawBufferPointer) throws -> Void) throws -> Int {

@@ -178,8 +178,22 @@ public final class HTTPTransport: Sendable {
         }
     }
 
+    /// A `PUT` whose body is `count` bytes of the file at `file` from `offset`, read as it is sent (a chunk of an
+    /// attached file: no copy of it in memory first). One attempt, never retried here: the caller knows where to
+    /// resume (the server keeps what came).
+    public func upload(_ path: String, file: String, offset: Int64, count: Int, headers: [(String, String)] = [],
+                       progress: ((TransferProgress) -> Void)? = nil) throws(ClientError) -> Response {
+        guard let url = URL(string: baseURL + path) else { throw ClientError.notConfigured("bad server URL '\(baseURL)'") }
+        if let problem = curlProblem { throw ClientError.notConfigured("cannot use the CA file: \(problem)") }
+        let slice = CurlSession.FileSlice(path: file, offset: offset, count: count)
+        switch once("PUT", url: url, body: nil, file: slice, extraHeaders: headers, progress: progress) {
+        case .answered(let status, let bytes, _, let fields): return Response(status: status, body: bytes, headers: fields)
+        case .failed(let error, _): throw error
+        }
+    }
+
     /// One attempt over libcurl or URLSession.
-    private func once(_ method: String, url: URL, body: [UInt8]?, extraHeaders: [(String, String)],
+    private func once(_ method: String, url: URL, body: [UInt8]?, file: CurlSession.FileSlice? = nil, extraHeaders: [(String, String)],
                       progress: ((TransferProgress) -> Void)?, receiver: CurlSession.Receiver? = nil) -> Attempt {
         // One header list for both ways of sending.
         var headers = [("Accept", "application/json"), ("Accept-Language", language.acceptLanguage)]
@@ -191,7 +205,7 @@ public final class HTTPTransport: Sendable {
         }
         if let curl {
             do {
-                let answer = try curl.send(method: method, url: url.absoluteString, headers: headers, body: body,
+                let answer = try curl.send(method: method, url: url.absoluteString, headers: headers, body: body, file: file,
                                            stallSeconds: stallSeconds, progress: progress, receiver: receiver)
                 let after = answer.headers.first { $0.0.lowercased() == "retry-after" }.flatMap { Self.retryAfter($0.1) }
                 return Self.inflating(.answered(status: answer.status, body: answer.body, retryAfter: after, headers: answer.headers))
@@ -210,12 +224,27 @@ public final class HTTPTransport: Sendable {
                     return .failed(.unreachable(url: baseURL, reason: message), retryable: !error.isPermanent)
                 case .unavailable(let message):
                     return .failed(.notConfigured("cannot use the CA file: \(message)"), retryable: false)
+                case .file(let path, let code):
+                    return .failed(.unreachable(url: baseURL, reason: "cannot read \(path): \(String(cString: strerror(code)))"), retryable: false)
                 }
             }
         }
         var request = URLRequest(url: url)
         request.httpMethod = method
         request.httpBody = body.map { Data($0) }
+        if let file {
+            // Without libcurl the slice is read first (one chunk: bounded).
+            guard let handle = FileHandle(forReadingAtPath: file.path) else {
+                return .failed(.unreachable(url: baseURL, reason: "cannot read \(file.path)"), retryable: false)
+            }
+            defer { try? handle.close() }
+            do {
+                try handle.seek(toOffset: UInt64(file.offset))
+                request.httpBody = try handle.read(upToCount: file.count) ?? Data()
+            } catch {
+                return .failed(.unreachable(url: baseURL, reason: "cannot read \(file.path): \(error)"), retryable: false)
+            }
+        }
         for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
         let box = ResultBox()
         let baseURL = baseURL

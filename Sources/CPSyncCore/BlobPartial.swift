@@ -77,7 +77,7 @@ extension BlobStore {
         }
 
         /// Writes what `write` gathered. On a failure those bytes are dropped (`length` says so).
-        func flush() throws(BlobError) {
+        public func flush() throws(BlobError) {
             guard !pending.isEmpty else { return }
             defer { pending.removeAll(keepingCapacity: true) }
             let failure = pending.withUnsafeBytes { b -> BlobError? in

@@ -80,15 +80,26 @@ public struct BlobStore: Sendable {
     }
 
     /// The transfer of `hash` (of `size` bytes), open for appends where its partial file ends (created when there is
-    /// none); nil when the whole file is here (another transfer finished it meanwhile).
-    public func partial(_ hash: String, size: Int64) throws(BlobError) -> Partial? {
+    /// none); nil when the whole file is here (another transfer finished it meanwhile). With `waitingAtMost`, a
+    /// transfer another writer holds is waited for that many seconds at most, then `busy` is thrown (a writer fed
+    /// by the network may hold it as long as its link lasts); without, as long as it takes.
+    public func partial(_ hash: String, size: Int64, waitingAtMost seconds: Double? = nil) throws(BlobError) -> Partial? {
         guard Self.isHash(hash) else { throw .badHash(hash) }
         while !has(hash) {
             let fd = open(partialPath(hash), O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
             guard fd >= 0 else { throw .io(path: partialPath(hash), errno: errno) }
             // One writer at a time; the one before may have finished the file and moved it into place meanwhile
             // (this descriptor would then hold the whole file): look again.
-            while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+            if let seconds {
+                var waited = 0.0
+                while flock(fd, LOCK_EX | LOCK_NB) != 0 {
+                    guard errno == EINTR || errno == EWOULDBLOCK, waited < seconds else { close(fd); throw .busy(hash) }
+                    usleep(10_000)
+                    waited += 0.01
+                }
+            } else {
+                while flock(fd, LOCK_EX) != 0 && errno == EINTR {}
+            }
             var held = stat(), named = stat()
             guard fstat(fd, &held) == 0, stat(partialPath(hash), &named) == 0, held.st_ino == named.st_ino, held.st_dev == named.st_dev else {
                 close(fd)
@@ -321,5 +332,7 @@ public enum BlobError: Error, Equatable, Sendable {
     case hashMismatch(expected: String, actual: String)
     /// The whole file is not here.
     case missing(String)
+    /// Another transfer of the file is writing it (`BlobStore.partial(_:size:waitingAtMost:)`).
+    case busy(String)
     case io(path: String, errno: Int32)
 }

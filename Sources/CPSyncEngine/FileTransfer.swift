@@ -7,8 +7,9 @@ import Foundation
 public protocol FileUpstream: Upstream {
     /// How many bytes of the file the upstream holds (`size` when it has it whole).
     func fileState(_ hash: String, size: Int64) throws -> Int64
-    /// Sends `chunk`, the bytes of the file from `offset`; returns the bytes the upstream holds after it.
-    func sendFile(_ hash: String, size: Int64, offset: Int64, chunk: [UInt8]) throws -> Int64
+    /// Sends `length` bytes of the file from `offset`, read from the file at `path` as they go; returns the bytes the
+    /// upstream holds after it (a cut may leave part of them there).
+    func sendFile(_ hash: String, size: Int64, offset: Int64, length: Int, from path: String) throws -> Int64
     /// Up to `length` bytes of the file from `offset`, handed to `receive` as they arrive (never whole in memory);
     /// returns how many. After a failure, the bytes handed over before it are kept (the next request starts after
     /// them); an error `receive` throws is thrown as it is.
@@ -84,6 +85,11 @@ public final class FileTransfer {
         }
     }
 
+    /// The refusals of a chunk after which the file goes on from where the upstream's copy ends.
+    static let resumable: Set<ErrorCode> = [.offsetMismatch, .hashMismatch, .unavailable]
+    /// How long to wait after the upstream said another upload of the file is writing it.
+    public var busyWaitSeconds = 1.0
+
     /// The refusals that concern one file, not the sender.
     static let refusesTheFile: Set<ErrorCode> = [.fileTooLarge, .quotaExceeded]
 
@@ -92,23 +98,25 @@ public final class FileTransfer {
         var offset = try retrying { try upstream.fileState(file.hash, size: file.size) }
         var moved: Int64 = 0
         var restarts = 0
-        // One buffer for every chunk: its memory is reused, not made anew per request.
-        var chunk: [UInt8] = []
         while offset < file.size {
-            try store.read(file.hash, offset: offset, length: chunkBytes, into: &chunk)
-            guard !chunk.isEmpty else { throw BlobError.missing(file.hash) }
+            // The chunk is read from the stored file as it is sent (never copied into memory first).
+            guard let stored = BlobStore.regularFileSize(store.path(file.hash)), stored == file.size else { throw BlobError.missing(file.hash) }
+            let length = Int(min(Int64(chunkBytes), file.size - offset))
             do {
                 let at = offset
                 let started = ProcessInfo.processInfo.systemUptime
                 // A chunk whose answer was lost is sent again; if it had arrived, the upstream says where it is (409).
-                offset = try retrying { try upstream.sendFile(file.hash, size: file.size, offset: at, chunk: chunk) }
-                pace(chunk.count, seconds: ProcessInfo.processInfo.systemUptime - started)
-                moved += Int64(chunk.count)
+                offset = try retrying { try upstream.sendFile(file.hash, size: file.size, offset: at, length: length, from: store.path(file.hash)) }
+                pace(length, seconds: ProcessInfo.processInfo.systemUptime - started)
+                moved += Int64(length)
             } catch let error {
-                // Out of step (a chunk of an earlier attempt arrived after all): continue where the upstream is.
+                // Out of step (a chunk of an earlier attempt arrived after all, or part of it: the upstream keeps
+                // what came of a cut chunk): continue where the upstream is.
                 // Damaged on the way: the upstream discarded its copy; start once more from nothing.
+                // Busy: another upload of the file is writing it (this one's own, cut a moment ago): wait a little.
                 // Three times in a row without progress is a fault, not a cut: it stops.
-                guard let r = upstream.refusal(in: error), (r.body.code == .offsetMismatch || r.body.code == .hashMismatch) && restarts < 3 else { throw error }
+                guard let r = upstream.refusal(in: error), Self.resumable.contains(r.body.code) && restarts < 3 else { throw error }
+                if r.body.code == .unavailable { Thread.sleep(forTimeInterval: busyWaitSeconds) }
                 let before = offset
                 offset = try retrying { try upstream.fileState(file.hash, size: file.size) }
                 restarts = offset > before ? 0 : restarts + 1

@@ -16,6 +16,10 @@ final class ServerShared: Sendable {
     let waker: LoopWaker
     let control = Locked(Control())
     let completions = Locked<[Completion]>([])
+    /// Streamed bodies a worker gave a piece back to (by descriptor and connection serial): the loop reads on.
+    let resumes = Locked<[(fd: Int32, connectionID: Int)]>([])
+    /// Buffers for streamed bodies, kept between requests (two per worker at most).
+    let pieces: BodyPieces
     /// Connections beyond this are refused; the configured limit capped by the descriptor limit.
     let maxConnections: Int
 
@@ -26,6 +30,7 @@ final class ServerShared: Sendable {
         self.log = log
         self.waker = waker
         self.maxConnections = maxConnections
+        pieces = BodyPieces(kept: 2 * max(4, configuration.workerThreads))
     }
 
     var isStopping: Bool { control.withLock { $0.stopping } }
@@ -41,10 +46,26 @@ final class ServerShared: Sendable {
         let entry: HTTPAccessLogEntry
     }
 
-    /// Runs on a worker thread: calls the responder, serializes, hands the bytes to the loop.
+    /// Runs on a worker thread: calls the responder (or feeds a streamed body to its consumer), serializes, hands
+    /// the bytes to the loop.
     func execute(_ job: Job) {
+        if let stream = job.stream {
+            stream.run(job, shared: self)
+        } else {
+            respond(job, with: responder.respond(to: job.request), bodyBytes: job.request.body.count)
+        }
+    }
+
+    /// A streamed body's piece was given back: the loop may read more of it.
+    func resume(fd: Int32, connectionID: Int) {
+        resumes.withLock { $0.append((fd, connectionID)) }
+        waker.signal()
+    }
+
+    /// Serializes the answer to `job` (its request body had `bodyBytes`) and hands it to the loop.
+    func respond(_ job: Job, with response: HTTPResponse, bodyBytes: Int) {
         let head = job.head
-        var response = responder.respond(to: job.request)
+        var response = response
         var file: HTTPConnection.FileBody?
         if let range = response.file, head.method != "HEAD", range.count > 0 {
             // Opened here, not by the loop: a file that went meanwhile is an error answer, not a cut connection.
@@ -61,7 +82,7 @@ final class ServerShared: Sendable {
                                                  keepAliveHTTP10: head.minorVersion == 0)
         let entry = HTTPAccessLogEntry(method: head.method, path: head.path,
                                        status: ResponseSerializer.isValid(response) ? response.status : 500,
-                                       durationSeconds: 0, requestBytes: head.byteCount + job.request.body.count,
+                                       durationSeconds: 0, requestBytes: head.byteCount + bodyBytes,
                                        responseBytes: 0, remoteAddress: job.request.remoteAddress)
         completions.withLock {
             $0.append(Completion(fd: job.fd, connectionID: job.connectionID, bytes: bytes, file: file, close: close, entry: entry))
@@ -251,6 +272,8 @@ final class EventLoop {
             switch connection.stage {
             case .responding, .writing:
                 return
+            case .streaming:
+                guard readStreamedBody(connection, reads: &reads) else { return }
             case .draining:
                 drain(connection)
                 return
@@ -269,6 +292,16 @@ final class EventLoop {
                 switch event {
                 case .head(let head):
                     connection.head = head
+                    if let limit = shared.responder.streamedBodyLimit(method: head.method, path: head.path) {
+                        // Refused before a byte of the body is read, as the server's own limit is.
+                        guard head.contentLength <= limit else {
+                            refuse(connection, .bodyTooLarge(limit: limit))
+                            continue
+                        }
+                        if head.expectsContinue && head.contentLength > 0 { connection.output += Self.continueBytes }
+                        startStream(connection, head: head)
+                        continue
+                    }
                     if head.expectsContinue && head.contentLength > 0 { connection.output += Self.continueBytes }
                 case .request(let head, let body):
                     dispatch(connection, head: head, body: body)
@@ -331,16 +364,22 @@ final class EventLoop {
         return true
     }
 
-    private func dispatch(_ connection: HTTPConnection, head: HTTPRequestHead, body: [UInt8]) {
+    /// The job for a request whose head (and, unless it is streamed, body) is here; counts it as served.
+    private func makeJob(_ connection: HTTPConnection, head: HTTPRequestHead, body: [UInt8],
+                         stream: StreamedBody? = nil) -> Job {
         let started = connection.requestStartedAt ?? Socket.now()
         if connection.served > 0 && started - connection.idleSince >= 1 { connection.sessionStartedAt = started }
         connection.served += 1
+        let request = stream?.request ?? HTTPRequest(method: head.method, target: head.target, path: head.path, query: head.query,
+                                                     headers: head.headers, body: body, remoteAddress: connection.remoteAddress)
+        return Job(fd: connection.fd, connectionID: connection.id, request: request, head: head,
+                   isLastAllowed: connection.served >= configuration.maxRequestsPerConnection,
+                   sessionStartedAt: connection.sessionStartedAt, stream: stream)
+    }
+
+    private func dispatch(_ connection: HTTPConnection, head: HTTPRequestHead, body: [UInt8]) {
+        let job = makeJob(connection, head: head, body: body)
         connection.stage = .responding
-        let request = HTTPRequest(method: head.method, target: head.target, path: head.path, query: head.query,
-                                  headers: head.headers, body: body, remoteAddress: connection.remoteAddress)
-        let job = Job(fd: connection.fd, connectionID: connection.id, request: request, head: head,
-                      isLastAllowed: connection.served >= configuration.maxRequestsPerConnection,
-                      sessionStartedAt: connection.sessionStartedAt)
         let lane = configuration.expressPaths.contains(head.path) ? .light : shared.responder.lane(method: head.method, path: head.path)
         if let retryAfter = pool.submit(job, lane: lane) {
             var response = HTTPResponse.error(status: 503, code: "unavailable",
@@ -349,6 +388,90 @@ final class EventLoop {
             queue(response, on: connection, method: head.method, close: stopping || !head.keepAlive,
                   requestBytes: head.byteCount + body.count)
         }
+    }
+
+    // MARK: streamed bodies
+
+    /// A head whose body the responder takes as it arrives: a worker asks the responder for its consumer now, while
+    /// the loop reads the body into pieces (`StreamedBody`).
+    private func startStream(_ connection: HTTPConnection, head: HTTPRequestHead) {
+        let received = connection.parser.streamBody() ?? []
+        let request = HTTPRequest(method: head.method, target: head.target, path: head.path, query: head.query,
+                                  headers: head.headers, body: [], remoteAddress: connection.remoteAddress)
+        let stream = StreamedBody(request: request, head: head, pieces: shared.pieces)
+        let job = makeJob(connection, head: head, body: [], stream: stream)
+        if let retryAfter = pool.submit(job, lane: .regular) {
+            // Not a byte of the body read: the connection cannot go on.
+            _ = stream.cut(filling: nil)
+            var response = HTTPResponse.error(status: 503, code: "unavailable",
+                                              message: "the server is busy; retry in a moment")
+            response.headers.set("Retry-After", String(retryAfter))
+            queue(response, on: connection, method: head.method, close: true, requestBytes: head.byteCount)
+            return
+        }
+        connection.stream = (body: stream, job: job)
+        connection.stage = .streaming
+        if !received.isEmpty, let piece = stream.takePiece() {
+            // Received with the head: at most the read buffer's 64 KiB, so it fits the first piece.
+            received.withUnsafeBytes { piece.base.copyMemory(from: $0.baseAddress!, byteCount: $0.count) }
+            piece.count = received.count
+            connection.filling = piece
+        }
+    }
+
+    /// Reads the streamed body into pieces, each full one handed to the workers. True when the body is all read
+    /// (the connection now waits for the answer); false when it must wait for bytes, a free piece, or a turn.
+    private func readStreamedBody(_ connection: HTTPConnection, reads: inout Int) -> Bool {
+        guard let (stream, job) = connection.stream else { return false }
+        while true {
+            let remaining = connection.parser.remainingStreamedBody
+            if remaining == 0 {
+                if stream.deliver(connection.filling, last: true) { _ = pool.submit(job, lane: .regular, admitted: true) }
+                connection.filling = nil
+                connection.stage = .responding
+                return true
+            }
+            if connection.filling == nil {
+                // Both pieces are with the workers: wait for one (`resumes`); the peer is not stalling meanwhile.
+                guard let piece = stream.takePiece() else {
+                    connection.waitingForPiece = true
+                    return false
+                }
+                connection.filling = piece
+            }
+            guard connection.readable else { return false }
+            guard reads < Self.readsPerTurn else {
+                ready.append(connection.fd)
+                return false
+            }
+            reads += 1
+            let piece = connection.filling!
+            // Never past the body: what follows it (a pipelined request) stays in the socket for the parser.
+            switch Socket.read(connection.fd, into: piece.base + piece.count, count: min(piece.capacity - piece.count, remaining)) {
+            case .bytes(let count):
+                connection.lastProgressAt = Socket.now()
+                piece.count += count
+                connection.parser.streamed(count)
+                if piece.count == piece.capacity && count < remaining {
+                    if stream.deliver(piece, last: false) { _ = pool.submit(job, lane: .regular, admitted: true) }
+                    connection.filling = nil
+                }
+            case .wouldBlock:
+                connection.readable = false
+                return false
+            case .end:
+                closeConnection(connection)
+                return false
+            }
+        }
+    }
+
+    /// The streamed body of `connection` will not be read to its end: its pieces go back, its consumer is released.
+    private func cutStream(_ connection: HTTPConnection) {
+        guard let (stream, job) = connection.stream else { return }
+        connection.stream = nil
+        if stream.cut(filling: connection.filling) { _ = pool.submit(job, lane: .regular, admitted: true) }
+        connection.filling = nil
     }
 
     /// A response the loop produced itself (refusals, overload).
@@ -366,10 +489,23 @@ final class EventLoop {
 
     /// Answers a request the server refused itself, then closes: the rest of its bytes cannot be trusted.
     private func refuse(_ connection: HTTPConnection, _ error: HTTPRequestError) {
+        cutStream(connection)
         queue(error.response, on: connection, method: "GET", close: true, requestBytes: connection.head?.byteCount ?? 0)
     }
 
     private func takeCompletions() {
+        let resumed = shared.resumes.withLock { list -> [(fd: Int32, connectionID: Int)] in
+            defer { list.removeAll() }
+            return list
+        }
+        for (fd, id) in resumed {
+            guard let connection = connections[fd], connection.id == id, connection.stage == .streaming,
+                  connection.waitingForPiece else { continue }
+            // The wait was the server's: the peer's progress deadline starts again.
+            connection.waitingForPiece = false
+            connection.lastProgressAt = Socket.now()
+            drive(connection)
+        }
         let done = shared.completions.withLock { list -> [ServerShared.Completion] in
             defer { list.removeAll() }
             return list
@@ -399,6 +535,7 @@ final class EventLoop {
         entry.durationSeconds = now - (connection.requestStartedAt ?? connection.acceptedAt)
         shared.log?(entry)
         connection.head = nil
+        connection.stream = nil
         if pending.close {
             Socket.halfClose(connection.fd)
             connection.stage = .draining
@@ -435,6 +572,7 @@ final class EventLoop {
     private func closeConnection(_ connection: HTTPConnection) {
         guard connections[connection.fd] === connection else { return }
         connections[connection.fd] = nil
+        cutStream(connection)
         if var entry = connection.pending?.entry {
             // The response could not be written: logged as such.
             entry.responseBytes = 0

@@ -1,11 +1,15 @@
 import Glibc
 
 /// One client connection's state. Confined to the event loop thread (never `Sendable`); holds no buffer of its
-/// own beyond the bytes the peer actually sent, so a waiting socket costs a few hundred bytes.
+/// own beyond the bytes the peer actually sent (and, while a body is streamed, the piece it fills), so a waiting
+/// socket costs a few hundred bytes.
 final class HTTPConnection {
     enum Stage {
         /// Reading (or waiting for) the next request.
         case reading
+        /// The body of a request is read into pieces that workers hand to the responder's consumer as they fill
+        /// (`StreamedBody`); never past the body's end.
+        case streaming
         /// A complete request is with a worker; nothing is read meanwhile (pipelined bytes wait in the socket).
         case responding
         /// A response is being written.
@@ -47,6 +51,12 @@ final class HTTPConnection {
     var readable = true
     var drainUntil = 0.0
     var discarded = 0
+    /// The body being streamed, and the job that feeds it to the workers (stage `.streaming` to the answer's end).
+    var stream: (body: StreamedBody, job: Job)?
+    /// The piece of the streamed body being filled.
+    var filling: BodyPiece?
+    /// Every piece of the streamed body is with the workers: reading waits for one (the server's delay, not the peer's).
+    var waitingForPiece = false
 
     /// A response body still to be sent from an open file (`HTTPResponse.file`).
     struct FileBody: Sendable {
@@ -87,6 +97,9 @@ final class HTTPConnection {
                 return (acceptedAt + min(configuration.headerTimeoutSeconds, configuration.idleTimeoutSeconds), .close)
             }
             return (idleSince + configuration.idleTimeoutSeconds, .close)
+        case .streaming:
+            // A stall counts only while the server is ready for more; waiting for a worker is not the peer's fault.
+            return waitingForPiece ? nil : (lastProgressAt + configuration.readTimeoutSeconds, .requestTimeout)
         case .responding:
             return nil
         case .writing:

@@ -33,8 +33,14 @@ struct HTTPRequestParser {
 
     private enum State {
         case head
+        /// The head is complete and its body's first bytes (those received with it) are still in `buffer` from
+        /// `start`: collected into `body` on the next `append` or `next`, or handed out by `streamBody`.
+        case headEnded(HTTPRequestHead)
         /// The body is coming into `body`; `next` is where the bytes after it (a pipelined request) begin in `buffer`.
         case body(HTTPRequestHead, next: Int)
+        /// The body is read by the caller itself (`streamBody`, `streamed`); `remaining` bytes of it are still to come
+        /// from the socket, and `buffer` holds only what follows it.
+        case streaming(HTTPRequestHead, remaining: Int)
         case failed(HTTPRequestError)
     }
 
@@ -59,6 +65,7 @@ struct HTTPRequestParser {
     }
 
     mutating func append<Bytes: Collection<UInt8>>(_ bytes: Bytes) {
+        if case .headEnded(let head) = state { collectBody(head) }
         var rest = bytes[...]
         if case .body(let head, _) = state, body.count < head.contentLength {
             let take = min(rest.count, head.contentLength - body.count)
@@ -70,8 +77,45 @@ struct HTTPRequestParser {
 
     /// Whether bytes of an unfinished request are buffered (a stall now is a slow client, not an idle one).
     var hasPartialRequest: Bool {
-        if case .body = state { return true }
-        return buffer.count > start
+        switch state {
+        case .headEnded, .body, .streaming: return true
+        case .head, .failed: return buffer.count > start
+        }
+    }
+
+    /// Takes the body of the head `next` just returned as a stream instead of collecting it: returns the body bytes
+    /// already received (at most the whole body); the caller reads the rest from the socket itself, never past the
+    /// body's end, and reports each read with `streamed`. Nil when no head is waiting for its body.
+    mutating func streamBody() -> ArraySlice<UInt8>? {
+        guard case .headEnded(let head) = state else { return nil }
+        let take = min(buffer.count - start, head.contentLength)
+        let received = buffer[start..<(start + take)]
+        state = .streaming(head, remaining: head.contentLength - take)
+        if head.contentLength == take { beginNextRequest(at: start + take) } else { start += take }
+        return received
+    }
+
+    /// Body bytes of the streamed request still to come from the socket (0 once it is whole, or when none is streamed).
+    var remainingStreamedBody: Int {
+        if case .streaming(_, let remaining) = state { return remaining }
+        return 0
+    }
+
+    /// `count` more bytes of the streamed body were read by the caller; the last of them ends the request.
+    mutating func streamed(_ count: Int) {
+        guard case .streaming(let head, let remaining) = state else { return }
+        precondition(count <= remaining, "read past the end of a streamed body")
+        if count == remaining { beginNextRequest(at: start) } else { state = .streaming(head, remaining: remaining - count) }
+    }
+
+    /// Moves the body bytes received with the head into `body`, reserved whole (already checked against the limit):
+    /// they arrive without a copy per doubling and are handed over as they are. A reservation takes address space,
+    /// and memory only as the bytes come in (a slow client that announces 16 MiB costs what it sends).
+    private mutating func collectBody(_ head: HTTPRequestHead) {
+        let take = min(buffer.count - start, head.contentLength)
+        body.reserveCapacity(head.contentLength)
+        body += buffer[start..<(start + take)]
+        state = .body(head, next: start + take)
     }
 
     /// The next event the buffered bytes allow, or nil when more bytes are needed.
@@ -82,6 +126,11 @@ struct HTTPRequestParser {
                 throw error
             case .head:
                 return try parseHead().map(Event.head)
+            case .streaming:
+                return nil
+            case .headEnded(let head):
+                collectBody(head)
+                return try next()
             case .body(let head, let next):
                 guard body.count == head.contentLength else { return nil }
                 let whole = body
@@ -124,14 +173,9 @@ struct HTTPRequestParser {
                 // RFC 9112 §2.2: ignore empty lines before the request line (stray CRLF after a body).
                 guard requestLine != nil else { continue }
                 let head = try makeHead()
-                // The body goes to an array of its own, reserved whole (already checked against the limit): it
-                // arrives without a copy per doubling and is handed over as it is. A reservation takes address
-                // space, and memory only as the bytes come in (a slow client that announces 16 MiB costs what it
-                // sends).
-                let take = min(buffer.count - scan, head.contentLength)
-                body.reserveCapacity(head.contentLength)
-                body += buffer[scan..<(scan + take)]
-                state = .body(head, next: scan + take)
+                // The body is collected (`collectBody`) or streamed (`streamBody`), as the caller decides now.
+                start = scan
+                state = .headEnded(head)
                 return head
             } else if requestLine == nil {
                 requestLine = try parseRequestLine(buffer[line])

@@ -38,6 +38,20 @@ enum Socket {
         }
     }
 
+    /// One non-blocking `recv` of at most `count` bytes into `buffer`.
+    static func read(_ fd: Int32, into buffer: UnsafeMutableRawPointer, count: Int) -> ReadResult {
+        while true {
+            let n = recv(fd, buffer, count, Int32(MSG_DONTWAIT))
+            if n > 0 { return .bytes(n) }
+            if n == 0 { return .end }
+            switch errno {
+            case EINTR: continue
+            case EAGAIN, EWOULDBLOCK: return .wouldBlock
+            default: return .end
+            }
+        }
+    }
+
     enum WriteResult {
         case wrote(Int)
         case wouldBlock

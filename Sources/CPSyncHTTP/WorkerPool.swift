@@ -11,6 +11,8 @@ struct Job: Sendable {
     let isLastAllowed: Bool
     /// When the client's current exchange began (its first request after being idle); older exchanges go first.
     let sessionStartedAt: Double
+    /// A request whose body is streamed: each job on it feeds the pieces read so far (`StreamedBody.run`).
+    var stream: StreamedBody? = nil
 }
 
 /// A fixed set of threads running the responder, fed by two bounded queues: the number of threads, not the number
@@ -65,7 +67,8 @@ final class WorkerPool: Sendable {
                 if !lightOnly { _ = cpsync_nice_current_thread(5) }
                 while let (job, light) = take(lightOnly: lightOnly) {
                     execute(job)
-                    if !light { finished() }
+                    // A streamed body's pieces are many short jobs of one request: not counted in the rate.
+                    if !light && job.stream == nil { finished() }
                 }
                 queue.withLock { $0.threadsRunning -= 1 }
             }
@@ -73,8 +76,9 @@ final class WorkerPool: Sendable {
     }
 
     /// Queues a job on its lane; nil when queued, else the seconds the client should wait before it asks again
-    /// (the queue is full: the caller answers 503 with `Retry-After`).
-    func submit(_ job: Job, lane: RequestLane) -> Int? {
+    /// (the queue is full: the caller answers 503 with `Retry-After`). An `admitted` job (more of a streamed body
+    /// whose request was queued already) is always queued: at most one per streamed connection is ever waiting.
+    func submit(_ job: Job, lane: RequestLane, admitted: Bool = false) -> Int? {
         queue.withLock { queue in
             switch lane {
             case .light:
@@ -82,7 +86,7 @@ final class WorkerPool: Sendable {
                 guard queue.light.count < capacity else { return minRetryAfter }
                 queue.light.append(job)
             case .regular:
-                guard queue.regular.count < capacity else { return appointment(&queue) }
+                guard admitted || queue.regular.count < capacity else { return appointment(&queue) }
                 // Sorted by exchange start; equal starts keep their arrival order.
                 var low = 0, high = queue.regular.count
                 while low < high {

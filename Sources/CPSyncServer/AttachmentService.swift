@@ -9,8 +9,9 @@ import Foundation
 ///
 /// - `GET /v1/blobs/{sha256}/state?size=N`: how much of a file the county holds (a resumed upload starts there).
 /// - `PUT /v1/blobs/{sha256}?size=N&offset=O`: one chunk (≤ `BlobProtocol.maxChunkBytes`) at the offset where the
-///   county's copy ends; the last chunk is verified against the name and the file moved into place, or discarded.
-///   The per-file limit and the site's quota are checked before a byte is stored.
+///   county's copy ends, written to the partial file as it arrives (`BlobUpload`); the last chunk is verified
+///   against the name and the file moved into place, or discarded. The per-file limit and the site's quota are
+///   checked before a byte is stored.
 /// - `GET /v1/blobs/{sha256}` with `Range`: bytes of a whole file, to a caller whose scope holds a live attachment
 ///   row naming it (a county-kind site and admins: any); to anyone else 404, as for a file that is not here.
 ///
@@ -22,8 +23,6 @@ public final class AttachmentService: Sendable {
     public let limits: BlobLimits
     let log: EventLog
     let metrics: Metrics
-    /// Appends to one partial file one at a time (two offices sending the same file at once).
-    private let appending = NSLock()
 
     static let schemaSQL = """
         CREATE TABLE IF NOT EXISTS _srv_blobs (
@@ -86,37 +85,55 @@ public final class AttachmentService: Sendable {
         }
     }
 
+    /// One chunk whose bytes are all here (`beginUpload`, fed at once).
     public func upload(_ hash: String, query: [String: String], body: [UInt8], principal: Principal) throws(ErrorBody) -> BlobState {
+        let upload = try beginUpload(hash, query: query, length: body.count, principal: principal)
+        try upload.take(body)
+        return try upload.finish()
+    }
+
+    /// A chunk of `length` bytes about to come: everything that can refuse it is checked before its first byte (the
+    /// name, the offset, the size and the quota), and the partial file is opened (and locked) to take its bytes.
+    public func beginUpload(_ hash: String, query: [String: String], length: Int, principal: Principal) throws(ErrorBody) -> BlobUpload {
         let size = try Self.size(hash, query)
         guard let offsetText = query["offset"], let offset = Int64(offsetText), offset >= 0 else {
             throw ErrorBody(code: .badRequest, message: "a chunk needs ?offset=N, the byte of the file its first byte is")
         }
-        guard body.count <= BlobProtocol.maxChunkBytes else {
-            throw ErrorBody(code: .payloadTooLarge, message: "a chunk carries at most \(BlobProtocol.maxChunkBytes) bytes; this one has \(body.count)")
+        guard length <= BlobProtocol.maxChunkBytes else {
+            throw ErrorBody(code: .payloadTooLarge, message: "a chunk carries at most \(BlobProtocol.maxChunkBytes) bytes; this one has \(length)")
         }
         if blobs.has(hash) {
             try note(hash, size: size, site: principal.name)
-            return BlobState(sha256: hash, size: size, received: size)
+            return BlobUpload(self, hash: hash, size: size, site: principal.name, partial: nil)
         }
         // A station's changes file relayed (§17.5) is not an attachment: removed once imported, not counted.
         if query["relay"] != "1" {
             try checkSize(size)
             if offset == 0 { try checkQuota(site: principal.name, size: size) }
         }
-        let received: Int64
-        appending.lock()
-        defer { appending.unlock() }
-        do {
-            received = try blobs.append(hash, size: size, at: offset, body)
+        guard offset + Int64(length) <= size else { throw Self.refusal(.pastEnd(size: size), hash: hash, size: size) }
+        let partial: BlobStore.Partial?
+        do throws(BlobError) {
+            // Cheap refusal first, without the lock: a chunk for another offset waits for nobody.
+            let have = blobs.received(hash)
+            guard offset == have else { throw BlobError.offsetMismatch(expected: have) }
+            // Another office sending the same file holds it while its chunk comes; a link cut a moment ago lets go
+            // as soon as the server sees the cut.
+            partial = try blobs.partial(hash, size: size, waitingAtMost: Self.lockWaitSeconds)
+            if let partial, offset != partial.length { throw BlobError.offsetMismatch(expected: partial.length) }
         } catch {
             throw Self.refusal(error, hash: hash, size: size)
         }
-        metrics.add("cpsync_blob_bytes_received_total", Double(body.count))
-        if received == size {
-            try note(hash, size: size, site: principal.name)
-            log.event("blob_stored", ["sha256": .text(hash), "size": .integer(size), "site": .text(principal.name)])
-        }
-        return BlobState(sha256: hash, size: size, received: received)
+        if partial == nil { try note(hash, size: size, site: principal.name) }
+        return BlobUpload(self, hash: hash, size: size, site: principal.name, partial: partial)
+    }
+
+    static let lockWaitSeconds = 2.0
+
+    /// The whole file is here now: recorded for the quota and logged.
+    fileprivate func stored(_ hash: String, size: Int64, site: String) throws(ErrorBody) {
+        try note(hash, size: size, site: site)
+        log.event("blob_stored", ["sha256": .text(hash), "size": .integer(size), "site": .text(site)])
     }
 
     private func checkQuota(site: String, size: Int64) throws(ErrorBody) {
@@ -156,6 +173,8 @@ public final class AttachmentService: Sendable {
             ErrorBody(code: .badRequest, message: "'\(h.prefix(80))' is not a SHA-256 in lower-case hex")
         case .missing:
             ErrorBody(code: .notFound, message: "file \(hash) is not here")
+        case .busy:
+            ErrorBody(code: .unavailable, message: "another transfer of file \(hash) is writing it; retry in a moment")
         case .io(let path, let e):
             ErrorBody(code: e == ENOSPC ? .storageFull : .storageFailed, message: "cannot write \(path): \(String(cString: strerror(e)))")
         }
@@ -300,5 +319,58 @@ public final class AttachmentService: Sendable {
             }
         }
         return result
+    }
+}
+
+/// One chunk of a file coming in (`PUT /v1/blobs/{sha256}`, `AttachmentService.beginUpload`): each piece is hashed
+/// and written to the partial file as it arrives, and the answer, once the last byte is written, says how many
+/// bytes the partial file holds. A chunk cut short leaves what was written, its running hash saved with it
+/// (`BlobStore.Partial`), for the office to resume from (it asks `GET /v1/blobs/{sha256}/state`).
+public final class BlobUpload: @unchecked Sendable {
+    // Sound: the mutable state (`partial`) is only touched under `lock` (the HTTP server calls one piece at a
+    // time, but from different threads).
+    private let lock = NSLock()
+    private let service: AttachmentService
+    private let hash: String
+    private let size: Int64
+    private let site: String
+    /// Nil when the whole file was here already: the chunk's bytes are not needed.
+    private var partial: BlobStore.Partial?
+
+    fileprivate init(_ service: AttachmentService, hash: String, size: Int64, site: String, partial: BlobStore.Partial?) {
+        (self.service, self.hash, self.size, self.site, self.partial) = (service, hash, size, site, partial)
+    }
+
+    /// The next bytes of the chunk, written after those before.
+    public func take(_ bytes: UnsafeRawBufferPointer) throws(ErrorBody) {
+        lock.lock()
+        defer { lock.unlock() }
+        service.metrics.add("cpsync_blob_bytes_received_total", Double(bytes.count))
+        guard let partial else { return }
+        do { try partial.write(bytes) } catch { throw AttachmentService.refusal(error, hash: hash, size: size) }
+    }
+
+    /// Bytes of the chunk held in an array.
+    public func take(_ bytes: [UInt8]) throws(ErrorBody) {
+        let failure = bytes.withUnsafeBytes { b -> ErrorBody? in
+            do throws(ErrorBody) { try take(b) } catch { return error }
+            return nil
+        }
+        if let failure { throw failure }
+    }
+
+    /// The chunk is all here: written (and, with the file's last byte, verified and moved into place).
+    public func finish() throws(ErrorBody) -> BlobState {
+        lock.lock()
+        defer { lock.unlock() }
+        guard let partial else { return BlobState(sha256: hash, size: size, received: size) }
+        self.partial = nil
+        do {
+            if partial.length == size { try partial.finish() } else { try partial.flush(); partial.save() }
+        } catch {
+            throw AttachmentService.refusal(error, hash: hash, size: size)
+        }
+        if partial.length == size { try service.stored(hash, size: size, site: site) }
+        return BlobState(sha256: hash, size: size, received: partial.length)
     }
 }

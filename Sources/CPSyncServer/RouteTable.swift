@@ -113,6 +113,9 @@ struct Route: Sendable {
     /// loop looks it up before the request is queued).
     let lane: RequestLane
     let handle: @Sendable (Router, Call) throws(ErrorBody) -> HTTPResponse
+    /// A route that takes its body as it arrives: the most bytes it may have, and what takes them (the call's
+    /// `request.body` is then empty). `handle` feeds it a whole body at once (`respond(to:)`, handler tests).
+    let streamed: (limit: Int, receive: @Sendable (Router, Call) throws(ErrorBody) -> any BodyReceiver)?
 
     init(_ methods: String..., path: String, name: String, access: Access, lane: RequestLane = .regular,
          _ handle: @escaping @Sendable (Router, Call) throws(ErrorBody) -> HTTPResponse) {
@@ -123,7 +126,35 @@ struct Route: Sendable {
         self.access = access
         self.lane = lane
         self.handle = handle
+        streamed = nil
     }
+
+    /// A route whose body is streamed to `receive`'s receiver (at most `bodyLimit` bytes, refused with 413 before
+    /// any is read).
+    init(_ method: String, path: String, name: String, access: Access, bodyLimit: Int,
+         receive: @escaping @Sendable (Router, Call) throws(ErrorBody) -> any BodyReceiver) {
+        methods = [method]
+        pattern = PathPattern(path)
+        self.name = name
+        self.access = access
+        lane = .regular
+        streamed = (bodyLimit, receive)
+        handle = { r, c throws(ErrorBody) in
+            let receiver = try receive(r, c)
+            let failure = c.request.body.withUnsafeBytes { bytes -> ErrorBody? in
+                do throws(ErrorBody) { try receiver.take(bytes) } catch { return error }
+                return nil
+            }
+            if let failure { throw failure }
+            return try receiver.finish()
+        }
+    }
+}
+
+/// What takes a streamed route's body (`Route.streamed`): its pieces in order, then the end.
+protocol BodyReceiver: Sendable {
+    func take(_ bytes: UnsafeRawBufferPointer) throws(ErrorBody)
+    func finish() throws(ErrorBody) -> HTTPResponse
 }
 
 /// The routes of a responder, in one list from which dispatch, 405 with `Allow` and the metric names all come.
@@ -141,12 +172,24 @@ struct RouteTable: Sendable {
     let routes: [Route]
     /// The methods of each light route's path (see `Route.lane`).
     private let light: [String: Set<String>]
+    /// The routes that stream their bodies (few: matched for every request head, on the event loop).
+    private let streamed: [Route]
 
     init(_ routes: [Route]) {
         self.routes = routes
         var light: [String: Set<String>] = [:]
         for route in routes where route.lane == .light { light[route.pattern.description, default: []].formUnion(route.methods) }
         self.light = light
+        streamed = routes.filter { $0.streamed != nil }
+    }
+
+    /// The body limit of the streamed route a request goes to; nil when its body is read whole.
+    func streamedBodyLimit(method: String, path: String) -> Int? {
+        guard !streamed.isEmpty, let parts = PathPattern.parts(of: path) else { return nil }
+        // The first route of the path must be the streamed one: an earlier route of the same path takes precedence.
+        guard streamed.contains(where: { $0.methods.contains(method) && $0.pattern.match(parts: parts) != nil }),
+              case .found(let route, _) = match(method: method, path: path) else { return nil }
+        return route.streamed?.limit
     }
 
     /// The lane a request waits in: its route's (by a dictionary lookup: asked on the event loop for every request).

@@ -44,6 +44,11 @@ public struct Router: HTTPResponder {
     public func respond(to request: HTTPRequest) -> HTTPResponse {
         let started = Date()
         let (route, response) = route(request)
+        return answered(request, route: route, response, started: started, bodyBytes: request.body.count)
+    }
+
+    /// The answer as it leaves: compressed when the client takes it, with the security headers, counted and logged.
+    func answered(_ request: HTTPRequest, route: String, _ response: HTTPResponse, started: Date, bodyBytes: Int) -> HTTPResponse {
         var r = WireEncoding.compressed(response, for: request)
         for (k, v) in Self.securityHeaders where r.headers[k] == nil { r.headers.set(k, v) }
         let seconds = Date().timeIntervalSince(started)
@@ -51,9 +56,29 @@ public struct Router: HTTPResponder {
         metrics.observe("cpsync_http_request_duration_seconds", seconds: seconds, labels: ["route": route])
         log.event("request", ["method": .text(request.method), "path": .text(request.path), "route": .text(route),
                               "status": .integer(Int64(r.status)), "ms": .number(seconds * 1000),
-                              "bytes_in": .integer(Int64(request.body.count)), "bytes_out": .integer(Int64(r.body.count)),
+                              "bytes_in": .integer(Int64(bodyBytes)), "bytes_out": .integer(Int64(r.body.count)),
                               "remote": .text(request.remoteAddress)])
         return r
+    }
+
+    public func streamedBodyLimit(method: String, path: String) -> Int? {
+        Self.routes.streamedBodyLimit(method: method, path: path)
+    }
+
+    /// A streamed route's head: admitted (token, kind) and checked by its handler before a byte of the body is read.
+    public func receive(_ request: HTTPRequest) -> HTTPBodyReceipt {
+        let started = Date()
+        guard case .found(let route, let parameters) = Self.routes.match(method: request.method, path: request.path),
+              let streamed = route.streamed else { return .answer(respond(to: request)) }
+        let language = Language(acceptLanguage: request.headers["Accept-Language"])
+        do throws(ErrorBody) {
+            let principal = try admit(request, to: route.access)
+            let receiver = try streamed.receive(self, Call(request: request, parameters: parameters, caller: principal))
+            return .consumer(StreamedRequest(router: self, request: request, route: route.name, language: language,
+                                             started: started, receiver: receiver))
+        } catch {
+            return .answer(answered(request, route: route.name, Self.errorResponse(error, in: language), started: started, bodyBytes: 0))
+        }
     }
 
     /// The lane of a request, from the route table (`Route.lane`).
@@ -77,9 +102,13 @@ public struct Router: HTTPResponder {
         Route("GET", path: "/v1/blobs/{sha256}/state", name: "blob_state", access: .office) { r, c throws(ErrorBody) in
             r.json(try r.attachments.state(c["sha256"], query: c.request.query, principal: try c.principal))
         },
+        // A chunk's bytes go to the partial file as they arrive (`BlobUpload`), not through memory whole.
         Route("PUT", path: "/v1/blobs/{sha256}", name: "blob_put",
-              access: .site(refusal: "files are sent by a site's office, not with an admin token")) { r, c throws(ErrorBody) in
-            r.json(try r.attachments.upload(c["sha256"], query: c.request.query, body: c.request.body, principal: try c.principal))
+              access: .site(refusal: "files are sent by a site's office, not with an admin token"),
+              bodyLimit: BlobProtocol.maxChunkBytes) { r, c throws(ErrorBody) in
+            let length = c.request.body.isEmpty ? Int(c.request.headers["Content-Length"] ?? "") ?? 0 : c.request.body.count
+            return BlobReceiver(upload: try r.attachments.beginUpload(c["sha256"], query: c.request.query, length: length,
+                                                                      principal: try c.principal))
         },
         Route("GET", path: "/v1/blobs/{sha256}", name: "blob_get", access: .token) { r, c throws(ErrorBody) in
             try r.attachments.download(c["sha256"], principal: try c.principal, range: c.request.headers["Range"])
@@ -320,4 +349,42 @@ public struct Router: HTTPResponder {
         }
         return found
     }
+}
+
+/// A streamed request's body going to its route's receiver, each refusal rendered as `route` renders it.
+struct StreamedRequest: HTTPBodyConsumer {
+    let router: Router
+    let request: HTTPRequest
+    let route: String
+    let language: Language
+    let started: Date
+    let receiver: any BodyReceiver
+
+    func consume(_ bytes: UnsafeRawBufferPointer) -> HTTPResponse? {
+        do throws(ErrorBody) {
+            try receiver.take(bytes)
+            return nil
+        } catch {
+            return answer(Router.errorResponse(error, in: language))
+        }
+    }
+
+    func finish() -> HTTPResponse {
+        do throws(ErrorBody) { return answer(try receiver.finish()) } catch {
+            return answer(Router.errorResponse(error, in: language))
+        }
+    }
+
+    private func answer(_ response: HTTPResponse) -> HTTPResponse {
+        let length = Int(request.headers["Content-Length"] ?? "") ?? 0
+        return router.answered(request, route: route, response, started: started, bodyBytes: length)
+    }
+}
+
+/// A blob chunk's bytes to its upload (`PUT /v1/blobs/{sha256}`).
+struct BlobReceiver: BodyReceiver {
+    let upload: BlobUpload
+
+    func take(_ bytes: UnsafeRawBufferPointer) throws(ErrorBody) { try upload.take(bytes) }
+    func finish() throws(ErrorBody) -> HTTPResponse { .json(try upload.finish().encoded()) }
 }

@@ -17,6 +17,12 @@ final class MemoryFileUpstream: FileUpstream, @unchecked Sendable {
     var maxFileBytes: Int64 = .max
     /// The next request refused with 401 (a revoked token).
     var revoked = false
+    /// Chunks (by request number) cut midway: the first half is written, as a county streaming the body keeps it.
+    var halfCuts: Set<Int> = []
+    /// Chunks (by request number) refused 503 `unavailable`: another upload of the file is writing it.
+    var busy: Set<Int> = []
+    /// The offset and length of every chunk sent.
+    private(set) var sends: [(offset: Int64, length: Int)] = []
     private(set) var requests = 0
     private(set) var bytesIn: Int64 = 0
 
@@ -44,18 +50,32 @@ final class MemoryFileUpstream: FileUpstream, @unchecked Sendable {
         return try store.settle(hash, size: size)
     }
 
-    func sendFile(_ hash: String, size: Int64, offset: Int64, chunk: [UInt8]) throws -> Int64 {
+    func sendFile(_ hash: String, size: Int64, offset: Int64, length: Int, from path: String) throws -> Int64 {
+        let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(offset))
+        let chunk = Array(try handle.read(upToCount: length) ?? Data())
         let cut = try request()
+        let number = lock.withLock {
+            sends.append((offset, length))
+            return requests
+        }
+        if busy.contains(number) { throw ErrorBody(code: .unavailable, message: "another upload of the file is writing it") }
         if cut && !afterWriting { throw MemoryUpstream.LinkDown() }
+        let halfCut = halfCuts.contains(number)
         let held: Int64
         do {
-            held = try store.append(hash, size: size, at: offset, chunk)
+            held = try store.append(hash, size: size, at: offset, halfCut ? Array(chunk.prefix(chunk.count / 2)) : chunk)
         } catch {
             switch error {
             case .offsetMismatch(let at): throw ErrorBody(code: .offsetMismatch, message: "from \(at)")
             case .hashMismatch: throw ErrorBody(code: .hashMismatch, message: "damaged")
             default: throw error
             }
+        }
+        if halfCut {
+            lock.withLock { bytesIn += Int64(chunk.count / 2) }
+            throw MemoryUpstream.LinkDown()
         }
         lock.withLock { bytesIn += Int64(chunk.count) }
         if cut { throw MemoryUpstream.LinkDown() }
@@ -108,6 +128,33 @@ final class MemoryFileUpstream: FileUpstream, @unchecked Sendable {
             countyStore.remove(a.hash); countyStore.remove(b.hash)
             try officeReplica.database.execute("DELETE FROM _cp_blob_sent")
         }
+    }
+
+    /// A chunk cut midway leaves its first half at the county: the resent chunk is out of step, and the file goes
+    /// on from inside the chunk, where the county's copy ends (after a wait when the county says the cut upload
+    /// still holds the file); every byte crosses once and the file arrives whole.
+    @Test func aChunkCutMidwayGoesOnFromInsideItAndWaitsWhileTheCountyIsBusy() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let office = try BlobStore(directory: dir.path("office")), countyStore = try BlobStore(directory: dir.path("county"))
+        let upstream = MemoryFileUpstream(try replica("county"), store: countyStore)
+        let officeReplica = try replica("huashan")
+        let a = try Self.file(office, dir, "a.pdf", bytes: 1_000_000, seed: 5)
+        // Requests: 1 state, 2 chunk at 0, 3 chunk at 256 KiB cut midway, 4 its resend refused busy, 5 state, …
+        upstream.halfCuts = [3]
+        upstream.busy = [4]
+        let transfer = FileTransfer(store: office, upstream: upstream, access: DirectAccess(officeReplica))
+        transfer.chunkBytes = 256 << 10
+        transfer.busyWaitSeconds = 0.01
+        var summary = FileTransfer.Summary()
+        try transfer.send([a], summary: &summary)
+        #expect(summary.sentFiles == 1 && countyStore.has(a.hash))
+        #expect(try BlobStore.hashFile(countyStore.path(a.hash)) == a.hash)
+        // Sends: 2 at 0, 3 cut, 4 its resend (busy), then from the middle of the cut chunk.
+        let sends = upstream.sends
+        try #require(sends.count >= 4)
+        #expect(sends[2].offset == sends[1].offset && sends[3].offset == sends[1].offset + Int64(sends[1].length / 2),
+                "went on from inside the cut chunk: \(sends)")
+        #expect(upstream.bytesIn == a.size)
     }
 
     /// A file the county refuses (too large) is noted and the others still go; a revoked token stops the transfer

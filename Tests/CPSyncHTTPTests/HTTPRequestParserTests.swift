@@ -197,4 +197,33 @@ private func parseError(_ text: String, maxHeaderBytes: Int = 16 * 1024, maxBody
         let head = "GET / HTTP/1.1\r\nHost: h\r\n\r\n"
         #expect(try parse(head).first?.head.byteCount == head.utf8.count)
     }
+
+    /// A streamed body: the bytes that came with the head are handed out, the rest is the caller's to read; the
+    /// request after it is parsed from what follows.
+    @Test func aStreamedBodyIsLeftToTheCallerAndTheNextRequestFollowsIt() throws {
+        var parser = HTTPRequestParser(maxHeaderBytes: 1024, maxBodyBytes: 1024)
+        parser.append(Array("PUT /a HTTP/1.1\r\nHost: h\r\nContent-Length: 10\r\n\r\nabcd".utf8))
+        guard case .head(let head)? = try parser.next() else { Issue.record("no head"); return }
+        #expect(head.contentLength == 10)
+        #expect(parser.streamBody().map(Array.init) == Array("abcd".utf8))
+        #expect(parser.remainingStreamedBody == 6)
+        #expect(try parser.next() == nil)
+        #expect(parser.hasPartialRequest)
+        parser.streamed(6)
+        #expect(parser.remainingStreamedBody == 0)
+        #expect(!parser.hasPartialRequest)
+        parser.append(Array("GET /b HTTP/1.1\r\nHost: h\r\n\r\n".utf8))
+        guard case .head(let next)? = try parser.next() else { Issue.record("no second head"); return }
+        #expect(next.path == "/b")
+        guard case .request(_, let body)? = try parser.next() else { Issue.record("no second request"); return }
+        #expect(body.isEmpty)
+
+        // A whole body (and a pipelined request) that came with the head.
+        parser.append(Array("PUT /c HTTP/1.1\r\nHost: h\r\nContent-Length: 3\r\n\r\nxyzGET /d HTTP/1.1\r\nHost: h\r\n\r\n".utf8))
+        guard case .head? = try parser.next() else { Issue.record("no third head"); return }
+        #expect(parser.streamBody().map(Array.init) == Array("xyz".utf8))
+        #expect(parser.remainingStreamedBody == 0)
+        guard case .head(let fourth)? = try parser.next() else { Issue.record("no fourth head"); return }
+        #expect(fourth.path == "/d")
+    }
 }

@@ -4,6 +4,7 @@ import CPSyncHTTP
 import CPSyncProtocol
 import CPSyncServer
 import Foundation
+import Glibc
 import Testing
 
 /// The county's file endpoints through `Router.respond(to:)`: a whole partial copy left by a crash between its last
@@ -38,6 +39,50 @@ import Testing
         let damaged = f.request("GET", "/v1/blobs/\(other)/state?size=\(data.count + 1)", token: f.huashan)
         #expect(try BlobState.decode(damaged.body).received == 0)
         #expect(!FileManager.default.fileExists(atPath: f.dir.appendingPathComponent("files/partial/\(other)").path))
+    }
+
+    /// Over a real socket: a chunk's bytes are written as they come, so a link cut midway leaves them in the
+    /// partial copy (with its running hash saved beside it), the county's state says so, and the office's next chunk
+    /// from that very offset completes the file, which verifies.
+    @Test func aChunkCutMidwayKeepsWhatCameAndTheUploadResumesFromThere() throws {
+        let f = try RouterTests.Fixture()
+        var config = HTTPServerConfiguration()
+        config.port = 0
+        let server = HTTPServer(configuration: config, responder: f.router)
+        try server.start()
+        defer { server.shutdown(gracePeriodSeconds: 5) }
+        let data = (0..<3_000_000).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ $0 >> 13) }
+        let hash = SHA256.hexDigits(SHA256.hash(data))
+        let partial = f.dir.appendingPathComponent("files/partial/\(hash)").path
+        let sent = 1_700_000
+        do {
+            let c = try RequestLaneTests.Connection(port: server.boundPort)
+            let head = "PUT /v1/blobs/\(hash)?size=\(data.count)&offset=0 HTTP/1.1\r\nHost: county\r\n"
+                + "Authorization: Bearer \(f.huashan)\r\nContent-Length: \(data.count)\r\n\r\n"
+            let bytes = Array(head.utf8) + data[0..<sent]
+            var at = 0
+            while at < bytes.count {
+                let n = bytes.withUnsafeBytes { Glibc.send(c.fd, $0.baseAddress! + at, $0.count - at, Int32(MSG_NOSIGNAL)) }
+                try #require(n > 0)
+                at += n
+            }
+            Thread.sleep(forTimeInterval: 0.3)
+        }
+        let deadline = Date().addingTimeInterval(10)
+        while Date() < deadline, BlobStore.regularFileSize(partial + ".sha256") == nil { Thread.sleep(forTimeInterval: 0.02) }
+        #expect(BlobStore.regularFileSize(partial) == Int64(sent), "every byte that came is in the partial copy")
+        #expect(BlobStore.regularFileSize(partial + ".sha256") != nil, "its running hash is kept beside it")
+        let state = f.request("GET", "/v1/blobs/\(hash)/state?size=\(data.count)", token: f.huashan)
+        #expect(try BlobState.decode(state.body).received == Int64(sent))
+
+        let c = try RequestLaneTests.Connection(port: server.boundPort)
+        c.send("PUT", "/v1/blobs/\(hash)?size=\(data.count)&offset=\(sent)", token: f.huashan, body: Array(data[sent...]))
+        let answer = try #require(c.answer(within: 10))
+        #expect(answer.status == 200)
+        #expect(try BlobState.decode(answer.body).received == Int64(data.count))
+        let stored = f.dir.appendingPathComponent("files/\(hash.prefix(2))/\(hash)").path
+        let same = FileManager.default.contents(atPath: stored).map(Array.init) == data
+        #expect(same)
     }
 
     @Test func chunksAreAppendedInOrderAndTheFileIsServedInRangesToItsScopeOnly() throws {
