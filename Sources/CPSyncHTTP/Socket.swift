@@ -26,15 +26,9 @@ enum Socket {
 
     /// One non-blocking `recv` into `buffer`.
     static func read(_ fd: Int32, into buffer: inout [UInt8]) -> ReadResult {
-        while true {
-            let n = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT)) }
-            if n > 0 { return .bytes(n) }
-            if n == 0 { return .end }
-            switch errno {
-            case EINTR: continue
-            case EAGAIN, EWOULDBLOCK: return .wouldBlock
-            default: return .end
-            }
+        buffer.withUnsafeMutableBytes { bytes in
+            guard let base = bytes.baseAddress, bytes.count > 0 else { return .end }
+            return read(fd, into: base, count: bytes.count)
         }
     }
 

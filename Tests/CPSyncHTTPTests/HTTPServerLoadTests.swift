@@ -19,6 +19,11 @@ private struct LengthResponder: HTTPResponder {
 
 private func startServer(_ configure: (inout HTTPServerConfiguration) -> Void = { _ in },
                          responder: LengthResponder = LengthResponder()) throws -> HTTPServer {
+    try startTestServer(responder, configure)
+}
+
+/// A server of this process on a free loopback port, started (the HTTP tests' one way to make one).
+func startTestServer(_ responder: some HTTPResponder, _ configure: (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> HTTPServer {
     var configuration = HTTPServerConfiguration()
     configuration.port = 0
     configure(&configuration)

@@ -57,12 +57,7 @@ private struct StreamingResponder: HTTPResponder {
 }
 
 private func startServer(_ responder: StreamingResponder, _ configure: (inout HTTPServerConfiguration) -> Void = { _ in }) throws -> HTTPServer {
-    var configuration = HTTPServerConfiguration()
-    configuration.port = 0
-    configure(&configuration)
-    let server = HTTPServer(configuration: configuration, responder: responder)
-    try server.start()
-    return server
+    try startTestServer(responder, configure)
 }
 
 private func pattern(_ count: Int) -> [UInt8] { (0..<count).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ $0 >> 11) } }
