@@ -146,6 +146,17 @@ public final class AttachmentService: Sendable {
         }
     }
 
+    /// Why a file of `size` bytes a station carried on a stick may not be stored, as an upload of it would be refused
+    /// (the per-file limit, the site's quota); nil when it may (a file already here costs nothing).
+    public func refusal(carried hash: String, size: Int64, site: String) -> ErrorBody? {
+        guard !blobs.has(hash) else { return nil }
+        do throws(ErrorBody) {
+            try checkSize(size)
+            try checkQuota(site: site, size: size)
+        } catch { return error }
+        return nil
+    }
+
     /// Files a station carried on a stick (`cpsyncd import`): counted to its quota as uploads are.
     public func noteCarried(_ hashes: [String], site: String) throws {
         for h in hashes { try note(h, size: blobs.received(h), site: site) }

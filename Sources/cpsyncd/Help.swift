@@ -121,11 +121,14 @@ enum Help {
                     zh: "每项检查输出一行 PASS/WARN/FAIL；有 FAIL 时返回 1",
                     options: [O("--listen HOST:PORT", "the address serve would use (default 127.0.0.1:8710)", "服务将使用的监听地址（默认 127.0.0.1:8710）")],
                     example: "cpsyncd doctor"),
-        CommandHelp("import", nil, "FILE --reply OUT [--overwrite] [--json]",
+        CommandHelp("import", nil, "FILE --reply OUT [--overwrite] [--attachment-max-mb N] [--attachment-quota-mb N] [--json]",
                     en: "merges a station's signed changes file as that station's push (same checks as HTTP; importing it again applies nothing new) and writes the signed reply to carry back; may run while the daemon serves. The reply goes to a new file, never inside the data directory; a refused reply path is refused before anything is imported",
                     zh: "把联络站签名的修改文件按该站的推送合并（检查与网络同步相同；重复导入不会重复应用），并写出签名回执带回联络站；服务运行时也可执行。回执只写入新文件，绝不写入数据目录；回执路径不合要求时在导入之前即拒绝，不导入任何内容",
                     options: [O("--reply OUT", "a new file for the reply, e.g. on the USB stick, outside the data directory (required)", "回执写入的新文件，如U盘上的文件，不能在数据目录内（必填）"),
-                              O("--overwrite", "replace OUT if it exists (never a file inside the data directory)", "OUT 已存在时覆盖它（数据目录内的文件一律不覆盖）"), json],
+                              O("--overwrite", "replace OUT if it exists (never a file inside the data directory)", "OUT 已存在时覆盖它（数据目录内的文件一律不覆盖）"),
+                              O("--attachment-max-mb N", "the station's attached files beside FILE meet the limits serve has (give the same values): a bigger file is not stored, named on stderr, exit 77 (as a refused batch); its record is imported",
+                                "FILE 旁的联络站附件按服务的限制检查（请给出与 serve 相同的值）：超过的文件不保存，在标准错误中列出，返回 77（与被拒收的修改相同）；其记录照常导入"),
+                              O("--attachment-quota-mb N", "the station's attachment quota, as serve's", "该站点的附件总量上限，与 serve 相同"), json],
                     example: "cpsyncd import /media/usb/西苑-修改.cpsync --reply /media/usb/西苑-回执.cpsync"),
     ]
 }

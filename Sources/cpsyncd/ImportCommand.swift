@@ -8,12 +8,18 @@ import Foundation
 /// that station's push and writes the signed reply the clerk carries back — to a new file (an existing one only with
 /// `--overwrite`), never inside the data directory. The reply's path is checked before anything is merged, so a
 /// refused path imports nothing and the station can simply be imported again.
+///
+/// The station's attached files carried beside its file meet the county's limits as uploads do (`--attachment-max-mb`,
+/// `--attachment-quota-mb`: give the values `cpsyncd serve` has): a file beyond them is not stored and is named on
+/// standard error (exit 77, as a refused batch); its record and everything else are imported, and the station
+/// carries the file again.
 enum ImportCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         var args = try Arguments(argv, flags: ["json", "overwrite"])
         let json = args.flag("json")
         let overwrite = args.flag("overwrite")
         let out = try args.required("reply")
+        let limits = try AttachmentOptions.limits(&args)
         let data = try DataOption.directory(&args)
         try args.checkAllConsumed()
         let path = try Accounts.onePositional(args, "FILE (the station's changes file)")
@@ -29,9 +35,20 @@ enum ImportCommand {
         let peeked = try? ChangeFile.Reader.peekHeader(path: path)
         let listed = peeked?.files
         let blobs = try BlobStore(directory: AttachmentService.filesDirectory(of: store))
-        let (stored, damaged) = try blobs.take(fromDirectory: companion, hashes: listed ?? [])
         let site = peeked?.site ?? ""
-        try AttachmentService(store: store, log: EventLog(enabled: false), metrics: Metrics()).noteCarried(stored, site: site)
+        let attachments = AttachmentService(store: store, limits: limits, log: EventLog(enabled: false), metrics: Metrics())
+        // One file at a time, each counted before the next is weighed against the site's quota.
+        var damaged: [String] = [], refused: [(hash: String, size: Int64, why: ErrorBody)] = []
+        for hash in listed ?? [] {
+            let size = (try? FileManager.default.attributesOfItem(atPath: "\(companion)/\(hash)")[.size] as? NSNumber)?.int64Value
+            if let size, BlobStore.isHash(hash), let why = attachments.refusal(carried: hash, size: size, site: site) {
+                refused.append((hash, size, why))
+                continue
+            }
+            let taken = try blobs.take(fromDirectory: companion, hashes: [hash])
+            damaged += taken.damaged
+            try attachments.noteCarried(taken.stored, site: site)
+        }
         // The reply is written a line at a time to a temporary file beside `out`, moved into place when whole.
         let s: ChangeFileImporter.Summary
         // Whether the import ran before the reply failed (its temporary file may fail before it starts).
@@ -71,11 +88,31 @@ enum ImportCommand {
             Console.err(L10n.pick(en: "the attached file \(hash.prefix(12))… beside the station's file is damaged (its bytes do not match); not stored: the station carries it again next time",
                                   zh: "联络站文件旁的附件 \(hash.prefix(12))… 已损坏（内容与校验值不符），未保存；联络站下次会再带来"))
         }
+        for file in refused {
+            Console.err(Self.refusedText(file.hash, size: file.size, file.why, limits: limits))
+        }
         for e in s.errors {
             Console.err(L10n.pick(en: "a batch was refused: \(e); the reply says so and the station keeps those changes queued",
                                   zh: "有一批修改被拒收：\(e)；回执中已注明，联络站会保留这些修改"))
         }
-        return s.errors.isEmpty ? 0 : ExitCode.refused.rawValue
+        return s.errors.isEmpty && refused.isEmpty ? 0 : ExitCode.refused.rawValue
+    }
+
+    /// A carried file the county's limits refuse, in the reader's language (by the refusal's code, never its text).
+    static func refusedText(_ hash: String, size: Int64, _ why: ErrorBody, limits: BlobLimits) -> String {
+        let mb = { (bytes: Int64) in String(format: "%.1f", Double(bytes) / 1_048_576) }
+        let name = "\(hash.prefix(12))…"
+        switch why.code {
+        case .fileTooLarge:
+            return L10n.pick(en: "the attached file \(name) beside the station's file (\(mb(size)) MB) is larger than this county accepts (\(mb(limits.maxFileBytes)) MB); not stored, its record is imported: ask the station to attach a smaller copy",
+                             zh: "联络站文件旁的附件 \(name)（\(mb(size)) MB）超过县里允许的单个附件大小（\(mb(limits.maxFileBytes)) MB），未保存，其记录已导入：请联络站改附较小的文件")
+        case .quotaExceeded:
+            return L10n.pick(en: "the attached file \(name) beside the station's file (\(mb(size)) MB) would pass the station's attachment quota (\(mb(limits.siteQuotaBytes)) MB); not stored, its record is imported: remove old attachments or raise --attachment-quota-mb",
+                             zh: "联络站文件旁的附件 \(name)（\(mb(size)) MB）会超出该站点的附件总量上限（\(mb(limits.siteQuotaBytes)) MB），未保存，其记录已导入：请删除旧附件或调高 --attachment-quota-mb")
+        default:
+            return L10n.pick(en: "the attached file \(name) beside the station's file was not stored: \(why.message)",
+                             zh: "联络站文件旁的附件 \(name) 未保存：\(why.message)")
+        }
     }
 }
 

@@ -403,6 +403,38 @@ extension AttachmentEndToEndTests {
 /// listed in the signed header), the county stores those whose bytes match and acknowledges them in its reply, and
 /// the reply carries back the files of the station's records; a township relaying a station's file uploads them.
 @Suite(.serialized) struct AttachmentUSBTests {
+    /// The county's limits hold for files carried on a stick as for uploads: a file beyond them is not stored and is
+    /// named (in Chinese for a Chinese reader), its record and the station's other file are imported, and the station
+    /// still holds the refused file to carry again.
+    @Test func aStationsFileBeyondTheCountysLimitsIsRefusedAtImportAndNothingElseIsLost() throws {
+        let county = try County("attach-usb-limits", sites: ["huashan"])
+        defer { county.cleanup() }
+        let stationToken = try county.daemon.addSite("nanshan", name: "南山社区联络站", kind: "station", parent: "huashan")
+        let station = try Office.create("nanshan", in: county.ws, daemon: county.daemon, token: stationToken)
+        try station.must(["member", "add", "--name", "周敏", "--site", "nanshan"])
+        // Attached offline, before the station knew the county's limits: one file of 1.5 MB, one of 200 KB.
+        let big = AttachmentEndToEndTests.makeFile(county.ws.path("视察录像截图.png"), bytes: 1_572_864, seed: 31)
+        let small = AttachmentEndToEndTests.makeFile(county.ws.path("走访记录.pdf"), bytes: 200_000, seed: 32)
+        try station.must(["attach", "add", "--member", "周敏", county.ws.path("视察录像截图.png")])
+        try station.must(["attach", "add", "--member", "周敏", county.ws.path("走访记录.pdf")])
+        let file = county.ws.path("limits.cpsync"), reply = county.ws.path("limits-reply.cpsync")
+        try station.must(["export-changes", "--to", file])
+
+        let imported = try run(Binaries.cpsyncd, ["import", "--data", county.daemon.dataDir, file, "--reply", reply, "--attachment-max-mb", "1"],
+                               env: ["LANG": "zh_CN.UTF-8"])
+        #expect(imported.status == 77, "a refused file is a refusal, as a refused batch is: \(imported.status) \(imported.stderr)")
+        #expect(imported.stderr.contains(String(big.prefix(12))) && imported.stderr.contains("超过县里允许的单个附件大小"), "\(imported.stderr)")
+        #expect(!imported.stderr.contains(String(small.prefix(12))), "\(imported.stderr)")
+        #expect(AttachmentEndToEndTests.filesOnDisk(county.daemon.dataDir + "/files") == [small], "only the file within the limits is stored")
+        // Both records are at the county; the station keeps the refused file, not acknowledged.
+        let rows = try Database(path: county.serverDB).query("SELECT sha256 FROM member_attachments ORDER BY sha256").compactMap { $0[0].stringValue }
+        #expect(rows == [big, small].sorted())
+        try station.must(["import-changes", reply])
+        let status = try station.must(["status", "--json"])
+        #expect(AttachmentEndToEndTests.files(status.stdout, "to_send") == 1, "the refused file waits to be carried again: \(status.stdout)")
+        #expect(AttachmentEndToEndTests.filesOnDisk(station.db + ".files").contains(big))
+    }
+
     @Test func aStationsFilesTravelByStickBothWaysAndByRelay() throws {
         let county = try County("attach-usb", sites: ["huashan"])
         defer { county.cleanup() }
