@@ -185,7 +185,8 @@ struct RouteTable: Sendable {
 
     /// The body limit of the streamed route a request goes to; nil when its body is read whole.
     func streamedBodyLimit(method: String, path: String) -> Int? {
-        guard !streamed.isEmpty, let parts = PathPattern.parts(of: path) else { return nil }
+        // Asked on the event loop for every request head: the method rules out most before the path is split.
+        guard streamed.contains(where: { $0.methods.contains(method) }), let parts = PathPattern.parts(of: path) else { return nil }
         // The first route of the path must be the streamed one: an earlier route of the same path takes precedence.
         guard streamed.contains(where: { $0.methods.contains(method) && $0.pattern.match(parts: parts) != nil }),
               case .found(let route, _) = match(method: method, path: path) else { return nil }
