@@ -457,14 +457,12 @@ struct RowMerger {
             // An existing key's shadow row is written whole. Where the shadow has the scope index's columns, in place,
             // saying it waits to be bucketed again (`ScopeIndex.rewriteAssignments`); elsewhere (an office) replaced.
             let index = ScopeIndex.rewriteAssignments(shadowColumns: shadowColumns)
-            let rewrite = ["cl", "seq", "rh", "rs", "rq", "cells", "tcl", "tomb"].map { "\($0) = excluded.\($0)" } + index
+            let values = "(pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
             writeShadow = try db.statement(index.isEmpty
-                ? t.sql("merge.replace-shadow") { "INSERT OR REPLACE INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)" }
+                ? t.sql("merge.replace-shadow") { "INSERT OR REPLACE INTO \(t.quotedShadow) \(values)" }
                 : t.sql("merge.upsert-shadow." + index.joined(separator: ",")) {
-                    """
-                    INSERT INTO \(t.quotedShadow) (pk, cl, seq, rh, rs, rq, cells, tcl, tomb) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (pk) DO UPDATE SET \(rewrite.joined(separator: ", "))
-                    """
+                    let rewrite = ["cl", "seq", "rh", "rs", "rq", "cells", "tcl", "tomb"].map { "\($0) = excluded.\($0)" } + index
+                    return "INSERT INTO \(t.quotedShadow) \(values) ON CONFLICT (pk) DO UPDATE SET \(rewrite.joined(separator: ", "))"
                 })
             deleteRow = try db.statement(t.sql("merge.delete-row") { "DELETE FROM \(t.quotedName) WHERE \(t.quotedPK) = ?" })
             updateRow = t.columns.isEmpty ? nil : try db.statement(t.sql("merge.update-row") {
