@@ -210,6 +210,20 @@ public final class ServerStore: Sendable {
         return true
     }
 
+    /// Notes the attachment limits `serve` runs with, for the verbs run beside it (`cpsyncd import` holds a station's
+    /// carried files to them).
+    public func rememberAttachmentLimits(_ limits: BlobLimits) throws {
+        let json = String(decoding: try JSONEncoder().encode(limits), as: UTF8.self)
+        try write { try $0.database.run("INSERT OR REPLACE INTO _srv_meta(key, value) VALUES ('attachment_limits', ?)", [.text(json)]) }
+    }
+
+    /// The attachment limits `serve` last ran with; nil before it ever ran (or from an earlier build).
+    public func rememberedAttachmentLimits() -> BlobLimits? {
+        guard let text = try? read({ try $0.database.scalar("SELECT value FROM _srv_meta WHERE key = 'attachment_limits'")?.stringValue }) ?? nil
+        else { return nil }
+        return try? JSONDecoder().decode(BlobLimits.self, from: Data(text.utf8))
+    }
+
     /// The page cache of each reader connection, in KiB.
     static let readerCacheKiB = 4_096
     /// Reader connections kept open between reads: at least as many as read at once (the HTTP server's 8 workers and

@@ -8,25 +8,35 @@ import Foundation
 enum AttachmentOptions {
     static let defaults = BlobLimits()
 
-    static func limits(_ args: inout Arguments) throws -> BlobLimits {
-        var limits = defaults
+    static func limits(_ args: inout Arguments) throws -> BlobLimits { try given(&args)(defaults) }
+
+    /// The limits the options give, each over `base`'s (what `serve` last ran with, for `import`).
+    static func given(_ args: inout Arguments) throws -> @Sendable (BlobLimits) -> BlobLimits {
+        var maxFile: Int64?, quota: Int64?, types: [String]?
         if let mb = try args.int("attachment-max-mb") {
             guard mb > 0 else { throw UsageError.invalidValue(option: "attachment-max-mb", value: String(mb), expected: L10n.pick(en: "a positive number of megabytes", zh: "正整数（MB）")) }
-            limits.maxFileBytes = Int64(mb) << 20
+            maxFile = Int64(mb) << 20
         }
         if let mb = try args.int("attachment-quota-mb") {
             guard mb > 0 else { throw UsageError.invalidValue(option: "attachment-quota-mb", value: String(mb), expected: L10n.pick(en: "a positive number of megabytes", zh: "正整数（MB）")) }
-            limits.siteQuotaBytes = Int64(mb) << 20
+            quota = Int64(mb) << 20
         }
-        if let types = args.option("attachment-types") {
-            let list = types.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+        if let text = args.option("attachment-types") {
+            let list = text.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             guard !list.isEmpty, list.allSatisfy({ $0.contains("/") }) else {
-                throw UsageError.invalidValue(option: "attachment-types", value: types,
+                throw UsageError.invalidValue(option: "attachment-types", value: text,
                                               expected: L10n.pick(en: "media types separated by commas, e.g. application/pdf,image/*", zh: "用逗号分隔的文件类型，如 application/pdf,image/*"))
             }
-            limits.allowedTypes = list
+            types = list
         }
-        return limits
+        let (f, q, t) = (maxFile, quota, types)
+        return { base in
+            var limits = base
+            if let f { limits.maxFileBytes = f }
+            if let q { limits.siteQuotaBytes = q }
+            if let t { limits.allowedTypes = t }
+            return limits
+        }
     }
 }
 

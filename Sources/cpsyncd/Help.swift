@@ -126,9 +126,9 @@ enum Help {
                     zh: "把联络站签名的修改文件按该站的推送合并（检查与网络同步相同；重复导入不会重复应用），并写出签名回执带回联络站；服务运行时也可执行。回执只写入新文件，绝不写入数据目录；回执路径不合要求时在导入之前即拒绝，不导入任何内容",
                     options: [O("--reply OUT", "a new file for the reply, e.g. on the USB stick, outside the data directory (required)", "回执写入的新文件，如U盘上的文件，不能在数据目录内（必填）"),
                               O("--overwrite", "replace OUT if it exists (never a file inside the data directory)", "OUT 已存在时覆盖它（数据目录内的文件一律不覆盖）"),
-                              O("--attachment-max-mb N", "the station's attached files beside FILE meet the limits serve has (give the same values): a bigger file is not stored, named on stderr, exit 77 (as a refused batch); its record is imported",
-                                "FILE 旁的联络站附件按服务的限制检查（请给出与 serve 相同的值）：超过的文件不保存，在标准错误中列出，返回 77（与被拒收的修改相同）；其记录照常导入"),
-                              O("--attachment-quota-mb N", "the station's attachment quota, as serve's", "该站点的附件总量上限，与 serve 相同"), json],
+                              O("--attachment-max-mb N", "the station's attached files beside FILE meet the limits serve last ran with (this overrides them): a bigger file is not stored, named on stderr, exit 77 (as a refused batch); its record is imported",
+                                "FILE 旁的联络站附件按服务最近一次运行时的限制检查（此选项可改写）：超过的文件不保存，在标准错误中列出，返回 77（与被拒收的修改相同）；其记录照常导入"),
+                              O("--attachment-quota-mb N", "the station's attachment quota (default: serve's)", "该站点的附件总量上限（默认与 serve 相同）"), json],
                     example: "cpsyncd import /media/usb/西苑-修改.cpsync --reply /media/usb/西苑-回执.cpsync"),
     ]
 }

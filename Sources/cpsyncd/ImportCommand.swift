@@ -9,23 +9,25 @@ import Foundation
 /// `--overwrite`), never inside the data directory. The reply's path is checked before anything is merged, so a
 /// refused path imports nothing and the station can simply be imported again.
 ///
-/// The station's attached files carried beside its file meet the county's limits as uploads do (`--attachment-max-mb`,
-/// `--attachment-quota-mb`: give the values `cpsyncd serve` has): a file beyond them is not stored and is named on
-/// standard error (exit 77, as a refused batch); its record and everything else are imported, and the station
-/// carries the file again.
+/// The station's attached files carried beside its file meet the county's limits as uploads do (those `cpsyncd serve`
+/// last ran with, noted in the data directory; `--attachment-max-mb`, `--attachment-quota-mb` override them): a file
+/// beyond them is not stored and is named on standard error (exit 77, as a refused batch); its record and everything
+/// else are imported, and the station carries the file again.
 enum ImportCommand {
     static func run(_ argv: [String]) throws -> Int32 {
         var args = try Arguments(argv, flags: ["json", "overwrite"])
         let json = args.flag("json")
         let overwrite = args.flag("overwrite")
         let out = try args.required("reply")
-        let limits = try AttachmentOptions.limits(&args)
+        let givenLimits = try AttachmentOptions.given(&args)
         let data = try DataOption.directory(&args)
         try args.checkAllConsumed()
         let path = try Accounts.onePositional(args, "FILE (the station's changes file)")
         try ChangeFileIO.checkDestination(out, overwrite: overwrite, protected: .dataDirectory(data))
         try ChangeFileIO.checkReadable(path)
         let store = try DataOption.openExisting(data)
+        // The limits `serve` runs with, unless given here.
+        let limits = givenLimits(store.rememberedAttachmentLimits() ?? AttachmentOptions.defaults)
         var importer = ChangeFileImporter(service: SyncService(store: store, log: EventLog(enabled: false)))
         // Test hook: seconds to wait after each batch, to kill the process mid-import.
         importer.pauseBetweenBatches = (ProcessInfo.processInfo.environment["CPSYNC_TEST_IMPORT_PAUSE_MS"].flatMap(Double.init) ?? 0) / 1000

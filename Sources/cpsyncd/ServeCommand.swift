@@ -37,6 +37,8 @@ enum ServeCommand {
         defer { lock.release() }
         let store = try DataOption.open(&args)
         try args.checkAllConsumed()
+        // For `cpsyncd import`, which holds a station's carried files to the same limits.
+        try store.rememberAttachmentLimits(attachmentLimits)
         guard let colon = listen.lastIndex(of: ":"), let port = UInt16(listen[listen.index(after: colon)...]) else {
             throw UsageError.invalidValue(option: "listen", value: listen, expected: L10n.pick(en: "HOST:PORT, e.g. 127.0.0.1:8710", zh: "主机:端口，如 127.0.0.1:8710"))
         }

@@ -407,8 +407,10 @@ extension AttachmentEndToEndTests {
     /// named (in Chinese for a Chinese reader), its record and the station's other file are imported, and the station
     /// still holds the refused file to carry again.
     @Test func aStationsFileBeyondTheCountysLimitsIsRefusedAtImportAndNothingElseIsLost() throws {
-        let county = try County("attach-usb-limits", sites: ["huashan"])
+        let county = try County("attach-usb-limits", sites: ["huashan"], start: false)
         defer { county.cleanup() }
+        // The county serves with a 1 MB limit; `cpsyncd import`, run beside it, holds the stick to the same.
+        try county.daemon.start(extraArgs: ["--attachment-max-mb", "1"])
         let stationToken = try county.daemon.addSite("nanshan", name: "南山社区联络站", kind: "station", parent: "huashan")
         let station = try Office.create("nanshan", in: county.ws, daemon: county.daemon, token: stationToken)
         try station.must(["member", "add", "--name", "周敏", "--site", "nanshan"])
@@ -420,8 +422,7 @@ extension AttachmentEndToEndTests {
         let file = county.ws.path("limits.cpsync"), reply = county.ws.path("limits-reply.cpsync")
         try station.must(["export-changes", "--to", file])
 
-        let imported = try run(Binaries.cpsyncd, ["import", "--data", county.daemon.dataDir, file, "--reply", reply, "--attachment-max-mb", "1"],
-                               env: ["LANG": "zh_CN.UTF-8"])
+        let imported = try run(Binaries.cpsyncd, ["import", "--data", county.daemon.dataDir, file, "--reply", reply], env: ["LANG": "zh_CN.UTF-8"])
         #expect(imported.status == 77, "a refused file is a refusal, as a refused batch is: \(imported.status) \(imported.stderr)")
         #expect(imported.stderr.contains(String(big.prefix(12))) && imported.stderr.contains("超过县里允许的单个附件大小"), "\(imported.stderr)")
         #expect(!imported.stderr.contains(String(small.prefix(12))), "\(imported.stderr)")
@@ -433,6 +434,12 @@ extension AttachmentEndToEndTests {
         let status = try station.must(["status", "--json"])
         #expect(AttachmentEndToEndTests.files(status.stdout, "to_send") == 1, "the refused file waits to be carried again: \(status.stdout)")
         #expect(AttachmentEndToEndTests.filesOnDisk(station.db + ".files").contains(big))
+        // An import told a larger limit takes it, the next time it is carried.
+        let again = county.ws.path("limits-2.cpsync"), reply2 = county.ws.path("limits-2-reply.cpsync")
+        try station.must(["export-changes", "--to", again])
+        let second = try run(Binaries.cpsyncd, ["import", "--data", county.daemon.dataDir, again, "--reply", reply2, "--attachment-max-mb", "2"])
+        #expect(second.ok, "\(second.stderr)")
+        #expect(AttachmentEndToEndTests.filesOnDisk(county.daemon.dataDir + "/files") == [big, small].sorted())
     }
 
     @Test func aStationsFilesTravelByStickBothWaysAndByRelay() throws {
