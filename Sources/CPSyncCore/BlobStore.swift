@@ -163,20 +163,14 @@ public struct BlobStore: Sendable {
     public static func hashes(inDirectory dir: String) -> [String] { list(dir).filter(isHash).sorted() }
 
     /// Up to `length` bytes of the whole file `hash` from `offset` (fewer at its end).
+    /// (A sender reads its chunks straight from the file as it sends them: `HTTPTransport.upload`.)
     public func read(_ hash: String, offset: Int64, length: Int) throws(BlobError) -> [UInt8] {
-        var out: [UInt8] = []
-        try read(hash, offset: offset, length: length, into: &out)
-        return out
-    }
-
-    /// The same into `out`, whose memory is reused (a sender's one buffer for every chunk).
-    public func read(_ hash: String, offset: Int64, length: Int, into out: inout [UInt8]) throws(BlobError) {
         guard has(hash) else { throw .missing(hash) }
         let fd = open(path(hash), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw .io(path: path(hash), errno: errno) }
         defer { close(fd) }
         let want = max(0, length)
-        if out.count < want { out += repeatElement(0, count: want - out.count) } else { out.removeLast(out.count - want) }
+        var out = [UInt8](repeating: 0, count: want)
         var got = 0
         while got < want {
             let n = out.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + got, want - got, off_t(offset) + off_t(got)) }
@@ -185,6 +179,7 @@ public struct BlobStore: Sendable {
             got += n
         }
         out.removeLast(out.count - got)
+        return out
     }
 
     /// Copies the whole file `hash` to `destination` (written beside it, then renamed: never half a file there).

@@ -146,20 +146,36 @@ public final class AttachmentService: Sendable {
         }
     }
 
-    /// Why a file of `size` bytes a station carried on a stick may not be stored, as an upload of it would be refused
-    /// (the per-file limit, the site's quota); nil when it may (a file already here costs nothing).
-    public func refusal(carried hash: String, size: Int64, site: String) -> ErrorBody? {
-        guard !blobs.has(hash) else { return nil }
-        do throws(ErrorBody) {
-            try checkSize(size)
-            try checkQuota(site: site, size: size)
-        } catch { return error }
-        return nil
+    /// What became of the files a station carried on a stick (`takeCarried`).
+    public struct Carried {
+        public var stored: [String] = []
+        /// Bytes that do not match their name: not stored; the station carries them again.
+        public var damaged: [String] = []
+        /// Files the county's limits refuse (the per-file size, the site's quota), as an upload of them would be.
+        public var refused: [(hash: String, size: Int64, why: ErrorBody)] = []
     }
 
-    /// Files a station carried on a stick (`cpsyncd import`): counted to its quota as uploads are.
-    public func noteCarried(_ hashes: [String], site: String) throws {
-        for h in hashes { try note(h, size: blobs.received(h), site: site) }
+    /// Takes the files `hashes` of a station's companion directory `dir` (`cpsyncd import`): each stored only when its
+    /// bytes match its name and the county's limits admit it as an upload (a file already here costs nothing), and
+    /// counted to the station's quota before the next one is weighed against it.
+    public func takeCarried(fromDirectory dir: String, hashes: [String], site: String) throws -> Carried {
+        var result = Carried()
+        for hash in hashes {
+            if BlobStore.isHash(hash), !blobs.has(hash), let size = BlobStore.regularFileSize("\(dir)/\(hash)") {
+                do throws(ErrorBody) {
+                    try checkSize(size)
+                    try checkQuota(site: site, size: size)
+                } catch {
+                    result.refused.append((hash, size, error))
+                    continue
+                }
+            }
+            let taken = try blobs.take(fromDirectory: dir, hashes: [hash])
+            result.damaged += taken.damaged
+            for h in taken.stored { try note(h, size: blobs.received(h), site: site) }
+            result.stored += taken.stored
+        }
+        return result
     }
 
     /// Records who stored a whole file (the first site to: its quota carries it).

@@ -219,9 +219,8 @@ public final class ServerStore: Sendable {
 
     /// The attachment limits `serve` last ran with; nil before it ever ran (or from an earlier build).
     public func rememberedAttachmentLimits() -> BlobLimits? {
-        guard let text = try? read({ try $0.database.scalar("SELECT value FROM _srv_meta WHERE key = 'attachment_limits'")?.stringValue }) ?? nil
-        else { return nil }
-        return try? JSONDecoder().decode(BlobLimits.self, from: Data(text.utf8))
+        let text = try? read { try $0.database.scalar("SELECT value FROM _srv_meta WHERE key = 'attachment_limits'")?.stringValue }
+        return text.flatMap { $0 }.flatMap { try? JSONDecoder().decode(BlobLimits.self, from: Data($0.utf8)) }
     }
 
     /// The page cache of each reader connection, in KiB.

@@ -36,21 +36,10 @@ enum ImportCommand {
         let companion = path + ".files"
         let peeked = try? ChangeFile.Reader.peekHeader(path: path)
         let listed = peeked?.files
-        let blobs = try BlobStore(directory: AttachmentService.filesDirectory(of: store))
-        let site = peeked?.site ?? ""
+        // Made here first: a files directory that cannot be made stops the import before anything is merged.
+        _ = try BlobStore(directory: AttachmentService.filesDirectory(of: store))
         let attachments = AttachmentService(store: store, limits: limits, log: EventLog(enabled: false), metrics: Metrics())
-        // One file at a time, each counted before the next is weighed against the site's quota.
-        var damaged: [String] = [], refused: [(hash: String, size: Int64, why: ErrorBody)] = []
-        for hash in listed ?? [] {
-            let size = (try? FileManager.default.attributesOfItem(atPath: "\(companion)/\(hash)")[.size] as? NSNumber)?.int64Value
-            if let size, BlobStore.isHash(hash), let why = attachments.refusal(carried: hash, size: size, site: site) {
-                refused.append((hash, size, why))
-                continue
-            }
-            let taken = try blobs.take(fromDirectory: companion, hashes: [hash])
-            damaged += taken.damaged
-            try attachments.noteCarried(taken.stored, site: site)
-        }
+        let carried = try attachments.takeCarried(fromDirectory: companion, hashes: listed ?? [], site: peeked?.site ?? "")
         // The reply is written a line at a time to a temporary file beside `out`, moved into place when whole.
         let s: ChangeFileImporter.Summary
         // Whether the import ran before the reply failed (its temporary file may fail before it starts).
@@ -72,7 +61,7 @@ enum ImportCommand {
             throw ReplyNotWritten(error: e, imported: started)
         }
         // The files the reply's records name, beside it, for the station.
-        let carried = s.filesNamed.isEmpty ? [] : try blobs.export(s.filesNamed, toDirectory: out + ".files")
+        let forStation = s.filesNamed.isEmpty ? [] : try attachments.blobs.export(s.filesNamed, toDirectory: out + ".files")
         if json {
             struct Imported: Encodable { let site: String; let batches, applied, replayed, conflicts, refused, errors, pages, pulled: Int }
             Console.out(try JSONOutput.encode(Imported(site: s.site, batches: s.batches, applied: s.applied, replayed: s.replayed, conflicts: s.conflicts,
@@ -82,22 +71,22 @@ enum ImportCommand {
                 en: "imported \(s.batches) batches of site '\(s.site)' (\(s.applied) changes new, \(s.replayed) batches seen before, \(s.conflicts) conflicts for review, \(s.refused) refused); reply with \(s.pulled) changes written to \(out): carry it back to the station (`cpsync import-changes`)",
                 zh: "已导入站点 '\(s.site)' 的 \(s.batches) 批修改（新增 \(s.applied) 条，\(s.replayed) 批此前已导入，待审核冲突 \(s.conflicts) 条，拒收 \(s.refused) 条）；回执（含 \(s.pulled) 条修改）已写入 \(out)，请带回联络站导入（`cpsync import-changes`）"))
         }
-        if !carried.isEmpty {
-            Console.out(L10n.pick(en: "\(carried.count) attached files for the station are in \(out).files/: carry that folder back with the reply",
-                                  zh: "给联络站的 \(carried.count) 个附件文件在 \(out).files/ 文件夹中：请连同回执一起带回"))
+        if !forStation.isEmpty {
+            Console.out(L10n.pick(en: "\(forStation.count) attached files for the station are in \(out).files/: carry that folder back with the reply",
+                                  zh: "给联络站的 \(forStation.count) 个附件文件在 \(out).files/ 文件夹中：请连同回执一起带回"))
         }
-        for hash in damaged {
+        for hash in carried.damaged {
             Console.err(L10n.pick(en: "the attached file \(hash.prefix(12))… beside the station's file is damaged (its bytes do not match); not stored: the station carries it again next time",
                                   zh: "联络站文件旁的附件 \(hash.prefix(12))… 已损坏（内容与校验值不符），未保存；联络站下次会再带来"))
         }
-        for file in refused {
+        for file in carried.refused {
             Console.err(Self.refusedText(file.hash, size: file.size, file.why, limits: limits))
         }
         for e in s.errors {
             Console.err(L10n.pick(en: "a batch was refused: \(e); the reply says so and the station keeps those changes queued",
                                   zh: "有一批修改被拒收：\(e)；回执中已注明，联络站会保留这些修改"))
         }
-        return s.errors.isEmpty && refused.isEmpty ? 0 : ExitCode.refused.rawValue
+        return s.errors.isEmpty && carried.refused.isEmpty ? 0 : ExitCode.refused.rawValue
     }
 
     /// A carried file the county's limits refuse, in the reader's language (by the refusal's code, never its text).
