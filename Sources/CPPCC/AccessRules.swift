@@ -29,10 +29,10 @@ import CPSyncCore
 /// | *_attachments | attach files to its subtree's records (proposals: while 草稿/已提交) | the record's `site_id` |
 public enum AccessRules {
     /// Tables the access rules' triggers read: a copy of a replica (a snapshot) must keep them.
-    public static let ownTables: Set<String> = ["_cppcc_acting", "_cppcc_dead_owner", "_cppcc_former_owner"]
+    public static let ownTables: Set<String> = ["_cppcc_acting", "_cppcc_subtrees", "_cppcc_dead_owner", "_cppcc_former_owner"]
 
     /// Bumped whenever the SQL below changes, so replicas re-install it.
-    static let version = 9
+    static let version = 10
     static let metaKey = "cppcc.access_rules"
 
     /// Tables whose records can be voided (schema v2).
@@ -164,41 +164,62 @@ public enum AccessRules {
         """
 
     /// The subtree of the site a merge acts for, kept in a table while the merge runs (empty otherwise, and empty
-    /// when that site is not restricted). The recursive view costs a walk of the site tree and a temporary b-tree
-    /// each time a trigger reads it; a push writes thousands of rows, so the walk is done once, when the merge
-    /// starts (`_cp_state.merging`/`acting` set), and again whenever the site tree changes during a merge; when the
-    /// merge ends it is only emptied (no walk). Written inside the merge's transaction, so no other connection ever
-    /// sees it filled.
+    /// when that site is not restricted). The recursive view costs a walk of the site tree and temporary b-trees
+    /// each time a trigger reads it; a push writes thousands of rows, so the subtree is put in `_cppcc_acting` once,
+    /// when the merge starts (`_cp_state.merging`/`acting` set), and again whenever the site tree changes during a
+    /// merge; when the merge ends it is only emptied. Written inside the merge's transaction, so no other connection
+    /// ever sees it filled.
+    ///
+    /// The walk itself is done once per site, not once per push: `_cppcc_subtrees` keeps each restricted site's
+    /// subtree as it was last walked, and any write to `sites` (merged or local, in any process: the triggers are in
+    /// the database) empties it. At a merge's start two triggers run in either order: one walks the tree when the
+    /// acting site has no kept subtree (and is restricted), the other copies the kept subtree into `_cppcc_acting`;
+    /// each ends with the copy, so whichever runs last leaves it whole. Re-installing the rules empties it too.
     static let actingSQL = """
         CREATE TABLE IF NOT EXISTS _cppcc_acting (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
+        CREATE TABLE IF NOT EXISTS _cppcc_subtrees (acting TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (acting, id)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS _cppcc_dead_owner (tbl TEXT NOT NULL, pk TEXT NOT NULL, site TEXT NOT NULL, PRIMARY KEY (tbl, pk)) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS _cppcc_former_owner (tbl TEXT NOT NULL, pk TEXT NOT NULL, site TEXT NOT NULL, PRIMARY KEY (tbl, pk, site)) WITHOUT ROWID;
         DROP TRIGGER IF EXISTS cppcc_former_parent;
         CREATE TRIGGER cppcc_former_parent AFTER UPDATE OF parent_id ON sites WHEN OLD.parent_id IS NOT NULL AND OLD.parent_id IS NOT NEW.parent_id
         BEGIN INSERT OR IGNORE INTO _cppcc_former_owner(tbl, pk, site) VALUES ('sites', OLD.id, OLD.parent_id); END;
         DROP TRIGGER IF EXISTS cppcc_scope_state;
+        DROP TRIGGER IF EXISTS cppcc_scope_state_walk;
         DROP TRIGGER IF EXISTS cppcc_scope_state_end;
         DROP TRIGGER IF EXISTS cppcc_scope_sites_ins;
         DROP TRIGGER IF EXISTS cppcc_scope_sites_upd;
         DROP TRIGGER IF EXISTS cppcc_scope_sites_del;
         CREATE TRIGGER cppcc_scope_state AFTER UPDATE OF merging, acting ON _cp_state WHEN NEW.merging = 1
-        BEGIN \(refreshActing) END;
+        BEGIN \(copyKept) END;
+        CREATE TRIGGER cppcc_scope_state_walk AFTER UPDATE OF merging, acting ON _cp_state
+        WHEN NEW.merging = 1 AND NEW.acting IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _cppcc_subtrees WHERE acting = NEW.acting)
+        BEGIN \(walkActing) END;
         CREATE TRIGGER cppcc_scope_state_end AFTER UPDATE OF merging, acting ON _cp_state WHEN NEW.merging IS NOT 1
         BEGIN DELETE FROM _cppcc_acting; END;
-        CREATE TRIGGER cppcc_scope_sites_ins AFTER INSERT ON sites WHEN \(merging)
-        BEGIN \(refreshActing) END;
-        CREATE TRIGGER cppcc_scope_sites_upd AFTER UPDATE ON sites WHEN \(merging)
-        BEGIN \(refreshActing) END;
-        CREATE TRIGGER cppcc_scope_sites_del AFTER DELETE ON sites WHEN \(merging)
-        BEGIN \(refreshActing) END;
+        CREATE TRIGGER cppcc_scope_sites_ins AFTER INSERT ON sites
+        BEGIN DELETE FROM _cppcc_subtrees; \(walkActing) END;
+        CREATE TRIGGER cppcc_scope_sites_upd AFTER UPDATE ON sites
+        BEGIN DELETE FROM _cppcc_subtrees; \(walkActing) END;
+        CREATE TRIGGER cppcc_scope_sites_del AFTER DELETE ON sites
+        BEGIN DELETE FROM _cppcc_subtrees; \(walkActing) END;
         DELETE FROM _cppcc_acting;
+        DELETE FROM _cppcc_subtrees;
         """
 
     static let merging = "(SELECT merging FROM _cp_state) = 1"
 
-    static let refreshActing = """
+    /// While merging for a restricted site: walks its subtree, keeps it, and puts it in `_cppcc_acting`; otherwise
+    /// leaves `_cppcc_acting` empty.
+    static let walkActing = """
         DELETE FROM _cppcc_acting;
         INSERT INTO _cppcc_acting(id) SELECT id FROM _cppcc_subtree WHERE \(merging) AND EXISTS (SELECT 1 FROM _cppcc_restricted);
+        INSERT OR IGNORE INTO _cppcc_subtrees(acting, id) SELECT (SELECT acting FROM _cp_state), id FROM _cppcc_acting;
+        """
+
+    /// The acting site's kept subtree into `_cppcc_acting` (nothing kept: empty).
+    static let copyKept = """
+        DELETE FROM _cppcc_acting;
+        INSERT INTO _cppcc_acting(id) SELECT id FROM _cppcc_subtrees WHERE acting = (SELECT acting FROM _cp_state);
         """
 
     /// Whether the writer is restricted: while merging, whether the acting site's subtree was kept (it is, exactly
