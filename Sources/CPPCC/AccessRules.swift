@@ -161,6 +161,11 @@ public enum AccessRules {
         CREATE VIEW _cppcc_subtree AS
           WITH RECURSIVE tree(id) AS (SELECT id FROM _cppcc_writer UNION SELECT s.id FROM sites s JOIN tree t ON s.parent_id = t.id)
           SELECT id FROM tree;
+        DROP VIEW IF EXISTS _cppcc_subtrees_walked;
+        CREATE VIEW _cppcc_subtrees_walked AS
+          WITH RECURSIVE tree(acting, id) AS (SELECT id, id FROM sites WHERE kind != 'county'
+                                              UNION SELECT t.acting, s.id FROM sites s JOIN tree t ON s.parent_id = t.id)
+          SELECT acting, id FROM tree;
         """
 
     /// The subtree of the site a merge acts for, kept in a table while the merge runs (empty otherwise, and empty
@@ -170,11 +175,13 @@ public enum AccessRules {
     /// merge; when the merge ends it is only emptied. Written inside the merge's transaction, so no other connection
     /// ever sees it filled.
     ///
-    /// The walk itself is done once per site, not once per push: `_cppcc_subtrees` keeps each restricted site's
-    /// subtree as it was last walked, and any write to `sites` (merged or local, in any process: the triggers are in
-    /// the database) empties it. At a merge's start two triggers run in either order: one walks the tree when the
-    /// acting site has no kept subtree (and is restricted), the other copies the kept subtree into `_cppcc_acting`;
-    /// each ends with the copy, so whichever runs last leaves it whole. Re-installing the rules empties it too.
+    /// The site tree is walked once for all sites, not once per push: `_cppcc_subtrees` keeps every restricted
+    /// site's subtree (all of them or none), any write to `sites` (merged or local, in any process: the triggers are
+    /// in the database) empties it, and the next merge on behalf of a site fills it again. At a merge's start two
+    /// triggers run, in either order: one fills `_cppcc_subtrees` when it is empty, the other copies the acting
+    /// site's subtree from it into `_cppcc_acting`; each ends with the copy, so whichever runs last leaves it whole.
+    /// A write to `sites` during a merge walks the acting site's subtree alone (as before this table). Re-installing
+    /// the rules empties it too.
     static let actingSQL = """
         CREATE TABLE IF NOT EXISTS _cppcc_acting (id TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID;
         CREATE TABLE IF NOT EXISTS _cppcc_subtrees (acting TEXT NOT NULL, id TEXT NOT NULL, PRIMARY KEY (acting, id)) WITHOUT ROWID;
@@ -192,8 +199,8 @@ public enum AccessRules {
         CREATE TRIGGER cppcc_scope_state AFTER UPDATE OF merging, acting ON _cp_state WHEN NEW.merging = 1
         BEGIN \(copyKept) END;
         CREATE TRIGGER cppcc_scope_state_walk AFTER UPDATE OF merging, acting ON _cp_state
-        WHEN NEW.merging = 1 AND NEW.acting IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _cppcc_subtrees WHERE acting = NEW.acting)
-        BEGIN \(walkActing) END;
+        WHEN NEW.merging = 1 AND NEW.acting IS NOT NULL AND NOT EXISTS (SELECT 1 FROM _cppcc_subtrees)
+        BEGIN INSERT INTO _cppcc_subtrees(acting, id) SELECT acting, id FROM _cppcc_subtrees_walked; \(copyKept) END;
         CREATE TRIGGER cppcc_scope_state_end AFTER UPDATE OF merging, acting ON _cp_state WHEN NEW.merging IS NOT 1
         BEGIN DELETE FROM _cppcc_acting; END;
         CREATE TRIGGER cppcc_scope_sites_ins AFTER INSERT ON sites
@@ -208,12 +215,10 @@ public enum AccessRules {
 
     static let merging = "(SELECT merging FROM _cp_state) = 1"
 
-    /// While merging for a restricted site: walks its subtree, keeps it, and puts it in `_cppcc_acting`; otherwise
-    /// leaves `_cppcc_acting` empty.
+    /// While merging for a restricted site: walks its subtree into `_cppcc_acting`; otherwise leaves it empty.
     static let walkActing = """
         DELETE FROM _cppcc_acting;
         INSERT INTO _cppcc_acting(id) SELECT id FROM _cppcc_subtree WHERE \(merging) AND EXISTS (SELECT 1 FROM _cppcc_restricted);
-        INSERT OR IGNORE INTO _cppcc_subtrees(acting, id) SELECT (SELECT acting FROM _cp_state), id FROM _cppcc_acting;
         """
 
     /// The acting site's kept subtree into `_cppcc_acting` (nothing kept: empty).

@@ -56,6 +56,27 @@ import TestSupport
         #expect(try county.member(zhang.id).phone == "13900000002")
     }
 
+    @Test func everySitesPushAfterTheFirstIsCheckedAgainstItsOwnKeptSubtree() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let (county, huashan, _) = try Self.tree(dir)
+        let zhang = try huashan.addMember(Member(name: "张伟", siteID: "xijie"))
+        try Self.push(huashan, member: zhang.id, to: county)
+        #expect(try county.replica.database.scalar("SELECT count(*) FROM _cppcc_subtrees WHERE acting = 'xiyuan'") == .integer(1),
+                "one walk kept every restricted site's subtree")
+        // A push made as 西园 (a replica with no local rules, as a forged client would send) writing into 西街 and
+        // into 西园: the first is refused, the second taken.
+        let forged = try makeOffice(dir, "forged")
+        let intruder = try forged.addMember(Member(name: "赵六", siteID: "xijie"))
+        let own = try forged.addMember(Member(name: "钱七", siteID: "xiyuan"))
+        let changes = try forged.replica.changes(after: 0).changes
+        #expect(Self.refusedAsPermission { try county.replica.merge(changes.filter { $0.pk == intruder.id }, actingFor: "xiyuan") })
+        try county.replica.merge(changes.filter { $0.pk == own.id }, actingFor: "xiyuan")
+        #expect(try county.member(own.id).siteID == "xiyuan")
+        // And the county's own kind is not restricted: it writes anywhere.
+        try county.replica.merge(changes.filter { $0.pk == intruder.id }, actingFor: "county")
+        #expect(try county.member(intruder.id).siteID == "xijie")
+    }
+
     @Test func aStationAddedByTheCountyIsInItsTownshipsSubtreeAtOnce() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let (county, huashan, _) = try Self.tree(dir)
