@@ -38,13 +38,19 @@ public final class SiteScope: RowScope {
         return SiteScope(site: site, database: database)
     }
 
-    /// The site and every site below it, read once per scope object (inside the page's snapshot).
+    /// The site and every site below it, read once per scope object (inside the page's snapshot): from the subtrees
+    /// the access rules keep at the county (`_cppcc_subtrees`: every restricted site's or none, always those of the
+    /// tree in the same snapshot), else walked.
     public func subtree() throws -> Set<String> {
         if let subtreeCache { return subtreeCache }
-        let rows = try database.query("""
-            WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT s.id FROM sites s JOIN tree t ON s.parent_id = t.id)
-            SELECT id FROM tree
-            """, [.text(site)])
+        // (A replica whose rules predate the table has none: walked.)
+        var rows = (try? database.query("SELECT id FROM _cppcc_subtrees WHERE acting = ?", [.text(site)])) ?? []
+        if rows.isEmpty {
+            rows = try database.query("""
+                WITH RECURSIVE tree(id) AS (SELECT ? UNION SELECT s.id FROM sites s JOIN tree t ON s.parent_id = t.id)
+                SELECT id FROM tree
+                """, [.text(site)])
+        }
         let ids = Set(rows.compactMap { $0[0].stringValue })
         subtreeCache = ids
         return ids

@@ -23,8 +23,9 @@ extension Replica {
         try foldLog()
         let since = min(since ?? after, after)
         let ownTransaction = !database.isInTransaction
-        if ownTransaction { try database.execute("BEGIN") }
-        defer { if ownTransaction { try? database.execute("COMMIT") } }
+        // Prepared once per connection (`run`), not parsed for every pull as `execute` would.
+        if ownTransaction { try database.run("BEGIN") }
+        defer { if ownTransaction { try? database.run("COMMIT") } }
         // One cursor per synced table, each in sequence order; the page takes the lowest sequence next, so only the
         // rows that make up the page are read.
         var cursors: [(table: SyncedTable, statement: Statement, seq: Int64)] = []

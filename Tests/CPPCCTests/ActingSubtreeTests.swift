@@ -107,6 +107,24 @@ import TestSupport
         #expect(Self.refusedAsPermission { try Self.push(huashan, member: zhang.id, to: county) })
     }
 
+    @Test func aScopedReadTakesTheKeptSubtreeAndTheTreeAfterAMove() throws {
+        let dir = TempDir(); defer { dir.cleanup() }
+        let (county, huashan, xiyuan) = try Self.tree(dir)
+        func subtree(_ site: String) throws -> Set<String> { try #require(try SiteScope.of(site: site, in: county.replica.database)).subtree() }
+        #expect(try subtree("huashan") == ["huashan", "xijie"], "walked: nothing kept yet")
+        let zhang = try huashan.addMember(Member(name: "张伟", siteID: "xijie"))
+        try Self.push(huashan, member: zhang.id, to: county)
+        // Kept now; a row planted in the kept table shows that the read takes it from there.
+        try county.replica.database.run("INSERT INTO _cppcc_subtrees(acting, id) VALUES ('huashan', 'planted')")
+        #expect(try subtree("huashan") == ["huashan", "xijie", "planted"])
+        try county.saveSite(Site(id: "xijie", name: "西街联络站", kind: .station, parentID: "xiyuan"))
+        #expect(try subtree("huashan") == ["huashan"] && subtree("xiyuan") == ["xiyuan", "xijie"], "emptied by the move: walked")
+        let li = try xiyuan.addMember(Member(name: "李娜", siteID: "xiyuan"))
+        try Self.push(xiyuan, member: li.id, to: county)
+        #expect(try subtree("huashan") == ["huashan"] && subtree("xiyuan") == ["xiyuan", "xijie"], "kept again, after the move")
+        #expect(try SiteScope.of(site: "county", in: county.replica.database) == nil)
+    }
+
     @Test func reinstallingTheRulesEmptiesWhatWasKept() throws {
         let dir = TempDir(); defer { dir.cleanup() }
         let (county, huashan, _) = try Self.tree(dir)
