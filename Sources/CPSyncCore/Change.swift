@@ -52,6 +52,8 @@ public struct ChangePage: Sendable {
     public var refused: [RefusedChange] = []
     /// Rows read to make the page, and rows it sends (a scoped read skips what its scope does not hold).
     public var rowsRead = 0, rowsSent = 0
+    /// The replica's latest sequence in the snapshot the page was read from (at least `cursor`).
+    public var head: Int64 = 0
 
     public init(changes: [Change], cursor: Int64, hasMore: Bool, refused: [RefusedChange] = []) {
         self.changes = changes

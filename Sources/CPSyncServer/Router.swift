@@ -298,9 +298,8 @@ public struct Router: HTTPResponder {
     /// as `respond` would (so a page read ahead is served as it is). `mark` is left 0: only `PullPrefetch` uses it.
     static func pullPage(_ sync: SyncService, _ query: PullQuery, principal: Principal, request: HTTPRequest,
                          record: Bool) throws(ErrorBody) -> PullPrefetch.Ready {
-        var page = try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes,
+        let page = try sync.pull(after: query.after, since: query.since, limit: query.effectiveLimit(), maxBytes: query.maxBytes,
                                  principal: principal, record: record)
-        page.head = sync.head(atLeast: page.cursor)
         let response = WireEncoding.compressed(WireEncoding.pullResponse(page, for: request), for: request)
         return PullPrefetch.Ready(response: response, changes: page.changes.count, cursor: page.cursor, hasMore: page.hasMore, mark: 0)
     }

@@ -231,18 +231,31 @@ public final class ServerStore: Sendable {
     /// once are ever kept, so this bounds nothing the concurrency did not already reach.
     static let readersKept = 16
 
+    /// Opens the pool's reader connections before the first request (each opening reads the schema and sets up its
+    /// cache): a county restarted in the morning meets its offices' first burst with them ready, not opening one for
+    /// every request beyond the ones open so far. Failures are left to the first read that meets them.
+    public func openReaders() {
+        readers.withLock { pool in
+            while pool.count < Self.readersKept, let r = try? openReader() { pool.append(r) }
+        }
+    }
+
+    private func openReader() throws -> Replica {
+        let r = try Replica(path: databasePath, create: false)
+        r.scopeIndex = SiteScope.index
+        // Readers only read: the 16 MiB page cache a connection gets for merges (`Database.cacheKiB`) would let up
+        // to eight of them hold 128 MiB of a large county. 4 MiB each, the kernel's page cache behind them: a
+        // township's plain pull of a 200,000-member county peaked the daemon at 68–71 MB with 16 MiB, 44 MB with
+        // 2 MiB, at the same pull time (issue 22; `make bench-snapshot-large`).
+        try r.database.execute("PRAGMA cache_size=-\(Self.readerCacheKiB)")
+        return r
+    }
+
     /// Runs `body` with a reader connection from the pool (concurrent with other readers and the writer).
     public func read<T>(_ body: (Replica) throws -> T) throws -> T {
         let replica = try readers.withLock { pool -> Replica in
             if let r = pool.popLast() { return r }
-            let r = try Replica(path: databasePath, create: false)
-            r.scopeIndex = SiteScope.index
-            // Readers only read: the 16 MiB page cache a connection gets for merges (`Database.cacheKiB`) would let up
-            // to eight of them hold 128 MiB of a large county. 4 MiB each, the kernel's page cache behind them: a
-            // township's plain pull of a 200,000-member county peaked the daemon at 68–71 MB with 16 MiB, 44 MB with
-            // 2 MiB, at the same pull time (issue 22; `make bench-snapshot-large`).
-            try r.database.execute("PRAGMA cache_size=-\(Self.readerCacheKiB)")
-            return r
+            return try openReader()
         }
         defer { readers.withLock { if $0.count < Self.readersKept { $0.append(replica) } } }
         return try body(replica)

@@ -434,21 +434,23 @@ public struct SyncService: Sendable {
     public func pull(after: Int64, since: Int64? = nil, limit: Int, maxBytes: Int? = nil, principal: Principal,
                      record: Bool = true) throws(ErrorBody) -> PullResponse {
         do {
+            // One read transaction: the page, its head and the check of the cursor against it see one snapshot.
             let page = try store.read { r -> ChangePage in
-                let latest = try r.sequence
-                if after > latest {
-                    throw ErrorBody(code: .cursorAhead,
-                                    message: "cursor \(after) is beyond the server's latest change \(latest): the county database was restored from an older backup; run `cpsync pull --reset` to pull everything again (nothing local is lost)")
-                }
                 // A site below the county pulls its scope only (see SiteScope); the county and admins see all.
                 let scope: SiteScope? = if case .site(let site) = principal { try SiteScope.of(site: site, in: r.database) } else { nil }
                 return try r.changes(after: after, since: since, maxChanges: limit, maxBytes: maxBytes ?? Int.max, scope: scope)
+            }
+            if after > page.head {
+                throw ErrorBody(code: .cursorAhead,
+                                message: "cursor \(after) is beyond the server's latest change \(page.head): the county database was restored from an older backup; run `cpsync pull --reset` to pull everything again (nothing local is lost)")
             }
             // What a scoped pull reads against what it sends (`cpsync-bench scope`: township_rows_read_per_sent).
             metrics.add("cpsync_pull_rows_read_total", Double(page.rowsRead))
             metrics.add("cpsync_pull_rows_sent_total", Double(page.rowsSent))
             if record { recordPull(principal, after: after, cursor: page.cursor, changes: page.changes.count) }
-            return PullResponse(changes: page.changes, cursor: page.cursor, hasMore: page.hasMore)
+            var response = PullResponse(changes: page.changes, cursor: page.cursor, hasMore: page.hasMore)
+            response.head = max(page.head, page.cursor)
+            return response
         } catch let e as ErrorBody {
             throw e
         } catch let e as ReplicaError {

@@ -68,10 +68,3 @@ enum WireEncoding {
         return false
     }
 }
-
-extension SyncService {
-    /// The county's latest change sequence, for a pull page's `head` (read after the page: at least its cursor).
-    func head(atLeast cursor: Int64) -> Int64 {
-        max(cursor, (try? store.read { try $0.sequence }) ?? cursor)
-    }
-}

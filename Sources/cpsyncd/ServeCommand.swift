@@ -52,6 +52,7 @@ enum ServeCommand {
         let router = Router(store: store, maxSkewMs: Int64(skew) * 1000, maxBodyBytes: maxBody, log: EventLog(enabled: !quiet),
                             attachmentLimits: attachmentLimits)
         let server = HTTPServer(configuration: config, responder: router)
+        store.openReaders()
         try server.start()
         let uplink = try uplinkServer.map { server in
             UplinkLoop(uplink: try Uplink(store: store, server: server, token: uplinkToken ?? "", site: uplinkSite, caFile: uplinkCA),
