@@ -11,21 +11,8 @@ public final class Database {
     /// the cache learnt there may be gone).
     public private(set) var rollbacks = 0
 
-    /// How much of a savepoint's journal (the pages a savepoint first changed, kept to undo it) stays in memory.
-    /// SQLite's default, 64 KiB, sent every push of a county's group commit (each push is a savepoint) and every pull
-    /// page an office merges to a temporary file, a write per page: 4–5 % of the county's CPU in a burst of offices.
-    /// A push or pull page of 10,000 changes journals a few MiB; past this the journal still spills (memory bounded).
-    public static let savepointJournalInMemoryBytes: Int32 = 16 << 20
-
-    /// Set once, before the first connection (SQLite takes the setting only before it is initialized); whether
-    /// SQLite took it.
-    public static let savepointJournalConfigured: Bool = {
-        cpsync_sqlite_set_statement_journal_spill(savepointJournalInMemoryBytes) == SQLITE_OK
-    }()
-
     /// Opens (and creates, unless `readOnly`) the database at `path`.
     public init(path: String, readOnly: Bool = false, busyTimeoutMilliseconds: Int32 = 5_000) throws(SQLiteError) {
-        _ = Self.savepointJournalConfigured
         var db: OpaquePointer?
         let flags = readOnly
             ? SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX

@@ -9,10 +9,4 @@
 #define SQLITE_ENABLE_PREUPDATE_HOOK 1
 #endif
 #include <sqlite3.h>
-
-// `sqlite3_config` is variadic (Swift cannot call it): how many bytes of a savepoint's or a statement's journal
-// stay in memory before it spills to a temporary file. Only before SQLite is initialized (the first open).
-static inline int cpsync_sqlite_set_statement_journal_spill(int bytes) {
-    return sqlite3_config(SQLITE_CONFIG_STMTJRNL_SPILL, bytes);
-}
 #endif

@@ -11,14 +11,6 @@ import TestSupport
         .blob([]), .blob([0, 0, 255]),
     ]
 
-    /// SQLite takes the savepoint journal's in-memory size only before it is initialized: the first connection of
-    /// the process sets it, and no earlier SQLite call may have initialized the library.
-    @Test func theSavepointJournalSettingIsTakenBeforeTheFirstConnection() throws {
-        _ = try Database(path: ":memory:")
-        #expect(Database.savepointJournalConfigured)
-        #expect(Database.savepointJournalInMemoryBytes >= 4 << 20)
-    }
-
     @Test func valuesRoundTripExactly() throws {
         let db = try Database(path: ":memory:")
         try db.execute("CREATE TABLE v (x)")  // no declared type: no affinity conversion
