@@ -17,8 +17,12 @@ final class WriteGroup: @unchecked Sendable {
     private let condition = NSCondition()
     private var pending: [Job] = []
     private var leading = false
-    /// At most this many writes share a transaction (a bound on how long one group holds the writer).
-    static let maxWrites = 64
+    /// At most this many writes share a transaction (a bound on how long one group holds the writer). Kept well
+    /// below the server's workers (`ServeCommand.workers`): a caller waits on its worker until its group commits, so
+    /// a group of every worker leaves none to read, decode and check the next pushes meanwhile. 1,000 offices at
+    /// once: 8 writes a group with 24 workers measured p99 0.89–1.04 s (median 0.91) and 0.87–1.03 ms of the daemon's
+    /// CPU a sync, against 0.98–1.15 s (median 1.07) and 1.10–1.34 ms with 64 and 8 workers (five runs alternating).
+    static let maxWrites = 8
 
     /// One caller's write, and what came of it.
     final class Job {

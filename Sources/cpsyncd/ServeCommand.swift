@@ -6,6 +6,11 @@ import Foundation
 
 /// `cpsyncd serve`: runs the daemon until SIGTERM/SIGINT, then finishes in-flight requests and exits 0.
 enum ServeCommand {
+    /// Threads answering requests: twelve per core (8 to 64). A push holds its worker until its group commits
+    /// (`WriteGroup`, at most 8 writes a group), so most of them wait on the writer, not on the CPU; the others read,
+    /// decode and check meanwhile.
+    static var workers: Int { min(64, max(8, ProcessInfo.processInfo.activeProcessorCount * 12)) }
+
     // The defaults, in one place: `serve` uses them and `cpsyncd serve --help` prints them.
     static let defaultListen = "127.0.0.1:8710"
     static let defaultSkewSeconds = 600
@@ -47,6 +52,7 @@ enum ServeCommand {
         config.port = port
         config.maxConnections = maxConnections
         config.maxBodyBytes = maxBody
+        config.workerThreads = Self.workers
         // Health, status, whoami and metrics answer while every worker is busy with a push: the route table puts
         // them in the light lane (`Route.lane`).
         let router = Router(store: store, maxSkewMs: Int64(skew) * 1000, maxBodyBytes: maxBody, log: EventLog(enabled: !quiet),
