@@ -22,6 +22,21 @@ import TestSupport
         return (county, huashan, xiyuan)
     }
 
+    /// The tree, with 华山's member 张伟 of station 西街 pushed (which fills the kept subtrees).
+    static func treeWithZhang(_ dir: TempDir) throws -> (county: Office, huashan: Office, xiyuan: Office, zhang: Member) {
+        let (county, huashan, xiyuan) = try tree(dir)
+        let zhang = try huashan.addMember(Member(name: "张伟", siteID: "xijie"))
+        try push(huashan, member: zhang.id, to: county)
+        return (county, huashan, xiyuan, zhang)
+    }
+
+    /// An office edits a member's phone (offline: nothing is sent).
+    static func setPhone(_ office: Office, _ id: String, _ phone: String) throws {
+        var member = try office.member(id)
+        member.phone = phone
+        try office.updateMember(member)
+    }
+
     /// The office's own changes of one member, merged at the county on the office's behalf.
     static func push(_ office: Office, member id: String, to county: Office) throws {
         let own = try office.replica.changes(after: 0).changes.filter { $0.table == "members" && $0.pk == id }
@@ -34,33 +49,25 @@ import TestSupport
 
     @Test func aStationMovedBetweenTwoPushesIsItsNewTownshipsOnTheNextPush() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let (county, huashan, xiyuan) = try Self.tree(dir)
-        let zhang = try huashan.addMember(Member(name: "张伟", siteID: "xijie"))
-        try Self.push(huashan, member: zhang.id, to: county)
+        let (county, huashan, xiyuan, zhang) = try Self.treeWithZhang(dir)
         #expect(try county.replica.database.scalar("SELECT count(*) FROM _cppcc_subtrees WHERE acting = 'huashan'") == .integer(2),
                 "华山's subtree (itself and 西街) is kept after its push")
         // 华山 edits 张伟 offline; meanwhile the county's admin moves 西街 to 西园 (a local write at the county, not
         // a merge).
-        var edited = try huashan.member(zhang.id)
-        edited.phone = "13800000001"
-        try huashan.updateMember(edited)
+        try Self.setPhone(huashan, zhang.id, "13800000001")
         try county.saveSite(Site(id: "xijie", name: "西街联络站", kind: .station, parentID: "xiyuan"))
         try exchange(county, xiyuan)
         // 华山's edit is refused, as it would be with no subtree kept.
         #expect(Self.refusedAsPermission { try Self.push(huashan, member: zhang.id, to: county) })
         // 西园 now owns 西街's members.
-        var byXiyuan = try xiyuan.member(zhang.id)
-        byXiyuan.phone = "13900000002"
-        try xiyuan.updateMember(byXiyuan)
+        try Self.setPhone(xiyuan, zhang.id, "13900000002")
         try Self.push(xiyuan, member: zhang.id, to: county)
         #expect(try county.member(zhang.id).phone == "13900000002")
     }
 
     @Test func everySitesPushAfterTheFirstIsCheckedAgainstItsOwnKeptSubtree() throws {
         let dir = TempDir(); defer { dir.cleanup() }
-        let (county, huashan, _) = try Self.tree(dir)
-        let zhang = try huashan.addMember(Member(name: "张伟", siteID: "xijie"))
-        try Self.push(huashan, member: zhang.id, to: county)
+        let (county, huashan, _, zhang) = try Self.treeWithZhang(dir)
         #expect(try county.replica.database.scalar("SELECT count(*) FROM _cppcc_subtrees WHERE acting = 'xiyuan'") == .integer(1),
                 "one walk kept every restricted site's subtree")
         // A push made as 西园 (a replica with no local rules, as a forged client would send) writing into 西街 and
@@ -93,12 +100,8 @@ import TestSupport
         // The county's own change of the tree, merged at a county office on the county's behalf, then an office's
         // push: the sites' triggers empty what was kept whether or not a merge is under way.
         let dir = TempDir(); defer { dir.cleanup() }
-        let (county, huashan, _) = try Self.tree(dir)
-        let zhang = try huashan.addMember(Member(name: "张伟", siteID: "xijie"))
-        try Self.push(huashan, member: zhang.id, to: county)
-        var edited = try huashan.member(zhang.id)
-        edited.phone = "13800000001"
-        try huashan.updateMember(edited)
+        let (county, huashan, _, zhang) = try Self.treeWithZhang(dir)
+        try Self.setPhone(huashan, zhang.id, "13800000001")
         let countyOffice = try makeOffice(dir, "county-office")
         try exchange(county, countyOffice)
         try countyOffice.saveSite(Site(id: "xijie", name: "西街联络站", kind: .station, parentID: "xiyuan"))
