@@ -49,7 +49,7 @@ extension Replica {
             if try stmt.step() { cursors.append((t, stmt, stmt.int64(2))) } else { stmt.reset() }
         }
         var page = ChangePage(changes: [], cursor: max(after, 0), hasMore: false)
-        page.head = try database.scalar("SELECT seq FROM _cp_state")?.int64Value ?? 0
+        page.head = try foldedSequence
         var rows = 0, bytes = 0
         while let next = cursors.indices.min(by: { cursors[$0].seq < cursors[$1].seq }), rows < limit {
             let c = cursors[next]

@@ -241,8 +241,14 @@ public final class Replica {
     public var sequence: Int64 {
         get throws {
             try foldLog()
-            return try database.scalar("SELECT seq FROM _cp_state")?.int64Value ?? 0
+            return try foldedSequence
         }
+    }
+
+    /// The sequence as stored, without folding logged writes first: inside a read transaction that folded before it
+    /// began (`changes(after:)`), where folding would have to write.
+    var foldedSequence: Int64 {
+        get throws { try database.scalar("SELECT seq FROM _cp_state")?.int64Value ?? 0 }
     }
 
     /// The replica's hybrid logical clock (the last timestamp it issued or received).

@@ -295,12 +295,7 @@ public struct TierService: Sendable {
     }
 
     /// `/v1/push` and `/v1/pull` refuse a member county: kind county would let it write and read everything there.
-    public func refuseOfficeSync(_ principal: Principal) throws(ErrorBody) {
-        guard case .site(let site) = principal else { return }
-        try refuseOfficeSync(principal, memberCounty: store.isMemberCounty(site))
-    }
-
-    /// The same, told whether the site is a member county (`ServerStore.authenticateNotingTier` read it already).
+    /// Told whether the site is one (`ServerStore.authenticateNotingTier` reads it with the token).
     public func refuseOfficeSync(_ principal: Principal, memberCounty: Bool) throws(ErrorBody) {
         guard case .site(let site) = principal, memberCounty else { return }
         throw ErrorBody(code: .forbidden,
