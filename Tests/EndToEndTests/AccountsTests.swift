@@ -132,6 +132,36 @@ import Testing
         #expect(try Database(path: county.serverDB).scalar("SELECT count(*) FROM _srv_audit WHERE action = 'site-move'") == .integer(1))
     }
 
+    /// The county keeps each township's subtree between pushes (access rules v10, `_cppcc_subtrees`) and reads a
+    /// township's scope from it: a station moved by the operator while the daemon runs must be its new township's at
+    /// once — in the new township's pull (its scope grew: everything again) and in what its pushes may write.
+    @Test func aStationMovedWhileTheDaemonRunsIsItsNewTownshipsForPullsAndPushes() throws {
+        let county = try County("acct-move-scope", sites: ["huashan", "chengguan"], start: false)
+        defer { county.cleanup() }
+        var tokens = county.tokens
+        tokens["taohe"] = try county.daemon.addSite("taohe", name: "桃河社区联络站", kind: "station", parent: "huashan")
+        try county.daemon.start()
+        let huashan = try Office.create("huashan", in: county.ws, daemon: county.daemon, token: tokens["huashan"]!)
+        let chengguan = try Office.create("chengguan", in: county.ws, daemon: county.daemon, token: tokens["chengguan"]!)
+        for o in [huashan, chengguan] { try o.must(["sync"]) }
+        // 华山's push of a member of 桃河 has the county keep the townships' subtrees.
+        try huashan.must(["member", "add", "--name", "张伟", "--site", "taohe"])
+        try huashan.must(["sync"])
+        let server = { try Database(path: county.serverDB) }
+        #expect(try server().scalar("SELECT count(*) FROM _cppcc_subtrees WHERE acting = 'huashan'") == .integer(2))
+        let id = try #require(try huashan.query("SELECT id FROM members WHERE name = '张伟'").first?.first?.stringValue)
+        #expect(try chengguan.query("SELECT count(*) FROM members") == [[.integer(0)]])
+
+        let move = try Self.cpsyncd(county, ["site", "move", "taohe", "--parent", "chengguan"])
+        #expect(move.ok, "\(move.stderr)")
+        // 城关镇's next sync brings 张伟 (its scope now holds 桃河), and its edit of him is taken.
+        try chengguan.must(["sync"])
+        #expect(try chengguan.query("SELECT name FROM members WHERE id = '\(id)'") == [[.text("张伟")]])
+        try chengguan.must(["member", "edit", id, "--phone", "13900000002"])
+        try chengguan.must(["sync"])
+        #expect(try server().query("SELECT phone, site_id FROM members WHERE id = ?", [.text(id)]) == [[.text("13900000002"), .text("taohe")]])
+    }
+
     @Test func siteMoveRefusesAnUnknownParentACycleTheRootAndTheServerItself() throws {
         let county = try County("acct-move-refused", sites: ["huashan", "chengguan"], start: false)
         defer { county.cleanup() }
